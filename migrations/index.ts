@@ -1,0 +1,13 @@
+/**
+ * The storage migrations, in order. Keys sort in application order (kysely's Migrator runs them by
+ * name); each migration sets meta.schema_version to its number. Append only.
+ */
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_initial.js';
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': m0001,
+};
+
+/** The storage schema version this code writes and understands: the number of the last migration. */
+export const STORE_SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+/**
+ * The `mmtrace` command. Data goes to stdout (one JSON document with --json), progress and messages
+ * to stderr. Exit codes: 0 success, 1 a negative answer (e.g. runs differ), 2 the command could not
+ * do its job (bad input, bad file, unknown run or workload).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { describeError } from '../errors.js';
+import { benchCommand } from './bench.js';
+import { demoCommand } from './demo.js';
+import { listCommand } from './list.js';
+import { recordCommand } from './record-command.js';
+import { packageVersion } from './version.js';
+import { workloadsCommand } from './workloads.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function program(): Command {
+  const p = new Command('mmtrace')
+    .description('Deterministic emulator of the Linux mm paths behind __access_remote_vm(), with a trace recorder')
+    .version(packageVersion())
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  p.command('workloads')
+    .description('list the workloads, their parameters and defaults, and what each shows')
+    .option('--json', 'one JSON document on stdout')
+    .action((o) => workloadsCommand(o));
+
+  p.command('record')
+    .description('run a workload once per path (same seed) and append one run per path to a trace file')
+    .argument('<workload>', 'a workload name (see `mmtrace workloads`)')
+    .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
+    .option('--variant <switches>', 'comma-separated variant switches of the fast path', '')
+    .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
+    .option('--strategy <s>', 'scheduling strategy: random or pct:D', 'random')
+    .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])
+    .option('--out <file>', 'trace file (default traces/WORKLOAD.db)')
+    .option('--name <run>', 'run name (default: the path plus variant switches)')
+    .option('--replace', 'replace an existing run of the same name')
+    .option('--max-events <n>', 'stop a run after this many events')
+    .option('--json', 'one JSON document on stdout')
+    .action((workload, o) => recordCommand(workload, o));
+
+  p.command('list')
+    .description('list the runs in a trace file')
+    .argument('<file>', 'a trace file')
+    .option('--json', 'one JSON document on stdout')
+    .action((file, o) => listCommand(file, o));
+
+  p.command('bench')
+    .description('performance figures, each beside its baseline measured in the same run')
+    .option('--events <n>', 'approximate events per measured run', '1000000')
+    .option('--json', 'one JSON document on stdout')
+    .action((o) => benchCommand(o));
+
+  p.command('demo')
+    .description('record the cmdline-poll workload and print what happened (npm start)')
+    .addOption(new Option('--out <file>', 'trace file').default('traces/cmdline-poll.db'))
+    .option('--json', 'one JSON document on stdout')
+    .action((o) => demoCommand(o));
+
+  return p;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    const { message, exitCode } = describeError(e);
+    process.stderr.write(`mmtrace: ${message}\n`);
+    return exitCode;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,62 @@
+/** Argument parsing and output of `mmtrace record`. */
+import { printJson, println } from './output.js';
+import { recordRuns, usage } from './record.js';
+
+interface RecordFlags {
+  path: string;
+  variant: string;
+  seed: string;
+  strategy: string;
+  param: string[];
+  out?: string;
+  name?: string;
+  replace?: boolean;
+  maxEvents?: string;
+  json?: boolean;
+}
+
+function nonNegativeInt(flag: string, raw: string): number {
+  const v = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v)) throw usage(`${flag} must be a non-negative integer, got '${raw}'`);
+  return v;
+}
+
+function parseParams(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw usage(`--param takes KEY=VALUE, got '${p}'`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+function list(raw: string): string[] {
+  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export async function recordCommand(workload: string, o: RecordFlags): Promise<void> {
+  const result = await recordRuns({
+    workload,
+    paths: list(o.path),
+    variant: list(o.variant),
+    seed: nonNegativeInt('--seed', o.seed),
+    strategy: o.strategy,
+    params: parseParams(o.param),
+    out: o.out,
+    name: o.name,
+    replace: o.replace,
+    maxEvents: o.maxEvents === undefined ? undefined : nonNegativeInt('--max-events', o.maxEvents),
+  });
+  if (o.json) {
+    printJson({
+      file: result.file,
+      runs: result.runs.map(({ name, id, events, finalHash, status, requests }) => ({ name, id, events, finalHash, status, requests })),
+    });
+    return;
+  }
+  for (const r of result.runs) {
+    const note = r.outcome === 'done' ? '' : ` (${r.outcome})`;
+    println(`${result.file}#${r.name}: ${r.events} events, ${r.requests} requests, final hash ${r.finalHash}, ${r.status}${note}`);
+  }
+}

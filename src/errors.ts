@@ -1,0 +1,83 @@
+/**
+ * Errors a user can cause or fix (a bad file, an unknown run, a full disk). Library code throws
+ * `MmtraceError` with a stable `code`; only `cli/` turns one into a one-line message on stderr and
+ * the process exit code.
+ *
+ * Exit codes: 2 = the command could not do its job (every code below); 1 is left to commands whose
+ * negative answer is not an error (`diff` found differences, `check` found failures) and may be used
+ * by them for their own MmtraceErrors.
+ */
+
+export type ErrorCode =
+  /** The trace file does not exist. */
+  | 'ENOENT_TRACE'
+  /** The file is not a SQLite database, or it is corrupt. */
+  | 'ENOTSQLITE'
+  /** A SQLite database, but not an mmtrace trace. */
+  | 'ENOTTRACE'
+  /** The file was written by a newer mmtrace (storage schema newer than this code). */
+  | 'ESCHEMA_NEWER'
+  /** The output path cannot be created or written. */
+  | 'EUNWRITABLE'
+  /** The disk is full (or failed) while writing. Committed data stays readable. */
+  | 'EDISKFULL'
+  /** `FILE#RUN` names no run of the file. */
+  | 'EUNKNOWN_RUN'
+  /** The file holds several runs and no `#RUN` says which. */
+  | 'EAMBIGUOUS_RUN'
+  /** A run with that name already exists in the output file. */
+  | 'ERUN_EXISTS'
+  /** A malformed `FILE#RUN` reference or argument. */
+  | 'EBADREF'
+  /** No workload of that name. */
+  | 'EUNKNOWN_WORKLOAD'
+  /** A bad command-line value (unknown path, parameter, strategy, malformed number). */
+  | 'EUSAGE';
+
+export class MmtraceError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: 1 | 2;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: 1 | 2 }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = 'MmtraceError';
+    this.code = code;
+    this.exitCode = options?.exitCode ?? 2;
+  }
+}
+
+export function isMmtraceError(e: unknown, code?: ErrorCode): e is MmtraceError {
+  return e instanceof MmtraceError && (code === undefined || e.code === code);
+}
+
+/** The one line a CLI prints for an error (`mmtrace: <message>`), and its exit code. */
+export function describeError(e: unknown): { message: string; exitCode: 1 | 2 } {
+  if (e instanceof MmtraceError) return { message: e.message, exitCode: e.exitCode };
+  const msg = e instanceof Error ? e.message : String(e);
+  return { message: `internal error: ${msg.split('\n')[0]}`, exitCode: 2 };
+}
+
+// --- helpers: one constructor per code, so messages stay uniform -----------------------------------
+
+export const errors = {
+  noTrace: (file: string) =>
+    new MmtraceError('ENOENT_TRACE', `${file}: no such trace file (record one with \`mmtrace record WORKLOAD --out=${file}\`)`),
+  notSqlite: (file: string, cause?: unknown) =>
+    new MmtraceError('ENOTSQLITE', `${file}: not a SQLite trace file, or it is corrupt (check the path; re-record it if it was damaged)`, { cause }),
+  notTrace: (file: string) =>
+    new MmtraceError('ENOTTRACE', `${file}: a SQLite database but not an mmtrace trace (no mmtrace schema in it); pass a file written by \`mmtrace record\``),
+  schemaNewer: (file: string, fileVersion: number, known: number) =>
+    new MmtraceError('ESCHEMA_NEWER', `${file}: written by a newer mmtrace (storage schema ${fileVersion}, this build knows up to ${known}); upgrade mmtrace to read it`),
+  unwritable: (file: string, why: string, cause?: unknown) =>
+    new MmtraceError('EUNWRITABLE', `${file}: cannot write the trace file (${why}); choose another --out path or fix its permissions`, { cause }),
+  diskFull: (file: string, committed: number, cause?: unknown) =>
+    new MmtraceError('EDISKFULL', `${file}: disk full or write error while recording; the ${committed} events committed before it stay readable, the run is marked failed; free space and record again`, { cause }),
+  unknownRun: (file: string, sel: string, names: readonly string[]) =>
+    new MmtraceError('EUNKNOWN_RUN', `${file}: no run '${sel}' (runs: ${names.length ? names.join(', ') : 'none'}); use ${file}#NAME or ${file}#ID`),
+  ambiguousRun: (file: string, names: readonly string[]) =>
+    new MmtraceError('EAMBIGUOUS_RUN', `${file} holds ${names.length} runs (${names.join(', ')}); pick one with ${file}#NAME`),
+  runExists: (file: string, name: string) =>
+    new MmtraceError('ERUN_EXISTS', `${file}: a run named '${name}' already exists; choose another --name, or record into another file`),
+  badRef: (ref: string, why: string) =>
+    new MmtraceError('EBADREF', `'${ref}': ${why} (expected FILE or FILE#RUN)`),
+};

@@ -1,0 +1,120 @@
+/**
+ * A target thread's own loads and stores (the MMU) and the user page-fault handler
+ * (arch/x86/mm/fault.c do_user_addr_fault, 7.2): try the per-VMA lock first, fall back to
+ * mmap_lock on VM_FAULT_RETRY or when the VMA cannot be read-locked.
+ */
+import { K } from '../../../../trace/events.js';
+import { ev, name } from '../../../../sim/sim.js';
+import type { Gen } from '../../../../sim/task.js';
+import { bytesHash } from '../../../../trace/hash.js';
+import { kernel } from '../../../kernel.js';
+import { page_folio } from '../../../mm/folio.js';
+import {
+  FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, handle_mm_fault,
+} from '../../../mm/memory.js';
+import {
+  lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read,
+} from '../../../mm/mmap_lock.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from '../../../mm/mm_types.js';
+import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, entry_leaf, entry_none, entry_pfn, entry_present, pte_protnone, pte_write,
+} from '../include/pgtable_types.js';
+
+const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
+const SIGSEGV_WHAT = name('SIGSEGV');
+
+/** access_error(): may this access go to this VMA at all? */
+function access_error(write: boolean, vma: VmAreaStruct): boolean {
+  if (write) return !(vma.vm_flags & VM_WRITE);
+  return !(vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
+}
+
+/**
+ * do_user_addr_fault(): returns 0 when the access can be retried, or VM_FAULT_ERROR bits /
+ * -1 for SIGSEGV (no VMA or access error).
+ */
+export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolean): Gen<number> {
+  let flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
+  if (kernel().config.CONFIG_PER_VMA_LOCK) {
+    const vma = yield* lock_vma_under_rcu(mm, address);
+    if (vma) {
+      if (access_error(write, vma)) {
+        yield* vma_end_read(vma);
+        return -1;
+      }
+      const fault = yield* handle_mm_fault(vma, address, flags | FAULT_FLAG_VMA_LOCK);
+      if (!(fault & VM_FAULT_RETRY)) {
+        yield* vma_end_read(vma);
+        return fault & VM_FAULT_ERROR;
+      }
+      // The handler released the VMA lock; retry under mmap_lock.
+      yield ev(K.vmstat, VMA_LOCK_RETRY.id);
+    }
+  }
+  for (;;) {
+    // lock_mm_and_find_vma()
+    if (yield* mmap_read_lock_killable(mm)) return -1;
+    const vma = mm.mm_mt.load(address);
+    if (!vma || access_error(write, vma)) {
+      yield* mmap_read_unlock(mm);
+      return -1;
+    }
+    const fault = yield* handle_mm_fault(vma, address, flags);
+    if (fault & VM_FAULT_RETRY) {
+      flags |= FAULT_FLAG_TRIED;
+      continue;
+    }
+    yield* mmap_read_unlock(mm);
+    return fault & VM_FAULT_ERROR;
+  }
+}
+
+/** The hardware walk: the PTE value for addr, or 0 if any level is missing. */
+function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number } {
+  let table = mm.pgd;
+  for (let level = 4; level > 1; level--) {
+    const v = table.entries[entry_ptr(table, addr).idx]!;
+    if (entry_none(v) || !entry_present(v) || entry_leaf(v)) return { value: 0, table: null, idx: 0 };
+    table = entry_table(v);
+  }
+  const idx = entry_ptr(table, addr).idx;
+  return { value: table.entries[idx]!, table, idx };
+}
+
+/**
+ * A user-mode load or store of `len` bytes at addr by the current thread. Present, permitted PTEs
+ * are used directly (the MMU sets the accessed and dirty bits); anything else faults and retries.
+ * Returns false on SIGSEGV.
+ */
+export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write: boolean): Gen<boolean> {
+  let pos = 0;
+  while (pos < data.length) {
+    const a = addr + pos;
+    const chunk = Math.min(data.length - pos, PAGE_SIZE - (a % PAGE_SIZE));
+    const hw = hw_walk(mm, a);
+    const usable = hw.table !== null && entry_present(hw.value) && !pte_protnone(hw.value) && (!write || pte_write(hw.value));
+    if (!usable) {
+      const ret = yield* do_user_addr_fault(mm, a, write);
+      if (ret !== 0) {
+        yield ev(K.kernel_fault, SIGSEGV_WHAT.id, a);
+        return false;
+      }
+      continue;
+    }
+    const folio = page_folio(entry_pfn(hw.value));
+    const offset = (entry_pfn(hw.value) - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
+    const part = data.subarray(pos, pos + chunk);
+    if (write) folio.data.set(part, offset);
+    else part.set(folio.data.subarray(offset, offset + chunk));
+    const aged = hw.value | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+    if (aged !== hw.value) {
+      hw.table!.entries[hw.idx] = aged;
+      yield ev(K.pte_young, 1, a, aged);
+    }
+    // A store carries its bytes, so the log alone can rebuild memory contents.
+    yield ev(K.user_access, a, chunk, write ? 1 : 0, bytesHash(part), write ? part.slice() : undefined);
+    pos += chunk;
+  }
+  return true;
+}

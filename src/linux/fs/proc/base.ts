@@ -1,0 +1,124 @@
+/**
+ * /proc/PID/cmdline and /proc/PID/environ (fs/proc/base.c, kernel-spec §8.2). Every
+ * access_remote_vm here passes FOLL_ANON: since CVE-2018-1120 these files never read file-backed
+ * memory, so a process cannot make `ps` block on a FUSE page.
+ */
+import { name } from '../../../sim/sim.js';
+import type { Gen } from '../../../sim/task.js';
+import { spin_lock, spin_unlock } from '../../kernel/locking/spinlock.js';
+import { traced } from '../../kernel/ftrace.js';
+import { request, type RequestResult } from '../../kernel/request.js';
+import { type TaskStruct } from '../../kernel/sched.js';
+import { FOLL_ANON } from '../../mm/gup.js';
+import { access_remote_vm, get_task_mm, mmput } from '../../mm/memory.js';
+import { type MmStruct, PAGE_SIZE } from '../../mm/mm_types.js';
+
+const OP_CMDLINE = name('cmdline');
+const OP_ENVIRON = name('environ');
+
+interface ArgBounds {
+  arg_start: number;
+  arg_end: number;
+  env_start: number;
+  env_end: number;
+}
+
+function* read_arg_bounds(mm: MmStruct): Gen<ArgBounds> {
+  yield* spin_lock(mm.arg_lock);
+  const b = { arg_start: mm.arg_start, arg_end: mm.arg_end, env_start: mm.env_start, env_end: mm.env_end };
+  yield* spin_unlock(mm.arg_lock);
+  return b;
+}
+
+/** get_mm_proctitle(): setproctitle() overwrote argv: return the first string of the area. */
+function* get_mm_proctitle(mm: MmStruct, out: Uint8Array, count: number, pos: number, arg_start: number): Gen<number> {
+  const page = new Uint8Array(PAGE_SIZE);
+  const got = yield* access_remote_vm(mm, arg_start, page, PAGE_SIZE, FOLL_ANON);
+  if (got <= 0) return 0;
+  let len = page.subarray(0, got).indexOf(0);
+  if (len < 0) len = got;
+  if (pos >= len) return 0;
+  const n = Math.min(len - pos, count);
+  out.set(page.subarray(pos, pos + n));
+  return n;
+}
+
+/** get_mm_cmdline(): bytes copied into out (from offset pos of the cmdline). */
+export const get_mm_cmdline = traced('get_mm_cmdline', function* (
+  mm: MmStruct, out: Uint8Array, count: number, pos: number,
+): Gen<number> {
+  if (!mm.env_end) return 0;
+  const b = yield* read_arg_bounds(mm);
+  if (b.arg_start >= b.arg_end) return 0;
+  // The environment may continue the arguments (setproctitle): only if it is contiguous.
+  if (b.env_start !== b.arg_end || b.env_end < b.env_start) b.env_start = b.env_end = b.arg_end;
+  let len = b.env_end - b.arg_start;
+  if (pos >= len) return 0;
+  count = Math.min(count, len - pos);
+  if (!count) return 0;
+  // Magic: if argv's last byte is no longer NUL, setproctitle() rewrote the area.
+  const c = new Uint8Array(1);
+  if ((yield* access_remote_vm(mm, b.arg_end - 1, c, 1, FOLL_ANON)) === 1 && c[0]) {
+    return yield* get_mm_proctitle(mm, out, count, pos, b.arg_start);
+  }
+  len = b.arg_end - b.arg_start;
+  if (pos >= len) return 0;
+  count = Math.min(count, len - pos);
+  let addr = b.arg_start + pos;
+  let copied = 0;
+  while (count > 0) {
+    const size = Math.min(PAGE_SIZE, count);
+    const page = new Uint8Array(size);
+    const got = yield* access_remote_vm(mm, addr, page, size, FOLL_ANON);
+    if (got <= 0) break;
+    out.set(page.subarray(0, got), copied);
+    addr += got;
+    copied += got;
+    count -= got;
+  }
+  return copied;
+});
+
+/** read(2) of /proc/PID/cmdline: get_task_mm, get_mm_cmdline, mmput. */
+export function* proc_pid_cmdline_read(tsk: TaskStruct, count: number, pos = 0): Gen<RequestResult> {
+  return yield* request(OP_CMDLINE, pos, count, FOLL_ANON, function* () {
+    const out = new Uint8Array(count);
+    const mm = get_task_mm(tsk);
+    if (!mm) return { result: 0, data: out };
+    const result = yield* get_mm_cmdline(mm, out, count, pos);
+    mmput(mm);
+    return { result, data: out };
+  });
+}
+
+/** environ_read(): the environment area, page by page, FOLL_ANON. */
+export const environ_read = traced('environ_read', function* (
+  mm: MmStruct, out: Uint8Array, count: number, pos: number,
+): Gen<number> {
+  const b = yield* read_arg_bounds(mm);
+  let copied = 0;
+  while (count > 0) {
+    const src = b.env_start + pos;
+    if (src >= b.env_end) break;
+    const this_len = Math.min(PAGE_SIZE, count, b.env_end - src);
+    const page = new Uint8Array(this_len);
+    const got = yield* access_remote_vm(mm, src, page, this_len, FOLL_ANON);
+    if (got <= 0) break;
+    out.set(page.subarray(0, got), copied);
+    copied += got;
+    pos += got;
+    count -= got;
+  }
+  return copied;
+});
+
+export function* proc_pid_environ_read(tsk: TaskStruct, count: number, pos = 0): Gen<RequestResult> {
+  return yield* request(OP_ENVIRON, pos, count, FOLL_ANON, function* () {
+    const out = new Uint8Array(count);
+    const mm = get_task_mm(tsk);
+    if (!mm) return { result: 0, data: out };
+    const result = yield* environ_read(mm, out, count, pos);
+    mmput(mm);
+    return { result, data: out };
+  });
+}

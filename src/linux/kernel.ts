@@ -1,0 +1,69 @@
+/**
+ * Kernel-wide state of one emulated machine: configuration, object identities, the page-frame
+ * allocator, RCU, the LRU and the page cache. One instance per simulation, reachable from any
+ * kernel function through `kernel()` (the kernel's own globals, per-CPU data and `current`).
+ */
+import { sim } from '../sim/sim.js';
+import type { Sim } from '../sim/sim.js';
+
+export interface KernelConfig {
+  /** Per-VMA locks (mm/mmap_lock.c); off: every fault and reader takes mmap_lock. */
+  CONFIG_PER_VMA_LOCK: boolean;
+  /** Page tables freed after an RCU grace period (x86 selects it); off: freed at once. */
+  CONFIG_MMU_GATHER_RCU_TABLE_FREE: boolean;
+  /** PTE-table locks live in the table page (x86-64 SMP default); off: mm->page_table_lock. */
+  CONFIG_SPLIT_PTE_PTLOCKS: boolean;
+  CONFIG_SPLIT_PMD_PTLOCKS: boolean;
+  /** `vm_ops->access` is used by __access_remote_vm (generic_access_phys). */
+  CONFIG_HAVE_IOREMAP_PROT: boolean;
+  /** RWSEM_WAIT_TIMEOUT in ticks (~4 ms at 1 tick = 1 ns): a waiter older than this sets HANDOFF. */
+  rwsemWaitTimeoutTicks: number;
+}
+
+export const DEFAULT_CONFIG: KernelConfig = {
+  CONFIG_PER_VMA_LOCK: true,
+  CONFIG_MMU_GATHER_RCU_TABLE_FREE: true,
+  CONFIG_SPLIT_PTE_PTLOCKS: true,
+  CONFIG_SPLIT_PMD_PTLOCKS: true,
+  CONFIG_HAVE_IOREMAP_PROT: true,
+  rwsemWaitTimeoutTicks: 4_000_000,
+};
+
+export class Kernel {
+  private nextObjectId = 1;
+  private nextPfn = 0x1000;
+  /** Per-kernel singletons created by their own modules (rcu, lru, zero page...), by key. */
+  readonly subsystems = new Map<string, unknown>();
+
+  constructor(readonly config: KernelConfig, readonly sim: Sim) {
+    sim.ctx = this;
+  }
+
+  /** A fresh identity for a kernel object (mm, vma, table, folio, lock): dense and deterministic. */
+  newId(): number {
+    return this.nextObjectId++;
+  }
+
+  /** Allocate `nr` contiguous page frames; returns the first pfn (never reused, so a pfn names one allocation). */
+  allocPfns(nr: number): number {
+    // Align large allocations naturally, like the buddy allocator does.
+    const pfn = Math.ceil(this.nextPfn / nr) * nr;
+    this.nextPfn = pfn + nr;
+    return pfn;
+  }
+
+  /** A per-kernel singleton: created on first use. */
+  subsystem<T>(key: string, create: () => T): T {
+    let s = this.subsystems.get(key) as T | undefined;
+    if (s === undefined) {
+      s = create();
+      this.subsystems.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The kernel of the running simulation. */
+export function kernel(): Kernel {
+  return sim().ctx as Kernel;
+}

@@ -1,0 +1,32 @@
+/**
+ * The function tracer: wraps a kernel function so its entry and exit are events (`call_enter`,
+ * `call_exit`), which gives every task an emulated call stack in replay and lets the differ align
+ * two runs per call. Only functions a developer wants to see in a stack are traced.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+
+/** What a return value shows in the trace: numbers as they are, objects by their id, null as 0. */
+function retval(r: unknown): number {
+  if (typeof r === 'number') return r;
+  if (typeof r === 'boolean') return r ? 1 : 0;
+  if (r !== null && typeof r === 'object' && 'id' in r && typeof r.id === 'number') return r.id;
+  return 0;
+}
+
+export function traced<A extends unknown[], T>(
+  fnName: string,
+  body: (...args: A) => Gen<T>,
+): (...args: A) => Gen<T> {
+  const fn = name(fnName);
+  const wrapper = function* (...args: A): Gen<T> {
+    const first = args[1];
+    yield ev(K.call_enter, fn.id, typeof first === 'number' ? first : 0);
+    const r = yield* body(...args);
+    yield ev(K.call_exit, fn.id, retval(r));
+    return r;
+  };
+  Object.defineProperty(wrapper, 'name', { value: fnName });
+  return wrapper;
+}

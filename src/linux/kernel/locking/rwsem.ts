@@ -1,0 +1,241 @@
+/**
+ * rw_semaphore (kernel/locking/rwsem.c), modelled as the state its count word encodes: writer-locked,
+ * reader count, WAITERS (a non-empty FIFO queue) and HANDOFF, plus the queue itself.
+ *
+ * Fairness rules reproduced (kernel-spec §1.2):
+ *  - read fast path (rwsem_read_trylock) fails if a writer holds it, anyone is queued, or HANDOFF is
+ *    set: a queued writer blocks every later reader;
+ *  - read slow path steals the lock only if no writer holds it, HANDOFF is clear, and it is not
+ *    already owned by other readers;
+ *  - wake-up (rwsem_mark_wake): a reader at the head wakes every queued reader (up to 256), skipping
+ *    writers; a writer at the head is woken alone;
+ *  - killable sleeps return -EINTR on a fatal signal and leave the queue.
+ * Simplification: the lock is handed to the woken waiter directly (no optimistic spinning, so a woken
+ * writer cannot lose the race to a newcomer); the kernel reaches the same order under HANDOFF.
+ */
+import { K } from '../../../trace/events.js';
+import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import type { Gen, Task } from '../../../sim/task.js';
+import { EINTR } from '../../include/errno.js';
+import { kernel } from '../../kernel.js';
+
+const MAX_READERS_WAKEUP = 256;
+const READ = 0;
+const WRITE = 1;
+const HOW_FAST = 0;
+const HOW_STEAL = 1;
+const HOW_WOKEN = 2;
+const HOW_DOWNGRADE = 3;
+
+const W_READ = name('rwsem_down_read');
+const W_WRITE = name('rwsem_down_write');
+
+interface Waiter {
+  readonly task: Task;
+  readonly write: boolean;
+  readonly since: number;
+  granted: boolean;
+}
+
+export class RwSemaphore {
+  readonly id: number;
+  readers = 0;
+  /** Tasks holding it for read (what lockdep knows; the count word only has `readers`). */
+  readonly readerTasks: Task[] = [];
+  writer: Task | null = null;
+  readonly waiters: Waiter[] = [];
+  handoff = false;
+
+  constructor(readonly cls: Name) {
+    this.id = kernel().newId();
+  }
+
+  is_locked(): boolean {
+    return this.writer !== null || this.readers > 0;
+  }
+
+  /** rwsem_is_contended(): somebody is queued. */
+  is_contended(): boolean {
+    return this.waiters.length > 0;
+  }
+
+  /** lockdep_is_held(): does `t` hold it, in either mode? */
+  held_by(t: Task): boolean {
+    return this.writer === t || this.readerTasks.includes(t);
+  }
+}
+
+/** rwsem_read_trylock() / down_read_trylock(): no waiting, and no jumping the queue. */
+function read_fast_path_allowed(sem: RwSemaphore): boolean {
+  return sem.writer === null && sem.waiters.length === 0 && !sem.handoff;
+}
+
+/** rwsem_down_read_slowpath(): may a reader steal the lock instead of queueing? */
+function reader_may_steal(sem: RwSemaphore): boolean {
+  // "Don't attempt optimistic lock stealing if the lock is very likely owned by readers": the count
+  // after our own increment would be > 1.
+  const owned_by_other_readers = sem.readers > 0;
+  return sem.writer === null && !sem.handoff && !owned_by_other_readers;
+}
+
+/** HANDOFF: the head waiter has waited longer than RWSEM_WAIT_TIMEOUT. */
+function check_handoff(sem: RwSemaphore): boolean {
+  const head = sem.waiters[0];
+  if (head === undefined || sem.handoff) return false;
+  if (sim().tick - head.since <= kernel().config.rwsemWaitTimeoutTicks) return false;
+  sem.handoff = true;
+  return true;
+}
+
+/**
+ * rwsem_mark_wake(): grant the lock to the waiters that may have it now and return them (the caller
+ * wakes them). RWSEM_WAKE_ANY when `any`; RWSEM_WAKE_READ_OWNED (downgrade) otherwise.
+ */
+function rwsem_mark_wake(sem: RwSemaphore, any: boolean): Task[] {
+  const head = sem.waiters[0];
+  if (head === undefined || sem.writer !== null) return [];
+  if (head.write) {
+    if (!any || sem.readers > 0) return [];
+    sem.waiters.shift();
+    head.granted = true;
+    sem.writer = head.task;
+    sem.handoff = false;
+    return [head.task];
+  }
+  const woken: Task[] = [];
+  for (let i = 0; i < sem.waiters.length && woken.length < MAX_READERS_WAKEUP; ) {
+    const w = sem.waiters[i]!;
+    if (w.write) {
+      i++;
+      continue;
+    }
+    sem.waiters.splice(i, 1);
+    w.granted = true;
+    grant_read(sem, w.task);
+    woken.push(w.task);
+  }
+  sem.handoff = false;
+  return woken;
+}
+
+function grant_read(sem: RwSemaphore, t: Task): void {
+  sem.readers++;
+  sem.readerTasks.push(t);
+}
+
+function drop_read(sem: RwSemaphore, t: Task): void {
+  sem.readers--;
+  const i = sem.readerTasks.indexOf(t);
+  if (i >= 0) sem.readerTasks.splice(i, 1);
+}
+
+function* wake_all(tasks: Task[]): Gen {
+  for (const t of tasks) yield* sim().wake(t);
+}
+
+/** Sleep in the queue until granted; on a fatal signal (killable) leave the queue: -EINTR. */
+function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<number> {
+  const task = current();
+  const waiter: Waiter = { task, write, since: sim().tick, granted: false };
+  sem.waiters.push(waiter);
+  const mode = write ? WRITE : READ;
+  yield ev(K.rwsem_contended, sem.id, sem.cls.id, mode, sem.waiters.length);
+  for (;;) {
+    if (waiter.granted) {
+      yield ev(K.rwsem_acquire, sem.id, sem.cls.id, mode, HOW_WOKEN);
+      return 0;
+    }
+    if (killable && task.fatalSignal) {
+      sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
+      yield ev(K.rwsem_fail, sem.id, sem.cls.id, mode, -EINTR);
+      // rwsem_del_wake_waiter(): our leaving may let the new head in.
+      yield* wake_all(rwsem_mark_wake(sem, true));
+      return -EINTR;
+    }
+    if (check_handoff(sem)) yield ev(K.rwsem_handoff, sem.id, sem.cls.id);
+    yield* sim().block(sem.id, write ? W_WRITE : W_READ, killable);
+  }
+}
+
+function* down_read_common(sem: RwSemaphore, killable: boolean): Gen<number> {
+  if (read_fast_path_allowed(sem)) {
+    grant_read(sem, current());
+    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_FAST);
+    return 0;
+  }
+  if (reader_may_steal(sem)) {
+    grant_read(sem, current());
+    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_STEAL);
+    // The first reader in wakes the readers queued at the head (rwsem_down_read_slowpath).
+    yield* wake_all(rwsem_mark_wake(sem, false));
+    return 0;
+  }
+  return yield* rwsem_wait(sem, false, killable);
+}
+
+export function* down_read(sem: RwSemaphore): Gen {
+  yield* down_read_common(sem, false);
+}
+
+/** Returns 0 or -EINTR. */
+export function* down_read_killable(sem: RwSemaphore): Gen<number> {
+  return yield* down_read_common(sem, true);
+}
+
+/** Returns true when acquired. */
+export function* down_read_trylock(sem: RwSemaphore): Gen<boolean> {
+  if (!read_fast_path_allowed(sem)) {
+    yield ev(K.rwsem_fail, sem.id, sem.cls.id, READ, 0);
+    return false;
+  }
+  grant_read(sem, current());
+  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_FAST);
+  return true;
+}
+
+function* down_write_common(sem: RwSemaphore, killable: boolean): Gen<number> {
+  if (sem.writer === null && sem.readers === 0 && sem.waiters.length === 0) {
+    sem.writer = current();
+    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, WRITE, HOW_FAST);
+    return 0;
+  }
+  return yield* rwsem_wait(sem, true, killable);
+}
+
+export function* down_write(sem: RwSemaphore): Gen {
+  yield* down_write_common(sem, false);
+}
+
+export function* down_write_killable(sem: RwSemaphore): Gen<number> {
+  return yield* down_write_common(sem, true);
+}
+
+export function* down_write_trylock(sem: RwSemaphore): Gen<boolean> {
+  if (sem.writer !== null || sem.readers > 0 || sem.handoff) {
+    yield ev(K.rwsem_fail, sem.id, sem.cls.id, WRITE, 0);
+    return false;
+  }
+  sem.writer = current();
+  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, WRITE, HOW_FAST);
+  return true;
+}
+
+export function* up_read(sem: RwSemaphore): Gen {
+  drop_read(sem, current());
+  yield ev(K.rwsem_release, sem.id, sem.cls.id, READ);
+  if (sem.readers === 0) yield* wake_all(rwsem_mark_wake(sem, true));
+}
+
+export function* up_write(sem: RwSemaphore): Gen {
+  sem.writer = null;
+  yield ev(K.rwsem_release, sem.id, sem.cls.id, WRITE);
+  yield* wake_all(rwsem_mark_wake(sem, true));
+}
+
+/** downgrade_write(): the writer becomes a reader; queued readers at the head come in with it. */
+export function* downgrade_write(sem: RwSemaphore): Gen {
+  sem.writer = null;
+  grant_read(sem, current());
+  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_DOWNGRADE);
+  yield* wake_all(rwsem_mark_wake(sem, false));
+}

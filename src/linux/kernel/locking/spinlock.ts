@@ -1,0 +1,61 @@
+/**
+ * spinlock_t. Waiting CPUs queue in FIFO order and the lock is handed to the head on unlock, like
+ * the MCS queue of qspinlock. A spinning CPU is modelled as a blocked task: it makes no progress and
+ * its wait is counted.
+ */
+import { K } from '../../../trace/events.js';
+import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import type { Gen, Task } from '../../../sim/task.js';
+import { kernel } from '../../kernel.js';
+
+const W_SPIN = name('spin_lock');
+
+export class SpinLock {
+  readonly id: number;
+  owner: Task | null = null;
+  readonly waiters: Task[] = [];
+
+  constructor(readonly cls: Name) {
+    this.id = kernel().newId();
+  }
+
+  is_locked(): boolean {
+    return this.owner !== null;
+  }
+}
+
+export function* spin_lock(lock: SpinLock): Gen {
+  const me = current();
+  if (lock.owner === null) {
+    lock.owner = me;
+    yield ev(K.spin_lock, lock.id, lock.cls.id, 0);
+    return;
+  }
+  if (lock.owner === me) throw new Error(`recursive spin_lock on ${lock.cls.text} ${lock.id} (AA deadlock)`);
+  lock.waiters.push(me);
+  yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid);
+  while (lock.owner !== me) yield* sim().block(lock.id, W_SPIN);
+  yield ev(K.spin_lock, lock.id, lock.cls.id, 1);
+}
+
+/** spin_trylock(): true when taken. */
+export function* spin_trylock(lock: SpinLock): Gen<boolean> {
+  if (lock.owner !== null) {
+    yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid);
+    return false;
+  }
+  lock.owner = current();
+  yield ev(K.spin_lock, lock.id, lock.cls.id, 0);
+  return true;
+}
+
+export function* spin_unlock(lock: SpinLock): Gen {
+  const next = lock.waiters.shift();
+  lock.owner = next ?? null;
+  yield ev(K.spin_unlock, lock.id, lock.cls.id);
+  if (next !== undefined) yield* sim().wake(next);
+}
+
+export function spin_is_locked_by_me(lock: SpinLock): boolean {
+  return lock.owner === current();
+}

@@ -1,0 +1,134 @@
+/**
+ * RCU: read-side sections, grace periods and callbacks (kernel/rcu/tree.c, in outline).
+ *
+ * A grace period started at time T ends once every task that was inside a read-side section at T
+ * has left it. An IRQ-disabled region counts as a read-side section (it delays the quiescent state
+ * of its CPU). Grace periods and callbacks are driven by the `rcu_gp` kthread, a daemon task, so
+ * their timing is subject to the same schedule as everything else.
+ */
+import { K } from '../../../trace/events.js';
+import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import type { Gen, Task } from '../../../sim/task.js';
+import { kernel } from '../../kernel.js';
+import { TaskStruct } from '../sched.js';
+
+const W_RCU_IDLE = name('rcu_gp_idle');
+const W_RCU_GP = name('rcu_gp_wait');
+const W_SYNC = name('synchronize_rcu');
+const WHAT_SYNC = name('synchronize_rcu');
+
+interface Callback {
+  readonly id: number;
+  readonly what: Name;
+  readonly obj: number;
+  readonly fn: () => Gen;
+}
+
+export class RcuState {
+  /** Tasks inside a read-side section (or with IRQs off), with their nesting. */
+  readonly readers = new Map<Task, number>();
+  /** Callbacks waiting for the next grace period. */
+  pending: Callback[] = [];
+  /** Readers the grace period in progress still waits for. */
+  waitingFor = new Set<Task>();
+  gp_seq = 0;
+  kthread: Task | undefined;
+  private nextCb = 1;
+
+  newCallbackId(): number {
+    return this.nextCb++;
+  }
+}
+
+export function rcu(): RcuState {
+  return kernel().subsystem('rcu', () => new RcuState());
+}
+
+/** Start the grace-period kthread (once per kernel). */
+export function rcu_init(): void {
+  const state = rcu();
+  if (state.kthread) return;
+  state.kthread = sim().spawn('rcu_gp', rcu_gp_kthread, {
+    daemon: true,
+    data: new TaskStruct(0, 'rcu_gp', null),
+  });
+}
+
+function enter_reader(t: Task): number {
+  const state = rcu();
+  const nesting = (state.readers.get(t) ?? 0) + 1;
+  state.readers.set(t, nesting);
+  return nesting;
+}
+
+/** Leave a read-side section; true when the grace period in progress no longer waits for `t`. */
+function exit_reader(t: Task): { nesting: number; gpUnblocked: boolean } {
+  const state = rcu();
+  const nesting = (state.readers.get(t) ?? 0) - 1;
+  if (nesting < 0) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
+  if (nesting > 0) {
+    state.readers.set(t, nesting);
+    return { nesting, gpUnblocked: false };
+  }
+  state.readers.delete(t);
+  const gpUnblocked = state.waitingFor.delete(t) && state.waitingFor.size === 0;
+  return { nesting, gpUnblocked };
+}
+
+function* wake_gp_kthread(): Gen {
+  const k = rcu().kthread;
+  if (k) yield* sim().wake(k);
+}
+
+export function* rcu_read_lock(): Gen {
+  yield ev(K.rcu_read_lock, enter_reader(current()));
+}
+
+export function* rcu_read_unlock(): Gen {
+  const { nesting, gpUnblocked } = exit_reader(current());
+  yield ev(K.rcu_read_unlock, nesting);
+  if (gpUnblocked) yield* wake_gp_kthread();
+}
+
+/** Is the current task inside a read-side section (rcu_read_lock_held)? */
+export function rcu_read_lock_held(t: Task = current()): boolean {
+  return rcu().readers.has(t);
+}
+
+/** Queue `fn` to run after a grace period (call_rcu). */
+export function* call_rcu(what: Name, obj: number, fn: () => Gen): Gen {
+  const state = rcu();
+  const cb: Callback = { id: state.newCallbackId(), what, obj, fn };
+  state.pending.push(cb);
+  yield ev(K.call_rcu, cb.id, what.id, obj);
+  yield* wake_gp_kthread();
+}
+
+/** Wait for a full grace period (synchronize_rcu). */
+export function* synchronize_rcu(): Gen {
+  const me = current();
+  let done = false;
+  yield* call_rcu(WHAT_SYNC, me.tid, function* () {
+    done = true;
+    yield* sim().wake(me);
+  });
+  while (!done) yield* sim().block(0, W_SYNC);
+}
+
+function* rcu_gp_kthread(): Gen {
+  const state = rcu();
+  for (;;) {
+    while (state.pending.length === 0) yield* sim().block(0, W_RCU_IDLE);
+    const batch = state.pending;
+    state.pending = [];
+    state.gp_seq++;
+    state.waitingFor = new Set(state.readers.keys());
+    yield ev(K.rcu_gp_start, state.gp_seq, state.waitingFor.size);
+    while (state.waitingFor.size > 0) yield* sim().block(state.gp_seq, W_RCU_GP);
+    yield ev(K.rcu_gp_end, state.gp_seq, batch.length);
+    for (const cb of batch) {
+      yield ev(K.rcu_callback, cb.id, cb.what.id, cb.obj);
+      yield* cb.fn();
+    }
+  }
+}

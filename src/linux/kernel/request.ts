@@ -1,0 +1,27 @@
+/**
+ * A request is one user-visible operation (a read of /proc/PID/cmdline, a ptrace PEEK): its
+ * begin and end events bracket everything the kernel did for it, and the end carries the bytes
+ * returned. Requests are numbered per task, so two runs of one workload match them by identity.
+ */
+import { K } from '../../trace/events.js';
+import { ev, type Name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { bytesHash } from '../../trace/hash.js';
+import { current_task } from './sched.js';
+
+export interface RequestResult {
+  /** Bytes returned, or -errno. */
+  result: number;
+  data: Uint8Array;
+}
+
+export function* request(
+  op: Name, addr: number, len: number, flags: number, body: () => Gen<RequestResult>,
+): Gen<RequestResult> {
+  const req = ++current_task().requests;
+  yield ev(K.request_begin, req, op.id, addr, len);
+  const r = yield* body();
+  const data = r.result > 0 ? r.data.slice(0, r.result) : new Uint8Array(0);
+  yield ev(K.request_end, req, r.result, bytesHash(data), flags, data);
+  return { result: r.result, data };
+}

@@ -1,0 +1,33 @@
+/** task_struct essentials and `current`. */
+import { current } from '../../sim/sim.js';
+import type { Task } from '../../sim/task.js';
+import type { MmStruct } from '../mm/mm_types.js';
+
+export class TaskStruct {
+  /** Requests this task has begun (request ids are per task, so two runs match them by identity). */
+  requests = 0;
+  /** RCU read-side nesting (rcu_read_lock depth). */
+  rcu_read_lock_nesting = 0;
+  /** IRQs disabled on this task's CPU (local_irq_disable depth). */
+  irqs_disabled = 0;
+
+  constructor(
+    readonly pid: number,
+    readonly comm: string,
+    /** The address space the task runs in (null for kernel threads). */
+    public mm: MmStruct | null,
+  ) {}
+}
+
+/** The running task's task_struct. */
+export function current_task(): TaskStruct {
+  return current().data as TaskStruct;
+}
+
+export function task_of(t: Task): TaskStruct {
+  return t.data as TaskStruct;
+}
+
+export function fatal_signal_pending(t: Task = current()): boolean {
+  return t.fatalSignal;
+}

@@ -1,0 +1,198 @@
+/**
+ * struct folio (include/linux/mm_types.h, page-flags.h, page_ref.h) with real data bytes.
+ * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import type { AddressSpace } from './filemap.js';
+import { PAGE_SIZE } from './mm_types.js';
+
+// page flags (include/linux/page-flags.h), as bits of folio.flags
+export const PG_locked = 1 << 0;
+export const PG_referenced = 1 << 2;
+export const PG_uptodate = 1 << 3;
+export const PG_dirty = 1 << 4;
+export const PG_lru = 1 << 5;
+export const PG_active = 1 << 8;
+export const PG_workingset = 1 << 9;
+export const PG_swapbacked = 1 << 17;
+export const PG_unevictable = 1 << 18;
+export const PG_idle = 1 << 24;
+
+// enum lru_list
+export const LRU_NONE = 0;
+export const LRU_INACTIVE_ANON = 1;
+export const LRU_ACTIVE_ANON = 2;
+export const LRU_INACTIVE_FILE = 3;
+export const LRU_ACTIVE_FILE = 4;
+export const LRU_UNEVICTABLE = 5;
+
+const UAF_FOLIO = name('folio used after free');
+const WARN_REFCOUNT = name('VM_BUG_ON_FOLIO(folio_ref_count(folio) <= 0)');
+
+export const FOLIO_ANON = 1;
+export const FOLIO_FILE = 0;
+export const FOLIO_ZERO = 2;
+
+export class Folio {
+  readonly id: number;
+  readonly pfn: number;
+  readonly nr_pages: number;
+  readonly data: Uint8Array;
+  _refcount = 1;
+  /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
+  mapcount = 0;
+  flags = 0;
+  lru = LRU_NONE;
+  mapping: AddressSpace | null = null;
+  index = 0;
+  freed = false;
+
+  constructor(
+    readonly order: number,
+    readonly anon: boolean,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.nr_pages = 1 << order;
+    this.pfn = k.allocPfns(this.nr_pages);
+    this.data = new Uint8Array(this.nr_pages * PAGE_SIZE);
+    if (anon) this.flags |= PG_swapbacked;
+    const map = pages();
+    for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
+  }
+
+  size(): number {
+    return this.nr_pages * PAGE_SIZE;
+  }
+}
+
+/** Folios by every pfn they cover (mem_map). */
+export function pages(): Map<number, Folio> {
+  return kernel().subsystem('pages', () => new Map<number, Folio>());
+}
+
+export function page_folio(pfn: number): Folio {
+  const f = pages().get(pfn);
+  if (!f) throw new Error(`pfn ${pfn} has no folio`);
+  return f;
+}
+
+/** folio_page_idx(): index of page `pfn` within its folio. */
+export function folio_page_idx(folio: Folio, pfn: number): number {
+  return pfn - folio.pfn;
+}
+
+/** The shared zero page (ZERO_PAGE / zero_pfn): one folio, always zeros, never refcounted. */
+export function zero_folio(): Folio {
+  return kernel().subsystem('zero_page', () => {
+    const f = new Folio(0, false);
+    f.flags |= PG_uptodate;
+    return f;
+  });
+}
+
+export function is_zero_pfn(pfn: number): boolean {
+  return pfn === zero_folio().pfn;
+}
+
+export function* folio_alloc(order: number, anon: boolean): Gen<Folio> {
+  const f = new Folio(order, anon);
+  yield ev(K.folio_alloc, f.id, f.pfn, order, anon ? FOLIO_ANON : FOLIO_FILE);
+  return f;
+}
+
+function* check_live(folio: Folio): Gen {
+  if (folio.freed) yield ev(K.use_after_free, UAF_FOLIO.id, folio.id);
+}
+
+/** folio_get(): the caller already holds a reference or a lock that pins the folio. */
+export function* folio_get(folio: Folio): Gen {
+  yield* check_live(folio);
+  folio._refcount++;
+  yield ev(K.folio_get, folio.id, folio._refcount);
+}
+
+/** folio_try_get(): +1 unless the count is 0 (a speculative lookup lost the race with freeing). */
+export function* folio_try_get(folio: Folio): Gen<boolean> {
+  const ok = folio._refcount > 0;
+  if (ok) folio._refcount++;
+  yield ev(K.folio_try_get, folio.id, folio._refcount, ok ? 1 : 0);
+  return ok;
+}
+
+/** folio_ref_add(): the GUP pin/get path of try_grab_folio (FOLL_GET: one reference per page). */
+export function* folio_ref_add(folio: Folio, refs: number): Gen {
+  yield* check_live(folio);
+  folio._refcount += refs;
+  yield ev(K.folio_get, folio.id, folio._refcount);
+}
+
+/** folio_put(): at 0 the folio leaves the LRU and is freed (__folio_put). */
+export function* folio_put(folio: Folio): Gen {
+  if (folio._refcount <= 0) yield ev(K.warn, WARN_REFCOUNT.id, folio.id);
+  folio._refcount--;
+  yield ev(K.folio_put, folio.id, folio._refcount);
+  if (folio._refcount === 0) yield* __folio_put(folio);
+}
+
+function* __folio_put(folio: Folio): Gen {
+  if (folio.lru !== LRU_NONE) {
+    const from = folio.lru;
+    lru_lists()[from]!.delete(folio);
+    folio.lru = LRU_NONE;
+    folio.flags &= ~(PG_lru | PG_active);
+    yield ev(K.lru_move, folio.id, from, LRU_NONE);
+  }
+  folio.freed = true;
+  const map = pages();
+  for (let i = 0; i < folio.nr_pages; i++) map.delete(folio.pfn + i);
+  yield ev(K.folio_free, folio.id);
+}
+
+/** The lruvec's lists, oldest first (a Set keeps insertion order). */
+export function lru_lists(): Set<Folio>[] {
+  return kernel().subsystem('lru', () => [new Set(), new Set(), new Set(), new Set(), new Set(), new Set()]);
+}
+
+export function folio_is_file_lru(folio: Folio): boolean {
+  return (folio.flags & PG_swapbacked) === 0;
+}
+
+/** folio_lru_list(): the list the folio's flags say it belongs on. */
+export function folio_lru_list(folio: Folio): number {
+  if (folio.flags & PG_unevictable) return LRU_UNEVICTABLE;
+  const active = (folio.flags & PG_active) !== 0;
+  if (folio_is_file_lru(folio)) return active ? LRU_ACTIVE_FILE : LRU_INACTIVE_FILE;
+  return active ? LRU_ACTIVE_ANON : LRU_INACTIVE_ANON;
+}
+
+/** Move the folio to the list its flags name (the caller holds lru_lock). */
+export function* lru_move_to_flagged_list(folio: Folio): Gen {
+  const from = folio.lru;
+  const to = folio_lru_list(folio);
+  if (from === to) return;
+  const lists = lru_lists();
+  if (from !== LRU_NONE) lists[from]!.delete(folio);
+  lists[to]!.add(folio);
+  folio.lru = to;
+  folio.flags |= PG_lru;
+  yield ev(K.lru_move, folio.id, from, to);
+}
+
+export function* folio_mapcount_inc(folio: Folio): Gen {
+  folio.mapcount++;
+  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+}
+
+export function* folio_mapcount_dec(folio: Folio): Gen {
+  folio.mapcount--;
+  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+}
+
+export function* folio_mark_dirty(folio: Folio): Gen {
+  folio.flags |= PG_dirty;
+  yield ev(K.folio_mark_dirty, folio.id);
+}

@@ -1,0 +1,280 @@
+/**
+ * get_user_pages for remote access (mm/gup.c, kernel-spec §6.2-§6.6). Only the paths
+ * __access_remote_vm reaches: no FOLL_PIN, no FOLL_UNLOCKABLE (locked == NULL), no hugetlb yet.
+ */
+import { K } from '../../trace/events.js';
+import { current, ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
+import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
+import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
+import { traced } from '../kernel/ftrace.js';
+import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_zero_pfn, page_folio } from './folio.js';
+import {
+  FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY,
+  handle_mm_fault, vm_normal_page,
+} from './memory.js';
+import { mmap_assert_locked } from './mmap_lock.js';
+import {
+  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
+  VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
+} from './mm_types.js';
+import { type EntryPtr, entry_ptr, entry_table, read_entry } from './pgtable.js';
+import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { folio_mark_accessed } from './swap.js';
+import { vma_is_secretmem } from './secretmem.js';
+
+// include/linux/mm_types.h (public) and mm/internal.h (internal)
+export const FOLL_WRITE = 1 << 0;
+export const FOLL_GET = 1 << 1;
+export const FOLL_DUMP = 1 << 2;
+export const FOLL_FORCE = 1 << 3;
+export const FOLL_NOWAIT = 1 << 4;
+export const FOLL_NOFAULT = 1 << 5;
+export const FOLL_HWPOISON = 1 << 6;
+export const FOLL_ANON = 1 << 7;
+export const FOLL_LONGTERM = 1 << 8;
+export const FOLL_SPLIT_PMD = 1 << 9;
+export const FOLL_TOUCH = 1 << 16;
+export const FOLL_TRIED = 1 << 17;
+export const FOLL_REMOTE = 1 << 18;
+export const FOLL_PIN = 1 << 19;
+export const FOLL_UNLOCKABLE = 1 << 21;
+
+const WARN_ZERO_PAGES = name('__get_user_pages_locked: 0 pages without FOLL_NOWAIT');
+
+/** A GUP result: a page (its pfn) with a reference, or -errno. */
+export type PageOrErr = number;
+
+export function IS_ERR(p: PageOrErr): boolean {
+  return p < 0;
+}
+
+/** check_vma_flags() (§6.5): every check, in the kernel's order. 0 or -errno. */
+export function check_vma_flags(vma: VmAreaStruct, gup_flags: number): number {
+  const vm_flags = vma.vm_flags;
+  const write = (gup_flags & FOLL_WRITE) !== 0;
+  if (vm_flags & (VM_IO | VM_PFNMAP)) return -EFAULT;
+  if (gup_flags & FOLL_ANON && !vma_is_anonymous(vma)) return -EFAULT;
+  // FOLL_LONGTERM on fsdax: no fsdax in the model.
+  if (gup_flags & FOLL_SPLIT_PMD && is_vm_hugetlb_page(vma)) return -EOPNOTSUPP;
+  if (vma_is_secretmem(vma)) return -EFAULT;
+  if (write) {
+    if (!(vm_flags & VM_WRITE)) {
+      if (!(gup_flags & FOLL_FORCE)) return -EFAULT;
+      // FOLL_FORCE may only write through a COW mapping (it breaks COW, never writes the file).
+      if (!is_cow_mapping(vm_flags)) return -EFAULT;
+    }
+  } else if (!(vm_flags & VM_READ)) {
+    if (!(gup_flags & FOLL_FORCE)) return -EFAULT;
+    // FOLL_FORCE may read a PROT_NONE mapping that could be made readable.
+    if (!(vm_flags & VM_MAYREAD)) return -EFAULT;
+  }
+  // arch_vma_access_permitted(): x86 protection keys are not modelled (every VMA has pkey 0, and
+  // a FOLL_REMOTE access ignores PKRU anyway), so it always permits.
+  return 0;
+}
+
+/** gup_vma_lookup(): find_vma, but never below vm_start (GUP no longer expands stacks). */
+function gup_vma_lookup(mm: MmStruct, start: number): VmAreaStruct | null {
+  const vma = mm.mm_mt.find(start);
+  if (!vma || start < vma.vm_start) return null;
+  return vma;
+}
+
+/** can_follow_write_pte(): may a FOLL_WRITE lookup use this PTE without a (COW) fault? */
+function can_follow_write_pte(pte: number, folio: Folio | null, vma: VmAreaStruct, flags: number): boolean {
+  if (pte_write(pte)) return true;
+  if (!(flags & FOLL_FORCE)) return false;
+  if (!is_cow_mapping(vma.vm_flags)) return false;
+  // Only an exclusive anonymous page that COW already broke may be written through FOLL_FORCE.
+  return folio !== null && folio.anon && folio.mapcount === 1 && pte_dirty(pte);
+}
+
+/** no_page_table(): NULL means "fault it in", except for FOLL_DUMP holes. */
+function no_page_table(vma: VmAreaStruct, flags: number): PageOrErr {
+  if (flags & FOLL_DUMP && vma_is_anonymous(vma)) return -EFAULT;
+  return 0;
+}
+
+/** try_grab_folio() for FOLL_GET: one reference per page (the zero page too). */
+function* try_grab_folio(folio: Folio, refs: number, flags: number): Gen {
+  if (flags & FOLL_GET) yield* folio_ref_add(folio, refs);
+}
+
+/** follow_page_pte() (§6.6): returns a page (pfn) with a reference, 0 for "fault", or -errno. */
+const follow_page_pte = traced('follow_page_pte', function* (
+  vma: VmAreaStruct,
+  address: number,
+  pmdp: EntryPtr,
+  flags: number,
+): Gen<PageOrErr> {
+  const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, address);
+  if (!locked) return no_page_table(vma, flags);
+  const pte = yield* read_entry(locked.ptep, false);
+  if (!entry_present(pte) || pte_protnone(pte)) {
+    yield* pte_unmap_unlock(locked.ptl);
+    return entry_none(pte) ? no_page_table(vma, flags) : 0;
+  }
+  let page = vm_normal_page(vma, pte);
+  const folio = page === null ? null : page_folio(page);
+  if (flags & FOLL_WRITE && !can_follow_write_pte(pte, folio, vma, flags)) {
+    yield* pte_unmap_unlock(locked.ptl);
+    return 0; // fault, to break COW
+  }
+  if (page === null) {
+    if (flags & FOLL_DUMP || !is_zero_pfn(entry_pfn(pte))) {
+      // A pfn without a struct page (follow_pfn_pte would mark the PTE young): -EEXIST.
+      yield* pte_unmap_unlock(locked.ptl);
+      return flags & FOLL_DUMP ? -EFAULT : -EEXIST;
+    }
+    page = entry_pfn(pte);
+  }
+  const target = page_folio(page);
+  yield* try_grab_folio(target, 1, flags);
+  if (flags & FOLL_TOUCH) {
+    if (flags & FOLL_WRITE && !pte_dirty(pte) && !(target.flags & PG_dirty)) yield* folio_mark_dirty(target);
+    // "pte_mkyoung() would be more correct here": the kernel ages the folio, not the PTE.
+    yield* folio_mark_accessed(target);
+  }
+  yield* pte_unmap_unlock(locked.ptl);
+  return page;
+});
+
+/** follow_page_mask(): walk PGD -> PUD -> PMD locklessly, then follow_page_pte. */
+const follow_page_mask = traced('follow_page_mask', function* (
+  vma: VmAreaStruct,
+  address: number,
+  flags: number,
+): Gen<PageOrErr> {
+  const mm = vma.vm_mm;
+  const pgd = yield* read_entry(entry_ptr(mm.pgd, address), true);
+  if (entry_none(pgd)) return no_page_table(vma, flags);
+  const pud = yield* read_entry(entry_ptr(entry_table(pgd), address), true);
+  if (!entry_present(pud)) return no_page_table(vma, flags);
+  const pmdp = entry_ptr(entry_table(pud), address);
+  const pmd = yield* read_entry(pmdp, true); // pmdp_get_lockless
+  if (!entry_present(pmd)) return no_page_table(vma, flags);
+  if (entry_leaf(pmd)) {
+    // PMD-mapped THP (follow_huge_pmd) is not modelled yet: treat as no table so GUP faults.
+    return no_page_table(vma, flags);
+  }
+  return yield* follow_page_pte(vma, address, pmdp, flags);
+});
+
+/** vm_fault_to_errno() */
+function vm_fault_to_errno(ret: number): number {
+  if (ret & VM_FAULT_OOM) return -ENOMEM;
+  if (ret & VM_FAULT_ERROR) return -EFAULT;
+  return 0;
+}
+
+/** faultin_page(): fault the page in for GUP. 0 = retry the lookup, else -errno. */
+const faultin_page = traced('faultin_page', function* (
+  vma: VmAreaStruct,
+  address: number,
+  flags: number,
+): Gen<number> {
+  if (flags & FOLL_NOFAULT) return -EFAULT;
+  let fault_flags = 0;
+  if (flags & FOLL_WRITE) fault_flags |= FAULT_FLAG_WRITE;
+  if (flags & FOLL_REMOTE) fault_flags |= FAULT_FLAG_REMOTE;
+  // No FOLL_UNLOCKABLE (locked == NULL): no FAULT_FLAG_ALLOW_RETRY, so the fault keeps mmap_lock
+  // held even across I/O.
+  const ret = yield* handle_mm_fault(vma, address, fault_flags);
+  if (ret & VM_FAULT_ERROR) return vm_fault_to_errno(ret);
+  if (ret & VM_FAULT_RETRY) return -EFAULT;
+  return 0;
+});
+
+/** __get_user_pages() (§6.4): pages[] receives pfns with references. Count, or -errno. */
+const __get_user_pages = traced('__get_user_pages', function* (
+  mm: MmStruct,
+  start: number,
+  nr_pages: number,
+  gup_flags: number,
+  pages: number[],
+): Gen<number> {
+  start = yield* untagged_addr_remote(mm, start);
+  let vma: VmAreaStruct | null = null;
+  let i = 0;
+  let ret = 0;
+  outer: while (nr_pages > 0) {
+    if (!vma || start >= vma.vm_end) {
+      vma = gup_vma_lookup(mm, start);
+      if (!vma) {
+        ret = -EFAULT;
+        break;
+      }
+      ret = check_vma_flags(vma, gup_flags);
+      if (ret) break;
+    }
+    for (;;) {
+      if (current().fatalSignal) {
+        ret = -EINTR;
+        break outer;
+      }
+      const page = yield* follow_page_mask(vma, start, gup_flags);
+      if (page === 0) {
+        ret = yield* faultin_page(vma, start, gup_flags);
+        if (ret === 0) continue; // retry the lookup
+        break outer;
+      }
+      if (page === -EEXIST && pages) {
+        ret = -EFAULT;
+        break outer;
+      }
+      if (IS_ERR(page)) {
+        ret = page;
+        break outer;
+      }
+      pages.push(page);
+      break;
+    }
+    i++;
+    start += PAGE_SIZE;
+    nr_pages--;
+  }
+  if (ret < 0) yield ev(K.gup_error, start, -ret);
+  return i > 0 ? i : ret;
+});
+
+/** get_user_pages_remote() -> __get_user_pages_locked(), with locked == NULL (§6.3). */
+export const get_user_pages_remote = traced('get_user_pages_remote', function* (
+  mm: MmStruct,
+  start: number,
+  nr_pages: number,
+  gup_flags: number,
+  pages: number[],
+): Gen<number> {
+  // is_valid_gup_args(): remote callers always touch and are foreign.
+  gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
+  yield* mmap_assert_locked(mm);
+  gup_flags |= FOLL_GET;
+  const ret = yield* __get_user_pages(mm, start, nr_pages, gup_flags, pages);
+  if (ret === 0 && !(gup_flags & FOLL_NOWAIT)) {
+    yield ev(K.warn, WARN_ZERO_PAGES.id, 0);
+    return -EFAULT;
+  }
+  return ret;
+});
+
+export interface PageAndVma {
+  page: PageOrErr;
+  vma: VmAreaStruct | null;
+}
+
+/** get_user_page_vma_remote() (§6.2): one page with a reference and its VMA, or an error. */
+export function* get_user_page_vma_remote(mm: MmStruct, addr: number, gup_flags: number): Gen<PageAndVma> {
+  if (gup_flags & FOLL_NOWAIT) return { page: -EINVAL, vma: null };
+  const pages: number[] = [];
+  const got = yield* get_user_pages_remote(mm, addr, 1, gup_flags, pages);
+  if (got < 0) return { page: got, vma: null };
+  const vma = mm.mm_mt.load(addr) ?? null;
+  if (!vma) {
+    yield* folio_put(page_folio(pages[0]!));
+    return { page: -EINVAL, vma: null };
+  }
+  return { page: pages[0]!, vma };
+}
+

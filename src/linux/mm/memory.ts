@@ -1,0 +1,597 @@
+/**
+ * mm/memory.c: page faults (kernel-spec §6.7), vm_normal_page, zapping and page-table freeing
+ * (§4.1), and __access_remote_vm (§8.1).
+ */
+import { K } from '../../trace/events.js';
+import { ev, name, type Name } from '../../sim/sim.js';
+import { bytesHash } from '../../trace/hash.js';
+import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
+import type { TaskStruct } from '../kernel/sched.js';
+import { FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
+import { expand_stack, vma_lookup } from './mmap.js';
+import type { Gen } from '../../sim/task.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
+  PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL,
+  entry_none, entry_pfn, entry_present, entry_size, mk_entry, pte_dirty, pte_special, pte_write,
+} from '../arch/x86/include/pgtable_types.js';
+import { kernel } from '../kernel.js';
+import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
+import { traced } from '../kernel/ftrace.js';
+import {
+  type Folio, PG_dirty, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  folio_mark_dirty, folio_page_idx, folio_put, is_zero_pfn, page_folio, zero_folio,
+} from './folio.js';
+import { filemap_read_folio } from './filemap.js';
+import { down_write, up_write } from '../kernel/locking/rwsem.js';
+import { mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock, vma_end_read, vma_start_write } from './mmap_lock.js';
+import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
+import {
+  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_SHARED, VM_WRITE, vma_is_anonymous,
+} from './mm_types.js';
+import {
+  type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, read_entry, set_entry,
+  table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
+} from './pgtable.js';
+import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
+import { folio_add_lru } from './swap.js';
+
+// enum vm_fault_reason (include/linux/mm_types.h)
+export const VM_FAULT_OOM = 0x000001;
+export const VM_FAULT_SIGBUS = 0x000002;
+export const VM_FAULT_MAJOR = 0x000004;
+export const VM_FAULT_SIGSEGV = 0x000040;
+export const VM_FAULT_RETRY = 0x000400;
+export const VM_FAULT_COMPLETED = 0x004000;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
+
+// enum fault_flag
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_ALLOW_RETRY = 1 << 2;
+export const FAULT_FLAG_TRIED = 1 << 5;
+export const FAULT_FLAG_KILLABLE = 1 << 4;
+export const FAULT_FLAG_USER = 1 << 6;
+export const FAULT_FLAG_REMOTE = 1 << 7;
+export const FAULT_FLAG_VMA_LOCK = 1 << 12;
+
+const HOW_ANON_ZERO = name('do_anonymous_page:zero_page');
+const HOW_ANON = name('do_anonymous_page');
+const HOW_READ = name('do_read_fault');
+const HOW_COW = name('do_cow_fault');
+const HOW_SHARED = name('do_shared_fault');
+const HOW_WP_REUSE = name('do_wp_page:reuse');
+const HOW_WP_COPY = name('do_wp_page:copy');
+const HOW_YOUNG = name('handle_pte_fault:young');
+const HOW_RACED = name('handle_pte_fault:raced');
+const HOW_RETRY = name('vmf_anon_prepare:retry');
+const HOW_NONPRESENT = name('handle_pte_fault:not_present');
+const UAF_COPY = name('copy from a freed folio');
+
+/** struct vm_fault, reduced. */
+interface VmFault {
+  readonly vma: VmAreaStruct;
+  readonly address: number;
+  readonly flags: number;
+  pmdp: EntryPtr;
+  how: Name;
+}
+
+function is_write(vmf: VmFault): boolean {
+  return (vmf.flags & FAULT_FLAG_WRITE) !== 0;
+}
+
+/** The PTE flags vm_page_prot gives a mapping of this VMA (writable only when asked and allowed). */
+function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
+  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
+  return flags;
+}
+
+/** Base address of the table of `level` that maps addr. */
+function table_base(level: number, addr: number): number {
+  const span = entry_size(level + 1);
+  return Math.floor(addr / span) * span;
+}
+
+/**
+ * __pud_alloc / __pmd_alloc / __pte_alloc (pmd_install): allocate a missing table under the parent
+ * level's lock, re-checking that nobody populated it meanwhile. Returns the table.
+ */
+function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable> {
+  const seen = yield* read_entry(parent, true);
+  if (!entry_none(seen)) return entry_table(seen);
+  const fresh = yield* alloc_table(level, table_base(level, addr));
+  // P4D/PUD populate under page_table_lock (pud_lock is page_table_lock in 7.2); PTE tables are
+  // installed under the PMD lock (pmd_install).
+  const lock: SpinLock = level === PTE_LEVEL ? yield* pmd_lock(mm, parent) : mm.page_table_lock;
+  if (level !== PTE_LEVEL) yield* spin_lock(lock);
+  const now = yield* read_entry(parent, false);
+  let table = fresh;
+  if (entry_none(now)) {
+    yield* set_entry(parent, table_entry(fresh));
+  } else {
+    table = entry_table(now);
+  }
+  yield* spin_unlock(lock);
+  if (table !== fresh) yield* free_table_now(fresh, PGTABLE_FREE_IMMEDIATE); // never visible
+  return table;
+}
+
+/** pud_alloc + pmd_alloc: the PMD slot for addr, allocating upper tables as needed. */
+function* pmd_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
+  const pgdp = entry_ptr(mm.pgd, addr);
+  const pud = yield* table_alloc(mm, pgdp, PUD_LEVEL, addr);
+  const pmd = yield* table_alloc(mm, entry_ptr(pud, addr), PMD_LEVEL, addr);
+  return entry_ptr(pmd, addr);
+}
+
+/**
+ * vm_normal_page(): the page a PTE maps, or null for special mappings (zero page, pfnmap).
+ */
+export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
+  if (pte_special(pte)) return null;
+  const pfn = entry_pfn(pte);
+  if (is_zero_pfn(pfn)) return null;
+  return pfn;
+}
+
+/** Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range). */
+function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean): Gen<boolean> {
+  const vma = vmf.vma;
+  yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
+  const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
+  if (!locked) return false;
+  const old = yield* read_entry(locked.ptep, false);
+  if (!entry_none(old)) {
+    // Somebody else mapped it first.
+    yield* pte_unmap_unlock(locked.ptl);
+    return false;
+  }
+  if (anon) vma.anon_vma = true;
+  yield* folio_mapcount_inc(folio);
+  yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, writable)));
+  yield* pte_unmap_unlock(locked.ptl);
+  if (anon) yield* folio_add_lru(folio);
+  return true;
+}
+
+/**
+ * vmf_anon_prepare(): a write fault needs the VMA's anon_vma. Under the VMA lock that needs
+ * mmap_lock, which may only be tried: contention means VM_FAULT_RETRY (retry under mmap_lock).
+ */
+function* vmf_anon_prepare(vmf: VmFault): Gen<number> {
+  const vma = vmf.vma;
+  if (vma.anon_vma) return 0;
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) {
+    if (!(yield* mmap_read_trylock(vma.vm_mm))) {
+      // vmf_anon_prepare(): a RETRY under the VMA lock releases it (the caller must not).
+      yield* vma_end_read(vma);
+      return VM_FAULT_RETRY;
+    }
+    vma.anon_vma = true;
+    yield* mmap_read_unlock(vma.vm_mm);
+    return 0;
+  }
+  vma.anon_vma = true;
+  return 0;
+}
+
+/** do_anonymous_page(): reads map the shared zero page; writes map a new zeroed folio. */
+function* do_anonymous_page(vmf: VmFault): Gen<number> {
+  const vma = vmf.vma;
+  yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address); // pte_alloc()
+  if (!is_write(vmf)) {
+    vmf.how = HOW_ANON_ZERO;
+    const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
+    if (!locked) return 0;
+    const old = yield* read_entry(locked.ptep, false);
+    if (entry_none(old)) {
+      const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
+      yield* set_entry(locked.ptep, zero);
+    }
+    yield* pte_unmap_unlock(locked.ptl);
+    return 0;
+  }
+  vmf.how = HOW_ANON;
+  const prepared = yield* vmf_anon_prepare(vmf);
+  if (prepared) {
+    vmf.how = HOW_RETRY;
+    return prepared;
+  }
+  const folio = yield* folio_alloc(0, true);
+  folio.flags |= PG_uptodate;
+  // The allocation's reference becomes the mapping's.
+  if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
+  return 0;
+}
+
+/** do_read_fault(): map the page-cache folio read-only (map-around is not modelled). */
+function* do_read_fault(vmf: VmFault): Gen<number> {
+  vmf.how = HOW_READ;
+  const vma = vmf.vma;
+  const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
+  const folio = yield* filemap_read_folio(vma.vm_file!, index);
+  const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
+  if (!(yield* map_new_folio(vmf, folio, shared_writable, false))) yield* folio_put(folio);
+  return 0;
+}
+
+/** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
+function* do_cow_fault(vmf: VmFault): Gen<number> {
+  vmf.how = HOW_COW;
+  const prepared = yield* vmf_anon_prepare(vmf);
+  if (prepared) return prepared;
+  const vma = vmf.vma;
+  const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
+  const src = yield* filemap_read_folio(vma.vm_file!, index);
+  const folio = yield* folio_alloc(0, true);
+  folio.data.set(src.data.subarray(0, PAGE_SIZE));
+  folio.flags |= PG_uptodate;
+  yield* folio_put(src);
+  if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
+  return 0;
+}
+
+/** do_shared_fault(): a write to a shared file mapping dirties the page-cache folio in place. */
+function* do_shared_fault(vmf: VmFault): Gen<number> {
+  vmf.how = HOW_SHARED;
+  const vma = vmf.vma;
+  const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
+  const folio = yield* filemap_read_folio(vma.vm_file!, index);
+  if (yield* map_new_folio(vmf, folio, true, false)) yield* folio_mark_dirty(folio);
+  else yield* folio_put(folio);
+  return 0;
+}
+
+function* do_fault(vmf: VmFault): Gen<number> {
+  if (!is_write(vmf)) return yield* do_read_fault(vmf);
+  if (!(vmf.vma.vm_flags & VM_SHARED)) return yield* do_cow_fault(vmf);
+  return yield* do_shared_fault(vmf);
+}
+
+/**
+ * do_wp_page(): a write to a present, write-protected PTE (PTL held, released here). An exclusive
+ * anonymous folio is reused; anything else (zero page, page cache, shared anon) is copied.
+ */
+function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock): Gen<number> {
+  const vma = vmf.vma;
+  if (vma.vm_flags & VM_SHARED) {
+    vmf.how = HOW_WP_REUSE;
+    yield* set_entry(ptep, orig | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    yield* pte_unmap_unlock(ptl);
+    const page = vm_normal_page(vma, orig);
+    if (page !== null) yield* folio_mark_dirty(page_folio(page));
+    return 0;
+  }
+  const page = vm_normal_page(vma, orig);
+  const old = page === null ? null : page_folio(page);
+  if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
+    vmf.how = HOW_WP_REUSE;
+    yield* set_entry(ptep, orig | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    yield* pte_unmap_unlock(ptl);
+    return 0;
+  }
+  // wp_page_copy(): drop the lock, copy, re-take and re-check.
+  yield* pte_unmap_unlock(ptl);
+  vmf.how = HOW_WP_COPY;
+  const prepared = yield* vmf_anon_prepare(vmf);
+  if (prepared) return prepared;
+  const folio = yield* folio_alloc(0, true);
+  if (old) folio.data.set(old.data.subarray(0, PAGE_SIZE));
+  folio.flags |= PG_uptodate;
+  const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
+  if (!locked) {
+    yield* folio_put(folio);
+    return 0;
+  }
+  const now = yield* read_entry(locked.ptep, false);
+  if (now !== orig) {
+    yield* pte_unmap_unlock(locked.ptl);
+    yield* folio_put(folio);
+    return 0;
+  }
+  yield* folio_mapcount_inc(folio);
+  yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, true)));
+  if (old) yield* folio_mapcount_dec(old);
+  yield* pte_unmap_unlock(locked.ptl);
+  yield* folio_add_lru(folio);
+  if (old) yield* folio_put(old); // the old mapping's reference
+  return 0;
+}
+
+/** handle_pte_fault() (§6.7). */
+function* handle_pte_fault(vmf: VmFault): Gen<number> {
+  const mm = vmf.vma.vm_mm;
+  const pmdval = yield* read_entry(vmf.pmdp, true);
+  let mapped = null;
+  let orig = 0;
+  if (!entry_none(pmdval)) {
+    mapped = yield* pte_offset_map_rw_nolock(mm, vmf.pmdp, vmf.address);
+    // The table went away under us (collapse, zap): let the caller retry.
+    if (!mapped) return 0;
+    orig = yield* read_entry(mapped.ptep, true); // ptep_get_lockless
+    if (entry_none(orig)) {
+      yield* pte_unmap();
+      mapped = null;
+    }
+  }
+  if (!mapped) {
+    if (vma_is_anonymous(vmf.vma)) return yield* do_anonymous_page(vmf);
+    return yield* do_fault(vmf);
+  }
+  if (!entry_present(orig)) {
+    // Swap and migration entries are not modelled: nothing in the model writes them.
+    vmf.how = HOW_NONPRESENT;
+    yield* pte_unmap();
+    return VM_FAULT_SIGBUS;
+  }
+  yield* spin_lock(mapped.ptl);
+  const now = yield* read_entry(mapped.ptep, false);
+  if (now !== orig) {
+    vmf.how = HOW_RACED;
+    yield* pte_unmap_unlock(mapped.ptl);
+    return 0;
+  }
+  if (is_write(vmf) && !pte_write(orig)) return yield* do_wp_page(vmf, mapped.ptep, orig, mapped.ptl);
+  // ptep_set_access_flags(): mark young (and dirty for a write).
+  vmf.how = HOW_YOUNG;
+  const entry = orig | _PAGE_ACCESSED | (is_write(vmf) ? _PAGE_DIRTY : 0);
+  if (entry !== orig) yield* set_entry(mapped.ptep, entry);
+  yield* pte_unmap_unlock(mapped.ptl);
+  return 0;
+}
+
+/**
+ * handle_mm_fault(): the caller has checked access permissions (check_vma_flags for GUP,
+ * access_error for user faults) and holds mmap_lock or, with FAULT_FLAG_VMA_LOCK, the VMA lock.
+ */
+export const handle_mm_fault = traced('handle_mm_fault', function* (
+  vma: VmAreaStruct,
+  address: number,
+  flags: number,
+): Gen<number> {
+  const vmf: VmFault = { vma, address, flags, pmdp: undefined as unknown as EntryPtr, how: HOW_RACED };
+  vmf.pmdp = yield* pmd_alloc_walk(vma.vm_mm, address);
+  const ret = yield* handle_pte_fault(vmf);
+  yield ev(K.fault, vma.id, address, vmf.how.id, ret);
+  return ret;
+});
+
+// --- zap and free_pgtables ---------------------------------------------------------------------------
+
+/**
+ * zap_pte_range(): clear the PTEs of [addr, end) in one PTE table under its PTL; the mappings'
+ * folio references go to the gather and are dropped after the TLB flush.
+ */
+function* zap_pte_range(tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number): Gen {
+  const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, addr);
+  if (!locked) return;
+  const table = locked.ptep.table;
+  for (let a = addr; a < end; a += PAGE_SIZE) {
+    const ptep = entry_ptr(table, a);
+    const pte = table.entries[ptep.idx]!;
+    if (entry_none(pte)) continue;
+    yield* set_entry(ptep, 0); // ptep_get_and_clear_full
+    const page = vm_normal_page(vma, pte);
+    if (page === null) continue;
+    const folio = page_folio(page);
+    if (pte_dirty(pte)) folio.flags |= PG_dirty;
+    yield* folio_mapcount_dec(folio);
+    tlb_remove_folio(tlb, folio);
+  }
+  tlb_track_range(tlb, addr, end);
+  yield* pte_unmap_unlock(locked.ptl);
+}
+
+/** unmap_page_range() for one VMA's [start, end): walk to each PMD and zap its PTE range. */
+function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number): Gen {
+  const mm = vma.vm_mm;
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
+    const pmdp = yield* walk_to_pmd(mm, addr);
+    if (pmdp) yield* zap_pte_range(tlb, vma, pmdp, addr, next);
+    addr = next;
+  }
+}
+
+/** Read-only walk to the PMD slot of addr (the caller holds mmap_lock or the VMA lock). */
+export function* walk_to_pmd(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
+  const pgdval = yield* read_entry(entry_ptr(mm.pgd, addr), true);
+  if (entry_none(pgdval)) return null;
+  const pudval = yield* read_entry(entry_ptr(entry_table(pgdval), addr), true);
+  if (entry_none(pudval)) return null;
+  return entry_ptr(entry_table(pudval), addr);
+}
+
+/** unmap_vmas(): zap every VMA's range. */
+export const unmap_vmas = traced('unmap_vmas', function* (tlb: MmuGather, vmas: VmAreaStruct[]): Gen {
+  for (const vma of vmas) yield* unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end);
+});
+
+const PMD_SIZE = entry_size(PMD_LEVEL);
+
+/**
+ * Free the table `parent` points to (of `level`) if the whole range it maps lies in
+ * [floor, ceiling); recurse first into the entries within [addr, end). This is free_pud_range /
+ * free_pmd_range / free_pte_range folded into one level-generic function (ceiling 0 = no ceiling,
+ * USER_PGTABLES_CEILING).
+ */
+function* free_table_range(
+  tlb: MmuGather, parent: EntryPtr, level: number, addr: number, end: number, floor: number, ceiling: number,
+): Gen {
+  const table = entry_table(parent.table.entries[parent.idx]!);
+  if (level > PTE_LEVEL) {
+    const span = entry_size(level);
+    for (let a = addr; a < end; ) {
+      const next = Math.min(end, Math.floor(a / span) * span + span);
+      const child = entry_ptr(table, a);
+      if (!entry_none(table.entries[child.idx]!)) yield* free_table_range(tlb, child, level - 1, a, next, floor, ceiling);
+      a = next;
+    }
+    // The kernel's check in free_pmd_range/free_pud_range: the table goes only if the whole
+    // parent-entry range is inside [floor, ceiling).
+    const parentSpan = entry_size(level + 1);
+    const start = Math.floor(addr / parentSpan) * parentSpan;
+    if (start < floor) return;
+    if (ceiling) {
+      const c = Math.floor(ceiling / parentSpan) * parentSpan;
+      if (!c || end - 1 > c - 1) return;
+    }
+  }
+  yield* set_entry(parent, 0); // pmd_clear / pud_clear: no lock, free_pgtables owns the range
+  tlb_remove_table(tlb, table);
+}
+
+/** free_pgd_range(): free the PTE tables mapping only [addr, end), and upper tables when possible. */
+function* free_pgd_range(tlb: MmuGather, addr: number, end: number, floor: number, ceiling: number): Gen {
+  addr = Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+  if (addr < floor) addr += PMD_SIZE;
+  if (ceiling) {
+    ceiling = Math.floor(ceiling / PMD_SIZE) * PMD_SIZE;
+    if (!ceiling) return;
+  }
+  if (ceiling && end - 1 > ceiling - 1) end -= PMD_SIZE;
+  if (addr > end - 1) return;
+  const mm = tlb.mm;
+  const span = entry_size(PGD_LEVEL);
+  for (let a = addr; a < end; ) {
+    const next = Math.min(end, Math.floor(a / span) * span + span);
+    const pgdp = entry_ptr(mm.pgd, a);
+    if (!entry_none(mm.pgd.entries[pgdp.idx]!)) yield* free_table_range(tlb, pgdp, PUD_LEVEL, a, next, floor, ceiling);
+    a = next;
+  }
+}
+
+/**
+ * free_pgtables() (§4.1): for each (already detached) VMA, write-lock it when the mm is write-locked,
+ * unlink it from its file, and free the page tables that only its range used.
+ */
+export const free_pgtables = traced('free_pgtables', function* (
+  tlb: MmuGather, vmas: VmAreaStruct[], floor: number, ceiling: number, mm_wr_locked: boolean,
+): Gen {
+  for (const vma of vmas) {
+    if (mm_wr_locked) yield* vma_start_write(vma);
+    if (vma.vm_file) {
+      yield* down_write(vma.vm_file.i_mmap_rwsem);
+      yield* up_write(vma.vm_file.i_mmap_rwsem);
+    }
+  }
+  if (vmas.length === 0) return;
+  yield* free_pgd_range(tlb, vmas[0]!.vm_start, vmas[vmas.length - 1]!.vm_end, floor, ceiling);
+});
+
+/** unmap_region(): zap, then free page tables, in one gather. */
+export function* unmap_region(
+  mm: MmStruct, vmas: VmAreaStruct[], prev_end: number, next_start: number, mm_wr_locked: boolean,
+): Gen {
+  const tlb = tlb_gather_mmu(mm);
+  yield* unmap_vmas(tlb, vmas);
+  yield* free_pgtables(tlb, vmas, prev_end, next_start, mm_wr_locked);
+  yield* tlb_finish_mmu(tlb);
+}
+
+// --- __access_remote_vm ---------------------------------------------------------------------------
+
+/**
+ * copy_from_user_page() from a kmap of the folio: copy `len` bytes at `offset` within the folio into
+ * buf[pos..]. Secretmem folios are not in the direct map: touching them is a kernel fault.
+ */
+export function* copy_from_folio(
+  folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
+): Gen {
+  if (folio.freed) yield ev(K.use_after_free, UAF_COPY.id, folio.id);
+  const src = folio.data.subarray(offset, offset + len);
+  buf.set(src, pos);
+  yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
+}
+
+/** copy_to_user_page(): the write side (ptrace POKE, /proc/PID/mem writes). */
+export function* copy_to_folio(
+  folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
+): Gen {
+  const src = buf.subarray(pos, pos + len);
+  folio.data.set(src, offset);
+  yield ev(K.copy_to_folio, addr, len, folio.id, bytesHash(src), src.slice());
+}
+
+/**
+ * __access_remote_vm() mainline (§8.1), exact order: one mmap_read_lock_killable hold for the whole
+ * transfer; per page GUP with FOLL_TOUCH|FOLL_REMOTE|FOLL_GET, or the VMA's ->access on error.
+ * Returns the bytes transferred (errors are not reported, only short counts).
+ */
+export const __access_remote_vm = traced('__access_remote_vm', function* (
+  mm: MmStruct,
+  addr: number,
+  buf: Uint8Array,
+  len: number,
+  gup_flags: number,
+): Gen<number> {
+  const write = (gup_flags & FOLL_WRITE) !== 0;
+  let pos = 0;
+  if (yield* mmap_read_lock_killable(mm)) return 0;
+  addr = yield* untagged_addr_remote(mm, addr);
+  // Avoid triggering the temporary warning in __get_user_pages (the kernel's comment).
+  if (!vma_lookup(mm, addr) && !(yield* expand_stack(mm, addr))) return 0;
+  while (len > 0) {
+    const got = yield* get_user_page_vma_remote(mm, addr, gup_flags);
+    let bytes = 0;
+    if (IS_ERR(got.page)) {
+      let vma = vma_lookup(mm, addr);
+      if (!vma) {
+        vma = yield* expand_stack(mm, addr);
+        // expand_stack() dropped the lock when it failed.
+        if (!vma) return pos;
+        continue;
+      }
+      if (kernel().config.CONFIG_HAVE_IOREMAP_PROT && vma.vm_ops?.access) {
+        bytes = yield* vma.vm_ops.access(vma, addr, buf.subarray(pos), len, write);
+      }
+      if (bytes <= 0) break;
+    } else {
+      const folio = page_folio(got.page);
+      const offset = addr % PAGE_SIZE;
+      bytes = Math.min(len, PAGE_SIZE - offset);
+      const inFolio = folio_page_idx(folio, got.page) * PAGE_SIZE + offset;
+      if (write) {
+        yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
+        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
+      } else {
+        yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
+      }
+      yield* folio_put(folio); // folio_release_kmap
+    }
+    len -= bytes;
+    pos += bytes;
+    addr += bytes;
+  }
+  yield* mmap_read_unlock(mm);
+  return pos;
+});
+
+/** access_remote_vm(): the caller holds a reference on mm. */
+export function* access_remote_vm(mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number): Gen<number> {
+  return yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
+}
+
+/** access_process_vm(): get_task_mm (mm_users), access, mmput. */
+export function* access_process_vm(
+  tsk: TaskStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
+): Gen<number> {
+  const mm = get_task_mm(tsk);
+  if (!mm) return 0;
+  const ret = yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
+  mmput(mm);
+  return ret;
+}
+
+/** get_task_mm(): raise mm_users so exit_mmap cannot run under us. */
+export function get_task_mm(tsk: TaskStruct): MmStruct | null {
+  const mm = tsk.mm;
+  if (!mm || mm.mm_users === 0) return null;
+  mm.mm_users++;
+  return mm;
+}
+
+export function mmput(mm: MmStruct): void {
+  mm.mm_users--;
+}

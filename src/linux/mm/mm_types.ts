@@ -1,0 +1,130 @@
+/**
+ * struct mm_struct and struct vm_area_struct (include/linux/mm_types.h), with the kernel's field
+ * names, and the vm_flags bits (include/linux/mm.h).
+ */
+import { name } from '../../sim/sim.js';
+import type { Task } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import { RwSemaphore } from '../kernel/locking/rwsem.js';
+import { SpinLock } from '../kernel/locking/spinlock.js';
+import { MapleTree } from '../lib/maple_tree.js';
+import type { AddressSpace } from './filemap.js';
+import type { PageTable } from './pgtable.js';
+
+// vm_flags (include/linux/mm.h)
+export const VM_NONE = 0;
+export const VM_READ = 0x1;
+export const VM_WRITE = 0x2;
+export const VM_EXEC = 0x4;
+export const VM_SHARED = 0x8;
+export const VM_MAYREAD = 0x10;
+export const VM_MAYWRITE = 0x20;
+export const VM_MAYEXEC = 0x40;
+export const VM_MAYSHARE = 0x80;
+export const VM_GROWSDOWN = 0x100;
+export const VM_PFNMAP = 0x400;
+export const VM_LOCKED = 0x2000;
+export const VM_IO = 0x4000;
+export const VM_DONTEXPAND = 0x40000;
+export const VM_ACCOUNT = 0x100000;
+export const VM_HUGETLB = 0x400000;
+export const VM_MIXEDMAP = 0x10000000;
+
+/** The flags mprotect may change; VMAs merge only if the rest is equal. */
+export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
+
+/** VM_REFCNT_EXCLUDE_READERS_FLAG: set by a writer or detacher to keep readers out (kernel-spec §2.1). */
+export const VM_REFCNT_EXCLUDE_READERS_FLAG = 1 << 30;
+export const VM_REFCNT_LIMIT = VM_REFCNT_EXCLUDE_READERS_FLAG - 1;
+/** vm_lock_seq starts at UINT_MAX: never equal to an mm_lock_seq that has been reached. */
+export const UINT_MAX = 0xffffffff;
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+/**
+ * vm_operations_struct, reduced to what the emulated paths use: a name for the trace, and
+ * `->access` for VM_IO/VM_PFNMAP mappings (generic_access_phys).
+ */
+export interface VmOperations {
+  readonly name: string;
+  readonly access?: (vma: VmAreaStruct, addr: number, buf: Uint8Array, len: number, write: boolean) => Generator<0, number, void>;
+}
+
+export class VmAreaStruct {
+  readonly id: number;
+  /**
+   * vm_refcnt: 0 detached; 1 attached (unlocked or write-locked); n+1 with n readers; with the
+   * EXCLUDE_READERS flag added while a writer or detacher waits for readers to leave.
+   */
+  vm_refcnt = 0;
+  vm_lock_seq = UINT_MAX;
+  /** Freed to the (typesafe-by-RCU) VMA cache: the object may still be read, and reused. */
+  freed = false;
+
+  constructor(
+    public vm_mm: MmStruct,
+    public vm_start: number,
+    public vm_end: number,
+    public vm_flags: number,
+    public vm_ops: VmOperations | null,
+    public vm_file: AddressSpace | null,
+    public vm_pgoff: number,
+  ) {
+    this.id = kernel().newId();
+  }
+
+  /** anon_vma: set once an anonymous page is mapped (modelled as a flag; no anon_vma chains). */
+  anon_vma = false;
+}
+
+export function vma_is_anonymous(vma: VmAreaStruct): boolean {
+  return vma.vm_ops === null;
+}
+
+export function is_cow_mapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+export function is_vm_hugetlb_page(vma: VmAreaStruct): boolean {
+  return (vma.vm_flags & VM_HUGETLB) !== 0;
+}
+
+export function vma_pages(vma: VmAreaStruct): number {
+  return (vma.vm_end - vma.vm_start) >>> PAGE_SHIFT;
+}
+
+const C_MMAP_LOCK = name('mmap_lock');
+const C_PAGE_TABLE_LOCK = name('page_table_lock');
+const C_ARG_LOCK = name('arg_lock');
+
+export class MmStruct {
+  readonly id: number;
+  readonly mm_mt = new MapleTree<VmAreaStruct>();
+  readonly mmap_lock = new RwSemaphore(C_MMAP_LOCK);
+  /** seqcount: odd while mmap_lock is write-held. */
+  mm_lock_seq = 0;
+  readonly page_table_lock = new SpinLock(C_PAGE_TABLE_LOCK);
+  readonly arg_lock = new SpinLock(C_ARG_LOCK);
+  /** rcuwait: the one task sleeping until VMA readers drain (vma_start_write / detach). */
+  vma_writer_wait: Task | null = null;
+  mm_users = 1;
+  mm_count = 1;
+  arg_start = 0;
+  arg_end = 0;
+  env_start = 0;
+  env_end = 0;
+  start_stack = 0;
+  /** context.untag_mask (x86 LAM): all ones until LAM is enabled. */
+  untag_mask = -1;
+  /** Page tables. Set by mm_alloc_pgd(). */
+  pgd!: PageTable;
+
+  constructor(readonly owner_pid: number) {
+    this.id = kernel().newId();
+  }
+
+  get map_count(): number {
+    return this.mm_mt.size;
+  }
+}

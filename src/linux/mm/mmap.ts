@@ -1,0 +1,220 @@
+/**
+ * mmap(2), munmap(2), VMA lookup and stack expansion (mm/mmap.c, mm/vma.c; kernel-spec §1.5, §4.1,
+ * §8.1, §10).
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
+import { traced } from '../kernel/ftrace.js';
+import { type AddressSpace, create_file } from './filemap.js';
+import {
+  mmap_read_unlock, mmap_write_downgrade, mmap_write_lock_killable, mmap_write_unlock, vma_start_write,
+} from './mmap_lock.js';
+import {
+  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD,
+  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC,
+} from './mm_types.js';
+import { vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
+
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_GROWSDOWN = 0x100;
+
+/** Top-down allocation starts below the stack's gap (mmap_base). */
+export const MMAP_BASE = 0x7f0000000000;
+/** stack_guard_gap: 256 pages. */
+export const STACK_GUARD_GAP = 256 * PAGE_SIZE;
+/** RLIMIT_STACK default: 8 MiB. */
+export const STACK_RLIMIT = 8 << 20;
+
+const SYS_MMAP = name('mmap');
+const SYS_MUNMAP = name('munmap');
+
+/** Operations of file mappings (filemap_fault) and of shared anonymous memory (shmem). */
+export const generic_file_vm_ops: VmOperations = { name: 'generic_file_vm_ops' };
+export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops' };
+
+export function PAGE_ALIGN(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** vma_lookup(): the VMA containing addr, or null. */
+export function vma_lookup(mm: MmStruct, addr: number): VmAreaStruct | null {
+  return mm.mm_mt.load(addr) ?? null;
+}
+
+/** find_vma(): the first VMA ending above addr. */
+export function find_vma(mm: MmStruct, addr: number): VmAreaStruct | null {
+  return mm.mm_mt.find(addr) ?? null;
+}
+
+/** calc_vm_prot_bits() | calc_vm_flag_bits() | mm->def_flags | VM_MAY*. */
+export function vm_flags_for(prot: number, flags: number): number {
+  let vm = VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+  if (prot & PROT_READ) vm |= VM_READ;
+  if (prot & PROT_WRITE) vm |= VM_WRITE;
+  if (prot & PROT_EXEC) vm |= VM_EXEC;
+  if (flags & MAP_SHARED) vm |= VM_SHARED | VM_MAYSHARE;
+  if (flags & MAP_GROWSDOWN) vm |= VM_GROWSDOWN;
+  return vm;
+}
+
+/** get_unmapped_area() top-down: the highest gap of `len` below MMAP_BASE. */
+function get_unmapped_area(mm: MmStruct, len: number): number {
+  let top = MMAP_BASE;
+  const vmas = mm.mm_mt.all();
+  for (let i = vmas.length - 1; i >= 0; i--) {
+    const v = vmas[i]!;
+    if (v.vm_start >= top) continue;
+    if (v.vm_end <= top - len) return top - len;
+    top = v.vm_start;
+  }
+  return top - len;
+}
+
+export interface MmapRequest {
+  addr: number;
+  len: number;
+  prot: number;
+  flags: number;
+  file?: AddressSpace | null;
+  pgoff?: number;
+}
+
+/**
+ * mmap_region() (§10): unmap what MAP_FIXED covers (write-locking and detaching the old VMAs, zap
+ * and free_pgtables with the mm write-locked), then merge with a neighbour or insert a new VMA,
+ * write-locked, so RCU readers find it locked until mmap_write_unlock.
+ */
+const mmap_region = traced('mmap_region', function* (
+  mm: MmStruct, addr: number, len: number, vm_flags: number, file: AddressSpace | null, pgoff: number,
+  ops: VmOperations | null,
+): Gen<number> {
+  const end = addr + len;
+  const old = yield* vms_gather_munmap_vmas(mm, addr, end);
+  if (old.length > 0) yield* vms_complete_munmap_vmas(mm, old, addr, end, true);
+  // vma_merge_new_range(): extend the previous VMA when the new range continues it exactly.
+  const prev = mm.mm_mt.prev(addr);
+  if (prev && prev.vm_end === addr && prev.vm_flags === vm_flags && prev.vm_ops === ops && prev.vm_file === file) {
+    const contiguous = !file || prev.vm_pgoff + (prev.vm_end - prev.vm_start) / PAGE_SIZE === pgoff;
+    const next = mm.mm_mt.find(end);
+    if (contiguous && !(next && next.vm_start < end)) {
+      yield* vma_start_write(prev);
+      prev.vm_end = end;
+      yield ev(K.vma_adjust, prev.id, prev.vm_start, prev.vm_end, prev.vm_pgoff);
+      return addr;
+    }
+  }
+  const vma = yield* vm_area_alloc(mm, addr, end, vm_flags, ops, file, pgoff);
+  yield* vma_start_write(vma);
+  yield* vma_iter_store_new(mm, vma);
+  return addr;
+});
+
+/**
+ * do_mmap() as vm_mmap_pgoff() runs it: mmap_write_lock_killable, map, mmap_write_unlock.
+ * Returns the address or -errno.
+ */
+export function* sys_mmap(mm: MmStruct, req: MmapRequest): Gen<number> {
+  const len = PAGE_ALIGN(req.len);
+  yield ev(K.syscall_begin, SYS_MMAP.id, req.addr, len, req.prot);
+  const ret = yield* do_mmap_locked(mm, req, len);
+  yield ev(K.syscall_end, SYS_MMAP.id, ret);
+  return ret;
+}
+
+function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<number> {
+  if (len === 0 || req.addr % PAGE_SIZE !== 0) return -EINVAL;
+  const anonymous = (req.flags & MAP_ANONYMOUS) !== 0;
+  let file = req.file ?? null;
+  let ops: VmOperations | null = null;
+  let pgoff = req.pgoff ?? 0;
+  if (!anonymous) {
+    if (!file) return -EINVAL;
+    ops = generic_file_vm_ops;
+  } else if (req.flags & MAP_SHARED) {
+    // Shared anonymous memory is shmem: file-backed, not vma_is_anonymous().
+    file = create_file(`shmem:${mm.id}:${req.addr.toString(16)}`, new Uint8Array(len));
+    ops = shmem_anon_vm_ops;
+    pgoff = 0;
+  }
+  if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  let addr = req.addr;
+  if (!(req.flags & MAP_FIXED) || addr === 0) addr = get_unmapped_area(mm, len);
+  if (addr <= 0) {
+    yield* mmap_write_unlock(mm);
+    return -ENOMEM;
+  }
+  const ret = yield* mmap_region(mm, addr, len, vm_flags_for(req.prot, req.flags), file, pgoff, ops);
+  yield* mmap_write_unlock(mm);
+  return ret;
+}
+
+/**
+ * __vm_munmap(unlock = true), the munmap(2) path (§4.1): gather (split, write-lock, detach) under
+ * the write lock, downgrade, then zap and free page tables under the read lock.
+ */
+export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start: number, len: number): Gen<number> {
+  len = PAGE_ALIGN(len);
+  if (start % PAGE_SIZE !== 0 || len === 0) return -EINVAL;
+  if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  const end = start + len;
+  const vmas = yield* vms_gather_munmap_vmas(mm, start, end);
+  if (vmas.length === 0) {
+    yield* mmap_write_unlock(mm);
+    return 0;
+  }
+  yield* mmap_write_downgrade(mm);
+  yield* vms_complete_munmap_vmas(mm, vmas, start, end, false);
+  yield* mmap_read_unlock(mm);
+  return 0;
+});
+
+export function* sys_munmap(mm: MmStruct, start: number, len: number): Gen<number> {
+  yield ev(K.syscall_begin, SYS_MUNMAP.id, start, len, 0);
+  const ret = yield* __vm_munmap(mm, start, len);
+  yield ev(K.syscall_end, SYS_MUNMAP.id, ret);
+  return ret;
+}
+
+/** expand_downwards(): grow a VM_GROWSDOWN VMA down to addr if the rlimit and guard gap allow. */
+function* expand_downwards(vma: VmAreaStruct, addr: number): Gen<boolean> {
+  if (!(vma.vm_flags & VM_GROWSDOWN)) return false;
+  addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+  if (vma.vm_end - addr > STACK_RLIMIT) return false;
+  const prev = vma.vm_mm.mm_mt.prev(vma.vm_start);
+  if (prev && addr - prev.vm_end < STACK_GUARD_GAP) return false;
+  yield* vma_start_write(vma);
+  vma.vm_start = addr;
+  vma.vm_mm.mm_mt.reorder();
+  yield ev(K.vma_adjust, vma.id, vma.vm_start, vma.vm_end, vma.vm_pgoff);
+  return true;
+}
+
+/**
+ * expand_stack() (called with mmap_lock held for read): drop it, take it for write, find the VMA
+ * at or above addr and try to grow it down. Success: downgrade and return the VMA (read lock held).
+ * Failure: unlock and return null -- the caller holds no lock any more.
+ */
+export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr: number): Gen<VmAreaStruct | null> {
+  yield* mmap_read_unlock(mm);
+  if (yield* mmap_write_lock_killable(mm)) return null;
+  let vma = find_vma(mm, addr);
+  if (vma && vma.vm_start > addr && !(yield* expand_downwards(vma, addr))) vma = null;
+  yield ev(K.expand_stack, addr, vma ? vma.id : 0);
+  if (!vma) {
+    yield* mmap_write_unlock(mm);
+    return null;
+  }
+  yield* mmap_write_downgrade(mm);
+  return vma;
+});
+

@@ -1,0 +1,312 @@
+/**
+ * mmap_lock wrappers (include/linux/mmap_lock.h) and per-VMA locks (mm/mmap_lock.c), 7.2 semantics
+ * (kernel-spec §1.3, §2.2-§2.5).
+ */
+import { K } from '../../trace/events.js';
+import { current, ev, name, sim } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { EAGAIN } from '../include/errno.js';
+import {
+  down_read, down_read_killable, down_read_trylock, down_write, down_write_killable,
+  downgrade_write, up_read, up_write,
+} from '../kernel/locking/rwsem.js';
+import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { traced } from '../kernel/ftrace.js';
+import {
+  type MmStruct, type VmAreaStruct, VM_REFCNT_EXCLUDE_READERS_FLAG, VM_REFCNT_LIMIT,
+} from './mm_types.js';
+
+/** memcg_id of the tracepoints: every emulated mm lives in one cgroup. */
+const MEMCG_ID = 1;
+const READ = 0;
+const WRITE = 1;
+
+const W_VMA_WRITER = name('vma_writer_wait');
+const WARN_MMAP_NOT_LOCKED = name('mmap_assert_locked: mmap_lock not held');
+const WARN_MMAP_NOT_WRITE_LOCKED = name('mmap_assert_write_locked: mmap_lock not write-held');
+const WARN_VMA_NOT_LOCKED = name('vma_assert_locked: VMA neither read- nor write-locked');
+const WARN_VMA_DETACHED = name('vma_assert_attached: VMA is detached');
+
+// CONFIG_PER_VMA_LOCK_STATS counters
+const VMA_LOCK_SUCCESS = name('VMA_LOCK_SUCCESS');
+const VMA_LOCK_ABORT = name('VMA_LOCK_ABORT');
+const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
+const VMA_LOCK_MISS = name('VMA_LOCK_MISS');
+
+// vma_start_read results (the `result` field of the event)
+export const VMA_READ_OK = 0;
+export const VMA_READ_LOCKED_OUT = 1;
+export const VMA_READ_DETACHED = 2;
+export const VMA_READ_FOREIGN = 3;
+
+// --- mmap_lock -----------------------------------------------------------------------------------
+
+function* mm_lock_seqcount_step(mm: MmStruct): Gen {
+  const old = mm.mm_lock_seq;
+  mm.mm_lock_seq = old + 1;
+  yield ev(K.mm_lock_seq, mm.id, old, mm.mm_lock_seq);
+}
+
+export function* mmap_read_lock(mm: MmStruct): Gen {
+  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  yield* down_read(mm.mmap_lock);
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, 1);
+}
+
+/** Returns 0, or -EINTR when a fatal signal arrived while waiting. */
+export function* mmap_read_lock_killable(mm: MmStruct): Gen<number> {
+  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  const ret = yield* down_read_killable(mm.mmap_lock);
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, ret === 0 ? 1 : 0);
+  return ret;
+}
+
+export function* mmap_read_trylock(mm: MmStruct): Gen<boolean> {
+  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  const ok = yield* down_read_trylock(mm.mmap_lock);
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, ok ? 1 : 0);
+  return ok;
+}
+
+export function* mmap_read_unlock(mm: MmStruct): Gen {
+  yield ev(K.mmap_lock_released, mm.id, MEMCG_ID, READ);
+  yield* up_read(mm.mmap_lock);
+}
+
+export function* mmap_write_lock(mm: MmStruct): Gen {
+  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, WRITE);
+  yield* down_write(mm.mmap_lock);
+  yield* mm_lock_seqcount_step(mm);
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, WRITE, 1);
+}
+
+export function* mmap_write_lock_killable(mm: MmStruct): Gen<number> {
+  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, WRITE);
+  const ret = yield* down_write_killable(mm.mmap_lock);
+  if (ret === 0) yield* mm_lock_seqcount_step(mm);
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, WRITE, ret === 0 ? 1 : 0);
+  return ret;
+}
+
+/** vma_end_write_all(): the seqcount moves on, so every vm_lock_seq of this section is stale. */
+function* vma_end_write_all(mm: MmStruct): Gen {
+  yield* mm_lock_seqcount_step(mm);
+}
+
+export function* mmap_write_unlock(mm: MmStruct): Gen {
+  yield ev(K.mmap_lock_released, mm.id, MEMCG_ID, WRITE);
+  yield* vma_end_write_all(mm);
+  yield* up_write(mm.mmap_lock);
+}
+
+export function* mmap_write_downgrade(mm: MmStruct): Gen {
+  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, 1);
+  yield* vma_end_write_all(mm);
+  yield* downgrade_write(mm.mmap_lock);
+}
+
+export function mmap_lock_is_contended(mm: MmStruct): boolean {
+  return mm.mmap_lock.is_contended();
+}
+
+export function mmap_lock_held_by_me(mm: MmStruct): boolean {
+  return mm.mmap_lock.held_by(current());
+}
+
+/** mmap_assert_locked(): a warning event (not an exception) when violated. */
+export function* mmap_assert_locked(mm: MmStruct): Gen {
+  if (!mmap_lock_held_by_me(mm)) yield ev(K.warn, WARN_MMAP_NOT_LOCKED.id, mm.id);
+}
+
+export function* mmap_assert_write_locked(mm: MmStruct): Gen {
+  if (mm.mmap_lock.writer !== current()) yield ev(K.warn, WARN_MMAP_NOT_WRITE_LOCKED.id, mm.id);
+}
+
+// --- per-VMA locks -------------------------------------------------------------------------------
+
+function* set_refcnt(vma: VmAreaStruct, value: number): Gen {
+  const old = vma.vm_refcnt;
+  vma.vm_refcnt = value;
+  yield ev(K.vma_refcnt, vma.id, old, value);
+}
+
+function vma_is_write_locked(vma: VmAreaStruct): boolean {
+  return vma.vm_lock_seq === vma.vm_mm.mm_lock_seq;
+}
+
+/** Sleep on mm->vma_writer_wait until vm_refcnt reaches `target` (uninterruptible). */
+function* wait_for_refcnt(vma: VmAreaStruct, target: number): Gen<boolean> {
+  const mm = vma.vm_mm;
+  let waited = false;
+  while (vma.vm_refcnt !== target) {
+    waited = true;
+    mm.vma_writer_wait = current();
+    yield* sim().block(vma.id, W_VMA_WRITER);
+  }
+  mm.vma_writer_wait = null;
+  return waited;
+}
+
+/**
+ * vma_start_write(): with mmap_lock write-held, exclude readers and mark the VMA write-locked for
+ * this mmap write section. Sleeps -- holding mmap_lock for write -- until readers drain.
+ */
+export function* vma_start_write(vma: VmAreaStruct): Gen {
+  const mm = vma.vm_mm;
+  yield* mmap_assert_write_locked(mm);
+  if (vma_is_write_locked(vma)) return;
+  let waited = false;
+  const attached = vma.vm_refcnt !== 0;
+  if (attached) {
+    // __vma_start_exclude_readers(): refcount_add_not_zero(FLAG), then wait for FLAG + 1.
+    yield* set_refcnt(vma, vma.vm_refcnt + VM_REFCNT_EXCLUDE_READERS_FLAG);
+    waited = yield* wait_for_refcnt(vma, VM_REFCNT_EXCLUDE_READERS_FLAG + 1);
+  }
+  vma.vm_lock_seq = mm.mm_lock_seq;
+  if (attached) vma.vm_refcnt -= VM_REFCNT_EXCLUDE_READERS_FLAG;
+  yield ev(K.vma_start_write, vma.id, waited ? 1 : 0, vma.vm_lock_seq);
+}
+
+export function* vma_assert_write_locked(vma: VmAreaStruct): Gen {
+  if (!vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
+}
+
+/** vma_assert_locked(): read-locked by someone (refcnt > 1) or write-locked. */
+export function* vma_assert_locked(vma: VmAreaStruct): Gen {
+  const read_locked = vma.vm_refcnt > 1 && vma.vm_refcnt < VM_REFCNT_EXCLUDE_READERS_FLAG;
+  if (!read_locked && !vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
+}
+
+/** vma_mark_attached(): a write-locked, detached VMA goes into service (refcnt 0 -> 1). */
+export function* vma_mark_attached(vma: VmAreaStruct): Gen {
+  yield* vma_assert_write_locked(vma);
+  vma.vm_refcnt = 1;
+  yield ev(K.vma_mark_attached, vma.id, vma.vm_start, vma.vm_end);
+}
+
+/**
+ * vma_mark_detached(): refcnt 1 -> 0. A reader that raced in holds a transient reference: exclude
+ * readers and wait for it (__vma_exclude_readers_for_detach).
+ */
+export function* vma_mark_detached(vma: VmAreaStruct): Gen {
+  yield* vma_assert_write_locked(vma);
+  if (vma.vm_refcnt === 0) yield ev(K.warn, WARN_VMA_DETACHED.id, vma.id);
+  vma.vm_refcnt--;
+  let waited = false;
+  if (vma.vm_refcnt !== 0) {
+    yield* set_refcnt(vma, vma.vm_refcnt + VM_REFCNT_EXCLUDE_READERS_FLAG);
+    waited = yield* wait_for_refcnt(vma, VM_REFCNT_EXCLUDE_READERS_FLAG);
+    vma.vm_refcnt = 0;
+  }
+  yield ev(K.vma_mark_detached, vma.id, waited ? 1 : 0);
+}
+
+/** vma_refcount_put(): drop a reader reference; wake a writer waiting for readers to drain. */
+function* vma_refcount_put(vma: VmAreaStruct): Gen {
+  const mm = vma.vm_mm;
+  vma.vm_refcnt--;
+  yield ev(K.vma_end_read, vma.id, vma.vm_refcnt);
+  const excluding = (vma.vm_refcnt & VM_REFCNT_EXCLUDE_READERS_FLAG) !== 0;
+  if (excluding && vma.vm_refcnt <= VM_REFCNT_EXCLUDE_READERS_FLAG + 1 && mm.vma_writer_wait) {
+    yield* sim().wake(mm.vma_writer_wait);
+  }
+}
+
+export function* vma_end_read(vma: VmAreaStruct): Gen {
+  yield* vma_refcount_put(vma);
+}
+
+/**
+ * vma_start_read() (§2.4): caller is inside rcu_read_lock and, on failure, leaves it (this drops
+ * the RCU read lock itself). Returns one of VMA_READ_*.
+ */
+function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<number> {
+  // Lockless pessimistic check: write-locked in the current mmap write section.
+  if (vma.vm_lock_seq === mm.mm_lock_seq) {
+    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, vma.vm_refcnt);
+    yield* rcu_read_unlock();
+    return VMA_READ_LOCKED_OUT;
+  }
+  // __refcount_inc_not_zero_limited_acquire()
+  const old = vma.vm_refcnt;
+  if (old === 0) {
+    yield ev(K.vma_start_read, vma.id, VMA_READ_DETACHED, old);
+    yield* rcu_read_unlock();
+    return VMA_READ_DETACHED;
+  }
+  if (old + 1 > VM_REFCNT_LIMIT) {
+    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, old);
+    yield* rcu_read_unlock();
+    return VMA_READ_LOCKED_OUT;
+  }
+  yield* set_refcnt(vma, old + 1);
+  if (vma.vm_mm !== mm) {
+    // Typesafe-RCU reuse by another mm: drop the reference under mmgrab so its writer can be woken.
+    yield ev(K.vma_start_read, vma.id, VMA_READ_FOREIGN, vma.vm_refcnt);
+    yield* rcu_read_unlock();
+    yield* vma_refcount_put(vma);
+    return VMA_READ_FOREIGN;
+  }
+  // Re-check with ACQUIRE now that readers are counted.
+  if (vma.vm_lock_seq === mm.mm_lock_seq) {
+    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, vma.vm_refcnt);
+    yield* vma_refcount_put(vma);
+    yield* rcu_read_unlock();
+    return VMA_READ_LOCKED_OUT;
+  }
+  yield ev(K.vma_start_read, vma.id, VMA_READ_OK, vma.vm_refcnt);
+  return VMA_READ_OK;
+}
+
+/** vma_start_read_locked(): with mmap_lock held no writer can exist; only overflow can fail. */
+export function* vma_start_read_locked(vma: VmAreaStruct): Gen<boolean> {
+  if (vma.vm_refcnt + 1 > VM_REFCNT_LIMIT) return false;
+  vma.vm_refcnt++;
+  yield ev(K.vma_start_read_locked, vma.id, vma.vm_refcnt);
+  return true;
+}
+
+function* count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
+  yield ev(K.vmstat, counter.id);
+}
+
+/**
+ * lock_vma_under_rcu() (§2.5): find and read-lock the VMA at `address` without mmap_lock. Never
+ * sleeps and never waits for writers: returns null and the caller falls back to mmap_lock.
+ */
+export const lock_vma_under_rcu = traced('lock_vma_under_rcu', function* (
+  mm: MmStruct,
+  address: number,
+): Gen<VmAreaStruct | null> {
+  for (;;) {
+    yield* rcu_read_lock();
+    const vma = mm.mm_mt.load(address) ?? null;
+    yield ev(K.mas_walk, address, vma ? vma.id : 0);
+    if (!vma) {
+      yield* rcu_read_unlock();
+      yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
+      return null;
+    }
+    const r = yield* vma_start_read(mm, vma);
+    if (r === VMA_READ_DETACHED) {
+      // The VMA was detached under us: walk again.
+      yield* count_vm_vma_lock_event(VMA_LOCK_MISS);
+      continue;
+    }
+    if (r !== VMA_READ_OK) {
+      yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
+      return null;
+    }
+    yield* rcu_read_unlock();
+    if (address < vma.vm_start || address >= vma.vm_end) {
+      // Changed or reused before we locked it.
+      yield* vma_end_read(vma);
+      yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
+      return null;
+    }
+    yield* count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
+    return vma;
+  }
+});
+
+export { VMA_LOCK_RETRY, EAGAIN };

@@ -1,0 +1,78 @@
+/**
+ * struct mmu_gather (mm/mmu_gather.c, kernel-spec §4.2): pages and page tables unmapped by a zap are
+ * gathered, the TLB is flushed, then the pages are released and the tables freed -- after an RCU
+ * grace period with CONFIG_MMU_GATHER_RCU_TABLE_FREE (x86), at once without it (safe there only
+ * because IRQ-disabled walkers delay the flush IPI; an RCU-only walker then reads freed tables).
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import { call_rcu } from '../kernel/rcu/tree.js';
+import { type Folio, folio_put } from './folio.js';
+import type { MmStruct } from './mm_types.js';
+import {
+  type PageTable, free_table_now, PGTABLE_FREE_IMMEDIATE, PGTABLE_FREE_RCU_DONE, PGTABLE_FREE_RCU_QUEUED,
+} from './pgtable.js';
+
+const WHAT_TABLE_BATCH = name('tlb_remove_table_rcu');
+
+export class MmuGather {
+  readonly folios: Folio[] = [];
+  readonly tables: PageTable[] = [];
+  start = Infinity;
+  end = 0;
+
+  constructor(
+    readonly mm: MmStruct,
+    /** Tearing down the whole mm (exit_mmap). */
+    readonly fullmm: boolean,
+  ) {}
+}
+
+export function tlb_gather_mmu(mm: MmStruct, fullmm = false): MmuGather {
+  return new MmuGather(mm, fullmm);
+}
+
+/** Note an unmapped range (for the flush). */
+export function tlb_track_range(tlb: MmuGather, start: number, end: number): void {
+  tlb.start = Math.min(tlb.start, start);
+  tlb.end = Math.max(tlb.end, end);
+}
+
+/** __tlb_remove_folio: the mapping's reference is dropped after the flush. */
+export function tlb_remove_folio(tlb: MmuGather, folio: Folio): void {
+  tlb.folios.push(folio);
+}
+
+/** tlb_remove_table (via pte_free_tlb / pmd_free_tlb / pud_free_tlb). */
+export function tlb_remove_table(tlb: MmuGather, table: PageTable): void {
+  tlb.tables.push(table);
+}
+
+function* tlb_flush_mmu(tlb: MmuGather): Gen {
+  if (tlb.end > 0) yield ev(K.tlb_flush, tlb.mm.id, tlb.start, tlb.end);
+  for (const folio of tlb.folios.splice(0)) yield* folio_put(folio);
+}
+
+function* tlb_table_flush(tlb: MmuGather): Gen {
+  const batch = tlb.tables.splice(0);
+  if (batch.length === 0) return;
+  if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) {
+    for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_IMMEDIATE);
+    return;
+  }
+  for (const t of batch) yield ev(K.pgtable_free, t.level, t.id, PGTABLE_FREE_RCU_QUEUED);
+  yield* call_rcu(WHAT_TABLE_BATCH, batch[0]!.id, function* () {
+    for (const t of batch) {
+      t.freedByRcu = true;
+      yield* free_table_now(t, PGTABLE_FREE_RCU_DONE);
+    }
+  });
+}
+
+/** tlb_finish_mmu(): flush, release gathered pages, free gathered tables. */
+export function* tlb_finish_mmu(tlb: MmuGather): Gen {
+  yield* tlb_flush_mmu(tlb);
+  yield* tlb_table_flush(tlb);
+}

@@ -1,0 +1,99 @@
+/**
+ * mprotect(2) (mm/mprotect.c, kernel-spec §10): under mmap_write_lock_killable, per VMA
+ * mprotect_fixup: split at the range edges, write-lock, change vm_flags, change the PTEs under their
+ * PTLs, flush, and merge with compatible neighbours.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, entry_none } from '../arch/x86/include/pgtable_types.js';
+import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
+import { traced } from '../kernel/ftrace.js';
+import { walk_to_pmd } from './memory.js';
+import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
+import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_WRITE } from './mm_types.js';
+import { entry_ptr, set_entry } from './pgtable.js';
+import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { __split_vma, vma_merge_neighbours } from './vma.js';
+
+const SYS_MPROTECT = name('mprotect');
+const PMD_SIZE = 2 ** 21;
+
+/** The PTE a mapping gets under the new vm_flags (never adds write: write faults do that). */
+function new_pte(old: number, vm_flags: number): number {
+  let pte = old;
+  if (!(vm_flags & VM_ACCESS_FLAGS)) {
+    pte = (pte & ~_PAGE_PRESENT) | _PAGE_PROTNONE;
+  } else if (pte & _PAGE_PROTNONE) {
+    pte = (pte & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
+  }
+  if (!(vm_flags & VM_WRITE)) pte &= ~_PAGE_RW;
+  return pte;
+}
+
+/** change_protection() over [start, end) of one VMA. */
+function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen {
+  const mm = vma.vm_mm;
+  for (let addr = start; addr < end; ) {
+    const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
+    const pmdp = yield* walk_to_pmd(mm, addr);
+    const locked = pmdp ? yield* pte_offset_map_lock(mm, pmdp, addr) : null;
+    if (locked) {
+      for (let a = addr; a < next; a += PAGE_SIZE) {
+        const ptep = entry_ptr(locked.ptep.table, a);
+        const old = ptep.table.entries[ptep.idx]!;
+        if (entry_none(old)) continue;
+        const pte = new_pte(old, vma.vm_flags);
+        if (pte !== old) yield* set_entry(ptep, pte);
+      }
+      yield* pte_unmap_unlock(locked.ptl);
+    }
+    addr = next;
+  }
+  yield ev(K.tlb_flush, mm.id, start, end);
+}
+
+/** mprotect_fixup(): returns the VMA now covering the range (after merges). */
+const mprotect_fixup = traced('mprotect_fixup', function* (
+  vma: VmAreaStruct, start: number, end: number, newflags: number,
+): Gen<VmAreaStruct> {
+  if (newflags === vma.vm_flags) return vma;
+  if (start > vma.vm_start) yield* __split_vma(vma, start, true);
+  if (end < vma.vm_end) yield* __split_vma(vma, end, false);
+  yield* vma_start_write(vma);
+  const old = vma.vm_flags;
+  vma.vm_flags = newflags;
+  yield ev(K.vma_flags, vma.id, old, newflags);
+  yield* change_protection(vma, start, end);
+  return yield* vma_merge_neighbours(vma);
+});
+
+/** do_mprotect_pkey(). 0 or -errno (-ENOMEM when part of the range is unmapped). */
+export function* sys_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
+  yield ev(K.syscall_begin, SYS_MPROTECT.id, start, len, prot);
+  const ret = yield* do_mprotect(mm, start, len, prot);
+  yield ev(K.syscall_end, SYS_MPROTECT.id, ret);
+  return ret;
+}
+
+function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
+  if (start % PAGE_SIZE !== 0) return -EINVAL;
+  const end = start + PAGE_ALIGN(len);
+  if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  let addr = start;
+  let ret = 0;
+  while (addr < end) {
+    const vma = mm.mm_mt.load(addr);
+    if (!vma) {
+      ret = -ENOMEM;
+      break;
+    }
+    const tmp = Math.min(end, vma.vm_end);
+    const newflags = (vma.vm_flags & ~VM_ACCESS_FLAGS) | (vm_flags_for(prot, 0) & VM_ACCESS_FLAGS);
+    const after = yield* mprotect_fixup(vma, addr, tmp, newflags);
+    addr = Math.max(tmp, Math.min(after.vm_end, end));
+  }
+  yield* mmap_write_unlock(mm);
+  return ret;
+}

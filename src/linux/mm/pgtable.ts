@@ -1,0 +1,150 @@
+/**
+ * Page-table pages and their entries (include/linux/pgtable.h, include/linux/mm.h).
+ *
+ * A table is an object with 512 numeric entries and, for PTE and PMD tables, its own split lock (the
+ * lock lives in the table page's ptdesc, so a walker derives it from the entry it read and must
+ * revalidate). A table pointer entry holds the table page's pfn, resolved through the kernel's pfn
+ * map, so a walker holding a stale entry reaches the stale (maybe freed) table, as on hardware.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import {
+  _PAGE_TABLE, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE,
+  entry_pfn, entry_size, mk_entry, table_index,
+} from '../arch/x86/include/pgtable_types.js';
+import { kernel } from '../kernel.js';
+import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import type { MmStruct } from './mm_types.js';
+
+const C_PTL = name('ptl');
+const C_PMD_LOCK = name('pmd_lock');
+const UAF_PGTABLE = name('page table read after free');
+
+export class PageTable {
+  readonly id: number;
+  readonly pfn: number;
+  readonly entries = new Float64Array(PTRS_PER_TABLE);
+  /** Split PTL (PTE tables) or split PMD lock (PMD tables); null for upper levels. */
+  readonly ptl: SpinLock | null;
+  freed = false;
+  /** Freed by an RCU callback rather than at once. */
+  freedByRcu = false;
+
+  constructor(
+    readonly level: number,
+    /** First virtual address this table maps. */
+    readonly base: number,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.pfn = k.allocPfns(1);
+    this.ptl = level === PTE_LEVEL ? new SpinLock(C_PTL) : level === PMD_LEVEL ? new SpinLock(C_PMD_LOCK) : null;
+    tables().set(this.pfn, this);
+  }
+
+  /** Virtual address mapped by entry `idx`. */
+  addrOf(idx: number): number {
+    return this.base + idx * entry_size(this.level);
+  }
+
+  populated(): number {
+    let n = 0;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) if (this.entries[i] !== 0) n++;
+    return n;
+  }
+}
+
+/** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
+export function tables(): Map<number, PageTable> {
+  return kernel().subsystem('pgtables', () => new Map<number, PageTable>());
+}
+
+/** The table a table-pointer entry points to. */
+export function entry_table(v: number): PageTable {
+  const t = tables().get(entry_pfn(v));
+  if (!t) throw new Error(`entry ${v.toString(16)} points to no page table`);
+  return t;
+}
+
+export function table_entry(t: PageTable): number {
+  return mk_entry(t.pfn, _PAGE_TABLE);
+}
+
+/** A pointer to one entry: pgd_t *, pud_t *, pmd_t *, pte_t *. */
+export interface EntryPtr {
+  readonly table: PageTable;
+  readonly idx: number;
+}
+
+export function entry_ptr(table: PageTable, addr: number): EntryPtr {
+  return { table, idx: table_index(table.level, addr) };
+}
+
+/**
+ * Read an entry (READ_ONCE; pXXp_get / pmdp_get_lockless / ptep_get). `lockless`: the caller does
+ * not hold the table's lock. Reading a freed table is a use-after-free: reported, and the stale
+ * value is returned as the hardware would.
+ */
+export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
+  const v = p.table.entries[p.idx]!;
+  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
+  yield ev(K.pgtable_read, p.table.level, p.table.addrOf(p.idx), v, lockless ? 1 : 0);
+  return v;
+}
+
+/** set_pte_at / set_pmd / pmd_populate...: write an entry (caller holds the right lock). */
+export function* set_entry(p: EntryPtr, v: number): Gen {
+  const old = p.table.entries[p.idx]!;
+  p.table.entries[p.idx] = v;
+  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
+  yield ev(K.pgtable_set, p.table.level, p.table.addrOf(p.idx), v, old);
+}
+
+/** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
+export function* alloc_table(level: number, base: number): Gen<PageTable> {
+  const t = new PageTable(level, base);
+  yield ev(K.pgtable_alloc, level, t.id, base);
+  return t;
+}
+
+export function mm_alloc_pgd(mm: MmStruct): void {
+  mm.pgd = new PageTable(PGD_LEVEL, 0);
+}
+
+/** pte_lockptr(): the PTL guarding the PTE table `pmdval` points to. */
+export function pte_lockptr(mm: MmStruct, pmdval: number): SpinLock {
+  if (!kernel().config.CONFIG_SPLIT_PTE_PTLOCKS) return mm.page_table_lock;
+  return entry_table(pmdval).ptl!;
+}
+
+/** pmd_lockptr(): the lock of the PMD table holding the entry. */
+export function pmd_lockptr(mm: MmStruct, pmdp: EntryPtr): SpinLock {
+  if (!kernel().config.CONFIG_SPLIT_PMD_PTLOCKS) return mm.page_table_lock;
+  return pmdp.table.ptl!;
+}
+
+export function* pmd_lock(mm: MmStruct, pmdp: EntryPtr): Gen<SpinLock> {
+  const ptl = pmd_lockptr(mm, pmdp);
+  yield* spin_lock(ptl);
+  return ptl;
+}
+
+/** pud_lock(): mm->page_table_lock in 7.2 (no split PUD locks). */
+export function* pud_lock(mm: MmStruct): Gen<SpinLock> {
+  yield* spin_lock(mm.page_table_lock);
+  return mm.page_table_lock;
+}
+
+export { spin_unlock };
+
+/** Mark a table freed (the memory goes back to the allocator). */
+export function* free_table_now(t: PageTable, mode: number): Gen {
+  t.freed = true;
+  yield ev(K.pgtable_free, t.level, t.id, mode);
+}
+
+export const PGTABLE_FREE_IMMEDIATE = 0;
+export const PGTABLE_FREE_RCU_QUEUED = 1;
+export const PGTABLE_FREE_IPI_SYNCED = 2;
+export const PGTABLE_FREE_RCU_DONE = 3;

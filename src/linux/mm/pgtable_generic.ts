@@ -1,0 +1,76 @@
+/**
+ * pte_offset_map() family (mm/pgtable-generic.c, kernel-spec §3.4-§3.5): map a PTE table under RCU,
+ * and lock it with the PMD re-check that catches a table replaced or removed meanwhile.
+ */
+import { K } from '../../trace/events.js';
+import { ev } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { entry_leaf, entry_none, entry_present } from '../arch/x86/include/pgtable_types.js';
+import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
+import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import type { MmStruct } from './mm_types.js';
+import { type EntryPtr, entry_ptr, entry_table, pte_lockptr, read_entry } from './pgtable.js';
+
+export interface MappedPte {
+  /** The PTE slot for the address. */
+  readonly ptep: EntryPtr;
+  /** The PMD value the table was found through. */
+  readonly pmdval: number;
+}
+
+/**
+ * __pte_offset_map(): RCU read lock, lockless PMD read; NULL (RCU dropped) if there is no PTE
+ * table: none, not present, or a huge leaf. On success RCU stays held until pte_unmap().
+ * (pmd_bad/pmd_clear_bad cannot arise: the model never writes malformed entries.)
+ */
+export function* __pte_offset_map(pmdp: EntryPtr, addr: number): Gen<MappedPte | null> {
+  yield* rcu_read_lock();
+  const pmdval = yield* read_entry(pmdp, true); // pmdp_get_lockless
+  if (entry_none(pmdval) || !entry_present(pmdval) || entry_leaf(pmdval)) {
+    yield* rcu_read_unlock();
+    return null;
+  }
+  return { ptep: entry_ptr(entry_table(pmdval), addr), pmdval };
+}
+
+export const pte_offset_map = __pte_offset_map;
+
+/** pte_unmap(): kunmap_local + rcu_read_unlock. */
+export function* pte_unmap(): Gen {
+  yield* rcu_read_unlock();
+}
+
+export interface LockedPte extends MappedPte {
+  readonly ptl: SpinLock;
+}
+
+/**
+ * pte_offset_map_lock(): map, take the PTL derived from the PMD value, and re-check the PMD under
+ * it; if the table was replaced or removed meanwhile, unlock and start again.
+ */
+export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
+  for (;;) {
+    const mapped = yield* __pte_offset_map(pmdp, addr);
+    if (!mapped) return null;
+    const ptl = pte_lockptr(mm, mapped.pmdval);
+    yield* spin_lock(ptl);
+    const now = yield* read_entry(pmdp, false);
+    const same = now === mapped.pmdval;
+    yield ev(K.pmd_recheck, addr, same ? 1 : 0, now);
+    if (same) return { ...mapped, ptl };
+    yield* pte_unmap_unlock(ptl);
+  }
+}
+
+/** pte_offset_map_rw_nolock(): mapped under RCU, plus the lock pointer, without locking. */
+export function* pte_offset_map_rw_nolock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
+  const mapped = yield* __pte_offset_map(pmdp, addr);
+  if (!mapped) return null;
+  return { ...mapped, ptl: pte_lockptr(mm, mapped.pmdval) };
+}
+
+/** pte_unmap_unlock(): spin_unlock(ptl), then pte_unmap(). */
+export function* pte_unmap_unlock(ptl: SpinLock): Gen {
+  yield* spin_unlock(ptl);
+  yield* pte_unmap();
+}

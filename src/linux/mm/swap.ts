@@ -1,0 +1,62 @@
+/**
+ * LRU insertion and software access tracking (mm/swap.c), classic two-list LRU (MGLRU off).
+ *
+ * Simplification: the per-CPU folio_batch queues (lru_add, lru_activate) drain at once, under
+ * lru_lock, instead of when the batch fills; the order of list moves is the same, only earlier.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import {
+  type Folio, PG_active, PG_idle, PG_lru, PG_referenced, PG_unevictable, lru_move_to_flagged_list,
+} from './folio.js';
+
+const C_LRU_LOCK = name('lru_lock');
+
+export function lru_lock(): SpinLock {
+  return kernel().subsystem('lru_lock', () => new SpinLock(C_LRU_LOCK));
+}
+
+/** folio_add_lru(): a new folio joins the inactive list of its type. */
+export function* folio_add_lru(folio: Folio): Gen {
+  const lock = lru_lock();
+  yield* spin_lock(lock);
+  yield* lru_move_to_flagged_list(folio);
+  yield* spin_unlock(lock);
+}
+
+/** folio_activate(): move an LRU folio to the active list. */
+function* folio_activate(folio: Folio): Gen {
+  const lock = lru_lock();
+  yield* spin_lock(lock);
+  folio.flags |= PG_active;
+  yield* lru_move_to_flagged_list(folio);
+  yield* spin_unlock(lock);
+}
+
+/**
+ * folio_mark_accessed() (kernel-spec §5.3): inactive,unreferenced -> inactive,referenced ->
+ * active,unreferenced. Two touches activate a folio. Called by GUP's FOLL_TOUCH and by file reads.
+ */
+export function* folio_mark_accessed(folio: Folio): Gen {
+  const from = folio.flags;
+  if (!(folio.flags & PG_referenced)) {
+    folio.flags |= PG_referenced;
+  } else if (folio.flags & PG_unevictable) {
+    // Unevictable folios are not aged.
+  } else if (!(folio.flags & PG_active)) {
+    folio.flags &= ~PG_referenced;
+    if (folio.flags & PG_lru) {
+      yield ev(K.folio_mark_accessed, folio.id, from, folio.flags | PG_active);
+      folio.flags &= ~PG_idle;
+      yield* folio_activate(folio);
+      return;
+    }
+    // Not on the LRU yet: it will be added to the active list.
+    folio.flags |= PG_active;
+  }
+  folio.flags &= ~PG_idle;
+  yield ev(K.folio_mark_accessed, folio.id, from, folio.flags);
+}

@@ -1,0 +1,185 @@
+/**
+ * VMA surgery (mm/vma.c, mm/vma_init.c, kernel-spec §10): allocation, split, merge, insertion,
+ * the munmap gather (write-lock + detach), and freeing. Every caller holds mmap_lock for write.
+ */
+import { K } from '../../trace/events.js';
+import { ev, sim } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { down_write, up_write } from '../kernel/locking/rwsem.js';
+import type { AddressSpace } from './filemap.js';
+import { unmap_region } from './memory.js';
+import { vma_mark_attached, vma_mark_detached, vma_start_write } from './mmap_lock.js';
+import {
+  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct,
+} from './mm_types.js';
+
+/** vm_area_alloc() + vma_init(): a detached VMA (refcnt 0). */
+export function* vm_area_alloc(
+  mm: MmStruct, start: number, end: number, flags: number,
+  ops: VmOperations | null, file: AddressSpace | null, pgoff: number,
+): Gen<VmAreaStruct> {
+  const vma = new VmAreaStruct(mm, start, end, flags, ops, file, pgoff);
+  yield ev(K.vma_create, vma.id, start, end, flags);
+  if (file) yield ev(K.vma_file, vma.id, sim().intern(file.name), pgoff);
+  return vma;
+}
+
+/** vm_area_dup(): a copy with fresh lock state (detached, vm_lock_seq UINT_MAX). */
+function* vm_area_dup(orig: VmAreaStruct): Gen<VmAreaStruct> {
+  const vma = yield* vm_area_alloc(
+    orig.vm_mm, orig.vm_start, orig.vm_end, orig.vm_flags, orig.vm_ops, orig.vm_file, orig.vm_pgoff,
+  );
+  vma.anon_vma = orig.anon_vma;
+  vma.vm_lock_seq = UINT_MAX;
+  return vma;
+}
+
+/**
+ * vm_area_free(): back to the SLAB_TYPESAFE_BY_RCU cache. The object is not reused in this model
+ * yet, but stays readable, so a lockless reader holding a stale pointer sees a detached VMA.
+ */
+export function* vm_area_free(vma: VmAreaStruct): Gen {
+  vma.freed = true;
+  yield ev(K.vma_free, vma.id);
+}
+
+function* vma_adjust(vma: VmAreaStruct, start: number, end: number, pgoff: number): Gen {
+  vma.vm_start = start;
+  vma.vm_end = end;
+  vma.vm_pgoff = pgoff;
+  yield ev(K.vma_adjust, vma.id, start, end, pgoff);
+}
+
+/** vma_prepare()/vma_complete() bracket: i_mmap_rwsem for write around a file VMA's change. */
+function* i_mmap_lock_write(file: AddressSpace | null): Gen {
+  if (file) yield* down_write(file.i_mmap_rwsem);
+}
+
+function* i_mmap_unlock_write(file: AddressSpace | null): Gen {
+  if (file) yield* up_write(file.i_mmap_rwsem);
+}
+
+/**
+ * vma_iter_store_new(): put a write-locked, detached VMA into the tree and attach it. From here on
+ * RCU readers can find it (and find it write-locked until mmap_write_unlock).
+ */
+export function* vma_iter_store_new(mm: MmStruct, vma: VmAreaStruct): Gen {
+  mm.mm_mt.insert(vma);
+  yield* vma_mark_attached(vma);
+}
+
+/**
+ * __split_vma(): split `vma` at addr; the new VMA takes the part below (new_below) or above.
+ * Returns the new VMA. Both are write-locked first.
+ */
+export function* __split_vma(vma: VmAreaStruct, addr: number, new_below: boolean): Gen<VmAreaStruct> {
+  const mm = vma.vm_mm;
+  const fresh = yield* vm_area_dup(vma);
+  const pages_below = (addr - vma.vm_start) / PAGE_SIZE;
+  yield* vma_start_write(vma);
+  yield* vma_start_write(fresh);
+  yield* i_mmap_lock_write(vma.vm_file);
+  // Shrink the original first, then add the new one: the tree never holds an overlap.
+  if (new_below) {
+    yield* vma_adjust(fresh, vma.vm_start, addr, vma.vm_pgoff);
+    yield* vma_adjust(vma, addr, vma.vm_end, vma.vm_pgoff + pages_below);
+  } else {
+    yield* vma_adjust(fresh, addr, vma.vm_end, vma.vm_pgoff + pages_below);
+    yield* vma_adjust(vma, vma.vm_start, addr, vma.vm_pgoff);
+  }
+  mm.mm_mt.reorder();
+  yield* vma_iter_store_new(mm, fresh);
+  yield* i_mmap_unlock_write(vma.vm_file);
+  return fresh;
+}
+
+/** Can `b` directly follow `a` as one VMA (is_mergeable_vma + contiguous file offset)? */
+export function vmas_mergeable(a: VmAreaStruct, b: VmAreaStruct): boolean {
+  if (a.vm_end !== b.vm_start) return false;
+  if (a.vm_flags !== b.vm_flags || a.vm_ops !== b.vm_ops || a.vm_file !== b.vm_file) return false;
+  if (a.vm_file && a.vm_pgoff + (a.vm_end - a.vm_start) / PAGE_SIZE !== b.vm_pgoff) return false;
+  return true;
+}
+
+/**
+ * Absorb `victims` into `target`, which then spans [start, end): every VMA involved is write-locked,
+ * the absorbed ones are detached and freed (commit_merge / vma_complete).
+ */
+function* commit_merge(target: VmAreaStruct, victims: VmAreaStruct[], start: number, end: number, pgoff: number): Gen {
+  const mm = target.vm_mm;
+  yield* vma_start_write(target);
+  for (const v of victims) yield* vma_start_write(v);
+  yield* i_mmap_lock_write(target.vm_file);
+  for (const v of victims) mm.mm_mt.erase(v);
+  yield* vma_adjust(target, start, end, pgoff);
+  mm.mm_mt.reorder();
+  yield* i_mmap_unlock_write(target.vm_file);
+  for (const v of victims) {
+    yield* vma_mark_detached(v);
+    yield* vm_area_free(v);
+  }
+}
+
+/**
+ * vma_merge_existing_range() as mprotect uses it: `vma` has just changed flags; merge it with the
+ * previous and/or next VMA when they are now compatible. Who survives follows the kernel: with a
+ * mergeable prev, prev expands over vma (and next); with only next, next expands down over vma.
+ * Returns the surviving VMA.
+ */
+export function* vma_merge_neighbours(vma: VmAreaStruct): Gen<VmAreaStruct> {
+  const mm = vma.vm_mm;
+  const prev = mm.mm_mt.prev(vma.vm_start);
+  const next = mm.mm_mt.next(vma);
+  const merge_left = prev !== undefined && vmas_mergeable(prev, vma);
+  const merge_right = next !== undefined && vmas_mergeable(vma, next);
+  if (merge_left) {
+    const victims = merge_right ? [vma, next!] : [vma];
+    const end = merge_right ? next!.vm_end : vma.vm_end;
+    yield* commit_merge(prev!, victims, prev!.vm_start, end, prev!.vm_pgoff);
+    return prev!;
+  }
+  if (merge_right) {
+    yield* commit_merge(next!, [vma], vma.vm_start, next!.vm_end, vma.vm_pgoff);
+    return next!;
+  }
+  return vma;
+}
+
+/**
+ * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end), write-lock and detach
+ * every VMA inside, and take them out of the tree. Returns them (in address order).
+ */
+export function* vms_gather_munmap_vmas(mm: MmStruct, start: number, end: number): Gen<VmAreaStruct[]> {
+  let vmas = mm.mm_mt.overlapping(start, end);
+  if (vmas.length === 0) return [];
+  const first = vmas[0]!;
+  if (first.vm_start < start) yield* __split_vma(first, start, true);
+  vmas = mm.mm_mt.overlapping(start, end);
+  const last = vmas[vmas.length - 1]!;
+  if (last.vm_end > end) yield* __split_vma(last, end, false);
+  vmas = mm.mm_mt.overlapping(start, end);
+  for (const vma of vmas) {
+    yield* vma_start_write(vma);
+    yield* vma_mark_detached(vma);
+  }
+  for (const vma of vmas) mm.mm_mt.erase(vma);
+  return vmas;
+}
+
+/** remove_vma(): vma_close, fput, then free. */
+export function* remove_vma(vma: VmAreaStruct): Gen {
+  yield* vm_area_free(vma);
+}
+
+/**
+ * Zap and free what the gathered VMAs mapped, then free them (vms_complete_munmap_vmas).
+ * `mm_wr_locked`: false on the munmap(2) path, which downgraded to the read lock first.
+ */
+export function* vms_complete_munmap_vmas(
+  mm: MmStruct, vmas: VmAreaStruct[], start: number, end: number, mm_wr_locked: boolean,
+): Gen {
+  const prev = mm.mm_mt.prev(start);
+  const next = mm.mm_mt.find(end);
+  yield* unmap_region(mm, vmas, prev ? prev.vm_end : 0, next ? next.vm_start : 0, mm_wr_locked);
+  for (const vma of vmas) yield* remove_vma(vma);
+}

@@ -1,0 +1,320 @@
+/**
+ * The deterministic scheduler.
+ *
+ * Every task is a generator; every `yield ev(...)` is one event and one preemption point. A step is:
+ * the strategy picks a runnable task, the task runs until its next yield, and the event it staged is
+ * stamped (seq, tick, tid) and handed to the sink. So the sequence of tids of task events is the
+ * sequence of scheduling decisions, and re-running with those decisions reproduces the run.
+ *
+ * Model of concurrency: every task runs on a CPU of its own (no run-queue contention), memory is
+ * sequentially consistent, and one global virtual clock advances by each event's cost.
+ */
+import { K, KIND_COST } from '../trace/events.js';
+import type { EventSink } from '../trace/sink.js';
+import type { Strategy } from './strategy.js';
+import { type Gen, Task, TaskState } from './task.js';
+
+let active: Sim | undefined;
+
+/** The simulation whose step is running (the kernel's `current` lives here). */
+export function sim(): Sim {
+  return active!;
+}
+
+/** The task making the current step. */
+export function current(): Task {
+  return active!.running!;
+}
+
+/**
+ * Stage the event of this step; use as `yield ev(K.kind, a, b, c, d)`. The simulator stamps it when
+ * the generator yields.
+ */
+export function ev(kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): 0 {
+  const s = active!;
+  s.sKind = kind;
+  s.sA = a;
+  s.sB = b;
+  s.sC = c;
+  s.sD = d;
+  s.sData = data;
+  return 0;
+}
+
+/**
+ * A name interned per run (function names, wait classes, files). Ids are dense from 1 in first-use
+ * order within a run, so they are deterministic; the cache makes repeated use one comparison.
+ */
+export class Name {
+  private owner: Sim | undefined;
+  private cached = 0;
+
+  constructor(readonly text: string) {}
+
+  get id(): number {
+    const s = active!;
+    if (this.owner !== s) {
+      this.cached = s.intern(this.text);
+      this.owner = s;
+    }
+    return this.cached;
+  }
+}
+
+const nameCache = new Map<string, Name>();
+
+/** The shared Name object for a text (use at module level: `const W_RWSEM = name('rwsem')`). */
+export function name(text: string): Name {
+  let n = nameCache.get(text);
+  if (!n) nameCache.set(text, (n = new Name(text)));
+  return n;
+}
+
+export interface SimOptions {
+  sink: EventSink;
+  strategy: Strategy;
+  /** Stop (with an event_limit check event) after this many events. */
+  maxEvents?: number;
+  /** Called every `progressEvery` events with the current seq (for progress bars). */
+  onProgress?: (seq: number) => void;
+  progressEvery?: number;
+}
+
+export interface SimResult {
+  events: number;
+  ticks: number;
+  /** 'done': every non-daemon task exited; 'deadlock': every live task was blocked; 'limit'. */
+  outcome: 'done' | 'deadlock' | 'limit';
+}
+
+const W_TIMER = name('timer');
+
+export class Sim {
+  seq = 0;
+  tick = 0;
+  running: Task | undefined;
+  readonly tasks: Task[] = [];
+  /** Kernel-wide state (the emulated kernel stores itself here). */
+  ctx: unknown;
+
+  // The staged event of the current step.
+  sKind = 0;
+  sA = 0;
+  sB = 0;
+  sC = 0;
+  sD = 0;
+  sData: Uint8Array | undefined;
+
+  private readonly runnable: Task[] = [];
+  private readonly sleepers: Task[] = [];
+  private liveUserTasks = 0;
+  private step = 0;
+  private readonly names = new Map<string, number>();
+  private readonly sink: EventSink;
+  private readonly strategy: Strategy;
+
+  constructor(private readonly opts: SimOptions) {
+    this.sink = opts.sink;
+    this.strategy = opts.strategy;
+  }
+
+  intern(text: string): number {
+    let id = this.names.get(text);
+    if (id === undefined) {
+      id = this.names.size + 1;
+      this.names.set(text, id);
+      this.sink.name(id, text);
+    }
+    return id;
+  }
+
+  /** Create a task; it becomes runnable at once and its first step is its task_start event. */
+  spawn(taskName: string, body: () => Gen, opts: { daemon?: boolean; data?: unknown } = {}): Task {
+    const task = new Task(this.tasks.length + 1, taskName, opts.daemon ?? false, body());
+    task.data = opts.data;
+    this.tasks.push(task);
+    this.sink.task(task.tid, taskName, task.daemon);
+    this.strategy.spawned(task);
+    this.insertRunnable(task);
+    if (!task.daemon) this.liveUserTasks++;
+    return task;
+  }
+
+  /** Run to the end. */
+  run(): SimResult {
+    const prev = active;
+    active = this;
+    try {
+      return this.loop();
+    } finally {
+      active = prev;
+    }
+  }
+
+  private loop(): SimResult {
+    const maxEvents = this.opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
+    const progressEvery = this.opts.progressEvery ?? 65536;
+    const onProgress = this.opts.onProgress;
+    for (;;) {
+      if (this.sleepers.length > 0) this.fireTimers();
+      if (this.liveUserTasks === 0 && this.runnable.length === 0) {
+        return { events: this.seq, ticks: this.tick, outcome: 'done' };
+      }
+      if (this.runnable.length === 0) {
+        if (this.sleepers.length > 0) {
+          this.tick = this.earliestWake();
+          continue;
+        }
+        if (this.liveUserTasks === 0) return { events: this.seq, ticks: this.tick, outcome: 'done' };
+        this.reportDeadlock();
+        return { events: this.seq, ticks: this.tick, outcome: 'deadlock' };
+      }
+      if (this.seq >= maxEvents) {
+        this.emitSystem(K.event_limit, maxEvents);
+        return { events: this.seq, ticks: this.tick, outcome: 'limit' };
+      }
+      this.step++;
+      const task = this.strategy.pick(this.runnable, this.step);
+      this.running = task;
+      this.runStep(task);
+      this.running = undefined;
+      if (onProgress !== undefined && this.seq % progressEvery === 0) onProgress(this.seq);
+    }
+  }
+
+  private runStep(task: Task): void {
+    if (!task.started) {
+      task.started = true;
+      this.stamp(task.tid, K.task_start, this.intern(task.name), task.tid, 0, 0, undefined);
+      return;
+    }
+    this.sKind = 0;
+    const r = task.gen.next();
+    if (r.done) {
+      this.exitTask(task);
+      return;
+    }
+    if (this.sKind === 0) throw new Error(`task ${task.name} yielded without staging an event`);
+    this.stamp(task.tid, this.sKind, this.sA, this.sB, this.sC, this.sD, this.sData);
+  }
+
+  private exitTask(task: Task): void {
+    task.state = TaskState.Done;
+    this.removeRunnable(task);
+    if (!task.daemon) this.liveUserTasks--;
+    this.stamp(task.tid, K.task_exit, task.exitCode, 0, 0, 0, undefined);
+  }
+
+  private stamp(
+    tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  ): void {
+    let cost = KIND_COST[kind]!;
+    if (kind === K.copy || kind === K.copy_to_folio || kind === K.user_access) cost += b >>> 3;
+    this.tick += cost;
+    this.sink.event(++this.seq, this.tick, tid, kind, a, b, c, d, data);
+  }
+
+  /** An event of the simulator itself (tid 0): not a scheduling decision. */
+  private emitSystem(kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): void {
+    this.stamp(0, kind, a, b, c, d, data);
+  }
+
+  // --- blocking and waking --------------------------------------------------------------------------
+
+  /**
+   * Block the current task until `wake()`. The caller has checked its condition in this same step,
+   * so no wake-up can be lost. `killable`: a fatal signal wakes the task (it must then re-check
+   * `fatalSignal` and leave whatever queue it is on).
+   */
+  *block(on: number, waitClass: Name, killable = false): Gen {
+    const task = this.running!;
+    task.state = TaskState.Blocked;
+    task.blockedOn = on;
+    task.waitClass = waitClass.id;
+    task.blockedSince = this.tick;
+    task.killableWait = killable;
+    this.removeRunnable(task);
+    yield ev(K.sched_block, on, task.waitClass);
+  }
+
+  /** Make a blocked task runnable; the waker's step records it. */
+  *wake(task: Task): Gen {
+    if (!this.makeRunnable(task)) return;
+    yield ev(K.sched_wakeup, task.tid, task.blockedOn);
+  }
+
+  /** Wake without an event of its own (for wakes inside a step that already emits one). */
+  makeRunnable(task: Task): boolean {
+    if (task.state !== TaskState.Blocked) return false;
+    task.waitTicks += this.tick - task.blockedSince;
+    task.state = TaskState.Runnable;
+    this.insertRunnable(task);
+    return true;
+  }
+
+  /** Sleep in virtual time: runnable again once the clock reaches now + ticks. */
+  *sleep(ticks: number, why: Name): Gen {
+    const task = this.running!;
+    task.state = TaskState.Sleeping;
+    task.wakeAt = this.tick + ticks;
+    task.blockedSince = this.tick;
+    this.removeRunnable(task);
+    this.sleepers.push(task);
+    yield ev(K.sched_sleep, task.wakeAt, why.id);
+  }
+
+  /** Deliver SIGKILL: sets the pending fatal signal and wakes a killable wait. */
+  *sendFatalSignal(target: Task): Gen {
+    target.fatalSignal = true;
+    if (target.state === TaskState.Blocked && target.killableWait) this.makeRunnable(target);
+    yield ev(K.signal_send, target.tid, 9);
+  }
+
+  private fireTimers(): void {
+    for (let i = 0; i < this.sleepers.length; ) {
+      const t = this.sleepers[i]!;
+      if (t.wakeAt <= this.tick) {
+        this.sleepers.splice(i, 1);
+        t.waitTicks += this.tick - t.blockedSince;
+        t.state = TaskState.Runnable;
+        this.insertRunnable(t);
+        this.emitSystem(K.sched_wakeup, t.tid, W_TIMER.id);
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private earliestWake(): number {
+    let min = Infinity;
+    for (const t of this.sleepers) min = Math.min(min, t.wakeAt);
+    return min;
+  }
+
+  private reportDeadlock(): void {
+    const blocked = this.tasks
+      .filter((t) => t.state === TaskState.Blocked)
+      .map((t) => [t.tid, t.blockedOn, t.waitClass]);
+    this.emitSystem(K.deadlock, blocked.length, 0, 0, 0, encodeTriples(blocked));
+  }
+
+  /** Keep runnable ordered by tid so strategies see a canonical order. */
+  private insertRunnable(task: Task): void {
+    const r = this.runnable;
+    let i = r.length;
+    while (i > 0 && r[i - 1]!.tid > task.tid) i--;
+    r.splice(i, 0, task);
+  }
+
+  private removeRunnable(task: Task): void {
+    const i = this.runnable.indexOf(task);
+    if (i >= 0) this.runnable.splice(i, 1);
+  }
+}
+
+/** (tid, on, class) triples as little-endian u32s (the deadlock event's blob). */
+function encodeTriples(rows: number[][]): Uint8Array {
+  const out = new Uint32Array(rows.length * 3);
+  rows.forEach((r, i) => out.set(r, i * 3));
+  return new Uint8Array(out.buffer);
+}

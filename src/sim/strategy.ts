@@ -1,0 +1,96 @@
+/**
+ * Scheduling strategies: which runnable task makes the next step. The strategy is the only user of
+ * the PRNG, so a run is fixed by (workload, options, seed, strategy), and fully by its decisions.
+ */
+import { Prng } from './prng.js';
+import type { Task } from './task.js';
+
+export interface Strategy {
+  /** Pick one of `runnable` (non-empty, ordered by tid) for step number `step`. */
+  pick(runnable: readonly Task[], step: number): Task;
+  /** A new task appeared (PCT gives it a priority). */
+  spawned(task: Task): void;
+  readonly description: string;
+}
+
+/** Uniformly random among the runnable tasks at every step. */
+export class RandomStrategy implements Strategy {
+  private readonly rng: Prng;
+  readonly description = 'random';
+
+  constructor(seed: number) {
+    this.rng = new Prng(seed);
+  }
+
+  pick(runnable: readonly Task[]): Task {
+    return runnable.length === 1 ? runnable[0]! : runnable[this.rng.below(runnable.length)]!;
+  }
+
+  spawned(): void {}
+}
+
+/**
+ * Probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): every task gets a random
+ * priority; the highest-priority runnable task always runs; at D-1 random steps among the first
+ * `steps` the running task drops below every initial priority. Finds any bug of depth D with
+ * probability at least 1/(n * k^(D-1)).
+ */
+export class PctStrategy implements Strategy {
+  private readonly rng: Prng;
+  private readonly changePoints: Map<number, number>;
+  readonly description: string;
+
+  constructor(seed: number, depth: number, steps: number) {
+    this.rng = new Prng(seed);
+    this.description = `pct:${depth}`;
+    this.changePoints = new Map();
+    for (let i = 1; i < depth; i++) this.changePoints.set(1 + this.rng.below(steps), i);
+  }
+
+  spawned(task: Task): void {
+    // Initial priorities lie above every change-point priority (1..depth-1).
+    task.priority = 1_000 + this.rng.below(1_000_000_000);
+  }
+
+  pick(runnable: readonly Task[], step: number): Task {
+    let best = runnable[0]!;
+    for (let i = 1; i < runnable.length; i++) {
+      const t = runnable[i]!;
+      if (t.priority > best.priority) best = t;
+    }
+    const lowered = this.changePoints.get(step);
+    if (lowered !== undefined) best.priority = lowered;
+    return best;
+  }
+}
+
+/** Replays recorded decisions: the tid of every step, in order. */
+export class ReplayStrategy implements Strategy {
+  private i = 0;
+  readonly description = 'replay';
+
+  constructor(private readonly tids: ArrayLike<number>) {}
+
+  spawned(): void {}
+
+  pick(runnable: readonly Task[]): Task {
+    const tid = this.tids[this.i++];
+    const task = runnable.find((t) => t.tid === tid);
+    if (!task) {
+      throw new Error(`replay diverged at decision ${this.i}: task ${tid} is not runnable`);
+    }
+    return task;
+  }
+}
+
+/** Parse `random` or `pct:D` (an optional `pct:D:K` gives the step estimate K). */
+export function parseStrategy(spec: string, seed: number, defaultSteps = 20_000): Strategy {
+  if (spec === 'random') return new RandomStrategy(seed);
+  const m = /^pct:(\d+)(?::(\d+))?$/.exec(spec);
+  if (m) {
+    const depth = Number(m[1]);
+    if (depth < 1 || depth > 64) throw new RangeError(`pct depth must be 1..64, got ${depth}`);
+    return new PctStrategy(seed, depth, m[2] ? Number(m[2]) : defaultSteps);
+  }
+  throw new RangeError(`unknown strategy '${spec}' (use random or pct:D)`);
+}

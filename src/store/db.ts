@@ -1,0 +1,222 @@
+/**
+ * Opening trace files: error mapping, pragmas, schema version checks, kysely migrations, the kinds
+ * table and the views. Everything that touches a file's schema goes through here.
+ */
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler,
+  type Compilable, type MigrationProvider, type Migration,
+} from 'kysely';
+import { MIGRATIONS, STORE_SCHEMA_VERSION } from '../../migrations/index.js';
+import { errors, MmtraceError } from '../errors.js';
+import { KINDS, type KindDef } from '../trace/events.js';
+import type { TraceDB } from './schema.js';
+import { rebuildViews } from './views.js';
+import { writerPragmas, type WriterPragmaOptions } from './pragmas.js';
+
+export { STORE_SCHEMA_VERSION };
+export type Db = Database.Database;
+
+/** A kysely instance that only builds and compiles queries; they run synchronously through `all`/`first`. */
+export const qb = new Kysely<TraceDB>({
+  dialect: {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  },
+});
+
+/** Run a typed kysely query synchronously on a better-sqlite3 connection. */
+export function all<O>(db: Db, q: Compilable<O>): O[] {
+  const c = q.compile();
+  return db.prepare(c.sql).all(...(c.parameters as unknown[])) as O[];
+}
+
+export function first<O>(db: Db, q: Compilable<O>): O | undefined {
+  const c = q.compile();
+  return db.prepare(c.sql).get(...(c.parameters as unknown[])) as O | undefined;
+}
+
+export function exec(db: Db, q: Compilable<unknown>): Database.RunResult {
+  const c = q.compile();
+  return db.prepare(c.sql).run(...(c.parameters as unknown[]));
+}
+
+// --- errors ----------------------------------------------------------------------------------------
+
+export function sqliteCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function isDiskError(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c === 'SQLITE_FULL' || c === 'ENOSPC' || (c !== undefined && c.startsWith('SQLITE_IOERR'));
+}
+
+function isNotDb(e: unknown): boolean {
+  const c = sqliteCode(e);
+  return c === 'SQLITE_NOTADB' || c === 'SQLITE_CORRUPT' || (c !== undefined && c.startsWith('SQLITE_CORRUPT'));
+}
+
+/** Turn a SQLite error met while reading `file` into an MmtraceError (others pass through). */
+export function readError(file: string, e: unknown): unknown {
+  if (e instanceof MmtraceError) return e;
+  if (isNotDb(e)) return errors.notSqlite(file, e);
+  return e;
+}
+
+// --- schema checks ---------------------------------------------------------------------------------
+
+/**
+ * What a file holds: 'empty' (a new or zero-length database), 'foreign' (SQLite tables but no
+ * mmtrace meta table) or the storage schema version it says.
+ */
+function probe(db: Db, file: string): 'empty' | 'foreign' | number {
+  let tables: { name: string }[];
+  try {
+    tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+  } catch (e) {
+    throw readError(file, e);
+  }
+  if (tables.length === 0) return 'empty';
+  if (!tables.some((t) => t.name === 'meta')) return 'foreign';
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+  const v = row ? Number(row.value) : NaN;
+  if (!Number.isInteger(v) || v < 1) return 'foreign';
+  return v;
+}
+
+function checkVersion(file: string, v: 'empty' | 'foreign' | number, forWrite: boolean): void {
+  if (v === 'foreign' || (v === 'empty' && !forWrite)) throw errors.notTrace(file);
+  if (typeof v === 'number' && v > STORE_SCHEMA_VERSION) throw errors.schemaNewer(file, v, STORE_SCHEMA_VERSION);
+}
+
+const provider: MigrationProvider = {
+  getMigrations: async (): Promise<Record<string, Migration>> => ({ ...MIGRATIONS }),
+};
+
+/** Bring a writable connection's schema up to STORE_SCHEMA_VERSION (kysely Migrator). */
+async function migrate(db: Db, file: string): Promise<void> {
+  // The kysely instance wraps our connection; never destroy() it (that would close the connection).
+  const k = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+  const { error, results } = await new Migrator({ db: k, provider }).migrateToLatest();
+  if (error) {
+    if (isDiskError(error)) throw errors.diskFull(file, 0, error);
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`${file}: schema migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`, { cause: error });
+  }
+  const version = Number((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(Math.max(version, STORE_SCHEMA_VERSION)));
+}
+
+/** Write the event vocabulary of this code into the file (insert or replace; kinds unknown here stay). */
+export function writeKinds(db: Db, kinds: readonly KindDef[] = KINDS): void {
+  const ins = db.prepare(`INSERT OR REPLACE INTO kinds (kind, name, family, a, b, c, d, names, blob)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  db.transaction(() => {
+    for (const k of kinds) {
+      const f = k.fields;
+      ins.run(k.kind, k.name, k.family, f[0] ?? null, f[1] ?? null, f[2] ?? null, f[3] ?? null,
+        JSON.stringify(k.names ?? []), k.blob ?? 'none');
+    }
+  })();
+}
+
+// --- opening ---------------------------------------------------------------------------------------
+
+export type WriteOpenOptions = WriterPragmaOptions;
+
+function openRaw(file: string, readonly: boolean): Db {
+  try {
+    return new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
+  } catch (e) {
+    if (readonly) {
+      if (!existsSync(file)) throw errors.noTrace(file);
+      throw readError(file, e);
+    }
+    throw errors.unwritable(file, (e as Error).message, e);
+  }
+}
+
+/**
+ * Open (creating if needed) a trace file for recording: checks, migrates, writes the kinds table and
+ * the views. Throws EUNWRITABLE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER.
+ */
+/**
+ * Create the missing directories above `file`, one level at a time. (Node 20's recursive mkdirSync
+ * loops forever under /proc, where mkdir says ENOENT for a parent that exists.)
+ */
+export function ensureParentDir(file: string): void {
+  const missing: string[] = [];
+  for (let dir = dirname(file); !existsSync(dir); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing) mkdirSync(dir);
+}
+
+export async function openForWrite(file: string, opts: WriteOpenOptions = {}): Promise<Db> {
+  if (existsSync(file)) {
+    if (!statSync(file).isFile()) throw errors.unwritable(file, 'it is not a regular file');
+  } else {
+    try {
+      ensureParentDir(file);
+    } catch (e) {
+      throw errors.unwritable(file, `cannot create its directory: ${(e as Error).message}`, e);
+    }
+  }
+  const db = openRaw(file, false);
+  try {
+    checkVersion(file, probe(db, file), true);
+    try {
+      writerPragmas(db, opts);
+    } catch (e) {
+      throw errors.unwritable(file, (e as Error).message, e);
+    }
+    try {
+      await migrate(db, file);
+      writeKinds(db);
+      rebuildViews(db);
+    } catch (e) {
+      if (e instanceof MmtraceError) throw e;
+      const c = sqliteCode(e);
+      if (c === 'SQLITE_READONLY' || c === 'SQLITE_CANTOPEN' || c === 'SQLITE_PERM' || c === 'SQLITE_AUTH') {
+        throw errors.unwritable(file, (e as Error).message, e);
+      }
+      if (isDiskError(e)) throw errors.diskFull(file, 0, e);
+      throw e;
+    }
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/**
+ * Open a trace file for reading, read-only. An older storage schema is first migrated through a
+ * writable connection. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER.
+ */
+export async function openForRead(file: string): Promise<Db> {
+  if (!existsSync(file)) throw errors.noTrace(file);
+  if (!statSync(file).isFile()) throw errors.notSqlite(file);
+  let db = openRaw(file, true);
+  try {
+    const v = probe(db, file);
+    checkVersion(file, v, false);
+    if (typeof v === 'number' && v < STORE_SCHEMA_VERSION) {
+      db.close();
+      (await openForWrite(file)).close();
+      db = openRaw(file, true);
+    }
+    db.pragma('busy_timeout = 10000');
+    return db;
+  } catch (e) {
+    if (db.open) db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Table types of a trace file, for kysely's typed queries. Mirrors migrations/ (the migrations are
+ * the truth; keep this in step with the last one).
+ */
+import type { Generated } from 'kysely';
+
+export type StoredStatus = 'recording' | 'complete' | 'failed';
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface RunsTable {
+  id: Generated<number>;
+  name: string;
+  workload: string;
+  /** JSON object */
+  params: string;
+  path: string;
+  /** JSON array of variant switch names */
+  variant: string;
+  seed: number;
+  strategy: string;
+  /** JSON object */
+  config: string;
+  code_version: string;
+  /** The event-vocabulary version (src/trace/events.ts SCHEMA_VERSION) the run was recorded with. */
+  schema_version: number;
+  status: StoredStatus;
+  events: number;
+  /** 8 hex digits, set when the run finishes */
+  final_hash: string | null;
+  writer_pid: number | null;
+  error: string | null;
+}
+
+export interface EventsTable {
+  run: number;
+  seq: number;
+  tick: number;
+  tid: number;
+  kind: number;
+  a: number | null;
+  b: number | null;
+  c: number | null;
+  d: number | null;
+  data: Uint8Array | null;
+}
+
+export interface NamesTable {
+  run: number;
+  id: number;
+  text: string;
+}
+
+export interface TasksTable {
+  run: number;
+  tid: number;
+  name: string;
+  /** 0 or 1 */
+  daemon: number;
+}
+
+export interface BatchesTable {
+  run: number;
+  last_seq: number;
+  events: number;
+  /** the hash chain value (uint32) after the batch's last event */
+  hash: number;
+  /** (tid, count) pairs, uint32 little-endian */
+  decisions: Uint8Array;
+}
+
+export interface KindsTable {
+  kind: number;
+  name: string;
+  family: string;
+  a: string | null;
+  b: string | null;
+  c: string | null;
+  d: string | null;
+  /** JSON array of the field names that hold interned name ids */
+  names: string;
+  blob: string;
+}
+
+export interface RequestsTable {
+  run: number;
+  first_seq: number;
+  last_seq: number | null;
+}
+
+export interface TraceDB {
+  meta: MetaTable;
+  runs: RunsTable;
+  events: EventsTable;
+  names: NamesTable;
+  tasks: TasksTable;
+  batches: BatchesTable;
+  kinds: KindsTable;
+  requests: RequestsTable;
+}

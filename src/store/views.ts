@@ -1,0 +1,128 @@
+/**
+ * The views for plain `sqlite3` users, generated from the `kinds` table of the file (so they follow
+ * the vocabulary the file was written with, not the one of the code that opens it).
+ *
+ *  events_v:   run (name), seq, tick, tid, task (name), kind (name), family, then one column per
+ *              distinct field name across all kinds (CASE on the row's kind; fields that hold an
+ *              interned name show its text).
+ *  requests_v: run, request (task:req), task, op, addr, len, flags, result, data_hash, first_seq,
+ *              last_seq: one row per request_begin, paired with the request_end of the same task and
+ *              req (NULL end columns when the request never ended).
+ */
+import type Database from 'better-sqlite3';
+import type { KindsTable } from './schema.js';
+
+const SLOTS = ['a', 'b', 'c', 'd'] as const;
+type Slot = (typeof SLOTS)[number];
+
+/** Columns events_v has before the fields; a field with one of these names gets an `f_` prefix. */
+const BASE_COLUMNS = new Set(['run', 'seq', 'tick', 'tid', 'task', 'kind', 'family']);
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export interface KindInfo {
+  kind: number;
+  name: string;
+  family: string;
+  fields: (string | null)[];
+  names: string[];
+}
+
+export function kindInfos(rows: readonly KindsTable[]): KindInfo[] {
+  return rows
+    .map((r) => ({
+      kind: r.kind,
+      name: r.name,
+      family: r.family,
+      fields: [r.a, r.b, r.c, r.d],
+      names: JSON.parse(r.names) as string[],
+    }))
+    .sort((x, y) => x.kind - y.kind);
+}
+
+/** The events_v column name of a field. */
+export function fieldColumn(field: string): string {
+  return BASE_COLUMNS.has(field) ? `f_${field}` : field;
+}
+
+function nameText(slotExpr: string): string {
+  return `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${slotExpr})`;
+}
+
+export function eventsViewSql(kinds: readonly KindInfo[]): string {
+  // field -> (slot, isName) -> kinds
+  const fields = new Map<string, Map<string, number[]>>();
+  for (const k of kinds) {
+    k.fields.forEach((f, i) => {
+      if (!f) return;
+      const key = `${SLOTS[i]}:${k.names.includes(f) ? 1 : 0}`;
+      let m = fields.get(f);
+      if (!m) fields.set(f, (m = new Map()));
+      let list = m.get(key);
+      if (!list) m.set(key, (list = []));
+      list.push(k.kind);
+    });
+  }
+  const cols: string[] = [];
+  for (const [field, m] of fields) {
+    const whens: string[] = [];
+    for (const [key, list] of m) {
+      const [slot, isName] = key.split(':') as [Slot, string];
+      const expr = isName === '1' ? nameText(`e.${slot}`) : `e.${slot}`;
+      whens.push(`WHEN e.kind IN (${list.join(', ')}) THEN ${expr}`);
+    }
+    cols.push(`  CASE ${whens.join(' ')} END AS ${quoteIdent(fieldColumn(field))}`);
+  }
+  return `CREATE VIEW events_v AS
+SELECT r.name AS run, e.seq, e.tick, e.tid, t.name AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
+FROM events e
+JOIN runs r ON r.id = e.run
+LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
+LEFT JOIN kinds k ON k.kind = e.kind`;
+}
+
+/** Where a field of a kind lives: its slot column (a..d), or NULL when the kind lacks it. */
+function slotOf(k: KindInfo | undefined, field: string, alias: string): string {
+  if (!k) return 'NULL';
+  const i = k.fields.indexOf(field);
+  return i < 0 ? 'NULL' : `${alias}.${SLOTS[i]}`;
+}
+
+export function requestsViewSql(kinds: readonly KindInfo[]): string {
+  const begin = kinds.find((k) => k.name === 'request_begin');
+  const end = kinds.find((k) => k.name === 'request_end');
+  const req = slotOf(begin, 'req', 'b');
+  const opSlot = slotOf(begin, 'op', 'b');
+  const op = opSlot === 'NULL' ? 'NULL' : begin!.names.includes('op')
+    ? `(SELECT n.text FROM names n WHERE n.run = b.run AND n.id = ${opSlot})` : opSlot;
+  return `CREATE VIEW requests_v AS
+SELECT r.name AS run,
+  coalesce(t.name, 'tid' || b.tid) || ':' || ${req} AS request,
+  t.name AS task,
+  ${op} AS op,
+  ${slotOf(begin, 'addr', 'b')} AS addr,
+  ${slotOf(begin, 'len', 'b')} AS len,
+  ${slotOf(end, 'flags', 'x')} AS flags,
+  ${slotOf(end, 'result', 'x')} AS result,
+  ${slotOf(end, 'hash', 'x')} AS data_hash,
+  q.first_seq, q.last_seq
+FROM requests q
+JOIN runs r ON r.id = q.run
+JOIN events b ON b.run = q.run AND b.seq = q.first_seq
+LEFT JOIN events x ON x.run = q.run AND x.seq = q.last_seq
+LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
+}
+
+/** (Re)create both views from the file's kinds table. Needs a writable connection. */
+export function rebuildViews(db: Database.Database): void {
+  const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
+  const kinds = kindInfos(rows);
+  db.transaction(() => {
+    db.exec('DROP VIEW IF EXISTS events_v');
+    db.exec('DROP VIEW IF EXISTS requests_v');
+    db.exec(eventsViewSql(kinds));
+    db.exec(requestsViewSql(kinds));
+  })();
+}

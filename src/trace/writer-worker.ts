@@ -1,0 +1,83 @@
+/**
+ * The writer worker: owns a second connection to the trace file and writes the batches the
+ * recorder hands it. Protocol (see recorder.ts WorkerBackend):
+ *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, dec, blob}], port,
+ *                 rowsPerStatement, maxPageCount }
+ *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
+ *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
+ *   ctl[COMMITTED] += 1 after each committed batch; ctl[FAILED] = 1 after an error, whose
+ *   {message, code} goes to `port` first; ctl[CLOSED] = 1 once the connection is closed.
+ *
+ * Only ever loaded as a worker script: never import it.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { writerPragmas } from '../store/pragmas.js';
+import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, SqliteBatchWriter, type BatchMeta } from './writer-core.js';
+
+interface SlotBuffers { rows: Float64Array; dec: Uint32Array; blob: Uint8Array }
+interface WorkerInit {
+  file: string;
+  ctl: Int32Array;
+  slots: SlotBuffers[];
+  port: MessagePort;
+  rowsPerStatement?: number;
+  maxPageCount?: number;
+}
+type Msg = { t: 'begin'; run: number } | { t: 'batch'; slot: number; meta: BatchMeta } | { t: 'close' };
+
+function main(): void {
+  if (!parentPort) return;
+  const parent = parentPort;
+  const init = workerData as WorkerInit;
+  const { ctl, port } = init;
+  let db: Database.Database;
+  let writer: SqliteBatchWriter;
+  try {
+    db = new Database(init.file);
+    writerPragmas(db, init.maxPageCount !== undefined ? { maxPageCount: init.maxPageCount } : {});
+    writer = new SqliteBatchWriter(db, init.rowsPerStatement);
+  } catch (e) {
+    parent.postMessage({ t: 'error', message: (e as Error).message, code: (e as { code?: string }).code });
+    return;
+  }
+  let failed = false;
+  const fail = (e: unknown): void => {
+    failed = true;
+    port.postMessage({ message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code });
+    Atomics.store(ctl, CTL_FAILED, 1);
+  };
+  parent.on('message', (m: Msg) => {
+    switch (m.t) {
+      case 'begin':
+        if (!failed) {
+          try { writer.beginRun(m.run); } catch (e) { fail(e); }
+        }
+        break;
+      case 'batch': {
+        if (!failed) {
+          const s = init.slots[m.slot]!;
+          try {
+            writer.write(s.rows, s.dec, s.blob, m.meta);
+            Atomics.add(ctl, CTL_COMMITTED, 1);
+          } catch (e) {
+            fail(e);
+          }
+        }
+        Atomics.add(ctl, CTL_PROCESSED, 1);
+        Atomics.notify(ctl, CTL_PROCESSED);
+        break;
+      }
+      case 'close':
+        try { db.close(); } catch { /* closing after a failure */ }
+        Atomics.store(ctl, CTL_CLOSED, 1);
+        Atomics.notify(ctl, CTL_CLOSED);
+        parent.close();
+        port.close();
+        break;
+    }
+  });
+  parent.postMessage({ t: 'ready' });
+}
+
+main();

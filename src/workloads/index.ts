@@ -1,0 +1,32 @@
+/** The workload registry. */
+import { cmdlinePoll } from './cmdline-poll.js';
+import { scale } from './scale.js';
+import { stuckWriter } from './stuck-writer.js';
+import type { ParamValue, Workload } from './workload.js';
+
+export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale];
+
+export function findWorkload(name: string): Workload | undefined {
+  return WORKLOADS.find((w) => w.name === name);
+}
+
+/** Defaults overlaid with the user's values; unknown keys and non-numbers for numeric params are refused. */
+export function resolveParams(w: Workload, given: Record<string, string>): Record<string, ParamValue> {
+  const out: Record<string, ParamValue> = {};
+  for (const [k, spec] of Object.entries(w.params)) out[k] = spec.default;
+  for (const [k, raw] of Object.entries(given)) {
+    const spec = w.params[k];
+    if (!spec) {
+      const known = Object.keys(w.params).join(', ');
+      throw new RangeError(`workload ${w.name} has no parameter '${k}' (parameters: ${known})`);
+    }
+    if (typeof spec.default === 'number') {
+      const v = Number(raw);
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`parameter ${k} must be a non-negative integer, got '${raw}'`);
+      out[k] = v;
+    } else {
+      out[k] = raw;
+    }
+  }
+  return out;
+}

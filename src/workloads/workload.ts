@@ -1,0 +1,36 @@
+/**
+ * What a workload is: named tasks of a target process, monitors and background tasks, with
+ * parameters. `boot` runs as the first task (`init`) of a fresh emulated kernel and spawns the rest.
+ */
+import type { Gen } from '../sim/task.js';
+
+export type ParamValue = number | string;
+
+export interface ParamSpec {
+  readonly default: ParamValue;
+  readonly description: string;
+}
+
+/** The access paths of the series: mainline GUP, and the per-VMA-lock fast path (next issue). */
+export type AccessPath = 'gup' | 'fast';
+
+export interface WorkloadContext {
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly path: AccessPath;
+  readonly variant: readonly string[];
+  readonly seed: number;
+}
+
+export interface Workload {
+  readonly name: string;
+  /** One line: what the workload does and what it shows. */
+  readonly description: string;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  boot(ctx: WorkloadContext): Gen;
+}
+
+export function num(ctx: WorkloadContext, key: string): number {
+  const v = ctx.params[key];
+  if (typeof v !== 'number') throw new Error(`parameter ${key} is not a number`);
+  return v;
+}

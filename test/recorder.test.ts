@@ -1,0 +1,271 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { K } from '../src/trace/events.js';
+import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
+import { openTrace, type EventRow } from '../src/trace/reader.js';
+import { Recorder } from '../src/trace/recorder.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DIST_RECORDER = join(ROOT, 'dist/src/trace/recorder.js');
+
+/** The crash tests run the compiled recorder in a child: (re)build dist when it is older than the sources. */
+function ensureBuilt(): void {
+  const newest = (d: string): number => readdirSync(join(ROOT, d))
+    .filter((f) => f.endsWith('.ts'))
+    .reduce((m, f) => Math.max(m, statSync(join(ROOT, d, f)).mtimeMs), 0);
+  const src = Math.max(newest('src/trace'), newest('src/store'), newest('migrations'));
+  if (existsSync(DIST_RECORDER) && statSync(DIST_RECORDER).mtimeMs >= src
+    && statSync(join(ROOT, 'dist/src/trace/writer-worker.js')).mtimeMs >= src) return;
+  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT });
+  if (!existsSync(DIST_RECORDER)) throw new Error('could not build dist/ (npx tsc -p tsconfig.json)');
+}
+
+let dir: string;
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'mmtrace-rec-'));
+}, 60_000);
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const HEADER = { name: 'fast', workload: 'cross-vma-race', path: 'fast', seed: 3, strategy: 'pct:3', codeVersion: 'test' };
+
+/** The child's event generator (source shared by the child script and the checks). */
+const GEN = `(i) => [i, i * 10, i % 7 === 0 ? 0 : 1 + ((i >> 5) % 2), ${K.copy} + (i % 3), 0x7ffd00000000 + i * 4096,
+  i % 3 === 0 ? 0 : -(i % 3), i * 31, i % 2, i % 500 === 0 ? new Uint8Array([i & 255, 1, 2]) : undefined]`;
+type Ev = [number, number, number, number, number, number, number, number, Uint8Array | undefined];
+const gen = new Function(`return ${GEN}`)() as (i: number) => Ev;
+
+/**
+ * A child that records batches of 1000 events. mode 'pause': exactly `n` batches, waits until they
+ * are committed, says READY and idles. mode 'run': says READY once `n` batches are committed and
+ * goes on recording until killed.
+ */
+function childScript(file: string, writer: string, mode: 'pause' | 'run', n: number): string {
+  return `
+import { Recorder } from ${JSON.stringify(DIST_RECORDER)};
+const gen = ${GEN};
+const rec = await Recorder.open(${JSON.stringify(file)}, { writer: ${JSON.stringify(writer)}, batch: 1000 });
+rec.beginRun(${JSON.stringify(HEADER)});
+rec.task(1, 'monitor', false);
+rec.task(2, 'target', false);
+rec.name(1, 'cmdline');
+if (${JSON.stringify(mode)} === 'pause') {
+  for (let i = 1; i <= ${n} * 1000; i++) rec.event(...gen(i));
+  while (rec.committedBatches < ${n}) await new Promise((r) => setTimeout(r, 2));
+  process.stdout.write('READY ' + rec.committedBatches + '\\n');
+  setInterval(() => {}, 1000);
+} else {
+  let said = false;
+  for (let i = 1; i <= 3000000; i++) {
+    rec.event(...gen(i));
+    if (!said && i % 1000 === 0 && rec.committedBatches >= ${n}) {
+      process.stdout.write('READY ' + rec.committedBatches + '\\n');
+      said = true;
+    }
+  }
+  rec.finish();
+  process.stdout.write('DONE\\n');
+}
+`;
+}
+
+/** Run the child until it says READY, SIGKILL it, wait for its end. */
+async function recordAndKill(file: string, writer: string, mode: 'pause' | 'run', n: number): Promise<number> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', childScript(file, writer, mode, n)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+  const ready = await new Promise<number>((res, rej) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) res(Number(m[1]));
+    });
+    child.on('exit', () => rej(new Error(`child ended before READY: ${out} ${err}`)));
+  });
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  expect(out).not.toContain('DONE');
+  return ready;
+}
+
+function hashOf(rows: Iterable<EventRow | Ev>): string {
+  let h = HASH_SEED;
+  for (const r of rows) h = chain(h, eventHash(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] ?? undefined));
+  return hashHex(h);
+}
+
+async function checkIncomplete(file: string, exactEvents?: number): Promise<number> {
+  const t = await openTrace(file);
+  try {
+    const [r] = t.listRuns();
+    expect(r).toBeDefined();
+    expect(r!.status).toBe('incomplete');
+    expect(t.runStatus(r!.id).status).toBe('incomplete');
+    const batches = t.batches(r!.id);
+    const committed = batches.length * 1000;
+    if (exactEvents !== undefined) expect(committed).toBe(exactEvents);
+    expect(batches.map((b) => b.lastSeq)).toEqual(batches.map((_, i) => (i + 1) * 1000));
+    expect(r!.events).toBe(committed);
+    expect(t.eventCount(r!.id)).toBe(committed);
+    const rows = [...t.events(r!.id)];
+    expect(rows).toHaveLength(committed);
+    // exactly the generated events, blobs included
+    rows.forEach((row, i) => {
+      const ev = gen(i + 1);
+      expect(row.slice(0, 8)).toEqual(ev.slice(0, 8));
+      expect(row[8] === null ? null : [...row[8]]).toEqual(ev[8] === undefined ? null : [...ev[8]]);
+    });
+    // the final hash is the chain value of the last committed batch, and recomputes from the events
+    expect(r!.finalHash).toBe(hashHex(batches.at(-1)!.hash));
+    expect(r!.finalHash).toBe(hashOf(rows));
+    expect([...t.decisionsOf(r!.id)]).toEqual(rows.filter((e) => e[2] !== 0).map((e) => e[2]));
+    expect(t.names(r!.id)).toEqual(['', 'cmdline']);
+    expect(t.tasks(r!.id).map((x) => x.name)).toEqual(['monitor', 'target']);
+    return committed;
+  } finally {
+    t.close();
+  }
+}
+
+describe('crash safety (SIGKILL)', () => {
+  it('worker writer, killed while idle after 5 batches: exactly those are readable', async () => {
+    const file = join(dir, 'pause-worker.db');
+    const ready = await recordAndKill(file, 'worker', 'pause', 5);
+    expect(ready).toBe(5);
+    await checkIncomplete(file, 5000);
+  }, 15_000);
+
+  it('worker writer, killed while recording: every committed batch is readable', async () => {
+    const file = join(dir, 'run-worker.db');
+    const ready = await recordAndKill(file, 'worker', 'run', 3);
+    const n = await checkIncomplete(file);
+    expect(n).toBeGreaterThanOrEqual(ready * 1000);
+  }, 15_000);
+
+  it('sync writer, killed while recording; the file takes new runs afterwards', async () => {
+    const file = join(dir, 'run-sync.db');
+    await recordAndKill(file, 'sync', 'run', 3);
+    const n = await checkIncomplete(file);
+    expect(n).toBeGreaterThanOrEqual(3000);
+
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    rec.beginRun({ ...HEADER, name: 'gup', path: 'gup' });
+    rec.event(1, 0, 1, K.rcu_read_lock, 1, 0, 0, 0, undefined);
+    rec.finish();
+    rec.close();
+    const t = await openTrace(file);
+    expect(t.listRuns().map((r) => [r.name, r.status])).toEqual([['fast', 'incomplete'], ['gup', 'complete']]);
+    t.close();
+  }, 15_000);
+});
+
+describe('recorder', () => {
+  it('a run being recorded by a live process reads as recording, with its committed batches', async () => {
+    const file = join(dir, 'live.db');
+    const rec = await Recorder.open(file, { writer: 'worker', batch: 100 });
+    const id = rec.beginRun(HEADER);
+    for (let i = 1; i <= 250; i++) rec.event(...gen(i));
+    while (rec.committedBatches < 2) await new Promise((r) => setTimeout(r, 2));
+    expect(rec.committedEvents).toBe(200);
+    const t = await openTrace(file);
+    expect(t.runStatus(id)).toEqual({ status: 'recording', events: 200, finalHash: hashOf([...Array(200)].map((_, i) => gen(i + 1))) });
+    t.close();
+    const s = rec.finish();
+    expect(s).toEqual({ id, name: 'fast', status: 'complete', events: 250, finalHash: hashOf([...Array(250)].map((_, i) => gen(i + 1))) });
+    rec.close();
+  });
+
+  it('cuts a batch early when its blob arena fills, and stores blobs larger than the arena', async () => {
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `blobs-${writer}.db`);
+      const rec = await Recorder.open(file, { writer, batch: 100, blobBytes: 1024 });
+      rec.beginRun(HEADER);
+      const evs: Ev[] = [];
+      for (let i = 1; i <= 30; i++) {
+        const data = new Uint8Array(i === 17 ? 5000 : 300).map((_, j) => (i * 7 + j) & 255);
+        evs.push([i, i, 1, K.request_end, i, 300, 0, 0, data]);
+        rec.event(...evs.at(-1)!);
+      }
+      rec.finish();
+      rec.close();
+      const t = await openTrace(file);
+      // 3 blobs of 300 bytes fit in 1024: batches end at 3, 6, ...; the 5000-byte one goes aside
+      expect(t.batches(1).map((b) => b.lastSeq).slice(0, 4)).toEqual([3, 6, 9, 12]);
+      const rows = [...t.events(1)];
+      expect(rows.map((r) => [...r[8]!])).toEqual(evs.map((e) => [...e[8]!]));
+      expect(t.listRuns()[0]!.finalHash).toBe(hashOf(evs));
+      t.close();
+    }
+  });
+
+  it('refuses events outside a run; close() fails a run left open', async () => {
+    const file = join(dir, 'misuse.db');
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    expect(() => rec.event(1, 0, 1, K.rcu_read_lock, 0, 0, 0, 0, undefined)).toThrow(/beginRun/);
+    rec.beginRun(HEADER);
+    expect(() => rec.beginRun({ ...HEADER, name: 'other' })).toThrow(/finish/);
+    rec.event(1, 0, 1, K.rcu_read_lock, 0, 0, 0, 0, undefined);
+    rec.close();
+    const t = await openTrace(file);
+    expect(t.listRuns()[0]).toMatchObject({ status: 'failed', events: 1, error: 'recorder closed before the run finished' });
+    t.close();
+    // at rest the file is back in rollback-journal mode: no -wal/-shm needed by read-only readers
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  it('a sink contract violation (repeated seq) fails the run with a plain error, committed data kept', async () => {
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `dup-${writer}.db`);
+      const rec = await Recorder.open(file, { writer, batch: 10 });
+      rec.beginRun(HEADER);
+      for (let i = 1; i <= 10; i++) rec.event(...gen(i));
+      for (let i = 1; i <= 9; i++) rec.event(...gen(i + 10));
+      let err: unknown;
+      try {
+        rec.event(...gen(5)); // seq 5 again: the batch's transaction fails (sync: here; worker: at finish)
+        rec.finish();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(Error);
+      expect((err as { code?: string }).code).toBeUndefined();
+      expect((err as Error).message).toContain('the 10 events committed before it stay readable');
+      rec.close();
+      const t = await openTrace(file);
+      expect(t.listRuns()[0]).toMatchObject({ status: 'failed', events: 10, finalHash: hashOf([...Array(10)].map((_, i) => gen(i + 1))) });
+      expect([...t.events(1)]).toHaveLength(10);
+      t.close();
+    }
+  });
+
+  it('records a large synthetic run at speed with the worker (sanity, not a benchmark)', async () => {
+    const file = join(dir, 'big.db');
+    const rec = await Recorder.open(file);
+    expect(rec.writerMode).toBe('worker');
+    rec.beginRun(HEADER);
+    const n = 300_000;
+    let h = HASH_SEED;
+    for (let i = 1; i <= n; i++) {
+      const tid = 1 + (i & 3);
+      rec.event(i, i * 10, tid, 10 + (i % 90), 0x7ffd_0000_0000 + i * 4096, -1, i, 0, undefined);
+      h = chain(h, eventHash(i, i * 10, tid, 10 + (i % 90), 0x7ffd_0000_0000 + i * 4096, -1, i, 0, undefined));
+    }
+    const s = rec.finish();
+    rec.close();
+    expect(s.finalHash).toBe(hashHex(h));
+    const t = await openTrace(file);
+    expect(t.eventCount(1)).toBe(n);
+    expect(t.decisionsOf(1).length).toBe(n);
+    expect(t.batches(1)).toHaveLength(Math.ceil(n / 16384));
+    t.close();
+  });
+});

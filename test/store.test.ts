@@ -1,0 +1,349 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MmtraceError } from '../src/errors.js';
+import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
+import { K } from '../src/trace/events.js';
+import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
+import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
+import { Recorder, type RunHeader, type WriterMode } from '../src/trace/recorder.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+/** The worker writer runs dist/src/trace/writer-worker.js: (re)build dist when it is older than the sources. */
+function ensureBuilt(): void {
+  const newest = (d: string): number => readdirSync(join(ROOT, d))
+    .filter((f) => f.endsWith('.ts'))
+    .reduce((m, f) => Math.max(m, statSync(join(ROOT, d, f)).mtimeMs), 0);
+  const src = Math.max(newest('src/trace'), newest('src/store'), newest('migrations'));
+  const out = join(ROOT, 'dist/src/trace/writer-worker.js');
+  if (existsSync(out) && statSync(out).mtimeMs >= src) return;
+  spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT });
+  if (!existsSync(out)) throw new Error('could not build dist/ (npx tsc -p tsconfig.json)');
+}
+
+let dir: string;
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'mmtrace-store-'));
+}, 60_000);
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let fileNo = 0;
+function tmpFile(name = 'trace'): string {
+  return join(dir, `${name}-${++fileNo}.db`);
+}
+
+function header(name: string, extra: Partial<RunHeader> = {}): RunHeader {
+  return {
+    name, workload: 'cross-vma-race', params: { pages: 4 }, path: name.split('+')[0]!,
+    variant: name.includes('+') ? name.split('+').slice(1) : [], seed: 7, strategy: 'random',
+    config: { CONFIG_PER_VMA_LOCK: true }, codeVersion: 'test-1', ...extra,
+  };
+}
+
+type Ev = [number, number, number, number, number, number, number, number, Uint8Array | undefined];
+
+/** A small run with every feature: names, tasks, negative and large fields, blobs, requests. */
+function scriptedRun(): { names: string[]; tasks: [number, string, boolean][]; events: Ev[] } {
+  const names = ['', 'monitor', 'cmdline', 'mmap_lock', 'anon_read_zero'];
+  const tasks: [number, string, boolean][] = [[1, 'monitor', false], [2, 'target', false], [3, 'khugepaged', true]];
+  const bytes = new Uint8Array([0x2f, 0x62, 0x69, 0x6e, 0x00, 0xff]);
+  const events: Ev[] = [];
+  let seq = 0;
+  const e = (tick: number, tid: number, kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): void => {
+    events.push([++seq, tick, tid, kind, a, b, c, d, data]);
+  };
+  e(0, 1, K.task_start, 1, 100);
+  e(0, 2, K.task_start, 2, 200);
+  e(5, 1, K.request_begin, 1, 2, 0x7ffd_1234_5000, 4096, new Uint8Array([0x81, 0xa1, 0x61, 0x01]));
+  e(10, 1, K.mmap_lock_start_locking, 0xffff_8880_0000, 0, 0);
+  e(20, 1, K.rwsem_acquire, 0xffff_8880_0010, 3, 0, 0);
+  e(30, 2, K.vma_start_read, 0xffff_8881_0000, 1, -1);
+  e(40, 0, K.rcu_gp_start, 9, 0);
+  e(50, 1, K.pgtable_read, 1, 0x7ffd_1234_5000, 0x8000_0000_1234_5067 % 2 ** 52, 1);
+  e(60, 1, K.fault, 0xffff_8881_0000, 0x7ffd_1234_5000, 4, 0x100);
+  e(70, 1, K.copy, 0x7ffd_1234_5000, 6, 0, 0xdeadbeef);
+  e(80, 1, K.request_end, 1, 6, 0xdeadbeef, 3, bytes);
+  e(90, 2, K.request_begin, 1, 2, 0x1000, 16, new Uint8Array(0));
+  e(95, 3, K.vmstat, 3);
+  return { names, tasks, events };
+}
+
+async function record(file: string, run: { names: string[]; tasks: [number, string, boolean][]; events: Ev[] },
+  name: string, writer: WriterMode, batch = 4): Promise<number> {
+  const rec = await Recorder.open(file, { writer, batch });
+  expect(rec.writerMode).toBe(writer);
+  const id = rec.beginRun(header(name));
+  for (const [tid, n, daemon] of run.tasks) rec.task(tid, n, daemon);
+  for (let i = 1; i < run.names.length; i++) rec.name(i, run.names[i]!);
+  for (const ev of run.events) rec.event(...ev);
+  const summary = rec.finish();
+  expect(summary.status).toBe('complete');
+  expect(summary.events).toBe(run.events.length);
+  rec.close();
+  return id;
+}
+
+function hashOf(rows: Iterable<EventRow | Ev>): string {
+  let h = HASH_SEED;
+  for (const r of rows) h = chain(h, eventHash(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] ?? undefined));
+  return hashHex(h);
+}
+
+async function expectCode(p: Promise<unknown> | (() => unknown), code: string): Promise<MmtraceError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(e).toBeInstanceOf(MmtraceError);
+    expect((e as MmtraceError).code).toBe(code);
+    expect((e as MmtraceError).message).not.toContain('\n');
+    return e as MmtraceError;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+describe.each(['sync', 'worker'] as const)('round trip (%s writer)', (writer) => {
+  let file: string;
+  let trace: Trace;
+  const run = scriptedRun();
+
+  beforeAll(async () => {
+    file = tmpFile(writer);
+    await record(file, run, 'gup', writer);
+    trace = await openTrace(file);
+  });
+  afterAll(() => trace.close());
+
+  it('lists the run with its header', () => {
+    const runs = trace.listRuns();
+    expect(runs).toHaveLength(1);
+    const r = runs[0]!;
+    expect(r).toMatchObject({
+      id: 1, name: 'gup', workload: 'cross-vma-race', path: 'gup', variant: [], seed: 7, strategy: 'random',
+      status: 'complete', events: run.events.length, params: { pages: 4 }, config: { CONFIG_PER_VMA_LOCK: true },
+      codeVersion: 'test-1', schemaVersion: 1, error: null,
+    });
+    expect(r.finalHash).toBe(hashOf(run.events));
+  });
+
+  it('returns every field and blob as written', () => {
+    const rows = [...trace.events(1)];
+    expect(rows).toHaveLength(run.events.length);
+    rows.forEach((row, i) => {
+      const ev = run.events[i]!;
+      expect(row.slice(0, 8)).toEqual(ev.slice(0, 8));
+      if (ev[8] === undefined) expect(row[8]).toBeNull();
+      else expect([...row[8]!]).toEqual([...ev[8]]);
+    });
+    expect(hashOf(rows)).toBe(trace.listRuns()[0]!.finalHash);
+    expect([...trace.events(1, 3, 5)].map((r) => r[0])).toEqual([3, 4, 5]);
+    expect(trace.eventCount(1)).toBe(run.events.length);
+  });
+
+  it('returns names, tasks, batches and decisions', () => {
+    expect(trace.names(1)).toEqual(run.names);
+    expect(trace.tasks(1)).toEqual(run.tasks.map(([tid, name, daemon]) => ({ tid, name, daemon })));
+    const batches = trace.batches(1);
+    expect(batches.map((b) => b.lastSeq)).toEqual([4, 8, 12, 13]);
+    expect(batches.map((b) => b.events)).toEqual([4, 4, 4, 1]);
+    // the chain value after each batch equals the hash recomputed over the events up to it
+    for (const b of batches) expect(hashHex(b.hash)).toBe(hashOf(run.events.slice(0, b.lastSeq)));
+    expect([...trace.decisionsOf(1)]).toEqual(run.events.filter((e) => e[2] !== 0).map((e) => e[2]));
+  });
+
+  it('pairs requests', () => {
+    expect(trace.requests(1)).toEqual([{ firstSeq: 3, lastSeq: 11 }, { firstSeq: 12, lastSeq: null }]);
+  });
+
+  it('resolves runs', () => {
+    expect(trace.resolveRun(undefined).name).toBe('gup');
+    expect(trace.resolveRun('gup').id).toBe(1);
+    expect(trace.resolveRun('1').name).toBe('gup');
+  });
+});
+
+describe('determinism', () => {
+  it('the log tables do not depend on the writer, the time or the process', async () => {
+    const run = scriptedRun();
+    const dump = (file: string): unknown => {
+      const db = new Database(file, { readonly: true });
+      const out = Object.fromEntries(['events', 'names', 'tasks', 'batches', 'requests', 'kinds'].map((t) =>
+        [t, db.prepare(`SELECT * FROM ${t} ORDER BY 1, 2`).all()]));
+      db.close();
+      return out;
+    };
+    const a = tmpFile('det-a');
+    const b = tmpFile('det-b');
+    await record(a, run, 'gup', 'sync', 5);
+    await record(b, run, 'gup', 'worker', 5);
+    expect(dump(b)).toEqual(dump(a));
+    expect((dump(a) as { events: unknown[] }).events).toHaveLength(13);
+  });
+});
+
+describe('views for sqlite3 users', () => {
+  let db: Database.Database;
+  beforeAll(async () => {
+    const file = tmpFile('views');
+    const run = scriptedRun();
+    await record(file, run, 'gup', 'sync');
+    await record(file, run, 'fast+singleVmaOnly', 'sync');
+    db = new Database(file, { readonly: true });
+  });
+  afterAll(() => db.close());
+
+  it('events_v has readable names and fields by name', () => {
+    const cols = (db.prepare('SELECT * FROM events_v LIMIT 1').columns()).map((c) => c.name);
+    expect(cols.slice(0, 7)).toEqual(['run', 'seq', 'tick', 'tid', 'task', 'kind', 'family']);
+    for (const f of ['mm', 'write', 'vma', 'addr', 'level', 'folio', 'class', 'result', 'req', 'op', 'end', 'order', 'counter']) {
+      expect(cols).toContain(f);
+    }
+    const rows = db.prepare("SELECT * FROM events_v WHERE run = 'fast+singleVmaOnly' ORDER BY seq").all() as Record<string, unknown>[];
+    expect(rows).toHaveLength(13);
+    expect(rows[0]).toMatchObject({ run: 'fast+singleVmaOnly', seq: 1, tick: 0, task: 'monitor', kind: 'task_start', family: 'sched', name: 'monitor', pid: 100 });
+    expect(rows[2]).toMatchObject({ kind: 'request_begin', family: 'request', req: 1, op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096 });
+    expect(rows[3]).toMatchObject({ kind: 'mmap_lock_start_locking', family: 'lock', mm: 0xffff_8880_0000, write: 0, vma: null });
+    expect(rows[4]).toMatchObject({ kind: 'rwsem_acquire', class: 'mmap_lock', mode: 0 });
+    expect(rows[5]).toMatchObject({ task: 'target', kind: 'vma_start_read', vma: 0xffff_8881_0000, result: 1, refcnt: -1 });
+    expect(rows[6]).toMatchObject({ tid: 0, task: null, kind: 'rcu_gp_start', gp: 9 });
+    expect(rows[7]).toMatchObject({ kind: 'pgtable_read', level: 1, addr: 0x7ffd_1234_5000, lockless: 1 });
+    expect(rows[8]).toMatchObject({ kind: 'fault', how: 'anon_read_zero', result: 0x100 });
+    expect(rows[12]).toMatchObject({ task: 'khugepaged', kind: 'vmstat', counter: 'mmap_lock' });
+  });
+
+  it('requests_v pairs begin and end per task and req', () => {
+    const cols = (db.prepare('SELECT * FROM requests_v LIMIT 1').columns()).map((c) => c.name);
+    expect(cols).toEqual(['run', 'request', 'task', 'op', 'addr', 'len', 'flags', 'result', 'data_hash', 'first_seq', 'last_seq']);
+    const rows = db.prepare("SELECT * FROM requests_v WHERE run = 'gup' ORDER BY first_seq").all();
+    expect(rows).toEqual([
+      { run: 'gup', request: 'monitor:1', task: 'monitor', op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096, flags: 3, result: 6, data_hash: 0xdeadbeef, first_seq: 3, last_seq: 11 },
+      { run: 'gup', request: 'target:1', task: 'target', op: 'cmdline', addr: 0x1000, len: 16, flags: null, result: null, data_hash: null, first_seq: 12, last_seq: null },
+    ]);
+    expect((db.prepare('SELECT count(*) AS n FROM requests_v').get() as { n: number }).n).toBe(4);
+  });
+
+  it('the log carries its vocabulary', () => {
+    const k = db.prepare('SELECT * FROM kinds WHERE name = ?').get('request_end');
+    expect(k).toEqual({ kind: K.request_end, name: 'request_end', family: 'request', a: 'req', b: 'result', c: 'hash', d: 'flags', names: '[]', blob: 'bytes' });
+  });
+});
+
+describe('several runs in a file', () => {
+  it('appends runs, refuses a duplicate name, replaces on request, resolves FILE#RUN', async () => {
+    const file = tmpFile('multi');
+    const run = scriptedRun();
+    await record(file, run, 'gup', 'sync');
+    await record(file, run, 'fast', 'sync');
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    await expectCode(() => rec.beginRun(header('fast')), 'ERUN_EXISTS');
+    const id = rec.beginRun(header('fast', { seed: 8 }), { replace: true });
+    expect(id).toBe(3);
+    rec.event(1, 0, 1, K.rcu_read_lock, 1, 0, 0, 0, undefined);
+    rec.finish();
+    rec.close();
+
+    const t = await openTrace(file);
+    expect(t.listRuns().map((r) => [r.id, r.name, r.seed, r.events])).toEqual([[1, 'gup', 7, 13], [3, 'fast', 8, 1]]);
+    expect(t.names(3)).toEqual(['']);
+    expect(t.batches(2)).toEqual([]);
+    const amb = await expectCode(() => t.resolveRun(undefined), 'EAMBIGUOUS_RUN');
+    expect(amb.message).toContain('gup, fast');
+    await expectCode(() => t.resolveRun('slow'), 'EUNKNOWN_RUN');
+    expect(t.resolveRun('3').name).toBe('fast');
+    t.close();
+
+    expect(parseRunRef(`${file}#fast`)).toEqual({ file, run: 'fast' });
+    expect(parseRunRef('a#b.db#gup')).toEqual({ file: 'a#b.db', run: 'gup' });
+    expect(parseRunRef('x.db')).toEqual({ file: 'x.db' });
+    await expectCode(() => parseRunRef('x.db#'), 'EBADREF');
+  });
+});
+
+describe('errors', () => {
+  it('missing file → ENOENT_TRACE', async () => {
+    const e = await expectCode(openTrace(join(dir, 'nope.db')), 'ENOENT_TRACE');
+    expect(e.message).toContain('nope.db');
+  });
+
+  it('a text file → ENOTSQLITE, for reading and for writing', async () => {
+    const f = join(dir, 'notes.db');
+    writeFileSync(f, 'these are not the pages you are looking for\n'.repeat(200));
+    await expectCode(openTrace(f), 'ENOTSQLITE');
+    await expectCode(Recorder.open(f), 'ENOTSQLITE');
+  });
+
+  it('another SQLite database or an empty file → ENOTTRACE', async () => {
+    const f = join(dir, 'other.db');
+    const db = new Database(f);
+    db.exec('CREATE TABLE t (x)');
+    db.close();
+    await expectCode(openTrace(f), 'ENOTTRACE');
+    await expectCode(Recorder.open(f), 'ENOTTRACE');
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    await expectCode(openTrace(empty), 'ENOTTRACE');
+  });
+
+  it('a newer storage schema → ESCHEMA_NEWER', async () => {
+    const f = tmpFile('newer');
+    await record(f, scriptedRun(), 'gup', 'sync');
+    const db = new Database(f);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(STORE_SCHEMA_VERSION + 1));
+    db.close();
+    const e = await expectCode(openTrace(f), 'ESCHEMA_NEWER');
+    expect(e.message).toContain(`storage schema ${STORE_SCHEMA_VERSION + 1}`);
+    await expectCode(Recorder.open(f), 'ESCHEMA_NEWER');
+  });
+
+  it('an output path that cannot be created → EUNWRITABLE', async () => {
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'x');
+    await expectCode(Recorder.open(join(blocker, 'sub', 'out.db')), 'EUNWRITABLE');
+    await expectCode(Recorder.open(dir), 'EUNWRITABLE');
+  });
+
+  it('disk full → EDISKFULL, committed batches intact, run failed', async () => {
+    for (const writer of ['sync', 'worker'] as const) {
+      const f = tmpFile(`full-${writer}`);
+      // a small file limit: schema + a few batches fit, then SQLITE_FULL
+      const rec = await Recorder.open(f, { writer, batch: 1000, maxPageCount: 64 });
+      rec.beginRun(header('gup'));
+      rec.task(1, 'monitor', false);
+      const evs: Ev[] = [];
+      let err: unknown;
+      try {
+        for (let i = 1; i <= 200_000; i++) {
+          const ev: Ev = [i, i * 10, 1, K.copy, 0x7ffd_0000_0000 + i * 4096, 4096, i, 0xdeadbeef, undefined];
+          evs.push(ev);
+          rec.event(...ev);
+        }
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(MmtraceError);
+      expect((err as MmtraceError).code).toBe('EDISKFULL');
+      const s = rec.finish('failed', err);
+      expect(s.status).toBe('failed');
+      expect(s.events % 1000).toBe(0);
+      expect(s.events).toBeGreaterThan(0);
+      rec.close();
+
+      const t = await openTrace(f);
+      const r = t.listRuns()[0]!;
+      expect(r.status).toBe('failed');
+      expect(r.events).toBe(s.events);
+      expect(r.error).toContain('disk full');
+      const rows = [...t.events(1)];
+      expect(rows).toHaveLength(s.events);
+      expect(hashOf(rows)).toBe(r.finalHash);
+      expect(r.finalHash).toBe(hashOf(evs.slice(0, s.events)));
+      t.close();
+    }
+  });
+});
