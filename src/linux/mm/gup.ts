@@ -16,7 +16,7 @@ import {
 } from './memory.js';
 import { mmap_assert_locked } from './mmap_lock.js';
 import {
-  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
+  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
   VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, read_entry } from './pgtable.js';
@@ -35,6 +35,7 @@ export const FOLL_HWPOISON = 1 << 6;
 export const FOLL_ANON = 1 << 7;
 export const FOLL_LONGTERM = 1 << 8;
 export const FOLL_SPLIT_PMD = 1 << 9;
+export const FOLL_HONOR_NUMA_FAULT = 1 << 12;
 export const FOLL_TOUCH = 1 << 16;
 export const FOLL_TRIED = 1 << 17;
 export const FOLL_REMOTE = 1 << 18;
@@ -91,6 +92,17 @@ function can_follow_write_pte(pte: number, folio: Folio | null, vma: VmAreaStruc
   return folio !== null && folio.anon && folio.mapcount === 1 && pte_dirty(pte);
 }
 
+/**
+ * gup_can_follow_protnone() (mm/internal.h): a PROT_NONE-looking PTE (x86 pte_protnone: NUMA hinting
+ * or a PROT_NONE VMA) is followed unless the caller asked to honor NUMA faults and the VMA is
+ * accessible. __access_remote_vm never passes FOLL_HONOR_NUMA_FAULT, so it always follows (§6.6):
+ * that is how ptrace's FOLL_FORCE reads a PROT_NONE mapping (§12.10).
+ */
+function gup_can_follow_protnone(vma: VmAreaStruct, flags: number): boolean {
+  if (!(flags & FOLL_HONOR_NUMA_FAULT)) return true;
+  return (vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0; // !vma_is_accessible(vma)
+}
+
 /** no_page_table(): NULL means "fault it in", except for FOLL_DUMP holes. */
 function no_page_table(vma: VmAreaStruct, flags: number): PageOrErr {
   if (flags & FOLL_DUMP && vma_is_anonymous(vma)) return -EFAULT;
@@ -112,7 +124,10 @@ const follow_page_pte = traced('follow_page_pte', function* (
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, address);
   if (!locked) return no_page_table(vma, flags);
   const pte = yield* read_entry(locked.ptep, false);
-  if (!entry_present(pte) || pte_protnone(pte)) {
+  // A protnone PTE used to be treated as "not present" here, so a FOLL_FORCE read of a populated
+  // PROT_NONE page faulted, the fault found the PTE present (handle_pte_fault:young), and GUP
+  // retried forever. The kernel only faults it when gup_can_follow_protnone() says no.
+  if (!entry_present(pte) || (pte_protnone(pte) && !gup_can_follow_protnone(vma, flags))) {
     yield* pte_unmap_unlock(locked.ptl);
     return entry_none(pte) ? no_page_table(vma, flags) : 0;
   }

@@ -135,6 +135,15 @@ export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
   return pfn;
 }
 
+/**
+ * maybe_mkwrite(): make a PTE writable only if the VMA is. A FOLL_FORCE write (ptrace POKE) into a
+ * read-only private mapping breaks COW but must leave the PTE read-only, so the target's own stores
+ * still fault (GUP then writes through can_follow_write_pte's exclusive-anon rule).
+ */
+function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
+  return vma.vm_flags & VM_WRITE ? pte | _PAGE_RW : pte;
+}
+
 /** Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range). */
 function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean): Gen<boolean> {
   const vma = vmf.vma;
@@ -257,7 +266,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const vma = vmf.vma;
   if (vma.vm_flags & VM_SHARED) {
     vmf.how = HOW_WP_REUSE;
-    yield* set_entry(ptep, orig | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    yield* set_entry(ptep, maybe_mkwrite(orig | _PAGE_DIRTY | _PAGE_ACCESSED, vma));
     yield* pte_unmap_unlock(ptl);
     const page = vm_normal_page(vma, orig);
     if (page !== null) yield* folio_mark_dirty(page_folio(page));
@@ -267,7 +276,9 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const old = page === null ? null : page_folio(page);
   if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
     vmf.how = HOW_WP_REUSE;
-    yield* set_entry(ptep, orig | _PAGE_RW | _PAGE_DIRTY | _PAGE_ACCESSED);
+    // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()). This used to set _PAGE_RW
+    // unconditionally, so after a FOLL_FORCE write the target could store to a PROT_READ mapping.
+    yield* set_entry(ptep, maybe_mkwrite(orig | _PAGE_DIRTY | _PAGE_ACCESSED, vma));
     yield* pte_unmap_unlock(ptl);
     return 0;
   }

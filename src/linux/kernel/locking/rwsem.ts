@@ -211,7 +211,8 @@ export function* down_write_killable(sem: RwSemaphore): Gen<number> {
 }
 
 export function* down_write_trylock(sem: RwSemaphore): Gen<boolean> {
-  if (sem.writer !== null || sem.readers > 0 || sem.handoff) {
+  // rwsem_write_trylock(): succeeds only from a count of 0, so any queued waiter makes it fail.
+  if (sem.writer !== null || sem.readers > 0 || sem.waiters.length > 0 || sem.handoff) {
     yield ev(K.rwsem_fail, sem.id, sem.cls.id, WRITE, 0);
     return false;
   }

@@ -1,0 +1,164 @@
+/**
+ * Per-VMA locks (kernel-spec §2.3-§2.5): lock_vma_under_rcu fails fast on a write-locked VMA (and on
+ * one whose writer is excluding readers), succeeds on VMAs the mmap writer did not write-lock, and
+ * vma_start_write sleeps -- holding mmap_lock for write -- until the VMA's readers drain.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Gen } from '../src/sim/task.js';
+import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
+import {
+  lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_end_read,
+  vma_start_write,
+} from '../src/linux/mm/mmap_lock.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
+import {
+  PAGE_SIZE, type MmStruct, type VmAreaStruct, VM_REFCNT_EXCLUDE_READERS_FLAG as FLAG,
+} from '../src/linux/mm/mm_types.js';
+import { spawn_process } from '../src/workloads/lib.js';
+import { runBoot, type Ev } from './helpers/harness.js';
+import { spawnOutsider, spawnThread, waitUntil } from './helpers/tasks.js';
+
+const OK = 0;
+const LOCKED_OUT = 1;
+
+describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`§2.5 lock_vma_under_rcu: NULL/ABORT on a write-locked VMA, SUCCESS on an unlocked one in the same write section, SUCCESS after unlock (seed ${seed})`, () => {
+      let mm!: MmStruct;
+      let a!: VmAreaStruct;
+      let b!: VmAreaStruct;
+      const got: (VmAreaStruct | null)[] = [];
+      const t = runBoot(function* (): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        mm = proc.mm;
+        const locked = new Completion();
+        const checked = new Completion();
+        spawnThread(proc, 'writer', function* () {
+          // Two separate VMAs (different protections so they do not merge).
+          const addrA = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+          const addrB = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+          a = mm.mm_mt.load(addrA)!;
+          b = mm.mm_mt.load(addrB)!;
+          yield* mmap_write_lock(mm);
+          yield* vma_start_write(a);
+          yield* complete_all(locked);
+          yield* wait_for_completion(checked);
+          yield* mmap_write_unlock(mm);
+        });
+        spawnOutsider('reader', function* () {
+          yield* wait_for_completion(locked);
+          got.push(yield* lock_vma_under_rcu(mm, a.vm_start)); // write-locked: NULL
+          const vb = yield* lock_vma_under_rcu(mm, b.vm_start); // mmap write-held, but B not write-locked
+          got.push(vb);
+          if (vb) yield* vma_end_read(vb);
+          yield* complete_all(checked);
+          // After mmap_write_unlock every VMA write lock is gone (seq moved on).
+          yield* waitUntil(() => mm.mm_lock_seq % 2 === 0);
+          const va = yield* lock_vma_under_rcu(mm, a.vm_start);
+          got.push(va);
+          if (va) yield* vma_end_read(va);
+        });
+      }, { seed });
+      expect(t.result.outcome).toBe('done');
+      expect(got).toEqual([null, b, a]);
+
+      const reads = t.of('vma_start_read', 'reader');
+      expect(reads.map((e) => [e.a, e.b])).toEqual([[a.id, LOCKED_OUT], [b.id, OK], [a.id, OK]]);
+      // The failing attempt did not touch the refcount (lockless vm_lock_seq check came first).
+      expect(reads[0]!.c).toBe(1);
+      expect(reads[1]!.c).toBe(2);
+      const vmstat = t.of('vmstat', 'reader').map((e) => t.name(e.a));
+      expect(vmstat).toEqual(['VMA_LOCK_ABORT', 'VMA_LOCK_SUCCESS', 'VMA_LOCK_SUCCESS']);
+      // It failed fast: the reader never slept while the writer held mmap_lock.
+      const writerRel = t.of('mmap_lock_released', 'writer', (e) => e.c === 1).at(-1)!;
+      expect(t.of('sched_block', 'reader', (e) => e.seq < writerRel.seq && t.name(e.b) !== 'wait_for_completion')).toHaveLength(0);
+      // The failure returned with RCU dropped (vma_start_read drops it on failure).
+      const rcu = t.of('rcu_read_lock', 'reader').length - t.of('rcu_read_unlock', 'reader').length;
+      expect(rcu).toBe(0);
+      expect(a.vm_refcnt).toBe(1);
+      expect(b.vm_refcnt).toBe(1);
+    });
+
+    it(`§2.3 vma_start_write waits (waited=1) for a VMA reader, holding mmap_lock for write; new readers are excluded meanwhile (seed ${seed})`, () => {
+      let mm!: MmStruct;
+      let vma!: VmAreaStruct;
+      let excluded: VmAreaStruct | null | undefined;
+      const t = runBoot(function* (): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        mm = proc.mm;
+        const mapped = new Completion();
+        const readLocked = new Completion();
+        spawnThread(proc, 'writer', function* () {
+          const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+          vma = mm.mm_mt.load(addr)!;
+          yield* complete_all(mapped);
+          yield* wait_for_completion(readLocked);
+          yield* mmap_write_lock(mm);
+          yield* vma_start_write(vma);
+          yield* mmap_write_unlock(mm);
+        });
+        spawnOutsider('vma-reader', function* () {
+          yield* wait_for_completion(mapped);
+          const v = yield* lock_vma_under_rcu(mm, vma.vm_start);
+          if (v !== vma) throw new Error('could not read-lock the VMA');
+          yield* complete_all(readLocked);
+          // Hold the read lock until the writer is excluding readers and the latecomers have tried.
+          yield* waitUntil(() => excluded !== undefined && mm.mmap_lock.waiters.some((w) => !w.write));
+          yield* vma_end_read(v);
+        });
+        spawnOutsider('late-reader', function* () {
+          yield* wait_for_completion(readLocked);
+          yield* waitUntil(() => (vma.vm_refcnt & FLAG) !== 0);
+          excluded = yield* lock_vma_under_rcu(mm, vma.vm_start);
+          if (excluded) yield* vma_end_read(excluded);
+        });
+        spawnOutsider('mmap-reader', function* () {
+          yield* wait_for_completion(readLocked);
+          yield* waitUntil(() => (vma.vm_refcnt & FLAG) !== 0);
+          // mmap_lock is write-held by the writer sleeping in vma_start_write: this waits too.
+          yield* mmap_read_lock(mm);
+          yield* mmap_read_unlock(mm);
+        });
+      }, { seed });
+      expect(t.result.outcome).toBe('done');
+      expect(excluded).toBeNull();
+
+      const writer = t.tid('writer');
+      const wlock = t.of('mmap_lock_acquire_returned', writer, (e) => e.c === 1 && e.d === 1).at(-1)!;
+      const wrel = t.of('mmap_lock_released', writer, (e) => e.c === 1).at(-1)!;
+      // The writer added the exclude flag (refcnt 2 -> FLAG + 2) and slept on vma_writer_wait.
+      const flagged = t.of('vma_refcnt', writer, (e) => e.a === vma.id && e.seq > wlock.seq);
+      expect(flagged.map((e) => [e.b, e.c])).toEqual([[2, FLAG + 2]]);
+      const block = t.of('sched_block', writer, (e) => t.name(e.b) === 'vma_writer_wait');
+      expect(block).toHaveLength(1);
+      expect(block[0]!.a).toBe(vma.id);
+      // The reader's vma_end_read (refcnt FLAG + 1) wakes it; then vma_start_write completes, waited=1.
+      const endRead = t.of('vma_end_read', 'vma-reader', (e) => e.a === vma.id);
+      expect(endRead.map((e) => e.b)).toEqual([FLAG + 1]);
+      const wake = t.next('sched_wakeup', endRead[0]!.seq, 'vma-reader', (e) => e.a === writer) as Ev;
+      expect(wake).toBeDefined();
+      const started = t.of('vma_start_write', writer, (e) => e.a === vma.id && e.seq > wlock.seq);
+      expect(started).toHaveLength(1);
+      expect(started[0]!.b).toBe(1);
+      expect(started[0]!.c).toBe(mm.mm_lock_seq - 1); // the odd seq of that write section
+      expect(started[0]!.seq).toBeGreaterThan(endRead[0]!.seq);
+      expect(block[0]!.seq).toBeLessThan(endRead[0]!.seq);
+      // All of it with mmap_lock write-held.
+      expect(block[0]!.seq).toBeGreaterThan(wlock.seq);
+      expect(started[0]!.seq).toBeLessThan(wrel.seq);
+
+      // A reader arriving while readers are excluded fails fast (refcount limit), counted as ABORT.
+      const late = t.of('vma_start_read', 'late-reader');
+      expect(late.map((e) => [e.a, e.b, e.c])).toEqual([[vma.id, LOCKED_OUT, FLAG + 2]]);
+      expect(late[0]!.seq).toBeGreaterThan(flagged[0]!.seq);
+      expect(late[0]!.seq).toBeLessThan(endRead[0]!.seq);
+      expect(t.of('vmstat', 'late-reader').map((e) => t.name(e.a))).toEqual(['VMA_LOCK_ABORT']);
+      // An mmap_lock reader stalls behind the writer sleeping in vma_start_write (§2.3 last note).
+      const mr = t.of('rwsem_acquire', 'mmap-reader', (e) => e.a === mm.mmap_lock.id);
+      expect(mr).toHaveLength(1);
+      expect(mr[0]!.seq).toBeGreaterThan(wrel.seq);
+      expect(t.of('sched_block', 'mmap-reader', (e) => t.name(e.b) === 'rwsem_down_read')).toHaveLength(1);
+      expect(vma.vm_refcnt).toBe(1);
+    });
+  }
+});
