@@ -4,9 +4,11 @@
  */
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.js';
+import * as m0002 from './0002_snapshots.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
+  '0002_snapshots': m0002,
 };
 
 /** The storage schema version this code writes and understands: the number of the last migration. */

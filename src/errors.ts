@@ -32,7 +32,9 @@ export type ErrorCode =
   /** No workload of that name. */
   | 'EUNKNOWN_WORKLOAD'
   /** A bad command-line value (unknown path, parameter, strategy, malformed number). */
-  | 'EUSAGE';
+  | 'EUSAGE'
+  /** A `--until` selector that is malformed, beyond the run's end, or matches no event. */
+  | 'EBADSEL';
 
 export class MmtraceError extends Error {
   readonly code: ErrorCode;

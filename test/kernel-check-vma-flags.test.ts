@@ -74,14 +74,17 @@ function verdicts(): number[] {
   const out: number[] = [];
   runBoot(function* (): Gen {
     const mm = new MmStruct(100);
-    mm_alloc_pgd(mm);
-    const file = create_file('/data/file', new Uint8Array(8192));
+    yield* mm_alloc_pgd(mm);
+    const file = yield* create_file('/data/file', new Uint8Array(8192));
     const ops: Record<Kind, VmOperations | null> = {
       anon: null, file: generic_file_vm_ops, shmem: shmem_anon_vm_ops, secretmem: secretmem_vm_ops,
     };
     let start = 0x10000000;
     for (const c of CASES) {
-      const vma = new VmAreaStruct(mm, start, start + 0x2000, c.vma.flags, ops[c.vma.kind], c.vma.kind === 'anon' ? null : file, 0);
+      const vma = new VmAreaStruct(mm, start, start + 0x2000);
+      vma.vm_flags = c.vma.flags;
+      vma.vm_ops = ops[c.vma.kind];
+      vma.vm_file = c.vma.kind === 'anon' ? null : file;
       start += 0x10000;
       out.push(check_vma_flags(vma, c.gup));
     }

@@ -45,7 +45,7 @@ function scenario(seed: number, remap: boolean) {
     spawnThread(proc, 'victim/0', function* () {
       yield* wait_for_completion(checkedBefore);
       if (remap) {
-        const file = create_file('/fuse/slow', fileBytes());
+        const file = yield* create_file('/fuse/slow', fileBytes());
         mmapRet = yield* sys_mmap(mm, { addr: page, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_FIXED | MAP_PRIVATE, file });
       }
       // Make the page resident and mapped: the thread reads it itself.

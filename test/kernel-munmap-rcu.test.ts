@@ -248,7 +248,7 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       expect(inside[detach]!.a).toBe(vmaId);
       expect(inside[detach]!.b).toBe(0); // no reader to wait for
       const created = t.of('vma_create', tid, (e) => e.a === vmaId);
-      expect(created.map((e) => [e.b, e.c])).toEqual([[REGION, REGION + PAGES * PAGE_SIZE]]);
+      expect(created.map((e) => [e.c, e.d])).toEqual([[REGION, REGION + PAGES * PAGE_SIZE]]); // vma_create: vma, mm, start, end
       const freedVma = idx((e) => is('vma_free')(e) && e.a === vmaId);
       expect(freedVma).toBeGreaterThan(firstZap);
       expect(freedVma).toBeLessThan(released);

@@ -42,9 +42,11 @@ describe('stuck-writer: monitors wait out a long mmap write hold (kernel-spec §
         e.a === sem && t.name(e.b) === 'rwsem_down_read' && e.seq > acquired.seq && e.seq < released.seq);
       expect(blocks.length).toBeGreaterThanOrEqual(1);
       for (const block of blocks) {
-        // It is woken by the writer, and only after the writer's mmap_lock_released(write).
-        const wake = t.next('sched_wakeup', block.seq, undefined, (e) => e.a === monitor) as Ev;
+        // It is woken by the writer, and only after the writer's mmap_lock_released(write): the
+        // writer's up_write grants the lock to the queued reader(s) and wakes them (rwsem_wake).
+        const wake = t.next('rwsem_wake', block.seq, undefined, (e) => e.a === sem && t.u32s(e.data).includes(monitor)) as Ev;
         expect(wake.tid).toBe(writer);
+        expect(wake.c).toBe(0); // granted for read
         expect(wake.seq).toBeGreaterThan(released.seq);
         // It gets the lock only then (handed off on up_write).
         const got = t.next('rwsem_acquire', block.seq, monitor, (e) => e.a === sem)!;

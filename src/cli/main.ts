@@ -10,7 +10,8 @@ import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
-import { packageVersion } from './version.js';
+import { replayCommand } from './replay.js';
+import { packageVersion } from '../version.js';
 import { workloadsCommand } from './workloads.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -49,6 +50,15 @@ function program(): Command {
     .argument('<file>', 'a trace file')
     .option('--json', 'one JSON document on stdout')
     .action((file, o) => listCommand(file, o));
+
+  p.command('replay')
+    .description('the whole emulated state at one event of a recorded run')
+    .argument('<file#run>', 'a trace file, and the run (by name or id) if it holds several')
+    .option('--until <sel>', 'event N, end, first-warning, or kind=K,task=T,n=N (the n-th match)', 'end')
+    .option('--engine <e>', 'projection (fold the log from a snapshot) or reexec (run the model again)', 'projection')
+    .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
+    .option('--json', 'one JSON document on stdout')
+    .action((ref, o) => replayCommand(ref, o));
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')

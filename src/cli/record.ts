@@ -7,8 +7,10 @@ import { Recorder } from '../trace/recorder.js';
 import { findWorkload, resolveParams, WORKLOADS } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
+import { modelFromKernel } from '../replay/live.js';
+import { encodeModel, SNAPSHOT_EVERY } from '../replay/model.js';
 import { progress } from './progress.js';
-import { codeVersion } from './version.js';
+import { codeVersion } from '../version.js';
 
 export interface RecordOptions {
   workload: string;
@@ -102,6 +104,8 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
           workload, params, path, variant: opts.variant, seed: opts.seed,
           strategy: newStrategy(), sink: rec, maxEvents: opts.maxEvents,
           onProgress: (seq) => bar.update(seq),
+          snapshotEvery: SNAPSHOT_EVERY,
+          onSnapshot: (seq, sim) => rec.snapshot(seq, encodeModel(modelFromKernel(sim))),
         });
         outcome = result.outcome;
       } catch (e) {

@@ -78,13 +78,19 @@ export interface SimOptions {
   /** Called every `progressEvery` events with the current seq (for progress bars). */
   onProgress?: (seq: number) => void;
   progressEvery?: number;
+  /** Called after every `snapshotEvery`-th event, between steps (for state snapshots). */
+  onSnapshot?: (seq: number) => void;
+  snapshotEvery?: number;
+  /** Stop right after this event (replay --until); the run ends with outcome 'stopped'. */
+  stopAfter?: number;
 }
 
 export interface SimResult {
   events: number;
   ticks: number;
-  /** 'done': every non-daemon task exited; 'deadlock': every live task was blocked; 'limit'. */
-  outcome: 'done' | 'deadlock' | 'limit';
+  /** 'done': every non-daemon task exited; 'deadlock': every live task was blocked; 'limit';
+   *  'stopped': stopped at `stopAfter`. */
+  outcome: 'done' | 'deadlock' | 'limit' | 'stopped';
 }
 
 const W_TIMER = name('timer');
@@ -92,6 +98,8 @@ const W_TIMER = name('timer');
 export class Sim {
   seq = 0;
   tick = 0;
+  /** The task of the last event (0: the simulator itself). */
+  lastTid = 0;
   running: Task | undefined;
   readonly tasks: Task[] = [];
   /** Kernel-wide state (the emulated kernel stores itself here). */
@@ -110,6 +118,8 @@ export class Sim {
   private liveUserTasks = 0;
   private step = 0;
   private readonly names = new Map<string, number>();
+  private readonly nameList: string[] = [''];
+  private readonly kindCounts = new Int32Array(256);
   private readonly sink: EventSink;
   private readonly strategy: Strategy;
 
@@ -123,9 +133,20 @@ export class Sim {
     if (id === undefined) {
       id = this.names.size + 1;
       this.names.set(text, id);
+      this.nameList.push(text);
       this.sink.name(id, text);
     }
     return id;
+  }
+
+  /** The text of an interned name. */
+  nameOf(id: number): string {
+    return this.nameList[id] ?? '';
+  }
+
+  /** How many events of this kind the run has had so far. */
+  kindCount(kind: number): number {
+    return this.kindCounts[kind]!;
   }
 
   /** Create a task; it becomes runnable at once and its first step is its task_start event. */
@@ -140,6 +161,17 @@ export class Sim {
     return task;
   }
 
+  /** Run `fn` as if inside a step (kernel globals reachable), e.g. to read state after a run. */
+  inside<T>(fn: () => T): T {
+    const prev = active;
+    active = this;
+    try {
+      return fn();
+    } finally {
+      active = prev;
+    }
+  }
+
   /** Run to the end. */
   run(): SimResult {
     const prev = active;
@@ -151,12 +183,16 @@ export class Sim {
     }
   }
 
+  /** One event per iteration (a timer wake-up or a task's step), then the hooks. */
   private loop(): SimResult {
     const maxEvents = this.opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
-    const progressEvery = this.opts.progressEvery ?? 65536;
-    const onProgress = this.opts.onProgress;
+    const stopAfter = this.opts.stopAfter ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
-      if (this.sleepers.length > 0) this.fireTimers();
+      if (this.seq >= stopAfter) return { events: this.seq, ticks: this.tick, outcome: 'stopped' };
+      if (this.sleepers.length > 0 && this.fireOneTimer()) {
+        this.afterEvent();
+        continue;
+      }
       if (this.liveUserTasks === 0 && this.runnable.length === 0) {
         return { events: this.seq, ticks: this.tick, outcome: 'done' };
       }
@@ -178,8 +214,14 @@ export class Sim {
       this.running = task;
       this.runStep(task);
       this.running = undefined;
-      if (onProgress !== undefined && this.seq % progressEvery === 0) onProgress(this.seq);
+      this.afterEvent();
     }
+  }
+
+  private afterEvent(): void {
+    const o = this.opts;
+    if (o.onProgress !== undefined && this.seq % (o.progressEvery ?? 65536) === 0) o.onProgress(this.seq);
+    if (o.onSnapshot !== undefined && this.seq % o.snapshotEvery! === 0) o.onSnapshot(this.seq);
   }
 
   private runStep(task: Task): void {
@@ -211,6 +253,8 @@ export class Sim {
     let cost = KIND_COST[kind]!;
     if (kind === K.copy || kind === K.copy_to_folio || kind === K.user_access) cost += b >>> 3;
     this.tick += cost;
+    this.lastTid = tid;
+    this.kindCounts[kind]++;
     this.sink.event(++this.seq, this.tick, tid, kind, a, b, c, d, data);
   }
 
@@ -234,7 +278,7 @@ export class Sim {
     task.blockedSince = this.tick;
     task.killableWait = killable;
     this.removeRunnable(task);
-    yield ev(K.sched_block, on, task.waitClass);
+    yield ev(K.sched_block, on, task.waitClass, killable ? 1 : 0);
   }
 
   /** Make a blocked task runnable; the waker's step records it. */
@@ -270,19 +314,17 @@ export class Sim {
     yield ev(K.signal_send, target.tid, 9);
   }
 
-  private fireTimers(): void {
-    for (let i = 0; i < this.sleepers.length; ) {
-      const t = this.sleepers[i]!;
-      if (t.wakeAt <= this.tick) {
-        this.sleepers.splice(i, 1);
-        t.waitTicks += this.tick - t.blockedSince;
-        t.state = TaskState.Runnable;
-        this.insertRunnable(t);
-        this.emitSystem(K.sched_wakeup, t.tid, W_TIMER.id);
-      } else {
-        i++;
-      }
-    }
+  /** Wake the first sleeper whose time has come (in sleep order); true if one was woken. */
+  private fireOneTimer(): boolean {
+    const i = this.sleepers.findIndex((t) => t.wakeAt <= this.tick);
+    if (i < 0) return false;
+    const t = this.sleepers[i]!;
+    this.sleepers.splice(i, 1);
+    t.waitTicks += this.tick - t.blockedSince;
+    t.state = TaskState.Runnable;
+    this.insertRunnable(t);
+    this.emitSystem(K.sched_wakeup, t.tid, W_TIMER.id);
+    return true;
   }
 
   private earliestWake(): number {

@@ -100,4 +100,12 @@ export interface TraceDB {
   batches: BatchesTable;
   kinds: KindsTable;
   requests: RequestsTable;
+  snapshots: SnapshotsTable;
+}
+
+export interface SnapshotsTable {
+  run: number;
+  /** the snapshot is the state right after this event */
+  seq: number;
+  data: Buffer;
 }

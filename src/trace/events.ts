@@ -45,8 +45,9 @@ const DEFS = [
   // --- sched -------------------------------------------------------------------------------------
   { kind: 1, name: 'task_start', family: 'sched', fields: ['name', 'pid'], names: ['name'], cost: 0 },
   { kind: 2, name: 'task_exit', family: 'sched', fields: ['code'], cost: 0 },
-  // The task stops being runnable until woken; `on` is the object it waits for, `wait` the wait class.
-  { kind: 3, name: 'sched_block', family: 'sched', fields: ['on', 'wait'], names: ['wait'], cost: 0 },
+  // The task stops being runnable until woken; `on` is the object it waits for, `wait` the wait class;
+  // killable: a fatal signal wakes it.
+  { kind: 3, name: 'sched_block', family: 'sched', fields: ['on', 'wait', 'killable'], names: ['wait'], cost: 0 },
   { kind: 4, name: 'sched_wakeup', family: 'sched', fields: ['target', 'on'], cost: 0 },
   // Sleep in virtual time (I/O, msleep): runnable again at tick `until`.
   { kind: 5, name: 'sched_sleep', family: 'sched', fields: ['until', 'why'], names: ['why'], cost: 0 },
@@ -67,7 +68,8 @@ const DEFS = [
   { kind: 18, name: 'rwsem_fail', family: 'lock', fields: ['sem', 'class', 'mode', 'err'], names: ['class'] },
   // --- lock: spinlocks (PTL, pmd lock, page_table_lock, arg_lock, lru_lock) -------------------------
   { kind: 20, name: 'spin_lock', family: 'lock', fields: ['lock', 'class', 'waited'], names: ['class'] },
-  { kind: 21, name: 'spin_contended', family: 'lock', fields: ['lock', 'class', 'owner'], names: ['class'] },
+  // queued: 1 when the task now waits in the lock's queue, 0 for a failed spin_trylock
+  { kind: 21, name: 'spin_contended', family: 'lock', fields: ['lock', 'class', 'owner', 'queued'], names: ['class'] },
   { kind: 22, name: 'spin_unlock', family: 'lock', fields: ['lock', 'class'], names: ['class'] },
   // --- lock: RCU --------------------------------------------------------------------------------------
   { kind: 25, name: 'rcu_read_lock', family: 'lock', fields: ['nesting'] },
@@ -91,21 +93,22 @@ const DEFS = [
   // level: 4 PGD, 3 PUD, 2 PMD, 1 PTE (P4D folded). lockless: 1 when read without the table's lock.
   { kind: 50, name: 'pgtable_read', family: 'pagetable', fields: ['level', 'addr', 'value', 'lockless'] },
   { kind: 51, name: 'pmd_recheck', family: 'pagetable', fields: ['addr', 'same', 'value'] },
-  { kind: 52, name: 'pgtable_set', family: 'pagetable', fields: ['level', 'addr', 'value', 'old'] },
+  { kind: 52, name: 'pgtable_set', family: 'pagetable', fields: ['table', 'addr', 'value', 'old'] },
   { kind: 53, name: 'pgtable_alloc', family: 'pagetable', fields: ['level', 'table', 'addr'] },
   // mode: 0 immediate, 1 RCU-deferred (queued), 2 after IPI sync, 3 RCU callback ran (freed now)
   { kind: 54, name: 'pgtable_free', family: 'pagetable', fields: ['level', 'table', 'mode'] },
   // kind: interned anon_read_zero, anon_write, file_read, cow, wp_reuse, spurious ...; result: VM_FAULT_* bits
   { kind: 55, name: 'fault', family: 'pagetable', fields: ['vma', 'addr', 'how', 'result'], names: ['how'] },
-  { kind: 56, name: 'pte_young', family: 'pagetable', fields: ['level', 'addr', 'value'] },
+  // The MMU set the accessed (and dirty) bits of an entry.
+  { kind: 56, name: 'pte_young', family: 'pagetable', fields: ['table', 'addr', 'value'] },
   // a user-mode load/store by a target thread hit a present, permitted entry (the MMU, no kernel code)
-  // blob: the stored bytes, for writes
-  { kind: 57, name: 'user_access', family: 'pagetable', fields: ['addr', 'len', 'write', 'hash'], blob: 'bytes' },
+  // blob: the stored bytes, for writes; folio: the folio accessed
+  { kind: 57, name: 'user_access', family: 'pagetable', fields: ['addr', 'len', 'write', 'folio'], blob: 'bytes' },
   { kind: 58, name: 'tlb_flush', family: 'pagetable', fields: ['mm', 'start', 'end'] },
 
   // --- folio --------------------------------------------------------------------------------------------
-  // anon: 1 anonymous, 0 page cache, 2 zero page
-  { kind: 60, name: 'folio_alloc', family: 'folio', fields: ['folio', 'pfn', 'order', 'anon'] },
+  // flags: the folio's initial page flags (PG_swapbacked: anonymous; PG_reserved: the zero page)
+  { kind: 60, name: 'folio_alloc', family: 'folio', fields: ['folio', 'pfn', 'order', 'flags'] },
   { kind: 61, name: 'folio_get', family: 'folio', fields: ['folio', 'ref'] },
   { kind: 62, name: 'folio_try_get', family: 'folio', fields: ['folio', 'ref', 'ok'] },
   { kind: 63, name: 'folio_put', family: 'folio', fields: ['folio', 'ref'] },
@@ -125,17 +128,20 @@ const DEFS = [
   { kind: 71, name: 'copy_to_folio', family: 'copy', fields: ['addr', 'len', 'folio', 'hash'], blob: 'bytes' },
 
   // --- vma ----------------------------------------------------------------------------------------------
-  { kind: 80, name: 'vma_create', family: 'vma', fields: ['vma', 'start', 'end', 'flags'] },
+  // vm_area_alloc(): a detached VMA of `mm` over [start, end); its flags and backing follow in vma_init.
+  { kind: 80, name: 'vma_create', family: 'vma', fields: ['vma', 'mm', 'start', 'end'] },
   { kind: 81, name: 'vma_mark_attached', family: 'vma', fields: ['vma', 'start', 'end'] },
   { kind: 82, name: 'vma_mark_detached', family: 'vma', fields: ['vma', 'waited'] },
   { kind: 83, name: 'vma_adjust', family: 'vma', fields: ['vma', 'start', 'end', 'pgoff'] },
   { kind: 84, name: 'vma_flags', family: 'vma', fields: ['vma', 'old', 'new'] },
   { kind: 85, name: 'vma_free', family: 'vma', fields: ['vma'] },
   // file: interned file name (0 = anonymous)
-  { kind: 86, name: 'vma_file', family: 'vma', fields: ['vma', 'file', 'pgoff'], names: ['file'] },
+  // Follows every vma_create: vm_flags, the mapped file (0 = anonymous) and its page offset.
+  { kind: 86, name: 'vma_init', family: 'vma', fields: ['vma', 'flags', 'file', 'pgoff'], names: ['file'] },
   { kind: 87, name: 'expand_stack', family: 'vma', fields: ['addr', 'vma'] },
-  { kind: 88, name: 'mm_create', family: 'vma', fields: ['mm', 'pid'] },
-  { kind: 89, name: 'mm_args', family: 'vma', fields: ['arg_start', 'arg_end', 'env_start', 'env_end'] },
+  // mmap_lock: the id of the mm's mmap_lock rwsem
+  { kind: 88, name: 'mm_create', family: 'vma', fields: ['mm', 'pid', 'mmap_lock'] },
+  { kind: 89, name: 'mm_args', family: 'vma', fields: ['mm', 'arg_start', 'arg_end'] },
 
   // --- call ---------------------------------------------------------------------------------------------
   { kind: 90, name: 'call_enter', family: 'call', fields: ['fn', 'arg'], names: ['fn'], cost: 1 },
@@ -157,6 +163,16 @@ const DEFS = [
   { kind: 112, name: 'use_after_free', family: 'check', fields: ['what', 'obj'], names: ['what'], cost: 0 },
   { kind: 113, name: 'kernel_fault', family: 'check', fields: ['what', 'addr'], names: ['what'], cost: 0 },
   { kind: 114, name: 'event_limit', family: 'check', fields: ['limit'], cost: 0 },
+
+  // --- appended in schema 1, before the first release --------------------------------------------
+  // rwsem_mark_wake(): the lock is granted to the woken waiters in this step; blob: their tids (u32
+  // little-endian). mode 0 read, 1 write.
+  { kind: 19, name: 'rwsem_wake', family: 'lock', fields: ['sem', 'class', 'mode', 'count'], names: ['class'], blob: 'bytes', cost: 0 },
+  // copy_user_highpage(): dst gets src's bytes (src 0: the zero page)
+  { kind: 72, name: 'folio_copy', family: 'copy', fields: ['dst', 'src'] },
+  // A file exists with these contents (blob); io_ticks: time one page read-in takes.
+  { kind: 73, name: 'file_create', family: 'vma', fields: ['file', 'size', 'io_ticks'], names: ['file'], blob: 'bytes', cost: 0 },
+  { kind: 74, name: 'mm_env', family: 'vma', fields: ['mm', 'env_start', 'env_end'] },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

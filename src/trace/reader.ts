@@ -276,6 +276,19 @@ export class Trace {
     return out;
   }
 
+  /** The latest snapshot taken at or before event `seq` (snapshots of uncommitted events never exist). */
+  snapshotAtOrBefore(run: number, seq: number): { seq: number; data: Buffer } | undefined {
+    const row = this.q(() => first(this.db, qb.selectFrom('snapshots').select(['seq', 'data'])
+      .where('run', '=', run).where('seq', '<=', seq).orderBy('seq', 'desc').limit(1)));
+    return row ? { seq: row.seq, data: row.data } : undefined;
+  }
+
+  snapshotCount(run: number): number {
+    const row = this.q(() => first(this.db, qb.selectFrom('snapshots')
+      .select((eb) => eb.fn.countAll<number>().as('n')).where('run', '=', run)));
+    return Number(row?.n ?? 0);
+  }
+
   /** request_begin/request_end pairs of a run, by first seq. */
   requests(run: number): RequestInfo[] {
     const rows = this.q(() => all(this.db, qb.selectFrom('requests')

@@ -278,6 +278,7 @@ export class Recorder implements EventSink {
   private pTasks: [number, string, number][] = [];
   private pReqs: number[] = [];
   private pBig: [number, Uint8Array][] = [];
+  private pSnaps: [number, Uint8Array][] = [];
 
   // request pairing (request_begin .. request_end of the same tid and req)
   private readonly kBegin = REQ_BEGIN?.kind ?? -1;
@@ -460,6 +461,10 @@ export class Recorder implements EventSink {
     this.pNames.push([id, text]);
   }
 
+  snapshot(seq: number, data: Uint8Array): void {
+    this.pSnaps.push([seq, data]);
+  }
+
   task(tid: number, name: string, daemon: boolean): void {
     if (this.runId === 0) this.noRun();
     this.pTasks.push([tid, name, daemon ? 1 : 0]);
@@ -582,7 +587,7 @@ export class Recorder implements EventSink {
     if (this.failed) throw this.failed;
     const meta: BatchMeta = {
       count: this.n, decN: this.dn, names: this.pNames, tasks: this.pTasks, requests: this.pReqs,
-      big: this.pBig, lastSeq: this.lastSeq, hash: this.h,
+      big: this.pBig, snapshots: this.pSnaps, lastSeq: this.lastSeq, hash: this.h,
     };
     this.backend.submit(this.slotIx, meta);
     this.runEvents += this.n;
@@ -593,6 +598,7 @@ export class Recorder implements EventSink {
     this.pTasks = [];
     this.pReqs = [];
     this.pBig = [];
+    this.pSnaps = [];
     this.n = 0;
     this.dn = 0;
     this.blobN = 0;
@@ -634,7 +640,7 @@ export class Recorder implements EventSink {
 /** Delete a run and everything recorded for it. */
 export function deleteRun(db: Db, id: number): void {
   db.transaction(() => {
-    for (const t of ['events', 'names', 'tasks', 'batches', 'requests']) {
+    for (const t of ['events', 'names', 'tasks', 'batches', 'requests', 'snapshots']) {
       db.prepare(`DELETE FROM ${t} WHERE run = ?`).run(id);
     }
     db.prepare('DELETE FROM runs WHERE id = ?').run(id);

@@ -12,6 +12,11 @@ export interface EventSink {
   name(id: number, text: string): void;
   /** A task was created (before its first event). */
   task(tid: number, name: string, daemon: boolean): void;
+  /**
+   * A snapshot of the emulated state right after event `seq` (an encoded replay model). Stored
+   * with the batch that holds event `seq`, so it is committed exactly when that event is.
+   */
+  snapshot?(seq: number, data: Uint8Array): void;
 }
 
 /** A sink that keeps nothing: for measuring the simulation alone. */

@@ -38,6 +38,8 @@ export interface BatchMeta {
   requests: number[];
   /** blobs too large for the arena: [row, bytes] */
   big: [number, Uint8Array][];
+  /** state snapshots taken at events of this batch: [seq, encoded model] */
+  snapshots: [number, Uint8Array][];
   lastSeq: number;
   /** chain value after the last event */
   hash: number;
@@ -65,6 +67,7 @@ export class SqliteBatchWriter {
   private insTask: Database.Statement | undefined;
   private insReq: Database.Statement | undefined;
   private insBatch: Database.Statement | undefined;
+  private insSnap: Database.Statement | undefined;
   private readonly args: unknown[];
   private readonly oneArgs: unknown[] = new Array(9);
   private readonly txn: (rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta) => void;
@@ -87,6 +90,7 @@ export class SqliteBatchWriter {
     this.insTask = this.db.prepare(`INSERT OR REPLACE INTO tasks (run, tid, name, daemon) VALUES (${run}, ?, ?, ?)`);
     this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq) VALUES (${run}, ?, ?)`);
     this.insBatch = this.db.prepare(`INSERT INTO batches (run, last_seq, events, hash, decisions) VALUES (${run}, ?, ?, ?, ?)`);
+    this.insSnap = this.db.prepare(`INSERT OR REPLACE INTO snapshots (run, seq, data) VALUES (${run}, ?, ?)`);
   }
 
   /** Write one batch in one transaction; throws the SQLite error (the transaction is rolled back). */
@@ -135,5 +139,6 @@ export class SqliteBatchWriter {
       this.one!.run(a1);
     }
     if (n > 0) this.insBatch!.run(m.lastSeq, n, m.hash, encodeDecisions(dec, m.decN));
+    for (const [seq, data] of m.snapshots) this.insSnap!.run(seq, data);
   }
 }

@@ -24,7 +24,7 @@ function alloc_pid(): number {
 /** execve() a new process; its threads are spawned with `thread()`. */
 export function* spawn_process(comm: string, argv: string[], envp: string[]): Gen<Process> {
   const pid = alloc_pid();
-  const exe = create_file(`/usr/bin/${comm}`, new TextEncoder().encode(`\x7fELF ${comm} text`.padEnd(8192, '\0')));
+  const exe = yield* create_file(`/usr/bin/${comm}`, new TextEncoder().encode(`\x7fELF ${comm} text`.padEnd(8192, '\0')));
   const image: ExecImage = { pid, argv, envp, exe };
   const mm = yield* exec_mm(image);
   return { pid, comm, mm, task: new TaskStruct(pid, comm, mm) };

@@ -3,6 +3,7 @@
  * workload spawns, under the chosen strategy, handing every event to `sink`.
  */
 import { rcu_init } from '../linux/kernel/rcu/tree.js';
+import { init_zero_page } from '../linux/mm/folio.js';
 import { DEFAULT_CONFIG, Kernel, type KernelConfig } from '../linux/kernel.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
 import { Sim, type SimResult } from '../sim/sim.js';
@@ -21,21 +22,32 @@ export interface RunOptions {
   sink: EventSink;
   maxEvents?: number;
   onProgress?: (seq: number) => void;
+  /** Stop right after this event. */
+  stopAfter?: number;
+  /** Called between steps after every `snapshotEvery`-th event. */
+  onSnapshot?: (seq: number, sim: Sim) => void;
+  snapshotEvery?: number;
 }
 
 export interface RunResult extends SimResult {
-  /** Requests per task name: how many each made (for summaries). */
   kernel: Kernel;
+  sim: Sim;
 }
 
 export function runWorkload(opts: RunOptions): RunResult {
-  const sim = new Sim({ sink: opts.sink, strategy: opts.strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress });
+  const onSnapshot = opts.onSnapshot;
+  const sim: Sim = new Sim({
+    sink: opts.sink, strategy: opts.strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress,
+    stopAfter: opts.stopAfter, snapshotEvery: opts.snapshotEvery,
+    onSnapshot: onSnapshot && ((seq) => onSnapshot(seq, sim)),
+  });
   const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim);
   const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant: opts.variant, seed: opts.seed };
   sim.spawn('init', function* () {
     rcu_init();
+    yield* init_zero_page();
     yield* opts.workload.boot(ctx);
   }, { data: new TaskStruct(1, 'init', null) });
   const result = sim.run();
-  return { ...result, kernel };
+  return { ...result, kernel, sim };
 }

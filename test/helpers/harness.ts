@@ -125,6 +125,13 @@ export class Trace {
     return v !== 0 && !(tables?.has(entry_pfn(v)) ?? false);
   }
 
+  /** The u32 list a blob holds (e.g. the tids an rwsem_wake granted the lock to). */
+  u32s(data: Uint8Array | undefined): number[] {
+    if (!data) return [];
+    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    return Array.from({ length: data.byteLength >> 2 }, (_, i) => v.getUint32(i * 4, true));
+  }
+
   /** A pgtable_set that cleared a leaf entry (a PTE zap: value 0, old mapped a page). */
   isZap(e: Ev): boolean {
     return e.kind === K.pgtable_set && e.c === 0 && this.isLeafEntry(e.d);

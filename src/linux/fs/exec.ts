@@ -51,8 +51,8 @@ function* map_new_vma(mm: MmStruct, start: number, end: number, flags: number, f
 /** bprm_execve() reduced: build the new mm and fill its stack. */
 export const exec_mm = traced('exec_mm', function* (image: ExecImage): Gen<MmStruct> {
   const mm = new MmStruct(image.pid);
-  mm_alloc_pgd(mm);
-  yield ev(K.mm_create, mm.id, image.pid);
+  yield ev(K.mm_create, mm.id, image.pid, mm.mmap_lock.id);
+  yield* mm_alloc_pgd(mm);
   const stack_start = STACK_TOP - INITIAL_STACK_PAGES * PAGE_SIZE;
   yield* mmap_write_lock(mm);
   if (image.exe) {
@@ -72,9 +72,10 @@ export const exec_mm = traced('exec_mm', function* (image: ExecImage): Gen<MmStr
   if (written !== bytes.length) throw new Error(`exec: wrote ${written} of ${bytes.length} string bytes`);
   mm.arg_start = arg_start;
   mm.arg_end = arg_start + argLen;
+  yield ev(K.mm_args, mm.id, mm.arg_start, mm.arg_end);
   mm.env_start = mm.arg_end;
   mm.env_end = env_end;
   mm.start_stack = arg_start - 8;
-  yield ev(K.mm_args, mm.arg_start, mm.arg_end, mm.env_start, mm.env_end);
+  yield ev(K.mm_env, mm.id, mm.env_start, mm.env_end);
   return mm;
 });

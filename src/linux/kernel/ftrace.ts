@@ -6,6 +6,7 @@
 import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
+import { current_task } from './sched.js';
 
 /** What a return value shows in the trace: numbers as they are, objects by their id, null as 0. */
 function retval(r: unknown): number {
@@ -22,8 +23,11 @@ export function traced<A extends unknown[], T>(
   const fn = name(fnName);
   const wrapper = function* (...args: A): Gen<T> {
     const first = args[1];
+    const stack = current_task().stack;
+    stack.push(fnName);
     yield ev(K.call_enter, fn.id, typeof first === 'number' ? first : 0);
     const r = yield* body(...args);
+    stack.pop();
     yield ev(K.call_exit, fn.id, retval(r));
     return r;
   };

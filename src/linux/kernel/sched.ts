@@ -10,6 +10,10 @@ export class TaskStruct {
   rcu_read_lock_nesting = 0;
   /** IRQs disabled on this task's CPU (local_irq_disable depth). */
   irqs_disabled = 0;
+  /** The traced functions this task is in, outermost first (see kernel/ftrace.ts). */
+  readonly stack: string[] = [];
+  /** The request in flight (`task:n`), if any. */
+  request: string | null = null;
 
   constructor(
     readonly pid: number,

@@ -7,7 +7,7 @@
 import { K } from '../../trace/events.js';
 import { ev, name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
+import { kernel, type Kernel } from '../kernel.js';
 import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
 import { type Folio, PG_uptodate, folio_alloc, folio_get } from './folio.js';
 import { PAGE_SIZE } from './mm_types.js';
@@ -39,14 +39,15 @@ export class AddressSpace {
   }
 }
 
-export function files(): Map<string, AddressSpace> {
-  return kernel().subsystem('files', () => new Map<string, AddressSpace>());
+export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
+  return k.subsystem('files', () => new Map<string, AddressSpace>());
 }
 
-/** Create (or replace) a file with the given contents. */
-export function create_file(fileName: string, data: Uint8Array, io_ticks = 0): AddressSpace {
+/** Create (or replace) a file with the given contents; the log carries the contents. */
+export function* create_file(fileName: string, data: Uint8Array, io_ticks = 0): Gen<AddressSpace> {
   const f = new AddressSpace(fileName, data, io_ticks);
   files().set(fileName, f);
+  yield ev(K.file_create, sim().intern(fileName), data.length, io_ticks, 0, data.slice());
   return f;
 }
 
@@ -72,13 +73,14 @@ export function* filemap_read_folio(mapping: AddressSpace, index: number): Gen<F
     yield* folio_get(folio);
   } else {
     folio = yield* folio_alloc(0, false);
-    folio.mapping = mapping;
-    folio.index = index;
+    if (mapping.io_ticks > 0) yield* sim().sleep(mapping.io_ticks, W_IO);
+    // The read completes: bytes in, uptodate, into the cache (which keeps the allocation's
+    // reference; the caller gets one more).
     const start = index * PAGE_SIZE;
     folio.data.set(mapping.data.subarray(start, Math.min(start + PAGE_SIZE, mapping.data.length)));
-    if (mapping.io_ticks > 0) yield* sim().sleep(mapping.io_ticks, W_IO);
     folio.flags |= PG_uptodate;
-    // The page cache holds the allocation's reference; the caller gets one more.
+    folio.mapping = mapping;
+    folio.index = index;
     mapping.i_pages.set(index, folio);
     yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
     yield* folio_add_lru(folio);

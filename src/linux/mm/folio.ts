@@ -5,7 +5,7 @@
 import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
+import { kernel, type Kernel } from '../kernel.js';
 import type { AddressSpace } from './filemap.js';
 import { PAGE_SIZE } from './mm_types.js';
 
@@ -16,6 +16,7 @@ export const PG_uptodate = 1 << 3;
 export const PG_dirty = 1 << 4;
 export const PG_lru = 1 << 5;
 export const PG_active = 1 << 8;
+export const PG_reserved = 1 << 13;
 export const PG_workingset = 1 << 9;
 export const PG_swapbacked = 1 << 17;
 export const PG_unevictable = 1 << 18;
@@ -31,10 +32,6 @@ export const LRU_UNEVICTABLE = 5;
 
 const UAF_FOLIO = name('folio used after free');
 const WARN_REFCOUNT = name('VM_BUG_ON_FOLIO(folio_ref_count(folio) <= 0)');
-
-export const FOLIO_ANON = 1;
-export const FOLIO_FILE = 0;
-export const FOLIO_ZERO = 2;
 
 export class Folio {
   readonly id: number;
@@ -70,8 +67,8 @@ export class Folio {
 }
 
 /** Folios by every pfn they cover (mem_map). */
-export function pages(): Map<number, Folio> {
-  return kernel().subsystem('pages', () => new Map<number, Folio>());
+export function pages(k: Kernel = kernel()): Map<number, Folio> {
+  return k.subsystem('pages', () => new Map<number, Folio>());
 }
 
 export function page_folio(pfn: number): Folio {
@@ -85,22 +82,27 @@ export function folio_page_idx(folio: Folio, pfn: number): number {
   return pfn - folio.pfn;
 }
 
-/** The shared zero page (ZERO_PAGE / zero_pfn): one folio, always zeros, never refcounted. */
+/** The shared zero page (ZERO_PAGE / zero_pfn): one reserved folio of zeros, set up at boot. */
 export function zero_folio(): Folio {
-  return kernel().subsystem('zero_page', () => {
-    const f = new Folio(0, false);
-    f.flags |= PG_uptodate;
-    return f;
-  });
+  const f = kernel().subsystems.get('zero_page') as Folio | undefined;
+  if (!f) throw new Error('the zero page is used before init_zero_page()');
+  return f;
+}
+
+export function* init_zero_page(): Gen {
+  const f = yield* folio_alloc(0, false, PG_reserved | PG_uptodate);
+  kernel().subsystems.set('zero_page', f);
 }
 
 export function is_zero_pfn(pfn: number): boolean {
   return pfn === zero_folio().pfn;
 }
 
-export function* folio_alloc(order: number, anon: boolean): Gen<Folio> {
+/** folio_alloc() (zeroed); `flags`: page flags it starts with besides PG_swapbacked for anon. */
+export function* folio_alloc(order: number, anon: boolean, flags = 0): Gen<Folio> {
   const f = new Folio(order, anon);
-  yield ev(K.folio_alloc, f.id, f.pfn, order, anon ? FOLIO_ANON : FOLIO_FILE);
+  f.flags |= flags;
+  yield ev(K.folio_alloc, f.id, f.pfn, order, f.flags);
   return f;
 }
 

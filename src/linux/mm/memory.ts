@@ -19,7 +19,7 @@ import { kernel } from '../kernel.js';
 import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import {
-  type Folio, PG_dirty, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { filemap_read_folio } from './filemap.js';
@@ -207,8 +207,7 @@ function* do_anonymous_page(vmf: VmFault): Gen<number> {
     vmf.how = HOW_RETRY;
     return prepared;
   }
-  const folio = yield* folio_alloc(0, true);
-  folio.flags |= PG_uptodate;
+  const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The allocation's reference becomes the mapping's.
   if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
   return 0;
@@ -225,6 +224,12 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   return 0;
 }
 
+/** copy_user_highpage(): the new folio gets the old one's bytes (none: the zero page, already zeros). */
+function* copy_user_highpage(dst: Folio, src: Folio | null): Gen {
+  if (src) dst.data.set(src.data.subarray(0, PAGE_SIZE));
+  yield ev(K.folio_copy, dst.id, src ? src.id : 0);
+}
+
 /** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
 function* do_cow_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_COW;
@@ -233,9 +238,8 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const src = yield* filemap_read_folio(vma.vm_file!, index);
-  const folio = yield* folio_alloc(0, true);
-  folio.data.set(src.data.subarray(0, PAGE_SIZE));
-  folio.flags |= PG_uptodate;
+  const folio = yield* folio_alloc(0, true, PG_uptodate);
+  yield* copy_user_highpage(folio, src);
   yield* folio_put(src);
   if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
   return 0;
@@ -287,9 +291,8 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   vmf.how = HOW_WP_COPY;
   const prepared = yield* vmf_anon_prepare(vmf);
   if (prepared) return prepared;
-  const folio = yield* folio_alloc(0, true);
-  if (old) folio.data.set(old.data.subarray(0, PAGE_SIZE));
-  folio.flags |= PG_uptodate;
+  const folio = yield* folio_alloc(0, true, PG_uptodate);
+  yield* copy_user_highpage(folio, old);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
   if (!locked) {
     yield* folio_put(folio);
@@ -386,7 +389,7 @@ function* zap_pte_range(tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr:
     const page = vm_normal_page(vma, pte);
     if (page === null) continue;
     const folio = page_folio(page);
-    if (pte_dirty(pte)) folio.flags |= PG_dirty;
+    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
     yield* folio_mapcount_dec(folio);
     tlb_remove_folio(tlb, folio);
   }

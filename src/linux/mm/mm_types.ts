@@ -4,7 +4,7 @@
  */
 import { name } from '../../sim/sim.js';
 import type { Task } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
+import { kernel, type Kernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
 import { SpinLock } from '../kernel/locking/spinlock.js';
 import { MapleTree } from '../lib/maple_tree.js';
@@ -62,16 +62,19 @@ export class VmAreaStruct {
   /** Freed to the (typesafe-by-RCU) VMA cache: the object may still be read, and reused. */
   freed = false;
 
+  vm_flags = 0;
+  vm_ops: VmOperations | null = null;
+  vm_file: AddressSpace | null = null;
+  vm_pgoff = 0;
+
+  /** vm_area_alloc(): a detached VMA; the caller then sets its flags and backing (vma_init event). */
   constructor(
     public vm_mm: MmStruct,
     public vm_start: number,
     public vm_end: number,
-    public vm_flags: number,
-    public vm_ops: VmOperations | null,
-    public vm_file: AddressSpace | null,
-    public vm_pgoff: number,
   ) {
     this.id = kernel().newId();
+    vmas().set(this.id, this);
   }
 
   /** anon_vma: set once an anonymous page is mapped (modelled as a flag; no anon_vma chains). */
@@ -122,9 +125,20 @@ export class MmStruct {
 
   constructor(readonly owner_pid: number) {
     this.id = kernel().newId();
+    mms().set(this.id, this);
   }
 
   get map_count(): number {
     return this.mm_mt.size;
   }
+}
+
+/** Every mm of the kernel (replay reads them; the kernel has no such list, only its tasks' mms). */
+export function mms(k: Kernel = kernel()): Map<number, MmStruct> {
+  return k.subsystem('mms', () => new Map<number, MmStruct>());
+}
+
+/** VMAs allocated and not yet freed (the vm_area_cachep slab, in effect). */
+export function vmas(k: Kernel = kernel()): Map<number, VmAreaStruct> {
+  return k.subsystem('vmas', () => new Map<number, VmAreaStruct>());
 }

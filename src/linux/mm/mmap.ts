@@ -142,7 +142,7 @@ function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<numbe
     ops = generic_file_vm_ops;
   } else if (req.flags & MAP_SHARED) {
     // Shared anonymous memory is shmem: file-backed, not vma_is_anonymous().
-    file = create_file(`shmem:${mm.id}:${req.addr.toString(16)}`, new Uint8Array(len));
+    file = yield* create_file(`shmem:${mm.id}:${req.addr.toString(16)}`, new Uint8Array(len));
     ops = shmem_anon_vm_ops;
     pgoff = 0;
   }

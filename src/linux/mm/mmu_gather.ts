@@ -62,12 +62,12 @@ function* tlb_table_flush(tlb: MmuGather): Gen {
     for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_IMMEDIATE);
     return;
   }
-  for (const t of batch) yield ev(K.pgtable_free, t.level, t.id, PGTABLE_FREE_RCU_QUEUED);
+  for (const t of batch) {
+    t.pendingFree = true;
+    yield ev(K.pgtable_free, t.level, t.id, PGTABLE_FREE_RCU_QUEUED);
+  }
   yield* call_rcu(WHAT_TABLE_BATCH, batch[0]!.id, function* () {
-    for (const t of batch) {
-      t.freedByRcu = true;
-      yield* free_table_now(t, PGTABLE_FREE_RCU_DONE);
-    }
+    for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_RCU_DONE);
   });
 }
 

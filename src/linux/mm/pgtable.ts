@@ -13,7 +13,7 @@ import {
   _PAGE_TABLE, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE,
   entry_pfn, entry_size, mk_entry, table_index,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel } from '../kernel.js';
+import { kernel, type Kernel } from '../kernel.js';
 import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import type { MmStruct } from './mm_types.js';
 
@@ -28,8 +28,8 @@ export class PageTable {
   /** Split PTL (PTE tables) or split PMD lock (PMD tables); null for upper levels. */
   readonly ptl: SpinLock | null;
   freed = false;
-  /** Freed by an RCU callback rather than at once. */
-  freedByRcu = false;
+  /** Queued to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
+  pendingFree = false;
 
   constructor(
     readonly level: number,
@@ -56,8 +56,8 @@ export class PageTable {
 }
 
 /** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
-export function tables(): Map<number, PageTable> {
-  return kernel().subsystem('pgtables', () => new Map<number, PageTable>());
+export function tables(k: Kernel = kernel()): Map<number, PageTable> {
+  return k.subsystem('pgtables', () => new Map<number, PageTable>());
 }
 
 /** The table a table-pointer entry points to. */
@@ -98,7 +98,7 @@ export function* set_entry(p: EntryPtr, v: number): Gen {
   const old = p.table.entries[p.idx]!;
   p.table.entries[p.idx] = v;
   if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
-  yield ev(K.pgtable_set, p.table.level, p.table.addrOf(p.idx), v, old);
+  yield ev(K.pgtable_set, p.table.id, p.table.addrOf(p.idx), v, old);
 }
 
 /** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
@@ -108,8 +108,9 @@ export function* alloc_table(level: number, base: number): Gen<PageTable> {
   return t;
 }
 
-export function mm_alloc_pgd(mm: MmStruct): void {
-  mm.pgd = new PageTable(PGD_LEVEL, 0);
+/** mm_alloc_pgd(): the mm's top-level table. */
+export function* mm_alloc_pgd(mm: MmStruct): Gen {
+  mm.pgd = yield* alloc_table(PGD_LEVEL, 0);
 }
 
 /** pte_lockptr(): the PTL guarding the PTE table `pmdval` points to. */
@@ -141,6 +142,7 @@ export { spin_unlock };
 /** Mark a table freed (the memory goes back to the allocator). */
 export function* free_table_now(t: PageTable, mode: number): Gen {
   t.freed = true;
+  t.pendingFree = false;
   yield ev(K.pgtable_free, t.level, t.id, mode);
 }
 

@@ -49,8 +49,9 @@ export function* folio_mark_accessed(folio: Folio): Gen {
   } else if (!(folio.flags & PG_active)) {
     folio.flags &= ~PG_referenced;
     if (folio.flags & PG_lru) {
-      yield ev(K.folio_mark_accessed, folio.id, from, folio.flags | PG_active);
+      // PG_active comes with the move to the active list (the lru_move event of folio_activate).
       folio.flags &= ~PG_idle;
+      yield ev(K.folio_mark_accessed, folio.id, from, folio.flags);
       yield* folio_activate(folio);
       return;
     }

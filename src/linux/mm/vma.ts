@@ -10,7 +10,7 @@ import type { AddressSpace } from './filemap.js';
 import { unmap_region } from './memory.js';
 import { vma_mark_attached, vma_mark_detached, vma_start_write } from './mmap_lock.js';
 import {
-  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct,
+  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct, vmas,
 } from './mm_types.js';
 
 /** vm_area_alloc() + vma_init(): a detached VMA (refcnt 0). */
@@ -18,9 +18,13 @@ export function* vm_area_alloc(
   mm: MmStruct, start: number, end: number, flags: number,
   ops: VmOperations | null, file: AddressSpace | null, pgoff: number,
 ): Gen<VmAreaStruct> {
-  const vma = new VmAreaStruct(mm, start, end, flags, ops, file, pgoff);
-  yield ev(K.vma_create, vma.id, start, end, flags);
-  if (file) yield ev(K.vma_file, vma.id, sim().intern(file.name), pgoff);
+  const vma = new VmAreaStruct(mm, start, end);
+  yield ev(K.vma_create, vma.id, mm.id, start, end);
+  vma.vm_flags = flags;
+  vma.vm_ops = ops;
+  vma.vm_file = file;
+  vma.vm_pgoff = pgoff;
+  yield ev(K.vma_init, vma.id, flags, file ? sim().intern(file.name) : 0, pgoff);
   return vma;
 }
 
@@ -40,6 +44,7 @@ function* vm_area_dup(orig: VmAreaStruct): Gen<VmAreaStruct> {
  */
 export function* vm_area_free(vma: VmAreaStruct): Gen {
   vma.freed = true;
+  vmas().delete(vma.id);
   yield ev(K.vma_free, vma.id);
 }
 

@@ -18,6 +18,7 @@ import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { EINTR } from '../../include/errno.js';
 import { kernel } from '../../kernel.js';
+import { locks } from './registry.js';
 
 const MAX_READERS_WAKEUP = 256;
 const READ = 0;
@@ -48,6 +49,7 @@ export class RwSemaphore {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
+    locks().push(this);
   }
 
   is_locked(): boolean {
@@ -129,8 +131,18 @@ function drop_read(sem: RwSemaphore, t: Task): void {
   if (i >= 0) sem.readerTasks.splice(i, 1);
 }
 
-function* wake_all(tasks: Task[]): Gen {
-  for (const t of tasks) yield* sim().wake(t);
+/**
+ * rwsem_wake(): grant the lock to whoever may have it now and wake them, in one step described by
+ * one rwsem_wake event (the kernel grants them under one wait_lock hold).
+ */
+function* rwsem_wake(sem: RwSemaphore, any: boolean): Gen {
+  const woken = rwsem_mark_wake(sem, any);
+  if (woken.length === 0) return;
+  const s = sim();
+  for (const t of woken) s.makeRunnable(t);
+  const tids = new Uint32Array(woken.map((t) => t.tid));
+  const mode = sem.writer !== null ? WRITE : READ;
+  yield ev(K.rwsem_wake, sem.id, sem.cls.id, mode, woken.length, new Uint8Array(tids.buffer));
 }
 
 /** Sleep in the queue until granted; on a fatal signal (killable) leave the queue: -EINTR. */
@@ -149,7 +161,7 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
       sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
       yield ev(K.rwsem_fail, sem.id, sem.cls.id, mode, -EINTR);
       // rwsem_del_wake_waiter(): our leaving may let the new head in.
-      yield* wake_all(rwsem_mark_wake(sem, true));
+      yield* rwsem_wake(sem, true);
       return -EINTR;
     }
     if (check_handoff(sem)) yield ev(K.rwsem_handoff, sem.id, sem.cls.id);
@@ -167,7 +179,7 @@ function* down_read_common(sem: RwSemaphore, killable: boolean): Gen<number> {
     grant_read(sem, current());
     yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_STEAL);
     // The first reader in wakes the readers queued at the head (rwsem_down_read_slowpath).
-    yield* wake_all(rwsem_mark_wake(sem, false));
+    yield* rwsem_wake(sem, false);
     return 0;
   }
   return yield* rwsem_wait(sem, false, killable);
@@ -224,13 +236,13 @@ export function* down_write_trylock(sem: RwSemaphore): Gen<boolean> {
 export function* up_read(sem: RwSemaphore): Gen {
   drop_read(sem, current());
   yield ev(K.rwsem_release, sem.id, sem.cls.id, READ);
-  if (sem.readers === 0) yield* wake_all(rwsem_mark_wake(sem, true));
+  if (sem.readers === 0) yield* rwsem_wake(sem, true);
 }
 
 export function* up_write(sem: RwSemaphore): Gen {
   sem.writer = null;
   yield ev(K.rwsem_release, sem.id, sem.cls.id, WRITE);
-  yield* wake_all(rwsem_mark_wake(sem, true));
+  yield* rwsem_wake(sem, true);
 }
 
 /** downgrade_write(): the writer becomes a reader; queued readers at the head come in with it. */
@@ -238,5 +250,5 @@ export function* downgrade_write(sem: RwSemaphore): Gen {
   sem.writer = null;
   grant_read(sem, current());
   yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_DOWNGRADE);
-  yield* wake_all(rwsem_mark_wake(sem, false));
+  yield* rwsem_wake(sem, false);
 }

@@ -7,6 +7,7 @@ import { K } from '../../../trace/events.js';
 import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel } from '../../kernel.js';
+import { locks } from './registry.js';
 
 const W_SPIN = name('spin_lock');
 
@@ -17,6 +18,7 @@ export class SpinLock {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
+    locks().push(this);
   }
 
   is_locked(): boolean {
@@ -33,7 +35,7 @@ export function* spin_lock(lock: SpinLock): Gen {
   }
   if (lock.owner === me) throw new Error(`recursive spin_lock on ${lock.cls.text} ${lock.id} (AA deadlock)`);
   lock.waiters.push(me);
-  yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid);
+  yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid, 1);
   while (lock.owner !== me) yield* sim().block(lock.id, W_SPIN);
   yield ev(K.spin_lock, lock.id, lock.cls.id, 1);
 }
@@ -41,7 +43,7 @@ export function* spin_lock(lock: SpinLock): Gen {
 /** spin_trylock(): true when taken. */
 export function* spin_trylock(lock: SpinLock): Gen<boolean> {
   if (lock.owner !== null) {
-    yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid);
+    yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid, 0);
     return false;
   }
   lock.owner = current();

@@ -17,7 +17,7 @@ const W_RCU_GP = name('rcu_gp_wait');
 const W_SYNC = name('synchronize_rcu');
 const WHAT_SYNC = name('synchronize_rcu');
 
-interface Callback {
+export interface Callback {
   readonly id: number;
   readonly what: Name;
   readonly obj: number;
@@ -31,6 +31,8 @@ export class RcuState {
   pending: Callback[] = [];
   /** Readers the grace period in progress still waits for. */
   waitingFor = new Set<Task>();
+  /** Callbacks of the grace period in progress, until each has run. */
+  inGracePeriod: Callback[] = [];
   gp_seq = 0;
   kthread: Task | undefined;
   private nextCb = 1;
@@ -121,12 +123,14 @@ function* rcu_gp_kthread(): Gen {
     while (state.pending.length === 0) yield* sim().block(0, W_RCU_IDLE);
     const batch = state.pending;
     state.pending = [];
+    state.inGracePeriod = [...batch];
     state.gp_seq++;
     state.waitingFor = new Set(state.readers.keys());
     yield ev(K.rcu_gp_start, state.gp_seq, state.waitingFor.size);
     while (state.waitingFor.size > 0) yield* sim().block(state.gp_seq, W_RCU_GP);
     yield ev(K.rcu_gp_end, state.gp_seq, batch.length);
     for (const cb of batch) {
+      state.inGracePeriod.shift();
       yield ev(K.rcu_callback, cb.id, cb.what.id, cb.obj);
       yield* cb.fn();
     }

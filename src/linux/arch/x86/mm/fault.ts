@@ -6,7 +6,6 @@
 import { K } from '../../../../trace/events.js';
 import { ev, name } from '../../../../sim/sim.js';
 import type { Gen } from '../../../../sim/task.js';
-import { bytesHash } from '../../../../trace/hash.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
 import {
@@ -110,10 +109,10 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     const aged = hw.value | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
     if (aged !== hw.value) {
       hw.table!.entries[hw.idx] = aged;
-      yield ev(K.pte_young, 1, a, aged);
+      yield ev(K.pte_young, hw.table!.id, a, aged);
     }
     // A store carries its bytes, so the log alone can rebuild memory contents.
-    yield ev(K.user_access, a, chunk, write ? 1 : 0, bytesHash(part), write ? part.slice() : undefined);
+    yield ev(K.user_access, a, chunk, write ? 1 : 0, folio.id, write ? part.slice() : undefined);
     pos += chunk;
   }
   return true;

@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bytesHash, hashHex } from '../trace/hash.js';
+import { bytesHash, hashHex } from './trace/hash.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const srcRoot = join(here, '..');
+const srcRoot = here;
 
 function files(dir: string): string[] {
   const out: string[] = [];
@@ -23,11 +23,11 @@ function files(dir: string): string[] {
 let cached: string | undefined;
 
 export function packageVersion(): string {
-  for (const up of ['../..', '../../..']) {
+  for (const up of ['..', '../..']) {
     try {
       return JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')).version as string;
     } catch {
-      // try the next level (dist/src/cli vs src/cli)
+      // try the next level (dist/src vs src)
     }
   }
   return '0.0.0';

@@ -1,0 +1,93 @@
+/** The human form of a replay state document: what a kernel developer reads at a breakpoint. */
+import type { StateDoc, VmaState } from '../replay/state.js';
+import { hex, table } from './output.js';
+
+const VM_FLAG_NAMES: [number, string][] = [
+  [0x8, 'shared'], [0x100, 'growsdown'], [0x400, 'pfnmap'], [0x2000, 'locked'], [0x4000, 'io'], [0x400000, 'hugetlb'],
+];
+const PG_NAMES: [number, string][] = [
+  [1 << 0, 'locked'], [1 << 2, 'referenced'], [1 << 3, 'uptodate'], [1 << 4, 'dirty'], [1 << 5, 'lru'],
+  [1 << 8, 'active'], [1 << 9, 'workingset'], [1 << 13, 'reserved'], [1 << 17, 'swapbacked'],
+  [1 << 18, 'unevictable'], [1 << 24, 'idle'],
+];
+const LRU = ['-', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
+const LEVEL = ['', 'PTE', 'PMD', 'PUD', 'PGD'];
+const EXCLUDE_READERS_FLAG = 1 << 30;
+
+function vmaProt(v: VmaState): string {
+  const f = v.flags;
+  return `${f & 1 ? 'r' : '-'}${f & 2 ? 'w' : '-'}${f & 4 ? 'x' : '-'}${f & 8 ? 's' : 'p'}`;
+}
+
+function flagNames(flags: number, names: [number, string][]): string {
+  return names.filter(([bit]) => flags & bit).map(([, n]) => n).join('|') || '-';
+}
+
+function refcnt(v: number): string {
+  return v & EXCLUDE_READERS_FLAG ? `EXCLUDE_READERS+${v - EXCLUDE_READERS_FLAG}` : String(v);
+}
+
+export function renderState(doc: StateDoc, header: string[]): string {
+  const taskName = new Map(doc.tasks.map((t) => [t.tid, t.name]));
+  const who = (tid: number | null) => (tid === null ? '-' : `${taskName.get(tid) ?? '?'}(${tid})`);
+  const lockSeq = new Map(doc.mms.map((m) => [m.mm, m.mm_lock_seq]));
+  const out: string[] = [...header, ''];
+
+  out.push('TASKS');
+  out.push(table(['tid', 'task', 'state', 'waited', 'request', 'stack'], doc.tasks.map((t) => {
+    let state: string = t.state;
+    if (t.blockedOn) state += ` on ${t.blockedOn.wait} #${t.blockedOn.on} since ${t.blockedOn.since}${t.blockedOn.killable ? ' (killable)' : ''}`;
+    if (t.wakeAt !== null) state += ` until ${t.wakeAt}`;
+    if (t.rcuNesting) state += ` [rcu ${t.rcuNesting}]`;
+    return [t.tid, t.name, state, t.waitTicks, t.request ?? '-', t.stack.join(' > ') || '-'];
+  })).replace(/^/gm, '  '));
+
+  out.push('', 'LOCKS');
+  const mmOfLock = new Map(doc.mms.map((m) => [m.mmapLock, m]));
+  for (const s of doc.locks.rwsems) {
+    const mm = mmOfLock.get(s.sem);
+    const what = mm ? `mmap_lock of mm ${mm.mm} (mm_lock_seq ${mm.mm_lock_seq})` : `${s.class} #${s.sem}`;
+    const waiters = s.waiters.map((w) => `${who(w.tid)}:${w.mode}`).join(', ') || '-';
+    out.push(`  ${what}: writer ${who(s.writer)}; readers ${s.readers.map(who).join(', ') || '-'}; waiters ${waiters}${s.handoff ? '; HANDOFF' : ''}`);
+  }
+  for (const s of doc.locks.spinlocks) {
+    out.push(`  ${s.class} #${s.lock}: owner ${who(s.owner)}; waiters ${s.waiters.map(who).join(', ') || '-'}`);
+  }
+  if (doc.locks.rwsems.length + doc.locks.spinlocks.length === 0) out.push('  (no lock held or waited for)');
+  const readers = doc.tasks.filter((t) => t.rcuNesting > 0).map((t) => who(t.tid));
+  out.push(`  RCU: grace period ${doc.rcu.gpSeq}; readers ${readers.join(', ') || '-'}; grace period waits for ${doc.rcu.gpWaitingFor.map(who).join(', ') || '-'}; callbacks pending ${doc.rcu.pending.length}, in grace period ${doc.rcu.inGracePeriod.length}`);
+
+  out.push('', 'MMS');
+  for (const m of doc.mms) {
+    out.push(`  mm ${m.mm} pid ${m.pid}: mm_lock_seq ${m.mm_lock_seq}${m.mm_lock_seq % 2 ? ' (write-locked)' : ''}; argv ${hex(m.arg_start)}-${hex(m.arg_end)}, env ${hex(m.env_start)}-${hex(m.env_end)}`);
+  }
+
+  out.push('', 'VMAS');
+  out.push(table(['vma', 'mm', 'range', 'prot', 'flags', 'backing', 'state', 'vm_refcnt', 'vm_lock_seq'], doc.vmas.map((v) => [
+    v.vma, v.mm, `${hex(v.start)}-${hex(v.end)}`, vmaProt(v), flagNames(v.flags, VM_FLAG_NAMES),
+    v.file ? `${v.file}+${v.pgoff}` : 'anon', v.attached ? 'attached' : 'detached', refcnt(v.vm_refcnt),
+    v.vm_lock_seq === lockSeq.get(v.mm) ? `${v.vm_lock_seq} (write-locked)` : String(v.vm_lock_seq),
+  ])).replace(/^/gm, '  '));
+
+  out.push('', 'PAGE TABLES');
+  for (const t of doc.tables) {
+    const entries = t.entries.map(([i, v]) => `[${i}]=${hex(v)}`).join(' ');
+    out.push(`  ${LEVEL[t.level]} #${t.table} at ${hex(t.base)}${t.pendingFree ? ' (awaiting RCU free)' : ''}: ${entries || '(empty)'}`);
+  }
+
+  out.push('', 'FOLIOS');
+  out.push(table(['folio', 'pfn', 'order', 'ref', 'map', 'flags', 'lru', 'mapping', 'data'], doc.folios.map((f) => [
+    f.folio, hex(f.pfn), f.order, f.refcount, f.mapcount, flagNames(f.flags, PG_NAMES), LRU[f.lru] ?? f.lru,
+    f.file ? `${f.file}:${f.index}` : '-', f.dataHash,
+  ])).replace(/^/gm, '  '));
+
+  out.push('', 'REQUESTS');
+  for (const r of doc.requests) {
+    const result = r.result === null ? 'in flight' : `${r.result} bytes, hash ${r.dataHash}`;
+    out.push(`  ${r.id} ${r.op} addr ${hex(r.addr)} len ${r.len}: ${result}`);
+  }
+  if (doc.requests.length === 0) out.push('  (none yet)');
+  const c = doc.checks;
+  out.push('', `CHECKS: ${c.warnings} warnings, ${c.useAfterFree} use-after-free, ${c.kernelFaults} kernel faults${c.deadlock ? ', DEADLOCK' : ''}`);
+  return out.join('\n');
+}

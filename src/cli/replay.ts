@@ -1,0 +1,109 @@
+/**
+ * `mmtrace replay FILE[#RUN] [--until=SEL] [--engine=projection|reexec] [--verify] [--json]`: the
+ * whole emulated state at one event. Projection (the default) folds the log from the nearest
+ * snapshot; re-execution runs the kernel model again on the recorded decisions. Both print the
+ * same document. --verify re-executes and checks every event up to SEL against the log.
+ */
+import { MmtraceError } from '../errors.js';
+import { toDoc } from '../replay/model.js';
+import { project } from '../replay/projection.js';
+import { type Divergence, reexecute } from '../replay/reexec.js';
+import { resolveSelector } from '../replay/select.js';
+import type { StateDoc } from '../replay/state.js';
+import { kindDef } from '../trace/events.js';
+import { openRunRef, type RunInfo, type Trace } from '../trace/reader.js';
+import { printJson, println } from './output.js';
+import { usage } from './record.js';
+import { renderState } from './render-state.js';
+
+interface ReplayFlags {
+  until: string;
+  engine: string;
+  verify?: boolean;
+  json?: boolean;
+}
+
+/** The event at `seq`, named: what the cursor is on. */
+function describeEvent(trace: Trace, run: RunInfo, seq: number) {
+  const row = [...trace.events(run.id, seq, seq)][0];
+  if (!row) return null;
+  const [, tick, tid, kind, a, b, c, d] = row;
+  const def = trace.kinds().find((k) => k.kind === kind);
+  const names = trace.names(run.id);
+  const task = trace.tasks(run.id).find((t) => t.tid === tid)?.name ?? (tid === 0 ? 'sim' : String(tid));
+  const fields: Record<string, number | string> = {};
+  (def?.fields ?? []).forEach((f, i) => {
+    if (f === null) return;
+    const v = [a, b, c, d][i]!;
+    fields[f] = def!.names.includes(f) ? names[v] ?? v : v;
+  });
+  return { seq, tick, tid, task, kind: def?.name ?? `kind${kind}`, fields };
+}
+
+function eventLine(e: NonNullable<ReturnType<typeof describeEvent>>): string {
+  const f = Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === 'number' && Math.abs(v) > 4095 ? '0x' + v.toString(16) : v}`);
+  return `[${e.task}] ${e.kind} ${f.join(' ')}`;
+}
+
+function rowText(r: Divergence['recorded']): string {
+  if (!r) return '(none)';
+  const [seq, tick, tid, kind, a, b, c, d] = r;
+  let name = `kind${kind}`;
+  try {
+    name = kindDef(kind).name;
+  } catch {
+    // a kind this build does not know
+  }
+  return `#${seq} tick ${tick} tid ${tid} ${name} a=${a} b=${b} c=${c} d=${d}`;
+}
+
+export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> {
+  if (o.engine !== 'projection' && o.engine !== 'reexec') throw usage(`--engine must be projection or reexec, got '${o.engine}'`);
+  const { trace, run } = await openRunRef(ref);
+  try {
+    const seq = resolveSelector(trace, run, o.until);
+    const incomplete = run.status === 'incomplete' || run.status === 'recording';
+    if (incomplete) {
+      process.stderr.write(`mmtrace: ${trace.file}#${run.name} is ${run.status}: replaying its ${run.events} committed events\n`);
+    }
+    let doc: StateDoc;
+    let how: string;
+    if (o.verify || o.engine === 'reexec') {
+      const r = reexecute(trace, run, seq, { verify: o.verify });
+      if (r.codeChanged) {
+        process.stderr.write(`mmtrace: the kernel model changed since this run was recorded (recorded with ${r.recordedWith}); re-execution may diverge\n`);
+      }
+      if (r.divergence) {
+        const dv = r.divergence;
+        const lines = [
+          `re-execution diverges from the log at event ${dv.seq}${dv.message ? ': ' + dv.message : ''}`,
+          `  recorded: ${rowText(dv.recorded)}`,
+          `  replayed: ${rowText(dv.replayed)}`,
+        ];
+        if (o.json) printJson({ file: trace.file, run: run.name, verified: false, divergence: dv, codeChanged: r.codeChanged });
+        else println(lines.join('\n'));
+        process.exitCode = 1;
+        return;
+      }
+      doc = toDoc(r.model!);
+      how = o.verify ? `re-executed and verified ${r.events} events` : `re-executed ${r.events} events`;
+    } else {
+      const p = project(trace, run, seq);
+      doc = toDoc(p.model);
+      how = `projected from ${p.fromSnapshot ? `the snapshot at event ${p.fromSnapshot}` : 'the start'}, folded ${p.folded} events`;
+    }
+    const at = describeEvent(trace, run, seq);
+    if (o.json) {
+      printJson({ file: trace.file, run: run.name, events: run.events, incomplete, at, state: doc });
+      return;
+    }
+    process.stderr.write(`mmtrace: ${how}\n`);
+    println(renderState(doc, [
+      `${trace.file}#${run.name}: event ${seq} of ${run.events}${incomplete ? ' (incomplete run)' : ''}, tick ${doc.tick}`,
+      at ? `  ${eventLine(at)}` : '',
+    ]));
+  } finally {
+    trace.close();
+  }
+}
+

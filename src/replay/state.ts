@@ -1,0 +1,121 @@
+/**
+ * The emulated state at one event, as both replay engines produce it: re-execution reads it off the
+ * live kernel objects, projection folds it from the log. The two documents must be identical at
+ * every event, so every field here is something the events say (each kind's effect on state is
+ * defined in src/replay/projection.ts).
+ *
+ * Lists are sorted by identity; idle locks are left out; freed objects are gone.
+ */
+import type { RequestRecord } from '../linux/kernel/request.js';
+
+export type TaskRunState = 'running' | 'runnable' | 'blocked' | 'sleeping' | 'done';
+
+export interface TaskState {
+  tid: number;
+  name: string;
+  state: TaskRunState;
+  /** What a blocked task waits for: an object id and the wait class, since which tick. */
+  blockedOn: { on: number; wait: string; since: number; killable: boolean } | null;
+  /** A sleeping task is runnable again at this tick. */
+  wakeAt: number | null;
+  /** The emulated call stack, outermost first (__access_remote_vm > get_user_pages_remote > ...). */
+  stack: string[];
+  /** The request in flight (e.g. `monitor:3`), if any. */
+  request: string | null;
+  /** Ticks spent blocked or sleeping so far. */
+  waitTicks: number;
+  /** RCU read-side nesting. */
+  rcuNesting: number;
+}
+
+export interface MmState {
+  mm: number;
+  pid: number;
+  /** The id of its mmap_lock (see locks.rwsems). */
+  mmapLock: number;
+  mm_lock_seq: number;
+  arg_start: number;
+  arg_end: number;
+  env_start: number;
+  env_end: number;
+}
+
+export interface VmaState {
+  vma: number;
+  mm: number;
+  start: number;
+  end: number;
+  flags: number;
+  file: string | null;
+  pgoff: number;
+  attached: boolean;
+  vm_refcnt: number;
+  vm_lock_seq: number;
+}
+
+export interface TableState {
+  table: number;
+  level: number;
+  base: number;
+  /** Non-empty entries: [index, value]. */
+  entries: [number, number][];
+  /** Queued for freeing after an RCU grace period (tlb_remove_table / pte_free_defer). */
+  pendingFree: boolean;
+}
+
+export interface FolioState {
+  folio: number;
+  pfn: number;
+  order: number;
+  refcount: number;
+  mapcount: number;
+  flags: number;
+  lru: number;
+  file: string | null;
+  index: number;
+  /** FNV-1a of the folio's bytes, 8 hex digits. */
+  dataHash: string;
+}
+
+export interface RwsemState {
+  sem: number;
+  class: string;
+  readers: number[];
+  writer: number | null;
+  waiters: { tid: number; mode: 'read' | 'write' }[];
+  handoff: boolean;
+}
+
+export interface SpinState {
+  lock: number;
+  class: string;
+  owner: number | null;
+  waiters: number[];
+}
+
+export interface RcuStateDoc {
+  gpSeq: number;
+  /** Readers the grace period in progress still waits for. */
+  gpWaitingFor: number[];
+  /** Callbacks queued for the next grace period. */
+  pending: number[];
+  /** Callbacks of the grace period in progress (or being invoked). */
+  inGracePeriod: number[];
+}
+
+/** A request: what the kernel records for each (src/linux/kernel/request.ts). */
+export type RequestState = RequestRecord;
+
+export interface StateDoc {
+  seq: number;
+  tick: number;
+  tasks: TaskState[];
+  mms: MmState[];
+  vmas: VmaState[];
+  tables: TableState[];
+  folios: FolioState[];
+  locks: { rwsems: RwsemState[]; spinlocks: SpinState[] };
+  rcu: RcuStateDoc;
+  requests: RequestState[];
+  checks: { warnings: number; useAfterFree: number; kernelFaults: number; deadlock: boolean };
+}
