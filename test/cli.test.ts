@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { mmtrace, mmtraceAsync, mmtraceJson, tempDir } from './helpers/cli.js';
+import { mmtrace, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
   test('--json lists every workload with its parameters and defaults', () => {
@@ -108,24 +108,8 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
 describe('a killed recording', () => {
   test('keeps every committed event and `list` says it is incomplete', async () => {
     const file = join(tempDir(), 'killed.db');
-    const child = mmtraceAsync(['record', 'scale', `--out=${file}`]);
-    // Wait until at least two batches are committed, then kill -9 mid-recording.
-    const committed = () => {
-      try {
-        const db = new Database(file, { readonly: true, fileMustExist: true });
-        try {
-          return (db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
-        } finally {
-          db.close();
-        }
-      } catch {
-        return 0;
-      }
-    };
-    const deadline = Date.now() + 60_000;
-    while (committed() < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('exit', r));
+    // Kill -9 mid-recording, once at least two batches are committed.
+    await recordAndKill('scale', file, 2);
 
     const list = mmtrace(['list', file, '--json']);
     expect(list.status).toBe(0);

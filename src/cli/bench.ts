@@ -1,25 +1,35 @@
 /**
  * `mmtrace bench`: performance figures, each beside its baseline measured in the same process
- * (absolute times on shared machines are noisy; ratios are what the targets are about).
+ * (absolute times on shared machines are noisy; ratios are what the targets are about). One run of
+ * the scale workload of about `--events` events is recorded and then replayed:
  *
- *   simEventsPerSec       the scale workload simulated into a sink that keeps nothing
- *   recordEventsPerSec    the same run simulated and recorded into a SQLite trace
- *   recordOverhead        simEventsPerSec / recordEventsPerSec (target <= 2)
- *   bytesPerEvent         trace file size / events
- *   rawInsertEventsPerSec a raw better-sqlite3 loop inserting rows of the same shape, one INSERT per
- *                         row in 16384-row transactions: the baseline (target: record >= 0.6 of it)
+ *   simEventsPerSec        the run simulated into a sink that keeps nothing
+ *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included)
+ *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 2)
+ *   bytesPerEvent          trace file size / events (snapshots included)
+ *   rawInsertEventsPerSec  a raw better-sqlite3 loop inserting rows of the same shape, one INSERT per
+ *                          row in 16384-row transactions: the baseline (target: record >= 0.6 of it)
+ *   snapshots, snapshotBytesPerEvent, snapshotShareOfRecord  what the replay snapshots cost
+ *   replayUntilMedianMs    `replay --until` (projection, document built) to random events: median
+ *                          (target <= 50 on a 10-million-event run), with replayUntilP90Ms
+ *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
+ *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rawLoop } from '../store/bench.js';
+import { toDoc } from '../replay/model.js';
+import { project } from '../replay/projection.js';
+import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';
-import { Recorder } from '../trace/recorder.js';
-import { type EventSink, NULL_SINK } from '../trace/sink.js';
+import { rawLoop } from '../store/bench.js';
+import { Prng } from '../sim/prng.js';
+import { openTrace } from '../trace/reader.js';
+import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import { printJson, println } from './output.js';
-import { usage } from './record.js';
+import { recordRuns, usage } from './record.js';
 
 /** The scale workload's parameters for roughly `events` events (about 2000 per iteration). */
 function scaleParams(events: number): Record<string, string> {
@@ -27,12 +37,12 @@ function scaleParams(events: number): Record<string, string> {
   return { iterations: String(iterations), reads: String(iterations * 2) };
 }
 
-function simulate(sink: EventSink, events: number): { events: number; seconds: number } {
+function simulateAlone(events: number): number {
   const w = findWorkload('scale')!;
   const params = resolveParams(w, scaleParams(events));
   const t0 = performance.now();
-  const r = runWorkload({ workload: w, params, path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink });
-  return { events: r.events, seconds: (performance.now() - t0) / 1000 };
+  const r = runWorkload({ workload: w, params, path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink: NULL_SINK });
+  return r.events / ((performance.now() - t0) / 1000);
 }
 
 function fileBytes(file: string): number {
@@ -47,6 +57,16 @@ function fileBytes(file: string): number {
   return total;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function p90(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(0.9 * s.length) - 1)]!;
+}
+
 export interface BenchFigures {
   events: number;
   simEventsPerSec: number;
@@ -55,37 +75,81 @@ export interface BenchFigures {
   bytesPerEvent: number;
   rawInsertEventsPerSec: number;
   recordVsRawInsert: number;
+  snapshots: number;
+  snapshotBytesPerEvent: number;
+  snapshotShareOfRecord: number;
+  replayUntilMedianMs: number;
+  replayUntilP90Ms: number;
+  replayFromZeroMs: number;
+  verifyEventsPerSec: number;
+  verifyVsRecord: number;
 }
 
-export async function runBench(events: number): Promise<BenchFigures> {
+const ms = (x: number) => +x.toFixed(1);
+
+export async function runBench(events: number, log: (line: string) => void): Promise<BenchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'mmtrace-bench-'));
   try {
-    simulate(NULL_SINK, Math.min(events, 200_000)); // warm the JIT
-    const alone = simulate(NULL_SINK, events);
-    const file = join(dir, 'record.db');
-    const rec = await Recorder.open(file);
+    simulateAlone(Math.min(events, 200_000)); // warm the JIT
+    log('simulating alone');
+    const simEventsPerSec = simulateAlone(events);
+
+    log('recording');
+    const file = join(dir, 'bench.db');
     const t0 = performance.now();
-    rec.beginRun({ name: 'bench', workload: 'scale', path: 'gup', seed: 1, strategy: 'random', codeVersion: 'bench' });
-    const w = findWorkload('scale')!;
-    const r = runWorkload({
-      workload: w, params: resolveParams(w, scaleParams(events)), path: 'gup', variant: [], seed: 1,
-      strategy: new RandomStrategy(1), sink: rec,
+    const rec = await recordRuns({
+      workload: 'scale', paths: ['gup'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file,
     });
-    rec.finish('complete');
     const recordSeconds = (performance.now() - t0) / 1000;
-    rec.close();
-    const raw = rawLoop(join(dir, 'raw.db'), r.events);
-    const simEventsPerSec = alone.events / alone.seconds;
-    const recordEventsPerSec = r.events / recordSeconds;
-    return {
-      events: r.events,
-      simEventsPerSec: Math.round(simEventsPerSec),
-      recordEventsPerSec: Math.round(recordEventsPerSec),
-      recordOverhead: +(simEventsPerSec / recordEventsPerSec).toFixed(2),
-      bytesPerEvent: +(fileBytes(file) / r.events).toFixed(1),
-      rawInsertEventsPerSec: Math.round(raw),
-      recordVsRawInsert: +(recordEventsPerSec / raw).toFixed(2),
-    };
+    const run = rec.runs[0]!;
+    const recordEventsPerSec = run.events / recordSeconds;
+
+    log('raw insert baseline');
+    const raw = rawLoop(join(dir, 'raw.db'), run.events);
+
+    const trace = await openTrace(file);
+    try {
+      const info = trace.resolveRun(run.name);
+      const snapshotBytes = (trace.db.prepare('SELECT sum(length(data)) AS n FROM snapshots WHERE run = ?').get(info.id) as { n: number | null }).n ?? 0;
+      log('replay --until at random events');
+      const rng = new Prng(7);
+      const points = Array.from({ length: 21 }, () => 1 + rng.below(run.events));
+      const replayMs = points.map((seq) => {
+        const t = performance.now();
+        JSON.stringify(toDoc(project(trace, info, seq).model));
+        return performance.now() - t;
+      });
+      log('replay from event 0 (baseline)');
+      const zeroMs = points.slice(0, 3).map((seq) => {
+        const t = performance.now();
+        JSON.stringify(toDoc(project(trace, info, seq, { useSnapshots: false }).model));
+        return performance.now() - t;
+      });
+      log('re-execution with --verify');
+      const v0 = performance.now();
+      const verified = reexecute(trace, info, info.events, { verify: true });
+      if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
+      const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
+      return {
+        events: run.events,
+        simEventsPerSec: Math.round(simEventsPerSec),
+        recordEventsPerSec: Math.round(recordEventsPerSec),
+        recordOverhead: +(simEventsPerSec / recordEventsPerSec).toFixed(2),
+        bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
+        rawInsertEventsPerSec: Math.round(raw),
+        recordVsRawInsert: +(recordEventsPerSec / raw).toFixed(2),
+        snapshots: run.snapshots,
+        snapshotBytesPerEvent: +(snapshotBytes / run.events).toFixed(1),
+        snapshotShareOfRecord: +(run.snapshotMs / 1000 / recordSeconds).toFixed(3),
+        replayUntilMedianMs: ms(median(replayMs)),
+        replayUntilP90Ms: ms(p90(replayMs)),
+        replayFromZeroMs: ms(median(zeroMs)),
+        verifyEventsPerSec: Math.round(verifyEventsPerSec),
+        verifyVsRecord: +(verifyEventsPerSec / recordEventsPerSec).toFixed(2),
+      };
+    } finally {
+      trace.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -94,15 +158,17 @@ export async function runBench(events: number): Promise<BenchFigures> {
 export async function benchCommand(o: { events: string; json?: boolean }): Promise<void> {
   const events = Number(o.events);
   if (!Number.isInteger(events) || events < 10_000) throw usage(`--events must be an integer >= 10000, got '${o.events}'`);
-  process.stderr.write(`mmtrace bench: ~${events} events per measured run...\n`);
-  const f = await runBench(events);
+  process.stderr.write(`mmtrace bench: one scale run of ~${events} events\n`);
+  const f = await runBench(events, (line) => process.stderr.write(`  ${line}...\n`));
   if (o.json) {
     printJson(f);
     return;
   }
-  println(`events per run            ${f.events}`);
-  println(`simulate alone            ${f.simEventsPerSec} events/s`);
-  println(`simulate + record         ${f.recordEventsPerSec} events/s   (overhead ${f.recordOverhead}x, target <= 2)`);
-  println(`raw better-sqlite3 insert ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
-  println(`bytes per event on disk   ${f.bytesPerEvent}`);
+  println(`events in the run           ${f.events}`);
+  println(`simulate alone              ${f.simEventsPerSec} events/s`);
+  println(`simulate + record           ${f.recordEventsPerSec} events/s   (overhead ${f.recordOverhead}x, target <= 2)`);
+  println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
+  println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time)`);
+  println(`replay --until (projection) median ${f.replayUntilMedianMs} ms, p90 ${f.replayUntilP90Ms} ms   (from event 0: ${f.replayFromZeroMs} ms; target <= 50 ms at 10M events)`);
+  println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 0.8)`);
 }

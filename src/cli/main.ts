@@ -62,7 +62,7 @@ function program(): Command {
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')
-    .option('--events <n>', 'approximate events per measured run', '1000000')
+    .option('--events <n>', 'approximate events of the measured run', '10000000')
     .option('--json', 'one JSON document on stdout')
     .action((o) => benchCommand(o));
 

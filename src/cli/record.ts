@@ -9,6 +9,7 @@ import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
 import { modelFromKernel } from '../replay/live.js';
 import { encodeModel, SNAPSHOT_EVERY } from '../replay/model.js';
+import type { Sim } from '../sim/sim.js';
 import { progress } from './progress.js';
 import { codeVersion } from '../version.js';
 
@@ -33,6 +34,9 @@ export interface RecordedRun {
   status: string;
   requests: number;
   outcome: string;
+  /** Snapshots taken, and the wall time spent taking and encoding them (for `mmtrace bench`). */
+  snapshots: number;
+  snapshotMs: number;
 }
 
 export interface RecordResult {
@@ -99,13 +103,21 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       }, { replace: opts.replace });
       const bar = progress(`record ${name}`, opts.maxEvents);
       let outcome: string;
+      let snapshots = 0;
+      let snapshotMs = 0;
+      const takeSnapshot = (seq: number, sim: Sim) => {
+        const t0 = performance.now();
+        rec.snapshot(seq, encodeModel(modelFromKernel(sim)));
+        snapshotMs += performance.now() - t0;
+        snapshots++;
+      };
       try {
         const result = runWorkload({
           workload, params, path, variant: opts.variant, seed: opts.seed,
           strategy: newStrategy(), sink: rec, maxEvents: opts.maxEvents,
           onProgress: (seq) => bar.update(seq),
           snapshotEvery: SNAPSHOT_EVERY,
-          onSnapshot: (seq, sim) => rec.snapshot(seq, encodeModel(modelFromKernel(sim))),
+          onSnapshot: takeSnapshot,
         });
         outcome = result.outcome;
       } catch (e) {
@@ -115,7 +127,10 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       }
       bar.stop();
       const summary = rec.finish('complete');
-      runs.push({ name, id, events: summary.events, finalHash: summary.finalHash, status: summary.status, requests: 0, outcome });
+      runs.push({
+        name, id, events: summary.events, finalHash: summary.finalHash, status: summary.status, requests: 0, outcome,
+        snapshots, snapshotMs,
+      });
     }
   } finally {
     rec.close();

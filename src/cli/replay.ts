@@ -54,7 +54,23 @@ function rowText(r: Divergence['recorded']): string {
   } catch {
     // a kind this build does not know
   }
-  return `#${seq} tick ${tick} tid ${tid} ${name} a=${a} b=${b} c=${c} d=${d}`;
+  const data = r[8] && r[8].length ? ` data=${bytesHex(r[8])}` : '';
+  return `#${seq} tick ${tick} tid ${tid} ${name} a=${a} b=${b} c=${c} d=${d}${data}`;
+}
+
+/** Up to 64 bytes as hex (a divergence in a blob shows where the two differ). */
+function bytesHex(bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes.subarray(0, 64)).toString('hex');
+  return bytes.length > 64 ? `${hex}...(${bytes.length} bytes)` : hex;
+}
+
+/** A divergence as JSON: the two rows as objects, their blobs as hex. */
+function divergenceDoc(dv: Divergence) {
+  const row = (r: Divergence['recorded']) => r && {
+    seq: r[0], tick: r[1], tid: r[2], kind: r[3], a: r[4], b: r[5], c: r[6], d: r[7],
+    data: r[8] && r[8].length ? Buffer.from(r[8]).toString('hex') : null,
+  };
+  return { seq: dv.seq, message: dv.message ?? null, recorded: row(dv.recorded), replayed: row(dv.replayed) };
 }
 
 export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> {
@@ -80,7 +96,7 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
           `  recorded: ${rowText(dv.recorded)}`,
           `  replayed: ${rowText(dv.replayed)}`,
         ];
-        if (o.json) printJson({ file: trace.file, run: run.name, verified: false, divergence: dv, codeChanged: r.codeChanged });
+        if (o.json) printJson({ file: trace.file, run: run.name, verified: false, divergence: divergenceDoc(dv), codeChanged: r.codeChanged });
         else println(lines.join('\n'));
         process.exitCode = 1;
         return;

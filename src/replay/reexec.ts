@@ -4,10 +4,10 @@
  * stopping event.
  */
 import { MmtraceError } from '../errors.js';
-import { ReplayStrategy } from '../sim/strategy.js';
-import type { Sim } from '../sim/sim.js';
-import type { EventRow, RunInfo, Trace } from '../trace/reader.js';
-import { NULL_SINK, type EventSink } from '../trace/sink.js';
+import { ReplayStrategy, ScheduleDiverged } from '../sim/strategy.js';
+import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
+import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
+import type { EventSink } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
 import { findWorkload } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
@@ -48,18 +48,36 @@ function sameBytes(x: Uint8Array | null | undefined, y: Uint8Array | null | unde
   return true;
 }
 
-/** Compares every event the simulator stamps with the log, in order. */
+/**
+ * Checks re-executed events against the log. Cheap by default: the running hash is compared with
+ * the chain value the recorder stored at each batch boundary. Events after `exactFrom` are compared
+ * field by field with the logged rows (read lazily) -- the tail after the last boundary, or, on a
+ * second pass, the batch whose hash differed, to name the first differing event.
+ */
 class VerifySink implements EventSink {
   divergence: Divergence | null = null;
+  /** The last event re-execution produced. */
+  lastSeq = 0;
+  /** First and last event of the batch whose hash differed (set by a failing first pass). */
+  badBatch: { first: number; last: number } | null = null;
+  private h = HASH_SEED;
+  private b = 0;
   private chunk: EventRow[] = [];
   private i = 0;
-  private readonly chunks: Iterator<EventRow[]>;
+  private chunks: Iterator<EventRow[]> | undefined;
 
-  constructor(trace: Trace, run: number, last: number) {
-    this.chunks = trace.eventChunks(run, 1, last)[Symbol.iterator]();
-  }
+  constructor(
+    private readonly trace: Trace,
+    private readonly run: number,
+    private readonly last: number,
+    private readonly boundaries: BatchInfo[],
+    private readonly exactFrom: number,
+    /** false: only count events (plain re-execution). */
+    private readonly verify = true,
+  ) {}
 
   private nextRecorded(): EventRow | null {
+    this.chunks ??= this.trace.eventChunks(this.run, this.exactFrom + 1, this.last)[Symbol.iterator]();
     if (this.i >= this.chunk.length) {
       const n = this.chunks.next();
       if (n.done) return null;
@@ -70,6 +88,19 @@ class VerifySink implements EventSink {
   }
 
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined): void {
+    this.lastSeq = seq;
+    if (!this.verify) return;
+    this.h = chain(this.h, eventHash(seq, tick, tid, kind, a, b, c, d, data));
+    const boundary = this.boundaries[this.b];
+    if (boundary !== undefined && boundary.lastSeq === seq) {
+      this.b++;
+      if ((boundary.hash >>> 0) !== this.h) {
+        const first = this.b >= 2 ? this.boundaries[this.b - 2]!.lastSeq + 1 : 1;
+        this.badBatch = { first, last: seq };
+        throw new Diverged();
+      }
+    }
+    if (seq <= this.exactFrom) return;
     const r = this.nextRecorded();
     if (r && r[0] === seq && r[1] === tick && r[2] === tid && r[3] === kind && r[4] === a && r[5] === b
         && r[6] === c && r[7] === d && sameBytes(r[8], data)) {
@@ -88,32 +119,57 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
   if (!workload) {
     throw new MmtraceError('EUNKNOWN_WORKLOAD', `run ${run.name} was recorded from workload '${run.workload}', which this build does not have; use --engine=projection`);
   }
-  const current = codeVersion();
-  const base = { codeChanged: run.codeVersion !== current, recordedWith: run.codeVersion };
+  const base = { codeChanged: run.codeVersion !== codeVersion(), recordedWith: run.codeVersion };
   const decisions = trace.decisionsOf(run.id);
-  const sink = opts.verify ? new VerifySink(trace, run.id, until) : NULL_SINK;
-  let sim: Sim | undefined;
-  let model: Model | null = null;
-  try {
-    const result = runWorkload({
-      workload, params: run.params as Record<string, ParamValue>, path: run.path as AccessPath, variant: run.variant,
-      seed: run.seed, strategy: new ReplayStrategy(decisions), config: run.config as Partial<KernelConfig>, sink,
-      stopAfter: until,
-    });
-    sim = result.sim;
-    model = sim.inside(() => modelFromKernel(result.sim, result.kernel));
-    if (result.events < until) {
-      const divergence: Divergence = { seq: result.events + 1, recorded: null, replayed: null, message: `re-execution ended after ${result.events} events, the log goes on to ${until}` };
-      return { ...base, model: null, divergence, events: result.events };
+
+  const attempt = (verifier: VerifySink | undefined, stopAt: number): ReexecResult => {
+    const sink = verifier ?? new VerifySink(trace, run.id, stopAt, [], 0, false);
+    try {
+      const result = runWorkload({
+        workload, params: run.params as Record<string, ParamValue>, path: run.path as AccessPath,
+        variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(decisions),
+        config: run.config as Partial<KernelConfig>, sink, stopAfter: stopAt,
+      });
+      if (result.events < stopAt) {
+        const message = `re-execution ended after ${result.events} events; the log goes on to ${stopAt}`;
+        return { ...base, model: null, divergence: { seq: result.events + 1, recorded: null, replayed: null, message }, events: result.events };
+      }
+      const model = result.sim.inside(() => modelFromKernel(result.sim, result.kernel));
+      return { ...base, model, divergence: null, events: result.events };
+    } catch (e) {
+      if (e instanceof Diverged && verifier) {
+        const bad = verifier.badBatch;
+        const divergence: Divergence = verifier.divergence
+          ?? { seq: bad!.last, recorded: null, replayed: null, message: `the hash after event ${bad!.last} differs from the recorded one` };
+        return { ...base, model: null, divergence, events: divergence.seq - 1 };
+      }
+      if (e instanceof ScheduleDiverged) {
+        // The recorded schedule cannot be followed: the next event is where the runs part.
+        const seq = sink.lastSeq + 1;
+        const row = [...trace.events(run.id, seq, seq)][0];
+        const task = trace.tasks(run.id).find((t) => t.tid === e.tid)?.name ?? String(e.tid);
+        const message = `the recorded schedule runs ${task} (tid ${e.tid}) next, and it is not runnable here`;
+        return { ...base, model: null, divergence: { seq, recorded: row ? [...row] as Row : null, replayed: null, message }, events: seq - 1 };
+      }
+      throw e;
     }
-    return { ...base, model, divergence: null, events: result.events };
-  } catch (e) {
-    if (e instanceof Diverged && sink instanceof VerifySink) {
-      return { ...base, model: null, divergence: sink.divergence, events: sink.divergence!.seq - 1 };
-    }
-    if (e instanceof Error && /replay diverged/.test(e.message)) {
-      return { ...base, model: null, divergence: { seq: 0, recorded: null, replayed: null, message: e.message }, events: 0 };
-    }
-    throw e;
-  }
+  };
+
+  if (!opts.verify) return attempt(undefined, until);
+  // First pass: hashes at batch boundaries; exact comparison only after the last boundary.
+  const boundaries = trace.batches(run.id).filter((x) => x.lastSeq <= until);
+  const tail = boundaries.length ? boundaries[boundaries.length - 1]!.lastSeq : 0;
+  const firstPass = new VerifySink(trace, run.id, until, boundaries, tail);
+  const result = attempt(firstPass, until);
+  if (!result.divergence || firstPass.divergence) return result;
+  // The first pass noticed a difference (a batch hash, the schedule, an early end) at some event
+  // but not which event differs first: run again (deterministic), comparing the events of that
+  // batch one by one.
+  const noticedAt = firstPass.badBatch ? firstPass.badBatch.last : result.divergence.seq;
+  const from = boundaries.filter((x) => x.lastSeq < noticedAt).pop()?.lastSeq ?? 0;
+  const second = attempt(new VerifySink(trace, run.id, noticedAt, [], from), noticedAt);
+  if (second.divergence) return second;
+  // Every event matched, so the batch's stored hash is what differs (a damaged batch row).
+  const message = `the stored hash of the batch ending at event ${noticedAt} does not match its events`;
+  return { ...base, model: null, divergence: { seq: noticedAt, recorded: null, replayed: null, message }, events: from };
 }

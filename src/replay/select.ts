@@ -59,6 +59,7 @@ export function resolveSelector(trace: Trace, run: RunInfo, sel: string): number
   if (conds.n !== undefined) {
     if (!/^\d+$/.test(conds.n) || Number(conds.n) < 1) throw bad(sel, `n must be a positive integer, got '${conds.n}'`);
     n = Number(conds.n);
+    if (n > last) throw bad(sel, `fewer than ${conds.n} events match (the run has ${last} events)`);
   }
   const names = trace.names(run.id);
   for (const [key, value] of Object.entries(conds)) {
@@ -75,7 +76,7 @@ export function resolveSelector(trace: Trace, run: RunInfo, sel: string): number
       if (v < 0) throw bad(sel, `no name '${value}' in this run`);
     } else {
       v = Number(value);
-      if (!Number.isFinite(v)) throw bad(sel, `${key} must be a number, got '${value}'`);
+      if (value === '' || !Number.isSafeInteger(v)) throw bad(sel, `${key} must be an integer, got '${value}'`);
     }
     where.push(`${'abcd'[i]} = ?`);
     args.push(v);

@@ -64,6 +64,13 @@ export class PctStrategy implements Strategy {
   }
 }
 
+/** The recorded decisions name a task that is not runnable: the re-execution went elsewhere. */
+export class ScheduleDiverged extends Error {
+  constructor(readonly decision: number, readonly tid: number) {
+    super(`replay diverged at decision ${decision}: task ${tid} is not runnable`);
+  }
+}
+
 /** Replays recorded decisions: the tid of every step, in order. */
 export class ReplayStrategy implements Strategy {
   private i = 0;
@@ -76,9 +83,7 @@ export class ReplayStrategy implements Strategy {
   pick(runnable: readonly Task[]): Task {
     const tid = this.tids[this.i++];
     const task = runnable.find((t) => t.tid === tid);
-    if (!task) {
-      throw new Error(`replay diverged at decision ${this.i}: task ${tid} is not runnable`);
-    }
+    if (!task) throw new ScheduleDiverged(this.i, tid ?? 0);
     return task;
   }
 }

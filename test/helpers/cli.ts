@@ -1,4 +1,5 @@
 /** Run the built CLI (npm test builds dist/ first) in a child process. */
+import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,4 +32,28 @@ export function mmtraceAsync(args: string[]) {
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mmtrace-test-'));
+}
+
+/** Batches committed to a trace file so far (0 while it does not exist yet). */
+function committedBatches(file: string): number {
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+/** Start `mmtrace record WORKLOAD --out=FILE`, wait for `batches` committed batches, kill -9 it. */
+export async function recordAndKill(workload: string, file: string, batches: number): Promise<void> {
+  const child = mmtraceAsync(['record', workload, `--out=${file}`]);
+  const exited = new Promise((r) => child.on('exit', r));
+  const deadline = Date.now() + 60_000;
+  while (committedBatches(file) < batches && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  child.kill('SIGKILL');
+  await exited;
 }
