@@ -107,7 +107,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel()): Model {
     pending: rcuState.pending.map((cb) => cb.id),
     inGracePeriod: rcuState.inGracePeriod.map((cb) => cb.id),
   };
-  m.requests = requests().map((r) => ({ ...r }));
+  m.requests = requests(k).clone();
   m.checks = {
     warnings: sim.kindCount(K.warn),
     useAfterFree: sim.kindCount(K.use_after_free),

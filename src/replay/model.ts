@@ -10,8 +10,9 @@
 import { Packr } from 'msgpackr';
 import { K } from '../trace/events.js';
 import { bytesHash, hashHex } from '../trace/hash.js';
+import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
 import type {
-  FolioState, MmState, RequestState, RwsemState, SpinState, StateDoc, TaskRunState, VmaState,
+  FolioState, MmState, RwsemState, SpinState, StateDoc, TaskRunState, VmaState,
 } from './state.js';
 
 // The model's records that are exactly what the document shows.
@@ -19,7 +20,6 @@ export type MMm = MmState;
 export type MVma = VmaState;
 export type MRwsem = RwsemState;
 export type MSpin = SpinState;
-export type MRequest = RequestState;
 
 export const PAGE_SIZE = 4096;
 
@@ -84,7 +84,7 @@ export interface Model {
   spins: Map<number, MSpin>;
   files: Map<string, MFile>;
   rcu: { gpSeq: number; gpWaitingFor: number[]; pending: number[]; inGracePeriod: number[] };
-  requests: MRequest[];
+  requests: RequestLog;
   checks: { warnings: number; useAfterFree: number; kernelFaults: number; deadlock: boolean };
 }
 
@@ -93,7 +93,7 @@ export function emptyModel(): Model {
     seq: 0, tick: 0, lastTid: 0, tasks: new Map(), mms: new Map(), vmas: new Map(), tables: new Map(),
     folios: new Map(), rwsems: new Map(), spins: new Map(), files: new Map(),
     rcu: { gpSeq: 0, gpWaitingFor: [], pending: [], inGracePeriod: [] },
-    requests: [], checks: { warnings: 0, useAfterFree: 0, kernelFaults: 0, deadlock: false },
+    requests: new RequestLog(), checks: { warnings: 0, useAfterFree: 0, kernelFaults: 0, deadlock: false },
   };
 }
 
@@ -421,22 +421,14 @@ export function fold(
     case K.call_exit:
       task?.stack.pop();
       break;
-    case K.request_begin: {
-      const id = `${task?.name ?? tid}:${a}`;
-      m.requests.push({ id, task: task?.name ?? String(tid), op: name(b), addr: c, len: d, result: null, dataHash: null });
-      if (task) task.request = id;
+    case K.request_begin:
+      m.requests.begin(tid, a, name(b), c, d);
+      if (task) task.request = `${task.name}:${a}`;
       break;
-    }
-    case K.request_end: {
-      const id = `${task?.name ?? tid}:${a}`;
-      const r = m.requests.find((q) => q.id === id);
-      if (r) {
-        r.result = b;
-        r.dataHash = hashHex(c);
-      }
+    case K.request_end:
+      m.requests.end(tid, a, b, c);
       if (task) task.request = null;
       break;
-    }
     // --- checks
     case K.warn:
       m.checks.warnings++;
@@ -503,7 +495,14 @@ export function toDoc(m: Model): StateDoc {
       pending: [...m.rcu.pending],
       inGracePeriod: [...m.rcu.inGracePeriod],
     },
-    requests: m.requests.map((r) => ({ ...r })),
+    requests: Array.from({ length: m.requests.length }, (_, i) => {
+      const r = m.requests.at(i);
+      const task = m.tasks.get(r.tid)?.name ?? String(r.tid);
+      return {
+        id: `${task}:${r.req}`, task, op: r.op, addr: r.addr, len: r.len, result: r.result,
+        dataHash: r.hash === null ? null : hashHex(r.hash),
+      };
+    }),
     checks: { ...m.checks },
   };
 }
@@ -514,7 +513,8 @@ export function toDoc(m: Model): StateDoc {
 // entries are [index, value] pairs; msgpackr's records keep the repeated shapes compact.
 const packr = new Packr();
 
-type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems' | 'spins' | 'files'> & {
+type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems' | 'spins' | 'files' | 'requests'> & {
+  requests: RequestLogWire;
   tasks: MTask[];
   mms: MMm[];
   vmas: MVma[];
@@ -531,7 +531,7 @@ export function encodeModel(m: Model): Uint8Array {
     tasks: [...m.tasks.values()], mms: [...m.mms.values()], vmas: [...m.vmas.values()],
     tables: [...m.tables.values()].map((t) => ({ ...t, entries: [...t.entries] })),
     folios: [...m.folios.values()], rwsems: [...m.rwsems.values()], spins: [...m.spins.values()],
-    files: [...m.files.values()],
+    files: [...m.files.values()], requests: m.requests.toWire(),
   };
   return packr.pack(wire);
 }
@@ -550,6 +550,6 @@ export function decodeModel(bytes: Uint8Array): Model {
     tasks: keyed(w.tasks, (t) => t.tid), mms: keyed(w.mms, (x) => x.mm), vmas: keyed(w.vmas, (v) => v.vma),
     tables: keyed(w.tables.map((t) => ({ ...t, entries: new Map(t.entries) })), (t) => t.table),
     folios: keyed(w.folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
-    files: keyed(w.files, (f) => f.name),
+    files: keyed(w.files, (f) => f.name), requests: RequestLog.fromWire(w.requests),
   };
 }

@@ -6,7 +6,6 @@
  *
  * Lists are sorted by identity; idle locks are left out; freed objects are gone.
  */
-import type { RequestRecord } from '../linux/kernel/request.js';
 
 export type TaskRunState = 'running' | 'runnable' | 'blocked' | 'sleeping' | 'done';
 
@@ -103,8 +102,17 @@ export interface RcuStateDoc {
   inGracePeriod: number[];
 }
 
-/** A request: what the kernel records for each (src/linux/kernel/request.ts). */
-export type RequestState = RequestRecord;
+export interface RequestState {
+  /** `task:n`: the n-th request of that task (how two runs match requests). */
+  id: string;
+  task: string;
+  op: string;
+  addr: number;
+  len: number;
+  /** Bytes returned, or -errno; null while in flight. */
+  result: number | null;
+  dataHash: string | null;
+}
 
 export interface StateDoc {
   seq: number;
