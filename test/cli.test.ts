@@ -62,7 +62,9 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
   writeFileSync(notSqlite, 'hello, not a database\n');
   const cases: [string, string[], RegExp][] = [
     ['unknown workload', ['record', 'nosuch'], /unknown workload 'nosuch'.*cmdline-poll/],
-    ['the fast path (next issue)', ['record', 'cmdline-poll', '--path=fast'], /fast path is not in this build/],
+    ['unknown variant', ['record', 'cmdline-poll', '--path=fast', '--variant=fastest'], /unknown variant 'fastest'.*singleVmaOnly/],
+    ['a variant not built yet', ['record', 'cmdline-poll', '--path=fast', '--variant=vmaGup'], /vmaGup .* not in this build yet/],
+    ['a variant without the fast path', ['record', 'cmdline-poll', '--variant=touch'], /change the fast path; record with --path=fast/],
     ['unknown path', ['record', 'cmdline-poll', '--path=slow'], /unknown path 'slow'/],
     ['unknown parameter', ['record', 'cmdline-poll', '--param', 'bogus=1'], /no parameter 'bogus'/],
     ['bad parameter value', ['record', 'cmdline-poll', '--param', 'reads=many'], /reads must be a non-negative integer/],

@@ -46,6 +46,15 @@ export interface RecordResult {
 
 const PATHS: readonly AccessPath[] = ['gup', 'fast'];
 
+/** The review's switches of the fast path (kernel-spec §8.3), combinable. */
+export const VARIANTS: Readonly<Record<string, string>> = {
+  singleVmaOnly: 'fall back unless the whole read lies in one VMA (Suren, Lorenzo, David)',
+  checkFollAnon: 'honour FOLL_ANON: no file-backed reads for cmdline/environ (Usama; CVE-2018-1120)',
+  touch: 'FOLL_TOUCH: folio_mark_accessed() like GUP (Usama)',
+  irqOffWalk: 'keep IRQs disabled across folio_walk_start..end (v2)',
+  waitForWriter: 'lock_vma_under_rcu_wait(): wait out a writer on mmap_lock, then retry (Dave Hansen)',
+};
+
 export function usage(message: string): MmtraceError {
   return new MmtraceError('EUSAGE', message);
 }
@@ -59,9 +68,6 @@ function checkPaths(paths: string[]): AccessPath[] {
   if (paths.length === 0) throw usage('--path needs at least one of: gup, fast');
   for (const p of paths) {
     if (!PATHS.includes(p as AccessPath)) throw usage(`unknown path '${p}' (paths: ${PATHS.join(', ')})`);
-    if (p === 'fast') {
-      throw usage("--path=fast: the per-VMA-lock fast path is not in this build yet; record with --path=gup");
-    }
   }
   return paths as AccessPath[];
 }
@@ -73,8 +79,12 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       `unknown workload '${opts.workload}' (workloads: ${WORKLOADS.map((w) => w.name).join(', ')}; see \`mmtrace workloads\`)`);
   }
   const paths = checkPaths(opts.paths);
-  if (opts.variant.length > 0) {
-    throw usage(`--variant=${opts.variant.join(',')}: variant switches come with the fast path; none exist in this build`);
+  for (const v of opts.variant) {
+    if (v === 'vmaGup') throw usage('--variant=vmaGup (GUP under the VMA lock) is not in this build yet');
+    if (!(v in VARIANTS)) throw usage(`unknown variant '${v}' (variants: ${Object.keys(VARIANTS).join(', ')})`);
+  }
+  if (opts.variant.length > 0 && !paths.includes('fast')) {
+    throw usage('--variant switches change the fast path; record with --path=fast (or --path=gup,fast)');
   }
   if (opts.name && paths.length > 1) throw usage('--name names one run; it cannot be used with several --path values');
   let params;
@@ -96,9 +106,11 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   const runs: RecordedRun[] = [];
   try {
     for (const path of paths) {
-      const name = opts.name ?? runName(path, opts.variant);
+      // Variant switches belong to the fast path: a gup run beside them is plain mainline.
+      const variant = path === 'fast' ? opts.variant : [];
+      const name = opts.name ?? runName(path, variant);
       const id = rec.beginRun({
-        name, workload: workload.name, params, path, variant: opts.variant, seed: opts.seed,
+        name, workload: workload.name, params, path, variant, seed: opts.seed,
         strategy: opts.strategy, config: { ...DEFAULT_CONFIG }, codeVersion: codeVersion(),
       }, { replace: opts.replace });
       const bar = progress(`record ${name}`, opts.maxEvents);
@@ -113,7 +125,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       };
       try {
         const result = runWorkload({
-          workload, params, path, variant: opts.variant, seed: opts.seed,
+          workload, params, path, variant, seed: opts.seed,
           strategy: newStrategy(), sink: rec, maxEvents: opts.maxEvents,
           onProgress: (seq) => bar.update(seq),
           snapshotEvery: SNAPSHOT_EVERY,

@@ -39,6 +39,7 @@ export function renderState(doc: StateDoc, header: string[]): string {
     if (t.blockedOn) state += ` on ${t.blockedOn.wait} #${t.blockedOn.on} since ${t.blockedOn.since}${t.blockedOn.killable ? ' (killable)' : ''}`;
     if (t.wakeAt !== null) state += ` until ${t.wakeAt}`;
     if (t.rcuNesting) state += ` [rcu ${t.rcuNesting}]`;
+    if (t.irqsOff) state += ' [irqs off]';
     return [t.tid, t.name, state, t.waitTicks, t.request ?? '-', t.stack.join(' > ') || '-'];
   })).replace(/^/gm, '  '));
 

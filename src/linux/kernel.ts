@@ -29,13 +29,24 @@ export const DEFAULT_CONFIG: KernelConfig = {
   rwsemWaitTimeoutTicks: 4_000_000,
 };
 
+/**
+ * What the kernel was built with beyond Kconfig: the access path of the series (mainline GUP only,
+ * or with the per-VMA-lock fast path of patch 3/3) and the review's variant switches.
+ */
+export interface KernelBuild {
+  fastPath: boolean;
+  variants: ReadonlySet<string>;
+}
+
+export const MAINLINE: KernelBuild = { fastPath: false, variants: new Set() };
+
 export class Kernel {
   private nextObjectId = 1;
   private nextPfn = 0x1000;
   /** Per-kernel singletons created by their own modules (rcu, lru, zero page...), by key. */
   readonly subsystems = new Map<string, unknown>();
 
-  constructor(readonly config: KernelConfig, readonly sim: Sim) {
+  constructor(readonly config: KernelConfig, readonly sim: Sim, readonly build: KernelBuild = MAINLINE) {
     sim.ctx = this;
   }
 

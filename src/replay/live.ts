@@ -54,6 +54,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel()): Model {
       request: ts.request,
       waitTicks: t.waitTicks,
       rcuNesting: rcuState.readers.get(t) ?? 0,
+      irqsOff: ts.irqs_disabled,
     });
   }
   for (const mm of mms(k).values()) {

@@ -50,6 +50,7 @@ export interface MTask {
   request: string | null;
   waitTicks: number;
   rcuNesting: number;
+  irqsOff: number;
 }
 
 export interface MTable {
@@ -161,7 +162,7 @@ export function fold(
     case K.task_start:
       m.tasks.set(tid, {
         tid, name: ctx.taskNames.get(tid) ?? name(a), state: 'runnable', on: 0, wait: '', since: 0,
-        killable: false, wakeAt: 0, stack: [], request: null, waitTicks: 0, rcuNesting: 0,
+        killable: false, wakeAt: 0, stack: [], request: null, waitTicks: 0, rcuNesting: 0, irqsOff: 0,
       });
       break;
     case K.task_exit:
@@ -239,6 +240,14 @@ export function fold(
       if (task) {
         task.rcuNesting = a;
         if (a === 0) removeOne(m.rcu.gpWaitingFor, (t) => t === tid);
+      }
+      break;
+    case K.local_irq_disable:
+    case K.local_irq_enable:
+      if (task) {
+        task.irqsOff = a;
+        task.rcuNesting = b;
+        if (b === 0) removeOne(m.rcu.gpWaitingFor, (t) => t === tid);
       }
       break;
     case K.call_rcu:
@@ -463,6 +472,7 @@ export function toDoc(m: Model): StateDoc {
     request: t.request,
     waitTicks: t.waitTicks,
     rcuNesting: t.rcuNesting,
+    irqsOff: t.irqsOff,
   }));
   const folios: FolioState[] = [...m.folios.values()].sort(byKey((f) => f.folio)).map((f) => ({
     folio: f.folio, pfn: f.pfn, order: f.order, refcount: f.refcount, mapcount: f.mapcount, flags: f.flags,

@@ -23,8 +23,10 @@ export interface TaskState {
   request: string | null;
   /** Ticks spent blocked or sleeping so far. */
   waitTicks: number;
-  /** RCU read-side nesting. */
+  /** RCU read-side nesting (an IRQ-disabled region counts). */
   rcuNesting: number;
+  /** IRQs disabled on the task's CPU (local_irq_disable depth). */
+  irqsOff: number;
 }
 
 export interface MmState {

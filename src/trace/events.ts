@@ -173,6 +173,15 @@ const DEFS = [
   // A file exists with these contents (blob); io_ticks: time one page read-in takes.
   { kind: 73, name: 'file_create', family: 'vma', fields: ['file', 'size', 'io_ticks'], names: ['file'], blob: 'bytes', cost: 0 },
   { kind: 74, name: 'mm_env', family: 'vma', fields: ['mm', 'env_start', 'env_end'] },
+  // local_irq_disable/enable: depth of IRQ-off on this CPU; an IRQ-off region is also an RCU
+  // read-side section, so `rcu` is the task's RCU nesting after the step.
+  { kind: 31, name: 'local_irq_disable', family: 'lock', fields: ['depth', 'rcu'] },
+  { kind: 32, name: 'local_irq_enable', family: 'lock', fields: ['depth', 'rcu'] },
+  // lock_vma_under_rcu_wait() (seeds/004): a retry after waiting out a writer on mmap_lock.
+  { kind: 42, name: 'vma_lock_wait_retry', family: 'lock', fields: ['addr', 'retries'] },
+  // access_remote_vm_fast stopped at addr after `copied` bytes, for `reason`; the slow path
+  // (mmap_lock, GUP) does the rest.
+  { kind: 93, name: 'fast_path_fallback', family: 'call', fields: ['addr', 'copied', 'reason'], names: ['reason'] },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

@@ -41,7 +41,8 @@ export function runWorkload(opts: RunOptions): RunResult {
     stopAfter: opts.stopAfter, snapshotEvery: opts.snapshotEvery,
     onSnapshot: onSnapshot && ((seq) => onSnapshot(seq, sim)),
   });
-  const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim);
+  const build = { fastPath: opts.path === 'fast', variants: new Set(opts.variant) };
+  const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim, build);
   const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant: opts.variant, seed: opts.seed };
   sim.spawn('init', function* () {
     rcu_init();

@@ -22,7 +22,8 @@ export function traced<A extends unknown[], T>(
 ): (...args: A) => Gen<T> {
   const fn = name(fnName);
   const wrapper = function* (...args: A): Gen<T> {
-    const first = args[1];
+    // The first numeric argument (usually the address) shows in the trace.
+    const first = args.find((x) => typeof x === 'number');
     const stack = current_task().stack;
     stack.push(fnName);
     yield ev(K.call_enter, fn.id, typeof first === 'number' ? first : 0);

@@ -5,9 +5,12 @@
 import { K } from '../../trace/events.js';
 import { ev, name, type Name } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
-import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
+import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import type { TaskStruct } from '../kernel/sched.js';
-import { FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
+import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
+import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
+import { vma_is_secretmem } from './secretmem.js';
+import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
 import { expand_stack, vma_lookup } from './mmap.js';
 import type { Gen } from '../../sim/task.js';
 import {
@@ -19,22 +22,26 @@ import { kernel } from '../kernel.js';
 import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import {
-  type Folio, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { filemap_read_folio } from './filemap.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
-import { mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock, vma_end_read, vma_start_write } from './mmap_lock.js';
+import {
+  lock_vma_under_rcu, lock_vma_under_rcu_wait, mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock,
+  vma_end_read, vma_start_write,
+} from './mmap_lock.js';
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
 import {
-  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_SHARED, VM_WRITE, vma_is_anonymous,
+  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE,
+  is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, read_entry, set_entry,
   table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
-import { folio_add_lru } from './swap.js';
+import { folio_add_lru, folio_mark_accessed } from './swap.js';
 
 // enum vm_fault_reason (include/linux/mm_types.h)
 export const VM_FAULT_OOM = 0x000001;
@@ -528,6 +535,113 @@ export function* copy_to_folio(
   yield ev(K.copy_to_folio, addr, len, folio.id, bytesHash(src), src.slice());
 }
 
+const FALLBACK_NO_VMA_LOCK = name('lock_vma_under_rcu failed');
+const FALLBACK_VMA = name('VMA not for the fast path');
+const FALLBACK_NOT_PRESENT = name('folio_walk_start: not found');
+const FALLBACK_ZERO_PAGE = name('folio_walk_start: zero page');
+
+/** The review's variant switches of the fast path (kernel-spec §8.3), as built into this kernel. */
+function variant(name: string): boolean {
+  return kernel().build.variants.has(name);
+}
+
+/** untagged_addr_remote_unlocked() (patch 3/3): READ_ONCE of the untag mask, no lock assertion. */
+function untagged_addr_remote_unlocked(mm: MmStruct, addr: number): number {
+  return untag(mm, addr);
+}
+
+/**
+ * The fast path's per-VMA check (patch 3/3): mirror the read side of check_vma_flags() and leave
+ * what FW_VMA_LOCKED cannot handle (hugetlb) or what needs ->access (VM_IO/VM_PFNMAP) to the slow
+ * path. v1 has no FOLL_ANON check (Usama's review: it re-opens CVE-2018-1120); checkFollAnon adds
+ * it. singleVmaOnly (Suren, Lorenzo, David) reads only when the whole range lies in this VMA.
+ */
+function fast_path_allowed(vma: VmAreaStruct, addr: number, len: number, gup_flags: number): boolean {
+  const vm_flags = vma.vm_flags;
+  if (vm_flags & (VM_IO | VM_PFNMAP) || is_vm_hugetlb_page(vma) || vma_is_secretmem(vma)) return false;
+  const readable = (vm_flags & VM_READ) !== 0 || ((gup_flags & FOLL_FORCE) !== 0 && (vm_flags & VM_MAYREAD) !== 0);
+  if (!readable) return false;
+  if (variant('checkFollAnon') && gup_flags & FOLL_ANON && !vma_is_anonymous(vma)) return false;
+  if (variant('singleVmaOnly') && addr + len > vma.vm_end) return false;
+  return true;
+}
+
+/**
+ * Bytes one walk covers (patch 3/3): to the end of the mapping entry found, bounded by the folio,
+ * the VMA and len, so a huge mapping is copied in one walk.
+ */
+function fast_path_span(fw: FolioWalk, folio: Folio, addr: number, len: number, vma: VmAreaStruct): number {
+  const level = fw.level === FW_LEVEL_PUD ? PUD_LEVEL : fw.level === FW_LEVEL_PMD ? PMD_LEVEL : PTE_LEVEL;
+  const entry_bytes = entry_size(level);
+  const entry_left = entry_bytes - (addr % entry_bytes);
+  const offset = addr % PAGE_SIZE;
+  const folio_left = (folio.nr_pages - folio_page_idx(folio, fw.page!)) * PAGE_SIZE - offset;
+  return Math.min(len, entry_left, folio_left, vma.vm_end - addr);
+}
+
+/**
+ * access_remote_vm_fast() (patch 3/3 v1, kernel-spec §8.3): copy what is resident without mmap_lock,
+ * VMA by VMA under the per-VMA lock, one folio_walk_start(FW_VMA_LOCKED) per mapping entry. Stops
+ * at the first thing it cannot do (no VMA, a VMA it must not read, a page not present, the zero
+ * page) and returns the bytes copied; __access_remote_vm does the rest under mmap_lock.
+ * Compiled only with CONFIG_PER_VMA_LOCK and CONFIG_MMU_GATHER_RCU_TABLE_FREE.
+ */
+export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
+  mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
+): Gen<number> {
+  const cfg = kernel().config;
+  if (!cfg.CONFIG_PER_VMA_LOCK || !cfg.CONFIG_MMU_GATHER_RCU_TABLE_FREE) return 0;
+  let pos = 0;
+  addr = untagged_addr_remote_unlocked(mm, addr);
+  while (len > 0) {
+    const vma = variant('waitForWriter') ? yield* lock_vma_under_rcu_wait(mm, addr) : yield* lock_vma_under_rcu(mm, addr);
+    if (!vma) {
+      yield ev(K.fast_path_fallback, addr, pos, FALLBACK_NO_VMA_LOCK.id);
+      break;
+    }
+    if (!fast_path_allowed(vma, addr, len, gup_flags)) {
+      yield* vma_end_read(vma);
+      yield ev(K.fast_path_fallback, addr, pos, FALLBACK_VMA.id);
+      break;
+    }
+    // Copy as much of this VMA as possible without re-taking the per-VMA lock.
+    while (len > 0 && addr < vma.vm_end) {
+      const irqOff = variant('irqOffWalk');
+      if (irqOff) yield* local_irq_disable();
+      const out: { result?: FolioWalk } = {};
+      const folio = yield* folio_walk_start(out, vma, addr, FW_VMA_LOCKED);
+      const fw = out.result;
+      if (!folio || !fw || fw.page === null) {
+        if (folio && fw) yield* folio_walk_end(fw, vma);
+        if (irqOff) yield* local_irq_enable();
+        yield* vma_end_read(vma);
+        yield ev(K.fast_path_fallback, addr, pos, (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id);
+        return pos;
+      }
+      // Pin the folio so it stays valid after the PTL is dropped.
+      yield* folio_get(folio);
+      // touch (Usama): what GUP's FOLL_TOUCH does, under the PTL like follow_page_pte.
+      if (variant('touch')) yield* folio_mark_accessed(folio);
+      yield* folio_walk_end(fw, vma);
+      if (irqOff) yield* local_irq_enable();
+      const span = fast_path_span(fw, folio, addr, len, vma);
+      // Page by page under the one folio reference, without re-walking the page tables.
+      const base = folio_page_idx(folio, fw.page) * PAGE_SIZE + (addr % PAGE_SIZE);
+      for (let copied = 0; copied < span; ) {
+        const chunk = Math.min(span - copied, PAGE_SIZE - ((base + copied) % PAGE_SIZE));
+        yield* copy_from_folio(folio, base + copied, buf, pos + copied, chunk, addr + copied);
+        copied += chunk;
+      }
+      yield* folio_put(folio);
+      len -= span;
+      pos += span;
+      addr += span;
+    }
+    yield* vma_end_read(vma);
+  }
+  return pos;
+});
+
 /**
  * __access_remote_vm() mainline (§8.1), exact order: one mmap_read_lock_killable hold for the whole
  * transfer; per page GUP with FOLL_TOUCH|FOLL_REMOTE|FOLL_GET, or the VMA's ->access on error.
@@ -542,9 +656,19 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
 ): Gen<number> {
   const write = (gup_flags & FOLL_WRITE) !== 0;
   let pos = 0;
-  if (yield* mmap_read_lock_killable(mm)) return 0;
+  if (kernel().build.fastPath && !write) {
+    // Patch 3/3: the lockless fast path first; the slow path does the remainder, if any.
+    pos = yield* access_remote_vm_fast(mm, addr, buf, len, gup_flags);
+    addr += pos;
+    len -= pos;
+    if (!len) return pos;
+  }
+  // v1 returns what the fast path copied when the lock cannot be had ...
+  if (yield* mmap_read_lock_killable(mm)) return pos;
   addr = yield* untagged_addr_remote(mm, addr);
   // Avoid triggering the temporary warning in __get_user_pages (the kernel's comment).
+  // ... but not here: v1 left this `return 0`, so bytes already copied by the fast path are
+  // dropped (Lorenzo's review of the return values, kernel-spec §8.3 item 8).
   if (!vma_lookup(mm, addr) && !(yield* expand_stack(mm, addr))) return 0;
   while (len > 0) {
     const got = yield* get_user_page_vma_remote(mm, addr, gup_flags);

@@ -79,6 +79,8 @@ export class VmAreaStruct {
 
   /** anon_vma: set once an anonymous page is mapped (modelled as a flag; no anon_vma chains). */
   anon_vma = false;
+  /** hugetlb VMAs: the hugetlb VMA lock (vm_private_data), made on first use. */
+  hugetlb_vma_lock: RwSemaphore | undefined;
 }
 
 export function vma_is_anonymous(vma: VmAreaStruct): boolean {

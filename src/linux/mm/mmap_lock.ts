@@ -310,3 +310,24 @@ export const lock_vma_under_rcu = traced('lock_vma_under_rcu', function* (
 });
 
 export { VMA_LOCK_RETRY, EAGAIN };
+
+/**
+ * lock_vma_under_rcu_wait() (Dave Hansen's RFC, seeds/004): when the lockless lookup fails, take
+ * and drop mmap_lock for read -- sleeping until the writer ahead is done -- and retry, unless there
+ * is for sure no VMA at address. Retries are unbounded (the RFC calls looping forever "highly
+ * unlikely"); each one is an event, so a writer storm shows.
+ */
+export const lock_vma_under_rcu_wait = traced('lock_vma_under_rcu_wait', function* (
+  mm: MmStruct,
+  address: number,
+): Gen<VmAreaStruct | null> {
+  for (let retries = 1; ; retries++) {
+    const vma = yield* lock_vma_under_rcu(mm, address);
+    if (vma) return vma;
+    yield* mmap_read_lock(mm);
+    const there = mm.mm_mt.load(address) !== undefined; // vma_lookup
+    yield* mmap_read_unlock(mm);
+    if (!there) return null;
+    yield ev(K.vma_lock_wait_retry, address, retries);
+  }
+});

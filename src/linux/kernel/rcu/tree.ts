@@ -10,7 +10,7 @@ import { K } from '../../../trace/events.js';
 import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel } from '../../kernel.js';
-import { TaskStruct } from '../sched.js';
+import { TaskStruct, task_of } from '../sched.js';
 
 const W_RCU_IDLE = name('rcu_gp_idle');
 const W_RCU_GP = name('rcu_gp_wait');
@@ -135,4 +135,23 @@ function* rcu_gp_kthread(): Gen {
       yield* cb.fn();
     }
   }
+}
+
+/**
+ * local_irq_disable(): IRQs off on this CPU. An IRQ-disabled region holds off the CPU's quiescent
+ * state, so it is an RCU read-side section too (what makes gup_fast and the v2 walk safe against
+ * both RCU-freed tables and tlb_remove_table_sync_one() IPIs).
+ */
+export function* local_irq_disable(): Gen {
+  const ts = task_of(current());
+  ts.irqs_disabled++;
+  yield ev(K.local_irq_disable, ts.irqs_disabled, enter_reader(current()));
+}
+
+export function* local_irq_enable(): Gen {
+  const ts = task_of(current());
+  ts.irqs_disabled--;
+  const { nesting, gpUnblocked } = exit_reader(current());
+  yield ev(K.local_irq_enable, ts.irqs_disabled, nesting);
+  if (gpUnblocked) yield* wake_gp_kthread();
 }

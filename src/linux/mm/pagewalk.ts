@@ -1,0 +1,156 @@
+/**
+ * folio_walk_start() / folio_walk_end() (mm/pagewalk.c, include/linux/pagewalk.h; kernel-spec §7),
+ * with the FW_VMA_LOCKED flag of patch 2/3 of the series (seeds/003): the caller may hold the
+ * per-VMA lock instead of mmap_lock, relying on RCU-freed page tables for the lockless upper-level
+ * walk and pte_offset_map_lock().
+ *
+ * The walk finds a present page at one entry and returns its folio with that entry's page-table
+ * lock held: the entry cannot change until folio_walk_end(). It does not fault, take a folio
+ * reference, touch the folio or check VMA permissions.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import {
+  entry_leaf, entry_none, entry_pfn, entry_present,
+} from '../arch/x86/include/pgtable_types.js';
+import { kernel } from '../kernel.js';
+import { traced } from '../kernel/ftrace.js';
+import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
+import type { SpinLock } from '../kernel/locking/spinlock.js';
+import { current_task } from '../kernel/sched.js';
+import { type Folio, is_zero_pfn, page_folio } from './folio.js';
+import { vm_normal_page } from './memory.js';
+import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
+import { type VmAreaStruct, is_vm_hugetlb_page } from './mm_types.js';
+import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
+import { pte_offset_map_lock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
+
+/** Walk shared zeropages (small and huge) as well. */
+export const FW_ZEROPAGE = 1 << 0;
+/**
+ * The caller holds the per-VMA lock instead of the mmap lock. Only valid with RCU-freed page tables
+ * (CONFIG_MMU_GATHER_RCU_TABLE_FREE) and not for hugetlb (patch 2/3).
+ */
+export const FW_VMA_LOCKED = 1 << 1;
+
+export const FW_LEVEL_PTE = 0;
+export const FW_LEVEL_PMD = 1;
+export const FW_LEVEL_PUD = 2;
+
+export interface FolioWalk {
+  /** The exact page (pfn) at the address; null for the shared zero page. */
+  page: number | null;
+  level: number;
+  /** The entry found, and its value. */
+  entryp: EntryPtr;
+  entry: number;
+  vma: VmAreaStruct;
+  ptl: SpinLock;
+}
+
+const WARN_NO_RCU_TABLE_FREE = name('VM_WARN_ON_ONCE(!IS_ENABLED(CONFIG_MMU_GATHER_RCU_TABLE_FREE))');
+const WARN_HUGETLB = name('VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma))');
+const WARN_OUTSIDE = name('WARN_ON_ONCE(addr < vma->vm_start || addr >= vma->vm_end)');
+const WARN_IRQS_ON = name('lockdep_assert_irqs_disabled() (folio_walk_start, v2)');
+const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
+
+/** The hugetlb VMA lock (struct hugetlb_vma_lock), made on first use. */
+function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
+  vma.hugetlb_vma_lock ??= new RwSemaphore(C_HUGETLB_VMA_LOCK);
+  return vma.hugetlb_vma_lock;
+}
+
+/**
+ * vma_pgtable_walk_begin() (seeds/002): hugetlb VMAs take the hugetlb VMA lock for read, which keeps
+ * shared PMD tables (huge_pmd_share) from being unshared under the walker.
+ */
+export function* vma_pgtable_walk_begin(vma: VmAreaStruct): Gen {
+  if (is_vm_hugetlb_page(vma)) yield* down_read(hugetlb_vma_lock(vma));
+}
+
+export function* vma_pgtable_walk_end(vma: VmAreaStruct): Gen {
+  if (is_vm_hugetlb_page(vma)) yield* up_read(hugetlb_vma_lock(vma));
+}
+
+/** The lock assertions at the top of folio_walk_start(). */
+function* folio_walk_assert(vma: VmAreaStruct, flags: number): Gen {
+  if (flags & FW_VMA_LOCKED) {
+    if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) yield ev(K.warn, WARN_NO_RCU_TABLE_FREE.id, vma.id);
+    if (is_vm_hugetlb_page(vma)) yield ev(K.warn, WARN_HUGETLB.id, vma.id);
+    yield* vma_assert_locked(vma);
+    // Variant irqOffWalk (v2): the walk must run with IRQs disabled.
+    if (kernel().build.variants.has('irqOffWalk') && current_task().irqs_disabled === 0) {
+      yield ev(K.warn, WARN_IRQS_ON.id, vma.id);
+    }
+  } else {
+    yield* mmap_assert_locked(vma.vm_mm);
+  }
+}
+
+/** folio_walk_start(): the folio mapped at addr with its entry's lock held, or null. */
+export const folio_walk_start = traced('folio_walk_start', function* (
+  fw: { result?: FolioWalk }, vma: VmAreaStruct, addr: number, flags: number,
+): Gen<Folio | null> {
+  yield* folio_walk_assert(vma, flags);
+  yield* vma_pgtable_walk_begin(vma);
+  const found = yield* walk(vma, addr, flags);
+  if (!found) {
+    yield* vma_pgtable_walk_end(vma);
+    return null;
+  }
+  fw.result = found.walk;
+  return found.folio;
+});
+
+function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Folio; walk: FolioWalk } | null> {
+  if (addr < vma.vm_start || addr >= vma.vm_end) {
+    yield ev(K.warn, WARN_OUTSIDE.id, vma.id);
+    return null;
+  }
+  const mm = vma.vm_mm;
+  // pgd_none_or_clear_bad (P4D folded)
+  const pgd = yield* read_entry(entry_ptr(mm.pgd, addr), true);
+  if (entry_none(pgd)) return null;
+  // PUD: pudp_get. PUD leaves (1 GiB mappings) are not modelled, so present means a table.
+  const pud = yield* read_entry(entry_ptr(entry_table(pgd), addr), true);
+  if (entry_none(pud) || !entry_present(pud)) return null;
+  // PMD: pmdp_get_lockless; a leaf or non-present entry would be re-read under pmd_lock.
+  const pmdp = entry_ptr(entry_table(pud), addr);
+  const pmd = yield* read_entry(pmdp, true);
+  if (entry_none(pmd)) return null;
+  if (!entry_present(pmd) || entry_leaf(pmd)) {
+    const ptl = yield* pmd_lock(mm, pmdp);
+    const again = yield* read_entry(pmdp, false); // pmdp_get
+    if (entry_none(again) || !entry_present(again) || entry_leaf(again)) {
+      // Non-present (a migration entry) -> not found; PMD leaves (THP) are not modelled yet.
+      yield* spin_unlock(ptl);
+      return null;
+    }
+    yield* spin_unlock(ptl); // a table after all: go down to the PTEs
+  }
+  const locked = yield* pte_offset_map_lock(mm, pmdp, addr);
+  if (!locked) return null;
+  const pte = yield* read_entry(locked.ptep, false); // ptep_get
+  if (entry_present(pte)) {
+    const page = vm_normal_page(vma, pte);
+    if (page !== null) {
+      return { folio: page_folio(page), walk: { page, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
+    }
+    if (flags & FW_ZEROPAGE && is_zero_pfn(entry_pfn(pte))) {
+      const zero = entry_pfn(pte);
+      return { folio: page_folio(zero), walk: { page: null, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
+    }
+  }
+  // Not present (swap, migration) or no struct page: not found, and no fault is triggered.
+  yield* pte_unmap_unlock(locked.ptl);
+  return null;
+}
+
+/** folio_walk_end(): drop the entry's lock (and the PTE mapping's RCU hold). */
+export const folio_walk_end = traced('folio_walk_end', function* (fw: FolioWalk, vma: VmAreaStruct): Gen {
+  yield* spin_unlock(fw.ptl);
+  if (fw.level === FW_LEVEL_PTE) yield* pte_unmap();
+  yield* vma_pgtable_walk_end(vma);
+});
+
