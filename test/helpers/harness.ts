@@ -55,6 +55,9 @@ export interface RunOpts {
   config?: Partial<KernelConfig>;
   params?: Record<string, ParamValue>;
   maxEvents?: number;
+  /** The access path (default gup) and the fast path's variant switches. */
+  path?: 'gup' | 'fast';
+  variant?: string[];
 }
 
 /** A finished run: its result and its trace, with queries. */
@@ -174,8 +177,8 @@ export function runTrace(workload: Workload, opts: RunOpts = {}): Trace {
   const result = runWorkload({
     workload,
     params,
-    path: 'gup',
-    variant: [],
+    path: opts.path ?? 'gup',
+    variant: opts.variant ?? [],
     seed,
     strategy: makeStrategy(seed, opts.strategy),
     config: opts.config,
