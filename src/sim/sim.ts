@@ -122,10 +122,12 @@ export class Sim {
   private readonly kindCounts = new Int32Array(256);
   private readonly sink: EventSink;
   private readonly strategy: Strategy;
+  private readonly observe: Strategy['observe'];
 
   constructor(private readonly opts: SimOptions) {
     this.sink = opts.sink;
     this.strategy = opts.strategy;
+    this.observe = opts.strategy.observe?.bind(opts.strategy);
   }
 
   intern(text: string): number {
@@ -256,6 +258,7 @@ export class Sim {
     this.lastTid = tid;
     this.kindCounts[kind]++;
     this.sink.event(++this.seq, this.tick, tid, kind, a, b, c, d, data);
+    if (this.observe !== undefined) this.observe(this.seq, tid, kind, a, b, c, d);
   }
 
   /** An event of the simulator itself (tid 0): not a scheduling decision. */

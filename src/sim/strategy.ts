@@ -10,6 +10,8 @@ export interface Strategy {
   pick(runnable: readonly Task[], step: number): Task;
   /** A new task appeared (PCT gives it a priority). */
   spawned(task: Task): void;
+  /** Every stamped event, for strategies that steer by what happened (directed schedules). */
+  observe?(seq: number, tid: number, kind: number, a: number, b: number, c: number, d: number): void;
   readonly description: string;
 }
 

@@ -1,10 +1,11 @@
 /** The workload registry. */
 import { cmdlinePoll } from './cmdline-poll.js';
+import { crossVmaRace } from './cross-vma-race.js';
 import { scale } from './scale.js';
 import { stuckWriter } from './stuck-writer.js';
 import type { ParamValue, Workload } from './workload.js';
 
-export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale];
+export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

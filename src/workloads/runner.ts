@@ -7,7 +7,8 @@ import { init_zero_page } from '../linux/mm/folio.js';
 import { DEFAULT_CONFIG, Kernel, type KernelConfig } from '../linux/kernel.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
 import { Sim, type SimResult } from '../sim/sim.js';
-import type { Strategy } from '../sim/strategy.js';
+import { ReplayStrategy, type Strategy } from '../sim/strategy.js';
+import { DirectedStrategy } from '../sim/directed.js';
 import type { EventSink } from '../trace/sink.js';
 import type { AccessPath, ParamValue, Workload, WorkloadContext } from './workload.js';
 
@@ -36,14 +37,17 @@ export interface RunResult extends SimResult {
 
 export function runWorkload(opts: RunOptions): RunResult {
   const onSnapshot = opts.onSnapshot;
+  const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant: opts.variant, seed: opts.seed, shared: {} };
+  // A replay follows recorded decisions, which already obey the schedule's gates.
+  const gates = opts.strategy instanceof ReplayStrategy ? [] : opts.workload.schedule?.(ctx) ?? [];
+  const strategy = gates.length > 0 ? new DirectedStrategy(opts.strategy, gates) : opts.strategy;
   const sim: Sim = new Sim({
-    sink: opts.sink, strategy: opts.strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress,
+    sink: opts.sink, strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress,
     stopAfter: opts.stopAfter, snapshotEvery: opts.snapshotEvery,
     onSnapshot: onSnapshot && ((seq) => onSnapshot(seq, sim)),
   });
   const build = { fastPath: opts.path === 'fast', variants: new Set(opts.variant) };
   const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim, build);
-  const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant: opts.variant, seed: opts.seed };
   sim.spawn('init', function* () {
     rcu_init();
     yield* init_zero_page();

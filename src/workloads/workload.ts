@@ -2,6 +2,7 @@
  * What a workload is: named tasks of a target process, monitors and background tasks, with
  * parameters. `boot` runs as the first task (`init`) of a fresh emulated kernel and spawns the rest.
  */
+import type { Gate } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 
 export type ParamValue = number | string;
@@ -19,6 +20,8 @@ export interface WorkloadContext {
   readonly path: AccessPath;
   readonly variant: readonly string[];
   readonly seed: number;
+  /** What boot tells the schedule's predicates (addresses, VMA ids), per run. */
+  readonly shared: Record<string, number>;
 }
 
 export interface Workload {
@@ -27,6 +30,11 @@ export interface Workload {
   readonly description: string;
   readonly params: Readonly<Record<string, ParamSpec>>;
   boot(ctx: WorkloadContext): Gen;
+  /**
+   * A directed schedule: gates that force the interleaving the scenario is about, on top of the
+   * run's strategy. Called before boot; predicates may read what boot records in `shared`.
+   */
+  schedule?(ctx: WorkloadContext): Gate[];
 }
 
 export function num(ctx: WorkloadContext, key: string): number {
