@@ -15,17 +15,14 @@
 import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
-import { access_process_vm } from '../linux/mm/memory.js';
-import { request } from '../linux/kernel/request.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import type { Gate, ObservedEvent } from '../sim/directed.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 
-const OP_READ = name('access_process_vm');
 /** Where A starts: a fixed, page-aligned address away from everything else. */
 export const AREA = 0x10000000;
 const READ_LEN = 16;
@@ -77,11 +74,7 @@ export const crossVmaRace: Workload = {
     });
     outsider('reader', function* () {
       yield* wait_for_completion(ready);
-      yield* request(OP_READ, AREA + PAGE_SIZE - READ_LEN / 2, READ_LEN, 0, function* () {
-        const buf = new Uint8Array(READ_LEN);
-        const result = yield* access_process_vm(proc.task, AREA + PAGE_SIZE - READ_LEN / 2, buf, READ_LEN, 0);
-        return { result, data: buf };
-      });
+      yield* remote_read(proc, AREA + PAGE_SIZE - READ_LEN / 2, READ_LEN);
     });
   },
 };

@@ -3,9 +3,10 @@ import { cmdlinePoll } from './cmdline-poll.js';
 import { crossVmaRace } from './cross-vma-race.js';
 import { scale } from './scale.js';
 import { stuckWriter } from './stuck-writer.js';
+import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './vma-races.js';
 import type { ParamValue, Workload } from './workload.js';
 
-export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace];
+export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

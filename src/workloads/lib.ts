@@ -1,5 +1,11 @@
 /** Helpers shared by workloads: processes, threads and the requests monitors make. */
-import { sim } from '../sim/sim.js';
+import { name, sim } from '../sim/sim.js';
+import { user_access } from '../linux/arch/x86/mm/fault.js';
+import { request, type RequestResult } from '../linux/kernel/request.js';
+import { access_process_vm } from '../linux/mm/memory.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
+import { sys_mprotect } from '../linux/mm/mprotect.js';
+import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { kernel } from '../linux/kernel.js';
 import type { Gen } from '../sim/task.js';
 import { exec_mm, type ExecImage } from '../linux/fs/exec.js';
@@ -41,3 +47,23 @@ export function outsider(name: string, body: (self: TaskStruct) => Gen): void {
   const ts = new TaskStruct(1, name, null);
   sim().spawn(name, () => body(ts), { data: ts });
 }
+
+/** Map `pages` anonymous pages at `addr` (MAP_FIXED) and fill each with `fillChar`. */
+export function* map_filled(proc: Process, addr: number, pages: number, prot: number, fillChar: string): Gen {
+  yield* sys_mmap(proc.mm, { addr, len: pages * PAGE_SIZE, prot: prot | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+  const page = new Uint8Array(PAGE_SIZE).fill(fillChar.charCodeAt(0));
+  for (let p = 0; p < pages; p++) yield* user_access(proc.mm, addr + p * PAGE_SIZE, page, true);
+  // Drop write permission afterwards if the caller did not ask for it.
+  if (!(prot & PROT_WRITE)) yield* sys_mprotect(proc.mm, addr, pages * PAGE_SIZE, prot);
+}
+
+/** A remote read of another process's memory as one request (access_process_vm, like /proc/PID/mem). */
+export function* remote_read(target: Process, addr: number, len: number, gup_flags = 0): Gen<RequestResult> {
+  return yield* request(OP_REMOTE_READ, addr, len, gup_flags, function* () {
+    const buf = new Uint8Array(len);
+    const result = yield* access_process_vm(target.task, addr, buf, len, gup_flags);
+    return { result, data: buf };
+  });
+}
+
+const OP_REMOTE_READ = name('access_process_vm');

@@ -171,10 +171,12 @@ export function* vma_assert_write_locked(vma: VmAreaStruct): Gen {
   if (!vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
 }
 
-/** vma_assert_locked(): read-locked by someone (refcnt > 1) or write-locked. */
+/**
+ * vma_assert_locked(): read-locked (refcnt > 1) or write-locked. A writer waiting to exclude readers
+ * adds VM_REFCNT_EXCLUDE_READERS_FLAG, which keeps the count above 1 while readers still hold it.
+ */
 export function* vma_assert_locked(vma: VmAreaStruct): Gen {
-  const read_locked = vma.vm_refcnt > 1 && vma.vm_refcnt < VM_REFCNT_EXCLUDE_READERS_FLAG;
-  if (!read_locked && !vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
+  if (vma.vm_refcnt <= 1 && !vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
 }
 
 /** vma_mark_attached(): a write-locked, detached VMA goes into service (refcnt 0 -> 1). */
