@@ -7,16 +7,15 @@
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { modelFromKernel } from '../src/replay/live.js';
-import { decodeModel, emptyModel, encodeModel, fold, toDoc, type Model, type RunContext } from '../src/replay/model.js';
+import { decodeModel, encodeModel, toDoc } from '../src/replay/model.js';
 import { project } from '../src/replay/projection.js';
 import { reexecute } from '../src/replay/reexec.js';
-import { PctStrategy, RandomStrategy } from '../src/sim/strategy.js';
-import { kindDef } from '../src/trace/events.js';
+import { RandomStrategy } from '../src/sim/strategy.js';
 import { openTrace } from '../src/trace/reader.js';
-import type { EventSink } from '../src/trace/sink.js';
 import { WORKLOADS, findWorkload, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { checkEveryEvent } from './helpers/fold-check.js';
 
 const SMALL: Record<string, Record<string, string>> = {
   'cmdline-poll': { reads: '8', iterations: '3' },
@@ -24,55 +23,16 @@ const SMALL: Record<string, Record<string, string>> = {
   scale: { iterations: '4', reads: '8', monitors: '1' },
 };
 
-/** A sink that folds each event into a projection model as the run goes. */
-class FoldingSink implements EventSink {
-  readonly model: Model = emptyModel();
-  readonly names: string[] = [''];
-  readonly taskNames = new Map<number, string>();
-  private readonly ctx: RunContext = { names: this.names, taskNames: this.taskNames };
-  lastKind = 0;
-  event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data?: Uint8Array) {
-    this.lastKind = kind;
-    fold(this.model, this.ctx, seq, tick, tid, kind, a, b, c, d, data ?? null);
-  }
-  name(id: number, text: string) {
-    this.names[id] = text;
-  }
-  task(tid: number, name: string) {
-    this.taskNames.set(tid, name);
-  }
-}
-
-function checkEveryEvent(workload: string, seed: number, pct: boolean): { events: number; firstMismatch: string | null } {
+function checkWorkload(workload: string, seed: number, pct: boolean) {
   const w = findWorkload(workload)!;
-  const sink = new FoldingSink();
-  let firstMismatch: string | null = null;
-  const r = runWorkload({
-    workload: w, params: resolveParams(w, SMALL[workload] ?? {}), path: 'gup', variant: [], seed,
-    strategy: pct ? new PctStrategy(seed, 3, 4000) : new RandomStrategy(seed), sink,
-    snapshotEvery: 1,
-    onSnapshot: (seq, sim) => {
-      if (firstMismatch) return;
-      const live = toDoc(modelFromKernel(sim)) as unknown as Record<string, unknown>;
-      const folded = toDoc(sink.model) as unknown as Record<string, unknown>;
-      for (const key of Object.keys(live)) {
-        const l = JSON.stringify(live[key]);
-        const f = JSON.stringify(folded[key]);
-        if (l !== f) {
-          firstMismatch = `event ${seq} (${kindDef(sink.lastKind).name}): ${key} differs\n live:   ${l.slice(0, 600)}\n folded: ${f.slice(0, 600)}`;
-          return;
-        }
-      }
-    },
-  });
-  return { events: r.events, firstMismatch };
+  return checkEveryEvent(w, { seed, pct, params: resolveParams(w, SMALL[workload] ?? {}) });
 }
 
 describe('projection equals the live kernel after every event', () => {
   for (const w of WORKLOADS) {
     for (const [seed, pct] of [[1, false], [2, false], [3, true]] as const) {
       test(`${w.name}, seed ${seed}${pct ? ', PCT' : ''}`, () => {
-        const { events, firstMismatch } = checkEveryEvent(w.name, seed, pct);
+        const { events, firstMismatch } = checkWorkload(w.name, seed, pct);
         expect(events).toBeGreaterThan(150);
         expect(firstMismatch).toBeNull();
       });

@@ -38,6 +38,7 @@ function program(): Command {
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
     .option('--strategy <s>', 'scheduling strategy: random or pct:D', 'random')
     .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])
+    .option('--config <k=v>', 'kernel config, e.g. CONFIG_PER_VMA_LOCK=n, pteFreeImmediate=y (repeatable)', collect, [])
     .option('--out <file>', 'trace file (default traces/WORKLOAD.db)')
     .option('--name <run>', 'run name (default: the path plus variant switches)')
     .option('--replace', 'replace an existing run of the same name')

@@ -8,6 +8,7 @@ interface RecordFlags {
   seed: string;
   strategy: string;
   param: string[];
+  config: string[];
   out?: string;
   name?: string;
   replace?: boolean;
@@ -21,11 +22,11 @@ function nonNegativeInt(flag: string, raw: string): number {
   return v;
 }
 
-function parseParams(pairs: string[]): Record<string, string> {
+function parsePairs(flag: string, pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw usage(`--param takes KEY=VALUE, got '${p}'`);
+    if (eq <= 0) throw usage(`${flag} takes KEY=VALUE, got '${p}'`);
     out[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return out;
@@ -42,7 +43,8 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
     variant: list(o.variant),
     seed: nonNegativeInt('--seed', o.seed),
     strategy: o.strategy,
-    params: parseParams(o.param),
+    params: parsePairs('--param', o.param),
+    config: parsePairs('--config', o.config),
     out: o.out,
     name: o.name,
     replace: o.replace,

@@ -1,6 +1,6 @@
 /** `mmtrace record`: run a workload once per path and append one run per path to a trace file. */
 import { MmtraceError } from '../errors.js';
-import { DEFAULT_CONFIG } from '../linux/kernel.js';
+import { DEFAULT_CONFIG, type KernelConfig } from '../linux/kernel.js';
 import { parseStrategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
 import { Recorder } from '../trace/recorder.js';
@@ -20,6 +20,8 @@ export interface RecordOptions {
   seed: number;
   strategy: string;
   params: Record<string, string>;
+  /** Kconfig-like switches, e.g. CONFIG_PER_VMA_LOCK=n (see KernelConfig). */
+  config?: Record<string, string>;
   out?: string;
   name?: string;
   replace?: boolean;
@@ -57,6 +59,27 @@ export const VARIANTS: Readonly<Record<string, string>> = {
 
 export function usage(message: string): MmtraceError {
   return new MmtraceError('EUSAGE', message);
+}
+
+/** --config KEY=VALUE over the defaults: booleans as y/n (or 1/0, true/false), numbers as numbers. */
+export function resolveConfig(given: Record<string, string>): KernelConfig {
+  const config: Record<string, boolean | number> = { ...DEFAULT_CONFIG };
+  for (const [key, raw] of Object.entries(given)) {
+    const current = config[key];
+    if (current === undefined) {
+      throw usage(`unknown config '${key}' (config: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+    }
+    if (typeof current === 'boolean') {
+      if (/^(y|yes|1|true)$/i.test(raw)) config[key] = true;
+      else if (/^(n|no|0|false)$/i.test(raw)) config[key] = false;
+      else throw usage(`config ${key} is y or n, got '${raw}'`);
+    } else {
+      const v = Number(raw);
+      if (!Number.isSafeInteger(v) || v < 0) throw usage(`config ${key} must be a non-negative integer, got '${raw}'`);
+      config[key] = v;
+    }
+  }
+  return config as unknown as KernelConfig;
 }
 
 /** Default run name: the path plus its variant switches (`gup`, `fast+singleVmaOnly`). */
@@ -101,6 +124,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   } catch (e) {
     throw usage((e as Error).message);
   }
+  const config = resolveConfig(opts.config ?? {});
   const file = opts.out ?? `traces/${workload.name}.db`;
   const rec = await Recorder.open(file);
   const runs: RecordedRun[] = [];
@@ -111,7 +135,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       const name = opts.name ?? runName(path, variant);
       const id = rec.beginRun({
         name, workload: workload.name, params, path, variant, seed: opts.seed,
-        strategy: opts.strategy, config: { ...DEFAULT_CONFIG }, codeVersion: codeVersion(),
+        strategy: opts.strategy, config: { ...config }, codeVersion: codeVersion(),
       }, { replace: opts.replace });
       const bar = progress(`record ${name}`, opts.maxEvents);
       let outcome: string;
@@ -126,7 +150,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
       try {
         const result = runWorkload({
           workload, params, path, variant, seed: opts.seed,
-          strategy: newStrategy(), sink: rec, maxEvents: opts.maxEvents,
+          strategy: newStrategy(), config, sink: rec, maxEvents: opts.maxEvents,
           onProgress: (seq) => bar.update(seq),
           snapshotEvery: SNAPSHOT_EVERY,
           onSnapshot: takeSnapshot,

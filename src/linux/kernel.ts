@@ -14,6 +14,12 @@ export interface KernelConfig {
   /** PTE-table locks live in the table page (x86-64 SMP default); off: mm->page_table_lock. */
   CONFIG_SPLIT_PTE_PTLOCKS: boolean;
   CONFIG_SPLIT_PMD_PTLOCKS: boolean;
+  /**
+   * Free page tables at once even with RCU table freeing (kernel-spec §12.4c): models arches and
+   * paths without RCU-deferred freeing while keeping the fast path built, so a lockless walker can
+   * read a freed table (reported as use_after_free).
+   */
+  pteFreeImmediate: boolean;
   /** `vm_ops->access` is used by __access_remote_vm (generic_access_phys). */
   CONFIG_HAVE_IOREMAP_PROT: boolean;
   /** RWSEM_WAIT_TIMEOUT in ticks (~4 ms at 1 tick = 1 ns): a waiter older than this sets HANDOFF. */
@@ -23,6 +29,7 @@ export interface KernelConfig {
 export const DEFAULT_CONFIG: KernelConfig = {
   CONFIG_PER_VMA_LOCK: true,
   CONFIG_MMU_GATHER_RCU_TABLE_FREE: true,
+  pteFreeImmediate: false,
   CONFIG_SPLIT_PTE_PTLOCKS: true,
   CONFIG_SPLIT_PMD_PTLOCKS: true,
   CONFIG_HAVE_IOREMAP_PROT: true,

@@ -344,6 +344,11 @@ export function fold(
       }
       break;
     }
+    case K.folio_flags: {
+      const f = m.folios.get(a);
+      if (f) f.flags = c;
+      break;
+    }
     case K.folio_mapcount: {
       const f = m.folios.get(a);
       if (f) f.mapcount = b;

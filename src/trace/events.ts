@@ -182,6 +182,16 @@ const DEFS = [
   // access_remote_vm_fast stopped at addr after `copied` bytes, for `reason`; the slow path
   // (mmap_lock, GUP) does the rest.
   { kind: 93, name: 'fast_path_fallback', family: 'call', fields: ['addr', 'copied', 'reason'], names: ['reason'] },
+  // A page flag changed outside folio_mark_accessed / lru_move (reclaim's test-and-clear of
+  // PG_referenced, folio_set_referenced, folio_set_active): flags before and after, and who did it.
+  { kind: 120, name: 'folio_flags', family: 'folio', fields: ['folio', 'old', 'new', 'why'], names: ['why'] },
+  // folio_check_references() decided (mm/vmscan.c, kernel-spec §5.3). verdict: 0 RECLAIM,
+  // 1 RECLAIM_CLEAN, 2 KEEP, 3 ACTIVATE (enum folio_references); ptes: young PTEs the rmap walk
+  // cleared (-1: rmap lock contention); referenced: PG_referenced was set (test-and-cleared).
+  { kind: 121, name: 'reclaim_verdict', family: 'folio', fields: ['folio', 'verdict', 'ptes', 'referenced'] },
+  // x86 LAM enabled for mm (mm_enable_lam): context.untag_mask = ~GENMASK(shift + bits - 1, shift),
+  // i.e. pointer bits shift..shift+bits-1 (57..62 for LAM_U57) are ignored from now on.
+  { kind: 122, name: 'lam_enable', family: 'vma', fields: ['mm', 'bits', 'shift'] },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

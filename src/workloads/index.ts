@@ -1,12 +1,20 @@
 /** The workload registry. */
 import { cmdlinePoll } from './cmdline-poll.js';
 import { crossVmaRace } from './cross-vma-race.js';
+import { dontneedRace } from './dontneed-race.js';
+import { mixed } from './mixed.js';
+import { lamEnable } from './lam-enable.js';
+import { reclaimAging } from './reclaim-aging.js';
+import { fatalSignal } from './fatal-signal.js';
+import { fileCmdline } from './file-cmdline.js';
+import { neverTouched } from './never-touched.js';
 import { scale } from './scale.js';
+import { specialVmas } from './special-vmas.js';
 import { stuckWriter } from './stuck-writer.js';
 import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './vma-races.js';
 import type { ParamValue, Workload } from './workload.js';
 
-export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter];
+export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter, reclaimAging, lamEnable, fileCmdline, neverTouched, fatalSignal, specialVmas, dontneedRace, mixed];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

@@ -60,6 +60,21 @@ export interface RunOpts {
   variant?: string[];
 }
 
+/** One request as tests look at it. */
+export interface Req {
+  op: string;
+  addr: number;
+  /** Bytes returned, or -errno. */
+  result: number;
+  data: Uint8Array;
+  begin: number;
+  end: number;
+  /** Events from begin to end. */
+  events: number;
+  /** Is the event inside the request? */
+  inside: (e: Ev) => boolean;
+}
+
 /** A finished run: its result and its trace, with queries. */
 export class Trace {
   constructor(readonly result: RunResult, readonly sink: MemorySink) {}
@@ -126,6 +141,20 @@ export class Trace {
   isLeafEntry(v: number): boolean {
     const tables = this.result.kernel.subsystems.get('pgtables') as Map<number, unknown> | undefined;
     return v !== 0 && !(tables?.has(entry_pfn(v)) ?? false);
+  }
+
+  /** A task's requests, begin to end, in order (every request of an ended run has ended). */
+  requests(task: string): Req[] {
+    const begins = this.of('request_begin', task);
+    const ends = this.of('request_end', task);
+    if (ends.length !== begins.length) throw new Error(`${task}: ${begins.length} requests began, ${ends.length} ended`);
+    return begins.map((b, i) => {
+      const e = ends[i]!;
+      return {
+        op: this.name(b.b), addr: b.c, result: e.b, data: e.data ?? new Uint8Array(0),
+        begin: b.seq, end: e.seq, events: e.seq - b.seq, inside: (x: Ev) => x.seq > b.seq && x.seq < e.seq,
+      };
+    });
   }
 
   /** The u32 list a blob holds (e.g. the tids an rwsem_wake granted the lock to). */

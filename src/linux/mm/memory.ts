@@ -9,7 +9,7 @@ import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import type { TaskStruct } from '../kernel/sched.js';
 import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
 import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
-import { vma_is_secretmem } from './secretmem.js';
+import { folio_is_secretmem, vma_is_secretmem } from './secretmem.js';
 import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
 import { expand_stack, vma_lookup } from './mmap.js';
 import type { Gen } from '../../sim/task.js';
@@ -19,7 +19,7 @@ import {
   entry_none, entry_pfn, entry_present, entry_size, mk_entry, pte_dirty, pte_special, pte_write,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
-import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
+import { spin_lock, spin_trylock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import {
   type Folio, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
@@ -37,11 +37,16 @@ import {
   is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, read_entry, set_entry,
-  table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
+  type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, pmd_lockptr, read_entry,
+  set_entry, table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_add_lru, folio_mark_accessed } from './swap.js';
+// generic_access_phys and remap_pfn_range (the VM_IO/VM_PFNMAP section below):
+import { EINVAL, ENOMEM } from '../include/errno.js';
+import { entry_flags } from '../arch/x86/include/pgtable_types.js';
+import { mmap_assert_locked } from './mmap_lock.js';
+import { VM_DONTEXPAND } from './mm_types.js';
 
 // enum vm_fault_reason (include/linux/mm_types.h)
 export const VM_FAULT_OOM = 0x000001;
@@ -73,6 +78,7 @@ const HOW_RACED = name('handle_pte_fault:raced');
 const HOW_RETRY = name('vmf_anon_prepare:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
 const UAF_COPY = name('copy from a freed folio');
+const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
 /** struct vm_fault, reduced. */
 interface VmFault {
@@ -384,7 +390,9 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
  * zap_pte_range(): clear the PTEs of [addr, end) in one PTE table under its PTL; the mappings'
  * folio references go to the gather and are dropped after the TLB flush.
  */
-function* zap_pte_range(tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number): Gen {
+function* zap_pte_range(
+  tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number, reclaim_pt: boolean,
+): Gen {
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, addr);
   if (!locked) return;
   const table = locked.ptep.table;
@@ -401,16 +409,51 @@ function* zap_pte_range(tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr:
     tlb_remove_folio(tlb, folio);
   }
   tlb_track_range(tlb, addr, end);
+  const whole = addr % PMD_SIZE === 0 && end - addr === PMD_SIZE;
+  if (reclaim_pt && whole && table.populated() === 0) {
+    yield* try_to_free_pte(tlb, vma.vm_mm, pmdp, table, locked.ptl);
+    yield* pte_unmap();
+    return;
+  }
   yield* pte_unmap_unlock(locked.ptl);
 }
 
-/** unmap_page_range() for one VMA's [start, end): walk to each PMD and zap its PTE range. */
-function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number): Gen {
+/**
+ * PT_RECLAIM (mm/pt_reclaim.c, kernel-spec §4.4): a zap that emptied a whole PTE table clears the
+ * PMD under pmd_lock -- trylock while holding the PTL, else re-take both in order and re-check the
+ * table is still empty -- and frees the table through tlb_remove_table (after an RCU grace period).
+ * Called with the PTL held; returns with it released.
+ */
+function* try_to_free_pte(tlb: MmuGather, mm: MmStruct, pmdp: EntryPtr, table: PageTable, ptl: SpinLock): Gen {
+  const pml = pmd_lockptr(mm, pmdp);
+  const nested = pml !== ptl;
+  if (!nested || (yield* spin_trylock(pml))) {
+    yield* set_entry(pmdp, 0); // pmd_clear
+    if (nested) yield* spin_unlock(pml);
+    yield* spin_unlock(ptl);
+  } else {
+    yield* spin_unlock(ptl);
+    yield* spin_lock(pml);
+    yield* spin_lock(ptl);
+    const still_ours = pmdp.table.entries[pmdp.idx] === table_entry(table) && table.populated() === 0;
+    if (still_ours) yield* set_entry(pmdp, 0);
+    yield* spin_unlock(ptl);
+    yield* spin_unlock(pml);
+    if (!still_ours) return;
+  }
+  tlb_remove_table(tlb, table);
+}
+
+/**
+ * unmap_page_range() for one VMA's [start, end): walk to each PMD and zap its PTE range.
+ * `reclaim_pt` (MADV_DONTNEED): free PTE tables the zap emptied.
+ */
+export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, reclaim_pt = false): Gen {
   const mm = vma.vm_mm;
   for (let addr = start; addr < end; ) {
     const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
     const pmdp = yield* walk_to_pmd(mm, addr);
-    if (pmdp) yield* zap_pte_range(tlb, vma, pmdp, addr, next);
+    if (pmdp) yield* zap_pte_range(tlb, vma, pmdp, addr, next, reclaim_pt);
     addr = next;
   }
 }
@@ -521,6 +564,11 @@ export function* copy_from_folio(
   folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
 ): Gen {
   if (folio.freed) yield ev(K.use_after_free, UAF_COPY.id, folio.id);
+  if (folio_is_secretmem(folio)) {
+    // Not in the direct map: the kernel's kmap/copy faults (an oops). Report it; copy nothing.
+    yield ev(K.kernel_fault, FAULT_SECRETMEM.id, addr);
+    return;
+  }
   const src = folio.data.subarray(offset, offset + len);
   buf.set(src, pos);
   yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
@@ -640,6 +688,153 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
     yield* vma_end_read(vma);
   }
   return pos;
+});
+
+// --- VM_IO / VM_PFNMAP: remap_pfn_range and generic_access_phys (§5.4, §8.1, §12.11) -------------
+
+/**
+ * Device memory ("I/O memory"): page frames without a struct page that a driver owns
+ * (request_mem_region). Their bytes live here, not in a folio; user space reaches them through the
+ * special PTEs remap_pfn_range() installs, the kernel through ioremap(). Not part of the replay
+ * model: nothing in it is a folio, and only ->access handlers touch it.
+ */
+export interface IoMemRegion {
+  readonly pfn: number;
+  readonly nr_pages: number;
+  readonly data: Uint8Array;
+}
+
+function iomem(): IoMemRegion[] {
+  return kernel().subsystem('iomem', () => [] as IoMemRegion[]);
+}
+
+/** A device claims `nr_pages` fresh page frames, which hold `contents` (zero-padded). */
+export function iomem_region_alloc(nr_pages: number, contents: Uint8Array): IoMemRegion {
+  const data = new Uint8Array(nr_pages * PAGE_SIZE);
+  data.set(contents.subarray(0, data.length));
+  const region: IoMemRegion = { pfn: kernel().allocPfns(nr_pages), nr_pages, data };
+  iomem().push(region);
+  return region;
+}
+
+/**
+ * ioremap_prot(phys, size): a kernel view of [pfn page + 0, + size) of device memory, or null when
+ * the range is not (entirely) a device's -- ioremap refuses RAM, so that is -ENOMEM for the caller.
+ */
+function ioremap(pfn: number, size: number): Uint8Array | null {
+  const region = iomem().find((r) => pfn >= r.pfn && pfn < r.pfn + r.nr_pages);
+  if (!region) return null;
+  const start = (pfn - region.pfn) * PAGE_SIZE;
+  if (start + size > region.data.length) return null;
+  return region.data.subarray(start, start + size);
+}
+
+/**
+ * remap_pfn_range() (mm/memory.c), as a driver's ->mmap calls it with mmap_lock held for write:
+ * vm_flags_set(VM_IO | VM_PFNMAP | VM_DONTEXPAND), then special PTEs (no struct page: no folio
+ * reference, no mapcount) for [addr, addr + size) mapping the frames from `pfn` on, writable only if
+ * the VMA is. 0 or -ENOMEM.
+ */
+export const remap_pfn_range = traced('remap_pfn_range', function* (
+  vma: VmAreaStruct, addr: number, pfn: number, size: number,
+): Gen<number> {
+  const want = VM_IO | VM_PFNMAP | VM_DONTEXPAND;
+  if ((vma.vm_flags & want) !== want) {
+    yield* vma_start_write(vma); // vm_flags_set() write-locks the VMA
+    const old = vma.vm_flags;
+    vma.vm_flags |= want;
+    yield ev(K.vma_flags, vma.id, old, vma.vm_flags);
+  }
+  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
+  if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
+  for (let off = 0; off < size; off += PAGE_SIZE) {
+    const a = addr + off;
+    const pmdp = yield* pmd_alloc_walk(vma.vm_mm, a);
+    yield* table_alloc(vma.vm_mm, pmdp, PTE_LEVEL, a); // pte_alloc_map_lock
+    const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, a);
+    if (!locked) return -ENOMEM;
+    yield* set_entry(locked.ptep, mk_entry(pfn + off / PAGE_SIZE, flags)); // pte_mkspecial(pfn_pte())
+    yield* pte_unmap_unlock(locked.ptl);
+  }
+  return 0;
+});
+
+/** struct follow_pfnmap_args, the outputs: valid until follow_pfnmap_end() drops the PTL. */
+interface PfnmapArgs {
+  readonly pfn: number;
+  /** pte_pgprot(): the entry's protection bits. */
+  readonly pgprot: number;
+  readonly writable: boolean;
+  readonly special: boolean;
+  readonly ptl: SpinLock;
+}
+
+/**
+ * follow_pfnmap_start() (mm/memory.c): the pfn mapped at `address` of a VM_IO/VM_PFNMAP VMA, found
+ * by a page-table walk that ends under the PTE's lock (held until follow_pfnmap_end). null (the
+ * kernel's -EINVAL) outside the VMA, for other VMAs, or with nothing present. pfnmap_lockdep_assert:
+ * the caller holds mmap_lock (or the file's i_mmap_rwsem; device mappings here have no file).
+ * Huge (PMD/PUD) pfnmaps are not modelled: pte_offset_map_lock refuses a leaf PMD.
+ */
+function* follow_pfnmap_start(vma: VmAreaStruct, address: number): Gen<PfnmapArgs | null> {
+  yield* mmap_assert_locked(vma.vm_mm);
+  if (address < vma.vm_start || address >= vma.vm_end) return null;
+  if (!(vma.vm_flags & (VM_IO | VM_PFNMAP))) return null;
+  const pmdp = yield* walk_to_pmd(vma.vm_mm, address);
+  if (!pmdp) return null;
+  const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, address);
+  if (!locked) return null;
+  const pte = yield* read_entry(locked.ptep, false); // ptep_get
+  if (!entry_present(pte)) {
+    yield* pte_unmap_unlock(locked.ptl);
+    return null;
+  }
+  return { pfn: entry_pfn(pte), pgprot: entry_flags(pte), writable: pte_write(pte), special: pte_special(pte), ptl: locked.ptl };
+}
+
+/** follow_pfnmap_end(): pte_unmap_unlock. */
+function* follow_pfnmap_end(args: PfnmapArgs): Gen {
+  yield* pte_unmap_unlock(args.ptl);
+}
+
+/**
+ * generic_access_phys() (mm/memory.c, CONFIG_HAVE_IOREMAP_PROT), a VM_IO/VM_PFNMAP VMA's ->access:
+ * what __access_remote_vm falls back to when GUP refuses the VMA (§5.4, §8.1). Look up pfn and prot
+ * under the PTL, drop it, refuse a write to a read-only mapping (-EINVAL), ioremap the device range,
+ * then look up again and retry if pfn, prot or writability changed meanwhile; copy `len` bytes --
+ * physically contiguous from the first page, not re-walked per page, and not limited to one page
+ * -- under the second lookup's PTL. Returns len or -errno. The copy event's folio is -1 (I/O).
+ */
+export const generic_access_phys = traced('generic_access_phys', function* (
+  vma: VmAreaStruct, addr: number, buf: Uint8Array, len: number, write: boolean,
+): Gen<number> {
+  const offset = addr % PAGE_SIZE;
+  for (;;) {
+    const first = yield* follow_pfnmap_start(vma, addr);
+    if (!first) return -EINVAL;
+    const { pfn, pgprot, writable } = first;
+    yield* follow_pfnmap_end(first);
+    if (write && !writable) return -EINVAL;
+    const maddr = ioremap(pfn, len + offset); // ioremap_prot(phys_addr, PAGE_ALIGN(len + offset), prot)
+    if (!maddr) return -ENOMEM;
+    const again = yield* follow_pfnmap_start(vma, addr);
+    if (!again) return -EINVAL; // out_unmap: iounmap, ret is still -EINVAL
+    if (again.pgprot !== pgprot || again.pfn !== pfn || again.writable !== writable) {
+      yield* follow_pfnmap_end(again);
+      continue; // iounmap, retry
+    }
+    if (write) {
+      const src = buf.subarray(0, len);
+      maddr.set(src, offset); // memcpy_toio
+      yield ev(K.copy_to_folio, addr, len, -1, bytesHash(src), src.slice());
+    } else {
+      const src = maddr.subarray(offset, offset + len);
+      buf.set(src); // memcpy_fromio
+      yield ev(K.copy, addr, len, -1, bytesHash(src));
+    }
+    yield* follow_pfnmap_end(again);
+    return len;
+  }
 });
 
 /**

@@ -120,8 +120,15 @@ export class MmStruct {
   env_start = 0;
   env_end = 0;
   start_stack = 0;
-  /** context.untag_mask (x86 LAM): all ones until LAM is enabled. */
-  untag_mask = -1;
+  /**
+   * context.untag_mask (x86 LAM, a u64): all ones until LAM is enabled, then ~GENMASK(62, 57).
+   * Addresses are numbers with the tag encoded compactly (arch/x86/include/uaccess_64.ts).
+   */
+  untag_mask = 0xffff_ffff_ffff_ffffn;
+  /** context.lam_cr3_mask: X86_CR3_LAM_U57 once LAM is enabled. */
+  lam_cr3_mask = 0;
+  /** context.flags (MM_CONTEXT_LOCK_LAM ...). */
+  context_flags = 0;
   /** Page tables. Set by mm_alloc_pgd(). */
   pgd!: PageTable;
 

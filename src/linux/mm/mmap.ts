@@ -7,6 +7,7 @@ import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
+import { syscall } from '../kernel/syscall.js';
 import { type AddressSpace, create_file } from './filemap.js';
 import {
   mmap_read_unlock, mmap_write_downgrade, mmap_write_lock_killable, mmap_write_unlock, vma_start_write,
@@ -123,12 +124,9 @@ const mmap_region = traced('mmap_region', function* (
  * do_mmap() as vm_mmap_pgoff() runs it: mmap_write_lock_killable, map, mmap_write_unlock.
  * Returns the address or -errno.
  */
-export function* sys_mmap(mm: MmStruct, req: MmapRequest): Gen<number> {
+export function sys_mmap(mm: MmStruct, req: MmapRequest): Gen<number> {
   const len = PAGE_ALIGN(req.len);
-  yield ev(K.syscall_begin, SYS_MMAP.id, req.addr, len, req.prot);
-  const ret = yield* do_mmap_locked(mm, req, len);
-  yield ev(K.syscall_end, SYS_MMAP.id, ret);
-  return ret;
+  return syscall(SYS_MMAP, req.addr, len, req.prot, () => do_mmap_locked(mm, req, len));
 }
 
 function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<number> {
@@ -159,6 +157,46 @@ function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<numbe
 }
 
 /**
+ * What a special file's or a driver's ->mmap makes of a mapping: its vm_ops, extra vm_flags, the
+ * file, and work done on the new VMA (e.g. remap_pfn_range) with mmap_lock still held for write.
+ */
+export interface SpecialMapping {
+  readonly ops: VmOperations;
+  readonly file?: AddressSpace | null;
+  readonly vm_flags?: number;
+  /** The ->mmap hook: 0 or -errno (an error is returned; the VMA is not torn down, unlike the kernel). */
+  readonly mmap?: (vma: VmAreaStruct) => Gen<number>;
+}
+
+/**
+ * mmap(2) of a special file (a device like /dev/mem, memfd_secret): as sys_mmap, but the VMA gets
+ * the file's vm_ops and flags, and ->mmap runs on it under the write lock. The kernel calls ->mmap
+ * before the VMA is inserted; here it runs right after, while the VMA is still write-locked (no
+ * reader can see it before mmap_write_unlock either way). Returns the address or -errno.
+ */
+export function* sys_mmap_special(mm: MmStruct, req: MmapRequest, special: SpecialMapping): Gen<number> {
+  const len = PAGE_ALIGN(req.len);
+  yield ev(K.syscall_begin, SYS_MMAP.id, req.addr, len, req.prot);
+  let ret = -EINVAL;
+  if (len !== 0 && req.addr % PAGE_SIZE === 0 && !(yield* mmap_write_lock_killable(mm))) {
+    let addr = req.addr;
+    if (!(req.flags & MAP_FIXED) || addr === 0) addr = get_unmapped_area(mm, len);
+    const vm_flags = vm_flags_for(req.prot, req.flags) | (special.vm_flags ?? 0);
+    ret = yield* mmap_region(mm, addr, len, vm_flags, special.file ?? null, req.pgoff ?? 0, special.ops);
+    const vma = vma_lookup(mm, addr);
+    if (vma && special.mmap) {
+      const err = yield* special.mmap(vma);
+      if (err < 0) ret = err;
+    }
+    yield* mmap_write_unlock(mm);
+  } else if (len !== 0 && req.addr % PAGE_SIZE === 0) {
+    ret = -EINTR;
+  }
+  yield ev(K.syscall_end, SYS_MMAP.id, ret);
+  return ret;
+}
+
+/**
  * __vm_munmap(unlock = true), the munmap(2) path (§4.1): gather (split, write-lock, detach) under
  * the write lock, downgrade, then zap and free page tables under the read lock.
  */
@@ -178,11 +216,8 @@ export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start:
   return 0;
 });
 
-export function* sys_munmap(mm: MmStruct, start: number, len: number): Gen<number> {
-  yield ev(K.syscall_begin, SYS_MUNMAP.id, start, len, 0);
-  const ret = yield* __vm_munmap(mm, start, len);
-  yield ev(K.syscall_end, SYS_MUNMAP.id, ret);
-  return ret;
+export function sys_munmap(mm: MmStruct, start: number, len: number): Gen<number> {
+  return syscall(SYS_MUNMAP, start, len, 0, () => __vm_munmap(mm, start, len));
 }
 
 /** expand_downwards(): grow a VM_GROWSDOWN VMA down to addr if the rlimit and guard gap allow. */

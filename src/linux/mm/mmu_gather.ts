@@ -58,7 +58,8 @@ function* tlb_flush_mmu(tlb: MmuGather): Gen {
 function* tlb_table_flush(tlb: MmuGather): Gen {
   const batch = tlb.tables.splice(0);
   if (batch.length === 0) return;
-  if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) {
+  const config = kernel().config;
+  if (!config.CONFIG_MMU_GATHER_RCU_TABLE_FREE || config.pteFreeImmediate) {
     for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_IMMEDIATE);
     return;
   }

@@ -9,6 +9,7 @@ import type { Gen } from '../../sim/task.js';
 import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, entry_none } from '../arch/x86/include/pgtable_types.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
+import { syscall } from '../kernel/syscall.js';
 import { walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
@@ -70,11 +71,8 @@ const mprotect_fixup = traced('mprotect_fixup', function* (
 });
 
 /** do_mprotect_pkey(). 0 or -errno (-ENOMEM when part of the range is unmapped). */
-export function* sys_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
-  yield ev(K.syscall_begin, SYS_MPROTECT.id, start, len, prot);
-  const ret = yield* do_mprotect(mm, start, len, prot);
-  yield ev(K.syscall_end, SYS_MPROTECT.id, ret);
-  return ret;
+export function sys_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
+  return syscall(SYS_MPROTECT, start, len, prot, () => do_mprotect(mm, start, len, prot));
 }
 
 function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {

@@ -10,6 +10,9 @@ import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinloc
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import type { MmStruct } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, pte_lockptr, read_entry } from './pgtable.js';
+import { name } from '../../sim/sim.js';
+
+const UAF_PTL = name('PTL of a freed page table');
 
 export interface MappedPte {
   /** The PTE slot for the address. */
@@ -53,6 +56,9 @@ export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number)
     const mapped = yield* __pte_offset_map(pmdp, addr);
     if (!mapped) return null;
     const ptl = pte_lockptr(mm, mapped.pmdval);
+    // The split PTL lives in the table page: taking it in a freed table is a use-after-free.
+    const table = entry_table(mapped.pmdval);
+    if (table.freed) yield ev(K.use_after_free, UAF_PTL.id, table.id);
     yield* spin_lock(ptl);
     const now = yield* read_entry(pmdp, false);
     const same = now === mapped.pmdval;

@@ -27,12 +27,30 @@ export function* folio_add_lru(folio: Folio): Gen {
   yield* spin_unlock(lock);
 }
 
-/** folio_activate(): move an LRU folio to the active list. */
+/**
+ * Folios reclaim has taken off the LRU (isolate_lru_folios in mm/vmscan.c) and not yet put back.
+ * They have PG_lru clear like a folio still waiting in a per-CPU lru_add batch, but unlike one,
+ * folio_mark_accessed() must not mark them active (__lru_cache_activate_folio only finds folios in
+ * the local lru_add batch).
+ */
+export function lru_isolated(): Set<Folio> {
+  return kernel().subsystem('lru_isolated', () => new Set<Folio>());
+}
+
+/**
+ * folio_activate(): move an LRU folio to the active list. The kernel claims the folio with
+ * folio_test_clear_lru() when it queues it on the lru_activate batch, so a folio reclaim isolated
+ * meanwhile (PG_lru clear) is left alone; here the batch drains at once under lru_lock, so the
+ * check is made there. (Fix: this used to activate unconditionally, putting an isolated folio back
+ * on a list behind reclaim's back.)
+ */
 function* folio_activate(folio: Folio): Gen {
   const lock = lru_lock();
   yield* spin_lock(lock);
-  folio.flags |= PG_active;
-  yield* lru_move_to_flagged_list(folio);
+  if (folio.flags & PG_lru && !(folio.flags & (PG_active | PG_unevictable))) {
+    folio.flags |= PG_active;
+    yield* lru_move_to_flagged_list(folio);
+  }
   yield* spin_unlock(lock);
 }
 
@@ -55,8 +73,9 @@ export function* folio_mark_accessed(folio: Folio): Gen {
       yield* folio_activate(folio);
       return;
     }
-    // Not on the LRU yet: it will be added to the active list.
-    folio.flags |= PG_active;
+    // Not on the LRU yet: it will be added to the active list. (Not if reclaim isolated it: then
+    // the kernel finds it in no lru_add batch and the activation is lost.)
+    if (!lru_isolated().has(folio)) folio.flags |= PG_active;
   }
   folio.flags &= ~PG_idle;
   yield ev(K.folio_mark_accessed, folio.id, from, folio.flags);

@@ -1,0 +1,191 @@
+/**
+ * Page reclaim's aging decision (mm/vmscan.c, classic two-list LRU, MGLRU off; kernel-spec §5.3):
+ * kswapd isolates folios from the inactive lists, asks folio_check_references() what each one's
+ * recent use says, and puts them back where the verdict sends them.
+ *
+ * Reduced: the model stops at the verdict. A RECLAIM / RECLAIM_CLEAN folio is not unmapped,
+ * written back or freed -- it goes back on its inactive list as if pageout had not been possible
+ * this pass -- so the verdict event is what a test reads. KEEP rotates the folio back on its
+ * inactive list; ACTIVATE sets PG_active and puts it on the active list. shrink_active_list (active
+ * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name, sim, type Name } from '../../sim/sim.js';
+import type { Gen, Task } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import { Completion, complete_all } from '../kernel/completion.js';
+import { traced } from '../kernel/ftrace.js';
+import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { TaskStruct } from '../kernel/sched.js';
+import {
+  type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
+  folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
+} from './folio.js';
+import { VM_EXEC, VM_LOCKED } from './mm_types.js';
+import { type FolioReferencedArg, folio_referenced } from './rmap.js';
+import { lru_isolated, lru_lock } from './swap.js';
+
+// enum folio_references
+export const FOLIOREF_RECLAIM = 0;
+export const FOLIOREF_RECLAIM_CLEAN = 1;
+export const FOLIOREF_KEEP = 2;
+export const FOLIOREF_ACTIVATE = 3;
+
+const WHY_CLEAR_REFERENCED = name('folio_test_clear_referenced');
+const WHY_SET_REFERENCED = name('folio_set_referenced');
+const WHY_SET_ACTIVE = name('folio_set_active');
+const W_KSWAPD = name('kswapd_wait');
+
+/** Change page flags, with a folio_flags event if anything changed. Returns the old flags. */
+function* folio_change_flags(folio: Folio, set: number, clear: number, why: Name): Gen<number> {
+  const old = folio.flags;
+  const now = (old | set) & ~clear;
+  if (now !== old) {
+    folio.flags = now;
+    yield ev(K.folio_flags, folio.id, old, now, why.id);
+  }
+  return old;
+}
+
+function* folio_test_clear_referenced(folio: Folio): Gen<boolean> {
+  const old = yield* folio_change_flags(folio, 0, PG_referenced, WHY_CLEAR_REFERENCED);
+  return (old & PG_referenced) !== 0;
+}
+
+export interface References {
+  verdict: number;
+  /** Referencing PTEs the rmap walk found (and made old). */
+  ptes: number;
+  /** PG_referenced was set (and has been cleared). */
+  referenced: boolean;
+}
+
+/** folio_check_references() (§5.3), classic LRU policy. */
+export function* folio_check_references(folio: Folio): Gen<References> {
+  const pra: FolioReferencedArg = { mapcount: 0, referenced: 0, vm_flags: 0 };
+  const ptes = yield* folio_referenced(folio, pra);
+  const referenced = yield* folio_test_clear_referenced(folio);
+  const r = (verdict: number): References => ({ verdict, ptes, referenced });
+  if (pra.vm_flags & VM_LOCKED) return r(FOLIOREF_ACTIVATE);
+  if (ptes) {
+    // Every mapped folio starts with a young PTE from the fault that mapped it: a second look
+    // (PG_referenced from the previous scan) or a second mapping is what activates it.
+    yield* folio_change_flags(folio, PG_referenced, 0, WHY_SET_REFERENCED);
+    if (referenced || ptes > 1) return r(FOLIOREF_ACTIVATE);
+    // Executable file pages are activated on their first use.
+    if (pra.vm_flags & VM_EXEC && folio_is_file_lru(folio)) return r(FOLIOREF_ACTIVATE);
+    return r(FOLIOREF_KEEP);
+  }
+  // Referenced through read()/GUP only, not mapped-and-used: a clean file page goes cheaply.
+  if (referenced && folio_is_file_lru(folio)) return r(FOLIOREF_RECLAIM_CLEAN);
+  return r(FOLIOREF_RECLAIM);
+}
+
+/** shrink_folio_list() up to the verdict: returns how many folios were judged reclaimable. */
+export const shrink_folio_list = traced('shrink_folio_list', function* (folios: Folio[]): Gen<number> {
+  let reclaimable = 0;
+  for (const folio of folios) {
+    const refs = yield* folio_check_references(folio);
+    yield ev(K.reclaim_verdict, folio.id, refs.verdict, refs.ptes, refs.referenced ? 1 : 0);
+    if (refs.verdict === FOLIOREF_ACTIVATE) {
+      // activate_locked: the folio goes to the active list when it is put back.
+      yield* folio_change_flags(folio, PG_active, 0, WHY_SET_ACTIVE);
+    } else if (refs.verdict === FOLIOREF_RECLAIM || refs.verdict === FOLIOREF_RECLAIM_CLEAN) {
+      reclaimable++;
+    }
+  }
+  return reclaimable;
+});
+
+/**
+ * isolate_lru_folios(): take up to nr folios off list `lru`, oldest first (lru_lock held). Each
+ * gets a reference (folio_try_get) and loses PG_lru, so the LRU code leaves it alone meanwhile.
+ */
+function* isolate_lru_folios(lru: number, nr: number): Gen<Folio[]> {
+  const list = lru_lists()[lru]!;
+  const taken: Folio[] = [];
+  for (const folio of [...list]) {
+    if (taken.length >= nr) break;
+    if (!(folio.flags & PG_lru)) continue;
+    if (!(yield* folio_try_get(folio))) continue;
+    list.delete(folio);
+    folio.lru = LRU_NONE;
+    folio.flags &= ~PG_lru;
+    lru_isolated().add(folio);
+    yield ev(K.lru_move, folio.id, lru, LRU_NONE);
+    taken.push(folio);
+  }
+  return taken;
+}
+
+/** move_folios_to_lru(): back on the list their flags name, dropping isolation's reference. */
+function* move_folios_to_lru(folios: Folio[]): Gen {
+  for (const folio of folios) {
+    lru_isolated().delete(folio);
+    yield* lru_move_to_flagged_list(folio);
+    yield* folio_put(folio);
+  }
+}
+
+/** shrink_inactive_list(): isolate under lru_lock, judge unlocked, put back under lru_lock. */
+export const shrink_inactive_list = traced('shrink_inactive_list', function* (lru: number, nr_to_scan: number): Gen<number> {
+  const lock = lru_lock();
+  yield* spin_lock(lock);
+  const folios = yield* isolate_lru_folios(lru, nr_to_scan);
+  yield* spin_unlock(lock);
+  if (folios.length === 0) return 0;
+  const reclaimable = yield* shrink_folio_list(folios);
+  yield* spin_lock(lock);
+  yield* move_folios_to_lru(folios);
+  yield* spin_unlock(lock);
+  return reclaimable;
+});
+
+/** One reclaim pass over the node: both inactive lists, everything on them. */
+export const shrink_node = traced('shrink_node', function* (): Gen<number> {
+  let reclaimable = 0;
+  for (const lru of [LRU_INACTIVE_ANON, LRU_INACTIVE_FILE]) {
+    reclaimable += yield* shrink_inactive_list(lru, lru_lists()[lru]!.size);
+  }
+  return reclaimable;
+});
+
+// --- kswapd ------------------------------------------------------------------------------------
+
+interface Kswapd {
+  readonly id: number;
+  task: Task | null;
+  /** One completion per wakeup_kswapd() not yet served: completed after the next full pass. */
+  readonly pending: Completion[];
+}
+
+function kswapd_state(): Kswapd {
+  return kernel().subsystem('kswapd', () => ({ id: kernel().newId(), task: null, pending: [] as Completion[] }));
+}
+
+/** kswapd_run(): start the node's kswapd (a daemon: the run may end while it sleeps). */
+export function kswapd_run(): void {
+  const st = kswapd_state();
+  if (st.task) return;
+  st.task = sim().spawn('kswapd0', function* (): Gen {
+    for (;;) {
+      while (st.pending.length === 0) yield* sim().block(st.id, W_KSWAPD);
+      const served = st.pending.splice(0);
+      yield* shrink_node();
+      for (const done of served) yield* complete_all(done);
+    }
+  }, { daemon: true, data: new TaskStruct(0, 'kswapd0', null) });
+}
+
+/**
+ * wakeup_kswapd(): ask for one reclaim pass. Returns a completion the caller may wait on (the
+ * kernel's caller does not wait; a workload that wants to observe the pass does).
+ */
+export function* wakeup_kswapd(): Gen<Completion> {
+  const st = kswapd_state();
+  if (!st.task) throw new Error('wakeup_kswapd() before kswapd_run()');
+  const done = new Completion();
+  st.pending.push(done);
+  yield* sim().wake(st.task);
+  return done;
+}

@@ -1,0 +1,95 @@
+/**
+ * never-touched (kernel-spec §12.9): remote reads of anonymous memory the target never faulted in,
+ * and of memory whose PTE already maps the shared zero page (the target read it first). A debugger
+ * PEEKs (ptrace, FOLL_FORCE) and a monitor-style plain access_process_vm() read (gup_flags 0) each
+ * kind of page; every read returns zeros.
+ *
+ *  - gup: GUP faults the never-touched pages in (`do_anonymous_page:zero_page`: the zero page is
+ *    mapped into the target's page tables) and copies from the zero page; the zero-page PTEs are
+ *    followed without a fault.
+ *  - fast (v1): folio_walk_start() finds nothing for the never-touched pages, and without
+ *    FW_ZEROPAGE it does not return the zero page either, so every read falls back
+ *    (`folio_walk_start: not found`) and GUP does it as above: the same bytes, more events.
+ *
+ * Page layout of the area: `rounds` groups of 4 pages from NEVER_TOUCHED_AREA, each group read once:
+ * 0 PEEK never touched, 1 plain read never touched, 2 PEEK zero-page PTE, 3 plain read zero-page PTE.
+ */
+import { name } from '../sim/sim.js';
+import type { Gen } from '../sim/task.js';
+import { user_access } from '../linux/arch/x86/mm/fault.js';
+import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
+import { ptrace_peekdata } from '../linux/kernel/ptrace.js';
+import { request, type RequestResult } from '../linux/kernel/request.js';
+import type { TaskStruct } from '../linux/kernel/sched.js';
+import { FOLL_WRITE } from '../linux/mm/gup.js';
+import { access_process_vm } from '../linux/mm/memory.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
+import { PAGE_SIZE } from '../linux/mm/mm_types.js';
+import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
+import { outsider, spawn_process, thread } from './lib.js';
+import { num, type Workload, type WorkloadContext } from './workload.js';
+
+const OP_READ = name('access_process_vm');
+const OP_WRITE = name('access_process_vm_write');
+
+/** Where the anonymous area starts: fixed, page-aligned, away from text, stack and mmap_base. */
+export const NEVER_TOUCHED_AREA = 0x20000000;
+
+/** A plain remote read, access_process_vm(tsk, addr, len, gup_flags), as one request. */
+export function* access_process_vm_read(tsk: TaskStruct, addr: number, len: number, gup_flags = 0): Gen<RequestResult> {
+  return yield* request(OP_READ, addr, len, gup_flags, function* () {
+    const buf = new Uint8Array(len);
+    const got = yield* access_process_vm(tsk, addr, buf, len, gup_flags);
+    return { result: got, data: buf };
+  });
+}
+
+/** A remote write (FOLL_WRITE is added), as one request: the result is the bytes written. */
+export function* access_process_vm_write(tsk: TaskStruct, addr: number, data: Uint8Array, gup_flags = 0): Gen<RequestResult> {
+  const flags = gup_flags | FOLL_WRITE;
+  return yield* request(OP_WRITE, addr, data.length, flags, function* () {
+    const buf = data.slice();
+    const got = yield* access_process_vm(tsk, addr, buf, buf.length, flags);
+    return { result: got, data: buf };
+  });
+}
+
+export const neverTouched: Workload = {
+  name: 'never-touched',
+  description: 'ptrace PEEK and a plain remote read of never-faulted anonymous pages and of zero-page PTEs: zeros on every path (§12.9)',
+  params: {
+    len: { default: 64, description: 'bytes of each plain access_process_vm read (<= 4096)' },
+    offset: { default: 256, description: 'offset of every read within its page (<= 4088)' },
+    rounds: { default: 2, description: 'groups of four pages, each group read once' },
+  },
+  *boot(ctx: WorkloadContext): Gen {
+    const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
+    const len = Math.min(num(ctx, 'len'), PAGE_SIZE);
+    const offset = Math.min(num(ctx, 'offset'), PAGE_SIZE - 8); // a PEEK stays in its page
+    const rounds = Math.max(1, num(ctx, 'rounds'));
+    const ready = new Completion();
+    thread(proc, 'target/0', function* () {
+      const addr = yield* sys_mmap(proc.mm, {
+        addr: NEVER_TOUCHED_AREA, len: 4 * rounds * PAGE_SIZE, prot: PROT_READ | PROT_WRITE,
+        flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+      });
+      if (addr !== NEVER_TOUCHED_AREA) throw new Error(`mmap returned ${addr}`);
+      // Pages 2 and 3 of each group: the target reads them, so their PTEs map the zero page.
+      for (let r = 0; r < rounds; r++) {
+        yield* user_access(proc.mm, addr + (4 * r + 2) * PAGE_SIZE, new Uint8Array(8), false);
+        yield* user_access(proc.mm, addr + (4 * r + 3) * PAGE_SIZE, new Uint8Array(8), false);
+      }
+      yield* complete_all(ready);
+    });
+    outsider('monitor', function* () {
+      yield* wait_for_completion(ready);
+      const page = (i: number) => NEVER_TOUCHED_AREA + i * PAGE_SIZE + offset;
+      for (let r = 0; r < rounds; r++) {
+        yield* ptrace_peekdata(proc.task, page(4 * r));
+        yield* access_process_vm_read(proc.task, page(4 * r + 1), Math.min(len, PAGE_SIZE - offset));
+        yield* ptrace_peekdata(proc.task, page(4 * r + 2));
+        yield* access_process_vm_read(proc.task, page(4 * r + 3), Math.min(len, PAGE_SIZE - offset));
+      }
+    });
+  },
+};

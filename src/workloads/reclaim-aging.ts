@@ -1,0 +1,95 @@
+/**
+ * reclaim-aging (kernel-spec §12.3, §5.3): do remote reads count as use for reclaim?
+ *
+ * The target stores to anonymous pages P, P+1 ... (`pages`), so each is an inactive-anon folio
+ * mapped by one young PTE.
+ * P's young bit is then harvested with the rmap walk reclaim uses (folio_referenced), as an
+ * earlier aging pass would leave it; PG_referenced stays clear (nothing but the target's own
+ * store, which sets no page flag, has touched P). A monitor reads P remotely `reads` times, then
+ * wakes kswapd for one pass over the inactive lists. (P's neighbours, young and unread, get KEEP:
+ * the young bit of the fault that mapped them is their first reference.)
+ *
+ *  - gup: FOLL_TOUCH -> folio_mark_accessed: the 1st read sets PG_referenced, the 2nd activates P
+ *    (lru_move to the active anon list); kswapd does not even see P (it scans inactive lists).
+ *  - fast (v1): no folio_mark_accessed, no young bit: kswapd finds no referencing PTE and PG_referenced
+ *    clear -> verdict RECLAIM for a page just read twice.
+ *  - fast+touch: as gup.
+ */
+import { name } from '../sim/sim.js';
+import type { Gen } from '../sim/task.js';
+import { user_access } from '../linux/arch/x86/mm/fault.js';
+import { entry_none, entry_pfn, entry_present, PTE_LEVEL } from '../linux/arch/x86/include/pgtable_types.js';
+import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
+import { request } from '../linux/kernel/request.js';
+import { type Folio, page_folio } from '../linux/mm/folio.js';
+import { access_process_vm } from '../linux/mm/memory.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
+import { type MmStruct, PAGE_SIZE } from '../linux/mm/mm_types.js';
+import { entry_ptr, entry_table } from '../linux/mm/pgtable.js';
+import { folio_referenced } from '../linux/mm/rmap.js';
+import { kswapd_run, wakeup_kswapd } from '../linux/mm/vmscan.js';
+import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
+import { outsider, spawn_process, thread } from './lib.js';
+import { num, type Workload, type WorkloadContext } from './workload.js';
+
+const OP_READ = name('access_process_vm');
+/** Where P is mapped: a fixed, page-aligned address away from everything else. */
+export const PAGE_P = 0x30000000;
+export const P_OFFSET = 0x80;
+export const P_PATTERN = new TextEncoder().encode('reclaim-aging: the page P');
+
+/** The folio mapped at addr (a lookup by the workload, not kernel code: no events). */
+export function folio_at(mm: MmStruct, addr: number): Folio | null {
+  let table = mm.pgd;
+  for (;;) {
+    const v = table.entries[entry_ptr(table, addr).idx]!;
+    if (entry_none(v) || !entry_present(v)) return null;
+    if (table.level === PTE_LEVEL) return page_folio(entry_pfn(v));
+    table = entry_table(v);
+  }
+}
+
+export const reclaimAging: Workload = {
+  name: 'reclaim-aging',
+  description: 'a monitor reads an inactive anon page twice, then kswapd scans it: activated (gup) or reclaimed (fast v1) (§12.3)',
+  params: {
+    reads: { default: 2, description: 'remote reads of P before the reclaim pass' },
+    overlap: { default: 0, description: '1: wake kswapd before the reads, so reclaim runs while they do' },
+    pages: { default: 8, description: 'pages the target stores to (P is the first; the others keep young PTEs)' },
+  },
+  *boot(ctx: WorkloadContext): Gen {
+    kswapd_run();
+    const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
+    const written = new Completion();
+    const aged = new Completion();
+    thread(proc, 'target', function* () {
+      const len = num(ctx, 'pages') * PAGE_SIZE;
+      const addr = yield* sys_mmap(proc.mm, { addr: PAGE_P, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+      if (addr !== PAGE_P) throw new Error(`mmap of P returned ${addr}`);
+      yield* user_access(proc.mm, PAGE_P + P_OFFSET, P_PATTERN, true);
+      // Its neighbours: stored to as well, but their young bits are left set.
+      for (let i = 1; i < num(ctx, 'pages'); i++) yield* user_access(proc.mm, PAGE_P + i * PAGE_SIZE, P_PATTERN, true);
+      yield* complete_all(written);
+    });
+    outsider('monitor', function* () {
+      yield* wait_for_completion(aged);
+      const early = num(ctx, 'overlap') ? yield* wakeup_kswapd() : null;
+      for (let i = 0; i < num(ctx, 'reads'); i++) {
+        yield* request(OP_READ, PAGE_P + P_OFFSET, P_PATTERN.length, 0, function* () {
+          const buf = new Uint8Array(P_PATTERN.length);
+          const result = yield* access_process_vm(proc.task, PAGE_P + P_OFFSET, buf, buf.length, 0);
+          return { result, data: buf };
+        });
+      }
+      if (early) yield* wait_for_completion(early);
+      const pass = yield* wakeup_kswapd();
+      yield* wait_for_completion(pass);
+    });
+    // The starting state of §12.3: P's PTE old (young bit test-and-cleared by the rmap walk).
+    yield* wait_for_completion(written);
+    const p = folio_at(proc.mm, PAGE_P);
+    if (!p) throw new Error('P is not mapped');
+    yield* folio_referenced(p, { mapcount: 0, referenced: 0, vm_flags: 0 });
+    yield* complete_all(aged);
+  },
+};
