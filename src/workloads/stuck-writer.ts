@@ -3,6 +3,10 @@
  * mmap(MAP_FIXED). An internal unmap keeps mmap_lock held for write while it zaps every page, so the
  * writer holds the lock for a long virtual time; a monitor reading /proc/PID/cmdline meanwhile
  * sleeps in mmap_read_lock_killable until the writer is done. Each request's wait ticks show it.
+ * The fast path reads the stack VMA, which the writer never write-locks, without waiting; with
+ * region=1 the monitor reads the region being remapped, whose VMA the writer does write-lock: the
+ * fast path falls back and waits like gup, and waitForWriter waits on mmap_lock, then retries
+ * lock-free.
  */
 import { name, sim } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
@@ -12,7 +16,7 @@ import { proc_pid_cmdline_read } from '../linux/fs/proc/base.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
 const W_THINK = name('think time');
@@ -24,6 +28,7 @@ export const stuckWriter: Workload = {
     pages: { default: 512, description: 'pages the writer populates and then zaps under the write lock' },
     reads: { default: 4, description: 'cmdline reads by the monitor once the remap starts' },
     think: { default: 500, description: 'ticks the monitor sleeps between reads' },
+    region: { default: 0, description: '1: the monitor reads the region being remapped (write-locked) instead of cmdline' },
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
@@ -32,16 +37,19 @@ export const stuckWriter: Workload = {
     const len = pages * PAGE_SIZE;
     thread(proc, 'writer', function* () {
       const addr = yield* sys_mmap(proc.mm, { addr: 0, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+      region = addr;
       const word = new Uint8Array(8).fill(0x57);
       for (let p = 0; p < pages; p++) yield* user_access(proc.mm, addr + p * PAGE_SIZE, word, true);
       yield* complete_all(populated);
       // Replacing a populated range: zap and free_pgtables run with mmap_lock held for write.
       yield* sys_mmap(proc.mm, { addr, len, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
     });
+    let region = 0;
     outsider('monitor', function* () {
       yield* wait_for_completion(populated);
       for (let i = 0; i < num(ctx, 'reads'); i++) {
-        yield* proc_pid_cmdline_read(proc.task, 4096);
+        if (num(ctx, 'region')) yield* remote_read(proc, region, 64);
+        else yield* proc_pid_cmdline_read(proc.task, 4096);
         yield* sim().sleep(num(ctx, 'think'), W_THINK);
       }
     });
