@@ -4,6 +4,7 @@
  * the scale workload of about `--events` events is recorded and then replayed:
  *
  *   simEventsPerSec        the run simulated into a sink that keeps nothing
+ *   simFastEventsPerSec    the same workload with the per-VMA-lock fast path built in
  *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included)
  *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 2)
  *   bytesPerEvent          trace file size / events (snapshots included)
@@ -28,6 +29,7 @@ import { openTrace } from '../trace/reader.js';
 import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
+import type { AccessPath } from '../workloads/workload.js';
 import { printJson, println } from './output.js';
 import { recordRuns, usage } from './record.js';
 
@@ -37,11 +39,11 @@ function scaleParams(events: number): Record<string, string> {
   return { iterations: String(iterations), reads: String(iterations * 2) };
 }
 
-function simulateAlone(events: number): number {
+function simulateAlone(events: number, path: AccessPath = 'gup'): number {
   const w = findWorkload('scale')!;
   const params = resolveParams(w, scaleParams(events));
   const t0 = performance.now();
-  const r = runWorkload({ workload: w, params, path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink: NULL_SINK });
+  const r = runWorkload({ workload: w, params, path, variant: [], seed: 1, strategy: new RandomStrategy(1), sink: NULL_SINK });
   return r.events / ((performance.now() - t0) / 1000);
 }
 
@@ -70,6 +72,7 @@ function p90(xs: number[]): number {
 export interface BenchFigures {
   events: number;
   simEventsPerSec: number;
+  simFastEventsPerSec: number;
   recordEventsPerSec: number;
   recordOverhead: number;
   bytesPerEvent: number;
@@ -93,6 +96,8 @@ export async function runBench(events: number, log: (line: string) => void): Pro
     simulateAlone(Math.min(events, 200_000)); // warm the JIT
     log('simulating alone');
     const simEventsPerSec = simulateAlone(events);
+    log('simulating the fast path alone');
+    const simFastEventsPerSec = simulateAlone(events, 'fast');
 
     log('recording');
     const file = join(dir, 'bench.db');
@@ -133,6 +138,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       return {
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
+        simFastEventsPerSec: Math.round(simFastEventsPerSec),
         recordEventsPerSec: Math.round(recordEventsPerSec),
         recordOverhead: +(simEventsPerSec / recordEventsPerSec).toFixed(2),
         bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
@@ -165,7 +171,7 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
     return;
   }
   println(`events in the run           ${f.events}`);
-  println(`simulate alone              ${f.simEventsPerSec} events/s`);
+  println(`simulate alone              ${f.simEventsPerSec} events/s   (fast path built in: ${f.simFastEventsPerSec})`);
   println(`simulate + record           ${f.recordEventsPerSec} events/s   (overhead ${f.recordOverhead}x, target <= 2)`);
   println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
   println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time)`);
