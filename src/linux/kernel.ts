@@ -22,6 +22,12 @@ export interface KernelConfig {
   pteFreeImmediate: boolean;
   /** `vm_ops->access` is used by __access_remote_vm (generic_access_phys). */
   CONFIG_HAVE_IOREMAP_PROT: boolean;
+  /**
+   * ptep/pmdp_set_access_flags() write a changed entry for a read access too (mm/pgtable-generic.c:
+   * arm64 and most arches). Off (x86, the default): only for a write (`dirty`), since the MMU sets
+   * the accessed bit itself -- so touch_pmd() after a GUP read leaves an old PMD old.
+   */
+  accessFlagsGeneric: boolean;
   /** RWSEM_WAIT_TIMEOUT in ticks (~4 ms at 1 tick = 1 ns): a waiter older than this sets HANDOFF. */
   rwsemWaitTimeoutTicks: number;
 }
@@ -34,6 +40,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   CONFIG_SPLIT_PMD_PTLOCKS: true,
   CONFIG_HAVE_IOREMAP_PROT: true,
   rwsemWaitTimeoutTicks: 4_000_000,
+  accessFlagsGeneric: false,
 };
 
 /**

@@ -141,9 +141,15 @@ function u32s(data: Uint8Array | null): number[] {
   return out;
 }
 
-/** Offset of `addr` within a folio (order-0 folios: the offset in the page). */
-function folioOffset(addr: number): number {
-  return addr % PAGE_SIZE;
+/**
+ * Offset of the byte at user address `addr` within the folio it maps to: addr modulo the folio's
+ * size. Exact for order 0 (the offset in the page) and for large folios because the kernel model
+ * maps them naturally aligned (a THP's PMD or its split PTEs at a 2 MiB-aligned address; no
+ * mremap) -- the emitters (user_access, copy_to_folio) check that and refuse anything else.
+ */
+function folioOffset(m: Model, folio: number, addr: number): number {
+  const f = m.folios.get(folio);
+  return addr % (PAGE_SIZE * 2 ** (f?.order ?? 0));
 }
 
 /** Apply one event. */
@@ -311,7 +317,7 @@ export function fold(
       }
       break;
     case K.user_access:
-      if (c === 1 && data) m.folios.get(d)?.data.set(data, folioOffset(a));
+      if (c === 1 && data) m.folios.get(d)?.data.set(data, folioOffset(m, d, a));
       break;
     // --- folios
     case K.folio_alloc:
@@ -365,6 +371,12 @@ export function fold(
       if (dst) dst.data.set(src ? src.data.subarray(0, dst.data.length) : new Uint8Array(dst.data.length));
       break;
     }
+    case K.folio_copy_page: {
+      const dst = m.folios.get(a);
+      const src = m.folios.get(c);
+      if (dst) dst.data.set(src ? src.data.subarray(0, PAGE_SIZE) : new Uint8Array(PAGE_SIZE), b * PAGE_SIZE);
+      break;
+    }
     case K.page_cache_add: {
       const f = m.folios.get(a);
       const file = m.files.get(name(b));
@@ -381,10 +393,11 @@ export function fold(
       break;
     // --- copies
     case K.copy_to_folio:
-      if (data) m.folios.get(c)?.data.set(data, folioOffset(a));
+      if (data) m.folios.get(c)?.data.set(data, folioOffset(m, c, a));
       break;
     // --- VMAs and mms
     case K.vma_create:
+      // Also an object reused after vma_free (same id, typesafe-RCU slab): a fresh record either way.
       m.vmas.set(a, { vma: a, mm: b, start: c, end: d, flags: 0, file: null, pgoff: 0, attached: false, vm_refcnt: 0, vm_lock_seq: 0xffffffff });
       break;
     case K.vma_init: {

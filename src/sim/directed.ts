@@ -7,9 +7,11 @@
  *   [{ task: 'W', until: (e) => e.task === 'R' && e.kind === 'copy' && inA(e.a) },
  *    { task: 'R', after: (same), until: (e) => e.task === 'W' && e.kind === 'task_exit' }]
  *
- * Held tasks are not picked while another runnable task is free; if every runnable task is held
- * (the schedule asked for something the kernel does not allow, e.g. W waits for a lock R holds),
- * the base strategy picks among them, so a schedule can never deadlock the run by itself.
+ * Held tasks are not picked while another runnable task is free. If every runnable task is held
+ * and some task sleeps, the idle task runs: the clock moves on to the next wake-up (the awaited
+ * event may come from the sleeper). If none sleeps (the schedule asked for something the kernel
+ * does not allow, e.g. W waits for a lock R holds), the base strategy picks among the held tasks,
+ * so a schedule can never deadlock the run by itself.
  * The decisions are recorded as usual: a replay needs neither the base strategy nor the gates.
  */
 import { kindDef } from '../trace/events.js';
@@ -79,8 +81,10 @@ export class DirectedStrategy implements Strategy {
     return false;
   }
 
-  pick(runnable: readonly Task[], step: number): Task {
+  pick(runnable: readonly Task[], step: number, canIdle: boolean): Task | undefined {
     const free = runnable.filter((t) => !this.held(t));
-    return this.base.pick(free.length > 0 ? free : runnable, step);
+    if (free.length > 0) return this.base.pick(free, step, false);
+    // Every runnable task is held: wait for a sleeper if there is one, else let a held one go.
+    return canIdle ? undefined : this.base.pick(runnable, step, false);
   }
 }

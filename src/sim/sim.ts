@@ -12,7 +12,7 @@
 import { K, KIND_COST } from '../trace/events.js';
 import type { EventSink } from '../trace/sink.js';
 import type { Strategy } from './strategy.js';
-import { type Gen, Task, TaskState } from './task.js';
+import { type Gen, IDLE_TID, Task, TaskState } from './task.js';
 
 let active: Sim | undefined;
 
@@ -212,7 +212,15 @@ export class Sim {
         return { events: this.seq, ticks: this.tick, outcome: 'limit' };
       }
       this.step++;
-      const task = this.strategy.pick(this.runnable, this.step);
+      const task = this.strategy.pick(this.runnable, this.step, this.sleepers.length > 0);
+      if (task === undefined) {
+        // The idle task's step: the clock moves to the next wake-up.
+        const until = this.earliestWake();
+        this.tick = Math.max(this.tick, until);
+        this.stamp(IDLE_TID, K.sched_idle, until, 0, 0, 0, undefined);
+        this.afterEvent();
+        continue;
+      }
       this.running = task;
       this.runStep(task);
       this.running = undefined;

@@ -3,11 +3,14 @@
  * the PRNG, so a run is fixed by (workload, options, seed, strategy), and fully by its decisions.
  */
 import { Prng } from './prng.js';
-import type { Task } from './task.js';
+import { IDLE_TID, type Task } from './task.js';
 
 export interface Strategy {
-  /** Pick one of `runnable` (non-empty, ordered by tid) for step number `step`. */
-  pick(runnable: readonly Task[], step: number): Task;
+  /**
+   * Pick one of `runnable` (non-empty, ordered by tid) for step number `step`, or -- only when
+   * `canIdle` (some task sleeps and will wake) -- undefined: run the idle task, let time pass.
+   */
+  pick(runnable: readonly Task[], step: number, canIdle: boolean): Task | undefined;
   /** A new task appeared (PCT gives it a priority). */
   spawned(task: Task): void;
   /** Every stamped event, for strategies that steer by what happened (directed schedules). */
@@ -82,8 +85,9 @@ export class ReplayStrategy implements Strategy {
 
   spawned(): void {}
 
-  pick(runnable: readonly Task[]): Task {
+  pick(runnable: readonly Task[]): Task | undefined {
     const tid = this.tids[this.i++];
+    if (tid === IDLE_TID) return undefined;
     const task = runnable.find((t) => t.tid === tid);
     if (!task) throw new ScheduleDiverged(this.i, tid ?? 0);
     return task;

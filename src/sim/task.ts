@@ -1,3 +1,6 @@
+/** The idle task's tid (swapper): its steps are the clock moving on while every task is held. */
+export const IDLE_TID = 0xffff;
+
 /** A simulated task: a generator that yields once per event. */
 export type Gen<T = void> = Generator<0, T, void>;
 

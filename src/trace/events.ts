@@ -52,6 +52,9 @@ const DEFS = [
   // Sleep in virtual time (I/O, msleep): runnable again at tick `until`.
   { kind: 5, name: 'sched_sleep', family: 'sched', fields: ['until', 'why'], names: ['why'], cost: 0 },
   { kind: 6, name: 'signal_send', family: 'sched', fields: ['target', 'sig'], cost: 0 },
+  // The idle task ran (tid IDLE_TID): every runnable task was held by a directed schedule, so the
+  // clock moved on to `until`, when a sleeping task wakes. A scheduling decision like any other.
+  { kind: 7, name: 'sched_idle', family: 'sched', fields: ['until'], cost: 0 },
 
   // --- lock: mmap_lock tracepoints (include/trace/events/mmap_lock.h) ---------------------------------
   { kind: 10, name: 'mmap_lock_start_locking', family: 'lock', fields: ['mm', 'memcg_id', 'write'] },
@@ -129,6 +132,8 @@ const DEFS = [
 
   // --- vma ----------------------------------------------------------------------------------------------
   // vm_area_alloc(): a detached VMA of `mm` over [start, end); its flags and backing follow in vma_init.
+  // `vma` names the slab object (vm_area_cachep is SLAB_TYPESAFE_BY_RCU): after its vma_free the same
+  // id may be created again, for any mm -- the object reused, with fresh lock state (kernel-spec §2.1).
   { kind: 80, name: 'vma_create', family: 'vma', fields: ['vma', 'mm', 'start', 'end'] },
   { kind: 81, name: 'vma_mark_attached', family: 'vma', fields: ['vma', 'start', 'end'] },
   { kind: 82, name: 'vma_mark_detached', family: 'vma', fields: ['vma', 'waited'] },
@@ -192,6 +197,17 @@ const DEFS = [
   // x86 LAM enabled for mm (mm_enable_lam): context.untag_mask = ~GENMASK(shift + bits - 1, shift),
   // i.e. pointer bits shift..shift+bits-1 (57..62 for LAM_U57) are ignored from now on.
   { kind: 122, name: 'lam_enable', family: 'vma', fields: ['mm', 'bits', 'shift'] },
+  // pgtable_trans_huge_deposit / _withdraw (op 1 / 0): the PTE table `pgtable` parked with the huge
+  // PMD at `addr` of PMD table `table`, for a later split or zap. Not linked into the tree: no
+  // state change beyond what pgtable_alloc / pgtable_set / pgtable_free say.
+  { kind: 123, name: 'pgtable_deposit', family: 'pagetable', fields: ['table', 'addr', 'pgtable', 'op'] },
+  // copy_user_highpage() of one small page into a page of a large folio (khugepaged's
+  // __collapse_huge_page_copy): dst's page `index` gets src's bytes (src 0: the zero page).
+  { kind: 124, name: 'folio_copy_page', family: 'copy', fields: ['dst', 'index', 'src'] },
+  // tlb_remove_table_sync_one(): an empty IPI broadcast, complete once no CPU runs with IRQs off
+  // (kernel-spec §4.2). waited: IRQ-off tasks it had to wait for (0: completed at once). Not an
+  // RCU grace period.
+  { kind: 125, name: 'ipi_sync', family: 'lock', fields: ['waited'] },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

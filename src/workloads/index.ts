@@ -3,6 +3,7 @@ import { cmdlinePoll } from './cmdline-poll.js';
 import { crossVmaRace } from './cross-vma-race.js';
 import { dontneedRace } from './dontneed-race.js';
 import { mixed } from './mixed.js';
+import { processExit } from './process-exit.js';
 import { lamEnable } from './lam-enable.js';
 import { reclaimAging } from './reclaim-aging.js';
 import { fatalSignal } from './fatal-signal.js';
@@ -11,10 +12,12 @@ import { neverTouched } from './never-touched.js';
 import { scale } from './scale.js';
 import { specialVmas } from './special-vmas.js';
 import { stuckWriter } from './stuck-writer.js';
+import { ipiVsRcu, thpRead } from './thp.js';
 import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './vma-races.js';
+import { vmaReuse } from './vma-reuse.js';
 import type { ParamValue, Workload } from './workload.js';
 
-export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter, reclaimAging, lamEnable, fileCmdline, neverTouched, fatalSignal, specialVmas, dontneedRace, mixed];
+export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter, reclaimAging, lamEnable, fileCmdline, neverTouched, fatalSignal, specialVmas, dontneedRace, mixed, processExit, vmaReuse];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

@@ -39,6 +39,7 @@ export function* spawn_process(comm: string, argv: string[], envp: string[]): Ge
 /** A thread of `proc` (shares its mm). */
 export function thread(proc: Process, name: string, body: (self: TaskStruct) => Gen): void {
   const ts = new TaskStruct(proc.pid, name, proc.mm);
+  proc.mm.mm_users++; // copy_mm(CLONE_VM): the thread uses the mm
   sim().spawn(name, () => body(ts), { data: ts });
 }
 

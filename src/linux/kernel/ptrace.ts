@@ -3,7 +3,8 @@ import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EIO } from '../include/errno.js';
 import { FOLL_FORCE } from '../mm/gup.js';
-import { access_remote_vm, get_task_mm, mmput } from '../mm/memory.js';
+import { access_remote_vm } from '../mm/memory.js';
+import { get_task_mm, mmput } from './fork.js';
 import { traced } from './ftrace.js';
 import { request, type RequestResult } from './request.js';
 import type { TaskStruct } from './sched.js';
@@ -17,7 +18,7 @@ export const ptrace_access_vm = traced('ptrace_access_vm', function* (
   const mm = get_task_mm(tsk);
   if (!mm) return 0;
   const ret = yield* access_remote_vm(mm, addr, buf, len, gup_flags);
-  mmput(mm);
+  yield* mmput(mm);
   return ret;
 });
 

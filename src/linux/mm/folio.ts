@@ -98,6 +98,30 @@ export function is_zero_pfn(pfn: number): boolean {
   return pfn === zero_folio().pfn;
 }
 
+/** HPAGE_PMD_ORDER: a PMD maps 512 pages. */
+export const HPAGE_PMD_ORDER = 9;
+
+/**
+ * mm_get_huge_zero_folio() (mm/huge_memory.c): the huge zero folio, an order-9 folio of zeros
+ * allocated on first use (the kernel's huge_zero_refcount / per-mm MMF_HUGE_ZERO_FOLIO pinning is
+ * not modelled: once allocated it stays). Mapped read-only by PMD leaves on THP read faults.
+ */
+export function* mm_get_huge_zero_folio(): Gen<Folio> {
+  const k = kernel();
+  let f = k.subsystems.get('huge_zero_folio') as Folio | undefined;
+  if (!f) {
+    f = yield* folio_alloc(HPAGE_PMD_ORDER, false, PG_uptodate);
+    k.subsystems.set('huge_zero_folio', f);
+  }
+  return f;
+}
+
+/** is_huge_zero_pfn(): does pfn lie in the huge zero folio? */
+export function is_huge_zero_pfn(pfn: number): boolean {
+  const f = kernel().subsystems.get('huge_zero_folio') as Folio | undefined;
+  return f !== undefined && pfn >= f.pfn && pfn < f.pfn + f.nr_pages;
+}
+
 /** folio_alloc() (zeroed); `flags`: page flags it starts with besides PG_swapbacked for anon. */
 export function* folio_alloc(order: number, anon: boolean, flags = 0): Gen<Folio> {
   const f = new Folio(order, anon);
@@ -186,6 +210,12 @@ export function* lru_move_to_flagged_list(folio: Folio): Gen {
 
 export function* folio_mapcount_inc(folio: Folio): Gen {
   folio.mapcount++;
+  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+}
+
+/** Add n mappings at once (a PMD split: +512 PTE mappings, -1 PMD mapping). */
+export function* folio_mapcount_add(folio: Folio, n: number): Gen {
+  folio.mapcount += n;
   yield ev(K.folio_mapcount, folio.id, folio.mapcount);
 }
 

@@ -5,11 +5,12 @@
 import { K } from '../../trace/events.js';
 import { current, ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
+import { PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
 import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
-import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_zero_pfn, page_folio } from './folio.js';
+import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
+import { touch_pmd, vm_normal_page_pmd } from './huge_memory.js';
 import {
   FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY,
   handle_mm_fault, vm_normal_page,
@@ -19,7 +20,7 @@ import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
   VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
-import { type EntryPtr, entry_ptr, entry_table, read_entry } from './pgtable.js';
+import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_mark_accessed } from './swap.js';
 import { vma_is_secretmem } from './secretmem.js';
@@ -156,6 +157,30 @@ const follow_page_pte = traced('follow_page_pte', function* (
   return page;
 });
 
+/** can_follow_write_pmd(): may a FOLL_WRITE lookup use this PMD leaf without a fault? */
+function can_follow_write_pmd(pmd: number, folio: Folio | null, vma: VmAreaStruct, flags: number): boolean {
+  return can_follow_write_pte(pmd, folio, vma, flags); // the same rules, at PMD level
+}
+
+/**
+ * follow_huge_pmd() (§6.6), pmd_lock held: write rules, the huge zero page refused for FOLL_DUMP,
+ * try_grab_folio, FOLL_TOUCH -> touch_pmd (no folio_mark_accessed for a PMD-mapped THP), and the
+ * exact subpage. ctx->page_mask = HPAGE_PMD_NR - 1 lets __get_user_pages skip the rest of the
+ * THP in one step; __access_remote_vm asks for one page at a time, so it is not used here.
+ */
+const follow_huge_pmd = traced('follow_huge_pmd', function* (
+  vma: VmAreaStruct, address: number, pmdp: EntryPtr, pmd: number, flags: number,
+): Gen<PageOrErr> {
+  const head = entry_pfn(pmd);
+  const folio = page_folio(head);
+  if (flags & FOLL_DUMP && is_huge_zero_pfn(head)) return -EFAULT;
+  const normal = vm_normal_page_pmd(vma, pmd) === null ? null : folio;
+  if (flags & FOLL_WRITE && !can_follow_write_pmd(pmd, normal, vma, flags)) return 0; // fault (COW)
+  yield* try_grab_folio(folio, 1, flags);
+  if (flags & FOLL_TOUCH) yield* touch_pmd(pmdp, (flags & FOLL_WRITE) !== 0);
+  return head + Math.floor((address % PMD_SIZE) / PAGE_SIZE);
+});
+
 /** follow_page_mask(): walk PGD -> PUD -> PMD locklessly, then follow_page_pte. */
 const follow_page_mask = traced('follow_page_mask', function* (
   vma: VmAreaStruct,
@@ -171,8 +196,22 @@ const follow_page_mask = traced('follow_page_mask', function* (
   const pmd = yield* read_entry(pmdp, true); // pmdp_get_lockless
   if (!entry_present(pmd)) return no_page_table(vma, flags);
   if (entry_leaf(pmd)) {
-    // PMD-mapped THP (follow_huge_pmd) is not modelled yet: treat as no table so GUP faults.
-    return no_page_table(vma, flags);
+    if (pte_protnone(pmd) && !gup_can_follow_protnone(vma, flags)) return no_page_table(vma, flags);
+    // A leaf: pmd_lock, re-read and re-classify under it (kernel-spec §3.6).
+    const ptl = yield* pmd_lock(mm, pmdp);
+    const again = yield* read_entry(pmdp, false); // pmdp_get
+    if (!entry_present(again)) {
+      yield* spin_unlock(ptl);
+      return no_page_table(vma, flags);
+    }
+    if (!entry_leaf(again)) {
+      // Split meanwhile: a PTE table now.
+      yield* spin_unlock(ptl);
+      return yield* follow_page_pte(vma, address, pmdp, flags);
+    }
+    const page = yield* follow_huge_pmd(vma, address, pmdp, again, flags);
+    yield* spin_unlock(ptl);
+    return page;
   }
   return yield* follow_page_pte(vma, address, pmdp, flags);
 });

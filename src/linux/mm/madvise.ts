@@ -7,17 +7,21 @@
 import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { EINVAL, ENOMEM } from '../include/errno.js';
+import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
 import { current_task } from '../kernel/sched.js';
 import { unmap_page_range } from './memory.js';
 import { PAGE_ALIGN } from './mmap.js';
-import { lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, vma_end_read } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE } from './mm_types.js';
+import {
+  lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock_killable, mmap_write_unlock, vma_end_read,
+  vma_start_write,
+} from './mmap_lock.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE } from './mm_types.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 
 export const MADV_DONTNEED = 4;
+export const MADV_HUGEPAGE = 14;
 const SYS_MADVISE = name('madvise');
 
 /** is_vma_lock_sufficient(): the range lies in this VMA, which belongs to the caller's own mm. */
@@ -38,7 +42,43 @@ export function sys_madvise(mm: MmStruct, start: number, len: number, advice: nu
   return syscall(SYS_MADVISE, start, len, advice, () => do_madvise(mm, start, len, advice));
 }
 
+/**
+ * MADV_HUGEPAGE (madvise_update_vma -> vm_flags_set(VM_HUGEPAGE)) under mmap_write_lock: each VMA is
+ * write-locked before its flags change. Simplification: the range must cover whole VMAs (the
+ * kernel would split a VMA the range covers in part); else -EINVAL.
+ */
+function* madvise_hugepage(mm: MmStruct, start: number, end: number): Gen<number> {
+  if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  const vmas_in: VmAreaStruct[] = [];
+  let ret = 0;
+  for (let addr = start; addr < end; ) {
+    const v = mm.mm_mt.load(addr);
+    if (!v) {
+      ret = -ENOMEM;
+      break;
+    }
+    if (v.vm_start < start || v.vm_end > end) {
+      ret = -EINVAL;
+      break;
+    }
+    vmas_in.push(v);
+    addr = v.vm_end;
+  }
+  if (ret === 0) {
+    for (const v of vmas_in) {
+      if (v.vm_flags & VM_HUGEPAGE) continue;
+      yield* vma_start_write(v);
+      const old = v.vm_flags;
+      v.vm_flags |= VM_HUGEPAGE;
+      yield ev(K.vma_flags, v.id, old, v.vm_flags);
+    }
+  }
+  yield* mmap_write_unlock(mm);
+  return ret;
+}
+
 function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): Gen<number> {
+  if (advice === MADV_HUGEPAGE && start % PAGE_SIZE === 0) return yield* madvise_hugepage(mm, start, start + PAGE_ALIGN(len));
   if (advice !== MADV_DONTNEED || start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + PAGE_ALIGN(len);
   // madvise_lock(): the VMA lock when sufficient ...

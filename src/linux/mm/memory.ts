@@ -7,6 +7,7 @@ import { ev, name, type Name } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
 import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import type { TaskStruct } from '../kernel/sched.js';
+import { get_task_mm, mmput } from '../kernel/fork.js';
 import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
 import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { folio_is_secretmem, vma_is_secretmem } from './secretmem.js';
@@ -16,15 +17,16 @@ import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
   PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL,
-  entry_none, entry_pfn, entry_present, entry_size, mk_entry, pte_dirty, pte_special, pte_write,
+  entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, pte_dirty, pte_special, pte_write,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
 import { spin_lock, spin_trylock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import {
   type Folio, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
-  folio_mark_dirty, folio_page_idx, folio_put, is_zero_pfn, page_folio, zero_folio,
+  folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
+import { VM_FAULT_FALLBACK, __split_huge_pmd, handle_huge_pmd_fault, touch_pmd, zap_huge_pmd } from './huge_memory.js';
 import { filemap_read_folio } from './filemap.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import {
@@ -81,7 +83,7 @@ const UAF_COPY = name('copy from a freed folio');
 const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
 /** struct vm_fault, reduced. */
-interface VmFault {
+export interface VmFault {
   readonly vma: VmAreaStruct;
   readonly address: number;
   readonly flags: number;
@@ -110,8 +112,11 @@ function table_base(level: number, addr: number): number {
  * __pud_alloc / __pmd_alloc / __pte_alloc (pmd_install): allocate a missing table under the parent
  * level's lock, re-checking that nobody populated it meanwhile. Returns the table.
  */
-function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable> {
+function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
   const seen = yield* read_entry(parent, true);
+  // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
+  // the caller's pte_offset_map_lock() finds no table (the fault is retried).
+  if (entry_huge(seen)) return null;
   if (!entry_none(seen)) return entry_table(seen);
   const fresh = yield* alloc_table(level, table_base(level, addr));
   // P4D/PUD populate under page_table_lock (pud_lock is page_table_lock in 7.2); PTE tables are
@@ -119,11 +124,11 @@ function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: numbe
   const lock: SpinLock = level === PTE_LEVEL ? yield* pmd_lock(mm, parent) : mm.page_table_lock;
   if (level !== PTE_LEVEL) yield* spin_lock(lock);
   const now = yield* read_entry(parent, false);
-  let table = fresh;
+  let table: PageTable | null = fresh;
   if (entry_none(now)) {
     yield* set_entry(parent, table_entry(fresh));
   } else {
-    table = entry_table(now);
+    table = entry_huge(now) ? null : entry_table(now);
   }
   yield* spin_unlock(lock);
   if (table !== fresh) yield* free_table_now(fresh, PGTABLE_FREE_IMMEDIATE); // never visible
@@ -133,8 +138,9 @@ function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: numbe
 /** pud_alloc + pmd_alloc: the PMD slot for addr, allocating upper tables as needed. */
 function* pmd_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
   const pgdp = entry_ptr(mm.pgd, addr);
-  const pud = yield* table_alloc(mm, pgdp, PUD_LEVEL, addr);
-  const pmd = yield* table_alloc(mm, entry_ptr(pud, addr), PMD_LEVEL, addr);
+  // PUD leaves are not modelled: upper levels always hold tables.
+  const pud = (yield* table_alloc(mm, pgdp, PUD_LEVEL, addr))!;
+  const pmd = (yield* table_alloc(mm, entry_ptr(pud, addr), PMD_LEVEL, addr))!;
   return entry_ptr(pmd, addr);
 }
 
@@ -181,7 +187,7 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
  * vmf_anon_prepare(): a write fault needs the VMA's anon_vma. Under the VMA lock that needs
  * mmap_lock, which may only be tried: contention means VM_FAULT_RETRY (retry under mmap_lock).
  */
-function* vmf_anon_prepare(vmf: VmFault): Gen<number> {
+export function* vmf_anon_prepare(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   if (vma.anon_vma) return 0;
   if (vmf.flags & FAULT_FLAG_VMA_LOCK) {
@@ -379,7 +385,11 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
 ): Gen<number> {
   const vmf: VmFault = { vma, address, flags, pmdp: undefined as unknown as EntryPtr, how: HOW_RACED };
   vmf.pmdp = yield* pmd_alloc_walk(vma.vm_mm, address);
-  const ret = yield* handle_pte_fault(vmf);
+  // __handle_mm_fault(): vmf->orig_pmd = pmdp_get_lockless(); a none PMD of a THP VMA or a huge
+  // PMD goes to the huge paths (create_huge_pmd, wp_huge_pmd, huge_pmd_set_accessed) first.
+  const orig_pmd = yield* read_entry(vmf.pmdp, true);
+  let ret = yield* handle_huge_pmd_fault(vmf, orig_pmd, vmf_anon_prepare);
+  if (ret & VM_FAULT_FALLBACK) ret = yield* handle_pte_fault(vmf);
   yield ev(K.fault, vma.id, address, vmf.how.id, ret);
   return ret;
 });
@@ -453,7 +463,16 @@ export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: numb
   for (let addr = start; addr < end; ) {
     const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
     const pmdp = yield* walk_to_pmd(mm, addr);
-    if (pmdp) yield* zap_pte_range(tlb, vma, pmdp, addr, next, reclaim_pt);
+    if (pmdp) {
+      // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
+      const pmd = yield* read_entry(pmdp, true);
+      let done = false;
+      if (entry_huge(pmd)) {
+        if (next - addr === PMD_SIZE) done = yield* zap_huge_pmd(tlb, vma, pmdp, addr);
+        else yield* __split_huge_pmd(vma, pmdp, addr);
+      }
+      if (!done) yield* zap_pte_range(tlb, vma, pmdp, addr, next, reclaim_pt);
+    }
     addr = next;
   }
 }
@@ -571,7 +590,7 @@ export function* copy_from_folio(
   }
   const src = folio.data.subarray(offset, offset + len);
   buf.set(src, pos);
-  yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
+  yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
 }
 
 /** copy_to_user_page(): the write side (ptrace POKE, /proc/PID/mem writes). */
@@ -579,6 +598,8 @@ export function* copy_to_folio(
   folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
 ): Gen {
   const src = buf.subarray(pos, pos + len);
+  // The replay model places the bytes at addr % folio size (model.ts folioOffset).
+  if (offset !== addr % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${addr.toString(16)}`);
   folio.data.set(src, offset);
   yield ev(K.copy_to_folio, addr, len, folio.id, bytesHash(src), src.slice());
 }
@@ -668,8 +689,13 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
       }
       // Pin the folio so it stays valid after the PTL is dropped.
       yield* folio_get(folio);
-      // touch (Usama): what GUP's FOLL_TOUCH does, under the PTL like follow_page_pte.
-      if (variant('touch')) yield* folio_mark_accessed(folio);
+      // touch (Usama): what GUP's FOLL_TOUCH does, under the entry's lock: folio_mark_accessed for
+      // a PTE (follow_page_pte), touch_pmd for a PMD-mapped THP (follow_huge_pmd: no
+      // folio_mark_accessed there).
+      if (variant('touch')) {
+        if (fw.level === FW_LEVEL_PMD) yield* touch_pmd(fw.entryp, false);
+        else yield* folio_mark_accessed(folio);
+      }
       yield* folio_walk_end(fw, vma);
       if (irqOff) yield* local_irq_enable();
       const span = fast_path_span(fw, folio, addr, len, vma);
@@ -913,18 +939,7 @@ export function* access_process_vm(
   const mm = get_task_mm(tsk);
   if (!mm) return 0;
   const ret = yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
-  mmput(mm);
+  yield* mmput(mm);
   return ret;
 }
 
-/** get_task_mm(): raise mm_users so exit_mmap cannot run under us. */
-export function get_task_mm(tsk: TaskStruct): MmStruct | null {
-  const mm = tsk.mm;
-  if (!mm || mm.mm_users === 0) return null;
-  mm.mm_users++;
-  return mm;
-}
-
-export function mmput(mm: MmStruct): void {
-  mm.mm_users--;
-}

@@ -29,6 +29,8 @@ export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_HUGETLB = 0x400000;
 export const VM_MIXEDMAP = 0x10000000;
+/** madvise(MADV_HUGEPAGE): THP wanted for this VMA (added for mm/huge_memory.ts). */
+export const VM_HUGEPAGE = 0x20000000;
 
 /** The flags mprotect may change; VMAs merge only if the rest is equal. */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
@@ -67,7 +69,10 @@ export class VmAreaStruct {
   vm_file: AddressSpace | null = null;
   vm_pgoff = 0;
 
-  /** vm_area_alloc(): a detached VMA; the caller then sets its flags and backing (vma_init event). */
+  /**
+   * A new slab object: a detached VMA; the caller then sets its flags and backing (vma_init event).
+   * vm_area_alloc() (mm/vma.ts) takes a freed object from vm_area_cachep first, see reinit().
+   */
   constructor(
     public vm_mm: MmStruct,
     public vm_start: number,
@@ -75,6 +80,29 @@ export class VmAreaStruct {
   ) {
     this.id = kernel().newId();
     vmas().set(this.id, this);
+  }
+
+  /**
+   * vma_init() on an object vm_area_cachep hands out again (SLAB_TYPESAFE_BY_RCU, kernel-spec §2.1):
+   * the same object -- the same `id`, which names the slab slot, not one lifetime -- now a detached
+   * VMA of `mm` over [start, end) with fresh lock state (refcnt 0, vm_lock_seq UINT_MAX) and no
+   * backing. A lockless reader still holding the pointer from before the free sees these contents.
+   */
+  reinit(mm: MmStruct, start: number, end: number): this {
+    this.vm_mm = mm;
+    this.vm_start = start;
+    this.vm_end = end;
+    this.vm_refcnt = 0;
+    this.vm_lock_seq = UINT_MAX;
+    this.freed = false;
+    this.vm_flags = 0;
+    this.vm_ops = null;
+    this.vm_file = null;
+    this.vm_pgoff = 0;
+    this.anon_vma = false;
+    this.hugetlb_vma_lock = undefined;
+    vmas().set(this.id, this);
+    return this;
   }
 
   /** anon_vma: set once an anonymous page is mapped (modelled as a flag; no anon_vma chains). */
@@ -147,7 +175,16 @@ export function mms(k: Kernel = kernel()): Map<number, MmStruct> {
   return k.subsystem('mms', () => new Map<number, MmStruct>());
 }
 
-/** VMAs allocated and not yet freed (the vm_area_cachep slab, in effect). */
+/** VMAs allocated and not yet freed: the vm_area_cachep objects in use. */
 export function vmas(k: Kernel = kernel()): Map<number, VmAreaStruct> {
   return k.subsystem('vmas', () => new Map<number, VmAreaStruct>());
+}
+
+/**
+ * vm_area_cachep's free objects (SLAB_TYPESAFE_BY_RCU): vm_area_free() pushes, vm_area_alloc()
+ * pops -- most recently freed first, one list per kernel (across mms), so reuse is deterministic.
+ * A freed object stays a vm_area_struct (typesafe), so readers under RCU may still look at it.
+ */
+export function vm_area_cachep(k: Kernel = kernel()): VmAreaStruct[] {
+  return k.subsystem('vm_area_cachep', () => [] as VmAreaStruct[]);
 }

@@ -10,13 +10,16 @@ import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
 import { type AddressSpace, create_file } from './filemap.js';
 import {
-  mmap_read_unlock, mmap_write_downgrade, mmap_write_lock_killable, mmap_write_unlock, vma_start_write,
+  mmap_read_lock, mmap_read_unlock, mmap_write_downgrade, mmap_write_lock, mmap_write_lock_killable,
+  mmap_write_unlock, vma_mark_detached, vma_start_write,
 } from './mmap_lock.js';
+import { free_pgtables, unmap_vmas } from './memory.js';
+import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import {
   type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD,
   VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC,
 } from './mm_types.js';
-import { vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
+import { remove_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -253,3 +256,26 @@ export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr
   return vma;
 });
 
+
+/**
+ * exit_mmap() (mm/mmap.c, kernel-spec §4.1): the last mm_users reference is gone. Zap everything
+ * under the read lock (a fullmm gather), then under the write lock free the page tables, and detach
+ * and free every VMA. The PGD itself goes with the mm_struct (mmdrop), not here.
+ */
+export const exit_mmap = traced('exit_mmap', function* (mm: MmStruct): Gen {
+  yield* mmap_read_lock(mm);
+  const all = [...mm.mm_mt.all()];
+  const tlb = tlb_gather_mmu(mm, true);
+  yield* unmap_vmas(tlb, all);
+  yield* mmap_read_unlock(mm);
+  // MMF_OOM_SKIP; then mt_clear_in_rcu(): nobody can look the tree up any more (no mm_users).
+  yield* mmap_write_lock(mm);
+  yield* free_pgtables(tlb, all, 0, 0, true);
+  yield* tlb_finish_mmu(tlb);
+  for (const vma of all) {
+    mm.mm_mt.erase(vma);
+    yield* vma_mark_detached(vma);
+    yield* remove_vma(vma);
+  }
+  yield* mmap_write_unlock(mm);
+});

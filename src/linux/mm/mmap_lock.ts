@@ -246,7 +246,10 @@ function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<number> {
     // Typesafe-RCU reuse by another mm: drop the reference under mmgrab so its writer can be woken.
     yield ev(K.vma_start_read, vma.id, VMA_READ_FOREIGN, vma.vm_refcnt);
     yield* rcu_read_unlock();
+    const other_mm = vma.vm_mm;
+    other_mm.mm_count++; // mmgrab(): its vma_writer_wait stays valid across the put
     yield* vma_refcount_put(vma);
+    other_mm.mm_count--; // mmdrop()
     return VMA_READ_FOREIGN;
   }
   // Re-check with ACQUIRE now that readers are counted.

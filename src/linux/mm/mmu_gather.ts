@@ -9,6 +9,7 @@ import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { call_rcu } from '../kernel/rcu/tree.js';
+import { smp_call_function_sync } from '../kernel/smp.js';
 import { type Folio, folio_put } from './folio.js';
 import type { MmStruct } from './mm_types.js';
 import {
@@ -70,6 +71,15 @@ function* tlb_table_flush(tlb: MmuGather): Gen {
   yield* call_rcu(WHAT_TABLE_BATCH, batch[0]!.id, function* () {
     for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_RCU_DONE);
   });
+}
+
+/**
+ * tlb_remove_table_sync_one() (mm/mmu_gather.c, kernel-spec §4.2): an empty IPI broadcast, waited
+ * for. It completes once no CPU is inside an IRQ-disabled region (gup_fast, the v2 fast-path walk);
+ * it is not an RCU grace period, so a walker protected only by rcu_read_lock() does not delay it.
+ */
+export function* tlb_remove_table_sync_one(): Gen {
+  yield* smp_call_function_sync();
 }
 
 /** tlb_finish_mmu(): flush, release gathered pages, free gathered tables. */

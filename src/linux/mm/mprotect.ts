@@ -6,7 +6,8 @@
 import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, entry_none } from '../arch/x86/include/pgtable_types.js';
+import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
+import { __split_huge_pmd, change_huge_pmd } from './huge_memory.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
@@ -14,7 +15,7 @@ import { walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_WRITE } from './mm_types.js';
-import { entry_ptr, set_entry } from './pgtable.js';
+import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { __split_vma, vma_merge_neighbours } from './vma.js';
 
@@ -23,14 +24,17 @@ const PMD_SIZE = 2 ** 21;
 
 /** The PTE a mapping gets under the new vm_flags (never adds write: write faults do that). */
 function new_pte(old: number, vm_flags: number): number {
-  let pte = old;
+  // Flag arithmetic on the low 12 bits only: entries exceed 32 bits once pfns pass 2^20, and `&`
+  // on the whole value would truncate them (it did here before PMD leaves came along).
+  const flags = old % 4096;
+  let f = flags;
   if (!(vm_flags & VM_ACCESS_FLAGS)) {
-    pte = (pte & ~_PAGE_PRESENT) | _PAGE_PROTNONE;
-  } else if (pte & _PAGE_PROTNONE) {
-    pte = (pte & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
+    f = (f & ~_PAGE_PRESENT) | _PAGE_PROTNONE;
+  } else if (f & _PAGE_PROTNONE) {
+    f = (f & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
   }
-  if (!(vm_flags & VM_WRITE)) pte &= ~_PAGE_RW;
-  return pte;
+  if (!(vm_flags & VM_WRITE)) f &= ~_PAGE_RW;
+  return old - flags + f;
 }
 
 /** change_protection() over [start, end) of one VMA. */
@@ -39,6 +43,15 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
   for (let addr = start; addr < end; ) {
     const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
     const pmdp = yield* walk_to_pmd(mm, addr);
+    if (pmdp && entry_huge(yield* read_entry(pmdp, true))) {
+      // change_pmd_range(): a huge PMD the range covers whole changes in place (change_huge_pmd);
+      // one it covers in part is split first (the VMA is write-locked: no fast-path reader inside).
+      if (next - addr === PMD_SIZE && (yield* change_huge_pmd(vma, pmdp, (old) => new_pte(old, vma.vm_flags)))) {
+        addr = next;
+        continue;
+      }
+      yield* __split_huge_pmd(vma, pmdp, addr);
+    }
     const locked = pmdp ? yield* pte_offset_map_lock(mm, pmdp, addr) : null;
     if (locked) {
       for (let a = addr; a < next; a += PAGE_SIZE) {

@@ -12,17 +12,18 @@ import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  entry_leaf, entry_none, entry_pfn, entry_present,
+  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import { current_task } from '../kernel/sched.js';
-import { type Folio, is_zero_pfn, page_folio } from './folio.js';
+import { type Folio, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
+import { vm_normal_page_pmd } from './huge_memory.js';
 import { vm_normal_page } from './memory.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
-import { type VmAreaStruct, is_vm_hugetlb_page } from './mm_types.js';
+import { type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 
@@ -121,9 +122,22 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
   if (entry_none(pmd)) return null;
   if (!entry_present(pmd) || entry_leaf(pmd)) {
     const ptl = yield* pmd_lock(mm, pmdp);
-    const again = yield* read_entry(pmdp, false); // pmdp_get
-    if (entry_none(again) || !entry_present(again) || entry_leaf(again)) {
-      // Non-present (a migration entry) -> not found; PMD leaves (THP) are not modelled yet.
+    const again = yield* read_entry(pmdp, false); // pmdp_get; level = FW_LEVEL_PMD
+    if (entry_none(again) || !entry_present(again)) {
+      // None, or non-present (a migration entry, a PMD being split): not found.
+      yield* spin_unlock(ptl);
+      return null;
+    }
+    if (entry_leaf(again)) {
+      // A PMD-mapped THP: found with pmd_lock held until folio_walk_end; fw->page is the exact subpage.
+      const head = vm_normal_page_pmd(vma, again);
+      if (head !== null) {
+        const page = head + Math.floor((addr % PMD_SIZE) / PAGE_SIZE);
+        return { folio: page_folio(head), walk: { page, level: FW_LEVEL_PMD, entryp: pmdp, entry: again, vma, ptl } };
+      }
+      if (flags & FW_ZEROPAGE && is_huge_zero_pfn(entry_pfn(again))) {
+        return { folio: page_folio(entry_pfn(again)), walk: { page: null, level: FW_LEVEL_PMD, entryp: pmdp, entry: again, vma, ptl } };
+      }
       yield* spin_unlock(ptl);
       return null;
     }

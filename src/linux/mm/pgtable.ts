@@ -30,6 +30,11 @@ export class PageTable {
   freed = false;
   /** Queued to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
   pendingFree = false;
+  /**
+   * PMD tables: the PTE tables deposited with each huge PMD entry, by entry index
+   * (pgtable_trans_huge_deposit keeps them in the PMD table's ptdesc, pmd_huge_pte()).
+   */
+  readonly deposited = new Map<number, PageTable[]>();
 
   constructor(
     readonly level: number,
@@ -144,6 +149,24 @@ export function* free_table_now(t: PageTable, mode: number): Gen {
   t.freed = true;
   t.pendingFree = false;
   yield ev(K.pgtable_free, t.level, t.id, mode);
+}
+
+/** pgtable_trans_huge_deposit(): park `pgtable` with the huge PMD at pmdp (pmd_lock held). */
+export function* pgtable_trans_huge_deposit(pmdp: EntryPtr, pgtable: PageTable): Gen {
+  const list = pmdp.table.deposited.get(pmdp.idx) ?? [];
+  list.push(pgtable);
+  pmdp.table.deposited.set(pmdp.idx, list);
+  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 1);
+}
+
+/** pgtable_trans_huge_withdraw(): take back the table deposited with the huge PMD at pmdp. */
+export function* pgtable_trans_huge_withdraw(pmdp: EntryPtr): Gen<PageTable> {
+  const list = pmdp.table.deposited.get(pmdp.idx);
+  const pgtable = list?.pop();
+  if (!pgtable) throw new Error(`no page table deposited at PMD ${pmdp.table.addrOf(pmdp.idx).toString(16)}`);
+  if (list!.length === 0) pmdp.table.deposited.delete(pmdp.idx);
+  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 0);
+  return pgtable;
 }
 
 export const PGTABLE_FREE_IMMEDIATE = 0;

@@ -3,22 +3,31 @@
  * the munmap gather (write-lock + detach), and freeing. Every caller holds mmap_lock for write.
  */
 import { K } from '../../trace/events.js';
-import { ev, sim } from '../../sim/sim.js';
+import { ev, name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import type { AddressSpace } from './filemap.js';
 import { unmap_region } from './memory.js';
 import { vma_mark_attached, vma_mark_detached, vma_start_write } from './mmap_lock.js';
 import {
-  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct, vmas,
+  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct, vm_area_cachep, vmas,
 } from './mm_types.js';
 
-/** vm_area_alloc() + vma_init(): a detached VMA (refcnt 0). */
+const WARN_FREE_ATTACHED = name('vm_area_free: VMA is not detached');
+
+/**
+ * vm_area_alloc() + vma_init(): a detached VMA (refcnt 0). vm_area_cachep is SLAB_TYPESAFE_BY_RCU
+ * (kernel-spec §2.1): the most recently freed object is handed out again, for any mm, re-initialised
+ * in place. Identity in events: a VMA id names the object (the slab slot), so `vma_free` followed by
+ * `vma_create` with the same id is that object reused; the replay model drops the record on
+ * vma_free and makes a fresh one on vma_create.
+ */
 export function* vm_area_alloc(
   mm: MmStruct, start: number, end: number, flags: number,
   ops: VmOperations | null, file: AddressSpace | null, pgoff: number,
 ): Gen<VmAreaStruct> {
-  const vma = new VmAreaStruct(mm, start, end);
+  const cached = vm_area_cachep().pop();
+  const vma = cached ? cached.reinit(mm, start, end) : new VmAreaStruct(mm, start, end);
   yield ev(K.vma_create, vma.id, mm.id, start, end);
   vma.vm_flags = flags;
   vma.vm_ops = ops;
@@ -39,12 +48,17 @@ function* vm_area_dup(orig: VmAreaStruct): Gen<VmAreaStruct> {
 }
 
 /**
- * vm_area_free(): back to the SLAB_TYPESAFE_BY_RCU cache. The object is not reused in this model
- * yet, but stays readable, so a lockless reader holding a stale pointer sees a detached VMA.
+ * vm_area_free(): back to the SLAB_TYPESAFE_BY_RCU cache at once (no grace period). The object
+ * stays readable -- a lockless reader holding a stale pointer sees a detached VMA (refcnt 0) -- until
+ * the next vm_area_alloc() reuses it, for this mm or another. (The kernel's slab overwrites
+ * vm_start/vm_end with its free pointer meanwhile; readers never get past refcnt 0 to read them.)
  */
 export function* vm_area_free(vma: VmAreaStruct): Gen {
+  // VM_WARN_ON_ONCE(!vma_is_detached(vma)) -- a reader can never raise refcnt from 0.
+  if (vma.vm_refcnt !== 0) yield ev(K.warn, WARN_FREE_ATTACHED.id, vma.id);
   vma.freed = true;
   vmas().delete(vma.id);
+  vm_area_cachep().push(vma);
   yield ev(K.vma_free, vma.id);
 }
 

@@ -10,7 +10,8 @@ import { traced } from '../../kernel/ftrace.js';
 import { request, type RequestResult } from '../../kernel/request.js';
 import { type TaskStruct } from '../../kernel/sched.js';
 import { FOLL_ANON } from '../../mm/gup.js';
-import { access_remote_vm, get_task_mm, mmput } from '../../mm/memory.js';
+import { access_remote_vm } from '../../mm/memory.js';
+import { get_task_mm, mmput } from '../../kernel/fork.js';
 import { type MmStruct, PAGE_SIZE } from '../../mm/mm_types.js';
 
 const OP_CMDLINE = name('cmdline');
@@ -86,7 +87,7 @@ export function* proc_pid_cmdline_read(tsk: TaskStruct, count: number, pos = 0):
     const mm = get_task_mm(tsk);
     if (!mm) return { result: 0, data: out };
     const result = yield* get_mm_cmdline(mm, out, count, pos);
-    mmput(mm);
+    yield* mmput(mm);
     return { result, data: out };
   });
 }
@@ -118,7 +119,7 @@ export function* proc_pid_environ_read(tsk: TaskStruct, count: number, pos = 0):
     const mm = get_task_mm(tsk);
     if (!mm) return { result: 0, data: out };
     const result = yield* environ_read(mm, out, count, pos);
-    mmput(mm);
+    yield* mmput(mm);
     return { result, data: out };
   });
 }

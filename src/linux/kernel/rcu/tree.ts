@@ -11,6 +11,7 @@ import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
+import { smp_irqs_enabled } from '../smp.js';
 
 const W_RCU_IDLE = name('rcu_gp_idle');
 const W_RCU_GP = name('rcu_gp_wait');
@@ -154,4 +155,6 @@ export function* local_irq_enable(): Gen {
   const { nesting, gpUnblocked } = exit_reader(current());
   yield ev(K.local_irq_enable, ts.irqs_disabled, nesting);
   if (gpUnblocked) yield* wake_gp_kthread();
+  // Hook: an IPI sent while IRQs were off is taken now (tlb_remove_table_sync_one, kernel/smp.ts).
+  if (ts.irqs_disabled === 0) yield* smp_irqs_enabled(current());
 }

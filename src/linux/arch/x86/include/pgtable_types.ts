@@ -63,6 +63,19 @@ export function entry_present(v: number): boolean {
   return (v & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
 }
 
+/**
+ * pmd_trans_huge()-like test that also covers an invalidated huge PMD (pmdp_invalidate clears
+ * _PAGE_PRESENT but keeps _PAGE_PSE while a split is in progress): a huge entry, present or not.
+ */
+export function entry_huge(v: number): boolean {
+  return v !== 0 && (v & _PAGE_PSE) !== 0;
+}
+
+/** HPAGE_PMD_MASK as an operation: the PMD-aligned base of addr. */
+export function pmd_addr(addr: number): number {
+  return Math.floor(addr / PMD_SIZE) * PMD_SIZE;
+}
+
 /** pmd_leaf / pud_leaf: a present huge mapping rather than a table pointer. */
 export function entry_leaf(v: number): boolean {
   return entry_present(v) && (v & _PAGE_PSE) !== 0;

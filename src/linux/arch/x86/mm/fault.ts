@@ -17,7 +17,7 @@ import {
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from '../../../mm/mm_types.js';
 import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, entry_leaf, entry_none, entry_pfn, entry_present, pte_protnone, pte_write,
+  _PAGE_ACCESSED, _PAGE_DIRTY, PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_protnone, pte_write,
 } from '../include/pgtable_types.js';
 
 const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
@@ -69,16 +69,25 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
   }
 }
 
-/** The hardware walk: the PTE value for addr, or 0 if any level is missing. */
-function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number } {
+/**
+ * The hardware walk: the leaf entry for addr (a PTE, or a PMD leaf: a THP) and the pfn of the
+ * 4 KiB page it maps there; table null if any level is missing or not present.
+ */
+function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number; pfn: number } {
   let table = mm.pgd;
   for (let level = 4; level > 1; level--) {
-    const v = table.entries[entry_ptr(table, addr).idx]!;
-    if (entry_none(v) || !entry_present(v) || entry_leaf(v)) return { value: 0, table: null, idx: 0 };
+    const idx = entry_ptr(table, addr).idx;
+    const v = table.entries[idx]!;
+    if (entry_none(v) || !entry_present(v)) return { value: 0, table: null, idx: 0, pfn: 0 };
+    if (entry_leaf(v)) {
+      // A PMD leaf (PUD leaves are not modelled): the page within the 2 MiB mapping.
+      return { value: v, table, idx, pfn: entry_pfn(v) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE) };
+    }
     table = entry_table(v);
   }
   const idx = entry_ptr(table, addr).idx;
-  return { value: table.entries[idx]!, table, idx };
+  const value = table.entries[idx]!;
+  return { value, table, idx, pfn: entry_pfn(value) };
 }
 
 /**
@@ -101,12 +110,18 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
       }
       continue;
     }
-    const folio = page_folio(entry_pfn(hw.value));
-    const offset = (entry_pfn(hw.value) - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
+    const folio = page_folio(hw.pfn);
+    const offset = (hw.pfn - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
+    // The replay model places the bytes at addr % folio size (model.ts folioOffset): large folios
+    // are mapped naturally aligned here (THP at a 2 MiB-aligned address; no mremap).
+    if (offset !== a % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${a.toString(16)}`);
     const part = data.subarray(pos, pos + chunk);
     if (write) folio.data.set(part, offset);
     else part.set(folio.data.subarray(offset, offset + chunk));
-    const aged = hw.value | _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0);
+    // The accessed (and dirty) bits, added arithmetically: `|` would truncate entries above 2^32.
+    let aged = hw.value;
+    if (!(aged & _PAGE_ACCESSED)) aged += _PAGE_ACCESSED;
+    if (write && !(aged & _PAGE_DIRTY)) aged += _PAGE_DIRTY;
     if (aged !== hw.value) {
       hw.table!.entries[hw.idx] = aged;
       yield ev(K.pte_young, hw.table!.id, a, aged);

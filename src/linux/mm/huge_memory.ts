@@ -1,0 +1,352 @@
+/**
+ * Anonymous transparent huge pages (mm/huge_memory.c, kernel-spec §3.6, §6.6, §10, §12.12): PMD
+ * leaves (_PAGE_PSE) mapping an order-9 folio or the huge zero folio, with the PTE table a split
+ * will need deposited next to the entry (pgtable_trans_huge_deposit).
+ *
+ *  - faults: do_huge_pmd_anonymous_page (read: huge zero page; write: a new order-9 folio),
+ *    huge_pmd_set_accessed, do_huge_pmd_wp_page (huge zero page: a new THP; exclusive: reuse; else
+ *    split and fall back to the PTE fault path);
+ *  - touch_pmd, what GUP's FOLL_TOUCH does to a PMD-mapped THP;
+ *  - zap_huge_pmd, __split_huge_pmd, change_huge_pmd (the mprotect side).
+ *
+ * Every PMD update happens under pmd_lock; lockless walkers read the PMD, then take pmd_lock and
+ * re-read (kernel-spec §3.6).
+ */
+import { K } from '../../trace/events.js';
+import { ev, name, type Name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
+  PMD_SIZE, PTE_LEVEL, PTRS_PER_TABLE,
+  entry_flags, entry_huge, entry_none, entry_pfn, entry_present, mk_entry, pmd_addr, pte_write,
+} from '../arch/x86/include/pgtable_types.js';
+import { kernel } from '../kernel.js';
+import { traced } from '../kernel/ftrace.js';
+import type { SpinLock } from '../kernel/locking/spinlock.js';
+import {
+  type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_add, folio_mapcount_dec, folio_mapcount_inc,
+  folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
+} from './folio.js';
+import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
+import { type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE, VM_WRITE, is_vm_hugetlb_page, vma_is_anonymous } from './mm_types.js';
+import {
+  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
+  pgtable_trans_huge_withdraw, pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
+} from './pgtable.js';
+import { folio_add_lru } from './swap.js';
+
+export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
+/** VM_FAULT_FALLBACK: the huge path gave up; the caller continues at PTE level. */
+export const VM_FAULT_FALLBACK = 0x000800;
+
+const HOW_THP = name('do_huge_pmd_anonymous_page');
+const HOW_THP_ZERO = name('do_huge_pmd_anonymous_page:huge_zero_page');
+const HOW_THP_ACCESSED = name('huge_pmd_set_accessed');
+const HOW_THP_REUSE = name('do_huge_pmd_wp_page:reuse');
+const HOW_THP_ZERO_WP = name('do_huge_zero_wp_pmd');
+const HOW_THP_SPLIT = name('do_huge_pmd_wp_page:split');
+
+/** The part of struct vm_fault the huge paths use (memory.ts's VmFault satisfies it). */
+export interface HugeFault {
+  readonly vma: VmAreaStruct;
+  readonly address: number;
+  readonly flags: number;
+  pmdp: EntryPtr;
+  how: Name;
+}
+
+const FAULT_FLAG_WRITE = 1 << 0;
+
+/**
+ * thp_vma_allowable_order(vma, PMD_ORDER) + thp_vma_suitable_order(): an anonymous VMA that asked
+ * for THP (MADV_HUGEPAGE; the sysfs "enabled" mode is "madvise") and covers the whole PMD-aligned
+ * range around addr. hugetlb VMAs never.
+ */
+export function thp_vma_allowable(vma: VmAreaStruct, addr: number): boolean {
+  if (!vma_is_anonymous(vma) || is_vm_hugetlb_page(vma) || !(vma.vm_flags & VM_HUGEPAGE)) return false;
+  const haddr = pmd_addr(addr);
+  return haddr >= vma.vm_start && haddr + PMD_SIZE <= vma.vm_end;
+}
+
+/** The PMD leaf bits vm_page_prot + pmd_mkhuge give a mapping of this VMA. */
+function huge_pmd_flags(vma: VmAreaStruct, writable: boolean): number {
+  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+  if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
+  return flags;
+}
+
+/** vm_normal_page_pmd(): the page a PMD leaf maps at its first address; null for the huge zero page. */
+export function vm_normal_page_pmd(_vma: VmAreaStruct, pmd: number): number | null {
+  const pfn = entry_pfn(pmd);
+  if (is_huge_zero_pfn(pfn)) return null;
+  return pfn;
+}
+
+/** The entry with bits cleared (entries exceed 32 bits: no bit operators on the whole value). */
+function clear_bits(v: number, bits: number): number {
+  return v - (entry_flags(v) & bits);
+}
+
+function* zap_deposited_table(pmdp: EntryPtr): Gen {
+  const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
+  yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE); // pte_free(): never linked, never walked
+}
+
+/** map_anon_folio_pmd(): rmap, LRU, then the PMD (pmd_lock held, the table already deposited). */
+export function* map_anon_folio_pmd(folio: Folio, pmdp: EntryPtr, vma: VmAreaStruct): Gen {
+  vma.anon_vma = true;
+  yield* folio_mapcount_inc(folio); // folio_add_new_anon_rmap(RMAP_LEVEL_PMD)
+  yield* folio_add_lru(folio); // folio_add_lru_vma
+  yield* set_entry(pmdp, mk_entry(folio.pfn, huge_pmd_flags(vma, true)));
+}
+
+/**
+ * do_huge_pmd_anonymous_page(): a fault on a none PMD of a THP VMA. Reads map the huge zero page
+ * read-only; writes allocate an order-9 folio. Either way a PTE table is allocated up front and
+ * deposited with the entry, and the PMD is re-checked none under pmd_lock.
+ */
+export function* do_huge_pmd_anonymous_page(
+  vmf: HugeFault, vmf_anon_prepare: (vmf: HugeFault) => Gen<number>,
+): Gen<number> {
+  const vma = vmf.vma;
+  const mm = vma.vm_mm;
+  const haddr = pmd_addr(vmf.address);
+  const ret = yield* vmf_anon_prepare(vmf);
+  if (ret) return ret;
+  if (!(vmf.flags & FAULT_FLAG_WRITE)) {
+    vmf.how = HOW_THP_ZERO;
+    const pgtable = yield* alloc_table(PTE_LEVEL, haddr); // pte_alloc_one
+    const zero = yield* mm_get_huge_zero_folio();
+    const ptl = yield* pmd_lock(mm, vmf.pmdp);
+    const now = yield* read_entry(vmf.pmdp, false);
+    if (entry_none(now)) {
+      // set_huge_zero_folio(): deposit, then the special read-only leaf.
+      yield* pgtable_trans_huge_deposit(vmf.pmdp, pgtable);
+      yield* set_entry(vmf.pmdp, mk_entry(zero.pfn, huge_pmd_flags(vma, false) | _PAGE_SPECIAL));
+      yield* spin_unlock(ptl);
+    } else {
+      yield* spin_unlock(ptl);
+      yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+    }
+    return 0;
+  }
+  vmf.how = HOW_THP;
+  // vma_alloc_anon_folio_pmd(): zeroed (clear_huge_page); allocation failure is not modelled.
+  const folio = yield* folio_alloc(HPAGE_PMD_ORDER, true, PG_uptodate);
+  const pgtable = yield* alloc_table(PTE_LEVEL, haddr);
+  const ptl = yield* pmd_lock(mm, vmf.pmdp);
+  const now = yield* read_entry(vmf.pmdp, false);
+  if (!entry_none(now)) {
+    // Somebody mapped something meanwhile (a racing fault).
+    yield* spin_unlock(ptl);
+    yield* folio_put(folio);
+    yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+    return 0;
+  }
+  yield* pgtable_trans_huge_deposit(vmf.pmdp, pgtable);
+  yield* map_anon_folio_pmd(folio, vmf.pmdp, vma); // the allocation's reference is the mapping's
+  yield* spin_unlock(ptl);
+  return 0;
+}
+
+/**
+ * pmdp_set_access_flags(): write `entry` if it differs. x86 (arch/x86/mm/pgtable.c) writes only
+ * when `dirty` (a write access): the MMU sets the accessed bit itself, so a read leaves the PMD
+ * alone. The generic version (mm/pgtable-generic.c, arm64 and others) writes any change; config
+ * `accessFlagsGeneric` selects it. Returns whether the entry differed.
+ */
+function* pmdp_set_access_flags(pmdp: EntryPtr, entry: number, dirty: boolean): Gen<boolean> {
+  const old = pmdp.table.entries[pmdp.idx]!;
+  const changed = old !== entry;
+  if (changed && (dirty || kernel().config.accessFlagsGeneric)) yield* set_entry(pmdp, entry);
+  return changed;
+}
+
+/**
+ * touch_pmd() (mm/huge_memory.c): pmd_mkyoung, + pmd_mkdirty for a write, through
+ * pmdp_set_access_flags. Called with pmd_lock held -- by GUP's FOLL_TOUCH (follow_huge_pmd) and
+ * huge_pmd_set_accessed, and by the fast path's `touch` variant.
+ */
+export const touch_pmd = traced('touch_pmd', function* (pmdp: EntryPtr, write: boolean): Gen {
+  const v = pmdp.table.entries[pmdp.idx]!;
+  let entry = v; // pmd_mkyoung (entries exceed 32 bits: add the bit, no `|`)
+  if (!(v & _PAGE_ACCESSED)) entry += _PAGE_ACCESSED;
+  if (write && !(entry & _PAGE_DIRTY)) entry += _PAGE_DIRTY;
+  yield* pmdp_set_access_flags(pmdp, entry, write);
+});
+
+/** huge_pmd_set_accessed(): a fault on a present PMD leaf that needs no COW. */
+function* huge_pmd_set_accessed(vmf: HugeFault, orig: number): Gen<number> {
+  vmf.how = HOW_THP_ACCESSED;
+  const ptl = yield* pmd_lock(vmf.vma.vm_mm, vmf.pmdp);
+  const now = yield* read_entry(vmf.pmdp, false);
+  if (now === orig) yield* touch_pmd(vmf.pmdp, (vmf.flags & FAULT_FLAG_WRITE) !== 0);
+  yield* spin_unlock(ptl);
+  return 0;
+}
+
+/**
+ * do_huge_zero_wp_pmd(): a write to the huge zero page maps a new zeroed THP in its place (the
+ * deposited table stays deposited).
+ */
+function* do_huge_zero_wp_pmd(vmf: HugeFault, orig: number): Gen<number> {
+  vmf.how = HOW_THP_ZERO_WP;
+  const vma = vmf.vma;
+  const folio = yield* folio_alloc(HPAGE_PMD_ORDER, true, PG_uptodate);
+  const ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
+  const now = yield* read_entry(vmf.pmdp, false);
+  if (now !== orig) {
+    yield* spin_unlock(ptl);
+    yield* folio_put(folio);
+    return 0;
+  }
+  yield* set_entry(vmf.pmdp, 0); // pmdp_huge_clear_flush
+  yield ev(K.tlb_flush, vma.vm_mm.id, pmd_addr(vmf.address), pmd_addr(vmf.address) + PMD_SIZE);
+  yield* map_anon_folio_pmd(folio, vmf.pmdp, vma);
+  yield* spin_unlock(ptl);
+  return 0;
+}
+
+/**
+ * do_huge_pmd_wp_page(): a write to a present, write-protected PMD leaf. The huge zero page gets a
+ * new THP; an exclusive anonymous THP is reused (made writable and dirty); anything else is split
+ * and the fault continues at PTE level (COW per page): VM_FAULT_FALLBACK.
+ */
+function* do_huge_pmd_wp_page(vmf: HugeFault, orig: number): Gen<number> {
+  const vma = vmf.vma;
+  if (is_huge_zero_pfn(entry_pfn(orig))) return yield* do_huge_zero_wp_pmd(vmf, orig);
+  const ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
+  const now = yield* read_entry(vmf.pmdp, false);
+  if (now !== orig) {
+    yield* spin_unlock(ptl);
+    return 0;
+  }
+  const folio = page_folio(entry_pfn(orig));
+  if (folio.anon && folio.mapcount === 1 && folio._refcount === 1 && vma.vm_flags & VM_WRITE) {
+    vmf.how = HOW_THP_REUSE;
+    let entry = orig;
+    for (const bit of [_PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW]) if (!(entry & bit)) entry += bit;
+    yield* pmdp_set_access_flags(vmf.pmdp, entry, true);
+    yield* spin_unlock(ptl);
+    return 0;
+  }
+  yield* spin_unlock(ptl);
+  vmf.how = HOW_THP_SPLIT;
+  yield* __split_huge_pmd(vma, vmf.pmdp, vmf.address);
+  return VM_FAULT_FALLBACK;
+}
+
+/**
+ * The THP part of __handle_mm_fault(): `pmd` is the lockless read of the PMD. Returns the fault
+ * result, or VM_FAULT_FALLBACK to continue at PTE level (handle_pte_fault).
+ */
+export function* handle_huge_pmd_fault(
+  vmf: HugeFault, pmd: number, vmf_anon_prepare: (vmf: HugeFault) => Gen<number>,
+): Gen<number> {
+  if (entry_none(pmd)) {
+    if (!thp_vma_allowable(vmf.vma, vmf.address)) return VM_FAULT_FALLBACK;
+    return yield* do_huge_pmd_anonymous_page(vmf, vmf_anon_prepare); // create_huge_pmd
+  }
+  if (!entry_huge(pmd)) return VM_FAULT_FALLBACK;
+  // pmd_trans_huge(orig_pmd), or a PMD being split (invalidated): under pmd_lock the re-check sorts it out.
+  if (entry_present(pmd) && vmf.flags & FAULT_FLAG_WRITE && !pte_write(pmd)) {
+    return yield* do_huge_pmd_wp_page(vmf, pmd); // wp_huge_pmd
+  }
+  return yield* huge_pmd_set_accessed(vmf, pmd);
+}
+
+/**
+ * zap_huge_pmd(): clear a PMD leaf under pmd_lock; the THP's reference goes to the gather, the
+ * deposited table is freed. Returns false if the PMD is no longer huge (split meanwhile): the
+ * caller zaps the PTE table instead.
+ */
+export const zap_huge_pmd = traced('zap_huge_pmd', function* (
+  tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number,
+): Gen<boolean> {
+  const ptl = yield* pmd_lock(vma.vm_mm, pmdp);
+  const orig = yield* read_entry(pmdp, false);
+  if (!entry_huge(orig)) {
+    yield* spin_unlock(ptl);
+    return false;
+  }
+  yield* set_entry(pmdp, 0); // pmdp_huge_get_and_clear_full
+  const haddr = pmd_addr(addr);
+  tlb_track_range(tlb, haddr, haddr + PMD_SIZE);
+  const pfn = entry_pfn(orig);
+  if (is_huge_zero_pfn(pfn)) {
+    yield* zap_deposited_table(pmdp);
+    yield* spin_unlock(ptl);
+    return true;
+  }
+  const folio = page_folio(pfn);
+  yield* folio_mapcount_dec(folio); // folio_remove_rmap_pmd
+  yield* zap_deposited_table(pmdp);
+  yield* spin_unlock(ptl);
+  tlb_remove_folio(tlb, folio); // tlb_remove_page_size(HPAGE_PMD_SIZE)
+  return true;
+});
+
+/**
+ * __split_huge_pmd_locked(): replace the PMD leaf by the deposited PTE table filled with 512 PTEs
+ * mapping the same pages (the folio stays one order-9 folio, now PTE-mapped: +511 references and
+ * mappings). The huge zero page becomes 512 small-zero-page PTEs. pmd_lock held.
+ */
+function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: number, orig: number): Gen {
+  const mm = vma.vm_mm;
+  const pfn = entry_pfn(orig);
+  if (is_huge_zero_pfn(pfn)) {
+    // __split_huge_zero_page_pmd()
+    yield* set_entry(pmdp, 0); // pmdp_huge_clear_flush
+    yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+    const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
+    const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
+    yield* fill_pte_table(pgtable, haddr, () => zero);
+    yield* set_entry(pmdp, table_entry(pgtable)); // pmd_populate
+    return;
+  }
+  // pmdp_invalidate(): not present (but still _PAGE_PSE) while the PTEs are prepared.
+  yield* set_entry(pmdp, clear_bits(orig, _PAGE_PRESENT | _PAGE_PROTNONE));
+  yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+  const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
+  const flags = entry_flags(orig) & ~(_PAGE_PSE | _PAGE_SPECIAL);
+  const folio = page_folio(pfn);
+  yield* folio_ref_add(folio, HPAGE_PMD_NR - 1);
+  yield* folio_mapcount_add(folio, HPAGE_PMD_NR - 1); // +512 PTE mappings, -1 PMD mapping
+  yield* fill_pte_table(pgtable, haddr, (i) => mk_entry(pfn + i, flags));
+  yield* set_entry(pmdp, table_entry(pgtable)); // pmd_populate
+}
+
+function* fill_pte_table(pgtable: PageTable, haddr: number, pte: (i: number) => number): Gen {
+  for (let i = 0; i < PTRS_PER_TABLE; i++) yield* set_entry(entry_ptr(pgtable, haddr + i * PAGE_SIZE), pte(i));
+}
+
+/**
+ * __split_huge_pmd(): split the huge PMD mapping address, if it still is one (pmd_lock, re-check).
+ * Callers: partial zap (MADV_DONTNEED, munmap), partial mprotect -- both with the VMA write-locked
+ * or (zap) at least read-locked -- and the COW fallback of do_huge_pmd_wp_page.
+ */
+export const __split_huge_pmd = traced('__split_huge_pmd', function* (
+  vma: VmAreaStruct, pmdp: EntryPtr, address: number,
+): Gen {
+  const ptl: SpinLock = yield* pmd_lock(vma.vm_mm, pmdp);
+  const orig = yield* read_entry(pmdp, false);
+  if (entry_huge(orig) && entry_present(orig)) yield* __split_huge_pmd_locked(vma, pmdp, pmd_addr(address), orig);
+  yield* spin_unlock(ptl);
+});
+
+/**
+ * change_huge_pmd(): mprotect of a whole PMD leaf: the new protection under pmd_lock. Returns false
+ * if the PMD is no longer huge (the caller continues at PTE level).
+ */
+export function* change_huge_pmd(vma: VmAreaStruct, pmdp: EntryPtr, newprot: (old: number) => number): Gen<boolean> {
+  const ptl = yield* pmd_lock(vma.vm_mm, pmdp);
+  const orig = yield* read_entry(pmdp, false);
+  if (!entry_huge(orig) || !entry_present(orig)) {
+    yield* spin_unlock(ptl);
+    return false;
+  }
+  const entry = newprot(orig);
+  if (entry !== orig) yield* set_entry(pmdp, entry);
+  yield* spin_unlock(ptl);
+  return true;
+}
