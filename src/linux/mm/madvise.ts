@@ -47,25 +47,28 @@ export function sys_madvise(mm: MmStruct, start: number, len: number, advice: nu
  * write-locked before its flags change. Simplification: the range must cover whole VMAs (the
  * kernel would split a VMA the range covers in part); else -EINVAL.
  */
+interface MadviseWalk {
+  /** Each VMA meeting [start, end), with the part of the range it covers. */
+  parts: [VmAreaStruct, number, number][];
+  /** -ENOMEM when part of the range is unmapped: the advice still applies to the rest. */
+  unmapped_error: number;
+}
+
+/** madvise_walk_vmas(): the VMAs covering [start, end) (the caller holds mmap_lock). */
+function madvise_walk_vmas(mm: MmStruct, start: number, end: number): MadviseWalk {
+  const parts: [VmAreaStruct, number, number][] = [];
+  for (const v of mm.mm_mt.overlapping(start, end)) parts.push([v, Math.max(start, v.vm_start), Math.min(end, v.vm_end)]);
+  const covered = parts.reduce((n, [, from, to]) => n + (to - from), 0);
+  return { parts, unmapped_error: covered < end - start ? -ENOMEM : 0 };
+}
+
 function* madvise_hugepage(mm: MmStruct, start: number, end: number): Gen<number> {
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
-  const vmas_in: VmAreaStruct[] = [];
-  let ret = 0;
-  for (let addr = start; addr < end; ) {
-    const v = mm.mm_mt.load(addr);
-    if (!v) {
-      ret = -ENOMEM;
-      break;
-    }
-    if (v.vm_start < start || v.vm_end > end) {
-      ret = -EINVAL;
-      break;
-    }
-    vmas_in.push(v);
-    addr = v.vm_end;
-  }
-  if (ret === 0) {
-    for (const v of vmas_in) {
+  const walk = madvise_walk_vmas(mm, start, end);
+  let ret = walk.unmapped_error;
+  if (walk.parts.some(([v]) => v.vm_start < start || v.vm_end > end)) ret = -EINVAL;
+  if (ret !== -EINVAL) {
+    for (const [v] of walk.parts) {
       if (v.vm_flags & VM_HUGEPAGE) continue;
       yield* vma_start_write(v);
       const old = v.vm_flags;
@@ -91,17 +94,9 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   if (vma) yield* vma_end_read(vma);
   // ... else mmap_lock for read, VMA by VMA.
   yield* mmap_read_lock(mm);
-  let ret = 0;
-  for (let addr = start; addr < end; ) {
-    const v = mm.mm_mt.load(addr);
-    if (!v) {
-      ret = -ENOMEM;
-      break;
-    }
-    const stop = Math.min(end, v.vm_end);
-    yield* madvise_dontneed_single_vma(v, addr, stop);
-    addr = stop;
-  }
+  const walk = madvise_walk_vmas(mm, start, end);
+  for (const [v, from, to] of walk.parts) yield* madvise_dontneed_single_vma(v, from, to);
   yield* mmap_read_unlock(mm);
+  const ret = walk.unmapped_error;
   return ret;
 }
