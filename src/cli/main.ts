@@ -34,7 +34,7 @@ function program(): Command {
     .description('run a workload once per path (same seed) and append one run per path to a trace file')
     .argument('<workload>', 'a workload name (see `mmtrace workloads`)')
     .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
-    .option('--variant <switches>', 'comma-separated switches of the fast path: singleVmaOnly, checkFollAnon, touch, irqOffWalk, waitForWriter', '')
+    .option('--variant <switches>', 'comma-separated switches of the fast path: singleVmaOnly, checkFollAnon, touch, irqOffWalk, waitForWriter, vmaGup', '')
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
     .option('--strategy <s>', 'scheduling strategy: random or pct:D', 'random')
     .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])

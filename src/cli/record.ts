@@ -55,6 +55,7 @@ export const VARIANTS: Readonly<Record<string, string>> = {
   touch: 'FOLL_TOUCH: folio_mark_accessed() like GUP (Usama)',
   irqOffWalk: 'keep IRQs disabled across folio_walk_start..end (v2)',
   waitForWriter: 'lock_vma_under_rcu_wait(): wait out a writer on mmap_lock, then retry (Dave Hansen)',
+  vmaGup: 'GUP itself under the per-VMA lock (FAULT_FLAG_VMA_LOCK faults, RETRY falls back; reads and writes) (David)',
 };
 
 export function usage(message: string): MmtraceError {
@@ -103,7 +104,6 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   }
   const paths = checkPaths(opts.paths);
   for (const v of opts.variant) {
-    if (v === 'vmaGup') throw usage('--variant=vmaGup (GUP under the VMA lock) is not in this build yet');
     if (!(v in VARIANTS)) throw usage(`unknown variant '${v}' (variants: ${Object.keys(VARIANTS).join(', ')})`);
   }
   if (opts.variant.length > 0 && !paths.includes('fast')) {

@@ -368,7 +368,7 @@ export function fold(
     case K.folio_copy: {
       const dst = m.folios.get(a);
       const src = m.folios.get(b);
-      if (dst) dst.data.set(src ? src.data.subarray(0, dst.data.length) : new Uint8Array(dst.data.length));
+      if (dst) dst.data.set(src ? src.data.subarray(c * PAGE_SIZE, c * PAGE_SIZE + dst.data.length) : new Uint8Array(dst.data.length));
       break;
     }
     case K.folio_copy_page: {
@@ -384,8 +384,14 @@ export function fold(
         f.file = name(b);
         f.index = c;
         f.flags |= PG_uptodate;
-        if (file) f.data.set(file.data.subarray(c * PAGE_SIZE, Math.min((c + 1) * PAGE_SIZE, file.data.length)));
+        // The whole folio (a large one gets all its pages: page_cache_add's comment in events.ts).
+        if (file) f.data.set(file.data.subarray(c * PAGE_SIZE, Math.min(c * PAGE_SIZE + f.data.length, file.data.length)));
       }
+      break;
+    }
+    case K.page_cache_delete: {
+      const f = m.folios.get(a);
+      if (f) f.file = null;
       break;
     }
     case K.file_create:

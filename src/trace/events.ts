@@ -122,6 +122,8 @@ const DEFS = [
   { kind: 66, name: 'lru_move', family: 'folio', fields: ['folio', 'from', 'to'] },
   { kind: 67, name: 'folio_mapcount', family: 'folio', fields: ['folio', 'mapcount'] },
   { kind: 68, name: 'folio_mark_dirty', family: 'folio', fields: ['folio'] },
+  // The folio enters the page cache of `file` at `index`, uptodate, holding the file's bytes from
+  // that index on (the whole folio: all its pages for a large folio, e.g. khugepaged's new THP).
   { kind: 69, name: 'page_cache_add', family: 'folio', fields: ['folio', 'file', 'index'], names: ['file'] },
 
   // --- copy ---------------------------------------------------------------------------------------------
@@ -173,8 +175,8 @@ const DEFS = [
   // rwsem_mark_wake(): the lock is granted to the woken waiters in this step; blob: their tids (u32
   // little-endian). mode 0 read, 1 write.
   { kind: 19, name: 'rwsem_wake', family: 'lock', fields: ['sem', 'class', 'mode', 'count'], names: ['class'], blob: 'bytes', cost: 0 },
-  // copy_user_highpage(): dst gets src's bytes (src 0: the zero page)
-  { kind: 72, name: 'folio_copy', family: 'copy', fields: ['dst', 'src'] },
+  // copy_user_highpage(): dst gets the bytes of page `index` of src (src 0: the zero page)
+  { kind: 72, name: 'folio_copy', family: 'copy', fields: ['dst', 'src', 'index'] },
   // A file exists with these contents (blob); io_ticks: time one page read-in takes.
   { kind: 73, name: 'file_create', family: 'vma', fields: ['file', 'size', 'io_ticks'], names: ['file'], blob: 'bytes', cost: 0 },
   { kind: 74, name: 'mm_env', family: 'vma', fields: ['mm', 'env_start', 'env_end'] },
@@ -208,6 +210,9 @@ const DEFS = [
   // (kernel-spec §4.2). waited: IRQ-off tasks it had to wait for (0: completed at once). Not an
   // RCU grace period.
   { kind: 125, name: 'ipi_sync', family: 'lock', fields: ['waited'] },
+  // The folio left the page cache of `file` (folio->mapping = NULL; index kept): khugepaged's
+  // collapse_file replaced it by a large folio. Its bytes and references are unchanged.
+  { kind: 126, name: 'page_cache_delete', family: 'folio', fields: ['folio', 'file', 'index'], names: ['file'] },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

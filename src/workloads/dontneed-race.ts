@@ -31,7 +31,7 @@ const PMD_SPAN = 2 << 20;
  * rcu_read_lock() -- that pte_offset_map_lock() re-checks under the PTL. (GUP's follow_page_mask
  * reads the PMD once before that; this is the read the window is about.) Stateful: make one per gate.
  */
-function pmdReadInPteMap(): EventPredicate {
+export function pmdReadInPteMap(): EventPredicate {
   let afterRcuLock = false;
   return (e) => {
     if (e.task !== 'reader') return false;

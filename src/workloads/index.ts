@@ -8,6 +8,8 @@ import { lamEnable } from './lam-enable.js';
 import { reclaimAging } from './reclaim-aging.js';
 import { fatalSignal } from './fatal-signal.js';
 import { fileCmdline } from './file-cmdline.js';
+import { hugetlbShare } from './hugetlb-share.js';
+import { khugepagedCollapse } from './khugepaged-collapse.js';
 import { neverTouched } from './never-touched.js';
 import { scale } from './scale.js';
 import { specialVmas } from './special-vmas.js';
@@ -17,7 +19,27 @@ import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './
 import { vmaReuse } from './vma-reuse.js';
 import type { ParamValue, Workload } from './workload.js';
 
-export const WORKLOADS: readonly Workload[] = [cmdlinePoll, stuckWriter, scale, crossVmaRace, munmapDuringRead, mprotectRace, vmaMerge, readerBlocksWriter, reclaimAging, lamEnable, fileCmdline, neverTouched, fatalSignal, specialVmas, dontneedRace, mixed, processExit, vmaReuse];
+/** Every workload: the demo and benchmark mixes, then the §12 scenarios in the spec's order. */
+export const WORKLOADS: readonly Workload[] = [
+  cmdlinePoll, scale, mixed,
+  crossVmaRace, // §12.1
+  fileCmdline, // §12.2
+  reclaimAging, // §12.3
+  dontneedRace, khugepagedCollapse, // §12.4
+  stuckWriter, // §12.5
+  vmaMerge, // §12.6
+  munmapDuringRead, // §12.7
+  vmaReuse, // §12.8
+  neverTouched, // §12.9
+  mprotectRace, // §12.10
+  specialVmas, hugetlbShare, // §12.11
+  thpRead, // §12.12
+  ipiVsRcu, // §12.13
+  fatalSignal, // §12.14
+  lamEnable, // §12.15
+  readerBlocksWriter, // §12.16
+  processExit, // §4.1
+];
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

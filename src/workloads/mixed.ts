@@ -14,6 +14,7 @@ import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap,
 } from '../linux/mm/mmap.js';
 import { sys_mprotect } from '../linux/mm/mprotect.js';
+import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mm/mremap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread, type Process } from './lib.js';
@@ -30,7 +31,7 @@ function* churnOnce(proc: Process, rng: Prng, slots: number): Gen {
   const addr = AREA + slot * SLOT_PAGES * PAGE_SIZE;
   const pages = 1 + rng.below(SLOT_PAGES);
   const len = pages * PAGE_SIZE;
-  switch (rng.below(5)) {
+  switch (rng.below(6)) {
     case 0:
       yield* sys_mmap(proc.mm, { addr, len, prot: PROTS[rng.below(3)]!, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
       break;
@@ -43,6 +44,12 @@ function* churnOnce(proc: Process, rng: Prng, slots: number): Gen {
     case 3:
       yield* sys_madvise(proc.mm, addr, len, MADV_DONTNEED);
       break;
+    case 4: {
+      // Move the range to another slot (MREMAP_FIXED replaces whatever is there).
+      const to = AREA + rng.below(slots) * SLOT_PAGES * PAGE_SIZE;
+      if (to !== addr) yield* sys_mremap(proc.mm, addr, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+      break;
+    }
     default:
       // A store (faults, or SIGSEGV on a hole or a read-only page: the thread goes on).
       yield* user_access(proc.mm, addr + rng.below(len), new Uint8Array(8).fill(0x61 + rng.below(26)), true);
@@ -51,7 +58,7 @@ function* churnOnce(proc: Process, rng: Prng, slots: number): Gen {
 
 export const mixed: Workload = {
   name: 'mixed',
-  description: 'a seeded random mix of mmap/munmap/mprotect/madvise/stores, remote readers and a ptrace peeker',
+  description: 'a seeded random mix of mmap/munmap/mprotect/mremap/madvise/stores, remote readers and a ptrace peeker',
   params: {
     threads: { default: 3, description: 'target threads changing the address space' },
     ops: { default: 40, description: 'operations per thread' },

@@ -90,6 +90,47 @@ export function* filemap_read_folio(mapping: AddressSpace, index: number): Gen<F
   return folio;
 }
 
+/** i_mmap_lock_read(): the file's rmap tree (i_mmap) stays stable: no VMA is linked or unlinked. */
+export function* i_mmap_lock_read(mapping: AddressSpace): Gen {
+  yield* down_read(mapping.i_mmap_rwsem);
+}
+
+export function* i_mmap_unlock_read(mapping: AddressSpace): Gen {
+  yield* up_read(mapping.i_mmap_rwsem);
+}
+
+/**
+ * The page-cache side of khugepaged's collapse_file() (kernel-spec §4.3), step one: the new large
+ * `folio` enters the page cache at `index` (folio->mapping, ->index, uptodate) holding the file's
+ * bytes for its whole range -- for the pages that were not cached, what page_cache_sync_readahead()
+ * would have read (the kernel reads them into small folios first and collapses those; here they go
+ * straight into the new folio, which keeps 2 MiB of small folios out of the run). The caller then
+ * copies the cached pages in (their bytes may differ from the file's: dirty shared pages) and
+ * publishes the folio with page_cache_replace(). The allocation's reference becomes the cache's.
+ */
+export function* page_cache_add_large(mapping: AddressSpace, folio: Folio, index: number): Gen {
+  const start = index * PAGE_SIZE;
+  folio.data.set(mapping.data.subarray(start, Math.min(start + folio.size(), mapping.data.length)));
+  folio.flags |= PG_uptodate;
+  folio.mapping = mapping;
+  folio.index = index;
+  yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
+}
+
+/**
+ * collapse_file()'s xas_store of the new folio over [index, index + nr_pages): every slot of the
+ * range now finds `folio` (a multi-index entry), and each old small folio leaves the cache
+ * (folio->mapping = NULL). The old folios keep the cache's reference: the caller drops it once the
+ * page tables mapping them are gone.
+ */
+export function* page_cache_replace(mapping: AddressSpace, folio: Folio, index: number, olds: readonly Folio[]): Gen {
+  for (let i = 0; i < folio.nr_pages; i++) mapping.i_pages.set(index + i, folio);
+  for (const old of olds) {
+    old.mapping = null;
+    yield ev(K.page_cache_delete, old.id, nameId(mapping), old.index);
+  }
+}
+
 function nameId(mapping: AddressSpace): number {
   return sim().intern(mapping.name);
 }

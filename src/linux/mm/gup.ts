@@ -1,21 +1,24 @@
 /**
  * get_user_pages for remote access (mm/gup.c, kernel-spec §6.2-§6.6). Only the paths
  * __access_remote_vm reaches: no FOLL_PIN, no FOLL_UNLOCKABLE (locked == NULL), no hugetlb yet.
+ * get_user_page_vma_locked() is the vmaGup variant's entry (§8.3 item 6): GUP of one page of a VMA
+ * the caller holds the per-VMA lock of, instead of the mm under mmap_lock.
  */
 import { K } from '../../trace/events.js';
 import { current, ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
 import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
-import { EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
+import { EBUSY, EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
 import { touch_pmd, vm_normal_page_pmd } from './huge_memory.js';
 import {
-  FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY,
+  FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY,
   handle_mm_fault, vm_normal_page,
 } from './memory.js';
-import { mmap_assert_locked } from './mmap_lock.js';
+import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
+import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './pagewalk.js';
 import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
   VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
@@ -181,12 +184,30 @@ const follow_huge_pmd = traced('follow_huge_pmd', function* (
   return head + Math.floor((address % PMD_SIZE) / PAGE_SIZE);
 });
 
-/** follow_page_mask(): walk PGD -> PUD -> PMD locklessly, then follow_page_pte. */
+/**
+ * follow_page_mask(): walk PGD -> PUD -> PMD locklessly, then follow_page_pte. The caller holds
+ * mmap_lock, or -- `vma_locked`, the vmaGup variant (kernel-spec §8.3 item 6) -- the VMA's per-VMA
+ * read lock instead: the lockless upper-level reads and pte_offset_map_lock() are the same either
+ * way (PTE tables are RCU-freed; the VMA lock keeps free_pgtables() off this VMA's range).
+ */
 const follow_page_mask = traced('follow_page_mask', function* (
   vma: VmAreaStruct,
   address: number,
   flags: number,
+  vma_locked = false,
 ): Gen<PageOrErr> {
+  if (vma_locked) yield* vma_assert_locked(vma);
+  else yield* mmap_assert_locked(vma.vm_mm);
+  // vma_pgtable_walk_begin/end around the walk, as mm/gup.c does: for hugetlb VMAs the hugetlb
+  // VMA lock (read) keeps a shared PMD table from being unshared meanwhile (mm/hugetlb.ts).
+  yield* vma_pgtable_walk_begin(vma);
+  const page = yield* follow_page_mask_walk(vma, address, flags);
+  yield* vma_pgtable_walk_end(vma);
+  return page;
+});
+
+/** The walk of follow_page_mask() (hugetlb PMDs are PMD leaves: follow_huge_pmd). */
+function* follow_page_mask_walk(vma: VmAreaStruct, address: number, flags: number): Gen<PageOrErr> {
   const mm = vma.vm_mm;
   const pgd = yield* read_entry(entry_ptr(mm.pgd, address), true);
   if (entry_none(pgd)) return no_page_table(vma, flags);
@@ -214,7 +235,7 @@ const follow_page_mask = traced('follow_page_mask', function* (
     return page;
   }
   return yield* follow_page_pte(vma, address, pmdp, flags);
-});
+}
 
 /** vm_fault_to_errno() */
 function vm_fault_to_errno(ret: number): number {
@@ -223,21 +244,29 @@ function vm_fault_to_errno(ret: number): number {
   return 0;
 }
 
-/** faultin_page(): fault the page in for GUP. 0 = retry the lookup, else -errno. */
+/**
+ * faultin_page(): fault the page in for GUP. 0 = retry the lookup, else -errno. With `vma_locked`
+ * (vmaGup) the fault runs under the caller's per-VMA read lock with FAULT_FLAG_VMA_LOCK, as a user
+ * fault does in do_user_addr_fault(): VM_FAULT_RETRY then means the handler has already released
+ * the VMA lock (e.g. vmf_anon_prepare() could not trylock mmap_lock) -- -EBUSY, as the kernel's
+ * faultin_page() reports a dropped lock; the caller must not touch the VMA again.
+ */
 const faultin_page = traced('faultin_page', function* (
   vma: VmAreaStruct,
   address: number,
   flags: number,
+  vma_locked = false,
 ): Gen<number> {
   if (flags & FOLL_NOFAULT) return -EFAULT;
   let fault_flags = 0;
   if (flags & FOLL_WRITE) fault_flags |= FAULT_FLAG_WRITE;
   if (flags & FOLL_REMOTE) fault_flags |= FAULT_FLAG_REMOTE;
+  if (vma_locked) fault_flags |= FAULT_FLAG_VMA_LOCK;
   // No FOLL_UNLOCKABLE (locked == NULL): no FAULT_FLAG_ALLOW_RETRY, so the fault keeps mmap_lock
-  // held even across I/O.
+  // (or, vma_locked, the VMA lock) held even across I/O.
   const ret = yield* handle_mm_fault(vma, address, fault_flags);
   if (ret & VM_FAULT_ERROR) return vm_fault_to_errno(ret);
-  if (ret & VM_FAULT_RETRY) return -EFAULT;
+  if (ret & VM_FAULT_RETRY) return vma_locked ? -EBUSY : -EFAULT;
   return 0;
 });
 
@@ -332,3 +361,48 @@ export function* get_user_page_vma_remote(mm: MmStruct, addr: number, gup_flags:
   return { page: pages[0]!, vma };
 }
 
+/**
+ * get_user_page_vma_locked(): GUP one page of a VMA the caller holds the per-VMA read lock of --
+ * the vmaGup variant, David Hildenbrand's "new GUP interface that consumes a VMA instead of an MM"
+ * (seeds/003, kernel-spec §8.3 item 6). The caller has locked the VMA (lock_vma_under_rcu), checked
+ * it with check_vma_flags() and made sure addr lies inside it; this is then __get_user_pages' per-page
+ * step (§6.4 steps 3-6) with the VMA lock in place of mmap_lock: follow_page_mask (FOLL_TOUCH:
+ * folio_mark_accessed / touch_pmd), on a miss faultin_page with FAULT_FLAG_VMA_LOCK and a retried
+ * lookup. Flags as get_user_pages_remote() adds them: FOLL_TOUCH | FOLL_REMOTE, and FOLL_GET (a
+ * page is wanted).
+ * Returns the page (pfn) with a reference; -EBUSY when the fault returned VM_FAULT_RETRY and the
+ * VMA lock is gone (fall back to mmap_lock); or -errno with the VMA lock still held.
+ */
+export const get_user_page_vma_locked = traced('get_user_page_vma_locked', function* (
+  vma: VmAreaStruct,
+  addr: number,
+  gup_flags: number,
+): Gen<PageOrErr> {
+  gup_flags |= FOLL_TOUCH | FOLL_REMOTE | FOLL_GET;
+  yield* vma_assert_locked(vma);
+  let ret: number;
+  for (;;) {
+    if (current().fatalSignal) {
+      ret = -EINTR;
+      break;
+    }
+    const page = yield* follow_page_mask(vma, addr, gup_flags, true);
+    if (page === 0) {
+      ret = yield* faultin_page(vma, addr, gup_flags, true);
+      if (ret === 0) continue; // the VMA lock is still held: retry the lookup
+      if (ret === -EBUSY) return ret; // lock dropped by the fault handler: no gup_error, a fallback
+      break;
+    }
+    if (page === -EEXIST) {
+      ret = -EFAULT; // a pfn without a struct page, and a page was wanted
+      break;
+    }
+    if (IS_ERR(page)) {
+      ret = page;
+      break;
+    }
+    return page;
+  }
+  yield ev(K.gup_error, addr, -ret);
+  return ret;
+});

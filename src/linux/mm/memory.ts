@@ -8,7 +8,9 @@ import { bytesHash } from '../../trace/hash.js';
 import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import type { TaskStruct } from '../kernel/sched.js';
 import { get_task_mm, mmput } from '../kernel/fork.js';
-import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
+import {
+  FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, check_vma_flags, get_user_page_vma_locked, get_user_page_vma_remote,
+} from './gup.js';
 import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { folio_is_secretmem, vma_is_secretmem } from './secretmem.js';
 import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
@@ -28,6 +30,7 @@ import {
 } from './folio.js';
 import { VM_FAULT_FALLBACK, __split_huge_pmd, handle_huge_pmd_fault, touch_pmd, zap_huge_pmd } from './huge_memory.js';
 import { filemap_read_folio } from './filemap.js';
+import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import {
   lock_vma_under_rcu, lock_vma_under_rcu_wait, mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock,
@@ -45,7 +48,7 @@ import {
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_add_lru, folio_mark_accessed } from './swap.js';
 // generic_access_phys and remap_pfn_range (the VM_IO/VM_PFNMAP section below):
-import { EINVAL, ENOMEM } from '../include/errno.js';
+import { EBUSY, EINVAL, ENOMEM } from '../include/errno.js';
 import { entry_flags } from '../arch/x86/include/pgtable_types.js';
 import { mmap_assert_locked } from './mmap_lock.js';
 import { VM_DONTEXPAND } from './mm_types.js';
@@ -145,6 +148,15 @@ function* pmd_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
 }
 
 /**
+ * The PMD slot of addr with a PTE table in it, allocating what is missing (alloc_new_pmd +
+ * pte_alloc, as mremap's move_page_tables needs); null when a huge PMD is there.
+ */
+export function* pte_table_alloc(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
+  const pmdp = yield* pmd_alloc_walk(mm, addr);
+  return (yield* table_alloc(mm, pmdp, PTE_LEVEL, addr)) ? pmdp : null;
+}
+
+/**
  * vm_normal_page(): the page a PTE maps, or null for special mappings (zero page, pfnmap).
  */
 export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
@@ -163,8 +175,11 @@ function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
   return vma.vm_flags & VM_WRITE ? pte | _PAGE_RW : pte;
 }
 
-/** Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range). */
-function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean): Gen<boolean> {
+/**
+ * Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range).
+ * `page`: the pfn to map, a page of a large page-cache folio (default: the folio's first page).
+ */
+function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean, page = folio.pfn): Gen<boolean> {
   const vma = vmf.vma;
   yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
@@ -177,7 +192,7 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
   }
   if (anon) vma.anon_vma = true;
   yield* folio_mapcount_inc(folio);
-  yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, writable)));
+  yield* set_entry(locked.ptep, mk_entry(page, vma_pte_flags(vma, writable)));
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
   return true;
@@ -232,21 +247,30 @@ function* do_anonymous_page(vmf: VmFault): Gen<number> {
   return 0;
 }
 
-/** do_read_fault(): map the page-cache folio read-only (map-around is not modelled). */
+/**
+ * do_read_fault(): map the page-cache folio read-only (map-around is not modelled). A large folio
+ * (khugepaged's file THP) is PTE-mapped: its page for this index (set_pte_range). The kernel's
+ * finish_fault would map a PMD leaf (do_set_pmd) when the PMD is none and the VMA suits; file PMD
+ * leaves are not modelled (zap/split would need their file side: no deposited table, no anon rmap).
+ */
 function* do_read_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_READ;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_read_folio(vma.vm_file!, index);
   const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
-  if (!(yield* map_new_folio(vmf, folio, shared_writable, false))) yield* folio_put(folio);
+  const page = folio.pfn + (index - folio.index);
+  if (!(yield* map_new_folio(vmf, folio, shared_writable, false, page))) yield* folio_put(folio);
   return 0;
 }
 
-/** copy_user_highpage(): the new folio gets the old one's bytes (none: the zero page, already zeros). */
-function* copy_user_highpage(dst: Folio, src: Folio | null): Gen {
-  if (src) dst.data.set(src.data.subarray(0, PAGE_SIZE));
-  yield ev(K.folio_copy, dst.id, src ? src.id : 0);
+/**
+ * copy_user_highpage(): the new (small) folio gets the bytes of page `idx` of the source folio
+ * (no source: the zero page, and the new folio is zeros already).
+ */
+function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
+  if (src) dst.data.set(src.data.subarray(idx * PAGE_SIZE, (idx + 1) * PAGE_SIZE));
+  yield ev(K.folio_copy, dst.id, src ? src.id : 0, idx);
 }
 
 /** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
@@ -258,7 +282,8 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const src = yield* filemap_read_folio(vma.vm_file!, index);
   const folio = yield* folio_alloc(0, true, PG_uptodate);
-  yield* copy_user_highpage(folio, src);
+  // The faulting page within the (maybe large) page-cache folio.
+  yield* copy_user_highpage(folio, src, index - src.index);
   yield* folio_put(src);
   if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
   return 0;
@@ -270,7 +295,7 @@ function* do_shared_fault(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_read_folio(vma.vm_file!, index);
-  if (yield* map_new_folio(vmf, folio, true, false)) yield* folio_mark_dirty(folio);
+  if (yield* map_new_folio(vmf, folio, true, false, folio.pfn + (index - folio.index))) yield* folio_mark_dirty(folio);
   else yield* folio_put(folio);
   return 0;
 }
@@ -311,7 +336,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const prepared = yield* vmf_anon_prepare(vmf);
   if (prepared) return prepared;
   const folio = yield* folio_alloc(0, true, PG_uptodate);
-  yield* copy_user_highpage(folio, old);
+  yield* copy_user_highpage(folio, old, old && page !== null ? folio_page_idx(old, page) : 0);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
   if (!locked) {
     yield* folio_put(folio);
@@ -383,6 +408,8 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   address: number,
   flags: number,
 ): Gen<number> {
+  // hugetlb VMAs have their own fault handler (mm/hugetlb.ts; it emits the fault event).
+  if (is_vm_hugetlb_page(vma)) return yield* hugetlb_fault(vma, address, flags);
   const vmf: VmFault = { vma, address, flags, pmdp: undefined as unknown as EntryPtr, how: HOW_RACED };
   vmf.pmdp = yield* pmd_alloc_walk(vma.vm_mm, address);
   // __handle_mm_fault(): vmf->orig_pmd = pmdp_get_lockless(); a none PMD of a THP VMA or a huge
@@ -488,7 +515,11 @@ export function* walk_to_pmd(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
 
 /** unmap_vmas(): zap every VMA's range. */
 export const unmap_vmas = traced('unmap_vmas', function* (tlb: MmuGather, vmas: VmAreaStruct[]): Gen {
-  for (const vma of vmas) yield* unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end);
+  for (const vma of vmas) {
+    // hugetlb VMAs: hugetlb_zap_begin / __unmap_hugepage_range / hugetlb_zap_end (mm/hugetlb.ts).
+    if (is_vm_hugetlb_page(vma)) yield* unmap_hugepage_vma(tlb, vma);
+    else yield* unmap_page_range(tlb, vma, vma.vm_start, vma.vm_end);
+  }
 });
 
 const PMD_SIZE = entry_size(PMD_LEVEL);
@@ -608,6 +639,11 @@ const FALLBACK_NO_VMA_LOCK = name('lock_vma_under_rcu failed');
 const FALLBACK_VMA = name('VMA not for the fast path');
 const FALLBACK_NOT_PRESENT = name('folio_walk_start: not found');
 const FALLBACK_ZERO_PAGE = name('folio_walk_start: zero page');
+const FALLBACK_SINGLE_VMA = name('read spans more than one VMA');
+const FALLBACK_HUGETLB = name('hugetlb VMA');
+const FALLBACK_CHECK_VMA_FLAGS = name('check_vma_flags refused the VMA');
+const FALLBACK_FAULT_RETRY = name('VM_FAULT_RETRY: the fault dropped the VMA lock');
+const FALLBACK_GUP_ERROR = name('GUP error under the VMA lock');
 
 /** The review's variant switches of the fast path (kernel-spec §8.3), as built into this kernel. */
 function variant(name: string): boolean {
@@ -636,6 +672,16 @@ function fast_path_allowed(vma: VmAreaStruct, addr: number, len: number, gup_fla
 }
 
 /**
+ * The fast path's VMA lock: lock_vma_under_rcu(), or with waitForWriter lock_vma_under_rcu_wait();
+ * when it cannot be had, say so (a fallback after `copied` bytes) and return null.
+ */
+function* fast_path_lock_vma(mm: MmStruct, addr: number, copied: number): Gen<VmAreaStruct | null> {
+  const vma = variant('waitForWriter') ? yield* lock_vma_under_rcu_wait(mm, addr) : yield* lock_vma_under_rcu(mm, addr);
+  if (!vma) yield ev(K.fast_path_fallback, addr, copied, FALLBACK_NO_VMA_LOCK.id);
+  return vma;
+}
+
+/**
  * Bytes one walk covers (patch 3/3): to the end of the mapping entry found, bounded by the folio,
  * the VMA and len, so a huge mapping is copied in one walk.
  */
@@ -660,14 +706,12 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
 ): Gen<number> {
   const cfg = kernel().config;
   if (!cfg.CONFIG_PER_VMA_LOCK || !cfg.CONFIG_MMU_GATHER_RCU_TABLE_FREE) return 0;
+  if (variant('vmaGup')) return yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
   let pos = 0;
   addr = untagged_addr_remote_unlocked(mm, addr);
   while (len > 0) {
-    const vma = variant('waitForWriter') ? yield* lock_vma_under_rcu_wait(mm, addr) : yield* lock_vma_under_rcu(mm, addr);
-    if (!vma) {
-      yield ev(K.fast_path_fallback, addr, pos, FALLBACK_NO_VMA_LOCK.id);
-      break;
-    }
+    const vma = yield* fast_path_lock_vma(mm, addr, pos);
+    if (!vma) break;
     if (!fast_path_allowed(vma, addr, len, gup_flags)) {
       yield* vma_end_read(vma);
       yield ev(K.fast_path_fallback, addr, pos, FALLBACK_VMA.id);
@@ -715,6 +759,89 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
   }
   return pos;
 });
+
+/**
+ * The vmaGup variant (David Hildenbrand's review of v1, seeds/003; kernel-spec §8.3 item 6): no
+ * folio_walk and no re-implemented checks -- GUP itself runs under the per-VMA lock.
+ *
+ * Per VMA: lock_vma_under_rcu (lock_vma_under_rcu_wait with waitForWriter) at the next address not
+ * yet done; check_vma_flags() in full (so FOLL_ANON, read/write permissions with FOLL_FORCE,
+ * secretmem and VM_IO/VM_PFNMAP are GUP's own verdicts); then page by page
+ * get_user_page_vma_locked(): follow_page_mask under the VMA lock with FOLL_TOUCH (GUP's aging:
+ * folio_mark_accessed, touch_pmd), and on a miss handle_mm_fault(FAULT_FLAG_REMOTE |
+ * FAULT_FLAG_VMA_LOCK); the page comes with a FOLL_GET reference, the copy goes through the kmap
+ * as on the slow path, then folio_put.
+ *
+ * Behaviour decisions:
+ *  - Fall back to the slow path (mmap_lock, mainline GUP) for the rest, at the first address not
+ *    yet copied, whenever the VMA lock cannot be had or GUP under it does not give a page: a
+ *    check_vma_flags refusal (the slow path then also tries ->access, e.g. generic_access_phys for
+ *    VM_IO|VM_PFNMAP, or returns 0 as mainline does), a GUP error (fault SIGBUS/OOM, fatal signal:
+ *    the slow path reports it its own way), and VM_FAULT_RETRY -- after which the VMA lock is
+ *    already gone (the fault handler released it) and the VMA is not touched again.
+ *  - Every page address is processed exactly once: `addr` only advances past bytes copied, a
+ *    successful fault keeps the VMA lock and retries the lookup of the same address, and after any
+ *    lock drop (between VMAs, or a RETRY) the VMA is looked up again from scratch -- lockless for
+ *    the next VMA, under mmap_lock in the slow path.
+ *  - Multi-VMA reads: allowed, one lookup per VMA (David: what was merged, split or replaced
+ *    meanwhile is simply what is at the next address now; only the structural snapshot across
+ *    VMAs is lost, as with v1). With singleVmaOnly the range must lie inside the first VMA, or the
+ *    whole request goes to the slow path (Lorenzo's single-VMA fast case).
+ *  - hugetlb VMAs fall back: this GUP has no hugetlb path (follow_hugetlb / hugetlb_vma_lock).
+ *  - checkFollAnon and touch are implied (check_vma_flags, FOLL_TOUCH); irqOffWalk does not apply
+ *    (there is no folio_walk: GUP's walk is RCU-protected through pte_offset_map, and a fault must
+ *    be able to sleep).
+ *  - Writes (FOLL_WRITE: ptrace POKE, /proc/PID/mem) take this path too: GUP under the VMA lock is
+ *    not read-only -- COW and anonymous write faults run with FAULT_FLAG_VMA_LOCK as user stores
+ *    do, and a write fault that needs an anon_vma while mmap_lock is contended returns
+ *    VM_FAULT_RETRY (vmf_anon_prepare) and falls back. The copy dirties the folio as the slow path
+ *    does (folio_mark_dirty_lock).
+ */
+function* access_remote_vm_vma_gup(
+  mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
+): Gen<number> {
+  const write = (gup_flags & FOLL_WRITE) !== 0;
+  let pos = 0;
+  addr = untagged_addr_remote_unlocked(mm, addr);
+  while (len > 0) {
+    const vma = yield* fast_path_lock_vma(mm, addr, pos);
+    if (!vma) break;
+    const refuse = is_vm_hugetlb_page(vma) ? FALLBACK_HUGETLB
+      : check_vma_flags(vma, gup_flags) ? FALLBACK_CHECK_VMA_FLAGS
+      : variant('singleVmaOnly') && addr + len > vma.vm_end ? FALLBACK_SINGLE_VMA
+      : null;
+    if (refuse) {
+      yield* vma_end_read(vma);
+      yield ev(K.fast_path_fallback, addr, pos, refuse.id);
+      break;
+    }
+    while (len > 0 && addr < vma.vm_end) {
+      const page = yield* get_user_page_vma_locked(vma, addr, gup_flags);
+      if (IS_ERR(page)) {
+        // -EBUSY: VM_FAULT_RETRY, the handler dropped the VMA lock already.
+        if (page !== -EBUSY) yield* vma_end_read(vma);
+        yield ev(K.fast_path_fallback, addr, pos, (page === -EBUSY ? FALLBACK_FAULT_RETRY : FALLBACK_GUP_ERROR).id);
+        return pos;
+      }
+      const folio = page_folio(page);
+      const offset = addr % PAGE_SIZE;
+      const bytes = Math.min(len, PAGE_SIZE - offset);
+      const inFolio = folio_page_idx(folio, page) * PAGE_SIZE + offset;
+      if (write) {
+        yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
+        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
+      } else {
+        yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
+      }
+      yield* folio_put(folio); // the FOLL_GET reference (folio_release_kmap)
+      len -= bytes;
+      pos += bytes;
+      addr += bytes;
+    }
+    yield* vma_end_read(vma);
+  }
+  return pos;
+}
 
 // --- VM_IO / VM_PFNMAP: remap_pfn_range and generic_access_phys (§5.4, §8.1, §12.11) -------------
 
@@ -877,7 +1004,8 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
 ): Gen<number> {
   const write = (gup_flags & FOLL_WRITE) !== 0;
   let pos = 0;
-  if (kernel().build.fastPath && !write) {
+  // vmaGup (kernel-spec §8.3 item 6) runs GUP under the VMA lock, which serves writes as well.
+  if (kernel().build.fastPath && (!write || variant('vmaGup'))) {
     // Patch 3/3: the lockless fast path first; the slow path does the remainder, if any.
     pos = yield* access_remote_vm_fast(mm, addr, buf, len, gup_flags);
     addr += pos;

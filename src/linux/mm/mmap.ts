@@ -72,7 +72,7 @@ export function vm_flags_for(prot: number, flags: number): number {
 }
 
 /** get_unmapped_area() top-down: the highest gap of `len` below MMAP_BASE. */
-function get_unmapped_area(mm: MmStruct, len: number): number {
+export function get_unmapped_area(mm: MmStruct, len: number): number {
   let top = MMAP_BASE;
   const vmas = mm.mm_mt.all();
   for (let i = vmas.length - 1; i >= 0; i--) {

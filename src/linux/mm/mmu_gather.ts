@@ -23,6 +23,10 @@ export class MmuGather {
   readonly tables: PageTable[] = [];
   start = Infinity;
   end = 0;
+  /** hugetlb (mm/hugetlb.ts): a PUD entry to a shared PMD table was cleared (huge_pmd_unshare). */
+  unshared_tables = false;
+  /** ... and that left the table with one user: tlb_remove_table_sync_one() before locks drop. */
+  fully_unshared_tables = false;
 
   constructor(
     readonly mm: MmStruct,
@@ -86,4 +90,38 @@ export function* tlb_remove_table_sync_one(): Gen {
 export function* tlb_finish_mmu(tlb: MmuGather): Gen {
   yield* tlb_flush_mmu(tlb);
   yield* tlb_table_flush(tlb);
+}
+
+// --- hugetlb PMD unsharing (include/asm-generic/tlb.h; added for mm/hugetlb.ts) -------------------
+
+/**
+ * tlb_unshare_pmd_ptdesc(): this mm's PUD entry to the shared PMD table `table` was just cleared.
+ * Drop the share; the unsharer's TLB must be flushed for the whole PUD range; if the table now has
+ * one user left (exclusively owned, free for it to modify and free later), note a full unshare.
+ */
+export function tlb_unshare_pmd_ptdesc(tlb: MmuGather, table: PageTable, pud_start: number, pud_end: number): void {
+  table.pt_share_count--;
+  tlb_track_range(tlb, pud_start, pud_end);
+  if (table.pt_share_count === 0) tlb.fully_unshared_tables = true;
+  tlb.unshared_tables = true;
+}
+
+/**
+ * tlb_flush_unshared_tables(): called before the unsharer drops the hugetlb VMA lock and
+ * i_mmap_rwsem. Flush this mm's TLB now (tlb_flush_mmu_tlbonly: the range is reset, the gathered
+ * folios stay batched), and after a full unshare wait for concurrent lockless walkers of the
+ * previously-shared table with tlb_remove_table_sync_one() -- the IPI, not an RCU grace period
+ * (kernel-spec §4.2).
+ */
+export function* tlb_flush_unshared_tables(tlb: MmuGather): Gen {
+  if (tlb.unshared_tables) {
+    if (tlb.end > 0) yield ev(K.tlb_flush, tlb.mm.id, tlb.start, tlb.end);
+    tlb.start = Infinity;
+    tlb.end = 0;
+    tlb.unshared_tables = false;
+  }
+  if (tlb.fully_unshared_tables) {
+    yield* tlb_remove_table_sync_one();
+    tlb.fully_unshared_tables = false;
+  }
 }

@@ -56,8 +56,11 @@ const WARN_OUTSIDE = name('WARN_ON_ONCE(addr < vma->vm_start || addr >= vma->vm_
 const WARN_IRQS_ON = name('lockdep_assert_irqs_disabled() (folio_walk_start, v2)');
 const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
 
-/** The hugetlb VMA lock (struct hugetlb_vma_lock), made on first use. */
-function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
+/**
+ * The hugetlb VMA lock (struct hugetlb_vma_lock), made on first use. Exported for mm/hugetlb.ts
+ * (hugetlb_vma_lock_read/write, and hugetlb_vma_lock_alloc at mmap time).
+ */
+export function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
   vma.hugetlb_vma_lock ??= new RwSemaphore(C_HUGETLB_VMA_LOCK);
   return vma.hugetlb_vma_lock;
 }

@@ -35,6 +35,12 @@ export class PageTable {
    * (pgtable_trans_huge_deposit keeps them in the PMD table's ptdesc, pmd_huge_pte()).
    */
   readonly deposited = new Map<number, PageTable[]>();
+  /**
+   * PMD tables shared by hugetlb mappings (mm/hugetlb.ts, huge_pmd_share): ptdesc->pt_share_count,
+   * the number of PUD entries pointing here besides the first (0: not shared). Kernel-only state:
+   * the replay model sees the PUD entries (pgtable_set), not the count.
+   */
+  pt_share_count = 0;
 
   constructor(
     readonly level: number,

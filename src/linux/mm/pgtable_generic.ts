@@ -7,9 +7,13 @@ import { ev } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { entry_leaf, entry_none, entry_present } from '../arch/x86/include/pgtable_types.js';
 import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
-import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { call_rcu, rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { kernel } from '../kernel.js';
 import type { MmStruct } from './mm_types.js';
-import { type EntryPtr, entry_ptr, entry_table, pte_lockptr, read_entry } from './pgtable.js';
+import {
+  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, PGTABLE_FREE_RCU_DONE, PGTABLE_FREE_RCU_QUEUED,
+  entry_ptr, entry_table, free_table_now, pte_lockptr, read_entry,
+} from './pgtable.js';
 import { name } from '../../sim/sim.js';
 
 const UAF_PTL = name('PTL of a freed page table');
@@ -79,4 +83,33 @@ export function* pte_offset_map_rw_nolock(mm: MmStruct, pmdp: EntryPtr, addr: nu
 export function* pte_unmap_unlock(ptl: SpinLock): Gen {
   yield* spin_unlock(ptl);
   yield* pte_unmap();
+}
+
+/**
+ * pmdp_get_lockless_sync() (include/linux/pgtable.h, kernel-spec §3.3): after clearing a PMD, wait
+ * for lockless readers that may have read half of it -- tlb_remove_table_sync_one() on configs that
+ * read a PMD in two halves (CONFIG_GUP_GET_PXX_LOW_HIGH, 32-bit PAE). x86-64 reads it in one
+ * READ_ONCE: a no-op, and no event.
+ */
+export function* pmdp_get_lockless_sync(): Gen {}
+
+const WHAT_PTE_FREE = name('pte_free_defer');
+
+/**
+ * pte_free_defer() (mm/pgtable-generic.c, kernel-spec §4.3): free a PTE table that was unlinked
+ * under pmd_lock + PTL after an RCU grace period (call_rcu -> pte_free), so a walker that found it
+ * through a PMD value read under rcu_read_lock() (pte_offset_map) can still take its PTL and see
+ * the PMD changed. Queued (mode 1), then freed by the callback (mode 3). Config pteFreeImmediate
+ * (kernel-spec §12.4c) frees it at once (mode 0), as without RCU-deferred freeing.
+ */
+export function* pte_free_defer(table: PageTable): Gen {
+  if (kernel().config.pteFreeImmediate) {
+    yield* free_table_now(table, PGTABLE_FREE_IMMEDIATE);
+    return;
+  }
+  table.pendingFree = true;
+  yield ev(K.pgtable_free, table.level, table.id, PGTABLE_FREE_RCU_QUEUED);
+  yield* call_rcu(WHAT_PTE_FREE, table.id, function* () {
+    yield* free_table_now(table, PGTABLE_FREE_RCU_DONE);
+  });
 }

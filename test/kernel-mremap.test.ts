@@ -1,0 +1,69 @@
+/**
+ * mremap(MREMAP_MAYMOVE|MREMAP_FIXED) (kernel-spec §10): mmap_lock write-held throughout, the old
+ * VMA write-locked, the new VMA created write-locked, PTEs moved (the folios keep their references
+ * and mapcounts), the old range unmapped with the write lock kept.
+ */
+import { describe, expect, test } from 'vitest';
+import type { Gen } from '../src/sim/task.js';
+import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
+import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../src/linux/mm/mremap.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import { TARGET_ARGV, TARGET_ENVP } from '../src/workloads/cmdline-poll.js';
+import { remote_read, spawn_process, thread } from '../src/workloads/lib.js';
+import type { Workload } from '../src/workloads/workload.js';
+import { checkEveryEvent } from './helpers/fold-check.js';
+import { runTrace } from './helpers/harness.js';
+
+const OLD = 0x60000000;
+const NEW = 0x61000000;
+
+const moveWorkload: Workload = {
+  name: 'mremap-move', description: 'test', params: {},
+  *boot(): Gen {
+    const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
+    thread(proc, 'mover', function* () {
+      yield* sys_mmap(proc.mm, { addr: OLD, len: 3 * PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+      for (let p = 0; p < 3; p++) yield* user_access(proc.mm, OLD + p * PAGE_SIZE, new Uint8Array(8).fill(0x30 + p), true);
+      yield* sys_mremap(proc.mm, OLD, 3 * PAGE_SIZE, 3 * PAGE_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED, NEW);
+      const moved = new Uint8Array(8);
+      expect(yield* user_access(proc.mm, NEW + PAGE_SIZE, moved, false)).toBe(true);
+      expect(Array.from(moved)).toEqual(Array(8).fill(0x31));
+      // The old range is gone: the target's own load faults with SIGSEGV.
+      expect(yield* user_access(proc.mm, OLD, new Uint8Array(8), false)).toBe(false);
+      yield* remote_read(proc, NEW + 2 * PAGE_SIZE, 8);
+    });
+  },
+};
+
+describe('§10 mremap moves a VMA and its page tables', () => {
+  for (const seed of [1, 2, 3]) {
+    test(`lock order, moved PTEs, unchanged folios (seed ${seed})`, () => {
+      const t = runTrace(moveWorkload, { seed });
+      expect(t.result.outcome).toBe('done');
+      const begin = t.of('syscall_begin', 'mover', (e) => t.name(e.a) === 'mremap')[0]!;
+      const end = t.of('syscall_end', 'mover', (e) => t.name(e.a) === 'mremap')[0]!;
+      expect(end.b).toBe(NEW);
+      const inside = (e: { seq: number }) => e.seq > begin.seq && e.seq < end.seq;
+      const writeLocked = t.of('mmap_lock_acquire_returned', 'mover', (e) => inside(e) && e.c === 1)[0]!;
+      const released = t.of('mmap_lock_released', 'mover', (e) => inside(e) && e.c === 1)[0]!;
+      const created = t.of('vma_create', 'mover', (e) => inside(e) && e.c === NEW)[0]!;
+      const moves = t.of('pgtable_set', 'mover', (e) => inside(e) && e.b >= NEW && e.b < NEW + 3 * PAGE_SIZE && t.isMap(e));
+      const detached = t.of('vma_mark_detached', 'mover', inside);
+      expect(writeLocked.seq).toBeLessThan(created.seq);
+      expect(moves).toHaveLength(3);
+      expect(moves[0]!.seq).toBeGreaterThan(created.seq);
+      expect(detached.length).toBe(1);
+      expect(detached[0]!.seq).toBeGreaterThan(moves[2]!.seq);
+      expect(released.seq).toBeGreaterThan(detached[0]!.seq);
+      // No downgrade: the whole mremap runs with mmap_lock held for write.
+      expect(t.of('rwsem_acquire', 'mover', (e) => inside(e) && e.d === 3)).toHaveLength(0);
+      // Folios move with their mappings: no new faults, no mapcount changes, no frees.
+      expect(t.of('folio_mapcount', 'mover', inside)).toHaveLength(0);
+      expect(t.of('folio_free', 'mover', inside)).toHaveLength(0);
+      expect(t.requests('mover').map((r) => Array.from(r.data))).toEqual([Array(8).fill(0x32)]);
+      expect(t.of('warn')).toHaveLength(0);
+      expect(checkEveryEvent(moveWorkload, { seed }).firstMismatch).toBeNull();
+    });
+  }
+});
