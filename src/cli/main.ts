@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
+import { diffCommand } from './diff.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay.js';
@@ -60,6 +61,13 @@ function program(): Command {
     .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
     .option('--json', 'one JSON document on stdout')
     .action((ref, o) => replayCommand(ref, o));
+
+  p.command('diff')
+    .description('semantic diff of two runs (exit 0 equivalent, 1 different, 2 error)')
+    .argument('<a>', 'FILE#RUN')
+    .argument('<b>', 'FILE#RUN')
+    .option('--json', 'one JSON document on stdout')
+    .action((a, b, o) => diffCommand(a, b, o));
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')

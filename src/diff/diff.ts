@@ -1,0 +1,186 @@
+/**
+ * The semantic diff of two runs (DESIGN.md "Diff"): two runs of one workload and seed on different
+ * paths differ by design in their events, so what is compared is what a reviewer cares about.
+ * `behaviour` findings make the runs non-equivalent: different bytes returned, bytes from two
+ * moments of the address space, file bytes for a FOLL_ANON request, folios aged in one run only,
+ * a warning, use-after-free or kernel fault in one run only. `info` findings do not: fallbacks to
+ * the slow path, different waits.
+ */
+import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
+
+export type Side = 'a' | 'b' | 'both';
+
+export interface Finding {
+  kind: string;
+  severity: 'behaviour' | 'info';
+  run: Side;
+  request: string | null;
+  message: string;
+}
+
+export interface RequestComparison {
+  id: string;
+  op: string;
+  a: { result: number | null; dataHash: string | null } | null;
+  b: { result: number | null; dataHash: string | null } | null;
+  same: boolean;
+  /** Byte ranges (offsets into the returned buffer) where the two differ. */
+  differingRanges: [number, number][];
+}
+
+export interface DiffReport {
+  verdict: 'equivalent' | 'different';
+  /** The kinds of behaviour findings (empty when equivalent). */
+  differences: string[];
+  /** Things to know before reading on (different workloads or seeds, incomplete runs). */
+  warnings: string[];
+  findings: Finding[];
+  requests: RequestComparison[];
+  aggregates: Record<string, { a: number; b: number; delta: number }>;
+}
+
+function differingRanges(x: Uint8Array | null, y: Uint8Array | null): [number, number][] {
+  const a = x ?? new Uint8Array(0);
+  const b = y ?? new Uint8Array(0);
+  const ranges: [number, number][] = [];
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; ) {
+    if (a[i] === b[i]) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < n && a[i] !== b[i]) i++;
+    ranges.push([start, i]);
+  }
+  return ranges;
+}
+
+/** Findings about one run on its own (the other run is compared after). */
+function ownFindings(f: RunFacts, side: 'a' | 'b'): Finding[] {
+  const out: Finding[] = [];
+  for (const r of f.requests.values()) {
+    if (r.copies.length > 1 && r.vmaChangesBetweenCopies > 0) {
+      out.push({
+        kind: 'mixed-vmas', severity: 'behaviour', run: side, request: r.id,
+        message: `${r.id}: one __access_remote_vm call copied before and after ${r.vmaChangesBetweenCopies} VMA change(s): the result mixes data from VMAs that never coexisted`,
+      });
+    }
+    const fileCopies = r.copies.filter((c) => c.fromPageCache);
+    if (isFollAnon(r.flags) && fileCopies.length > 0) {
+      out.push({
+        kind: 'foll-anon-file-bytes', severity: 'behaviour', run: side, request: r.id,
+        message: `${r.id} (FOLL_ANON) returned ${fileCopies.reduce((n, c) => n + c.len, 0)} bytes from file-backed page-cache folios (CVE-2018-1120)`,
+      });
+    }
+    for (const fb of r.fallbacks) {
+      out.push({
+        kind: 'fallback', severity: 'info', run: side, request: r.id,
+        message: `${r.id}: the fast path fell back after ${fb.copied} bytes at 0x${fb.addr.toString(16)} (${fb.reason})`,
+      });
+    }
+  }
+  return out;
+}
+
+function checkFindings(a: RunFacts, b: RunFacts): Finding[] {
+  const out: Finding[] = [];
+  const kinds: [string, keyof RunFacts['checks'], string][] = [
+    ['warning', 'warnings', 'warning'], ['use-after-free', 'useAfterFree', 'use-after-free'], ['kernel-fault', 'kernelFaults', 'kernel fault'],
+  ];
+  for (const [kind, key, what] of kinds) {
+    const x = a.checks[key] as string[];
+    const y = b.checks[key] as string[];
+    if (x.length > 0 && y.length === 0) out.push({ kind, severity: 'behaviour', run: 'a', request: null, message: `${x.length} ${what}(s) in ${a.run.name} only: ${[...new Set(x)].join('; ')}` });
+    if (y.length > 0 && x.length === 0) out.push({ kind, severity: 'behaviour', run: 'b', request: null, message: `${y.length} ${what}(s) in ${b.run.name} only: ${[...new Set(y)].join('; ')}` });
+  }
+  if (a.checks.deadlock !== b.checks.deadlock) {
+    out.push({ kind: 'deadlock', severity: 'behaviour', run: a.checks.deadlock ? 'a' : 'b', request: null, message: `a deadlock in ${(a.checks.deadlock ? a : b).run.name} only` });
+  }
+  return out;
+}
+
+function compareRequest(id: string, x: RequestFacts | undefined, y: RequestFacts | undefined): { cmp: RequestComparison; findings: Finding[] } {
+  const side = (r: RequestFacts | undefined) => (r ? { result: r.result, dataHash: r.dataHash } : null);
+  const same = !!x && !!y && x.result === y.result && x.dataHash === y.dataHash;
+  const cmp: RequestComparison = {
+    id, op: (x ?? y)!.op, a: side(x), b: side(y), same,
+    differingRanges: same ? [] : differingRanges(x?.data ?? null, y?.data ?? null),
+  };
+  const findings: Finding[] = [];
+  if (!x || !y) {
+    findings.push({ kind: 'request-missing', severity: 'behaviour', run: x ? 'a' : 'b', request: id, message: `${id} happened in one run only` });
+  } else if (!same) {
+    const ranges = cmp.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
+    findings.push({
+      kind: 'bytes', severity: 'behaviour', run: 'both', request: id,
+      message: `${id} returned ${x.result} bytes (hash ${x.dataHash}) vs ${y.result} bytes (hash ${y.dataHash}); bytes differ at ${ranges || 'the length only'}`,
+    });
+  }
+  if (x && y && (x.markedAccessed > 0) !== (y.markedAccessed > 0)) {
+    findings.push({
+      kind: 'aging', severity: 'behaviour', run: x.markedAccessed > 0 ? 'a' : 'b', request: id,
+      message: `${id} marked folios accessed (folio_mark_accessed ×${Math.max(x.markedAccessed, y.markedAccessed)}) in one run only: reclaim ages the page differently`,
+    });
+  }
+  if (x && y && x.waitTicks !== y.waitTicks) {
+    findings.push({ kind: 'wait', severity: 'info', run: 'both', request: id, message: `${id} waited ${x.waitTicks} vs ${y.waitTicks} ticks` });
+  }
+  return { cmp, findings };
+}
+
+function aggregateDeltas(a: RunFacts, b: RunFacts): DiffReport['aggregates'] {
+  const out: DiffReport['aggregates'] = {};
+  const put = (key: string, x: number, y: number) => {
+    if (x !== 0 || y !== 0) out[key] = { a: x, b: y, delta: y - x };
+  };
+  const A = a.aggregates;
+  const B = b.aggregates;
+  for (const k of new Set([...Object.keys(A.lockAcquisitions), ...Object.keys(B.lockAcquisitions)])) {
+    put(`locks/${k}`, A.lockAcquisitions[k] ?? 0, B.lockAcquisitions[k] ?? 0);
+  }
+  for (const k of new Set([...Object.keys(A.lockContended), ...Object.keys(B.lockContended)])) {
+    put(`contended/${k}`, A.lockContended[k] ?? 0, B.lockContended[k] ?? 0);
+  }
+  for (const k of new Set([...Object.keys(A.pgtableReads), ...Object.keys(B.pgtableReads)])) {
+    put(`pgtable-reads/${k}`, A.pgtableReads[k] ?? 0, B.pgtableReads[k] ?? 0);
+  }
+  for (const k of new Set([...Object.keys(A.waitTicksByTask), ...Object.keys(B.waitTicksByTask)])) {
+    put(`wait-ticks/${k}`, A.waitTicksByTask[k] ?? 0, B.waitTicksByTask[k] ?? 0);
+  }
+  put('folio-gets', A.folioGets, B.folioGets);
+  put('folio-puts', A.folioPuts, B.folioPuts);
+  put('bytes-copied', A.bytesCopied, B.bytesCopied);
+  put('events', A.events, B.events);
+  const fallbacks = (f: RunFacts) => [...f.requests.values()].reduce((n, r) => n + r.fallbacks.length, 0);
+  put('fallbacks', fallbacks(a), fallbacks(b));
+  return out;
+}
+
+export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
+  const warnings: string[] = [];
+  if (a.run.workload !== b.run.workload) warnings.push(`different workloads: ${a.run.workload} vs ${b.run.workload}`);
+  if (a.run.seed !== b.run.seed) warnings.push(`different seeds: ${a.run.seed} vs ${b.run.seed}`);
+  if (JSON.stringify(a.run.params) !== JSON.stringify(b.run.params)) warnings.push('different workload parameters');
+  for (const f of [a, b]) {
+    if (f.run.status !== 'complete') warnings.push(`${f.run.name} is ${f.run.status}: diffed up to its ${f.run.events} events`);
+  }
+  const findings: Finding[] = [...ownFindings(a, 'a'), ...ownFindings(b, 'b')];
+  // A one-sided finding about the same request and kind is a difference; the same in both is not.
+  const both = (kind: string, req: string | null) =>
+    findings.some((f) => f.kind === kind && f.request === req && f.run === 'a') && findings.some((f) => f.kind === kind && f.request === req && f.run === 'b');
+  for (const f of findings) if (f.severity === 'behaviour' && both(f.kind, f.request)) f.severity = 'info';
+  findings.push(...checkFindings(a, b));
+  const requests: RequestComparison[] = [];
+  for (const id of new Set([...a.requests.keys(), ...b.requests.keys()])) {
+    const { cmp, findings: fs } = compareRequest(id, a.requests.get(id), b.requests.get(id));
+    requests.push(cmp);
+    findings.push(...fs);
+  }
+  const differences = [...new Set(findings.filter((f) => f.severity === 'behaviour').map((f) => f.kind))];
+  return {
+    verdict: differences.length === 0 ? 'equivalent' : 'different', differences, warnings, findings, requests,
+    aggregates: aggregateDeltas(a, b),
+  };
+}
+

@@ -1,0 +1,138 @@
+/**
+ * What a semantic diff needs to know about one run, gathered in one pass over its events: every
+ * request's result and bytes, where each request's copies came from (which folio, whether it was a
+ * page-cache folio, whether the address space changed between two of its copies), its fallbacks,
+ * its software aging of folios, and the run's check events. Works from the log alone.
+ */
+import { aggregate, type Row, type RunAggregates } from '../trace/aggregate.js';
+import { K } from '../trace/events.js';
+import type { RunInfo, Trace } from '../trace/reader.js';
+
+export interface RequestFacts {
+  id: string;
+  op: string;
+  addr: number;
+  len: number;
+  flags: number;
+  result: number | null;
+  dataHash: string | null;
+  data: Uint8Array | null;
+  /** Copies into the caller's buffer: address, length, source folio (0 zero page, -1 I/O). */
+  copies: { addr: number; len: number; folio: number; fromPageCache: boolean }[];
+  /**
+   * VMAs created, changed or detached by anyone between two copies of one __access_remote_vm call
+   * (mainline holds mmap_lock across a call, so there a call never sees the address space change).
+   */
+  vmaChangesBetweenCopies: number;
+  /** Where and why the fast path handed over to mmap_lock. */
+  fallbacks: { addr: number; copied: number; reason: string }[];
+  /** folio_mark_accessed calls the request made (GUP's FOLL_TOUCH, the touch variant). */
+  markedAccessed: number;
+  waitTicks: number;
+}
+
+export interface RunFacts {
+  run: RunInfo;
+  requests: Map<string, RequestFacts>;
+  aggregates: RunAggregates;
+  checks: { warnings: string[]; useAfterFree: string[]; kernelFaults: string[]; deadlock: boolean };
+}
+
+const FOLL_ANON = 0x80;
+
+export function isFollAnon(flags: number): boolean {
+  return (flags & FOLL_ANON) !== 0;
+}
+
+export function runFacts(trace: Trace, run: RunInfo): RunFacts {
+  const names = trace.names(run.id);
+  const taskNames = new Map(trace.tasks(run.id).map((t) => [t.tid, t.name]));
+  const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
+  const aggregates = aggregate(trace.events(run.id) as Iterable<Row>, names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+
+  const requests = new Map<string, RequestFacts>();
+  for (const r of aggregates.requests) {
+    requests.set(r.id, {
+      id: r.id, op: r.op, addr: r.addr, len: r.len, flags: r.flags, result: r.result, dataHash: r.dataHash,
+      data: r.data, copies: [], vmaChangesBetweenCopies: 0, fallbacks: [], markedAccessed: 0, waitTicks: r.waitTicks,
+    });
+  }
+  const open = new Map<number, RequestFacts>(); // tid -> request in flight
+  const pageCache = new Set<number>();
+  // Per request in flight, within its current __access_remote_vm call: copies so far, and VMA
+  // changes since the last of them.
+  const inCall = new Map<RequestFacts, { copies: number; changes: number }>();
+  const ACCESS = names.indexOf('__access_remote_vm');
+  const checks: RunFacts['checks'] = { warnings: [], useAfterFree: [], kernelFaults: [], deadlock: false };
+  const taskName = (tid: number) => taskNames.get(tid) ?? `tid${tid}`;
+
+  for (const [, , tid, kind, a, b, c] of trace.events(run.id) as Iterable<Row>) {
+    switch (kind) {
+      case K.request_begin: {
+        const r = requests.get(`${taskName(tid)}:${a}`);
+        if (r) open.set(tid, r);
+        break;
+      }
+      case K.request_end: {
+        const r = open.get(tid);
+        if (r) inCall.delete(r);
+        open.delete(tid);
+        break;
+      }
+      case K.call_enter: {
+        const r = open.get(tid);
+        if (r && a === ACCESS) inCall.set(r, { copies: 0, changes: 0 });
+        break;
+      }
+      case K.copy: {
+        const r = open.get(tid);
+        if (!r) break;
+        const call = inCall.get(r);
+        if (call) {
+          if (call.copies > 0) r.vmaChangesBetweenCopies += call.changes;
+          call.copies++;
+          call.changes = 0;
+        }
+        r.copies.push({ addr: a, len: b, folio: c, fromPageCache: pageCache.has(c) });
+        break;
+      }
+      case K.vma_create:
+      case K.vma_mark_attached:
+      case K.vma_mark_detached:
+      case K.vma_adjust:
+      case K.vma_flags:
+        for (const call of inCall.values()) if (call.copies > 0) call.changes++;
+        break;
+      case K.page_cache_add:
+        pageCache.add(a);
+        break;
+      case K.folio_free:
+        pageCache.delete(a);
+        break;
+      case K.fast_path_fallback: {
+        const r = open.get(tid);
+        if (r) r.fallbacks.push({ addr: a, copied: b, reason: names[c] ?? '?' });
+        break;
+      }
+      case K.folio_mark_accessed: {
+        const r = open.get(tid);
+        if (r) r.markedAccessed++;
+        break;
+      }
+      case K.warn:
+        checks.warnings.push(names[a] ?? '?');
+        break;
+      case K.use_after_free:
+        checks.useAfterFree.push(names[a] ?? '?');
+        break;
+      case K.kernel_fault:
+        // A user-mode SIGSEGV is the target's own business, not a kernel fault.
+        if (names[a] !== 'SIGSEGV') checks.kernelFaults.push(names[a] ?? '?');
+        break;
+      case K.deadlock:
+        checks.deadlock = true;
+        break;
+    }
+  }
+  return { run, requests, aggregates, checks };
+}

@@ -1,0 +1,101 @@
+/**
+ * `mmtrace diff` (DESIGN.md "Diff"): gup against fast v1 differs on the review's scenarios, with the
+ * finding a reviewer would raise; gup against fast with the review's fixes is equivalent; a run is
+ * equivalent to itself and to a second recording of the same workload and seed.
+ */
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { diffRuns, type DiffReport } from '../src/diff/diff.js';
+import { runFacts } from '../src/diff/facts.js';
+import { openTrace } from '../src/trace/reader.js';
+import { mmtrace, tempDir } from './helpers/cli.js';
+
+const FIXES = 'singleVmaOnly,checkFollAnon,touch';
+const FIXED = `fast+${FIXES.split(',').join('+')}`;
+
+async function record(workload: string, seed = 1): Promise<string> {
+  const file = join(tempDir(), `${workload}.db`);
+  expect(mmtrace(['record', workload, '--path=gup,fast', `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
+  expect(mmtrace(['record', workload, '--path=fast', `--variant=${FIXES}`, `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
+  return file;
+}
+
+async function diff(fileA: string, a: string, fileB: string, b: string): Promise<DiffReport> {
+  const x = await openTrace(fileA);
+  const y = await openTrace(fileB);
+  try {
+    return diffRuns(runFacts(x, x.resolveRun(a)), runFacts(y, y.resolveRun(b)));
+  } finally {
+    x.close();
+    y.close();
+  }
+}
+
+const kinds = (r: DiffReport) => r.findings.filter((f) => f.severity === 'behaviour').map((f) => `${f.kind}:${f.run}`).sort();
+
+describe('gup vs fast v1 vs fast with the review fixes', () => {
+  test('§12.1 cross-vma-race: v1 mixes VMAs and returns other bytes; the fixes are equivalent', async () => {
+    const file = await record('cross-vma-race');
+    const v1 = await diff(file, 'gup', file, 'fast');
+    expect(v1.verdict).toBe('different');
+    expect(kinds(v1)).toEqual(['aging:a', 'bytes:both', 'mixed-vmas:b']);
+    expect(v1.requests).toEqual([expect.objectContaining({ id: 'reader:1', same: false, differingRanges: [[8, 16]] })]);
+    const fixed = await diff(file, 'gup', file, FIXED);
+    expect(fixed.verdict).toBe('equivalent');
+    expect(fixed.requests.every((r) => r.same)).toBe(true);
+    // The fixed fast path fell back: an info finding, not a difference.
+    expect(fixed.findings.some((f) => f.kind === 'fallback' && f.severity === 'info')).toBe(true);
+  });
+
+  test('§12.2 file-cmdline: v1 returns file bytes to a FOLL_ANON read (CVE-2018-1120); checkFollAnon is equivalent', async () => {
+    const file = await record('file-cmdline');
+    const v1 = await diff(file, 'gup', file, 'fast');
+    expect(v1.verdict).toBe('different');
+    expect(v1.differences).toEqual(expect.arrayContaining(['foll-anon-file-bytes', 'bytes']));
+    expect(v1.findings.filter((f) => f.kind === 'foll-anon-file-bytes').every((f) => f.run === 'b')).toBe(true);
+    expect((await diff(file, 'gup', file, FIXED)).verdict).toBe('equivalent');
+  });
+
+  test('§12.3 reclaim-aging: v1 ages nothing; touch is equivalent', async () => {
+    const file = await record('reclaim-aging');
+    const v1 = await diff(file, 'gup', file, 'fast');
+    expect(v1.differences).toEqual(['aging']);
+    expect(v1.requests.every((r) => r.same)).toBe(true); // same bytes: only the aging differs
+    expect((await diff(file, 'gup', file, FIXED)).verdict).toBe('equivalent');
+  });
+});
+
+describe('equivalence', () => {
+  test('a run with itself, and two recordings of the same workload and seed', async () => {
+    const a = await record('cmdline-poll', 3);
+    const b = await record('cmdline-poll', 3);
+    const self = await diff(a, 'gup', a, 'gup');
+    expect(self.verdict).toBe('equivalent');
+    expect(Object.values(self.aggregates).every((v) => v.delta === 0)).toBe(true);
+    expect((await diff(a, 'fast', b, 'fast')).verdict).toBe('equivalent');
+  });
+
+  test('different seeds are diffed but said so', async () => {
+    const a = await record('cmdline-poll', 1);
+    const b = await record('cmdline-poll', 2);
+    const r = await diff(a, 'gup', b, 'gup');
+    expect(r.warnings).toContain('different seeds: 1 vs 2');
+  });
+});
+
+describe('the command', () => {
+  test('exit 1 when different, 0 when equivalent, 2 on error; --json has the documented keys', async () => {
+    const file = await record('cross-vma-race');
+    const different = mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']);
+    expect(different.status).toBe(1);
+    const doc = JSON.parse(different.stdout);
+    for (const key of ['verdict', 'findings', 'requests', 'aggregates']) expect(doc).toHaveProperty(key);
+    expect(doc.findings[0]).toEqual(expect.objectContaining({ kind: expect.any(String), run: expect.any(String), message: expect.any(String) }));
+    expect(mmtrace(['diff', `${file}#gup`, `${file}#${FIXED}`]).status).toBe(0);
+    const human = mmtrace(['diff', `${file}#gup`, `${file}#fast`]);
+    expect(human.stdout).toMatch(/VERDICT: different \(.*mixed-vmas/);
+    const bad = mmtrace(['diff', `${file}#gup`, `${file}#nosuch`]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/no run 'nosuch'/);
+  });
+});
