@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { mmtrace, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
 
@@ -98,7 +98,7 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
   });
 
   test('--help works for every command', () => {
-    for (const cmd of [[], ['record'], ['list'], ['workloads'], ['bench'], ['demo']]) {
+    for (const cmd of [[], ['record'], ['list'], ['workloads'], ['bench'], ['demo'], ['replay'], ['diff']]) {
       const r = mmtrace([...cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/Usage: mmtrace/);
@@ -154,5 +154,25 @@ describe('mmtrace demo (npm start)', () => {
     expect(r.stdout).toMatch(/mmap_lock\/read/);
     // Running it again replaces the demo run instead of failing.
     expect(mmtrace(['demo', `--out=${out}`]).status).toBe(0);
+  });
+
+  test('shows the cross-VMA race: fast as posted differs from gup, the fixed variant does not', () => {
+    const out = join(tempDir(), 'demo.db');
+    const r = mmtrace(['demo', `--out=${out}`]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/fast \(v1 as posted\):.*-> different/);
+    expect(r.stdout).toMatch(/\[mixed-vmas\] reader:1/);
+    expect(r.stdout).toMatch(/fast\+singleVmaOnly\+checkFollAnon\+touch: .*-> equivalent/);
+    // The hints it prints are commands that work on what it recorded.
+    const race = join(dirname(out), 'cross-vma-race.db');
+    expect(r.stdout).toContain(`mmtrace diff ${race}#gup ${race}#fast`);
+    expect(mmtrace(['diff', `${race}#gup`, `${race}#fast`]).status).toBe(1);
+    expect(mmtrace(['replay', `${race}#fast`, '--until=kind=copy,task=reader,n=2']).status).toBe(0);
+
+    const doc = mmtraceJson(['demo', `--out=${out}`, '--json']) as {
+      race: { gupVsFast: { verdict: string }; gupVsFixed: { verdict: string } };
+    };
+    expect(doc.race.gupVsFast.verdict).toBe('different');
+    expect(doc.race.gupVsFixed.verdict).toBe('equivalent');
   });
 });

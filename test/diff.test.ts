@@ -75,6 +75,20 @@ describe('equivalence', () => {
     expect((await diff(a, 'fast', b, 'fast')).verdict).toBe('equivalent');
   });
 
+  test('final state: same layout and memory on both paths; another workload ends elsewhere', async () => {
+    const race = await record('cross-vma-race');
+    const v1 = await diff(race, 'gup', race, 'fast');
+    // Both paths leave the same VMAs and memory (the race is in what the reader saw, not in the
+    // target), but the folio gup aged is marked accessed in gup only: info, not a difference.
+    expect(v1.findings.filter((f) => f.kind.startsWith('final-')).map((f) => `${f.kind}:${f.severity}`)).toEqual(['final-folio-state:info']);
+    const poll = await record('cmdline-poll');
+    const other = await diff(race, 'gup', poll, 'gup');
+    expect(other.warnings.some((w) => w.startsWith('different workloads'))).toBe(true);
+    const finals = other.findings.filter((f) => f.kind.startsWith('final-'));
+    expect(finals.map((f) => `${f.kind}:${f.severity}`)).toEqual(expect.arrayContaining(['final-vmas:behaviour', 'final-memory:behaviour']));
+    expect(finals.find((f) => f.kind === 'final-vmas')!.message).toMatch(/only in gup: pid \d+ 0x10000000-0x10001000/);
+  });
+
   test('different seeds are diffed but said so', async () => {
     const a = await record('cmdline-poll', 1);
     const b = await record('cmdline-poll', 2);

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { EINTR } from '../src/linux/include/errno.js';
 import { TARGET_ARGV } from '../src/workloads/cmdline-poll.js';
 import { fatalSignal } from '../src/workloads/fatal-signal.js';
-import { runTrace, type Ev, type Trace, type Req } from './helpers/harness.js';
+import { runTrace, type Trace, type Req } from './helpers/harness.js';
 import { cmdlineBytes } from './helpers/tasks.js';
 
 const READS = fatalSignal.params.reads!.default as number;

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { EFAULT } from '../src/linux/include/errno.js';
 import { TARGET_ARGV } from '../src/workloads/cmdline-poll.js';
 import { FILE_CMDLINE_FILE, argvPages, fileCmdline, fileCmdlineBytes } from '../src/workloads/file-cmdline.js';
-import { runTrace, type Ev, type RunOpts, type Trace, type Req } from './helpers/harness.js';
+import { runTrace, type RunOpts, type Trace, type Req } from './helpers/harness.js';
 import { cmdlineBytes } from './helpers/tasks.js';
 
 const READS = fileCmdline.params.reads!.default as number;

@@ -1,12 +1,36 @@
 /**
  * `mmtrace demo` (what `npm start` runs): record cmdline-poll on the mainline GUP path and show what
- * the emulated kernel did for the monitor's reads.
+ * the emulated kernel did for the monitor's reads; then record the review's headline race
+ * (cross-vma-race) on gup, on the fast path as posted, and on the fast path with the review's fixes,
+ * and show what the semantic diff says about each.
  */
+import { diffRuns } from '../diff/diff.js';
+import { runFacts } from '../diff/facts.js';
 import { percentile } from '../trace/aggregate.js';
 import { openTrace } from '../trace/reader.js';
 import { printJson, println } from './output.js';
 import { recordRuns } from './record.js';
 import { aggregateRun, printable } from './summary.js';
+import { dirname, join } from 'node:path';
+
+const FIXES = ['singleVmaOnly', 'checkFollAnon', 'touch'];
+
+/** cross-vma-race on gup, fast and fast+fixes, and the two diffs against gup. */
+async function headlineRace(dir: string) {
+  const file = join(dir, 'cross-vma-race.db');
+  const base = { workload: 'cross-vma-race', seed: 1, strategy: 'random', params: {}, out: file, replace: true };
+  await recordRuns({ ...base, paths: ['gup', 'fast'], variant: [] });
+  await recordRuns({ ...base, paths: ['fast'], variant: FIXES });
+  const trace = await openTrace(file);
+  try {
+    const facts = (name: string) => runFacts(trace, trace.resolveRun(name));
+    const gup = facts('gup');
+    const fixedName = ['fast', ...FIXES].join('+');
+    return { file, v1: diffRuns(gup, facts('fast')), fixed: diffRuns(gup, facts(fixedName)), fixedName, gup };
+  } finally {
+    trace.close();
+  }
+}
 
 export async function demoCommand(o: { out: string; json?: boolean }): Promise<void> {
   const result = await recordRuns({
@@ -23,8 +47,12 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   }
   const monitor = agg.requests.filter((r) => r.task === 'monitor');
   const waits = monitor.map((r) => r.waitTicks).sort((a, b) => a - b);
+  const race = await headlineRace(dirname(o.out));
   if (o.json) {
-    printJson({ file: result.file, run, aggregates: { ...agg, requests: agg.requests.map(({ data, ...r }) => ({ ...r, data: data ? printable(data) : null })) } });
+    printJson({
+      file: result.file, run, aggregates: { ...agg, requests: agg.requests.map(({ data, ...r }) => ({ ...r, data: data ? printable(data) : null })) },
+      race: { file: race.file, gupVsFast: race.v1, gupVsFixed: race.fixed },
+    });
     return;
   }
   const distinct = [...new Set(monitor.map((r) => (r.data ? printable(r.data) : '')))];
@@ -42,5 +70,15 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   println(`Folio references: ${agg.folioGets} gets, ${agg.folioPuts} puts; ${agg.bytesCopied} bytes copied to readers`);
   println(`Checks: ${agg.warnings} warnings, ${agg.useAfterFree} use-after-free, ${agg.deadlocks} deadlocks`);
   println();
-  println(`Next: mmtrace list ${result.file}    sqlite3 ${result.file} 'select * from requests_v'`);
+  println('The review\'s headline race (kernel-spec §12.1): a 16-byte read spanning two VMAs while the');
+  println('target replaces the second, recorded on the mainline path and on the per-VMA-lock fast path:');
+  const bytes = (r: typeof race.v1.requests[number]['a']) => (r ? `${r.result} bytes, hash ${r.dataHash}` : '-');
+  println(`    gup:                  ${bytes(race.v1.requests[0]?.a ?? null)}`);
+  println(`    fast (v1 as posted):  ${bytes(race.v1.requests[0]?.b ?? null)}  -> ${race.v1.verdict}`);
+  for (const f of race.v1.findings.filter((x) => x.severity === 'behaviour')) println(`        [${f.kind}] ${f.message}`);
+  println(`    ${race.fixedName}: ${bytes(race.fixed.requests[0]?.b ?? null)}  -> ${race.fixed.verdict}`);
+  println();
+  println(`Next: mmtrace diff ${race.file}#gup ${race.file}#fast`);
+  println(`      mmtrace replay ${race.file}#fast --until=kind=copy,task=reader,n=2`);
+  println(`      mmtrace list ${result.file}    sqlite3 ${result.file} 'select * from requests_v'`);
 }

@@ -76,7 +76,7 @@ function program(): Command {
     .action((o) => benchCommand(o));
 
   p.command('demo')
-    .description('record the cmdline-poll workload and print what happened (npm start)')
+    .description('record cmdline-poll, then the cross-VMA race on gup, fast and fast+fixes, diff them and print what happened (npm start)')
     .addOption(new Option('--out <file>', 'trace file').default('traces/cmdline-poll.db'))
     .option('--json', 'one JSON document on stdout')
     .action((o) => demoCommand(o));

@@ -4,7 +4,6 @@
  * snapshot; re-execution runs the kernel model again on the recorded decisions. Both print the
  * same document. --verify re-executes and checks every event up to SEL against the log.
  */
-import { MmtraceError } from '../errors.js';
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import { type Divergence, reexecute } from '../replay/reexec.js';

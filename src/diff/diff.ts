@@ -129,6 +129,55 @@ function compareRequest(id: string, x: RequestFacts | undefined, y: RequestFacts
   return { cmp, findings };
 }
 
+/** Multiset difference of two lists of keys: what only one side has, with counts. */
+function onlyIn(x: string[], y: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const k of x) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const k of y) counts.set(k, (counts.get(k) ?? 0) - 1);
+  return [...counts].filter(([, n]) => n > 0).map(([k, n]) => (n > 1 ? `${k} x${n}` : k));
+}
+
+/**
+ * The final states compared by what they mean, not by object identity (ids and pfns differ between
+ * runs): VMAs by process, range, flags and backing; memory contents by the data of every mapped
+ * folio; folio flags and LRU lists of mapped folios by data (an aging difference, info only).
+ */
+function finalStateFindings(a: RunFacts, b: RunFacts): Finding[] {
+  const out: Finding[] = [];
+  const vmas = (f: RunFacts) => {
+    const pid = new Map(f.final.mms.map((m) => [m.mm, m.pid]));
+    return f.final.vmas.map((v) => `pid ${pid.get(v.mm) ?? '?'} 0x${v.start.toString(16)}-0x${v.end.toString(16)} flags 0x${v.flags.toString(16)} ${v.file ?? 'anon'}${v.attached ? '' : ' detached'}`);
+  };
+  const [va, vb] = [vmas(a), vmas(b)];
+  const vOnlyA = onlyIn(va, vb);
+  const vOnlyB = onlyIn(vb, va);
+  if (vOnlyA.length || vOnlyB.length) {
+    out.push({
+      kind: 'final-vmas', severity: 'behaviour', run: 'both', request: null,
+      message: `the final VMAs differ: only in ${a.run.name}: ${vOnlyA.join('; ') || '-'}; only in ${b.run.name}: ${vOnlyB.join('; ') || '-'}`,
+    });
+  }
+  const mapped = (f: RunFacts) => f.final.folios.filter((x) => x.mapcount > 0);
+  const [ma, mb] = [mapped(a), mapped(b)];
+  const dOnlyA = onlyIn(ma.map((x) => x.dataHash), mb.map((x) => x.dataHash));
+  const dOnlyB = onlyIn(mb.map((x) => x.dataHash), ma.map((x) => x.dataHash));
+  if (dOnlyA.length || dOnlyB.length) {
+    out.push({
+      kind: 'final-memory', severity: 'behaviour', run: 'both', request: null,
+      message: `the final memory contents differ: mapped folio data only in ${a.run.name}: ${dOnlyA.join(', ') || '-'}; only in ${b.run.name}: ${dOnlyB.join(', ') || '-'}`,
+    });
+  }
+  const state = (xs: typeof ma) => xs.map((x) => `${x.dataHash} flags 0x${x.flags.toString(16)} lru ${x.lru}`);
+  const sOnlyA = onlyIn(state(ma), state(mb));
+  if (sOnlyA.length) {
+    out.push({
+      kind: 'final-folio-state', severity: 'info', run: 'both', request: null,
+      message: `${sOnlyA.length} mapped folio(s) end with other flags or on another LRU list in ${a.run.name} than in ${b.run.name}`,
+    });
+  }
+  return out;
+}
+
 function aggregateDeltas(a: RunFacts, b: RunFacts): DiffReport['aggregates'] {
   const out: DiffReport['aggregates'] = {};
   const put = (key: string, x: number, y: number) => {
@@ -171,6 +220,7 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
     findings.some((f) => f.kind === kind && f.request === req && f.run === 'a') && findings.some((f) => f.kind === kind && f.request === req && f.run === 'b');
   for (const f of findings) if (f.severity === 'behaviour' && both(f.kind, f.request)) f.severity = 'info';
   findings.push(...checkFindings(a, b));
+  findings.push(...finalStateFindings(a, b));
   const requests: RequestComparison[] = [];
   for (const id of new Set([...a.requests.keys(), ...b.requests.keys()])) {
     const { cmp, findings: fs } = compareRequest(id, a.requests.get(id), b.requests.get(id));

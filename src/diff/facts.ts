@@ -4,6 +4,9 @@
  * page-cache folio, whether the address space changed between two of its copies), its fallbacks,
  * its software aging of folios, and the run's check events. Works from the log alone.
  */
+import { toDoc } from '../replay/model.js';
+import { project } from '../replay/projection.js';
+import type { StateDoc } from '../replay/state.js';
 import { aggregate, type Row, type RunAggregates } from '../trace/aggregate.js';
 import { K } from '../trace/events.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
@@ -36,6 +39,8 @@ export interface RunFacts {
   requests: Map<string, RequestFacts>;
   aggregates: RunAggregates;
   checks: { warnings: string[]; useAfterFree: string[]; kernelFaults: string[]; deadlock: boolean };
+  /** The emulated state after the run's last event (projection). */
+  final: StateDoc;
 }
 
 const FOLL_ANON = 0x80;
@@ -134,5 +139,6 @@ export function runFacts(trace: Trace, run: RunInfo): RunFacts {
         break;
     }
   }
-  return { run, requests, aggregates, checks };
+  const final = toDoc(project(trace, run, run.events).model);
+  return { run, requests, aggregates, checks, final };
 }

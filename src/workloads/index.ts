@@ -10,6 +10,7 @@ import { fatalSignal } from './fatal-signal.js';
 import { fileCmdline } from './file-cmdline.js';
 import { hugetlbShare } from './hugetlb-share.js';
 import { khugepagedCollapse } from './khugepaged-collapse.js';
+import { migrationRace } from './migration-race.js';
 import { neverTouched } from './never-touched.js';
 import { scale } from './scale.js';
 import { specialVmas } from './special-vmas.js';
@@ -30,7 +31,7 @@ export const WORKLOADS: readonly Workload[] = [
   vmaMerge, // §12.6
   munmapDuringRead, // §12.7
   vmaReuse, // §12.8
-  neverTouched, // §12.9
+  neverTouched, migrationRace, // §12.9 (and §12.12's migration entry)
   mprotectRace, // §12.10
   specialVmas, hugetlbShare, // §12.11
   thpRead, // §12.12

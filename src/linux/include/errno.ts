@@ -1,5 +1,6 @@
 /** errno values (include/uapi/asm-generic/errno-base.h); kernel functions return them negated. */
 export const EPERM = 1;
+export const ENOENT = 2;
 export const EINTR = 4;
 export const EIO = 5;
 export const EAGAIN = 11;

@@ -3,8 +3,8 @@
  * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
  */
 import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
-import type { Gen } from '../../sim/task.js';
+import { ev, name, sim, type Name } from '../../sim/sim.js';
+import type { Gen, Task } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import type { AddressSpace } from './filemap.js';
 import { PAGE_SIZE } from './mm_types.js';
@@ -46,6 +46,12 @@ export class Folio {
   mapping: AddressSpace | null = null;
   index = 0;
   freed = false;
+  /**
+   * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
+   * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model
+   * sees the sched_block / sched_wakeup events.
+   */
+  readonly waiters: Task[] = [];
 
   constructor(
     readonly order: number,
@@ -227,4 +233,69 @@ export function* folio_mapcount_dec(folio: Folio): Gen {
 export function* folio_mark_dirty(folio: Folio): Gen {
   folio.flags |= PG_dirty;
   yield ev(K.folio_mark_dirty, folio.id);
+}
+
+// --- the folio lock (mm/filemap.c: folio_lock, folio_unlock, folio_wait_bit_common) ---------------
+
+/** Change page flags, with a folio_flags event if anything changed. Returns the old flags. */
+export function* folio_change_flags(folio: Folio, set: number, clear: number, why: Name): Gen<number> {
+  const old = folio.flags;
+  const now = (old | set) & ~clear;
+  if (now !== old) {
+    folio.flags = now;
+    yield ev(K.folio_flags, folio.id, old, now, why.id);
+  }
+  return old;
+}
+
+const WHY_LOCK = name('folio_lock');
+const WHY_UNLOCK = name('folio_unlock');
+const W_FOLIO_LOCK = name('folio_lock');
+
+/**
+ * folio_lock(): take PG_locked, sleeping (uninterruptibly) while somebody else holds it. The
+ * kernel's exclusive waiter hand-off is reduced to wake-all and re-check.
+ */
+export function* folio_lock(folio: Folio): Gen {
+  yield* check_live(folio);
+  const s = sim();
+  while (folio.flags & PG_locked) {
+    folio.waiters.push(s.running!);
+    yield* s.block(folio.id, W_FOLIO_LOCK);
+  }
+  const old = folio.flags;
+  folio.flags |= PG_locked;
+  yield ev(K.folio_flags, folio.id, old, folio.flags, WHY_LOCK.id);
+}
+
+/** folio_unlock(): clear PG_locked and wake every task waiting on the folio. */
+export function* folio_unlock(folio: Folio): Gen {
+  const old = folio.flags;
+  folio.flags &= ~PG_locked;
+  yield ev(K.folio_flags, folio.id, old, folio.flags, WHY_UNLOCK.id);
+  for (const t of folio.waiters.splice(0)) yield* sim().wake(t);
+}
+
+/**
+ * Queue the current task on the folio's wait queue without sleeping yet (the kernel adds the wait
+ * entry while still holding a lock that keeps the folio from being unlocked and freed, e.g. the
+ * PTL in migration_entry_wait_on_locked()). folio_unlock() takes it off again.
+ */
+export function folio_wait_enqueue(folio: Folio): void {
+  const me = sim().running!;
+  if (!folio.waiters.includes(me)) folio.waiters.push(me);
+}
+
+/**
+ * Sleep until PG_locked is clear, without taking it (folio_wait_bit_common with DROP behaviour, as
+ * migration_entry_wait_on_locked() uses it); `waitClass` names the wait in the trace. Returns at
+ * once if the folio was unlocked meanwhile (a queued waiter is then off the queue already). The
+ * caller must not touch the folio afterwards: once unlocked it may be freed at any time.
+ */
+export function* folio_wait_unlocked(folio: Folio, waitClass: Name): Gen {
+  const s = sim();
+  while (folio.flags & PG_locked) {
+    folio_wait_enqueue(folio);
+    yield* s.block(folio.id, waitClass);
+  }
 }

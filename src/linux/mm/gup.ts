@@ -131,6 +131,8 @@ const follow_page_pte = traced('follow_page_pte', function* (
   // A protnone PTE used to be treated as "not present" here, so a FOLL_FORCE read of a populated
   // PROT_NONE page faulted, the fault found the PTE present (handle_pte_fault:young), and GUP
   // retried forever. The kernel only faults it when gup_can_follow_protnone() says no.
+  // Not present: none -> no_page_table; a migration entry (or any swap entry) -> NULL, so
+  // faultin_page() faults and do_swap_page() waits in migration_entry_wait() (§6.6, §6.7).
   if (!entry_present(pte) || (pte_protnone(pte) && !gup_can_follow_protnone(vma, flags))) {
     yield* pte_unmap_unlock(locked.ptl);
     return entry_none(pte) ? no_page_table(vma, flags) : 0;

@@ -19,8 +19,10 @@ import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
   PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL,
-  entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, pte_dirty, pte_special, pte_write,
+  entry_huge, entry_none, entry_pfn, entry_present, entry_size, is_migration_entry, mk_entry, pte_dirty, pte_special,
+  pte_write,
 } from '../arch/x86/include/pgtable_types.js';
+import { migration_entry_wait } from './migrate.js';
 import { kernel } from '../kernel.js';
 import { spin_lock, spin_trylock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
@@ -82,6 +84,7 @@ const HOW_YOUNG = name('handle_pte_fault:young');
 const HOW_RACED = name('handle_pte_fault:raced');
 const HOW_RETRY = name('vmf_anon_prepare:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
+const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
 const UAF_COPY = name('copy from a freed folio');
 const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
@@ -357,6 +360,24 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   return 0;
 }
 
+/**
+ * do_swap_page() (§6.7) for a non-present PTE `orig` read locklessly, with the table mapped (RCU
+ * held; pte_unmap_same() unmaps it). A migration entry: migration_entry_wait() sleeps until the
+ * migration is done, and the fault returns 0 so the caller retries (GUP re-follows the page, a user
+ * access re-executes) -- with mmap_lock or the VMA lock still held, as the kernel does. Real swap
+ * entries are never written (swap-out is not modelled): anything else is VM_FAULT_SIGBUS.
+ */
+function* do_swap_page(vmf: VmFault, orig: number): Gen<number> {
+  yield* pte_unmap(); // pte_unmap_same()
+  if (is_migration_entry(orig)) {
+    vmf.how = HOW_MIGRATION_WAIT;
+    yield* migration_entry_wait(vmf.vma.vm_mm, vmf.pmdp, vmf.address);
+    return 0;
+  }
+  vmf.how = HOW_NONPRESENT;
+  return VM_FAULT_SIGBUS;
+}
+
 /** handle_pte_fault() (§6.7). */
 function* handle_pte_fault(vmf: VmFault): Gen<number> {
   const mm = vmf.vma.vm_mm;
@@ -377,12 +398,7 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
     if (vma_is_anonymous(vmf.vma)) return yield* do_anonymous_page(vmf);
     return yield* do_fault(vmf);
   }
-  if (!entry_present(orig)) {
-    // Swap and migration entries are not modelled: nothing in the model writes them.
-    vmf.how = HOW_NONPRESENT;
-    yield* pte_unmap();
-    return VM_FAULT_SIGBUS;
-  }
+  if (!entry_present(orig)) return yield* do_swap_page(vmf, orig);
   yield* spin_lock(mapped.ptl);
   const now = yield* read_entry(mapped.ptep, false);
   if (now !== orig) {
@@ -438,6 +454,11 @@ function* zap_pte_range(
     const pte = table.entries[ptep.idx]!;
     if (entry_none(pte)) continue;
     yield* set_entry(ptep, 0); // ptep_get_and_clear_full
+    // zap_nonpresent_ptes(): a migration entry holds neither a mapcount nor a reference of the
+    // folio (try_to_migrate dropped both when it installed it), so clearing it is all there is:
+    // remove_migration_ptes() will not find it, and the new folio ends up unmapped here. (The
+    // kernel's rss counters are not modelled.) Other swap entries are never written.
+    if (!entry_present(pte)) continue;
     const page = vm_normal_page(vma, pte);
     if (page === null) continue;
     const folio = page_folio(page);

@@ -6,7 +6,12 @@
 import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
+import {
+  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE, entry_huge, entry_none,
+  is_migration_entry_dirty, is_migration_entry_young, is_swap_pte, is_writable_migration_entry, make_migration_entry,
+  pfn_swap_entry_to_page,
+} from '../arch/x86/include/pgtable_types.js';
+import { page_folio } from './folio.js';
 import { __split_huge_pmd, change_huge_pmd } from './huge_memory.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
@@ -58,6 +63,17 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
         const ptep = entry_ptr(locked.ptep.table, a);
         const old = ptep.table.entries[ptep.idx]!;
         if (entry_none(old)) continue;
+        if (is_swap_pte(old)) {
+          // change_pte_range(): a non-present entry keeps its kind; a writable migration entry
+          // becomes a readable one ("a protection check is difficult so just be safe and disable
+          // write"), exclusive for an anonymous folio. Other swap entries are never written.
+          if (is_writable_migration_entry(old)) {
+            const pfn = pfn_swap_entry_to_page(old);
+            const type = page_folio(pfn).anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
+            yield* set_entry(ptep, make_migration_entry(pfn, type, is_migration_entry_young(old), is_migration_entry_dirty(old)));
+          }
+          continue;
+        }
         const pte = new_pte(old, vma.vm_flags);
         if (pte !== old) yield* set_entry(ptep, pte);
       }

@@ -12,7 +12,7 @@ import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present,
+  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, pfn_swap_entry_to_page,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
@@ -27,20 +27,27 @@ import { type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js'
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 
+// folio_walk_flags_t, in mainline's order (include/linux/pagewalk.h): FW_MIGRATION = BIT(0),
+// FW_ZEROPAGE = BIT(1); the series' FW_VMA_LOCKED takes the next bit.
+/**
+ * Walk migration entries as well: a migration entry returns the folio being migrated away from,
+ * with fw->page = NULL ("Careful: a large folio might get split concurrently").
+ */
+export const FW_MIGRATION = 1 << 0;
 /** Walk shared zeropages (small and huge) as well. */
-export const FW_ZEROPAGE = 1 << 0;
+export const FW_ZEROPAGE = 1 << 1;
 /**
  * The caller holds the per-VMA lock instead of the mmap lock. Only valid with RCU-freed page tables
  * (CONFIG_MMU_GATHER_RCU_TABLE_FREE) and not for hugetlb (patch 2/3).
  */
-export const FW_VMA_LOCKED = 1 << 1;
+export const FW_VMA_LOCKED = 1 << 2;
 
 export const FW_LEVEL_PTE = 0;
 export const FW_LEVEL_PMD = 1;
 export const FW_LEVEL_PUD = 2;
 
 export interface FolioWalk {
-  /** The exact page (pfn) at the address; null for the shared zero page. */
+  /** The exact page (pfn) at the address; null for the shared zero page and for migration entries. */
   page: number | null;
   level: number;
   /** The entry found, and its value. */
@@ -126,8 +133,19 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
   if (!entry_present(pmd) || entry_leaf(pmd)) {
     const ptl = yield* pmd_lock(mm, pmdp);
     const again = yield* read_entry(pmdp, false); // pmdp_get; level = FW_LEVEL_PMD
-    if (entry_none(again) || !entry_present(again)) {
-      // None, or non-present (a migration entry, a PMD being split): not found.
+    if (entry_none(again)) {
+      yield* spin_unlock(ptl);
+      return null;
+    }
+    if (!entry_present(again)) {
+      // A PMD migration entry: with FW_MIGRATION the folio being migrated (fw->page = NULL). The
+      // model never installs PMD migration entries (PMD-mapped THPs are not migrated), so this
+      // branch is there for completeness. Anything else non-present (an invalidated PMD being
+      // split): not found.
+      if (flags & FW_MIGRATION && is_migration_entry(again)) {
+        const page = pfn_swap_entry_to_page(again);
+        return { folio: page_folio(page), walk: { page: null, level: FW_LEVEL_PMD, entryp: pmdp, entry: again, vma, ptl } };
+      }
       yield* spin_unlock(ptl);
       return null;
     }
@@ -158,8 +176,14 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
       const zero = entry_pfn(pte);
       return { folio: page_folio(zero), walk: { page: null, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
     }
+  } else if (!entry_none(pte) && flags & FW_MIGRATION && is_migration_entry(pte)) {
+    // A migration entry: the folio being migrated away from (it stays allocated and locked while
+    // the PTL is held), fw->page = NULL so the caller cannot mistake it for a mapped page.
+    const page = pfn_swap_entry_to_page(pte);
+    return { folio: page_folio(page), walk: { page: null, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
   }
-  // Not present (swap, migration) or no struct page: not found, and no fault is triggered.
+  // Not present (swap; migration without FW_MIGRATION) or no struct page: not found, and no fault
+  // is triggered.
   yield* pte_unmap_unlock(locked.ptl);
   return null;
 }

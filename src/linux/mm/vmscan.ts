@@ -10,7 +10,7 @@
  * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
  */
 import { K } from '../../trace/events.js';
-import { ev, name, sim, type Name } from '../../sim/sim.js';
+import { ev, name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { Completion, complete_all } from '../kernel/completion.js';
@@ -19,7 +19,7 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { TaskStruct } from '../kernel/sched.js';
 import {
   type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
-  folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
+  folio_change_flags, folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
@@ -35,17 +35,6 @@ const WHY_CLEAR_REFERENCED = name('folio_test_clear_referenced');
 const WHY_SET_REFERENCED = name('folio_set_referenced');
 const WHY_SET_ACTIVE = name('folio_set_active');
 const W_KSWAPD = name('kswapd_wait');
-
-/** Change page flags, with a folio_flags event if anything changed. Returns the old flags. */
-function* folio_change_flags(folio: Folio, set: number, clear: number, why: Name): Gen<number> {
-  const old = folio.flags;
-  const now = (old | set) & ~clear;
-  if (now !== old) {
-    folio.flags = now;
-    yield ev(K.folio_flags, folio.id, old, now, why.id);
-  }
-  return old;
-}
 
 function* folio_test_clear_referenced(folio: Folio): Gen<boolean> {
   const old = yield* folio_change_flags(folio, 0, PG_referenced, WHY_CLEAR_REFERENCED);

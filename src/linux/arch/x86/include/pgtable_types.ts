@@ -103,3 +103,93 @@ export function pte_protnone(v: number): boolean {
 
 /** Flags for a table pointer entry (_PAGE_TABLE). */
 export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSED | _PAGE_DIRTY;
+
+// --- Non-present entries: swap and migration entries (include/linux/swapops.h, kernel-spec §3.1) ---
+//
+// A swap entry is a non-present, non-none entry carrying a swap type and an offset. x86-64 today
+// stores the type in the top 5 bits and the offset inverted below it (the L1TF mitigation); JS
+// numbers hold 53 bits exactly, so this model uses a simplified layout (the shape of the pre-L1TF
+// x86-64 one, SWP_TYPE_FIRST_BIT = 1, with the offset moved up to bit 12 so that entry_pfn() of a
+// migration entry is the pfn it carries and a trace shows it as a kernel developer reads a PTE):
+//
+//   bit 0 (_PAGE_PRESENT) 0 | bits 1-5 swap type | bit 7 (_PAGE_PSE) 0 | bit 8 (_PAGE_PROTNONE) 0 |
+//   bit 10 migration young | bit 11 migration dirty | bits 12.. offset (a migration entry: the pfn)
+//
+// The kernel keeps a migration entry's young/dirty bits in the offset (SWP_MIG_YOUNG_BIT,
+// SWP_MIG_DIRTY_BIT, migration_entry_supports_ad()); here they are the two software bits 10-11.
+// Only migration entries are ever written: real swap-out is not modelled.
+
+/** MAX_SWAPFILES_SHIFT: 5 bits of swap type. */
+export const MAX_SWAPFILES_SHIFT = 5;
+const SWP_TYPE_FIRST_BIT = 1;
+const SWP_TYPE_MASK = ((1 << MAX_SWAPFILES_SHIFT) - 1) << SWP_TYPE_FIRST_BIT;
+/**
+ * The special swap types (include/linux/swap.h) without CONFIG_DEVICE_PRIVATE: MAX_SWAPFILES = 32 -
+ * 3 migration - 1 hwpoison - 1 pte marker = 27 swap files, then SWP_HWPOISON, the three migration
+ * types and SWP_PTE_MARKER.
+ */
+export const MAX_SWAPFILES = 27;
+export const SWP_MIGRATION_READ = MAX_SWAPFILES + 1;
+export const SWP_MIGRATION_READ_EXCLUSIVE = MAX_SWAPFILES + 2;
+export const SWP_MIGRATION_WRITE = MAX_SWAPFILES + 3;
+/** Migration entry young / dirty (software bits 10 and 11 here). */
+export const _PAGE_SWP_MIG_YOUNG = 0x400;
+export const _PAGE_SWP_MIG_DIRTY = 0x800;
+
+/** is_swap_pte(): not none and not present (protnone counts as present on x86). */
+export function is_swap_pte(v: number): boolean {
+  return !entry_none(v) && !entry_present(v);
+}
+
+/** __swp_entry() + swp_entry_to_pte(): a swap-type entry with this type and offset. */
+export function swp_entry_to_pte(type: number, offset: number): number {
+  return offset * 4096 + type * 2 ** SWP_TYPE_FIRST_BIT;
+}
+
+/** swp_type(pte_to_swp_entry(pte)). */
+export function swp_type(v: number): number {
+  return ((v % 4096) & SWP_TYPE_MASK) >> SWP_TYPE_FIRST_BIT;
+}
+
+/** swp_offset(pte_to_swp_entry(pte)). */
+export function swp_offset(v: number): number {
+  return Math.floor(v / 4096);
+}
+
+/** is_migration_entry(pte_to_swp_entry(pte)): a non-present entry of one of the migration types. */
+export function is_migration_entry(v: number): boolean {
+  if (!is_swap_pte(v) || (v & _PAGE_PSE) !== 0) return false;
+  const type = swp_type(v);
+  return type === SWP_MIGRATION_READ || type === SWP_MIGRATION_READ_EXCLUSIVE || type === SWP_MIGRATION_WRITE;
+}
+
+/** is_writable_migration_entry(). */
+export function is_writable_migration_entry(v: number): boolean {
+  return is_migration_entry(v) && swp_type(v) === SWP_MIGRATION_WRITE;
+}
+
+/**
+ * make_{readable,readable_exclusive,writable}_migration_entry(pfn), with the young/dirty bits
+ * (make_migration_entry_young / _dirty): the entry try_to_migrate() installs for a PTE.
+ */
+export function make_migration_entry(pfn: number, type: number, young: boolean, dirty: boolean): number {
+  return swp_entry_to_pte(type, pfn) + (young ? _PAGE_SWP_MIG_YOUNG : 0) + (dirty ? _PAGE_SWP_MIG_DIRTY : 0);
+}
+
+/** is_migration_entry_young() / is_migration_entry_dirty(). */
+export function is_migration_entry_young(v: number): boolean {
+  return (v & _PAGE_SWP_MIG_YOUNG) !== 0;
+}
+
+export function is_migration_entry_dirty(v: number): boolean {
+  return (v & _PAGE_SWP_MIG_DIRTY) !== 0;
+}
+
+/**
+ * pfn_swap_entry_to_page(pte_to_swp_entry(pte)): the page (its pfn) a migration entry stands for
+ * -- a page of the folio being migrated away from, which stays allocated (and locked) until the
+ * migration is done.
+ */
+export function pfn_swap_entry_to_page(v: number): number {
+  return swp_offset(v);
+}

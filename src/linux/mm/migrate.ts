@@ -1,0 +1,332 @@
+/**
+ * Page migration (mm/migrate.c, mm/rmap.c try_to_migrate; kernel-spec §3.1, §6.7, §7.1): move the
+ * contents of a mapped folio to a new folio while the folio's mappings are replaced by migration
+ * entries, so that everybody who touches the page in the meantime waits for the move
+ * (migration_entry_wait) instead of seeing a half-copied page.
+ *
+ * migrate_folio_mapped() is migrate_pages_batch()'s one-folio path (migrate_folio_unmap +
+ * migrate_folio_move) in MIGRATE_SYNC mode; do_move_page() is move_pages(2) for one page
+ * (add_page_for_migration + do_move_pages_to_node), the way a workload task starts a migration.
+ *
+ * Simplified (what the model leaves out):
+ *  - Only small (order-0) anonymous folios migrate. Large folios (a PMD-mapped THP would need PMD
+ *    migration entries, set_pmd_migration_entry / remove_migration_pmd; a PTE-mapped one a split
+ *    first), page-cache folios (the page cache's xarray slot would move too) and hugetlb folios are
+ *    refused (-EBUSY from do_move_page).
+ *  - The rmap walk is the emulated one of mm/rmap.ts: every mm's page tables are scanned for entries
+ *    of the folio (no anon_vma, no anon_vma lock: never contended), each PTE table under
+ *    rcu_read_lock + pte_offset_map_lock, as page_vma_mapped_walk() takes the PTL.
+ *  - PageAnonExclusive is not modelled: a read-only PTE of an anonymous folio becomes a
+ *    readable-exclusive migration entry (no fork in the model: anonymous folios are exclusive).
+ *  - The destination folio is not locked (nobody can reach it before remove_migration_ptes maps
+ *    it, and a reader that finds it mapped needs no lock); NUMA nodes are not modelled (the new
+ *    folio is just another folio); soft-dirty, uffd-wp and rss counters are not modelled; the TLB
+ *    flush is one tlb_flush event per unmapped PTE (ptep_clear_flush), no batching.
+ */
+import { K } from '../../trace/events.js';
+import { ev, name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTRS_PER_TABLE,
+  SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE, SWP_MIGRATION_WRITE,
+  entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, is_migration_entry_dirty,
+  is_migration_entry_young, is_writable_migration_entry, make_migration_entry, mk_entry, pfn_swap_entry_to_page,
+  pte_dirty, pte_write, pte_young,
+} from '../arch/x86/include/pgtable_types.js';
+import { EAGAIN, EBUSY, EFAULT, ENOENT } from '../include/errno.js';
+import { traced } from '../kernel/ftrace.js';
+import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import { syscall } from '../kernel/syscall.js';
+import {
+  type Folio, LRU_NONE, PG_active, PG_dirty, PG_lru, PG_referenced, PG_uptodate, folio_alloc, folio_change_flags, folio_get,
+  folio_lock, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_put, folio_unlock,
+  folio_wait_enqueue, folio_wait_unlocked, is_huge_zero_pfn, is_zero_pfn, lru_lists, page_folio,
+} from './folio.js';
+import { vma_lookup } from './mmap.js';
+import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
+import {
+  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms,
+} from './mm_types.js';
+import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
+import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';
+import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { folio_add_lru, lru_lock } from './swap.js';
+
+const W_MIGRATION_ENTRY = name('migration_entry_wait');
+const WHY_PUTBACK = name('folio_putback_lru');
+const WHY_MIGRATE_FLAGS = name('folio_migrate_flags');
+const SYS_MOVE_PAGES = name('move_pages');
+
+/** NR_MAX_MIGRATE_PAGES_RETRY: passes migrate_pages() makes over a folio that keeps failing with -EAGAIN. */
+export const NR_MAX_MIGRATE_PAGES_RETRY = 10;
+
+// --- waiting for a migration entry ----------------------------------------------------------------
+
+/**
+ * migration_entry_wait() (mm/migrate.c), called by do_swap_page() for a migration entry: map and
+ * lock the PTE; if it still is a migration entry, migration_entry_wait_on_locked() queues on the
+ * folio being migrated away from -- which is locked for the whole migration -- while the PTL is
+ * still held (so the migration cannot finish, unlock and free it unseen), drops the PTL and sleeps
+ * until the folio is unlocked. The caller then returns 0 from the fault and retries.
+ */
+export const migration_entry_wait = traced('migration_entry_wait', function* (
+  mm: MmStruct, pmdp: EntryPtr, address: number,
+): Gen {
+  const locked = yield* pte_offset_map_lock(mm, pmdp, address);
+  if (!locked) return;
+  const pte = yield* read_entry(locked.ptep, false);
+  if (!is_migration_entry(pte)) {
+    // Migration finished (or was undone) meanwhile: just retry the fault.
+    yield* pte_unmap_unlock(locked.ptl);
+    return;
+  }
+  const folio = page_folio(pfn_swap_entry_to_page(pte));
+  folio_wait_enqueue(folio);
+  yield* pte_unmap_unlock(locked.ptl);
+  yield* folio_wait_unlocked(folio, W_MIGRATION_ENTRY);
+});
+
+// --- the emulated rmap walk -----------------------------------------------------------------------
+
+/** Does entry `v` map (present) or stand for (a migration entry) a page of `folio`? */
+function entry_of_folio(v: number, folio: Folio, migration: boolean): boolean {
+  if (entry_none(v)) return false;
+  if (migration ? !is_migration_entry(v) : !entry_present(v)) return false;
+  const pfn = migration ? pfn_swap_entry_to_page(v) : entry_pfn(v);
+  return pfn >= folio.pfn && pfn < folio.pfn + folio.nr_pages;
+}
+
+/**
+ * rmap_walk() emulated as in mm/rmap.ts: for every mm, every PTE table holding an entry of
+ * `folio` (present mappings, or with `migration` its migration entries) is locked with
+ * pte_offset_map_lock (PMD re-check) and `visit` runs for each such slot with the PTL held,
+ * re-reading the entry there. PMD leaves are skipped (only small folios migrate).
+ */
+function* rmap_walk_ptes(
+  folio: Folio, migration: boolean,
+  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
+): Gen {
+  for (const mm of mms().values()) {
+    if (!mm.pgd) continue;
+    yield* rcu_read_lock();
+    yield* walk_level(mm, mm.pgd, folio, migration, visit);
+    yield* rcu_read_unlock();
+  }
+}
+
+function* walk_level(
+  mm: MmStruct, table: PageTable, folio: Folio, migration: boolean,
+  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
+): Gen {
+  for (let i = 0; i < PTRS_PER_TABLE; i++) {
+    if (entry_none(table.entries[i]!)) continue;
+    const p: EntryPtr = { table, idx: i };
+    const v = yield* read_entry(p, true);
+    if (entry_none(v) || !entry_present(v) || entry_leaf(v)) continue;
+    if (table.level === PMD_LEVEL) {
+      // The PTE table: which slots to visit is found by pfn (the kernel computes the address
+      // from the folio's index, vma_address); the locked re-read is what counts.
+      const pte_table = entry_table(v);
+      const slots: number[] = [];
+      for (let j = 0; j < PTRS_PER_TABLE; j++) if (entry_of_folio(pte_table.entries[j]!, folio, migration)) slots.push(j);
+      if (slots.length === 0) continue;
+      const locked = yield* pte_offset_map_lock(mm, p, pte_table.addrOf(slots[0]!));
+      if (!locked) continue;
+      const t = locked.ptep.table;
+      for (const j of slots) {
+        const ptep: EntryPtr = { table: t, idx: j };
+        const now = yield* read_entry(ptep, false);
+        if (entry_of_folio(now, folio, migration)) yield* visit(mm, ptep, t.addrOf(j), now);
+      }
+      yield* pte_unmap_unlock(locked.ptl);
+    } else if (table.level > PMD_LEVEL) {
+      yield* walk_level(mm, entry_table(v), folio, migration, visit);
+    }
+  }
+}
+
+/**
+ * try_to_migrate() (mm/rmap.c try_to_migrate_one), folio locked: every PTE mapping the folio is
+ * cleared and flushed (ptep_clear_flush) and replaced by a migration entry for the same page --
+ * writable if the PTE was, with its young/dirty bits -- under that table's PTL. The PTE's dirty bit
+ * goes to the folio (folio_mark_dirty); the mapping's mapcount (folio_remove_rmap_pte) and
+ * reference (folio_put) are dropped: a migration entry holds neither.
+ */
+export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio): Gen {
+  yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {
+    const type = pte_write(pte) ? SWP_MIGRATION_WRITE : folio.anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
+    const entry = make_migration_entry(entry_pfn(pte), type, pte_young(pte), pte_dirty(pte));
+    yield* set_entry(ptep, entry);
+    yield ev(K.tlb_flush, mm.id, addr, addr + PAGE_SIZE);
+    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
+    yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte
+    yield* folio_put(folio); // the mapping's reference
+  });
+});
+
+/**
+ * remove_migration_ptes(src, dst) (mm/migrate.c remove_migration_pte): every migration entry of
+ * `src` becomes a PTE of the same page index in `dst`, under the PTL: folio_get(dst) and
+ * folio_add_anon_rmap_pte (mapcount), mk_pte with the VMA's protection (PROT_NONE: protnone),
+ * writable if the entry was (and the VMA still is), old unless the entry was young, dirty if the
+ * entry and the folio are. No TLB flush: non-present to present. With dst === src this undoes
+ * try_to_migrate() (a failed migration).
+ */
+export const remove_migration_ptes = traced('remove_migration_ptes', function* (src: Folio, dst: Folio): Gen {
+  yield* rmap_walk_ptes(src, true, function* (mm, ptep, addr, entry) {
+    const vma = mm.mm_mt.load(addr);
+    const pfn = dst.pfn + (pfn_swap_entry_to_page(entry) - src.pfn);
+    const accessible = vma !== undefined && (vma.vm_flags & VM_ACCESS_FLAGS) !== 0;
+    let flags = _PAGE_USER | (accessible ? _PAGE_PRESENT : _PAGE_PROTNONE);
+    if (is_writable_migration_entry(entry) && vma && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW;
+    if (is_migration_entry_young(entry)) flags |= _PAGE_ACCESSED;
+    if (dst.flags & PG_dirty && is_migration_entry_dirty(entry)) flags |= _PAGE_DIRTY;
+    yield* folio_get(dst);
+    yield* folio_mapcount_inc(dst); // folio_add_anon_rmap_pte
+    yield* set_entry(ptep, mk_entry(pfn, flags));
+  });
+});
+
+// --- LRU isolation --------------------------------------------------------------------------------
+
+/**
+ * folio_isolate_lru() (mm/vmscan.c): take the folio off its LRU list with a reference (the caller
+ * holds one already, or the PTL of a mapping). false if it is not on an LRU (being reclaimed,
+ * isolated already, or not yet added). The list move clears PG_active with PG_lru (the replay
+ * model's lru_move does both); returns whether the folio was active, for the putback or the new
+ * folio (folio_migrate_flags).
+ */
+export function* folio_isolate_lru(folio: Folio): Gen<{ ok: boolean; active: boolean }> {
+  const lock = lru_lock();
+  yield* spin_lock(lock);
+  if (!(folio.flags & PG_lru) || folio.lru === LRU_NONE) {
+    yield* spin_unlock(lock);
+    return { ok: false, active: false };
+  }
+  yield* folio_get(folio);
+  const from = folio.lru;
+  const active = (folio.flags & PG_active) !== 0;
+  lru_lists()[from]!.delete(folio);
+  folio.lru = LRU_NONE;
+  folio.flags &= ~(PG_lru | PG_active);
+  yield ev(K.lru_move, folio.id, from, LRU_NONE);
+  yield* spin_unlock(lock);
+  return { ok: true, active };
+}
+
+/** folio_putback_lru(): back on the list its flags name (active again if it was), dropping isolation's reference. */
+function* folio_putback_lru(folio: Folio, active: boolean): Gen {
+  if (active) yield* folio_change_flags(folio, PG_active, 0, WHY_PUTBACK);
+  yield* folio_add_lru(folio);
+  yield* folio_put(folio);
+}
+
+// --- migration --------------------------------------------------------------------------------------
+
+/** What migrate_folio_mapped() did: 0 (moved; `dst` now maps where `src` did) or -EAGAIN (undone). */
+export interface MigrateResult {
+  rc: number;
+  dst: Folio | null;
+}
+
+/**
+ * migrate_folio_mapped(src): move one isolated, small, anonymous folio (the caller holds the
+ * isolation reference). migrate_folio_unmap: allocate the destination (get_new_folio), lock the
+ * source (folio_lock, sleeping), try_to_migrate(); then migrate_folio_move: __migrate_folio checks
+ * that only the isolation reference is left (a GUP reference taken before the unmap makes it
+ * -EAGAIN), copies the bytes (folio_mc_copy: a folio_copy event), re-checks the count
+ * (__folio_migrate_mapping) and moves the flags (folio_migrate_flags: PG_referenced, PG_active,
+ * PG_dirty, PG_uptodate); folio_add_lru(dst), remove_migration_ptes(src, dst), unlock src (waking
+ * every migration_entry_wait sleeper), drop dst's allocation reference and src's isolation
+ * reference -- src is freed, dst keeps one reference per mapping.
+ * On -EAGAIN (still mapped, or extra references) the migration entries go back to src
+ * (remove_migration_ptes(src, src)), src is unlocked, dst freed; src stays isolated with its
+ * reference for the next pass.
+ */
+export const migrate_folio_mapped = traced('migrate_folio_mapped', function* (
+  src: Folio, was_active = false,
+): Gen<MigrateResult> {
+  const dst = yield* folio_alloc(0, true, 0); // get_new_folio (zeroed until the copy)
+  yield* folio_lock(src);
+  const was_mapped = src.mapcount > 0;
+  if (was_mapped) yield* try_to_migrate(src);
+  // 1 = the isolation reference (folio_expected_ref_count() of an unmapped anon folio is 0, + 1).
+  const expected = 1;
+  let rc = src.mapcount > 0 ? -EAGAIN : 0;
+  if (rc === 0 && src._refcount !== expected) rc = -EAGAIN; // "extra refs before we do more work"
+  if (rc === 0) {
+    dst.data.set(src.data); // folio_mc_copy()
+    yield ev(K.folio_copy, dst.id, src.id, 0);
+    if (src._refcount !== expected) rc = -EAGAIN; // __folio_migrate_mapping()
+  }
+  if (rc !== 0) {
+    if (was_mapped) yield* remove_migration_ptes(src, src);
+    yield* folio_unlock(src);
+    yield* folio_put(dst);
+    return { rc, dst: null };
+  }
+  const carry = src.flags & (PG_referenced | PG_dirty | PG_uptodate);
+  yield* folio_change_flags(dst, carry | (was_active ? PG_active : 0), 0, WHY_MIGRATE_FLAGS);
+  yield* folio_add_lru(dst);
+  if (was_mapped) yield* remove_migration_ptes(src, dst);
+  yield* folio_unlock(src);
+  yield* folio_put(dst); // get_new_folio's reference: dst keeps one per mapping
+  yield* folio_put(src); // migrate_folio_done(): the isolation reference -- src is freed
+  return { rc: 0, dst };
+});
+
+/**
+ * migrate_pages() for one isolated folio: up to NR_MAX_MIGRATE_PAGES_RETRY passes while it fails
+ * with -EAGAIN, then putback_movable_pages(). Returns 0 or -EAGAIN, and the new folio.
+ */
+export const migrate_pages = traced('migrate_pages', function* (folio: Folio, was_active: boolean): Gen<MigrateResult> {
+  let res: MigrateResult = { rc: -EAGAIN, dst: null };
+  for (let pass = 0; pass < NR_MAX_MIGRATE_PAGES_RETRY && res.rc === -EAGAIN; pass++) {
+    res = yield* migrate_folio_mapped(folio, was_active);
+  }
+  if (res.rc !== 0) yield* folio_putback_lru(folio, was_active);
+  return res;
+});
+
+/**
+ * move_pages(2) for one page of `mm` (do_pages_move -> add_page_for_migration ->
+ * do_move_pages_to_node): under mmap_read_lock, folio_walk_start(FW_ZEROPAGE) finds the folio and
+ * folio_isolate_lru() takes it off the LRU with a reference, under the PTL; mmap_lock is dropped
+ * before the migration itself, which holds only the folio lock and the PTLs. Returns 0, or
+ * -EFAULT (no VMA / not migratable / the zero page), -ENOENT (nothing mapped), -EBUSY (cannot be
+ * isolated or not modelled: large or page-cache folios), -EAGAIN (kept failing). `out.dst` gets the
+ * new folio.
+ */
+export function* do_move_page(mm: MmStruct, addr: number, out: { dst?: Folio } = {}): Gen<number> {
+  yield* mmap_read_lock(mm);
+  const vma = vma_lookup(mm, addr);
+  // vma_migratable(): no VM_IO / VM_PFNMAP; hugetlb folios are not modelled here.
+  if (!vma || vma.vm_flags & (VM_IO | VM_PFNMAP) || is_vm_hugetlb_page(vma)) {
+    yield* mmap_read_unlock(mm);
+    return -EFAULT;
+  }
+  const walk: { result?: FolioWalk } = {};
+  const folio = yield* folio_walk_start(walk, vma, addr, FW_ZEROPAGE);
+  let err = -ENOENT;
+  let isolated = { ok: false, active: false };
+  if (folio) {
+    if (is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn)) err = -EFAULT;
+    else if (folio.nr_pages > 1 || !folio.anon || folio.mapping) err = -EBUSY; // not modelled (header)
+    else {
+      isolated = yield* folio_isolate_lru(folio);
+      err = isolated.ok ? 0 : -EBUSY;
+    }
+    yield* folio_walk_end(walk.result!, vma);
+  }
+  yield* mmap_read_unlock(mm);
+  if (err || !folio) return err;
+  const res = yield* migrate_pages(folio, isolated.active);
+  if (res.dst) out.dst = res.dst;
+  return res.rc;
+}
+
+/** move_pages(pid, 1, &addr, &node, &status, MPOL_MF_MOVE) as a system call of the target's mm. */
+export function sys_move_pages(mm: MmStruct, addr: number, out: { dst?: Folio } = {}): Gen<number> {
+  return syscall(SYS_MOVE_PAGES, addr, 1, 0, () => do_move_page(mm, addr, out));
+}
