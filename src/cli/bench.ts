@@ -15,17 +15,24 @@
  *                          (target <= 50 on a 10-million-event run), with replayUntilP90Ms
  *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
  *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
+ *   diff1MMs               `mmtrace diff` (semantic diff plus aligned event streams) of the scale
+ *                          workload recorded on gup and on fast, about min(--events, 1M) events each
+ *   readBoth1MMs           reading both runs' events once: the baseline (diffOverRead, target <= 2)
+ *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
+ *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { alignRuns, diffRuns, withEventStreams } from '../diff/diff.js';
+import { runFacts } from '../diff/facts.js';
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';
 import { rawLoop } from '../store/bench.js';
 import { Prng } from '../sim/prng.js';
-import { openTrace } from '../trace/reader.js';
+import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
 import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
@@ -86,6 +93,72 @@ export interface BenchFigures {
   replayFromZeroMs: number;
   verifyEventsPerSec: number;
   verifyVsRecord: number;
+  diffEvents: number;
+  diff1MMs: number;
+  readBoth1MMs: number;
+  diffOverRead: number;
+  alignSmallEvents: number;
+  align100kMs: number;
+  align1MMs: number;
+  alignGrowth1MOver100k: number;
+}
+
+/** Events per run of the diff figures: 1M, or --events when that is smaller (quick runs). */
+const DIFF_EVENTS = 1_000_000;
+
+/** Record the scale workload on gup and on fast (same seed) into `file`; the two runs. */
+async function recordPair(file: string, events: number): Promise<{ trace: Trace; a: RunInfo; b: RunInfo }> {
+  await recordRuns({ workload: 'scale', paths: ['gup', 'fast'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file });
+  const trace = await openTrace(file);
+  return { trace, a: trace.resolveRun('gup'), b: trace.resolveRun('fast') };
+}
+
+function timed(f: () => void): number {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+}
+
+/** The baseline of a diff: every event of both runs read once through the reader's iterator. */
+function readBoth(trace: Trace, a: RunInfo, b: RunInfo): number {
+  let sum = 0;
+  for (const run of [a, b]) for (const row of trace.events(run.id)) sum += row[3];
+  return sum;
+}
+
+/** What `mmtrace diff` does: facts of both runs, the semantic diff, then the aligned streams. */
+function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo): number {
+  const report = withEventStreams(diffRuns(runFacts(trace, a), runFacts(trace, b)), alignRuns(trace, a, trace, b));
+  return report.hunks?.length ?? 0;
+}
+
+interface DiffFigures {
+  diffEvents: number; diff1MMs: number; readBoth1MMs: number; alignSmallEvents: number; align100kMs: number; align1MMs: number;
+}
+
+async function diffFigures(dir: string, events: number, log: (line: string) => void): Promise<DiffFigures> {
+  const bigEvents = Math.min(events, DIFF_EVENTS);
+  log(`recording the scale workload on gup and fast (~${bigEvents} and ~${Math.round(bigEvents / 10)} events each)`);
+  const big = await recordPair(join(dir, 'diff-big.db'), bigEvents);
+  const small = await recordPair(join(dir, 'diff-small.db'), Math.round(bigEvents / 10));
+  try {
+    alignRuns(small.trace, small.a, small.trace, small.b); // warm the JIT
+    // The first read after recording also pays for the page cache and the WAL; not part of a diff.
+    readBoth(big.trace, big.a, big.b);
+    log('reading both runs (diff baseline)');
+    const readBoth1MMs = timed(() => readBoth(big.trace, big.a, big.b));
+    log('diff with aligned event streams');
+    const diff1MMs = timed(() => diffAndAlign(big.trace, big.a, big.b));
+    log('alignment alone at two sizes');
+    const align100kMs = timed(() => alignRuns(small.trace, small.a, small.trace, small.b));
+    const align1MMs = timed(() => alignRuns(big.trace, big.a, big.trace, big.b));
+    return {
+      diffEvents: big.a.events, diff1MMs, readBoth1MMs, alignSmallEvents: small.a.events, align100kMs, align1MMs,
+    };
+  } finally {
+    big.trace.close();
+    small.trace.close();
+  }
 }
 
 const ms = (x: number) => +x.toFixed(1);
@@ -135,6 +208,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       const verified = reexecute(trace, info, info.events, { verify: true });
       if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
+      const d = await diffFigures(dir, events, log);
       return {
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
@@ -152,6 +226,14 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         replayFromZeroMs: ms(median(zeroMs)),
         verifyEventsPerSec: Math.round(verifyEventsPerSec),
         verifyVsRecord: +(verifyEventsPerSec / recordEventsPerSec).toFixed(2),
+        diffEvents: d.diffEvents,
+        diff1MMs: ms(d.diff1MMs),
+        readBoth1MMs: ms(d.readBoth1MMs),
+        diffOverRead: +(d.diff1MMs / d.readBoth1MMs).toFixed(2),
+        alignSmallEvents: d.alignSmallEvents,
+        align100kMs: ms(d.align100kMs),
+        align1MMs: ms(d.align1MMs),
+        alignGrowth1MOver100k: +(d.align1MMs / d.align100kMs).toFixed(1),
       };
     } finally {
       trace.close();
@@ -177,4 +259,6 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time)`);
   println(`replay --until (projection) median ${f.replayUntilMedianMs} ms, p90 ${f.replayUntilP90Ms} ms   (from event 0: ${f.replayFromZeroMs} ms; target <= 50 ms at 10M events)`);
   println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 0.8)`);
+  println(`diff gup vs fast (aligned)  ${f.diff1MMs} ms for 2 x ${f.diffEvents} events   (reading both: ${f.readBoth1MMs} ms; diff/read ${f.diffOverRead}, target <= 2)`);
+  println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
 }

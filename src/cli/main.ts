@@ -66,6 +66,7 @@ function program(): Command {
     .description('semantic diff of two runs (exit 0 equivalent, 1 different, 2 error)')
     .argument('<a>', 'FILE#RUN')
     .argument('<b>', 'FILE#RUN')
+    .option('--strict', 'also count any difference in the aligned event streams (kind event-stream)')
     .option('--json', 'one JSON document on stdout')
     .action((a, b, o) => diffCommand(a, b, o));
 

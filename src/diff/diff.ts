@@ -7,6 +7,9 @@
  * the slow path, different waits.
  */
 import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
+import { finalStateFindings } from './final.js';
+import { alignRuns as alignEventStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import type { RunInfo, Trace } from '../trace/reader.js';
 
 export type Side = 'a' | 'b' | 'both';
 
@@ -37,6 +40,10 @@ export interface DiffReport {
   findings: Finding[];
   requests: RequestComparison[];
   aggregates: Record<string, { a: number; b: number; delta: number }>;
+  /** The aligned event streams (set by withEventStreams): per task, where they first diverge... */
+  streams?: TaskStreams[];
+  /** ...and every differing stretch, as unified-diff hunks. */
+  hunks?: Hunk[];
 }
 
 function differingRanges(x: Uint8Array | null, y: Uint8Array | null): [number, number][] {
@@ -93,6 +100,10 @@ function checkFindings(a: RunFacts, b: RunFacts): Finding[] {
     const y = b.checks[key] as string[];
     if (x.length > 0 && y.length === 0) out.push({ kind, severity: 'behaviour', run: 'a', request: null, message: `${x.length} ${what}(s) in ${a.run.name} only: ${[...new Set(x)].join('; ')}` });
     if (y.length > 0 && x.length === 0) out.push({ kind, severity: 'behaviour', run: 'b', request: null, message: `${y.length} ${what}(s) in ${b.run.name} only: ${[...new Set(y)].join('; ')}` });
+    // In both runs it is no difference between them, but still something the reader must see.
+    if (x.length > 0 && y.length > 0) {
+      out.push({ kind, severity: 'info', run: 'both', request: null, message: `${what}(s) in both runs (${x.length} vs ${y.length}): ${[...new Set([...x, ...y])].join('; ')}` });
+    }
   }
   if (a.checks.deadlock !== b.checks.deadlock) {
     out.push({ kind: 'deadlock', severity: 'behaviour', run: a.checks.deadlock ? 'a' : 'b', request: null, message: `a deadlock in ${(a.checks.deadlock ? a : b).run.name} only` });
@@ -117,65 +128,21 @@ function compareRequest(id: string, x: RequestFacts | undefined, y: RequestFacts
       message: `${id} returned ${x.result} bytes (hash ${x.dataHash}) vs ${y.result} bytes (hash ${y.dataHash}); bytes differ at ${ranges || 'the length only'}`,
     });
   }
-  if (x && y && (x.markedAccessed > 0) !== (y.markedAccessed > 0)) {
+  // FOLL_TOUCH marks every folio a read copies from: a different count means some folio was aged
+  // in one run and not the other (v1 on a merged VMA touches one folio fewer than GUP).
+  if (x && y && x.markedAccessed !== y.markedAccessed) {
+    const oneSided = x.markedAccessed === 0 || y.markedAccessed === 0;
     findings.push({
-      kind: 'aging', severity: 'behaviour', run: x.markedAccessed > 0 ? 'a' : 'b', request: id,
-      message: `${id} marked folios accessed (folio_mark_accessed ×${Math.max(x.markedAccessed, y.markedAccessed)}) in one run only: reclaim ages the page differently`,
+      kind: 'aging', severity: 'behaviour', run: !oneSided ? 'both' : x.markedAccessed > 0 ? 'a' : 'b', request: id,
+      message: oneSided
+        ? `${id} marked folios accessed (folio_mark_accessed ×${Math.max(x.markedAccessed, y.markedAccessed)}) in one run only: reclaim ages the page differently`
+        : `${id} marked folios accessed ×${x.markedAccessed} vs ×${y.markedAccessed}: reclaim ages some pages differently`,
     });
   }
   if (x && y && x.waitTicks !== y.waitTicks) {
     findings.push({ kind: 'wait', severity: 'info', run: 'both', request: id, message: `${id} waited ${x.waitTicks} vs ${y.waitTicks} ticks` });
   }
   return { cmp, findings };
-}
-
-/** Multiset difference of two lists of keys: what only one side has, with counts. */
-function onlyIn(x: string[], y: string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const k of x) counts.set(k, (counts.get(k) ?? 0) + 1);
-  for (const k of y) counts.set(k, (counts.get(k) ?? 0) - 1);
-  return [...counts].filter(([, n]) => n > 0).map(([k, n]) => (n > 1 ? `${k} x${n}` : k));
-}
-
-/**
- * The final states compared by what they mean, not by object identity (ids and pfns differ between
- * runs): VMAs by process, range, flags and backing; memory contents by the data of every mapped
- * folio; folio flags and LRU lists of mapped folios by data (an aging difference, info only).
- */
-function finalStateFindings(a: RunFacts, b: RunFacts): Finding[] {
-  const out: Finding[] = [];
-  const vmas = (f: RunFacts) => {
-    const pid = new Map(f.final.mms.map((m) => [m.mm, m.pid]));
-    return f.final.vmas.map((v) => `pid ${pid.get(v.mm) ?? '?'} 0x${v.start.toString(16)}-0x${v.end.toString(16)} flags 0x${v.flags.toString(16)} ${v.file ?? 'anon'}${v.attached ? '' : ' detached'}`);
-  };
-  const [va, vb] = [vmas(a), vmas(b)];
-  const vOnlyA = onlyIn(va, vb);
-  const vOnlyB = onlyIn(vb, va);
-  if (vOnlyA.length || vOnlyB.length) {
-    out.push({
-      kind: 'final-vmas', severity: 'behaviour', run: 'both', request: null,
-      message: `the final VMAs differ: only in ${a.run.name}: ${vOnlyA.join('; ') || '-'}; only in ${b.run.name}: ${vOnlyB.join('; ') || '-'}`,
-    });
-  }
-  const mapped = (f: RunFacts) => f.final.folios.filter((x) => x.mapcount > 0);
-  const [ma, mb] = [mapped(a), mapped(b)];
-  const dOnlyA = onlyIn(ma.map((x) => x.dataHash), mb.map((x) => x.dataHash));
-  const dOnlyB = onlyIn(mb.map((x) => x.dataHash), ma.map((x) => x.dataHash));
-  if (dOnlyA.length || dOnlyB.length) {
-    out.push({
-      kind: 'final-memory', severity: 'behaviour', run: 'both', request: null,
-      message: `the final memory contents differ: mapped folio data only in ${a.run.name}: ${dOnlyA.join(', ') || '-'}; only in ${b.run.name}: ${dOnlyB.join(', ') || '-'}`,
-    });
-  }
-  const state = (xs: typeof ma) => xs.map((x) => `${x.dataHash} flags 0x${x.flags.toString(16)} lru ${x.lru}`);
-  const sOnlyA = onlyIn(state(ma), state(mb));
-  if (sOnlyA.length) {
-    out.push({
-      kind: 'final-folio-state', severity: 'info', run: 'both', request: null,
-      message: `${sOnlyA.length} mapped folio(s) end with other flags or on another LRU list in ${a.run.name} than in ${b.run.name}`,
-    });
-  }
-  return out;
 }
 
 function aggregateDeltas(a: RunFacts, b: RunFacts): DiffReport['aggregates'] {
@@ -234,3 +201,27 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
   };
 }
 
+
+/** The aligned event streams of two runs (a second pass over both logs; see align.ts). */
+export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo): Alignment {
+  return alignEventStreams(traceA, runA, traceB, runB);
+}
+
+/**
+ * The report with the aligned event streams attached. The verdict stays a semantic one: the paths
+ * differ in their events by design. Only with `strict` does any hunk make the runs `different`
+ * (difference kind `event-stream`), for runs that should be identical event for event.
+ */
+export function withEventStreams(report: DiffReport, alignment: Alignment, strict = false): DiffReport {
+  const out: DiffReport = { ...report, streams: alignment.tasks, hunks: alignment.hunks };
+  if (!strict || alignment.hunks.length === 0) return out;
+  const tasks = alignment.tasks.filter((t) => t.firstDivergence !== null).map((t) => t.task);
+  const finding: Finding = {
+    kind: 'event-stream', severity: 'behaviour', run: 'both', request: null,
+    message: `the event streams differ (--strict): ${alignment.hunks.length} hunk(s) in task(s) ${tasks.join(', ')}`,
+  };
+  return {
+    ...out, verdict: 'different', findings: [...out.findings, finding],
+    differences: out.differences.includes('event-stream') ? out.differences : [...out.differences, 'event-stream'],
+  };
+}

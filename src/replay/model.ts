@@ -8,7 +8,7 @@
  * says (see the comments on each kind in src/trace/events.ts).
  */
 import { Packr } from 'msgpackr';
-import { K } from '../trace/events.js';
+import { K, u32s } from '../trace/events.js';
 import { bytesHash, hashHex } from '../trace/hash.js';
 import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
 import type {
@@ -132,14 +132,6 @@ function wakeTask(m: Model, tid: number, tick: number): void {
   t.wakeAt = 0;
 }
 
-/** The u32 list a blob holds (rwsem_wake's woken tids). */
-function u32s(data: Uint8Array | null): number[] {
-  if (!data) return [];
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const out: number[] = [];
-  for (let i = 0; i + 4 <= data.byteLength; i += 4) out.push(v.getUint32(i, true));
-  return out;
-}
 
 /**
  * Offset of the byte at user address `addr` within the folio it maps to: addr modulo the folio's

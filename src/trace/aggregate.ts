@@ -4,7 +4,7 @@
  * vocabulary alone (the log is self-describing): it knows event kinds, not VMAs.
  */
 import { hashHex } from './hash.js';
-import { K } from './events.js';
+import { K, u32s } from './events.js';
 
 /** An event as readers return it: [seq, tick, tid, kind, a, b, c, d, data]. */
 export type Row = readonly [number, number, number, number, number, number, number, number, Uint8Array | null];
@@ -71,9 +71,21 @@ export function aggregate(
     pgtableReads: {}, folioGets: 0, folioPuts: 0, bytesCopied: 0, warnings: 0, useAfterFree: 0, deadlocks: 0,
     requests: [],
   };
-  const blockedAt = new Map<number, { tick: number; on: string }>();
+  const blockedAt = new Map<number, { tick: number; on: string; killable: boolean }>();
   const openRequest = new Map<number, RequestSummary>();
   const taskName = (tid: number) => tasks.get(tid) ?? `tid${tid}`;
+  const endWait = (tid: number, tick: number) => {
+    const blocked = blockedAt.get(tid);
+    if (!blocked) return;
+    blockedAt.delete(tid);
+    const waited = tick - blocked.tick;
+    bump(agg.waitTicksByTask, taskName(tid), waited);
+    const req = openRequest.get(tid);
+    if (req) {
+      req.waitTicks += waited;
+      bump(req.waitedOn, blocked.on, waited);
+    }
+  };
   for (const [seq, tick, tid, kind, a, b, c, d, data] of rows) {
     agg.events++;
     agg.ticks = tick;
@@ -95,22 +107,19 @@ export function aggregate(
         if (b === 1) bump(agg.lockContended, 'vma/write');
         break;
       case K.sched_block:
-        blockedAt.set(tid, { tick, on: names[b] ?? '?' });
+        blockedAt.set(tid, { tick, on: names[b] ?? '?', killable: c === 1 });
         break;
-      case K.sched_wakeup: {
-        const blocked = blockedAt.get(a);
-        if (blocked) {
-          blockedAt.delete(a);
-          const waited = tick - blocked.tick;
-          bump(agg.waitTicksByTask, taskName(a), waited);
-          const req = openRequest.get(a);
-          if (req) {
-            req.waitTicks += waited;
-            bump(req.waitedOn, blocked.on, waited);
-          }
-        }
+      // A wait ends with whatever wakes the task, as in the replay model: a sched_wakeup, the lock
+      // being granted by rwsem_wake (no separate wakeup event), or a fatal signal to a killable wait.
+      case K.sched_wakeup:
+        endWait(a, tick);
         break;
-      }
+      case K.rwsem_wake:
+        for (const woken of u32s(data)) endWait(woken, tick);
+        break;
+      case K.signal_send:
+        if (blockedAt.get(a)?.killable) endWait(a, tick);
+        break;
       case K.pgtable_read:
         bump(agg.pgtableReads, LEVEL[a] ?? String(a));
         break;

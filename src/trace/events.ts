@@ -241,3 +241,12 @@ export const KIND_COST: Int32Array = (() => {
 })();
 
 export const FAMILIES: readonly Family[] = ['lock', 'pagetable', 'folio', 'copy', 'vma', 'call', 'request', 'sched', 'check'];
+
+/** The u32 list a blob holds (rwsem_wake's woken tids). */
+export function u32s(data: Uint8Array | null): number[] {
+  if (!data) return [];
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const out: number[] = [];
+  for (let i = 0; i + 4 <= data.byteLength; i += 4) out.push(v.getUint32(i, true));
+  return out;
+}

@@ -1,0 +1,429 @@
+/**
+ * Aligned event streams (issue 5, item 6): where two runs' events first diverge, task by task, and
+ * the differing stretches as unified-diff hunks.
+ *
+ * Events are compared as symbolic tokens: the kind name and the arguments that mean the same thing
+ * in both runs (a lock class, a VMA by its range, a page-table level, a request number, a lock mode).
+ * Seqs, ticks, folio ids, pfns and object ids are left out: the paths allocate in another order, so
+ * those differ between runs even when the tasks did the same thing.
+ *
+ * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) plus one
+ * for the request in flight; token texts are interned once. The alignment strips the common prefix
+ * and suffix, then runs Myers' O((N+M)·D) diff on the middle with a cap on D, so similar runs align
+ * in linear time and very different ones stop at the cap instead of going quadratic.
+ */
+import type { RunInfo, Trace } from '../trace/reader.js';
+
+/** Edits per task beyond which the streams are reported as diverging instead of aligned. */
+export const MAX_EDITS = 2000;
+/** Lines of context around each hunk, as `diff -u`. */
+export const CONTEXT = 3;
+
+/** Fields whose value is symbolic across runs (besides name fields and VMAs). */
+const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
+/** Fields that hold a VMA id: shown as the VMA's range instead. */
+const VMA_FIELD = 'vma';
+
+export interface StreamLine {
+  op: ' ' | '-' | '+';
+  text: string;
+  seqA?: number;
+  seqB?: number;
+}
+
+export interface Hunk {
+  task: string;
+  /** Index of the first line in the task's event stream (0-based) and line counts, per side. */
+  aStart: number;
+  aLen: number;
+  bStart: number;
+  bLen: number;
+  /** The request in flight at the hunk's first change (`task:N`), when there is one. */
+  request: string | null;
+  /** Set when the alignment gave up: the rest of both streams is this one hunk. */
+  note?: string;
+  lines: StreamLine[];
+}
+
+export interface StreamEvent {
+  seq: number;
+  text: string;
+}
+
+export interface FirstDivergence {
+  /** Index in the task's event stream where the two first differ. */
+  index: number;
+  /** The events there (null: that run's stream ended). */
+  a: StreamEvent | null;
+  b: StreamEvent | null;
+}
+
+export interface TaskStreams {
+  task: string;
+  aEvents: number;
+  bEvents: number;
+  /** Minimal edits (deleted + inserted events); null when they exceed MAX_EDITS. */
+  edits: number | null;
+  firstDivergence: FirstDivergence | null;
+}
+
+export interface Alignment {
+  tasks: TaskStreams[];
+  hunks: Hunk[];
+}
+
+// --- token streams --------------------------------------------------------------------------------
+
+/** An append-only Int32 list (typed storage: a million events stay a few megabytes). */
+class IntList {
+  data = new Int32Array(1024);
+  length = 0;
+
+  push(x: number): void {
+    if (this.length === this.data.length) {
+      const bigger = new Int32Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data[this.length++] = x;
+  }
+
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
+}
+
+/** Token texts to small integers, shared by both runs so that equal texts get equal ids. */
+export class Interner {
+  private readonly ids = new Map<string, number>();
+  readonly texts: string[] = [];
+
+  id(text: string): number {
+    let id = this.ids.get(text);
+    if (id === undefined) {
+      id = this.texts.length;
+      this.ids.set(text, id);
+      this.texts.push(text);
+    }
+    return id;
+  }
+}
+
+/** One task's events as token ids, with their seqs and the request in flight (-1: none). */
+export interface TokenStream {
+  tokens: Int32Array;
+  seqs: Int32Array;
+  requests: Int32Array;
+}
+
+/** How to print one kind symbolically: its name and, per field slot, how to render the value. */
+interface KindFormat {
+  name: string;
+  slots: { field: string; render: 'name' | 'vma' | 'value' }[];
+}
+
+function kindFormats(trace: Trace): Map<number, KindFormat> {
+  const out = new Map<number, KindFormat>();
+  for (const k of trace.kinds()) {
+    const slots: KindFormat['slots'] = [];
+    k.fields.forEach((field, i) => {
+      if (!field) return;
+      const render = k.names.includes(field) ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
+      if (render) slots[i] = { field, render };
+    });
+    out.set(k.kind, { name: k.name, slots });
+  }
+  return out;
+}
+
+/**
+ * Task names made unique per run: tasks are matched across runs by name, and a name used by two
+ * tasks of one run gets `#2`, `#3` in tid order (the workload spawns them in the same order).
+ */
+function taskKeys(trace: Trace, run: RunInfo): Map<number, string> {
+  const seen = new Map<string, number>();
+  const out = new Map<number, string>();
+  for (const t of trace.tasks(run.id)) {
+    const n = (seen.get(t.name) ?? 0) + 1;
+    seen.set(t.name, n);
+    out.set(t.tid, n === 1 ? t.name : `${t.name}#${n}`);
+  }
+  return out;
+}
+
+/** Up to two symbolic values below this bound pack into one numeric cache key with the kind. */
+const KEY_VALUE_LIMIT = 2 ** 21;
+
+/**
+ * Token ids of one run's events. Most events repeat (the same call, lock class, level), so the
+ * symbolic values are packed into a numeric key and the token text is built only the first time.
+ * VMAs enter the key by the id of their range text, since one VMA id can cover several ranges.
+ */
+class Tokenizer {
+  private readonly cache = new Map<number, number>();
+  private readonly ranges = new Interner();
+  /** VMA id -> range id, kept current from vma_create / vma_mark_attached / vma_adjust. */
+  private readonly vmaRange = new Map<number, number>();
+  private readonly values = [0, 0, 0, 0];
+
+  constructor(
+    private readonly formats: Map<number, KindFormat>,
+    private readonly names: readonly string[],
+    private readonly interner: Interner,
+  ) {}
+
+  /** Track VMA ranges (the VMA's identity across runs). */
+  observe(kindName: string, a: number, b: number, c: number, d: number): void {
+    const hex = (n: number) => n.toString(16);
+    if (kindName === 'vma_create') this.vmaRange.set(a, this.ranges.id(`${hex(c)}-${hex(d)}`));
+    else if (kindName === 'vma_mark_attached' || kindName === 'vma_adjust') this.vmaRange.set(a, this.ranges.id(`${hex(b)}-${hex(c)}`));
+  }
+
+  token(kind: number, a: number, b: number, c: number, d: number): number {
+    const f = this.formats.get(kind);
+    if (!f) return this.interner.id(`kind${kind}`);
+    const v = this.values;
+    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
+    let key = kind;
+    let scale = 256;
+    let packed = 0;
+    for (let i = 0; i < 4; i++) {
+      const s = f.slots[i];
+      if (!s) continue;
+      const x = s.render === 'vma' ? this.vmaRange.get(v[i]!) ?? -1 : v[i]!;
+      v[i] = x;
+      if (x < -1 || x >= KEY_VALUE_LIMIT || ++packed > 2) return this.interner.id(this.text(f, v));
+      key += (x + 1) * scale;
+      scale *= KEY_VALUE_LIMIT + 1;
+    }
+    let id = this.cache.get(key);
+    if (id === undefined) this.cache.set(key, (id = this.interner.id(this.text(f, v))));
+    return id;
+  }
+
+  /** The token text: kind name and symbolic fields (VMA slots already hold range ids). */
+  private text(f: KindFormat, v: number[]): string {
+    let text = f.name;
+    for (let i = 0; i < 4; i++) {
+      const s = f.slots[i];
+      if (!s) continue;
+      const x = v[i]!;
+      const shown = s.render === 'name' ? this.names[x] ?? `#${x}` : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
+      text += ` ${s.field}=${shown}`;
+    }
+    return text;
+  }
+}
+
+/** Stream one run's events into per-task token streams. */
+export function tokenStreams(trace: Trace, run: RunInfo, interner: Interner): Map<string, TokenStream> {
+  const formats = kindFormats(trace);
+  const tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
+  const taskOf = taskKeys(trace, run);
+  const kindNames = new Map([...formats].map(([k, f]) => [k, f.name]));
+  const lists = new Map<number, { tokens: IntList; seqs: IntList; requests: IntList }>();
+  const inFlight = new Map<number, number>();
+  for (const chunk of trace.eventChunks(run.id)) {
+    for (const [seq, , tid, kind, a, b, c, d] of chunk) {
+      const kindName = kindNames.get(kind);
+      if (kindName !== undefined && kindName.startsWith('vma_')) tokenizer.observe(kindName, a, b, c, d);
+      if (kindName === 'request_begin') inFlight.set(tid, a);
+      let l = lists.get(tid);
+      if (!l) lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList() }));
+      l.tokens.push(tokenizer.token(kind, a, b, c, d));
+      l.seqs.push(seq);
+      l.requests.push(inFlight.get(tid) ?? -1);
+      if (kindName === 'request_end') inFlight.delete(tid);
+    }
+  }
+  const out = new Map<string, TokenStream>();
+  for (const [tid, l] of lists) {
+    out.set(taskOf.get(tid) ?? `tid${tid}`, { tokens: l.tokens.view(), seqs: l.seqs.view(), requests: l.requests.view() });
+  }
+  return out;
+}
+
+// --- alignment ------------------------------------------------------------------------------------
+
+/** One edit: delete a[ai] (op '-') or insert b[bj] (op '+'); the other index is where it happens. */
+export interface Edit {
+  op: '-' | '+';
+  ai: number;
+  bj: number;
+}
+
+type Seq = ArrayLike<number>;
+
+/**
+ * Myers' greedy shortest edit script of a[aLo, aHi) against b[bLo, bHi), in order. Returns null
+ * when it needs more than maxD edits. Keeps the frontier of every step d (O(D²) memory) to walk the
+ * path back.
+ */
+export function myers(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number, maxD: number): Edit[] | null {
+  const n = aHi - aLo;
+  const m = bHi - bLo;
+  const max = Math.min(n + m, maxD);
+  const offset = max + 1;
+  const v = new Int32Array(2 * max + 3);
+  const trace: Int32Array[] = [];
+  for (let d = 0; d <= max; d++) {
+    for (let k = -d; k <= d; k += 2) {
+      const down = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!);
+      let x = down ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let y = x - k;
+      while (x < n && y < m && a[aLo + x] === b[bLo + y]) {
+        x++;
+        y++;
+      }
+      v[offset + k] = x;
+      if (x >= n && y >= m) {
+        trace.push(v.slice(offset - d, offset + d + 1));
+        return backtrack(trace, n, m, aLo, bLo);
+      }
+    }
+    trace.push(v.slice(offset - d, offset + d + 1));
+  }
+  return null;
+}
+
+/** Walk the saved frontiers back from (n, m) to (0, 0), collecting the edits. */
+function backtrack(trace: Int32Array[], n: number, m: number, aLo: number, bLo: number): Edit[] {
+  const edits: Edit[] = [];
+  let x = n;
+  let y = m;
+  for (let d = trace.length - 1; d > 0; d--) {
+    const prev = trace[d - 1]!;
+    // prev holds diagonals -(d-1)..(d-1) at indexes 0..2d-2
+    const at = (k: number) => prev[k + d - 1]!;
+    const k = x - y;
+    const down = k === -d || (k !== d && at(k - 1) < at(k + 1));
+    const prevK = down ? k + 1 : k - 1;
+    const prevX = at(prevK);
+    const prevY = prevX - prevK;
+    if (down) edits.push({ op: '+', ai: aLo + prevX, bj: bLo + prevY });
+    else edits.push({ op: '-', ai: aLo + prevX, bj: bLo + prevY });
+    x = prevX;
+    y = prevY;
+  }
+  return edits.reverse();
+}
+
+/** The common prefix and suffix lengths of a and b (the suffix never overlaps the prefix). */
+export function commonEnds(a: Seq, b: Seq): { prefix: number; suffix: number } {
+  const limit = Math.min(a.length, b.length);
+  let prefix = 0;
+  while (prefix < limit && a[prefix] === b[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < limit - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) suffix++;
+  return { prefix, suffix };
+}
+
+/** The edits turning a into b (prefix and suffix stripped, then Myers), or null beyond maxD edits. */
+export function alignTokens(a: Seq, b: Seq, maxD = MAX_EDITS): Edit[] | null {
+  const { prefix, suffix } = commonEnds(a, b);
+  return myers(a, prefix, a.length - suffix, b, prefix, b.length - suffix, maxD);
+}
+
+// --- hunks ----------------------------------------------------------------------------------------
+
+/** Group edits into hunks: edits with at most 2·CONTEXT equal events between them share a hunk. */
+function groupEdits(edits: Edit[]): Edit[][] {
+  const groups: Edit[][] = [];
+  let current: Edit[] = [];
+  let endA = 0; // a index just after the last edit of the current group
+  for (const e of edits) {
+    if (current.length > 0 && e.ai - endA > 2 * CONTEXT) {
+      groups.push(current);
+      current = [];
+    }
+    current.push(e);
+    endA = e.op === '-' ? e.ai + 1 : e.ai;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+function requestLabel(task: string, s: TokenStream, i: number): string | null {
+  const r = i < s.requests.length ? s.requests[i]! : -1;
+  return r >= 0 ? `${task.replace(/#\d+$/, '')}:${r}` : null;
+}
+
+function buildHunk(task: string, group: Edit[], A: TokenStream, B: TokenStream, texts: string[]): Hunk {
+  const first = group[0]!;
+  const before = Math.min(CONTEXT, first.ai, first.bj);
+  let i = first.ai - before;
+  let j = first.bj - before;
+  const aStart = i;
+  const bStart = j;
+  const lines: StreamLine[] = [];
+  const equal = () => {
+    lines.push({ op: ' ', text: texts[A.tokens[i]!]!, seqA: A.seqs[i]!, seqB: B.seqs[j]! });
+    i++;
+    j++;
+  };
+  for (const e of group) {
+    while (i < e.ai) equal();
+    if (e.op === '-') {
+      lines.push({ op: '-', text: texts[A.tokens[i]!]!, seqA: A.seqs[i]! });
+      i++;
+    } else {
+      lines.push({ op: '+', text: texts[B.tokens[j]!]!, seqB: B.seqs[j]! });
+      j++;
+    }
+  }
+  for (let c = 0; c < CONTEXT && i < A.tokens.length && j < B.tokens.length; c++) equal();
+  const changedA = first.op === '-' ? first.ai : -1;
+  const request = changedA >= 0 ? requestLabel(task, A, changedA) : requestLabel(task, B, first.bj);
+  return { task, aStart, aLen: i - aStart, bStart, bLen: j - bStart, request, lines };
+}
+
+/** The single hunk of a task whose streams differ beyond MAX_EDITS after `index`. */
+function divergedHunk(task: string, index: number, A: TokenStream, B: TokenStream, texts: string[]): Hunk {
+  const start = Math.max(0, index - CONTEXT);
+  const lines: StreamLine[] = [];
+  for (let i = start; i < index; i++) lines.push({ op: ' ', text: texts[A.tokens[i]!]!, seqA: A.seqs[i]!, seqB: B.seqs[i]! });
+  if (index < A.tokens.length) lines.push({ op: '-', text: texts[A.tokens[index]!]!, seqA: A.seqs[index]! });
+  if (index < B.tokens.length) lines.push({ op: '+', text: texts[B.tokens[index]!]!, seqB: B.seqs[index]! });
+  return {
+    task, aStart: start, aLen: A.tokens.length - start, bStart: start, bLen: B.tokens.length - start,
+    request: requestLabel(task, A, index) ?? requestLabel(task, B, index),
+    note: `streams diverge too much to align beyond event ${index} (more than ${MAX_EDITS} edits)`,
+    lines,
+  };
+}
+
+const EMPTY: TokenStream = { tokens: new Int32Array(0), seqs: new Int32Array(0), requests: new Int32Array(0) };
+
+function streamEvent(s: TokenStream, i: number, texts: string[]): StreamEvent | null {
+  return i < s.tokens.length ? { seq: s.seqs[i]!, text: texts[s.tokens[i]!]! } : null;
+}
+
+/** Align one task's two streams: its summary and its hunks. */
+export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: string[], maxD = MAX_EDITS): { streams: TaskStreams; hunks: Hunk[] } {
+  const { prefix } = commonEnds(A.tokens, B.tokens);
+  const same = prefix === A.tokens.length && prefix === B.tokens.length;
+  const firstDivergence = same ? null : { index: prefix, a: streamEvent(A, prefix, texts), b: streamEvent(B, prefix, texts) };
+  const edits = same ? [] : alignTokens(A.tokens, B.tokens, maxD);
+  const hunks = edits === null
+    ? [divergedHunk(task, prefix, A, B, texts)]
+    : groupEdits(edits).map((g) => buildHunk(task, g, A, B, texts));
+  return {
+    streams: { task, aEvents: A.tokens.length, bEvents: B.tokens.length, edits: edits === null ? null : edits.length, firstDivergence },
+    hunks,
+  };
+}
+
+/** Align every task of two runs (tasks matched by name; a task in one run only is all inserts or deletes). */
+export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, maxD = MAX_EDITS): Alignment {
+  const interner = new Interner();
+  const a = tokenStreams(traceA, runA, interner);
+  const b = tokenStreams(traceB, runB, interner);
+  const tasks: TaskStreams[] = [];
+  const hunks: Hunk[] = [];
+  for (const task of [...new Set([...a.keys(), ...b.keys()])].sort()) {
+    const r = alignTask(task, a.get(task) ?? EMPTY, b.get(task) ?? EMPTY, interner.texts, maxD);
+    tasks.push(r.streams);
+    hunks.push(...r.hunks);
+  }
+  return { tasks, hunks };
+}

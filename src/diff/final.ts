@@ -1,0 +1,100 @@
+/**
+ * The final states of two runs compared by what they mean. Object ids, pfns and table addresses
+ * differ between runs (the paths allocate in another order), so every object is described by what
+ * identifies it across runs: a VMA by its process, range, flags and backing; a mapping by its
+ * virtual address, level, permission bits and the data of the folio it maps; a folio by its data.
+ *
+ * behaviour: the VMAs, the memory contents, the page-table mappings or the folio reference and map
+ * counts differ (a leaked or missing reference ends as a refcount difference).
+ * info: only the accessed/dirty bits of mappings, or folio flags and LRU lists, differ (aging).
+ */
+import {
+  _PAGE_ACCESSED, _PAGE_DIRTY, PTE_LEVEL, entry_flags, entry_leaf, entry_none, entry_pfn, entry_size,
+  is_migration_entry, pfn_swap_entry_to_page,
+} from '../linux/arch/x86/include/pgtable_types.js';
+import type { FolioState, StateDoc } from '../replay/state.js';
+import type { Finding } from './diff.js';
+import type { RunFacts } from './facts.js';
+
+/** Multiset difference of two lists of keys: what only the first has, with counts. */
+export function onlyIn(x: string[], y: string[]): string[] {
+  const counts = new Map<string, number>();
+  for (const k of x) counts.set(k, (counts.get(k) ?? 0) + 1);
+  for (const k of y) counts.set(k, (counts.get(k) ?? 0) - 1);
+  return [...counts].filter(([, n]) => n > 0).map(([k, n]) => (n > 1 ? `${k} x${n}` : k));
+}
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+function vmaKeys(s: StateDoc): string[] {
+  const pidOf = new Map(s.mms.map((m) => [m.mm, m.pid]));
+  return s.vmas.map((v) => `pid ${pidOf.get(v.mm) ?? '?'} ${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} ${v.file ?? 'anon'}${v.attached ? '' : ' detached'}`);
+}
+
+/** What a pfn holds, in terms that survive across runs: the data of its folio (or the raw pfn: I/O memory). */
+function pfnContents(folios: FolioState[]): (pfn: number) => string {
+  return (pfn) => {
+    const f = folios.find((x) => pfn >= x.pfn && pfn < x.pfn + 2 ** x.order);
+    return f ? `data ${f.dataHash}+${pfn - f.pfn}` : `pfn ${hex(pfn)}`;
+  };
+}
+
+const AGING_BITS = _PAGE_ACCESSED | _PAGE_DIRTY;
+
+/**
+ * Every mapping in every page table: present leaves (PTEs, huge PMDs/PUDs) and non-present entries
+ * such as migration entries. Table pointers are left out: which table a pointer names is an
+ * allocation detail, and the mappings below it are compared themselves. `withAging` keeps the
+ * accessed and dirty bits (an aging difference) in the key.
+ */
+function mappingKeys(s: StateDoc, withAging: boolean): string[] {
+  const contents = pfnContents(s.folios);
+  const keys: string[] = [];
+  for (const t of s.tables) {
+    if (t.pendingFree) continue;
+    for (const [index, v] of t.entries) {
+      if (entry_none(v)) continue;
+      const va = hex(t.base + index * entry_size(t.level));
+      if (is_migration_entry(v)) {
+        keys.push(`${va} L${t.level} migration entry -> ${contents(pfn_swap_entry_to_page(v))}`);
+      } else if (t.level === PTE_LEVEL || entry_leaf(v)) {
+        const bits = withAging ? entry_flags(v) : entry_flags(v) & ~AGING_BITS;
+        keys.push(`${va} L${t.level} bits ${hex(bits)} -> ${contents(entry_pfn(v))}`);
+      }
+    }
+  }
+  return keys;
+}
+
+function differs(kind: string, severity: Finding['severity'], what: string, a: RunFacts, b: RunFacts, x: string[], y: string[], max = 4): Finding | null {
+  const onlyA = onlyIn(x, y);
+  const onlyB = onlyIn(y, x);
+  if (onlyA.length === 0 && onlyB.length === 0) return null;
+  const list = (xs: string[]) => (xs.length === 0 ? '-' : xs.slice(0, max).join('; ') + (xs.length > max ? `; ... (${xs.length - max} more)` : ''));
+  return {
+    kind, severity, run: 'both', request: null,
+    message: `the final ${what} differ: only in ${a.run.name}: ${list(onlyA)}; only in ${b.run.name}: ${list(onlyB)}`,
+  };
+}
+
+export function finalStateFindings(a: RunFacts, b: RunFacts): Finding[] {
+  const [sa, sb] = [a.final, b.final];
+  const mapped = (s: StateDoc) => s.folios.filter((f) => f.mapcount > 0);
+  // Counts and flags are compared for folios whose data both runs hold: a folio with other data is
+  // already a final-memory difference, and would otherwise be reported again under every heading.
+  const dataInA = new Set(sa.folios.map((f) => f.dataHash));
+  const dataInB = new Set(sb.folios.map((f) => f.dataHash));
+  const common = (fs: FolioState[]) => fs.filter((f) => dataInA.has(f.dataHash) && dataInB.has(f.dataHash));
+  const counts = (s: StateDoc) => common(s.folios).map((f) => `data ${f.dataHash} refcount ${f.refcount} mapcount ${f.mapcount}`);
+  const flags = (s: StateDoc) => common(mapped(s)).map((f) => `data ${f.dataHash} flags ${hex(f.flags)} lru ${f.lru}`);
+  const found = [
+    differs('final-vmas', 'behaviour', 'VMAs', a, b, vmaKeys(sa), vmaKeys(sb)),
+    differs('final-memory', 'behaviour', 'memory contents (data of mapped folios)', a, b, mapped(sa).map((f) => f.dataHash), mapped(sb).map((f) => f.dataHash)),
+    differs('final-page-tables', 'behaviour', 'page-table mappings', a, b, mappingKeys(sa, false), mappingKeys(sb, false)),
+    differs('final-refcounts', 'behaviour', 'folio reference and map counts', a, b, counts(sa), counts(sb)),
+  ];
+  // Aging differences only matter when nothing bigger differs in the same place.
+  if (!found[2]) found.push(differs('final-pte-aging', 'info', 'accessed/dirty bits of mappings', a, b, mappingKeys(sa, true), mappingKeys(sb, true)));
+  found.push(differs('final-folio-state', 'info', 'flags or LRU lists of mapped folios', a, b, flags(sa), flags(sb)));
+  return found.filter((f): f is Finding => f !== null);
+}
