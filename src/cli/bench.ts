@@ -24,8 +24,8 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { alignRuns, diffRuns, withEventStreams } from '../diff/diff.js';
-import { runFacts } from '../diff/facts.js';
+import { alignRuns } from '../diff/align.js';
+import { diffTraces } from '../diff/diff.js';
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import { reexecute } from '../replay/reexec.js';
@@ -128,7 +128,7 @@ function readBoth(trace: Trace, a: RunInfo, b: RunInfo): number {
 
 /** What `mmtrace diff` does: facts of both runs, the semantic diff, then the aligned streams. */
 function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo): number {
-  const report = withEventStreams(diffRuns(runFacts(trace, a), runFacts(trace, b)), alignRuns(trace, a, trace, b));
+  const report = diffTraces(trace, a, trace, b);
   return report.hunks?.length ?? 0;
 }
 

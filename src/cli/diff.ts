@@ -3,8 +3,7 @@
  * aligned event streams. Exit 0 when they are equivalent, 1 when they are not, 2 on error. The runs
  * may be in one file or two. `--strict` also counts any difference in the event streams.
  */
-import { alignRuns, diffRuns, withEventStreams, type DiffReport } from '../diff/diff.js';
-import { runFacts } from '../diff/facts.js';
+import { diffTraces, type DiffReport } from '../diff/diff.js';
 import { openRunRef } from '../trace/reader.js';
 import { printJson, println, table } from './output.js';
 
@@ -82,8 +81,7 @@ export async function diffCommand(refA: string, refB: string, o: { json?: boolea
   try {
     const y = await openRunRef(refB);
     try {
-      const semantic = diffRuns(runFacts(x.trace, x.run), runFacts(y.trace, y.run));
-      const report = withEventStreams(semantic, alignRuns(x.trace, x.run, y.trace, y.run), o.strict);
+      const report = diffTraces(x.trace, x.run, y.trace, y.run, o.strict);
       const a = `${x.trace.file}#${x.run.name}`;
       const b = `${y.trace.file}#${y.run.name}`;
       if (o.json) printJson({ a, b, ...report });

@@ -215,32 +215,51 @@ class Tokenizer {
   }
 }
 
-/** Stream one run's events into per-task token streams. */
-export function tokenStreams(trace: Trace, run: RunInfo, interner: Interner): Map<string, TokenStream> {
-  const formats = kindFormats(trace);
-  const tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
-  const taskOf = taskKeys(trace, run);
-  const kindNames = new Map([...formats].map(([k, f]) => [k, f.name]));
-  const lists = new Map<number, { tokens: IntList; seqs: IntList; requests: IntList }>();
-  const inFlight = new Map<number, number>();
-  for (const chunk of trace.eventChunks(run.id)) {
-    for (const [seq, , tid, kind, a, b, c, d] of chunk) {
-      const kindName = kindNames.get(kind);
-      if (kindName !== undefined && kindName.startsWith('vma_')) tokenizer.observe(kindName, a, b, c, d);
-      if (kindName === 'request_begin') inFlight.set(tid, a);
-      let l = lists.get(tid);
-      if (!l) lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList() }));
-      l.tokens.push(tokenizer.token(kind, a, b, c, d));
-      l.seqs.push(seq);
-      l.requests.push(inFlight.get(tid) ?? -1);
-      if (kindName === 'request_end') inFlight.delete(tid);
+/**
+ * Builds one run's per-task token streams from its events, fed one row at a time, so that the pass
+ * which gathers the diff's facts can feed it from the same read of the log.
+ */
+export class StreamBuilder {
+  private readonly tokenizer: Tokenizer;
+  private readonly taskOf: Map<number, string>;
+  private readonly kindNames: Map<number, string>;
+  private readonly lists = new Map<number, { tokens: IntList; seqs: IntList; requests: IntList }>();
+  private readonly inFlight = new Map<number, number>();
+
+  constructor(trace: Trace, run: RunInfo, interner: Interner) {
+    const formats = kindFormats(trace);
+    this.tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
+    this.taskOf = taskKeys(trace, run);
+    this.kindNames = new Map([...formats].map(([k, f]) => [k, f.name]));
+  }
+
+  add(row: readonly [number, number, number, number, number, number, number, number, ...unknown[]]): void {
+    const [seq, , tid, kind, a, b, c, d] = row;
+    const kindName = this.kindNames.get(kind);
+    if (kindName !== undefined && kindName.startsWith('vma_')) this.tokenizer.observe(kindName, a, b, c, d);
+    if (kindName === 'request_begin') this.inFlight.set(tid, a);
+    let l = this.lists.get(tid);
+    if (!l) this.lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList() }));
+    l.tokens.push(this.tokenizer.token(kind, a, b, c, d));
+    l.seqs.push(seq);
+    l.requests.push(this.inFlight.get(tid) ?? -1);
+    if (kindName === 'request_end') this.inFlight.delete(tid);
+  }
+
+  streams(): Map<string, TokenStream> {
+    const out = new Map<string, TokenStream>();
+    for (const [tid, l] of this.lists) {
+      out.set(this.taskOf.get(tid) ?? `tid${tid}`, { tokens: l.tokens.view(), seqs: l.seqs.view(), requests: l.requests.view() });
     }
+    return out;
   }
-  const out = new Map<string, TokenStream>();
-  for (const [tid, l] of lists) {
-    out.set(taskOf.get(tid) ?? `tid${tid}`, { tokens: l.tokens.view(), seqs: l.seqs.view(), requests: l.requests.view() });
-  }
-  return out;
+}
+
+/** Stream one run's events into per-task token streams (a read of its own). */
+export function tokenStreams(trace: Trace, run: RunInfo, interner: Interner): Map<string, TokenStream> {
+  const builder = new StreamBuilder(trace, run, interner);
+  for (const chunk of trace.eventChunks(run.id)) for (const row of chunk) builder.add(row);
+  return builder.streams();
 }
 
 // --- alignment ------------------------------------------------------------------------------------
@@ -416,8 +435,11 @@ export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: s
 /** Align every task of two runs (tasks matched by name; a task in one run only is all inserts or deletes). */
 export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, maxD = MAX_EDITS): Alignment {
   const interner = new Interner();
-  const a = tokenStreams(traceA, runA, interner);
-  const b = tokenStreams(traceB, runB, interner);
+  return alignStreams(tokenStreams(traceA, runA, interner), tokenStreams(traceB, runB, interner), interner, maxD);
+}
+
+/** Align two runs' token streams (built with one interner), task by task. */
+export function alignStreams(a: Map<string, TokenStream>, b: Map<string, TokenStream>, interner: Interner, maxD = MAX_EDITS): Alignment {
   const tasks: TaskStreams[] = [];
   const hunks: Hunk[] = [];
   for (const task of [...new Set([...a.keys(), ...b.keys()])].sort()) {

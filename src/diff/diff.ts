@@ -6,9 +6,9 @@
  * a warning, use-after-free or kernel fault in one run only. `info` findings do not: fallbacks to
  * the slow path, different waits.
  */
-import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
+import { isFollAnon, runFacts, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
-import { alignRuns as alignEventStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import { Interner, StreamBuilder, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
 export type Side = 'a' | 'b' | 'both';
@@ -202,9 +202,16 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
 }
 
 
-/** The aligned event streams of two runs (a second pass over both logs; see align.ts). */
-export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo): Alignment {
-  return alignEventStreams(traceA, runA, traceB, runB);
+/**
+ * What `mmtrace diff` computes: the semantic diff of two runs plus their aligned event streams. One
+ * read of each log feeds both the facts and the token streams.
+ */
+export function diffTraces(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false): DiffReport {
+  const interner = new Interner();
+  const streamsA = new StreamBuilder(traceA, runA, interner);
+  const streamsB = new StreamBuilder(traceB, runB, interner);
+  const semantic = diffRuns(runFacts(traceA, runA, (r) => streamsA.add(r)), runFacts(traceB, runB, (r) => streamsB.add(r)));
+  return withEventStreams(semantic, alignStreams(streamsA.streams(), streamsB.streams(), interner), strict);
 }
 
 /**

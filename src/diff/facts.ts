@@ -49,33 +49,41 @@ export function isFollAnon(flags: number): boolean {
   return (flags & FOLL_ANON) !== 0;
 }
 
-export function runFacts(trace: Trace, run: RunInfo): RunFacts {
+/** What the facts pass adds to a request; the rest comes from the aggregates. */
+type RequestExtras = Pick<RequestFacts, 'copies' | 'vmaChangesBetweenCopies' | 'fallbacks' | 'markedAccessed'>;
+
+/** Pass rows through to a consumer while `see` looks at each: one read of the log feeds two passes. */
+function* tap(rows: Iterable<Row>, see: (row: Row) => void): Generator<Row> {
+  for (const row of rows) {
+    see(row);
+    yield row;
+  }
+}
+
+/**
+ * `alsoSee`: another consumer of the same rows (the event-stream alignment), so that a diff reads
+ * each run's log once.
+ */
+export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => void): RunFacts {
   const names = trace.names(run.id);
   const taskNames = new Map(trace.tasks(run.id).map((t) => [t.tid, t.name]));
   const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
-  const aggregates = aggregate(trace.events(run.id) as Iterable<Row>, names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
-
-  const requests = new Map<string, RequestFacts>();
-  for (const r of aggregates.requests) {
-    requests.set(r.id, {
-      id: r.id, op: r.op, addr: r.addr, len: r.len, flags: r.flags, result: r.result, dataHash: r.dataHash,
-      data: r.data, copies: [], vmaChangesBetweenCopies: 0, fallbacks: [], markedAccessed: 0, waitTicks: r.waitTicks,
-    });
-  }
-  const open = new Map<number, RequestFacts>(); // tid -> request in flight
+  const extras = new Map<string, RequestExtras>();
+  const open = new Map<number, RequestExtras>(); // tid -> request in flight
   const pageCache = new Set<number>();
   // Per request in flight, within its current __access_remote_vm call: copies so far, and VMA
   // changes since the last of them.
-  const inCall = new Map<RequestFacts, { copies: number; changes: number }>();
+  const inCall = new Map<RequestExtras, { copies: number; changes: number }>();
   const ACCESS = names.indexOf('__access_remote_vm');
   const checks: RunFacts['checks'] = { warnings: [], useAfterFree: [], kernelFaults: [], deadlock: false };
   const taskName = (tid: number) => taskNames.get(tid) ?? `tid${tid}`;
 
-  for (const [, , tid, kind, a, b, c] of trace.events(run.id) as Iterable<Row>) {
+  const see = ([, , tid, kind, a, b, c]: Row) => {
     switch (kind) {
       case K.request_begin: {
-        const r = requests.get(`${taskName(tid)}:${a}`);
-        if (r) open.set(tid, r);
+        const r: RequestExtras = { copies: [], vmaChangesBetweenCopies: 0, fallbacks: [], markedAccessed: 0 };
+        extras.set(`${taskName(tid)}:${a}`, r);
+        open.set(tid, r);
         break;
       }
       case K.request_end: {
@@ -138,6 +146,16 @@ export function runFacts(trace: Trace, run: RunInfo): RunFacts {
         checks.deadlock = true;
         break;
     }
+  };
+  const seeBoth = alsoSee ? (row: Row) => { see(row); alsoSee(row); } : see;
+  const aggregates = aggregate(tap(trace.events(run.id) as Iterable<Row>, seeBoth), names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+  const requests = new Map<string, RequestFacts>();
+  for (const r of aggregates.requests) {
+    const more = extras.get(r.id) ?? { copies: [], vmaChangesBetweenCopies: 0, fallbacks: [], markedAccessed: 0 };
+    requests.set(r.id, {
+      id: r.id, op: r.op, addr: r.addr, len: r.len, flags: r.flags, result: r.result, dataHash: r.dataHash,
+      data: r.data, waitTicks: r.waitTicks, ...more,
+    });
   }
   const final = toDoc(project(trace, run, run.events).model);
   return { run, requests, aggregates, checks, final };
