@@ -357,6 +357,12 @@ describe('diff results the first version of this file found wrong (now fixed) or
     const r = (await diffAll(record('stuck-writer')))['gup/fast'];
     const wait = r.findings.find((f) => f.kind === 'wait' && f.request === 'monitor:1');
     expect(wait).toEqual(expect.objectContaining({ severity: 'info' }));
+    // The aggregates give the monitor's request waits side by side: gup's worst wait is the
+    // writer's hold, fast never waits.
+    const max = r.aggregates['request-wait/monitor/max']!;
+    expect(max.a).toBeGreaterThan(0);
+    expect(max.b).toBe(0);
+    expect(r.aggregates['request-wait/monitor/p99']!.a).toBe(max.a);
   });
 
   // §12.6: gup marks both folios the read copies from accessed (folio_mark_accessed x2), v1 only

@@ -9,6 +9,7 @@
 import { isFollAnon, runFacts, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
 import { Interner, StreamBuilder, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
 export type Side = 'a' | 'b' | 'both';
@@ -163,6 +164,14 @@ function aggregateDeltas(a: RunFacts, b: RunFacts): DiffReport['aggregates'] {
   }
   for (const k of new Set([...Object.keys(A.waitTicksByTask), ...Object.keys(B.waitTicksByTask)])) {
     put(`wait-ticks/${k}`, A.waitTicksByTask[k] ?? 0, B.waitTicksByTask[k] ?? 0);
+  }
+  // Per task, the distribution of its requests' waits (what a monitor's reader feels).
+  const waitsOf = (f: RunFacts, task: string) => [...f.requests.values()].filter((r) => r.id.slice(0, r.id.lastIndexOf(':')) === task).map((r) => r.waitTicks).sort((x, y) => x - y);
+  const tasksWithRequests = new Set([...a.requests.keys(), ...b.requests.keys()].map((id) => id.slice(0, id.lastIndexOf(':'))));
+  for (const task of [...tasksWithRequests].sort()) {
+    const [wa, wb] = [waitsOf(a, task), waitsOf(b, task)];
+    for (const p of [50, 99]) put(`request-wait/${task}/p${p}`, percentile(wa, p), percentile(wb, p));
+    put(`request-wait/${task}/max`, wa.at(-1) ?? 0, wb.at(-1) ?? 0);
   }
   put('folio-gets', A.folioGets, B.folioGets);
   put('folio-puts', A.folioPuts, B.folioPuts);
