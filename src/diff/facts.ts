@@ -7,19 +7,14 @@
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
-import { aggregate, type Row, type RunAggregates } from '../trace/aggregate.js';
+import { aggregate, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
 import { K } from '../trace/events.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
-export interface RequestFacts {
-  id: string;
-  op: string;
-  addr: number;
-  len: number;
-  flags: number;
-  result: number | null;
-  dataHash: string | null;
-  data: Uint8Array | null;
+/** What the aggregates know of a request, and what the facts pass adds. */
+type RequestBasics = Pick<RequestSummary, 'id' | 'op' | 'addr' | 'len' | 'flags' | 'result' | 'dataHash' | 'data' | 'waitTicks'>;
+
+export interface RequestFacts extends RequestBasics {
   /** Copies into the caller's buffer: address, length, source folio (0 zero page, -1 I/O). */
   copies: { addr: number; len: number; folio: number; fromPageCache: boolean }[];
   /**
@@ -31,7 +26,6 @@ export interface RequestFacts {
   fallbacks: { addr: number; copied: number; reason: string }[];
   /** folio_mark_accessed calls the request made (GUP's FOLL_TOUCH, the touch variant). */
   markedAccessed: number;
-  waitTicks: number;
 }
 
 export interface RunFacts {
@@ -50,7 +44,7 @@ export function isFollAnon(flags: number): boolean {
 }
 
 /** What the facts pass adds to a request; the rest comes from the aggregates. */
-type RequestExtras = Pick<RequestFacts, 'copies' | 'vmaChangesBetweenCopies' | 'fallbacks' | 'markedAccessed'>;
+type RequestExtras = Omit<RequestFacts, keyof RequestBasics>;
 
 /** Pass rows through to a consumer while `see` looks at each: one read of the log feeds two passes. */
 function* tap(rows: Iterable<Row>, see: (row: Row) => void): Generator<Row> {

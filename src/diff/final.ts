@@ -31,11 +31,23 @@ function vmaKeys(s: StateDoc): string[] {
   return s.vmas.map((v) => `pid ${pidOf.get(v.mm) ?? '?'} ${hex(v.start)}-${hex(v.end)} flags ${hex(v.flags)} ${v.file ?? 'anon'}${v.attached ? '' : ' detached'}`);
 }
 
-/** What a pfn holds, in terms that survive across runs: the data of its folio (or the raw pfn: I/O memory). */
+/**
+ * What a pfn holds, in terms that survive across runs: the data of its folio (or the raw pfn: I/O
+ * memory). Folios do not overlap, so a binary search over them sorted by pfn finds the one holding it.
+ */
 function pfnContents(folios: FolioState[]): (pfn: number) => string {
+  const byPfn = [...folios].sort((x, y) => x.pfn - y.pfn);
   return (pfn) => {
-    const f = folios.find((x) => pfn >= x.pfn && pfn < x.pfn + 2 ** x.order);
-    return f ? `data ${f.dataHash}+${pfn - f.pfn}` : `pfn ${hex(pfn)}`;
+    let lo = 0;
+    let hi = byPfn.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const f = byPfn[mid]!;
+      if (pfn < f.pfn) hi = mid - 1;
+      else if (pfn >= f.pfn + 2 ** f.order) lo = mid + 1;
+      else return `data ${f.dataHash}+${pfn - f.pfn}`;
+    }
+    return `pfn ${hex(pfn)}`;
   };
 }
 
