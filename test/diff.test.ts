@@ -5,9 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { diffRuns, type DiffReport } from '../src/diff/diff.js';
-import { runFacts } from '../src/diff/facts.js';
-import { openTrace } from '../src/trace/reader.js';
+import { diffFiles, kinds } from './helpers/diff.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
 
 const FIXES = 'singleVmaOnly,checkFollAnon,touch';
@@ -20,18 +18,7 @@ async function record(workload: string, seed = 1): Promise<string> {
   return file;
 }
 
-async function diff(fileA: string, a: string, fileB: string, b: string): Promise<DiffReport> {
-  const x = await openTrace(fileA);
-  const y = await openTrace(fileB);
-  try {
-    return diffRuns(runFacts(x, x.resolveRun(a)), runFacts(y, y.resolveRun(b)));
-  } finally {
-    x.close();
-    y.close();
-  }
-}
-
-const kinds = (r: DiffReport) => r.findings.filter((f) => f.severity === 'behaviour').map((f) => `${f.kind}:${f.run}`).sort();
+const diff = diffFiles;
 
 describe('gup vs fast v1 vs fast with the review fixes', () => {
   test('§12.1 cross-vma-race: v1 mixes VMAs and returns other bytes; the fixes are equivalent', async () => {
@@ -111,5 +98,19 @@ describe('the command', () => {
     const bad = mmtrace(['diff', `${file}#gup`, `${file}#nosuch`]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/no run 'nosuch'/);
+  });
+
+  // README "Diff": an unordered workload's paths interleave differently, so its cross-path diff
+  // shows the interleaving too; the command says so. A directed scenario, or one path against
+  // itself, does not get the warning.
+  test('a cross-path diff of an unordered workload (mixed) warns that the interleavings differ', async () => {
+    const mixed = join(tempDir(), 'mixed.db');
+    expect(mmtrace(['record', 'mixed', '--path=gup,fast', `--out=${mixed}`]).status).toBe(0);
+    const doc = JSON.parse(mmtrace(['diff', `${mixed}#gup`, `${mixed}#fast`, '--json']).stdout);
+    expect(doc.warnings).toEqual([expect.stringMatching(/^mixed orders its tasks by the random schedule alone .* not the path$/)]);
+    expect(mmtrace(['diff', `${mixed}#gup`, `${mixed}#fast`]).stdout).toMatch(/^warning: mixed orders its tasks/m);
+    expect(JSON.parse(mmtrace(['diff', `${mixed}#gup`, `${mixed}#gup`, '--json']).stdout).warnings).toEqual([]);
+    const race = await record('cross-vma-race');
+    expect(JSON.parse(mmtrace(['diff', `${race}#gup`, `${race}#fast`, '--json']).stdout).warnings).toEqual([]);
   });
 });

@@ -3,8 +3,10 @@
  * aligned event streams. Exit 0 when they are equivalent, 1 when they are not, 2 on error. The runs
  * may be in one file or two. `--strict` also counts any difference in the event streams.
  */
-import { diffTraces, type DiffReport } from '../diff/diff.js';
-import { openRunRef } from '../trace/reader.js';
+import { diffTraces, type DiffReport, type RequestComparison } from '../diff/diff.js';
+import { describeSource, type ByteSource } from '../diff/sources.js';
+import { openRunRef, type RunInfo } from '../trace/reader.js';
+import { findWorkload } from '../workloads/index.js';
 import { printJson, println, table } from './output.js';
 
 function render(report: DiffReport, a: string, b: string): string {
@@ -24,6 +26,7 @@ function render(report: DiffReport, a: string, b: string): string {
   out.push(table(['request', 'op', `${a}`, `${b}`, 'same'], report.requests.map((r) => [
     r.id, r.op, r.a ? `${r.a.result} ${r.a.dataHash}` : '-', r.b ? `${r.b.result} ${r.b.dataHash}` : '-', r.same ? 'yes' : 'NO',
   ])).replace(/^/gm, '  '));
+  for (const r of report.requests.filter((q) => q.differingRanges.length > 0)) out.push(...renderSources(r, a, b));
   if (info.length) {
     out.push('', 'NOTES (not differences)');
     for (const f of info.slice(0, 20)) out.push(`  [${f.kind}] ${f.message}`);
@@ -33,6 +36,20 @@ function render(report: DiffReport, a: string, b: string): string {
   out.push(table(['', a, b, 'delta'], Object.entries(report.aggregates).map(([k, v]) => [k, v.a, v.b, v.delta > 0 ? `+${v.delta}` : String(v.delta)])).replace(/^/gm, '  '));
   out.push('', 'EVENT STREAMS', ...renderStreams(report));
   return out.join('\n');
+}
+
+/** Where each run's differing bytes came from: target address, VMA or file, folio. */
+function renderSources(r: RequestComparison, a: string, b: string): string[] {
+  const ranges = r.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
+  const side = (name: string, result: number | null | undefined, sources: ByteSource[]) => {
+    const inBuffer = r.differingRanges.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, Math.max(0, result ?? 0)) - s), 0);
+    const attributed = sources.reduce((n, s) => n + s.range[1] - s.range[0], 0);
+    const lines = sources.map((s) => `      ${describeSource(s)}`);
+    if (inBuffer === 0) lines.push('      (returned none of these bytes)');
+    else if (attributed < inBuffer) lines.push(`      (${inBuffer - attributed} byte(s) no copy of this request accounts for)`);
+    return [`    ${name}:`, ...lines];
+  };
+  return [`  ${r.id}: bytes differ at ${ranges}; where they came from:`, ...side(a, r.a?.result, r.sources.a), ...side(b, r.b?.result, r.sources.b)];
 }
 
 /** Text output is for reading: at most this many hunks and lines (--json has them all). */
@@ -76,12 +93,27 @@ function renderStreams(report: DiffReport): string[] {
   return out;
 }
 
+/**
+ * Two paths of an unordered workload interleave differently: the seeded strategy picks among the
+ * scheduling points each path offers, and the paths offer different ones. Said here, where the
+ * workload registry is known (diff/ works from the logs alone).
+ */
+function scheduleWarning(a: RunInfo, b: RunInfo): string | null {
+  const setup = (r: RunInfo) => JSON.stringify([r.path, r.variant, r.config]);
+  if (a.workload !== b.workload || setup(a) === setup(b)) return null;
+  const w = findWorkload(a.workload);
+  if (!w?.unordered) return null;
+  return `${a.workload} orders its tasks by the ${a.strategy} schedule alone (no directed schedule): on another path or config the tasks interleave differently, so differences may come from the interleaving, not the path`;
+}
+
 export async function diffCommand(refA: string, refB: string, o: { json?: boolean; strict?: boolean }): Promise<void> {
   const x = await openRunRef(refA);
   try {
     const y = await openRunRef(refB);
     try {
       const report = diffTraces(x.trace, x.run, y.trace, y.run, o.strict);
+      const interleaving = scheduleWarning(x.run, y.run);
+      if (interleaving) report.warnings.unshift(interleaving);
       const a = `${x.trace.file}#${x.run.name}`;
       const b = `${y.trace.file}#${y.run.name}`;
       if (o.json) printJson({ a, b, ...report });

@@ -8,6 +8,7 @@
  */
 import { isFollAnon, runFacts, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
+import { byteSources, type ByteSource } from './sources.js';
 import { Interner, StreamBuilder, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
@@ -30,6 +31,8 @@ export interface RequestComparison {
   same: boolean;
   /** Byte ranges (offsets into the returned buffer) where the two differ. */
   differingRanges: [number, number][];
+  /** Where each run's bytes in those ranges came from (target address, VMA or file, folio). */
+  sources: { a: ByteSource[]; b: ByteSource[] };
 }
 
 export interface DiffReport {
@@ -78,7 +81,7 @@ function ownFindings(f: RunFacts, side: 'a' | 'b'): Finding[] {
     if (isFollAnon(r.flags) && fileCopies.length > 0) {
       out.push({
         kind: 'foll-anon-file-bytes', severity: 'behaviour', run: side, request: r.id,
-        message: `${r.id} (FOLL_ANON) returned ${fileCopies.reduce((n, c) => n + c.len, 0)} bytes from file-backed page-cache folios (CVE-2018-1120)`,
+        message: `${r.id} (FOLL_ANON) copied ${fileCopies.reduce((n, c) => n + c.len, 0)} bytes from file-backed page-cache folios (CVE-2018-1120)`,
       });
     }
     for (const fb of r.fallbacks) {
@@ -112,35 +115,60 @@ function checkFindings(a: RunFacts, b: RunFacts): Finding[] {
   return out;
 }
 
-function compareRequest(id: string, x: RequestFacts | undefined, y: RequestFacts | undefined): { cmp: RequestComparison; findings: Finding[] } {
+/**
+ * Different bytes are a behaviour difference unless a reader that got them was being killed: it
+ * dies on its way back to user space, so nobody sees what it returned (gup's killable wait gives
+ * up with 0 bytes where the fast path, which never sleeps, returned argv: §12.14).
+ */
+function bytesFinding(id: string, x: RequestFacts, y: RequestFacts, cmp: RequestComparison, names: [string, string]): Finding {
+  const ranges = cmp.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
+  const message = `${id} returned ${x.result} bytes (hash ${x.dataHash}) vs ${y.result} bytes (hash ${y.dataHash}); bytes differ at ${ranges || 'the length only'}`;
+  const dying = [x.killed ? names[0] : null, y.killed ? names[1] : null].filter((n) => n !== null);
+  if (dying.length === 0) return { kind: 'bytes', severity: 'behaviour', run: 'both', request: id, message };
+  return {
+    kind: 'bytes', severity: 'info', run: 'both', request: id,
+    message: `${message}; not a difference: SIGKILL was pending for the reader in ${dying.join(' and ')}, so no user space sees the bytes`,
+  };
+}
+
+/**
+ * FOLL_TOUCH ages what a read touches: folio_mark_accessed for each folio, and for a PMD-mapped THP
+ * touch_pmd's young PMD (where pmdp_set_access_flags writes it). A different count means some page
+ * was aged in one run and not the other (v1 on a merged VMA touches one folio fewer than GUP).
+ */
+function agingFinding(id: string, x: RequestFacts, y: RequestFacts): Finding | null {
+  if (x.markedAccessed === y.markedAccessed && x.madeYoung === y.madeYoung) return null;
+  const touches = (r: RequestFacts) => [
+    r.markedAccessed > 0 ? `folio_mark_accessed ×${r.markedAccessed}` : '',
+    r.madeYoung > 0 ? `${r.madeYoung} entr${r.madeYoung === 1 ? 'y' : 'ies'} made young` : '',
+  ].filter(Boolean).join(', ') || 'nothing';
+  const [tx, ty] = [x.markedAccessed + x.madeYoung, y.markedAccessed + y.madeYoung];
+  const oneSided = tx === 0 || ty === 0;
+  return {
+    kind: 'aging', severity: 'behaviour', run: !oneSided ? 'both' : tx > 0 ? 'a' : 'b', request: id,
+    message: oneSided
+      ? `${id} aged what it read (${touches(tx > 0 ? x : y)}) in one run only: reclaim ages the page differently`
+      : `${id} aged what it read differently (${touches(x)} vs ${touches(y)}): reclaim ages some pages differently`,
+  };
+}
+
+function compareRequest(id: string, x: RequestFacts | undefined, y: RequestFacts | undefined, names: [string, string]): { cmp: RequestComparison; findings: Finding[] } {
   const side = (r: RequestFacts | undefined) => (r ? { result: r.result, dataHash: r.dataHash } : null);
   const same = !!x && !!y && x.result === y.result && x.dataHash === y.dataHash;
+  const ranges = same ? [] : differingRanges(x?.data ?? null, y?.data ?? null);
+  const sourcesIn = (r: RequestFacts | undefined) => (r?.data && ranges.length > 0 ? byteSources(r.copies, r.data, ranges) : []);
   const cmp: RequestComparison = {
-    id, op: (x ?? y)!.op, a: side(x), b: side(y), same,
-    differingRanges: same ? [] : differingRanges(x?.data ?? null, y?.data ?? null),
+    id, op: (x ?? y)!.op, a: side(x), b: side(y), same, differingRanges: ranges, sources: { a: sourcesIn(x), b: sourcesIn(y) },
   };
   const findings: Finding[] = [];
   if (!x || !y) {
     findings.push({ kind: 'request-missing', severity: 'behaviour', run: x ? 'a' : 'b', request: id, message: `${id} happened in one run only` });
-  } else if (!same) {
-    const ranges = cmp.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
-    findings.push({
-      kind: 'bytes', severity: 'behaviour', run: 'both', request: id,
-      message: `${id} returned ${x.result} bytes (hash ${x.dataHash}) vs ${y.result} bytes (hash ${y.dataHash}); bytes differ at ${ranges || 'the length only'}`,
-    });
+    return { cmp, findings };
   }
-  // FOLL_TOUCH marks every folio a read copies from: a different count means some folio was aged
-  // in one run and not the other (v1 on a merged VMA touches one folio fewer than GUP).
-  if (x && y && x.markedAccessed !== y.markedAccessed) {
-    const oneSided = x.markedAccessed === 0 || y.markedAccessed === 0;
-    findings.push({
-      kind: 'aging', severity: 'behaviour', run: !oneSided ? 'both' : x.markedAccessed > 0 ? 'a' : 'b', request: id,
-      message: oneSided
-        ? `${id} marked folios accessed (folio_mark_accessed ×${Math.max(x.markedAccessed, y.markedAccessed)}) in one run only: reclaim ages the page differently`
-        : `${id} marked folios accessed ×${x.markedAccessed} vs ×${y.markedAccessed}: reclaim ages some pages differently`,
-    });
-  }
-  if (x && y && x.waitTicks !== y.waitTicks) {
+  if (!same) findings.push(bytesFinding(id, x, y, cmp, names));
+  const aging = agingFinding(id, x, y);
+  if (aging) findings.push(aging);
+  if (x.waitTicks !== y.waitTicks) {
     findings.push({ kind: 'wait', severity: 'info', run: 'both', request: id, message: `${id} waited ${x.waitTicks} vs ${y.waitTicks} ticks` });
   }
   return { cmp, findings };
@@ -199,7 +227,7 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
   findings.push(...finalStateFindings(a, b));
   const requests: RequestComparison[] = [];
   for (const id of new Set([...a.requests.keys(), ...b.requests.keys()])) {
-    const { cmp, findings: fs } = compareRequest(id, a.requests.get(id), b.requests.get(id));
+    const { cmp, findings: fs } = compareRequest(id, a.requests.get(id), b.requests.get(id), [a.run.name, b.run.name]);
     requests.push(cmp);
     findings.push(...fs);
   }

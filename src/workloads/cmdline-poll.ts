@@ -34,6 +34,7 @@ export function* churn(proc: Process, pages: number, iterations: number, tag: nu
 
 export const cmdlinePoll: Workload = {
   name: 'cmdline-poll',
+  unordered: true,
   description: 'a monitor reads /proc/PID/cmdline N times while target threads mmap/touch/mprotect/munmap in a loop',
   params: {
     reads: { default: 20, description: 'cmdline reads by the monitor' },

@@ -58,6 +58,7 @@ function* churnOnce(proc: Process, rng: Prng, slots: number): Gen {
 
 export const mixed: Workload = {
   name: 'mixed',
+  unordered: true,
   description: 'a seeded random mix of mmap/munmap/mprotect/mremap/madvise/stores, remote readers and a ptrace peeker',
   params: {
     threads: { default: 3, description: 'target threads changing the address space' },

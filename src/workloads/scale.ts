@@ -14,6 +14,7 @@ const W_THINK = name('think time');
 
 export const scale: Workload = {
   name: 'scale',
+  unordered: true,
   description: 'a large mix (churning threads, cmdline/environ monitors, a ptrace peeker) sized for millions of events',
   params: {
     threads: { default: 4, description: 'target threads changing the address space' },

@@ -35,6 +35,12 @@ export interface Workload {
    * run's strategy. Called before boot; predicates may read what boot records in `shared`.
    */
   schedule?(ctx: WorkloadContext): Gate[];
+  /**
+   * Nothing orders its tasks but the seeded strategy: no directed schedule, no completions. Two
+   * paths (or configs) offer the strategy different scheduling points, so they interleave the
+   * tasks differently, and a diff of the two can show the interleaving, not the path.
+   */
+  readonly unordered?: boolean;
 }
 
 export function num(ctx: WorkloadContext, key: string): number {
