@@ -162,6 +162,10 @@ describe('mmtrace demo (npm start)', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/fast \(v1 as posted\):.*-> different/);
     expect(r.stdout).toMatch(/\[mixed-vmas\] reader:1/);
+    // Where the differing bytes came from: the same range, two VMAs (the later one is the racing mmap).
+    const created = [...r.stdout.matchAll(/\[8, 16\) from 0x10001000 in anon VMA \[0x10001000, 0x10002000\) created at #(\d+)/g)].map((m) => Number(m[1]));
+    expect(created).toHaveLength(2);
+    expect(created[1]).toBeGreaterThan(created[0]!);
     expect(r.stdout).toMatch(/fast\+singleVmaOnly\+checkFollAnon\+touch: .*-> equivalent/);
     // The hints it prints are commands that work on what it recorded.
     const race = join(dirname(out), 'cross-vma-race.db');

@@ -10,6 +10,7 @@ import { percentile } from '../trace/aggregate.js';
 import { openTrace } from '../trace/reader.js';
 import { printJson, println } from './output.js';
 import { recordRuns } from './record.js';
+import { renderSources } from './diff.js';
 import { aggregateRun, printable } from './summary.js';
 import { dirname, join } from 'node:path';
 
@@ -76,6 +77,9 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   println(`    gup:                  ${bytes(race.v1.requests[0]?.a ?? null)}`);
   println(`    fast (v1 as posted):  ${bytes(race.v1.requests[0]?.b ?? null)}  -> ${race.v1.verdict}`);
   for (const f of race.v1.findings.filter((x) => x.severity === 'behaviour')) println(`        [${f.kind}] ${f.message}`);
+  for (const r of race.v1.requests.filter((q) => q.differingRanges.length > 0)) {
+    for (const line of renderSources(r, 'gup', 'fast')) println(`      ${line}`);
+  }
   println(`    ${race.fixedName}: ${bytes(race.fixed.requests[0]?.b ?? null)}  -> ${race.fixed.verdict}`);
   println();
   println(`Next: mmtrace diff ${race.file}#gup ${race.file}#fast`);

@@ -39,7 +39,7 @@ function render(report: DiffReport, a: string, b: string): string {
 }
 
 /** Where each run's differing bytes came from: target address, VMA or file, folio. */
-function renderSources(r: RequestComparison, a: string, b: string): string[] {
+export function renderSources(r: RequestComparison, a: string, b: string): string[] {
   const ranges = r.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
   const side = (name: string, result: number | null | undefined, sources: ByteSource[]) => {
     const inBuffer = r.differingRanges.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, Math.max(0, result ?? 0)) - s), 0);
