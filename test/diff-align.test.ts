@@ -202,7 +202,15 @@ describe('mmtrace diff: EVENT STREAMS', () => {
     expect(doc.findings.some((f: { kind: string; severity: string }) => f.kind === 'event-stream' && f.severity === 'behaviour')).toBe(true);
   });
 
-  test('--help lists --strict', () => {
-    expect(mmtrace(['diff', '--help']).stdout).toMatch(/--strict/);
+  test('--help lists --strict, the report\'s sections and an example that works', () => {
+    const help = mmtrace(['diff', '--help']).stdout;
+    expect(help).toMatch(/--strict/);
+    expect(help).toMatch(/VERDICT.*FINDINGS.*REQUESTS.*NOTES.*AGGREGATES.*EVENT STREAMS/s);
+    const example = [...help.matchAll(/^ {2}mmtrace (.*)$/gm)].map((m) => m[1]!.split(' '));
+    expect(example.map((c) => c[0])).toEqual(['record', 'diff']);
+    const dir = tempDir();
+    const at = (args: string[]) => args.map((x) => x.replace(/^(--out=)?race\.db/, (_m, o = '') => `${o}${join(dir, 'race.db')}`));
+    expect(mmtrace(at(example[0]!)).status).toBe(0);
+    expect(mmtrace(at(example[1]!)).status).toBe(1);
   });
 });

@@ -68,6 +68,17 @@ function program(): Command {
     .argument('<b>', 'FILE#RUN')
     .option('--strict', 'also count any difference in the aligned event streams (kind event-stream)')
     .option('--json', 'one JSON document on stdout')
+    .addHelpText('after', `
+The runs may be in one file or two; RUN is a run's name (gup, fast, fast+touch ...) or id.
+The report, most important first: VERDICT; FINDINGS (behaviour differences: bytes, mixed-vmas,
+foll-anon-file-bytes, aging, warnings, final state ...); REQUESTS matched by task and number, with
+the differing byte ranges and where each run's bytes came from (copy seq, address, VMA or file,
+folio); NOTES (fallbacks, waits: not differences); AGGREGATES with deltas; EVENT STREAMS aligned
+per task, with each run's seq for 'mmtrace replay FILE#RUN --until=SEQ'.
+
+Example:
+  mmtrace record cross-vma-race --path=gup,fast --out=race.db
+  mmtrace diff race.db#gup race.db#fast`)
     .action((a, b, o) => diffCommand(a, b, o));
 
   p.command('bench')
