@@ -215,6 +215,13 @@ class Tokenizer {
   }
 }
 
+/** One task's growing streams: token ids, seqs, and the request in flight at each event. */
+interface TaskLists {
+  tokens: IntList;
+  seqs: IntList;
+  requests: IntList;
+}
+
 /**
  * Builds one run's per-task token streams from its events, fed one row at a time, so that the pass
  * which gathers the diff's facts can feed it from the same read of the log.
@@ -222,22 +229,28 @@ class Tokenizer {
 export class StreamBuilder {
   private readonly tokenizer: Tokenizer;
   private readonly taskOf: Map<number, string>;
-  private readonly kindNames: Map<number, string>;
-  private readonly lists = new Map<number, { tokens: IntList; seqs: IntList; requests: IntList }>();
+  /** Per kind number, the name of the kinds add() must act on besides tokenising (vma_*, request_*). */
+  private readonly special: (string | undefined)[] = [];
+  private readonly lists = new Map<number, TaskLists>();
   private readonly inFlight = new Map<number, number>();
 
   constructor(trace: Trace, run: RunInfo, interner: Interner) {
     const formats = kindFormats(trace);
     this.tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
     this.taskOf = taskKeys(trace, run);
-    this.kindNames = new Map([...formats].map(([k, f]) => [k, f.name]));
+    for (const [k, f] of formats) {
+      if (f.name.startsWith('vma_') || f.name === 'request_begin' || f.name === 'request_end') this.special[k] = f.name;
+    }
   }
 
   add(row: readonly [number, number, number, number, number, number, number, number, ...unknown[]]): void {
     const [seq, , tid, kind, a, b, c, d] = row;
-    const kindName = this.kindNames.get(kind);
-    if (kindName !== undefined && kindName.startsWith('vma_')) this.tokenizer.observe(kindName, a, b, c, d);
-    if (kindName === 'request_begin') this.inFlight.set(tid, a);
+    // Most rows are of no special kind: one array load decides, no name lookup per row.
+    const kindName = this.special[kind];
+    if (kindName !== undefined) {
+      if (kindName === 'request_begin') this.inFlight.set(tid, a);
+      else if (kindName !== 'request_end') this.tokenizer.observe(kindName, a, b, c, d);
+    }
     let l = this.lists.get(tid);
     if (!l) this.lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList() }));
     l.tokens.push(this.tokenizer.token(kind, a, b, c, d));
@@ -337,10 +350,27 @@ export function commonEnds(a: Seq, b: Seq): { prefix: number; suffix: number } {
   return { prefix, suffix };
 }
 
+/**
+ * A lower bound on the edits turning a[aLo, aHi) into b[bLo, bHi): every surplus occurrence of a
+ * token on one side must be deleted or inserted, so at least the sum over tokens of the difference
+ * of their counts. Linear, where Myers needs O((N+M)·maxD) to find out it exceeds maxD.
+ */
+export function editsLowerBound(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number): number {
+  const counts = new Map<number, number>();
+  for (let i = aLo; i < aHi; i++) counts.set(a[i]!, (counts.get(a[i]!) ?? 0) + 1);
+  for (let j = bLo; j < bHi; j++) counts.set(b[j]!, (counts.get(b[j]!) ?? 0) - 1);
+  let bound = 0;
+  for (const n of counts.values()) bound += Math.abs(n);
+  return bound;
+}
+
 /** The edits turning a into b (prefix and suffix stripped, then Myers), or null beyond maxD edits. */
 export function alignTokens(a: Seq, b: Seq, maxD = MAX_EDITS): Edit[] | null {
   const { prefix, suffix } = commonEnds(a, b);
-  return myers(a, prefix, a.length - suffix, b, prefix, b.length - suffix, maxD);
+  const [aHi, bHi] = [a.length - suffix, b.length - suffix];
+  // Runs of two paths mostly differ by far more than maxD: skip Myers when the counts already say so.
+  if (editsLowerBound(a, prefix, aHi, b, prefix, bHi) > maxD) return null;
+  return myers(a, prefix, aHi, b, prefix, bHi, maxD);
 }
 
 // --- hunks ----------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@
  * a warning, use-after-free or kernel fault in one run only. `info` findings do not: fallbacks to
  * the slow path, different waits.
  */
-import { isFollAnon, runFacts, type RequestFacts, type RunFacts } from './facts.js';
+import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
-import { Interner, StreamBuilder, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import { runPass, startPass } from './pass.js';
+import { Interner, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
@@ -217,10 +218,13 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
  */
 export function diffTraces(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false): DiffReport {
   const interner = new Interner();
-  const streamsA = new StreamBuilder(traceA, runA, interner);
-  const streamsB = new StreamBuilder(traceB, runB, interner);
-  const semantic = diffRuns(runFacts(traceA, runA, (r) => streamsA.add(r)), runFacts(traceB, runB, (r) => streamsB.add(r)));
-  return withEventStreams(semantic, alignStreams(streamsA.streams(), streamsB.streams(), interner), strict);
+  // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
+  // interned first either way.
+  const pendingB = startPass(traceB, runB);
+  const a = runPass(traceA, runA, interner);
+  const b = pendingB?.take(interner) ?? runPass(traceB, runB, interner);
+  const semantic = diffRuns(a.facts, b.facts);
+  return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
 }
 
 /**
