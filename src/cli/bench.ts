@@ -16,8 +16,11 @@
  *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
  *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
  *   diff1MMs               `mmtrace diff` (semantic diff plus aligned event streams) of the scale
- *                          workload recorded on gup and on fast, about min(--events, 1M) events each
- *   readBoth1MMs           reading both runs' events once: the baseline (diffOverRead, target <= 2)
+ *                          workload recorded on gup and on fast, about min(--events, 1M) events each;
+ *                          the second run's pass goes to a worker thread, so with two cores or more
+ *                          this can come in below the baseline
+ *   readBoth1MMs           reading both runs' events once, on one thread: the baseline (diffOverRead,
+ *                          target <= 2)
  *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
  *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
  */

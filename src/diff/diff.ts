@@ -214,13 +214,17 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
 
 /**
  * What `mmtrace diff` computes: the semantic diff of two runs plus their aligned event streams. One
- * read of each log feeds both the facts and the token streams.
+ * read of each log feeds both the facts and the token streams. `workerMinEvents`: run B's events
+ * from which its pass goes to a worker thread (default WORKER_MIN_EVENTS in pass.ts).
  */
-export function diffTraces(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false): DiffReport {
+export function diffTraces(
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
+  opts: { workerMinEvents?: number } = {},
+): DiffReport {
   const interner = new Interner();
   // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
-  // interned first either way.
-  const pendingB = startPass(traceB, runB);
+  // interned first either way, so the report is the same with or without the worker.
+  const pendingB = startPass(traceB, runB, opts.workerMinEvents);
   const a = runPass(traceA, runA, interner);
   const b = pendingB?.take(interner) ?? runPass(traceB, runB, interner);
   const semantic = diffRuns(a.facts, b.facts);

@@ -77,11 +77,11 @@ export class PendingPass {
 }
 
 /**
- * Start `run`'s pass in a worker thread, or return null when it is not worth it (a small run) or
- * not possible (the worker's module is not there, e.g. when running from TypeScript sources).
+ * Start `run`'s pass in a worker thread, or return null when it is not worth it (fewer than
+ * `minEvents` events) or not possible (the worker's module is not there, e.g. when running from TypeScript sources).
  */
-export function startPass(trace: Trace, run: RunInfo): PendingPass | null {
-  if (run.events < WORKER_MIN_EVENTS) return null;
+export function startPass(trace: Trace, run: RunInfo, minEvents = WORKER_MIN_EVENTS): PendingPass | null {
+  if (run.events < minEvents) return null;
   const entry = new URL('./pass-worker.js', import.meta.url);
   if (entry.protocol !== 'file:' || !existsSync(fileURLToPath(entry))) return null;
   const { port1, port2 } = new MessageChannel();

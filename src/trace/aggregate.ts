@@ -111,7 +111,8 @@ export class Aggregator {
   }
 
   add(row: Row): void {
-    const [seq, tick, tid, kind, a, b, c, d, data] = row;
+    // Indexed reads, not destructuring: this runs once per event of the run.
+    const seq = row[0], tick = row[1], tid = row[2], kind = row[3], a = row[4], b = row[5], c = row[6], d = row[7], data = row[8];
     const { agg, names } = this;
     agg.events++;
     agg.ticks = tick;
