@@ -16,8 +16,13 @@
  *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
  *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
  *   diff1MMs               `mmtrace diff` (semantic diff plus aligned event streams) of the scale
- *                          workload recorded on gup and on fast, about min(--events, 1M) events each
- *   readBoth1MMs           reading both runs' events once: the baseline (diffOverRead, target <= 2)
+ *                          workload recorded on gup and on fast, about min(--events, 1M) events each;
+ *                          the second run's pass goes to a worker thread, so with two cores or more
+ *                          this can come in below the baseline
+ *   readBoth1MMs           reading both runs' events once, on one thread: the baseline (diffOverRead,
+ *                          target <= 2)
+ *   diff1MSerialMs         the same diff with both passes on this thread (no worker): what the diff
+ *                          costs above the read on one core (serialDiffOverRead)
  *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
  *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
  */
@@ -97,6 +102,8 @@ export interface BenchFigures {
   diff1MMs: number;
   readBoth1MMs: number;
   diffOverRead: number;
+  diff1MSerialMs: number;
+  serialDiffOverRead: number;
   alignSmallEvents: number;
   align100kMs: number;
   align1MMs: number;
@@ -127,13 +134,14 @@ function readBoth(trace: Trace, a: RunInfo, b: RunInfo): number {
 }
 
 /** What `mmtrace diff` does: facts of both runs, the semantic diff, then the aligned streams. */
-function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo): number {
-  const report = diffTraces(trace, a, trace, b);
+function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo, workerMinEvents?: number): number {
+  const report = diffTraces(trace, a, trace, b, false, { workerMinEvents });
   return report.hunks?.length ?? 0;
 }
 
 interface DiffFigures {
-  diffEvents: number; diff1MMs: number; readBoth1MMs: number; alignSmallEvents: number; align100kMs: number; align1MMs: number;
+  diffEvents: number; diff1MMs: number; diff1MSerialMs: number; readBoth1MMs: number;
+  alignSmallEvents: number; align100kMs: number; align1MMs: number;
 }
 
 async function diffFigures(dir: string, events: number, log: (line: string) => void): Promise<DiffFigures> {
@@ -149,11 +157,13 @@ async function diffFigures(dir: string, events: number, log: (line: string) => v
     const readBoth1MMs = timed(() => readBoth(big.trace, big.a, big.b));
     log('diff with aligned event streams');
     const diff1MMs = timed(() => diffAndAlign(big.trace, big.a, big.b));
+    log('the same diff on one thread');
+    const diff1MSerialMs = timed(() => diffAndAlign(big.trace, big.a, big.b, Infinity));
     log('alignment alone at two sizes');
     const align100kMs = timed(() => alignRuns(small.trace, small.a, small.trace, small.b));
     const align1MMs = timed(() => alignRuns(big.trace, big.a, big.trace, big.b));
     return {
-      diffEvents: big.a.events, diff1MMs, readBoth1MMs, alignSmallEvents: small.a.events, align100kMs, align1MMs,
+      diffEvents: big.a.events, diff1MMs, diff1MSerialMs, readBoth1MMs, alignSmallEvents: small.a.events, align100kMs, align1MMs,
     };
   } finally {
     big.trace.close();
@@ -230,6 +240,8 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         diff1MMs: ms(d.diff1MMs),
         readBoth1MMs: ms(d.readBoth1MMs),
         diffOverRead: +(d.diff1MMs / d.readBoth1MMs).toFixed(2),
+        diff1MSerialMs: ms(d.diff1MSerialMs),
+        serialDiffOverRead: +(d.diff1MSerialMs / d.readBoth1MMs).toFixed(2),
         alignSmallEvents: d.alignSmallEvents,
         align100kMs: ms(d.align100kMs),
         align1MMs: ms(d.align1MMs),
@@ -260,5 +272,6 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`replay --until (projection) median ${f.replayUntilMedianMs} ms, p90 ${f.replayUntilP90Ms} ms   (from event 0: ${f.replayFromZeroMs} ms; target <= 50 ms at 10M events)`);
   println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 0.8)`);
   println(`diff gup vs fast (aligned)  ${f.diff1MMs} ms for 2 x ${f.diffEvents} events   (reading both: ${f.readBoth1MMs} ms; diff/read ${f.diffOverRead}, target <= 2)`);
+  println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
 }

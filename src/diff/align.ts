@@ -215,6 +215,15 @@ class Tokenizer {
   }
 }
 
+/** One task's growing streams: token ids, seqs, and the request in flight at each event. */
+interface TaskLists {
+  tokens: IntList;
+  seqs: IntList;
+  requests: IntList;
+  /** The task's request in flight now (-1: none). */
+  request: number;
+}
+
 /**
  * Builds one run's per-task token streams from its events, fed one row at a time, so that the pass
  * which gathers the diff's facts can feed it from the same read of the log.
@@ -222,28 +231,45 @@ class Tokenizer {
 export class StreamBuilder {
   private readonly tokenizer: Tokenizer;
   private readonly taskOf: Map<number, string>;
-  private readonly kindNames: Map<number, string>;
-  private readonly lists = new Map<number, { tokens: IntList; seqs: IntList; requests: IntList }>();
-  private readonly inFlight = new Map<number, number>();
+  /** Per kind number, the name of the kinds add() must act on besides tokenising (vma_*, request_*). */
+  private readonly special: (string | undefined)[] = [];
+  private readonly lists = new Map<number, TaskLists>();
+  /** The last row's task and its lists: a task runs for many events in a row, so this saves a lookup. */
+  private lastTid = -1;
+  private last: TaskLists | undefined;
 
   constructor(trace: Trace, run: RunInfo, interner: Interner) {
     const formats = kindFormats(trace);
     this.tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
     this.taskOf = taskKeys(trace, run);
-    this.kindNames = new Map([...formats].map(([k, f]) => [k, f.name]));
+    for (const [k, f] of formats) {
+      if (f.name.startsWith('vma_') || f.name === 'request_begin' || f.name === 'request_end') this.special[k] = f.name;
+    }
+  }
+
+  private listsOf(tid: number): TaskLists {
+    if (tid === this.lastTid) return this.last!;
+    let l = this.lists.get(tid);
+    if (!l) this.lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList(), request: -1 }));
+    this.lastTid = tid;
+    this.last = l;
+    return l;
   }
 
   add(row: readonly [number, number, number, number, number, number, number, number, ...unknown[]]): void {
-    const [seq, , tid, kind, a, b, c, d] = row;
-    const kindName = this.kindNames.get(kind);
-    if (kindName !== undefined && kindName.startsWith('vma_')) this.tokenizer.observe(kindName, a, b, c, d);
-    if (kindName === 'request_begin') this.inFlight.set(tid, a);
-    let l = this.lists.get(tid);
-    if (!l) this.lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList() }));
+    // Indexed reads, not destructuring: this runs once per event of the run.
+    const seq = row[0], tid = row[2], kind = row[3], a = row[4], b = row[5], c = row[6], d = row[7];
+    const l = this.listsOf(tid);
+    // Most rows are of no special kind: one array load decides, no name lookup per row.
+    const kindName = this.special[kind];
+    if (kindName !== undefined) {
+      if (kindName === 'request_begin') l.request = a ?? -1;
+      else if (kindName !== 'request_end') this.tokenizer.observe(kindName, a, b, c, d);
+    }
     l.tokens.push(this.tokenizer.token(kind, a, b, c, d));
     l.seqs.push(seq);
-    l.requests.push(this.inFlight.get(tid) ?? -1);
-    if (kindName === 'request_end') this.inFlight.delete(tid);
+    l.requests.push(l.request);
+    if (kindName === 'request_end') l.request = -1;
   }
 
   streams(): Map<string, TokenStream> {
@@ -337,10 +363,49 @@ export function commonEnds(a: Seq, b: Seq): { prefix: number; suffix: number } {
   return { prefix, suffix };
 }
 
+/**
+ * A lower bound on the edits turning a[aLo, aHi) into b[bLo, bHi): every surplus occurrence of a
+ * token on one side must be deleted or inserted, so at least the sum over tokens of the difference
+ * of their counts. Linear, where Myers needs O((N+M)·maxD) to find out it exceeds maxD.
+ */
+export function editsLowerBound(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number): number {
+  const vocabulary = smallIdsBound(a, aLo, aHi, b, bLo, bHi);
+  let bound = 0;
+  if (vocabulary !== null) {
+    // Token ids (small non-negative integers): count in a typed array, no hashing per token.
+    const counts = new Int32Array(vocabulary);
+    for (let i = aLo; i < aHi; i++) counts[a[i]!]!++;
+    for (let j = bLo; j < bHi; j++) counts[b[j]!]!--;
+    for (let t = 0; t < vocabulary; t++) bound += Math.abs(counts[t]!);
+  } else {
+    const counts = new Map<number, number>();
+    for (let i = aLo; i < aHi; i++) counts.set(a[i]!, (counts.get(a[i]!) ?? 0) + 1);
+    for (let j = bLo; j < bHi; j++) counts.set(b[j]!, (counts.get(b[j]!) ?? 0) - 1);
+    for (const n of counts.values()) bound += Math.abs(n);
+  }
+  return bound;
+}
+
+/** Largest value + 1 when every value is an integer in [0, 2^20), else null. */
+function smallIdsBound(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number): number | null {
+  let max = -1;
+  for (const [s, lo, hi] of [[a, aLo, aHi], [b, bLo, bHi]] as const) {
+    for (let i = lo; i < hi; i++) {
+      const x = s[i]!;
+      if (!(x >= 0 && x < 2 ** 20 && Number.isInteger(x))) return null;
+      if (x > max) max = x;
+    }
+  }
+  return max + 1;
+}
+
 /** The edits turning a into b (prefix and suffix stripped, then Myers), or null beyond maxD edits. */
 export function alignTokens(a: Seq, b: Seq, maxD = MAX_EDITS): Edit[] | null {
   const { prefix, suffix } = commonEnds(a, b);
-  return myers(a, prefix, a.length - suffix, b, prefix, b.length - suffix, maxD);
+  const [aHi, bHi] = [a.length - suffix, b.length - suffix];
+  // Runs of two paths mostly differ by far more than maxD: skip Myers when the counts already say so.
+  if (editsLowerBound(a, prefix, aHi, b, prefix, bHi) > maxD) return null;
+  return myers(a, prefix, aHi, b, prefix, bHi, maxD);
 }
 
 // --- hunks ----------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@
  * a warning, use-after-free or kernel fault in one run only. `info` findings do not: fallbacks to
  * the slow path, different waits.
  */
-import { isFollAnon, runFacts, type RequestFacts, type RunFacts } from './facts.js';
+import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
 import { byteSources, type ByteSource } from './sources.js';
-import { Interner, StreamBuilder, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import { runPass, startPass } from './pass.js';
+import { Interner, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
@@ -241,14 +242,21 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
 
 /**
  * What `mmtrace diff` computes: the semantic diff of two runs plus their aligned event streams. One
- * read of each log feeds both the facts and the token streams.
+ * read of each log feeds both the facts and the token streams. `workerMinEvents`: run B's events
+ * from which its pass goes to a worker thread (default WORKER_MIN_EVENTS in pass.ts).
  */
-export function diffTraces(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false): DiffReport {
+export function diffTraces(
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
+  opts: { workerMinEvents?: number } = {},
+): DiffReport {
   const interner = new Interner();
-  const streamsA = new StreamBuilder(traceA, runA, interner);
-  const streamsB = new StreamBuilder(traceB, runB, interner);
-  const semantic = diffRuns(runFacts(traceA, runA, (r) => streamsA.add(r)), runFacts(traceB, runB, (r) => streamsB.add(r)));
-  return withEventStreams(semantic, alignStreams(streamsA.streams(), streamsB.streams(), interner), strict);
+  // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
+  // interned first either way, so the report is the same with or without the worker.
+  const pendingB = startPass(traceB, runB, opts.workerMinEvents);
+  const a = runPass(traceA, runA, interner);
+  const b = pendingB?.take(interner) ?? runPass(traceB, runB, interner);
+  const semantic = diffRuns(a.facts, b.facts);
+  return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
 }
 
 /**

@@ -8,7 +8,7 @@
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
-import { aggregate, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
+import { Aggregator, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
 import { K } from '../trace/events.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
@@ -147,14 +147,6 @@ class VmaTracker {
       if (v.start <= addr && addr < v.end) return { start: v.start, end: v.end, file: v.file, pgoff: v.pgoff, createdAt: v.createdAt };
     }
     return null;
-  }
-}
-
-/** Pass rows through to a consumer while `see` looks at each: one read of the log feeds two passes. */
-function* tap(rows: Iterable<Row>, see: (row: Row) => void): Generator<Row> {
-  for (const row of rows) {
-    see(row);
-    yield row;
   }
 }
 
@@ -302,8 +294,16 @@ export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => voi
         break;
     }
   };
-  const seeBoth = alsoSee ? (row: Row) => { see(row); alsoSee(row); } : see;
-  const aggregates = aggregate(tap(trace.events(run.id) as Iterable<Row>, seeBoth), names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+  // One read of the log feeds every pass; plain loops over the reader's chunks (no generator per row).
+  const aggregator = new Aggregator(names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+  for (const chunk of trace.eventChunks(run.id) as Iterable<Row[]>) {
+    for (const row of chunk) {
+      see(row);
+      alsoSee?.(row);
+      aggregator.add(row);
+    }
+  }
+  const aggregates = aggregator.result();
   const requests = new Map<string, RequestFacts>();
   for (const r of aggregates.requests) {
     const more = extras.get(r.id) ?? noExtras();

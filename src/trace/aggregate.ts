@@ -57,39 +57,66 @@ function bump(map: Record<string, number>, key: string, by = 1): void {
 }
 
 /**
- * Aggregate the rows of one run. `names` maps interned ids to text, `tasks` tids to task names,
- * `kindName` kind numbers to names (from the file's own vocabulary).
+ * Aggregates the rows of one run, fed one row at a time (so that a diff can feed it from the same
+ * read of the log as its other passes). `names` maps interned ids to text, `tasks` tids to task
+ * names, `kindName` kind numbers to names (from the file's own vocabulary).
  */
-export function aggregate(
-  rows: Iterable<Row>,
-  names: readonly string[],
-  tasks: ReadonlyMap<number, string>,
-  kindName: (kind: number) => string,
-): RunAggregates {
-  const agg: RunAggregates = {
+export class Aggregator {
+  private readonly agg: RunAggregates = {
     events: 0, ticks: 0, byKind: {}, lockAcquisitions: {}, lockContended: {}, waitTicksByTask: {},
     pgtableReads: {}, folioGets: 0, folioPuts: 0, bytesCopied: 0, warnings: 0, useAfterFree: 0, deadlocks: 0,
     requests: [],
   };
-  const blockedAt = new Map<number, { tick: number; on: string; killable: boolean }>();
-  const openRequest = new Map<number, RequestSummary>();
-  const taskName = (tid: number) => tasks.get(tid) ?? `tid${tid}`;
-  const endWait = (tid: number, tick: number) => {
-    const blocked = blockedAt.get(tid);
+  /**
+   * Events per kind number, and the kinds in order of first appearance: byKind is built from them
+   * at the end, in the same key order as counting by name row by row, without a name lookup and a
+   * string-keyed update per row.
+   */
+  private readonly kindCounts: number[] = [];
+  private readonly kindsSeen: number[] = [];
+  private readonly blockedAt = new Map<number, { tick: number; on: string; killable: boolean }>();
+  private readonly openRequest = new Map<number, RequestSummary>();
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly tasks: ReadonlyMap<number, string>,
+    private readonly kindName: (kind: number) => string,
+  ) {}
+
+  private taskName(tid: number): string {
+    return this.tasks.get(tid) ?? `tid${tid}`;
+  }
+
+  private endWait(tid: number, tick: number): void {
+    const blocked = this.blockedAt.get(tid);
     if (!blocked) return;
-    blockedAt.delete(tid);
+    this.blockedAt.delete(tid);
     const waited = tick - blocked.tick;
-    bump(agg.waitTicksByTask, taskName(tid), waited);
-    const req = openRequest.get(tid);
+    bump(this.agg.waitTicksByTask, this.taskName(tid), waited);
+    const req = this.openRequest.get(tid);
     if (req) {
       req.waitTicks += waited;
       bump(req.waitedOn, blocked.on, waited);
     }
-  };
-  for (const [seq, tick, tid, kind, a, b, c, d, data] of rows) {
+  }
+
+  private countKind(kind: number): void {
+    const n = this.kindCounts[kind];
+    if (n === undefined) {
+      this.kindsSeen.push(kind);
+      this.kindCounts[kind] = 1;
+    } else {
+      this.kindCounts[kind] = n + 1;
+    }
+  }
+
+  add(row: Row): void {
+    // Indexed reads, not destructuring: this runs once per event of the run.
+    const seq = row[0], tick = row[1], tid = row[2], kind = row[3], a = row[4], b = row[5], c = row[6], d = row[7], data = row[8];
+    const { agg, names } = this;
     agg.events++;
     agg.ticks = tick;
-    bump(agg.byKind, kindName(kind));
+    this.countKind(kind);
     switch (kind) {
       case K.rwsem_acquire:
         bump(agg.lockAcquisitions, `${names[b]}/${MODE[c]}`);
@@ -107,18 +134,18 @@ export function aggregate(
         if (b === 1) bump(agg.lockContended, 'vma/write');
         break;
       case K.sched_block:
-        blockedAt.set(tid, { tick, on: names[b] ?? '?', killable: c === 1 });
+        this.blockedAt.set(tid, { tick, on: names[b] ?? '?', killable: c === 1 });
         break;
       // A wait ends with whatever wakes the task, as in the replay model: a sched_wakeup, the lock
       // being granted by rwsem_wake (no separate wakeup event), or a fatal signal to a killable wait.
       case K.sched_wakeup:
-        endWait(a, tick);
+        this.endWait(a, tick);
         break;
       case K.rwsem_wake:
-        for (const woken of u32s(data)) endWait(woken, tick);
+        for (const woken of u32s(data)) this.endWait(woken, tick);
         break;
       case K.signal_send:
-        if (blockedAt.get(a)?.killable) endWait(a, tick);
+        if (this.blockedAt.get(a)?.killable) this.endWait(a, tick);
         break;
       case K.pgtable_read:
         bump(agg.pgtableReads, LEVEL[a] ?? String(a));
@@ -143,18 +170,19 @@ export function aggregate(
         agg.deadlocks++;
         break;
       case K.request_begin: {
+        const task = this.taskName(tid);
         const r: RequestSummary = {
-          id: `${taskName(tid)}:${a}`, task: taskName(tid), op: names[b] ?? '?', addr: c, len: d, flags: 0,
+          id: `${task}:${a}`, task, op: names[b] ?? '?', addr: c, len: d, flags: 0,
           result: null, dataHash: null, data: null, firstSeq: seq, lastSeq: null, waitTicks: 0, waitedOn: {},
         };
-        openRequest.set(tid, r);
+        this.openRequest.set(tid, r);
         agg.requests.push(r);
         break;
       }
       case K.request_end: {
-        const r = openRequest.get(tid);
+        const r = this.openRequest.get(tid);
         if (r) {
-          openRequest.delete(tid);
+          this.openRequest.delete(tid);
           r.result = b;
           r.flags = d;
           r.data = data ? new Uint8Array(data) : new Uint8Array(0);
@@ -165,7 +193,26 @@ export function aggregate(
       }
     }
   }
-  return agg;
+
+  /** The aggregates of the rows added so far. */
+  result(): RunAggregates {
+    const byKind: Record<string, number> = {};
+    for (const kind of this.kindsSeen) bump(byKind, this.kindName(kind), this.kindCounts[kind]!);
+    this.agg.byKind = byKind;
+    return this.agg;
+  }
+}
+
+/** Aggregate the rows of one run (see Aggregator). */
+export function aggregate(
+  rows: Iterable<Row>,
+  names: readonly string[],
+  tasks: ReadonlyMap<number, string>,
+  kindName: (kind: number) => string,
+): RunAggregates {
+  const agg = new Aggregator(names, tasks, kindName);
+  for (const row of rows) agg.add(row);
+  return agg.result();
 }
 
 /** Percentile of a sorted-ascending list (nearest rank). */

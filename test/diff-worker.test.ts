@@ -1,0 +1,35 @@
+/**
+ * A diff's second pass in a worker thread (pass.ts) gives the report of the pass on the calling
+ * thread, byte for byte. Runs the built code: the worker's entry is dist/src/diff/pass-worker.js.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect, test } from 'vitest';
+import { mmtraceJson, ROOT, tempDir } from './helpers/cli.js';
+
+const dist = (module: string) => import(pathToFileURL(join(ROOT, 'dist', 'src', module)).href);
+
+test('the worker pass and the inline pass give the same report', async () => {
+  const file = join(tempDir(), 'race.db');
+  mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
+  const { diffTraces } = await dist('diff/diff.js');
+  const { Interner } = await dist('diff/align.js');
+  const { runPass, startPass } = await dist('diff/pass.js');
+  const { openTrace } = await dist('trace/reader.js');
+  const trace = await openTrace(file);
+  try {
+    const [a, b] = [trace.resolveRun('gup'), trace.resolveRun('fast')];
+    // The worker really runs (a failed worker falls back to the inline pass silently).
+    const pending = startPass(trace, b, 0);
+    expect(pending).not.toBeNull();
+    const interner = new Interner();
+    runPass(trace, a, interner);
+    expect(pending.take(interner)).not.toBeNull();
+
+    const inline = JSON.stringify(diffTraces(trace, a, trace, b, true, { workerMinEvents: Infinity }));
+    const viaWorker = JSON.stringify(diffTraces(trace, a, trace, b, true, { workerMinEvents: 0 }));
+    expect(viaWorker).toBe(inline);
+  } finally {
+    trace.close();
+  }
+});
