@@ -214,3 +214,88 @@ describe('mmtrace diff: EVENT STREAMS', () => {
     expect(mmtrace(at(example[1]!)).status).toBe(1);
   });
 });
+
+/** A task's stream from (token, request in flight) pairs; seqs count from 1. */
+function taskStream(events: [number, number][]): TokenStream {
+  return {
+    tokens: Int32Array.from(events, ([t]) => t),
+    seqs: Int32Array.from(events, (_, i) => i + 1),
+    requests: Int32Array.from(events, ([, r]) => r),
+  };
+}
+
+/** Request n's events: its tokens, all with request n in flight. */
+const req = (n: number, tokens: number[]): [number, number][] => tokens.map((t) => [t, n]);
+const between = (tokens: number[]): [number, number][] => tokens.map((t) => [t, -1]);
+
+describe('alignment request by request', () => {
+  const texts = Array.from({ length: 300 }, (_, i) => `t${i}`);
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+  test('a request is aligned with the same request only, and lists where it first diverges', () => {
+    // Request 2 of a and request 2 of b share no events with each other, but b's request 2 is
+    // a's request 3: a whole-stream alignment would match them across requests.
+    const A = taskStream([...req(1, [1, 2, 3]), ...between([9]), ...req(2, [4, 5]), ...between([9]), ...req(3, [6, 7])]);
+    const B = taskStream([...req(1, [1, 2, 3]), ...between([9]), ...req(2, [6, 7]), ...between([9]), ...req(3, [6, 7])]);
+    const { streams, requests, hunks } = alignTask('m', A, B, texts);
+    expect(streams.edits).toBe(4); // request 2: -4 -5 +6 +7
+    expect(requests).toEqual([{ request: 'm:2', aEvents: 2, bEvents: 2, firstDivergence: { index: 0, a: { seq: 5, text: 't4' }, b: { seq: 5, text: 't6' } } }]);
+    expect(hunks).toHaveLength(1);
+    expect(hunks[0]!.request).toBe('m:2');
+    for (const h of hunks) checkHunk(h, A, B, texts);
+  });
+
+  test('the edit budget is spent in stream order: requests before one too different to align keep their hunks', () => {
+    // Request 1 differs by one event; request 2 shares nothing over 40 events (80 edits > 50).
+    const A = taskStream([...req(1, range(0, 10)), ...between([99]), ...req(2, range(100, 40)), ...between([99]), ...req(3, [1, 2])]);
+    const B = taskStream([...req(1, range(0, 10).filter((x) => x !== 5)), ...between([99]), ...req(2, range(200, 40)), ...between([99]), ...req(3, [1, 3])]);
+    const { streams, requests, hunks } = alignTask('m', A, B, texts, 50);
+    expect(streams.edits).toBeNull();
+    // Every differing request is listed, also those past the budget.
+    expect(requests.map((r) => [r.request, r.firstDivergence!.index])).toEqual([['m:1', 5], ['m:2', 0], ['m:3', 1]]);
+    expect(hunks.map((h) => [h.request, h.note ?? null])).toEqual([
+      ['m:1', null],
+      ['m:2', expect.stringMatching(/diverge too much to align beyond event 11 /)],
+    ]);
+    expect(hunks[0]!.lines.filter((l) => l.op !== ' ').map((l) => `${l.op}${l.text}`)).toEqual(['-t5']);
+    // The noted hunk starts with the equal events before request 2, down to the previous hunk's
+    // end (a[9], the 99 between the requests), then each run's first event of request 2.
+    expect(hunks[1]!.lines.map((l) => `${l.op}${l.text}`)).toEqual([' t9', ' t99', '-t100', '+t200']);
+    expect([hunks[1]!.aStart, hunks[1]!.bStart]).toEqual([9, 8]);
+    for (const h of hunks.slice(0, 1)) checkHunk(h, A, B, texts);
+  });
+
+  test('a request in one run only is all inserts, matched by number, not by position', () => {
+    const A = taskStream([...req(1, [1, 2]), ...req(3, [5, 6])]);
+    const B = taskStream([...req(1, [1, 2]), ...req(2, [3, 4]), ...req(3, [5, 6])]);
+    const { streams, requests, hunks } = alignTask('m', A, B, texts);
+    expect(streams.edits).toBe(2);
+    expect(requests).toEqual([{ request: 'm:2', aEvents: 0, bEvents: 2, firstDivergence: { index: 0, a: null, b: { seq: 3, text: 't3' } } }]);
+    expect(hunks.flatMap((h) => h.lines).filter((l) => l.op !== ' ').map((l) => `${l.op}${l.text}`)).toEqual(['+t3', '+t4']);
+    for (const h of hunks) checkHunk(h, A, B, texts);
+  });
+
+  test('cmdline-poll gup vs fast: every hunk matches the raw streams, edits add up, every differing request is listed', async () => {
+    const file = record('cmdline-poll');
+    const doc = JSON.parse(mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']).stdout);
+    const trace = await openTrace(file);
+    try {
+      const interner = new Interner();
+      const A = tokenStreams(trace, trace.resolveRun('gup'), interner);
+      const B = tokenStreams(trace, trace.resolveRun('fast'), interner);
+      const monitor = (doc.requestStreams as { request: string }[]).filter((r) => r.request.startsWith('monitor:'));
+      // The fast path takes other locks for every read: all 20 of the monitor's reads differ.
+      expect(monitor.map((r) => r.request)).toEqual(Array.from({ length: 20 }, (_, i) => `monitor:${i + 1}`));
+      for (const t of doc.streams as { task: string; edits: number | null }[]) {
+        const hunks = (doc.hunks as Hunk[]).filter((h) => h.task === t.task);
+        for (const h of hunks) if (!h.note) checkHunk(h, A.get(t.task)!, B.get(t.task)!, interner.texts);
+        if (t.edits !== null) expect(hunks.flatMap((h) => h.lines).filter((l) => l.op !== ' ').length, t.task).toBe(t.edits);
+      }
+    } finally {
+      trace.close();
+    }
+    const text = mmtrace(['diff', `${file}#gup`, `${file}#fast`]).stdout;
+    expect(text).toMatch(/^ {4}request monitor:1: \d+ vs \d+ events, first divergence at its event \d+: a #\d+ .* \| b #\d+ /m);
+    expect(text).toMatch(/\.\.\. 15 more request\(s\) differ \(--json has them all, under requestStreams\)/);
+  });
+});

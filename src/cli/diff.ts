@@ -60,6 +60,22 @@ function seqOf(e: { seq: number } | null): string {
   return e ? `#${e.seq}` : '(stream ended)';
 }
 
+/** Text shows the first divergence of at most this many requests per task (--json has them all). */
+const MAX_TEXT_REQUESTS = 5;
+
+/** A task's requests whose events differ: where each first diverges, in each run. */
+function renderRequestStreams(report: DiffReport, task: string): string[] {
+  const name = task.replace(/#\d+$/, '');
+  const requests = (report.requestStreams ?? []).filter((r) => r.request.slice(0, r.request.lastIndexOf(':')) === name);
+  const out: string[] = [];
+  for (const r of requests.slice(0, MAX_TEXT_REQUESTS)) {
+    const fd = r.firstDivergence!;
+    out.push(`    request ${r.request}: ${r.aEvents} vs ${r.bEvents} events, first divergence at its event ${fd.index}: a ${seqOf(fd.a)} ${fd.a?.text ?? '(request ended)'} | b ${seqOf(fd.b)} ${fd.b?.text ?? '(request ended)'}`);
+  }
+  if (requests.length > MAX_TEXT_REQUESTS) out.push(`    ... ${requests.length - MAX_TEXT_REQUESTS} more request(s) differ (--json has them all, under requestStreams)`);
+  return out;
+}
+
 /** Per task: where the streams first diverge (with seqs for `replay --until`), then its hunks. */
 function renderStreams(report: DiffReport): string[] {
   const out: string[] = [];
@@ -77,6 +93,7 @@ function renderStreams(report: DiffReport): string[] {
     const edits = t.edits === null ? 'too many edits to align' : `${t.edits} edit(s)`;
     out.push(`  ${t.task}: ${t.aEvents} vs ${t.bEvents} events, ${edits}; first divergence at event ${fd.index}:`);
     out.push(`    a ${seqOf(fd.a)} ${fd.a?.text ?? ''}`, `    b ${seqOf(fd.b)} ${fd.b?.text ?? ''}`);
+    out.push(...renderRequestStreams(report, t.task));
     for (const h of hunks.filter((x) => x.task === t.task)) {
       if (shownHunks >= MAX_TEXT_HUNKS || shownLines + h.lines.length > MAX_TEXT_LINES) continue;
       shownHunks++;

@@ -1,6 +1,6 @@
 /**
- * Aligned event streams (issue 5, item 6): where two runs' events first diverge, task by task, and
- * the differing stretches as unified-diff hunks.
+ * Aligned event streams (issue 5, item 6): where two runs' events first diverge, task by task and
+ * request by request, and the differing stretches as unified-diff hunks.
  *
  * Events are compared as symbolic tokens: the kind name and the arguments that mean the same thing
  * in both runs (a lock class, a VMA by its range, a page-table level, a request number, a lock mode).
@@ -8,9 +8,11 @@
  * those differ between runs even when the tasks did the same thing.
  *
  * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) plus one
- * for the request in flight; token texts are interned once. The alignment strips the common prefix
- * and suffix, then runs Myers' O((N+M)·D) diff on the middle with a cap on D, so similar runs align
- * in linear time and very different ones stop at the cap instead of going quadratic.
+ * for the request in flight; token texts are interned once. A task's stream is cut at its requests
+ * and each request is aligned with the same request of the other run. Each stretch's common prefix
+ * and suffix are stripped, then Myers' O((N+M)·D) diff runs on the middle, with a cap on the task's
+ * total D, so similar runs align in linear time and very different ones stop at the cap instead of
+ * going quadratic.
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
 
@@ -62,13 +64,27 @@ export interface TaskStreams {
   task: string;
   aEvents: number;
   bEvents: number;
-  /** Minimal edits (deleted + inserted events); null when they exceed MAX_EDITS. */
+  /**
+   * Edits (deleted + inserted events), minimal within each request and each stretch between
+   * requests; null when they exceed MAX_EDITS (the rest of the task is then one noted hunk).
+   */
   edits: number | null;
+  firstDivergence: FirstDivergence | null;
+}
+
+/** One request's events in the two runs (a task does one request at a time: a stretch of its stream). */
+export interface RequestStreams {
+  request: string;
+  aEvents: number;
+  bEvents: number;
+  /** Index within the request's events where the runs first differ; seqs are the runs' own. */
   firstDivergence: FirstDivergence | null;
 }
 
 export interface Alignment {
   tasks: TaskStreams[];
+  /** Every request whose events differ between the runs, in task order. */
+  requests: RequestStreams[];
   hunks: Hunk[];
 }
 
@@ -401,11 +417,25 @@ function smallIdsBound(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bH
 
 /** The edits turning a into b (prefix and suffix stripped, then Myers), or null beyond maxD edits. */
 export function alignTokens(a: Seq, b: Seq, maxD = MAX_EDITS): Edit[] | null {
-  const { prefix, suffix } = commonEnds(a, b);
-  const [aHi, bHi] = [a.length - suffix, b.length - suffix];
+  return alignRange(a, 0, a.length, b, 0, b.length, maxD);
+}
+
+/** alignTokens on a[aLo, aHi) and b[bLo, bHi); edits carry indexes into the whole arrays. */
+export function alignRange(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number, maxD: number): Edit[] | null {
+  const prefix = commonPrefix(a, aLo, aHi, b, bLo, bHi);
+  let suffix = 0;
+  while (suffix < Math.min(aHi - aLo, bHi - bLo) - prefix && a[aHi - 1 - suffix] === b[bHi - 1 - suffix]) suffix++;
+  const [aFrom, bFrom, aTo, bTo] = [aLo + prefix, bLo + prefix, aHi - suffix, bHi - suffix];
   // Runs of two paths mostly differ by far more than maxD: skip Myers when the counts already say so.
-  if (editsLowerBound(a, prefix, aHi, b, prefix, bHi) > maxD) return null;
-  return myers(a, prefix, aHi, b, prefix, bHi, maxD);
+  if (editsLowerBound(a, aFrom, aTo, b, bFrom, bTo) > maxD) return null;
+  return myers(a, aFrom, aTo, b, bFrom, bTo, maxD);
+}
+
+function commonPrefix(a: Seq, aLo: number, aHi: number, b: Seq, bLo: number, bHi: number): number {
+  const limit = Math.min(aHi - aLo, bHi - bLo);
+  let n = 0;
+  while (n < limit && a[aLo + n] === b[bLo + n]) n++;
+  return n;
 }
 
 // --- hunks ----------------------------------------------------------------------------------------
@@ -427,12 +457,18 @@ function groupEdits(edits: Edit[]): Edit[][] {
   return groups;
 }
 
-function requestLabel(task: string, s: TokenStream, i: number): string | null {
-  const r = i < s.requests.length ? s.requests[i]! : -1;
-  return r >= 0 ? `${task.replace(/#\d+$/, '')}:${r}` : null;
+/** A request's id, `task:N`; a task key's `#K` (the K-th task of that name) is not part of it. */
+function requestId(task: string, n: number): string {
+  return `${task.replace(/#\d+$/, '')}:${n}`;
 }
 
-function buildHunk(task: string, group: Edit[], A: TokenStream, B: TokenStream, texts: string[]): Hunk {
+function requestLabel(task: string, s: TokenStream, i: number): string | null {
+  const r = i < s.requests.length ? s.requests[i]! : -1;
+  return r >= 0 ? requestId(task, r) : null;
+}
+
+/** ceilA, ceilB: where trailing context must stop (a stretch left unaligned starts there). */
+function buildHunk(task: string, group: Edit[], A: TokenStream, B: TokenStream, texts: string[], ceilA: number, ceilB: number): Hunk {
   const first = group[0]!;
   const before = Math.min(CONTEXT, first.ai, first.bj);
   let i = first.ai - before;
@@ -455,25 +491,73 @@ function buildHunk(task: string, group: Edit[], A: TokenStream, B: TokenStream, 
       j++;
     }
   }
-  for (let c = 0; c < CONTEXT && i < A.tokens.length && j < B.tokens.length; c++) equal();
+  for (let c = 0; c < CONTEXT && i < ceilA && j < ceilB; c++) equal();
   const changedA = first.op === '-' ? first.ai : -1;
   const request = changedA >= 0 ? requestLabel(task, A, changedA) : requestLabel(task, B, first.bj);
   return { task, aStart, aLen: i - aStart, bStart, bLen: j - bStart, request, lines };
 }
 
-/** The single hunk of a task whose streams differ beyond MAX_EDITS after `index`. */
-function divergedHunk(task: string, index: number, A: TokenStream, B: TokenStream, texts: string[]): Hunk {
-  const start = Math.max(0, index - CONTEXT);
+/**
+ * The single hunk of the rest of a task whose streams differ beyond MAX_EDITS from a[ai] / b[bj] on,
+ * with the equal events before (down to floorA / floorB, the end of the previous hunk) as context.
+ */
+function divergedHunk(task: string, ai: number, bj: number, A: TokenStream, B: TokenStream, texts: string[], floorA: number, floorB: number): Hunk {
+  let before = 0;
+  while (before < CONTEXT && ai - before > floorA && bj - before > floorB && A.tokens[ai - before - 1] === B.tokens[bj - before - 1]) before++;
   const lines: StreamLine[] = [];
-  for (let i = start; i < index; i++) lines.push({ op: ' ', text: texts[A.tokens[i]!]!, seqA: A.seqs[i]!, seqB: B.seqs[i]! });
-  if (index < A.tokens.length) lines.push({ op: '-', text: texts[A.tokens[index]!]!, seqA: A.seqs[index]! });
-  if (index < B.tokens.length) lines.push({ op: '+', text: texts[B.tokens[index]!]!, seqB: B.seqs[index]! });
+  for (let k = before; k > 0; k--) lines.push({ op: ' ', text: texts[A.tokens[ai - k]!]!, seqA: A.seqs[ai - k]!, seqB: B.seqs[bj - k]! });
+  if (ai < A.tokens.length) lines.push({ op: '-', text: texts[A.tokens[ai]!]!, seqA: A.seqs[ai]! });
+  if (bj < B.tokens.length) lines.push({ op: '+', text: texts[B.tokens[bj]!]!, seqB: B.seqs[bj]! });
   return {
-    task, aStart: start, aLen: A.tokens.length - start, bStart: start, bLen: B.tokens.length - start,
-    request: requestLabel(task, A, index) ?? requestLabel(task, B, index),
-    note: `streams diverge too much to align beyond event ${index} (more than ${MAX_EDITS} edits)`,
+    task, aStart: ai - before, aLen: A.tokens.length - ai + before, bStart: bj - before, bLen: B.tokens.length - bj + before,
+    request: requestLabel(task, A, ai) ?? requestLabel(task, B, bj),
+    note: `streams diverge too much to align beyond event ${ai} (more than ${MAX_EDITS} edits)`,
     lines,
   };
+}
+
+// --- segments: a task's stream cut at its requests ---------------------------------------------
+
+/**
+ * A stretch of a task's stream: one request's events, or the events between two requests. `key`
+ * orders and matches them across runs: 2N for request N, 2N+1 for the stretch after it, -1 before
+ * the first request.
+ */
+interface Segment {
+  key: number;
+  lo: number;
+  hi: number;
+}
+
+function segments(s: TokenStream): Segment[] {
+  const out: Segment[] = [];
+  const n = s.tokens.length;
+  let lastRequest = -1;
+  for (let i = 0; i < n;) {
+    const r = s.requests[i]!;
+    let j = i + 1;
+    while (j < n && s.requests[j] === r) j++;
+    out.push({ key: r >= 0 ? 2 * r : 2 * lastRequest + 1, lo: i, hi: j });
+    if (r >= 0) lastRequest = r;
+    i = j;
+  }
+  return out;
+}
+
+/** The two runs' segments matched by key, in order; a segment in one run only faces an empty range. */
+function pairSegments(A: TokenStream, B: TokenStream): [Segment, Segment][] {
+  const [sa, sb] = [segments(A), segments(B)];
+  const pairs: [Segment, Segment][] = [];
+  let [i, j, aPos, bPos] = [0, 0, 0, 0];
+  while (i < sa.length || j < sb.length) {
+    const ka = i < sa.length ? sa[i]!.key : Infinity;
+    const kb = j < sb.length ? sb[j]!.key : Infinity;
+    const x = ka <= kb ? sa[i++]! : { key: kb, lo: aPos, hi: aPos };
+    const y = kb <= ka ? sb[j++]! : { key: ka, lo: bPos, hi: bPos };
+    pairs.push([x, y]);
+    [aPos, bPos] = [x.hi, y.hi];
+  }
+  return pairs;
 }
 
 const EMPTY: TokenStream = { tokens: new Int32Array(0), seqs: new Int32Array(0), requests: new Int32Array(0) };
@@ -482,18 +566,50 @@ function streamEvent(s: TokenStream, i: number, texts: string[]): StreamEvent | 
   return i < s.tokens.length ? { seq: s.seqs[i]!, text: texts[s.tokens[i]!]! } : null;
 }
 
-/** Align one task's two streams: its summary and its hunks. */
-export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: string[], maxD = MAX_EDITS): { streams: TaskStreams; hunks: Hunk[] } {
+/**
+ * Align one task's two streams: its summary, its requests that differ, and its hunks. The streams
+ * are aligned request by request (and stretch by stretch between requests), matched by request
+ * number: a request's events are compared with the same request's, never with another's, and the
+ * edit budget (maxD for the task) is spent in stream order, so the requests before a wildly
+ * different one still get their hunks.
+ */
+export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: string[], maxD = MAX_EDITS): { streams: TaskStreams; requests: RequestStreams[]; hunks: Hunk[] } {
   const { prefix } = commonEnds(A.tokens, B.tokens);
   const same = prefix === A.tokens.length && prefix === B.tokens.length;
   const firstDivergence = same ? null : { index: prefix, a: streamEvent(A, prefix, texts), b: streamEvent(B, prefix, texts) };
-  const edits = same ? [] : alignTokens(A.tokens, B.tokens, maxD);
-  const hunks = edits === null
-    ? [divergedHunk(task, prefix, A, B, texts)]
-    : groupEdits(edits).map((g) => buildHunk(task, g, A, B, texts));
+  const requests: RequestStreams[] = [];
+  const edits: Edit[] = [];
+  let diverged: [number, number] | null = null;
+  if (!same) {
+    for (const [x, y] of pairSegments(A, B)) {
+      const common = commonPrefix(A.tokens, x.lo, x.hi, B.tokens, y.lo, y.hi);
+      const equal = common === x.hi - x.lo && common === y.hi - y.lo;
+      if (x.key >= 0 && x.key % 2 === 0 && !equal) requests.push(requestStreams(task, x.key / 2, A, x, B, y, common, texts));
+      if (equal || diverged) continue;
+      const more = alignRange(A.tokens, x.lo, x.hi, B.tokens, y.lo, y.hi, maxD - edits.length);
+      if (more === null) diverged = [x.lo + common, y.lo + common];
+      else edits.push(...more);
+    }
+  }
+  const [ceilA, ceilB] = diverged ?? [A.tokens.length, B.tokens.length];
+  const hunks = groupEdits(edits).map((g) => buildHunk(task, g, A, B, texts, ceilA, ceilB));
+  if (diverged) {
+    const last = hunks.at(-1);
+    const [floorA, floorB] = last ? [last.aStart + last.aLen, last.bStart + last.bLen] : [0, 0];
+    hunks.push(divergedHunk(task, diverged[0], diverged[1], A, B, texts, floorA, floorB));
+  }
   return {
-    streams: { task, aEvents: A.tokens.length, bEvents: B.tokens.length, edits: edits === null ? null : edits.length, firstDivergence },
+    streams: { task, aEvents: A.tokens.length, bEvents: B.tokens.length, edits: diverged ? null : edits.length, firstDivergence },
+    requests,
     hunks,
+  };
+}
+
+function requestStreams(task: string, n: number, A: TokenStream, x: Segment, B: TokenStream, y: Segment, common: number, texts: string[]): RequestStreams {
+  const at = (s: TokenStream, seg: Segment) => (seg.lo + common < seg.hi ? streamEvent(s, seg.lo + common, texts) : null);
+  return {
+    request: requestId(task, n), aEvents: x.hi - x.lo, bEvents: y.hi - y.lo,
+    firstDivergence: { index: common, a: at(A, x), b: at(B, y) },
   };
 }
 
@@ -506,11 +622,13 @@ export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: Run
 /** Align two runs' token streams (built with one interner), task by task. */
 export function alignStreams(a: Map<string, TokenStream>, b: Map<string, TokenStream>, interner: Interner, maxD = MAX_EDITS): Alignment {
   const tasks: TaskStreams[] = [];
+  const requests: RequestStreams[] = [];
   const hunks: Hunk[] = [];
   for (const task of [...new Set([...a.keys(), ...b.keys()])].sort()) {
     const r = alignTask(task, a.get(task) ?? EMPTY, b.get(task) ?? EMPTY, interner.texts, maxD);
     tasks.push(r.streams);
+    requests.push(...r.requests);
     hunks.push(...r.hunks);
   }
-  return { tasks, hunks };
+  return { tasks, requests, hunks };
 }

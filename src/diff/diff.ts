@@ -10,7 +10,7 @@ import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
 import { byteSources, type ByteSource } from './sources.js';
 import { runPass, startPass } from './pass.js';
-import { Interner, alignStreams, type Alignment, type Hunk, type TaskStreams } from './align.js';
+import { Interner, alignStreams, type Alignment, type Hunk, type RequestStreams, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
@@ -47,6 +47,8 @@ export interface DiffReport {
   aggregates: Record<string, { a: number; b: number; delta: number }>;
   /** The aligned event streams (set by withEventStreams): per task, where they first diverge... */
   streams?: TaskStreams[];
+  /** ...per request whose events differ, where they first diverge... */
+  requestStreams?: RequestStreams[];
   /** ...and every differing stretch, as unified-diff hunks. */
   hunks?: Hunk[];
 }
@@ -265,7 +267,7 @@ export function diffTraces(
  * (difference kind `event-stream`), for runs that should be identical event for event.
  */
 export function withEventStreams(report: DiffReport, alignment: Alignment, strict = false): DiffReport {
-  const out: DiffReport = { ...report, streams: alignment.tasks, hunks: alignment.hunks };
+  const out: DiffReport = { ...report, streams: alignment.tasks, requestStreams: alignment.requests, hunks: alignment.hunks };
   if (!strict || alignment.hunks.length === 0) return out;
   const tasks = alignment.tasks.filter((t) => t.firstDivergence !== null).map((t) => t.task);
   const finding: Finding = {
