@@ -255,7 +255,7 @@ describe('alignment request by request', () => {
     expect(requests.map((r) => [r.request, r.firstDivergence!.index])).toEqual([['m:1', 5], ['m:2', 0], ['m:3', 1]]);
     expect(hunks.map((h) => [h.request, h.note ?? null])).toEqual([
       ['m:1', null],
-      ['m:2', expect.stringMatching(/diverge too much to align beyond event 11 /)],
+      ['m:2', expect.stringMatching(/diverge too much to align beyond event 11: the task's edits would exceed 50$/)],
     ]);
     expect(hunks[0]!.lines.filter((l) => l.op !== ' ').map((l) => `${l.op}${l.text}`)).toEqual(['-t5']);
     // The noted hunk starts with the equal events before request 2, down to the previous hunk's

@@ -49,6 +49,40 @@ describe('placeCopies: the copies laid out in the returned buffer', () => {
     expect(byteSources([copy(0x1000, [1, 2]), copy(0x1002, [3, 4])], data, [[1, 4]]).map((s) => s.range)).toEqual([[1, 2]]);
   });
 
+  test('verified copies win over an unverified one covering the same bytes', () => {
+    // A and B fill [0, 8) and hash right; C's head is the rest. Laying C out from 0 unverified
+    // would cover as many bytes, but checks none of them.
+    const A = copy(0x1000, [1, 2, 3, 4]);
+    const B = copy(0x1004, [5, 6, 7, 8]);
+    const C = copy(0x3000, [9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    const placed = placeCopies([A, B, C], Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]));
+    expect(placed.map((p) => [p.at, p.copy.addr, p.verified])).toEqual([[0, 0x1000, true], [4, 0x1004, true], [8, 0x3000, false]]);
+  });
+
+  test('a proctitle over a page boundary: the probe skipped, the first page verified, the second its head', () => {
+    // get_mm_proctitle reading from page offset 3000: copies of 1096 and 3000 bytes, of which the
+    // proctitle keeps the first 2000.
+    const bytes = Array.from({ length: 4096 }, (_, i) => 1 + (i % 251));
+    const probe = copy(0x2000_0fff, [0]);
+    const first = copy(0x1fff_fbb8, bytes.slice(0, 1096));
+    const second = copy(0x2000_0000, bytes.slice(1096, 4096));
+    const placed = placeCopies([probe, first, second], Uint8Array.from(bytes.slice(0, 2000)));
+    expect(placed.map((p) => [p.at, p.copy.addr, p.verified])).toEqual([[0, 0x1fff_fbb8, true], [1096, 0x2000_0000, false]]);
+    const [, unchecked] = byteSources([probe, first, second], Uint8Array.from(bytes.slice(0, 2000)), [[0, 2000]]);
+    expect(describeSource(unchecked!)).toMatch(/unverified: the caller kept part of this copy/);
+  });
+
+  test('linear in the number of copies: 10000 small copies, 1000 identical pages', () => {
+    const small = Array.from({ length: 10_000 }, (_, i) => copy(0x1000 + 4 * i, [i & 255, (i >> 8) & 255, 7, 9]));
+    const data = Uint8Array.from(small.flatMap((_, i) => [i & 255, (i >> 8) & 255, 7, 9]));
+    const placed = placeCopies(small, data);
+    expect(placed).toHaveLength(10_000);
+    expect(placed.every((p, i) => p.at === 4 * i && p.verified)).toBe(true);
+    const page = Array<number>(4096).fill(0);
+    const pages = Array.from({ length: 1000 }, (_, i) => copy(0x10000000 + 4096 * i, page));
+    expect(placeCopies(pages, new Uint8Array(4096 * 1000)).map((p) => p.at)).toEqual(pages.map((_, i) => 4096 * i));
+  });
+
   test('nothing returned, nothing placed', () => {
     expect(placeCopies([copy(0x1000, [1])], new Uint8Array(0))).toEqual([]);
   });

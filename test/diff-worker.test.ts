@@ -24,12 +24,26 @@ test('the worker pass and the inline pass give the same report', async () => {
     expect(pending).not.toBeNull();
     const interner = new Interner();
     runPass(trace, a, interner);
-    expect(pending.take(interner)).not.toBeNull();
+    expect(await pending.take(interner)).not.toBeNull();
 
-    const inline = JSON.stringify(diffTraces(trace, a, trace, b, true, { workerMinEvents: Infinity }));
-    const viaWorker = JSON.stringify(diffTraces(trace, a, trace, b, true, { workerMinEvents: 0 }));
+    const inline = JSON.stringify(await diffTraces(trace, a, trace, b, true, { workerMinEvents: Infinity }));
+    const viaWorker = JSON.stringify(await diffTraces(trace, a, trace, b, true, { workerMinEvents: 0 }));
     expect(viaWorker).toBe(inline);
   } finally {
     trace.close();
   }
+});
+
+// A worker that dies without a reply (out of memory, a crash) must not hold the diff up: its 'exit'
+// is seen at once and take() gives null, so the caller does the pass itself.
+test('a worker that dies without a reply is noticed at once', async () => {
+  const { PendingPass } = await dist('diff/pass.js');
+  const { Interner } = await dist('diff/align.js');
+  const { Worker } = await import('node:worker_threads');
+  const dies = new Worker('process.exit(3)', { eval: true });
+  expect(await new PendingPass(dies).take(new Interner())).toBeNull();
+  const outOfMemory = new Worker('const keep = []; for (;;) keep.push(new Array(1e6).fill(1));', {
+    eval: true, resourceLimits: { maxOldGenerationSizeMb: 16 },
+  });
+  expect(await new PendingPass(outOfMemory).take(new Interner())).toBeNull();
 });

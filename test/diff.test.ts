@@ -112,5 +112,15 @@ describe('the command', () => {
     expect(JSON.parse(mmtrace(['diff', `${mixed}#gup`, `${mixed}#gup`, '--json']).stdout).warnings).toEqual([]);
     const race = await record('cross-vma-race');
     expect(JSON.parse(mmtrace(['diff', `${race}#gup`, `${race}#fast`, '--json']).stdout).warnings).toEqual([]);
+    // The same variant switches in another order are the same setup: no warning, and equivalent.
+    for (const [name, variant] of [['v1', 'touch,singleVmaOnly'], ['v2', 'singleVmaOnly,touch']]) {
+      expect(mmtrace(['record', 'mixed', '--path=fast', `--variant=${variant}`, `--name=${name}`, `--out=${mixed}`]).status).toBe(0);
+    }
+    const reordered = mmtrace(['diff', `${mixed}#v1`, `${mixed}#v2`, '--json']);
+    expect(reordered.status).toBe(0);
+    expect(JSON.parse(reordered.stdout).warnings).toEqual([]);
+    // Another strategy interleaves differently on any workload: said at the top.
+    expect(mmtrace(['record', 'mixed', '--path=fast', '--variant=touch,singleVmaOnly', '--strategy=pct:3', '--name=v3', `--out=${mixed}`]).status).toBe(0);
+    expect(JSON.parse(mmtrace(['diff', `${mixed}#v1`, `${mixed}#v3`, '--json']).stdout).warnings).toEqual(['different scheduling strategies: random vs pct:3']);
   });
 });

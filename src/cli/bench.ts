@@ -120,6 +120,12 @@ async function recordPair(file: string, events: number): Promise<{ trace: Trace;
   return { trace, a: trace.resolveRun('gup'), b: trace.resolveRun('fast') };
 }
 
+async function timedAsync(f: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await f();
+  return performance.now() - t;
+}
+
 function timed(f: () => void): number {
   const t = performance.now();
   f();
@@ -134,8 +140,8 @@ function readBoth(trace: Trace, a: RunInfo, b: RunInfo): number {
 }
 
 /** What `mmtrace diff` does: facts of both runs, the semantic diff, then the aligned streams. */
-function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo, workerMinEvents?: number): number {
-  const report = diffTraces(trace, a, trace, b, false, { workerMinEvents });
+async function diffAndAlign(trace: Trace, a: RunInfo, b: RunInfo, workerMinEvents?: number): Promise<number> {
+  const report = await diffTraces(trace, a, trace, b, false, { workerMinEvents });
   return report.hunks?.length ?? 0;
 }
 
@@ -156,9 +162,9 @@ async function diffFigures(dir: string, events: number, log: (line: string) => v
     log('reading both runs (diff baseline)');
     const readBoth1MMs = timed(() => readBoth(big.trace, big.a, big.b));
     log('diff with aligned event streams');
-    const diff1MMs = timed(() => diffAndAlign(big.trace, big.a, big.b));
+    const diff1MMs = await timedAsync(() => diffAndAlign(big.trace, big.a, big.b));
     log('the same diff on one thread');
-    const diff1MSerialMs = timed(() => diffAndAlign(big.trace, big.a, big.b, Infinity));
+    const diff1MSerialMs = await timedAsync(() => diffAndAlign(big.trace, big.a, big.b, Infinity));
     log('alignment alone at two sizes');
     const align100kMs = timed(() => alignRuns(small.trace, small.a, small.trace, small.b));
     const align1MMs = timed(() => alignRuns(big.trace, big.a, big.trace, big.b));

@@ -3,6 +3,7 @@
  * aligned event streams. Exit 0 when they are equivalent, 1 when they are not, 2 on error. The runs
  * may be in one file or two. `--strict` also counts any difference in the event streams.
  */
+import type { StreamEvent } from '../diff/align.js';
 import { diffTraces, type DiffReport, type RequestComparison } from '../diff/diff.js';
 import { describeSource, type ByteSource } from '../diff/sources.js';
 import { openRunRef, type RunInfo } from '../trace/reader.js';
@@ -38,13 +39,17 @@ function render(report: DiffReport, a: string, b: string): string {
   return out.join('\n');
 }
 
+/** Text shows at most this many sources per request and run (a long read has one copy per page). */
+const MAX_TEXT_SOURCES = 8;
+
 /** Where each run's differing bytes came from: target address, VMA or file, folio. */
 export function renderSources(r: RequestComparison, a: string, b: string): string[] {
   const ranges = r.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
   const side = (name: string, result: number | null | undefined, sources: ByteSource[]) => {
     const inBuffer = r.differingRanges.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, Math.max(0, result ?? 0)) - s), 0);
     const attributed = sources.reduce((n, s) => n + s.range[1] - s.range[0], 0);
-    const lines = sources.map((s) => `      ${describeSource(s)}`);
+    const lines = sources.slice(0, MAX_TEXT_SOURCES).map((s) => `      ${describeSource(s)}`);
+    if (sources.length > MAX_TEXT_SOURCES) lines.push(`      ... ${sources.length - MAX_TEXT_SOURCES} more (--json has them all)`);
     if (inBuffer === 0) lines.push('      (returned none of these bytes)');
     else if (attributed < inBuffer) lines.push(`      (${inBuffer - attributed} byte(s) no copy of this request accounts for)`);
     return [`    ${name}:`, ...lines];
@@ -70,7 +75,8 @@ function renderRequestStreams(report: DiffReport, task: string): string[] {
   const out: string[] = [];
   for (const r of requests.slice(0, MAX_TEXT_REQUESTS)) {
     const fd = r.firstDivergence!;
-    out.push(`    request ${r.request}: ${r.aEvents} vs ${r.bEvents} events, first divergence at its event ${fd.index}: a ${seqOf(fd.a)} ${fd.a?.text ?? '(request ended)'} | b ${seqOf(fd.b)} ${fd.b?.text ?? '(request ended)'}`);
+    const side = (e: StreamEvent | null, events: number) => (e ? `#${e.seq} ${e.text}` : events === 0 ? '(not in this run)' : '(request ended)');
+    out.push(`    request ${r.request}: ${r.aEvents} vs ${r.bEvents} events, first divergence at its event ${fd.index}: a ${side(fd.a, r.aEvents)} | b ${side(fd.b, r.bEvents)}`);
   }
   if (requests.length > MAX_TEXT_REQUESTS) out.push(`    ... ${requests.length - MAX_TEXT_REQUESTS} more request(s) differ (--json has them all, under requestStreams)`);
   return out;
@@ -116,7 +122,7 @@ function renderStreams(report: DiffReport): string[] {
  * workload registry is known (diff/ works from the logs alone).
  */
 function scheduleWarning(a: RunInfo, b: RunInfo): string | null {
-  const setup = (r: RunInfo) => JSON.stringify([r.path, r.variant, r.config]);
+  const setup = (r: RunInfo) => JSON.stringify([r.path, [...r.variant].sort(), r.config]);
   if (a.workload !== b.workload || setup(a) === setup(b)) return null;
   const w = findWorkload(a.workload);
   if (!w?.unordered) return null;
@@ -128,7 +134,7 @@ export async function diffCommand(refA: string, refB: string, o: { json?: boolea
   try {
     const y = await openRunRef(refB);
     try {
-      const report = diffTraces(x.trace, x.run, y.trace, y.run, o.strict);
+      const report = await diffTraces(x.trace, x.run, y.trace, y.run, o.strict);
       const interleaving = scheduleWarning(x.run, y.run);
       if (interleaving) report.warnings.unshift(interleaving);
       const a = `${x.trace.file}#${x.run.name}`;

@@ -498,10 +498,10 @@ function buildHunk(task: string, group: Edit[], A: TokenStream, B: TokenStream, 
 }
 
 /**
- * The single hunk of the rest of a task whose streams differ beyond MAX_EDITS from a[ai] / b[bj] on,
+ * The single hunk of the rest of a task whose streams differ beyond maxD edits from a[ai] / b[bj] on,
  * with the equal events before (down to floorA / floorB, the end of the previous hunk) as context.
  */
-function divergedHunk(task: string, ai: number, bj: number, A: TokenStream, B: TokenStream, texts: string[], floorA: number, floorB: number): Hunk {
+function divergedHunk(task: string, ai: number, bj: number, A: TokenStream, B: TokenStream, texts: string[], floorA: number, floorB: number, maxD: number): Hunk {
   let before = 0;
   while (before < CONTEXT && ai - before > floorA && bj - before > floorB && A.tokens[ai - before - 1] === B.tokens[bj - before - 1]) before++;
   const lines: StreamLine[] = [];
@@ -511,7 +511,7 @@ function divergedHunk(task: string, ai: number, bj: number, A: TokenStream, B: T
   return {
     task, aStart: ai - before, aLen: A.tokens.length - ai + before, bStart: bj - before, bLen: B.tokens.length - bj + before,
     request: requestLabel(task, A, ai) ?? requestLabel(task, B, bj),
-    note: `streams diverge too much to align beyond event ${ai} (more than ${MAX_EDITS} edits)`,
+    note: `streams diverge too much to align beyond event ${ai}: the task's edits would exceed ${maxD}`,
     lines,
   };
 }
@@ -596,7 +596,7 @@ export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: s
   if (diverged) {
     const last = hunks.at(-1);
     const [floorA, floorB] = last ? [last.aStart + last.aLen, last.bStart + last.bLen] : [0, 0];
-    hunks.push(divergedHunk(task, diverged[0], diverged[1], A, B, texts, floorA, floorB));
+    hunks.push(divergedHunk(task, diverged[0], diverged[1], A, B, texts, floorA, floorB, maxD));
   }
   return {
     streams: { task, aEvents: A.tokens.length, bEvents: B.tokens.length, edits: diverged ? null : edits.length, firstDivergence },

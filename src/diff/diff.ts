@@ -217,6 +217,7 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
   const warnings: string[] = [];
   if (a.run.workload !== b.run.workload) warnings.push(`different workloads: ${a.run.workload} vs ${b.run.workload}`);
   if (a.run.seed !== b.run.seed) warnings.push(`different seeds: ${a.run.seed} vs ${b.run.seed}`);
+  if (a.run.strategy !== b.run.strategy) warnings.push(`different scheduling strategies: ${a.run.strategy} vs ${b.run.strategy}`);
   if (JSON.stringify(a.run.params) !== JSON.stringify(b.run.params)) warnings.push('different workload parameters');
   for (const f of [a, b]) {
     if (f.run.status !== 'complete') warnings.push(`${f.run.name} is ${f.run.status}: diffed up to its ${f.run.events} events`);
@@ -247,16 +248,16 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
  * read of each log feeds both the facts and the token streams. `workerMinEvents`: run B's events
  * from which its pass goes to a worker thread (default WORKER_MIN_EVENTS in pass.ts).
  */
-export function diffTraces(
+export async function diffTraces(
   traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
   opts: { workerMinEvents?: number } = {},
-): DiffReport {
+): Promise<DiffReport> {
   const interner = new Interner();
   // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
   // interned first either way, so the report is the same with or without the worker.
   const pendingB = startPass(traceB, runB, opts.workerMinEvents);
   const a = runPass(traceA, runA, interner);
-  const b = pendingB?.take(interner) ?? runPass(traceB, runB, interner);
+  const b = (await pendingB?.take(interner)) ?? runPass(traceB, runB, interner);
   const semantic = diffRuns(a.facts, b.facts);
   return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
 }

@@ -8,9 +8,10 @@
  * throws it away, get_mm_proctitle keeps only the first string of a page. So the layout is
  * inferred: the returned buffer is read as the request's copies laid end to end from offset 0, in
  * order, some of them skipped, each placed only where the returned bytes hash to the copy's hash.
- * Among such layouts the one covering the most bytes wins (a skipped probe byte may match by
- * chance; covering more rules it out). A copy longer than what is left of the buffer may end it
- * unverified: the caller kept only its head (a proctitle, a read cut at `count`).
+ * A copy longer than what is left of the buffer may end it unverified: the caller kept only its
+ * head (a proctitle, a read cut at `count`). Of the layouts, the one covering the most bytes wins,
+ * a verified byte counting twice an unverified one (a skipped probe byte may match by chance;
+ * covering more rules it out).
  */
 import { bytesHash } from '../trace/hash.js';
 import type { CopyFacts, VmaAtCopy } from './facts.js';
@@ -27,50 +28,62 @@ export interface ByteSource {
   /** 0 the zero page, -1 an I/O handler (vm_ops->access), else the folio id. */
   folio: number;
   pageCache: boolean;
+  /** False for a copy the caller kept only the head of: its bytes could not be checked by hash. */
+  verified: boolean;
 }
 
 interface Placement {
   at: number;
   copy: CopyFacts;
+  verified: boolean;
+}
+
+/** A way to lay out the copies so far: the offset reached, and how (newest placement first). */
+interface Layout {
+  at: number;
+  placed: PlacementList | null;
+}
+
+interface PlacementList {
+  head: Placement;
+  rest: PlacementList | null;
 }
 
 /**
- * The layout of `copies` in `data` covering the most bytes (see the file comment). A layout ending
- * in an unverified copy loses a tie to one whose bytes all hash right: scores count 2 per byte, 1
- * less for an unverified end.
+ * Layouts kept per step, the furthest-reaching ones. Every copy that is skipped rather than placed
+ * makes more layouts possible; a few are enough for probes, and the bound keeps the search linear
+ * in the number of copies (a read of a thousand identical pages would otherwise branch at each).
  */
+const MAX_LAYOUTS = 8;
+
+/** The layout of `copies` in `data` covering the most bytes (see the file comment). */
 export function placeCopies(copies: readonly CopyFacts[], data: Uint8Array): Placement[] {
-  const L = data.length;
-  const memo = new Map<number, number>();
-  const fits = (copy: CopyFacts, at: number) => at + copy.len <= L && bytesHash(data, at, at + copy.len) === copy.hash;
-  const endsUnverified = (copy: CopyFacts, at: number) => at < L && at + copy.len > L;
-  const placedScore = (i: number, at: number): number => {
-    const copy = copies[i]!;
-    if (fits(copy, at)) return 2 * copy.len + best(i + 1, at + copy.len);
-    if (endsUnverified(copy, at)) return 2 * (L - at) - 1;
-    return -1;
-  };
-  // best(i, at): the best score copies i.. can reach from offset `at`; memoised per (i, at).
-  const best = (i: number, at: number): number => {
-    if (i === copies.length || at === L) return 0;
-    const key = i * (L + 1) + at;
-    let score = memo.get(key);
-    if (score === undefined) {
-      score = Math.max(best(i + 1, at), placedScore(i, at));
-      memo.set(key, score);
+  const bufferLength = data.length;
+  const fits = (copy: CopyFacts, at: number) => at + copy.len <= bufferLength && bytesHash(data, at, at + copy.len) === copy.hash;
+  let layouts: Layout[] = [{ at: 0, placed: null }];
+  // The best layout ending in an unverified copy, and its score (2 per verified byte, 1 per other).
+  let bestEnd: { layout: Layout; score: number } | null = null;
+  for (const copy of copies) {
+    const next = new Map<number, Layout>(layouts.map((l) => [l.at, l])); // skipping the copy
+    for (const l of layouts) {
+      if (l.at === bufferLength) continue;
+      if (fits(copy, l.at)) {
+        const at = l.at + copy.len;
+        if (!next.has(at)) next.set(at, { at, placed: { head: { at: l.at, copy, verified: true }, rest: l.placed } });
+      } else if (l.at + copy.len > bufferLength) {
+        const score = 2 * l.at + (bufferLength - l.at);
+        if (!bestEnd || score > bestEnd.score) {
+          bestEnd = { layout: { at: bufferLength, placed: { head: { at: l.at, copy, verified: false }, rest: l.placed } }, score };
+        }
+      }
     }
-    return score;
-  };
-  // Walk the best layout: place copy i when placing it is what reaches the best score.
-  const out: Placement[] = [];
-  for (let i = 0, at = 0; i < copies.length && at < L; i++) {
-    const copy = copies[i]!;
-    if (placedScore(i, at) <= best(i + 1, at)) continue;
-    out.push({ at, copy });
-    if (!fits(copy, at)) break; // the unverified end
-    at += copy.len;
+    layouts = [...next.values()].sort((x, y) => y.at - x.at).slice(0, MAX_LAYOUTS);
   }
-  return out;
+  const furthest = layouts[0]!;
+  const best = bestEnd && bestEnd.score > 2 * furthest.at ? bestEnd.layout : furthest;
+  const out: Placement[] = [];
+  for (let p = best.placed; p; p = p.rest) out.push(p.head);
+  return out.reverse();
 }
 
 /**
@@ -81,11 +94,11 @@ export function byteSources(copies: readonly CopyFacts[], data: Uint8Array, rang
   const out: ByteSource[] = [];
   const placed = placeCopies(copies, data);
   for (const [from, to] of ranges) {
-    for (const { at, copy } of placed) {
+    for (const { at, copy, verified } of placed) {
       const s = Math.max(from, at);
       const e = Math.min(to, at + copy.len, data.length);
       if (s >= e) continue;
-      out.push({ seq: copy.seq, range: [s, e], addr: copy.addr + (s - at), vma: copy.vma, folio: copy.folio, pageCache: copy.fromPageCache });
+      out.push({ seq: copy.seq, range: [s, e], addr: copy.addr + (s - at), vma: copy.vma, folio: copy.folio, pageCache: copy.fromPageCache, verified });
     }
   }
   return out;
@@ -106,5 +119,6 @@ export function describeVma(vma: VmaAtCopy | null, addr: number): string {
 /** One line per source: "[8, 16) from 0x6000 in anon VMA [0x6000, 0x7000) created at #80, folio 12 (copy #311)". */
 export function describeSource(s: ByteSource): string {
   const folio = s.folio === 0 ? 'the zero page' : s.folio === -1 ? 'an I/O handler' : `folio ${s.folio}${s.pageCache ? ' (page cache)' : ''}`;
-  return `[${s.range[0]}, ${s.range[1]}) from ${hex(s.addr)} in ${describeVma(s.vma, s.addr)}, ${folio} (copy #${s.seq})`;
+  const unverified = s.verified ? '' : '; unverified: the caller kept part of this copy, so its address is a guess';
+  return `[${s.range[0]}, ${s.range[1]}) from ${hex(s.addr)} in ${describeVma(s.vma, s.addr)}, ${folio} (copy #${s.seq}${unverified})`;
 }
