@@ -124,3 +124,22 @@ describe('the command', () => {
     expect(JSON.parse(mmtrace(['diff', `${mixed}#v1`, `${mixed}#v3`, '--json']).stdout).warnings).toEqual(['different scheduling strategies: random vs pct:3']);
   });
 });
+
+describe('the text report of a long run', () => {
+  // scale with 60 reads per monitor: 120+ requests, each an aging finding (v1 does not touch).
+  test('lists at most 10 findings of a kind and only the requests that differ, and says how many more', () => {
+    const file = join(tempDir(), 'scale.db');
+    const params = ['--param', 'iterations=20', '--param', 'reads=60', '--param', 'threads=1'];
+    expect(mmtrace(['record', 'scale', '--path=gup,fast', ...params, `--out=${file}`]).status).toBe(0);
+    const text = mmtrace(['diff', `${file}#gup`, `${file}#fast`]).stdout;
+    const doc = JSON.parse(mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']).stdout);
+    const aging = doc.findings.filter((f: { kind: string }) => f.kind === 'aging').length;
+    expect(aging).toBeGreaterThan(10);
+    expect(text.match(/^ {2}\[aging\]/gm)).toHaveLength(10);
+    expect(text).toContain(`  ... ${aging - 10} more [aging] (--json has them all)`);
+    const same = doc.requests.filter((r: { same: boolean }) => r.same).length;
+    expect(doc.requests.length).toBeGreaterThan(50);
+    expect(text).toMatch(new RegExp(`\\(${doc.requests.length} requests: ${same} the same in both runs, not listed`));
+    expect(text.match(/^ {2}\S+:\d+ .* yes$/gm)).toBeNull();
+  });
+});

@@ -4,11 +4,15 @@
  * may be in one file or two. `--strict` also counts any difference in the event streams.
  */
 import type { StreamEvent } from '../diff/align.js';
-import { diffTraces, type DiffReport, type RequestComparison } from '../diff/diff.js';
+import { diffTraces, type DiffReport, type Finding, type RequestComparison } from '../diff/diff.js';
 import { describeSource, type ByteSource } from '../diff/sources.js';
 import { openRunRef, type RunInfo } from '../trace/reader.js';
 import { findWorkload } from '../workloads/index.js';
 import { printJson, println, table } from './output.js';
+
+/** Text shows at most this many findings of one kind, and this many requests (--json has them all). */
+const MAX_TEXT_FINDINGS_PER_KIND = 10;
+const MAX_TEXT_REQUESTS_LISTED = 50;
 
 function render(report: DiffReport, a: string, b: string): string {
   const out: string[] = [];
@@ -21,22 +25,55 @@ function render(report: DiffReport, a: string, b: string): string {
   const info = report.findings.filter((f) => f.severity === 'info');
   if (behaviour.length) {
     out.push('', 'FINDINGS');
-    for (const f of behaviour) out.push(`  [${f.kind}] (${f.run === 'a' ? a : f.run === 'b' ? b : 'both'}) ${f.message}`);
+    const side = (f: Finding) => (f.run === 'a' ? a : f.run === 'b' ? b : 'both');
+    out.push(...capPerKind(behaviour, (f) => `  [${f.kind}] (${side(f)}) ${f.message}`));
   }
-  out.push('', 'REQUESTS');
-  out.push(table(['request', 'op', `${a}`, `${b}`, 'same'], report.requests.map((r) => [
-    r.id, r.op, r.a ? `${r.a.result} ${r.a.dataHash}` : '-', r.b ? `${r.b.result} ${r.b.dataHash}` : '-', r.same ? 'yes' : 'NO',
-  ])).replace(/^/gm, '  '));
-  for (const r of report.requests.filter((q) => q.differingRanges.length > 0)) out.push(...renderSources(r, a, b));
+  out.push('', 'REQUESTS', ...renderRequests(report, a, b));
   if (info.length) {
     out.push('', 'NOTES (not differences)');
-    for (const f of info.slice(0, 20)) out.push(`  [${f.kind}] ${f.message}`);
-    if (info.length > 20) out.push(`  ... ${info.length - 20} more`);
+    out.push(...capPerKind(info, (f) => `  [${f.kind}] ${f.message}`));
   }
   out.push('', 'AGGREGATES');
   out.push(table(['', a, b, 'delta'], Object.entries(report.aggregates).map(([k, v]) => [k, v.a, v.b, v.delta > 0 ? `+${v.delta}` : String(v.delta)])).replace(/^/gm, '  '));
   out.push('', 'EVENT STREAMS', ...renderStreams(report));
   return out.join('\n');
+}
+
+/** Findings in their order, at most MAX_TEXT_FINDINGS_PER_KIND of each kind, then how many more. */
+function capPerKind(findings: Finding[], line: (f: Finding) => string): string[] {
+  const shown = new Map<string, number>();
+  const out: string[] = [];
+  for (const f of findings) {
+    const n = (shown.get(f.kind) ?? 0) + 1;
+    shown.set(f.kind, n);
+    if (n <= MAX_TEXT_FINDINGS_PER_KIND) out.push(line(f));
+  }
+  for (const [kind, n] of shown) {
+    if (n > MAX_TEXT_FINDINGS_PER_KIND) out.push(`  ... ${n - MAX_TEXT_FINDINGS_PER_KIND} more [${kind}] (--json has them all)`);
+  }
+  return out;
+}
+
+/**
+ * The requests side by side, then where the differing bytes came from. A long run lists only the
+ * requests that differ (the first MAX_TEXT_REQUESTS_LISTED) and counts the rest.
+ */
+function renderRequests(report: DiffReport, a: string, b: string): string[] {
+  const all = report.requests;
+  const differing = all.filter((r) => !r.same);
+  const listed = all.length <= MAX_TEXT_REQUESTS_LISTED ? all : differing.slice(0, MAX_TEXT_REQUESTS_LISTED);
+  const out: string[] = [];
+  if (listed.length > 0) {
+    out.push(table(['request', 'op', `${a}`, `${b}`, 'same'], listed.map((r) => [
+      r.id, r.op, r.a ? `${r.a.result} ${r.a.dataHash}` : '-', r.b ? `${r.b.result} ${r.b.dataHash}` : '-', r.same ? 'yes' : 'NO',
+    ])).replace(/^/gm, '  '));
+  }
+  if (listed.length < all.length) {
+    const notListed = differing.length - listed.length;
+    out.push(`  (${all.length} requests: ${all.length - differing.length} the same in both runs, not listed${notListed > 0 ? `; ${notListed} more that differ` : ''}; --json has them all)`);
+  }
+  for (const r of listed.filter((q) => q.differingRanges.length > 0)) out.push(...renderSources(r, a, b));
+  return out;
 }
 
 /** Text shows at most this many sources per request and run (a long read has one copy per page). */
