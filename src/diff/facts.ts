@@ -77,7 +77,10 @@ export interface RunFacts {
 const FOLL_ANON = 0x80;
 const SIGKILL = 9;
 
-/** Bit tests by arithmetic: page-table entries exceed 32 bits (pgtable_types.ts). */
+/**
+ * x86 entry bits as in linux/arch/x86/include/pgtable_types.ts (restated: diff/ sits below the
+ * kernel model, DESIGN.md "The layers"). Tested by arithmetic: entries exceed 32 bits.
+ */
 const pteBit = (entry: number, bit: number) => Math.floor(entry / bit) % 2 === 1;
 const _PAGE_PRESENT = 0x001;
 const _PAGE_ACCESSED = 0x020;
