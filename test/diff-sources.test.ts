@@ -114,7 +114,12 @@ const diff = (file: string, a: string, b: string) => diffFiles(file, a, file, b)
 describe('the sources of differing bytes in the review scenarios', () => {
   test('§12.1 cross-vma-race: gup read the second page from the VMA before the race, v1 from the one that replaced it', async () => {
     const file = await recorded('cross-vma-race');
-    const [req] = (await diff(file, 'gup', 'fast')).requests;
+    const report = await diff(file, 'gup', 'fast');
+    const [req] = report.requests;
+    // The mixed-VMA finding names the two VMAs v1 copied from: A, then the one the race mapped.
+    const mixed = report.findings.find((f) => f.kind === 'mixed-vmas')!.message;
+    const [, a, b] = /copied from anon VMA \[0x10000000, 0x10001000\) created at #(\d+), then anon VMA \[0x10001000, 0x10002000\) created at #(\d+)\)$/.exec(mixed)!;
+    expect(Number(b)).toBeGreaterThan(Number(a));
     expect(req!.differingRanges).toEqual([[8, 16]]);
     const [a] = req!.sources.a;
     const [b] = req!.sources.b;

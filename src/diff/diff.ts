@@ -8,7 +8,7 @@
  */
 import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
-import { byteSources, type ByteSource } from './sources.js';
+import { byteSources, describeVma, type ByteSource } from './sources.js';
 import { runPass, startPass } from './pass.js';
 import { Interner, alignStreams, type Alignment, type Hunk, type RequestStreams, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
@@ -70,6 +70,13 @@ function differingRanges(x: Uint8Array | null, y: Uint8Array | null): [number, n
   return ranges;
 }
 
+/** The VMAs a request's copies read through, in order, each once: "anon VMA [..) created at #N, ...". */
+function vmasCopiedFrom(r: RequestFacts): string {
+  const seen = new Set<string>();
+  for (const c of r.copies) seen.add(c.vma ? describeVma(c.vma, c.vma.start) : 'no VMA');
+  return [...seen].join(', then ');
+}
+
 /** Findings about one run on its own (the other run is compared after). */
 function ownFindings(f: RunFacts, side: 'a' | 'b'): Finding[] {
   const out: Finding[] = [];
@@ -77,7 +84,7 @@ function ownFindings(f: RunFacts, side: 'a' | 'b'): Finding[] {
     if (r.copies.length > 1 && r.vmaChangesBetweenCopies > 0) {
       out.push({
         kind: 'mixed-vmas', severity: 'behaviour', run: side, request: r.id,
-        message: `${r.id}: one __access_remote_vm call copied before and after ${r.vmaChangesBetweenCopies} VMA change(s): the result mixes data from VMAs that never coexisted`,
+        message: `${r.id}: one __access_remote_vm call copied before and after ${r.vmaChangesBetweenCopies} VMA change(s): the result mixes data from VMAs that never coexisted (copied from ${vmasCopiedFrom(r)})`,
       });
     }
     const fileCopies = r.copies.filter((c) => c.fromPageCache);
