@@ -118,8 +118,8 @@ describe('the sources of differing bytes in the review scenarios', () => {
     const [req] = report.requests;
     // The mixed-VMA finding names the two VMAs v1 copied from: A, then the one the race mapped.
     const mixed = report.findings.find((f) => f.kind === 'mixed-vmas')!.message;
-    const [, a, b] = /copied from anon VMA \[0x10000000, 0x10001000\) created at #(\d+), then anon VMA \[0x10001000, 0x10002000\) created at #(\d+)\)$/.exec(mixed)!;
-    expect(Number(b)).toBeGreaterThan(Number(a));
+    const [, aCreated, bCreated] = /copied from anon VMA \[0x10000000, 0x10001000\) created at #(\d+), then anon VMA \[0x10001000, 0x10002000\) created at #(\d+)\)$/.exec(mixed)!;
+    expect(Number(bCreated)).toBeGreaterThan(Number(aCreated));
     expect(req!.differingRanges).toEqual([[8, 16]]);
     const [a] = req!.sources.a;
     const [b] = req!.sources.b;

@@ -47,3 +47,26 @@ test('a worker that dies without a reply is noticed at once', async () => {
   });
   expect(await new PendingPass(outOfMemory).take(new Interner())).toBeNull();
 });
+
+// Progress for the CLI's bar: non-decreasing counts of both runs' events, ending at their sum,
+// with the second run's pass inline or in the worker.
+test('diffTraces reports its progress over both runs', async () => {
+  const file = join(tempDir(), 'race.db');
+  mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
+  const { diffTraces } = await dist('diff/diff.js');
+  const { openTrace } = await dist('trace/reader.js');
+  const trace = await openTrace(file);
+  try {
+    const [a, b] = [trace.resolveRun('gup'), trace.resolveRun('fast')];
+    for (const workerMinEvents of [Infinity, 0]) {
+      const seen: [number, number][] = [];
+      await diffTraces(trace, a, trace, b, false, { workerMinEvents, onProgress: (done: number, total: number) => seen.push([done, total]) });
+      expect(seen.every(([, total]) => total === a.events + b.events)).toBe(true);
+      expect(seen.map(([done]) => done)).toEqual([...seen.map(([done]) => done)].sort((x, y) => x - y));
+      expect(seen.at(-1)![0]).toBe(a.events + b.events);
+      if (workerMinEvents === Infinity) expect(seen.map(([done]) => done)).toContain(a.events); // the inline pass of A, then B
+    }
+  } finally {
+    trace.close();
+  }
+});

@@ -9,6 +9,7 @@ import { describeSource, type ByteSource } from '../diff/sources.js';
 import { openRunRef, type RunInfo } from '../trace/reader.js';
 import { findWorkload } from '../workloads/index.js';
 import { printJson, println, table } from './output.js';
+import { progress } from './progress.js';
 
 /** Text shows at most this many findings of one kind, and this many requests (--json has them all). */
 const MAX_TEXT_FINDINGS_PER_KIND = 10;
@@ -171,7 +172,11 @@ export async function diffCommand(refA: string, refB: string, o: { json?: boolea
   try {
     const y = await openRunRef(refB);
     try {
-      const report = await diffTraces(x.trace, x.run, y.trace, y.run, o.strict);
+      // A bar over both runs' events (on a terminal only); with a worker, the second run's pass
+      // runs alongside the first and shows as done when it comes back.
+      const bar = progress('diff', x.run.events + y.run.events);
+      const report = await diffTraces(x.trace, x.run, y.trace, y.run, o.strict, { onProgress: (done) => bar.update(done) })
+        .finally(() => bar.stop());
       const interleaving = scheduleWarning(x.run, y.run);
       if (interleaving) report.warnings.unshift(interleaving);
       const a = `${x.trace.file}#${x.run.name}`;

@@ -257,14 +257,17 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
  */
 export async function diffTraces(
   traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
-  opts: { workerMinEvents?: number } = {},
+  opts: { workerMinEvents?: number; onProgress?: (eventsRead: number, events: number) => void } = {},
 ): Promise<DiffReport> {
   const interner = new Interner();
+  const events = runA.events + runB.events;
+  const progress = (done: number) => opts.onProgress?.(done, events);
   // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
   // interned first either way, so the report is the same with or without the worker.
   const pendingB = startPass(traceB, runB, opts.workerMinEvents);
-  const a = runPass(traceA, runA, interner);
-  const b = (await pendingB?.take(interner)) ?? runPass(traceB, runB, interner);
+  const a = runPass(traceA, runA, interner, progress);
+  const b = (await pendingB?.take(interner)) ?? runPass(traceB, runB, interner, (n) => progress(runA.events + n));
+  progress(events);
   const semantic = diffRuns(a.facts, b.facts);
   return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
 }

@@ -155,9 +155,9 @@ class VmaTracker {
 
 /**
  * `alsoSee`: another consumer of the same rows (the event-stream alignment), so that a diff reads
- * each run's log once.
+ * each run's log once. `onChunk`: told the rows read so far after each chunk (progress).
  */
-export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => void): RunFacts {
+export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => void, onChunk?: (rowsRead: number) => void): RunFacts {
   const names = trace.names(run.id);
   const taskNames = new Map(trace.tasks(run.id).map((t) => [t.tid, t.name]));
   const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
@@ -299,12 +299,15 @@ export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => voi
   };
   // One read of the log feeds every pass; plain loops over the reader's chunks (no generator per row).
   const aggregator = new Aggregator(names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+  let rowsRead = 0;
   for (const chunk of trace.eventChunks(run.id) as Iterable<Row[]>) {
     for (const row of chunk) {
       see(row);
       alsoSee?.(row);
       aggregator.add(row);
     }
+    rowsRead += chunk.length;
+    onChunk?.(rowsRead);
   }
   const aggregates = aggregator.result();
   const requests = new Map<string, RequestFacts>();

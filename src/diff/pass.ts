@@ -18,10 +18,10 @@ export interface RunPass {
   streams: Map<string, TokenStream>;
 }
 
-/** A run's pass on this thread; token texts go to `interner`. */
-export function runPass(trace: Trace, run: RunInfo, interner: Interner): RunPass {
+/** A run's pass on this thread; token texts go to `interner`; `onChunk` as runFacts'. */
+export function runPass(trace: Trace, run: RunInfo, interner: Interner, onChunk?: (rowsRead: number) => void): RunPass {
   const builder = new StreamBuilder(trace, run, interner);
-  const facts = runFacts(trace, run, (row) => builder.add(row));
+  const facts = runFacts(trace, run, (row) => builder.add(row), onChunk);
   return { facts, streams: builder.streams() };
 }
 
