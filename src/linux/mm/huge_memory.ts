@@ -16,9 +16,9 @@ import { K } from '../../trace/events.js';
 import { ev, name, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
-  PMD_SIZE, PTE_LEVEL, PTRS_PER_TABLE,
-  entry_flags, entry_huge, entry_none, entry_pfn, entry_present, mk_entry, pmd_addr, pte_write,
+  entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
+  mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW,
+  _PAGE_SPECIAL, _PAGE_USER, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
@@ -80,11 +80,6 @@ export function vm_normal_page_pmd(_vma: VmAreaStruct, pmd: number): number | nu
   const pfn = entry_pfn(pmd);
   if (is_huge_zero_pfn(pfn)) return null;
   return pfn;
-}
-
-/** The entry with bits cleared (entries exceed 32 bits: no bit operators on the whole value). */
-function clear_bits(v: number, bits: number): number {
-  return v - (entry_flags(v) & bits);
 }
 
 function* zap_deposited_table(pmdp: EntryPtr): Gen {
@@ -169,9 +164,7 @@ function* pmdp_set_access_flags(pmdp: EntryPtr, entry: number, dirty: boolean): 
  */
 export const touch_pmd = traced('touch_pmd', function* (pmdp: EntryPtr, write: boolean): Gen {
   const v = pmdp.table.entries[pmdp.idx]!;
-  let entry = v; // pmd_mkyoung (entries exceed 32 bits: add the bit, no `|`)
-  if (!(v & _PAGE_ACCESSED)) entry += _PAGE_ACCESSED;
-  if (write && !(entry & _PAGE_DIRTY)) entry += _PAGE_DIRTY;
+  const entry = entry_set_bits(v, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)); // pmd_mkyoung (+ pmd_mkdirty)
   yield* pmdp_set_access_flags(pmdp, entry, write);
 });
 
@@ -225,7 +218,7 @@ function* do_huge_pmd_wp_page(vmf: HugeFault, orig: number): Gen<number> {
   if (folio.anon && folio.mapcount === 1 && folio._refcount === 1 && vma.vm_flags & VM_WRITE) {
     vmf.how = HOW_THP_REUSE;
     let entry = orig;
-    for (const bit of [_PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW]) if (!(entry & bit)) entry += bit;
+    entry = entry_set_bits(entry, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW);
     yield* pmdp_set_access_flags(vmf.pmdp, entry, true);
     yield* spin_unlock(ptl);
     return 0;
@@ -305,7 +298,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
     return;
   }
   // pmdp_invalidate(): not present (but still _PAGE_PSE) while the PTEs are prepared.
-  yield* set_entry(pmdp, clear_bits(orig, _PAGE_PRESENT | _PAGE_PROTNONE));
+  yield* set_entry(pmdp, entry_clear_bits(orig, _PAGE_PRESENT | _PAGE_PROTNONE));
   yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
   const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
   const flags = entry_flags(orig) & ~(_PAGE_PSE | _PAGE_SPECIAL);

@@ -28,7 +28,8 @@
  * virtual address (the model's page tables carry one `base` address; the kernel shares whenever
  * the PMD index matches). No hugetlb COW: a MAP_PRIVATE mapping gets private zeroed folios, mapped
  * writable at first fault, and never reads the file's page cache. No partial unmap / split of a
- * hugetlb VMA, no mprotect/mremap/madvise of one (the generic paths are not hugetlb-aware here).
+ * hugetlb VMA; mprotect, mremap and MADV_DONTNEED of one return -EINVAL (the generic paths are not
+ * hugetlb-aware here, and would treat its PMD leaves as THPs).
  */
 import { K } from '../../trace/events.js';
 import { ev, name, sim } from '../../sim/sim.js';

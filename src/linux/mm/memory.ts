@@ -17,10 +17,10 @@ import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
 import { expand_stack, vma_lookup } from './mmap.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER,
-  PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL,
-  entry_huge, entry_none, entry_pfn, entry_present, entry_size, is_migration_entry, mk_entry, pte_dirty, pte_special,
-  pte_write,
+  entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
+  is_migration_entry, mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW,
+  _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, pte_dirty, PTE_LEVEL, pte_special, pte_write,
+  PUD_LEVEL,
 } from '../arch/x86/include/pgtable_types.js';
 import { migration_entry_wait } from './migrate.js';
 import { kernel } from '../kernel.js';
@@ -51,7 +51,6 @@ import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unl
 import { folio_add_lru, folio_mark_accessed } from './swap.js';
 // generic_access_phys and remap_pfn_range (the VM_IO/VM_PFNMAP section below):
 import { EBUSY, EINVAL, ENOMEM } from '../include/errno.js';
-import { entry_flags } from '../arch/x86/include/pgtable_types.js';
 import { mmap_assert_locked } from './mmap_lock.js';
 import { VM_DONTEXPAND } from './mm_types.js';
 
@@ -175,7 +174,7 @@ export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
  * still fault (GUP then writes through can_follow_write_pte's exclusive-anon rule).
  */
 function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
-  return vma.vm_flags & VM_WRITE ? pte | _PAGE_RW : pte;
+  return vma.vm_flags & VM_WRITE ? entry_set_bits(pte, _PAGE_RW) : pte;
 }
 
 /**
@@ -317,7 +316,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const vma = vmf.vma;
   if (vma.vm_flags & VM_SHARED) {
     vmf.how = HOW_WP_REUSE;
-    yield* set_entry(ptep, maybe_mkwrite(orig | _PAGE_DIRTY | _PAGE_ACCESSED, vma));
+    yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
     yield* pte_unmap_unlock(ptl);
     const page = vm_normal_page(vma, orig);
     if (page !== null) yield* folio_mark_dirty(page_folio(page));
@@ -329,7 +328,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
     vmf.how = HOW_WP_REUSE;
     // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()). This used to set _PAGE_RW
     // unconditionally, so after a FOLL_FORCE write the target could store to a PROT_READ mapping.
-    yield* set_entry(ptep, maybe_mkwrite(orig | _PAGE_DIRTY | _PAGE_ACCESSED, vma));
+    yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
     yield* pte_unmap_unlock(ptl);
     return 0;
   }
@@ -409,7 +408,7 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
   if (is_write(vmf) && !pte_write(orig)) return yield* do_wp_page(vmf, mapped.ptep, orig, mapped.ptl);
   // ptep_set_access_flags(): mark young (and dirty for a write).
   vmf.how = HOW_YOUNG;
-  const entry = orig | _PAGE_ACCESSED | (is_write(vmf) ? _PAGE_DIRTY : 0);
+  const entry = entry_set_bits(orig, _PAGE_ACCESSED | (is_write(vmf) ? _PAGE_DIRTY : 0));
   if (entry !== orig) yield* set_entry(mapped.ptep, entry);
   yield* pte_unmap_unlock(mapped.ptl);
   return 0;

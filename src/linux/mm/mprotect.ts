@@ -7,9 +7,10 @@ import { K } from '../../trace/events.js';
 import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE, entry_huge, entry_none,
-  is_migration_entry_dirty, is_migration_entry_young, is_swap_pte, is_writable_migration_entry, make_migration_entry,
-  pfn_swap_entry_to_page,
+  entry_clear_bits, entry_huge, entry_none, entry_set_bits, is_migration_entry_dirty,
+  is_migration_entry_young, is_swap_pte, is_writable_migration_entry, make_migration_entry,
+  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, pfn_swap_entry_to_page, SWP_MIGRATION_READ,
+  SWP_MIGRATION_READ_EXCLUSIVE,
 } from '../arch/x86/include/pgtable_types.js';
 import { page_folio } from './folio.js';
 import { __split_huge_pmd, change_huge_pmd } from './huge_memory.js';
@@ -19,7 +20,7 @@ import { syscall } from '../kernel/syscall.js';
 import { walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_WRITE } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_WRITE, is_vm_hugetlb_page } from './mm_types.js';
 import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { __split_vma, vma_merge_neighbours } from './vma.js';
@@ -29,17 +30,14 @@ const PMD_SIZE = 2 ** 21;
 
 /** The PTE a mapping gets under the new vm_flags (never adds write: write faults do that). */
 function new_pte(old: number, vm_flags: number): number {
-  // Flag arithmetic on the low 12 bits only: entries exceed 32 bits once pfns pass 2^20, and `&`
-  // on the whole value would truncate them (it did here before PMD leaves came along).
-  const flags = old % 4096;
-  let f = flags;
+  let pte = old;
   if (!(vm_flags & VM_ACCESS_FLAGS)) {
-    f = (f & ~_PAGE_PRESENT) | _PAGE_PROTNONE;
-  } else if (f & _PAGE_PROTNONE) {
-    f = (f & ~_PAGE_PROTNONE) | _PAGE_PRESENT;
+    pte = entry_set_bits(entry_clear_bits(pte, _PAGE_PRESENT), _PAGE_PROTNONE);
+  } else if (pte & _PAGE_PROTNONE) {
+    pte = entry_set_bits(entry_clear_bits(pte, _PAGE_PROTNONE), _PAGE_PRESENT);
   }
-  if (!(vm_flags & VM_WRITE)) f &= ~_PAGE_RW;
-  return old - flags + f;
+  if (!(vm_flags & VM_WRITE)) pte = entry_clear_bits(pte, _PAGE_RW);
+  return pte;
 }
 
 /** change_protection() over [start, end) of one VMA. */
@@ -114,6 +112,10 @@ function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): G
     const vma = mm.mm_mt.load(addr);
     if (!vma) {
       ret = -ENOMEM;
+      break;
+    }
+    if (is_vm_hugetlb_page(vma)) {
+      ret = -EINVAL; // hugetlb_change_protection is not modelled (hugetlb.ts header)
       break;
     }
     const tmp = Math.min(end, vma.vm_end);

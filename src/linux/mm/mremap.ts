@@ -13,12 +13,13 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
-import { entry_none } from '../arch/x86/include/pgtable_types.js';
+import { entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
+import { __split_huge_pmd } from './huge_memory.js';
 import { pte_table_alloc, walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, get_unmapped_area } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE } from './mm_types.js';
-import { entry_ptr, entry_table, set_entry } from './pgtable.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
+import { entry_ptr, entry_table, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { __split_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
 
@@ -47,6 +48,9 @@ function* move_ptes(vma: VmAreaStruct, old_addr: number, old_end: number, new_ad
   if (!new_pmd) return;
   // take_rmap_locks(): file mappings hold i_mmap_rwsem for write while PTEs move.
   if (vma.vm_file) yield* down_write(vma.vm_file.i_mmap_rwsem);
+  // move_page_tables(): a THP is split first, then its PTEs move like any others (the kernel
+  // moves a PMD the range covers whole with move_huge_pmd instead: same mappings, fewer steps).
+  if (entry_huge(yield* read_entry(old_pmd, true))) yield* __split_huge_pmd(vma, old_pmd, old_addr);
   const old = yield* pte_offset_map_lock(mm, old_pmd, old_addr);
   if (old) {
     const new_table = entry_table(new_pmd.table.entries[new_pmd.idx]!);
@@ -121,6 +125,7 @@ function* mremap_locked(mm: MmStruct, old_addr: number, old_len: number, new_len
   }
   let vma = mm.mm_mt.load(old_addr);
   if (!vma || old_addr + old_len > vma.vm_end) return -EFAULT;
+  if (is_vm_hugetlb_page(vma)) return -EINVAL; // not modelled (hugetlb.ts header)
   if (new_len !== old_len && !(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   if (new_len === old_len && !(flags & MREMAP_MAYMOVE)) return old_addr;
   if (flags & MREMAP_FIXED) {

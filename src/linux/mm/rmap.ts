@@ -18,8 +18,8 @@
  */
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_ACCESSED, PMD_LEVEL, PTRS_PER_TABLE,
-  entry_leaf, entry_none, entry_pfn, entry_present, pte_young,
+  entry_clear_bits, entry_leaf, entry_none, entry_pfn, entry_present, _PAGE_ACCESSED, PMD_LEVEL,
+  pte_young, PTRS_PER_TABLE,
 } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
@@ -46,9 +46,9 @@ function maps_folio(v: number, folio: Folio): boolean {
   return pfn >= folio.pfn && pfn < folio.pfn + folio.nr_pages;
 }
 
-/** The young bit cleared (written without bit operators: entries exceed 32 bits). */
+/** pte_mkold(). */
 function mkold(v: number): number {
-  return pte_young(v) ? v - _PAGE_ACCESSED : v;
+  return entry_clear_bits(v, _PAGE_ACCESSED);
 }
 
 /**

@@ -55,6 +55,19 @@ export function entry_flags(v: number): number {
   return v % 4096;
 }
 
+/**
+ * pte_mkyoung / pte_mkwrite / pte_mkold-style flag changes. Every flag here sits in the low 12 bits
+ * (NX is not modelled), and an entry exceeds 32 bits once its pfn passes 2^20, where `|` and `&` on
+ * the whole value would truncate it: so only the flag bits are combined, arithmetically put back.
+ */
+export function entry_set_bits(v: number, bits: number): number {
+  return v - entry_flags(v) + (entry_flags(v) | bits);
+}
+
+export function entry_clear_bits(v: number, bits: number): number {
+  return v - entry_flags(v) + (entry_flags(v) & ~bits);
+}
+
 export function entry_none(v: number): boolean {
   return v === 0;
 }

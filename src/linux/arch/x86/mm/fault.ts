@@ -17,7 +17,8 @@ import {
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from '../../../mm/mm_types.js';
 import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_protnone, pte_write,
+  entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY,
+  PMD_SIZE, pte_protnone, pte_write,
 } from '../include/pgtable_types.js';
 
 const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
@@ -118,10 +119,8 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     const part = data.subarray(pos, pos + chunk);
     if (write) folio.data.set(part, offset);
     else part.set(folio.data.subarray(offset, offset + chunk));
-    // The accessed (and dirty) bits, added arithmetically: `|` would truncate entries above 2^32.
-    let aged = hw.value;
-    if (!(aged & _PAGE_ACCESSED)) aged += _PAGE_ACCESSED;
-    if (write && !(aged & _PAGE_DIRTY)) aged += _PAGE_DIRTY;
+    // The MMU sets the accessed (and, for a store, dirty) bits.
+    const aged = entry_set_bits(hw.value, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
     if (aged !== hw.value) {
       hw.table!.entries[hw.idx] = aged;
       yield ev(K.pte_young, hw.table!.id, a, aged);
