@@ -29,6 +29,18 @@ function rw(t: Trace, kind: 'rwsem_acquire' | 'rwsem_contended' | 'rwsem_release
   return t.of(kind, task, (e) => e.a === sem);
 }
 
+/** A task 'holder' that takes mmap_lock for read and keeps it 5000 ticks; `held` completes once it has it. */
+function spawnReadHolder(mm: MmStruct): Completion {
+  const held = new Completion();
+  spawnOutsider('holder', function* () {
+    yield* mmap_read_lock(mm);
+    yield* complete_all(held);
+    yield* sim().sleep(5000, W_HOLD);
+    yield* mmap_read_unlock(mm);
+  });
+  return held;
+}
+
 /**
  * A reader holds mmap_lock for read (sleeping 5000 ticks), a writer queues, then a late reader
  * arrives once the writer is in the queue. `kill`: the late reader uses the killable variant and
@@ -41,13 +53,7 @@ function readerWriterReader(seed: number, opts: { kill: boolean }) {
   const trace = runBoot(function* (): Gen {
     const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
     mm = proc.mm;
-    const held = new Completion();
-    spawnOutsider('holder', function* () {
-      yield* mmap_read_lock(mm);
-      yield* complete_all(held);
-      yield* sim().sleep(5000, W_HOLD);
-      yield* mmap_read_unlock(mm);
-    });
+    const held = spawnReadHolder(mm);
     spawnOutsider('writer', function* () {
       yield* wait_for_completion(held);
       yield* mmap_write_lock(mm);
@@ -119,13 +125,7 @@ describe('mmap_lock rwsem fairness (kernel-spec §1.2)', () => {
       const t = runBoot(function* (): Gen {
         const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
         mm = proc.mm;
-        const held = new Completion();
-        spawnOutsider('holder', function* () {
-          yield* mmap_read_lock(mm);
-          yield* complete_all(held);
-          yield* sim().sleep(5000, W_HOLD);
-          yield* mmap_read_unlock(mm);
-        });
+        const held = spawnReadHolder(mm);
         spawnOutsider('second', function* () {
           yield* wait_for_completion(held);
           yield* mmap_read_lock(mm);

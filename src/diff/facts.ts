@@ -5,6 +5,7 @@
  * copies), its fallbacks, its software aging of folios and page-table entries, whether its task was
  * being killed, and the run's check events. Works from the log alone.
  */
+import { entry_present, pte_young } from '../linux/arch/x86/include/pgtable_types.js';
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
@@ -77,17 +78,9 @@ export interface RunFacts {
 const FOLL_ANON = 0x80;
 const SIGKILL = 9;
 
-/**
- * x86 entry bits as in linux/arch/x86/include/pgtable_types.ts (restated: diff/ sits below the
- * kernel model, DESIGN.md "The layers"). Tested by arithmetic: entries exceed 32 bits.
- */
-const pteBit = (entry: number, bit: number) => Math.floor(entry / bit) % 2 === 1;
-const _PAGE_PRESENT = 0x001;
-const _PAGE_ACCESSED = 0x020;
-
-/** An entry that was present and old and is now young. */
+/** An entry that was present and old and is now young (pmd_mkyoung / pte_mkyoung). */
 function madeYoung(old: number, now: number): boolean {
-  return pteBit(old, _PAGE_PRESENT) && !pteBit(old, _PAGE_ACCESSED) && pteBit(now, _PAGE_ACCESSED);
+  return entry_present(old) && !pte_young(old) && pte_young(now);
 }
 
 export function isFollAnon(flags: number): boolean {

@@ -13,6 +13,7 @@
  * a verified byte counting twice an unverified one (a skipped probe byte may match by chance;
  * covering more rules it out).
  */
+import { PAGE_SIZE } from '../replay/model.js';
 import { bytesHash } from '../trace/hash.js';
 import type { CopyFacts, VmaAtCopy } from './facts.js';
 
@@ -105,8 +106,6 @@ export function byteSources(copies: readonly CopyFacts[], data: Uint8Array, rang
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
-/** Here, not from linux/: diff/ sits below the kernel model (DESIGN.md, "The layers"). */
-const PAGE_SIZE = 4096;
 
 /** "anon VMA [0x1000, 0x3000)" or "file 'libc.so' +0x2000 (VMA [0x1000, 0x3000))". */
 export function describeVma(vma: VmaAtCopy | null, addr: number): string {
