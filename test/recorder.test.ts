@@ -222,6 +222,28 @@ describe('recorder', () => {
     expect(existsSync(`${file}-wal`)).toBe(false);
   });
 
+  // A snapshot of the event that ends a batch rides the next batch (the batch was sent with its
+  // last event); at the end of a run there is no next batch of that run, so finish() sends it.
+  // It once stayed pending and was written under the next run's id.
+  it('a snapshot of a run\'s last event, which ends a batch, is stored with that run', async () => {
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `snap-end-${writer}.db`);
+      const rec = await Recorder.open(file, { writer, batch: 10 });
+      const first = rec.beginRun({ ...HEADER, name: 'first' });
+      for (let i = 1; i <= 10; i++) rec.event(...gen(i));
+      rec.snapshot(10, Uint8Array.from([1, 1]));
+      rec.finish();
+      const second = rec.beginRun({ ...HEADER, name: 'second' });
+      for (let i = 1; i <= 5; i++) rec.event(...gen(i));
+      rec.finish();
+      rec.close();
+      const t = await openTrace(file);
+      expect([t.snapshotCount(first), t.snapshotCount(second)]).toEqual([1, 0]);
+      expect([...t.snapshotAtOrBefore(first, 10)!.data]).toEqual([1, 1]);
+      t.close();
+    }
+  });
+
   it('a sink contract violation (repeated seq) fails the run with a plain error, committed data kept', async () => {
     for (const writer of ['sync', 'worker'] as const) {
       const file = join(dir, `dup-${writer}.db`);

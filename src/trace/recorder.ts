@@ -462,6 +462,7 @@ export class Recorder implements EventSink {
   }
 
   snapshot(seq: number, data: Uint8Array): void {
+    if (this.runId === 0) this.noRun();
     this.pSnaps.push([seq, data]);
   }
 
@@ -482,7 +483,8 @@ export class Recorder implements EventSink {
     const name = this.runName;
     if (!this.failed) {
       try {
-        if (this.n > 0 || this.pNames.length || this.pTasks.length || this.pReqs.length) this.flush();
+        // pSnaps too: a snapshot of the run's last event must not ride into the next run's batch.
+        if (this.n > 0 || this.pNames.length || this.pTasks.length || this.pReqs.length || this.pSnaps.length) this.flush();
         this.backend.waitPending(0);
         this.checkFailure();
       } catch (e) {

@@ -14,7 +14,8 @@ export interface EventSink {
   task(tid: number, name: string, daemon: boolean): void;
   /**
    * A snapshot of the emulated state right after event `seq` (an encoded replay model). Stored
-   * with the batch that holds event `seq`, so it is committed exactly when that event is.
+   * with the batch that holds event `seq`, or, when `seq` ended a batch already sent, with the
+   * next batch of the same run: never committed before its event.
    */
   snapshot?(seq: number, data: Uint8Array): void;
 }
