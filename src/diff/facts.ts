@@ -282,8 +282,7 @@ export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => voi
         checks.useAfterFree.push(names[a] ?? '?');
         break;
       case K.kernel_fault:
-        // A user-mode SIGSEGV is the target's own business, not a kernel fault.
-        if (names[a] !== 'SIGSEGV') checks.kernelFaults.push(names[a] ?? '?');
+        checks.kernelFaults.push(names[a] ?? '?');
         break;
       case K.deadlock:
         checks.deadlock = true;

@@ -213,6 +213,9 @@ const DEFS = [
   // The folio left the page cache of `file` (folio->mapping = NULL; index kept): khugepaged's
   // collapse_file replaced it by a large folio. Its bytes and references are unchanged.
   { kind: 126, name: 'page_cache_delete', family: 'folio', fields: ['folio', 'file', 'index'], names: ['file'] },
+  // A user-mode fault the kernel could not resolve (no VMA, access error): force_sig_fault() sends
+  // the faulting task `sig` (SIGSEGV) for `addr`. The task's own business, not a kernel fault.
+  { kind: 8, name: 'force_sig_fault', family: 'sched', fields: ['sig', 'addr'], cost: 0 },
 ] as const satisfies readonly KindDef[];
 
 export type KindName = (typeof DEFS)[number]['name'];

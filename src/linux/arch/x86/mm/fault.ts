@@ -22,7 +22,7 @@ import {
 } from '../include/pgtable_types.js';
 
 const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
-const SIGSEGV_WHAT = name('SIGSEGV');
+const SIGSEGV = 11;
 
 /** access_error(): may this access go to this VMA at all? */
 function access_error(write: boolean, vma: VmAreaStruct): boolean {
@@ -106,7 +106,7 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     if (!usable) {
       const ret = yield* do_user_addr_fault(mm, a, write);
       if (ret !== 0) {
-        yield ev(K.kernel_fault, SIGSEGV_WHAT.id, a);
+        yield ev(K.force_sig_fault, SIGSEGV, a); // bad_area -> force_sig_fault(SIGSEGV)
         return false;
       }
       continue;
