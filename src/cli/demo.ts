@@ -9,7 +9,7 @@ import { runFacts } from '../diff/facts.js';
 import { percentile } from '../trace/aggregate.js';
 import { openTrace } from '../trace/reader.js';
 import { printJson, println } from './output.js';
-import { recordRuns } from './record.js';
+import { recordRuns, runName } from './record.js';
 import { renderSources } from './diff.js';
 import { aggregateRun, printable } from './summary.js';
 import { dirname, join } from 'node:path';
@@ -26,8 +26,8 @@ async function headlineRace(dir: string) {
   try {
     const facts = (name: string) => runFacts(trace, trace.resolveRun(name));
     const gup = facts('gup');
-    const fixedName = ['fast', ...FIXES].join('+');
-    return { file, v1: diffRuns(gup, facts('fast')), fixed: diffRuns(gup, facts(fixedName)), fixedName, gup };
+    const fixedName = runName('fast', FIXES);
+    return { file, v1: diffRuns(gup, facts('fast')), fixed: diffRuns(gup, facts(fixedName)), fixedName };
   } finally {
     trace.close();
   }

@@ -11,6 +11,7 @@ import { demoCommand } from './demo.js';
 import { diffCommand } from './diff.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
+import { VARIANTS } from './record.js';
 import { replayCommand } from './replay.js';
 import { packageVersion } from '../version.js';
 import { workloadsCommand } from './workloads.js';
@@ -35,7 +36,7 @@ function program(): Command {
     .description('run a workload once per path (same seed) and append one run per path to a trace file')
     .argument('<workload>', 'a workload name (see `mmtrace workloads`)')
     .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
-    .option('--variant <switches>', 'comma-separated switches of the fast path: singleVmaOnly, checkFollAnon, touch, irqOffWalk, waitForWriter, vmaGup', '')
+    .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
     .option('--strategy <s>', 'scheduling strategy: random or pct:D', 'random')
     .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])

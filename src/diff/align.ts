@@ -15,6 +15,7 @@
  * going quadratic.
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
+import { requestId } from '../trace/request-log.js';
 
 /** Edits per task beyond which the streams are reported as diverging instead of aligned. */
 export const MAX_EDITS = 2000;
@@ -369,16 +370,6 @@ function backtrack(trace: Int32Array[], n: number, m: number, aLo: number, bLo: 
   return edits.reverse();
 }
 
-/** The common prefix and suffix lengths of a and b (the suffix never overlaps the prefix). */
-export function commonEnds(a: Seq, b: Seq): { prefix: number; suffix: number } {
-  const limit = Math.min(a.length, b.length);
-  let prefix = 0;
-  while (prefix < limit && a[prefix] === b[prefix]) prefix++;
-  let suffix = 0;
-  while (suffix < limit - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) suffix++;
-  return { prefix, suffix };
-}
-
 /**
  * A lower bound on the edits turning a[aLo, aHi) into b[bLo, bHi): every surplus occurrence of a
  * token on one side must be deleted or inserted, so at least the sum over tokens of the difference
@@ -457,14 +448,14 @@ function groupEdits(edits: Edit[]): Edit[][] {
   return groups;
 }
 
-/** A request's id, `task:N`; a task key's `#K` (the K-th task of that name) is not part of it. */
-function requestId(task: string, n: number): string {
-  return `${task.replace(/#\d+$/, '')}:${n}`;
+/** A request's id; a task key's `#K` (the K-th task of that name) is not part of it. */
+function requestOf(task: string, n: number): string {
+  return requestId(task.replace(/#\d+$/, ''), n);
 }
 
 function requestLabel(task: string, s: TokenStream, i: number): string | null {
   const r = i < s.requests.length ? s.requests[i]! : -1;
-  return r >= 0 ? requestId(task, r) : null;
+  return r >= 0 ? requestOf(task, r) : null;
 }
 
 /** ceilA, ceilB: where trailing context must stop (a stretch left unaligned starts there). */
@@ -574,7 +565,7 @@ function streamEvent(s: TokenStream, i: number, texts: string[]): StreamEvent | 
  * different one still get their hunks.
  */
 export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: string[], maxD = MAX_EDITS): { streams: TaskStreams; requests: RequestStreams[]; hunks: Hunk[] } {
-  const { prefix } = commonEnds(A.tokens, B.tokens);
+  const prefix = commonPrefix(A.tokens, 0, A.tokens.length, B.tokens, 0, B.tokens.length);
   const same = prefix === A.tokens.length && prefix === B.tokens.length;
   const firstDivergence = same ? null : { index: prefix, a: streamEvent(A, prefix, texts), b: streamEvent(B, prefix, texts) };
   const requests: RequestStreams[] = [];
@@ -608,7 +599,7 @@ export function alignTask(task: string, A: TokenStream, B: TokenStream, texts: s
 function requestStreams(task: string, n: number, A: TokenStream, x: Segment, B: TokenStream, y: Segment, common: number, texts: string[]): RequestStreams {
   const at = (s: TokenStream, seg: Segment) => (seg.lo + common < seg.hi ? streamEvent(s, seg.lo + common, texts) : null);
   return {
-    request: requestId(task, n), aEvents: x.hi - x.lo, bEvents: y.hi - y.lo,
+    request: requestOf(task, n), aEvents: x.hi - x.lo, bEvents: y.hi - y.lo,
     firstDivergence: { index: common, a: at(A, x), b: at(B, y) },
   };
 }

@@ -191,17 +191,11 @@ function aggregateDeltas(a: RunFacts, b: RunFacts): DiffReport['aggregates'] {
   };
   const A = a.aggregates;
   const B = b.aggregates;
-  for (const k of new Set([...Object.keys(A.lockAcquisitions), ...Object.keys(B.lockAcquisitions)])) {
-    put(`locks/${k}`, A.lockAcquisitions[k] ?? 0, B.lockAcquisitions[k] ?? 0);
-  }
-  for (const k of new Set([...Object.keys(A.lockContended), ...Object.keys(B.lockContended)])) {
-    put(`contended/${k}`, A.lockContended[k] ?? 0, B.lockContended[k] ?? 0);
-  }
-  for (const k of new Set([...Object.keys(A.pgtableReads), ...Object.keys(B.pgtableReads)])) {
-    put(`pgtable-reads/${k}`, A.pgtableReads[k] ?? 0, B.pgtableReads[k] ?? 0);
-  }
-  for (const k of new Set([...Object.keys(A.waitTicksByTask), ...Object.keys(B.waitTicksByTask)])) {
-    put(`wait-ticks/${k}`, A.waitTicksByTask[k] ?? 0, B.waitTicksByTask[k] ?? 0);
+  const byKey: [string, 'lockAcquisitions' | 'lockContended' | 'pgtableReads' | 'waitTicksByTask'][] = [
+    ['locks', 'lockAcquisitions'], ['contended', 'lockContended'], ['pgtable-reads', 'pgtableReads'], ['wait-ticks', 'waitTicksByTask'],
+  ];
+  for (const [prefix, field] of byKey) {
+    for (const k of new Set([...Object.keys(A[field]), ...Object.keys(B[field])])) put(`${prefix}/${k}`, A[field][k] ?? 0, B[field][k] ?? 0);
   }
   // Per task, the distribution of its requests' waits (what a monitor's reader feels).
   const waitsOf = (f: RunFacts, task: string) => [...f.requests.values()].filter((r) => r.id.slice(0, r.id.lastIndexOf(':')) === task).map((r) => r.waitTicks).sort((x, y) => x - y);
@@ -242,11 +236,13 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
     requests.push(cmp);
     findings.push(...fs);
   }
+  return { ...verdictOf(findings), warnings, findings, requests, aggregates: aggregateDeltas(a, b) };
+}
+
+/** The verdict follows from the findings: different when any is a behaviour difference. */
+function verdictOf(findings: Finding[]): Pick<DiffReport, 'verdict' | 'differences'> {
   const differences = [...new Set(findings.filter((f) => f.severity === 'behaviour').map((f) => f.kind))];
-  return {
-    verdict: differences.length === 0 ? 'equivalent' : 'different', differences, warnings, findings, requests,
-    aggregates: aggregateDeltas(a, b),
-  };
+  return { verdict: differences.length === 0 ? 'equivalent' : 'different', differences };
 }
 
 
@@ -285,8 +281,6 @@ export function withEventStreams(report: DiffReport, alignment: Alignment, stric
     kind: 'event-stream', severity: 'behaviour', run: 'both', request: null,
     message: `the event streams differ (--strict): ${alignment.hunks.length} hunk(s) in task(s) ${tasks.join(', ')}`,
   };
-  return {
-    ...out, verdict: 'different', findings: [...out.findings, finding],
-    differences: out.differences.includes('event-stream') ? out.differences : [...out.differences, 'event-stream'],
-  };
+  const findings = [...out.findings, finding];
+  return { ...out, ...verdictOf(findings), findings };
 }

@@ -12,6 +12,7 @@ import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
 import { K } from '../trace/events.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
+import { requestId } from '../trace/request-log.js';
 
 /** What the aggregates know of a request, and what the facts pass adds. */
 type RequestBasics = Pick<RequestSummary, 'id' | 'op' | 'addr' | 'len' | 'flags' | 'result' | 'dataHash' | 'data' | 'waitTicks'>;
@@ -183,7 +184,7 @@ export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => voi
     switch (kind) {
       case K.request_begin: {
         const r = noExtras();
-        extras.set(`${taskName(tid)}:${a}`, r);
+        extras.set(requestId(taskName(tid), a), r);
         open.set(tid, r);
         break;
       }

@@ -15,6 +15,7 @@ import {
 import type { FolioState, StateDoc } from '../replay/state.js';
 import type { Finding } from './diff.js';
 import type { RunFacts } from './facts.js';
+import { hex } from './sources.js';
 
 /** Multiset difference of two lists of keys: what only the first has, with counts. */
 export function onlyIn(x: string[], y: string[]): string[] {
@@ -24,7 +25,6 @@ export function onlyIn(x: string[], y: string[]): string[] {
   return [...counts].filter(([, n]) => n > 0).map(([k, n]) => (n > 1 ? `${k} x${n}` : k));
 }
 
-const hex = (n: number) => `0x${n.toString(16)}`;
 
 function vmaKeys(s: StateDoc): string[] {
   const pidOf = new Map(s.mms.map((m) => [m.mm, m.pid]));

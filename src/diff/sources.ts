@@ -105,7 +105,7 @@ export function byteSources(copies: readonly CopyFacts[], data: Uint8Array, rang
   return out;
 }
 
-const hex = (n: number) => `0x${n.toString(16)}`;
+export const hex = (n: number) => `0x${n.toString(16)}`;
 
 /** "anon VMA [0x1000, 0x3000)" or "file 'libc.so' +0x2000 (VMA [0x1000, 0x3000))". */
 export function describeVma(vma: VmaAtCopy | null, addr: number): string {

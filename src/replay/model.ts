@@ -10,7 +10,7 @@
 import { Packr } from 'msgpackr';
 import { K, u32s } from '../trace/events.js';
 import { bytesHash, hashHex } from '../trace/hash.js';
-import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
+import { RequestLog, requestId, type RequestLogWire } from '../trace/request-log.js';
 import type {
   FolioState, MmState, RwsemState, SpinState, StateDoc, TaskRunState, VmaState,
 } from './state.js';
@@ -448,7 +448,7 @@ export function fold(
       break;
     case K.request_begin:
       m.requests.begin(tid, a, name(b), c, d);
-      if (task) task.request = `${task.name}:${a}`;
+      if (task) task.request = requestId(task.name, a);
       break;
     case K.request_end:
       m.requests.end(tid, a, b, c);
@@ -525,7 +525,7 @@ export function toDoc(m: Model): StateDoc {
       const r = m.requests.at(i);
       const task = m.tasks.get(r.tid)?.name ?? String(r.tid);
       return {
-        id: `${task}:${r.req}`, task, op: r.op, addr: r.addr, len: r.len, result: r.result,
+        id: requestId(task, r.req), task, op: r.op, addr: r.addr, len: r.len, result: r.result,
         dataHash: r.hash === null ? null : hashHex(r.hash),
       };
     }),

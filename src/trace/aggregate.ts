@@ -5,6 +5,7 @@
  */
 import { hashHex } from './hash.js';
 import { K, u32s } from './events.js';
+import { requestId } from './request-log.js';
 
 /** An event as readers return it: [seq, tick, tid, kind, a, b, c, d, data]. */
 export type Row = readonly [number, number, number, number, number, number, number, number, Uint8Array | null];
@@ -172,7 +173,7 @@ export class Aggregator {
       case K.request_begin: {
         const task = this.taskName(tid);
         const r: RequestSummary = {
-          id: `${task}:${a}`, task, op: names[b] ?? '?', addr: c, len: d, flags: 0,
+          id: requestId(task, a), task, op: names[b] ?? '?', addr: c, len: d, flags: 0,
           result: null, dataHash: null, data: null, firstSeq: seq, lastSeq: null, waitTicks: 0, waitedOn: {},
         };
         this.openRequest.set(tid, r);

@@ -3,6 +3,14 @@
  * thousands of requests, and the kernel keeps this log while the replay model copies it into every
  * snapshot, so it must cost a few numbers per request and no objects.
  */
+/**
+ * A request's identity across runs: the task's name and its per-task request number, `monitor:3`
+ * (two runs of one workload match requests by it, never by seq).
+ */
+export function requestId(task: string, n: number): string {
+  return `${task}:${n}`;
+}
+
 export interface RequestLogWire {
   tid: number[];
   req: number[];

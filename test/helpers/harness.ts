@@ -7,7 +7,7 @@ import { entry_pfn } from '../../src/linux/arch/x86/include/pgtable_types.js';
 import type { KernelConfig } from '../../src/linux/kernel.js';
 import { PctStrategy, RandomStrategy, type Strategy } from '../../src/sim/strategy.js';
 import type { Gen } from '../../src/sim/task.js';
-import { K, type KindName, kindDef } from '../../src/trace/events.js';
+import { K, type KindName, kindDef, u32s } from '../../src/trace/events.js';
 import type { EventSink } from '../../src/trace/sink.js';
 import { runWorkload, type RunResult } from '../../src/workloads/runner.js';
 import type { ParamValue, Workload, WorkloadContext } from '../../src/workloads/workload.js';
@@ -159,9 +159,7 @@ export class Trace {
 
   /** The u32 list a blob holds (e.g. the tids an rwsem_wake granted the lock to). */
   u32s(data: Uint8Array | undefined): number[] {
-    if (!data) return [];
-    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    return Array.from({ length: data.byteLength >> 2 }, (_, i) => v.getUint32(i * 4, true));
+    return u32s(data ?? null);
   }
 
   /** A pgtable_set that cleared a leaf entry (a PTE zap: value 0, old mapped a page). */

@@ -7,7 +7,7 @@ import { K } from '../../trace/events.js';
 import { current, ev, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { bytesHash } from '../../trace/hash.js';
-import { RequestLog } from '../../trace/request-log.js';
+import { RequestLog, requestId } from '../../trace/request-log.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { current_task } from './sched.js';
 
@@ -29,7 +29,7 @@ export function* request(
   const tid = current().tid;
   const req = ++ts.requests;
   requests().begin(tid, req, op.text, addr, len);
-  ts.request = `${current().name}:${req}`;
+  ts.request = requestId(current().name, req);
   yield ev(K.request_begin, req, op.id, addr, len);
   const r = yield* body();
   const data = r.result > 0 ? r.data.slice(0, r.result) : new Uint8Array(0);
