@@ -35,13 +35,12 @@ import {
 } from '../arch/x86/include/pgtable_types.js';
 import { EAGAIN, EBUSY, EFAULT, ENOENT } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
-import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { syscall } from '../kernel/syscall.js';
 import {
-  type Folio, LRU_NONE, PG_active, PG_dirty, PG_lru, PG_referenced, PG_uptodate, folio_alloc, folio_change_flags, folio_get,
+  type Folio, PG_active, PG_dirty, PG_referenced, PG_uptodate, folio_alloc, folio_change_flags, folio_get,
   folio_lock, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_put, folio_unlock,
-  folio_wait_enqueue, folio_wait_unlocked, is_huge_zero_pfn, is_zero_pfn, lru_lists, page_folio,
+  folio_wait_enqueue, folio_wait_unlocked, is_huge_zero_pfn, is_zero_pfn, page_folio,
 } from './folio.js';
 import { vma_lookup } from './mmap.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
@@ -51,10 +50,10 @@ import {
 import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
-import { folio_add_lru, lru_lock } from './swap.js';
+import { folio_add_lru, lru_isolated } from './swap.js';
+import { folio_isolate_lru, folio_putback_lru } from './vmscan.js';
 
 const W_MIGRATION_ENTRY = name('migration_entry_wait');
-const WHY_PUTBACK = name('folio_putback_lru');
 const WHY_MIGRATE_FLAGS = name('folio_migrate_flags');
 const SYS_MOVE_PAGES = name('move_pages');
 
@@ -188,40 +187,6 @@ export const remove_migration_ptes = traced('remove_migration_ptes', function* (
   });
 });
 
-// --- LRU isolation --------------------------------------------------------------------------------
-
-/**
- * folio_isolate_lru() (mm/vmscan.c): take the folio off its LRU list with a reference (the caller
- * holds one already, or the PTL of a mapping). false if it is not on an LRU (being reclaimed,
- * isolated already, or not yet added). The list move clears PG_active with PG_lru (the replay
- * model's lru_move does both); returns whether the folio was active, for the putback or the new
- * folio (folio_migrate_flags).
- */
-export function* folio_isolate_lru(folio: Folio): Gen<{ ok: boolean; active: boolean }> {
-  const lock = lru_lock();
-  yield* spin_lock(lock);
-  if (!(folio.flags & PG_lru) || folio.lru === LRU_NONE) {
-    yield* spin_unlock(lock);
-    return { ok: false, active: false };
-  }
-  yield* folio_get(folio);
-  const from = folio.lru;
-  const active = (folio.flags & PG_active) !== 0;
-  lru_lists()[from]!.delete(folio);
-  folio.lru = LRU_NONE;
-  folio.flags &= ~(PG_lru | PG_active);
-  yield ev(K.lru_move, folio.id, from, LRU_NONE);
-  yield* spin_unlock(lock);
-  return { ok: true, active };
-}
-
-/** folio_putback_lru(): back on the list its flags name (active again if it was), dropping isolation's reference. */
-function* folio_putback_lru(folio: Folio, active: boolean): Gen {
-  if (active) yield* folio_change_flags(folio, PG_active, 0, WHY_PUTBACK);
-  yield* folio_add_lru(folio);
-  yield* folio_put(folio);
-}
-
 // --- migration --------------------------------------------------------------------------------------
 
 /** What migrate_folio_mapped() did: 0 (moved; `dst` now maps where `src` did) or -EAGAIN (undone). */
@@ -272,6 +237,7 @@ export const migrate_folio_mapped = traced('migrate_folio_mapped', function* (
   if (was_mapped) yield* remove_migration_ptes(src, dst);
   yield* folio_unlock(src);
   yield* folio_put(dst); // get_new_folio's reference: dst keeps one per mapping
+  lru_isolated().delete(src);
   yield* folio_put(src); // migrate_folio_done(): the isolation reference -- src is freed
   return { rc: 0, dst };
 });

@@ -19,11 +19,11 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { TaskStruct } from '../kernel/sched.js';
 import {
   type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
-  folio_change_flags, folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
+  folio_change_flags, folio_get, folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
-import { lru_isolated, lru_lock } from './swap.js';
+import { folio_add_lru, lru_isolated, lru_lock } from './swap.js';
 
 // enum folio_references
 export const FOLIOREF_RECLAIM = 0;
@@ -32,6 +32,7 @@ export const FOLIOREF_KEEP = 2;
 export const FOLIOREF_ACTIVATE = 3;
 
 const WHY_CLEAR_REFERENCED = name('folio_test_clear_referenced');
+const WHY_PUTBACK = name('folio_putback_lru');
 const WHY_SET_REFERENCED = name('folio_set_referenced');
 const WHY_SET_ACTIVE = name('folio_set_active');
 const W_KSWAPD = name('kswapd_wait');
@@ -87,8 +88,30 @@ export const shrink_folio_list = traced('shrink_folio_list', function* (folios: 
 });
 
 /**
+ * Take a folio its isolator holds a reference on off its LRU list (lru_lock held): it loses PG_lru
+ * (and PG_active with the list: the replay model's lru_move clears both), so the LRU code leaves it
+ * alone, and is marked isolated, so folio_mark_accessed does not mark it active either. The one
+ * place reclaim's batch isolation and folio_isolate_lru share.
+ */
+function* lru_isolate(folio: Folio): Gen {
+  const from = folio.lru;
+  lru_lists()[from]!.delete(folio);
+  folio.lru = LRU_NONE;
+  folio.flags &= ~(PG_lru | PG_active);
+  lru_isolated().add(folio);
+  yield ev(K.lru_move, folio.id, from, LRU_NONE);
+}
+
+/** Undo lru_isolate: back on the list its flags name, dropping isolation's reference. */
+function* lru_putback(folio: Folio): Gen {
+  lru_isolated().delete(folio);
+  yield* lru_move_to_flagged_list(folio);
+  yield* folio_put(folio);
+}
+
+/**
  * isolate_lru_folios(): take up to nr folios off list `lru`, oldest first (lru_lock held). Each
- * gets a reference (folio_try_get) and loses PG_lru, so the LRU code leaves it alone meanwhile.
+ * gets a reference (folio_try_get) and is isolated.
  */
 function* isolate_lru_folios(lru: number, nr: number): Gen<Folio[]> {
   const list = lru_lists()[lru]!;
@@ -97,23 +120,46 @@ function* isolate_lru_folios(lru: number, nr: number): Gen<Folio[]> {
     if (taken.length >= nr) break;
     if (!(folio.flags & PG_lru)) continue;
     if (!(yield* folio_try_get(folio))) continue;
-    list.delete(folio);
-    folio.lru = LRU_NONE;
-    folio.flags &= ~PG_lru;
-    lru_isolated().add(folio);
-    yield ev(K.lru_move, folio.id, lru, LRU_NONE);
+    yield* lru_isolate(folio);
     taken.push(folio);
   }
   return taken;
 }
 
-/** move_folios_to_lru(): back on the list their flags name, dropping isolation's reference. */
+/** move_folios_to_lru(): back on the lists their flags name, dropping isolation's references. */
 function* move_folios_to_lru(folios: Folio[]): Gen {
-  for (const folio of folios) {
-    lru_isolated().delete(folio);
-    yield* lru_move_to_flagged_list(folio);
-    yield* folio_put(folio);
+  for (const folio of folios) yield* lru_putback(folio);
+}
+
+/**
+ * folio_isolate_lru(): take one folio off its LRU list with a reference (the caller holds one
+ * already, or the PTL of a mapping). false if it is not on an LRU (being reclaimed, isolated
+ * already, or not yet added). Returns whether the folio was active, for the putback or the new
+ * folio (folio_migrate_flags).
+ */
+export function* folio_isolate_lru(folio: Folio): Gen<{ ok: boolean; active: boolean }> {
+  const lock = lru_lock();
+  yield* spin_lock(lock);
+  if (!(folio.flags & PG_lru) || folio.lru === LRU_NONE) {
+    yield* spin_unlock(lock);
+    return { ok: false, active: false };
   }
+  yield* folio_get(folio);
+  const active = (folio.flags & PG_active) !== 0;
+  yield* lru_isolate(folio);
+  yield* spin_unlock(lock);
+  return { ok: true, active };
+}
+
+/**
+ * folio_putback_lru(): back on the LRU through folio_add_lru (active again if it was), dropping
+ * isolation's reference.
+ */
+export function* folio_putback_lru(folio: Folio, active: boolean): Gen {
+  lru_isolated().delete(folio);
+  if (active) yield* folio_change_flags(folio, PG_active, 0, WHY_PUTBACK);
+  yield* folio_add_lru(folio);
+  yield* folio_put(folio);
 }
 
 /** shrink_inactive_list(): isolate under lru_lock, judge unlocked, put back under lru_lock. */
