@@ -37,8 +37,8 @@ import type { Gen } from '../src/sim/task.js';
 import { VARIANTS } from '../src/cli/record.js';
 import { TARGET_ARGV, TARGET_ENVP } from '../src/workloads/cmdline-poll.js';
 import { fileCmdline } from '../src/workloads/file-cmdline.js';
-import { outsider, spawn_process, thread } from '../src/workloads/lib.js';
-import { NEVER_TOUCHED_AREA, access_process_vm_read, access_process_vm_write, neverTouched } from '../src/workloads/never-touched.js';
+import { outsider, remote_read, remote_write, spawn_process, thread } from '../src/workloads/lib.js';
+import { NEVER_TOUCHED_AREA, neverTouched } from '../src/workloads/never-touched.js';
 import { PAGE_P, P_OFFSET, P_PATTERN, reclaimAging } from '../src/workloads/reclaim-aging.js';
 import { IO_AREA, SECRET_AREA, deviceBytes, specialVmas } from '../src/workloads/special-vmas.js';
 import { stuckWriter } from '../src/workloads/stuck-writer.js';
@@ -340,10 +340,10 @@ const anonWrite: Workload = {
     });
     outsider('monitor', function* () {
       yield* wait_for_completion(mapped);
-      yield* access_process_vm_write(proc.task, ANON_AREA + 16, POKE_DATA);
+      yield* remote_write(proc, ANON_AREA + 16, POKE_DATA);
       // Again, now that the page is mapped writable: no fault, no mmap_lock.
-      yield* access_process_vm_write(proc.task, ANON_AREA + 32, POKE_DATA);
-      yield* access_process_vm_read(proc.task, ANON_AREA + 16, 24);
+      yield* remote_write(proc, ANON_AREA + 32, POKE_DATA);
+      yield* remote_read(proc, ANON_AREA + 16, 24);
       yield* complete_all(written);
     });
   },
@@ -445,7 +445,7 @@ const twoVmas: Workload = {
     });
     outsider('monitor', function* () {
       yield* wait_for_completion(ready);
-      yield* access_process_vm_read(proc.task, SPAN_START, SPAN_LEN);
+      yield* remote_read(proc, SPAN_START, SPAN_LEN);
     });
   },
 };

@@ -32,6 +32,11 @@ export interface ObservedEvent {
 
 export type EventPredicate = (e: ObservedEvent) => boolean;
 
+/** A gate predicate: an event of `kind` by `task` (and, if given, meeting `extra`). */
+export function by(task: string, kind: string, extra: EventPredicate = () => true): EventPredicate {
+  return (e) => e.task === task && e.kind === kind && extra(e);
+}
+
 export interface Gate {
   /** The task held back (by name). */
   task: string;

@@ -19,7 +19,7 @@
  * pteFreeImmediate with order 1 (§12.4c): pte_free_defer frees at once, and the walker takes the
  * PTL inside the freed table: a use-after-free.
  */
-import type { ObservedEvent } from '../sim/directed.js';
+import { by, type ObservedEvent } from '../sim/directed.js';
 import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
@@ -69,7 +69,6 @@ export const khugepagedCollapse: Workload = {
     anon: { default: 0, description: '1: anonymous collapse_huge_page of the VMA being read instead (it waits for the reader)' },
   },
   schedule(ctx: WorkloadContext) {
-    const by = (task: string, kind: string) => (e: ObservedEvent) => e.task === task && e.kind === kind;
     if (num(ctx, 'anon') === 1) {
       return [
         { task: 'khugepaged', until: readerInside },

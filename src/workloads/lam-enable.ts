@@ -20,15 +20,12 @@ import { tagged_pointer } from '../linux/arch/x86/include/uaccess_64.js';
 import { ARCH_ENABLE_TAGGED_ADDR, lam_lock_on_clone_vm, sys_arch_prctl } from '../linux/arch/x86/kernel/process_64.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
-import { request } from '../linux/kernel/request.js';
-import { access_process_vm } from '../linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
-const OP_READ = name('access_process_vm');
 export const LAM_AREA = 0x40000000;
 export const LAM_OFFSET = 0x100;
 export const LAM_TAG = 0x2a;
@@ -91,11 +88,7 @@ export const lamEnable: Workload = {
       yield* wait_for_completion(ready);
       for (let i = 1; i <= 2 + num(ctx, 'reads'); i++) {
         if (i === 3) yield* wait_for_completion(enabled);
-        yield* request(OP_READ, TAGGED_ADDR, LAM_PATTERN.length, 0, function* () {
-          const buf = new Uint8Array(LAM_PATTERN.length);
-          const result = yield* access_process_vm(proc.task, TAGGED_ADDR, buf, buf.length, 0);
-          return { result, data: buf };
-        });
+        yield* remote_read(proc, TAGGED_ADDR, LAM_PATTERN.length);
         if (i === 1) yield* complete_all(firstRead);
       }
     });

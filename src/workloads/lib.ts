@@ -2,6 +2,7 @@
 import { name, sim } from '../sim/sim.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { request, type RequestResult } from '../linux/kernel/request.js';
+import { FOLL_WRITE } from '../linux/mm/gup.js';
 import { access_process_vm } from '../linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { sys_mprotect } from '../linux/mm/mprotect.js';
@@ -67,4 +68,15 @@ export function* remote_read(target: Process, addr: number, len: number, gup_fla
   });
 }
 
+/** A remote write (FOLL_WRITE is added) as one request: the result is the bytes written. */
+export function* remote_write(target: Process, addr: number, data: Uint8Array, gup_flags = 0): Gen<RequestResult> {
+  const flags = gup_flags | FOLL_WRITE;
+  return yield* request(OP_REMOTE_WRITE, addr, data.length, flags, function* () {
+    const buf = data.slice();
+    const result = yield* access_process_vm(target.task, addr, buf, buf.length, flags);
+    return { result, data: buf };
+  });
+}
+
 const OP_REMOTE_READ = name('access_process_vm');
+const OP_REMOTE_WRITE = name('access_process_vm_write');

@@ -14,45 +14,19 @@
  * Page layout of the area: `rounds` groups of 4 pages from NEVER_TOUCHED_AREA, each group read once:
  * 0 PEEK never touched, 1 plain read never touched, 2 PEEK zero-page PTE, 3 plain read zero-page PTE.
  */
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 import { ptrace_peekdata } from '../linux/kernel/ptrace.js';
-import { request, type RequestResult } from '../linux/kernel/request.js';
-import type { TaskStruct } from '../linux/kernel/sched.js';
-import { FOLL_WRITE } from '../linux/mm/gup.js';
-import { access_process_vm } from '../linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
-const OP_READ = name('access_process_vm');
-const OP_WRITE = name('access_process_vm_write');
 
 /** Where the anonymous area starts: fixed, page-aligned, away from text, stack and mmap_base. */
 export const NEVER_TOUCHED_AREA = 0x20000000;
-
-/** A plain remote read, access_process_vm(tsk, addr, len, gup_flags), as one request. */
-export function* access_process_vm_read(tsk: TaskStruct, addr: number, len: number, gup_flags = 0): Gen<RequestResult> {
-  return yield* request(OP_READ, addr, len, gup_flags, function* () {
-    const buf = new Uint8Array(len);
-    const got = yield* access_process_vm(tsk, addr, buf, len, gup_flags);
-    return { result: got, data: buf };
-  });
-}
-
-/** A remote write (FOLL_WRITE is added), as one request: the result is the bytes written. */
-export function* access_process_vm_write(tsk: TaskStruct, addr: number, data: Uint8Array, gup_flags = 0): Gen<RequestResult> {
-  const flags = gup_flags | FOLL_WRITE;
-  return yield* request(OP_WRITE, addr, data.length, flags, function* () {
-    const buf = data.slice();
-    const got = yield* access_process_vm(tsk, addr, buf, buf.length, flags);
-    return { result: got, data: buf };
-  });
-}
 
 export const neverTouched: Workload = {
   name: 'never-touched',
@@ -86,9 +60,9 @@ export const neverTouched: Workload = {
       const page = (i: number) => NEVER_TOUCHED_AREA + i * PAGE_SIZE + offset;
       for (let r = 0; r < rounds; r++) {
         yield* ptrace_peekdata(proc.task, page(4 * r));
-        yield* access_process_vm_read(proc.task, page(4 * r + 1), Math.min(len, PAGE_SIZE - offset));
+        yield* remote_read(proc, page(4 * r + 1), Math.min(len, PAGE_SIZE - offset));
         yield* ptrace_peekdata(proc.task, page(4 * r + 2));
-        yield* access_process_vm_read(proc.task, page(4 * r + 3), Math.min(len, PAGE_SIZE - offset));
+        yield* remote_read(proc, page(4 * r + 3), Math.min(len, PAGE_SIZE - offset));
       }
     });
   },

@@ -15,24 +15,20 @@
  *    clear -> verdict RECLAIM for a page just read twice.
  *  - fast+touch: as gup.
  */
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { entry_none, entry_pfn, entry_present, PTE_LEVEL } from '../linux/arch/x86/include/pgtable_types.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
-import { request } from '../linux/kernel/request.js';
 import { type Folio, page_folio } from '../linux/mm/folio.js';
-import { access_process_vm } from '../linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { type MmStruct, PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { entry_ptr, entry_table } from '../linux/mm/pgtable.js';
 import { folio_referenced } from '../linux/mm/rmap.js';
 import { kswapd_run, wakeup_kswapd } from '../linux/mm/vmscan.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
-const OP_READ = name('access_process_vm');
 /** Where P is mapped: a fixed, page-aligned address away from everything else. */
 export const PAGE_P = 0x30000000;
 export const P_OFFSET = 0x80;
@@ -75,11 +71,7 @@ export const reclaimAging: Workload = {
       yield* wait_for_completion(aged);
       const early = num(ctx, 'overlap') ? yield* wakeup_kswapd() : null;
       for (let i = 0; i < num(ctx, 'reads'); i++) {
-        yield* request(OP_READ, PAGE_P + P_OFFSET, P_PATTERN.length, 0, function* () {
-          const buf = new Uint8Array(P_PATTERN.length);
-          const result = yield* access_process_vm(proc.task, PAGE_P + P_OFFSET, buf, buf.length, 0);
-          return { result, data: buf };
-        });
+        yield* remote_read(proc, PAGE_P + P_OFFSET, P_PATTERN.length);
       }
       if (early) yield* wait_for_completion(early);
       const pass = yield* wakeup_kswapd();

@@ -24,8 +24,7 @@ import { MAP_FIXED, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap_special } from '
 import { PAGE_SIZE, type VmOperations } from '../linux/mm/mm_types.js';
 import { SECRETMEM_VM_FLAGS, memfd_secret, secretmem_vm_ops } from '../linux/mm/secretmem.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
-import { access_process_vm_read, access_process_vm_write } from './never-touched.js';
+import { outsider, remote_read, remote_write, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
 /** drivers/char/mem.c's mmap_mem_ops: only ->access (CONFIG_HAVE_IOREMAP_PROT). */
@@ -80,10 +79,10 @@ export const specialVmas: Workload = {
     outsider('monitor', function* () {
       yield* wait_for_completion(ready);
       for (let r = 0; r < num(ctx, 'rounds'); r++) {
-        yield* access_process_vm_read(proc.task, IO_AREA + offset, len);
+        yield* remote_read(proc, IO_AREA + offset, len);
         yield* ptrace_peekdata(proc.task, IO_AREA);
-        yield* access_process_vm_write(proc.task, IO_AREA, new Uint8Array(8).fill(0xee), FOLL_FORCE);
-        yield* access_process_vm_read(proc.task, SECRET_AREA, len);
+        yield* remote_write(proc, IO_AREA, new Uint8Array(8).fill(0xee), FOLL_FORCE);
+        yield* remote_read(proc, SECRET_AREA, len);
       }
     });
   },

@@ -17,7 +17,7 @@
  *  - zero=1: the area is only read before the remote read: the huge zero page. GUP copies its zeros
  *    (follow_huge_pmd returns it); fast (no FW_ZEROPAGE) finds no normal page and falls back.
  */
-import type { ObservedEvent } from '../sim/directed.js';
+import { by, type ObservedEvent } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { PMD_SIZE, entry_pfn } from '../linux/arch/x86/include/pgtable_types.js';
@@ -60,9 +60,6 @@ export function pmd_value(mm: MmStruct, addr: number, k: Kernel = kernel()): num
 function thp_folio(mm: MmStruct, addr: number): Folio {
   return page_folio(entry_pfn(pmd_value(mm, addr)));
 }
-
-const by = (task: string, kind: string, extra: (e: ObservedEvent) => boolean = () => true) =>
-  (e: ObservedEvent) => e.task === task && e.kind === kind && extra(e);
 
 /** The reader is inside: holds the VMA read lock (fast) or mmap_lock for read (gup). */
 const readerInside = (e: ObservedEvent) =>

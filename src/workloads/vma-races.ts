@@ -4,7 +4,7 @@
  * A reader reads another process's memory with one access_process_vm call; target threads change
  * the address space.
  */
-import type { ObservedEvent } from '../sim/directed.js';
+import { by } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
@@ -20,9 +20,6 @@ import { num, type Workload, type WorkloadContext } from './workload.js';
 
 /** Where the scenarios map their VMAs. */
 export const AREA = 0x20000000;
-
-const by = (task: string, kind: string, extra: (e: ObservedEvent) => boolean = () => true) =>
-  (e: ObservedEvent) => e.task === task && e.kind === kind && extra(e);
 
 /** The reader has copied from [start, end). */
 const copiedFrom = (start: number, end: number) => by('reader', 'copy', (e) => e.a >= start && e.a < end);

@@ -16,7 +16,7 @@
  * On gup the reader simply waits until the writers are done and reads what the slow path reads then:
  * the same bytes as fast in every mode.
  */
-import type { Gate, ObservedEvent } from '../sim/directed.js';
+import { by, type Gate } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 import {
@@ -37,9 +37,6 @@ export const READ_LEN = 16;
 export const MODE_DETACHED = 0;
 export const MODE_OTHER_MM = 1;
 export const MODE_SAME_MM = 2;
-
-const by = (task: string, kind: string, extra: (e: ObservedEvent) => boolean = () => true) =>
-  (e: ObservedEvent) => e.task === task && e.kind === kind && extra(e);
 
 export const vmaReuse: Workload = {
   name: 'vma-reuse',
