@@ -75,7 +75,10 @@ function huge_pmd_flags(vma: VmAreaStruct, writable: boolean): number {
   return flags;
 }
 
-/** vm_normal_page_pmd(): the page a PMD leaf maps at its first address; null for the huge zero page. */
+/**
+ * vm_normal_page_pmd(): the page a PMD leaf maps at its first address; null for the huge zero page.
+ * (mm/memory.c in the kernel; here with the other PMD-leaf helpers, which memory.ts imports.)
+ */
 export function vm_normal_page_pmd(_vma: VmAreaStruct, pmd: number): number | null {
   const pfn = entry_pfn(pmd);
   if (is_huge_zero_pfn(pfn)) return null;

@@ -87,10 +87,6 @@ export class HugetlbfsMapping extends AddressSpace {
   }
 }
 
-export function is_file_hugepages(mapping: AddressSpace | null): mapping is HugetlbfsMapping {
-  return mapping instanceof HugetlbfsMapping;
-}
-
 /** hugetlbfs files by name (a mount of /dev/hugepages), per kernel. */
 function hugetlbfs_files(): Map<string, HugetlbfsMapping> {
   return kernel().subsystem('hugetlbfs', () => new Map<string, HugetlbfsMapping>());
@@ -131,10 +127,6 @@ export function* hugetlb_vma_unlock_read(vma: VmAreaStruct): Gen {
 
 export function* hugetlb_vma_lock_write(vma: VmAreaStruct): Gen {
   yield* down_write(hugetlb_vma_lock(vma));
-}
-
-export function* hugetlb_vma_unlock_write(vma: VmAreaStruct): Gen {
-  yield* up_write(hugetlb_vma_lock(vma));
 }
 
 /**

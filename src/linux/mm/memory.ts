@@ -19,8 +19,8 @@ import type { Gen } from '../../sim/task.js';
 import {
   entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
   is_migration_entry, mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW,
-  _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, pte_dirty, PTE_LEVEL, pte_special, pte_write,
-  PUD_LEVEL,
+  _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE, pte_dirty, PTE_LEVEL, pte_special,
+  pte_write, PUD_LEVEL,
 } from '../arch/x86/include/pgtable_types.js';
 import { migration_entry_wait } from './migrate.js';
 import { kernel } from '../kernel.js';
@@ -479,7 +479,8 @@ function* zap_pte_range(
  * PT_RECLAIM (mm/pt_reclaim.c, kernel-spec §4.4): a zap that emptied a whole PTE table clears the
  * PMD under pmd_lock -- trylock while holding the PTL, else re-take both in order and re-check the
  * table is still empty -- and frees the table through tlb_remove_table (after an RCU grace period).
- * Called with the PTL held; returns with it released.
+ * Called with the PTL held; returns with it released. Here rather than in a pt_reclaim.ts: its one
+ * caller is zap_pte_range below.
  */
 function* try_to_free_pte(tlb: MmuGather, mm: MmStruct, pmdp: EntryPtr, table: PageTable, ptl: SpinLock): Gen {
   const pml = pmd_lockptr(mm, pmdp);
@@ -542,7 +543,6 @@ export const unmap_vmas = traced('unmap_vmas', function* (tlb: MmuGather, vmas: 
   }
 });
 
-const PMD_SIZE = entry_size(PMD_LEVEL);
 
 /**
  * Free the table `parent` points to (of `level`) if the whole range it maps lies in

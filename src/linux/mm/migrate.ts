@@ -150,7 +150,8 @@ function* walk_level(
  * cleared and flushed (ptep_clear_flush) and replaced by a migration entry for the same page --
  * writable if the PTE was, with its young/dirty bits -- under that table's PTL. The PTE's dirty bit
  * goes to the folio (folio_mark_dirty); the mapping's mapcount (folio_remove_rmap_pte) and
- * reference (folio_put) are dropped: a migration entry holds neither.
+ * reference (folio_put) are dropped: a migration entry holds neither. (In mm/rmap.c in the kernel;
+ * here beside remove_migration_ptes, its inverse, and the migration entry helpers both use.)
  */
 export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio): Gen {
   yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {

@@ -177,25 +177,24 @@ export interface SpecialMapping {
  * before the VMA is inserted; here it runs right after, while the VMA is still write-locked (no
  * reader can see it before mmap_write_unlock either way). Returns the address or -errno.
  */
-export function* sys_mmap_special(mm: MmStruct, req: MmapRequest, special: SpecialMapping): Gen<number> {
+export function sys_mmap_special(mm: MmStruct, req: MmapRequest, special: SpecialMapping): Gen<number> {
   const len = PAGE_ALIGN(req.len);
-  yield ev(K.syscall_begin, SYS_MMAP.id, req.addr, len, req.prot);
-  let ret = -EINVAL;
-  if (len !== 0 && req.addr % PAGE_SIZE === 0 && !(yield* mmap_write_lock_killable(mm))) {
-    let addr = req.addr;
-    if (!(req.flags & MAP_FIXED) || addr === 0) addr = get_unmapped_area(mm, len);
-    const vm_flags = vm_flags_for(req.prot, req.flags) | (special.vm_flags ?? 0);
-    ret = yield* mmap_region(mm, addr, len, vm_flags, special.file ?? null, req.pgoff ?? 0, special.ops);
-    const vma = vma_lookup(mm, addr);
-    if (vma && special.mmap) {
-      const err = yield* special.mmap(vma);
-      if (err < 0) ret = err;
-    }
-    yield* mmap_write_unlock(mm);
-  } else if (len !== 0 && req.addr % PAGE_SIZE === 0) {
-    ret = -EINTR;
+  return syscall(SYS_MMAP, req.addr, len, req.prot, () => do_mmap_special(mm, req, len, special));
+}
+
+function* do_mmap_special(mm: MmStruct, req: MmapRequest, len: number, special: SpecialMapping): Gen<number> {
+  if (len === 0 || req.addr % PAGE_SIZE !== 0) return -EINVAL;
+  if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  let addr = req.addr;
+  if (!(req.flags & MAP_FIXED) || addr === 0) addr = get_unmapped_area(mm, len);
+  const vm_flags = vm_flags_for(req.prot, req.flags) | (special.vm_flags ?? 0);
+  let ret = yield* mmap_region(mm, addr, len, vm_flags, special.file ?? null, req.pgoff ?? 0, special.ops);
+  const vma = vma_lookup(mm, addr);
+  if (vma && special.mmap) {
+    const err = yield* special.mmap(vma);
+    if (err < 0) ret = err;
   }
-  yield ev(K.syscall_end, SYS_MMAP.id, ret);
+  yield* mmap_write_unlock(mm);
   return ret;
 }
 

@@ -9,7 +9,7 @@ import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_huge, entry_none, entry_set_bits, is_migration_entry_dirty,
   is_migration_entry_young, is_swap_pte, is_writable_migration_entry, make_migration_entry,
-  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, pfn_swap_entry_to_page, SWP_MIGRATION_READ,
+  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, pfn_swap_entry_to_page, PMD_SIZE, SWP_MIGRATION_READ,
   SWP_MIGRATION_READ_EXCLUSIVE,
 } from '../arch/x86/include/pgtable_types.js';
 import { page_folio } from './folio.js';
@@ -26,7 +26,6 @@ import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { __split_vma, vma_merge_neighbours } from './vma.js';
 
 const SYS_MPROTECT = name('mprotect');
-const PMD_SIZE = 2 ** 21;
 
 /** The PTE a mapping gets under the new vm_flags (never adds write: write faults do that). */
 function new_pte(old: number, vm_flags: number): number {

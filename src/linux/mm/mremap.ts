@@ -13,7 +13,7 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
-import { entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
+import { PMD_SIZE, entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
 import { __split_huge_pmd } from './huge_memory.js';
 import { pte_table_alloc, walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, get_unmapped_area } from './mmap.js';
@@ -27,7 +27,6 @@ export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
 
 const SYS_MREMAP = name('mremap');
-const PMD_SIZE = 2 ** 21;
 
 /** do_vmi_munmap(unlock = false): unmap with mmap_lock kept for write. */
 function* do_vmi_munmap(mm: MmStruct, start: number, len: number): Gen {

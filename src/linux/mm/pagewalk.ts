@@ -65,7 +65,10 @@ const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
 
 /**
  * The hugetlb VMA lock (struct hugetlb_vma_lock), made on first use. Exported for mm/hugetlb.ts
- * (hugetlb_vma_lock_read/write, and hugetlb_vma_lock_alloc at mmap time).
+ * (hugetlb_vma_lock_read/write, and hugetlb_vma_lock_alloc at mmap time). In the kernel it and
+ * vma_pgtable_walk_begin/end live in mm/hugetlb.c and mm/memory.c; they are here, beside
+ * folio_walk_start, their caller, because hugetlb.ts and memory.ts both import this file and
+ * importing them back would make module cycles.
  */
 export function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
   vma.hugetlb_vma_lock ??= new RwSemaphore(C_HUGETLB_VMA_LOCK);

@@ -11,6 +11,7 @@ import { current_task } from '../../../kernel/sched.js';
 import { mmap_write_lock_killable, mmap_write_unlock } from '../../../mm/mmap_lock.js';
 import type { MmStruct } from '../../../mm/mm_types.js';
 import { GENMASK, LAM_U57_BITS, LAM_U57_SHIFT, UNTAG_MASK_ALL_ONES } from '../include/uaccess_64.js';
+import { syscall } from '../../../kernel/syscall.js';
 
 // arch/x86/include/uapi/asm/prctl.h
 export const ARCH_GET_UNTAG_MASK = 0x4001;
@@ -62,11 +63,10 @@ export function* prctl_enable_tagged_addr(mm: MmStruct, nr_bits: number): Gen<nu
 }
 
 /** arch_prctl(2) for the current task: only the LAM options are modelled. */
-export function* sys_arch_prctl(option: number, arg2: number): Gen<number> {
-  yield ev(K.syscall_begin, SYS_ARCH_PRCTL.id, option, arg2, 0);
-  const mm = current_task().mm;
-  let ret = -EINVAL;
-  if (mm && option === ARCH_ENABLE_TAGGED_ADDR) ret = yield* prctl_enable_tagged_addr(mm, arg2);
-  yield ev(K.syscall_end, SYS_ARCH_PRCTL.id, ret);
-  return ret;
+export function sys_arch_prctl(option: number, arg2: number): Gen<number> {
+  return syscall(SYS_ARCH_PRCTL, option, arg2, 0, function* () {
+    const mm = current_task().mm;
+    if (mm && option === ARCH_ENABLE_TAGGED_ADDR) return yield* prctl_enable_tagged_addr(mm, arg2);
+    return -EINVAL;
+  });
 }
