@@ -29,7 +29,7 @@ import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import { EFAULT, EINVAL } from '../src/linux/include/errno.js';
 import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, PG_referenced, PG_reserved } from '../src/linux/mm/folio.js';
-import { VM_FAULT_RETRY } from '../src/linux/mm/memory.js';
+import { VM_FAULT_RETRY } from '../src/linux/mm/mm_types.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';

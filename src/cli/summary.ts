@@ -1,10 +1,10 @@
 /** Aggregates of a recorded run, read back from its trace file. */
 import { aggregate, type Row, type RunAggregates } from '../trace/aggregate.js';
 import type { Trace } from '../trace/reader.js';
+import { runContext } from '../replay/projection.js';
 
 export function aggregateRun(trace: Trace, run: number): RunAggregates {
-  const names = trace.names(run);
-  const tasks = new Map(trace.tasks(run).map((t) => [t.tid, t.name]));
+  const { names, taskNames: tasks } = runContext(trace, run);
   const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
   const rows = trace.events(run) as Iterable<Row>;
   return aggregate(rows, names, tasks, (k) => kinds.get(k) ?? `kind${k}`);

@@ -7,7 +7,7 @@
  */
 import { entry_present, pte_young } from '../linux/arch/x86/include/pgtable_types.js';
 import { toDoc } from '../replay/model.js';
-import { project } from '../replay/projection.js';
+import { project, runContext } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
 import { K } from '../trace/events.js';
@@ -152,8 +152,7 @@ class VmaTracker {
  * each run's log once. `onChunk`: told the rows read so far after each chunk (progress).
  */
 export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => void, onChunk?: (rowsRead: number) => void): RunFacts {
-  const names = trace.names(run.id);
-  const taskNames = new Map(trace.tasks(run.id).map((t) => [t.tid, t.name]));
+  const { names, taskNames } = runContext(trace, run.id);
   const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
   const extras = new Map<string, RequestExtras>();
   const open = new Map<number, RequestExtras>(); // tid -> request in flight

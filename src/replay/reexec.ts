@@ -5,6 +5,7 @@
  */
 import { MmtraceError } from '../errors.js';
 import { ReplayStrategy, ScheduleDiverged } from '../sim/strategy.js';
+import type { Row } from '../trace/aggregate.js';
 import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';
@@ -16,7 +17,6 @@ import type { KernelConfig } from '../linux/kernel.js';
 import { modelFromKernel } from './live.js';
 import type { Model } from './model.js';
 
-export type Row = [number, number, number, number, number, number, number, number, Uint8Array | null];
 
 export interface Divergence {
   seq: number;

@@ -14,9 +14,9 @@ import { traced } from '../kernel/ftrace.js';
 import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
 import { touch_pmd, vm_normal_page_pmd } from './huge_memory.js';
 import {
-  FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY,
   handle_mm_fault, vm_normal_page,
 } from './memory.js';
+import { FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY } from './mm_types.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
 import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './pagewalk.js';
 import {

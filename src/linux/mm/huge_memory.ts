@@ -28,7 +28,9 @@ import {
   folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
 import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
-import { type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE, VM_WRITE, is_vm_hugetlb_page, vma_is_anonymous } from './mm_types.js';
+import {
+  FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
+} from './mm_types.js';
 import {
   type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
   pgtable_trans_huge_withdraw, pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
@@ -36,8 +38,6 @@ import {
 import { folio_add_lru } from './swap.js';
 
 export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
-/** VM_FAULT_FALLBACK: the huge path gave up; the caller continues at PTE level. */
-export const VM_FAULT_FALLBACK = 0x000800;
 
 const HOW_THP = name('do_huge_pmd_anonymous_page');
 const HOW_THP_ZERO = name('do_huge_pmd_anonymous_page:huge_zero_page');
@@ -55,7 +55,6 @@ export interface HugeFault {
   how: Name;
 }
 
-const FAULT_FLAG_WRITE = 1 << 0;
 
 /**
  * thp_vma_allowable_order(vma, PMD_ORDER) + thp_vma_suitable_order(): an anonymous VMA that asked

@@ -51,7 +51,10 @@ import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_put, page_folio,
 } from './folio.js';
-import { type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_DONTEXPAND, VM_HUGETLB, VM_MAYSHARE, VM_WRITE, vmas } from './mm_types.js';
+import {
+  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_SIGBUS, VM_HUGETLB, VM_MAYSHARE, VM_WRITE, type VmAreaStruct,
+  type VmOperations, vmas,
+} from './mm_types.js';
 import { type MmuGather, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc } from './mmu_gather.js';
 import { hugetlb_vma_lock } from './pagewalk.js';
 import {
@@ -64,9 +67,6 @@ export const HPAGE_SIZE = PMD_SIZE;
 /** MAP_HUGETLB (include/uapi/asm-generic/mman-common.h). */
 export const MAP_HUGETLB = 0x40000;
 
-// Local copies of memory.ts's constants (memory.ts imports this file).
-const FAULT_FLAG_WRITE = 1 << 0;
-const VM_FAULT_SIGBUS = 0x000002;
 
 const C_FAULT_MUTEX = name('hugetlb_fault_mutex');
 const HOW_NO_PAGE = name('hugetlb_no_page');

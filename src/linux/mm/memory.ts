@@ -30,7 +30,7 @@ import {
   type Folio, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
-import { VM_FAULT_FALLBACK, __split_huge_pmd, handle_huge_pmd_fault, touch_pmd, zap_huge_pmd } from './huge_memory.js';
+import { __split_huge_pmd, handle_huge_pmd_fault, touch_pmd, zap_huge_pmd } from './huge_memory.js';
 import { filemap_read_folio } from './filemap.js';
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
@@ -52,25 +52,9 @@ import { folio_add_lru, folio_mark_accessed } from './swap.js';
 // generic_access_phys and remap_pfn_range (the VM_IO/VM_PFNMAP section below):
 import { EBUSY, EINVAL, ENOMEM } from '../include/errno.js';
 import { mmap_assert_locked } from './mmap_lock.js';
-import { VM_DONTEXPAND } from './mm_types.js';
-
-// enum vm_fault_reason (include/linux/mm_types.h)
-export const VM_FAULT_OOM = 0x000001;
-export const VM_FAULT_SIGBUS = 0x000002;
-export const VM_FAULT_MAJOR = 0x000004;
-export const VM_FAULT_SIGSEGV = 0x000040;
-export const VM_FAULT_RETRY = 0x000400;
-export const VM_FAULT_COMPLETED = 0x004000;
-export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
-
-// enum fault_flag
-export const FAULT_FLAG_WRITE = 1 << 0;
-export const FAULT_FLAG_ALLOW_RETRY = 1 << 2;
-export const FAULT_FLAG_TRIED = 1 << 5;
-export const FAULT_FLAG_KILLABLE = 1 << 4;
-export const FAULT_FLAG_USER = 1 << 6;
-export const FAULT_FLAG_REMOTE = 1 << 7;
-export const FAULT_FLAG_VMA_LOCK = 1 << 12;
+import {
+  FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
+} from './mm_types.js';
 
 const HOW_ANON_ZERO = name('do_anonymous_page:zero_page');
 const HOW_ANON = name('do_anonymous_page');

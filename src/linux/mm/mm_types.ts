@@ -11,6 +11,25 @@ import { MapleTree } from '../lib/maple_tree.js';
 import type { AddressSpace } from './filemap.js';
 import type { PageTable } from './pgtable.js';
 
+// enum vm_fault_reason (include/linux/mm_types.h)
+export const VM_FAULT_OOM = 0x000001;
+export const VM_FAULT_SIGBUS = 0x000002;
+export const VM_FAULT_MAJOR = 0x000004;
+export const VM_FAULT_SIGSEGV = 0x000040;
+export const VM_FAULT_RETRY = 0x000400;
+export const VM_FAULT_FALLBACK = 0x000800; // the huge path gave up; the fault continues at PTE level
+export const VM_FAULT_COMPLETED = 0x004000;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
+
+// enum fault_flag
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_ALLOW_RETRY = 1 << 2;
+export const FAULT_FLAG_TRIED = 1 << 5;
+export const FAULT_FLAG_KILLABLE = 1 << 4;
+export const FAULT_FLAG_USER = 1 << 6;
+export const FAULT_FLAG_REMOTE = 1 << 7;
+export const FAULT_FLAG_VMA_LOCK = 1 << 12;
+
 // vm_flags (include/linux/mm.h)
 export const VM_NONE = 0;
 export const VM_READ = 0x1;

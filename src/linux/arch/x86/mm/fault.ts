@@ -8,13 +8,14 @@ import { ev, name } from '../../../../sim/sim.js';
 import type { Gen } from '../../../../sim/task.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
-import {
-  FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_RETRY, handle_mm_fault,
-} from '../../../mm/memory.js';
+import { handle_mm_fault } from '../../../mm/memory.js';
 import {
   lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read,
 } from '../../../mm/mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_READ, VM_WRITE } from '../../../mm/mm_types.js';
+import {
+  FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC, VM_FAULT_ERROR,
+  VM_FAULT_RETRY, VM_READ, VM_WRITE, type VmAreaStruct,
+} from '../../../mm/mm_types.js';
 import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
 import {
   entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY,
