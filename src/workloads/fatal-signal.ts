@@ -14,24 +14,15 @@
  *    argv pages are present), so the first read completes with the full argv while the writer
  *    holds the lock, and later reads do too, signal pending or not: nothing waits killably.
  */
-import { name, sim } from '../sim/sim.js';
-import { TaskState, type Gen, type Task } from '../sim/task.js';
-import { user_access } from '../linux/arch/x86/mm/fault.js';
+import { sim } from '../sim/sim.js';
+import { TaskState, type Gen } from '../sim/task.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
-import { TaskStruct, fatal_signal_pending } from '../linux/kernel/sched.js';
+import { fatal_signal_pending } from '../linux/kernel/sched.js';
 import { proc_pid_cmdline_read } from '../linux/fs/proc/base.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
-import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, spawn_process, thread } from './lib.js';
+import { outsider, poll, spawn_process } from './lib.js';
+import { spawn_remap_writer } from './stuck-writer.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
-
-const W_POLL = name('poll');
-
-/** Sleep one tick at a time until `cond()` holds (a deterministic poll of kernel state). */
-function* poll(cond: () => boolean): Gen {
-  while (!cond()) yield* sim().sleep(1, W_POLL);
-}
 
 export const fatalSignal: Workload = {
   name: 'fatal-signal',
@@ -44,20 +35,11 @@ export const fatalSignal: Workload = {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const mm = proc.mm;
     const pages = Math.max(1, num(ctx, 'pages'));
-    const len = pages * PAGE_SIZE;
     const populated = new Completion();
     const reading = new Completion();
     const firstDone = new Completion();
-    thread(proc, 'writer', function* () {
-      const addr = yield* sys_mmap(mm, { addr: 0, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
-      const word = new Uint8Array(8).fill(0x57);
-      for (let p = 0; p < pages; p++) yield* user_access(mm, addr + p * PAGE_SIZE, word, true);
-      yield* complete_all(populated);
-      // Replacing a populated range: zap and free_pgtables run with mmap_lock held for write.
-      yield* sys_mmap(mm, { addr, len, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
-    });
-    const monitorTs = new TaskStruct(1, 'monitor', null);
-    const monitor: Task = sim().spawn('monitor', function* () {
+    spawn_remap_writer(proc, pages, populated);
+    const monitor = outsider('monitor', function* () {
       yield* wait_for_completion(populated);
       // The writer's next mmap_lock operation is the remap's write lock: start once it holds it.
       yield* poll(() => mm.mmap_lock.writer !== null);
@@ -70,7 +52,7 @@ export const fatalSignal: Workload = {
           yield* poll(() => fatal_signal_pending());
         }
       }
-    }, { data: monitorTs });
+    });
     outsider('killer', function* () {
       yield* wait_for_completion(reading);
       yield* poll(() =>

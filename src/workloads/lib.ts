@@ -8,7 +8,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_WRITE, sys_mmap } from '../
 import { sys_mprotect } from '../linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { kernel } from '../linux/kernel.js';
-import type { Gen } from '../sim/task.js';
+import type { Gen, Task } from '../sim/task.js';
 import { exec_mm, type ExecImage } from '../linux/fs/exec.js';
 import { create_file } from '../linux/mm/filemap.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
@@ -37,17 +37,24 @@ export function* spawn_process(comm: string, argv: string[], envp: string[]): Ge
   return { pid, comm, mm, task: new TaskStruct(pid, comm, mm) };
 }
 
-/** A thread of `proc` (shares its mm). */
-export function thread(proc: Process, name: string, body: (self: TaskStruct) => Gen): void {
+/** A thread of `proc` (shares its mm). Returns the sim task (for schedules and tests). */
+export function thread(proc: Process, name: string, body: (self: TaskStruct) => Gen): Task {
   const ts = new TaskStruct(proc.pid, name, proc.mm);
   proc.mm.mm_users++; // copy_mm(CLONE_VM): the thread uses the mm
-  sim().spawn(name, () => body(ts), { data: ts });
+  return sim().spawn(name, () => body(ts), { data: ts });
 }
 
-/** A task outside the target (a monitor like ps, a debugger). */
-export function outsider(name: string, body: (self: TaskStruct) => Gen): void {
+const W_POLL = name('poll');
+
+/** Sleep one tick at a time until `cond()` holds (a deterministic poll of kernel state). */
+export function* poll(cond: () => boolean): Gen {
+  while (!cond()) yield* sim().sleep(1, W_POLL);
+}
+
+/** A task outside the target (a monitor like ps, a debugger). Returns the sim task. */
+export function outsider(name: string, body: (self: TaskStruct) => Gen): Task {
   const ts = new TaskStruct(1, name, null);
-  sim().spawn(name, () => body(ts), { data: ts });
+  return sim().spawn(name, () => body(ts), { data: ts });
 }
 
 /** Map `pages` anonymous pages at `addr` (MAP_FIXED) and fill each with `fillChar`. */

@@ -16,10 +16,29 @@ import { proc_pid_cmdline_read } from '../linux/fs/proc/base.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, remote_read, spawn_process, thread } from './lib.js';
+import { type Process, outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
 const W_THINK = name('think time');
+
+/**
+ * The long writer of §12.5 and §12.14: thread 'writer' of `proc` maps and populates `pages`
+ * anonymous pages, completes `populated`, then replaces the populated range (MAP_FIXED): the zap
+ * and free_pgtables run with mmap_lock held for write. `where.addr` is the range, once mapped.
+ */
+export function spawn_remap_writer(proc: Process, pages: number, populated: Completion): { addr: number } {
+  const where = { addr: 0 };
+  const len = pages * PAGE_SIZE;
+  thread(proc, 'writer', function* () {
+    const addr = yield* sys_mmap(proc.mm, { addr: 0, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+    where.addr = addr;
+    const word = new Uint8Array(8).fill(0x57);
+    for (let p = 0; p < pages; p++) yield* user_access(proc.mm, addr + p * PAGE_SIZE, word, true);
+    yield* complete_all(populated);
+    yield* sys_mmap(proc.mm, { addr, len, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+  });
+  return where;
+}
 
 export const stuckWriter: Workload = {
   name: 'stuck-writer',
@@ -33,22 +52,11 @@ export const stuckWriter: Workload = {
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const populated = new Completion();
-    const pages = num(ctx, 'pages');
-    const len = pages * PAGE_SIZE;
-    thread(proc, 'writer', function* () {
-      const addr = yield* sys_mmap(proc.mm, { addr: 0, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
-      region = addr;
-      const word = new Uint8Array(8).fill(0x57);
-      for (let p = 0; p < pages; p++) yield* user_access(proc.mm, addr + p * PAGE_SIZE, word, true);
-      yield* complete_all(populated);
-      // Replacing a populated range: zap and free_pgtables run with mmap_lock held for write.
-      yield* sys_mmap(proc.mm, { addr, len, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
-    });
-    let region = 0;
+    const region = spawn_remap_writer(proc, num(ctx, 'pages'), populated);
     outsider('monitor', function* () {
       yield* wait_for_completion(populated);
       for (let i = 0; i < num(ctx, 'reads'); i++) {
-        if (num(ctx, 'region')) yield* remote_read(proc, region, 64);
+        if (num(ctx, 'region')) yield* remote_read(proc, region.addr, 64);
         else yield* proc_pid_cmdline_read(proc.task, 4096);
         yield* sim().sleep(num(ctx, 'think'), W_THINK);
       }
