@@ -78,11 +78,7 @@ export function* filemap_read_folio(mapping: AddressSpace, index: number): Gen<F
     // reference; the caller gets one more).
     const start = index * PAGE_SIZE;
     folio.data.set(mapping.data.subarray(start, Math.min(start + PAGE_SIZE, mapping.data.length)));
-    folio.flags |= PG_uptodate;
-    folio.mapping = mapping;
-    folio.index = index;
-    mapping.i_pages.set(index, folio);
-    yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
+    yield* filemap_add_folio(mapping, folio, index, true);
     yield* folio_add_lru(folio);
     yield* folio_get(folio);
   }
@@ -111,9 +107,19 @@ export function* i_mmap_unlock_read(mapping: AddressSpace): Gen {
 export function* page_cache_add_large(mapping: AddressSpace, folio: Folio, index: number): Gen {
   const start = index * PAGE_SIZE;
   folio.data.set(mapping.data.subarray(start, Math.min(start + folio.size(), mapping.data.length)));
+  yield* filemap_add_folio(mapping, folio, index, false);
+}
+
+/**
+ * filemap_add_folio(): an uptodate `folio` becomes the page cache's folio at `index` of `mapping`
+ * (folio->mapping, ->index; the page_cache_add event). `store`: into i_pages now; collapse_file
+ * publishes its folio later (page_cache_replace).
+ */
+export function* filemap_add_folio(mapping: AddressSpace, folio: Folio, index: number, store: boolean): Gen {
   folio.flags |= PG_uptodate;
   folio.mapping = mapping;
   folio.index = index;
+  if (store) mapping.i_pages.set(index, folio);
   yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
 }
 

@@ -32,7 +32,7 @@
  * hugetlb-aware here, and would treat its PMD leaves as THPs).
  */
 import { K } from '../../trace/events.js';
-import { ev, name, sim } from '../../sim/sim.js';
+import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
@@ -44,7 +44,7 @@ import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { down_read, down_write, RwSemaphore, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock } from '../kernel/locking/spinlock.js';
-import { AddressSpace } from './filemap.js';
+import { AddressSpace, filemap_add_folio } from './filemap.js';
 // A cycle (mmap.ts -> memory.ts -> hugetlb.ts -> mmap.ts): used at call time only.
 import { MAP_ANONYMOUS, sys_mmap_special } from './mmap.js';
 import {
@@ -336,11 +336,7 @@ function* hugetlb_no_page(vma: VmAreaStruct, mapping: AddressSpace, idx: number,
     } else {
       folio = yield* folio_alloc(HPAGE_PMD_ORDER, false); // alloc_hugetlb_folio + folio_zero_user
       // __folio_mark_uptodate + hugetlb_add_to_page_cache (the allocation's reference is the cache's).
-      folio.flags |= PG_uptodate;
-      folio.mapping = mapping;
-      folio.index = idx;
-      mapping.i_pages.set(idx, folio);
-      yield ev(K.page_cache_add, folio.id, sim().intern(mapping.name), idx);
+      yield* filemap_add_folio(mapping, folio, idx, true);
       yield* folio_get(folio); // the mapping's
     }
   } else {
