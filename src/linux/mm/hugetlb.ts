@@ -36,7 +36,7 @@ import { ev, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
-  PGDIR_SIZE, PMD_LEVEL, PMD_SIZE, PUD_LEVEL, PUD_SIZE,
+  PMD_LEVEL, PMD_SIZE, PUD_LEVEL, PUD_SIZE,
   entry_none, entry_pfn, entry_present, mk_entry, pmd_addr, pte_dirty,
 } from '../arch/x86/include/pgtable_types.js';
 import { EINVAL } from '../include/errno.js';
@@ -45,8 +45,9 @@ import { traced } from '../kernel/ftrace.js';
 import { down_read, down_write, RwSemaphore, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock } from '../kernel/locking/spinlock.js';
 import { AddressSpace, filemap_add_folio } from './filemap.js';
-// A cycle (mmap.ts -> memory.ts -> hugetlb.ts -> mmap.ts): used at call time only.
+// Cycles (mmap.ts -> memory.ts -> hugetlb.ts -> mmap.ts, memory.ts <-> hugetlb.ts): used at call time only.
 import { MAP_ANONYMOUS, sys_mmap_special } from './mmap.js';
+import { table_alloc } from './memory.js';
 import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_put, page_folio,
@@ -58,7 +59,7 @@ import {
 import { type MmuGather, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc } from './mmu_gather.js';
 import { hugetlb_vma_lock } from './pagewalk.js';
 import {
-  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, alloc_table, entry_ptr, entry_table, free_table_now,
+  type EntryPtr, type PageTable, entry_ptr, entry_table,
   pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
 } from './pgtable.js';
 
@@ -196,25 +197,6 @@ function want_pmd_share(vma: VmAreaStruct, addr: number): boolean {
   return base >= vma.vm_start && base + PUD_SIZE <= vma.vm_end;
 }
 
-/**
- * pud_alloc / pmd_alloc: the table below `parent` (of `level`), allocating it under
- * page_table_lock (re-checking none) if missing. PUD leaves are not modelled.
- */
-function* upper_table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable> {
-  const seen = yield* read_entry(parent, true);
-  if (!entry_none(seen)) return entry_table(seen);
-  const span = level === PUD_LEVEL ? PGDIR_SIZE : PUD_SIZE;
-  const fresh = yield* alloc_table(level, Math.floor(addr / span) * span);
-  yield* spin_lock(mm.page_table_lock);
-  const now = yield* read_entry(parent, false);
-  let table = fresh;
-  if (entry_none(now)) yield* set_entry(parent, table_entry(fresh));
-  else table = entry_table(now);
-  yield* spin_unlock(mm.page_table_lock);
-  if (table !== fresh) yield* free_table_now(fresh, PGTABLE_FREE_IMMEDIATE); // never visible
-  return table;
-}
-
 interface HugeWalk {
   readonly pudp: EntryPtr;
   /** The PMD slot of the address. */
@@ -292,20 +274,20 @@ const huge_pmd_share = traced('huge_pmd_share', function* (
     else shared.pt_share_count--; // ptdesc_pmd_pts_dec: somebody populated it first
     yield* spin_unlock(mm.page_table_lock);
   }
-  const pmd = yield* upper_table_alloc(mm, pudp, PMD_LEVEL, addr); // pmd_alloc
+  const pmd = (yield* table_alloc(mm, pudp, PMD_LEVEL, addr))!; // pmd_alloc
   yield* up_read(mapping.i_mmap_rwsem);
   return entry_ptr(pmd, addr);
 });
 
 /** huge_pte_alloc(): the PMD slot for addr, sharing the PMD table when possible. */
 function* huge_pte_alloc(mm: MmStruct, vma: VmAreaStruct, addr: number): Gen<EntryPtr> {
-  const pud = yield* upper_table_alloc(mm, entry_ptr(mm.pgd, addr), PUD_LEVEL, addr); // pud_alloc
+  const pud = (yield* table_alloc(mm, entry_ptr(mm.pgd, addr), PUD_LEVEL, addr))!; // pud_alloc
   const pudp = entry_ptr(pud, addr);
   if (want_pmd_share(vma, addr)) {
     const pudv = yield* read_entry(pudp, true);
     if (entry_none(pudv)) return yield* huge_pmd_share(mm, vma, addr, pudp);
   }
-  const pmd = yield* upper_table_alloc(mm, pudp, PMD_LEVEL, addr);
+  const pmd = (yield* table_alloc(mm, pudp, PMD_LEVEL, addr))!; // pmd_alloc
   return entry_ptr(pmd, addr);
 }
 

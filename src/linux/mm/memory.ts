@@ -99,9 +99,10 @@ function table_base(level: number, addr: number): number {
 
 /**
  * __pud_alloc / __pmd_alloc / __pte_alloc (pmd_install): allocate a missing table under the parent
- * level's lock, re-checking that nobody populated it meanwhile. Returns the table.
+ * level's lock, re-checking that nobody populated it meanwhile. Returns the table (null: a huge
+ * PMD is there, for a PTE table only). Also hugetlb's pud_alloc / pmd_alloc (huge_pte_alloc).
  */
-function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
+export function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
   const seen = yield* read_entry(parent, true);
   // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
   // the caller's pte_offset_map_lock() finds no table (the fault is retried).
