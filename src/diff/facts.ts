@@ -147,13 +147,46 @@ class VmaTracker {
   }
 }
 
-/**
- * `alsoSee`: another consumer of the same rows (the event-stream alignment), so that a diff reads
- * each run's log once. `onChunk`: told the rows read so far after each chunk (progress).
- */
-export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => void, onChunk?: (rowsRead: number) => void): RunFacts {
+/** Takes a run's rows one at a time (the diff feeds it from the same read as the other passes). */
+export interface FactsCollector {
+  add(row: Row): void;
+  /** The facts, once every row is in, given the run's aggregates from the same rows. */
+  finish(aggregates: RunAggregates): RunFacts;
+}
+
+/** The facts of `run` from its rows: one read of its log (see collectFacts). */
+export function runFacts(trace: Trace, run: RunInfo): RunFacts {
+  const facts = collectFacts(trace, run);
+  const aggregator = runAggregator(trace, run);
+  readRun(trace, run, (row) => {
+    facts.add(row);
+    aggregator.add(row);
+  });
+  return facts.finish(aggregator.result());
+}
+
+/** An Aggregator that names things as the run does. */
+export function runAggregator(trace: Trace, run: RunInfo): Aggregator {
   const { names, taskNames } = runContext(trace, run.id);
   const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
+  return new Aggregator(names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+}
+
+/**
+ * Every row of the run to `add`, in order: plain loops over the reader's chunks (no generator per
+ * row). `onChunk`: told the rows read so far after each chunk (progress).
+ */
+export function readRun(trace: Trace, run: RunInfo, add: (row: Row) => void, onChunk?: (rowsRead: number) => void): void {
+  let rowsRead = 0;
+  for (const chunk of trace.eventChunks(run.id) as Iterable<Row[]>) {
+    for (const row of chunk) add(row);
+    rowsRead += chunk.length;
+    onChunk?.(rowsRead);
+  }
+}
+
+export function collectFacts(trace: Trace, run: RunInfo): FactsCollector {
+  const { names, taskNames } = runContext(trace, run.id);
   const extras = new Map<string, RequestExtras>();
   const open = new Map<number, RequestExtras>(); // tid -> request in flight
   const pageCache = new Set<number>();
@@ -289,27 +322,17 @@ export function runFacts(trace: Trace, run: RunInfo, alsoSee?: (row: Row) => voi
         break;
     }
   };
-  // One read of the log feeds every pass; plain loops over the reader's chunks (no generator per row).
-  const aggregator = new Aggregator(names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
-  let rowsRead = 0;
-  for (const chunk of trace.eventChunks(run.id) as Iterable<Row[]>) {
-    for (const row of chunk) {
-      see(row);
-      alsoSee?.(row);
-      aggregator.add(row);
+  const finish = (aggregates: RunAggregates): RunFacts => {
+    const requests = new Map<string, RequestFacts>();
+    for (const r of aggregates.requests) {
+      const more = extras.get(r.id) ?? noExtras();
+      requests.set(r.id, {
+        id: r.id, op: r.op, addr: r.addr, len: r.len, flags: r.flags, result: r.result, dataHash: r.dataHash,
+        data: r.data, waitTicks: r.waitTicks, ...more,
+      });
     }
-    rowsRead += chunk.length;
-    onChunk?.(rowsRead);
-  }
-  const aggregates = aggregator.result();
-  const requests = new Map<string, RequestFacts>();
-  for (const r of aggregates.requests) {
-    const more = extras.get(r.id) ?? noExtras();
-    requests.set(r.id, {
-      id: r.id, op: r.op, addr: r.addr, len: r.len, flags: r.flags, result: r.result, dataHash: r.dataHash,
-      data: r.data, waitTicks: r.waitTicks, ...more,
-    });
-  }
-  const final = toDoc(project(trace, run, run.events).model);
-  return { run, requests, aggregates, checks, final };
+    const final = toDoc(project(trace, run, run.events).model);
+    return { run, requests, aggregates, checks, final };
+  };
+  return { add: see, finish };
 }

@@ -11,18 +11,24 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { Interner, StreamBuilder, type TokenStream } from './align.js';
-import { runFacts, type RunFacts } from './facts.js';
+import { collectFacts, readRun, runAggregator, type RunFacts } from './facts.js';
 
 export interface RunPass {
   facts: RunFacts;
   streams: Map<string, TokenStream>;
 }
 
-/** A run's pass on this thread; token texts go to `interner`; `onChunk` as runFacts'. */
+/** A run's pass on this thread, one read of its log; token texts go to `interner`; `onChunk` as readRun's. */
 export function runPass(trace: Trace, run: RunInfo, interner: Interner, onChunk?: (rowsRead: number) => void): RunPass {
+  const facts = collectFacts(trace, run);
+  const aggregator = runAggregator(trace, run);
   const builder = new StreamBuilder(trace, run, interner);
-  const facts = runFacts(trace, run, (row) => builder.add(row), onChunk);
-  return { facts, streams: builder.streams() };
+  readRun(trace, run, (row) => {
+    facts.add(row);
+    builder.add(row);
+    aggregator.add(row);
+  }, onChunk);
+  return { facts: facts.finish(aggregator.result()), streams: builder.streams() };
 }
 
 /** Below this many events a worker's start-up (~100 ms of module loading) costs more than it saves. */
