@@ -1,7 +1,7 @@
 /**
  * The deterministic scheduler.
  *
- * Every task is a generator; every `yield ev(...)` is one event and one preemption point. A step is:
+ * Every task is a generator; every `yield emit.KIND({...})` is one event and one preemption point. A step is:
  * the strategy picks a runnable task, the task runs until its next yield, and the event it staged is
  * stamped (seq, tick, tid) and handed to the sink. So the sequence of tids of task events is the
  * sequence of scheduling decisions, and re-running with those decisions reproduces the run.
@@ -9,7 +9,7 @@
  * Model of concurrency: every task runs on a CPU of its own (no run-queue contention), memory is
  * sequentially consistent, and one global virtual clock advances by each event's cost.
  */
-import { K, KIND_COST } from '../trace/events.js';
+import { emit, KIND_BYTE_COST_SLOT, KIND_COST, staged, WAIT_TIMER } from '../trace/vocab/index.js';
 import type { EventSink } from '../trace/sink.js';
 import type { Strategy } from './strategy.js';
 import { type Gen, IDLE_TID, Task, TaskState } from './task.js';
@@ -26,18 +26,14 @@ export function current(): Task {
   return active!.running!;
 }
 
-/**
- * Stage the event of this step; use as `yield ev(K.kind, a, b, c, d)`. The simulator stamps it when
- * the generator yields.
- */
+/** Transitional positional emitter, until every caller uses `emit`: stages a raw event. */
 export function ev(kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): 0 {
-  const s = active!;
-  s.sKind = kind;
-  s.sA = a;
-  s.sB = b;
-  s.sC = c;
-  s.sD = d;
-  s.sData = data;
+  staged.kind = kind;
+  staged.a = a;
+  staged.b = b;
+  staged.c = c;
+  staged.d = d;
+  staged.data = data;
   return 0;
 }
 
@@ -93,7 +89,7 @@ export interface SimResult {
   outcome: 'done' | 'deadlock' | 'limit' | 'stopped';
 }
 
-const W_TIMER = name('timer');
+const W_TIMER = name(WAIT_TIMER);
 
 export class Sim {
   seq = 0;
@@ -104,14 +100,6 @@ export class Sim {
   readonly tasks: Task[] = [];
   /** Kernel-wide state (the emulated kernel stores itself here). */
   ctx: unknown;
-
-  // The staged event of the current step.
-  sKind = 0;
-  sA = 0;
-  sB = 0;
-  sC = 0;
-  sD = 0;
-  sData: Uint8Array | undefined;
 
   private readonly runnable: Task[] = [];
   private readonly sleepers: Task[] = [];
@@ -208,7 +196,8 @@ export class Sim {
         return { events: this.seq, ticks: this.tick, outcome: 'deadlock' };
       }
       if (this.seq >= maxEvents) {
-        this.emitSystem(K.event_limit, maxEvents);
+        emit.event_limit({ limit: maxEvents });
+        this.stampStaged(0);
         return { events: this.seq, ticks: this.tick, outcome: 'limit' };
       }
       this.step++;
@@ -217,7 +206,8 @@ export class Sim {
         // The idle task's step: the clock moves to the next wake-up.
         const until = this.earliestWake();
         this.tick = Math.max(this.tick, until);
-        this.stamp(IDLE_TID, K.sched_idle, until, 0, 0, 0, undefined);
+        emit.sched_idle({ until });
+        this.stampStaged(IDLE_TID);
         this.afterEvent();
         continue;
       }
@@ -237,41 +227,39 @@ export class Sim {
   private runStep(task: Task): void {
     if (!task.started) {
       task.started = true;
-      this.stamp(task.tid, K.task_start, this.intern(task.name), task.tid, 0, 0, undefined);
+      emit.task_start({ name: this.intern(task.name), pid: task.tid });
+      this.stampStaged(task.tid);
       return;
     }
-    this.sKind = 0;
+    staged.kind = 0;
     const r = task.gen.next();
     if (r.done) {
       this.exitTask(task);
       return;
     }
-    if (this.sKind === 0) throw new Error(`task ${task.name} yielded without staging an event`);
-    this.stamp(task.tid, this.sKind, this.sA, this.sB, this.sC, this.sD, this.sData);
+    if (staged.kind === 0) throw new Error(`task ${task.name} yielded without staging an event`);
+    this.stampStaged(task.tid);
   }
 
   private exitTask(task: Task): void {
     task.state = TaskState.Done;
     this.removeRunnable(task);
     if (!task.daemon) this.liveUserTasks--;
-    this.stamp(task.tid, K.task_exit, task.exitCode, 0, 0, 0, undefined);
+    emit.task_exit({ code: task.exitCode });
+    this.stampStaged(task.tid);
   }
 
-  private stamp(
-    tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
-  ): void {
+  /** Stamp the staged event (seq, tick, tid), charge its cost and hand it to the sink. */
+  private stampStaged(tid: number): void {
+    const { kind, a, b, c, d, data } = staged;
     let cost = KIND_COST[kind]!;
-    if (kind === K.copy || kind === K.copy_to_folio || kind === K.user_access) cost += b >>> 3;
+    const byteSlot = KIND_BYTE_COST_SLOT[kind]!;
+    if (byteSlot >= 0) cost += (byteSlot === 0 ? a : byteSlot === 1 ? b : byteSlot === 2 ? c : d) >>> 3;
     this.tick += cost;
     this.lastTid = tid;
     this.kindCounts[kind]++;
     this.sink.event(++this.seq, this.tick, tid, kind, a, b, c, d, data);
     if (this.observe !== undefined) this.observe(this.seq, tid, kind, a, b, c, d);
-  }
-
-  /** An event of the simulator itself (tid 0): not a scheduling decision. */
-  private emitSystem(kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): void {
-    this.stamp(0, kind, a, b, c, d, data);
   }
 
   // --- blocking and waking --------------------------------------------------------------------------
@@ -289,13 +277,13 @@ export class Sim {
     task.blockedSince = this.tick;
     task.killableWait = killable;
     this.removeRunnable(task);
-    yield ev(K.sched_block, on, task.waitClass, killable ? 1 : 0);
+    yield emit.sched_block({ on, wait: task.waitClass, killable });
   }
 
   /** Make a blocked task runnable; the waker's step records it. */
   *wake(task: Task): Gen {
     if (!this.makeRunnable(task)) return;
-    yield ev(K.sched_wakeup, task.tid, task.blockedOn);
+    yield emit.sched_wakeup({ target: task.tid, on: task.blockedOn });
   }
 
   /** Wake without an event of its own (for wakes inside a step that already emits one). */
@@ -315,14 +303,14 @@ export class Sim {
     task.blockedSince = this.tick;
     this.removeRunnable(task);
     this.sleepers.push(task);
-    yield ev(K.sched_sleep, task.wakeAt, why.id);
+    yield emit.sched_sleep({ until: task.wakeAt, why: why.id });
   }
 
   /** Deliver SIGKILL: sets the pending fatal signal and wakes a killable wait. */
   *sendFatalSignal(target: Task): Gen {
     target.fatalSignal = true;
     if (target.state === TaskState.Blocked && target.killableWait) this.makeRunnable(target);
-    yield ev(K.signal_send, target.tid, 9);
+    yield emit.signal_send({ target: target.tid, sig: 'SIGKILL' });
   }
 
   /** Wake the first sleeper whose time has come (in sleep order); true if one was woken. */
@@ -334,7 +322,8 @@ export class Sim {
     t.waitTicks += this.tick - t.blockedSince;
     t.state = TaskState.Runnable;
     this.insertRunnable(t);
-    this.emitSystem(K.sched_wakeup, t.tid, W_TIMER.id);
+    emit.sched_wakeup({ target: t.tid, on: W_TIMER.id });
+    this.stampStaged(0);
     return true;
   }
 
@@ -348,7 +337,8 @@ export class Sim {
     const blocked = this.tasks
       .filter((t) => t.state === TaskState.Blocked)
       .map((t) => [t.tid, t.blockedOn, t.waitClass]);
-    this.emitSystem(K.deadlock, blocked.length, 0, 0, 0, encodeTriples(blocked));
+    emit.deadlock({ blocked: blocked.length, tasks: blocked.flat() });
+    this.stampStaged(0);
   }
 
   /** Keep runnable ordered by tid so strategies see a canonical order. */
@@ -363,11 +353,4 @@ export class Sim {
     const i = this.runnable.indexOf(task);
     if (i >= 0) this.runnable.splice(i, 1);
   }
-}
-
-/** (tid, on, class) triples as little-endian u32s (the deadlock event's blob). */
-function encodeTriples(rows: number[][]): Uint8Array {
-  const out = new Uint32Array(rows.length * 3);
-  rows.forEach((r, i) => out.set(r, i * 3));
-  return new Uint8Array(out.buffer);
 }

@@ -1,0 +1,59 @@
+/**
+ * folio: allocation, references, page flags, LRU lists, mapcounts, the page cache and reclaim's
+ * verdicts.
+ */
+import { defineEnum, defineFlags, kind } from './define.js';
+
+/** Page flags (include/linux/page-flags.h) as the model numbers them. */
+export const PageFlags = defineFlags('page_flags', {
+  PG_locked: 1 << 0,
+  PG_referenced: 1 << 2,
+  PG_uptodate: 1 << 3,
+  PG_dirty: 1 << 4,
+  PG_lru: 1 << 5,
+  PG_active: 1 << 8,
+  PG_workingset: 1 << 9,
+  PG_reserved: 1 << 13,
+  PG_swapbacked: 1 << 17,
+  PG_unevictable: 1 << 18,
+  PG_idle: 1 << 24,
+});
+
+/** enum lru_list, with `none` for a folio on no list. */
+export const LruList = defineEnum('lru_lists', {
+  none: 0, inactive_anon: 1, active_anon: 2, inactive_file: 3, active_file: 4, unevictable: 5,
+});
+
+/** enum folio_references (mm/vmscan.c): what folio_check_references() decided. */
+export const FolioReferences = defineEnum('folio_references', { reclaim: 0, reclaim_clean: 1, keep: 2, activate: 3 });
+
+export const folio = {
+  folio_alloc: kind({
+    code: 60, fields: { folio: 'id', pfn: 'int', order: 'int', flags: PageFlags },
+    doc: 'a folio is allocated with its initial flags (PG_swapbacked: anonymous; PG_reserved: the zero page)',
+  }),
+  folio_get: kind({ code: 61, fields: { folio: 'id', ref: 'int' }, doc: 'folio_get(): a reference taken (ref: the count after)' }),
+  folio_try_get: kind({ code: 62, fields: { folio: 'id', ref: 'int', ok: 'bool' }, doc: 'folio_try_get(): fails on a folio whose count is 0' }),
+  folio_put: kind({ code: 63, fields: { folio: 'id', ref: 'int' }, doc: 'folio_put(): a reference dropped (ref: the count after)' }),
+  folio_free: kind({ code: 64, fields: { folio: 'id' }, doc: 'the last reference is gone and the folio is freed' }),
+  folio_mark_accessed: kind({ code: 65, fields: { folio: 'id', from: PageFlags, to: PageFlags }, doc: 'folio_mark_accessed(): flags before and after' }),
+  lru_move: kind({ code: 66, fields: { folio: 'id', from: LruList, to: LruList }, doc: 'a folio moves between LRU lists' }),
+  folio_mapcount: kind({ code: 67, fields: { folio: 'id', mapcount: 'int' }, doc: 'the folio\'s mapcount changed' }),
+  folio_mark_dirty: kind({ code: 68, fields: { folio: 'id' }, doc: 'folio_mark_dirty()' }),
+  page_cache_add: kind({
+    code: 69, fields: { folio: 'id', file: 'name', index: 'int' },
+    doc: 'the folio enters the page cache of file at index, uptodate, holding the file\'s bytes from there on',
+  }),
+  folio_flags: kind({
+    code: 120, fields: { folio: 'id', old: PageFlags, new: PageFlags, why: 'name' },
+    doc: 'a page flag changed outside folio_mark_accessed / lru_move (reclaim\'s test-and-clear, folio_set_referenced, lock ...)',
+  }),
+  reclaim_verdict: kind({
+    code: 121, fields: { folio: 'id', verdict: FolioReferences, ptes: 'int', referenced: 'bool' },
+    doc: 'folio_check_references() decided: ptes, young PTEs the rmap walk cleared (-1: rmap lock contention); referenced: PG_referenced was set',
+  }),
+  page_cache_delete: kind({
+    code: 126, fields: { folio: 'id', file: 'name', index: 'int' },
+    doc: 'the folio left the page cache of file (collapse_file replaced it); its bytes and references are unchanged',
+  }),
+} as const;
