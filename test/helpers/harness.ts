@@ -7,40 +7,38 @@ import { entry_pfn } from '../../src/linux/arch/x86/include/pgtable_types.js';
 import type { KernelConfig } from '../../src/linux/kernel.js';
 import { PctStrategy, RandomStrategy, type Strategy } from '../../src/sim/strategy.js';
 import type { Gen } from '../../src/sim/task.js';
-import { K, type KindName, kindDef, u32s } from '../../src/trace/events.js';
 import type { EventSink } from '../../src/trace/sink.js';
+import {
+  decode, kindByName, type EventOf, type KindName, type TraceEvent,
+} from '../../src/trace/vocab/index.js';
 import { runWorkload, type RunResult } from '../../src/workloads/runner.js';
 import type { ParamValue, Workload, WorkloadContext } from '../../src/workloads/workload.js';
 
-export interface Ev {
-  seq: number;
-  tick: number;
-  tid: number;
-  kind: number;
-  a: number;
-  b: number;
-  c: number;
-  d: number;
-  data: Uint8Array | undefined;
-}
+/** An event as tests read it: decoded by the vocabulary, fields by name. */
+export type Ev = TraceEvent;
 
-/** An EventSink that keeps everything. */
+/**
+ * An EventSink that keeps everything, decoded as it arrives (a name is always interned before the
+ * first event that carries it, so the names table is complete for each event).
+ */
 export class MemorySink implements EventSink {
   readonly events: Ev[] = [];
   readonly names = new Map<number, string>();
   readonly ids = new Map<string, number>();
   readonly tasks = new Map<number, { name: string; daemon: boolean }>();
+  private readonly nameList: string[] = [''];
 
   event(
     seq: number, tick: number, tid: number, kind: number,
     a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
   ): void {
-    this.events.push({ seq, tick, tid, kind, a, b, c, d, data: data?.slice() });
+    this.events.push(decode([seq, tick, tid, kind, a, b, c, d, data?.slice()], this.nameList));
   }
 
   name(id: number, text: string): void {
     this.names.set(id, text);
     this.ids.set(text, id);
+    this.nameList[id] = text;
   }
 
   task(tid: number, name: string, daemon: boolean): void {
@@ -96,7 +94,7 @@ export class Trace {
   }
 
   kindName(e: Ev): string {
-    return kindDef(e.kind).name;
+    return e.kind;
   }
 
   /** The tid of the (unique) task called `taskName`. */
@@ -111,10 +109,20 @@ export class Trace {
   }
 
   /** Events of a kind, optionally of one task (by name or tid), optionally filtered. */
-  of(kind: KindName, task?: string | number, pred?: (e: Ev) => boolean): Ev[] {
-    const k = K[kind];
+  of<N extends KindName>(kind: N, task?: string | number, pred?: (e: EventOf<N>) => boolean): EventOf<N>[] {
     const tid = task === undefined ? undefined : typeof task === 'number' ? task : this.tid(task);
-    return this.sink.events.filter((e) => e.kind === k && (tid === undefined || e.tid === tid) && (!pred || pred(e)));
+    const out: EventOf<N>[] = [];
+    for (const e of this.sink.events) {
+      if (e.kind !== kind || (tid !== undefined && e.tid !== tid)) continue;
+      const ofKind = e as unknown as EventOf<N>;
+      if (!pred || pred(ofKind)) out.push(ofKind);
+    }
+    return out;
+  }
+
+  /** Is the event of this kind? (narrows it) */
+  is<N extends KindName>(e: Ev, kind: N): e is Ev & EventOf<N> {
+    return e.kind === kind;
   }
 
   /** Events of one task, in order. */
@@ -124,7 +132,7 @@ export class Trace {
   }
 
   /** The first event of a kind after seq `after` (optionally of a task / matching pred). */
-  next(kind: KindName, after: number, task?: string | number, pred?: (e: Ev) => boolean): Ev | undefined {
+  next<N extends KindName>(kind: N, after: number, task?: string | number, pred?: (e: EventOf<N>) => boolean): EventOf<N> | undefined {
     return this.of(kind, task, pred).find((e) => e.seq > after);
   }
 
@@ -151,25 +159,20 @@ export class Trace {
     return begins.map((b, i) => {
       const e = ends[i]!;
       return {
-        op: this.name(b.b), addr: b.c, result: e.b, data: e.data ?? new Uint8Array(0),
+        op: b.op, addr: b.addr, result: e.result, data: e.data ?? new Uint8Array(0),
         begin: b.seq, end: e.seq, events: e.seq - b.seq, inside: (x: Ev) => x.seq > b.seq && x.seq < e.seq,
       };
     });
   }
 
-  /** The u32 list a blob holds (e.g. the tids an rwsem_wake granted the lock to). */
-  u32s(data: Uint8Array | undefined): number[] {
-    return u32s(data ?? null);
-  }
-
   /** A pgtable_set that cleared a leaf entry (a PTE zap: value 0, old mapped a page). */
   isZap(e: Ev): boolean {
-    return e.kind === K.pgtable_set && e.c === 0 && this.isLeafEntry(e.d);
+    return e.kind === 'pgtable_set' && e.value === 0 && this.isLeafEntry(e.old);
   }
 
   /** A pgtable_set that installed a leaf entry. */
   isMap(e: Ev): boolean {
-    return e.kind === K.pgtable_set && this.isLeafEntry(e.c);
+    return e.kind === 'pgtable_set' && this.isLeafEntry(e.value);
   }
 
   /** A compact, readable dump (for debugging a failing test). */
@@ -177,13 +180,9 @@ export class Trace {
     return this.sink.events
       .filter((e) => e.seq >= from && e.seq <= to)
       .map((e) => {
-        const def = kindDef(e.kind);
-        const vals = [e.a, e.b, e.c, e.d].slice(0, def.fields.length).map((v, i) => {
-          const f = def.fields[i]!;
-          const isName = (def.names as readonly string[] | undefined)?.includes(f);
-          return `${f}=${isName ? this.sink.names.get(v) ?? v : v}`;
-        });
-        return `${e.seq} t${e.tick} ${this.taskName(e.tid)} ${def.name} ${vals.join(' ')}`;
+        const fields = kindByName(e.kind)?.fields ?? [];
+        const vals = fields.map((f) => `${f}=${String((e as unknown as Record<string, unknown>)[f])}`);
+        return `${e.seq} t${e.tick} ${this.taskName(e.tid)} ${e.kind} ${vals.join(' ')}`;
       })
       .join('\n');
   }
