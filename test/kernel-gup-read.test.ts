@@ -7,12 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
-import { entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { type Folio, PG_active, PG_lru, PG_referenced, LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_NONE } from '../src/linux/mm/folio.js';
+import { _PAGE_RW, _PAGE_SPECIAL, entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { type Folio, PG_active, PG_lru, PG_referenced } from '../src/linux/mm/folio.js';
 import { access_remote_vm } from '../src/linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
 import { bytesHash } from '../src/trace/hash.js';
+import { COPY_FROM_ZERO_PAGE } from '../src/trace/vocab/index.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { runBoot } from './helpers/harness.js';
 import { spawnOutsider, spawnThread } from './helpers/tasks.js';
@@ -66,45 +67,47 @@ describe('GUP remote read (kernel-spec §8.1, §6.6, §5.3)', () => {
       // The folio the target's store faulted in: an anonymous folio, on the inactive anon list.
       const alloc = t.of('folio_alloc', 'target/0');
       expect(alloc).toHaveLength(1);
-      const folio = alloc[0]!.a;
-      const added = t.of('lru_move', undefined, (e) => e.a === folio);
-      expect(added[0]!.b).toBe(LRU_NONE);
-      expect(added[0]!.c).toBe(LRU_INACTIVE_ANON);
+      const folio = alloc[0]!.folio;
+      const added = t.of('lru_move', undefined, (e) => e.folio === folio);
+      expect(added[0]!.from).toBe('none');
+      expect(added[0]!.to).toBe('inactive_anon');
 
       // Both reads copied from that folio, with the pattern's hash.
-      const copies = t.of('copy', 'reader', (e) => e.a === r.addr + OFFSET);
-      expect(copies.map((e) => [e.b, e.c, e.d])).toEqual([
+      const copies = t.of('copy', 'reader', (e) => e.addr === r.addr + OFFSET);
+      expect(copies.map((e) => [e.len, e.folio, e.hash])).toEqual([
         [PATTERN.length, folio, bytesHash(PATTERN)],
         [PATTERN.length, folio, bytesHash(PATTERN)],
       ]);
 
       // FOLL_TOUCH -> folio_mark_accessed, once per read, by the reader.
-      const marks = t.of('folio_mark_accessed', 'reader', (e) => e.a === folio);
+      const marks = t.of('folio_mark_accessed', 'reader', (e) => e.folio === folio);
       expect(marks).toHaveLength(2);
       const [m1, m2] = marks as [typeof marks[0], typeof marks[0]];
       // First touch: inactive, unreferenced -> referenced.
-      expect(m1.b & (PG_referenced | PG_active)).toBe(0);
-      expect(m1.b & PG_lru).toBe(PG_lru);
-      expect(m1.c).toBe(m1.b | PG_referenced);
+      expect(m1.from & (PG_referenced | PG_active)).toBe(0);
+      expect(m1.from & PG_lru).toBe(PG_lru);
+      expect(m1.to).toBe(m1.from | PG_referenced);
       // Second touch: PG_referenced cleared, and folio_activate follows (PG_active comes with the
       // move to the active list, below).
-      expect(m2.b).toBe(m1.c);
-      expect(m2.c & (PG_active | PG_referenced)).toBe(0);
+      expect(m2.from).toBe(m1.to);
+      expect(m2.to & (PG_active | PG_referenced)).toBe(0);
       // ... and the folio moves to the active anon list (folio_activate), after the second read began.
-      const activate = t.of('lru_move', 'reader', (e) => e.a === folio);
-      expect(activate.map((e) => [e.b, e.c])).toEqual([[LRU_INACTIVE_ANON, LRU_ACTIVE_ANON]]);
+      const activate = t.of('lru_move', 'reader', (e) => e.folio === folio);
+      expect(activate.map((e) => [e.from, e.to])).toEqual([['inactive_anon', 'active_anon']]);
       expect(activate[0]!.seq).toBeGreaterThan(m2.seq);
       expect(activate[0]!.seq).toBeGreaterThan(copies[0]!.seq);
       expect(activate[0]!.seq).toBeLessThan(copies[1]!.seq);
 
       // GUP's reference (FOLL_GET) is taken before and dropped after each copy: back to the mapping's one.
-      const refs = t.of('folio_get', 'reader', (e) => e.a === folio).map((e) => e.b);
-      const puts = t.of('folio_put', 'reader', (e) => e.a === folio).map((e) => e.b);
+      const refs = t.of('folio_get', 'reader', (e) => e.folio === folio).map((e) => e.ref);
+      const puts = t.of('folio_put', 'reader', (e) => e.folio === folio).map((e) => e.ref);
       expect(refs).toEqual([2, 2]);
       expect(puts).toEqual([1, 1]);
       // The whole of each read ran under one mmap_read_lock hold (§8.1).
-      expect(t.of('mmap_lock_acquire_returned', 'reader').map((e) => [e.c, e.d])).toEqual([[0, 1], [0, 1], [0, 1]]);
-      expect(t.of('mmap_lock_released', 'reader').map((e) => e.c)).toEqual([0, 0, 0]);
+      const readHold = { write: false, success: true };
+      expect(t.of('mmap_lock_acquire_returned', 'reader').map((e) => ({ write: e.write, success: e.success })))
+        .toEqual([readHold, readHold, readHold]);
+      expect(t.of('mmap_lock_released', 'reader').map((e) => e.write)).toEqual([false, false, false]);
     });
 
     it(`§6.7/§12.9 a never-touched anon page reads as zeros via the zero page (seed ${seed})`, () => {
@@ -115,22 +118,22 @@ describe('GUP remote read (kernel-spec §8.1, §6.6, §5.3)', () => {
       // GUP found no PTE, faulted (read) -> do_anonymous_page mapped the zero page.
       const faults = t.of('fault', 'reader');
       expect(faults).toHaveLength(1);
-      expect(faults[0]!.b).toBe(addr);
-      expect(t.name(faults[0]!.c)).toBe('do_anonymous_page:zero_page');
-      expect(faults[0]!.d).toBe(0);
+      expect(faults[0]!.addr).toBe(addr);
+      expect(faults[0]!.how).toBe('do_anonymous_page:zero_page');
+      expect(faults[0]!.result).toBe(0); // no VM_FAULT_* bit
       // No folio was allocated for it; the PTE written is a special (no refcounting) zero-pfn entry.
       expect(t.of('folio_alloc', 'reader')).toHaveLength(0);
       const ptes = t.of('pgtable_set', 'reader', (e) => t.isMap(e));
       expect(ptes).toHaveLength(1);
-      expect(ptes[0]!.b).toBe(addr - 8);
-      expect(ptes[0]!.d).toBe(0);
+      expect(ptes[0]!.addr).toBe(addr - 8);
+      expect(ptes[0]!.old).toBe(0);
       const zeroPfn = (t.result.kernel.subsystems.get('zero_page') as Folio).pfn;
-      expect(entry_pfn(ptes[0]!.c)).toBe(zeroPfn);
-      expect(ptes[0]!.c & 0x200).toBe(0x200); // _PAGE_SPECIAL
-      expect(ptes[0]!.c & 0x2).toBe(0); // not writable
+      expect(entry_pfn(ptes[0]!.value)).toBe(zeroPfn);
+      expect(ptes[0]!.value & _PAGE_SPECIAL).toBe(_PAGE_SPECIAL);
+      expect(ptes[0]!.value & _PAGE_RW).toBe(0); // not writable
       // The copy came from the zero page (folio field 0).
-      const copy = t.of('copy', 'reader', (e) => e.a === addr);
-      expect(copy.map((e) => [e.b, e.c, e.d])).toEqual([[64, 0, bytesHash(new Uint8Array(64))]]);
+      const copy = t.of('copy', 'reader', (e) => e.addr === addr);
+      expect(copy.map((e) => [e.len, e.folio, e.hash])).toEqual([[64, COPY_FROM_ZERO_PAGE, bytesHash(new Uint8Array(64))]]);
     });
   }
 });

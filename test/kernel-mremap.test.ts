@@ -45,14 +45,14 @@ describe('§10 mremap moves a VMA and its page tables', () => {
     test(`lock order, moved PTEs, unchanged folios (seed ${seed})`, () => {
       const t = runTrace(moveWorkload, { seed });
       expect(t.result.outcome).toBe('done');
-      const begin = t.of('syscall_begin', 'mover', (e) => t.name(e.a) === 'mremap')[0]!;
-      const end = t.of('syscall_end', 'mover', (e) => t.name(e.a) === 'mremap')[0]!;
-      expect(end.b).toBe(NEW);
+      const begin = t.of('syscall_begin', 'mover', (e) => e.nr === 'mremap')[0]!;
+      const end = t.of('syscall_end', 'mover', (e) => e.nr === 'mremap')[0]!;
+      expect(end.ret).toBe(NEW);
       const inside = (e: { seq: number }) => e.seq > begin.seq && e.seq < end.seq;
-      const writeLocked = t.of('mmap_lock_acquire_returned', 'mover', (e) => inside(e) && e.c === 1)[0]!;
-      const released = t.of('mmap_lock_released', 'mover', (e) => inside(e) && e.c === 1)[0]!;
-      const created = t.of('vma_create', 'mover', (e) => inside(e) && e.c === NEW)[0]!;
-      const moves = t.of('pgtable_set', 'mover', (e) => inside(e) && e.b >= NEW && e.b < NEW + 3 * PAGE_SIZE && t.isMap(e));
+      const writeLocked = t.of('mmap_lock_acquire_returned', 'mover', (e) => inside(e) && e.write)[0]!;
+      const released = t.of('mmap_lock_released', 'mover', (e) => inside(e) && e.write)[0]!;
+      const created = t.of('vma_create', 'mover', (e) => inside(e) && e.start === NEW)[0]!;
+      const moves = t.of('pgtable_set', 'mover', (e) => inside(e) && e.addr >= NEW && e.addr < NEW + 3 * PAGE_SIZE && t.isMap(e));
       const detached = t.of('vma_mark_detached', 'mover', inside);
       expect(writeLocked.seq).toBeLessThan(created.seq);
       expect(moves).toHaveLength(3);
@@ -61,7 +61,7 @@ describe('§10 mremap moves a VMA and its page tables', () => {
       expect(detached[0]!.seq).toBeGreaterThan(moves[2]!.seq);
       expect(released.seq).toBeGreaterThan(detached[0]!.seq);
       // No downgrade: the whole mremap runs with mmap_lock held for write.
-      expect(t.of('rwsem_acquire', 'mover', (e) => inside(e) && e.d === 3)).toHaveLength(0);
+      expect(t.of('rwsem_acquire', 'mover', (e) => inside(e) && e.how === 'downgrade')).toHaveLength(0);
       // Folios move with their mappings: no new faults, no mapcount changes, no frees.
       expect(t.of('folio_mapcount', 'mover', inside)).toHaveLength(0);
       expect(t.of('folio_free', 'mover', inside)).toHaveLength(0);
@@ -95,7 +95,7 @@ const thpMove: Workload = {
 test('§10 mremap of a THP: split, then moved with its data', () => {
   const t = runTrace(thpMove, { seed: 1 });
   expect(t.result.outcome).toBe('done');
-  expect(t.of('call_enter', 'mover', (e) => t.name(e.a) === '__split_huge_pmd')).toHaveLength(1);
+  expect(t.of('call_enter', 'mover', (e) => e.fn === '__split_huge_pmd')).toHaveLength(1);
   expect(t.requests('mover').map((r) => Array.from(r.data))).toEqual([Array(8).fill(0x42)]);
   expect(checkEveryEvent(thpMove, { seed: 1 }).firstMismatch).toBeNull();
 });

@@ -14,6 +14,7 @@ import { rcu_read_lock, rcu_read_unlock } from '../src/linux/kernel/rcu/tree.js'
 import { access_remote_vm } from '../src/linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
+import type { EventOf, KindName } from '../src/trace/vocab/index.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { runBoot, type Ev, type Trace } from './helpers/harness.js';
 import { spawnOutsider, spawnThread } from './helpers/tasks.js';
@@ -22,12 +23,6 @@ const W_READER = name('test: inside rcu_read_lock');
 /** Alone in its 512 GiB PGD slot (index 32): its PUD, PMD and PTE tables map nothing else. */
 const REGION = 0x100000000000;
 const PAGES = 4;
-const MODE_IMMEDIATE = 0;
-const MODE_RCU_QUEUED = 1;
-const MODE_RCU_DONE = 3;
-const PTE_LEVEL = 1;
-const PMD_LEVEL = 2;
-const PUD_LEVEL = 3;
 
 interface Opts {
   seed: number;
@@ -66,7 +61,7 @@ function scenario(o: Opts) {
 
 /** The target's munmap syscall window. */
 function munmapWindow(t: Trace): { begin: Ev; end: Ev } {
-  const isMunmap = (e: Ev) => t.name(e.a) === 'munmap';
+  const isMunmap = (e: EventOf<'syscall_begin' | 'syscall_end'>) => e.nr === 'munmap';
   const begin = t.of('syscall_begin', 'target/0', isMunmap);
   const end = t.of('syscall_end', 'target/0', isMunmap);
   expect(begin).toHaveLength(1);
@@ -74,10 +69,22 @@ function munmapWindow(t: Trace): { begin: Ev; end: Ev } {
   return { begin: begin[0]!, end: end[0]! };
 }
 
+type Level = EventOf<'pgtable_alloc'>['level'];
+
 /** The tables allocated for REGION (PUD, PMD, PTE), by level. */
-function regionTables(t: Trace): Map<number, number> {
-  const allocs = t.of('pgtable_alloc', 'target/0', (e) => e.c === Math.floor(REGION / 2 ** 39) * 2 ** 39 || (e.c >= REGION && e.c < REGION + 2 ** 30));
-  return new Map(allocs.map((e) => [e.a, e.b]));
+function regionTables(t: Trace): Map<Level, number> {
+  const allocs = t.of('pgtable_alloc', 'target/0', (e) => e.addr === Math.floor(REGION / 2 ** 39) * 2 ** 39 || (e.addr >= REGION && e.addr < REGION + 2 ** 30));
+  return new Map(allocs.map((e) => [e.level, e.table]));
+}
+
+/** A predicate that selects (and narrows to) the events of one kind. */
+function ofKind<N extends KindName>(t: Trace, kind: N): (e: Ev) => e is Ev & EventOf<N> {
+  return (e): e is Ev & EventOf<N> => t.is(e, kind);
+}
+
+/** A predicate that selects PTE zaps (and narrows them to pgtable_set). */
+function zapOf(t: Trace): (e: Ev) => e is EventOf<'pgtable_set'> {
+  return (e): e is EventOf<'pgtable_set'> => t.isZap(e);
 }
 
 /** munmap of A while its neighbour B shares A's PTE, PMD and PUD tables. */
@@ -117,10 +124,10 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       const { begin, end } = munmapWindow(t);
       const inside = t.between(begin.seq, end.seq);
       // A's pages were zapped ...
-      expect(inside.filter((e) => t.isZap(e)).map((e) => e.b)).toEqual(Array.from({ length: PAGES }, (_, p) => REGION + p * PAGE_SIZE));
+      expect(inside.filter(zapOf(t)).map((e) => e.addr)).toEqual(Array.from({ length: PAGES }, (_, p) => REGION + p * PAGE_SIZE));
       // ... but no table was unlinked or freed: they also map B.
-      expect(inside.filter((e) => t.kindName(e) === 'pgtable_free')).toHaveLength(0);
-      expect(inside.filter((e) => t.kindName(e) === 'pgtable_set' && !t.isZap(e))).toHaveLength(0);
+      expect(inside.filter((e) => t.is(e, 'pgtable_free'))).toHaveLength(0);
+      expect(inside.filter((e) => t.is(e, 'pgtable_set') && !t.isZap(e))).toHaveLength(0);
       expect(t.of('pgtable_free')).toHaveLength(0);
       // B is intact and readable through the same tables.
       expect(readB).toBe(4);
@@ -130,37 +137,37 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
   }
 
   for (const seed of [1, 2, 3, 4]) {
-    it(`§4.2 RCU table free: mode 1 inside munmap, mode 3 only after rcu_gp_end (seed ${seed})`, () => {
+    it(`§4.2 RCU table free: rcu_queued inside munmap, rcu_freed only after rcu_gp_end (seed ${seed})`, () => {
       const { trace: t, munmapRet } = scenario({ seed, rcuReader: false });
       expect(t.result.outcome).toBe('done');
       expect(munmapRet).toBe(0);
       const { begin, end } = munmapWindow(t);
       const tables = regionTables(t);
-      expect([...tables.keys()].sort()).toEqual([PTE_LEVEL, PMD_LEVEL, PUD_LEVEL]);
+      expect([...tables.keys()].sort()).toEqual(['pte', 'pmd', 'pud'].sort());
       const ids = [...tables.values()];
 
       // free_pgtables: each table's parent entry is cleared, the table queued to RCU, in the munmap.
-      const queued = t.of('pgtable_free', undefined, (e) => e.c === MODE_RCU_QUEUED);
-      expect(queued.map((e) => e.b).sort()).toEqual([...ids].sort());
+      const queued = t.of('pgtable_free', undefined, (e) => e.mode === 'rcu_queued');
+      expect(queued.map((e) => e.table).sort()).toEqual([...ids].sort());
       for (const e of queued) {
         expect(e.tid).toBe(t.tid('target/0'));
         expect(e.seq).toBeGreaterThan(begin.seq);
         expect(e.seq).toBeLessThan(end.seq);
-        expect(tables.get(e.a)).toBe(e.b); // the level field matches the table
+        expect(tables.get(e.level)).toBe(e.table); // the level field matches the table
       }
-      expect(t.of('pgtable_free', undefined, (e) => e.c === MODE_IMMEDIATE && ids.includes(e.b))).toHaveLength(0);
+      expect(t.of('pgtable_free', undefined, (e) => e.mode === 'immediate' && ids.includes(e.table))).toHaveLength(0);
 
-      // call_rcu of the batch -> a grace period that starts after it ends -> callback -> mode 3.
-      const cb = t.of('call_rcu', 'target/0', (e) => t.name(e.b) === 'tlb_remove_table_rcu');
+      // call_rcu of the batch -> a grace period that starts after it ends -> callback -> rcu_freed.
+      const cb = t.of('call_rcu', 'target/0', (e) => e.what === 'tlb_remove_table_rcu');
       expect(cb).toHaveLength(1);
-      const ran = t.of('rcu_callback', 'rcu_gp', (e) => e.a === cb[0]!.a);
+      const ran = t.of('rcu_callback', 'rcu_gp', (e) => e.cb === cb[0]!.cb);
       expect(ran).toHaveLength(1);
       const gpStart = t.next('rcu_gp_start', cb[0]!.seq, 'rcu_gp')!;
       const gpEnd = t.next('rcu_gp_end', gpStart.seq, 'rcu_gp')!;
-      expect(gpEnd.a).toBe(gpStart.a);
+      expect(gpEnd.gp).toBe(gpStart.gp);
       expect(ran[0]!.seq).toBeGreaterThan(gpEnd.seq);
-      const freed = t.of('pgtable_free', undefined, (e) => e.c === MODE_RCU_DONE);
-      expect(freed.map((e) => e.b).sort()).toEqual([...ids].sort());
+      const freed = t.of('pgtable_free', undefined, (e) => e.mode === 'rcu_freed');
+      expect(freed.map((e) => e.table).sort()).toEqual([...ids].sort());
       for (const e of freed) {
         expect(e.tid).toBe(t.tid('rcu_gp'));
         expect(e.seq).toBeGreaterThan(ran[0]!.seq);
@@ -170,7 +177,7 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       expect(t.of('use_after_free')).toHaveLength(0);
     });
 
-    it(`§4.2 a reader in rcu_read_lock() across the munmap delays the mode-3 frees past its rcu_read_unlock (seed ${seed})`, () => {
+    it(`§4.2 a reader in rcu_read_lock() across the munmap delays the rcu_freed frees past its rcu_read_unlock (seed ${seed})`, () => {
       const { trace: t, munmapRet } = scenario({ seed, rcuReader: true });
       expect(t.result.outcome).toBe('done');
       expect(munmapRet).toBe(0);
@@ -178,42 +185,42 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       const ids = [...regionTables(t).values()];
       const readerLock = t.of('rcu_read_lock', 'rcu-reader');
       const readerUnlock = t.of('rcu_read_unlock', 'rcu-reader');
-      expect(readerLock.map((e) => e.a)).toEqual([1]);
-      expect(readerUnlock.map((e) => e.a)).toEqual([0]);
+      expect(readerLock.map((e) => e.nesting)).toEqual([1]);
+      expect(readerUnlock.map((e) => e.nesting)).toEqual([0]);
       expect(readerLock[0]!.seq).toBeLessThan(begin.seq);
       expect(readerUnlock[0]!.seq).toBeGreaterThan(end.seq);
 
-      const queued = t.of('pgtable_free', undefined, (e) => e.c === MODE_RCU_QUEUED);
-      expect(queued.map((e) => e.b).sort()).toEqual([...ids].sort());
+      const queued = t.of('pgtable_free', undefined, (e) => e.mode === 'rcu_queued');
+      expect(queued.map((e) => e.table).sort()).toEqual([...ids].sort());
       for (const e of queued) expect(e.seq).toBeLessThan(end.seq);
       // The grace period that covers the tables started while the reader was inside, so it waits for it.
-      const cb = t.of('call_rcu', 'target/0', (e) => t.name(e.b) === 'tlb_remove_table_rcu')[0]!;
+      const cb = t.of('call_rcu', 'target/0', (e) => e.what === 'tlb_remove_table_rcu')[0]!;
       const gpStart = t.next('rcu_gp_start', cb.seq, 'rcu_gp')!;
       expect(gpStart.seq).toBeLessThan(readerUnlock[0]!.seq);
-      expect(gpStart.b).toBeGreaterThanOrEqual(1);
+      expect(gpStart.readers).toBeGreaterThanOrEqual(1);
       const gpEnd = t.next('rcu_gp_end', gpStart.seq, 'rcu_gp')!;
       expect(gpEnd.seq).toBeGreaterThan(readerUnlock[0]!.seq);
       expect(gpEnd.tick).toBeGreaterThanOrEqual(readerUnlock[0]!.tick);
-      const freed = t.of('pgtable_free', undefined, (e) => e.c === MODE_RCU_DONE);
-      expect(freed.map((e) => e.b).sort()).toEqual([...ids].sort());
+      const freed = t.of('pgtable_free', undefined, (e) => e.mode === 'rcu_freed');
+      expect(freed.map((e) => e.table).sort()).toEqual([...ids].sort());
       for (const e of freed) expect(e.seq).toBeGreaterThan(readerUnlock[0]!.seq);
     });
 
-    it(`§4.2 without CONFIG_MMU_GATHER_RCU_TABLE_FREE the tables are freed at once (mode 0) inside munmap (seed ${seed})`, () => {
+    it(`§4.2 without CONFIG_MMU_GATHER_RCU_TABLE_FREE the tables are freed at once (immediate) inside munmap (seed ${seed})`, () => {
       const { trace: t, munmapRet } = scenario({ seed, rcuReader: true, rcuTableFree: false });
       expect(t.result.outcome).toBe('done');
       expect(munmapRet).toBe(0);
       const { begin, end } = munmapWindow(t);
       const ids = [...regionTables(t).values()];
-      const freed = t.of('pgtable_free', undefined, (e) => ids.includes(e.b));
-      expect(freed.map((e) => e.c)).toEqual([MODE_IMMEDIATE, MODE_IMMEDIATE, MODE_IMMEDIATE]);
+      const freed = t.of('pgtable_free', undefined, (e) => ids.includes(e.table));
+      expect(freed.map((e) => e.mode)).toEqual(['immediate', 'immediate', 'immediate']);
       for (const e of freed) {
         expect(e.seq).toBeGreaterThan(begin.seq);
         expect(e.seq).toBeLessThan(end.seq);
       }
       // ... even though an RCU reader is inside its read-side section the whole time.
       expect(freed[2]!.seq).toBeLessThan(t.of('rcu_read_unlock', 'rcu-reader')[0]!.seq);
-      expect(t.of('call_rcu', undefined, (e) => t.name(e.b) === 'tlb_remove_table_rcu')).toHaveLength(0);
+      expect(t.of('call_rcu', undefined, (e) => e.what === 'tlb_remove_table_rcu')).toHaveLength(0);
     });
 
     it(`§4.1/§1.3 munmap lock sequence: write lock, vma_start_write + detach, downgrade, zap under read, read unlock (seed ${seed})`, () => {
@@ -222,16 +229,16 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       const tid = t.tid('target/0');
       const inside = t.between(begin.seq, end.seq).filter((e) => e.tid === tid);
       const idx = (pred: (e: Ev) => boolean): number => inside.findIndex(pred);
-      const is = (kind: Parameters<Trace['of']>[0]) => (e: Ev) => t.kindName(e) === kind;
+      const is = <N extends KindName>(kind: N) => ofKind(t, kind);
 
-      const start = idx((e) => is('mmap_lock_start_locking')(e) && e.c === 1);
-      const acquired = idx((e) => is('mmap_lock_acquire_returned')(e) && e.c === 1 && e.d === 1);
-      const seqOdd = idx((e) => is('mm_lock_seq')(e) && e.c % 2 === 1);
+      const start = idx((e) => t.is(e, 'mmap_lock_start_locking') && e.write);
+      const acquired = idx((e) => t.is(e, 'mmap_lock_acquire_returned') && e.write && e.success);
+      const seqOdd = idx((e) => t.is(e, 'mm_lock_seq') && e.new % 2 === 1);
       const vmaWrite = idx(is('vma_start_write'));
       const detach = idx(is('vma_mark_detached'));
-      const downgrade = idx((e) => is('mmap_lock_acquire_returned')(e) && e.c === 0 && e.d === 1);
-      const firstZap = idx((e) => t.isZap(e));
-      const queued = idx((e) => is('pgtable_free')(e) && e.c === MODE_RCU_QUEUED);
+      const downgrade = idx((e) => t.is(e, 'mmap_lock_acquire_returned') && !e.write && e.success);
+      const firstZap = idx(zapOf(t));
+      const queued = idx((e) => t.is(e, 'pgtable_free') && e.mode === 'rcu_queued');
       const released = idx(is('mmap_lock_released'));
       for (const i of [start, acquired, seqOdd, vmaWrite, detach, downgrade, firstZap, queued, released]) expect(i).toBeGreaterThanOrEqual(0);
       expect(start).toBeLessThan(acquired);
@@ -244,26 +251,28 @@ describe('munmap frees page tables after an RCU grace period (kernel-spec §4.1,
       expect(queued).toBeLessThan(released);
 
       // The VMA write-locked and detached is the unmapped one; it was freed after the zap.
-      const vmaId = inside[vmaWrite]!.a;
-      expect(inside[detach]!.a).toBe(vmaId);
-      expect(inside[detach]!.b).toBe(0); // no reader to wait for
-      const created = t.of('vma_create', tid, (e) => e.a === vmaId);
-      expect(created.map((e) => [e.c, e.d])).toEqual([[REGION, REGION + PAGES * PAGE_SIZE]]); // vma_create: vma, mm, start, end
-      const freedVma = idx((e) => is('vma_free')(e) && e.a === vmaId);
+      // (the first of each kind: the events at indices vmaWrite and detach)
+      const vmaId = inside.find(is('vma_start_write'))!.vma;
+      const detached = inside.find(is('vma_mark_detached'))!;
+      expect(detached.vma).toBe(vmaId);
+      expect(detached.waited).toBe(false); // no reader to wait for
+      const created = t.of('vma_create', tid, (e) => e.vma === vmaId);
+      expect(created.map((e) => [e.start, e.end])).toEqual([[REGION, REGION + PAGES * PAGE_SIZE]]);
+      const freedVma = idx((e) => t.is(e, 'vma_free') && e.vma === vmaId);
       expect(freedVma).toBeGreaterThan(firstZap);
       expect(freedVma).toBeLessThan(released);
 
       // Downgrade: seqcount back to even (all VMA write locks dropped), rwsem now held for read.
       const downSeq = inside.slice(downgrade).find(is('mm_lock_seq'))!;
-      expect(downSeq.c % 2).toBe(0);
+      expect(downSeq.new % 2).toBe(0);
       const downAcq = inside.slice(downgrade).find(is('rwsem_acquire'))!;
-      expect([downAcq.a, downAcq.c, downAcq.d]).toEqual([mm.mmap_lock.id, 0, 3]);
+      expect([downAcq.sem, downAcq.mode, downAcq.how]).toEqual([mm.mmap_lock.id, 'read', 'downgrade']);
       // Exactly the PAGES PTEs were zapped, all after the downgrade; the released lock is the read lock.
-      const zaps = inside.filter((e, i) => i > downgrade && t.isZap(e));
-      expect(inside.filter((e) => t.isZap(e))).toHaveLength(PAGES);
-      expect(zaps.map((e) => e.b)).toEqual(Array.from({ length: PAGES }, (_, p) => REGION + p * PAGE_SIZE));
-      expect(inside.filter(is('mmap_lock_released')).map((e) => e.c)).toEqual([0]);
-      expect(inside.filter((e) => is('mmap_lock_acquire_returned')(e)).map((e) => [e.c, e.d])).toEqual([[1, 1], [0, 1]]);
+      const zaps = inside.slice(downgrade + 1).filter(zapOf(t));
+      expect(inside.filter(zapOf(t))).toHaveLength(PAGES);
+      expect(zaps.map((e) => e.addr)).toEqual(Array.from({ length: PAGES }, (_, p) => REGION + p * PAGE_SIZE));
+      expect(inside.filter(is('mmap_lock_released')).map((e) => e.write)).toEqual([false]);
+      expect(inside.filter(is('mmap_lock_acquire_returned')).map((e) => [e.write, e.success])).toEqual([[true, true], [false, true]]);
       // The whole range is gone.
       expect(mm.mm_mt.load(REGION)).toBeUndefined();
     });

@@ -26,15 +26,15 @@ const requestsOf = (t: Trace, task: string): Req[] => t.requests(task);
 function run(seed: number, path: 'gup' | 'fast', variant: string[] = []) {
   const t = runTrace(fatalSignal, { seed, path, variant });
   expect(t.result.outcome).toBe('done');
-  const mmapLock = t.of('mm_create')[0]!.c;
+  const mmapLock = t.of('mm_create')[0]!.mmap_lock;
   const monitor = t.tid('monitor');
   const writer = t.tid('writer');
   // The remap's write hold: from the writer's down_write in its 2nd mmap to its release.
-  const remap = t.of('syscall_begin', writer, (e) => t.name(e.a) === 'mmap')[1]!;
-  const acquired = t.next('rwsem_acquire', remap.seq, writer, (e) => e.a === mmapLock && e.c === 1)!;
-  const released = t.next('mmap_lock_released', acquired.seq, writer, (e) => e.c === 1)!;
+  const remap = t.of('syscall_begin', writer, (e) => e.nr === 'mmap')[1]!;
+  const acquired = t.next('rwsem_acquire', remap.seq, writer, (e) => e.sem === mmapLock && e.mode === 'write')!;
+  const released = t.next('mmap_lock_released', acquired.seq, writer, (e) => e.write)!;
   const signals = t.of('signal_send', 'killer');
-  expect(signals.map((e) => [e.a, e.b])).toEqual([[monitor, 9]]);
+  expect(signals.map((e) => [e.target, e.sig])).toEqual([[monitor, 'SIGKILL']]);
   const reqs = requestsOf(t, 'monitor');
   expect(reqs).toHaveLength(READS);
   // The monitor started reading only once the writer held the lock.
@@ -51,9 +51,9 @@ describe('fatal-signal: SIGKILL for a monitor waiting on mmap_lock (kernel-spec 
       const { t, mmapLock, acquired, released, signal, reqs } = run(seed, 'gup');
       const first = reqs[0]!;
       // It slept in the rwsem's read slow path, killably, while the writer held the lock ...
-      const block = t.of('sched_block', 'monitor', (e) => first.inside(e) && e.a === mmapLock);
+      const block = t.of('sched_block', 'monitor', (e) => first.inside(e) && e.on === mmapLock);
       expect(block).toHaveLength(1);
-      expect([t.name(block[0]!.b), block[0]!.c]).toEqual(['rwsem_down_read', 1]);
+      expect([block[0]!.wait, block[0]!.killable]).toEqual(['rwsem_down_read', true]);
       expect(block[0]!.seq).toBeGreaterThan(acquired.seq);
       // ... the killer's SIGKILL came while it slept, with the writer still holding the lock ...
       expect(signal.seq).toBeGreaterThan(block[0]!.seq);
@@ -63,8 +63,8 @@ describe('fatal-signal: SIGKILL for a monitor waiting on mmap_lock (kernel-spec 
       const fails = t.of('rwsem_fail', 'monitor', first.inside);
       expect(fails.length).toBeGreaterThanOrEqual(1);
       expect(fails[0]!.seq).toBeGreaterThan(signal.seq);
-      for (const f of fails) expect([f.a, f.c, f.d]).toEqual([mmapLock, 0, -EINTR]);
-      expect(t.of('mmap_lock_acquire_returned', 'monitor', (e) => first.inside(e) && e.d === 1)).toHaveLength(0);
+      for (const f of fails) expect([f.sem, f.mode, f.err]).toEqual([mmapLock, 'read', -EINTR]);
+      expect(t.of('mmap_lock_acquire_returned', 'monitor', (e) => first.inside(e) && e.success)).toHaveLength(0);
       // __access_remote_vm returned 0 (R0a, §8.1): nothing read, the read returns 0 bytes.
       expect(first.result).toBe(0);
       expect(first.data).toHaveLength(0);
@@ -74,11 +74,11 @@ describe('fatal-signal: SIGKILL for a monitor waiting on mmap_lock (kernel-spec 
       for (const r of reqs.slice(1)) {
         expect(r.begin).toBeGreaterThan(signal.seq);
         expect(r.result).toBe(0);
-        const eintr = t.of('rwsem_fail', 'monitor', (e) => r.inside(e) && e.d === -EINTR).length
-          + t.of('gup_error', 'monitor', (e) => r.inside(e) && e.b === EINTR).length;
+        const eintr = t.of('rwsem_fail', 'monitor', (e) => r.inside(e) && e.err === -EINTR).length
+          + t.of('gup_error', 'monitor', (e) => r.inside(e) && e.errno === EINTR).length;
         expect(eintr).toBeGreaterThan(0);
         // A failed killable wait on a held lock never sleeps: the signal is already pending.
-        expect(t.of('sched_block', 'monitor', (e) => r.inside(e) && e.a === mmapLock)).toHaveLength(0);
+        expect(t.of('sched_block', 'monitor', (e) => r.inside(e) && e.on === mmapLock)).toHaveLength(0);
       }
     });
 
@@ -96,7 +96,7 @@ describe('fatal-signal: SIGKILL for a monitor waiting on mmap_lock (kernel-spec 
           expect(t.of('sched_block', 'monitor', r.inside)).toHaveLength(0);
         }
         expect(t.of('rwsem_fail', 'monitor')).toHaveLength(0);
-        expect(t.of('rwsem_contended', 'monitor', (e) => e.a === mmapLock)).toHaveLength(0);
+        expect(t.of('rwsem_contended', 'monitor', (e) => e.sem === mmapLock)).toHaveLength(0);
         // The first read ran entirely inside the writer's hold: the writer did not stall it.
         expect(reqs[0]!.end).toBeLessThan(released.seq);
         // The killer found the monitor never waiting: its signal came after the first read, and the

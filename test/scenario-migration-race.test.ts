@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import {
   entry_pfn, entry_present, is_migration_entry, is_writable_migration_entry, pfn_swap_entry_to_page,
 } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { pages } from '../src/linux/mm/folio.js';
+import { LRU_NONE, pages } from '../src/linux/mm/folio.js';
 import { MIGRATION_AREA, migrationPattern, migrationRace } from '../src/workloads/migration-race.js';
 import { checkEveryEvent } from './helpers/fold-check.js';
 import { runTrace, type Ev, type Trace } from './helpers/harness.js';
@@ -32,40 +32,40 @@ function run(path: 'gup' | 'fast', variant: string[], seed: number): Trace {
 
 /** The migration as the trace shows it: the entry installed, the PTE restored to the new folio. */
 function migration(t: Trace) {
-  const installs = t.of('pgtable_set', 'migrator', (e) => e.b === MIGRATION_AREA && is_migration_entry(e.c));
+  const installs = t.of('pgtable_set', 'migrator', (e) => e.addr === MIGRATION_AREA && is_migration_entry(e.value));
   expect(installs).toHaveLength(1);
   const install = installs[0]!;
-  const oldPfn = pfn_swap_entry_to_page(install.c);
+  const oldPfn = pfn_swap_entry_to_page(install.value);
   // try_to_migrate replaced the present PTE of the old page (written by setup: a writable entry).
-  expect(entry_present(install.d)).toBe(true);
-  expect(entry_pfn(install.d)).toBe(oldPfn);
-  expect(is_writable_migration_entry(install.c)).toBe(true);
-  const restores = t.of('pgtable_set', 'migrator', (e) => e.b === MIGRATION_AREA && e.d === install.c);
+  expect(entry_present(install.old)).toBe(true);
+  expect(entry_pfn(install.old)).toBe(oldPfn);
+  expect(is_writable_migration_entry(install.value)).toBe(true);
+  const restores = t.of('pgtable_set', 'migrator', (e) => e.addr === MIGRATION_AREA && e.old === install.value);
   expect(restores).toHaveLength(1);
   const restore = restores[0]!;
-  expect(entry_present(restore.c)).toBe(true);
-  const newPfn = entry_pfn(restore.c);
+  expect(entry_present(restore.value)).toBe(true);
+  const newPfn = entry_pfn(restore.value);
   expect(newPfn).not.toBe(oldPfn);
-  const folioOf = (pfn: number) => t.of('folio_alloc', undefined, (e) => e.b === pfn).at(-1)!.a;
+  const folioOf = (pfn: number) => t.of('folio_alloc', undefined, (e) => e.pfn === pfn).at(-1)!.folio;
   return { install, restore, oldPfn, newPfn, oldFolio: folioOf(oldPfn), newFolio: folioOf(newPfn) };
 }
 
 /** The task slept in migration_entry_wait on the old folio while the entry was installed, and its fault returned 0. */
 function expectWaited(t: Trace, task: string, m: ReturnType<typeof migration>): Ev {
-  const waits = t.of('sched_block', task, (e) => t.name(e.b) === 'migration_entry_wait');
+  const waits = t.of('sched_block', task, (e) => e.wait === 'migration_entry_wait');
   expect(waits).toHaveLength(1);
   const wait = waits[0]!;
-  expect(wait.a).toBe(m.oldFolio);
+  expect(wait.on).toBe(m.oldFolio);
   expect(wait.seq).toBeGreaterThan(m.install.seq);
   expect(wait.seq).toBeLessThan(m.restore.seq);
   // Woken by folio_unlock() of the old folio, after the restore.
-  const unlock = t.of('folio_flags', 'migrator', (e) => e.a === m.oldFolio && t.name(e.d) === 'folio_unlock')[0]!;
+  const unlock = t.of('folio_flags', 'migrator', (e) => e.folio === m.oldFolio && e.why === 'folio_unlock')[0]!;
   expect(unlock.seq).toBeGreaterThan(m.restore.seq);
-  const woken = t.of('sched_wakeup', 'migrator', (e) => e.a === t.tid(task) && e.b === m.oldFolio);
+  const woken = t.of('sched_wakeup', 'migrator', (e) => e.target === t.tid(task) && e.on === m.oldFolio);
   expect(woken).toHaveLength(1);
   expect(woken[0]!.seq).toBeGreaterThan(unlock.seq);
-  const faults = t.of('fault', task, (e) => t.name(e.c) === 'do_swap_page:migration_entry_wait');
-  expect(faults.map((e) => [e.b, e.d])).toEqual([[ADDR, 0]]);
+  const faults = t.of('fault', task, (e) => e.how === 'do_swap_page:migration_entry_wait');
+  expect(faults.map((e) => [e.addr, e.result])).toEqual([[ADDR, 0]]);
   expect(faults[0]!.seq).toBeGreaterThan(woken[0]!.seq);
   return wait;
 }
@@ -79,17 +79,17 @@ describe('migration-race: reads of a page under migration wait for it (kernel-sp
         const t = run(path, variant, seed);
         const m = migration(t);
         // move_pages succeeded.
-        expect(t.of('syscall_end', 'migrator', (e) => t.name(e.a) === 'move_pages').map((e) => e.b)).toEqual([0]);
+        expect(t.of('syscall_end', 'migrator', (e) => e.nr === 'move_pages').map((e) => e.ret)).toEqual([0]);
         // The bytes: the same data, copied from the new folio after the restore.
         const [req] = t.requests('reader');
         expect(req!.result).toBe(LEN);
         expect(Array.from(req!.data)).toEqual(Array.from(migrationPattern().subarray(OFFSET, OFFSET + LEN)));
         const copies = t.of('copy', 'reader', req!.inside);
-        expect(copies.map((e) => [e.a, e.b, e.c])).toEqual([[ADDR, LEN, m.newFolio]]);
+        expect(copies.map((e) => [e.addr, e.len, e.folio])).toEqual([[ADDR, LEN, m.newFolio]]);
         expect(copies[0]!.seq).toBeGreaterThan(m.restore.seq);
         // The migration copied the old folio into the new one (folio_mc_copy) while the entry was in.
         const copied = t.of('folio_copy', 'migrator');
-        expect(copied.map((e) => [e.a, e.b, e.c])).toEqual([[m.newFolio, m.oldFolio, 0]]);
+        expect(copied.map((e) => [e.dst, e.src, e.index])).toEqual([[m.newFolio, m.oldFolio, 0]]);
         expect(copied[0]!.seq).toBeGreaterThan(m.install.seq);
         expect(copied[0]!.seq).toBeLessThan(m.restore.seq);
         // The wait (GUP's faultin_page -> handle_mm_fault -> do_swap_page), under mmap_lock.
@@ -100,31 +100,31 @@ describe('migration-race: reads of a page under migration wait for it (kernel-sp
         // The target's own load (user fault under the VMA lock) waits too and then reads the new folio.
         expectWaited(t, 'toucher', m);
         const load = t.of('user_access', 'toucher');
-        expect(load.map((e) => [e.a, e.b, e.c, e.d])).toEqual([[ADDR, LEN, 0, m.newFolio]]);
+        expect(load.map((e) => [e.addr, e.len, e.write, e.folio])).toEqual([[ADDR, LEN, false, m.newFolio]]);
         // GUP saw the migration entry as "not present" (follow_page_pte): a PTE read of the entry.
-        expect(t.of('pgtable_read', 'reader', (e) => e.a === 1 && e.c === m.install.c).length).toBeGreaterThan(0);
+        expect(t.of('pgtable_read', 'reader', (e) => e.level === 'pte' && e.value === m.install.value).length).toBeGreaterThan(0);
       });
 
       test(`the old folio is freed, the new one mapped with the same mapcount and references (${label})`, () => {
         const t = run(path, variant, seed);
         const m = migration(t);
-        const mapcounts = (folio: number) => t.of('folio_mapcount', undefined, (e) => e.a === folio);
-        const before = mapcounts(m.oldFolio).filter((e) => e.seq < m.install.seq).at(-1)!.b;
+        const mapcounts = (folio: number) => t.of('folio_mapcount', undefined, (e) => e.folio === folio);
+        const before = mapcounts(m.oldFolio).filter((e) => e.seq < m.install.seq).at(-1)!.mapcount;
         expect(before).toBe(1);
         // try_to_migrate dropped the old mapping (mapcount 0) ...
-        expect(mapcounts(m.oldFolio).at(-1)!.b).toBe(0);
+        expect(mapcounts(m.oldFolio).at(-1)!.mapcount).toBe(0);
         // ... remove_migration_ptes gave the new folio the same count.
-        expect(mapcounts(m.newFolio).at(-1)!.b).toBe(before);
-        const freed = t.of('folio_free', undefined, (e) => e.a === m.oldFolio);
+        expect(mapcounts(m.newFolio).at(-1)!.mapcount).toBe(before);
+        const freed = t.of('folio_free', undefined, (e) => e.folio === m.oldFolio);
         expect(freed).toHaveLength(1);
         expect(freed[0]!.seq).toBeGreaterThan(m.restore.seq);
-        expect(t.of('folio_free', undefined, (e) => e.a === m.newFolio)).toHaveLength(0);
+        expect(t.of('folio_free', undefined, (e) => e.folio === m.newFolio)).toHaveLength(0);
         // The live kernel at the end: the old pfn has no folio; the new folio has one mapping and
         // one reference (the mapping's), is on the LRU, and nothing waits on the old one.
         const live = pages(t.result.kernel);
         expect(live.has(m.oldPfn)).toBe(false);
         const dst = live.get(m.newPfn)!;
-        expect([dst.id, dst.mapcount, dst._refcount, dst.lru !== 0]).toEqual([m.newFolio, before, before, true]);
+        expect([dst.id, dst.mapcount, dst._refcount, dst.lru !== LRU_NONE]).toEqual([m.newFolio, before, before, true]);
         // No fault ended in an error and no GUP error.
         expect(t.of('gup_error')).toHaveLength(0);
       });
@@ -137,13 +137,13 @@ describe('migration-race: reads of a page under migration wait for it (kernel-sp
           expect(fb).toHaveLength(0);
           return;
         }
-        expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[ADDR, 0, 'folio_walk_start: not found']]);
+        expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[ADDR, 0, 'folio_walk_start: not found']]);
         expect(fb[0]!.seq).toBeGreaterThan(m.install.seq);
         expect(fb[0]!.seq).toBeLessThan(m.restore.seq);
         // folio_walk_start read the migration entry under the PTL (a locked PTE read) and gave up:
         // no reference, no copy before the fallback.
-        const walk = t.of('pgtable_read', 'reader', (e) => e.seq < fb[0]!.seq && e.a === 1 && e.d === 0);
-        expect(walk.map((e) => e.c)).toContain(m.install.c);
+        const walk = t.of('pgtable_read', 'reader', (e) => e.seq < fb[0]!.seq && e.level === 'pte' && !e.lockless);
+        expect(walk.map((e) => e.value)).toContain(m.install.value);
         expect(t.of('folio_get', 'reader', (e) => e.seq < fb[0]!.seq)).toHaveLength(0);
         expect(t.of('copy', 'reader', (e) => e.seq < fb[0]!.seq)).toHaveLength(0);
         // The slow path (mmap_lock) comes after the fallback and does the wait.

@@ -7,6 +7,7 @@
 import { describe, expect, test } from 'vitest';
 import { _PAGE_ACCESSED, _PAGE_PSE } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { mms } from '../src/linux/mm/mm_types.js';
+import { COPY_FROM_ZERO_PAGE } from '../src/trace/vocab/index.js';
 import { THP_AREA, THP_READ_AT, THP_READ_LEN, pmd_value, thpRead } from '../src/workloads/thp.js';
 import { runTrace, type Trace } from './helpers/harness.js';
 
@@ -27,8 +28,8 @@ function expected(): number[] {
   return Array.from({ length: THP_READ_LEN }, (_, i) => 0x61 + Math.floor((THP_READ_AT - THP_AREA + i) / 4096));
 }
 
-const calls = (t: Trace, fn: string, task = 'reader') => t.of('call_enter', task, (e) => t.name(e.a) === fn);
-const locks = (t: Trace, cls: string, task = 'reader') => t.of('spin_lock', task, (e) => t.name(e.b) === cls);
+const calls = (t: Trace, fn: string, task = 'reader') => t.of('call_enter', task, (e) => e.fn === fn);
+const locks = (t: Trace, cls: string, task = 'reader') => t.of('spin_lock', task, (e) => e.class === cls);
 
 /** The target's PMD for the THP at the end of the run. */
 function finalPmd(t: Trace): number {
@@ -42,13 +43,13 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
       test(`the data, the PMD-level lookup and touch_pmd (${label(path, variant, seed)})`, () => {
         const t = run(path, variant, seed);
         // One write fault mapped an order-9 folio with a PMD leaf (do_huge_pmd_anonymous_page).
-        expect(t.of('fault', 'setup').map((e) => t.name(e.c))).toEqual(['do_huge_pmd_anonymous_page']);
-        expect(t.of('folio_alloc', undefined, (e) => e.c === 9)).toHaveLength(1);
+        expect(t.of('fault', 'setup').map((e) => e.how)).toEqual(['do_huge_pmd_anonymous_page']);
+        expect(t.of('folio_alloc', undefined, (e) => e.order === 9)).toHaveLength(1);
         const [req] = t.requests('reader');
         expect(req!.result).toBe(THP_READ_LEN);
         expect(Array.from(req!.data)).toEqual(expected());
         // Four pieces (100 + 4096 + 4096 + 100 bytes), one per 4 KiB page.
-        expect(t.of('copy', 'reader').map((e) => e.b)).toEqual([100, 4096, 4096, 100]);
+        expect(t.of('copy', 'reader').map((e) => e.len)).toEqual([100, 4096, 4096, 100]);
         // No PTE-level lock anywhere in the read: the THP is found at PMD level, under pmd_lock.
         expect(locks(t, 'ptl')).toHaveLength(0);
         expect(t.of('fault', 'reader')).toHaveLength(0);
@@ -62,7 +63,7 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
           // pmd_lock is held from the walk until folio_walk_end, and the copy happens after it.
           const end = calls(t, 'folio_walk_end')[0]!;
           const unlock = t.next('spin_unlock', end.seq, 'reader')!;
-          expect(t.name(unlock.b)).toBe('pmd_lock');
+          expect(unlock.class).toBe('pmd_lock');
           expect(t.of('copy', 'reader')[0]!.seq).toBeGreaterThan(unlock.seq);
           // v1 does not touch; `touch` calls touch_pmd once, for the one walk (not folio_mark_accessed).
           expect(calls(t, 'touch_pmd')).toHaveLength(variant.includes('touch') ? 1 : 0);
@@ -76,7 +77,7 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
         expect(t.of('folio_mark_accessed', 'reader')).toHaveLength(0);
         // x86 pmdp_set_access_flags writes only for a write access: the old PMD (aged by the rmap
         // walk before the read) stays old whichever path read it.
-        expect(t.of('pgtable_set', 'ager', (e) => e.b === THP_AREA)).toHaveLength(1);
+        expect(t.of('pgtable_set', 'ager', (e) => e.addr === THP_AREA)).toHaveLength(1);
         expect(t.of('pgtable_set', 'reader')).toHaveLength(0);
         expect(finalPmd(t) & _PAGE_PSE).toBe(_PAGE_PSE);
         expect(finalPmd(t) & _PAGE_ACCESSED).toBe(0);
@@ -86,7 +87,7 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
         const t = run(path, variant, seed, {}, true);
         const touches = path === 'gup' || variant.includes('touch');
         // GUP (and the `touch` variant) set the young bit once; fast v1 leaves the PMD old.
-        expect(t.of('pgtable_set', 'reader', (e) => e.b === THP_AREA)).toHaveLength(touches ? 1 : 0);
+        expect(t.of('pgtable_set', 'reader', (e) => e.addr === THP_AREA)).toHaveLength(touches ? 1 : 0);
         expect(finalPmd(t) & _PAGE_ACCESSED).toBe(touches ? _PAGE_ACCESSED : 0);
       });
 
@@ -101,18 +102,18 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
         if (path === 'fast') {
           // ... in vma_start_write (the VMA split), until the reader's vma_end_read.
           const endRead = t.of('vma_end_read', 'reader')[0]!;
-          const write = t.of('vma_start_write', 'splitter', (e) => e.b === 1)[0]!;
+          const write = t.of('vma_start_write', 'splitter', (e) => e.waited)[0]!;
           expect(write.seq).toBeGreaterThan(endRead.seq);
           expect(block.seq).toBeLessThan(endRead.seq);
         } else {
           // ... for mmap_lock, until the reader's mmap_read_unlock.
           const released = t.of('mmap_lock_released', 'reader')[0]!;
-          const got = t.of('mmap_lock_acquire_returned', 'splitter', (e) => e.c === 1)[0]!;
+          const got = t.of('mmap_lock_acquire_returned', 'splitter', (e) => e.write)[0]!;
           expect(got.seq).toBeGreaterThan(released.seq);
         }
         // split_huge_pmd ran only after the reader's last copy: the deposited table came back
         // (withdraw) and replaced the leaf with 512 PTEs.
-        const withdraw = t.of('pgtable_deposit', 'splitter', (e) => e.d === 0);
+        const withdraw = t.of('pgtable_deposit', 'splitter', (e) => e.op === 'withdraw');
         expect(withdraw).toHaveLength(1);
         const lastCopy = t.of('copy', 'reader').at(-1)!;
         expect(withdraw[0]!.seq).toBeGreaterThan(lastCopy.seq);
@@ -122,16 +123,16 @@ describe('§12.12 reads of a PMD-mapped THP', () => {
 
       test(`the huge zero page: GUP copies it, fast falls back (${label(path, variant, seed)})`, () => {
         const t = run(path, variant, seed, { zero: 1 });
-        expect(t.of('fault', 'setup').map((e) => t.name(e.c))).toEqual(['do_huge_pmd_anonymous_page:huge_zero_page']);
+        expect(t.of('fault', 'setup').map((e) => e.how)).toEqual(['do_huge_pmd_anonymous_page:huge_zero_page']);
         const [req] = t.requests('reader');
         expect(req!.result).toBe(THP_READ_LEN);
         expect(Array.from(req!.data).every((b) => b === 0)).toBe(true);
         // Copies come from the (huge) zero page: folio 0.
-        expect(t.of('copy', 'reader').every((e) => e.c === 0)).toBe(true);
+        expect(t.of('copy', 'reader').every((e) => e.folio === COPY_FROM_ZERO_PAGE)).toBe(true);
         if (path === 'fast') {
           // No FW_ZEROPAGE: vm_normal_page_pmd() is NULL for the huge zero page -> not found.
           const fb = t.of('fast_path_fallback', 'reader');
-          expect(fb.map((e) => [e.b, t.name(e.c)])).toEqual([[0, 'folio_walk_start: not found']]);
+          expect(fb.map((e) => [e.copied, e.reason])).toEqual([[0, 'folio_walk_start: not found']]);
         }
         expect(calls(t, 'follow_huge_pmd')).toHaveLength(4);
       });

@@ -9,12 +9,12 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap,
 import {
   type MmStruct, PAGE_SIZE, UINT_MAX, VM_REFCNT_EXCLUDE_READERS_FLAG as FLAG, type VmAreaStruct, vm_area_cachep, vmas,
 } from '../src/linux/mm/mm_types.js';
-import { VMA_READ_DETACHED, VMA_READ_FOREIGN, VMA_READ_OK } from '../src/linux/mm/mmap_lock.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import {
   AREA, AREA2, MODE_DETACHED, MODE_OTHER_MM, MODE_SAME_MM, READ_LEN, vmaReuse,
 } from '../src/workloads/vma-reuse.js';
-import { type Ev, runBoot, runTrace, type Trace } from './helpers/harness.js';
+import type { EventOf } from '../src/trace/vocab/index.js';
+import { runBoot, runTrace, type Trace } from './helpers/harness.js';
 import { checkEveryEvent } from './helpers/fold-check.js';
 import { spawnThread } from './helpers/tasks.js';
 
@@ -42,8 +42,8 @@ function run(path: 'gup' | 'fast', variant: string[], seed: number, mode: number
 }
 
 /** V: the target's VMA at AREA, as setup created it. */
-const vOf = (t: Trace): Ev => t.of('vma_create', 'setup', (e) => e.c === AREA)[0]!;
-const vmstat = (t: Trace, task: string) => t.of('vmstat', task).map((e) => t.name(e.a));
+const vOf = (t: Trace): EventOf<'vma_create'> => t.of('vma_create', 'setup', (e) => e.start === AREA)[0]!;
+const vmstat = (t: Trace, task: string) => t.of('vmstat', task).map((e) => e.counter);
 
 describe('vm_area_cachep is SLAB_TYPESAFE_BY_RCU: freed VMA objects are reused', () => {
   test('the next allocation gets the most recently freed object, re-initialised, for any mm', () => {
@@ -94,11 +94,11 @@ describe('vm_area_cachep is SLAB_TYPESAFE_BY_RCU: freed VMA objects are reused',
     expect(fresh).not.toBe(p);
     expect(fresh).not.toBe(q);
     // In events: vma_free then vma_create with the same id is the object reused.
-    const creates = t.of('vma_create').map((e) => [e.a, e.b]);
+    const creates = t.of('vma_create').map((e) => [e.vma, e.mm]);
     expect(creates).toContainEqual([q!.id, mmB.id]);
     expect(creates).toContainEqual([p!.id, mmB.id]);
-    const life = t.events.filter((e) => ['vma_create', 'vma_free'].includes(t.kindName(e)) && e.a === q!.id);
-    expect(life.map((e) => [t.kindName(e), e.b])).toEqual([['vma_create', mmA.id], ['vma_free', 0], ['vma_create', mmB.id]]);
+    const life = t.events.filter((e) => (t.is(e, 'vma_create') || t.is(e, 'vma_free')) && e.vma === q!.id);
+    expect(life.map((e) => (e.kind === 'vma_create' ? [e.kind, e.mm] : [e.kind]))).toEqual([['vma_create', mmA.id], ['vma_free'], ['vma_create', mmB.id]]);
   });
   // vma_init's reset of a reused object (refcnt 0, vm_lock_seq UINT_MAX, no flags/backing) is
   // checked after every event by the fold checks below: the model makes a fresh record on vma_create.
@@ -131,68 +131,68 @@ describe('§12.8 the VMA found by mas_walk is freed (and reused) before vma_star
 
       test(`(c) detached: refcnt 0 -> -EAGAIN, MISS, re-walk finds nothing -> ABORT, fallback, 0 bytes (${l})`, () => {
         const t = run(path, variant, seed, MODE_DETACHED);
-        const V = vOf(t).a;
-        expect(t.of('mas_walk', 'reader').map((e) => e.b)).toEqual([V, 0]);
+        const V = vOf(t).vma;
+        expect(t.of('mas_walk', 'reader').map((e) => e.vma)).toEqual([V, 0]);
         const sr = t.of('vma_start_read', 'reader');
-        expect(sr.map((e) => [e.a, e.b, e.c])).toEqual([[V, VMA_READ_DETACHED, 0]]);
+        expect(sr.map((e) => [e.vma, e.result, e.refcnt])).toEqual([[V, 'detached', 0]]);
         // V was freed -- and not reused -- before the reader tried it.
-        const freed = t.of('vma_free', 'writer', (e) => e.a === V)[0]!;
+        const freed = t.of('vma_free', 'writer', (e) => e.vma === V)[0]!;
         expect(freed.seq).toBeLessThan(sr[0]!.seq);
-        expect(t.of('vma_create', undefined, (e) => e.a === V && e.seq > freed.seq)).toHaveLength(0);
+        expect(t.of('vma_create', undefined, (e) => e.vma === V && e.seq > freed.seq)).toHaveLength(0);
         // No reference was taken on it.
-        expect(t.of('vma_refcnt', 'reader', (e) => e.a === V)).toHaveLength(0);
-        expect(t.of('vma_end_read', 'reader', (e) => e.a === V)).toHaveLength(0);
+        expect(t.of('vma_refcnt', 'reader', (e) => e.vma === V)).toHaveLength(0);
+        expect(t.of('vma_end_read', 'reader', (e) => e.vma === V)).toHaveLength(0);
         expect(vmstat(t, 'reader')).toEqual(['VMA_LOCK_MISS', 'VMA_LOCK_ABORT']);
         const fb = t.of('fast_path_fallback', 'reader');
-        expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
+        expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
         // The slow path: no VMA at AREA, expand_stack fails.
-        expect(t.of('expand_stack', 'reader').map((e) => e.b)).toEqual([0]);
+        expect(t.of('expand_stack', 'reader').map((e) => e.vma)).toEqual([0]);
       });
 
       test(`(a) reused by another mm: vm_mm != mm -> FOREIGN, the reference is dropped and wakes that mm's writer, ABORT, fallback, 0 bytes (${l})`, () => {
         const t = run(path, variant, seed, MODE_OTHER_MM);
         const v = vOf(t);
-        const V = v.a;
-        const targetMm = v.b;
+        const V = v.vma;
+        const targetMm = v.mm;
         // V freed by the target's munmap, then handed to the other process at the same address.
-        const freed = t.of('vma_free', 'writer', (e) => e.a === V)[0]!;
-        const reused = t.of('vma_create', 'other', (e) => e.a === V)[0]!;
+        const freed = t.of('vma_free', 'writer', (e) => e.vma === V)[0]!;
+        const reused = t.of('vma_create', 'other', (e) => e.vma === V)[0]!;
         expect(reused.seq).toBeGreaterThan(freed.seq);
-        expect(reused.b).not.toBe(targetMm);
-        expect(reused.c).toBe(AREA);
+        expect(reused.mm).not.toBe(targetMm);
+        expect(reused.start).toBe(AREA);
         // The reader found V before the free and tried to lock it after the reuse.
         const walk = t.of('mas_walk', 'reader');
-        expect(walk.map((e) => e.b)).toEqual([V]);
+        expect(walk.map((e) => e.vma)).toEqual([V]);
         expect(walk[0]!.seq).toBeLessThan(freed.seq);
-        const inc = t.of('vma_refcnt', 'reader', (e) => e.a === V)[0]!;
-        expect([inc.b, inc.c]).toEqual([1, 2]); // attached in the other mm: 1 -> 2
+        const inc = t.of('vma_refcnt', 'reader', (e) => e.vma === V)[0]!;
+        expect([inc.old, inc.new]).toEqual([1, 2]); // attached in the other mm: 1 -> 2
         expect(inc.seq).toBeGreaterThan(reused.seq);
         const sr = t.of('vma_start_read', 'reader');
-        expect(sr.map((e) => [e.a, e.b])).toEqual([[V, VMA_READ_FOREIGN]]);
+        expect(sr.map((e) => [e.vma, e.result])).toEqual([[V, 'foreign']]);
         // Meanwhile the other mm's mprotect came to vma_start_write(V) and had to wait for it.
-        const block = t.of('sched_block', 'other-writer', (e) => e.a === V)[0]!;
-        expect(t.name(block.b)).toBe('vma_writer_wait');
+        const block = t.of('sched_block', 'other-writer', (e) => e.on === V)[0]!;
+        expect(block.wait).toBe('vma_writer_wait');
         expect(block.seq).toBeGreaterThan(inc.seq);
         expect(block.seq).toBeLessThan(sr[0]!.seq);
-        expect(sr[0]!.c).toBe(FLAG + 2); // the writer's FLAG, the owner's 1, the reader's 1
+        expect(sr[0]!.refcnt).toBe(FLAG + 2); // the writer's FLAG, the owner's 1, the reader's 1
         // err_unstable: RCU dropped, then the reference put -- which wakes the other mm's writer.
         const unlock = t.next('rcu_read_unlock', sr[0]!.seq, 'reader')!;
-        const put = t.of('vma_end_read', 'reader', (e) => e.a === V);
-        expect(put.map((e) => e.b)).toEqual([FLAG + 1]);
+        const put = t.of('vma_end_read', 'reader', (e) => e.vma === V);
+        expect(put.map((e) => e.refcnt)).toEqual([FLAG + 1]);
         expect(unlock.seq).toBeLessThan(put[0]!.seq);
         const wake = t.next('sched_wakeup', put[0]!.seq, 'reader')!;
-        expect(wake.a).toBe(t.tid('other-writer'));
-        const wrote = t.of('vma_start_write', 'other-writer', (e) => e.a === V)[0]!;
-        expect(wrote.b).toBe(1); // it waited
+        expect(wake.target).toBe(t.tid('other-writer'));
+        const wrote = t.of('vma_start_write', 'other-writer', (e) => e.vma === V)[0]!;
+        expect(wrote.waited).toBe(true);
         expect(wrote.seq).toBeGreaterThan(wake.seq);
         expect(t.of('task_exit', 'other-writer')).toHaveLength(1);
         // The other mm's VMA is left attached and unlocked: refcnt 1, owned by the other mm.
         const live = vmas(t.result.kernel).get(V)!;
-        expect(live.vm_mm.id).toBe(reused.b);
+        expect(live.vm_mm.id).toBe(reused.mm);
         expect(live.vm_refcnt).toBe(1);
         expect(vmstat(t, 'reader')).toEqual(['VMA_LOCK_ABORT']);
         const fb = t.of('fast_path_fallback', 'reader');
-        expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
+        expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
         // Nothing copied on the fast path (the other mm's page is never read).
         expect(t.of('copy', 'reader')).toHaveLength(0);
       });
@@ -200,26 +200,26 @@ describe('§12.8 the VMA found by mas_walk is freed (and reused) before vma_star
       test(`(b) reused by the same mm elsewhere: the lock succeeds, the bounds re-check fails -> vma_end_read, ABORT, fallback reads the new VMA (${l})`, () => {
         const t = run(path, variant, seed, MODE_SAME_MM);
         const v = vOf(t);
-        const V = v.a;
-        const freed = t.of('vma_free', 'writer', (e) => e.a === V)[0]!;
-        const reused = t.of('vma_create', 'writer', (e) => e.a === V)[0]!;
+        const V = v.vma;
+        const freed = t.of('vma_free', 'writer', (e) => e.vma === V)[0]!;
+        const reused = t.of('vma_create', 'writer', (e) => e.vma === V)[0]!;
         expect(reused.seq).toBeGreaterThan(freed.seq);
-        expect([reused.b, reused.c, reused.d]).toEqual([v.b, AREA2, AREA2 + PAGE_SIZE]);
-        const attached = t.of('vma_mark_attached', 'writer', (e) => e.a === V && e.seq > reused.seq)[0]!;
-        expect(attached.b).toBe(AREA2);
-        expect(t.of('mas_walk', 'reader').map((e) => e.b)).toEqual([V]);
+        expect([reused.mm, reused.start, reused.end]).toEqual([v.mm, AREA2, AREA2 + PAGE_SIZE]);
+        const attached = t.of('vma_mark_attached', 'writer', (e) => e.vma === V && e.seq > reused.seq)[0]!;
+        expect(attached.start).toBe(AREA2);
+        expect(t.of('mas_walk', 'reader').map((e) => e.vma)).toEqual([V]);
         const sr = t.of('vma_start_read', 'reader');
-        expect(sr.map((e) => [e.a, e.b, e.c])).toEqual([[V, VMA_READ_OK, 2]]);
+        expect(sr.map((e) => [e.vma, e.result, e.refcnt])).toEqual([[V, 'ok', 2]]);
         expect(sr[0]!.seq).toBeGreaterThan(attached.seq);
         // The bounds check (after rcu_read_unlock) sees V at AREA2: the reference goes again.
-        expect(t.of('vma_end_read', 'reader', (e) => e.a === V).map((e) => e.b)).toEqual([1]);
+        expect(t.of('vma_end_read', 'reader', (e) => e.vma === V).map((e) => e.refcnt)).toEqual([1]);
         expect(vmstat(t, 'reader')).toEqual(['VMA_LOCK_ABORT']);
         const fb = t.of('fast_path_fallback', 'reader');
-        expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
+        expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[AREA, 0, 'lock_vma_under_rcu failed']]);
         // The slow path (under mmap_lock) copies the new VMA's page.
         const copies = t.of('copy', 'reader');
-        expect(copies.map((e) => [e.a, e.b])).toEqual([[AREA, READ_LEN]]);
-        const locked = t.of('mmap_lock_acquire_returned', 'reader', (e) => e.c === 0 && e.d === 1)[0]!;
+        expect(copies.map((e) => [e.addr, e.len])).toEqual([[AREA, READ_LEN]]);
+        const locked = t.of('mmap_lock_acquire_returned', 'reader', (e) => !e.write && e.success)[0]!;
         expect(copies[0]!.seq).toBeGreaterThan(locked.seq);
       });
     }

@@ -28,13 +28,14 @@ import { entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import { EFAULT, EINVAL } from '../src/linux/include/errno.js';
-import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, PG_referenced, PG_reserved } from '../src/linux/mm/folio.js';
+import { PG_referenced, PG_reserved } from '../src/linux/mm/folio.js';
 import { VM_FAULT_RETRY } from '../src/linux/mm/mm_types.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import type { Gen } from '../src/sim/task.js';
 import { VARIANTS } from '../src/cli/record.js';
+import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE } from '../src/trace/vocab/index.js';
 import { TARGET_ARGV, TARGET_ENVP } from '../src/workloads/cmdline-poll.js';
 import { fileCmdline } from '../src/workloads/file-cmdline.js';
 import { outsider, remote_read, remote_write, spawn_process, thread } from '../src/workloads/lib.js';
@@ -50,7 +51,6 @@ import { cmdlineBytes, waitUntil } from './helpers/tasks.js';
 
 const SEEDS = [1, 2, 3];
 const VMA_GUP = ['vmaGup'];
-const VMA_READ_OK = 0;
 const FB_CHECK = 'check_vma_flags refused the VMA';
 const FB_RETRY = 'VM_FAULT_RETRY: the fault dropped the VMA lock';
 const FB_NO_LOCK = 'lock_vma_under_rcu failed';
@@ -59,29 +59,29 @@ const FB_SPANS = 'read spans more than one VMA';
 function run(w: Workload, seed: number, variant: string[] = VMA_GUP, params: Record<string, number> = {}, path: 'gup' | 'fast' = 'fast'): Trace {
   const t = runTrace(w, { seed, path, variant, params });
   expect(t.result.outcome).toBe('done');
-  expect(t.of('warn').map((e) => t.name(e.a))).toEqual([]);
+  expect(t.of('warn').map((e) => e.what)).toEqual([]);
   expect(t.of('use_after_free')).toHaveLength(0);
   return t;
 }
 
 const fallbacks = (t: Trace, task: string, r?: Req) =>
-  t.of('fast_path_fallback', task, r?.inside).map((e) => [e.a, e.b, t.name(e.c)] as [number, number, string]);
+  t.of('fast_path_fallback', task, r?.inside).map((e) => [e.addr, e.copied, e.reason] as [number, number, string]);
 const mmapLocks = (t: Trace, task: string, r?: Req) => t.of('mmap_lock_start_locking', task, r?.inside);
 const mmapWaits = (t: Trace, task: string, r?: Req) =>
-  t.of('sched_block', task, (e) => (!r || r.inside(e)) && t.name(e.b) === 'rwsem_down_read');
+  t.of('sched_block', task, (e) => (!r || r.inside(e)) && e.wait === 'rwsem_down_read');
 
 /** Is `task` holding a VMA read lock it took with lock_vma_under_rcu at event e? */
 function vmaLockedAt(t: Trace, task: string, e: Ev): boolean {
-  const last = t.of('vma_start_read', task, (x) => x.seq < e.seq && x.b === VMA_READ_OK).at(-1);
+  const last = t.of('vma_start_read', task, (x) => x.seq < e.seq && x.result === 'ok').at(-1);
   if (!last) return false;
-  return t.of('vma_end_read', task, (x) => x.seq > last.seq && x.seq < e.seq && x.a === last.a).length === 0;
+  return t.of('vma_end_read', task, (x) => x.seq > last.seq && x.seq < e.seq && x.vma === last.vma).length === 0;
 }
 
 /** Every lock_vma_under_rcu success of the task in r is released exactly once (by it or the fault handler). */
 function expectVmaLocksBalanced(t: Trace, task: string, r: Req): void {
-  const ok = t.of('vma_start_read', task, (e) => r.inside(e) && e.b === VMA_READ_OK);
+  const ok = t.of('vma_start_read', task, (e) => r.inside(e) && e.result === 'ok');
   for (const s of ok) {
-    const end = t.next('vma_end_read', s.seq, task, (e) => e.a === s.a)!;
+    const end = t.next('vma_end_read', s.seq, task, (e) => e.vma === s.vma)!;
     expect(end).toBeDefined();
     expect(end.seq).toBeLessThan(r.end);
   }
@@ -89,9 +89,9 @@ function expectVmaLocksBalanced(t: Trace, task: string, r: Req): void {
 
 /** Is the task inside handle_mm_fault at event e (between its call_enter and call_exit)? */
 function inFault(t: Trace, task: string, e: Ev): boolean {
-  const enter = t.of('call_enter', task, (x) => x.seq < e.seq && t.name(x.a) === 'handle_mm_fault').at(-1);
+  const enter = t.of('call_enter', task, (x) => x.seq < e.seq && x.fn === 'handle_mm_fault').at(-1);
   if (!enter) return false;
-  return t.of('call_exit', task, (x) => x.seq > enter.seq && x.seq < e.seq && t.name(x.a) === 'handle_mm_fault').length === 0;
+  return t.of('call_exit', task, (x) => x.seq > enter.seq && x.seq < e.seq && x.fn === 'handle_mm_fault').length === 0;
 }
 
 /**
@@ -119,7 +119,7 @@ describe('§12.9 never-touched with vmaGup: faulted in under the VMA lock, zeros
     it(`§6.6/§6.7/§8.3.6: do_anonymous_page:zero_page runs under FAULT_FLAG_VMA_LOCK, the zero page is copied (seed ${seed})`, () => {
       const t = run(neverTouched, seed);
       const gup = run(neverTouched, seed, [], {}, 'gup');
-      const zeroPfn = t.of('folio_alloc', undefined, (e) => (e.d & PG_reserved) !== 0)[0]!.b;
+      const zeroPfn = t.of('folio_alloc', undefined, (e) => (e.flags & PG_reserved) !== 0)[0]!.pfn;
       const reqs = t.requests('monitor');
       expect(reqs).toHaveLength(4 * ROUNDS);
       // Same bytes as mainline GUP: zeros everywhere.
@@ -139,25 +139,25 @@ describe('§12.9 never-touched with vmaGup: faulted in under the VMA lock, zeros
           // One copy, from the zero page (folio 0), made with the VMA read lock held and a FOLL_GET
           // reference on the zero folio taken before it and dropped after it.
           const copies = t.of('copy', 'monitor', req.inside);
-          expect(copies.map((e) => [e.a, e.b, e.c])).toEqual([[want, len, 0]]);
+          expect(copies.map((e) => [e.addr, e.len, e.folio])).toEqual([[want, len, COPY_FROM_ZERO_PAGE]]);
           expect(vmaLockedAt(t, 'monitor', copies[0]!)).toBe(true);
           const gets = t.of('folio_get', 'monitor', (e) => req.inside(e) && e.seq < copies[0]!.seq);
           const puts = t.of('folio_put', 'monitor', (e) => req.inside(e) && e.seq > copies[0]!.seq);
           expect(gets).toHaveLength(1);
-          expect(puts.map((e) => e.a)).toEqual([gets[0]!.a]);
+          expect(puts.map((e) => e.folio)).toEqual([gets[0]!.folio]);
           const faults = t.of('fault', 'monitor', req.inside);
           if (i >= 2) {
             // The target's own read mapped the zero page: followed, no fault (§6.6).
             expect(faults).toHaveLength(0);
           } else {
             const page = want - OFFSET;
-            expect(faults.map((e) => [e.b - (e.b % PAGE_SIZE), t.name(e.c), e.d])).toEqual([[page, 'do_anonymous_page:zero_page', 0]]);
+            expect(faults.map((e) => [e.addr - (e.addr % PAGE_SIZE), e.how, e.result])).toEqual([[page, 'do_anonymous_page:zero_page', 0]]);
             expect(vmaLockedAt(t, 'monitor', faults[0]!)).toBe(true);
             const installed = t.of('pgtable_set', 'monitor', (e) => req.inside(e) && t.isMap(e));
-            expect(installed.map((e) => [e.b, entry_pfn(e.c)])).toEqual([[page, zeroPfn]]);
+            expect(installed.map((e) => [e.addr, entry_pfn(e.value)])).toEqual([[page, zeroPfn]]);
             // GUP's own steps, under the VMA lock: lookup, fault, lookup again.
-            const calls = t.of('call_enter', 'monitor', (e) => req.inside(e) && ['follow_page_mask', 'faultin_page'].includes(t.name(e.a)));
-            expect(calls.map((e) => t.name(e.a))).toEqual(['follow_page_mask', 'faultin_page', 'follow_page_mask']);
+            const calls = t.of('call_enter', 'monitor', (e) => req.inside(e) && ['follow_page_mask', 'faultin_page'].includes(e.fn));
+            expect(calls.map((e) => e.fn)).toEqual(['follow_page_mask', 'faultin_page', 'follow_page_mask']);
           }
         }
       }
@@ -187,7 +187,7 @@ describe('§12.2 file-cmdline with vmaGup: check_vma_flags applies FOLL_ANON lik
           const fb = fallbacks(t, 'monitor', r);
           expect(fb.length).toBeGreaterThanOrEqual(1);
           for (const [, copied, reason] of fb) expect([copied, reason]).toEqual([0, FB_CHECK]);
-          expect(t.of('gup_error', 'monitor', r.inside).map((e) => e.b)).toEqual(fb.map(() => EFAULT));
+          expect(t.of('gup_error', 'monitor', r.inside).map((e) => e.errno)).toEqual(fb.map(() => EFAULT));
           expect(mmapLocks(t, 'monitor', r)).toHaveLength(fb.length);
           expect(t.of('fault', 'monitor', r.inside)).toHaveLength(0);
           expect(t.of('copy', 'monitor', r.inside)).toHaveLength(0);
@@ -205,28 +205,28 @@ describe('§12.3 reclaim-aging with vmaGup: FOLL_TOUCH ages like GUP', () => {
   for (const seed of SEEDS) {
     it(`§5.3/§6.6: two reads -> folio_mark_accessed twice -> P activated, kswapd never judges it (seed ${seed})`, () => {
       const t = run(reclaimAging, seed);
-      const store = t.of('user_access', 'target', (e) => e.a === PAGE_P + P_OFFSET && e.c === 1);
+      const store = t.of('user_access', 'target', (e) => e.addr === PAGE_P + P_OFFSET && e.write);
       expect(store).toHaveLength(1);
-      const p = store[0]!.d;
+      const p = store[0]!.folio;
       const reads = t.requests('monitor');
       expect(reads.map((r) => [r.result, Array.from(r.data)])).toEqual(reads.map(() => [P_PATTERN.length, Array.from(P_PATTERN)]));
       // No mmap_lock: the page is present, GUP follows it under the VMA lock.
       expect(mmapLocks(t, 'monitor')).toHaveLength(0);
       expect(fallbacks(t, 'monitor')).toEqual([]);
-      const touches = t.of('folio_mark_accessed', 'monitor', (e) => e.a === p);
+      const touches = t.of('folio_mark_accessed', 'monitor', (e) => e.folio === p);
       expect(touches).toHaveLength(2);
-      expect([touches[0]!.b & PG_referenced, touches[0]!.c & PG_referenced]).toEqual([0, PG_referenced]);
-      expect([touches[1]!.b & PG_referenced, touches[1]!.c & PG_referenced]).toEqual([PG_referenced, 0]);
+      expect([touches[0]!.from & PG_referenced, touches[0]!.to & PG_referenced]).toEqual([0, PG_referenced]);
+      expect([touches[1]!.from & PG_referenced, touches[1]!.to & PG_referenced]).toEqual([PG_referenced, 0]);
       expect(reads[0]!.inside(touches[0]!)).toBe(true);
       expect(reads[1]!.inside(touches[1]!)).toBe(true);
       for (const e of touches) expect(vmaLockedAt(t, 'monitor', e)).toBe(true);
-      const activated = t.of('lru_move', 'monitor', (e) => e.a === p && e.c === LRU_ACTIVE_ANON);
-      expect(activated.map((e) => e.b)).toEqual([LRU_INACTIVE_ANON]);
-      expect(t.of('reclaim_verdict', 'kswapd0', (e) => e.a === p)).toHaveLength(0);
+      const activated = t.of('lru_move', 'monitor', (e) => e.folio === p && e.to === 'active_anon');
+      expect(activated.map((e) => e.from)).toEqual(['inactive_anon']);
+      expect(t.of('reclaim_verdict', 'kswapd0', (e) => e.folio === p)).toHaveLength(0);
       // The same aging events as the GUP path.
       const gup = run(reclaimAging, seed, [], {}, 'gup');
-      const pg = gup.of('user_access', 'target', (e) => e.a === PAGE_P + P_OFFSET && e.c === 1)[0]!.d;
-      expect(gup.of('folio_mark_accessed', 'monitor', (e) => e.a === pg).map((e) => [e.b, e.c])).toEqual(touches.map((e) => [e.b, e.c]));
+      const pg = gup.of('user_access', 'target', (e) => e.addr === PAGE_P + P_OFFSET && e.write)[0]!.folio;
+      expect(gup.of('folio_mark_accessed', 'monitor', (e) => e.folio === pg).map((e) => [e.from, e.to])).toEqual(touches.map((e) => [e.from, e.to]));
     });
   }
 });
@@ -244,7 +244,7 @@ describe('§12.5 stuck-writer with vmaGup', () => {
       expect(mmapWaits(t, 'monitor')).toHaveLength(0);
       expect(fallbacks(t, 'monitor')).toEqual([]);
       // GUP under the VMA lock did the work.
-      expect(t.of('call_enter', 'monitor', (e) => t.name(e.a) === 'get_user_page_vma_locked').length).toBeGreaterThanOrEqual(4);
+      expect(t.of('call_enter', 'monitor', (e) => e.fn === 'get_user_page_vma_locked').length).toBeGreaterThanOrEqual(4);
     });
 
     it(`the write-locked region: the VMA lock is refused, fall back and wait like gup; waitForWriter retries lock-free (seed ${seed})`, () => {
@@ -266,7 +266,7 @@ describe('§12.11 special-vmas with vmaGup: GUP refuses, the slow path does ->ac
   const OFFSET = specialVmas.params.offset!.default as number;
   const device = deviceBytes(specialVmas.params.pages!.default as number);
   const accessPhys = (t: Trace, r: Req) =>
-    t.of('call_exit', 'monitor', (e) => r.inside(e) && t.name(e.a) === 'generic_access_phys').map((e) => e.b);
+    t.of('call_exit', 'monitor', (e) => r.inside(e) && e.fn === 'generic_access_phys').map((e) => e.ret);
   for (const seed of SEEDS) {
     it(`§6.5 VM_IO|VM_PFNMAP and secretmem fall back at once; generic_access_phys returns the device bytes (seed ${seed})`, () => {
       const t = run(specialVmas, seed);
@@ -290,7 +290,7 @@ describe('§12.11 special-vmas with vmaGup: GUP refuses, the slow path does ->ac
         }
         expect([read.result, Array.from(read.data)]).toEqual([LEN, Array.from(device.subarray(OFFSET, OFFSET + LEN))]);
         expect(accessPhys(t, read)).toEqual([LEN]);
-        expect(t.of('copy', 'monitor', read.inside).map((e) => [e.a, e.b, e.c])).toEqual([[IO_AREA + OFFSET, LEN, -1]]);
+        expect(t.of('copy', 'monitor', read.inside).map((e) => [e.addr, e.len, e.folio])).toEqual([[IO_AREA + OFFSET, LEN, COPY_FROM_IO]]);
         expect([peek.result, Array.from(peek.data)]).toEqual([8, Array.from(device.subarray(0, 8))]);
         expect(poke.result).toBe(0);
         expect(accessPhys(t, poke)).toEqual([-EINVAL]);
@@ -358,11 +358,11 @@ describe('§2.7/§6.7 a write fault under the VMA lock that needs an anon_vma (v
       expect(Array.from(read.data)).toEqual([...POKE_DATA, ...new Uint8Array(8), ...POKE_DATA]);
       // First request: the fault under the VMA lock ...
       const faults = t.of('fault', 'monitor', first.inside);
-      expect(faults.map((e) => [t.name(e.c), e.d])).toEqual([['vmf_anon_prepare:retry', VM_FAULT_RETRY], ['do_anonymous_page', 0]]);
+      expect(faults.map((e) => [e.how, e.result])).toEqual([['vmf_anon_prepare:retry', VM_FAULT_RETRY], ['do_anonymous_page', 0]]);
       expect(vmaLockedAt(t, 'monitor', faults[0]!)).toBe(false); // released by vmf_anon_prepare itself
       // ... tried mmap_lock (trylock, failed) while holding the VMA lock ...
       const tries = t.of('mmap_lock_acquire_returned', 'monitor', (e) => first.inside(e) && e.seq < faults[0]!.seq);
-      expect(tries.map((e) => e.d)).toEqual([0]);
+      expect(tries.map((e) => e.success)).toEqual([false]);
       expect(vmaLockedAt(t, 'monitor', tries[0]!)).toBe(true);
       // ... and fell back at the same address with nothing copied, after the lock was gone.
       expect(fallbacks(t, 'monitor', first)).toEqual([[ANON_AREA + 16, 0, FB_RETRY]]);
@@ -375,7 +375,7 @@ describe('§2.7/§6.7 a write fault under the VMA lock that needs an anon_vma (v
       expect(faults[1]!.seq).toBeGreaterThan(mmapWaits(t, 'monitor', first)[0]!.seq);
       expect(vmaLockedAt(t, 'monitor', faults[1]!)).toBe(false);
       // The data was written exactly once, by the slow path.
-      expect(t.of('copy_to_folio', 'monitor', first.inside).map((e) => [e.a, e.b])).toEqual([[ANON_AREA + 16, 8]]);
+      expect(t.of('copy_to_folio', 'monitor', first.inside).map((e) => [e.addr, e.len])).toEqual([[ANON_AREA + 16, 8]]);
       // Second write and the read: the page is mapped, GUP follows it under the VMA lock alone.
       for (const r of [second, read]) {
         expect(mmapLocks(t, 'monitor', r)).toHaveLength(0);
@@ -383,11 +383,11 @@ describe('§2.7/§6.7 a write fault under the VMA lock that needs an anon_vma (v
         expect(fallbacks(t, 'monitor', r)).toEqual([]);
       }
       const wrote = t.of('copy_to_folio', 'monitor', second.inside);
-      expect(wrote.map((e) => [e.a, e.b])).toEqual([[ANON_AREA + 32, 8]]);
+      expect(wrote.map((e) => [e.addr, e.len])).toEqual([[ANON_AREA + 32, 8]]);
       expect(vmaLockedAt(t, 'monitor', wrote[0]!)).toBe(true);
       expectNoMmapLockUnderVmaLock(t, 'monitor');
       // The target read them back through its own mapping (the workload checks the bytes).
-      const back = t.of('user_access', 'target/0', (e) => e.a === ANON_AREA + 16 && e.c === 0);
+      const back = t.of('user_access', 'target/0', (e) => e.addr === ANON_AREA + 16 && !e.write);
       expect(back).toHaveLength(1);
     });
 
@@ -396,11 +396,11 @@ describe('§2.7/§6.7 a write fault under the VMA lock that needs an anon_vma (v
       const [first] = t.requests('monitor') as [Req];
       expect(first.result).toBe(8);
       const faults = t.of('fault', 'monitor', first.inside);
-      expect(faults.map((e) => [t.name(e.c), e.d])).toEqual([['do_anonymous_page', 0]]);
+      expect(faults.map((e) => [e.how, e.result])).toEqual([['do_anonymous_page', 0]]);
       expect(vmaLockedAt(t, 'monitor', faults[0]!)).toBe(true);
       expect(fallbacks(t, 'monitor')).toEqual([]);
       // The only mmap_lock activity: vmf_anon_prepare's successful trylock, taken and dropped inside the fault.
-      expect(t.of('mmap_lock_acquire_returned', 'monitor').map((e) => [e.c, e.d])).toEqual([[0, 1]]);
+      expect(t.of('mmap_lock_acquire_returned', 'monitor').map((e) => ({ write: e.write, success: e.success }))).toEqual([{ write: false, success: true }]);
       expect(mmapWaits(t, 'monitor')).toHaveLength(0);
       expect(Array.from(t.requests('monitor')[2]!.data)).toEqual([...POKE_DATA, ...new Uint8Array(8), ...POKE_DATA]);
     });
@@ -409,7 +409,7 @@ describe('§2.7/§6.7 a write fault under the VMA lock that needs an anon_vma (v
       const t = run(anonWrite, seed, [], {}, 'gup');
       const [first] = t.requests('monitor') as [Req];
       expect(first.result).toBe(8);
-      expect(t.of('fault', 'monitor', first.inside).map((e) => t.name(e.c))).toEqual(['do_anonymous_page']);
+      expect(t.of('fault', 'monitor', first.inside).map((e) => e.how)).toEqual(['do_anonymous_page']);
       expect(mmapWaits(t, 'monitor', first).length).toBeGreaterThanOrEqual(1);
     });
   }
@@ -465,15 +465,15 @@ describe('§8.3.6 multi-VMA reads with vmaGup: every page address exactly once',
       expect([r.result, Array.from(r.data)]).toEqual([SPAN_LEN, Array.from(expectedSpan())]);
       expect(mmapLocks(t, 'monitor', r)).toHaveLength(0);
       expect(fallbacks(t, 'monitor', r)).toEqual([]);
-      const locked = t.of('vma_start_read', 'monitor', (e) => r.inside(e) && e.b === VMA_READ_OK);
+      const locked = t.of('vma_start_read', 'monitor', (e) => r.inside(e) && e.result === 'ok');
       expect(locked).toHaveLength(2);
-      expect(locked[0]!.a).not.toBe(locked[1]!.a);
+      expect(locked[0]!.vma).not.toBe(locked[1]!.vma);
       // The first VMA's lock is dropped before the second is taken (re-lookup at the next address).
-      const end0 = t.next('vma_end_read', locked[0]!.seq, 'monitor', (e) => e.a === locked[0]!.a)!;
+      const end0 = t.next('vma_end_read', locked[0]!.seq, 'monitor', (e) => e.vma === locked[0]!.vma)!;
       expect(end0.seq).toBeLessThan(locked[1]!.seq);
       expectVmaLocksBalanced(t, 'monitor', r);
       // Copies: contiguous, in order, no address twice, exactly the requested range.
-      const copies = t.of('copy', 'monitor', r.inside).map((e) => [e.a, e.b] as [number, number]);
+      const copies = t.of('copy', 'monitor', r.inside).map((e) => [e.addr, e.len] as [number, number]);
       let at = SPAN_START;
       for (const [addr, len] of copies) {
         expect(addr).toBe(at);
@@ -483,7 +483,7 @@ describe('§8.3.6 multi-VMA reads with vmaGup: every page address exactly once',
       expect(copies.map(([a]) => a)).toEqual([SPAN_START, SPAN_A + PAGE_SIZE, SPAN_B, SPAN_B + PAGE_SIZE]);
       // One fault per never-touched page, each under that VMA's lock.
       const faults = t.of('fault', 'monitor', r.inside);
-      expect(faults.map((e) => [e.b - (e.b % PAGE_SIZE), t.name(e.c)])).toEqual([
+      expect(faults.map((e) => [e.addr - (e.addr % PAGE_SIZE), e.how])).toEqual([
         [SPAN_A + PAGE_SIZE, 'do_anonymous_page:zero_page'], [SPAN_B + PAGE_SIZE, 'do_anonymous_page:zero_page']]);
       for (const f of faults) expect(vmaLockedAt(t, 'monitor', f)).toBe(true);
     });
@@ -494,7 +494,7 @@ describe('§8.3.6 multi-VMA reads with vmaGup: every page address exactly once',
       expect([r.result, Array.from(r.data)]).toEqual([SPAN_LEN, Array.from(expectedSpan())]);
       expect(fallbacks(t, 'monitor', r)).toEqual([[SPAN_START, 0, FB_SPANS]]);
       expect(mmapLocks(t, 'monitor', r)).toHaveLength(1);
-      expect(t.of('call_enter', 'monitor', (e) => r.inside(e) && t.name(e.a) === 'get_user_page_vma_locked')).toHaveLength(0);
+      expect(t.of('call_enter', 'monitor', (e) => r.inside(e) && e.fn === 'get_user_page_vma_locked')).toHaveLength(0);
     });
   }
 });
