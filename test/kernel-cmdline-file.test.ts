@@ -91,9 +91,9 @@ describe('cmdline of a file-backed argv area (kernel-spec §8.2, CVE-2018-1120)'
       expect(vma.vm_end).toBe(page + PAGE_SIZE);
       const pcAdd = t.of('page_cache_add', 'victim/0');
       expect(pcAdd).toHaveLength(1);
-      expect(t.name(pcAdd[0]!.b)).toBe('/fuse/slow');
-      const fileFault = t.of('fault', 'victim/0', (e) => e.b === page);
-      expect(fileFault.map((e) => t.name(e.c))).toEqual(['do_read_fault']);
+      expect(pcAdd[0]!.file).toBe('/fuse/slow');
+      const fileFault = t.of('fault', 'victim/0', (e) => e.addr === page);
+      expect(fileFault.map((e) => e.how)).toEqual(['do_read_fault']);
 
       // FOLL_ANON: cmdline gets nothing.
       expect(cmdline.result).toBe(0);
@@ -101,11 +101,11 @@ describe('cmdline of a file-backed argv area (kernel-spec §8.2, CVE-2018-1120)'
       const psTid = t.tid('ps');
       const reqs = t.of('request_begin', psTid);
       const ends = t.of('request_end', psTid);
-      expect(reqs.map((e) => t.name(e.b))).toEqual(['cmdline', 'cmdline', 'ptrace_peekdata']);
+      expect(reqs.map((e) => e.op)).toEqual(['cmdline', 'cmdline', 'ptrace_peekdata']);
       const inCmdline = (e: { seq: number }) => e.seq > reqs[1]!.seq && e.seq < ends[1]!.seq;
       // check_vma_flags refused: -EFAULT from GUP for the probe of arg_end-1 and the arg_start read...
       const errors = t.of('gup_error', psTid, inCmdline);
-      expect(errors.map((e) => [e.a, e.b])).toEqual([[mm.arg_end - 1, EFAULT], [mm.arg_start, EFAULT]]);
+      expect(errors.map((e) => [e.addr, e.errno])).toEqual([[mm.arg_end - 1, EFAULT], [mm.arg_start, EFAULT]]);
       // ... before touching any page: no fault, no page-table walk, no copy, no folio reference.
       for (const kind of ['fault', 'copy', 'folio_get', 'pgtable_read'] as const) {
         expect(t.of(kind, psTid, inCmdline)).toHaveLength(0);
@@ -118,7 +118,7 @@ describe('cmdline of a file-backed argv area (kernel-spec §8.2, CVE-2018-1120)'
       const inPeek = (e: { seq: number }) => e.seq > reqs[2]!.seq && e.seq < ends[2]!.seq;
       expect(t.of('gup_error', psTid, inPeek)).toHaveLength(0);
       const copy = t.of('copy', psTid, inPeek);
-      expect(copy.map((e) => [e.a, e.b, e.c])).toEqual([[mm.arg_start, 8, pcAdd[0]!.a]]);
+      expect(copy.map((e) => [e.addr, e.len, e.folio])).toEqual([[mm.arg_start, 8, pcAdd[0]!.folio]]);
     });
   }
 });

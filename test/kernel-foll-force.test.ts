@@ -26,7 +26,6 @@ import { spawn_process } from '../src/workloads/lib.js';
 import { runBoot } from './helpers/harness.js';
 import { spawnOutsider, spawnThread } from './helpers/tasks.js';
 
-const SIGSEGV = 11;
 const DATA = new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x01, 0x23, 0x45, 0x67]);
 
 describe('FOLL_FORCE reads and writes (kernel-spec §6.5-§6.7, §12.10)', () => {
@@ -64,12 +63,12 @@ describe('FOLL_FORCE reads and writes (kernel-spec §6.5-§6.7, §12.10)', () =>
       // GUP followed the protnone PTE without faulting.
       expect(t.of('fault', 'debugger')).toHaveLength(0);
       const copy = t.of('copy', 'debugger');
-      expect(copy.map((e) => [e.a, e.b])).toEqual([[addr + 16, 8]]);
+      expect(copy.map((e) => [e.addr, e.len])).toEqual([[addr + 16, 8]]);
       // No FOLL_FORCE: check_vma_flags refuses (no VM_READ).
       expect(plain).toBe(0);
-      expect(t.of('gup_error', 'debugger').map((e) => [e.a, e.b])).toEqual([[addr + 16, EFAULT]]);
+      expect(t.of('gup_error', 'debugger').map((e) => [e.addr, e.errno])).toEqual([[addr + 16, EFAULT]]);
       expect(userRead).toBe(false);
-      expect(t.of('force_sig_fault', 'target/0').map((e) => e.a)).toEqual([SIGSEGV]);
+      expect(t.of('force_sig_fault', 'target/0').map((e) => e.sig)).toEqual(['SIGSEGV']);
       expect(t.of('kernel_fault')).toHaveLength(0);
     });
 
@@ -107,12 +106,12 @@ describe('FOLL_FORCE reads and writes (kernel-spec §6.5-§6.7, §12.10)', () =>
       expect(peek.data).toEqual(DATA);
       expect(readBack).toEqual(DATA);
       // Every PTE ever written for that address is read-only.
-      const ptes = t.of('pgtable_set', undefined, (e) => e.b === addr && t.isMap(e));
+      const ptes = t.of('pgtable_set', undefined, (e) => e.addr === addr && t.isMap(e));
       expect(ptes.length).toBeGreaterThan(0);
-      for (const e of ptes) expect(e.c & _PAGE_RW).toBe(0);
+      for (const e of ptes) expect(e.value & _PAGE_RW).toBe(0);
       // So the target's own store faults: access_error (no VM_WRITE) -> SIGSEGV.
       expect(store).toBe(false);
-      expect(t.of('force_sig_fault', 'target/0').map((e) => [e.a, e.b])).toEqual([[SIGSEGV, addr]]);
+      expect(t.of('force_sig_fault', 'target/0').map((e) => [e.sig, e.addr])).toEqual([['SIGSEGV', addr]]);
     });
   }
 });

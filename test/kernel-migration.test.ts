@@ -114,7 +114,7 @@ describe('folio_walk_start(FW_MIGRATION) (kernel-spec §7.1, seeds/001)', () => 
     // remove_migration_ptes(folio, folio) undid it: mapped again, one mapping, one reference.
     expect(seen.after).toEqual([true, pfn, 1, 1]);
     // Both walks without FW_MIGRATION took the PTL and read the entry (pte_unmap_unlock, not found).
-    const entryReads = t.of('pgtable_read', 'walker', (e) => e.a === 1 && e.d === 0 && is_migration_entry(e.c));
+    const entryReads = t.of('pgtable_read', 'walker', (e) => e.level === 'pte' && !e.lockless && is_migration_entry(e.value));
     expect(entryReads.length).toBeGreaterThanOrEqual(3);
   });
 });
@@ -162,9 +162,9 @@ const mprotectDuring = raceWorkload(function* (proc) {
 
 /** The migration's folios: the old (locked) one and the new one. */
 function folios(t: Trace): { oldFolio: number; newFolio: number; install: number } {
-  const oldFolio = t.of('folio_flags', 'migrator', (e) => t.name(e.d) === 'folio_lock')[0]!.a;
-  const newFolio = t.of('folio_alloc', 'migrator')[0]!.a;
-  const install = t.of('pgtable_set', 'migrator', (e) => is_migration_entry(e.c))[0]!.c;
+  const oldFolio = t.of('folio_flags', 'migrator', (e) => e.why === 'folio_lock')[0]!.folio;
+  const newFolio = t.of('folio_alloc', 'migrator')[0]!.folio;
+  const install = t.of('pgtable_set', 'migrator', (e) => is_migration_entry(e.value))[0]!.value;
   return { oldFolio, newFolio, install };
 }
 
@@ -174,16 +174,16 @@ describe('other page-table users meet a migration entry', () => {
       const t = runTrace(zapDuring, { seed });
       clean(t);
       const { oldFolio, newFolio, install } = folios(t);
-      const zap = t.of('pgtable_set', 'other', (e) => e.b === AREA && e.d === install && e.c === 0);
+      const zap = t.of('pgtable_set', 'other', (e) => e.addr === AREA && e.old === install && e.value === 0);
       expect(zap).toHaveLength(1);
       // zap_nonpresent_ptes: no mapcount or reference change of either folio by the zapper.
       expect(t.of('folio_mapcount', 'other')).toHaveLength(0);
       expect(t.of('folio_put', 'other')).toHaveLength(0);
       // remove_migration_ptes found nothing: the new folio was never mapped; both are freed.
-      expect(t.of('pgtable_set', 'migrator', (e) => e.d === install)).toHaveLength(0);
-      expect(t.of('folio_mapcount', undefined, (e) => e.a === newFolio)).toHaveLength(0);
-      for (const f of [oldFolio, newFolio]) expect(t.of('folio_free', 'migrator', (e) => e.a === f)).toHaveLength(1);
-      expect(t.of('syscall_end', 'migrator', (e) => t.name(e.a) === 'move_pages').map((e) => e.b)).toEqual([0]);
+      expect(t.of('pgtable_set', 'migrator', (e) => e.old === install)).toHaveLength(0);
+      expect(t.of('folio_mapcount', undefined, (e) => e.folio === newFolio)).toHaveLength(0);
+      for (const f of [oldFolio, newFolio]) expect(t.of('folio_free', 'migrator', (e) => e.folio === f)).toHaveLength(1);
+      expect(t.of('syscall_end', 'migrator', (e) => e.nr === 'move_pages').map((e) => e.ret)).toEqual([0]);
       expect(checkEveryEvent(zapDuring, { seed }).firstMismatch).toBeNull();
     });
 
@@ -192,18 +192,18 @@ describe('other page-table users meet a migration entry', () => {
       clean(t);
       const { newFolio, install } = folios(t);
       expect(swp_type(install)).toBe(SWP_MIGRATION_WRITE);
-      const changed = t.of('pgtable_set', 'other', (e) => e.b === AREA && e.d === install);
+      const changed = t.of('pgtable_set', 'other', (e) => e.addr === AREA && e.old === install);
       expect(changed).toHaveLength(1);
-      const ro = changed[0]!.c;
+      const ro = changed[0]!.value;
       expect(is_migration_entry(ro)).toBe(true);
       expect(swp_type(ro)).toBe(SWP_MIGRATION_READ_EXCLUSIVE);
       expect(pfn_swap_entry_to_page(ro)).toBe(pfn_swap_entry_to_page(install));
-      const restore = t.of('pgtable_set', 'migrator', (e) => e.d === ro);
+      const restore = t.of('pgtable_set', 'migrator', (e) => e.old === ro);
       expect(restore).toHaveLength(1);
-      expect(entry_present(restore[0]!.c)).toBe(true);
-      expect(pte_write(restore[0]!.c)).toBe(false);
-      expect(restore[0]!.c & _PAGE_RW).toBe(0);
-      const live = pages(t.result.kernel).get(entry_pfn(restore[0]!.c))!;
+      expect(entry_present(restore[0]!.value)).toBe(true);
+      expect(pte_write(restore[0]!.value)).toBe(false);
+      expect(restore[0]!.value & _PAGE_RW).toBe(0);
+      const live = pages(t.result.kernel).get(entry_pfn(restore[0]!.value))!;
       expect([live.id, live.mapcount, live._refcount]).toEqual([newFolio, 1, 1]);
       expect(checkEveryEvent(mprotectDuring, { seed }).firstMismatch).toBeNull();
     });
@@ -225,19 +225,19 @@ describe('other page-table users meet a migration entry', () => {
     };
     const t = runTrace(pinned, { seed: 1 });
     clean(t);
-    const movePages = (e: { a: number }) => t.name(e.a) === 'move_pages';
-    expect(t.of('syscall_end', 'migrator', movePages).map((e) => e.b)).toEqual([-EAGAIN]);
+    const movePages = (e: { nr: string }) => e.nr === 'move_pages';
+    expect(t.of('syscall_end', 'migrator', movePages).map((e) => e.ret)).toEqual([-EAGAIN]);
     const begin = t.of('syscall_begin', 'migrator', movePages)[0]!.seq;
     const allocs = t.of('folio_alloc', 'migrator', (e) => e.seq > begin);
     expect(allocs).toHaveLength(NR_MAX_MIGRATE_PAGES_RETRY);
-    for (const a of allocs) expect(t.of('folio_free', undefined, (e) => e.a === a.a)).toHaveLength(1);
+    for (const a of allocs) expect(t.of('folio_free', undefined, (e) => e.folio === a.folio)).toHaveLength(1);
     // Nothing was copied; every pass installed a migration entry and put the old PTE back.
     expect(t.of('folio_copy', 'migrator')).toHaveLength(0);
-    const sets = t.of('pgtable_set', 'migrator', (e) => e.seq > begin && e.b === AREA);
+    const sets = t.of('pgtable_set', 'migrator', (e) => e.seq > begin && e.addr === AREA);
     expect(sets).toHaveLength(2 * NR_MAX_MIGRATE_PAGES_RETRY);
     const last = sets.at(-1)!;
-    expect(entry_present(last.c) && pte_write(last.c)).toBe(true);
-    const old = pages(t.result.kernel).get(entry_pfn(last.c))!;
+    expect(entry_present(last.value) && pte_write(last.value)).toBe(true);
+    const old = pages(t.result.kernel).get(entry_pfn(last.value))!;
     expect([old.mapcount, old._refcount, old.lru !== 0]).toEqual([1, 1, true]);
     expect(checkEveryEvent(pinned, { seed: 1 }).firstMismatch).toBeNull();
   });

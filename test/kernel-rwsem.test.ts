@@ -18,15 +18,11 @@ import { runBoot, type Trace } from './helpers/harness.js';
 import { spawnOutsider, waitUntil } from './helpers/tasks.js';
 
 const W_HOLD = name('test: hold the lock');
-const READ = 0;
-const WRITE = 1;
-const HOW_FAST = 0;
-const HOW_WOKEN = 2;
 const SEEDS = [1, 2, 3];
 
 /** rwsem events of the mm's mmap_lock by one task. */
-function rw(t: Trace, kind: 'rwsem_acquire' | 'rwsem_contended' | 'rwsem_release' | 'rwsem_fail', task: string, sem: number) {
-  return t.of(kind, task, (e) => e.a === sem);
+function rw<K extends 'rwsem_acquire' | 'rwsem_contended' | 'rwsem_release' | 'rwsem_fail'>(t: Trace, kind: K, task: string, sem: number) {
+  return t.of(kind, task, (e) => e.sem === sem);
 }
 
 /** A task 'holder' that takes mmap_lock for read and keeps it 5000 ticks; `held` completes once it has it. */
@@ -95,19 +91,19 @@ describe('mmap_lock rwsem fairness (kernel-spec §1.2)', () => {
       const writerRel = rw(t, 'rwsem_release', 'writer', sem);
       const lateAcq = rw(t, 'rwsem_acquire', 'late', sem);
       const lateContended = rw(t, 'rwsem_contended', 'late', sem);
-      expect(holderAcq.map((e) => [e.c, e.d])).toEqual([[READ, HOW_FAST]]);
-      expect(writerAcq.map((e) => [e.c, e.d])).toEqual([[WRITE, HOW_WOKEN]]);
-      expect(lateAcq.map((e) => [e.c, e.d])).toEqual([[READ, HOW_WOKEN]]);
+      expect(holderAcq.map((e) => [e.mode, e.how])).toEqual([['read', 'fast']]);
+      expect(writerAcq.map((e) => [e.mode, e.how])).toEqual([['write', 'woken']]);
+      expect(lateAcq.map((e) => [e.mode, e.how])).toEqual([['read', 'woken']]);
 
       // The late reader did not take the fast path although only readers held the lock: it queued
       // (second in line, behind the writer) and slept in rwsem_down_read while the holder still held it.
       expect(lateContended).toHaveLength(1);
-      expect(lateContended[0]!.c).toBe(READ);
-      expect(lateContended[0]!.d).toBe(2); // waiters: the writer and itself
+      expect(lateContended[0]!.mode).toBe('read');
+      expect(lateContended[0]!.waiters).toBe(2); // waiters: the writer and itself
       expect(lateContended[0]!.seq).toBeLessThan(holderRel[0]!.seq);
-      const lateBlock = t.of('sched_block', 'late', (e) => e.a === sem);
+      const lateBlock = t.of('sched_block', 'late', (e) => e.on === sem);
       expect(lateBlock.length).toBeGreaterThan(0);
-      expect(t.name(lateBlock[0]!.b)).toBe('rwsem_down_read');
+      expect(lateBlock[0]!.wait).toBe('rwsem_down_read');
 
       // Order: holder releases -> writer gets it -> writer releases -> late reader gets it.
       expect(writerAcq[0]!.seq).toBeGreaterThan(holderRel[0]!.seq);
@@ -137,15 +133,15 @@ describe('mmap_lock rwsem fairness (kernel-spec §1.2)', () => {
       const holderRel = rw(t, 'rwsem_release', 'holder', sem);
       const secondAcq = rw(t, 'rwsem_acquire', 'second', sem);
       const secondRel = rw(t, 'rwsem_release', 'second', sem);
-      expect(secondAcq.map((e) => [e.c, e.d])).toEqual([[READ, HOW_FAST]]);
+      expect(secondAcq.map((e) => [e.mode, e.how])).toEqual([['read', 'fast']]);
       expect(rw(t, 'rwsem_contended', 'second', sem)).toHaveLength(0);
-      expect(t.of('sched_block', 'second', (e) => e.a === sem)).toHaveLength(0);
+      expect(t.of('sched_block', 'second', (e) => e.on === sem)).toHaveLength(0);
       // Both held it at once: the second reader took and dropped it inside the holder's hold.
       expect(secondAcq[0]!.seq).toBeLessThan(holderRel[0]!.seq);
       expect(secondRel[0]!.seq).toBeLessThan(holderRel[0]!.seq);
       // §1.3: the wrapper's tracepoints bracket it.
       const returned = t.of('mmap_lock_acquire_returned', 'second');
-      expect(returned.map((e) => [e.a, e.c, e.d])).toEqual([[mm.id, READ, 1]]);
+      expect(returned.map((e) => [e.mm, e.write, e.success])).toEqual([[mm.id, false, true]]);
     });
   }
 
@@ -157,25 +153,25 @@ describe('mmap_lock rwsem fairness (kernel-spec §1.2)', () => {
 
       const lateTid = t.tid('late');
       const signal = t.of('signal_send', 'killer');
-      expect(signal.map((e) => [e.a, e.b])).toEqual([[lateTid, 9]]);
+      expect(signal.map((e) => [e.target, e.sig])).toEqual([[lateTid, 'SIGKILL']]);
       // rwsem_down_read_slowpath: the killed waiter leaves the queue with -EINTR.
       const fail = rw(t, 'rwsem_fail', 'late', sem);
       expect(fail).toHaveLength(1);
-      expect(fail[0]!.c).toBe(READ);
-      expect(fail[0]!.d).toBe(-EINTR);
+      expect(fail[0]!.mode).toBe('read');
+      expect(fail[0]!.err).toBe(-EINTR);
       expect(fail[0]!.seq).toBeGreaterThan(signal[0]!.seq);
       expect(rw(t, 'rwsem_acquire', 'late', sem)).toHaveLength(0);
       // mmap_read_lock_killable: start_locking(read) then acquire_returned(read, success = 0).
-      expect(t.of('mmap_lock_start_locking', 'late').map((e) => [e.a, e.c])).toEqual([[mmId, READ]]);
-      expect(t.of('mmap_lock_acquire_returned', 'late').map((e) => [e.a, e.c, e.d])).toEqual([[mmId, READ, 0]]);
+      expect(t.of('mmap_lock_start_locking', 'late').map((e) => [e.mm, e.write])).toEqual([[mmId, false]]);
+      expect(t.of('mmap_lock_acquire_returned', 'late').map((e) => [e.mm, e.write, e.success])).toEqual([[mmId, false, false]]);
       expect(t.of('mmap_lock_released', 'late')).toHaveLength(0);
       // It left the queue: only the writer remained, and the writer still got the lock after the holder.
       expect(waitersAfterKill).toBe(1);
       const holderRel = rw(t, 'rwsem_release', 'holder', sem);
       const writerAcq = rw(t, 'rwsem_acquire', 'writer', sem);
-      expect(writerAcq.map((e) => [e.c, e.d])).toEqual([[WRITE, HOW_WOKEN]]);
+      expect(writerAcq.map((e) => [e.mode, e.how])).toEqual([['write', 'woken']]);
       expect(writerAcq[0]!.seq).toBeGreaterThan(holderRel[0]!.seq);
-      expect(t.of('mmap_lock_released', 'writer').map((e) => e.c)).toEqual([WRITE]);
+      expect(t.of('mmap_lock_released', 'writer').map((e) => e.write)).toEqual([true]);
     });
   }
 });

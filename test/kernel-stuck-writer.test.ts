@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { TARGET_ARGV } from '../src/workloads/cmdline-poll.js';
 import { stuckWriter } from '../src/workloads/stuck-writer.js';
-import { runTrace, type Ev } from './helpers/harness.js';
+import { runTrace } from './helpers/harness.js';
 import { cmdlineBytes } from './helpers/tasks.js';
 
 const PAGES = stuckWriter.params.pages!.default as number;
@@ -22,11 +22,11 @@ describe('stuck-writer: monitors wait out a long mmap write hold (kernel-spec §
       const monitor = t.tid('monitor');
 
       // The writer's second mmap (MAP_FIXED over the populated range): its write-lock hold.
-      const mmaps = t.of('syscall_begin', writer, (e) => t.name(e.a) === 'mmap');
+      const mmaps = t.of('syscall_begin', writer, (e) => e.nr === 'mmap');
       expect(mmaps).toHaveLength(2);
       const remap = mmaps[1]!;
-      const acquired = t.next('mmap_lock_acquire_returned', remap.seq, writer, (e) => e.c === 1 && e.d === 1)!;
-      const released = t.next('mmap_lock_released', acquired.seq, writer, (e) => e.c === 1)!;
+      const acquired = t.next('mmap_lock_acquire_returned', remap.seq, writer, (e) => e.write && e.success)!;
+      const released = t.next('mmap_lock_released', acquired.seq, writer, (e) => e.write)!;
       expect(acquired).toBeDefined();
       expect(released).toBeDefined();
       // No downgrade in between: the internal unmap keeps the write lock (§4.1).
@@ -37,20 +37,20 @@ describe('stuck-writer: monitors wait out a long mmap write hold (kernel-spec §
       expect(zapped).toHaveLength(PAGES);
 
       // Monitor waits for mmap_lock during the hold.
-      const sem = t.of('rwsem_acquire', writer, (e) => e.seq > remap.seq && e.c === 1)[0]!.a;
+      const sem = t.of('rwsem_acquire', writer, (e) => e.seq > remap.seq && e.mode === 'write')[0]!.sem;
       const blocks = t.of('sched_block', monitor, (e) =>
-        e.a === sem && t.name(e.b) === 'rwsem_down_read' && e.seq > acquired.seq && e.seq < released.seq);
+        e.on === sem && e.wait === 'rwsem_down_read' && e.seq > acquired.seq && e.seq < released.seq);
       expect(blocks.length).toBeGreaterThanOrEqual(1);
       for (const block of blocks) {
         // It is woken by the writer, and only after the writer's mmap_lock_released(write): the
         // writer's up_write grants the lock to the queued reader(s) and wakes them (rwsem_wake).
-        const wake = t.next('rwsem_wake', block.seq, undefined, (e) => e.a === sem && t.u32s(e.data).includes(monitor)) as Ev;
+        const wake = t.next('rwsem_wake', block.seq, undefined, (e) => e.sem === sem && e.woken?.includes(monitor) === true)!;
         expect(wake.tid).toBe(writer);
-        expect(wake.c).toBe(0); // granted for read
+        expect(wake.mode).toBe('read'); // granted for read
         expect(wake.seq).toBeGreaterThan(released.seq);
         // It gets the lock only then (handed off on up_write).
-        const got = t.next('rwsem_acquire', block.seq, monitor, (e) => e.a === sem)!;
-        expect([got.c, got.d]).toEqual([0, 2]);
+        const got = t.next('rwsem_acquire', block.seq, monitor, (e) => e.sem === sem)!;
+        expect([got.mode, got.how]).toEqual(['read', 'woken']);
         expect(got.seq).toBeGreaterThan(wake.seq);
         // It waited longer than the zap of PAGES pages (each a step of the virtual clock).
         const waited = wake.tick - block.tick;
@@ -58,7 +58,7 @@ describe('stuck-writer: monitors wait out a long mmap write hold (kernel-spec §
         expect(waited).toBeGreaterThanOrEqual(zapped[zapped.length - 1]!.tick - Math.max(block.tick, zapped[0]!.tick));
       }
       // Blocked via mmap_read_lock_killable in __access_remote_vm: start_locking(read) precedes the block.
-      const start = t.of('mmap_lock_start_locking', monitor, (e) => e.c === 0 && e.seq < blocks[0]!.seq);
+      const start = t.of('mmap_lock_start_locking', monitor, (e) => !e.write && e.seq < blocks[0]!.seq);
       expect(start.length).toBeGreaterThan(0);
 
       // Every request returns the full argv.
@@ -66,7 +66,7 @@ describe('stuck-writer: monitors wait out a long mmap write hold (kernel-spec §
       const ends = t.of('request_end', monitor);
       expect(ends).toHaveLength(READS);
       for (const e of ends) {
-        expect(e.b).toBe(want.length);
+        expect(e.result).toBe(want.length);
         expect(e.data).toEqual(want);
       }
       expect(t.of('warn')).toHaveLength(0);

@@ -15,11 +15,8 @@ import {
   PAGE_SIZE, type MmStruct, type VmAreaStruct, VM_REFCNT_EXCLUDE_READERS_FLAG as FLAG,
 } from '../src/linux/mm/mm_types.js';
 import { spawn_process } from '../src/workloads/lib.js';
-import { runBoot, type Ev } from './helpers/harness.js';
+import { runBoot } from './helpers/harness.js';
 import { spawnOutsider, spawnThread, waitUntil } from './helpers/tasks.js';
-
-const OK = 0;
-const LOCKED_OUT = 1;
 
 describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
   for (const seed of [1, 2, 3]) {
@@ -63,15 +60,15 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
       expect(got).toEqual([null, b, a]);
 
       const reads = t.of('vma_start_read', 'reader');
-      expect(reads.map((e) => [e.a, e.b])).toEqual([[a.id, LOCKED_OUT], [b.id, OK], [a.id, OK]]);
+      expect(reads.map((e) => [e.vma, e.result])).toEqual([[a.id, 'locked_out'], [b.id, 'ok'], [a.id, 'ok']]);
       // The failing attempt did not touch the refcount (lockless vm_lock_seq check came first).
-      expect(reads[0]!.c).toBe(1);
-      expect(reads[1]!.c).toBe(2);
-      const vmstat = t.of('vmstat', 'reader').map((e) => t.name(e.a));
+      expect(reads[0]!.refcnt).toBe(1);
+      expect(reads[1]!.refcnt).toBe(2);
+      const vmstat = t.of('vmstat', 'reader').map((e) => e.counter);
       expect(vmstat).toEqual(['VMA_LOCK_ABORT', 'VMA_LOCK_SUCCESS', 'VMA_LOCK_SUCCESS']);
       // It failed fast: the reader never slept while the writer held mmap_lock.
-      const writerRel = t.of('mmap_lock_released', 'writer', (e) => e.c === 1).at(-1)!;
-      expect(t.of('sched_block', 'reader', (e) => e.seq < writerRel.seq && t.name(e.b) !== 'wait_for_completion')).toHaveLength(0);
+      const writerRel = t.of('mmap_lock_released', 'writer', (e) => e.write).at(-1)!;
+      expect(t.of('sched_block', 'reader', (e) => e.seq < writerRel.seq && e.wait !== 'wait_for_completion')).toHaveLength(0);
       // The failure returned with RCU dropped (vma_start_read drops it on failure).
       const rcu = t.of('rcu_read_lock', 'reader').length - t.of('rcu_read_unlock', 'reader').length;
       expect(rcu).toBe(0);
@@ -124,23 +121,23 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
       expect(excluded).toBeNull();
 
       const writer = t.tid('writer');
-      const wlock = t.of('mmap_lock_acquire_returned', writer, (e) => e.c === 1 && e.d === 1).at(-1)!;
-      const wrel = t.of('mmap_lock_released', writer, (e) => e.c === 1).at(-1)!;
+      const wlock = t.of('mmap_lock_acquire_returned', writer, (e) => e.write && e.success).at(-1)!;
+      const wrel = t.of('mmap_lock_released', writer, (e) => e.write).at(-1)!;
       // The writer added the exclude flag (refcnt 2 -> FLAG + 2) and slept on vma_writer_wait.
-      const flagged = t.of('vma_refcnt', writer, (e) => e.a === vma.id && e.seq > wlock.seq);
-      expect(flagged.map((e) => [e.b, e.c])).toEqual([[2, FLAG + 2]]);
-      const block = t.of('sched_block', writer, (e) => t.name(e.b) === 'vma_writer_wait');
+      const flagged = t.of('vma_refcnt', writer, (e) => e.vma === vma.id && e.seq > wlock.seq);
+      expect(flagged.map((e) => [e.old, e.new])).toEqual([[2, FLAG + 2]]);
+      const block = t.of('sched_block', writer, (e) => e.wait === 'vma_writer_wait');
       expect(block).toHaveLength(1);
-      expect(block[0]!.a).toBe(vma.id);
+      expect(block[0]!.on).toBe(vma.id);
       // The reader's vma_end_read (refcnt FLAG + 1) wakes it; then vma_start_write completes, waited=1.
-      const endRead = t.of('vma_end_read', 'vma-reader', (e) => e.a === vma.id);
-      expect(endRead.map((e) => e.b)).toEqual([FLAG + 1]);
-      const wake = t.next('sched_wakeup', endRead[0]!.seq, 'vma-reader', (e) => e.a === writer) as Ev;
+      const endRead = t.of('vma_end_read', 'vma-reader', (e) => e.vma === vma.id);
+      expect(endRead.map((e) => e.refcnt)).toEqual([FLAG + 1]);
+      const wake = t.next('sched_wakeup', endRead[0]!.seq, 'vma-reader', (e) => e.target === writer);
       expect(wake).toBeDefined();
-      const started = t.of('vma_start_write', writer, (e) => e.a === vma.id && e.seq > wlock.seq);
+      const started = t.of('vma_start_write', writer, (e) => e.vma === vma.id && e.seq > wlock.seq);
       expect(started).toHaveLength(1);
-      expect(started[0]!.b).toBe(1);
-      expect(started[0]!.c).toBe(mm.mm_lock_seq - 1); // the odd seq of that write section
+      expect(started[0]!.waited).toBe(true);
+      expect(started[0]!.vm_lock_seq).toBe(mm.mm_lock_seq - 1); // the odd seq of that write section
       expect(started[0]!.seq).toBeGreaterThan(endRead[0]!.seq);
       expect(block[0]!.seq).toBeLessThan(endRead[0]!.seq);
       // All of it with mmap_lock write-held.
@@ -149,15 +146,15 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
 
       // A reader arriving while readers are excluded fails fast (refcount limit), counted as ABORT.
       const late = t.of('vma_start_read', 'late-reader');
-      expect(late.map((e) => [e.a, e.b, e.c])).toEqual([[vma.id, LOCKED_OUT, FLAG + 2]]);
+      expect(late.map((e) => [e.vma, e.result, e.refcnt])).toEqual([[vma.id, 'locked_out', FLAG + 2]]);
       expect(late[0]!.seq).toBeGreaterThan(flagged[0]!.seq);
       expect(late[0]!.seq).toBeLessThan(endRead[0]!.seq);
-      expect(t.of('vmstat', 'late-reader').map((e) => t.name(e.a))).toEqual(['VMA_LOCK_ABORT']);
+      expect(t.of('vmstat', 'late-reader').map((e) => e.counter)).toEqual(['VMA_LOCK_ABORT']);
       // An mmap_lock reader stalls behind the writer sleeping in vma_start_write (§2.3 last note).
-      const mr = t.of('rwsem_acquire', 'mmap-reader', (e) => e.a === mm.mmap_lock.id);
+      const mr = t.of('rwsem_acquire', 'mmap-reader', (e) => e.sem === mm.mmap_lock.id);
       expect(mr).toHaveLength(1);
       expect(mr[0]!.seq).toBeGreaterThan(wrel.seq);
-      expect(t.of('sched_block', 'mmap-reader', (e) => t.name(e.b) === 'rwsem_down_read')).toHaveLength(1);
+      expect(t.of('sched_block', 'mmap-reader', (e) => e.wait === 'rwsem_down_read')).toHaveLength(1);
       expect(vma.vm_refcnt).toBe(1);
     });
   }

@@ -17,7 +17,7 @@ function run(path: 'gup' | 'fast', variant: string[], seed: number, order: numbe
 
 const read = (t: Trace) => {
   const end = t.of('request_end', 'reader')[0]!;
-  return [end.b, Array.from(end.data ?? []).slice(0, 4)];
+  return [end.result, Array.from(end.data ?? []).slice(0, 4)];
 };
 
 describe('§12.4 MADV_DONTNEED frees a PTE table during a walk', () => {
@@ -28,24 +28,24 @@ describe('§12.4 MADV_DONTNEED frees a PTE table during a walk', () => {
         const t = run(path, variant, seed, 0);
         expect(read(t)).toEqual([16, [0x44, 0x44, 0x44, 0x44]]);
         // The zapper contended on the PTL the reader held.
-        expect(t.of('spin_contended', 'zapper').map((e) => t.name(e.b))).toContain('ptl');
+        expect(t.of('spin_contended', 'zapper').map((e) => e.class)).toContain('ptl');
         expect(t.of('use_after_free')).toHaveLength(0);
       });
 
       test(`(b) the zap lands between the PMD read and the PTL: the re-check fails, the page reads as zeros (${label})`, () => {
         const t = run(path, variant, seed, 1);
         expect(read(t)).toEqual([16, [0, 0, 0, 0]]);
-        expect(t.of('pmd_recheck', 'reader', (e) => e.b === 0).length).toBeGreaterThanOrEqual(1);
+        expect(t.of('pmd_recheck', 'reader', (e) => !e.same).length).toBeGreaterThanOrEqual(1);
         // The emptied table went through tlb_remove_table: queued, then freed after the grace period,
         // which waited for the reader's RCU read-side section.
-        const queued = t.of('pgtable_free', 'zapper', (e) => e.a === 1 && e.c === 1);
+        const queued = t.of('pgtable_free', 'zapper', (e) => e.level === 'pte' && e.mode === 'rcu_queued');
         expect(queued).toHaveLength(1);
-        const freed = t.of('pgtable_free', undefined, (e) => e.b === queued[0]!.b && e.c === 3)[0]!;
-        const unlocked = t.of('rcu_read_unlock', 'reader', (e) => e.seq > queued[0]!.seq && e.a === 0)[0]!;
+        const freed = t.of('pgtable_free', undefined, (e) => e.table === queued[0]!.table && e.mode === 'rcu_freed')[0]!;
+        const unlocked = t.of('rcu_read_unlock', 'reader', (e) => e.seq > queued[0]!.seq && e.nesting === 0)[0]!;
         expect(freed.seq).toBeGreaterThan(unlocked.seq);
-        if (path === 'fast') expect(t.name(t.of('fast_path_fallback', 'reader')[0]!.c)).toBe('folio_walk_start: not found');
+        if (path === 'fast') expect(t.of('fast_path_fallback', 'reader')[0]!.reason).toBe('folio_walk_start: not found');
         // GUP faulted the zero page in.
-        expect(t.of('fault', 'reader').map((e) => t.name(e.c))).toContain('do_anonymous_page:zero_page');
+        expect(t.of('fault', 'reader').map((e) => e.how)).toContain('do_anonymous_page:zero_page');
         expect(t.of('use_after_free')).toHaveLength(0);
       });
 
@@ -53,8 +53,8 @@ describe('§12.4 MADV_DONTNEED frees a PTE table during a walk', () => {
         const t = run(path, variant, seed, 1, true);
         const uaf = t.of('use_after_free', 'reader');
         expect(uaf.length).toBeGreaterThanOrEqual(1);
-        expect(t.name(uaf[0]!.a)).toBe('PTL of a freed page table');
-        expect(t.of('pgtable_free', 'zapper', (e) => e.a === 1 && e.c === 0)).toHaveLength(1);
+        expect(uaf[0]!.what).toBe('PTL of a freed page table');
+        expect(t.of('pgtable_free', 'zapper', (e) => e.level === 'pte' && e.mode === 'immediate')).toHaveLength(1);
       });
     }
   }

@@ -27,8 +27,8 @@ function run(seed: number, opts: Pick<RunOpts, 'path' | 'variant' | 'params'>) {
   const t = runTrace(fileCmdline, { seed, ...opts });
   expect(t.result.outcome).toBe('done');
   const args = t.of('mm_args')[0]!;
-  const arg_start = args.b;
-  const arg_end = args.c;
+  const arg_start = args.arg_start;
+  const arg_end = args.arg_end;
   const reqs = requestsOf(t, 'monitor');
   expect(reqs.map((r) => r.op)).toEqual(Array(READS + 1).fill('cmdline'));
   // The control read, before the remap: the real argv (§8.2).
@@ -38,9 +38,9 @@ function run(seed: number, opts: Pick<RunOpts, 'path' | 'variant' | 'params'>) {
   expect(t.of('warn')).toHaveLength(0);
   expect(t.of('use_after_free')).toHaveLength(0);
   expect(t.of('kernel_fault')).toHaveLength(0);
-  const fileVma = t.of('vma_init', undefined, (e) => e.c !== 0 && t.name(e.c) === FILE_CMDLINE_FILE);
+  const fileVma = t.of('vma_init', undefined, (e) => e.file === FILE_CMDLINE_FILE);
   expect(fileVma).toHaveLength(1);
-  return { t, arg_start, arg_end, after: reqs.slice(1), fileVma: fileVma[0]!.a };
+  return { t, arg_start, arg_end, after: reqs.slice(1), fileVma: fileVma[0]!.vma };
 }
 
 /** GUP's refusal inside one cmdline read: -EFAULT for the probe at arg_end-1 and for arg_start, nothing touched. */
@@ -48,11 +48,13 @@ function expectRefusedByGup(t: Trace, r: Req, arg_start: number, arg_end: number
   expect(r.result).toBe(0);
   expect(r.data).toHaveLength(0);
   const errors = t.of('gup_error', 'monitor', r.inside);
-  expect(errors.map((e) => [e.a, e.b])).toEqual([[arg_end - 1, EFAULT], [arg_start, EFAULT]]);
+  expect(errors.map((e) => [e.addr, e.errno])).toEqual([[arg_end - 1, EFAULT], [arg_start, EFAULT]]);
   // check_vma_flags runs before follow_page_mask: no walk, fault, reference or copy under mmap_lock.
-  for (const kind of ['fault', 'copy', 'folio_get'] as const) expect(t.of(kind, 'monitor', r.inside)).toHaveLength(0);
+  for (const kind of ['fault', 'copy', 'folio_get'] as const) {
+    expect(t.byTask('monitor').filter((e) => e.kind === kind && r.inside(e))).toHaveLength(0);
+  }
   // Each access_remote_vm took and dropped mmap_lock (read) once.
-  expect(t.of('mmap_lock_acquire_returned', 'monitor', (e) => r.inside(e) && e.c === 0 && e.d === 1)).toHaveLength(2);
+  expect(t.of('mmap_lock_acquire_returned', 'monitor', (e) => r.inside(e) && !e.write && e.success)).toHaveLength(2);
 }
 
 describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (kernel-spec §12.2)', () => {
@@ -61,9 +63,9 @@ describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (ker
       const { t, arg_start, arg_end, after } = run(seed, { path: 'gup' });
       // The page really is file-backed, page-cache resident and mapped by the target's own read.
       const pc = t.of('page_cache_add', 'target/0');
-      expect(pc.map((e) => t.name(e.b))).toEqual([FILE_CMDLINE_FILE]);
+      expect(pc.map((e) => e.file)).toEqual([FILE_CMDLINE_FILE]);
       const { first } = argvPages(arg_start, arg_end);
-      expect(t.of('fault', 'target/0', (e) => e.b === first).map((e) => t.name(e.c))).toEqual(['do_read_fault']);
+      expect(t.of('fault', 'target/0', (e) => e.addr === first).map((e) => e.how)).toEqual(['do_read_fault']);
       expect(t.of('fast_path_fallback')).toHaveLength(0);
       for (const r of after) expectRefusedByGup(t, r, arg_start, arg_end);
     });
@@ -73,7 +75,7 @@ describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (ker
       const { first } = argvPages(arg_start, arg_end);
       const file = fileCmdlineBytes(arg_start, arg_end);
       const fileArgv = file.subarray(arg_start - first, arg_end - first);
-      const pcFolio = t.of('page_cache_add', 'target/0')[0]!.a;
+      const pcFolio = t.of('page_cache_add', 'target/0')[0]!.folio;
       for (const r of after) {
         // The regression: the bytes of the file, not of the (anonymous) argv, and not 0.
         expect(r.result).toBe(arg_end - arg_start);
@@ -84,9 +86,9 @@ describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (ker
         expect(t.of('fast_path_fallback', 'monitor', r.inside)).toHaveLength(0);
         expect(t.of('gup_error', 'monitor', r.inside)).toHaveLength(0);
         expect(t.of('mmap_lock_start_locking', 'monitor', r.inside)).toHaveLength(0);
-        expect(t.of('vma_start_read', 'monitor', (e) => r.inside(e) && e.a === fileVma && e.b === 0)).toHaveLength(2);
+        expect(t.of('vma_start_read', 'monitor', (e) => r.inside(e) && e.vma === fileVma && e.result === 'ok')).toHaveLength(2);
         const copies = t.of('copy', 'monitor', r.inside);
-        expect(copies.map((e) => [e.a, e.c])).toEqual([[arg_end - 1, pcFolio], [arg_start, pcFolio]]);
+        expect(copies.map((e) => [e.addr, e.folio])).toEqual([[arg_end - 1, pcFolio], [arg_start, pcFolio]]);
       }
     });
 
@@ -94,7 +96,7 @@ describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (ker
       const { t, arg_start, arg_end, after } = run(seed, { path: 'fast', variant: ['checkFollAnon'] });
       for (const r of after) {
         const fb = t.of('fast_path_fallback', 'monitor', r.inside);
-        expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([
+        expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([
           [arg_end - 1, 0, 'VMA not for the fast path'],
           [arg_start, 0, 'VMA not for the fast path'],
         ]);
@@ -110,7 +112,7 @@ describe('file-cmdline: a file mapped over argv, read via /proc/PID/cmdline (ker
         for (const r of after) {
           const fb = t.of('fast_path_fallback', 'monitor', r.inside);
           if (path === 'fast') {
-            expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([
+            expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([
               [arg_end - 1, 0, 'folio_walk_start: not found'],
               [arg_start, 0, 'folio_walk_start: not found'],
             ]);

@@ -33,38 +33,38 @@ describe('§12.13 tlb_remove_table_sync_one() waits for IRQ-off walkers only', (
         // having write-locked B (not A) and copied B's two small pages.
         const ipi = t.of('ipi_sync', 'khugepaged');
         expect(ipi).toHaveLength(1);
-        const cleared = t.of('pgtable_set', 'khugepaged', (e) => e.b === IPI_B && e.c === 0)[0]!;
+        const cleared = t.of('pgtable_set', 'khugepaged', (e) => e.addr === IPI_B && e.value === 0)[0]!;
         expect(cleared.seq).toBeLessThan(ipi[0]!.seq);
-        expect(t.of('folio_copy_page', 'khugepaged').map((e) => e.b)).toEqual([0, 1]);
+        expect(t.of('folio_copy_page', 'khugepaged').map((e) => e.index)).toEqual([0, 1]);
         expect(t.of('folio_copy_page', 'khugepaged')[0]!.seq).toBeGreaterThan(ipi[0]!.seq);
         const mm = [...mms(t.result.kernel).values()].find((m) => m.mm_mt.load(IPI_B))!;
         expect(pmd_value(mm, IPI_B, t.result.kernel) & _PAGE_PSE).toBe(_PAGE_PSE);
-        expect(t.of('pgtable_deposit', 'khugepaged', (e) => e.d === 1)).toHaveLength(1);
+        expect(t.of('pgtable_deposit', 'khugepaged', (e) => e.op === 'deposit')).toHaveLength(1);
         if (path === 'gup') {
           // GUP holds mmap_lock for read across the whole read: K's mmap_write_lock waits for it,
           // so the IPI comes after the read and has nobody to wait for.
           const released = t.of('mmap_lock_released', 'reader')[0]!;
-          expect(t.of('mmap_lock_acquire_returned', 'khugepaged', (e) => e.c === 1)[0]!.seq).toBeGreaterThan(released.seq);
-          expect(ipi[0]!.a).toBe(0);
+          expect(t.of('mmap_lock_acquire_returned', 'khugepaged', (e) => e.write)[0]!.seq).toBeGreaterThan(released.seq);
+          expect(ipi[0]!.waited).toBe(0);
           return;
         }
         // The fast path holds no mmap_lock and only A's VMA lock: K runs during the read.
         expect(ipi[0]!.seq).toBeLessThan(req!.end);
         if (variant.includes('irqOffWalk')) {
           // v2: the reader had IRQs off: the IPI waited for it -- K slept until its local_irq_enable.
-          expect(ipi[0]!.a).toBe(1);
+          expect(ipi[0]!.waited).toBe(1);
           const block = t.next('sched_block', ipi[0]!.seq, 'khugepaged')!;
-          expect(t.name(block.b)).toBe('smp_call_function');
+          expect(block.wait).toBe('smp_call_function');
           const enable = t.next('local_irq_enable', ipi[0]!.seq, 'reader')!;
-          const wake = t.next('sched_wakeup', enable.seq, 'reader', (e) => e.a === t.tid('khugepaged'))!;
+          const wake = t.next('sched_wakeup', enable.seq, 'reader', (e) => e.target === t.tid('khugepaged'))!;
           expect(wake).toBeDefined();
           // Nothing of K between sending the IPI and the reader enabling IRQs but its sleep.
-          expect(t.between(ipi[0]!.seq, wake.seq).filter((e) => e.tid === t.tid('khugepaged')).map((e) => t.kindName(e))).toEqual(['sched_block']);
+          expect(t.between(ipi[0]!.seq, wake.seq).filter((e) => e.tid === t.tid('khugepaged')).map((e) => e.kind)).toEqual(['sched_block']);
         } else {
           // v1: an RCU-only walker: the IPI completed at once although the reader was inside an
           // RCU read-side section -- it is not a grace period -- and K went on copying meanwhile.
-          expect(ipi[0]!.a).toBe(0);
-          expect(t.of('sched_block', 'khugepaged', (e) => t.name(e.b) === 'smp_call_function')).toHaveLength(0);
+          expect(ipi[0]!.waited).toBe(0);
+          expect(t.of('sched_block', 'khugepaged', (e) => e.wait === 'smp_call_function')).toHaveLength(0);
           const unlock = t.next('rcu_read_unlock', ipi[0]!.seq, 'reader')!;
           expect(t.of('folio_copy_page', 'khugepaged')[0]!.seq).toBeLessThan(unlock.seq);
           expect(t.of('local_irq_disable', 'reader')).toHaveLength(0);

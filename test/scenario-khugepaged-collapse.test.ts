@@ -5,11 +5,13 @@
  */
 import { describe, expect, test } from 'vitest';
 import { files } from '../src/linux/mm/filemap.js';
+import { HPAGE_PMD_ORDER } from '../src/linux/mm/folio.js';
+import type { EventOf } from '../src/trace/vocab/index.js';
 import {
   KH_ANON, KH_AREA, KH_READ_AT, KH_READ_LEN, KH_TOUCHED, khFileByte, khugepagedCollapse,
 } from '../src/workloads/khugepaged-collapse.js';
 import { checkEveryEvent } from './helpers/fold-check.js';
-import { runTrace, type Ev, type Trace } from './helpers/harness.js';
+import { runTrace, type Trace } from './helpers/harness.js';
 
 const SEEDS = [1, 2, 3];
 const PATHS: ['gup' | 'fast', string[]][] = [['gup', []], ['fast', []], ['fast', ['singleVmaOnly', 'checkFollAnon', 'touch']]];
@@ -28,19 +30,19 @@ const read = (t: Trace) => {
 
 /** The folio ids khugepaged's collapse_file replaced, and the THP it made. */
 function collapseFolios(t: Trace): { olds: number[]; thp: number } {
-  const olds = t.of('page_cache_delete', 'khugepaged').map((e) => e.a);
-  const thp = t.of('folio_alloc', 'khugepaged', (e) => e.c === 9)[0]!.a;
+  const olds = t.of('page_cache_delete', 'khugepaged').map((e) => e.folio);
+  const thp = t.of('folio_alloc', 'khugepaged', (e) => e.order === HPAGE_PMD_ORDER)[0]!.folio;
   return { olds, thp };
 }
 
 /** K's PMD clear (pmdp_collapse_flush): the PMD entry of KH_AREA, a table pointer, set to 0. */
-const pmdClear = (t: Trace) => t.of('pgtable_set', 'khugepaged', (e) => e.b === KH_AREA && e.c === 0 && !t.isLeafEntry(e.d));
+const pmdClear = (t: Trace) => t.of('pgtable_set', 'khugepaged', (e) => e.addr === KH_AREA && e.value === 0 && !t.isLeafEntry(e.old));
 
 /** The table K queued with pte_free_defer, and the RCU callback's free of it. */
-function tableFree(t: Trace): { queued: Ev; freed: Ev } {
-  const queued = t.of('pgtable_free', 'khugepaged', (e) => e.a === 1 && e.c === 1);
+function tableFree(t: Trace): { queued: EventOf<'pgtable_free'>; freed: EventOf<'pgtable_free'> } {
+  const queued = t.of('pgtable_free', 'khugepaged', (e) => e.level === 'pte' && e.mode === 'rcu_queued');
   expect(queued).toHaveLength(1);
-  const freed = t.of('pgtable_free', undefined, (e) => e.b === queued[0]!.b && e.c === 3);
+  const freed = t.of('pgtable_free', undefined, (e) => e.table === queued[0]!.table && e.mode === 'rcu_freed');
   expect(freed).toHaveLength(1);
   // Freed by the RCU callback (the grace-period kthread), after the grace period.
   expect(t.taskName(freed[0]!.tid)).toBe('rcu_gp');
@@ -57,8 +59,8 @@ function noChecks(t: Trace) {
 function retractLocks(t: Trace) {
   expect(t.of('mmap_lock_start_locking', 'khugepaged')).toHaveLength(0);
   expect(t.of('vma_start_write', 'khugepaged')).toHaveLength(0);
-  const i_mmap = t.of('rwsem_acquire', 'khugepaged', (e) => t.name(e.b) === 'i_mmap_rwsem');
-  expect(i_mmap.map((e) => e.c)).toEqual([0]); // read
+  const i_mmap = t.of('rwsem_acquire', 'khugepaged', (e) => e.class === 'i_mmap_rwsem');
+  expect(i_mmap.map((e) => e.mode)).toEqual(['read']);
   const clear = pmdClear(t);
   expect(clear).toHaveLength(1);
   expect(clear[0]!.seq).toBeGreaterThan(i_mmap[0]!.seq);
@@ -84,31 +86,31 @@ describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () =
         const { olds, thp } = collapseFolios(t);
         expect(olds).toHaveLength(KH_TOUCHED);
         // The collapse copied the cached pages into the THP.
-        expect(t.of('folio_copy_page', 'khugepaged').map((e) => [e.a, e.b, e.c])).toEqual(olds.map((o, i) => [thp, i, o]));
+        expect(t.of('folio_copy_page', 'khugepaged').map((e) => [e.dst, e.index, e.src])).toEqual(olds.map((o, i) => [thp, i, o]));
         // The reader copied from the old small folio, not the THP.
         const copy = t.of('copy', 'reader');
-        expect(copy.map((e) => e.c)).toEqual([olds[0]]);
+        expect(copy.map((e) => e.folio)).toEqual([olds[0]]);
         // K contended on the PTL the reader held, inside its pmd_lock section.
         const readerTid = t.tid('reader');
-        const contended = t.of('spin_contended', 'khugepaged', (e) => t.name(e.b) === 'ptl');
+        const contended = t.of('spin_contended', 'khugepaged', (e) => e.class === 'ptl');
         expect(contended).toHaveLength(1);
-        expect(contended[0]!.c).toBe(readerTid);
-        const pml = t.of('spin_lock', 'khugepaged', (e) => t.name(e.b) === 'pmd_lock' && e.seq < contended[0]!.seq).at(-1)!;
-        const pmlUnlock = t.next('spin_unlock', pml.seq, 'khugepaged', (e) => e.a === pml.a)!;
+        expect(contended[0]!.owner).toBe(readerTid);
+        const pml = t.of('spin_lock', 'khugepaged', (e) => e.class === 'pmd_lock' && e.seq < contended[0]!.seq).at(-1)!;
+        const pmlUnlock = t.next('spin_unlock', pml.seq, 'khugepaged', (e) => e.lock === pml.lock)!;
         expect(pmlUnlock.seq).toBeGreaterThan(contended[0]!.seq);
         // The PMD is cleared only after the reader released the PTL.
-        const readerUnlock = t.of('spin_unlock', 'reader', (e) => e.a === contended[0]!.a)[0]!;
+        const readerUnlock = t.of('spin_unlock', 'reader', (e) => e.lock === contended[0]!.lock)[0]!;
         expect(pmdClear(t)[0]!.seq).toBeGreaterThan(readerUnlock.seq);
         retractLocks(t);
         // pte_free_defer: queued, freed after a grace period that follows the reader's RCU section.
         const { queued, freed } = tableFree(t);
-        const rcuUnlock = t.next('rcu_read_unlock', readerUnlock.seq, 'reader', (e) => e.a === 0)!;
+        const rcuUnlock = t.next('rcu_read_unlock', readerUnlock.seq, 'reader', (e) => e.nesting === 0)!;
         expect(freed.seq).toBeGreaterThan(rcuUnlock.seq);
         expect(freed.seq).toBeGreaterThan(queued.seq);
-        expect(t.of('pmd_recheck', 'reader', (e) => e.b === 0)).toHaveLength(0);
+        expect(t.of('pmd_recheck', 'reader', (e) => !e.same)).toHaveLength(0);
         expect(t.of('fast_path_fallback', 'reader')).toHaveLength(0);
         // The old folios are gone at the end (the reader's reference was the last).
-        for (const o of olds) expect(t.of('folio_free', undefined, (e) => e.a === o)).toHaveLength(1);
+        for (const o of olds) expect(t.of('folio_free', undefined, (e) => e.folio === o)).toHaveLength(1);
         pageCacheIsThp(t);
         noChecks(t);
       });
@@ -118,28 +120,28 @@ describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () =
         // The same file bytes, now from the THP.
         expect(read(t)).toEqual([KH_READ_LEN, FILE_BYTES]);
         const { thp } = collapseFolios(t);
-        expect(t.of('copy', 'reader').map((e) => e.c)).toEqual([thp]);
-        const recheck = t.of('pmd_recheck', 'reader', (e) => e.b === 0);
+        expect(t.of('copy', 'reader').map((e) => e.folio)).toEqual([thp]);
+        const recheck = t.of('pmd_recheck', 'reader', (e) => !e.same);
         expect(recheck.length).toBeGreaterThanOrEqual(1);
-        expect(recheck[0]!.c).toBe(0); // the PMD the reader saw under the PTL: none
+        expect(recheck[0]!.value).toBe(0); // the PMD the reader saw under the PTL: none
         expect(recheck[0]!.seq).toBeGreaterThan(pmdClear(t)[0]!.seq);
         if (path === 'fast') {
           const fb = t.of('fast_path_fallback', 'reader');
-          expect(fb.map((e) => [e.b, t.name(e.c)])).toEqual([[0, 'folio_walk_start: not found']]);
+          expect(fb.map((e) => [e.copied, e.reason])).toEqual([[0, 'folio_walk_start: not found']]);
         } else {
           expect(t.of('fast_path_fallback', 'reader')).toHaveLength(0);
         }
         // GUP faulted the range in again: do_read_fault PTE-maps the THP's page (a new PTE table).
-        expect(t.of('fault', 'reader').map((e) => t.name(e.c))).toEqual(['do_read_fault']);
-        const mapped = t.of('pgtable_set', 'reader', (e) => e.b === KH_AREA && t.isLeafEntry(e.c));
+        expect(t.of('fault', 'reader').map((e) => e.how)).toEqual(['do_read_fault']);
+        const mapped = t.of('pgtable_set', 'reader', (e) => e.addr === KH_AREA && t.isLeafEntry(e.value));
         expect(mapped).toHaveLength(1);
         retractLocks(t);
         // The table was queued while the reader was still inside pte_offset_map's RCU section: the
         // grace period waited for it, and the table was freed after its rcu_read_unlock.
         const { queued, freed } = tableFree(t);
         const gp = t.next('rcu_gp_start', queued.seq, 'rcu_gp')!;
-        expect(gp.b).toBeGreaterThanOrEqual(1);
-        const rcuUnlock = t.next('rcu_read_unlock', recheck[0]!.seq, 'reader', (e) => e.a === 0)!;
+        expect(gp.readers).toBeGreaterThanOrEqual(1);
+        const rcuUnlock = t.next('rcu_read_unlock', recheck[0]!.seq, 'reader', (e) => e.nesting === 0)!;
         expect(rcuUnlock.seq).toBeGreaterThan(queued.seq);
         expect(freed.seq).toBeGreaterThan(rcuUnlock.seq);
         pageCacheIsThp(t);
@@ -150,8 +152,8 @@ describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () =
         const t = run(path, variant, seed, { order: 1 }, true);
         const uaf = t.of('use_after_free', 'reader');
         expect(uaf.length).toBeGreaterThanOrEqual(1);
-        expect(t.name(uaf[0]!.a)).toBe('PTL of a freed page table');
-        expect(t.of('pgtable_free', 'khugepaged', (e) => e.a === 1 && e.c === 0)).toHaveLength(1);
+        expect(uaf[0]!.what).toBe('PTL of a freed page table');
+        expect(t.of('pgtable_free', 'khugepaged', (e) => e.level === 'pte' && e.mode === 'immediate')).toHaveLength(1);
         expect(read(t)).toEqual([KH_READ_LEN, FILE_BYTES]);
       });
 
@@ -163,22 +165,22 @@ describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () =
         const copy = t.of('copy', 'reader')[0]!;
         // The reader copied from the small page while K waited; K went on only after the reader let go.
         expect(copy.seq).toBeGreaterThan(blocked[0]!.seq);
-        expect(t.isLeafEntry(t.of('pgtable_set', 'khugepaged', (e) => e.b === KH_ANON).at(-1)!.c)).toBe(true);
+        expect(t.isLeafEntry(t.of('pgtable_set', 'khugepaged', (e) => e.addr === KH_ANON).at(-1)!.value)).toBe(true);
         if (path === 'fast') {
-          expect(t.name(blocked[0]!.b)).toBe('vma_writer_wait');
+          expect(blocked[0]!.wait).toBe('vma_writer_wait');
           const write = t.of('vma_start_write', 'khugepaged');
-          expect(write.map((e) => e.b)).toEqual([1]); // waited
+          expect(write.map((e) => e.waited)).toEqual([true]);
           const endRead = t.of('vma_end_read', 'reader').at(-1)!;
           expect(write[0]!.seq).toBeGreaterThan(endRead.seq);
           expect(endRead.seq).toBeGreaterThan(copy.seq);
         } else {
-          expect(t.name(blocked[0]!.b)).toBe('rwsem_down_write');
-          const acquired = t.of('mmap_lock_acquire_returned', 'khugepaged', (e) => e.c === 1 && e.d === 1)[0]!;
+          expect(blocked[0]!.wait).toBe('rwsem_down_write');
+          const acquired = t.of('mmap_lock_acquire_returned', 'khugepaged', (e) => e.write && e.success)[0]!;
           const released = t.of('mmap_lock_released', 'reader')[0]!;
           expect(acquired.seq).toBeGreaterThan(released.seq);
         }
         // The PMD goes only after the read.
-        const clear = t.of('pgtable_set', 'khugepaged', (e) => e.b === KH_ANON && e.c === 0)[0]!;
+        const clear = t.of('pgtable_set', 'khugepaged', (e) => e.addr === KH_ANON && e.value === 0)[0]!;
         expect(clear.seq).toBeGreaterThan(copy.seq);
         noChecks(t);
       });

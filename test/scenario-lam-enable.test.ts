@@ -12,6 +12,7 @@ import {
 } from '../src/linux/arch/x86/include/uaccess_64.js';
 import { EBUSY } from '../src/linux/include/errno.js';
 import { LAM_AREA, LAM_OFFSET, LAM_PATTERN, LAM_TAG, TAGGED_ADDR, lamEnable } from '../src/workloads/lam-enable.js';
+import type { EventOf } from '../src/trace/vocab/index.js';
 import { firstFoldMismatch } from './helpers/fold-check.js';
 import { runTrace, type Ev, type Trace } from './helpers/harness.js';
 
@@ -24,20 +25,15 @@ const RUNS = [
 ] as const;
 
 function prctlResults(t: Trace): number[] {
-  const nr = t.nameId('arch_prctl');
-  return t.of('syscall_end', 'target', (e) => e.a === nr).map((e) => e.b);
+  return t.of('syscall_end', 'target', (e) => e.nr === 'arch_prctl').map((e) => e.ret);
 }
 
 /** The monitor's requests, each with its events. */
-function requests(t: Trace): { begin: Ev; end: Ev; events: Ev[] }[] {
+function requests(t: Trace): { begin: EventOf<'request_begin'>; end: EventOf<'request_end'>; events: Ev[] }[] {
   const begins = t.of('request_begin', 'monitor');
   const ends = t.of('request_end', 'monitor');
   expect(ends).toHaveLength(begins.length);
   return begins.map((begin, i) => ({ begin, end: ends[i]!, events: t.between(begin.seq, ends[i]!.seq).filter((e) => e.tid === begin.tid) }));
-}
-
-function kindIs(t: Trace, e: Ev, kind: string): boolean {
-  return t.kindName(e) === kind;
 }
 
 describe('the tagged-pointer encoding (uaccess_64.ts)', () => {
@@ -69,31 +65,31 @@ describe('lam-enable: LAM enabled during a tagged remote read (kernel-spec §9, 
         const enable = t.of('lam_enable');
         expect(enable).toHaveLength(1);
         expect(t.taskName(enable[0]!.tid)).toBe('target');
-        expect([enable[0]!.b, enable[0]!.c]).toEqual([LAM_U57_BITS, LAM_U57_SHIFT]);
-        const wlock = t.of('mmap_lock_acquire_returned', 'target', (e) => e.c === 1 && e.d === 1 && e.seq < enable[0]!.seq).at(-1)!;
-        const wunlock = t.next('mmap_lock_released', enable[0]!.seq, 'target', (e) => e.c === 1)!;
-        expect(t.of('mmap_lock_released', 'target', (e) => e.c === 1 && e.seq > wlock.seq && e.seq < enable[0]!.seq)).toHaveLength(0);
+        expect([enable[0]!.bits, enable[0]!.shift]).toEqual([LAM_U57_BITS, LAM_U57_SHIFT]);
+        const wlock = t.of('mmap_lock_acquire_returned', 'target', (e) => e.write && e.success && e.seq < enable[0]!.seq).at(-1)!;
+        const wunlock = t.next('mmap_lock_released', enable[0]!.seq, 'target', (e) => e.write)!;
+        expect(t.of('mmap_lock_released', 'target', (e) => e.write && e.seq > wlock.seq && e.seq < enable[0]!.seq)).toHaveLength(0);
         expect(wunlock).toBeDefined();
 
         const reqs = requests(t);
         expect(reqs).toHaveLength(6);
-        for (const r of reqs) expect(r.begin.c).toBe(TAGGED_ADDR);
+        for (const r of reqs) expect(r.begin.addr).toBe(TAGGED_ADDR);
         // Read 1, before the enable: the tag is kept, nothing is mapped there: 0 bytes.
         expect(reqs[0]!.end.seq).toBeLessThan(enable[0]!.seq);
-        expect(reqs[0]!.end.b).toBe(0);
+        expect(reqs[0]!.end.result).toBe(0);
         // Read 2 races with the enable (the directed schedule puts the enable inside it) and every
         // later read: the data.
         expect(reqs[1]!.begin.seq).toBeLessThan(enable[0]!.seq);
         expect(reqs[1]!.end.seq).toBeGreaterThan(wunlock.seq);
         for (const r of reqs.slice(1)) {
-          expect(r.end.b).toBe(LAM_PATTERN.length);
+          expect(r.end.result).toBe(LAM_PATTERN.length);
           expect(r.end.data).toEqual(LAM_PATTERN);
         }
         // The slow path of read 2 takes mmap_lock only after the enable released it.
-        const lock2 = reqs[1]!.events.find((e) => kindIs(t, e, 'mmap_lock_acquire_returned'))!;
+        const lock2 = reqs[1]!.events.find((e) => t.is(e, 'mmap_lock_acquire_returned'))!;
         expect(lock2.seq).toBeGreaterThan(wunlock.seq);
 
-        const fallbacks = (i: number) => reqs[i]!.events.filter((e) => kindIs(t, e, 'fast_path_fallback'));
+        const fallbacks = (i: number) => reqs[i]!.events.filter((e) => t.is(e, 'fast_path_fallback'));
         if (run.path === 'gup') {
           expect(t.of('fast_path_fallback')).toHaveLength(0);
         } else {
@@ -102,17 +98,17 @@ describe('lam-enable: LAM enabled during a tagged remote read (kernel-spec §9, 
           for (const i of [0, 1]) {
             const f = fallbacks(i);
             expect(f).toHaveLength(1);
-            expect(f[0]!.a).toBe(TAGGED_ADDR);
-            expect(f[0]!.b).toBe(0);
-            expect(t.name(f[0]!.c)).toBe('lock_vma_under_rcu failed');
+            expect(f[0]!.addr).toBe(TAGGED_ADDR);
+            expect(f[0]!.copied).toBe(0);
+            expect(f[0]!.reason).toBe('lock_vma_under_rcu failed');
           }
           expect(fallbacks(1)[0]!.seq).toBeLessThan(enable[0]!.seq);
           // From read 3 on the fast path untags with the new mask and copies without mmap_lock.
           for (const i of [2, 3, 4, 5]) {
             expect(fallbacks(i)).toHaveLength(0);
-            expect(reqs[i]!.events.filter((e) => kindIs(t, e, 'mmap_lock_start_locking'))).toHaveLength(0);
-            const copies = reqs[i]!.events.filter((e) => kindIs(t, e, 'copy'));
-            expect(copies.map((e) => [e.a, e.b])).toEqual([[LAM_AREA + LAM_OFFSET, LAM_PATTERN.length]]);
+            expect(reqs[i]!.events.filter((e) => t.is(e, 'mmap_lock_start_locking'))).toHaveLength(0);
+            const copies = reqs[i]!.events.filter((e) => t.is(e, 'copy'));
+            expect(copies.map((e) => [e.addr, e.len])).toEqual([[LAM_AREA + LAM_OFFSET, LAM_PATTERN.length]]);
           }
         }
       });
@@ -125,15 +121,15 @@ describe('lam-enable: LAM enabled during a tagged remote read (kernel-spec §9, 
         const t = runTrace(lamEnable, { path, seed, params: { race: 0 } });
         expect(t.result.outcome).toBe('done');
         expect(prctlResults(t)).toEqual([0, -EBUSY]);
-        const results = requests(t).map((r) => r.end.b);
+        const results = requests(t).map((r) => r.end.result);
         expect(results[0]).toBe(0);
         expect(results.slice(2).every((b) => b === LAM_PATTERN.length)).toBe(true);
         expect([0, LAM_PATTERN.length]).toContain(results[1]);
         // A slow path that returned 0 took mmap_lock before the enable; the data means after.
         const enable = t.of('lam_enable')[0]!;
         for (const r of requests(t)) {
-          const locked = r.events.find((e) => kindIs(t, e, 'mmap_lock_acquire_returned'));
-          if (r.end.b === 0) expect(locked!.seq).toBeLessThan(enable.seq);
+          const locked = r.events.find((e) => t.is(e, 'mmap_lock_acquire_returned'));
+          if (r.end.result === 0) expect(locked!.seq).toBeLessThan(enable.seq);
           else if (locked) expect(locked.seq).toBeGreaterThan(enable.seq);
         }
       }
@@ -146,7 +142,7 @@ describe('lam-enable: LAM enabled during a tagged remote read (kernel-spec §9, 
       expect(t.result.outcome).toBe('done');
       expect(prctlResults(t)).toEqual([-EBUSY, -EBUSY]);
       expect(t.of('lam_enable')).toHaveLength(0);
-      expect(requests(t).map((r) => r.end.b)).toEqual([0, 0, 0, 0, 0, 0]);
+      expect(requests(t).map((r) => r.end.result)).toEqual([0, 0, 0, 0, 0, 0]);
     }
   });
 

@@ -19,7 +19,7 @@ describe('mixed: no kernel-model check fires on any build, for many seeds', () =
           expect(t.result.outcome, where).toBe('done');
           expect(t.of('warn'), where).toHaveLength(0);
           expect(t.of('use_after_free'), where).toHaveLength(0);
-          const cmdlines = t.of('request_end').filter((e) => t.name(t.of('request_begin', e.tid, (b) => b.a === e.a)[0]!.b) === 'cmdline');
+          const cmdlines = t.of('request_end').filter((e) => t.of('request_begin', e.tid, (b) => b.req === e.req)[0]!.op === 'cmdline');
           expect(cmdlines.length, where).toBeGreaterThan(0);
           for (const e of cmdlines) expect(Array.from(e.data!), where).toEqual(Array.from(ARGV));
         }

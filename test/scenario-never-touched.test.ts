@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { entry_pfn, entry_present } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { PG_reserved } from '../src/linux/mm/folio.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import { COPY_FROM_ZERO_PAGE } from '../src/trace/vocab/index.js';
 import { NEVER_TOUCHED_AREA, neverTouched } from '../src/workloads/never-touched.js';
 import { runTrace, type Ev, type Trace, type Req } from './helpers/harness.js';
 
@@ -40,9 +41,9 @@ function run(seed: number, path: 'gup' | 'fast', variant: string[] = []) {
   expect(t.result.outcome).toBe('done');
   const reqs = requestsOf(t, 'monitor');
   expect(reqs).toHaveLength(4 * ROUNDS);
-  const zeroPfn = t.of('folio_alloc', undefined, (e) => (e.d & PG_reserved) !== 0)[0]!.b;
+  const zeroPfn = t.of('folio_alloc', undefined, (e) => (e.flags & PG_reserved) !== 0)[0]!.pfn;
   // The target itself read pages 2 and 3 of each round: zero-page PTEs, installed by its read faults.
-  const targetFaults = t.of('fault', 'target/0').map((e) => [Math.floor(e.b / PAGE_SIZE) * PAGE_SIZE, t.name(e.c)]);
+  const targetFaults = t.of('fault', 'target/0').map((e) => [Math.floor(e.addr / PAGE_SIZE) * PAGE_SIZE, e.how]);
   for (let r = 0; r < ROUNDS; r++) {
     for (const i of [2, 3]) {
       expect(targetFaults).toContainEqual([NEVER_TOUCHED_AREA + (4 * r + i) * PAGE_SIZE, 'do_anonymous_page:zero_page']);
@@ -65,7 +66,7 @@ function expectZerosViaGup(t: Trace, reqs: Req[], zeroPfn: number): void {
       expect(req.data).toEqual(new Uint8Array(want.len));
       // The copy comes from the zero page (copy event folio 0), once, for the whole request.
       const copies = t.of('copy', 'monitor', req.inside);
-      expect(copies.map((e) => [e.a, e.b, e.c])).toEqual([[want.addr, want.len, 0]]);
+      expect(copies.map((e) => [e.addr, e.len, e.folio])).toEqual([[want.addr, want.len, COPY_FROM_ZERO_PAGE]]);
       const page = Math.floor(want.addr / PAGE_SIZE) * PAGE_SIZE;
       const faults = t.of('fault', 'monitor', req.inside);
       if (want.touched) {
@@ -73,9 +74,9 @@ function expectZerosViaGup(t: Trace, reqs: Req[], zeroPfn: number): void {
         expect(faults).toHaveLength(0);
       } else {
         // §6.7: GUP faults it in; the read fault maps the zero page into the target's page tables.
-        expect(faults.map((e) => [Math.floor(e.b / PAGE_SIZE) * PAGE_SIZE, t.name(e.c)])).toEqual([[page, 'do_anonymous_page:zero_page']]);
+        expect(faults.map((e) => [Math.floor(e.addr / PAGE_SIZE) * PAGE_SIZE, e.how])).toEqual([[page, 'do_anonymous_page:zero_page']]);
         const installed = t.of('pgtable_set', 'monitor', (e) => req.inside(e) && t.isMap(e));
-        expect(installed.map((e) => [e.b, entry_pfn(e.c)])).toEqual([[page, zeroPfn]]);
+        expect(installed.map((e) => [e.addr, entry_pfn(e.value)])).toEqual([[page, zeroPfn]]);
       }
       // GUP with FOLL_GET takes (and the copy drops) a reference on the zero page; no errors.
       expect(t.of('gup_error', 'monitor', req.inside)).toHaveLength(0);
@@ -100,7 +101,7 @@ describe('never-touched: remote reads of never-faulted and zero-page anonymous m
             const want = layout(r, i);
             const req = reqs[4 * r + i]!;
             const fb = t.of('fast_path_fallback', 'monitor', req.inside);
-            expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[want.addr, 0, 'folio_walk_start: not found']]);
+            expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[want.addr, 0, 'folio_walk_start: not found']]);
             // The fallback comes before any mmap_lock: the fast path ran first and copied nothing.
             const lock = t.of('mmap_lock_start_locking', 'monitor', req.inside);
             expect(lock.length).toBeGreaterThan(0);
@@ -108,13 +109,13 @@ describe('never-touched: remote reads of never-faulted and zero-page anonymous m
             const before = (e: Ev) => req.inside(e) && e.seq < fb[0]!.seq;
             expect(t.of('copy', 'monitor', before)).toHaveLength(0);
             expect(t.of('folio_get', 'monitor', before)).toHaveLength(0);
-            const pteReads = t.of('pgtable_read', 'monitor', (e) => before(e) && e.a === 1);
+            const pteReads = t.of('pgtable_read', 'monitor', (e) => before(e) && e.level === 'pte');
             if (want.touched) {
               // The walk did reach a present PTE -- it maps the zero pfn, which v1 does not return.
-              expect(pteReads.some((e) => entry_present(e.c) && entry_pfn(e.c) === zeroPfn)).toBe(true);
+              expect(pteReads.some((e) => entry_present(e.value) && entry_pfn(e.value) === zeroPfn)).toBe(true);
             } else {
               // Nothing present at the address.
-              expect(pteReads.every((e) => !entry_present(e.c))).toBe(true);
+              expect(pteReads.every((e) => !entry_present(e.value))).toBe(true);
             }
           }
         }

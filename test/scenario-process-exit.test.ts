@@ -16,14 +16,14 @@ describe('§4.1 the target exits while a monitor reads its cmdline', () => {
         // Before and during the exit: argv; after it: the task has no mm, 0 bytes.
         expect(t.requests('monitor').map((r) => r.result)).toEqual([48, 48, 0, 0]);
         // exit_mmap ran once, in the monitor (its mmput was the last reference), after the target left.
-        const exits = t.of('call_enter', undefined, (e) => t.name(e.a) === 'exit_mmap');
+        const exits = t.of('call_enter', undefined, (e) => e.fn === 'exit_mmap');
         expect(exits.map((e) => e.tid)).toEqual([t.tid('monitor')]);
         expect(exits[0]!.seq).toBeGreaterThan(t.of('task_exit', 'main')[0]!.seq);
         // Everything the process had is gone: its VMAs freed, its page tables freed after a grace
         // period, no folio left mapped, and nothing read after free.
         const created = t.of('vma_create').length;
         expect(t.of('vma_free').length).toBe(created);
-        expect(t.of('pgtable_free', undefined, (e) => e.c === 1).length).toBeGreaterThan(0);
+        expect(t.of('pgtable_free', undefined, (e) => e.mode === 'rcu_queued').length).toBeGreaterThan(0);
         expect(t.of('use_after_free')).toHaveLength(0);
         expect(t.of('warn')).toHaveLength(0);
         expect(checkEveryEvent(processExit, { path, variant: [...variant], seed }).firstMismatch).toBeNull();

@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { _PAGE_ACCESSED, pte_young } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { LRU_ACTIVE_ANON, LRU_INACTIVE_ANON, LRU_NONE, PG_referenced } from '../src/linux/mm/folio.js';
-import { FOLIOREF_ACTIVATE, FOLIOREF_KEEP, FOLIOREF_RECLAIM } from '../src/linux/mm/vmscan.js';
+import { PG_referenced } from '../src/linux/mm/folio.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { P_OFFSET, P_PATTERN, PAGE_P, reclaimAging } from '../src/workloads/reclaim-aging.js';
 import { firstFoldMismatch } from './helpers/fold-check.js';
@@ -21,16 +20,16 @@ const RUNS = [
 
 /** P's folio: the one the target's store to P hit. */
 function folioOf(t: Trace, addr: number): number {
-  const store = t.of('user_access', 'target', (e) => e.a === addr && e.c === 1);
+  const store = t.of('user_access', 'target', (e) => e.addr === addr && e.write);
   expect(store).toHaveLength(1);
-  return store[0]!.d;
+  return store[0]!.folio;
 }
 
 function scenario(path: 'gup' | 'fast', variant: string[], seed: number) {
   const t = runTrace(reclaimAging, { path, variant: [...variant], seed });
   const p = folioOf(t, PAGE_P + P_OFFSET);
   // The aging step: init's rmap walk made P's PTE old (pgtable_set: young -> not young).
-  const aged = t.of('pgtable_set', 'init', (e) => e.b === PAGE_P);
+  const aged = t.of('pgtable_set', 'init', (e) => e.addr === PAGE_P);
   const reads = t.of('request_end', 'monitor');
   const verdicts = t.of('reclaim_verdict', 'kswapd0');
   return { t, p, aged, reads, verdicts };
@@ -48,53 +47,53 @@ describe('reclaim-aging: remote reads and reclaim aging (kernel-spec §12.3, §5
 
         // Starting state (§12.3): P inactive anon, PTE-mapped, young bit cleared by the same
         // test-and-clear reclaim's rmap walk uses, before the first read.
-        const added = t.of('lru_move', undefined, (e) => e.a === p)[0]!;
-        expect([added.b, added.c]).toEqual([LRU_NONE, LRU_INACTIVE_ANON]);
+        const added = t.of('lru_move', undefined, (e) => e.folio === p)[0]!;
+        expect([added.from, added.to]).toEqual(['none', 'inactive_anon']);
         expect(aged).toHaveLength(1);
-        expect(pte_young(aged[0]!.d)).toBe(true);
-        expect(aged[0]!.c).toBe(aged[0]!.d - _PAGE_ACCESSED);
+        expect(pte_young(aged[0]!.old)).toBe(true);
+        expect(aged[0]!.value).toBe(aged[0]!.old - _PAGE_ACCESSED);
         const firstRead = t.of('request_begin', 'monitor')[0]!;
         expect(aged[0]!.seq).toBeLessThan(firstRead.seq);
 
         // Both reads return P's bytes, whichever path.
         expect(reads).toHaveLength(2);
         for (const r of reads) {
-          expect(r.b).toBe(P_PATTERN.length);
+          expect(r.result).toBe(P_PATTERN.length);
           expect(r.data).toEqual(P_PATTERN);
         }
         // Nobody makes P's PTE young again (remote reads never set the hardware bit; §5.3 note).
-        expect(t.of('pte_young', undefined, (e) => e.b >= PAGE_P && e.b < PAGE_P + PAGE_SIZE && e.seq > aged[0]!.seq)).toHaveLength(0);
+        expect(t.of('pte_young', undefined, (e) => e.addr >= PAGE_P && e.addr < PAGE_P + PAGE_SIZE && e.seq > aged[0]!.seq)).toHaveLength(0);
 
-        const touches = t.of('folio_mark_accessed', 'monitor', (e) => e.a === p);
-        const moves = t.of('lru_move', undefined, (e) => e.a === p);
-        const pVerdicts = verdicts.filter((e) => e.a === p);
+        const touches = t.of('folio_mark_accessed', 'monitor', (e) => e.folio === p);
+        const moves = t.of('lru_move', undefined, (e) => e.folio === p);
+        const pVerdicts = verdicts.filter((e) => e.folio === p);
         if (run.ages) {
           // §5.3 folio_mark_accessed: 1st touch sets PG_referenced, 2nd clears it and activates.
           expect(touches).toHaveLength(2);
-          expect([touches[0]!.b & PG_referenced, touches[0]!.c & PG_referenced]).toEqual([0, PG_referenced]);
-          expect([touches[1]!.b & PG_referenced, touches[1]!.c & PG_referenced]).toEqual([PG_referenced, 0]);
+          expect([touches[0]!.from & PG_referenced, touches[0]!.to & PG_referenced]).toEqual([0, PG_referenced]);
+          expect([touches[1]!.from & PG_referenced, touches[1]!.to & PG_referenced]).toEqual([PG_referenced, 0]);
           expect(touches[0]!.seq).toBeLessThan(reads[0]!.seq);
           expect(touches[1]!.seq).toBeGreaterThan(reads[0]!.seq);
-          const activated = moves.filter((e) => e.c === LRU_ACTIVE_ANON);
+          const activated = moves.filter((e) => e.to === 'active_anon');
           expect(activated).toHaveLength(1);
           expect(t.taskName(activated[0]!.tid)).toBe('monitor');
-          expect(activated[0]!.b).toBe(LRU_INACTIVE_ANON);
+          expect(activated[0]!.from).toBe('inactive_anon');
           expect(activated[0]!.seq).toBeLessThan(reads[1]!.seq);
           // Reclaim scans the inactive lists: P is not on them, not isolated, not judged.
           expect(pVerdicts).toHaveLength(0);
           expect(moves.filter((e) => t.taskName(e.tid) === 'kswapd0')).toHaveLength(0);
-          expect(moves.at(-1)!.c).toBe(LRU_ACTIVE_ANON);
+          expect(moves.at(-1)!.to).toBe('active_anon');
         } else {
           // Fast path v1: no software aging at all.
-          expect(t.of('folio_mark_accessed', undefined, (e) => e.a === p)).toHaveLength(0);
+          expect(t.of('folio_mark_accessed', undefined, (e) => e.folio === p)).toHaveLength(0);
           expect(moves.filter((e) => t.taskName(e.tid) === 'monitor')).toHaveLength(0);
           // Reclaim: no young PTE, PG_referenced clear -> RECLAIM, though P was just read twice.
           expect(pVerdicts).toHaveLength(1);
-          expect([pVerdicts[0]!.b, pVerdicts[0]!.c, pVerdicts[0]!.d]).toEqual([FOLIOREF_RECLAIM, 0, 0]);
-          expect(t.of('folio_flags', undefined, (e) => e.a === p)).toHaveLength(0);
+          expect([pVerdicts[0]!.verdict, pVerdicts[0]!.ptes, pVerdicts[0]!.referenced]).toEqual(['reclaim', 0, false]);
+          expect(t.of('folio_flags', undefined, (e) => e.folio === p)).toHaveLength(0);
           // Isolated and (reclaim stops at the verdict) put back on the inactive list.
-          expect(moves.filter((e) => t.taskName(e.tid) === 'kswapd0').map((e) => [e.b, e.c])).toEqual([
-            [LRU_INACTIVE_ANON, LRU_NONE], [LRU_NONE, LRU_INACTIVE_ANON],
+          expect(moves.filter((e) => t.taskName(e.tid) === 'kswapd0').map((e) => [e.from, e.to])).toEqual([
+            ['inactive_anon', 'none'], ['none', 'inactive_anon'],
           ]);
         }
 
@@ -102,10 +101,10 @@ describe('reclaim-aging: remote reads and reclaim aging (kernel-spec §12.3, §5
         // with PG_referenced set for next time (§5.3 "if PTEs referenced -> set PG_referenced").
         for (let i = 1; i < 8; i++) {
           const n = folioOf(t, PAGE_P + i * PAGE_SIZE);
-          const v = verdicts.filter((e) => e.a === n);
-          expect(v.map((e) => [e.b, e.c, e.d])).toEqual([[FOLIOREF_KEEP, 1, 0]]);
-          const set = t.of('folio_flags', 'kswapd0', (e) => e.a === n);
-          expect(set.map((e) => e.c & PG_referenced)).toEqual([PG_referenced]);
+          const v = verdicts.filter((e) => e.folio === n);
+          expect(v.map((e) => [e.verdict, e.ptes, e.referenced])).toEqual([['keep', 1, false]]);
+          const set = t.of('folio_flags', 'kswapd0', (e) => e.folio === n);
+          expect(set.map((e) => e.new & PG_referenced)).toEqual([PG_referenced]);
         }
       });
     }
@@ -114,12 +113,12 @@ describe('reclaim-aging: remote reads and reclaim aging (kernel-spec §12.3, §5
   it('§5.3 a folio whose PG_referenced is set and whose PTE is young is activated by reclaim', () => {
     // The exec stack page: written through GUP (FOLL_TOUCH sets PG_referenced), mapped young.
     const { t } = scenario('fast', [], 1);
-    const activated = t.of('reclaim_verdict', 'kswapd0', (e) => e.b === FOLIOREF_ACTIVATE);
+    const activated = t.of('reclaim_verdict', 'kswapd0', (e) => e.verdict === 'activate');
     expect(activated.length).toBeGreaterThan(0);
     for (const v of activated) {
-      expect([v.c, v.d]).toEqual([1, 1]);
-      const move = t.next('lru_move', v.seq, 'kswapd0', (e) => e.a === v.a && e.b === LRU_NONE)!;
-      expect(move.c).toBe(LRU_ACTIVE_ANON);
+      expect([v.ptes, v.referenced]).toEqual([1, true]);
+      const move = t.next('lru_move', v.seq, 'kswapd0', (e) => e.folio === v.folio && e.from === 'none')!;
+      expect(move.to).toBe('active_anon');
     }
   });
 
@@ -136,9 +135,9 @@ describe('reclaim-aging: remote reads and reclaim aging (kernel-spec §12.3, §5
         const p = folioOf(t, PAGE_P + P_OFFSET);
         for (const r of t.of('request_end', 'monitor')) expect(r.data).toEqual(P_PATTERN);
         // Every isolation is followed by a put-back; P ends on an anon list.
-        const moves = t.of('lru_move', undefined, (e) => e.a === p);
-        expect(moves.filter((e) => e.c === LRU_NONE).length).toBe(moves.filter((e) => e.b === LRU_NONE).length - 1);
-        expect([LRU_INACTIVE_ANON, LRU_ACTIVE_ANON]).toContain(moves.at(-1)!.c);
+        const moves = t.of('lru_move', undefined, (e) => e.folio === p);
+        expect(moves.filter((e) => e.to === 'none').length).toBe(moves.filter((e) => e.from === 'none').length - 1);
+        expect(['inactive_anon', 'active_anon']).toContain(moves.at(-1)!.to);
         const lists = t.result.kernel.subsystems.get('lru') as Set<{ id: number }>[];
         expect(lists.filter((l) => [...l].some((f) => f.id === p))).toHaveLength(1);
       }

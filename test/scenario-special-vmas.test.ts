@@ -14,6 +14,7 @@ import { entry_pfn, pte_special, pte_write } from '../src/linux/arch/x86/include
 import { EFAULT, EINVAL } from '../src/linux/include/errno.js';
 import { VM_IO, VM_PFNMAP } from '../src/linux/mm/mm_types.js';
 import { bytesHash } from '../src/trace/hash.js';
+import { COPY_FROM_IO } from '../src/trace/vocab/index.js';
 import { IO_AREA, SECRET, SECRET_AREA, deviceBytes, specialVmas } from '../src/workloads/special-vmas.js';
 import { runTrace, type Ev, type Trace, type Req } from './helpers/harness.js';
 
@@ -28,7 +29,7 @@ const requestsOf = (t: Trace, task: string): Req[] => t.requests(task);
 
 /** generic_access_phys calls inside a request: [enter, exit] pairs' return values. */
 function accessPhysReturns(t: Trace, r: Req): number[] {
-  return t.of('call_exit', 'monitor', (e) => r.inside(e) && t.name(e.a) === 'generic_access_phys').map((e) => e.b);
+  return t.of('call_exit', 'monitor', (e) => r.inside(e) && e.fn === 'generic_access_phys').map((e) => e.ret);
 }
 
 function run(seed: number, path: 'gup' | 'fast', variant: string[] = []) {
@@ -43,18 +44,18 @@ function run(seed: number, path: 'gup' | 'fast', variant: string[] = []) {
   // PTEs for frames that are no folio's (no struct page).
   const flags = t.of('vma_flags', 'target/0');
   expect(flags).toHaveLength(1);
-  expect(flags[0]!.c & (VM_IO | VM_PFNMAP)).toBe(VM_IO | VM_PFNMAP);
-  const folioPfns = new Set(t.of('folio_alloc').map((e) => e.b));
-  const ptes = t.of('pgtable_set', 'target/0', (e) => t.isMap(e) && e.b >= IO_AREA && e.b < IO_AREA + PAGES * 4096);
+  expect(flags[0]!.new & (VM_IO | VM_PFNMAP)).toBe(VM_IO | VM_PFNMAP);
+  const folioPfns = new Set(t.of('folio_alloc').map((e) => e.pfn));
+  const ptes = t.of('pgtable_set', 'target/0', (e) => t.isMap(e) && e.addr >= IO_AREA && e.addr < IO_AREA + PAGES * 4096);
   expect(ptes).toHaveLength(PAGES);
   for (const e of ptes) {
-    expect(pte_special(e.c)).toBe(true);
-    expect(pte_write(e.c)).toBe(false);
-    expect(folioPfns.has(entry_pfn(e.c))).toBe(false);
+    expect(pte_special(e.value)).toBe(true);
+    expect(pte_write(e.value)).toBe(false);
+    expect(folioPfns.has(entry_pfn(e.value))).toBe(false);
   }
-  expect(entry_pfn(ptes[1]!.c)).toBe(entry_pfn(ptes[0]!.c) + 1);
+  expect(entry_pfn(ptes[1]!.value)).toBe(entry_pfn(ptes[0]!.value) + 1);
   // The secretmem page holds the target's secret (its own store, through the user mapping).
-  const store = t.of('user_access', 'target/0', (e) => e.a === SECRET_AREA && e.c === 1);
+  const store = t.of('user_access', 'target/0', (e) => e.addr === SECRET_AREA && e.write);
   expect(store).toHaveLength(1);
   expect(store[0]!.data).toEqual(SECRET);
   expect(t.of('warn')).toHaveLength(0);
@@ -73,29 +74,31 @@ function expectSlowPathOutcome(t: Trace, reqs: Req[]): void {
     expect(OFFSET % 4096 + LEN).toBeGreaterThan(4096);
     expect(read.result).toBe(LEN);
     expect(read.data).toEqual(dev.subarray(OFFSET, OFFSET + LEN));
-    expect(t.of('gup_error', 'monitor', read.inside).map((e) => [e.a, e.b])).toEqual([[IO_AREA + OFFSET, EFAULT]]);
+    expect(t.of('gup_error', 'monitor', read.inside).map((e) => [e.addr, e.errno])).toEqual([[IO_AREA + OFFSET, EFAULT]]);
     expect(accessPhysReturns(t, read)).toEqual([LEN]);
     const copies = t.of('copy', 'monitor', read.inside);
-    expect(copies.map((e) => [e.a, e.b, e.c, e.d])).toEqual([[IO_AREA + OFFSET, LEN, -1, bytesHash(read.data)]]);
+    expect(copies.map((e) => [e.addr, e.len, e.folio, e.hash])).toEqual([[IO_AREA + OFFSET, LEN, COPY_FROM_IO, bytesHash(read.data)]]);
     expect(t.of('fault', 'monitor', read.inside)).toHaveLength(0);
     expect(t.of('folio_get', 'monitor', read.inside)).toHaveLength(0);
     // ptrace PEEK (FOLL_FORCE): the same route, 8 device bytes.
     expect(peek.result).toBe(8);
     expect(peek.data).toEqual(dev.subarray(0, 8));
-    expect(t.of('gup_error', 'monitor', peek.inside).map((e) => [e.a, e.b])).toEqual([[IO_AREA, EFAULT]]);
+    expect(t.of('gup_error', 'monitor', peek.inside).map((e) => [e.addr, e.errno])).toEqual([[IO_AREA, EFAULT]]);
     expect(accessPhysReturns(t, peek)).toEqual([8]);
     // POKE to the read-only device mapping: GUP -EFAULT, then generic_access_phys -EINVAL (the PTE
     // is not writable): nothing written, 0 bytes (the device bytes stay, as the next round shows).
     expect(poke.result).toBe(0);
-    expect(t.of('gup_error', 'monitor', poke.inside).map((e) => [e.a, e.b])).toEqual([[IO_AREA, EFAULT]]);
+    expect(t.of('gup_error', 'monitor', poke.inside).map((e) => [e.addr, e.errno])).toEqual([[IO_AREA, EFAULT]]);
     expect(accessPhysReturns(t, poke)).toEqual([-EINVAL]);
     expect(t.of('copy_to_folio', 'monitor', poke.inside)).toHaveLength(0);
     // (b) secretmem: -EFAULT (vma_is_secretmem), no ->access: 0 bytes, nothing touched.
     expect(secret.result).toBe(0);
     expect(secret.data).toHaveLength(0);
-    expect(t.of('gup_error', 'monitor', secret.inside).map((e) => [e.a, e.b])).toEqual([[SECRET_AREA, EFAULT]]);
+    expect(t.of('gup_error', 'monitor', secret.inside).map((e) => [e.addr, e.errno])).toEqual([[SECRET_AREA, EFAULT]]);
     expect(accessPhysReturns(t, secret)).toEqual([]);
-    for (const kind of ['copy', 'fault', 'folio_get'] as const) expect(t.of(kind, 'monitor', secret.inside)).toHaveLength(0);
+    for (const kind of ['copy', 'fault', 'folio_get'] as const) {
+      expect(t.byTask('monitor').filter((e) => e.kind === kind && secret.inside(e))).toHaveLength(0);
+    }
   }
 }
 
@@ -118,12 +121,14 @@ describe('special-vmas: VM_IO|VM_PFNMAP with ->access, and secretmem (kernel-spe
             expect(fb).toHaveLength(0);
             continue;
           }
-          expect(fb.map((e) => [e.a, e.b, t.name(e.c)])).toEqual([[r.addr, 0, 'VMA not for the fast path']]);
+          expect(fb.map((e) => [e.addr, e.copied, e.reason])).toEqual([[r.addr, 0, 'VMA not for the fast path']]);
           // The fast path read-locked the VMA, refused it and unlocked it without walking or copying.
           const before = (e: Ev) => r.inside(e) && e.seq < fb[0]!.seq;
-          expect(t.of('vma_start_read', 'monitor', (e) => before(e) && e.b === 0)).toHaveLength(1);
+          expect(t.of('vma_start_read', 'monitor', (e) => before(e) && e.result === 'ok')).toHaveLength(1);
           expect(t.of('vma_end_read', 'monitor', before)).toHaveLength(1);
-          for (const kind of ['pgtable_read', 'copy', 'folio_get'] as const) expect(t.of(kind, 'monitor', before)).toHaveLength(0);
+          for (const kind of ['pgtable_read', 'copy', 'folio_get'] as const) {
+            expect(t.byTask('monitor').filter((e) => e.kind === kind && before(e))).toHaveLength(0);
+          }
         }
         expectSlowPathOutcome(t, reqs);
       });

@@ -17,7 +17,7 @@ function run(path: 'gup' | 'fast', variant: string[], seed: number, region: numb
 }
 
 /** The monitor's blocks on mmap_lock. */
-const mmapWaits = (t: Trace) => t.of('sched_block', 'monitor', (e) => t.name(e.b) === 'rwsem_down_read');
+const mmapWaits = (t: Trace) => t.of('sched_block', 'monitor', (e) => e.wait === 'rwsem_down_read');
 
 describe('§12.5 monitoring tool stuck behind a long mmap_lock writer', () => {
   for (const seed of SEEDS) {
@@ -36,7 +36,7 @@ describe('§12.5 monitoring tool stuck behind a long mmap_lock writer', () => {
 
     test(`the write-locked region: fast aborts, falls back and waits like gup (seed ${seed})`, () => {
       const fast = run('fast', [], seed, 1);
-      const aborted = fast.of('fast_path_fallback', 'monitor', (e) => fast.name(e.c) === 'lock_vma_under_rcu failed');
+      const aborted = fast.of('fast_path_fallback', 'monitor', (e) => e.reason === 'lock_vma_under_rcu failed');
       expect(aborted.length).toBeGreaterThanOrEqual(1);
       expect(mmapWaits(fast).length).toBeGreaterThanOrEqual(1);
       expect(fast.requests('monitor').every((r) => r.result === 64)).toBe(true);
@@ -48,12 +48,12 @@ describe('§12.5 monitoring tool stuck behind a long mmap_lock writer', () => {
       expect(retries.length).toBeGreaterThanOrEqual(1);
       // Before the retry: an mmap_lock read lock taken and dropped (it waited for the writer) ...
       const r = retries[0]!;
-      const waited = t.of('mmap_lock_released', 'monitor', (e) => e.seq < r.seq && e.c === 0);
+      const waited = t.of('mmap_lock_released', 'monitor', (e) => e.seq < r.seq && !e.write);
       expect(waited.length).toBeGreaterThanOrEqual(1);
       // ... after it, the VMA read lock, without falling back for the lock.
       const next = t.next('vmstat', r.seq, 'monitor')!;
-      expect(t.name(next.a)).toBe('VMA_LOCK_SUCCESS');
-      expect(t.of('fast_path_fallback', 'monitor', (e) => t.name(e.c) === 'lock_vma_under_rcu failed')).toHaveLength(0);
+      expect(next.counter).toBe('VMA_LOCK_SUCCESS');
+      expect(t.of('fast_path_fallback', 'monitor', (e) => e.reason === 'lock_vma_under_rcu failed')).toHaveLength(0);
       expect(t.requests('monitor').every((q) => q.result === 64)).toBe(true);
     });
   }
