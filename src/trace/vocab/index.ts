@@ -59,8 +59,8 @@ type AllKinds = typeof sched & typeof lock & typeof pagetable & typeof folio & t
 
 export type KindName = Extract<keyof AllKinds, string>;
 
-/** The decoded event of one kind: `EventOf<'rwsem_acquire'>`. */
-export type EventOf<N extends KindName> = EventOfSpec<N, AllKinds[N]>;
+/** The decoded event of one kind, `EventOf<'rwsem_acquire'>`; of a union of kinds, the union of their events. */
+export type EventOf<N extends KindName> = N extends KindName ? EventOfSpec<N, AllKinds[N]> : never;
 
 /** Every decoded event: switch on `.kind` to narrow it. */
 export type TraceEvent = { [N in KindName]: EventOf<N> }[KindName];
