@@ -35,7 +35,6 @@ import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';
-import { rawLoop } from '../store/bench.js';
 import { Prng } from '../sim/prng.js';
 import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
 import { percentile } from '../trace/aggregate.js';
@@ -43,6 +42,7 @@ import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
+import { rawLoop } from './bench-store.js';
 import { printJson, println } from './output.js';
 import { recordRuns, usage } from './record.js';
 
@@ -200,7 +200,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
     const trace = await openTrace(file);
     try {
       const info = trace.resolveRun(run.name);
-      const snapshotBytes = (trace.db.prepare('SELECT sum(length(data)) AS n FROM snapshots WHERE run = ?').get(info.id) as { n: number | null }).n ?? 0;
+      const snapshotBytes = trace.snapshotBytes(info.id);
       log('replay --until at random events');
       const rng = new Prng(7);
       const points = Array.from({ length: 21 }, () => 1 + rng.below(run.events));

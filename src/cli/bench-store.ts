@@ -3,9 +3,9 @@
  * synthetic simulation recorded against the same simulation alone. Each figure comes with its
  * baseline measured in the same process.
  *
- *   npm run build && node dist/src/store/bench.js [events]      (prints one JSON document)
+ *   npm run build && node dist/src/cli/bench-store.js [events]      (prints one JSON document)
  *
- * `benchStore()` is exported for `mmtrace bench`.
+ * `rawLoop()`, the raw-insert baseline, is also `mmtrace bench`'s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { openTrace } from '../trace/reader.js';
 import { Recorder, type WriterMode } from '../trace/recorder.js';
 import type { EventSink } from '../trace/sink.js';
 import { NULL_SINK } from '../trace/sink.js';
-import { writerPragmas } from './pragmas.js';
+import { writerPragmas } from '../store/pragmas.js';
 
 export interface StoreBenchResult {
   events: number;
