@@ -95,6 +95,23 @@ function checkVersion(file: string, v: 'empty' | 'foreign' | number, forWrite: b
   if (typeof v === 'number' && v > STORE_SCHEMA_VERSION) throw errors.schemaNewer(file, v, STORE_SCHEMA_VERSION);
 }
 
+/** The run recorded with the newest event schema (undefined for a file without runs). */
+export function newestRunSchema(db: Db): { name: string; schema_version: number } | undefined {
+  return first(db, qb.selectFrom('runs').select(['name', 'schema_version'])
+    .orderBy('schema_version', 'desc').orderBy('id').limit(1));
+}
+
+/** Refuse a file holding a run recorded with a newer event schema than `known`. */
+function checkRunSchemas(db: Db, file: string, known: number): void {
+  let newest: { name: string; schema_version: number } | undefined;
+  try {
+    newest = newestRunSchema(db);
+  } catch (e) {
+    throw readError(file, e);
+  }
+  if (newest && newest.schema_version > known) throw errors.runSchemaNewer(file, newest.name, newest.schema_version, known);
+}
+
 const provider: MigrationProvider = {
   getMigrations: async (): Promise<Record<string, Migration>> => ({ ...MIGRATIONS }),
 };
@@ -125,6 +142,11 @@ export function writeKinds(db: Db, layout: readonly KindLayout[]): void {
 export interface WriteOpenOptions extends WriterPragmaOptions {
   /** The event layout of the writer, written into the kinds table (none: the file's stays as it is). */
   layout?: readonly KindLayout[];
+  /**
+   * The event schema the writer records with: a file holding a run of a newer one is refused
+   * (ERUN_SCHEMA_NEWER) before anything is written, since its kinds table is newer than `layout`.
+   */
+  eventSchema?: number;
 }
 
 function openRaw(file: string, readonly: boolean): Db {
@@ -168,7 +190,9 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
   }
   const db = openRaw(file, false);
   try {
-    checkVersion(file, probe(db, file), true);
+    const storage = probe(db, file);
+    checkVersion(file, storage, true);
+    if (typeof storage === 'number' && opts.eventSchema !== undefined) checkRunSchemas(db, file, opts.eventSchema);
     try {
       writerPragmas(db, opts);
     } catch (e) {

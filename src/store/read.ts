@@ -8,9 +8,8 @@
  */
 import type Database from 'better-sqlite3';
 import { MmtraceError } from '../errors.js';
-import { all, first, openForRead, qb, readError, type Db } from './db.js';
+import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
-import { newestRunSchema } from './runs.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
 

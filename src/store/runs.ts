@@ -51,12 +51,6 @@ export function deleteRun(db: Db, id: number): void {
   })();
 }
 
-/** The run recorded with the newest event schema (undefined for a file without runs). */
-export function newestRunSchema(db: Db): { name: string; schema_version: number } | undefined {
-  return first(db, qb.selectFrom('runs').select(['name', 'schema_version'])
-    .orderBy('schema_version', 'desc').orderBy('id').limit(1));
-}
-
 /**
  * Leave the file in rollback-journal mode at rest, so read-only readers need no -wal/-shm files.
  * Another connection may still hold it in WAL mode: then it stays so, which is fine.

@@ -15,7 +15,7 @@
 import { errors, MmtraceError } from '../errors.js';
 import { isDiskError, openForWrite, type Db } from '../store/db.js';
 import type { KindLayout } from '../store/layout.js';
-import { endRun, insertRun, newestRunSchema, settle } from '../store/runs.js';
+import { endRun, insertRun, settle } from '../store/runs.js';
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { RequestPairs } from './request-pairs.js';
@@ -137,13 +137,10 @@ export class Recorder implements EventSink {
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
     const db = await openForWrite(file, {
-      layout: LAYOUT, ...(opts.maxPageCount !== undefined ? { maxPageCount: opts.maxPageCount } : {}),
+      layout: LAYOUT, eventSchema: SCHEMA_VERSION,
+      ...(opts.maxPageCount !== undefined ? { maxPageCount: opts.maxPageCount } : {}),
     });
     try {
-      const newest = newestRunSchema(db);
-      if (newest && newest.schema_version > SCHEMA_VERSION) {
-        throw errors.runSchemaNewer(file, newest.name, newest.schema_version, SCHEMA_VERSION);
-      }
       const backend = await startBackend(file, db, opts, sizes, inflight);
       return new Recorder(file, db, backend, inflight, sizes.batch);
     } catch (e) {
