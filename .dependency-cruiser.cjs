@@ -1,5 +1,6 @@
 /**
- * The layer rules of DESIGN.md "The layers", checked by `npm test` (dependency-cruiser).
+ * The layer rules of DESIGN.md "The layers" (dependency-cruiser): `npm test` checks them in
+ * test/layers.test.ts, `npm run check:layers` prints what breaks them.
  *
  * Dependencies point down this list, never up:
  *

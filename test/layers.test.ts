@@ -3,7 +3,7 @@
  * a throwaway tree with one import of each forbidden shape fails the check with exactly those
  * violations, and the same tree with its imports pointing down passes.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { cruise as depcruise, type ICruiseResult } from 'dependency-cruiser';
@@ -14,10 +14,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '..');
 const OPTIONS = await extractDepcruiseOptions(join(ROOT, '.dependency-cruiser.cjs'));
 
-/** Cruise `src/` of `root` with the project's rules (what `npm run check:layers` runs): the violations, as text. */
+/** Cruise `src/` (and `tui/`, when there is one) of `root` with the project's rules: the violations, as text. */
 async function cruise(root: string): Promise<string[]> {
   const tsConfig = join(root, 'tsconfig.json');
-  const result = await depcruise(['src'], { ...OPTIONS, baseDir: root, tsConfig: { fileName: tsConfig } }, {},
+  const roots = ['src', 'tui'].filter((d) => existsSync(join(root, d)));
+  const result = await depcruise(roots, { ...OPTIONS, baseDir: root, tsConfig: { fileName: tsConfig } }, {},
     { tsConfig: extractTSConfig(tsConfig) });
   return (result.output as ICruiseResult).summary.violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to}`).sort();
 }
@@ -33,7 +34,7 @@ function tree(files: Record<string, string>): string {
   made.push(root);
   writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({
     compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
-    include: ['src', 'test'],
+    include: ['src', 'test', 'tui'],
   }));
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
@@ -82,6 +83,7 @@ describe('layer rules', () => {
       'src/diff/fixture.ts': "import { harness } from '../../test/helpers/harness.js';\nexport const fixture = harness;\n",
       'src/diff/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
       'src/diff/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
+      'tui/app.ts': "import { projection } from '../src/replay/projection.js';\nimport { mm } from '../src/linux/mm.js';\nexport const app = projection + mm;\n",
     });
     expect(await cruise(root)).toEqual([
       'consumers-below-cli: src/replay/render.ts -> src/cli/main.ts',
@@ -92,6 +94,7 @@ describe('layer rules', () => {
       'src-imports-no-tests-or-tui: src/diff/fixture.ts -> test/helpers/harness.ts',
       'store-is-the-bottom: src/store/kinds.ts -> src/trace/vocab.ts',
       'trace-below-sim: src/trace/stamp.ts -> src/sim/sim.ts',
+      'tui-reads-through-store-trace-replay-diff: tui/app.ts -> src/linux/mm.ts',
     ]);
   });
 
