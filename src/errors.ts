@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'ENOTTRACE'
   /** The file was written by a newer mmtrace (storage schema newer than this code). */
   | 'ESCHEMA_NEWER'
+  /** The file holds a run recorded with a newer event vocabulary than this code reads. */
+  | 'ERUN_SCHEMA_NEWER'
   /** The output path cannot be created or written. */
   | 'EUNWRITABLE'
   /** The disk is full (or failed) while writing. Committed data stays readable. */
@@ -70,6 +72,8 @@ export const errors = {
     new MmtraceError('ENOTTRACE', `${file}: a SQLite database but not an mmtrace trace (no mmtrace schema in it); pass a file written by \`mmtrace record\``),
   schemaNewer: (file: string, fileVersion: number, known: number) =>
     new MmtraceError('ESCHEMA_NEWER', `${file}: written by a newer mmtrace (storage schema ${fileVersion}, this build knows up to ${known}); upgrade mmtrace to read it`),
+  runSchemaNewer: (file: string, run: string, runVersion: number, known: number) =>
+    new MmtraceError('ERUN_SCHEMA_NEWER', `${file}#${run}: recorded by a newer mmtrace (event schema ${runVersion}, this build reads up to ${known}); upgrade mmtrace to read it`),
   unwritable: (file: string, why: string, cause?: unknown) =>
     new MmtraceError('EUNWRITABLE', `${file}: cannot write the trace file (${why}); choose another --out path or fix its permissions`, { cause }),
   diskFull: (file: string, committed: number, cause?: unknown) =>
@@ -82,4 +86,7 @@ export const errors = {
     new MmtraceError('ERUN_EXISTS', `${file}: a run named '${name}' already exists; choose another --name, or record into another file`),
   badRef: (ref: string, why: string) =>
     new MmtraceError('EBADREF', `'${ref}': ${why} (expected FILE or FILE#RUN)`),
+  unknownWorkload: (name: string, known: readonly string[]) =>
+    new MmtraceError('EUNKNOWN_WORKLOAD', `unknown workload '${name}' (workloads: ${known.join(', ')}; see \`mmtrace workloads\`)`),
+  usage: (message: string) => new MmtraceError('EUSAGE', message),
 };

@@ -6,6 +6,8 @@ import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { hashHex } from '../src/trace/hash.js';
+import { GupFlags } from '../src/trace/vocab/index.js';
 import { mmtrace, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
@@ -41,7 +43,7 @@ describe('mmtrace record and list', () => {
     const reqs = db.prepare("SELECT request, op, result, flags FROM requests_v ORDER BY first_seq").all() as any[];
     db.close();
     expect(reqs.map((r) => r.request)).toEqual(['monitor:1', 'monitor:2', 'monitor:3']);
-    expect(reqs.every((r) => r.op === 'cmdline' && r.result === 48 && r.flags === 0x80)).toBe(true);
+    expect(reqs.every((r) => r.op === 'cmdline' && r.result === 48 && r.flags === GupFlags.bits.FOLL_ANON)).toBe(true);
   });
 
   test('a second run of the same name is refused unless --replace; --name adds another', () => {
@@ -123,7 +125,7 @@ describe('a killed recording', () => {
     db.close();
     expect(stored.n).toBe(run.events);
     expect(stored.last).toBe(run.events);
-    expect(run.finalHash).toBe((lastBatch.hash >>> 0).toString(16).padStart(8, '0'));
+    expect(run.finalHash).toBe(hashHex(lastBatch.hash));
 
     const human = mmtrace(['list', file]);
     expect(human.status).toBe(0);

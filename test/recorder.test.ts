@@ -3,13 +3,16 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { K } from '../src/trace/events.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, type EventRow } from '../src/trace/reader.js';
 import { Recorder } from '../src/trace/recorder.js';
+import { decode, emit } from '../src/trace/vocab/index.js';
+import { stamp, type SinkRow } from './helpers/rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST_RECORDER = join(ROOT, 'dist/src/trace/recorder.js');
+const DIST_VOCAB = join(ROOT, 'dist/src/trace/vocab/index.js');
+const DIST_ROWS = join(ROOT, 'dist/test/helpers/rows.js');
 
 /** The crash tests run the compiled recorder in a child: (re)build dist when it is older than the sources. */
 function ensureBuilt(): void {
@@ -17,7 +20,7 @@ function ensureBuilt(): void {
     .filter((f) => f.endsWith('.ts'))
     .reduce((m, f) => Math.max(m, statSync(join(ROOT, d, f)).mtimeMs), 0);
   const src = Math.max(newest('src/trace'), newest('src/store'), newest('migrations'));
-  if (existsSync(DIST_RECORDER) && statSync(DIST_RECORDER).mtimeMs >= src
+  if (existsSync(DIST_RECORDER) && existsSync(DIST_ROWS) && statSync(DIST_RECORDER).mtimeMs >= src
     && statSync(join(ROOT, 'dist/src/trace/writer-worker.js')).mtimeMs >= src) return;
   spawnSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: ROOT });
   if (!existsSync(DIST_RECORDER)) throw new Error('could not build dist/ (npx tsc -p tsconfig.json)');
@@ -34,11 +37,21 @@ afterAll(() => {
 
 const HEADER = { name: 'fast', workload: 'cross-vma-race', path: 'fast', seed: 3, strategy: 'pct:3', codeVersion: 'test' };
 
-/** The child's event generator (source shared by the child script and the checks). */
-const GEN = `(i) => [i, i * 10, i % 7 === 0 ? 0 : 1 + ((i >> 5) % 2), ${K.copy} + (i % 3), 0x7ffd00000000 + i * 4096,
-  i % 3 === 0 ? 0 : -(i % 3), i * 31, i % 2, i % 500 === 0 ? new Uint8Array([i & 255, 1, 2]) : undefined]`;
-type Ev = [number, number, number, number, number, number, number, number, Uint8Array | undefined];
-const gen = new Function(`return ${GEN}`)() as (i: number) => Ev;
+/**
+ * The child's event generator (source shared by the child script and the checks): copies into
+ * folios, negative lengths among them, and every 500th with bytes. It takes the vocabulary's
+ * emitters and the stamping helper, so the child can pass those of the compiled build.
+ */
+const GEN = `(emit, stamp) => (i) => {
+  const addr = 0x7ffd00000000 + i * 4096;
+  const len = i % 3 === 0 ? 0 : -(i % 3);
+  const tid = i % 7 === 0 ? 0 : 1 + ((i >> 5) % 2);
+  return stamp(i, i * 10, tid, i % 500 === 0
+    ? emit.copy_to_folio({ addr, len, folio: i * 31, hash: i % 2, data: new Uint8Array([i & 255, 1, 2]) })
+    : emit.copy({ addr, len, folio: i * 31, hash: i % 2 }));
+}`;
+type Ev = SinkRow;
+const gen = (new Function(`return ${GEN}`)() as (e: typeof emit, s: typeof stamp) => (i: number) => Ev)(emit, stamp);
 
 /**
  * A child that records batches of 1000 events. mode 'pause': exactly `n` batches, waits until they
@@ -48,7 +61,9 @@ const gen = new Function(`return ${GEN}`)() as (i: number) => Ev;
 function childScript(file: string, writer: string, mode: 'pause' | 'run', n: number): string {
   return `
 import { Recorder } from ${JSON.stringify(DIST_RECORDER)};
-const gen = ${GEN};
+import { emit } from ${JSON.stringify(DIST_VOCAB)};
+import { stamp } from ${JSON.stringify(DIST_ROWS)};
+const gen = (${GEN})(emit, stamp);
 const rec = await Recorder.open(${JSON.stringify(file)}, { writer: ${JSON.stringify(writer)}, batch: 1000 });
 rec.beginRun(${JSON.stringify(HEADER)});
 rec.task(1, 'monitor', false);
@@ -97,6 +112,12 @@ async function recordAndKill(file: string, writer: string, mode: 'pause' | 'run'
   return ready;
 }
 
+/** An event as the vocabulary decodes it, its blob (a Buffer when read back) as a list of bytes. */
+function read(row: EventRow | Ev, names: readonly string[]): Record<string, unknown> {
+  const event = Object.entries(decode(row, names));
+  return Object.fromEntries(event.map(([field, value]) => [field, value instanceof Uint8Array ? [...value] : value]));
+}
+
 function hashOf(rows: Iterable<EventRow | Ev>): string {
   let h = HASH_SEED;
   for (const r of rows) h = chain(h, eventHash(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8] ?? undefined));
@@ -119,11 +140,8 @@ async function checkIncomplete(file: string, exactEvents?: number): Promise<numb
     const rows = [...t.events(r!.id)];
     expect(rows).toHaveLength(committed);
     // exactly the generated events, blobs included
-    rows.forEach((row, i) => {
-      const ev = gen(i + 1);
-      expect(row.slice(0, 8)).toEqual(ev.slice(0, 8));
-      expect(row[8] === null ? null : [...row[8]]).toEqual(ev[8] === undefined ? null : [...ev[8]]);
-    });
+    const names = t.names(r!.id);
+    rows.forEach((row, i) => expect(read(row, names)).toEqual(read(gen(i + 1), names)));
     // the final hash is the chain value of the last committed batch, and recomputes from the events
     expect(r!.finalHash).toBe(hashHex(batches.at(-1)!.hash));
     expect(r!.finalHash).toBe(hashOf(rows));
@@ -159,7 +177,7 @@ describe('crash safety (SIGKILL)', () => {
 
     const rec = await Recorder.open(file, { writer: 'sync' });
     rec.beginRun({ ...HEADER, name: 'gup', path: 'gup' });
-    rec.event(1, 0, 1, K.rcu_read_lock, 1, 0, 0, 0, undefined);
+    rec.event(...stamp(1, 0, 1, emit.rcu_read_lock({ nesting: 1 })));
     rec.finish();
     rec.close();
     const t = await openTrace(file);
@@ -192,7 +210,7 @@ describe('recorder', () => {
       const evs: Ev[] = [];
       for (let i = 1; i <= 30; i++) {
         const data = new Uint8Array(i === 17 ? 5000 : 300).map((_, j) => (i * 7 + j) & 255);
-        evs.push([i, i, 1, K.request_end, i, 300, 0, 0, data]);
+        evs.push(stamp(i, i, 1, emit.request_end({ req: i, result: 300, hash: 0, flags: 0, data })));
         rec.event(...evs.at(-1)!);
       }
       rec.finish();
@@ -201,7 +219,7 @@ describe('recorder', () => {
       // 3 blobs of 300 bytes fit in 1024: batches end at 3, 6, ...; the 5000-byte one goes aside
       expect(t.batches(1).map((b) => b.lastSeq).slice(0, 4)).toEqual([3, 6, 9, 12]);
       const rows = [...t.events(1)];
-      expect(rows.map((r) => [...r[8]!])).toEqual(evs.map((e) => [...e[8]!]));
+      expect(rows.map((r) => read(r, []))).toEqual(evs.map((e) => read(e, [])));
       expect(t.listRuns()[0]!.finalHash).toBe(hashOf(evs));
       t.close();
     }
@@ -210,10 +228,11 @@ describe('recorder', () => {
   it('refuses events outside a run; close() fails a run left open', async () => {
     const file = join(dir, 'misuse.db');
     const rec = await Recorder.open(file, { writer: 'sync' });
-    expect(() => rec.event(1, 0, 1, K.rcu_read_lock, 0, 0, 0, 0, undefined)).toThrow(/beginRun/);
+    const lock = stamp(1, 0, 1, emit.rcu_read_lock({ nesting: 0 }));
+    expect(() => rec.event(...lock)).toThrow(/beginRun/);
     rec.beginRun(HEADER);
     expect(() => rec.beginRun({ ...HEADER, name: 'other' })).toThrow(/finish/);
-    rec.event(1, 0, 1, K.rcu_read_lock, 0, 0, 0, 0, undefined);
+    rec.event(...lock);
     rec.close();
     const t = await openTrace(file);
     expect(t.listRuns()[0]).toMatchObject({ status: 'failed', events: 1, error: 'recorder closed before the run finished' });
@@ -223,8 +242,8 @@ describe('recorder', () => {
   });
 
   // A snapshot of the event that ends a batch rides the next batch (the batch was sent with its
-  // last event); at the end of a run there is no next batch of that run, so finish() sends it.
-  // It once stayed pending and was written under the next run's id.
+  // last event); at the end of a run there is no next batch of that run, so finish() sends it,
+  // and it is not written under the next run's id.
   it('a snapshot of a run\'s last event, which ends a batch, is stored with that run', async () => {
     for (const writer of ['sync', 'worker'] as const) {
       const file = join(dir, `snap-end-${writer}.db`);
@@ -277,9 +296,9 @@ describe('recorder', () => {
     const n = 300_000;
     let h = HASH_SEED;
     for (let i = 1; i <= n; i++) {
-      const tid = 1 + (i & 3);
-      rec.event(i, i * 10, tid, 10 + (i % 90), 0x7ffd_0000_0000 + i * 4096, -1, i, 0, undefined);
-      h = chain(h, eventHash(i, i * 10, tid, 10 + (i % 90), 0x7ffd_0000_0000 + i * 4096, -1, i, 0, undefined));
+      const ev = stamp(i, i * 10, 1 + (i & 3), emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: -1, folio: i, hash: 0 }));
+      rec.event(...ev);
+      h = chain(h, eventHash(...ev));
     }
     const s = rec.finish();
     rec.close();

@@ -6,10 +6,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmtraceError } from '../src/errors.js';
 import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
-import { K } from '../src/trace/events.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
 import { Recorder, type RunHeader, type WriterMode } from '../src/trace/recorder.js';
+import {
+  decode, emit, GupFlags, K, PtLevel, RwsemMode, SCHEMA_VERSION, VmaReadResult, VmFault,
+} from '../src/trace/vocab/index.js';
+import { stamp, type SinkRow } from './helpers/rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -47,31 +50,38 @@ function header(name: string, extra: Partial<RunHeader> = {}): RunHeader {
   };
 }
 
-type Ev = [number, number, number, number, number, number, number, number, Uint8Array | undefined];
+type Ev = SinkRow;
 
-/** A small run with every feature: names, tasks, negative and large fields, blobs, requests. */
+/** The interned names of the scripted run, by id. */
+const MONITOR = 1;
+const CMDLINE = 2;
+const MMAP_LOCK = 3;
+const ANON_READ_ZERO = 4;
+
+/** A small run with every feature: names, tasks, negative and large fields, blobs (one empty), requests. */
 function scriptedRun(): { names: string[]; tasks: [number, string, boolean][]; events: Ev[] } {
   const names = ['', 'monitor', 'cmdline', 'mmap_lock', 'anon_read_zero'];
   const tasks: [number, string, boolean][] = [[1, 'monitor', false], [2, 'target', false], [3, 'khugepaged', true]];
   const bytes = new Uint8Array([0x2f, 0x62, 0x69, 0x6e, 0x00, 0xff]);
   const events: Ev[] = [];
-  let seq = 0;
-  const e = (tick: number, tid: number, kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): void => {
-    events.push([++seq, tick, tid, kind, a, b, c, d, data]);
+  const e = (tick: number, tid: number, staged: 0): void => {
+    events.push(stamp(events.length + 1, tick, tid, staged));
   };
-  e(0, 1, K.task_start, 1, 100);
-  e(0, 2, K.task_start, 2, 200);
-  e(5, 1, K.request_begin, 1, 2, 0x7ffd_1234_5000, 4096, new Uint8Array([0x81, 0xa1, 0x61, 0x01]));
-  e(10, 1, K.mmap_lock_start_locking, 0xffff_8880_0000, 0, 0);
-  e(20, 1, K.rwsem_acquire, 0xffff_8880_0010, 3, 0, 0);
-  e(30, 2, K.vma_start_read, 0xffff_8881_0000, 1, -1);
-  e(40, 0, K.rcu_gp_start, 9, 0);
-  e(50, 1, K.pgtable_read, 1, 0x7ffd_1234_5000, 0x8000_0000_1234_5067 % 2 ** 52, 1);
-  e(60, 1, K.fault, 0xffff_8881_0000, 0x7ffd_1234_5000, 4, 0x100);
-  e(70, 1, K.copy, 0x7ffd_1234_5000, 6, 0, 0xdeadbeef);
-  e(80, 1, K.request_end, 1, 6, 0xdeadbeef, 3, bytes);
-  e(90, 2, K.request_begin, 1, 2, 0x1000, 16, new Uint8Array(0));
-  e(95, 3, K.vmstat, 3);
+  e(0, 1, emit.task_start({ name: MONITOR, pid: 100 }));
+  e(0, 2, emit.task_start({ name: CMDLINE, pid: 200 }));
+  e(5, 1, emit.request_begin({ req: 1, op: CMDLINE, addr: 0x7ffd_1234_5000, len: 4096 }));
+  e(10, 1, emit.mmap_lock_start_locking({ mm: 0xffff_8880_0000, memcg_id: 0, write: false }));
+  e(20, 1, emit.rwsem_acquire({ sem: 0xffff_8880_0010, class: MMAP_LOCK, mode: 'read', how: 'fast' }));
+  e(30, 2, emit.vma_start_read({ vma: 0xffff_8881_0000, result: 'locked_out', refcnt: -1 }));
+  e(40, 0, emit.rcu_gp_start({ gp: 9, readers: 0 }));
+  e(50, 1, emit.pgtable_read({ level: 'pte', addr: 0x7ffd_1234_5000, value: 0x8000_0000_1234_5067 % 2 ** 52, lockless: true }));
+  e(60, 1, emit.fault({ vma: 0xffff_8881_0000, addr: 0x7ffd_1234_5000, how: ANON_READ_ZERO, result: VmFault.bits.VM_FAULT_MAJOR }));
+  e(70, 1, emit.copy_to_folio({ addr: 0x7ffd_1234_5000, len: 0, folio: 0, hash: 0xdeadbeef, data: new Uint8Array(0) }));
+  e(80, 1, emit.request_end({
+    req: 1, result: 6, hash: 0xdeadbeef, flags: GupFlags.bits.FOLL_WRITE | GupFlags.bits.FOLL_GET, data: bytes,
+  }));
+  e(90, 2, emit.request_begin({ req: 1, op: CMDLINE, addr: 0x1000, len: 16 }));
+  e(95, 3, emit.vmstat({ counter: MMAP_LOCK }));
   return { names, tasks, events };
 }
 
@@ -88,6 +98,12 @@ async function record(file: string, run: { names: string[]; tasks: [number, stri
   expect(summary.events).toBe(run.events.length);
   rec.close();
   return id;
+}
+
+/** An event as the vocabulary decodes it, its blob (a Buffer when read back) as a list of bytes. */
+function read(row: EventRow | Ev, names: readonly string[]): Record<string, unknown> {
+  const event = Object.entries(decode(row, names));
+  return Object.fromEntries(event.map(([field, value]) => [field, value instanceof Uint8Array ? [...value] : value]));
 }
 
 function hashOf(rows: Iterable<EventRow | Ev>): string {
@@ -127,7 +143,7 @@ describe.each(['sync', 'worker'] as const)('round trip (%s writer)', (writer) =>
     expect(r).toMatchObject({
       id: 1, name: 'gup', workload: 'cross-vma-race', path: 'gup', variant: [], seed: 7, strategy: 'random',
       status: 'complete', events: run.events.length, params: { pages: 4 }, config: { CONFIG_PER_VMA_LOCK: true },
-      codeVersion: 'test-1', schemaVersion: 1, error: null,
+      codeVersion: 'test-1', schemaVersion: SCHEMA_VERSION, error: null,
     });
     expect(r.finalHash).toBe(hashOf(run.events));
   });
@@ -136,11 +152,9 @@ describe.each(['sync', 'worker'] as const)('round trip (%s writer)', (writer) =>
     const rows = [...trace.events(1)];
     expect(rows).toHaveLength(run.events.length);
     rows.forEach((row, i) => {
-      const ev = run.events[i]!;
-      expect(row.slice(0, 8)).toEqual(ev.slice(0, 8));
-      if (ev[8] === undefined) expect(row[8]).toBeNull();
-      else expect([...row[8]!]).toEqual([...ev[8]]);
+      expect(read(row, run.names)).toEqual(read(run.events[i]!, run.names));
     });
+    expect(rows.map((r) => read(r, run.names)).find((e) => e.kind === 'copy_to_folio')).toMatchObject({ data: [] });
     expect(hashOf(rows)).toBe(trace.listRuns()[0]!.finalHash);
     expect([...trace.events(1, 3, 5)].map((r) => r[0])).toEqual([3, 4, 5]);
     expect(trace.eventCount(1)).toBe(run.events.length);
@@ -155,6 +169,17 @@ describe.each(['sync', 'worker'] as const)('round trip (%s writer)', (writer) =>
     // the chain value after each batch equals the hash recomputed over the events up to it
     for (const b of batches) expect(hashHex(b.hash)).toBe(hashOf(run.events.slice(0, b.lastSeq)));
     expect([...trace.decisionsOf(1)]).toEqual(run.events.filter((e) => e[2] !== 0).map((e) => e[2]));
+  });
+
+  it('finds the n-th event by kind, task and field names, through the file\'s own layout', () => {
+    expect(trace.findEvent(1, { kinds: ['request_begin'] }, 2)).toBe(12);
+    expect(trace.findEvent(1, { kinds: ['request_begin'], tids: [2] })).toBe(12);
+    expect(trace.findEvent(1, { kinds: ['request_begin'], fields: { op: CMDLINE, addr: 0x1000 } })).toBe(12);
+    expect(trace.findEvent(1, { kinds: ['vma_start_read'], fields: { result: VmaReadResult.codes.locked_out } })).toBe(6);
+    expect(trace.findEvent(1, { kinds: ['task_start', 'vmstat'] }, 3)).toBe(13);
+    expect(trace.findEvent(1, { tids: [0] })).toBe(7);
+    expect(trace.findEvent(1, { kinds: ['request_begin'] }, 3)).toBeUndefined();
+    expect(() => trace.findEvent(1, { kinds: ['request_begin'], fields: { folio: 1 } })).toThrow(/no field 'folio'/);
   });
 
   it('pairs requests', () => {
@@ -209,11 +234,13 @@ describe('views for sqlite3 users', () => {
     expect(rows[0]).toMatchObject({ run: 'fast+singleVmaOnly', seq: 1, tick: 0, task: 'monitor', kind: 'task_start', family: 'sched', name: 'monitor', pid: 100 });
     expect(rows[2]).toMatchObject({ kind: 'request_begin', family: 'request', req: 1, op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096 });
     expect(rows[3]).toMatchObject({ kind: 'mmap_lock_start_locking', family: 'lock', mm: 0xffff_8880_0000, write: 0, vma: null });
-    expect(rows[4]).toMatchObject({ kind: 'rwsem_acquire', class: 'mmap_lock', mode: 0 });
-    expect(rows[5]).toMatchObject({ task: 'target', kind: 'vma_start_read', vma: 0xffff_8881_0000, result: 1, refcnt: -1 });
+    expect(rows[4]).toMatchObject({ kind: 'rwsem_acquire', class: 'mmap_lock', mode: RwsemMode.codes.read });
+    expect(rows[5]).toMatchObject({
+      task: 'target', kind: 'vma_start_read', vma: 0xffff_8881_0000, result: VmaReadResult.codes.locked_out, refcnt: -1,
+    });
     expect(rows[6]).toMatchObject({ tid: 0, task: null, kind: 'rcu_gp_start', gp: 9 });
-    expect(rows[7]).toMatchObject({ kind: 'pgtable_read', level: 1, addr: 0x7ffd_1234_5000, lockless: 1 });
-    expect(rows[8]).toMatchObject({ kind: 'fault', how: 'anon_read_zero', result: 0x100 });
+    expect(rows[7]).toMatchObject({ kind: 'pgtable_read', level: PtLevel.codes.pte, addr: 0x7ffd_1234_5000, lockless: 1 });
+    expect(rows[8]).toMatchObject({ kind: 'fault', how: 'anon_read_zero', result: VmFault.bits.VM_FAULT_MAJOR });
     expect(rows[12]).toMatchObject({ task: 'khugepaged', kind: 'vmstat', counter: 'mmap_lock' });
   });
 
@@ -222,7 +249,10 @@ describe('views for sqlite3 users', () => {
     expect(cols).toEqual(['run', 'request', 'task', 'op', 'addr', 'len', 'flags', 'result', 'data_hash', 'first_seq', 'last_seq']);
     const rows = db.prepare("SELECT * FROM requests_v WHERE run = 'gup' ORDER BY first_seq").all();
     expect(rows).toEqual([
-      { run: 'gup', request: 'monitor:1', task: 'monitor', op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096, flags: 3, result: 6, data_hash: 0xdeadbeef, first_seq: 3, last_seq: 11 },
+      {
+        run: 'gup', request: 'monitor:1', task: 'monitor', op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096,
+        flags: GupFlags.bits.FOLL_WRITE | GupFlags.bits.FOLL_GET, result: 6, data_hash: 0xdeadbeef, first_seq: 3, last_seq: 11,
+      },
       { run: 'gup', request: 'target:1', task: 'target', op: 'cmdline', addr: 0x1000, len: 16, flags: null, result: null, data_hash: null, first_seq: 12, last_seq: null },
     ]);
     expect((db.prepare('SELECT count(*) AS n FROM requests_v').get() as { n: number }).n).toBe(4);
@@ -244,7 +274,7 @@ describe('several runs in a file', () => {
     await expectCode(() => rec.beginRun(header('fast')), 'ERUN_EXISTS');
     const id = rec.beginRun(header('fast', { seed: 8 }), { replace: true });
     expect(id).toBe(3);
-    rec.event(1, 0, 1, K.rcu_read_lock, 1, 0, 0, 0, undefined);
+    rec.event(...stamp(1, 0, 1, emit.rcu_read_lock({ nesting: 1 })));
     rec.finish();
     rec.close();
 
@@ -319,7 +349,7 @@ describe('errors', () => {
       let err: unknown;
       try {
         for (let i = 1; i <= 200_000; i++) {
-          const ev: Ev = [i, i * 10, 1, K.copy, 0x7ffd_0000_0000 + i * 4096, 4096, i, 0xdeadbeef, undefined];
+          const ev = stamp(i, i * 10, 1, emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: 4096, folio: i, hash: 0xdeadbeef }));
           evs.push(ev);
           rec.event(...ev);
         }

@@ -29,13 +29,13 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { errors } from '../errors.js';
 import { alignRuns } from '../diff/align.js';
 import { diffTraces } from '../diff/diff.js';
 import { toDoc } from '../replay/model.js';
 import { project } from '../replay/projection.js';
 import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';
-import { rawLoop } from '../store/bench.js';
 import { Prng } from '../sim/prng.js';
 import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
 import { percentile } from '../trace/aggregate.js';
@@ -43,8 +43,11 @@ import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
+import { recordRuns } from '../record/record.js';
+import { rawLoop } from './bench-store.js';
 import { printJson, println } from './output.js';
-import { recordRuns, usage } from './record.js';
+import { progress } from './progress.js';
+
 
 /** The scale workload's parameters for roughly `events` events (about 2000 per iteration). */
 function scaleParams(events: number): Record<string, string> {
@@ -110,10 +113,10 @@ export interface BenchFigures {
 const DIFF_EVENTS = 1_000_000;
 
 /** Record the scale workload on gup and on fast (same seed) into `file`; the two runs. */
-async function recordPair(file: string, events: number): Promise<{ trace: Trace; a: RunInfo; b: RunInfo }> {
-  await recordRuns({ workload: 'scale', paths: ['gup', 'fast'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file });
+async function recordPair(file: string, events: number): Promise<{ trace: Trace; gup: RunInfo; fast: RunInfo }> {
+  await recordRuns({ workload: 'scale', paths: ['gup', 'fast'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file, progress });
   const trace = await openTrace(file);
-  return { trace, a: trace.resolveRun('gup'), b: trace.resolveRun('fast') };
+  return { trace, gup: trace.resolveRun('gup'), fast: trace.resolveRun('fast') };
 }
 
 async function timedAsync(f: () => Promise<unknown>): Promise<number> {
@@ -152,20 +155,20 @@ async function diffFigures(dir: string, events: number, log: (line: string) => v
   const big = await recordPair(join(dir, 'diff-big.db'), bigEvents);
   const small = await recordPair(join(dir, 'diff-small.db'), Math.round(bigEvents / 10));
   try {
-    alignRuns(small.trace, small.a, small.trace, small.b); // warm the JIT
+    alignRuns(small.trace, small.gup, small.trace, small.fast); // warm the JIT
     // The first read after recording also pays for the page cache and the WAL; not part of a diff.
-    readBoth(big.trace, big.a, big.b);
+    readBoth(big.trace, big.gup, big.fast);
     log('reading both runs (diff baseline)');
-    const readBoth1MMs = timed(() => readBoth(big.trace, big.a, big.b));
+    const readBoth1MMs = timed(() => readBoth(big.trace, big.gup, big.fast));
     log('diff with aligned event streams');
-    const diff1MMs = await timedAsync(() => diffAndAlign(big.trace, big.a, big.b));
+    const diff1MMs = await timedAsync(() => diffAndAlign(big.trace, big.gup, big.fast));
     log('the same diff on one thread');
-    const diff1MSerialMs = await timedAsync(() => diffAndAlign(big.trace, big.a, big.b, Infinity));
+    const diff1MSerialMs = await timedAsync(() => diffAndAlign(big.trace, big.gup, big.fast, Infinity));
     log('alignment alone at two sizes');
-    const align100kMs = timed(() => alignRuns(small.trace, small.a, small.trace, small.b));
-    const align1MMs = timed(() => alignRuns(big.trace, big.a, big.trace, big.b));
+    const align100kMs = timed(() => alignRuns(small.trace, small.gup, small.trace, small.fast));
+    const align1MMs = timed(() => alignRuns(big.trace, big.gup, big.trace, big.fast));
     return {
-      diffEvents: big.a.events, diff1MMs, diff1MSerialMs, readBoth1MMs, alignSmallEvents: small.a.events, align100kMs, align1MMs,
+      diffEvents: big.gup.events, diff1MMs, diff1MSerialMs, readBoth1MMs, alignSmallEvents: small.gup.events, align100kMs, align1MMs,
     };
   } finally {
     big.trace.close();
@@ -189,6 +192,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
     const t0 = performance.now();
     const rec = await recordRuns({
       workload: 'scale', paths: ['gup'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file,
+      progress,
     });
     const recordSeconds = (performance.now() - t0) / 1000;
     const run = rec.runs[0]!;
@@ -200,7 +204,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
     const trace = await openTrace(file);
     try {
       const info = trace.resolveRun(run.name);
-      const snapshotBytes = (trace.db.prepare('SELECT sum(length(data)) AS n FROM snapshots WHERE run = ?').get(info.id) as { n: number | null }).n ?? 0;
+      const snapshotBytes = trace.snapshotBytes(info.id);
       log('replay --until at random events');
       const rng = new Prng(7);
       const points = Array.from({ length: 21 }, () => 1 + rng.below(run.events));
@@ -259,7 +263,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
 
 export async function benchCommand(o: { events: string; json?: boolean }): Promise<void> {
   const events = Number(o.events);
-  if (!Number.isInteger(events) || events < 10_000) throw usage(`--events must be an integer >= 10000, got '${o.events}'`);
+  if (!Number.isInteger(events) || events < 10_000) throw errors.usage(`--events must be an integer >= 10000, got '${o.events}'`);
   process.stderr.write(`mmtrace bench: one scale run of ~${events} events\n`);
   const f = await runBench(events, (line) => process.stderr.write(`  ${line}...\n`));
   if (o.json) {

@@ -11,8 +11,8 @@ import { demoCommand } from './demo.js';
 import { diffCommand } from './diff.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
-import { VARIANTS } from './record.js';
 import { replayCommand } from './replay.js';
+import { VARIANTS } from '../record/variants.js';
 import { packageVersion } from '../version.js';
 import { workloadsCommand } from './workloads.js';
 

@@ -1,6 +1,8 @@
-/** Argument parsing and output of `mmtrace record`. */
+/** `mmtrace record`: parse the flags, call the recording service, print what it recorded. */
+import { errors } from '../errors.js';
+import { recordRuns } from '../record/record.js';
 import { printJson, println } from './output.js';
-import { recordRuns, usage } from './record.js';
+import { progress } from './progress.js';
 
 interface RecordFlags {
   path: string;
@@ -18,7 +20,7 @@ interface RecordFlags {
 
 function nonNegativeInt(flag: string, raw: string): number {
   const v = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v)) throw usage(`${flag} must be a non-negative integer, got '${raw}'`);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v)) throw errors.usage(`${flag} must be a non-negative integer, got '${raw}'`);
   return v;
 }
 
@@ -26,7 +28,7 @@ function parsePairs(flag: string, pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw usage(`${flag} takes KEY=VALUE, got '${p}'`);
+    if (eq <= 0) throw errors.usage(`${flag} takes KEY=VALUE, got '${p}'`);
     out[p.slice(0, eq)] = p.slice(eq + 1);
   }
   return out;
@@ -49,6 +51,7 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
     name: o.name,
     replace: o.replace,
     maxEvents: o.maxEvents === undefined ? undefined : nonNegativeInt('--max-events', o.maxEvents),
+    progress,
   });
   if (o.json) {
     printJson({

@@ -4,7 +4,7 @@
  * 1). Other keys name fields of the kind (`kind=copy,folio=42`).
  */
 import { MmtraceError } from '../errors.js';
-import type { RunInfo, Trace } from '../trace/reader.js';
+import type { EventFilter, RunInfo, Trace } from '../trace/reader.js';
 
 function bad(sel: string, why: string): MmtraceError {
   return new MmtraceError('EBADSEL', `--until=${sel}: ${why}`);
@@ -20,69 +20,81 @@ export function resolveSelector(trace: Trace, run: RunInfo, sel: string): number
     if (n < 1 || n > last) throw bad(sel, `event ${n} is outside this run (events 1..${last})`);
     return n;
   }
-  const kinds = trace.kinds();
-  if (sel === 'first-warning') {
-    const checks = kinds.filter((k) => k.family === 'check').map((k) => k.kind);
-    const row = trace.db.prepare(
-      `SELECT seq FROM events WHERE run = ? AND kind IN (${checks.map(() => '?').join(',')}) ORDER BY seq LIMIT 1`,
-    ).get(run.id, ...checks) as { seq: number } | undefined;
-    if (!row) throw bad(sel, 'this run has no warning or other check event');
-    return row.seq;
-  }
+  if (sel === 'first-warning') return firstWarning(trace, run, sel);
+  return nthMatch(trace, run, sel, parseConditions(sel));
+}
+
+/** The first event of the check family (a warning, a deadlock, a failed assertion). */
+function firstWarning(trace: Trace, run: RunInfo, sel: string): number {
+  const checks = trace.kinds().filter((k) => k.family === 'check').map((k) => k.name);
+  const seq = trace.findEvent(run.id, { kinds: checks });
+  if (seq === undefined) throw bad(sel, 'this run has no warning or other check event');
+  return seq;
+}
+
+/** `kind=K,task=T,n=N,FIELD=V`: KEY=VALUE conditions by key. */
+function parseConditions(sel: string): Record<string, string> {
   const conds: Record<string, string> = {};
   for (const part of sel.split(',')) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw bad(sel, `'${part}' is not KEY=VALUE (use N, end, first-warning, or kind=...,task=...,n=...)`);
     conds[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
-  const where: string[] = ['run = ?'];
-  const args: (string | number)[] = [run.id];
-  let kindFields: string[] = [];
-  let kindNames: string[] = [];
+  return conds;
+}
+
+/** The n-th event matching every condition. */
+function nthMatch(trace: Trace, run: RunInfo, sel: string, conds: Record<string, string>): number {
+  const filter: EventFilter = {};
+  const kind = conds.kind === undefined ? undefined : trace.kinds().find((k) => k.name === conds.kind);
   if (conds.kind !== undefined) {
-    const k = kinds.find((x) => x.name === conds.kind);
-    if (!k) throw bad(sel, `unknown event kind '${conds.kind}'`);
-    where.push('kind = ?');
-    args.push(k.kind);
-    kindFields = k.fields.filter((f): f is string => f !== null);
-    kindNames = k.names;
+    if (!kind) throw bad(sel, `unknown event kind '${conds.kind}'`);
+    filter.kinds = [kind.name];
   }
-  if (conds.task !== undefined) {
-    const tasks = trace.tasks(run.id).filter((t) => t.name === conds.task || String(t.tid) === conds.task);
-    if (tasks.length === 0) {
-      throw bad(sel, `no task '${conds.task}' (tasks: ${trace.tasks(run.id).map((t) => t.name).join(', ')})`);
-    }
-    where.push(`tid IN (${tasks.map(() => '?').join(',')})`);
-    args.push(...tasks.map((t) => t.tid));
-  }
-  let n = 1;
-  if (conds.n !== undefined) {
-    if (!/^\d+$/.test(conds.n) || Number(conds.n) < 1) throw bad(sel, `n must be a positive integer, got '${conds.n}'`);
-    n = Number(conds.n);
-    if (n > last) throw bad(sel, `fewer than ${conds.n} events match (the run has ${last} events)`);
-  }
+  if (conds.task !== undefined) filter.tids = taskIds(trace, run, sel, conds.task);
+  const n = conds.n === undefined ? 1 : matchNumber(sel, conds.n, run.events);
   const names = trace.names(run.id);
+  const fields: Record<string, number> = {};
   for (const [key, value] of Object.entries(conds)) {
     if (key === 'kind' || key === 'task' || key === 'n') continue;
-    const i = kindFields.indexOf(key);
-    if (i < 0) {
-      throw bad(sel, conds.kind === undefined
+    const known = kind ? kind.fields.filter((f): f is string => f !== null) : [];
+    if (!known.includes(key)) {
+      throw bad(sel, kind === undefined
         ? `a field condition (${key}=) needs kind= first`
-        : `kind ${conds.kind} has no field '${key}' (fields: ${kindFields.join(', ')})`);
+        : `kind ${kind.name} has no field '${key}' (fields: ${known.join(', ')})`);
     }
-    let v: number;
-    if (kindNames.includes(key)) {
-      v = names.indexOf(value);
-      if (v < 0) throw bad(sel, `no name '${value}' in this run`);
-    } else {
-      v = Number(value);
-      if (value === '' || !Number.isSafeInteger(v)) throw bad(sel, `${key} must be an integer, got '${value}'`);
-    }
-    where.push(`${'abcd'[i]} = ?`);
-    args.push(v);
+    fields[key] = kind!.names.includes(key) ? nameId(sel, names, value) : integer(sel, key, value);
   }
-  const row = trace.db.prepare(`SELECT seq FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT 1 OFFSET ?`)
-    .get(...args, n - 1) as { seq: number } | undefined;
-  if (!row) throw bad(sel, n > 1 ? `fewer than ${n} events match` : 'no event matches');
-  return row.seq;
+  if (Object.keys(fields).length > 0) filter.fields = fields;
+  const seq = trace.findEvent(run.id, filter, n);
+  if (seq === undefined) throw bad(sel, n > 1 ? `fewer than ${n} events match` : 'no event matches');
+  return seq;
+}
+
+/** The tids of the tasks a `task=` condition names (by name or tid). */
+function taskIds(trace: Trace, run: RunInfo, sel: string, task: string): number[] {
+  const tasks = trace.tasks(run.id);
+  const named = tasks.filter((t) => t.name === task || String(t.tid) === task);
+  if (named.length === 0) throw bad(sel, `no task '${task}' (tasks: ${tasks.map((t) => t.name).join(', ')})`);
+  return named.map((t) => t.tid);
+}
+
+function matchNumber(sel: string, raw: string, events: number): number {
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw bad(sel, `n must be a positive integer, got '${raw}'`);
+  const n = Number(raw);
+  if (n > events) throw bad(sel, `fewer than ${raw} events match (the run has ${events} events)`);
+  return n;
+}
+
+/** A name field's condition compares the interned id of its text. */
+function nameId(sel: string, names: readonly string[], text: string): number {
+  const id = names.indexOf(text);
+  if (id < 0) throw bad(sel, `no name '${text}' in this run`);
+  return id;
+}
+
+function integer(sel: string, key: string, raw: string): number {
+  const v = Number(raw);
+  if (raw === '' || !Number.isSafeInteger(v)) throw bad(sel, `${key} must be an integer, got '${raw}'`);
+  return v;
 }

@@ -1,5 +1,5 @@
 /**
- * Opening trace files: error mapping, pragmas, schema version checks, kysely migrations, the kinds
+ * Opening trace files: error mapping, pragmas, storage schema checks, kysely migrations, the kinds
  * table and the views. Everything that touches a file's schema goes through here.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import { MIGRATIONS, STORE_SCHEMA_VERSION } from '../../migrations/index.js';
 import { errors, MmtraceError } from '../errors.js';
-import { KINDS, type KindDef } from '../trace/events.js';
+import { rowOfLayout, type KindLayout } from './layout.js';
 import type { TraceDB } from './schema.js';
 import { rebuildViews } from './views.js';
 import { writerPragmas, type WriterPragmaOptions } from './pragmas.js';
@@ -95,6 +95,23 @@ function checkVersion(file: string, v: 'empty' | 'foreign' | number, forWrite: b
   if (typeof v === 'number' && v > STORE_SCHEMA_VERSION) throw errors.schemaNewer(file, v, STORE_SCHEMA_VERSION);
 }
 
+/** The run recorded with the newest event schema (undefined for a file without runs). */
+export function newestRunSchema(db: Db): { name: string; schema_version: number } | undefined {
+  return first(db, qb.selectFrom('runs').select(['name', 'schema_version'])
+    .orderBy('schema_version', 'desc').orderBy('id').limit(1));
+}
+
+/** Refuse a file holding a run recorded with a newer event schema than `known`. */
+function checkRunSchemas(db: Db, file: string, known: number): void {
+  let newest: { name: string; schema_version: number } | undefined;
+  try {
+    newest = newestRunSchema(db);
+  } catch (e) {
+    throw readError(file, e);
+  }
+  if (newest && newest.schema_version > known) throw errors.runSchemaNewer(file, newest.name, newest.schema_version, known);
+}
+
 const provider: MigrationProvider = {
   getMigrations: async (): Promise<Record<string, Migration>> => ({ ...MIGRATIONS }),
 };
@@ -113,22 +130,24 @@ async function migrate(db: Db, file: string): Promise<void> {
   db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(Math.max(version, STORE_SCHEMA_VERSION)));
 }
 
-/** Write the event vocabulary of this code into the file (insert or replace; kinds unknown here stay). */
-export function writeKinds(db: Db, kinds: readonly KindDef[] = KINDS): void {
-  const ins = db.prepare(`INSERT OR REPLACE INTO kinds (kind, name, family, a, b, c, d, names, blob)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+/** Write an event layout into the file's kinds table (insert or replace; kinds not in it stay). */
+export function writeKinds(db: Db, layout: readonly KindLayout[]): void {
   db.transaction(() => {
-    for (const k of kinds) {
-      const f = k.fields;
-      ins.run(k.kind, k.name, k.family, f[0] ?? null, f[1] ?? null, f[2] ?? null, f[3] ?? null,
-        JSON.stringify(k.names ?? []), k.blob ?? 'none');
-    }
+    for (const k of layout) exec(db, qb.replaceInto('kinds').values(rowOfLayout(k)));
   })();
 }
 
 // --- opening ---------------------------------------------------------------------------------------
 
-export type WriteOpenOptions = WriterPragmaOptions;
+export interface WriteOpenOptions extends WriterPragmaOptions {
+  /** The event layout of the writer, written into the kinds table (none: the file's stays as it is). */
+  layout?: readonly KindLayout[];
+  /**
+   * The event schema the writer records with: a file holding a run of a newer one is refused
+   * (ERUN_SCHEMA_NEWER) before anything is written, since its kinds table is newer than `layout`.
+   */
+  eventSchema?: number;
+}
 
 function openRaw(file: string, readonly: boolean): Db {
   try {
@@ -143,10 +162,6 @@ function openRaw(file: string, readonly: boolean): Db {
 }
 
 /**
- * Open (creating if needed) a trace file for recording: checks, migrates, writes the kinds table and
- * the views. Throws EUNWRITABLE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER.
- */
-/**
  * Create the missing directories above `file`, one level at a time. (Node 20's recursive mkdirSync
  * loops forever under /proc, where mkdir says ENOENT for a parent that exists.)
  */
@@ -159,6 +174,10 @@ export function ensureParentDir(file: string): void {
   for (const dir of missing) mkdirSync(dir);
 }
 
+/**
+ * Open (creating if needed) a trace file for recording: checks, migrates, writes the kinds table and
+ * the views. Throws EUNWRITABLE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER.
+ */
 export async function openForWrite(file: string, opts: WriteOpenOptions = {}): Promise<Db> {
   if (existsSync(file)) {
     if (!statSync(file).isFile()) throw errors.unwritable(file, 'it is not a regular file');
@@ -171,7 +190,9 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
   }
   const db = openRaw(file, false);
   try {
-    checkVersion(file, probe(db, file), true);
+    const storage = probe(db, file);
+    checkVersion(file, storage, true);
+    if (typeof storage === 'number' && opts.eventSchema !== undefined) checkRunSchemas(db, file, opts.eventSchema);
     try {
       writerPragmas(db, opts);
     } catch (e) {
@@ -179,7 +200,7 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
     }
     try {
       await migrate(db, file);
-      writeKinds(db);
+      writeKinds(db, opts.layout ?? []);
       rebuildViews(db);
     } catch (e) {
       if (e instanceof MmtraceError) throw e;

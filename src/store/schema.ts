@@ -25,7 +25,7 @@ export interface RunsTable {
   /** JSON object */
   config: string;
   code_version: string;
-  /** The event-vocabulary version (src/trace/events.ts SCHEMA_VERSION) the run was recorded with. */
+  /** The event-vocabulary version (SCHEMA_VERSION of src/trace/vocab) the run was recorded with. */
   schema_version: number;
   status: StoredStatus;
   events: number;

@@ -10,36 +10,14 @@
  *              req (NULL end columns when the request never ended).
  */
 import type Database from 'better-sqlite3';
+import { layoutOfRow, SLOTS, slotOf, type KindLayout, type Slot } from './layout.js';
 import type { KindsTable } from './schema.js';
-
-const SLOTS = ['a', 'b', 'c', 'd'] as const;
-type Slot = (typeof SLOTS)[number];
 
 /** Columns events_v has before the fields; a field with one of these names gets an `f_` prefix. */
 const BASE_COLUMNS = new Set(['run', 'seq', 'tick', 'tid', 'task', 'kind', 'family']);
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
-}
-
-export interface KindInfo {
-  kind: number;
-  name: string;
-  family: string;
-  fields: (string | null)[];
-  names: string[];
-}
-
-export function kindInfos(rows: readonly KindsTable[]): KindInfo[] {
-  return rows
-    .map((r) => ({
-      kind: r.kind,
-      name: r.name,
-      family: r.family,
-      fields: [r.a, r.b, r.c, r.d],
-      names: JSON.parse(r.names) as string[],
-    }))
-    .sort((x, y) => x.kind - y.kind);
 }
 
 /** The events_v column name of a field. */
@@ -51,7 +29,7 @@ function nameText(slotExpr: string): string {
   return `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${slotExpr})`;
 }
 
-export function eventsViewSql(kinds: readonly KindInfo[]): string {
+export function eventsViewSql(kinds: readonly KindLayout[]): string {
   // field -> (slot, isName) -> kinds
   const fields = new Map<string, Map<string, number[]>>();
   for (const k of kinds) {
@@ -83,18 +61,17 @@ LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
 LEFT JOIN kinds k ON k.kind = e.kind`;
 }
 
-/** Where a field of a kind lives: its slot column (a..d), or NULL when the kind lacks it. */
-function slotOf(k: KindInfo | undefined, field: string, alias: string): string {
-  if (!k) return 'NULL';
-  const i = k.fields.indexOf(field);
-  return i < 0 ? 'NULL' : `${alias}.${SLOTS[i]}`;
+/** Where a field of a kind lives, as a column of `alias`, or NULL when the kind lacks it. */
+function columnOf(k: KindLayout | undefined, field: string, alias: string): string {
+  const slot = k && slotOf(k, field);
+  return slot ? `${alias}.${slot}` : 'NULL';
 }
 
-export function requestsViewSql(kinds: readonly KindInfo[]): string {
+export function requestsViewSql(kinds: readonly KindLayout[]): string {
   const begin = kinds.find((k) => k.name === 'request_begin');
   const end = kinds.find((k) => k.name === 'request_end');
-  const req = slotOf(begin, 'req', 'b');
-  const opSlot = slotOf(begin, 'op', 'b');
+  const req = columnOf(begin, 'req', 'b');
+  const opSlot = columnOf(begin, 'op', 'b');
   const op = opSlot === 'NULL' ? 'NULL' : begin!.names.includes('op')
     ? `(SELECT n.text FROM names n WHERE n.run = b.run AND n.id = ${opSlot})` : opSlot;
   return `CREATE VIEW requests_v AS
@@ -102,11 +79,11 @@ SELECT r.name AS run,
   coalesce(t.name, 'tid' || b.tid) || ':' || ${req} AS request,
   t.name AS task,
   ${op} AS op,
-  ${slotOf(begin, 'addr', 'b')} AS addr,
-  ${slotOf(begin, 'len', 'b')} AS len,
-  ${slotOf(end, 'flags', 'x')} AS flags,
-  ${slotOf(end, 'result', 'x')} AS result,
-  ${slotOf(end, 'hash', 'x')} AS data_hash,
+  ${columnOf(begin, 'addr', 'b')} AS addr,
+  ${columnOf(begin, 'len', 'b')} AS len,
+  ${columnOf(end, 'flags', 'x')} AS flags,
+  ${columnOf(end, 'result', 'x')} AS result,
+  ${columnOf(end, 'hash', 'x')} AS data_hash,
   q.first_seq, q.last_seq
 FROM requests q
 JOIN runs r ON r.id = q.run
@@ -118,7 +95,7 @@ LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
-  const kinds = kindInfos(rows);
+  const kinds = rows.map(layoutOfRow);
   db.transaction(() => {
     db.exec('DROP VIEW IF EXISTS events_v');
     db.exec('DROP VIEW IF EXISTS requests_v');

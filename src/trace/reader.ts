@@ -1,18 +1,24 @@
 /**
- * Reading trace files: runs and their metadata (typed kysely queries, run synchronously), the
- * events of a run (a raw prepared statement iterated row by row), names, tasks, batches and the
- * scheduler decisions. Opens read-only: reading never needs write access (except to upgrade a file
- * of an older storage schema).
+ * Reading trace files: runs and their metadata, the events of a run (row by row or in chunks),
+ * names, tasks, batches, the scheduler decisions and snapshots. The queries live in the store
+ * (TraceFile); this is what they mean: a run's effective status, and which runs this build can read.
  *
  * A run whose status is 'recording' and whose writer process is gone is reported 'incomplete': its
  * committed batches are its events, the chain value of its last batch its final hash.
+ *
+ * A file whose runs were all recorded with this build's event schema or an older one is read as it
+ * is (the vocabulary only ever appends kinds); a run recorded with a newer one is refused at open.
  */
-import Database from 'better-sqlite3';
-import { errors, MmtraceError } from '../errors.js';
-import { all, first, openForRead, qb, readError, type Db } from '../store/db.js';
-import type { KindsTable, StoredStatus } from '../store/schema.js';
-import { kindInfos, type KindInfo } from '../store/views.js';
+import { errors } from '../errors.js';
+import type { KindLayout } from '../store/layout.js';
+import { TraceFile, type EventFilter, type EventRow, type RunRow } from '../store/read.js';
+import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
+import { SCHEMA_VERSION } from './vocab/index.js';
+
+export type { EventFilter, EventRow, KindLayout };
+/** A kind as the file declares it. */
+export type KindInfo = KindLayout;
 
 export type RunStatus = StoredStatus | 'incomplete';
 
@@ -60,12 +66,6 @@ export interface RequestInfo {
   lastSeq: number | null;
 }
 
-/** One event as the reader returns it: [seq, tick, tid, kind, a, b, c, d, data]. */
-export type EventRow = [
-  seq: number, tick: number, tid: number, kind: number,
-  a: number, b: number, c: number, d: number, data: Buffer | null,
-];
-
 export interface RunStatusInfo {
   status: RunStatus;
   events: number;
@@ -108,52 +108,27 @@ function parseJson<T>(text: string, fallback: T): T {
 
 export class Trace {
   readonly file: string;
-  /** The raw read-only connection (for `mmtrace query`). */
-  readonly db: Db;
-  private readonly eventsStmt: Database.Statement;
+  private readonly store: TraceFile;
 
-  constructor(file: string, db: Db) {
-    this.file = file;
-    this.db = db;
-    this.eventsStmt = db.prepare(
-      'SELECT seq, tick, tid, kind, a, b, c, d, data FROM events WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq',
-    ).raw(true);
+  constructor(store: TraceFile) {
+    this.file = store.file;
+    this.store = store;
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    this.store.close();
   }
 
   /** All runs, in id order, with their effective status. */
   listRuns(): RunInfo[] {
-    const rows = this.q(() => all(this.db, qb.selectFrom('runs').selectAll().orderBy('id')));
-    return rows.map((r) => {
-      const st = this.statusOf(r.id, r.status, r.writer_pid, r.events, r.final_hash);
-      return {
-        id: r.id,
-        name: r.name,
-        workload: r.workload,
-        path: r.path,
-        variant: parseJson<string[]>(r.variant, []),
-        seed: r.seed,
-        strategy: r.strategy,
-        status: st.status,
-        events: st.events,
-        finalHash: st.finalHash,
-        params: parseJson<Record<string, unknown>>(r.params, {}),
-        config: parseJson<Record<string, unknown>>(r.config, {}),
-        codeVersion: r.code_version,
-        schemaVersion: r.schema_version,
-        error: r.error,
-      };
-    });
+    return this.store.runs().map((r) => this.runInfo(r));
   }
 
   /** A run by id. */
   run(id: number): RunInfo {
-    const r = this.listRuns().find((x) => x.id === id);
-    if (!r) throw errors.unknownRun(this.file, String(id), this.listRuns().map((x) => x.name));
-    return r;
+    const r = this.store.run(id);
+    if (!r) throw errors.unknownRun(this.file, String(id), this.runNames());
+    return this.runInfo(r);
   }
 
   /**
@@ -179,20 +154,9 @@ export class Trace {
 
   /** Status, committed events and hash of a run ('incomplete' when its writer died). */
   runStatus(run: number): RunStatusInfo {
-    const r = this.q(() => first(this.db, qb.selectFrom('runs')
-      .select(['id', 'status', 'writer_pid', 'events', 'final_hash']).where('id', '=', run)));
-    if (!r) throw errors.unknownRun(this.file, String(run), this.listRuns().map((x) => x.name));
-    return this.statusOf(r.id, r.status, r.writer_pid, r.events, r.final_hash);
-  }
-
-  private statusOf(id: number, status: StoredStatus, pid: number | null, events: number, hash: string | null): RunStatusInfo {
-    if (status !== 'recording' && hash !== null) return { status, events, finalHash: hash };
-    const last = this.q(() => first(this.db, qb.selectFrom('batches')
-      .select(['hash']).where('run', '=', id).orderBy('last_seq', 'desc').limit(1)));
-    const count = this.q(() => first(this.db, qb.selectFrom('batches')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('events'), eb.lit(0)).as('n')).where('run', '=', id)));
-    const st: RunStatus = status === 'recording' ? (processAlive(pid) ? 'recording' : 'incomplete') : status;
-    return { status: st, events: Number(count?.n ?? 0), finalHash: hashHex(last ? last.hash : HASH_SEED) };
+    const r = this.store.run(run);
+    if (!r) throw errors.unknownRun(this.file, String(run), this.runNames());
+    return this.statusOf(r);
   }
 
   /** Committed events of a run. */
@@ -202,22 +166,20 @@ export class Trace {
 
   /** Interned names of a run, indexed by id (index 0 is ''). */
   names(run: number): string[] {
-    const rows = this.q(() => all(this.db, qb.selectFrom('names').select(['id', 'text']).where('run', '=', run).orderBy('id')));
     const out: string[] = [''];
-    for (const r of rows) out[r.id] = r.text;
+    for (const r of this.store.names(run)) out[r.id] = r.text;
     for (let i = 0; i < out.length; i++) out[i] ??= '';
     return out;
   }
 
   tasks(run: number): TaskInfo[] {
-    const rows = this.q(() => all(this.db, qb.selectFrom('tasks').select(['tid', 'name', 'daemon']).where('run', '=', run).orderBy('tid')));
-    return rows.map((r) => ({ tid: r.tid, name: r.name, daemon: r.daemon !== 0 }));
+    return this.store.tasks(run).map((r) => ({ tid: r.tid, name: r.name, daemon: r.daemon !== 0 }));
   }
 
   /**
    * The events of a run with fromSeq <= seq <= toSeq, in order, as raw rows. Read in chunks of
-   * CHUNK rows through one raw prepared statement (`.all()` per chunk measured ~25% faster than
-   * `.iterate()`, and the connection is free between chunks, so other queries may run meanwhile).
+   * CHUNK rows (`.all()` per chunk measured ~25% faster than `.iterate()`, and the connection is
+   * free between chunks, so other queries may run meanwhile).
    */
   *events(run: number, fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): Generator<EventRow, void, undefined> {
     for (const chunk of this.eventChunks(run, fromSeq, toSeq)) yield* chunk;
@@ -228,35 +190,22 @@ export class Trace {
     let from = fromSeq;
     while (from <= toSeq) {
       const to = Math.min(toSeq, from + chunk - 1);
-      let rows: EventRow[];
-      try {
-        rows = this.eventsStmt.all(run, from, to) as EventRow[];
-      } catch (e) {
-        throw readError(this.file, e);
-      }
+      const rows = this.store.eventRows(run, from, to);
       if (rows.length) yield rows;
       if (to >= toSeq) return;
       // seqs are dense within a run, so a short chunk is normally the end (checked, in case of gaps)
-      if (rows.length < to - from + 1 && this.lastSeq(run) <= to) return;
+      if (rows.length < to - from + 1 && this.store.lastSeq(run) <= to) return;
       from = to + 1;
     }
   }
 
-  private lastSeq(run: number): number {
-    const r = this.db.prepare('SELECT max(seq) AS m FROM events WHERE run = ?').get(run) as { m: number | null };
-    return r.m ?? 0;
-  }
-
   batches(run: number): BatchInfo[] {
-    const rows = this.q(() => all(this.db, qb.selectFrom('batches')
-      .select(['last_seq', 'events', 'hash']).where('run', '=', run).orderBy('last_seq')));
-    return rows.map((r) => ({ lastSeq: r.last_seq, events: r.events, hash: r.hash }));
+    return this.store.batches(run).map((r) => ({ lastSeq: r.last_seq, events: r.events, hash: r.hash }));
   }
 
   /** The scheduler decisions of a run: the tids of its events with tid != 0, in order. */
   decisionsOf(run: number): Uint32Array {
-    const blobs = this.q(() => all(this.db, qb.selectFrom('batches')
-      .select(['decisions']).where('run', '=', run).orderBy('last_seq'))).map((r) => r.decisions);
+    const blobs = this.store.decisionBlobs(run);
     let total = 0;
     for (const b of blobs) {
       const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -278,46 +227,89 @@ export class Trace {
 
   /** The latest snapshot taken at or before event `seq` (snapshots of uncommitted events never exist). */
   snapshotAtOrBefore(run: number, seq: number): { seq: number; data: Buffer } | undefined {
-    const row = this.q(() => first(this.db, qb.selectFrom('snapshots').select(['seq', 'data'])
-      .where('run', '=', run).where('seq', '<=', seq).orderBy('seq', 'desc').limit(1)));
-    return row ? { seq: row.seq, data: row.data } : undefined;
+    return this.store.snapshotAtOrBefore(run, seq);
   }
 
   snapshotCount(run: number): number {
-    const row = this.q(() => first(this.db, qb.selectFrom('snapshots')
-      .select((eb) => eb.fn.countAll<number>().as('n')).where('run', '=', run)));
-    return Number(row?.n ?? 0);
+    return this.store.snapshotCount(run);
+  }
+
+  /** Bytes of snapshot data stored for a run. */
+  snapshotBytes(run: number): number {
+    return this.store.snapshotBytes(run);
   }
 
   /** request_begin/request_end pairs of a run, by first seq. */
   requests(run: number): RequestInfo[] {
-    const rows = this.q(() => all(this.db, qb.selectFrom('requests')
-      .select(['first_seq', 'last_seq']).where('run', '=', run).orderBy('first_seq')));
-    return rows.map((r) => ({ firstSeq: r.first_seq, lastSeq: r.last_seq }));
+    return this.store.requests(run).map((r) => ({ firstSeq: r.first_seq, lastSeq: r.last_seq }));
   }
 
   /** The event vocabulary the file was written with. */
   kinds(): KindInfo[] {
-    return kindInfos(this.q(() => this.db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[]));
+    return [...this.store.layout()];
   }
 
-  private q<T>(f: () => T): T {
-    try {
-      return f();
-    } catch (e) {
-      throw readError(this.file, e);
+  /**
+   * The seq of the n-th event (from 1) of a run matching every condition (kinds and fields by
+   * name, as the file declares them), or undefined.
+   */
+  findEvent(run: number, filter: EventFilter, n = 1): number | undefined {
+    return this.store.nthEvent(run, filter, n);
+  }
+
+  /** Refuse a file holding a run recorded with a newer event schema than this build reads. */
+  checkSchema(): void {
+    const newest = this.store.newestSchemaRun();
+    if (newest && newest.schema_version > SCHEMA_VERSION) {
+      throw errors.runSchemaNewer(this.file, newest.name, newest.schema_version, SCHEMA_VERSION);
     }
+  }
+
+  private runNames(): string[] {
+    return this.store.runs().map((r) => r.name);
+  }
+
+  private runInfo(r: RunRow): RunInfo {
+    const st = this.statusOf(r);
+    return {
+      id: r.id,
+      name: r.name,
+      workload: r.workload,
+      path: r.path,
+      variant: parseJson<string[]>(r.variant, []),
+      seed: r.seed,
+      strategy: r.strategy,
+      status: st.status,
+      events: st.events,
+      finalHash: st.finalHash,
+      params: parseJson<Record<string, unknown>>(r.params, {}),
+      config: parseJson<Record<string, unknown>>(r.config, {}),
+      codeVersion: r.code_version,
+      schemaVersion: r.schema_version,
+      error: r.error,
+    };
+  }
+
+  private statusOf(r: Pick<RunRow, 'id' | 'status' | 'writer_pid' | 'events' | 'final_hash'>): RunStatusInfo {
+    if (r.status !== 'recording' && r.final_hash !== null) return { status: r.status, events: r.events, finalHash: r.final_hash };
+    const committed = this.store.committedTotals(r.id);
+    const status: RunStatus = r.status === 'recording' ? (processAlive(r.writer_pid) ? 'recording' : 'incomplete') : r.status;
+    return { status, events: committed.events, finalHash: hashHex(committed.lastHash ?? HASH_SEED) };
   }
 }
 
-/** Open a trace file for reading. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER. */
+/**
+ * Open a trace file for reading. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER, and
+ * ERUN_SCHEMA_NEWER for a file with a run recorded by a newer vocabulary.
+ */
 export async function openTrace(file: string): Promise<Trace> {
-  const db = await openForRead(file);
+  const trace = new Trace(await TraceFile.open(file));
   try {
-    return new Trace(file, db);
+    trace.checkSchema();
+    return trace;
   } catch (e) {
-    db.close();
-    throw e instanceof MmtraceError ? e : readError(file, e);
+    trace.close();
+    throw e;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The writer worker: owns a second connection to the trace file and writes the batches the
- * recorder hands it. Protocol (see recorder.ts WorkerBackend):
+ * recorder hands it. Protocol (see writer-backend.ts WorkerBackend):
  *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, dec, blob}], port,
  *                 rowsPerStatement, maxPageCount }
  *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}

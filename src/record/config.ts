@@ -1,0 +1,28 @@
+/** Kernel config switches given as KEY=VALUE text, over the defaults. */
+import { errors } from '../errors.js';
+import { DEFAULT_CONFIG, type KernelConfig } from '../linux/kernel.js';
+
+/** KEY=VALUE over the defaults: booleans as y/n (or 1/0, true/false), numbers as numbers. */
+export function resolveConfig(given: Readonly<Record<string, string>>): KernelConfig {
+  const config: Record<string, boolean | number> = { ...DEFAULT_CONFIG };
+  for (const [key, raw] of Object.entries(given)) {
+    const current = config[key];
+    if (current === undefined) {
+      throw errors.usage(`unknown config '${key}' (config: ${Object.keys(DEFAULT_CONFIG).join(', ')})`);
+    }
+    config[key] = typeof current === 'boolean' ? yesNo(key, raw) : count(key, raw);
+  }
+  return config as unknown as KernelConfig;
+}
+
+function yesNo(key: string, raw: string): boolean {
+  if (/^(y|yes|1|true)$/i.test(raw)) return true;
+  if (/^(n|no|0|false)$/i.test(raw)) return false;
+  throw errors.usage(`config ${key} is y or n, got '${raw}'`);
+}
+
+function count(key: string, raw: string): number {
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < 0) throw errors.usage(`config ${key} must be a non-negative integer, got '${raw}'`);
+  return v;
+}

@@ -1,0 +1,47 @@
+/**
+ * The event layout a file declares in its `kinds` table: for each kind number, its name, family,
+ * the field held in each numeric slot (a..d), which fields are interned names, and its blob. The
+ * store writes the rows it is handed and reads back the file's own; it never decides what a kind is.
+ */
+import type { KindsTable } from './schema.js';
+
+/** The numeric columns of an event row, in slot order. */
+export const SLOTS = ['a', 'b', 'c', 'd'] as const;
+export type Slot = (typeof SLOTS)[number];
+
+export interface KindLayout {
+  kind: number;
+  name: string;
+  family: string;
+  /** Field names in slot order a..d (null: the slot is unused). */
+  fields: readonly (string | null)[];
+  /** The fields that hold an interned name id. */
+  names: readonly string[];
+  /** How the blob is stored: 'none', 'bytes', ... */
+  blob: string;
+}
+
+export function layoutOfRow(r: KindsTable): KindLayout {
+  return {
+    kind: r.kind,
+    name: r.name,
+    family: r.family,
+    fields: [r.a, r.b, r.c, r.d],
+    names: JSON.parse(r.names) as string[],
+    blob: r.blob,
+  };
+}
+
+export function rowOfLayout(k: KindLayout): KindsTable {
+  const slot = (i: number): string | null => k.fields[i] ?? null;
+  return {
+    kind: k.kind, name: k.name, family: k.family, a: slot(0), b: slot(1), c: slot(2), d: slot(3),
+    names: JSON.stringify(k.names), blob: k.blob,
+  };
+}
+
+/** The column that holds `field` in events of kind `k`, or undefined when the kind has no such field. */
+export function slotOf(k: KindLayout, field: string): Slot | undefined {
+  const i = k.fields.indexOf(field);
+  return i < 0 ? undefined : SLOTS[i];
+}

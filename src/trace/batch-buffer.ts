@@ -1,0 +1,167 @@
+/**
+ * The batch being filled: the recording hot path. `append()` writes an event into the slot's
+ * preallocated Float64Array (row-major, the INSERT's parameter order), copies a blob (rare) into the
+ * byte arena, folds the event into the run's hash chain and run-length encodes the scheduler
+ * decision (the tid). Nothing is allocated per event. `take()` hands the filled batch over as a
+ * BatchMeta and starts the next one in another slot.
+ */
+import { chain, eventHash, HASH_SEED } from './hash.js';
+import { STRIDE, type BatchMeta } from './writer-core.js';
+
+/** The buffers of one batch: shared with the writer worker, or plain in process. */
+export interface Slot {
+  rows: Float64Array;
+  dec: Uint32Array;
+  blob: Uint8Array;
+}
+
+export function makeSlot(batch: number, blobBytes: number, shared: boolean): Slot {
+  const B = shared ? SharedArrayBuffer : ArrayBuffer;
+  return {
+    rows: new Float64Array(new B(batch * STRIDE * 8)),
+    dec: new Uint32Array(new B(batch * 2 * 4)),
+    blob: new Uint8Array(new B(blobBytes)),
+  };
+}
+
+export class BatchBuffer {
+  private rows: Float64Array;
+  private dec: Uint32Array;
+  private blob: Uint8Array;
+  /** events in the batch */
+  private n = 0;
+  /** uint32 entries of dec in use */
+  private dn = 0;
+  private blobN = 0;
+  private lastTid = -1;
+  private lastSeq = 0;
+  /** the run's hash chain, after the last appended event */
+  private h = HASH_SEED;
+  private names: [number, string][] = [];
+  private tasks: [number, string, number][] = [];
+  private requests: number[] = [];
+  private big: [number, Uint8Array][] = [];
+  private snapshots: [number, Uint8Array][] = [];
+
+  constructor(slot: Slot, private readonly capacity: number) {
+    this.rows = slot.rows;
+    this.dec = slot.dec;
+    this.blob = slot.blob;
+  }
+
+  /** The hash chain value after the last appended event of the run. */
+  get hash(): number {
+    return this.h;
+  }
+
+  get full(): boolean {
+    return this.n === this.capacity;
+  }
+
+  /** Events, names, tasks, request pairs or snapshots wait to be handed over. */
+  get pending(): boolean {
+    return this.n > 0 || this.names.length > 0 || this.tasks.length > 0 || this.requests.length > 0
+      || this.snapshots.length > 0;
+  }
+
+  /** False when `data` would overflow the arena of a batch that already holds events: cut it first. */
+  fits(data: Uint8Array): boolean {
+    return this.n === 0 || this.blobN + data.length <= this.blob.length || data.length > this.blob.length;
+  }
+
+  /** A new run starts: its hash chain from the seed. */
+  startRun(): void {
+    this.h = HASH_SEED;
+    this.lastSeq = 0;
+  }
+
+  append(
+    seq: number, tick: number, tid: number, kind: number,
+    a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  ): void {
+    const n = this.n;
+    const rows = this.rows;
+    const o = n * STRIDE;
+    rows[o] = seq;
+    rows[o + 1] = tick;
+    rows[o + 2] = tid;
+    rows[o + 3] = kind;
+    rows[o + 4] = a;
+    rows[o + 5] = b;
+    rows[o + 6] = c;
+    rows[o + 7] = d;
+    if (data === undefined) rows[o + 8] = -1;
+    else this.putBlob(o, n, data);
+    this.h = chain(this.h, eventHash(seq, tick, tid, kind, a, b, c, d, data));
+    if (tid !== 0) this.decide(tid);
+    this.lastSeq = seq;
+    this.n = n + 1;
+  }
+
+  name(id: number, text: string): void {
+    this.names.push([id, text]);
+  }
+
+  task(tid: number, name: string, daemon: boolean): void {
+    this.tasks.push([tid, name, daemon ? 1 : 0]);
+  }
+
+  /** A request row to insert or replace: its first seq, and its last (-1 while it is open). */
+  request(firstSeq: number, lastSeq: number): void {
+    this.requests.push(firstSeq, lastSeq);
+  }
+
+  snapshot(seq: number, data: Uint8Array): void {
+    this.snapshots.push([seq, data]);
+  }
+
+  /** Hand the batch over and start the next one in `next`. */
+  take(next: Slot): BatchMeta {
+    const meta: BatchMeta = {
+      count: this.n, decN: this.dn, names: this.names, tasks: this.tasks, requests: this.requests,
+      big: this.big, snapshots: this.snapshots, lastSeq: this.lastSeq, hash: this.h,
+    };
+    this.names = [];
+    this.tasks = [];
+    this.requests = [];
+    this.big = [];
+    this.snapshots = [];
+    this.n = 0;
+    this.dn = 0;
+    this.blobN = 0;
+    this.lastTid = -1;
+    this.rows = next.rows;
+    this.dec = next.dec;
+    this.blob = next.blob;
+    return meta;
+  }
+
+  /** Count the event towards the scheduler decisions: (tid, run length) pairs. */
+  private decide(tid: number): void {
+    if (tid === this.lastTid) {
+      this.dec[this.dn - 1]++;
+      return;
+    }
+    const dn = this.dn;
+    this.dec[dn] = tid;
+    this.dec[dn + 1] = 1;
+    this.dn = dn + 2;
+    this.lastTid = tid;
+  }
+
+  /** Store a blob in the arena, or aside when it is larger than the whole arena. */
+  private putBlob(o: number, row: number, data: Uint8Array): void {
+    const len = data.length;
+    if (len > this.blob.length) {
+      this.rows[o + 8] = Infinity;
+      this.rows[o + 9] = len;
+      this.big.push([row, data.slice()]);
+      return;
+    }
+    const off = this.blobN;
+    this.blob.set(data, off);
+    this.rows[o + 8] = off;
+    this.rows[o + 9] = len;
+    this.blobN = off + len;
+  }
+}

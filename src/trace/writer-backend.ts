@@ -1,0 +1,187 @@
+/**
+ * Where the recorder's batches go. Two backends behind one interface:
+ *  - 'worker' (default when its script is available): a worker thread with its own connection
+ *    writes while the simulation goes on; buffers live in SharedArrayBuffers (no copy), at most
+ *    `inflight` batches wait, after which the producer blocks (Atomics.wait) until one commits.
+ *  - 'sync': the same writes, in process, on the recorder's own connection.
+ * The worker script is dist/src/trace/writer-worker.js (built by `npm run build`); when the
+ * recorder runs from TypeScript sources (vitest) it is found from the project root.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { Db } from '../store/db.js';
+import { makeSlot, type Slot } from './batch-buffer.js';
+import {
+  CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, CTL_SIZE, SqliteBatchWriter, type BatchMeta,
+} from './writer-core.js';
+
+export type WriterMode = 'worker' | 'sync';
+
+/** Why the writer stopped: the SQLite error's message and code. */
+export interface Failure {
+  message: string;
+  code?: string;
+}
+
+export interface Backend {
+  readonly mode: WriterMode;
+  readonly slots: readonly Slot[];
+  beginRun(run: number): void;
+  submit(slot: number, meta: BatchMeta): void;
+  /** Block until at most `max` submitted batches are not yet processed. */
+  waitPending(max: number): void;
+  /** Batches committed so far, over every run. */
+  committed(): number;
+  failure(): Failure | undefined;
+  close(): void;
+}
+
+export interface BackendSizes {
+  /** events per batch */
+  batch: number;
+  blobBytes: number;
+  rowsPerStatement: number;
+}
+
+function failureOf(e: unknown): Failure {
+  const code = (e as { code?: unknown })?.code;
+  return { message: (e as Error)?.message ?? String(e), ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export class SyncBackend implements Backend {
+  readonly mode = 'sync' as const;
+  readonly slots: Slot[];
+  private readonly writer: SqliteBatchWriter;
+  private done = 0;
+  private failed: Failure | undefined;
+
+  constructor(db: Db, sizes: BackendSizes) {
+    this.slots = [makeSlot(sizes.batch, sizes.blobBytes, false)];
+    this.writer = new SqliteBatchWriter(db, sizes.rowsPerStatement);
+  }
+  beginRun(run: number): void {
+    this.writer.beginRun(run);
+  }
+  submit(slot: number, meta: BatchMeta): void {
+    if (this.failed) return;
+    const s = this.slots[slot]!;
+    try {
+      this.writer.write(s.rows, s.dec, s.blob, meta);
+      this.done++;
+    } catch (e) {
+      this.failed = failureOf(e);
+    }
+  }
+  waitPending(): void {}
+  committed(): number {
+    return this.done;
+  }
+  failure(): Failure | undefined {
+    return this.failed;
+  }
+  close(): void {}
+}
+
+export class WorkerBackend implements Backend {
+  readonly mode = 'worker' as const;
+  private posted = 0;
+  private failed: Failure | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly slots: readonly Slot[],
+    private readonly ctl: Int32Array,
+    private readonly port: MessagePort,
+  ) {}
+
+  /** Start the worker on `file` with `nslots` batch buffers; resolves once its connection is open. */
+  static async start(script: URL, file: string, nslots: number, sizes: BackendSizes,
+    maxPageCount: number | undefined): Promise<WorkerBackend> {
+    const slots = Array.from({ length: nslots }, () => makeSlot(sizes.batch, sizes.blobBytes, true));
+    const ctl = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(script, {
+      // the worker inherits node's flags, but --input-type (a `node -e` script) is refused for a file
+      execArgv: workerExecArgv(process.execArgv),
+      workerData: { file, ctl, slots, port: port2, rowsPerStatement: sizes.rowsPerStatement, maxPageCount },
+      transferList: [port2],
+    });
+    await ready(worker);
+    worker.unref();
+    port1.unref();
+    return new WorkerBackend(worker, slots, ctl, port1);
+  }
+
+  beginRun(run: number): void {
+    this.worker.postMessage({ t: 'begin', run });
+  }
+  submit(slot: number, meta: BatchMeta): void {
+    this.worker.postMessage({ t: 'batch', slot, meta });
+    this.posted++;
+  }
+  waitPending(max: number): void {
+    const ctl = this.ctl;
+    for (;;) {
+      const done = Atomics.load(ctl, CTL_PROCESSED);
+      if (this.posted - done <= max) return;
+      Atomics.wait(ctl, CTL_PROCESSED, done, 1000);
+    }
+  }
+  committed(): number {
+    return Atomics.load(this.ctl, CTL_COMMITTED);
+  }
+  failure(): Failure | undefined {
+    if (this.failed) return this.failed;
+    if (Atomics.load(this.ctl, CTL_FAILED) === 0) return undefined;
+    const m = receiveMessageOnPort(this.port);
+    this.failed = (m?.message as Failure | undefined) ?? { message: 'writer worker failed' };
+    return this.failed;
+  }
+  close(): void {
+    this.worker.postMessage({ t: 'close' });
+    const deadline = Date.now() + 10_000;
+    while (Atomics.load(this.ctl, CTL_CLOSED) === 0 && Date.now() < deadline) {
+      Atomics.wait(this.ctl, CTL_CLOSED, 0, 100);
+    }
+    this.port.close();
+    void this.worker.terminate();
+  }
+}
+
+/** Resolve once the worker says it has opened its connection; reject with its error. */
+function ready(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onMsg = (m: { t: string; message?: string; code?: string }): void => {
+      worker.off('message', onMsg);
+      worker.off('error', onErr);
+      worker.off('exit', onExit);
+      if (m.t === 'ready') resolve();
+      else reject(Object.assign(new Error(m.message ?? 'writer worker failed'), { code: m.code }));
+    };
+    const onErr = (e: Error): void => reject(e);
+    const onExit = (c: number): void => reject(new Error(`writer worker exited (${c}) before it was ready`));
+    worker.on('message', onMsg);
+    worker.once('error', onErr);
+    worker.once('exit', onExit);
+  });
+}
+
+function workerExecArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=')) out.push(a);
+  }
+  return out;
+}
+
+/** The compiled worker script, or undefined when it is not built. */
+export function writerWorkerScript(): URL | undefined {
+  const here = import.meta.url;
+  const url = here.endsWith('.ts')
+    ? new URL('../../dist/src/trace/writer-worker.js', here)
+    : new URL('./writer-worker.js', here);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
