@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { benchCommand } from './bench.js';
+import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { demoCommand } from './demo.js';
 import { diffCommand } from './diff.js';
 import { listCommand } from './list.js';
@@ -112,4 +113,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+endQuietlyOnBrokenPipe();
 process.exitCode = await main(process.argv);
