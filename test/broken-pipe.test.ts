@@ -8,9 +8,9 @@ import { CLI, ROOT } from './helpers/cli.js';
 
 const FIXTURE = 'test/fixtures/v0.1.0-cross-vma-race.db';
 
-/** Run `mmtrace ARGS | head -c 1` in bash; the CLI's stderr and exit status. */
+/** Run `mmtrace ARGS | head -c 0` in bash (head exits at once, before the first write); the CLI's stderr and exit status. */
 function intoHead(args: string): { stderr: string; status: number } {
-  const script = `node ${CLI} ${args} | head -c 1 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`;
+  const script = `node ${CLI} ${args} | head -c 0; echo "status=\${PIPESTATUS[0]}" >&2`;
   const r = spawnSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   const m = /status=(\d+)\n$/.exec(r.stderr);
   return { stderr: r.stderr.replace(/status=\d+\n$/, ''), status: m ? Number(m[1]) : -1 };
