@@ -22,7 +22,6 @@
  *    path"), then GUP as above.
  */
 import type { ObservedEvent } from '../sim/directed.js';
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { PUD_SIZE } from '../linux/arch/x86/include/pgtable_types.js';
@@ -54,12 +53,10 @@ export function expectedBytes(): Uint8Array {
   return mem.slice(off, off + HUGETLB_READ_LEN);
 }
 
-const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
-const SYS_MUNMAP = name('munmap');
 
 /** The monitor, in its second read, holds the target's hugetlb VMA lock (inside follow_page_mask). */
 const monitorWalks = (ctx: WorkloadContext) => (e: ObservedEvent) =>
-  ctx.shared.phase === 2 && e.task === 'monitor' && e.kind === 'rwsem_acquire' && e.b === C_HUGETLB_VMA_LOCK.id;
+  ctx.shared.phase === 2 && e.task === 'monitor' && e.kind === 'rwsem_acquire' && e.class === 'hugetlb_vma_lock';
 
 export const hugetlbShare: Workload = {
   name: 'hugetlb-share',
@@ -68,7 +65,7 @@ export const hugetlbShare: Workload = {
   schedule(ctx: WorkloadContext) {
     // (A gate's `until` is checked from the start: only the munmap's own end or block counts.)
     const peerDone = (e: ObservedEvent) => ctx.shared.peerUnmapping === 1 && e.task === 'peer/0' &&
-      ((e.kind === 'syscall_end' && e.a === SYS_MUNMAP.id) || e.kind === 'sched_block');
+      ((e.kind === 'syscall_end' && e.nr === 'munmap') || e.kind === 'sched_block');
     return [
       // The peer's munmap starts only once the monitor's second read is inside the walk ...
       { task: 'peer/0', after: () => ctx.shared.phase === 2, until: monitorWalks(ctx) },

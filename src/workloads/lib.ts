@@ -28,6 +28,15 @@ function alloc_pid(): number {
   return pids.next++;
 }
 
+/**
+ * Intern `texts` now, in this order. A run numbers its names by first use; a workload interns the
+ * names its schedule watches (a syscall, a wait class) at boot, so they get their ids there, the same
+ * on every path, whichever path would use them first.
+ */
+export function intern_names(...texts: string[]): void {
+  for (const text of texts) sim().intern(text);
+}
+
 /** execve() a new process; its threads are spawned with `thread()`. */
 export function* spawn_process(comm: string, argv: string[], envp: string[]): Gen<Process> {
   const pid = alloc_pid();

@@ -4,8 +4,8 @@
  * daemon, a network file system): reading a page in sleeps that long -- while holding whatever the
  * faulting path holds, which is the CVE-2018-1120 hazard.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, sim } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
@@ -47,7 +47,7 @@ export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
 export function* create_file(fileName: string, data: Uint8Array, io_ticks = 0): Gen<AddressSpace> {
   const f = new AddressSpace(fileName, data, io_ticks);
   files().set(fileName, f);
-  yield ev(K.file_create, sim().intern(fileName), data.length, io_ticks, 0, data.slice());
+  yield emit.file_create({ file: sim().intern(fileName), size: data.length, io_ticks, data: data.slice() });
   return f;
 }
 
@@ -120,7 +120,7 @@ export function* filemap_add_folio(mapping: AddressSpace, folio: Folio, index: n
   folio.mapping = mapping;
   folio.index = index;
   if (store) mapping.i_pages.set(index, folio);
-  yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
+  yield emit.page_cache_add({ folio: folio.id, file: nameId(mapping), index });
 }
 
 /**
@@ -133,7 +133,7 @@ export function* page_cache_replace(mapping: AddressSpace, folio: Folio, index: 
   for (let i = 0; i < folio.nr_pages; i++) mapping.i_pages.set(index + i, folio);
   for (const old of olds) {
     old.mapping = null;
-    yield ev(K.page_cache_delete, old.id, nameId(mapping), old.index);
+    yield emit.page_cache_delete({ folio: old.id, file: nameId(mapping), index: old.index });
   }
 }
 

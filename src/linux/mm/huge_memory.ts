@@ -12,8 +12,8 @@
  * Every PMD update happens under pmd_lock; lockless walkers read the PMD, then take pmd_lock and
  * re-read (kernel-spec §3.6).
  */
-import { K } from '../../trace/events.js';
-import { ev, name, type Name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
@@ -32,7 +32,7 @@ import {
   FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
+  type EntryPtr, type PageTable, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
   pgtable_trans_huge_withdraw, pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
 } from './pgtable.js';
 import { folio_add_lru } from './swap.js';
@@ -54,7 +54,6 @@ export interface HugeFault {
   pmdp: EntryPtr;
   how: Name;
 }
-
 
 /**
  * thp_vma_allowable_order(vma, PMD_ORDER) + thp_vma_suitable_order(): an anonymous VMA that asked
@@ -86,7 +85,7 @@ export function vm_normal_page_pmd(_vma: VmAreaStruct, pmd: number): number | nu
 
 function* zap_deposited_table(pmdp: EntryPtr): Gen {
   const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
-  yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE); // pte_free(): never linked, never walked
+  yield* free_table_now(pgtable, 'immediate'); // pte_free(): never linked, never walked
 }
 
 /** map_anon_folio_pmd(): rmap, LRU, then the PMD (pmd_lock held, the table already deposited). */
@@ -123,7 +122,7 @@ export function* do_huge_pmd_anonymous_page(
       yield* spin_unlock(ptl);
     } else {
       yield* spin_unlock(ptl);
-      yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+      yield* free_table_now(pgtable, 'immediate');
     }
     return 0;
   }
@@ -137,7 +136,7 @@ export function* do_huge_pmd_anonymous_page(
     // Somebody mapped something meanwhile (a racing fault).
     yield* spin_unlock(ptl);
     yield* folio_put(folio);
-    yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+    yield* free_table_now(pgtable, 'immediate');
     return 0;
   }
   yield* pgtable_trans_huge_deposit(vmf.pmdp, pgtable);
@@ -196,7 +195,7 @@ function* do_huge_zero_wp_pmd(vmf: HugeFault, orig: number): Gen<number> {
     return 0;
   }
   yield* set_entry(vmf.pmdp, 0); // pmdp_huge_clear_flush
-  yield ev(K.tlb_flush, vma.vm_mm.id, pmd_addr(vmf.address), pmd_addr(vmf.address) + PMD_SIZE);
+  yield emit.tlb_flush({ mm: vma.vm_mm.id, start: pmd_addr(vmf.address), end: pmd_addr(vmf.address) + PMD_SIZE });
   yield* map_anon_folio_pmd(folio, vmf.pmdp, vma);
   yield* spin_unlock(ptl);
   return 0;
@@ -292,7 +291,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
   if (is_huge_zero_pfn(pfn)) {
     // __split_huge_zero_page_pmd()
     yield* set_entry(pmdp, 0); // pmdp_huge_clear_flush
-    yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+    yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
     const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
     const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
     yield* fill_pte_table(pgtable, haddr, () => zero);
@@ -301,7 +300,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
   }
   // pmdp_invalidate(): not present (but still _PAGE_PSE) while the PTEs are prepared.
   yield* set_entry(pmdp, entry_clear_bits(orig, _PAGE_PRESENT | _PAGE_PROTNONE));
-  yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+  yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
   const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
   const flags = entry_flags(orig) & ~(_PAGE_PSE | _PAGE_SPECIAL);
   const folio = page_folio(pfn);

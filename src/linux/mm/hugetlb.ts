@@ -31,8 +31,8 @@
  * hugetlb VMA; mprotect, mremap and MADV_DONTNEED of one return -EINVAL (the generic paths are not
  * hugetlb-aware here, and would treat its PMD leaves as THPs).
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
@@ -67,7 +67,6 @@ import {
 export const HPAGE_SIZE = PMD_SIZE;
 /** MAP_HUGETLB (include/uapi/asm-generic/mman-common.h). */
 export const MAP_HUGETLB = 0x40000;
-
 
 const C_FAULT_MUTEX = name('hugetlb_fault_mutex');
 const HOW_NO_PAGE = name('hugetlb_no_page');
@@ -349,7 +348,7 @@ export const hugetlb_fault = traced('hugetlb_fault', function* (
 ): Gen<number> {
   const mapping = vma.vm_file;
   if (!mapping) {
-    yield ev(K.fault, vma.id, address, HOW_NO_FILE.id, VM_FAULT_SIGBUS);
+    yield emit.fault({ vma: vma.id, addr: address, how: HOW_NO_FILE.id, result: VM_FAULT_SIGBUS });
     return VM_FAULT_SIGBUS;
   }
   const mm = vma.vm_mm;
@@ -371,7 +370,7 @@ export const hugetlb_fault = traced('hugetlb_fault', function* (
   }
   yield* hugetlb_vma_unlock_read(vma);
   yield* up_write(mutex);
-  yield ev(K.fault, vma.id, address, how.id, ret);
+  yield emit.fault({ vma: vma.id, addr: address, how: how.id, result: ret });
   return ret;
 });
 

@@ -2,8 +2,8 @@
  * mm/memory.c: page faults (kernel-spec §6.7), vm_normal_page, zapping and page-table freeing
  * (§4.1), and __access_remote_vm (§8.1).
  */
-import { K } from '../../trace/events.js';
-import { ev, name, type Name } from '../../sim/sim.js';
+import { emit, COPY_FROM_IO, COPY_FROM_ZERO_PAGE } from '../../trace/vocab/index.js';
+import { name, type Name } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
 import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import type { TaskStruct } from '../kernel/sched.js';
@@ -45,7 +45,7 @@ import {
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, pmd_lockptr, read_entry,
-  set_entry, table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
+  set_entry, table_entry, free_table_now,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_add_lru, folio_mark_accessed } from './swap.js';
@@ -121,7 +121,7 @@ export function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr
     table = entry_huge(now) ? null : entry_table(now);
   }
   yield* spin_unlock(lock);
-  if (table !== fresh) yield* free_table_now(fresh, PGTABLE_FREE_IMMEDIATE); // never visible
+  if (table !== fresh) yield* free_table_now(fresh, 'immediate'); // never visible
   return table;
 }
 
@@ -257,7 +257,7 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
  */
 function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
   if (src) dst.data.set(src.data.subarray(idx * PAGE_SIZE, (idx + 1) * PAGE_SIZE));
-  yield ev(K.folio_copy, dst.id, src ? src.id : 0, idx);
+  yield emit.folio_copy({ dst: dst.id, src: src ? src.id : 0, index: idx });
 }
 
 /** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
@@ -417,7 +417,7 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   const orig_pmd = yield* read_entry(vmf.pmdp, true);
   let ret = yield* handle_huge_pmd_fault(vmf, orig_pmd, vmf_anon_prepare);
   if (ret & VM_FAULT_FALLBACK) ret = yield* handle_pte_fault(vmf);
-  yield ev(K.fault, vma.id, address, vmf.how.id, ret);
+  yield emit.fault({ vma: vma.id, addr: address, how: vmf.how.id, result: ret });
   return ret;
 });
 
@@ -528,7 +528,6 @@ export const unmap_vmas = traced('unmap_vmas', function* (tlb: MmuGather, vmas: 
   }
 });
 
-
 /**
  * Free the table `parent` points to (of `level`) if the whole range it maps lies in
  * [floor, ceiling); recurse first into the entries within [addr, end). This is free_pud_range /
@@ -618,15 +617,16 @@ export function* unmap_region(
 export function* copy_from_folio(
   folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
 ): Gen {
-  if (folio.freed) yield ev(K.use_after_free, UAF_COPY.id, folio.id);
+  if (folio.freed) yield emit.use_after_free({ what: UAF_COPY.id, obj: folio.id });
   if (folio_is_secretmem(folio)) {
     // Not in the direct map: the kernel's kmap/copy faults (an oops). Report it; copy nothing.
-    yield ev(K.kernel_fault, FAULT_SECRETMEM.id, addr);
+    yield emit.kernel_fault({ what: FAULT_SECRETMEM.id, addr });
     return;
   }
   const src = folio.data.subarray(offset, offset + len);
   buf.set(src, pos);
-  yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
+  const from = is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? COPY_FROM_ZERO_PAGE : folio.id;
+  yield emit.copy({ addr, len, folio: from, hash: bytesHash(src) });
 }
 
 /** copy_to_user_page(): the write side (ptrace POKE, /proc/PID/mem writes). */
@@ -637,7 +637,7 @@ export function* copy_to_folio(
   // The replay model places the bytes at addr % folio size (model.ts folioOffset).
   if (offset !== addr % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${addr.toString(16)}`);
   folio.data.set(src, offset);
-  yield ev(K.copy_to_folio, addr, len, folio.id, bytesHash(src), src.slice());
+  yield emit.copy_to_folio({ addr, len, folio: folio.id, hash: bytesHash(src), data: src.slice() });
 }
 
 const FALLBACK_NO_VMA_LOCK = name('lock_vma_under_rcu failed');
@@ -682,7 +682,7 @@ function fast_path_allowed(vma: VmAreaStruct, addr: number, len: number, gup_fla
  */
 function* fast_path_lock_vma(mm: MmStruct, addr: number, copied: number): Gen<VmAreaStruct | null> {
   const vma = variant('waitForWriter') ? yield* lock_vma_under_rcu_wait(mm, addr) : yield* lock_vma_under_rcu(mm, addr);
-  if (!vma) yield ev(K.fast_path_fallback, addr, copied, FALLBACK_NO_VMA_LOCK.id);
+  if (!vma) yield emit.fast_path_fallback({ addr, copied, reason: FALLBACK_NO_VMA_LOCK.id });
   return vma;
 }
 
@@ -719,7 +719,7 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
     if (!vma) break;
     if (!fast_path_allowed(vma, addr, len, gup_flags)) {
       yield* vma_end_read(vma);
-      yield ev(K.fast_path_fallback, addr, pos, FALLBACK_VMA.id);
+      yield emit.fast_path_fallback({ addr, copied: pos, reason: FALLBACK_VMA.id });
       break;
     }
     // Copy as much of this VMA as possible without re-taking the per-VMA lock.
@@ -733,7 +733,7 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
         if (folio && fw) yield* folio_walk_end(fw, vma);
         if (irqOff) yield* local_irq_enable();
         yield* vma_end_read(vma);
-        yield ev(K.fast_path_fallback, addr, pos, (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id);
+        yield emit.fast_path_fallback({ addr, copied: pos, reason: (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id });
         return pos;
       }
       // Pin the folio so it stays valid after the PTL is dropped.
@@ -817,7 +817,7 @@ function* access_remote_vm_vma_gup(
       : null;
     if (refuse) {
       yield* vma_end_read(vma);
-      yield ev(K.fast_path_fallback, addr, pos, refuse.id);
+      yield emit.fast_path_fallback({ addr, copied: pos, reason: refuse.id });
       break;
     }
     while (len > 0 && addr < vma.vm_end) {
@@ -825,7 +825,7 @@ function* access_remote_vm_vma_gup(
       if (IS_ERR(page)) {
         // -EBUSY: VM_FAULT_RETRY, the handler dropped the VMA lock already.
         if (page !== -EBUSY) yield* vma_end_read(vma);
-        yield ev(K.fast_path_fallback, addr, pos, (page === -EBUSY ? FALLBACK_FAULT_RETRY : FALLBACK_GUP_ERROR).id);
+        yield emit.fast_path_fallback({ addr, copied: pos, reason: (page === -EBUSY ? FALLBACK_FAULT_RETRY : FALLBACK_GUP_ERROR).id });
         return pos;
       }
       const folio = page_folio(page);
@@ -901,7 +901,7 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
     yield* vma_start_write(vma); // vm_flags_set() write-locks the VMA
     const old = vma.vm_flags;
     vma.vm_flags |= want;
-    yield ev(K.vma_flags, vma.id, old, vma.vm_flags);
+    yield emit.vma_flags({ vma: vma.id, old, new: vma.vm_flags });
   }
   let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
   if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
@@ -984,11 +984,11 @@ export const generic_access_phys = traced('generic_access_phys', function* (
     if (write) {
       const src = buf.subarray(0, len);
       maddr.set(src, offset); // memcpy_toio
-      yield ev(K.copy_to_folio, addr, len, -1, bytesHash(src), src.slice());
+      yield emit.copy_to_folio({ addr, len, folio: COPY_FROM_IO, hash: bytesHash(src), data: src.slice() });
     } else {
       const src = maddr.subarray(offset, offset + len);
       buf.set(src); // memcpy_fromio
-      yield ev(K.copy, addr, len, -1, bytesHash(src));
+      yield emit.copy({ addr, len, folio: COPY_FROM_IO, hash: bytesHash(src) });
     }
     yield* follow_pfnmap_end(again);
     return len;

@@ -3,6 +3,8 @@
  * names, and the vm_flags bits (include/linux/mm.h).
  */
 import { name } from '../../sim/sim.js';
+import { VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
+import { PAGE_SHIFT, PAGE_SIZE } from '../arch/x86/include/pgtable_types.js';
 import type { Task } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
@@ -11,14 +13,15 @@ import { MapleTree } from '../lib/maple_tree.js';
 import type { AddressSpace } from './filemap.js';
 import type { PageTable } from './pgtable.js';
 
-// enum vm_fault_reason (include/linux/mm_types.h)
-export const VM_FAULT_OOM = 0x000001;
-export const VM_FAULT_SIGBUS = 0x000002;
-export const VM_FAULT_MAJOR = 0x000004;
-export const VM_FAULT_SIGSEGV = 0x000040;
-export const VM_FAULT_RETRY = 0x000400;
-export const VM_FAULT_FALLBACK = 0x000800; // the huge path gave up; the fault continues at PTE level
-export const VM_FAULT_COMPLETED = 0x004000;
+// enum vm_fault_reason (include/linux/mm_types.h): the fault event's result bits.
+export const VM_FAULT_OOM = VmFault.bits.VM_FAULT_OOM;
+export const VM_FAULT_SIGBUS = VmFault.bits.VM_FAULT_SIGBUS;
+export const VM_FAULT_MAJOR = VmFault.bits.VM_FAULT_MAJOR;
+export const VM_FAULT_SIGSEGV = VmFault.bits.VM_FAULT_SIGSEGV;
+export const VM_FAULT_RETRY = VmFault.bits.VM_FAULT_RETRY;
+/** The huge path gave up; the fault continues at PTE level. */
+export const VM_FAULT_FALLBACK = VmFault.bits.VM_FAULT_FALLBACK;
+export const VM_FAULT_COMPLETED = VmFault.bits.VM_FAULT_COMPLETED;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
 
 // enum fault_flag
@@ -30,38 +33,37 @@ export const FAULT_FLAG_USER = 1 << 6;
 export const FAULT_FLAG_REMOTE = 1 << 7;
 export const FAULT_FLAG_VMA_LOCK = 1 << 12;
 
-// vm_flags (include/linux/mm.h)
+// vm_flags (include/linux/mm.h): events carry them (vma_init, vma_flags), so the vocabulary numbers them.
 export const VM_NONE = 0;
-export const VM_READ = 0x1;
-export const VM_WRITE = 0x2;
-export const VM_EXEC = 0x4;
-export const VM_SHARED = 0x8;
-export const VM_MAYREAD = 0x10;
-export const VM_MAYWRITE = 0x20;
-export const VM_MAYEXEC = 0x40;
-export const VM_MAYSHARE = 0x80;
-export const VM_GROWSDOWN = 0x100;
-export const VM_PFNMAP = 0x400;
-export const VM_LOCKED = 0x2000;
-export const VM_IO = 0x4000;
-export const VM_DONTEXPAND = 0x40000;
-export const VM_ACCOUNT = 0x100000;
-export const VM_HUGETLB = 0x400000;
-export const VM_MIXEDMAP = 0x10000000;
-/** madvise(MADV_HUGEPAGE): THP wanted for this VMA (added for mm/huge_memory.ts). */
-export const VM_HUGEPAGE = 0x20000000;
+export const VM_READ = VmFlags.bits.VM_READ;
+export const VM_WRITE = VmFlags.bits.VM_WRITE;
+export const VM_EXEC = VmFlags.bits.VM_EXEC;
+export const VM_SHARED = VmFlags.bits.VM_SHARED;
+export const VM_MAYREAD = VmFlags.bits.VM_MAYREAD;
+export const VM_MAYWRITE = VmFlags.bits.VM_MAYWRITE;
+export const VM_MAYEXEC = VmFlags.bits.VM_MAYEXEC;
+export const VM_MAYSHARE = VmFlags.bits.VM_MAYSHARE;
+export const VM_GROWSDOWN = VmFlags.bits.VM_GROWSDOWN;
+export const VM_PFNMAP = VmFlags.bits.VM_PFNMAP;
+export const VM_LOCKED = VmFlags.bits.VM_LOCKED;
+export const VM_IO = VmFlags.bits.VM_IO;
+export const VM_DONTEXPAND = VmFlags.bits.VM_DONTEXPAND;
+export const VM_ACCOUNT = VmFlags.bits.VM_ACCOUNT;
+export const VM_HUGETLB = VmFlags.bits.VM_HUGETLB;
+export const VM_MIXEDMAP = VmFlags.bits.VM_MIXEDMAP;
+/** madvise(MADV_HUGEPAGE): THP wanted for this VMA. */
+export const VM_HUGEPAGE = VmFlags.bits.VM_HUGEPAGE;
 
 /** The flags mprotect may change; VMAs merge only if the rest is equal. */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 
-/** VM_REFCNT_EXCLUDE_READERS_FLAG: set by a writer or detacher to keep readers out (kernel-spec §2.1). */
-export const VM_REFCNT_EXCLUDE_READERS_FLAG = 1 << 30;
+/** Set by a writer or detacher to keep readers out (kernel-spec §2.1); vma_refcnt events show it. */
+export { VM_REFCNT_EXCLUDE_READERS_FLAG };
 export const VM_REFCNT_LIMIT = VM_REFCNT_EXCLUDE_READERS_FLAG - 1;
 /** vm_lock_seq starts at UINT_MAX: never equal to an mm_lock_seq that has been reached. */
 export const UINT_MAX = 0xffffffff;
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export { PAGE_SHIFT, PAGE_SIZE };
 
 /**
  * vm_operations_struct, reduced to what the emulated paths use: a name for the trace, and

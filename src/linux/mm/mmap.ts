@@ -2,8 +2,8 @@
  * mmap(2), munmap(2), VMA lookup and stack expansion (mm/mmap.c, mm/vma.c; kernel-spec §1.5, §4.1,
  * §8.1, §10).
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
@@ -113,7 +113,7 @@ const mmap_region = traced('mmap_region', function* (
     if (contiguous && !(next && next.vm_start < end)) {
       yield* vma_start_write(prev);
       prev.vm_end = end;
-      yield ev(K.vma_adjust, prev.id, prev.vm_start, prev.vm_end, prev.vm_pgoff);
+      yield emit.vma_adjust({ vma: prev.id, start: prev.vm_start, end: prev.vm_end, pgoff: prev.vm_pgoff });
       return addr;
     }
   }
@@ -232,7 +232,7 @@ function* expand_downwards(vma: VmAreaStruct, addr: number): Gen<boolean> {
   yield* vma_start_write(vma);
   vma.vm_start = addr;
   vma.vm_mm.mm_mt.reorder();
-  yield ev(K.vma_adjust, vma.id, vma.vm_start, vma.vm_end, vma.vm_pgoff);
+  yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
   return true;
 }
 
@@ -246,7 +246,7 @@ export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr
   if (yield* mmap_write_lock_killable(mm)) return null;
   let vma = find_vma(mm, addr);
   if (vma && vma.vm_start > addr && !(yield* expand_downwards(vma, addr))) vma = null;
-  yield ev(K.expand_stack, addr, vma ? vma.id : 0);
+  yield emit.expand_stack({ addr, vma: vma ? vma.id : 0 });
   if (!vma) {
     yield* mmap_write_unlock(mm);
     return null;
@@ -254,7 +254,6 @@ export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr
   yield* mmap_write_downgrade(mm);
   return vma;
 });
-
 
 /**
  * exit_mmap() (mm/mmap.c, kernel-spec §4.1): the last mm_users reference is gone. Zap everything

@@ -8,8 +8,8 @@
  * lock held: the entry cannot change until folio_walk_end(). It does not fault, take a folio
  * reference, touch the folio or check VMA permissions.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, pfn_swap_entry_to_page,
@@ -90,12 +90,12 @@ export function* vma_pgtable_walk_end(vma: VmAreaStruct): Gen {
 /** The lock assertions at the top of folio_walk_start(). */
 function* folio_walk_assert(vma: VmAreaStruct, flags: number): Gen {
   if (flags & FW_VMA_LOCKED) {
-    if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) yield ev(K.warn, WARN_NO_RCU_TABLE_FREE.id, vma.id);
-    if (is_vm_hugetlb_page(vma)) yield ev(K.warn, WARN_HUGETLB.id, vma.id);
+    if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) yield emit.warn({ what: WARN_NO_RCU_TABLE_FREE.id, obj: vma.id });
+    if (is_vm_hugetlb_page(vma)) yield emit.warn({ what: WARN_HUGETLB.id, obj: vma.id });
     yield* vma_assert_locked(vma);
     // Variant irqOffWalk (v2): the walk must run with IRQs disabled.
     if (kernel().build.variants.has('irqOffWalk') && current_task().irqs_disabled === 0) {
-      yield ev(K.warn, WARN_IRQS_ON.id, vma.id);
+      yield emit.warn({ what: WARN_IRQS_ON.id, obj: vma.id });
     }
   } else {
     yield* mmap_assert_locked(vma.vm_mm);
@@ -119,7 +119,7 @@ export const folio_walk_start = traced('folio_walk_start', function* (
 
 function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Folio; walk: FolioWalk } | null> {
   if (addr < vma.vm_start || addr >= vma.vm_end) {
-    yield ev(K.warn, WARN_OUTSIDE.id, vma.id);
+    yield emit.warn({ what: WARN_OUTSIDE.id, obj: vma.id });
     return null;
   }
   const mm = vma.vm_mm;

@@ -6,8 +6,8 @@
  * revalidate). A table pointer entry holds the table page's pfn, resolved through the kernel's pfn
  * map, so a walker holding a stale entry reaches the stale (maybe freed) table, as on hardware.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit, type ArgsOf, PtLevel } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_TABLE, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE,
@@ -99,8 +99,8 @@ export function entry_ptr(table: PageTable, addr: number): EntryPtr {
  */
 export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
   const v = p.table.entries[p.idx]!;
-  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
-  yield ev(K.pgtable_read, p.table.level, p.table.addrOf(p.idx), v, lockless ? 1 : 0);
+  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
   return v;
 }
 
@@ -108,14 +108,14 @@ export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
 export function* set_entry(p: EntryPtr, v: number): Gen {
   const old = p.table.entries[p.idx]!;
   p.table.entries[p.idx] = v;
-  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
-  yield ev(K.pgtable_set, p.table.id, p.table.addrOf(p.idx), v, old);
+  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
 }
 
 /** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
 export function* alloc_table(level: number, base: number): Gen<PageTable> {
   const t = new PageTable(level, base);
-  yield ev(K.pgtable_alloc, level, t.id, base);
+  yield emit.pgtable_alloc({ level: PtLevel.name(level), table: t.id, addr: base });
   return t;
 }
 
@@ -150,11 +150,23 @@ export function* pud_lock(mm: MmStruct): Gen<SpinLock> {
 
 export { spin_unlock };
 
+/**
+ * How a page table is freed: at once, or (`rcu_freed`) by the RCU callback queued for it. Queuing
+ * it is `rcu_queued` (pgtable_free_queued).
+ */
+export type PgtableFreeNow = Extract<ArgsOf<'pgtable_free'>['mode'], 'immediate' | 'rcu_freed'>;
+
 /** Mark a table freed (the memory goes back to the allocator). */
-export function* free_table_now(t: PageTable, mode: number): Gen {
+export function* free_table_now(t: PageTable, mode: PgtableFreeNow): Gen {
   t.freed = true;
   t.pendingFree = false;
-  yield ev(K.pgtable_free, t.level, t.id, mode);
+  yield emit.pgtable_free({ level: PtLevel.name(t.level), table: t.id, mode });
+}
+
+/** Queue a table to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
+export function* pgtable_free_queued(t: PageTable): Gen {
+  t.pendingFree = true;
+  yield emit.pgtable_free({ level: PtLevel.name(t.level), table: t.id, mode: 'rcu_queued' });
 }
 
 /** pgtable_trans_huge_deposit(): park `pgtable` with the huge PMD at pmdp (pmd_lock held). */
@@ -162,7 +174,7 @@ export function* pgtable_trans_huge_deposit(pmdp: EntryPtr, pgtable: PageTable):
   const list = pmdp.table.deposited.get(pmdp.idx) ?? [];
   list.push(pgtable);
   pmdp.table.deposited.set(pmdp.idx, list);
-  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 1);
+  yield emit.pgtable_deposit({ table: pmdp.table.id, addr: pmdp.table.addrOf(pmdp.idx), pgtable: pgtable.id, op: 'deposit' });
 }
 
 /** pgtable_trans_huge_withdraw(): take back the table deposited with the huge PMD at pmdp. */
@@ -171,11 +183,6 @@ export function* pgtable_trans_huge_withdraw(pmdp: EntryPtr): Gen<PageTable> {
   const pgtable = list?.pop();
   if (!pgtable) throw new Error(`no page table deposited at PMD ${pmdp.table.addrOf(pmdp.idx).toString(16)}`);
   if (list!.length === 0) pmdp.table.deposited.delete(pmdp.idx);
-  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 0);
+  yield emit.pgtable_deposit({ table: pmdp.table.id, addr: pmdp.table.addrOf(pmdp.idx), pgtable: pgtable.id, op: 'withdraw' });
   return pgtable;
 }
-
-export const PGTABLE_FREE_IMMEDIATE = 0;
-export const PGTABLE_FREE_RCU_QUEUED = 1;
-export const PGTABLE_FREE_IPI_SYNCED = 2;
-export const PGTABLE_FREE_RCU_DONE = 3;
