@@ -3,7 +3,7 @@ import { name, sim } from '../sim/sim.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { request, type RequestResult } from '../linux/kernel/request.js';
 import { FOLL_WRITE } from '../linux/mm/gup.js';
-import { access_process_vm } from '../linux/mm/memory.js';
+import { access_process_vm } from '../linux/mm/access_remote.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { sys_mprotect } from '../linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';

@@ -10,7 +10,7 @@ import type { Gen } from '../../sim/task.js';
 import { traced } from '../kernel/ftrace.js';
 import { type AddressSpace } from '../mm/filemap.js';
 import { FOLL_FORCE, FOLL_WRITE } from '../mm/gup.js';
-import { access_remote_vm } from '../mm/memory.js';
+import { access_remote_vm } from '../mm/access_remote.js';
 import { generic_file_vm_ops } from '../mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock, vma_start_write } from '../mm/mmap_lock.js';
 import {

@@ -8,36 +8,14 @@ import { emit } from '../../trace/vocab/index.js';
 import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
-import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
-import { type Folio, PG_uptodate, folio_alloc, folio_get } from './folio.js';
-import { PAGE_SIZE } from './mm_types.js';
+import { down_read, up_read } from '../kernel/locking/rwsem.js';
+import { folio_alloc, folio_get } from './folio.js';
+import { AddressSpace, type Folio, PAGE_SIZE, PG_uptodate } from './mm_types.js';
 import { folio_add_lru } from './swap.js';
 
-const C_I_MMAP = name('i_mmap_rwsem');
-const C_INVALIDATE = name('invalidate_lock');
+export { AddressSpace } from './mm_types.js';
+
 const W_IO = name('read_folio I/O');
-
-export class AddressSpace {
-  readonly id: number;
-  /** i_pages: page-cache folios by page index. */
-  readonly i_pages = new Map<number, Folio>();
-  readonly i_mmap_rwsem = new RwSemaphore(C_I_MMAP);
-  readonly invalidate_lock = new RwSemaphore(C_INVALIDATE);
-
-  constructor(
-    readonly name: string,
-    /** The file's contents. */
-    readonly data: Uint8Array,
-    /** Ticks one page read-in takes. */
-    readonly io_ticks: number,
-  ) {
-    this.id = kernel().newId();
-  }
-
-  get nr_pages(): number {
-    return Math.ceil(this.data.length / PAGE_SIZE);
-  }
-}
 
 export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
   return k.subsystem('files', () => new Map<string, AddressSpace>());

@@ -1,82 +1,29 @@
 /**
- * struct folio (include/linux/mm_types.h, page-flags.h, page_ref.h) with real data bytes.
+ * Folio operations (include/linux/mm.h, page_ref.h, mm/swap.c's folio_put, mm/filemap.c's folio
+ * lock): references, mapcounts, the LRU lists, the zero pages. struct folio and its page flags are
+ * declared in mm_types.ts and re-exported here under the names the mm files use.
  * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
  */
-import { emit, LruList, PageFlags } from '../../trace/vocab/index.js';
+import { emit, LruList } from '../../trace/vocab/index.js';
 import { name, sim, type Name } from '../../sim/sim.js';
-import type { Gen, Task } from '../../sim/task.js';
-import { kernel, type Kernel } from '../kernel.js';
-import type { AddressSpace } from './filemap.js';
-import { PAGE_SIZE } from './mm_types.js';
+import type { Gen } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import {
+  Folio, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
+  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_swapbacked, PG_unevictable, PG_uptodate, pages,
+} from './mm_types.js';
 
-// page flags (include/linux/page-flags.h), as bits of folio.flags: events carry them, so the
-// vocabulary numbers them.
-export const PG_locked = PageFlags.bits.PG_locked;
-export const PG_referenced = PageFlags.bits.PG_referenced;
-export const PG_uptodate = PageFlags.bits.PG_uptodate;
-export const PG_dirty = PageFlags.bits.PG_dirty;
-export const PG_lru = PageFlags.bits.PG_lru;
-export const PG_active = PageFlags.bits.PG_active;
-export const PG_reserved = PageFlags.bits.PG_reserved;
-export const PG_workingset = PageFlags.bits.PG_workingset;
-export const PG_swapbacked = PageFlags.bits.PG_swapbacked;
-export const PG_unevictable = PageFlags.bits.PG_unevictable;
-export const PG_idle = PageFlags.bits.PG_idle;
-
-// enum lru_list (the index of a list in lru_lists()), with LRU_NONE for a folio on no list.
-export const LRU_NONE = LruList.codes.none;
-export const LRU_INACTIVE_ANON = LruList.codes.inactive_anon;
-export const LRU_ACTIVE_ANON = LruList.codes.active_anon;
-export const LRU_INACTIVE_FILE = LruList.codes.inactive_file;
-export const LRU_ACTIVE_FILE = LruList.codes.active_file;
-export const LRU_UNEVICTABLE = LruList.codes.unevictable;
+export {
+  Folio, pages,
+  PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_reserved, PG_workingset, PG_swapbacked,
+  PG_unevictable, PG_idle,
+  LRU_NONE, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+} from './mm_types.js';
 
 const UAF_FOLIO = name('folio used after free');
 const WARN_REFCOUNT = name('VM_BUG_ON_FOLIO(folio_ref_count(folio) <= 0)');
 
-export class Folio {
-  readonly id: number;
-  readonly pfn: number;
-  readonly nr_pages: number;
-  readonly data: Uint8Array;
-  _refcount = 1;
-  /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
-  mapcount = 0;
-  flags = 0;
-  lru = LRU_NONE;
-  mapping: AddressSpace | null = null;
-  index = 0;
-  freed = false;
-  /**
-   * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
-   * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model
-   * sees the sched_block / sched_wakeup events.
-   */
-  readonly waiters: Task[] = [];
 
-  constructor(
-    readonly order: number,
-    readonly anon: boolean,
-  ) {
-    const k = kernel();
-    this.id = k.newId();
-    this.nr_pages = 1 << order;
-    this.pfn = k.allocPfns(this.nr_pages);
-    this.data = new Uint8Array(this.nr_pages * PAGE_SIZE);
-    if (anon) this.flags |= PG_swapbacked;
-    const map = pages();
-    for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
-  }
-
-  size(): number {
-    return this.nr_pages * PAGE_SIZE;
-  }
-}
-
-/** Folios by every pfn they cover (mem_map). */
-export function pages(k: Kernel = kernel()): Map<number, Folio> {
-  return k.subsystem('pages', () => new Map<number, Folio>());
-}
 
 export function page_folio(pfn: number): Folio {
   const f = pages().get(pfn);

@@ -12,13 +12,12 @@ import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import { EBUSY, EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
-import { touch_pmd, vm_normal_page_pmd } from './huge_memory.js';
-import {
-  handle_mm_fault, vm_normal_page,
-} from './memory.js';
+import { touch_pmd } from './huge_memory.js';
+import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
+import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
+import { handle_mm_fault } from './memory.js';
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY } from './mm_types.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
-import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './pagewalk.js';
 import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
   VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,

@@ -23,12 +23,12 @@ import { spin_lock } from '../kernel/locking/spinlock.js';
 import { rcu_read_lock } from '../kernel/rcu/tree.js';
 import { type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_put, is_zero_pfn, page_folio } from './folio.js';
 import { HPAGE_PMD_NR, map_anon_folio_pmd, thp_vma_allowable } from './huge_memory.js';
-import { vm_normal_page, walk_to_pmd } from './memory.js';
+import { vm_normal_page } from './internal.js';
+import { walk_to_pmd } from './memory.js';
 import { type AddressSpace, i_mmap_lock_read, i_mmap_unlock_read, page_cache_add_large, page_cache_replace } from './filemap.js';
 import { folio_add_lru } from './swap.js';
-import { vma_lookup } from './mmap.js';
 import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, mms } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, mms, vma_lookup } from './mm_types.js';
 import { tlb_remove_table_sync_one } from './mmu_gather.js';
 import {
   type EntryPtr, entry_ptr, entry_table, pgtable_trans_huge_deposit, pmd_lock, pte_lockptr, read_entry, set_entry,

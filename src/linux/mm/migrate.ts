@@ -42,10 +42,9 @@ import {
   folio_lock, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_put, folio_unlock,
   folio_wait_enqueue, folio_wait_unlocked, is_huge_zero_pfn, is_zero_pfn, page_folio,
 } from './folio.js';
-import { vma_lookup } from './mmap.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import {
-  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms,
+  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms, vma_lookup,
 } from './mm_types.js';
 import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';

@@ -1,17 +1,23 @@
 /**
- * struct mm_struct and struct vm_area_struct (include/linux/mm_types.h), with the kernel's field
- * names, and the vm_flags bits (include/linux/mm.h).
+ * The structures of the mm (include/linux/mm_types.h): struct mm_struct, struct vm_area_struct,
+ * struct folio with its page flags (page-flags.h), the page-table page (struct ptdesc), and struct
+ * address_space (include/linux/fs.h), with the kernel's field names; the vm_flags bits and small
+ * helpers of include/linux/mm.h.
+ *
+ * A header: the mm files import their structures from here and never each other for them. The
+ * structures point to one another (a folio to its address_space, which holds folios; an mm to its
+ * page tables, whose locks may be the mm's), so they are declared together, as one header.
  */
 import { name } from '../../sim/sim.js';
-import { VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
-import { PAGE_SHIFT, PAGE_SIZE } from '../arch/x86/include/pgtable_types.js';
 import type { Task } from '../../sim/task.js';
+import { LruList, PageFlags, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
+import {
+  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, entry_size,
+} from '../arch/x86/include/pgtable_types.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
 import { SpinLock } from '../kernel/locking/spinlock.js';
 import { MapleTree } from '../lib/maple_tree.js';
-import type { AddressSpace } from './filemap.js';
-import type { PageTable } from './pgtable.js';
 
 // enum vm_fault_reason (include/linux/mm_types.h): the fault event's result bits.
 export const VM_FAULT_OOM = VmFault.bits.VM_FAULT_OOM;
@@ -64,6 +70,171 @@ export const VM_REFCNT_LIMIT = VM_REFCNT_EXCLUDE_READERS_FLAG - 1;
 export const UINT_MAX = 0xffffffff;
 
 export { PAGE_SHIFT, PAGE_SIZE };
+
+// page flags (include/linux/page-flags.h), as bits of folio.flags: events carry them, so the
+// vocabulary numbers them.
+export const PG_locked = PageFlags.bits.PG_locked;
+export const PG_referenced = PageFlags.bits.PG_referenced;
+export const PG_uptodate = PageFlags.bits.PG_uptodate;
+export const PG_dirty = PageFlags.bits.PG_dirty;
+export const PG_lru = PageFlags.bits.PG_lru;
+export const PG_active = PageFlags.bits.PG_active;
+export const PG_reserved = PageFlags.bits.PG_reserved;
+export const PG_workingset = PageFlags.bits.PG_workingset;
+export const PG_swapbacked = PageFlags.bits.PG_swapbacked;
+export const PG_unevictable = PageFlags.bits.PG_unevictable;
+export const PG_idle = PageFlags.bits.PG_idle;
+
+// enum lru_list (the index of a list in lru_lists()), with LRU_NONE for a folio on no list.
+export const LRU_NONE = LruList.codes.none;
+export const LRU_INACTIVE_ANON = LruList.codes.inactive_anon;
+export const LRU_ACTIVE_ANON = LruList.codes.active_anon;
+export const LRU_INACTIVE_FILE = LruList.codes.inactive_file;
+export const LRU_ACTIVE_FILE = LruList.codes.active_file;
+export const LRU_UNEVICTABLE = LruList.codes.unevictable;
+
+// --- struct folio -------------------------------------------------------------------------------
+
+/**
+ * struct folio with real data bytes. A "struct page *" is its pfn; page_folio() (mm/folio.ts)
+ * finds the folio through the kernel's pfn map.
+ */
+export class Folio {
+  readonly id: number;
+  readonly pfn: number;
+  readonly nr_pages: number;
+  readonly data: Uint8Array;
+  _refcount = 1;
+  /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
+  mapcount = 0;
+  flags = 0;
+  lru = LRU_NONE;
+  mapping: AddressSpace | null = null;
+  index = 0;
+  freed = false;
+  /**
+   * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
+   * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model
+   * sees the sched_block / sched_wakeup events.
+   */
+  readonly waiters: Task[] = [];
+
+  constructor(
+    readonly order: number,
+    readonly anon: boolean,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.nr_pages = 1 << order;
+    this.pfn = k.allocPfns(this.nr_pages);
+    this.data = new Uint8Array(this.nr_pages * PAGE_SIZE);
+    if (anon) this.flags |= PG_swapbacked;
+    const map = pages();
+    for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
+  }
+
+  size(): number {
+    return this.nr_pages * PAGE_SIZE;
+  }
+}
+
+/** Folios by every pfn they cover (mem_map). */
+export function pages(k: Kernel = kernel()): Map<number, Folio> {
+  return k.subsystem('pages', () => new Map<number, Folio>());
+}
+
+// --- page-table pages (struct ptdesc) -------------------------------------------------------------
+
+const C_PTL = name('ptl');
+const C_PMD_LOCK = name('pmd_lock');
+
+/**
+ * A page-table page: 512 numeric entries and, for PTE and PMD tables, its own split lock (the lock
+ * lives in the table page's ptdesc, so a walker derives it from the entry it read and must
+ * revalidate). A table pointer entry holds the table page's pfn, resolved through tables(), so a
+ * walker holding a stale entry reaches the stale (maybe freed) table, as on hardware.
+ */
+export class PageTable {
+  readonly id: number;
+  readonly pfn: number;
+  readonly entries = new Float64Array(PTRS_PER_TABLE);
+  /** Split PTL (PTE tables) or split PMD lock (PMD tables); null for upper levels. */
+  readonly ptl: SpinLock | null;
+  freed = false;
+  /** Queued to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
+  pendingFree = false;
+  /**
+   * PMD tables: the PTE tables deposited with each huge PMD entry, by entry index
+   * (pgtable_trans_huge_deposit keeps them in the PMD table's ptdesc, pmd_huge_pte()).
+   */
+  readonly deposited = new Map<number, PageTable[]>();
+  /**
+   * PMD tables shared by hugetlb mappings (mm/hugetlb.ts, huge_pmd_share): ptdesc->pt_share_count,
+   * the number of PUD entries pointing here besides the first (0: not shared). Kernel-only state:
+   * the replay model sees the PUD entries (pgtable_set), not the count.
+   */
+  pt_share_count = 0;
+
+  constructor(
+    readonly level: number,
+    /** First virtual address this table maps. */
+    readonly base: number,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.pfn = k.allocPfns(1);
+    this.ptl = level === PTE_LEVEL ? new SpinLock(C_PTL) : level === PMD_LEVEL ? new SpinLock(C_PMD_LOCK) : null;
+    tables().set(this.pfn, this);
+  }
+
+  /** Virtual address mapped by entry `idx`. */
+  addrOf(idx: number): number {
+    return this.base + idx * entry_size(this.level);
+  }
+
+  populated(): number {
+    let n = 0;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) if (this.entries[i] !== 0) n++;
+    return n;
+  }
+}
+
+/** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
+export function tables(k: Kernel = kernel()): Map<number, PageTable> {
+  return k.subsystem('pgtables', () => new Map<number, PageTable>());
+}
+
+// --- struct address_space (include/linux/fs.h) ----------------------------------------------------
+
+const C_I_MMAP = name('i_mmap_rwsem');
+const C_INVALIDATE = name('invalidate_lock');
+
+/**
+ * A file's page cache and rmap tree (mm/filemap.ts). A file is a named byte array; page-cache
+ * folios hold copies of its pages.
+ */
+export class AddressSpace {
+  readonly id: number;
+  /** i_pages: page-cache folios by page index. */
+  readonly i_pages = new Map<number, Folio>();
+  readonly i_mmap_rwsem = new RwSemaphore(C_I_MMAP);
+  readonly invalidate_lock = new RwSemaphore(C_INVALIDATE);
+
+  constructor(
+    readonly name: string,
+    /** The file's contents. */
+    readonly data: Uint8Array,
+    /** Ticks one page read-in takes. */
+    readonly io_ticks: number,
+  ) {
+    this.id = kernel().newId();
+  }
+
+  get nr_pages(): number {
+    return Math.ceil(this.data.length / PAGE_SIZE);
+  }
+}
+
 
 /**
  * vm_operations_struct, reduced to what the emulated paths use: a name for the trace, and
@@ -142,6 +313,11 @@ export function is_cow_mapping(flags: number): boolean {
 
 export function is_vm_hugetlb_page(vma: VmAreaStruct): boolean {
   return (vma.vm_flags & VM_HUGETLB) !== 0;
+}
+
+/** vma_lookup(): the VMA containing addr, or null. */
+export function vma_lookup(mm: MmStruct, addr: number): VmAreaStruct | null {
+  return mm.mm_mt.load(addr) ?? null;
 }
 
 export function vma_pages(vma: VmAreaStruct): number {

@@ -13,11 +13,14 @@ import {
   mmap_read_lock, mmap_read_unlock, mmap_write_downgrade, mmap_write_lock, mmap_write_lock_killable,
   mmap_write_unlock, vma_mark_detached, vma_start_write,
 } from './mmap_lock.js';
+import {
+  HPAGE_SIZE, type HugetlbfsMapping, hugetlb_vm_ops, hugetlbfs_file, hugetlbfs_file_mmap,
+} from './hugetlb.js';
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import {
-  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD,
-  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC,
+  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
 import { remove_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
 
@@ -31,6 +34,9 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_GROWSDOWN = 0x100;
+export const MAP_HUGETLB = 0x40000;
+
+export { vma_lookup };
 
 /** Top-down allocation starts below the stack's gap (mmap_base). */
 export const MMAP_BASE = 0x7f0000000000;
@@ -48,11 +54,6 @@ export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops' };
 
 export function PAGE_ALIGN(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-}
-
-/** vma_lookup(): the VMA containing addr, or null. */
-export function vma_lookup(mm: MmStruct, addr: number): VmAreaStruct | null {
-  return mm.mm_mt.load(addr) ?? null;
 }
 
 /** find_vma(): the first VMA ending above addr. */
@@ -196,6 +197,39 @@ function* do_mmap_special(mm: MmStruct, req: MmapRequest, len: number, special: 
   }
   yield* mmap_write_unlock(mm);
   return ret;
+}
+
+export interface HugetlbMmapRequest {
+  addr: number;
+  len: number;
+  prot: number;
+  /** MAP_SHARED / MAP_PRIVATE, MAP_FIXED, and MAP_ANONYMOUS | MAP_HUGETLB for anonymous hugetlb. */
+  flags: number;
+  /** A hugetlbfs file (null with MAP_ANONYMOUS | MAP_HUGETLB: an internal one is made). */
+  file?: HugetlbfsMapping | null;
+  /** Offset into the file, in base pages (a multiple of 512). */
+  pgoff?: number;
+}
+
+/**
+ * mmap(2) of a hugetlbfs file, or MAP_ANONYMOUS | MAP_HUGETLB (ksys_mmap_pgoff's
+ * hugetlb_file_setup: an internal hugetlbfs file). Address, length and offset must be huge-page
+ * aligned (-EINVAL). Returns the address or -errno. Runs sys_mmap_special with the hugetlbfs
+ * file's operations (mm/hugetlb.ts).
+ */
+export function* sys_mmap_hugetlb(mm: MmStruct, req: HugetlbMmapRequest): Gen<number> {
+  const pgoff = req.pgoff ?? 0;
+  if (req.len % HPAGE_SIZE !== 0 || req.addr % HPAGE_SIZE !== 0 || pgoff % (HPAGE_SIZE / PAGE_SIZE) !== 0) return -EINVAL;
+  let file = req.file ?? null;
+  if (!file) {
+    if (!(req.flags & MAP_ANONYMOUS) || !(req.flags & MAP_HUGETLB)) return -EINVAL;
+    file = hugetlbfs_file(`anon_hugepage:${mm.id}:${req.addr.toString(16)}`, req.len);
+  }
+  const flags = req.flags & ~(MAP_ANONYMOUS | MAP_HUGETLB);
+  return yield* sys_mmap_special(
+    mm, { addr: req.addr, len: req.len, prot: req.prot, flags, file, pgoff },
+    { ops: hugetlb_vm_ops, file, vm_flags: VM_HUGETLB | VM_DONTEXPAND, mmap: hugetlbfs_file_mmap },
+  );
 }
 
 /**

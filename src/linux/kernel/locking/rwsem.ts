@@ -17,8 +17,7 @@ import { current, name, type Name, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { EINTR } from '../../include/errno.js';
-import { kernel } from '../../kernel.js';
-import { locks } from './registry.js';
+import { kernel, type Kernel } from '../../kernel.js';
 
 const MAX_READERS_WAKEUP = 256;
 
@@ -43,7 +42,7 @@ export class RwSemaphore {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
-    locks().push(this);
+    rwsems().push(this);
   }
 
   is_locked(): boolean {
@@ -59,6 +58,11 @@ export class RwSemaphore {
   held_by(t: Task): boolean {
     return this.writer === t || this.readerTasks.includes(t);
   }
+}
+
+/** Every rw_semaphore of the kernel, in creation order (replay reads holders and waiters). */
+export function rwsems(k: Kernel = kernel()): RwSemaphore[] {
+  return k.subsystem('rwsems', () => [] as RwSemaphore[]);
 }
 
 /** rwsem_read_trylock() / down_read_trylock(): no waiting, and no jumping the queue. */

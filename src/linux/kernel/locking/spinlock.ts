@@ -6,8 +6,7 @@
 import { current, name, type Name, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
-import { kernel } from '../../kernel.js';
-import { locks } from './registry.js';
+import { kernel, type Kernel } from '../../kernel.js';
 
 const W_SPIN = name('spin_lock');
 
@@ -18,12 +17,17 @@ export class SpinLock {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
-    locks().push(this);
+    spinlocks().push(this);
   }
 
   is_locked(): boolean {
     return this.owner !== null;
   }
+}
+
+/** Every spinlock of the kernel, in creation order (replay reads owners and waiters). */
+export function spinlocks(k: Kernel = kernel()): SpinLock[] {
+  return k.subsystem('spinlocks', () => [] as SpinLock[]);
 }
 
 export function* spin_lock(lock: SpinLock): Gen {
