@@ -13,7 +13,7 @@ export interface ParamSpec {
   readonly description: string;
 }
 
-/** The access paths of the series: mainline GUP, and the per-VMA-lock fast path (next issue). */
+/** The access paths of the series: mainline GUP, and the per-VMA-lock fast path of patch 3/3. */
 export type AccessPath = 'gup' | 'fast';
 
 export interface WorkloadContext {

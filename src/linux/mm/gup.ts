@@ -128,9 +128,9 @@ const follow_page_pte = traced('follow_page_pte', function* (
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, address);
   if (!locked) return no_page_table(vma, flags);
   const pte = yield* read_entry(locked.ptep, false);
-  // A protnone PTE used to be treated as "not present" here, so a FOLL_FORCE read of a populated
-  // PROT_NONE page faulted, the fault found the PTE present (handle_pte_fault:young), and GUP
-  // retried forever. The kernel only faults it when gup_can_follow_protnone() says no.
+  // A protnone PTE is present: it is faulted only when gup_can_follow_protnone() says no (were it
+  // treated as not present, a FOLL_FORCE read of a populated PROT_NONE page would fault, the fault
+  // find the PTE present (handle_pte_fault:young), and GUP retry forever).
   // Not present: none -> no_page_table; a migration entry (or any swap entry) -> NULL, so
   // faultin_page() faults and do_swap_page() waits in migration_entry_wait() (§6.6, §6.7).
   if (!entry_present(pte) || (pte_protnone(pte) && !gup_can_follow_protnone(vma, flags))) {

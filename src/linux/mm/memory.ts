@@ -223,8 +223,8 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const old = page === null ? null : page_folio(page);
   if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
     vmf.how = HOW_WP_REUSE;
-    // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()). This used to set _PAGE_RW
-    // unconditionally, so after a FOLL_FORCE write the target could store to a PROT_READ mapping.
+    // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()): writable only if the VMA is, so
+    // after a FOLL_FORCE write the target still cannot store to a PROT_READ mapping.
     yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
     yield* pte_unmap_unlock(ptl);
     return 0;

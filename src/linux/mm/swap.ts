@@ -41,8 +41,7 @@ export function lru_isolated(): Set<Folio> {
  * folio_activate(): move an LRU folio to the active list. The kernel claims the folio with
  * folio_test_clear_lru() when it queues it on the lru_activate batch, so a folio reclaim isolated
  * meanwhile (PG_lru clear) is left alone; here the batch drains at once under lru_lock, so the
- * check is made there. (Fix: this used to activate unconditionally, putting an isolated folio back
- * on a list behind reclaim's back.)
+ * check is made there -- without it an isolated folio would go back on a list behind reclaim's back.
  */
 function* folio_activate(folio: Folio): Gen {
   const lock = lru_lock();
