@@ -521,6 +521,8 @@ export function* unmap_region(
 }
 
 // --- the copies of __access_remote_vm (copy_from_user_page / copy_to_user_page) -------------------
+// Shared by __access_remote_vm (access_remote.ts) and the series' fast path (access_remote_fast.ts),
+// which both sit above this file.
 
 /**
  * copy_from_user_page() from a kmap of the folio: copy `len` bytes at `offset` within the folio into
