@@ -1,15 +1,18 @@
 /**
  * Determinism (DESIGN.md "Determinism"): the same workload, options and seed give the same event
- * log byte for byte -- also in separate processes -- and another seed gives another log.
+ * log byte for byte -- also in separate processes, on the mainline path and on the series' fast
+ * path with its variant switches -- and another seed gives another log.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import type { Variant } from '../src/linux/kernel.js';
 import { PctStrategy, RandomStrategy, type Strategy } from '../src/sim/strategy.js';
 import { HASH_SEED, chain, eventHash, hashHex } from '../src/trace/hash.js';
 import type { EventSink } from '../src/trace/sink.js';
 import { WORKLOADS, findWorkload, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
+import type { AccessPath } from '../src/workloads/workload.js';
 import { mmtraceJson, tempDir } from './helpers/cli.js';
 
 /** A sink that keeps only the running hash and the names, as the recorder computes them. */
@@ -33,12 +36,27 @@ const SMALL: Record<string, Record<string, string>> = {
   scale: { iterations: '20', reads: '40' },
 };
 
-function runHash(workload: string, strategy: Strategy, seed: number): { hash: string; events: number } {
+/** A kernel build of the runs: the access path and the fast path's variant switches. */
+interface Build {
+  path: AccessPath;
+  variant: Variant[];
+}
+
+const MAINLINE: Build = { path: 'gup', variant: [] };
+
+function runHash(workload: string, strategy: Strategy, seed: number, build = MAINLINE): { hash: string; events: number } {
   const w = findWorkload(workload)!;
   const sink = new HashSink();
-  runWorkload({ workload: w, params: resolveParams(w, SMALL[workload] ?? {}), path: 'gup', variant: [], seed, strategy, sink });
+  runWorkload({ workload: w, params: resolveParams(w, SMALL[workload] ?? {}), ...build, seed, strategy, sink });
   return { hash: hashHex(sink.h), events: sink.events };
 }
+
+/** The series' fast path as posted, with the review's fixes, and with GUP under the VMA lock. */
+const FAST_BUILDS: Build[] = [
+  { path: 'fast', variant: [] },
+  { path: 'fast', variant: ['singleVmaOnly', 'checkFollAnon', 'touch', 'irqOffWalk', 'waitForWriter'] },
+  { path: 'fast', variant: ['vmaGup', 'singleVmaOnly', 'waitForWriter'] },
+];
 
 describe('in one process', () => {
   for (const w of WORKLOADS) {
@@ -54,6 +72,13 @@ describe('in one process', () => {
       const a = runHash(w.name, new PctStrategy(5, 3, 5000), 5);
       const b = runHash(w.name, new PctStrategy(5, 3, 5000), 5);
       expect(b).toEqual(a);
+    });
+    test(`${w.name}: the fast path and its variant switches are deterministic too`, () => {
+      for (const build of FAST_BUILDS) {
+        const a = runHash(w.name, new RandomStrategy(6), 6, build);
+        const b = runHash(w.name, new RandomStrategy(6), 6, build);
+        expect(b, `${build.path}+${build.variant.join('+')}`).toEqual(a);
+      }
     });
   }
 });

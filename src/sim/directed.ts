@@ -1,10 +1,11 @@
 /**
  * Directed schedules: force the interleaving a reviewer describes, deterministically, on top of any
  * strategy. A gate holds a task back -- from an optional `after` event until an `until` event --
- * where events are matched by predicates over their kind, task and fields:
+ * where events are matched by predicates over their kind, task and fields, decoded by the event
+ * vocabulary (fields by name, names as text, coded values by their names):
  *
  *   "run W only once R has copied from VMA A; then hold R until W has exited"
- *   [{ task: 'W', until: (e) => e.task === 'R' && e.kind === 'copy' && inA(e.a) },
+ *   [{ task: 'W', until: (e) => e.task === 'R' && e.kind === 'copy' && inA(e.addr) },
  *    { task: 'R', after: (same), until: (e) => e.task === 'W' && e.kind === 'task_exit' }]
  *
  * Held tasks are not picked while another runnable task is free. If every runnable task is held
@@ -14,27 +15,27 @@
  * so a schedule can never deadlock the run by itself.
  * The decisions are recorded as usual: a replay needs neither the base strategy nor the gates.
  */
-import { kindDef } from '../trace/events.js';
+import { decode, type KindName, type RawRow, type TraceEvent } from '../trace/vocab/index.js';
 import type { Strategy } from './strategy.js';
 import type { Task } from './task.js';
 
-export interface ObservedEvent {
-  seq: number;
-  tid: number;
-  /** The task's name ('' for the simulator's own events). */
-  task: string;
-  kind: string;
-  a: number;
-  b: number;
-  c: number;
-  d: number;
-}
+/** What a gate sees: the decoded event and the name of the task that made it ('' for the simulator's own). */
+export type ObservedEvent = TraceEvent & { readonly task: string };
+
+/** An observed event of one kind. */
+export type ObservedOf<N extends KindName> = Extract<ObservedEvent, { readonly kind: N }>;
 
 export type EventPredicate = (e: ObservedEvent) => boolean;
 
 /** A gate predicate: an event of `kind` by `task` (and, if given, meeting `extra`). */
-export function by(task: string, kind: string, extra: EventPredicate = () => true): EventPredicate {
-  return (e) => e.task === task && e.kind === kind && extra(e);
+export function by<N extends KindName>(
+  task: string, kind: N, extra: (e: ObservedOf<N>) => boolean = () => true,
+): EventPredicate {
+  return (e) => e.task === task && isKind(e, kind) && extra(e);
+}
+
+function isKind<N extends KindName>(e: ObservedEvent, kind: N): e is ObservedOf<N> {
+  return e.kind === kind;
 }
 
 export interface Gate {
@@ -55,7 +56,7 @@ const enum GateState {
 export class DirectedStrategy implements Strategy {
   readonly description: string;
   private readonly states: GateState[];
-  private readonly names = new Map<number, string>();
+  private readonly taskNames = new Map<number, string>();
 
   constructor(private readonly base: Strategy, private readonly gates: readonly Gate[]) {
     this.description = `${base.description}+directed`;
@@ -63,16 +64,16 @@ export class DirectedStrategy implements Strategy {
   }
 
   spawned(task: Task): void {
-    this.names.set(task.tid, task.name);
+    this.taskNames.set(task.tid, task.name);
     this.base.spawned(task);
   }
 
-  observe(seq: number, tid: number, kind: number, a: number, b: number, c: number, d: number): void {
+  observe(row: RawRow, names: readonly string[]): void {
     let e: ObservedEvent | undefined;
     for (let i = 0; i < this.gates.length; i++) {
       const st = this.states[i]!;
       if (st === GateState.Open) continue;
-      e ??= { seq, tid, task: this.names.get(tid) ?? '', kind: kindDef(kind).name, a, b, c, d };
+      e ??= Object.assign(decode(row, names), { task: this.taskNames.get(row[2]) ?? '' });
       const g = this.gates[i]!;
       if (st === GateState.Waiting && g.after!(e)) this.states[i] = GateState.Holding;
       if (g.until(e)) this.states[i] = GateState.Open;

@@ -26,17 +26,6 @@ export function current(): Task {
   return active!.running!;
 }
 
-/** Transitional positional emitter, until every caller uses `emit`: stages a raw event. */
-export function ev(kind: number, a = 0, b = 0, c = 0, d = 0, data?: Uint8Array): 0 {
-  staged.kind = kind;
-  staged.a = a;
-  staged.b = b;
-  staged.c = c;
-  staged.d = d;
-  staged.data = data;
-  return 0;
-}
-
 /**
  * A name interned per run (function names, wait classes, files). Ids are dense from 1 in first-use
  * order within a run, so they are deterministic; the cache makes repeated use one comparison.
@@ -105,8 +94,8 @@ export class Sim {
   private readonly sleepers: Task[] = [];
   private liveUserTasks = 0;
   private step = 0;
-  private readonly names = new Map<string, number>();
-  private readonly nameList: string[] = [''];
+  private readonly nameIds = new Map<string, number>();
+  private readonly nameTable: string[] = [''];
   private readonly kindCounts = new Int32Array(256);
   private readonly sink: EventSink;
   private readonly strategy: Strategy;
@@ -119,11 +108,11 @@ export class Sim {
   }
 
   intern(text: string): number {
-    let id = this.names.get(text);
+    let id = this.nameIds.get(text);
     if (id === undefined) {
-      id = this.names.size + 1;
-      this.names.set(text, id);
-      this.nameList.push(text);
+      id = this.nameIds.size + 1;
+      this.nameIds.set(text, id);
+      this.nameTable.push(text);
       this.sink.name(id, text);
     }
     return id;
@@ -131,7 +120,12 @@ export class Sim {
 
   /** The text of an interned name. */
   nameOf(id: number): string {
-    return this.nameList[id] ?? '';
+    return this.nameTable[id] ?? '';
+  }
+
+  /** The run's names interned so far, by id (0 is ''): the table a Decoder of its events reads. */
+  get names(): readonly string[] {
+    return this.nameTable;
   }
 
   /** How many events of this kind the run has had so far. */
@@ -259,7 +253,7 @@ export class Sim {
     this.lastTid = tid;
     this.kindCounts[kind]++;
     this.sink.event(++this.seq, this.tick, tid, kind, a, b, c, d, data);
-    if (this.observe !== undefined) this.observe(this.seq, tid, kind, a, b, c, d);
+    if (this.observe !== undefined) this.observe([this.seq, this.tick, tid, kind, a, b, c, d, data], this.nameTable);
   }
 
   // --- blocking and waking --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
  * Scheduling strategies: which runnable task makes the next step. The strategy is the only user of
  * the PRNG, so a run is fixed by (workload, options, seed, strategy), and fully by its decisions.
  */
+import type { RawRow } from '../trace/vocab/index.js';
 import { Prng } from './prng.js';
 import { IDLE_TID, type Task } from './task.js';
 
@@ -13,8 +14,11 @@ export interface Strategy {
   pick(runnable: readonly Task[], step: number, canIdle: boolean): Task | undefined;
   /** A new task appeared (PCT gives it a priority). */
   spawned(task: Task): void;
-  /** Every stamped event, for strategies that steer by what happened (directed schedules). */
-  observe?(seq: number, tid: number, kind: number, a: number, b: number, c: number, d: number): void;
+  /**
+   * Every stamped event as it is stored, with the run's names so far, for strategies that steer by
+   * what happened (directed schedules decode it).
+   */
+  observe?(row: RawRow, names: readonly string[]): void;
   readonly description: string;
 }
 

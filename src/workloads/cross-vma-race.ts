@@ -12,14 +12,13 @@
  * the slow path finds none either and v1's `return 0` drops the 8 bytes already copied (§8.3
  * item 8); gup still reads "AAAAAAAABBBBBBBB".
  */
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import type { Gate, ObservedEvent } from '../sim/directed.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, remote_read, spawn_process, thread } from './lib.js';
+import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 
@@ -39,8 +38,8 @@ export const crossVmaRace: Workload = {
   },
   schedule(ctx: WorkloadContext): Gate[] {
     const copiedFromA = (e: ObservedEvent) =>
-      e.task === 'reader' && e.kind === 'copy' && e.a >= AREA && e.a < AREA + PAGE_SIZE;
-    const unmappedB = (e: ObservedEvent) => e.task === 'writer' && e.kind === 'syscall_end' && e.a === ctx.shared.munmapNr;
+      e.task === 'reader' && e.kind === 'copy' && e.addr >= AREA && e.addr < AREA + PAGE_SIZE;
+    const unmappedB = (e: ObservedEvent) => e.task === 'writer' && e.kind === 'syscall_end' && e.nr === 'munmap';
     const writerDone = (e: ObservedEvent) => e.task === 'writer' && e.kind === 'task_exit';
     const readDone = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'request_end';
     const gates: Gate[] = [
@@ -56,7 +55,7 @@ export const crossVmaRace: Workload = {
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const ready = new Completion();
-    ctx.shared.munmapNr = name('munmap').id;
+    intern_names('munmap');
     thread(proc, 'setup', function* () {
       // A and B differ in flags, so they stay two VMAs (an exact neighbour would merge).
       yield* sys_mmap(proc.mm, { addr: AREA, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });

@@ -11,7 +11,6 @@
  *    PTL inside the freed table: a use-after-free, on the fast path and on GUP alike.
  */
 import type { EventPredicate, ObservedEvent } from '../sim/directed.js';
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { MADV_DONTNEED, sys_madvise } from '../linux/mm/madvise.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
@@ -35,7 +34,7 @@ export function pmdReadInPteMap(): EventPredicate {
   let afterRcuLock = false;
   return (e) => {
     if (e.task !== 'reader') return false;
-    const hit = afterRcuLock && e.kind === 'pgtable_read' && e.a === 2 && e.d === 1;
+    const hit = afterRcuLock && e.kind === 'pgtable_read' && e.level === 'pmd' && e.lockless;
     afterRcuLock = e.kind === 'rcu_read_lock';
     return hit;
   };
@@ -50,7 +49,7 @@ export const dontneedRace: Workload = {
   schedule(ctx: WorkloadContext) {
     const zapped = (e: ObservedEvent) => e.task === 'zapper' && e.kind === 'syscall_end';
     if (num(ctx, 'order') === 0) {
-      const readerHasPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_lock' && e.b === ctx.shared.ptlClass;
+      const readerHasPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_lock' && e.class === 'ptl';
       const zapperWaits = (e: ObservedEvent) => e.task === 'zapper' && e.kind === 'spin_contended';
       return [
         { task: 'zapper', until: readerHasPtl },
@@ -66,7 +65,6 @@ export const dontneedRace: Workload = {
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const ready = new Completion();
-    ctx.shared.ptlClass = name('ptl').id;
     thread(proc, 'setup', function* () {
       yield* sys_mmap(proc.mm, { addr: AREA, len: PMD_SPAN, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
       yield* user_access(proc.mm, AREA, new Uint8Array(PAGE_SIZE).fill(0x44), true);

@@ -22,14 +22,13 @@
  *    path"), then GUP as above.
  */
 import type { ObservedEvent } from '../sim/directed.js';
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { PUD_SIZE } from '../linux/arch/x86/include/pgtable_types.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 import { synchronize_rcu } from '../linux/kernel/rcu/tree.js';
-import { hugetlbfs_file, sys_mmap_hugetlb } from '../linux/mm/hugetlb.js';
-import { MAP_FIXED, MAP_SHARED, PROT_READ, PROT_WRITE, sys_munmap } from '../linux/mm/mmap.js';
+import { hugetlbfs_file } from '../linux/mm/hugetlb.js';
+import { MAP_FIXED, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap_hugetlb, sys_munmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
@@ -54,12 +53,10 @@ export function expectedBytes(): Uint8Array {
   return mem.slice(off, off + HUGETLB_READ_LEN);
 }
 
-const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
-const SYS_MUNMAP = name('munmap');
 
 /** The monitor, in its second read, holds the target's hugetlb VMA lock (inside follow_page_mask). */
 const monitorWalks = (ctx: WorkloadContext) => (e: ObservedEvent) =>
-  ctx.shared.phase === 2 && e.task === 'monitor' && e.kind === 'rwsem_acquire' && e.b === C_HUGETLB_VMA_LOCK.id;
+  ctx.shared.phase === 2 && e.task === 'monitor' && e.kind === 'rwsem_acquire' && e.class === 'hugetlb_vma_lock';
 
 export const hugetlbShare: Workload = {
   name: 'hugetlb-share',
@@ -68,7 +65,7 @@ export const hugetlbShare: Workload = {
   schedule(ctx: WorkloadContext) {
     // (A gate's `until` is checked from the start: only the munmap's own end or block counts.)
     const peerDone = (e: ObservedEvent) => ctx.shared.peerUnmapping === 1 && e.task === 'peer/0' &&
-      ((e.kind === 'syscall_end' && e.a === SYS_MUNMAP.id) || e.kind === 'sched_block');
+      ((e.kind === 'syscall_end' && e.nr === 'munmap') || e.kind === 'sched_block');
     return [
       // The peer's munmap starts only once the monitor's second read is inside the walk ...
       { task: 'peer/0', after: () => ctx.shared.phase === 2, until: monitorWalks(ctx) },

@@ -20,7 +20,6 @@
  * PTL inside the freed table: a use-after-free.
  */
 import { by, type ObservedEvent } from '../sim/directed.js';
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { PMD_SIZE } from '../linux/arch/x86/include/pgtable_types.js';
@@ -59,7 +58,7 @@ function fileBytes(): Uint8Array {
 
 /** The reader holds the VMA read lock (fast) or mmap_lock for read (gup). */
 const readerInside = (e: ObservedEvent) =>
-  e.task === 'reader' && ((e.kind === 'vma_start_read' && e.b === 0) || (e.kind === 'mmap_lock_acquire_returned' && e.d === 1));
+  e.task === 'reader' && ((e.kind === 'vma_start_read' && e.result === 'ok') || (e.kind === 'mmap_lock_acquire_returned' && e.success));
 
 export const khugepagedCollapse: Workload = {
   name: 'khugepaged-collapse',
@@ -77,8 +76,8 @@ export const khugepagedCollapse: Workload = {
       ];
     }
     if (num(ctx, 'order') === 0) {
-      const readerHasPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_lock' && e.b === ctx.shared.ptlClass;
-      const kWaitsForPtl = (e: ObservedEvent) => e.task === 'khugepaged' && e.kind === 'spin_contended' && e.b === ctx.shared.ptlClass;
+      const readerHasPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_lock' && e.class === 'ptl';
+      const kWaitsForPtl = (e: ObservedEvent) => e.task === 'khugepaged' && e.kind === 'spin_contended' && e.class === 'ptl';
       return [
         { task: 'khugepaged', until: readerHasPtl },
         // Keep the PTL until K, inside its pmd_lock section, has come to wait for it.
@@ -96,7 +95,6 @@ export const khugepagedCollapse: Workload = {
     const anon = num(ctx, 'anon') === 1;
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const ready = new Completion();
-    ctx.shared.ptlClass = name('ptl').id;
     const file = anon ? null : yield* create_file(KH_FILE, fileBytes());
     thread(proc, 'setup', function* () {
       if (file) {

@@ -13,7 +13,6 @@
  * slow path then untags with the new mask and returns the data: benign. `threads` > 0 makes the
  * target multi-threaded first (MM_CONTEXT_LOCK_LAM): the enable fails with -EBUSY, every read 0.
  */
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import type { Gate, ObservedEvent } from '../sim/directed.js';
 import { tagged_pointer } from '../linux/arch/x86/include/uaccess_64.js';
@@ -23,7 +22,7 @@ import { Completion, complete_all, wait_for_completion } from '../linux/kernel/c
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, remote_read, spawn_process, thread } from './lib.js';
+import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
 export const LAM_AREA = 0x40000000;
@@ -47,11 +46,11 @@ export const lamEnable: Workload = {
     if (!num(ctx, 'race')) return [];
     let monitorReq = 0;
     const secondReadLocks = (e: ObservedEvent) => {
-      if (e.task === 'monitor' && e.kind === 'request_begin') monitorReq = e.a;
+      if (e.task === 'monitor' && e.kind === 'request_begin') monitorReq = e.req;
       return monitorReq === 2 && e.task === 'monitor' && e.kind === 'mmap_lock_start_locking';
     };
-    const prctlBegins = (e: ObservedEvent) => e.task === 'target' && e.kind === 'syscall_begin' && e.a === ctx.shared.archPrctlNr;
-    const prctlEnds = (e: ObservedEvent) => e.task === 'target' && e.kind === 'syscall_end' && e.a === ctx.shared.archPrctlNr;
+    const prctlBegins = (e: ObservedEvent) => e.task === 'target' && e.kind === 'syscall_begin' && e.nr === 'arch_prctl';
+    const prctlEnds = (e: ObservedEvent) => e.task === 'target' && e.kind === 'syscall_end' && e.nr === 'arch_prctl';
     return [
       // The enable waits until read 2 is about to take mmap_lock (its fast path, if any, is over) ...
       { task: 'target', after: prctlBegins, until: secondReadLocks },
@@ -60,7 +59,7 @@ export const lamEnable: Workload = {
     ];
   },
   *boot(ctx: WorkloadContext): Gen {
-    ctx.shared.archPrctlNr = name('arch_prctl').id;
+    intern_names('arch_prctl');
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const ready = new Completion();
     const firstRead = new Completion();

@@ -3,7 +3,7 @@ import { name, sim } from '../sim/sim.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { request, type RequestResult } from '../linux/kernel/request.js';
 import { FOLL_WRITE } from '../linux/mm/gup.js';
-import { access_process_vm } from '../linux/mm/memory.js';
+import { access_process_vm } from '../linux/mm/access_remote.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { sys_mprotect } from '../linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
@@ -26,6 +26,15 @@ export interface Process {
 function alloc_pid(): number {
   const pids = kernel().subsystem('pids', () => ({ next: 100 }));
   return pids.next++;
+}
+
+/**
+ * Intern `texts` now, in this order. A run numbers its names by first use; a workload interns the
+ * names its schedule watches (a syscall, a wait class) at boot, so they get their ids there, the same
+ * on every path, whichever path would use them first.
+ */
+export function intern_names(...texts: string[]): void {
+  for (const text of texts) sim().intern(text);
 }
 
 /** execve() a new process; its threads are spawned with `thread()`. */

@@ -18,7 +18,6 @@
  * Afterwards the old folio is freed and the new one is mapped with the old mapcount (1).
  */
 import type { EventPredicate, ObservedEvent } from '../sim/directed.js';
-import { name } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
@@ -26,7 +25,7 @@ import { sys_move_pages } from '../linux/mm/migrate.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
-import { outsider, remote_read, spawn_process, thread } from './lib.js';
+import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
 import { num, type Workload, type WorkloadContext } from './workload.js';
 
 /** The migrated page: one anonymous page at a fixed address. */
@@ -39,14 +38,14 @@ export function migrationPattern(): Uint8Array {
 
 /** The migration entry is in place and every PTL dropped: try_to_migrate() has returned. */
 function entryInstalled(ctx: WorkloadContext): EventPredicate {
-  return (e: ObservedEvent) => e.task === 'migrator' && e.kind === 'call_exit' && e.a === ctx.shared.tryToMigrate;
+  return (e: ObservedEvent) => e.task === 'migrator' && e.kind === 'call_exit' && e.fn === 'try_to_migrate';
 }
 
 /** Stateful: true once `n` tasks have gone to sleep in migration_entry_wait. */
 function sleepersInMigrationWait(ctx: WorkloadContext, n: number): EventPredicate {
   let seen = 0;
   return (e) => {
-    if (e.kind === 'sched_block' && e.b === ctx.shared.migrationWait) seen++;
+    if (e.kind === 'sched_block' && e.wait === 'migration_entry_wait') seen++;
     return seen >= n;
   };
 }
@@ -74,8 +73,7 @@ export const migrationRace: Workload = {
     const offset = Math.min(num(ctx, 'offset'), PAGE_SIZE - 1);
     const len = Math.max(1, Math.min(num(ctx, 'len'), PAGE_SIZE - offset));
     const ready = new Completion();
-    ctx.shared.migrationWait = name('migration_entry_wait').id;
-    ctx.shared.tryToMigrate = name('try_to_migrate').id;
+    intern_names('migration_entry_wait', 'try_to_migrate');
     thread(proc, 'setup', function* () {
       yield* sys_mmap(proc.mm, {
         addr: MIGRATION_AREA, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,

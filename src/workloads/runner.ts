@@ -4,7 +4,7 @@
  */
 import { rcu_init } from '../linux/kernel/rcu/tree.js';
 import { init_zero_page } from '../linux/mm/folio.js';
-import { DEFAULT_CONFIG, Kernel, type KernelConfig } from '../linux/kernel.js';
+import { DEFAULT_CONFIG, Kernel, type KernelConfig, parseVariants } from '../linux/kernel.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
 import { Sim, type SimResult } from '../sim/sim.js';
 import { ReplayStrategy, type Strategy } from '../sim/strategy.js';
@@ -16,7 +16,8 @@ export interface RunOptions {
   workload: Workload;
   params: Record<string, ParamValue>;
   path: AccessPath;
-  variant: string[];
+  /** The fast path's variant switches (VARIANTS); an unknown name is an error. */
+  variant: readonly string[];
   seed: number;
   strategy: Strategy;
   config?: Partial<KernelConfig>;
@@ -37,7 +38,8 @@ export interface RunResult extends SimResult {
 
 export function runWorkload(opts: RunOptions): RunResult {
   const onSnapshot = opts.onSnapshot;
-  const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant: opts.variant, seed: opts.seed, shared: {} };
+  const variant = parseVariants(opts.variant);
+  const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant, seed: opts.seed, shared: {} };
   // A replay follows recorded decisions, which already obey the schedule's gates.
   const gates = opts.strategy instanceof ReplayStrategy ? [] : opts.workload.schedule?.(ctx) ?? [];
   const strategy = gates.length > 0 ? new DirectedStrategy(opts.strategy, gates) : opts.strategy;
@@ -46,7 +48,7 @@ export function runWorkload(opts: RunOptions): RunResult {
     stopAfter: opts.stopAfter, snapshotEvery: opts.snapshotEvery,
     onSnapshot: onSnapshot && ((seq) => onSnapshot(seq, sim)),
   });
-  const build = { fastPath: opts.path === 'fast', variants: new Set(opts.variant) };
+  const build = { fastPath: opts.path === 'fast', variants: new Set(variant) };
   const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim, build);
   sim.spawn('init', function* () {
     rcu_init();

@@ -63,7 +63,7 @@ function thp_folio(mm: MmStruct, addr: number): Folio {
 
 /** The reader is inside: holds the VMA read lock (fast) or mmap_lock for read (gup). */
 const readerInside = (e: ObservedEvent) =>
-  e.task === 'reader' && ((e.kind === 'vma_start_read' && e.b === 0) || (e.kind === 'mmap_lock_acquire_returned' && e.d === 1));
+  e.task === 'reader' && ((e.kind === 'vma_start_read' && e.result === 'ok') || (e.kind === 'mmap_lock_acquire_returned' && e.success));
 
 export const thpRead: Workload = {
   name: 'thp-read',

@@ -22,7 +22,7 @@ import { num, type Workload, type WorkloadContext } from './workload.js';
 export const AREA = 0x20000000;
 
 /** The reader has copied from [start, end). */
-const copiedFrom = (start: number, end: number) => by('reader', 'copy', (e) => e.a >= start && e.a < end);
+const copiedFrom = (start: number, end: number) => by('reader', 'copy', (e) => e.addr >= start && e.addr < end);
 
 /** Boot a target whose `setup` thread runs `setup`; the other tasks start once it is done. */
 function* withTarget(setup: (proc: Process) => Gen, tasks: (proc: Process, ready: Completion) => void): Gen {

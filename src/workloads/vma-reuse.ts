@@ -55,7 +55,7 @@ export const vmaReuse: Workload = {
       return gates;
     }
     // The reader's mas_walk that returned V (its id: ctx.shared.vma, set by setup).
-    const walkedV = by('reader', 'mas_walk', (e) => e.b === ctx.shared.vma);
+    const walkedV = by('reader', 'mas_walk', (e) => e.vma === ctx.shared.vma);
     const gates: Gate[] = [
       { task: 'writer', until: walkedV },
       { task: 'reader', after: walkedV, until: by(last, 'task_exit') },
@@ -65,9 +65,9 @@ export const vmaReuse: Workload = {
       gates.push({ task: 'other', until: by('writer', 'task_exit') });
       // ... and its mprotect comes to vma_start_write(V) while the reader holds its transient
       // reference: hold the reader right after its increment until that writer sleeps on V.
-      const readerInc = by('reader', 'vma_refcnt', (e) => e.a === ctx.shared.vma && e.c === e.b + 1);
+      const readerInc = by('reader', 'vma_refcnt', (e) => e.vma === ctx.shared.vma && e.new === e.old + 1);
       gates.push({ task: 'other-writer', until: readerInc });
-      gates.push({ task: 'reader', after: readerInc, until: by('other-writer', 'sched_block', (e) => e.a === ctx.shared.vma) });
+      gates.push({ task: 'reader', after: readerInc, until: by('other-writer', 'sched_block', (e) => e.on === ctx.shared.vma) });
     }
     return gates;
   },

@@ -2,6 +2,7 @@
  * What a workload is: named tasks of a target process, monitors and background tasks, with
  * parameters. `boot` runs as the first task (`init`) of a fresh emulated kernel and spawns the rest.
  */
+import type { Variant } from '../linux/kernel.js';
 import type { Gate } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 
@@ -12,13 +13,13 @@ export interface ParamSpec {
   readonly description: string;
 }
 
-/** The access paths of the series: mainline GUP, and the per-VMA-lock fast path (next issue). */
+/** The access paths of the series: mainline GUP, and the per-VMA-lock fast path of patch 3/3. */
 export type AccessPath = 'gup' | 'fast';
 
 export interface WorkloadContext {
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly path: AccessPath;
-  readonly variant: readonly string[];
+  readonly variant: readonly Variant[];
   readonly seed: number;
   /** What boot tells the schedule's predicates (addresses, VMA ids), per run. */
   readonly shared: Record<string, number>;

@@ -4,13 +4,13 @@
  * copy_strings() does it, through GUP with FOLL_FORCE|FOLL_WRITE into the new mm, so the stack
  * pages are real anonymous folios with the bytes in them.
  */
-import { K } from '../../trace/events.js';
-import { ev } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+
 import type { Gen } from '../../sim/task.js';
 import { traced } from '../kernel/ftrace.js';
 import { type AddressSpace } from '../mm/filemap.js';
 import { FOLL_FORCE, FOLL_WRITE } from '../mm/gup.js';
-import { access_remote_vm } from '../mm/memory.js';
+import { access_remote_vm } from '../mm/access_remote.js';
 import { generic_file_vm_ops } from '../mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock, vma_start_write } from '../mm/mmap_lock.js';
 import {
@@ -51,7 +51,7 @@ function* map_new_vma(mm: MmStruct, start: number, end: number, flags: number, f
 /** bprm_execve() reduced: build the new mm and fill its stack. */
 export const exec_mm = traced('exec_mm', function* (image: ExecImage): Gen<MmStruct> {
   const mm = new MmStruct(image.pid);
-  yield ev(K.mm_create, mm.id, image.pid, mm.mmap_lock.id);
+  yield emit.mm_create({ mm: mm.id, pid: image.pid, mmap_lock: mm.mmap_lock.id });
   yield* mm_alloc_pgd(mm);
   const stack_start = STACK_TOP - INITIAL_STACK_PAGES * PAGE_SIZE;
   yield* mmap_write_lock(mm);
@@ -72,10 +72,10 @@ export const exec_mm = traced('exec_mm', function* (image: ExecImage): Gen<MmStr
   if (written !== bytes.length) throw new Error(`exec: wrote ${written} of ${bytes.length} string bytes`);
   mm.arg_start = arg_start;
   mm.arg_end = arg_start + argLen;
-  yield ev(K.mm_args, mm.id, mm.arg_start, mm.arg_end);
+  yield emit.mm_args({ mm: mm.id, arg_start: mm.arg_start, arg_end: mm.arg_end });
   mm.env_start = mm.arg_end;
   mm.env_end = env_end;
   mm.start_stack = arg_start - 8;
-  yield ev(K.mm_env, mm.id, mm.env_start, mm.env_end);
+  yield emit.mm_env({ mm: mm.id, env_start: mm.env_start, env_end: mm.env_end });
   return mm;
 });

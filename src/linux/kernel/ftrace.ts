@@ -3,8 +3,8 @@
  * `call_exit`), which gives every task an emulated call stack in replay and lets the differ align
  * two runs per call. Only functions a developer wants to see in a stack are traced.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { current_task } from './sched.js';
 
@@ -26,10 +26,10 @@ export function traced<A extends unknown[], T>(
     const first = args.find((x) => typeof x === 'number');
     const stack = current_task().stack;
     stack.push(fnName);
-    yield ev(K.call_enter, fn.id, typeof first === 'number' ? first : 0);
+    yield emit.call_enter({ fn: fn.id, arg: typeof first === 'number' ? first : 0 });
     const r = yield* body(...args);
     stack.pop();
-    yield ev(K.call_exit, fn.id, retval(r));
+    yield emit.call_exit({ fn: fn.id, ret: retval(r) });
     return r;
   };
   Object.defineProperty(wrapper, 'name', { value: fnName });

@@ -3,7 +3,7 @@ import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EIO } from '../include/errno.js';
 import { FOLL_FORCE } from '../mm/gup.js';
-import { access_remote_vm } from '../mm/memory.js';
+import { access_remote_vm } from '../mm/access_remote.js';
 import { get_task_mm, mmput } from './fork.js';
 import { traced } from './ftrace.js';
 import { request, type RequestResult } from './request.js';

@@ -3,8 +3,8 @@
  * begin and end events bracket everything the kernel did for it, and the end carries the bytes
  * returned. Requests are numbered per task, so two runs of one workload match them by identity.
  */
-import { K } from '../../trace/events.js';
-import { current, ev, type Name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { current, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { bytesHash } from '../../trace/hash.js';
 import { RequestLog, requestId } from '../../trace/request-log.js';
@@ -30,12 +30,12 @@ export function* request(
   const req = ++ts.requests;
   requests().begin(tid, req, op.text, addr, len);
   ts.request = requestId(current().name, req);
-  yield ev(K.request_begin, req, op.id, addr, len);
+  yield emit.request_begin({ req, op: op.id, addr, len });
   const r = yield* body();
   const data = r.result > 0 ? r.data.slice(0, r.result) : new Uint8Array(0);
   const hash = bytesHash(data);
   requests().end(tid, req, r.result, hash);
   ts.request = null;
-  yield ev(K.request_end, req, r.result, hash, flags, data);
+  yield emit.request_end({ req, result: r.result, hash, flags, data });
   return { result: r.result, data };
 }

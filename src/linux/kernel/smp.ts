@@ -6,8 +6,8 @@
  * IRQs enabled does not hold it up (it is not an RCU grace period). One CPU per task here, so "a
  * CPU with IRQs off" is a task with TaskStruct.irqs_disabled > 0.
  */
-import { K } from '../../trace/events.js';
-import { current, ev, name, sim } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { current, name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { task_of } from './sched.js';
@@ -32,7 +32,7 @@ export function* smp_call_function_sync(): Gen {
   const me = current();
   const pending = new Set<Task>();
   for (const t of sim().tasks) if (t !== me && t.started && task_of(t).irqs_disabled > 0) pending.add(t);
-  yield ev(K.ipi_sync, pending.size);
+  yield emit.ipi_sync({ waited: pending.size });
   if (pending.size === 0) return;
   const w: IpiWait = { sender: me, pending };
   waits().push(w);

@@ -4,40 +4,18 @@
  * daemon, a network file system): reading a page in sleeps that long -- while holding whatever the
  * faulting path holds, which is the CVE-2018-1120 hazard.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, sim } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
-import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
-import { type Folio, PG_uptodate, folio_alloc, folio_get } from './folio.js';
-import { PAGE_SIZE } from './mm_types.js';
+import { down_read, up_read } from '../kernel/locking/rwsem.js';
+import { folio_alloc, folio_get } from './folio.js';
+import { AddressSpace, type Folio, PAGE_SIZE, PG_uptodate } from './mm_types.js';
 import { folio_add_lru } from './swap.js';
 
-const C_I_MMAP = name('i_mmap_rwsem');
-const C_INVALIDATE = name('invalidate_lock');
+export { AddressSpace } from './mm_types.js';
+
 const W_IO = name('read_folio I/O');
-
-export class AddressSpace {
-  readonly id: number;
-  /** i_pages: page-cache folios by page index. */
-  readonly i_pages = new Map<number, Folio>();
-  readonly i_mmap_rwsem = new RwSemaphore(C_I_MMAP);
-  readonly invalidate_lock = new RwSemaphore(C_INVALIDATE);
-
-  constructor(
-    readonly name: string,
-    /** The file's contents. */
-    readonly data: Uint8Array,
-    /** Ticks one page read-in takes. */
-    readonly io_ticks: number,
-  ) {
-    this.id = kernel().newId();
-  }
-
-  get nr_pages(): number {
-    return Math.ceil(this.data.length / PAGE_SIZE);
-  }
-}
 
 export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
   return k.subsystem('files', () => new Map<string, AddressSpace>());
@@ -47,7 +25,7 @@ export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
 export function* create_file(fileName: string, data: Uint8Array, io_ticks = 0): Gen<AddressSpace> {
   const f = new AddressSpace(fileName, data, io_ticks);
   files().set(fileName, f);
-  yield ev(K.file_create, sim().intern(fileName), data.length, io_ticks, 0, data.slice());
+  yield emit.file_create({ file: sim().intern(fileName), size: data.length, io_ticks, data: data.slice() });
   return f;
 }
 
@@ -120,7 +98,7 @@ export function* filemap_add_folio(mapping: AddressSpace, folio: Folio, index: n
   folio.mapping = mapping;
   folio.index = index;
   if (store) mapping.i_pages.set(index, folio);
-  yield ev(K.page_cache_add, folio.id, nameId(mapping), index);
+  yield emit.page_cache_add({ folio: folio.id, file: nameId(mapping), index });
 }
 
 /**
@@ -133,7 +111,7 @@ export function* page_cache_replace(mapping: AddressSpace, folio: Folio, index: 
   for (let i = 0; i < folio.nr_pages; i++) mapping.i_pages.set(index + i, folio);
   for (const old of olds) {
     old.mapping = null;
-    yield ev(K.page_cache_delete, old.id, nameId(mapping), old.index);
+    yield emit.page_cache_delete({ folio: old.id, file: nameId(mapping), index: old.index });
   }
 }
 

@@ -1,81 +1,29 @@
 /**
- * struct folio (include/linux/mm_types.h, page-flags.h, page_ref.h) with real data bytes.
+ * Folio operations (include/linux/mm.h, page_ref.h, mm/swap.c's folio_put, mm/filemap.c's folio
+ * lock): references, mapcounts, the LRU lists, the zero pages. struct folio and its page flags are
+ * declared in mm_types.ts and re-exported here under the names the mm files use.
  * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, sim, type Name } from '../../sim/sim.js';
-import type { Gen, Task } from '../../sim/task.js';
-import { kernel, type Kernel } from '../kernel.js';
-import type { AddressSpace } from './filemap.js';
-import { PAGE_SIZE } from './mm_types.js';
+import { emit, LruList } from '../../trace/vocab/index.js';
+import { name, sim, type Name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
+import { kernel } from '../kernel.js';
+import {
+  Folio, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
+  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_swapbacked, PG_unevictable, PG_uptodate, pages,
+} from './mm_types.js';
 
-// page flags (include/linux/page-flags.h), as bits of folio.flags
-export const PG_locked = 1 << 0;
-export const PG_referenced = 1 << 2;
-export const PG_uptodate = 1 << 3;
-export const PG_dirty = 1 << 4;
-export const PG_lru = 1 << 5;
-export const PG_active = 1 << 8;
-export const PG_reserved = 1 << 13;
-export const PG_workingset = 1 << 9;
-export const PG_swapbacked = 1 << 17;
-export const PG_unevictable = 1 << 18;
-export const PG_idle = 1 << 24;
-
-// enum lru_list
-export const LRU_NONE = 0;
-export const LRU_INACTIVE_ANON = 1;
-export const LRU_ACTIVE_ANON = 2;
-export const LRU_INACTIVE_FILE = 3;
-export const LRU_ACTIVE_FILE = 4;
-export const LRU_UNEVICTABLE = 5;
+export {
+  Folio, pages,
+  PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_reserved, PG_workingset, PG_swapbacked,
+  PG_unevictable, PG_idle,
+  LRU_NONE, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
+} from './mm_types.js';
 
 const UAF_FOLIO = name('folio used after free');
 const WARN_REFCOUNT = name('VM_BUG_ON_FOLIO(folio_ref_count(folio) <= 0)');
 
-export class Folio {
-  readonly id: number;
-  readonly pfn: number;
-  readonly nr_pages: number;
-  readonly data: Uint8Array;
-  _refcount = 1;
-  /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
-  mapcount = 0;
-  flags = 0;
-  lru = LRU_NONE;
-  mapping: AddressSpace | null = null;
-  index = 0;
-  freed = false;
-  /**
-   * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
-   * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model
-   * sees the sched_block / sched_wakeup events.
-   */
-  readonly waiters: Task[] = [];
 
-  constructor(
-    readonly order: number,
-    readonly anon: boolean,
-  ) {
-    const k = kernel();
-    this.id = k.newId();
-    this.nr_pages = 1 << order;
-    this.pfn = k.allocPfns(this.nr_pages);
-    this.data = new Uint8Array(this.nr_pages * PAGE_SIZE);
-    if (anon) this.flags |= PG_swapbacked;
-    const map = pages();
-    for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
-  }
-
-  size(): number {
-    return this.nr_pages * PAGE_SIZE;
-  }
-}
-
-/** Folios by every pfn they cover (mem_map). */
-export function pages(k: Kernel = kernel()): Map<number, Folio> {
-  return k.subsystem('pages', () => new Map<number, Folio>());
-}
 
 export function page_folio(pfn: number): Folio {
   const f = pages().get(pfn);
@@ -132,26 +80,26 @@ export function is_huge_zero_pfn(pfn: number): boolean {
 export function* folio_alloc(order: number, anon: boolean, flags = 0): Gen<Folio> {
   const f = new Folio(order, anon);
   f.flags |= flags;
-  yield ev(K.folio_alloc, f.id, f.pfn, order, f.flags);
+  yield emit.folio_alloc({ folio: f.id, pfn: f.pfn, order, flags: f.flags });
   return f;
 }
 
 function* check_live(folio: Folio): Gen {
-  if (folio.freed) yield ev(K.use_after_free, UAF_FOLIO.id, folio.id);
+  if (folio.freed) yield emit.use_after_free({ what: UAF_FOLIO.id, obj: folio.id });
 }
 
 /** folio_get(): the caller already holds a reference or a lock that pins the folio. */
 export function* folio_get(folio: Folio): Gen {
   yield* check_live(folio);
   folio._refcount++;
-  yield ev(K.folio_get, folio.id, folio._refcount);
+  yield emit.folio_get({ folio: folio.id, ref: folio._refcount });
 }
 
 /** folio_try_get(): +1 unless the count is 0 (a speculative lookup lost the race with freeing). */
 export function* folio_try_get(folio: Folio): Gen<boolean> {
   const ok = folio._refcount > 0;
   if (ok) folio._refcount++;
-  yield ev(K.folio_try_get, folio.id, folio._refcount, ok ? 1 : 0);
+  yield emit.folio_try_get({ folio: folio.id, ref: folio._refcount, ok });
   return ok;
 }
 
@@ -159,14 +107,14 @@ export function* folio_try_get(folio: Folio): Gen<boolean> {
 export function* folio_ref_add(folio: Folio, refs: number): Gen {
   yield* check_live(folio);
   folio._refcount += refs;
-  yield ev(K.folio_get, folio.id, folio._refcount);
+  yield emit.folio_get({ folio: folio.id, ref: folio._refcount });
 }
 
 /** folio_put(): at 0 the folio leaves the LRU and is freed (__folio_put). */
 export function* folio_put(folio: Folio): Gen {
-  if (folio._refcount <= 0) yield ev(K.warn, WARN_REFCOUNT.id, folio.id);
+  if (folio._refcount <= 0) yield emit.warn({ what: WARN_REFCOUNT.id, obj: folio.id });
   folio._refcount--;
-  yield ev(K.folio_put, folio.id, folio._refcount);
+  yield emit.folio_put({ folio: folio.id, ref: folio._refcount });
   if (folio._refcount === 0) yield* __folio_put(folio);
 }
 
@@ -176,12 +124,12 @@ function* __folio_put(folio: Folio): Gen {
     lru_lists()[from]!.delete(folio);
     folio.lru = LRU_NONE;
     folio.flags &= ~(PG_lru | PG_active);
-    yield ev(K.lru_move, folio.id, from, LRU_NONE);
+    yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
   }
   folio.freed = true;
   const map = pages();
   for (let i = 0; i < folio.nr_pages; i++) map.delete(folio.pfn + i);
-  yield ev(K.folio_free, folio.id);
+  yield emit.folio_free({ folio: folio.id });
 }
 
 /** The lruvec's lists, oldest first (a Set keeps insertion order). */
@@ -211,28 +159,28 @@ export function* lru_move_to_flagged_list(folio: Folio): Gen {
   lists[to]!.add(folio);
   folio.lru = to;
   folio.flags |= PG_lru;
-  yield ev(K.lru_move, folio.id, from, to);
+  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: LruList.name(to) });
 }
 
 export function* folio_mapcount_inc(folio: Folio): Gen {
   folio.mapcount++;
-  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+  yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
 }
 
 /** Add n mappings at once (a PMD split: +512 PTE mappings, -1 PMD mapping). */
 export function* folio_mapcount_add(folio: Folio, n: number): Gen {
   folio.mapcount += n;
-  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+  yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
 }
 
 export function* folio_mapcount_dec(folio: Folio): Gen {
   folio.mapcount--;
-  yield ev(K.folio_mapcount, folio.id, folio.mapcount);
+  yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
 }
 
 export function* folio_mark_dirty(folio: Folio): Gen {
   folio.flags |= PG_dirty;
-  yield ev(K.folio_mark_dirty, folio.id);
+  yield emit.folio_mark_dirty({ folio: folio.id });
 }
 
 // --- the folio lock (mm/filemap.c: folio_lock, folio_unlock, folio_wait_bit_common) ---------------
@@ -243,7 +191,7 @@ export function* folio_change_flags(folio: Folio, set: number, clear: number, wh
   const now = (old | set) & ~clear;
   if (now !== old) {
     folio.flags = now;
-    yield ev(K.folio_flags, folio.id, old, now, why.id);
+    yield emit.folio_flags({ folio: folio.id, old, new: now, why: why.id });
   }
   return old;
 }
@@ -265,14 +213,14 @@ export function* folio_lock(folio: Folio): Gen {
   }
   const old = folio.flags;
   folio.flags |= PG_locked;
-  yield ev(K.folio_flags, folio.id, old, folio.flags, WHY_LOCK.id);
+  yield emit.folio_flags({ folio: folio.id, old, new: folio.flags, why: WHY_LOCK.id });
 }
 
 /** folio_unlock(): clear PG_locked and wake every task waiting on the folio. */
 export function* folio_unlock(folio: Folio): Gen {
   const old = folio.flags;
   folio.flags &= ~PG_locked;
-  yield ev(K.folio_flags, folio.id, old, folio.flags, WHY_UNLOCK.id);
+  yield emit.folio_flags({ folio: folio.id, old, new: folio.flags, why: WHY_UNLOCK.id });
   for (const t of folio.waiters.splice(0)) yield* sim().wake(t);
 }
 

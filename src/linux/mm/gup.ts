@@ -4,21 +4,20 @@
  * get_user_page_vma_locked() is the vmaGup variant's entry (§8.3 item 6): GUP of one page of a VMA
  * the caller holds the per-VMA lock of, instead of the mm under mmap_lock.
  */
-import { K } from '../../trace/events.js';
-import { current, ev, name } from '../../sim/sim.js';
+import { emit, GupFlags } from '../../trace/vocab/index.js';
+import { current, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
 import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import { EBUSY, EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { type Folio, PG_dirty, folio_mark_dirty, folio_put, folio_ref_add, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
-import { touch_pmd, vm_normal_page_pmd } from './huge_memory.js';
-import {
-  handle_mm_fault, vm_normal_page,
-} from './memory.js';
+import { touch_pmd } from './huge_memory.js';
+import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
+import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
+import { handle_mm_fault } from './memory.js';
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY } from './mm_types.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
-import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './pagewalk.js';
 import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
   VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
@@ -28,23 +27,24 @@ import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_mark_accessed } from './swap.js';
 import { vma_is_secretmem } from './secretmem.js';
 
-// include/linux/mm_types.h (public) and mm/internal.h (internal)
-export const FOLL_WRITE = 1 << 0;
-export const FOLL_GET = 1 << 1;
-export const FOLL_DUMP = 1 << 2;
-export const FOLL_FORCE = 1 << 3;
-export const FOLL_NOWAIT = 1 << 4;
-export const FOLL_NOFAULT = 1 << 5;
-export const FOLL_HWPOISON = 1 << 6;
-export const FOLL_ANON = 1 << 7;
-export const FOLL_LONGTERM = 1 << 8;
-export const FOLL_SPLIT_PMD = 1 << 9;
-export const FOLL_HONOR_NUMA_FAULT = 1 << 12;
-export const FOLL_TOUCH = 1 << 16;
-export const FOLL_TRIED = 1 << 17;
-export const FOLL_REMOTE = 1 << 18;
-export const FOLL_PIN = 1 << 19;
-export const FOLL_UNLOCKABLE = 1 << 21;
+// gup_flags (include/linux/mm_types.h public, mm/internal.h internal): request_end events carry
+// them, so the vocabulary numbers them.
+export const FOLL_WRITE = GupFlags.bits.FOLL_WRITE;
+export const FOLL_GET = GupFlags.bits.FOLL_GET;
+export const FOLL_DUMP = GupFlags.bits.FOLL_DUMP;
+export const FOLL_FORCE = GupFlags.bits.FOLL_FORCE;
+export const FOLL_NOWAIT = GupFlags.bits.FOLL_NOWAIT;
+export const FOLL_NOFAULT = GupFlags.bits.FOLL_NOFAULT;
+export const FOLL_HWPOISON = GupFlags.bits.FOLL_HWPOISON;
+export const FOLL_ANON = GupFlags.bits.FOLL_ANON;
+export const FOLL_LONGTERM = GupFlags.bits.FOLL_LONGTERM;
+export const FOLL_SPLIT_PMD = GupFlags.bits.FOLL_SPLIT_PMD;
+export const FOLL_HONOR_NUMA_FAULT = GupFlags.bits.FOLL_HONOR_NUMA_FAULT;
+export const FOLL_TOUCH = GupFlags.bits.FOLL_TOUCH;
+export const FOLL_TRIED = GupFlags.bits.FOLL_TRIED;
+export const FOLL_REMOTE = GupFlags.bits.FOLL_REMOTE;
+export const FOLL_PIN = GupFlags.bits.FOLL_PIN;
+export const FOLL_UNLOCKABLE = GupFlags.bits.FOLL_UNLOCKABLE;
 
 const WARN_ZERO_PAGES = name('__get_user_pages_locked: 0 pages without FOLL_NOWAIT');
 
@@ -128,9 +128,9 @@ const follow_page_pte = traced('follow_page_pte', function* (
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, address);
   if (!locked) return no_page_table(vma, flags);
   const pte = yield* read_entry(locked.ptep, false);
-  // A protnone PTE used to be treated as "not present" here, so a FOLL_FORCE read of a populated
-  // PROT_NONE page faulted, the fault found the PTE present (handle_pte_fault:young), and GUP
-  // retried forever. The kernel only faults it when gup_can_follow_protnone() says no.
+  // A protnone PTE is present: it is faulted only when gup_can_follow_protnone() says no (were it
+  // treated as not present, a FOLL_FORCE read of a populated PROT_NONE page would fault, the fault
+  // find the PTE present (handle_pte_fault:young), and GUP retry forever).
   // Not present: none -> no_page_table; a migration entry (or any swap entry) -> NULL, so
   // faultin_page() faults and do_swap_page() waits in migration_entry_wait() (§6.6, §6.7).
   if (!entry_present(pte) || (pte_protnone(pte) && !gup_can_follow_protnone(vma, flags))) {
@@ -320,7 +320,7 @@ const __get_user_pages = traced('__get_user_pages', function* (
     start += PAGE_SIZE;
     nr_pages--;
   }
-  if (ret < 0) yield ev(K.gup_error, start, -ret);
+  if (ret < 0) yield emit.gup_error({ addr: start, errno: -ret });
   return i > 0 ? i : ret;
 });
 
@@ -338,7 +338,7 @@ export const get_user_pages_remote = traced('get_user_pages_remote', function* (
   gup_flags |= FOLL_GET;
   const ret = yield* __get_user_pages(mm, start, nr_pages, gup_flags, pages);
   if (ret === 0 && !(gup_flags & FOLL_NOWAIT)) {
-    yield ev(K.warn, WARN_ZERO_PAGES.id, 0);
+    yield emit.warn({ what: WARN_ZERO_PAGES.id, obj: 0 });
     return -EFAULT;
   }
   return ret;
@@ -405,6 +405,6 @@ export const get_user_page_vma_locked = traced('get_user_page_vma_locked', funct
     }
     return page;
   }
-  yield ev(K.gup_error, addr, -ret);
+  yield emit.gup_error({ addr, errno: -ret });
   return ret;
 });

@@ -12,8 +12,8 @@
  * Every PMD update happens under pmd_lock; lockless walkers read the PMD, then take pmd_lock and
  * re-read (kernel-spec §3.6).
  */
-import { K } from '../../trace/events.js';
-import { ev, name, type Name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
@@ -27,17 +27,20 @@ import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_add, folio_mapcount_dec, folio_mapcount_inc,
   folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
+import { type VmFault, vmf_anon_prepare } from './internal.js';
 import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
 import {
   FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
+  type EntryPtr, type PageTable, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
   pgtable_trans_huge_withdraw, pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
 } from './pgtable.js';
 import { folio_add_lru } from './swap.js';
 
 export const HPAGE_PMD_NR = 1 << HPAGE_PMD_ORDER;
+
+export { vm_normal_page_pmd } from './internal.js';
 
 const HOW_THP = name('do_huge_pmd_anonymous_page');
 const HOW_THP_ZERO = name('do_huge_pmd_anonymous_page:huge_zero_page');
@@ -45,16 +48,6 @@ const HOW_THP_ACCESSED = name('huge_pmd_set_accessed');
 const HOW_THP_REUSE = name('do_huge_pmd_wp_page:reuse');
 const HOW_THP_ZERO_WP = name('do_huge_zero_wp_pmd');
 const HOW_THP_SPLIT = name('do_huge_pmd_wp_page:split');
-
-/** The part of struct vm_fault the huge paths use (memory.ts's VmFault satisfies it). */
-export interface HugeFault {
-  readonly vma: VmAreaStruct;
-  readonly address: number;
-  readonly flags: number;
-  pmdp: EntryPtr;
-  how: Name;
-}
-
 
 /**
  * thp_vma_allowable_order(vma, PMD_ORDER) + thp_vma_suitable_order(): an anonymous VMA that asked
@@ -74,19 +67,9 @@ function huge_pmd_flags(vma: VmAreaStruct, writable: boolean): number {
   return flags;
 }
 
-/**
- * vm_normal_page_pmd(): the page a PMD leaf maps at its first address; null for the huge zero page.
- * (mm/memory.c in the kernel; here with the other PMD-leaf helpers, which memory.ts imports.)
- */
-export function vm_normal_page_pmd(_vma: VmAreaStruct, pmd: number): number | null {
-  const pfn = entry_pfn(pmd);
-  if (is_huge_zero_pfn(pfn)) return null;
-  return pfn;
-}
-
 function* zap_deposited_table(pmdp: EntryPtr): Gen {
   const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
-  yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE); // pte_free(): never linked, never walked
+  yield* free_table_now(pgtable, 'immediate'); // pte_free(): never linked, never walked
 }
 
 /** map_anon_folio_pmd(): rmap, LRU, then the PMD (pmd_lock held, the table already deposited). */
@@ -102,9 +85,7 @@ export function* map_anon_folio_pmd(folio: Folio, pmdp: EntryPtr, vma: VmAreaStr
  * read-only; writes allocate an order-9 folio. Either way a PTE table is allocated up front and
  * deposited with the entry, and the PMD is re-checked none under pmd_lock.
  */
-export function* do_huge_pmd_anonymous_page(
-  vmf: HugeFault, vmf_anon_prepare: (vmf: HugeFault) => Gen<number>,
-): Gen<number> {
+export function* do_huge_pmd_anonymous_page(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   const mm = vma.vm_mm;
   const haddr = pmd_addr(vmf.address);
@@ -123,7 +104,7 @@ export function* do_huge_pmd_anonymous_page(
       yield* spin_unlock(ptl);
     } else {
       yield* spin_unlock(ptl);
-      yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+      yield* free_table_now(pgtable, 'immediate');
     }
     return 0;
   }
@@ -137,7 +118,7 @@ export function* do_huge_pmd_anonymous_page(
     // Somebody mapped something meanwhile (a racing fault).
     yield* spin_unlock(ptl);
     yield* folio_put(folio);
-    yield* free_table_now(pgtable, PGTABLE_FREE_IMMEDIATE);
+    yield* free_table_now(pgtable, 'immediate');
     return 0;
   }
   yield* pgtable_trans_huge_deposit(vmf.pmdp, pgtable);
@@ -171,7 +152,7 @@ export const touch_pmd = traced('touch_pmd', function* (pmdp: EntryPtr, write: b
 });
 
 /** huge_pmd_set_accessed(): a fault on a present PMD leaf that needs no COW. */
-function* huge_pmd_set_accessed(vmf: HugeFault, orig: number): Gen<number> {
+function* huge_pmd_set_accessed(vmf: VmFault, orig: number): Gen<number> {
   vmf.how = HOW_THP_ACCESSED;
   const ptl = yield* pmd_lock(vmf.vma.vm_mm, vmf.pmdp);
   const now = yield* read_entry(vmf.pmdp, false);
@@ -184,7 +165,7 @@ function* huge_pmd_set_accessed(vmf: HugeFault, orig: number): Gen<number> {
  * do_huge_zero_wp_pmd(): a write to the huge zero page maps a new zeroed THP in its place (the
  * deposited table stays deposited).
  */
-function* do_huge_zero_wp_pmd(vmf: HugeFault, orig: number): Gen<number> {
+function* do_huge_zero_wp_pmd(vmf: VmFault, orig: number): Gen<number> {
   vmf.how = HOW_THP_ZERO_WP;
   const vma = vmf.vma;
   const folio = yield* folio_alloc(HPAGE_PMD_ORDER, true, PG_uptodate);
@@ -196,7 +177,7 @@ function* do_huge_zero_wp_pmd(vmf: HugeFault, orig: number): Gen<number> {
     return 0;
   }
   yield* set_entry(vmf.pmdp, 0); // pmdp_huge_clear_flush
-  yield ev(K.tlb_flush, vma.vm_mm.id, pmd_addr(vmf.address), pmd_addr(vmf.address) + PMD_SIZE);
+  yield emit.tlb_flush({ mm: vma.vm_mm.id, start: pmd_addr(vmf.address), end: pmd_addr(vmf.address) + PMD_SIZE });
   yield* map_anon_folio_pmd(folio, vmf.pmdp, vma);
   yield* spin_unlock(ptl);
   return 0;
@@ -207,7 +188,7 @@ function* do_huge_zero_wp_pmd(vmf: HugeFault, orig: number): Gen<number> {
  * new THP; an exclusive anonymous THP is reused (made writable and dirty); anything else is split
  * and the fault continues at PTE level (COW per page): VM_FAULT_FALLBACK.
  */
-function* do_huge_pmd_wp_page(vmf: HugeFault, orig: number): Gen<number> {
+function* do_huge_pmd_wp_page(vmf: VmFault, orig: number): Gen<number> {
   const vma = vmf.vma;
   if (is_huge_zero_pfn(entry_pfn(orig))) return yield* do_huge_zero_wp_pmd(vmf, orig);
   const ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
@@ -235,12 +216,10 @@ function* do_huge_pmd_wp_page(vmf: HugeFault, orig: number): Gen<number> {
  * The THP part of __handle_mm_fault(): `pmd` is the lockless read of the PMD. Returns the fault
  * result, or VM_FAULT_FALLBACK to continue at PTE level (handle_pte_fault).
  */
-export function* handle_huge_pmd_fault(
-  vmf: HugeFault, pmd: number, vmf_anon_prepare: (vmf: HugeFault) => Gen<number>,
-): Gen<number> {
+export function* handle_huge_pmd_fault(vmf: VmFault, pmd: number): Gen<number> {
   if (entry_none(pmd)) {
     if (!thp_vma_allowable(vmf.vma, vmf.address)) return VM_FAULT_FALLBACK;
-    return yield* do_huge_pmd_anonymous_page(vmf, vmf_anon_prepare); // create_huge_pmd
+    return yield* do_huge_pmd_anonymous_page(vmf); // create_huge_pmd
   }
   if (!entry_huge(pmd)) return VM_FAULT_FALLBACK;
   // pmd_trans_huge(orig_pmd), or a PMD being split (invalidated): under pmd_lock the re-check sorts it out.
@@ -292,7 +271,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
   if (is_huge_zero_pfn(pfn)) {
     // __split_huge_zero_page_pmd()
     yield* set_entry(pmdp, 0); // pmdp_huge_clear_flush
-    yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+    yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
     const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
     const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
     yield* fill_pte_table(pgtable, haddr, () => zero);
@@ -301,7 +280,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
   }
   // pmdp_invalidate(): not present (but still _PAGE_PSE) while the PTEs are prepared.
   yield* set_entry(pmdp, entry_clear_bits(orig, _PAGE_PRESENT | _PAGE_PROTNONE));
-  yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+  yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
   const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
   const flags = entry_flags(orig) & ~(_PAGE_PSE | _PAGE_SPECIAL);
   const folio = page_folio(pfn);

@@ -8,8 +8,12 @@
  *    what was written through mappings. Such a file is not in files() (it has no byte contents to
  *    log); the replay model knows its folios through folio_alloc / page_cache_add.
  *  - mmap: VM_HUGETLB | VM_DONTEXPAND, VM_MAYSHARE for MAP_SHARED; huge-page-aligned address and
- *    length; the hugetlb VMA lock (vm_private_data) is allocated at mmap time for shared mappings.
- *    MAP_HUGETLB of anonymous memory maps an internal hugetlbfs file.
+ *    length; the hugetlb VMA lock (vm_private_data) is allocated at mmap time for shared mappings
+ *    (hugetlbfs_file_mmap). MAP_HUGETLB of anonymous memory maps an internal hugetlbfs file. The
+ *    mmap(2) entry itself, sys_mmap_hugetlb, is in mm/mmap.ts: the mmap code sits above the fault
+ *    and unmap code of this file.
+ *  - the hugetlb VMA lock taken for read around page-table walks (vma_pgtable_walk_begin/end) by
+ *    GUP and folio_walk_start, for write by the final unmap.
  *  - hugetlb_fault(): hugetlb_fault_mutex for (mapping, index) -> hugetlb VMA lock (read) ->
  *    huge_pte_alloc(), which with PMD sharing takes i_mmap_rwsem (read) in huge_pmd_share() ->
  *    (page cache) -> the PMD lock; lock chain of kernel-spec §11.1.
@@ -31,8 +35,8 @@
  * hugetlb VMA; mprotect, mremap and MADV_DONTNEED of one return -EINVAL (the generic paths are not
  * hugetlb-aware here, and would treat its PMD leaves as THPs).
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
@@ -45,31 +49,24 @@ import { traced } from '../kernel/ftrace.js';
 import { down_read, down_write, RwSemaphore, up_read, up_write } from '../kernel/locking/rwsem.js';
 import { spin_lock } from '../kernel/locking/spinlock.js';
 import { AddressSpace, filemap_add_folio } from './filemap.js';
-// Cycles (mmap.ts -> memory.ts -> hugetlb.ts -> mmap.ts, memory.ts <-> hugetlb.ts): used at call time only.
-import { MAP_ANONYMOUS, sys_mmap_special } from './mmap.js';
-import { table_alloc } from './memory.js';
 import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_put, page_folio,
 } from './folio.js';
 import {
-  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_SIGBUS, VM_HUGETLB, VM_MAYSHARE, VM_WRITE, type VmAreaStruct,
-  type VmOperations, vmas,
+  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_FAULT_SIGBUS, VM_MAYSHARE, VM_WRITE, type VmAreaStruct, type VmOperations,
+  is_vm_hugetlb_page, vmas,
 } from './mm_types.js';
 import { type MmuGather, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc } from './mmu_gather.js';
-import { hugetlb_vma_lock } from './pagewalk.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table,
-  pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
+  pmd_lock, read_entry, set_entry, spin_unlock, table_alloc, table_entry,
 } from './pgtable.js';
 
 /** A huge page: 2 MiB, one PMD leaf. */
 export const HPAGE_SIZE = PMD_SIZE;
-/** MAP_HUGETLB (include/uapi/asm-generic/mman-common.h). */
-export const MAP_HUGETLB = 0x40000;
-
-
 const C_FAULT_MUTEX = name('hugetlb_fault_mutex');
+const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
 const HOW_NO_PAGE = name('hugetlb_no_page');
 const HOW_NO_PAGE_CACHED = name('hugetlb_no_page:page_cache');
 const HOW_NO_PAGE_PRIVATE = name('hugetlb_no_page:private');
@@ -118,6 +115,12 @@ function hugetlb_fault_mutex(mapping: AddressSpace, idx: number): RwSemaphore {
   return table[hash]!;
 }
 
+/** The hugetlb VMA lock (struct hugetlb_vma_lock, vm_private_data), made on first use. */
+export function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
+  vma.hugetlb_vma_lock ??= new RwSemaphore(C_HUGETLB_VMA_LOCK);
+  return vma.hugetlb_vma_lock;
+}
+
 export function* hugetlb_vma_lock_read(vma: VmAreaStruct): Gen {
   yield* down_read(hugetlb_vma_lock(vma));
 }
@@ -142,45 +145,26 @@ function* __hugetlb_vma_unlock_write_free(vma: VmAreaStruct): Gen {
 // --- mmap ---------------------------------------------------------------------------------------
 
 /**
- * hugetlbfs_file_mmap(): the VMA gets VM_HUGETLB | VM_DONTEXPAND (as SpecialMapping.vm_flags) and,
- * for shared mappings, its hugetlb VMA lock (hugetlb_reserve_pages -> hugetlb_vma_lock_alloc).
+ * vma_pgtable_walk_begin() (mm/memory.c, seeds/002): hugetlb VMAs take the hugetlb VMA lock for
+ * read, which keeps shared PMD tables (huge_pmd_share) from being unshared under a page-table
+ * walker (GUP's follow_page_mask, folio_walk_start).
  */
-function* hugetlbfs_file_mmap(vma: VmAreaStruct): Gen<number> {
-  if (vma.vm_start % HPAGE_SIZE !== 0 || vma.vm_end % HPAGE_SIZE !== 0) return -EINVAL;
-  if (vma.vm_flags & VM_MAYSHARE) hugetlb_vma_lock(vma);
-  return 0;
+export function* vma_pgtable_walk_begin(vma: VmAreaStruct): Gen {
+  if (is_vm_hugetlb_page(vma)) yield* hugetlb_vma_lock_read(vma);
 }
 
-export interface HugetlbMmapRequest {
-  addr: number;
-  len: number;
-  prot: number;
-  /** MAP_SHARED / MAP_PRIVATE, MAP_FIXED, and MAP_ANONYMOUS | MAP_HUGETLB for anonymous hugetlb. */
-  flags: number;
-  /** A hugetlbfs file (null with MAP_ANONYMOUS | MAP_HUGETLB: an internal one is made). */
-  file?: HugetlbfsMapping | null;
-  /** Offset into the file, in base pages (a multiple of 512). */
-  pgoff?: number;
+export function* vma_pgtable_walk_end(vma: VmAreaStruct): Gen {
+  if (is_vm_hugetlb_page(vma)) yield* hugetlb_vma_unlock_read(vma);
 }
 
 /**
- * mmap(2) of a hugetlbfs file, or MAP_ANONYMOUS | MAP_HUGETLB (hugetlb_file_setup: an internal
- * hugetlbfs file). Address, length and offset must be huge-page aligned (-EINVAL). Returns the
- * address or -errno. Runs sys_mmap_special with hugetlb_vm_ops.
+ * hugetlbfs_file_mmap(): the VMA gets VM_HUGETLB | VM_DONTEXPAND (as SpecialMapping.vm_flags) and,
+ * for shared mappings, its hugetlb VMA lock (hugetlb_reserve_pages -> hugetlb_vma_lock_alloc).
  */
-export function* sys_mmap_hugetlb(mm: MmStruct, req: HugetlbMmapRequest): Gen<number> {
-  const pgoff = req.pgoff ?? 0;
-  if (req.len % HPAGE_SIZE !== 0 || req.addr % HPAGE_SIZE !== 0 || pgoff % (HPAGE_SIZE / PAGE_SIZE) !== 0) return -EINVAL;
-  let file = req.file ?? null;
-  if (!file) {
-    if (!(req.flags & MAP_ANONYMOUS) || !(req.flags & MAP_HUGETLB)) return -EINVAL;
-    file = hugetlbfs_file(`anon_hugepage:${mm.id}:${req.addr.toString(16)}`, req.len);
-  }
-  const flags = req.flags & ~(MAP_ANONYMOUS | MAP_HUGETLB);
-  return yield* sys_mmap_special(
-    mm, { addr: req.addr, len: req.len, prot: req.prot, flags, file, pgoff },
-    { ops: hugetlb_vm_ops, file, vm_flags: VM_HUGETLB | VM_DONTEXPAND, mmap: hugetlbfs_file_mmap },
-  );
+export function* hugetlbfs_file_mmap(vma: VmAreaStruct): Gen<number> {
+  if (vma.vm_start % HPAGE_SIZE !== 0 || vma.vm_end % HPAGE_SIZE !== 0) return -EINVAL;
+  if (vma.vm_flags & VM_MAYSHARE) hugetlb_vma_lock(vma);
+  return 0;
 }
 
 // --- page tables --------------------------------------------------------------------------------
@@ -349,7 +333,7 @@ export const hugetlb_fault = traced('hugetlb_fault', function* (
 ): Gen<number> {
   const mapping = vma.vm_file;
   if (!mapping) {
-    yield ev(K.fault, vma.id, address, HOW_NO_FILE.id, VM_FAULT_SIGBUS);
+    yield emit.fault({ vma: vma.id, addr: address, how: HOW_NO_FILE.id, result: VM_FAULT_SIGBUS });
     return VM_FAULT_SIGBUS;
   }
   const mm = vma.vm_mm;
@@ -371,7 +355,7 @@ export const hugetlb_fault = traced('hugetlb_fault', function* (
   }
   yield* hugetlb_vma_unlock_read(vma);
   yield* up_write(mutex);
-  yield ev(K.fault, vma.id, address, how.id, ret);
+  yield emit.fault({ vma: vma.id, addr: address, how: how.id, result: ret });
   return ret;
 });
 

@@ -14,8 +14,8 @@
  *
  * File collapse (collapse_file + retract_page_tables, kernel-spec §4.3, §12.4) is below.
  */
-import { K } from '../../trace/events.js';
-import { ev } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+
 import type { Gen } from '../../sim/task.js';
 import { PMD_SIZE, PTRS_PER_TABLE, entry_huge, entry_none, entry_pfn, entry_present, pmd_addr } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
@@ -23,12 +23,12 @@ import { spin_lock } from '../kernel/locking/spinlock.js';
 import { rcu_read_lock } from '../kernel/rcu/tree.js';
 import { type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_put, is_zero_pfn, page_folio } from './folio.js';
 import { HPAGE_PMD_NR, map_anon_folio_pmd, thp_vma_allowable } from './huge_memory.js';
-import { vm_normal_page, walk_to_pmd } from './memory.js';
+import { vm_normal_page } from './internal.js';
+import { walk_to_pmd } from './memory.js';
 import { type AddressSpace, i_mmap_lock_read, i_mmap_unlock_read, page_cache_add_large, page_cache_replace } from './filemap.js';
 import { folio_add_lru } from './swap.js';
-import { vma_lookup } from './mmap.js';
 import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, mms } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, mms, vma_lookup } from './mm_types.js';
 import { tlb_remove_table_sync_one } from './mmu_gather.js';
 import {
   type EntryPtr, entry_ptr, entry_table, pgtable_trans_huge_deposit, pmd_lock, pte_lockptr, read_entry, set_entry,
@@ -79,7 +79,7 @@ export const collapse_huge_page = traced('collapse_huge_page', function* (mm: Mm
   const pml = yield* pmd_lock(mm, pmdp);
   const _pmd = yield* read_entry(pmdp, false);
   yield* set_entry(pmdp, 0); // pmdp_collapse_flush
-  yield ev(K.tlb_flush, mm.id, haddr, haddr + PMD_SIZE);
+  yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
   yield* spin_unlock(pml);
   // gup_fast (and any IRQ-off walker) may still be looking at the old table: wait them out.
   yield* tlb_remove_table_sync_one();
@@ -117,7 +117,7 @@ export const collapse_huge_page = traced('collapse_huge_page', function* (mm: Mm
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
     const src = srcs[i];
     if (src) folio.data.set(src.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE);
-    if (src) yield ev(K.folio_copy_page, folio.id, i, src.id);
+    if (src) yield emit.folio_copy_page({ dst: folio.id, index: i, src: src.id });
   }
   // ... then __collapse_huge_page_copy_succeeded(): clear the PTEs, drop the small folios.
   const drop: Folio[] = [];
@@ -177,7 +177,7 @@ export const collapse_file = traced('collapse_file', function* (mapping: Address
   for (const old of olds) {
     const i = old.index - start;
     folio.data.set(old.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE);
-    yield ev(K.folio_copy_page, folio.id, i, old.id);
+    yield emit.folio_copy_page({ dst: folio.id, index: i, src: old.id });
   }
   yield* page_cache_replace(mapping, folio, start, olds);
   yield* folio_add_lru(folio);
@@ -269,7 +269,7 @@ export const retract_page_tables = traced('retract_page_tables', function* (
         drop.push(folio!);
       }
       yield* set_entry(pmdp, 0); // pmdp_collapse_flush
-      yield ev(K.tlb_flush, mm.id, addr, addr + PMD_SIZE);
+      yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PMD_SIZE });
       yield* pmdp_get_lockless_sync();
     }
     if (ptl !== pml) yield* spin_unlock(ptl);

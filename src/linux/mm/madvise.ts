@@ -4,8 +4,8 @@
  * the caller's own mm), else under mmap_lock for read -- the in-tree precedent for "single VMA
  * only" -- so it runs concurrently with VMA readers, including the fast path's walks.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
@@ -73,7 +73,7 @@ function* madvise_hugepage(mm: MmStruct, start: number, end: number): Gen<number
       yield* vma_start_write(v);
       const old = v.vm_flags;
       v.vm_flags |= VM_HUGEPAGE;
-      yield ev(K.vma_flags, v.id, old, v.vm_flags);
+      yield emit.vma_flags({ vma: v.id, old, new: v.vm_flags });
     }
   }
   yield* mmap_write_unlock(mm);

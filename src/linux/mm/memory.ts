@@ -1,60 +1,46 @@
 /**
- * mm/memory.c: page faults (kernel-spec §6.7), vm_normal_page, zapping and page-table freeing
- * (§4.1), and __access_remote_vm (§8.1).
+ * mm/memory.c: page faults (kernel-spec §6.7), zapping and page-table freeing (§4.1), and VM_IO /
+ * VM_PFNMAP mappings (remap_pfn_range, generic_access_phys). __access_remote_vm (§8.1), which
+ * sits above GUP, is in access_remote.ts.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, type Name } from '../../sim/sim.js';
-import { bytesHash } from '../../trace/hash.js';
-import { untag, untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
-import type { TaskStruct } from '../kernel/sched.js';
-import { get_task_mm, mmput } from '../kernel/fork.js';
-import {
-  FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, check_vma_flags, get_user_page_vma_locked, get_user_page_vma_remote,
-} from './gup.js';
-import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
-import { folio_is_secretmem, vma_is_secretmem } from './secretmem.js';
-import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
-import { expand_stack, vma_lookup } from './mmap.js';
 import type { Gen } from '../../sim/task.js';
+import { name } from '../../sim/sim.js';
+import { bytesHash } from '../../trace/hash.js';
+import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index.js';
 import {
-  entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
-  is_migration_entry, mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW,
-  _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE, pte_dirty, PTE_LEVEL, pte_special,
-  pte_write, PUD_LEVEL,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
+  PTE_LEVEL, PUD_LEVEL, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
+  is_migration_entry, mk_entry, pte_dirty, pte_special, pte_write,
 } from '../arch/x86/include/pgtable_types.js';
-import { migration_entry_wait } from './migrate.js';
+import { EINVAL, ENOMEM } from '../include/errno.js';
 import { kernel } from '../kernel.js';
-import { spin_lock, spin_trylock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
 import { traced } from '../kernel/ftrace.js';
-import {
-  type Folio, PG_uptodate, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
-  folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
-} from './folio.js';
-import { __split_huge_pmd, handle_huge_pmd_fault, touch_pmd, zap_huge_pmd } from './huge_memory.js';
-import { filemap_read_folio } from './filemap.js';
-import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
+import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { filemap_read_folio } from './filemap.js';
 import {
-  lock_vma_under_rcu, lock_vma_under_rcu_wait, mmap_read_lock_killable, mmap_read_trylock, mmap_read_unlock,
-  vma_end_read, vma_start_write,
-} from './mmap_lock.js';
+  type Folio, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_page_idx,
+  folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
+} from './folio.js';
+import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
+import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
+import { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
+import { migration_entry_wait } from './migrate.js';
+import { mmap_assert_locked, vma_start_write } from './mmap_lock.js';
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
 import {
-  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE,
-  is_vm_hugetlb_page, vma_is_anonymous,
+  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP,
+  VM_SHARED, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, alloc_table, entry_ptr, entry_table, pmd_lock, pmd_lockptr, read_entry,
-  set_entry, table_entry, free_table_now, PGTABLE_FREE_IMMEDIATE,
+  type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, read_entry, set_entry, table_alloc, table_entry,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
-import { folio_add_lru, folio_mark_accessed } from './swap.js';
-// generic_access_phys and remap_pfn_range (the VM_IO/VM_PFNMAP section below):
-import { EBUSY, EINVAL, ENOMEM } from '../include/errno.js';
-import { mmap_assert_locked } from './mmap_lock.js';
-import {
-  FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_RETRY, VM_FAULT_SIGBUS,
-} from './mm_types.js';
+import { folio_is_secretmem } from './secretmem.js';
+import { folio_add_lru } from './swap.js';
+
+export { table_alloc } from './pgtable.js';
+export { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
 
 const HOW_ANON_ZERO = name('do_anonymous_page:zero_page');
 const HOW_ANON = name('do_anonymous_page');
@@ -71,15 +57,6 @@ const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
 const UAF_COPY = name('copy from a freed folio');
 const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
-/** struct vm_fault, reduced. */
-export interface VmFault {
-  readonly vma: VmAreaStruct;
-  readonly address: number;
-  readonly flags: number;
-  pmdp: EntryPtr;
-  how: Name;
-}
-
 function is_write(vmf: VmFault): boolean {
   return (vmf.flags & FAULT_FLAG_WRITE) !== 0;
 }
@@ -89,40 +66,6 @@ function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
   let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
   if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   return flags;
-}
-
-/** Base address of the table of `level` that maps addr. */
-function table_base(level: number, addr: number): number {
-  const span = entry_size(level + 1);
-  return Math.floor(addr / span) * span;
-}
-
-/**
- * __pud_alloc / __pmd_alloc / __pte_alloc (pmd_install): allocate a missing table under the parent
- * level's lock, re-checking that nobody populated it meanwhile. Returns the table (null: a huge
- * PMD is there, for a PTE table only). Also hugetlb's pud_alloc / pmd_alloc (huge_pte_alloc).
- */
-export function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
-  const seen = yield* read_entry(parent, true);
-  // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
-  // the caller's pte_offset_map_lock() finds no table (the fault is retried).
-  if (entry_huge(seen)) return null;
-  if (!entry_none(seen)) return entry_table(seen);
-  const fresh = yield* alloc_table(level, table_base(level, addr));
-  // P4D/PUD populate under page_table_lock (pud_lock is page_table_lock in 7.2); PTE tables are
-  // installed under the PMD lock (pmd_install).
-  const lock: SpinLock = level === PTE_LEVEL ? yield* pmd_lock(mm, parent) : mm.page_table_lock;
-  if (level !== PTE_LEVEL) yield* spin_lock(lock);
-  const now = yield* read_entry(parent, false);
-  let table: PageTable | null = fresh;
-  if (entry_none(now)) {
-    yield* set_entry(parent, table_entry(fresh));
-  } else {
-    table = entry_huge(now) ? null : entry_table(now);
-  }
-  yield* spin_unlock(lock);
-  if (table !== fresh) yield* free_table_now(fresh, PGTABLE_FREE_IMMEDIATE); // never visible
-  return table;
 }
 
 /** pud_alloc + pmd_alloc: the PMD slot for addr, allocating upper tables as needed. */
@@ -141,16 +84,6 @@ function* pmd_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
 export function* pte_table_alloc(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
   const pmdp = yield* pmd_alloc_walk(mm, addr);
   return (yield* table_alloc(mm, pmdp, PTE_LEVEL, addr)) ? pmdp : null;
-}
-
-/**
- * vm_normal_page(): the page a PTE maps, or null for special mappings (zero page, pfnmap).
- */
-export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
-  if (pte_special(pte)) return null;
-  const pfn = entry_pfn(pte);
-  if (is_zero_pfn(pfn)) return null;
-  return pfn;
 }
 
 /**
@@ -183,27 +116,6 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
   return true;
-}
-
-/**
- * vmf_anon_prepare(): a write fault needs the VMA's anon_vma. Under the VMA lock that needs
- * mmap_lock, which may only be tried: contention means VM_FAULT_RETRY (retry under mmap_lock).
- */
-export function* vmf_anon_prepare(vmf: VmFault): Gen<number> {
-  const vma = vmf.vma;
-  if (vma.anon_vma) return 0;
-  if (vmf.flags & FAULT_FLAG_VMA_LOCK) {
-    if (!(yield* mmap_read_trylock(vma.vm_mm))) {
-      // vmf_anon_prepare(): a RETRY under the VMA lock releases it (the caller must not).
-      yield* vma_end_read(vma);
-      return VM_FAULT_RETRY;
-    }
-    vma.anon_vma = true;
-    yield* mmap_read_unlock(vma.vm_mm);
-    return 0;
-  }
-  vma.anon_vma = true;
-  return 0;
 }
 
 /** do_anonymous_page(): reads map the shared zero page; writes map a new zeroed folio. */
@@ -257,7 +169,7 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
  */
 function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
   if (src) dst.data.set(src.data.subarray(idx * PAGE_SIZE, (idx + 1) * PAGE_SIZE));
-  yield ev(K.folio_copy, dst.id, src ? src.id : 0, idx);
+  yield emit.folio_copy({ dst: dst.id, src: src ? src.id : 0, index: idx });
 }
 
 /** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
@@ -311,8 +223,8 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   const old = page === null ? null : page_folio(page);
   if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
     vmf.how = HOW_WP_REUSE;
-    // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()). This used to set _PAGE_RW
-    // unconditionally, so after a FOLL_FORCE write the target could store to a PROT_READ mapping.
+    // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()): writable only if the VMA is, so
+    // after a FOLL_FORCE write the target still cannot store to a PROT_READ mapping.
     yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
     yield* pte_unmap_unlock(ptl);
     return 0;
@@ -415,9 +327,9 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   // __handle_mm_fault(): vmf->orig_pmd = pmdp_get_lockless(); a none PMD of a THP VMA or a huge
   // PMD goes to the huge paths (create_huge_pmd, wp_huge_pmd, huge_pmd_set_accessed) first.
   const orig_pmd = yield* read_entry(vmf.pmdp, true);
-  let ret = yield* handle_huge_pmd_fault(vmf, orig_pmd, vmf_anon_prepare);
+  let ret = yield* handle_huge_pmd_fault(vmf, orig_pmd);
   if (ret & VM_FAULT_FALLBACK) ret = yield* handle_pte_fault(vmf);
-  yield ev(K.fault, vma.id, address, vmf.how.id, ret);
+  yield emit.fault({ vma: vma.id, addr: address, how: vmf.how.id, result: ret });
   return ret;
 });
 
@@ -528,7 +440,6 @@ export const unmap_vmas = traced('unmap_vmas', function* (tlb: MmuGather, vmas: 
   }
 });
 
-
 /**
  * Free the table `parent` points to (of `level`) if the whole range it maps lies in
  * [floor, ceiling); recurse first into the entries within [addr, end). This is free_pud_range /
@@ -609,7 +520,9 @@ export function* unmap_region(
   yield* tlb_finish_mmu(tlb);
 }
 
-// --- __access_remote_vm ---------------------------------------------------------------------------
+// --- the copies of __access_remote_vm (copy_from_user_page / copy_to_user_page) -------------------
+// Shared by __access_remote_vm (access_remote.ts) and the series' fast path (access_remote_fast.ts),
+// which both sit above this file.
 
 /**
  * copy_from_user_page() from a kmap of the folio: copy `len` bytes at `offset` within the folio into
@@ -618,15 +531,16 @@ export function* unmap_region(
 export function* copy_from_folio(
   folio: Folio, offset: number, buf: Uint8Array, pos: number, len: number, addr: number,
 ): Gen {
-  if (folio.freed) yield ev(K.use_after_free, UAF_COPY.id, folio.id);
+  if (folio.freed) yield emit.use_after_free({ what: UAF_COPY.id, obj: folio.id });
   if (folio_is_secretmem(folio)) {
     // Not in the direct map: the kernel's kmap/copy faults (an oops). Report it; copy nothing.
-    yield ev(K.kernel_fault, FAULT_SECRETMEM.id, addr);
+    yield emit.kernel_fault({ what: FAULT_SECRETMEM.id, addr });
     return;
   }
   const src = folio.data.subarray(offset, offset + len);
   buf.set(src, pos);
-  yield ev(K.copy, addr, len, is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? 0 : folio.id, bytesHash(src));
+  const from = is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? COPY_FROM_ZERO_PAGE : folio.id;
+  yield emit.copy({ addr, len, folio: from, hash: bytesHash(src) });
 }
 
 /** copy_to_user_page(): the write side (ptrace POKE, /proc/PID/mem writes). */
@@ -637,215 +551,7 @@ export function* copy_to_folio(
   // The replay model places the bytes at addr % folio size (model.ts folioOffset).
   if (offset !== addr % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${addr.toString(16)}`);
   folio.data.set(src, offset);
-  yield ev(K.copy_to_folio, addr, len, folio.id, bytesHash(src), src.slice());
-}
-
-const FALLBACK_NO_VMA_LOCK = name('lock_vma_under_rcu failed');
-const FALLBACK_VMA = name('VMA not for the fast path');
-const FALLBACK_NOT_PRESENT = name('folio_walk_start: not found');
-const FALLBACK_ZERO_PAGE = name('folio_walk_start: zero page');
-const FALLBACK_SINGLE_VMA = name('read spans more than one VMA');
-const FALLBACK_HUGETLB = name('hugetlb VMA');
-const FALLBACK_CHECK_VMA_FLAGS = name('check_vma_flags refused the VMA');
-const FALLBACK_FAULT_RETRY = name('VM_FAULT_RETRY: the fault dropped the VMA lock');
-const FALLBACK_GUP_ERROR = name('GUP error under the VMA lock');
-
-/** The review's variant switches of the fast path (kernel-spec §8.3), as built into this kernel. */
-function variant(name: string): boolean {
-  return kernel().build.variants.has(name);
-}
-
-/** untagged_addr_remote_unlocked() (patch 3/3): READ_ONCE of the untag mask, no lock assertion. */
-function untagged_addr_remote_unlocked(mm: MmStruct, addr: number): number {
-  return untag(mm, addr);
-}
-
-/**
- * The fast path's per-VMA check (patch 3/3): mirror the read side of check_vma_flags() and leave
- * what FW_VMA_LOCKED cannot handle (hugetlb) or what needs ->access (VM_IO/VM_PFNMAP) to the slow
- * path. v1 has no FOLL_ANON check (Usama's review: it re-opens CVE-2018-1120); checkFollAnon adds
- * it. singleVmaOnly (Suren, Lorenzo, David) reads only when the whole range lies in this VMA.
- */
-function fast_path_allowed(vma: VmAreaStruct, addr: number, len: number, gup_flags: number): boolean {
-  const vm_flags = vma.vm_flags;
-  if (vm_flags & (VM_IO | VM_PFNMAP) || is_vm_hugetlb_page(vma) || vma_is_secretmem(vma)) return false;
-  const readable = (vm_flags & VM_READ) !== 0 || ((gup_flags & FOLL_FORCE) !== 0 && (vm_flags & VM_MAYREAD) !== 0);
-  if (!readable) return false;
-  if (variant('checkFollAnon') && gup_flags & FOLL_ANON && !vma_is_anonymous(vma)) return false;
-  if (variant('singleVmaOnly') && addr + len > vma.vm_end) return false;
-  return true;
-}
-
-/**
- * The fast path's VMA lock: lock_vma_under_rcu(), or with waitForWriter lock_vma_under_rcu_wait();
- * when it cannot be had, say so (a fallback after `copied` bytes) and return null.
- */
-function* fast_path_lock_vma(mm: MmStruct, addr: number, copied: number): Gen<VmAreaStruct | null> {
-  const vma = variant('waitForWriter') ? yield* lock_vma_under_rcu_wait(mm, addr) : yield* lock_vma_under_rcu(mm, addr);
-  if (!vma) yield ev(K.fast_path_fallback, addr, copied, FALLBACK_NO_VMA_LOCK.id);
-  return vma;
-}
-
-/**
- * Bytes one walk covers (patch 3/3): to the end of the mapping entry found, bounded by the folio,
- * the VMA and len, so a huge mapping is copied in one walk.
- */
-function fast_path_span(fw: FolioWalk, folio: Folio, addr: number, len: number, vma: VmAreaStruct): number {
-  const level = fw.level === FW_LEVEL_PUD ? PUD_LEVEL : fw.level === FW_LEVEL_PMD ? PMD_LEVEL : PTE_LEVEL;
-  const entry_bytes = entry_size(level);
-  const entry_left = entry_bytes - (addr % entry_bytes);
-  const offset = addr % PAGE_SIZE;
-  const folio_left = (folio.nr_pages - folio_page_idx(folio, fw.page!)) * PAGE_SIZE - offset;
-  return Math.min(len, entry_left, folio_left, vma.vm_end - addr);
-}
-
-/**
- * access_remote_vm_fast() (patch 3/3 v1, kernel-spec §8.3): copy what is resident without mmap_lock,
- * VMA by VMA under the per-VMA lock, one folio_walk_start(FW_VMA_LOCKED) per mapping entry. Stops
- * at the first thing it cannot do (no VMA, a VMA it must not read, a page not present, the zero
- * page) and returns the bytes copied; __access_remote_vm does the rest under mmap_lock.
- * Compiled only with CONFIG_PER_VMA_LOCK and CONFIG_MMU_GATHER_RCU_TABLE_FREE.
- */
-export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
-  mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
-): Gen<number> {
-  const cfg = kernel().config;
-  if (!cfg.CONFIG_PER_VMA_LOCK || !cfg.CONFIG_MMU_GATHER_RCU_TABLE_FREE) return 0;
-  if (variant('vmaGup')) return yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
-  let pos = 0;
-  addr = untagged_addr_remote_unlocked(mm, addr);
-  while (len > 0) {
-    const vma = yield* fast_path_lock_vma(mm, addr, pos);
-    if (!vma) break;
-    if (!fast_path_allowed(vma, addr, len, gup_flags)) {
-      yield* vma_end_read(vma);
-      yield ev(K.fast_path_fallback, addr, pos, FALLBACK_VMA.id);
-      break;
-    }
-    // Copy as much of this VMA as possible without re-taking the per-VMA lock.
-    while (len > 0 && addr < vma.vm_end) {
-      const irqOff = variant('irqOffWalk');
-      if (irqOff) yield* local_irq_disable();
-      const out: { result?: FolioWalk } = {};
-      const folio = yield* folio_walk_start(out, vma, addr, FW_VMA_LOCKED);
-      const fw = out.result;
-      if (!folio || !fw || fw.page === null) {
-        if (folio && fw) yield* folio_walk_end(fw, vma);
-        if (irqOff) yield* local_irq_enable();
-        yield* vma_end_read(vma);
-        yield ev(K.fast_path_fallback, addr, pos, (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id);
-        return pos;
-      }
-      // Pin the folio so it stays valid after the PTL is dropped.
-      yield* folio_get(folio);
-      // touch (Usama): what GUP's FOLL_TOUCH does, under the entry's lock: folio_mark_accessed for
-      // a PTE (follow_page_pte), touch_pmd for a PMD-mapped THP (follow_huge_pmd: no
-      // folio_mark_accessed there).
-      if (variant('touch')) {
-        if (fw.level === FW_LEVEL_PMD) yield* touch_pmd(fw.entryp, false);
-        else yield* folio_mark_accessed(folio);
-      }
-      yield* folio_walk_end(fw, vma);
-      if (irqOff) yield* local_irq_enable();
-      const span = fast_path_span(fw, folio, addr, len, vma);
-      // Page by page under the one folio reference, without re-walking the page tables.
-      const base = folio_page_idx(folio, fw.page) * PAGE_SIZE + (addr % PAGE_SIZE);
-      for (let copied = 0; copied < span; ) {
-        const chunk = Math.min(span - copied, PAGE_SIZE - ((base + copied) % PAGE_SIZE));
-        yield* copy_from_folio(folio, base + copied, buf, pos + copied, chunk, addr + copied);
-        copied += chunk;
-      }
-      yield* folio_put(folio);
-      len -= span;
-      pos += span;
-      addr += span;
-    }
-    yield* vma_end_read(vma);
-  }
-  return pos;
-});
-
-/**
- * The vmaGup variant (David Hildenbrand's review of v1, seeds/003; kernel-spec §8.3 item 6): no
- * folio_walk and no re-implemented checks -- GUP itself runs under the per-VMA lock.
- *
- * Per VMA: lock_vma_under_rcu (lock_vma_under_rcu_wait with waitForWriter) at the next address not
- * yet done; check_vma_flags() in full (so FOLL_ANON, read/write permissions with FOLL_FORCE,
- * secretmem and VM_IO/VM_PFNMAP are GUP's own verdicts); then page by page
- * get_user_page_vma_locked(): follow_page_mask under the VMA lock with FOLL_TOUCH (GUP's aging:
- * folio_mark_accessed, touch_pmd), and on a miss handle_mm_fault(FAULT_FLAG_REMOTE |
- * FAULT_FLAG_VMA_LOCK); the page comes with a FOLL_GET reference, the copy goes through the kmap
- * as on the slow path, then folio_put.
- *
- * Behaviour decisions:
- *  - Fall back to the slow path (mmap_lock, mainline GUP) for the rest, at the first address not
- *    yet copied, whenever the VMA lock cannot be had or GUP under it does not give a page: a
- *    check_vma_flags refusal (the slow path then also tries ->access, e.g. generic_access_phys for
- *    VM_IO|VM_PFNMAP, or returns 0 as mainline does), a GUP error (fault SIGBUS/OOM, fatal signal:
- *    the slow path reports it its own way), and VM_FAULT_RETRY -- after which the VMA lock is
- *    already gone (the fault handler released it) and the VMA is not touched again.
- *  - Every page address is processed exactly once: `addr` only advances past bytes copied, a
- *    successful fault keeps the VMA lock and retries the lookup of the same address, and after any
- *    lock drop (between VMAs, or a RETRY) the VMA is looked up again from scratch -- lockless for
- *    the next VMA, under mmap_lock in the slow path.
- *  - Multi-VMA reads: allowed, one lookup per VMA (David: what was merged, split or replaced
- *    meanwhile is simply what is at the next address now; only the structural snapshot across
- *    VMAs is lost, as with v1). With singleVmaOnly the range must lie inside the first VMA, or the
- *    whole request goes to the slow path (Lorenzo's single-VMA fast case).
- *  - hugetlb VMAs fall back: this GUP has no hugetlb path (follow_hugetlb / hugetlb_vma_lock).
- *  - checkFollAnon and touch are implied (check_vma_flags, FOLL_TOUCH); irqOffWalk does not apply
- *    (there is no folio_walk: GUP's walk is RCU-protected through pte_offset_map, and a fault must
- *    be able to sleep).
- *  - Writes (FOLL_WRITE: ptrace POKE, /proc/PID/mem) take this path too: GUP under the VMA lock is
- *    not read-only -- COW and anonymous write faults run with FAULT_FLAG_VMA_LOCK as user stores
- *    do, and a write fault that needs an anon_vma while mmap_lock is contended returns
- *    VM_FAULT_RETRY (vmf_anon_prepare) and falls back. The copy dirties the folio as the slow path
- *    does (folio_mark_dirty_lock).
- */
-function* access_remote_vm_vma_gup(
-  mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
-): Gen<number> {
-  const write = (gup_flags & FOLL_WRITE) !== 0;
-  let pos = 0;
-  addr = untagged_addr_remote_unlocked(mm, addr);
-  while (len > 0) {
-    const vma = yield* fast_path_lock_vma(mm, addr, pos);
-    if (!vma) break;
-    const refuse = is_vm_hugetlb_page(vma) ? FALLBACK_HUGETLB
-      : check_vma_flags(vma, gup_flags) ? FALLBACK_CHECK_VMA_FLAGS
-      : variant('singleVmaOnly') && addr + len > vma.vm_end ? FALLBACK_SINGLE_VMA
-      : null;
-    if (refuse) {
-      yield* vma_end_read(vma);
-      yield ev(K.fast_path_fallback, addr, pos, refuse.id);
-      break;
-    }
-    while (len > 0 && addr < vma.vm_end) {
-      const page = yield* get_user_page_vma_locked(vma, addr, gup_flags);
-      if (IS_ERR(page)) {
-        // -EBUSY: VM_FAULT_RETRY, the handler dropped the VMA lock already.
-        if (page !== -EBUSY) yield* vma_end_read(vma);
-        yield ev(K.fast_path_fallback, addr, pos, (page === -EBUSY ? FALLBACK_FAULT_RETRY : FALLBACK_GUP_ERROR).id);
-        return pos;
-      }
-      const folio = page_folio(page);
-      const offset = addr % PAGE_SIZE;
-      const bytes = Math.min(len, PAGE_SIZE - offset);
-      const inFolio = folio_page_idx(folio, page) * PAGE_SIZE + offset;
-      if (write) {
-        yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
-        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
-      } else {
-        yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
-      }
-      yield* folio_put(folio); // the FOLL_GET reference (folio_release_kmap)
-      len -= bytes;
-      pos += bytes;
-      addr += bytes;
-    }
-    yield* vma_end_read(vma);
-  }
-  return pos;
+  yield emit.copy_to_folio({ addr, len, folio: folio.id, hash: bytesHash(src), data: src.slice() });
 }
 
 // --- VM_IO / VM_PFNMAP: remap_pfn_range and generic_access_phys (§5.4, §8.1, §12.11) -------------
@@ -901,7 +607,7 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
     yield* vma_start_write(vma); // vm_flags_set() write-locks the VMA
     const old = vma.vm_flags;
     vma.vm_flags |= want;
-    yield ev(K.vma_flags, vma.id, old, vma.vm_flags);
+    yield emit.vma_flags({ vma: vma.id, old, new: vma.vm_flags });
   }
   let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
   if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
@@ -984,95 +690,13 @@ export const generic_access_phys = traced('generic_access_phys', function* (
     if (write) {
       const src = buf.subarray(0, len);
       maddr.set(src, offset); // memcpy_toio
-      yield ev(K.copy_to_folio, addr, len, -1, bytesHash(src), src.slice());
+      yield emit.copy_to_folio({ addr, len, folio: COPY_FROM_IO, hash: bytesHash(src), data: src.slice() });
     } else {
       const src = maddr.subarray(offset, offset + len);
       buf.set(src); // memcpy_fromio
-      yield ev(K.copy, addr, len, -1, bytesHash(src));
+      yield emit.copy({ addr, len, folio: COPY_FROM_IO, hash: bytesHash(src) });
     }
     yield* follow_pfnmap_end(again);
     return len;
   }
 });
-
-/**
- * __access_remote_vm() mainline (§8.1), exact order: one mmap_read_lock_killable hold for the whole
- * transfer; per page GUP with FOLL_TOUCH|FOLL_REMOTE|FOLL_GET, or the VMA's ->access on error.
- * Returns the bytes transferred (errors are not reported, only short counts).
- */
-export const __access_remote_vm = traced('__access_remote_vm', function* (
-  mm: MmStruct,
-  addr: number,
-  buf: Uint8Array,
-  len: number,
-  gup_flags: number,
-): Gen<number> {
-  const write = (gup_flags & FOLL_WRITE) !== 0;
-  let pos = 0;
-  // vmaGup (kernel-spec §8.3 item 6) runs GUP under the VMA lock, which serves writes as well.
-  if (kernel().build.fastPath && (!write || variant('vmaGup'))) {
-    // Patch 3/3: the lockless fast path first; the slow path does the remainder, if any.
-    pos = yield* access_remote_vm_fast(mm, addr, buf, len, gup_flags);
-    addr += pos;
-    len -= pos;
-    if (!len) return pos;
-  }
-  // v1 returns what the fast path copied when the lock cannot be had ...
-  if (yield* mmap_read_lock_killable(mm)) return pos;
-  addr = yield* untagged_addr_remote(mm, addr);
-  // Avoid triggering the temporary warning in __get_user_pages (the kernel's comment).
-  // ... but not here: v1 left this `return 0`, so bytes already copied by the fast path are
-  // dropped (Lorenzo's review of the return values, kernel-spec §8.3 item 8).
-  if (!vma_lookup(mm, addr) && !(yield* expand_stack(mm, addr))) return 0;
-  while (len > 0) {
-    const got = yield* get_user_page_vma_remote(mm, addr, gup_flags);
-    let bytes = 0;
-    if (IS_ERR(got.page)) {
-      let vma = vma_lookup(mm, addr);
-      if (!vma) {
-        vma = yield* expand_stack(mm, addr);
-        // expand_stack() dropped the lock when it failed.
-        if (!vma) return pos;
-        continue;
-      }
-      if (kernel().config.CONFIG_HAVE_IOREMAP_PROT && vma.vm_ops?.access) {
-        bytes = yield* vma.vm_ops.access(vma, addr, buf.subarray(pos), len, write);
-      }
-      if (bytes <= 0) break;
-    } else {
-      const folio = page_folio(got.page);
-      const offset = addr % PAGE_SIZE;
-      bytes = Math.min(len, PAGE_SIZE - offset);
-      const inFolio = folio_page_idx(folio, got.page) * PAGE_SIZE + offset;
-      if (write) {
-        yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
-        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
-      } else {
-        yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
-      }
-      yield* folio_put(folio); // folio_release_kmap
-    }
-    len -= bytes;
-    pos += bytes;
-    addr += bytes;
-  }
-  yield* mmap_read_unlock(mm);
-  return pos;
-});
-
-/** access_remote_vm(): the caller holds a reference on mm. */
-export function* access_remote_vm(mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number): Gen<number> {
-  return yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
-}
-
-/** access_process_vm(): get_task_mm (mm_users), access, mmput. */
-export function* access_process_vm(
-  tsk: TaskStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
-): Gen<number> {
-  const mm = get_task_mm(tsk);
-  if (!mm) return 0;
-  const ret = yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
-  yield* mmput(mm);
-  return ret;
-}
-

@@ -23,8 +23,8 @@
  *    folio is just another folio); soft-dirty, uffd-wp and rss counters are not modelled; the TLB
  *    flush is one tlb_flush event per unmapped PTE (ptep_clear_flush), no batching.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTRS_PER_TABLE,
@@ -42,10 +42,9 @@ import {
   folio_lock, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_put, folio_unlock,
   folio_wait_enqueue, folio_wait_unlocked, is_huge_zero_pfn, is_zero_pfn, page_folio,
 } from './folio.js';
-import { vma_lookup } from './mmap.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import {
-  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms,
+  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms, vma_lookup,
 } from './mm_types.js';
 import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';
@@ -158,7 +157,7 @@ export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio):
     const type = pte_write(pte) ? SWP_MIGRATION_WRITE : folio.anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
     const entry = make_migration_entry(entry_pfn(pte), type, pte_young(pte), pte_dirty(pte));
     yield* set_entry(ptep, entry);
-    yield ev(K.tlb_flush, mm.id, addr, addr + PAGE_SIZE);
+    yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
     if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
     yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte
     yield* folio_put(folio); // the mapping's reference
@@ -223,7 +222,7 @@ export const migrate_folio_mapped = traced('migrate_folio_mapped', function* (
   if (rc === 0 && src._refcount !== expected) rc = -EAGAIN; // "extra refs before we do more work"
   if (rc === 0) {
     dst.data.set(src.data); // folio_mc_copy()
-    yield ev(K.folio_copy, dst.id, src.id, 0);
+    yield emit.folio_copy({ dst: dst.id, src: src.id, index: 0 });
     if (src._refcount !== expected) rc = -EAGAIN; // __folio_migrate_mapping()
   }
   if (rc !== 0) {

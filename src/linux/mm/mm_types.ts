@@ -1,24 +1,33 @@
 /**
- * struct mm_struct and struct vm_area_struct (include/linux/mm_types.h), with the kernel's field
- * names, and the vm_flags bits (include/linux/mm.h).
+ * The structures of the mm (include/linux/mm_types.h): struct mm_struct, struct vm_area_struct,
+ * struct folio with its page flags (page-flags.h), the page-table page (struct ptdesc), and struct
+ * address_space (include/linux/fs.h), with the kernel's field names; the vm_flags bits and small
+ * helpers of include/linux/mm.h.
+ *
+ * A header: the mm files import their structures from here and never each other for them. The
+ * structures point to one another (a folio to its address_space, which holds folios; an mm to its
+ * page tables, whose locks may be the mm's), so they are declared together, as one header.
  */
 import { name } from '../../sim/sim.js';
 import type { Task } from '../../sim/task.js';
+import { LruList, PageFlags, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
+import {
+  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, entry_size,
+} from '../arch/x86/include/pgtable_types.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
 import { SpinLock } from '../kernel/locking/spinlock.js';
 import { MapleTree } from '../lib/maple_tree.js';
-import type { AddressSpace } from './filemap.js';
-import type { PageTable } from './pgtable.js';
 
-// enum vm_fault_reason (include/linux/mm_types.h)
-export const VM_FAULT_OOM = 0x000001;
-export const VM_FAULT_SIGBUS = 0x000002;
-export const VM_FAULT_MAJOR = 0x000004;
-export const VM_FAULT_SIGSEGV = 0x000040;
-export const VM_FAULT_RETRY = 0x000400;
-export const VM_FAULT_FALLBACK = 0x000800; // the huge path gave up; the fault continues at PTE level
-export const VM_FAULT_COMPLETED = 0x004000;
+// enum vm_fault_reason (include/linux/mm_types.h): the fault event's result bits.
+export const VM_FAULT_OOM = VmFault.bits.VM_FAULT_OOM;
+export const VM_FAULT_SIGBUS = VmFault.bits.VM_FAULT_SIGBUS;
+export const VM_FAULT_MAJOR = VmFault.bits.VM_FAULT_MAJOR;
+export const VM_FAULT_SIGSEGV = VmFault.bits.VM_FAULT_SIGSEGV;
+export const VM_FAULT_RETRY = VmFault.bits.VM_FAULT_RETRY;
+/** The huge path gave up; the fault continues at PTE level. */
+export const VM_FAULT_FALLBACK = VmFault.bits.VM_FAULT_FALLBACK;
+export const VM_FAULT_COMPLETED = VmFault.bits.VM_FAULT_COMPLETED;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV;
 
 // enum fault_flag
@@ -30,38 +39,202 @@ export const FAULT_FLAG_USER = 1 << 6;
 export const FAULT_FLAG_REMOTE = 1 << 7;
 export const FAULT_FLAG_VMA_LOCK = 1 << 12;
 
-// vm_flags (include/linux/mm.h)
+// vm_flags (include/linux/mm.h): events carry them (vma_init, vma_flags), so the vocabulary numbers them.
 export const VM_NONE = 0;
-export const VM_READ = 0x1;
-export const VM_WRITE = 0x2;
-export const VM_EXEC = 0x4;
-export const VM_SHARED = 0x8;
-export const VM_MAYREAD = 0x10;
-export const VM_MAYWRITE = 0x20;
-export const VM_MAYEXEC = 0x40;
-export const VM_MAYSHARE = 0x80;
-export const VM_GROWSDOWN = 0x100;
-export const VM_PFNMAP = 0x400;
-export const VM_LOCKED = 0x2000;
-export const VM_IO = 0x4000;
-export const VM_DONTEXPAND = 0x40000;
-export const VM_ACCOUNT = 0x100000;
-export const VM_HUGETLB = 0x400000;
-export const VM_MIXEDMAP = 0x10000000;
-/** madvise(MADV_HUGEPAGE): THP wanted for this VMA (added for mm/huge_memory.ts). */
-export const VM_HUGEPAGE = 0x20000000;
+export const VM_READ = VmFlags.bits.VM_READ;
+export const VM_WRITE = VmFlags.bits.VM_WRITE;
+export const VM_EXEC = VmFlags.bits.VM_EXEC;
+export const VM_SHARED = VmFlags.bits.VM_SHARED;
+export const VM_MAYREAD = VmFlags.bits.VM_MAYREAD;
+export const VM_MAYWRITE = VmFlags.bits.VM_MAYWRITE;
+export const VM_MAYEXEC = VmFlags.bits.VM_MAYEXEC;
+export const VM_MAYSHARE = VmFlags.bits.VM_MAYSHARE;
+export const VM_GROWSDOWN = VmFlags.bits.VM_GROWSDOWN;
+export const VM_PFNMAP = VmFlags.bits.VM_PFNMAP;
+export const VM_LOCKED = VmFlags.bits.VM_LOCKED;
+export const VM_IO = VmFlags.bits.VM_IO;
+export const VM_DONTEXPAND = VmFlags.bits.VM_DONTEXPAND;
+export const VM_ACCOUNT = VmFlags.bits.VM_ACCOUNT;
+export const VM_HUGETLB = VmFlags.bits.VM_HUGETLB;
+export const VM_MIXEDMAP = VmFlags.bits.VM_MIXEDMAP;
+/** madvise(MADV_HUGEPAGE): THP wanted for this VMA. */
+export const VM_HUGEPAGE = VmFlags.bits.VM_HUGEPAGE;
 
 /** The flags mprotect may change; VMAs merge only if the rest is equal. */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
 
-/** VM_REFCNT_EXCLUDE_READERS_FLAG: set by a writer or detacher to keep readers out (kernel-spec §2.1). */
-export const VM_REFCNT_EXCLUDE_READERS_FLAG = 1 << 30;
+/** Set by a writer or detacher to keep readers out (kernel-spec §2.1); vma_refcnt events show it. */
+export { VM_REFCNT_EXCLUDE_READERS_FLAG };
 export const VM_REFCNT_LIMIT = VM_REFCNT_EXCLUDE_READERS_FLAG - 1;
 /** vm_lock_seq starts at UINT_MAX: never equal to an mm_lock_seq that has been reached. */
 export const UINT_MAX = 0xffffffff;
 
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export { PAGE_SHIFT, PAGE_SIZE };
+
+// page flags (include/linux/page-flags.h), as bits of folio.flags: events carry them, so the
+// vocabulary numbers them.
+export const PG_locked = PageFlags.bits.PG_locked;
+export const PG_referenced = PageFlags.bits.PG_referenced;
+export const PG_uptodate = PageFlags.bits.PG_uptodate;
+export const PG_dirty = PageFlags.bits.PG_dirty;
+export const PG_lru = PageFlags.bits.PG_lru;
+export const PG_active = PageFlags.bits.PG_active;
+export const PG_reserved = PageFlags.bits.PG_reserved;
+export const PG_workingset = PageFlags.bits.PG_workingset;
+export const PG_swapbacked = PageFlags.bits.PG_swapbacked;
+export const PG_unevictable = PageFlags.bits.PG_unevictable;
+export const PG_idle = PageFlags.bits.PG_idle;
+
+// enum lru_list (the index of a list in lru_lists()), with LRU_NONE for a folio on no list.
+export const LRU_NONE = LruList.codes.none;
+export const LRU_INACTIVE_ANON = LruList.codes.inactive_anon;
+export const LRU_ACTIVE_ANON = LruList.codes.active_anon;
+export const LRU_INACTIVE_FILE = LruList.codes.inactive_file;
+export const LRU_ACTIVE_FILE = LruList.codes.active_file;
+export const LRU_UNEVICTABLE = LruList.codes.unevictable;
+
+// --- struct folio -------------------------------------------------------------------------------
+
+/**
+ * struct folio with real data bytes. A "struct page *" is its pfn; page_folio() (mm/folio.ts)
+ * finds the folio through the kernel's pfn map.
+ */
+export class Folio {
+  readonly id: number;
+  readonly pfn: number;
+  readonly nr_pages: number;
+  readonly data: Uint8Array;
+  _refcount = 1;
+  /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
+  mapcount = 0;
+  flags = 0;
+  lru = LRU_NONE;
+  mapping: AddressSpace | null = null;
+  index = 0;
+  freed = false;
+  /**
+   * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
+   * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model
+   * sees the sched_block / sched_wakeup events.
+   */
+  readonly waiters: Task[] = [];
+
+  constructor(
+    readonly order: number,
+    readonly anon: boolean,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.nr_pages = 1 << order;
+    this.pfn = k.allocPfns(this.nr_pages);
+    this.data = new Uint8Array(this.nr_pages * PAGE_SIZE);
+    if (anon) this.flags |= PG_swapbacked;
+    const map = pages();
+    for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
+  }
+
+  size(): number {
+    return this.nr_pages * PAGE_SIZE;
+  }
+}
+
+/** Folios by every pfn they cover (mem_map). */
+export function pages(k: Kernel = kernel()): Map<number, Folio> {
+  return k.subsystem('pages', () => new Map<number, Folio>());
+}
+
+// --- page-table pages (struct ptdesc) -------------------------------------------------------------
+
+const C_PTL = name('ptl');
+const C_PMD_LOCK = name('pmd_lock');
+
+/**
+ * A page-table page: 512 numeric entries and, for PTE and PMD tables, its own split lock (the lock
+ * lives in the table page's ptdesc, so a walker derives it from the entry it read and must
+ * revalidate). A table pointer entry holds the table page's pfn, resolved through tables(), so a
+ * walker holding a stale entry reaches the stale (maybe freed) table, as on hardware.
+ */
+export class PageTable {
+  readonly id: number;
+  readonly pfn: number;
+  readonly entries = new Float64Array(PTRS_PER_TABLE);
+  /** Split PTL (PTE tables) or split PMD lock (PMD tables); null for upper levels. */
+  readonly ptl: SpinLock | null;
+  freed = false;
+  /** Queued to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
+  pendingFree = false;
+  /**
+   * PMD tables: the PTE tables deposited with each huge PMD entry, by entry index
+   * (pgtable_trans_huge_deposit keeps them in the PMD table's ptdesc, pmd_huge_pte()).
+   */
+  readonly deposited = new Map<number, PageTable[]>();
+  /**
+   * PMD tables shared by hugetlb mappings (mm/hugetlb.ts, huge_pmd_share): ptdesc->pt_share_count,
+   * the number of PUD entries pointing here besides the first (0: not shared). Kernel-only state:
+   * the replay model sees the PUD entries (pgtable_set), not the count.
+   */
+  pt_share_count = 0;
+
+  constructor(
+    readonly level: number,
+    /** First virtual address this table maps. */
+    readonly base: number,
+  ) {
+    const k = kernel();
+    this.id = k.newId();
+    this.pfn = k.allocPfns(1);
+    this.ptl = level === PTE_LEVEL ? new SpinLock(C_PTL) : level === PMD_LEVEL ? new SpinLock(C_PMD_LOCK) : null;
+    tables().set(this.pfn, this);
+  }
+
+  /** Virtual address mapped by entry `idx`. */
+  addrOf(idx: number): number {
+    return this.base + idx * entry_size(this.level);
+  }
+
+  populated(): number {
+    let n = 0;
+    for (let i = 0; i < PTRS_PER_TABLE; i++) if (this.entries[i] !== 0) n++;
+    return n;
+  }
+}
+
+/** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
+export function tables(k: Kernel = kernel()): Map<number, PageTable> {
+  return k.subsystem('pgtables', () => new Map<number, PageTable>());
+}
+
+// --- struct address_space (include/linux/fs.h) ----------------------------------------------------
+
+const C_I_MMAP = name('i_mmap_rwsem');
+const C_INVALIDATE = name('invalidate_lock');
+
+/**
+ * A file's page cache and rmap tree (mm/filemap.ts). A file is a named byte array; page-cache
+ * folios hold copies of its pages.
+ */
+export class AddressSpace {
+  readonly id: number;
+  /** i_pages: page-cache folios by page index. */
+  readonly i_pages = new Map<number, Folio>();
+  readonly i_mmap_rwsem = new RwSemaphore(C_I_MMAP);
+  readonly invalidate_lock = new RwSemaphore(C_INVALIDATE);
+
+  constructor(
+    readonly name: string,
+    /** The file's contents. */
+    readonly data: Uint8Array,
+    /** Ticks one page read-in takes. */
+    readonly io_ticks: number,
+  ) {
+    this.id = kernel().newId();
+  }
+
+  get nr_pages(): number {
+    return Math.ceil(this.data.length / PAGE_SIZE);
+  }
+}
+
 
 /**
  * vm_operations_struct, reduced to what the emulated paths use: a name for the trace, and
@@ -140,6 +313,11 @@ export function is_cow_mapping(flags: number): boolean {
 
 export function is_vm_hugetlb_page(vma: VmAreaStruct): boolean {
   return (vma.vm_flags & VM_HUGETLB) !== 0;
+}
+
+/** vma_lookup(): the VMA containing addr, or null. */
+export function vma_lookup(mm: MmStruct, addr: number): VmAreaStruct | null {
+  return mm.mm_mt.load(addr) ?? null;
 }
 
 export function vma_pages(vma: VmAreaStruct): number {

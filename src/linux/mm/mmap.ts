@@ -2,8 +2,8 @@
  * mmap(2), munmap(2), VMA lookup and stack expansion (mm/mmap.c, mm/vma.c; kernel-spec §1.5, §4.1,
  * §8.1, §10).
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
@@ -13,11 +13,14 @@ import {
   mmap_read_lock, mmap_read_unlock, mmap_write_downgrade, mmap_write_lock, mmap_write_lock_killable,
   mmap_write_unlock, vma_mark_detached, vma_start_write,
 } from './mmap_lock.js';
+import {
+  HPAGE_SIZE, type HugetlbfsMapping, hugetlb_vm_ops, hugetlbfs_file, hugetlbfs_file_mmap,
+} from './hugetlb.js';
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import {
-  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD,
-  VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, VM_EXEC,
+  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
+  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
 import { remove_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
 
@@ -31,6 +34,9 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_GROWSDOWN = 0x100;
+export const MAP_HUGETLB = 0x40000;
+
+export { vma_lookup };
 
 /** Top-down allocation starts below the stack's gap (mmap_base). */
 export const MMAP_BASE = 0x7f0000000000;
@@ -48,11 +54,6 @@ export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops' };
 
 export function PAGE_ALIGN(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
-}
-
-/** vma_lookup(): the VMA containing addr, or null. */
-export function vma_lookup(mm: MmStruct, addr: number): VmAreaStruct | null {
-  return mm.mm_mt.load(addr) ?? null;
 }
 
 /** find_vma(): the first VMA ending above addr. */
@@ -113,7 +114,7 @@ const mmap_region = traced('mmap_region', function* (
     if (contiguous && !(next && next.vm_start < end)) {
       yield* vma_start_write(prev);
       prev.vm_end = end;
-      yield ev(K.vma_adjust, prev.id, prev.vm_start, prev.vm_end, prev.vm_pgoff);
+      yield emit.vma_adjust({ vma: prev.id, start: prev.vm_start, end: prev.vm_end, pgoff: prev.vm_pgoff });
       return addr;
     }
   }
@@ -198,6 +199,39 @@ function* do_mmap_special(mm: MmStruct, req: MmapRequest, len: number, special: 
   return ret;
 }
 
+export interface HugetlbMmapRequest {
+  addr: number;
+  len: number;
+  prot: number;
+  /** MAP_SHARED / MAP_PRIVATE, MAP_FIXED, and MAP_ANONYMOUS | MAP_HUGETLB for anonymous hugetlb. */
+  flags: number;
+  /** A hugetlbfs file (null with MAP_ANONYMOUS | MAP_HUGETLB: an internal one is made). */
+  file?: HugetlbfsMapping | null;
+  /** Offset into the file, in base pages (a multiple of 512). */
+  pgoff?: number;
+}
+
+/**
+ * mmap(2) of a hugetlbfs file, or MAP_ANONYMOUS | MAP_HUGETLB (ksys_mmap_pgoff's
+ * hugetlb_file_setup: an internal hugetlbfs file). Address, length and offset must be huge-page
+ * aligned (-EINVAL). Returns the address or -errno. Runs sys_mmap_special with the hugetlbfs
+ * file's operations (mm/hugetlb.ts).
+ */
+export function* sys_mmap_hugetlb(mm: MmStruct, req: HugetlbMmapRequest): Gen<number> {
+  const pgoff = req.pgoff ?? 0;
+  if (req.len % HPAGE_SIZE !== 0 || req.addr % HPAGE_SIZE !== 0 || pgoff % (HPAGE_SIZE / PAGE_SIZE) !== 0) return -EINVAL;
+  let file = req.file ?? null;
+  if (!file) {
+    if (!(req.flags & MAP_ANONYMOUS) || !(req.flags & MAP_HUGETLB)) return -EINVAL;
+    file = hugetlbfs_file(`anon_hugepage:${mm.id}:${req.addr.toString(16)}`, req.len);
+  }
+  const flags = req.flags & ~(MAP_ANONYMOUS | MAP_HUGETLB);
+  return yield* sys_mmap_special(
+    mm, { addr: req.addr, len: req.len, prot: req.prot, flags, file, pgoff },
+    { ops: hugetlb_vm_ops, file, vm_flags: VM_HUGETLB | VM_DONTEXPAND, mmap: hugetlbfs_file_mmap },
+  );
+}
+
 /**
  * __vm_munmap(unlock = true), the munmap(2) path (§4.1): gather (split, write-lock, detach) under
  * the write lock, downgrade, then zap and free page tables under the read lock.
@@ -232,7 +266,7 @@ function* expand_downwards(vma: VmAreaStruct, addr: number): Gen<boolean> {
   yield* vma_start_write(vma);
   vma.vm_start = addr;
   vma.vm_mm.mm_mt.reorder();
-  yield ev(K.vma_adjust, vma.id, vma.vm_start, vma.vm_end, vma.vm_pgoff);
+  yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
   return true;
 }
 
@@ -246,7 +280,7 @@ export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr
   if (yield* mmap_write_lock_killable(mm)) return null;
   let vma = find_vma(mm, addr);
   if (vma && vma.vm_start > addr && !(yield* expand_downwards(vma, addr))) vma = null;
-  yield ev(K.expand_stack, addr, vma ? vma.id : 0);
+  yield emit.expand_stack({ addr, vma: vma ? vma.id : 0 });
   if (!vma) {
     yield* mmap_write_unlock(mm);
     return null;
@@ -254,7 +288,6 @@ export const expand_stack = traced('expand_stack', function* (mm: MmStruct, addr
   yield* mmap_write_downgrade(mm);
   return vma;
 });
-
 
 /**
  * exit_mmap() (mm/mmap.c, kernel-spec §4.1): the last mm_users reference is gone. Zap everything

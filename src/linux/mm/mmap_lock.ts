@@ -2,8 +2,8 @@
  * mmap_lock wrappers (include/linux/mmap_lock.h) and per-VMA locks (mm/mmap_lock.c), 7.2 semantics
  * (kernel-spec §1.3, §2.2-§2.5).
  */
-import { K } from '../../trace/events.js';
-import { current, ev, name, sim } from '../../sim/sim.js';
+import { emit, type ArgsOf, VmaReadResult } from '../../trace/vocab/index.js';
+import { current, name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EAGAIN } from '../include/errno.js';
 import {
@@ -18,8 +18,6 @@ import {
 
 /** memcg_id of the tracepoints: every emulated mm lives in one cgroup. */
 const MEMCG_ID = 1;
-const READ = 0;
-const WRITE = 1;
 
 const W_VMA_WRITER = name('vma_writer_wait');
 const WARN_MMAP_NOT_LOCKED = name('mmap_assert_locked: mmap_lock not held');
@@ -33,58 +31,61 @@ const VMA_LOCK_ABORT = name('VMA_LOCK_ABORT');
 const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
 const VMA_LOCK_MISS = name('VMA_LOCK_MISS');
 
-// vma_start_read results (the `result` field of the event)
-export const VMA_READ_OK = 0;
-export const VMA_READ_LOCKED_OUT = 1;
-export const VMA_READ_DETACHED = 2;
-export const VMA_READ_FOREIGN = 3;
+/** vma_start_read()'s outcome, as its event names it. */
+type VmaReadOutcome = ArgsOf<'vma_start_read'>['result'];
+
+// The codes vma_start_read events store for each outcome (VmaReadResult in the vocabulary).
+export const VMA_READ_OK = VmaReadResult.codes.ok;
+export const VMA_READ_LOCKED_OUT = VmaReadResult.codes.locked_out;
+export const VMA_READ_DETACHED = VmaReadResult.codes.detached;
+export const VMA_READ_FOREIGN = VmaReadResult.codes.foreign;
 
 // --- mmap_lock -----------------------------------------------------------------------------------
 
 function* mm_lock_seqcount_step(mm: MmStruct): Gen {
   const old = mm.mm_lock_seq;
   mm.mm_lock_seq = old + 1;
-  yield ev(K.mm_lock_seq, mm.id, old, mm.mm_lock_seq);
+  yield emit.mm_lock_seq({ mm: mm.id, old, new: mm.mm_lock_seq });
 }
 
 export function* mmap_read_lock(mm: MmStruct): Gen {
-  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: false });
   yield* down_read(mm.mmap_lock);
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, 1);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: false, success: true });
 }
 
 /** Returns 0, or -EINTR when a fatal signal arrived while waiting. */
 export function* mmap_read_lock_killable(mm: MmStruct): Gen<number> {
-  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: false });
   const ret = yield* down_read_killable(mm.mmap_lock);
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, ret === 0 ? 1 : 0);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: false, success: ret === 0 });
   return ret;
 }
 
 export function* mmap_read_trylock(mm: MmStruct): Gen<boolean> {
-  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, READ);
+  yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: false });
   const ok = yield* down_read_trylock(mm.mmap_lock);
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, ok ? 1 : 0);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: false, success: ok });
   return ok;
 }
 
 export function* mmap_read_unlock(mm: MmStruct): Gen {
-  yield ev(K.mmap_lock_released, mm.id, MEMCG_ID, READ);
+  yield emit.mmap_lock_released({ mm: mm.id, memcg_id: MEMCG_ID, write: false });
   yield* up_read(mm.mmap_lock);
 }
 
 export function* mmap_write_lock(mm: MmStruct): Gen {
-  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, WRITE);
+  yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: true });
   yield* down_write(mm.mmap_lock);
   yield* mm_lock_seqcount_step(mm);
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, WRITE, 1);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: true, success: true });
 }
 
 export function* mmap_write_lock_killable(mm: MmStruct): Gen<number> {
-  yield ev(K.mmap_lock_start_locking, mm.id, MEMCG_ID, WRITE);
+  yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: true });
   const ret = yield* down_write_killable(mm.mmap_lock);
   if (ret === 0) yield* mm_lock_seqcount_step(mm);
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, WRITE, ret === 0 ? 1 : 0);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: true, success: ret === 0 });
   return ret;
 }
 
@@ -94,13 +95,13 @@ function* vma_end_write_all(mm: MmStruct): Gen {
 }
 
 export function* mmap_write_unlock(mm: MmStruct): Gen {
-  yield ev(K.mmap_lock_released, mm.id, MEMCG_ID, WRITE);
+  yield emit.mmap_lock_released({ mm: mm.id, memcg_id: MEMCG_ID, write: true });
   yield* vma_end_write_all(mm);
   yield* up_write(mm.mmap_lock);
 }
 
 export function* mmap_write_downgrade(mm: MmStruct): Gen {
-  yield ev(K.mmap_lock_acquire_returned, mm.id, MEMCG_ID, READ, 1);
+  yield emit.mmap_lock_acquire_returned({ mm: mm.id, memcg_id: MEMCG_ID, write: false, success: true });
   yield* vma_end_write_all(mm);
   yield* downgrade_write(mm.mmap_lock);
 }
@@ -115,11 +116,11 @@ export function mmap_lock_held_by_me(mm: MmStruct): boolean {
 
 /** mmap_assert_locked(): a warning event (not an exception) when violated. */
 export function* mmap_assert_locked(mm: MmStruct): Gen {
-  if (!mmap_lock_held_by_me(mm)) yield ev(K.warn, WARN_MMAP_NOT_LOCKED.id, mm.id);
+  if (!mmap_lock_held_by_me(mm)) yield emit.warn({ what: WARN_MMAP_NOT_LOCKED.id, obj: mm.id });
 }
 
 export function* mmap_assert_write_locked(mm: MmStruct): Gen {
-  if (mm.mmap_lock.writer !== current()) yield ev(K.warn, WARN_MMAP_NOT_WRITE_LOCKED.id, mm.id);
+  if (mm.mmap_lock.writer !== current()) yield emit.warn({ what: WARN_MMAP_NOT_WRITE_LOCKED.id, obj: mm.id });
 }
 
 // --- per-VMA locks -------------------------------------------------------------------------------
@@ -127,7 +128,7 @@ export function* mmap_assert_write_locked(mm: MmStruct): Gen {
 function* set_refcnt(vma: VmAreaStruct, value: number): Gen {
   const old = vma.vm_refcnt;
   vma.vm_refcnt = value;
-  yield ev(K.vma_refcnt, vma.id, old, value);
+  yield emit.vma_refcnt({ vma: vma.id, old, new: value });
 }
 
 function vma_is_write_locked(vma: VmAreaStruct): boolean {
@@ -164,11 +165,11 @@ export function* vma_start_write(vma: VmAreaStruct): Gen {
   }
   vma.vm_lock_seq = mm.mm_lock_seq;
   if (attached) vma.vm_refcnt -= VM_REFCNT_EXCLUDE_READERS_FLAG;
-  yield ev(K.vma_start_write, vma.id, waited ? 1 : 0, vma.vm_lock_seq);
+  yield emit.vma_start_write({ vma: vma.id, waited, vm_lock_seq: vma.vm_lock_seq });
 }
 
 export function* vma_assert_write_locked(vma: VmAreaStruct): Gen {
-  if (!vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
+  if (!vma_is_write_locked(vma)) yield emit.warn({ what: WARN_VMA_NOT_LOCKED.id, obj: vma.id });
 }
 
 /**
@@ -176,14 +177,14 @@ export function* vma_assert_write_locked(vma: VmAreaStruct): Gen {
  * adds VM_REFCNT_EXCLUDE_READERS_FLAG, which keeps the count above 1 while readers still hold it.
  */
 export function* vma_assert_locked(vma: VmAreaStruct): Gen {
-  if (vma.vm_refcnt <= 1 && !vma_is_write_locked(vma)) yield ev(K.warn, WARN_VMA_NOT_LOCKED.id, vma.id);
+  if (vma.vm_refcnt <= 1 && !vma_is_write_locked(vma)) yield emit.warn({ what: WARN_VMA_NOT_LOCKED.id, obj: vma.id });
 }
 
 /** vma_mark_attached(): a write-locked, detached VMA goes into service (refcnt 0 -> 1). */
 export function* vma_mark_attached(vma: VmAreaStruct): Gen {
   yield* vma_assert_write_locked(vma);
   vma.vm_refcnt = 1;
-  yield ev(K.vma_mark_attached, vma.id, vma.vm_start, vma.vm_end);
+  yield emit.vma_mark_attached({ vma: vma.id, start: vma.vm_start, end: vma.vm_end });
 }
 
 /**
@@ -192,7 +193,7 @@ export function* vma_mark_attached(vma: VmAreaStruct): Gen {
  */
 export function* vma_mark_detached(vma: VmAreaStruct): Gen {
   yield* vma_assert_write_locked(vma);
-  if (vma.vm_refcnt === 0) yield ev(K.warn, WARN_VMA_DETACHED.id, vma.id);
+  if (vma.vm_refcnt === 0) yield emit.warn({ what: WARN_VMA_DETACHED.id, obj: vma.id });
   vma.vm_refcnt--;
   let waited = false;
   if (vma.vm_refcnt !== 0) {
@@ -200,14 +201,14 @@ export function* vma_mark_detached(vma: VmAreaStruct): Gen {
     waited = yield* wait_for_refcnt(vma, VM_REFCNT_EXCLUDE_READERS_FLAG);
     vma.vm_refcnt = 0;
   }
-  yield ev(K.vma_mark_detached, vma.id, waited ? 1 : 0);
+  yield emit.vma_mark_detached({ vma: vma.id, waited });
 }
 
 /** vma_refcount_put(): drop a reader reference; wake a writer waiting for readers to drain. */
 function* vma_refcount_put(vma: VmAreaStruct): Gen {
   const mm = vma.vm_mm;
   vma.vm_refcnt--;
-  yield ev(K.vma_end_read, vma.id, vma.vm_refcnt);
+  yield emit.vma_end_read({ vma: vma.id, refcnt: vma.vm_refcnt });
   const excluding = (vma.vm_refcnt & VM_REFCNT_EXCLUDE_READERS_FLAG) !== 0;
   if (excluding && vma.vm_refcnt <= VM_REFCNT_EXCLUDE_READERS_FLAG + 1 && mm.vma_writer_wait) {
     yield* sim().wake(mm.vma_writer_wait);
@@ -220,59 +221,59 @@ export function* vma_end_read(vma: VmAreaStruct): Gen {
 
 /**
  * vma_start_read() (§2.4): caller is inside rcu_read_lock and, on failure, leaves it (this drops
- * the RCU read lock itself). Returns one of VMA_READ_*.
+ * the RCU read lock itself). Returns the outcome its event shows.
  */
-function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<number> {
+function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<VmaReadOutcome> {
   // Lockless pessimistic check: write-locked in the current mmap write section.
   if (vma.vm_lock_seq === mm.mm_lock_seq) {
-    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, vma.vm_refcnt);
+    yield emit.vma_start_read({ vma: vma.id, result: 'locked_out', refcnt: vma.vm_refcnt });
     yield* rcu_read_unlock();
-    return VMA_READ_LOCKED_OUT;
+    return 'locked_out';
   }
   // __refcount_inc_not_zero_limited_acquire()
   const old = vma.vm_refcnt;
   if (old === 0) {
-    yield ev(K.vma_start_read, vma.id, VMA_READ_DETACHED, old);
+    yield emit.vma_start_read({ vma: vma.id, result: 'detached', refcnt: old });
     yield* rcu_read_unlock();
-    return VMA_READ_DETACHED;
+    return 'detached';
   }
   if (old + 1 > VM_REFCNT_LIMIT) {
-    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, old);
+    yield emit.vma_start_read({ vma: vma.id, result: 'locked_out', refcnt: old });
     yield* rcu_read_unlock();
-    return VMA_READ_LOCKED_OUT;
+    return 'locked_out';
   }
   yield* set_refcnt(vma, old + 1);
   if (vma.vm_mm !== mm) {
     // Typesafe-RCU reuse by another mm: drop the reference under mmgrab so its writer can be woken.
-    yield ev(K.vma_start_read, vma.id, VMA_READ_FOREIGN, vma.vm_refcnt);
+    yield emit.vma_start_read({ vma: vma.id, result: 'foreign', refcnt: vma.vm_refcnt });
     yield* rcu_read_unlock();
     const other_mm = vma.vm_mm;
     other_mm.mm_count++; // mmgrab(): its vma_writer_wait stays valid across the put
     yield* vma_refcount_put(vma);
     other_mm.mm_count--; // mmdrop()
-    return VMA_READ_FOREIGN;
+    return 'foreign';
   }
   // Re-check with ACQUIRE now that readers are counted.
   if (vma.vm_lock_seq === mm.mm_lock_seq) {
-    yield ev(K.vma_start_read, vma.id, VMA_READ_LOCKED_OUT, vma.vm_refcnt);
+    yield emit.vma_start_read({ vma: vma.id, result: 'locked_out', refcnt: vma.vm_refcnt });
     yield* vma_refcount_put(vma);
     yield* rcu_read_unlock();
-    return VMA_READ_LOCKED_OUT;
+    return 'locked_out';
   }
-  yield ev(K.vma_start_read, vma.id, VMA_READ_OK, vma.vm_refcnt);
-  return VMA_READ_OK;
+  yield emit.vma_start_read({ vma: vma.id, result: 'ok', refcnt: vma.vm_refcnt });
+  return 'ok';
 }
 
 /** vma_start_read_locked(): with mmap_lock held no writer can exist; only overflow can fail. */
 export function* vma_start_read_locked(vma: VmAreaStruct): Gen<boolean> {
   if (vma.vm_refcnt + 1 > VM_REFCNT_LIMIT) return false;
   vma.vm_refcnt++;
-  yield ev(K.vma_start_read_locked, vma.id, vma.vm_refcnt);
+  yield emit.vma_start_read_locked({ vma: vma.id, refcnt: vma.vm_refcnt });
   return true;
 }
 
 function* count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
-  yield ev(K.vmstat, counter.id);
+  yield emit.vmstat({ counter: counter.id });
 }
 
 /**
@@ -286,19 +287,19 @@ export const lock_vma_under_rcu = traced('lock_vma_under_rcu', function* (
   for (;;) {
     yield* rcu_read_lock();
     const vma = mm.mm_mt.load(address) ?? null;
-    yield ev(K.mas_walk, address, vma ? vma.id : 0);
+    yield emit.mas_walk({ addr: address, vma: vma ? vma.id : 0 });
     if (!vma) {
       yield* rcu_read_unlock();
       yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
       return null;
     }
     const r = yield* vma_start_read(mm, vma);
-    if (r === VMA_READ_DETACHED) {
+    if (r === 'detached') {
       // The VMA was detached under us: walk again.
       yield* count_vm_vma_lock_event(VMA_LOCK_MISS);
       continue;
     }
-    if (r !== VMA_READ_OK) {
+    if (r !== 'ok') {
       yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
       return null;
     }
@@ -333,6 +334,6 @@ export const lock_vma_under_rcu_wait = traced('lock_vma_under_rcu_wait', functio
     const there = mm.mm_mt.load(address) !== undefined; // vma_lookup
     yield* mmap_read_unlock(mm);
     if (!there) return null;
-    yield ev(K.vma_lock_wait_retry, address, retries);
+    yield emit.vma_lock_wait_retry({ addr: address, retries });
   }
 });

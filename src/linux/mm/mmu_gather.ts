@@ -4,8 +4,8 @@
  * grace period with CONFIG_MMU_GATHER_RCU_TABLE_FREE (x86), at once without it (safe there only
  * because IRQ-disabled walkers delay the flush IPI; an RCU-only walker then reads freed tables).
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { call_rcu } from '../kernel/rcu/tree.js';
@@ -13,7 +13,7 @@ import { smp_call_function_sync } from '../kernel/smp.js';
 import { type Folio, folio_put } from './folio.js';
 import type { MmStruct } from './mm_types.js';
 import {
-  type PageTable, free_table_now, PGTABLE_FREE_IMMEDIATE, PGTABLE_FREE_RCU_DONE, PGTABLE_FREE_RCU_QUEUED,
+  type PageTable, free_table_now, pgtable_free_queued,
 } from './pgtable.js';
 
 const WHAT_TABLE_BATCH = name('tlb_remove_table_rcu');
@@ -56,7 +56,7 @@ export function tlb_remove_table(tlb: MmuGather, table: PageTable): void {
 }
 
 function* tlb_flush_mmu(tlb: MmuGather): Gen {
-  if (tlb.end > 0) yield ev(K.tlb_flush, tlb.mm.id, tlb.start, tlb.end);
+  if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
   for (const folio of tlb.folios.splice(0)) yield* folio_put(folio);
 }
 
@@ -65,15 +65,12 @@ function* tlb_table_flush(tlb: MmuGather): Gen {
   if (batch.length === 0) return;
   const config = kernel().config;
   if (!config.CONFIG_MMU_GATHER_RCU_TABLE_FREE || config.pteFreeImmediate) {
-    for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_IMMEDIATE);
+    for (const t of batch) yield* free_table_now(t, 'immediate');
     return;
   }
-  for (const t of batch) {
-    t.pendingFree = true;
-    yield ev(K.pgtable_free, t.level, t.id, PGTABLE_FREE_RCU_QUEUED);
-  }
+  for (const t of batch) yield* pgtable_free_queued(t);
   yield* call_rcu(WHAT_TABLE_BATCH, batch[0]!.id, function* () {
-    for (const t of batch) yield* free_table_now(t, PGTABLE_FREE_RCU_DONE);
+    for (const t of batch) yield* free_table_now(t, 'rcu_freed');
   });
 }
 
@@ -115,7 +112,7 @@ export function tlb_unshare_pmd_ptdesc(tlb: MmuGather, table: PageTable, pud_sta
  */
 export function* tlb_flush_unshared_tables(tlb: MmuGather): Gen {
   if (tlb.unshared_tables) {
-    if (tlb.end > 0) yield ev(K.tlb_flush, tlb.mm.id, tlb.start, tlb.end);
+    if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
     tlb.start = Infinity;
     tlb.end = 0;
     tlb.unshared_tables = false;

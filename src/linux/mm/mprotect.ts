@@ -3,8 +3,8 @@
  * mprotect_fixup: split at the range edges, write-lock, change vm_flags, change the PTEs under their
  * PTLs, flush, and merge with compatible neighbours.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_huge, entry_none, entry_set_bits, is_migration_entry_dirty,
@@ -78,7 +78,7 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
     }
     addr = next;
   }
-  yield ev(K.tlb_flush, mm.id, start, end);
+  yield emit.tlb_flush({ mm: mm.id, start, end });
 }
 
 /** mprotect_fixup(): returns the VMA now covering the range (after merges). */
@@ -91,7 +91,7 @@ const mprotect_fixup = traced('mprotect_fixup', function* (
   yield* vma_start_write(vma);
   const old = vma.vm_flags;
   vma.vm_flags = newflags;
-  yield ev(K.vma_flags, vma.id, old, newflags);
+  yield emit.vma_flags({ vma: vma.id, old, new: newflags });
   yield* change_protection(vma, start, end);
   return yield* vma_merge_neighbours(vma);
 });

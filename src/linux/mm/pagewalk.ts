@@ -8,20 +8,19 @@
  * lock held: the entry cannot change until folio_walk_end(). It does not fault, take a folio
  * reference, touch the folio or check VMA permissions.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, pfn_swap_entry_to_page,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel } from '../kernel.js';
+import { kernel, variant } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
-import { down_read, RwSemaphore, up_read } from '../kernel/locking/rwsem.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import { current_task } from '../kernel/sched.js';
 import { type Folio, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
-import { vm_normal_page_pmd } from './huge_memory.js';
-import { vm_normal_page } from './memory.js';
+import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
+import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
 import { type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
@@ -61,41 +60,15 @@ const WARN_NO_RCU_TABLE_FREE = name('VM_WARN_ON_ONCE(!IS_ENABLED(CONFIG_MMU_GATH
 const WARN_HUGETLB = name('VM_WARN_ON_ONCE(is_vm_hugetlb_page(vma))');
 const WARN_OUTSIDE = name('WARN_ON_ONCE(addr < vma->vm_start || addr >= vma->vm_end)');
 const WARN_IRQS_ON = name('lockdep_assert_irqs_disabled() (folio_walk_start, v2)');
-const C_HUGETLB_VMA_LOCK = name('hugetlb_vma_lock');
-
-/**
- * The hugetlb VMA lock (struct hugetlb_vma_lock), made on first use. Exported for mm/hugetlb.ts
- * (hugetlb_vma_lock_read/write, and hugetlb_vma_lock_alloc at mmap time). In the kernel it and
- * vma_pgtable_walk_begin/end live in mm/hugetlb.c and mm/memory.c; they are here, beside
- * folio_walk_start, their caller, because hugetlb.ts and memory.ts both import this file and
- * importing them back would make module cycles.
- */
-export function hugetlb_vma_lock(vma: VmAreaStruct): RwSemaphore {
-  vma.hugetlb_vma_lock ??= new RwSemaphore(C_HUGETLB_VMA_LOCK);
-  return vma.hugetlb_vma_lock;
-}
-
-/**
- * vma_pgtable_walk_begin() (seeds/002): hugetlb VMAs take the hugetlb VMA lock for read, which keeps
- * shared PMD tables (huge_pmd_share) from being unshared under the walker.
- */
-export function* vma_pgtable_walk_begin(vma: VmAreaStruct): Gen {
-  if (is_vm_hugetlb_page(vma)) yield* down_read(hugetlb_vma_lock(vma));
-}
-
-export function* vma_pgtable_walk_end(vma: VmAreaStruct): Gen {
-  if (is_vm_hugetlb_page(vma)) yield* up_read(hugetlb_vma_lock(vma));
-}
-
 /** The lock assertions at the top of folio_walk_start(). */
 function* folio_walk_assert(vma: VmAreaStruct, flags: number): Gen {
   if (flags & FW_VMA_LOCKED) {
-    if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) yield ev(K.warn, WARN_NO_RCU_TABLE_FREE.id, vma.id);
-    if (is_vm_hugetlb_page(vma)) yield ev(K.warn, WARN_HUGETLB.id, vma.id);
+    if (!kernel().config.CONFIG_MMU_GATHER_RCU_TABLE_FREE) yield emit.warn({ what: WARN_NO_RCU_TABLE_FREE.id, obj: vma.id });
+    if (is_vm_hugetlb_page(vma)) yield emit.warn({ what: WARN_HUGETLB.id, obj: vma.id });
     yield* vma_assert_locked(vma);
     // Variant irqOffWalk (v2): the walk must run with IRQs disabled.
-    if (kernel().build.variants.has('irqOffWalk') && current_task().irqs_disabled === 0) {
-      yield ev(K.warn, WARN_IRQS_ON.id, vma.id);
+    if (variant('irqOffWalk') && current_task().irqs_disabled === 0) {
+      yield emit.warn({ what: WARN_IRQS_ON.id, obj: vma.id });
     }
   } else {
     yield* mmap_assert_locked(vma.vm_mm);
@@ -119,7 +92,7 @@ export const folio_walk_start = traced('folio_walk_start', function* (
 
 function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Folio; walk: FolioWalk } | null> {
   if (addr < vma.vm_start || addr >= vma.vm_end) {
-    yield ev(K.warn, WARN_OUTSIDE.id, vma.id);
+    yield emit.warn({ what: WARN_OUTSIDE.id, obj: vma.id });
     return null;
   }
   const mm = vma.vm_mm;

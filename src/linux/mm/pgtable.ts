@@ -1,75 +1,21 @@
 /**
- * Page-table pages and their entries (include/linux/pgtable.h, include/linux/mm.h).
- *
- * A table is an object with 512 numeric entries and, for PTE and PMD tables, its own split lock (the
- * lock lives in the table page's ptdesc, so a walker derives it from the entry it read and must
- * revalidate). A table pointer entry holds the table page's pfn, resolved through the kernel's pfn
- * map, so a walker holding a stale entry reaches the stale (maybe freed) table, as on hardware.
+ * Page-table entries and their tables (include/linux/pgtable.h, include/linux/mm.h): reading and
+ * writing entries, the split locks, allocation (pud_alloc / pmd_alloc / pte_alloc) and freeing.
+ * The table page itself (struct ptdesc) is declared in mm_types.ts.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit, type ArgsOf, PtLevel } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_TABLE, PGD_LEVEL, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE,
-  entry_pfn, entry_size, mk_entry, table_index,
+  _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_size, mk_entry, table_index,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel, type Kernel } from '../kernel.js';
-import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
-import type { MmStruct } from './mm_types.js';
+import { kernel } from '../kernel.js';
+import { type SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
+import { type MmStruct, PageTable, tables } from './mm_types.js';
 
-const C_PTL = name('ptl');
-const C_PMD_LOCK = name('pmd_lock');
+export { PageTable, tables } from './mm_types.js';
+
 const UAF_PGTABLE = name('page table read after free');
-
-export class PageTable {
-  readonly id: number;
-  readonly pfn: number;
-  readonly entries = new Float64Array(PTRS_PER_TABLE);
-  /** Split PTL (PTE tables) or split PMD lock (PMD tables); null for upper levels. */
-  readonly ptl: SpinLock | null;
-  freed = false;
-  /** Queued to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
-  pendingFree = false;
-  /**
-   * PMD tables: the PTE tables deposited with each huge PMD entry, by entry index
-   * (pgtable_trans_huge_deposit keeps them in the PMD table's ptdesc, pmd_huge_pte()).
-   */
-  readonly deposited = new Map<number, PageTable[]>();
-  /**
-   * PMD tables shared by hugetlb mappings (mm/hugetlb.ts, huge_pmd_share): ptdesc->pt_share_count,
-   * the number of PUD entries pointing here besides the first (0: not shared). Kernel-only state:
-   * the replay model sees the PUD entries (pgtable_set), not the count.
-   */
-  pt_share_count = 0;
-
-  constructor(
-    readonly level: number,
-    /** First virtual address this table maps. */
-    readonly base: number,
-  ) {
-    const k = kernel();
-    this.id = k.newId();
-    this.pfn = k.allocPfns(1);
-    this.ptl = level === PTE_LEVEL ? new SpinLock(C_PTL) : level === PMD_LEVEL ? new SpinLock(C_PMD_LOCK) : null;
-    tables().set(this.pfn, this);
-  }
-
-  /** Virtual address mapped by entry `idx`. */
-  addrOf(idx: number): number {
-    return this.base + idx * entry_size(this.level);
-  }
-
-  populated(): number {
-    let n = 0;
-    for (let i = 0; i < PTRS_PER_TABLE; i++) if (this.entries[i] !== 0) n++;
-    return n;
-  }
-}
-
-/** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
-export function tables(k: Kernel = kernel()): Map<number, PageTable> {
-  return k.subsystem('pgtables', () => new Map<number, PageTable>());
-}
 
 /** The table a table-pointer entry points to. */
 export function entry_table(v: number): PageTable {
@@ -99,8 +45,8 @@ export function entry_ptr(table: PageTable, addr: number): EntryPtr {
  */
 export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
   const v = p.table.entries[p.idx]!;
-  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
-  yield ev(K.pgtable_read, p.table.level, p.table.addrOf(p.idx), v, lockless ? 1 : 0);
+  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
   return v;
 }
 
@@ -108,15 +54,49 @@ export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
 export function* set_entry(p: EntryPtr, v: number): Gen {
   const old = p.table.entries[p.idx]!;
   p.table.entries[p.idx] = v;
-  if (p.table.freed) yield ev(K.use_after_free, UAF_PGTABLE.id, p.table.id);
-  yield ev(K.pgtable_set, p.table.id, p.table.addrOf(p.idx), v, old);
+  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
 }
 
 /** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
 export function* alloc_table(level: number, base: number): Gen<PageTable> {
   const t = new PageTable(level, base);
-  yield ev(K.pgtable_alloc, level, t.id, base);
+  yield emit.pgtable_alloc({ level: PtLevel.name(level), table: t.id, addr: base });
   return t;
+}
+
+/** Base address of the table of `level` that maps addr. */
+function table_base(level: number, addr: number): number {
+  const span = entry_size(level + 1);
+  return Math.floor(addr / span) * span;
+}
+
+/**
+ * __pud_alloc / __pmd_alloc / __pte_alloc (pmd_install): allocate a missing table under the parent
+ * level's lock, re-checking that nobody populated it meanwhile. Returns the table (null: a huge
+ * PMD is there, for a PTE table only). Also hugetlb's pud_alloc / pmd_alloc (huge_pte_alloc).
+ */
+export function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
+  const seen = yield* read_entry(parent, true);
+  // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
+  // the caller's pte_offset_map_lock() finds no table (the fault is retried).
+  if (entry_huge(seen)) return null;
+  if (!entry_none(seen)) return entry_table(seen);
+  const fresh = yield* alloc_table(level, table_base(level, addr));
+  // P4D/PUD populate under page_table_lock (pud_lock is page_table_lock in 7.2); PTE tables are
+  // installed under the PMD lock (pmd_install).
+  const lock: SpinLock = level === PTE_LEVEL ? yield* pmd_lock(mm, parent) : mm.page_table_lock;
+  if (level !== PTE_LEVEL) yield* spin_lock(lock);
+  const now = yield* read_entry(parent, false);
+  let table: PageTable | null = fresh;
+  if (entry_none(now)) {
+    yield* set_entry(parent, table_entry(fresh));
+  } else {
+    table = entry_huge(now) ? null : entry_table(now);
+  }
+  yield* spin_unlock(lock);
+  if (table !== fresh) yield* free_table_now(fresh, 'immediate'); // never visible
+  return table;
 }
 
 /** mm_alloc_pgd(): the mm's top-level table. */
@@ -150,11 +130,23 @@ export function* pud_lock(mm: MmStruct): Gen<SpinLock> {
 
 export { spin_unlock };
 
+/**
+ * How a page table is freed: at once, or (`rcu_freed`) by the RCU callback queued for it. Queuing
+ * it is `rcu_queued` (pgtable_free_queued).
+ */
+export type PgtableFreeNow = Extract<ArgsOf<'pgtable_free'>['mode'], 'immediate' | 'rcu_freed'>;
+
 /** Mark a table freed (the memory goes back to the allocator). */
-export function* free_table_now(t: PageTable, mode: number): Gen {
+export function* free_table_now(t: PageTable, mode: PgtableFreeNow): Gen {
   t.freed = true;
   t.pendingFree = false;
-  yield ev(K.pgtable_free, t.level, t.id, mode);
+  yield emit.pgtable_free({ level: PtLevel.name(t.level), table: t.id, mode });
+}
+
+/** Queue a table to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
+export function* pgtable_free_queued(t: PageTable): Gen {
+  t.pendingFree = true;
+  yield emit.pgtable_free({ level: PtLevel.name(t.level), table: t.id, mode: 'rcu_queued' });
 }
 
 /** pgtable_trans_huge_deposit(): park `pgtable` with the huge PMD at pmdp (pmd_lock held). */
@@ -162,7 +154,7 @@ export function* pgtable_trans_huge_deposit(pmdp: EntryPtr, pgtable: PageTable):
   const list = pmdp.table.deposited.get(pmdp.idx) ?? [];
   list.push(pgtable);
   pmdp.table.deposited.set(pmdp.idx, list);
-  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 1);
+  yield emit.pgtable_deposit({ table: pmdp.table.id, addr: pmdp.table.addrOf(pmdp.idx), pgtable: pgtable.id, op: 'deposit' });
 }
 
 /** pgtable_trans_huge_withdraw(): take back the table deposited with the huge PMD at pmdp. */
@@ -171,11 +163,6 @@ export function* pgtable_trans_huge_withdraw(pmdp: EntryPtr): Gen<PageTable> {
   const pgtable = list?.pop();
   if (!pgtable) throw new Error(`no page table deposited at PMD ${pmdp.table.addrOf(pmdp.idx).toString(16)}`);
   if (list!.length === 0) pmdp.table.deposited.delete(pmdp.idx);
-  yield ev(K.pgtable_deposit, pmdp.table.id, pmdp.table.addrOf(pmdp.idx), pgtable.id, 0);
+  yield emit.pgtable_deposit({ table: pmdp.table.id, addr: pmdp.table.addrOf(pmdp.idx), pgtable: pgtable.id, op: 'withdraw' });
   return pgtable;
 }
-
-export const PGTABLE_FREE_IMMEDIATE = 0;
-export const PGTABLE_FREE_RCU_QUEUED = 1;
-export const PGTABLE_FREE_IPI_SYNCED = 2;
-export const PGTABLE_FREE_RCU_DONE = 3;

@@ -2,8 +2,8 @@
  * pte_offset_map() family (mm/pgtable-generic.c, kernel-spec §3.4-§3.5): map a PTE table under RCU,
  * and lock it with the PMD re-check that catches a table replaced or removed meanwhile.
  */
-import { K } from '../../trace/events.js';
-import { ev } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+
 import type { Gen } from '../../sim/task.js';
 import { entry_leaf, entry_none, entry_present } from '../arch/x86/include/pgtable_types.js';
 import { spin_lock, spin_unlock, type SpinLock } from '../kernel/locking/spinlock.js';
@@ -11,8 +11,7 @@ import { call_rcu, rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js'
 import { kernel } from '../kernel.js';
 import type { MmStruct } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, PGTABLE_FREE_IMMEDIATE, PGTABLE_FREE_RCU_DONE, PGTABLE_FREE_RCU_QUEUED,
-  entry_ptr, entry_table, free_table_now, pte_lockptr, read_entry,
+  type EntryPtr, type PageTable, entry_ptr, entry_table, free_table_now, pgtable_free_queued, pte_lockptr, read_entry,
 } from './pgtable.js';
 import { name } from '../../sim/sim.js';
 
@@ -62,11 +61,11 @@ export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number)
     const ptl = pte_lockptr(mm, mapped.pmdval);
     // The split PTL lives in the table page: taking it in a freed table is a use-after-free.
     const table = entry_table(mapped.pmdval);
-    if (table.freed) yield ev(K.use_after_free, UAF_PTL.id, table.id);
+    if (table.freed) yield emit.use_after_free({ what: UAF_PTL.id, obj: table.id });
     yield* spin_lock(ptl);
     const now = yield* read_entry(pmdp, false);
     const same = now === mapped.pmdval;
-    yield ev(K.pmd_recheck, addr, same ? 1 : 0, now);
+    yield emit.pmd_recheck({ addr, same, value: now });
     if (same) return { ...mapped, ptl };
     yield* pte_unmap_unlock(ptl);
   }
@@ -99,17 +98,16 @@ const WHAT_PTE_FREE = name('pte_free_defer');
  * pte_free_defer() (mm/pgtable-generic.c, kernel-spec §4.3): free a PTE table that was unlinked
  * under pmd_lock + PTL after an RCU grace period (call_rcu -> pte_free), so a walker that found it
  * through a PMD value read under rcu_read_lock() (pte_offset_map) can still take its PTL and see
- * the PMD changed. Queued (mode 1), then freed by the callback (mode 3). Config pteFreeImmediate
- * (kernel-spec §12.4c) frees it at once (mode 0), as without RCU-deferred freeing.
+ * the PMD changed. Queued (rcu_queued), then freed by the callback (rcu_freed). Config
+ * pteFreeImmediate (kernel-spec §12.4c) frees it at once (immediate), as without RCU-deferred freeing.
  */
 export function* pte_free_defer(table: PageTable): Gen {
   if (kernel().config.pteFreeImmediate) {
-    yield* free_table_now(table, PGTABLE_FREE_IMMEDIATE);
+    yield* free_table_now(table, 'immediate');
     return;
   }
-  table.pendingFree = true;
-  yield ev(K.pgtable_free, table.level, table.id, PGTABLE_FREE_RCU_QUEUED);
+  yield* pgtable_free_queued(table);
   yield* call_rcu(WHAT_PTE_FREE, table.id, function* () {
-    yield* free_table_now(table, PGTABLE_FREE_RCU_DONE);
+    yield* free_table_now(table, 'rcu_freed');
   });
 }

@@ -4,8 +4,8 @@
  * Simplification: the per-CPU folio_batch queues (lru_add, lru_activate) drain at once, under
  * lru_lock, instead of when the batch fills; the order of list moves is the same, only earlier.
  */
-import { K } from '../../trace/events.js';
-import { ev, name } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
@@ -41,8 +41,7 @@ export function lru_isolated(): Set<Folio> {
  * folio_activate(): move an LRU folio to the active list. The kernel claims the folio with
  * folio_test_clear_lru() when it queues it on the lru_activate batch, so a folio reclaim isolated
  * meanwhile (PG_lru clear) is left alone; here the batch drains at once under lru_lock, so the
- * check is made there. (Fix: this used to activate unconditionally, putting an isolated folio back
- * on a list behind reclaim's back.)
+ * check is made there -- without it an isolated folio would go back on a list behind reclaim's back.
  */
 function* folio_activate(folio: Folio): Gen {
   const lock = lru_lock();
@@ -69,7 +68,7 @@ export function* folio_mark_accessed(folio: Folio): Gen {
     if (folio.flags & PG_lru) {
       // PG_active comes with the move to the active list (the lru_move event of folio_activate).
       folio.flags &= ~PG_idle;
-      yield ev(K.folio_mark_accessed, folio.id, from, folio.flags);
+      yield emit.folio_mark_accessed({ folio: folio.id, from, to: folio.flags });
       yield* folio_activate(folio);
       return;
     }
@@ -78,5 +77,5 @@ export function* folio_mark_accessed(folio: Folio): Gen {
     if (!lru_isolated().has(folio)) folio.flags |= PG_active;
   }
   folio.flags &= ~PG_idle;
-  yield ev(K.folio_mark_accessed, folio.id, from, folio.flags);
+  yield emit.folio_mark_accessed({ folio: folio.id, from, to: folio.flags });
 }

@@ -2,8 +2,8 @@
  * VMA surgery (mm/vma.c, mm/vma_init.c, kernel-spec §10): allocation, split, merge, insertion,
  * the munmap gather (write-lock + detach), and freeing. Every caller holds mmap_lock for write.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, sim } from '../../sim/sim.js';
+import { emit } from '../../trace/vocab/index.js';
+import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import type { AddressSpace } from './filemap.js';
@@ -28,12 +28,12 @@ export function* vm_area_alloc(
 ): Gen<VmAreaStruct> {
   const cached = vm_area_cachep().pop();
   const vma = cached ? cached.reinit(mm, start, end) : new VmAreaStruct(mm, start, end);
-  yield ev(K.vma_create, vma.id, mm.id, start, end);
+  yield emit.vma_create({ vma: vma.id, mm: mm.id, start, end });
   vma.vm_flags = flags;
   vma.vm_ops = ops;
   vma.vm_file = file;
   vma.vm_pgoff = pgoff;
-  yield ev(K.vma_init, vma.id, flags, file ? sim().intern(file.name) : 0, pgoff);
+  yield emit.vma_init({ vma: vma.id, flags, file: file ? sim().intern(file.name) : 0, pgoff });
   return vma;
 }
 
@@ -55,18 +55,18 @@ function* vm_area_dup(orig: VmAreaStruct): Gen<VmAreaStruct> {
  */
 export function* vm_area_free(vma: VmAreaStruct): Gen {
   // VM_WARN_ON_ONCE(!vma_is_detached(vma)) -- a reader can never raise refcnt from 0.
-  if (vma.vm_refcnt !== 0) yield ev(K.warn, WARN_FREE_ATTACHED.id, vma.id);
+  if (vma.vm_refcnt !== 0) yield emit.warn({ what: WARN_FREE_ATTACHED.id, obj: vma.id });
   vma.freed = true;
   vmas().delete(vma.id);
   vm_area_cachep().push(vma);
-  yield ev(K.vma_free, vma.id);
+  yield emit.vma_free({ vma: vma.id });
 }
 
 function* vma_adjust(vma: VmAreaStruct, start: number, end: number, pgoff: number): Gen {
   vma.vm_start = start;
   vma.vm_end = end;
   vma.vm_pgoff = pgoff;
-  yield ev(K.vma_adjust, vma.id, start, end, pgoff);
+  yield emit.vma_adjust({ vma: vma.id, start, end, pgoff });
 }
 
 /** vma_prepare()/vma_complete() bracket: i_mmap_rwsem for write around a file VMA's change. */

@@ -9,8 +9,8 @@
  * inactive list; ACTIVATE sets PG_active and puts it on the active list. shrink_active_list (active
  * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
  */
-import { K } from '../../trace/events.js';
-import { ev, name, sim } from '../../sim/sim.js';
+import { emit, FolioReferences, LruList } from '../../trace/vocab/index.js';
+import { name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { Completion, complete_all } from '../kernel/completion.js';
@@ -25,11 +25,11 @@ import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
 import { folio_add_lru, lru_isolated, lru_lock } from './swap.js';
 
-// enum folio_references
-export const FOLIOREF_RECLAIM = 0;
-export const FOLIOREF_RECLAIM_CLEAN = 1;
-export const FOLIOREF_KEEP = 2;
-export const FOLIOREF_ACTIVATE = 3;
+// enum folio_references: the reclaim_verdict event names them (FolioReferences).
+export const FOLIOREF_RECLAIM = FolioReferences.codes.reclaim;
+export const FOLIOREF_RECLAIM_CLEAN = FolioReferences.codes.reclaim_clean;
+export const FOLIOREF_KEEP = FolioReferences.codes.keep;
+export const FOLIOREF_ACTIVATE = FolioReferences.codes.activate;
 
 const WHY_CLEAR_REFERENCED = name('folio_test_clear_referenced');
 const WHY_PUTBACK = name('folio_putback_lru');
@@ -76,7 +76,7 @@ export const shrink_folio_list = traced('shrink_folio_list', function* (folios: 
   let reclaimable = 0;
   for (const folio of folios) {
     const refs = yield* folio_check_references(folio);
-    yield ev(K.reclaim_verdict, folio.id, refs.verdict, refs.ptes, refs.referenced ? 1 : 0);
+    yield emit.reclaim_verdict({ folio: folio.id, verdict: FolioReferences.name(refs.verdict), ptes: refs.ptes, referenced: refs.referenced });
     if (refs.verdict === FOLIOREF_ACTIVATE) {
       // activate_locked: the folio goes to the active list when it is put back.
       yield* folio_change_flags(folio, PG_active, 0, WHY_SET_ACTIVE);
@@ -99,7 +99,7 @@ function* lru_isolate(folio: Folio): Gen {
   folio.lru = LRU_NONE;
   folio.flags &= ~(PG_lru | PG_active);
   lru_isolated().add(folio);
-  yield ev(K.lru_move, folio.id, from, LRU_NONE);
+  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
 }
 
 /** Undo lru_isolate: back on the list its flags name, dropping isolation's reference. */

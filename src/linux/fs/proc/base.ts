@@ -10,7 +10,7 @@ import { traced } from '../../kernel/ftrace.js';
 import { request, type RequestResult } from '../../kernel/request.js';
 import { type TaskStruct } from '../../kernel/sched.js';
 import { FOLL_ANON } from '../../mm/gup.js';
-import { access_remote_vm } from '../../mm/memory.js';
+import { access_remote_vm } from '../../mm/access_remote.js';
 import { get_task_mm, mmput } from '../../kernel/fork.js';
 import { type MmStruct, PAGE_SIZE } from '../../mm/mm_types.js';
 

@@ -13,20 +13,13 @@
  * Simplification: the lock is handed to the woken waiter directly (no optimistic spinning, so a woken
  * writer cannot lose the race to a newcomer); the kernel reaches the same order under HANDOFF.
  */
-import { K } from '../../../trace/events.js';
-import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import { current, name, type Name, sim } from '../../../sim/sim.js';
+import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { EINTR } from '../../include/errno.js';
-import { kernel } from '../../kernel.js';
-import { locks } from './registry.js';
+import { kernel, type Kernel } from '../../kernel.js';
 
 const MAX_READERS_WAKEUP = 256;
-const READ = 0;
-const WRITE = 1;
-const HOW_FAST = 0;
-const HOW_STEAL = 1;
-const HOW_WOKEN = 2;
-const HOW_DOWNGRADE = 3;
 
 const W_READ = name('rwsem_down_read');
 const W_WRITE = name('rwsem_down_write');
@@ -49,7 +42,7 @@ export class RwSemaphore {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
-    locks().push(this);
+    rwsems().push(this);
   }
 
   is_locked(): boolean {
@@ -65,6 +58,11 @@ export class RwSemaphore {
   held_by(t: Task): boolean {
     return this.writer === t || this.readerTasks.includes(t);
   }
+}
+
+/** Every rw_semaphore of the kernel, in creation order (replay reads holders and waiters). */
+export function rwsems(k: Kernel = kernel()): RwSemaphore[] {
+  return k.subsystem('rwsems', () => [] as RwSemaphore[]);
 }
 
 /** rwsem_read_trylock() / down_read_trylock(): no waiting, and no jumping the queue. */
@@ -140,9 +138,8 @@ function* rwsem_wake(sem: RwSemaphore, any: boolean): Gen {
   if (woken.length === 0) return;
   const s = sim();
   for (const t of woken) s.makeRunnable(t);
-  const tids = new Uint32Array(woken.map((t) => t.tid));
-  const mode = sem.writer !== null ? WRITE : READ;
-  yield ev(K.rwsem_wake, sem.id, sem.cls.id, mode, woken.length, new Uint8Array(tids.buffer));
+  const mode = sem.writer !== null ? 'write' : 'read';
+  yield emit.rwsem_wake({ sem: sem.id, class: sem.cls.id, mode, count: woken.length, woken: woken.map((t) => t.tid) });
 }
 
 /** Sleep in the queue until granted; on a fatal signal (killable) leave the queue: -EINTR. */
@@ -150,21 +147,21 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
   const task = current();
   const waiter: Waiter = { task, write, since: sim().tick, granted: false };
   sem.waiters.push(waiter);
-  const mode = write ? WRITE : READ;
-  yield ev(K.rwsem_contended, sem.id, sem.cls.id, mode, sem.waiters.length);
+  const mode = write ? 'write' : 'read';
+  yield emit.rwsem_contended({ sem: sem.id, class: sem.cls.id, mode, waiters: sem.waiters.length });
   for (;;) {
     if (waiter.granted) {
-      yield ev(K.rwsem_acquire, sem.id, sem.cls.id, mode, HOW_WOKEN);
+      yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode, how: 'woken' });
       return 0;
     }
     if (killable && task.fatalSignal) {
       sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
-      yield ev(K.rwsem_fail, sem.id, sem.cls.id, mode, -EINTR);
+      yield emit.rwsem_fail({ sem: sem.id, class: sem.cls.id, mode, err: -EINTR });
       // rwsem_del_wake_waiter(): our leaving may let the new head in.
       yield* rwsem_wake(sem, true);
       return -EINTR;
     }
-    if (check_handoff(sem)) yield ev(K.rwsem_handoff, sem.id, sem.cls.id);
+    if (check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
     yield* sim().block(sem.id, write ? W_WRITE : W_READ, killable);
   }
 }
@@ -172,12 +169,12 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
 function* down_read_common(sem: RwSemaphore, killable: boolean): Gen<number> {
   if (read_fast_path_allowed(sem)) {
     grant_read(sem, current());
-    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_FAST);
+    yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'read', how: 'fast' });
     return 0;
   }
   if (reader_may_steal(sem)) {
     grant_read(sem, current());
-    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_STEAL);
+    yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'read', how: 'steal' });
     // The first reader in wakes the readers queued at the head (rwsem_down_read_slowpath).
     yield* rwsem_wake(sem, false);
     return 0;
@@ -197,18 +194,18 @@ export function* down_read_killable(sem: RwSemaphore): Gen<number> {
 /** Returns true when acquired. */
 export function* down_read_trylock(sem: RwSemaphore): Gen<boolean> {
   if (!read_fast_path_allowed(sem)) {
-    yield ev(K.rwsem_fail, sem.id, sem.cls.id, READ, 0);
+    yield emit.rwsem_fail({ sem: sem.id, class: sem.cls.id, mode: 'read', err: 0 });
     return false;
   }
   grant_read(sem, current());
-  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_FAST);
+  yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'read', how: 'fast' });
   return true;
 }
 
 function* down_write_common(sem: RwSemaphore, killable: boolean): Gen<number> {
   if (sem.writer === null && sem.readers === 0 && sem.waiters.length === 0) {
     sem.writer = current();
-    yield ev(K.rwsem_acquire, sem.id, sem.cls.id, WRITE, HOW_FAST);
+    yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'write', how: 'fast' });
     return 0;
   }
   return yield* rwsem_wait(sem, true, killable);
@@ -225,23 +222,23 @@ export function* down_write_killable(sem: RwSemaphore): Gen<number> {
 export function* down_write_trylock(sem: RwSemaphore): Gen<boolean> {
   // rwsem_write_trylock(): succeeds only from a count of 0, so any queued waiter makes it fail.
   if (sem.writer !== null || sem.readers > 0 || sem.waiters.length > 0 || sem.handoff) {
-    yield ev(K.rwsem_fail, sem.id, sem.cls.id, WRITE, 0);
+    yield emit.rwsem_fail({ sem: sem.id, class: sem.cls.id, mode: 'write', err: 0 });
     return false;
   }
   sem.writer = current();
-  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, WRITE, HOW_FAST);
+  yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'write', how: 'fast' });
   return true;
 }
 
 export function* up_read(sem: RwSemaphore): Gen {
   drop_read(sem, current());
-  yield ev(K.rwsem_release, sem.id, sem.cls.id, READ);
+  yield emit.rwsem_release({ sem: sem.id, class: sem.cls.id, mode: 'read' });
   if (sem.readers === 0) yield* rwsem_wake(sem, true);
 }
 
 export function* up_write(sem: RwSemaphore): Gen {
   sem.writer = null;
-  yield ev(K.rwsem_release, sem.id, sem.cls.id, WRITE);
+  yield emit.rwsem_release({ sem: sem.id, class: sem.cls.id, mode: 'write' });
   yield* rwsem_wake(sem, true);
 }
 
@@ -249,6 +246,6 @@ export function* up_write(sem: RwSemaphore): Gen {
 export function* downgrade_write(sem: RwSemaphore): Gen {
   sem.writer = null;
   grant_read(sem, current());
-  yield ev(K.rwsem_acquire, sem.id, sem.cls.id, READ, HOW_DOWNGRADE);
+  yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'read', how: 'downgrade' });
   yield* rwsem_wake(sem, false);
 }

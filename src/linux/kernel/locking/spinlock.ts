@@ -3,11 +3,10 @@
  * the MCS queue of qspinlock. A spinning CPU is modelled as a blocked task: it makes no progress and
  * its wait is counted.
  */
-import { K } from '../../../trace/events.js';
-import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import { current, name, type Name, sim } from '../../../sim/sim.js';
+import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
-import { kernel } from '../../kernel.js';
-import { locks } from './registry.js';
+import { kernel, type Kernel } from '../../kernel.js';
 
 const W_SPIN = name('spin_lock');
 
@@ -18,7 +17,7 @@ export class SpinLock {
 
   constructor(readonly cls: Name) {
     this.id = kernel().newId();
-    locks().push(this);
+    spinlocks().push(this);
   }
 
   is_locked(): boolean {
@@ -26,35 +25,40 @@ export class SpinLock {
   }
 }
 
+/** Every spinlock of the kernel, in creation order (replay reads owners and waiters). */
+export function spinlocks(k: Kernel = kernel()): SpinLock[] {
+  return k.subsystem('spinlocks', () => [] as SpinLock[]);
+}
+
 export function* spin_lock(lock: SpinLock): Gen {
   const me = current();
   if (lock.owner === null) {
     lock.owner = me;
-    yield ev(K.spin_lock, lock.id, lock.cls.id, 0);
+    yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false });
     return;
   }
   if (lock.owner === me) throw new Error(`recursive spin_lock on ${lock.cls.text} ${lock.id} (AA deadlock)`);
   lock.waiters.push(me);
-  yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid, 1);
+  yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner.tid, queued: true });
   while (lock.owner !== me) yield* sim().block(lock.id, W_SPIN);
-  yield ev(K.spin_lock, lock.id, lock.cls.id, 1);
+  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: true });
 }
 
 /** spin_trylock(): true when taken. */
 export function* spin_trylock(lock: SpinLock): Gen<boolean> {
   if (lock.owner !== null) {
-    yield ev(K.spin_contended, lock.id, lock.cls.id, lock.owner.tid, 0);
+    yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner.tid, queued: false });
     return false;
   }
   lock.owner = current();
-  yield ev(K.spin_lock, lock.id, lock.cls.id, 0);
+  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false });
   return true;
 }
 
 export function* spin_unlock(lock: SpinLock): Gen {
   const next = lock.waiters.shift();
   lock.owner = next ?? null;
-  yield ev(K.spin_unlock, lock.id, lock.cls.id);
+  yield emit.spin_unlock({ lock: lock.id, class: lock.cls.id });
   if (next !== undefined) yield* sim().wake(next);
 }
 

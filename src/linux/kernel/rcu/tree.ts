@@ -6,8 +6,8 @@
  * of its CPU). Grace periods and callbacks are driven by the `rcu_gp` kthread, a daemon task, so
  * their timing is subject to the same schedule as everything else.
  */
-import { K } from '../../../trace/events.js';
-import { current, ev, name, type Name, sim } from '../../../sim/sim.js';
+import { emit } from '../../../trace/vocab/index.js';
+import { current, name, type Name, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
@@ -84,12 +84,12 @@ function* wake_gp_kthread(): Gen {
 }
 
 export function* rcu_read_lock(): Gen {
-  yield ev(K.rcu_read_lock, enter_reader(current()));
+  yield emit.rcu_read_lock({ nesting: enter_reader(current()) });
 }
 
 export function* rcu_read_unlock(): Gen {
   const { nesting, gpUnblocked } = exit_reader(current());
-  yield ev(K.rcu_read_unlock, nesting);
+  yield emit.rcu_read_unlock({ nesting });
   if (gpUnblocked) yield* wake_gp_kthread();
 }
 
@@ -103,7 +103,7 @@ export function* call_rcu(what: Name, obj: number, fn: () => Gen): Gen {
   const state = rcu();
   const cb: Callback = { id: state.newCallbackId(), what, obj, fn };
   state.pending.push(cb);
-  yield ev(K.call_rcu, cb.id, what.id, obj);
+  yield emit.call_rcu({ cb: cb.id, what: what.id, obj });
   yield* wake_gp_kthread();
 }
 
@@ -127,12 +127,12 @@ function* rcu_gp_kthread(): Gen {
     state.inGracePeriod = [...batch];
     state.gp_seq++;
     state.waitingFor = new Set(state.readers.keys());
-    yield ev(K.rcu_gp_start, state.gp_seq, state.waitingFor.size);
+    yield emit.rcu_gp_start({ gp: state.gp_seq, readers: state.waitingFor.size });
     while (state.waitingFor.size > 0) yield* sim().block(state.gp_seq, W_RCU_GP);
-    yield ev(K.rcu_gp_end, state.gp_seq, batch.length);
+    yield emit.rcu_gp_end({ gp: state.gp_seq, callbacks: batch.length });
     for (const cb of batch) {
       state.inGracePeriod.shift();
-      yield ev(K.rcu_callback, cb.id, cb.what.id, cb.obj);
+      yield emit.rcu_callback({ cb: cb.id, what: cb.what.id, obj: cb.obj });
       yield* cb.fn();
     }
   }
@@ -146,14 +146,14 @@ function* rcu_gp_kthread(): Gen {
 export function* local_irq_disable(): Gen {
   const ts = task_of(current());
   ts.irqs_disabled++;
-  yield ev(K.local_irq_disable, ts.irqs_disabled, enter_reader(current()));
+  yield emit.local_irq_disable({ depth: ts.irqs_disabled, rcu: enter_reader(current()) });
 }
 
 export function* local_irq_enable(): Gen {
   const ts = task_of(current());
   ts.irqs_disabled--;
   const { nesting, gpUnblocked } = exit_reader(current());
-  yield ev(K.local_irq_enable, ts.irqs_disabled, nesting);
+  yield emit.local_irq_enable({ depth: ts.irqs_disabled, rcu: nesting });
   if (gpUnblocked) yield* wake_gp_kthread();
   // Hook: an IPI sent while IRQs were off is taken now (tlb_remove_table_sync_one, kernel/smp.ts).
   if (ts.irqs_disabled === 0) yield* smp_irqs_enabled(current());

@@ -3,23 +3,32 @@
  * so the trace shows entries as a kernel developer reads them (0x...067 = present, rw, user,
  * accessed, dirty). Four levels, P4D folded (no LA57). NX (bit 63) is not modelled: JS numbers
  * carry 53 bits exactly.
+ *
+ * The entry layout is part of the event vocabulary (an `entry` field is such a value), so the bits,
+ * the page size and the level numbers are defined there once; this header gives them their kernel
+ * names.
  */
-export const _PAGE_PRESENT = 0x001;
-export const _PAGE_RW = 0x002;
-export const _PAGE_USER = 0x004;
-export const _PAGE_ACCESSED = 0x020;
-export const _PAGE_DIRTY = 0x040;
-/** PSE: a huge leaf at PMD or PUD level. */
-export const _PAGE_PSE = 0x080;
-/** PROTNONE reuses the global bit on x86. */
-export const _PAGE_PROTNONE = 0x100;
-/** _PAGE_SPECIAL (software bit 9): no struct page refcounting (zero page, pfnmap). */
-export const _PAGE_SPECIAL = 0x200;
+import { entryBits, entryPfn, entryPresent, entryYoung, PAGE_SHIFT, PAGE_SIZE, PteBits, PtLevel } from '../../../../trace/vocab/index.js';
 
-export const PTE_LEVEL = 1;
-export const PMD_LEVEL = 2;
-export const PUD_LEVEL = 3;
-export const PGD_LEVEL = 4;
+export { PAGE_SHIFT, PAGE_SIZE };
+
+export const _PAGE_PRESENT = PteBits.bits._PAGE_PRESENT;
+export const _PAGE_RW = PteBits.bits._PAGE_RW;
+export const _PAGE_USER = PteBits.bits._PAGE_USER;
+export const _PAGE_ACCESSED = PteBits.bits._PAGE_ACCESSED;
+export const _PAGE_DIRTY = PteBits.bits._PAGE_DIRTY;
+/** PSE: a huge leaf at PMD or PUD level. */
+export const _PAGE_PSE = PteBits.bits._PAGE_PSE;
+/** PROTNONE reuses the global bit on x86. */
+export const _PAGE_PROTNONE = PteBits.bits._PAGE_PROTNONE;
+/** _PAGE_SPECIAL (software bit 9): no struct page refcounting (zero page, pfnmap). */
+export const _PAGE_SPECIAL = PteBits.bits._PAGE_SPECIAL;
+
+// The levels of a table (P4D folded), as events carry them.
+export const PTE_LEVEL = PtLevel.codes.pte;
+export const PMD_LEVEL = PtLevel.codes.pmd;
+export const PUD_LEVEL = PtLevel.codes.pud;
+export const PGD_LEVEL = PtLevel.codes.pgd;
 
 export const PTRS_PER_TABLE = 512;
 export const PMD_SHIFT = 21;
@@ -29,9 +38,9 @@ export const PMD_SIZE = 2 ** PMD_SHIFT;
 export const PUD_SIZE = 2 ** PUD_SHIFT;
 export const PGDIR_SIZE = 2 ** PGDIR_SHIFT;
 /** User address space: 47 bits (TASK_SIZE_MAX without LA57). */
-export const TASK_SIZE = 2 ** 47 - 4096;
+export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;
 
-const SHIFT_OF_LEVEL = [0, 12, PMD_SHIFT, PUD_SHIFT, PGDIR_SHIFT];
+const SHIFT_OF_LEVEL = [0, PAGE_SHIFT, PMD_SHIFT, PUD_SHIFT, PGDIR_SHIFT];
 
 /** Index of addr in a table of `level` (pgd_index, pud_index, pmd_index, pte_index). */
 export function table_index(level: number, addr: number): number {
@@ -44,16 +53,14 @@ export function entry_size(level: number): number {
 }
 
 export function mk_entry(pfn: number, flags: number): number {
-  return pfn * 4096 + flags;
+  return pfn * PAGE_SIZE + flags;
 }
 
-export function entry_pfn(v: number): number {
-  return Math.floor(v / 4096);
-}
+/** The pfn an entry points to (pte_pfn, pmd_pfn). */
+export const entry_pfn = entryPfn;
 
-export function entry_flags(v: number): number {
-  return v % 4096;
-}
+/** The flag bits of an entry (pte_flags). */
+export const entry_flags = entryBits;
 
 /**
  * pte_mkyoung / pte_mkwrite / pte_mkold-style flag changes. Every flag here sits in the low 12 bits
@@ -72,9 +79,8 @@ export function entry_none(v: number): boolean {
   return v === 0;
 }
 
-export function entry_present(v: number): boolean {
-  return (v & (_PAGE_PRESENT | _PAGE_PROTNONE)) !== 0;
-}
+/** pte_present(): present, or PROTNONE. */
+export const entry_present = entryPresent;
 
 /**
  * pmd_trans_huge()-like test that also covers an invalidated huge PMD (pmdp_invalidate clears
@@ -102,9 +108,7 @@ export function pte_dirty(v: number): boolean {
   return (v & _PAGE_DIRTY) !== 0;
 }
 
-export function pte_young(v: number): boolean {
-  return (v & _PAGE_ACCESSED) !== 0;
-}
+export const pte_young = entryYoung;
 
 export function pte_special(v: number): boolean {
   return (v & _PAGE_SPECIAL) !== 0;
@@ -156,17 +160,17 @@ export function is_swap_pte(v: number): boolean {
 
 /** __swp_entry() + swp_entry_to_pte(): a swap-type entry with this type and offset. */
 export function swp_entry_to_pte(type: number, offset: number): number {
-  return offset * 4096 + type * 2 ** SWP_TYPE_FIRST_BIT;
+  return offset * PAGE_SIZE + type * 2 ** SWP_TYPE_FIRST_BIT;
 }
 
 /** swp_type(pte_to_swp_entry(pte)). */
 export function swp_type(v: number): number {
-  return ((v % 4096) & SWP_TYPE_MASK) >> SWP_TYPE_FIRST_BIT;
+  return (entry_flags(v) & SWP_TYPE_MASK) >> SWP_TYPE_FIRST_BIT;
 }
 
 /** swp_offset(pte_to_swp_entry(pte)). */
 export function swp_offset(v: number): number {
-  return Math.floor(v / 4096);
+  return entry_pfn(v);
 }
 
 /** is_migration_entry(pte_to_swp_entry(pte)): a non-present entry of one of the migration types. */

@@ -3,8 +3,8 @@
  * arch_prctl(ARCH_ENABLE_TAGGED_ADDR) and the clone rule that locks the LAM configuration.
  * The CPU is assumed to have LAM (X86_FEATURE_LAM); SVA/PASID interplay is not modelled.
  */
-import { K } from '../../../../trace/events.js';
-import { ev, name } from '../../../../sim/sim.js';
+import { emit } from '../../../../trace/vocab/index.js';
+import { name } from '../../../../sim/sim.js';
 import type { Gen } from '../../../../sim/task.js';
 import { EBUSY, EINTR, EINVAL } from '../../../include/errno.js';
 import { current_task } from '../../../kernel/sched.js';
@@ -42,7 +42,7 @@ export function lam_lock_on_clone_vm(mm: MmStruct): void {
 function* mm_enable_lam(mm: MmStruct): Gen {
   mm.lam_cr3_mask = X86_CR3_LAM_U57;
   mm.untag_mask = UNTAG_MASK_ALL_ONES & ~GENMASK(LAM_U57_SHIFT + LAM_U57_BITS - 1, LAM_U57_SHIFT);
-  yield ev(K.lam_enable, mm.id, LAM_U57_BITS, LAM_U57_SHIFT);
+  yield emit.lam_enable({ mm: mm.id, bits: LAM_U57_BITS, shift: LAM_U57_SHIFT });
   mm.context_flags |= MM_CONTEXT_LOCK_LAM;
 }
 

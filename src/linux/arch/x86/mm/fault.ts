@@ -3,8 +3,8 @@
  * (arch/x86/mm/fault.c do_user_addr_fault, 7.2): try the per-VMA lock first, fall back to
  * mmap_lock on VM_FAULT_RETRY or when the VMA cannot be read-locked.
  */
-import { K } from '../../../../trace/events.js';
-import { ev, name } from '../../../../sim/sim.js';
+import { emit } from '../../../../trace/vocab/index.js';
+import { name } from '../../../../sim/sim.js';
 import type { Gen } from '../../../../sim/task.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
@@ -23,7 +23,6 @@ import {
 } from '../include/pgtable_types.js';
 
 const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
-const SIGSEGV = 11;
 
 /** access_error(): may this access go to this VMA at all? */
 function access_error(write: boolean, vma: VmAreaStruct): boolean {
@@ -50,7 +49,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
         return fault & VM_FAULT_ERROR;
       }
       // The handler released the VMA lock; retry under mmap_lock.
-      yield ev(K.vmstat, VMA_LOCK_RETRY.id);
+      yield emit.vmstat({ counter: VMA_LOCK_RETRY.id });
     }
   }
   for (;;) {
@@ -107,7 +106,7 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     if (!usable) {
       const ret = yield* do_user_addr_fault(mm, a, write);
       if (ret !== 0) {
-        yield ev(K.force_sig_fault, SIGSEGV, a); // bad_area -> force_sig_fault(SIGSEGV)
+        yield emit.force_sig_fault({ sig: 'SIGSEGV', addr: a }); // bad_area
         return false;
       }
       continue;
@@ -124,10 +123,10 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     const aged = entry_set_bits(hw.value, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
     if (aged !== hw.value) {
       hw.table!.entries[hw.idx] = aged;
-      yield ev(K.pte_young, hw.table!.id, a, aged);
+      yield emit.pte_young({ table: hw.table!.id, addr: a, value: aged });
     }
     // A store carries its bytes, so the log alone can rebuild memory contents.
-    yield ev(K.user_access, a, chunk, write ? 1 : 0, folio.id, write ? part.slice() : undefined);
+    yield emit.user_access({ addr: a, len: chunk, write, folio: folio.id, data: write ? part.slice() : undefined });
     pos += chunk;
   }
   return true;
