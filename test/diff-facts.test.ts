@@ -32,7 +32,7 @@ const bystander: Workload = {
   description: 'a read spanning two VMAs while another process changes its own VMAs',
   params: {},
   schedule() {
-    const copiedFromA = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'copy' && e.a >= AREA && e.a < AREA + PAGE_SIZE;
+    const copiedFromA = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'copy' && e.addr >= AREA && e.addr < AREA + PAGE_SIZE;
     const otherDone = (e: ObservedEvent) => e.task === 'other' && e.kind === 'task_exit';
     return [{ task: 'other', until: copiedFromA }, { task: 'reader', after: copiedFromA, until: otherDone }];
   },

@@ -18,7 +18,7 @@ import { ptrace_access_vm, ptrace_peekdata } from '../src/linux/kernel/ptrace.js
 import type { RequestResult } from '../src/linux/kernel/request.js';
 import { EFAULT } from '../src/linux/include/errno.js';
 import { FOLL_FORCE, FOLL_WRITE } from '../src/linux/mm/gup.js';
-import { access_remote_vm } from '../src/linux/mm/memory.js';
+import { access_remote_vm } from '../src/linux/mm/access_remote.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { sys_mprotect } from '../src/linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';

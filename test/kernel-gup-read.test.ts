@@ -9,7 +9,7 @@ import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import { _PAGE_RW, _PAGE_SPECIAL, entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { type Folio, PG_active, PG_lru, PG_referenced } from '../src/linux/mm/folio.js';
-import { access_remote_vm } from '../src/linux/mm/memory.js';
+import { access_remote_vm } from '../src/linux/mm/access_remote.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
 import { bytesHash } from '../src/trace/hash.js';

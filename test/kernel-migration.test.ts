@@ -7,7 +7,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import type { EventPredicate } from '../src/sim/directed.js';
-import { name } from '../src/sim/sim.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import {
   _PAGE_RW, SWP_MIGRATION_READ_EXCLUSIVE, SWP_MIGRATION_WRITE, entry_none, entry_pfn, entry_present, is_migration_entry,
@@ -127,14 +126,13 @@ function raceWorkload(op: (proc: Process) => Gen): Workload {
   return {
     name: 'migration-window', description: 'test', params: {},
     schedule(ctx: WorkloadContext) {
-      const installed: EventPredicate = (e) => e.task === 'migrator' && e.kind === 'call_exit' && e.a === ctx.shared.ttm;
+      const installed: EventPredicate = (e) => e.task === 'migrator' && e.kind === 'call_exit' && e.fn === 'try_to_migrate';
       return [
         { task: 'other', until: installed },
         { task: 'migrator', after: installed, until: (e) => e.task === 'other' && e.kind === 'task_exit' },
       ];
     },
     *boot(ctx: WorkloadContext): Gen {
-      ctx.shared.ttm = name('try_to_migrate').id;
       const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
       const ready = new Completion();
       thread(proc, 'setup', function* () {

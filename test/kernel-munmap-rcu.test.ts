@@ -11,7 +11,7 @@ import type { Gen } from '../src/sim/task.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import { rcu_read_lock, rcu_read_unlock } from '../src/linux/kernel/rcu/tree.js';
-import { access_remote_vm } from '../src/linux/mm/memory.js';
+import { access_remote_vm } from '../src/linux/mm/access_remote.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
 import type { EventOf, KindName } from '../src/trace/vocab/index.js';
