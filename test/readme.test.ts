@@ -1,0 +1,65 @@
+/**
+ * The README's commands run as printed, in order, in a fresh clone, as a new user would type them
+ * after the quick start. `npm install` and `npm test` are what CI itself runs around this suite,
+ * so the clone borrows this checkout's node_modules and build instead of installing again, and
+ * `npm test` is not run from inside the tests.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from './helpers/cli.js';
+
+/** Every command line of the README's ```sh blocks, in order, without comments. */
+function readmeCommands(): string[] {
+  const commands: string[] = [];
+  let inShell = false;
+  for (const line of readFileSync(join(ROOT, 'README.md'), 'utf8').split('\n')) {
+    if (line.startsWith('```')) {
+      inShell = !inShell && line.trim() === '```sh';
+      continue;
+    }
+    const command = line.replace(/\s+#\s.*$/, '').trim();
+    if (inShell && command) commands.push(command);
+  }
+  return commands;
+}
+
+/** What the test runs for a README line: the quick start's install is done already. */
+function asRun(command: string): string | undefined {
+  if (command === 'npm test') return undefined;
+  return command.replace(/^npm install && /, '');
+}
+
+/** A command whose exit 1 is an answer, not a failure (`diff`: the runs differ). */
+function mayAnswerNo(command: string): boolean {
+  return /^npx mmtrace diff /.test(command);
+}
+
+function freshClone(): string {
+  const dir = join(tempDir(), 'mmtrace');
+  execFileSync('git', ['clone', '--quiet', ROOT, dir]);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  return dir;
+}
+
+describe('the README', () => {
+  it('shows only commands a fresh install can run as printed (npx mmtrace, not bare mmtrace)', () => {
+    const commands = readmeCommands();
+    expect(commands.length).toBeGreaterThan(8);
+    for (const command of commands) expect(command).not.toMatch(/^mmtrace /);
+  });
+
+  it('runs every command block in order in a fresh clone', { timeout: 300_000 }, () => {
+    const dir = freshClone();
+    for (const command of readmeCommands()) {
+      const run = asRun(command);
+      if (run === undefined) continue;
+      const r = spawnSync('bash', ['-c', run], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      const ok = r.status === 0 || (r.status === 1 && mayAnswerNo(command));
+      expect(ok, `${command}\nexit ${r.status}\n${r.stderr}`).toBe(true);
+      expect(r.stderr, command).not.toMatch(/\n\s+at /);
+    }
+  });
+});
