@@ -8,21 +8,14 @@
  */
 import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
+import type { Finding } from './finding.js';
 import { byteSources, describeVma, type ByteSource } from './sources.js';
 import { runPass, startPass } from './pass.js';
 import { Interner, alignStreams, type Alignment, type Hunk, type RequestStreams, type TaskStreams } from './align.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
-export type Side = 'a' | 'b' | 'both';
-
-export interface Finding {
-  kind: string;
-  severity: 'behaviour' | 'info';
-  run: Side;
-  request: string | null;
-  message: string;
-}
+export type { Finding, Side } from './finding.js';
 
 export interface RequestComparison {
   id: string;

@@ -13,7 +13,7 @@ import {
   is_migration_entry, pfn_swap_entry_to_page,
 } from '../linux/arch/x86/include/pgtable_types.js';
 import type { FolioState, StateDoc } from '../replay/state.js';
-import type { Finding } from './diff.js';
+import type { Finding } from './finding.js';
 import type { RunFacts } from './facts.js';
 import { hex } from './sources.js';
 
