@@ -4,7 +4,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { alignTask, alignTokens, Interner, myers, tokenStreams, type Edit, type Hunk, type TokenStream } from '../src/diff/align.js';
+import { alignTask, type Hunk } from '../src/diff/hunks.js';
+import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
+import { Interner, tokenStreams, type TokenStream } from '../src/diff/tokens.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
 

@@ -3,7 +3,7 @@
  * aligned event streams. Exit 0 when they are equivalent, 1 when they are not, 2 on error. The runs
  * may be in one file or two. `--strict` also counts any difference in the event streams.
  */
-import type { StreamEvent } from '../diff/align.js';
+import type { StreamEvent } from '../diff/hunks.js';
 import { diffTraces, type DiffReport, type Finding, type RequestComparison } from '../diff/diff.js';
 import { describeSource, type ByteSource } from '../diff/sources.js';
 import { openRunRef, type RunInfo } from '../trace/reader.js';

@@ -11,7 +11,9 @@ import { finalStateFindings } from './final.js';
 import type { Finding } from './finding.js';
 import { byteSources, describeVma, type ByteSource } from './sources.js';
 import { runPass, startPass } from './pass.js';
-import { Interner, alignStreams, type Alignment, type Hunk, type RequestStreams, type TaskStreams } from './align.js';
+import { alignStreams, type Alignment } from './align.js';
+import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
+import { Interner } from './tokens.js';
 import { percentile } from '../trace/aggregate.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openTrace } from '../trace/reader.js';
-import { Interner } from './align.js';
+import { Interner } from './tokens.js';
 import { runPass, type WorkerInput, type WorkerReply } from './pass.js';
 
 const { file, run } = workerData as WorkerInput;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { Interner, StreamBuilder, type TokenStream } from './align.js';
+import { Interner, StreamBuilder, type TokenStream } from './tokens.js';
 import { collectFacts, readRun, runAggregator, type RunFacts } from './facts.js';
 
 export interface RunPass {
