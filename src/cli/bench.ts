@@ -32,7 +32,7 @@ import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { alignRuns } from '../diff/align.js';
 import { diffTraces } from '../diff/diff.js';
-import { toDoc } from '../replay/model.js';
+import { toDoc } from '../replay/doc.js';
 import { project } from '../replay/projection.js';
 import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';

@@ -4,7 +4,7 @@
  * snapshot; re-execution runs the kernel model again on the recorded decisions. Both print the
  * same document. --verify re-executes and checks every event up to SEL against the log.
  */
-import { toDoc } from '../replay/model.js';
+import { toDoc } from '../replay/doc.js';
 import { project } from '../replay/projection.js';
 import { type Divergence, reexecute } from '../replay/reexec.js';
 import { resolveSelector } from '../replay/select.js';
@@ -106,6 +106,7 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
       const p = project(trace, run, seq);
       doc = toDoc(p.model);
       how = `projected from ${p.fromSnapshot ? `the snapshot at event ${p.fromSnapshot}` : 'the start'}, folded ${p.folded} events`;
+      if (p.snapshotIgnored) process.stderr.write(`mmtrace: warning: ${p.snapshotIgnored}; folded from the first event instead\n`);
     }
     const at = describeEvent(trace, run, seq);
     if (o.json) {

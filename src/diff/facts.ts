@@ -6,7 +6,7 @@
  * being killed, and the run's check events. Works from the log alone.
  */
 import { entry_present, pte_young } from '../linux/arch/x86/include/pgtable_types.js';
-import { toDoc } from '../replay/model.js';
+import { toDoc } from '../replay/doc.js';
 import { project, runContext } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';

@@ -13,7 +13,7 @@
  * a verified byte counting twice an unverified one (a skipped probe byte may match by chance;
  * covering more rules it out).
  */
-import { PAGE_SIZE } from '../replay/model.js';
+import { PAGE_SIZE } from '../trace/vocab/index.js';
 import { bytesHash } from '../trace/hash.js';
 import type { CopyFacts, VmaAtCopy } from './facts.js';
 

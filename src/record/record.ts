@@ -8,7 +8,7 @@
  */
 import { errors } from '../errors.js';
 import { modelFromKernel } from '../replay/live.js';
-import { encodeModel, SNAPSHOT_EVERY } from '../replay/model.js';
+import { encodeModel, SNAPSHOT_EVERY } from '../replay/snapshot.js';
 import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';

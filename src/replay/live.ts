@@ -16,7 +16,7 @@ import { RwSemaphore } from '../linux/kernel/locking/rwsem.js';
 import { K } from '../trace/events.js';
 import { TaskState as SimTaskState } from '../sim/task.js';
 import type { Sim } from '../sim/sim.js';
-import { emptyModel, type MFolio, type Model } from './model.js';
+import { emptyModel, type MFolio, type Model } from './model-types.js';
 
 function taskState(state: SimTaskState): 'runnable' | 'blocked' | 'sleeping' | 'done' {
   switch (state) {

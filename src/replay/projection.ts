@@ -1,11 +1,15 @@
 /**
  * Projection: the state at an event from the log alone -- the nearest snapshot at or before it,
- * then the events after the snapshot folded in. No kernel code runs.
+ * then the events after the snapshot decoded and folded in. No kernel code runs.
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { decodeModel, emptyModel, fold, type Model, type RunContext } from './model.js';
+import { Decoder } from '../trace/vocab/index.js';
+import { fold } from './fold.js';
+import { emptyModel, type Model, type RunContext } from './model-types.js';
+import { decodeModel, isRefusal } from './snapshot.js';
 
-export function runContext(trace: Trace, run: number): RunContext {
+/** A run's interned names (what its events' name fields index) and its task names. */
+export function runContext(trace: Trace, run: number): RunContext & { names: readonly string[] } {
   return { names: trace.names(run), taskNames: new Map(trace.tasks(run).map((t) => [t.tid, t.name])) };
 }
 
@@ -14,15 +18,25 @@ export interface Projection {
   /** The event the snapshot it started from was taken at (0: from the beginning). */
   fromSnapshot: number;
   folded: number;
+  /** Why the nearest snapshot was not used (folded from the first event instead), or null. */
+  snapshotIgnored: string | null;
 }
 
 export function project(trace: Trace, run: RunInfo, seq: number, opts: { useSnapshots?: boolean } = {}): Projection {
   const ctx = runContext(trace, run.id);
+  const decoder = new Decoder(ctx.names);
   const snap = opts.useSnapshots === false ? undefined : trace.snapshotAtOrBefore(run.id, seq);
-  const model = snap ? decodeModel(snap.data) : emptyModel();
+  const stored = snap ? decodeModel(snap.data) : undefined;
+  const start = stored && !isRefusal(stored) ? stored : undefined;
+  const model = start ?? emptyModel();
   const from = model.seq;
   for (const chunk of trace.eventChunks(run.id, from + 1, seq)) {
-    for (const [s, tick, tid, kind, a, b, c, d, data] of chunk) fold(model, ctx, s, tick, tid, kind, a, b, c, d, data);
+    for (const row of chunk) fold(model, ctx, decoder.decode(row));
   }
-  return { model, fromSnapshot: snap ? snap.seq : 0, folded: model.seq - from };
+  return {
+    model,
+    fromSnapshot: start ? snap!.seq : 0,
+    folded: model.seq - from,
+    snapshotIgnored: stored && isRefusal(stored) ? `snapshot at event ${snap!.seq} not used: ${stored.reason}` : null,
+  };
 }

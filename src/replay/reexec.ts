@@ -15,7 +15,7 @@ import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath, ParamValue } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { modelFromKernel } from './live.js';
-import type { Model } from './model.js';
+import type { Model } from './model-types.js';
 
 
 export interface Divergence {

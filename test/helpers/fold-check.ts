@@ -3,9 +3,11 @@
  * every event into a projection model and compare it with the live kernel after every event.
  */
 import { modelFromKernel } from '../../src/replay/live.js';
-import { emptyModel, fold, toDoc, type Model, type RunContext } from '../../src/replay/model.js';
+import { toDoc } from '../../src/replay/doc.js';
+import { fold } from '../../src/replay/fold.js';
+import { emptyModel, type Model, type RunContext } from '../../src/replay/model-types.js';
 import { PctStrategy, RandomStrategy } from '../../src/sim/strategy.js';
-import { kindDef } from '../../src/trace/events.js';
+import { decode, kindDef } from '../../src/trace/vocab/index.js';
 import type { EventSink } from '../../src/trace/sink.js';
 import { runWorkload } from '../../src/workloads/runner.js';
 import type { AccessPath, ParamValue, Workload } from '../../src/workloads/workload.js';
@@ -14,11 +16,11 @@ class FoldingSink implements EventSink {
   readonly model: Model = emptyModel();
   readonly names: string[] = [''];
   readonly taskNames = new Map<number, string>();
-  private readonly ctx: RunContext = { names: this.names, taskNames: this.taskNames };
+  private readonly ctx: RunContext = { taskNames: this.taskNames };
   lastKind = 0;
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data?: Uint8Array) {
     this.lastKind = kind;
-    fold(this.model, this.ctx, seq, tick, tid, kind, a, b, c, d, data ?? null);
+    fold(this.model, this.ctx, decode([seq, tick, tid, kind, a, b, c, d, data ?? null], this.names));
   }
   name(id: number, text: string) {
     this.names[id] = text;

@@ -16,6 +16,14 @@ export const PAGE_SIZE = 1 << PAGE_SHIFT;
 /** The levels of a four-level table (P4D folded). */
 export const PtLevel = defineEnum('pt_levels', { pte: 1, pmd: 2, pud: 3, pgd: 4 });
 
+/** log2 of the bytes one entry maps at each level: a page, 2 MiB, 1 GiB, 512 GiB (x86-64, 4 levels). */
+const ENTRY_SHIFT = { pte: PAGE_SHIFT, pmd: 21, pud: 30, pgd: 39 } as const;
+
+/** The bytes one entry of a table at this level maps (a leaf's size, or the span of its subtable). */
+export function entrySpan(level: keyof typeof ENTRY_SHIFT): number {
+  return 2 ** ENTRY_SHIFT[level];
+}
+
 /** The low bits of an entry (_PAGE_*). NX (bit 63) is not modelled: JS numbers carry 53 bits. */
 export const PteBits = defineFlags('pte_bits', {
   _PAGE_PRESENT: 0x001,

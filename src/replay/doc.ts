@@ -1,0 +1,67 @@
+/**
+ * The state document of a model: what `replay` prints, the same from either engine. Lists are
+ * sorted by id and idle locks left out, so equal states print equal documents.
+ */
+import { bytesHash, hashHex } from '../trace/hash.js';
+import { requestId } from '../trace/request-log.js';
+import type { Model } from './model-types.js';
+import type { FolioState, StateDoc, TaskRunState } from './state.js';
+
+const byKey = <T>(key: (x: T) => number) => (x: T, y: T) => key(x) - key(y);
+
+/** The document both engines print. */
+export function toDoc(m: Model): StateDoc {
+  const tasks = [...m.tasks.values()].sort(byKey((t) => t.tid)).map((t) => ({
+    tid: t.tid,
+    name: t.name,
+    state: (t.tid === m.lastTid && t.state === 'runnable' ? 'running' : t.state) as TaskRunState,
+    blockedOn: t.state === 'blocked' ? { on: t.on, wait: t.wait, since: t.since, killable: t.killable } : null,
+    wakeAt: t.state === 'sleeping' ? t.wakeAt : null,
+    stack: [...t.stack],
+    request: t.request,
+    waitTicks: t.waitTicks,
+    rcuNesting: t.rcuNesting,
+    irqsOff: t.irqsOff,
+  }));
+  const folios: FolioState[] = [...m.folios.values()].sort(byKey((f) => f.folio)).map((f) => ({
+    folio: f.folio, pfn: f.pfn, order: f.order, refcount: f.refcount, mapcount: f.mapcount, flags: f.flags,
+    lru: f.lru, file: f.file, index: f.index, dataHash: hashHex(bytesHash(f.data)),
+  }));
+  return {
+    seq: m.seq,
+    tick: m.tick,
+    tasks,
+    mms: [...m.mms.values()].sort(byKey((x) => x.mm)).map((x) => ({ ...x })),
+    vmas: [...m.vmas.values()].sort(byKey((v) => v.vma)).map((v) => ({ ...v })),
+    tables: [...m.tables.values()].sort(byKey((t) => t.table)).map((t) => ({
+      table: t.table, level: t.level, base: t.base, pendingFree: t.pendingFree,
+      entries: [...t.entries.entries()].sort((x, y) => x[0] - y[0]),
+    })),
+    folios,
+    locks: {
+      rwsems: [...m.rwsems.values()]
+        .filter((s) => s.writer !== null || s.readers.length > 0 || s.waiters.length > 0 || s.handoff)
+        .sort(byKey((s) => s.sem))
+        .map((s) => ({ ...s, readers: [...s.readers].sort((x, y) => x - y), waiters: s.waiters.map((w) => ({ ...w })) })),
+      spinlocks: [...m.spins.values()]
+        .filter((s) => s.owner !== null || s.waiters.length > 0)
+        .sort(byKey((s) => s.lock))
+        .map((s) => ({ ...s, waiters: [...s.waiters] })),
+    },
+    rcu: {
+      gpSeq: m.rcu.gpSeq,
+      gpWaitingFor: [...m.rcu.gpWaitingFor].sort((x, y) => x - y),
+      pending: [...m.rcu.pending],
+      inGracePeriod: [...m.rcu.inGracePeriod],
+    },
+    requests: Array.from({ length: m.requests.length }, (_, i) => {
+      const r = m.requests.at(i);
+      const task = m.tasks.get(r.tid)?.name ?? String(r.tid);
+      return {
+        id: requestId(task, r.req), task, op: r.op, addr: r.addr, len: r.len, result: r.result,
+        dataHash: r.hash === null ? null : hashHex(r.hash),
+      };
+    }),
+    checks: { ...m.checks },
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The projection's fold: one decoded event applied to the model. Each family's folds live in
+ * folds/<family>.ts, one function per kind that changes state; this module joins them into one
+ * table by kind name and stamps the event's place (seq, tick, task) on the model.
+ */
+import type { KindName, TraceEvent } from '../trace/vocab/index.js';
+import { callFolds } from './folds/call.js';
+import { checkFolds } from './folds/check.js';
+import { copyFolds } from './folds/copy.js';
+import { folioFolds } from './folds/folio.js';
+import { lockFolds } from './folds/lock.js';
+import { pagetableFolds } from './folds/pagetable.js';
+import { requestFolds } from './folds/request.js';
+import { schedFolds } from './folds/sched.js';
+import { vmaFolds } from './folds/vma.js';
+import type { Folds, FoldFn, Model, RunContext } from './model-types.js';
+
+const FOLDS: Folds = {
+  ...schedFolds, ...lockFolds, ...pagetableFolds, ...folioFolds, ...copyFolds, ...vmaFolds, ...callFolds,
+  ...requestFolds, ...checkFolds,
+};
+
+/** Apply one event. A kind with no fold (a walk step, a copy to the caller) changes only seq, tick and task. */
+export function fold(m: Model, ctx: RunContext, e: TraceEvent): void {
+  m.seq = e.seq;
+  m.tick = e.tick;
+  m.lastTid = e.tid;
+  const apply = FOLDS[e.kind as KindName] as FoldFn<KindName> | undefined;
+  apply?.(m, e as never, ctx);
+}

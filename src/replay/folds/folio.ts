@@ -1,0 +1,102 @@
+/** Folios: allocation with their bytes, references, flags and LRU lists, the page cache, and copies between folios. */
+import { LruList, PAGE_SIZE, PageFlags } from '../../trace/vocab/index.js';
+import type { Folds, Model } from '../model-types.js';
+
+const { PG_active, PG_dirty, PG_lru, PG_uptodate } = PageFlags.bits;
+
+/**
+ * Offset of the byte at user address `addr` within the folio it maps to: addr modulo the folio's
+ * size. Exact for order 0 (the offset in the page) and for large folios because the kernel model
+ * maps them naturally aligned (a THP's PMD or its split PTEs at a 2 MiB-aligned address; no
+ * mremap) -- the emitters (user_access, copy_to_folio) check that and refuse anything else.
+ */
+export function folioOffset(m: Model, folio: number, addr: number): number {
+  const f = m.folios.get(folio);
+  return addr % (PAGE_SIZE * 2 ** (f?.order ?? 0));
+}
+
+function setRefcount(m: Model, folio: number, ref: number): void {
+  const f = m.folios.get(folio);
+  if (f) f.refcount = ref;
+}
+
+function setFlags(m: Model, folio: number, flags: number): void {
+  const f = m.folios.get(folio);
+  if (f) f.flags = flags;
+}
+
+/** Which list an lru_move put the folio on decides PG_lru and PG_active, as lruvec_add_folio does. */
+function onList(flags: number, list: keyof typeof LruList.codes): number {
+  if (list === 'none') return flags & ~(PG_lru | PG_active);
+  const onLru = flags | PG_lru;
+  return list === 'active_anon' || list === 'active_file' ? onLru | PG_active : onLru;
+}
+
+export const folioFolds: Folds = {
+  folio_alloc(m, e) {
+    m.folios.set(e.folio, {
+      folio: e.folio, pfn: e.pfn, order: e.order, refcount: 1, mapcount: 0, flags: e.flags, lru: 0, file: null, index: 0,
+      data: new Uint8Array(PAGE_SIZE << e.order),
+    });
+  },
+  folio_get(m, e) {
+    setRefcount(m, e.folio, e.ref);
+  },
+  folio_try_get(m, e) {
+    setRefcount(m, e.folio, e.ref);
+  },
+  folio_put(m, e) {
+    setRefcount(m, e.folio, e.ref);
+  },
+  folio_free(m, e) {
+    m.folios.delete(e.folio);
+  },
+  folio_mark_accessed(m, e) {
+    setFlags(m, e.folio, e.to);
+  },
+  folio_flags(m, e) {
+    setFlags(m, e.folio, e.new);
+  },
+  lru_move(m, e) {
+    const f = m.folios.get(e.folio);
+    if (!f) return;
+    f.lru = LruList.codes[e.to];
+    f.flags = onList(f.flags, e.to);
+  },
+  folio_mapcount(m, e) {
+    const f = m.folios.get(e.folio);
+    if (f) f.mapcount = e.mapcount;
+  },
+  folio_mark_dirty(m, e) {
+    const f = m.folios.get(e.folio);
+    if (f) f.flags |= PG_dirty;
+  },
+  folio_copy(m, e) {
+    const dst = m.folios.get(e.dst);
+    if (!dst) return;
+    const src = m.folios.get(e.src);
+    const from = e.index * PAGE_SIZE;
+    dst.data.set(src ? src.data.subarray(from, from + dst.data.length) : new Uint8Array(dst.data.length));
+  },
+  folio_copy_page(m, e) {
+    const dst = m.folios.get(e.dst);
+    if (!dst) return;
+    const src = m.folios.get(e.src);
+    dst.data.set(src ? src.data.subarray(0, PAGE_SIZE) : new Uint8Array(PAGE_SIZE), e.index * PAGE_SIZE);
+  },
+  page_cache_add(m, e) {
+    const f = m.folios.get(e.folio);
+    if (!f) return;
+    f.file = e.file;
+    f.index = e.index;
+    f.flags |= PG_uptodate;
+    // A large folio enters the cache whole: it holds the file's bytes of all its pages.
+    const file = m.files.get(e.file);
+    const from = e.index * PAGE_SIZE;
+    if (file) f.data.set(file.data.subarray(from, Math.min(from + f.data.length, file.data.length)));
+  },
+  page_cache_delete(m, e) {
+    const f = m.folios.get(e.folio);
+    if (f) f.file = null;
+  },
+};

@@ -1,0 +1,88 @@
+/**
+ * Snapshots: a Model encoded with msgpackr, written every SNAPSHOT_EVERY events while recording so
+ * that replay folds at most that many events. Each snapshot starts with the MODEL_VERSION it was
+ * written with; replay decodes only its own version and otherwise folds from the first event, so a
+ * snapshot of another shape is never misread.
+ */
+import { Packr } from 'msgpackr';
+import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
+import type { MFile, MFolio, MMm, MRwsem, MSpin, MTable, MTask, MVma, Model } from './model-types.js';
+
+/**
+ * The Model's shape on the wire. Bump it with any change to the Model's records or to how an
+ * event folds into them: a snapshot from another version is then ignored, not decoded.
+ */
+export const MODEL_VERSION = 1;
+
+/**
+ * Events between snapshots written while recording: replay decodes the nearest snapshot and folds
+ * at most this many events (measured: `mmtrace bench`, replayUntilMedianMs).
+ */
+export const SNAPSHOT_EVERY = 32768;
+
+// On the wire every Map is the list of its values (each value carries its own key) and a table's
+// entries are [index, value] pairs; msgpackr's records keep the repeated shapes compact.
+const packr = new Packr();
+
+type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems' | 'spins' | 'files' | 'requests'> & {
+  requests: RequestLogWire;
+  tasks: MTask[];
+  mms: MMm[];
+  vmas: MVma[];
+  tables: (Omit<MTable, 'entries'> & { entries: [number, number][] })[];
+  folios: MFolio[];
+  rwsems: MRwsem[];
+  spins: MSpin[];
+  files: MFile[];
+  /** Absent in snapshots written before versioning, whose shape is version 1. */
+  modelVersion?: number;
+};
+
+/** Why a snapshot cannot be used, or null when it decodes as this build's Model. */
+export type SnapshotRefusal = { reason: string };
+
+export function encodeModel(m: Model): Uint8Array {
+  const wire: Wire = {
+    ...m,
+    tasks: [...m.tasks.values()], mms: [...m.mms.values()], vmas: [...m.vmas.values()],
+    tables: [...m.tables.values()].map((t) => ({ ...t, entries: [...t.entries] })),
+    folios: [...m.folios.values()], rwsems: [...m.rwsems.values()], spins: [...m.spins.values()],
+    files: [...m.files.values()], requests: m.requests.toWire(), modelVersion: MODEL_VERSION,
+  };
+  return packr.pack(wire);
+}
+
+function keyed<T>(items: T[], key: (x: T) => number | string): Map<any, T> {
+  return new Map(items.map((x) => [key(x), x]));
+}
+
+/**
+ * The Model in a snapshot, or why it cannot be used: written by another model version, or not a
+ * snapshot this build can decode. The caller then folds from the first event instead.
+ */
+export function decodeModel(bytes: Uint8Array): Model | SnapshotRefusal {
+  let w: Wire;
+  try {
+    w = packr.unpack(bytes) as Wire;
+  } catch {
+    return { reason: 'the snapshot does not decode' };
+  }
+  const version = w?.modelVersion ?? 1;
+  if (version !== MODEL_VERSION) return { reason: `the snapshot was written by model version ${version}, this build reads ${MODEL_VERSION}` };
+  if (!Array.isArray(w.tasks) || !Array.isArray(w.folios) || !Array.isArray(w.files)) return { reason: 'the snapshot does not decode' };
+  // Byte arrays come back as views of the snapshot buffer: give each its own copy.
+  for (const f of w.folios) f.data = new Uint8Array(f.data);
+  for (const f of w.files) f.data = new Uint8Array(f.data);
+  const { modelVersion: _, ...state } = w;
+  return {
+    ...state,
+    tasks: keyed(w.tasks, (t) => t.tid), mms: keyed(w.mms, (x) => x.mm), vmas: keyed(w.vmas, (v) => v.vma),
+    tables: keyed(w.tables.map((t) => ({ ...t, entries: new Map(t.entries) })), (t) => t.table),
+    folios: keyed(w.folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
+    files: keyed(w.files, (f) => f.name), requests: RequestLog.fromWire(w.requests),
+  };
+}
+
+export function isRefusal(x: Model | SnapshotRefusal): x is SnapshotRefusal {
+  return 'reason' in x;
+}

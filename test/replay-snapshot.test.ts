@@ -1,0 +1,83 @@
+/**
+ * Snapshots carry the model version they were written with. A snapshot of another version, or one
+ * that does not decode, is never read as a model: replay folds from the first event instead and
+ * prints the same state, with a warning on stderr.
+ */
+import Database from 'better-sqlite3';
+import { Packr } from 'msgpackr';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MODEL_VERSION } from '../src/replay/snapshot.js';
+import { mmtrace as cli, tempDir } from './helpers/cli.js';
+
+const dir = tempDir();
+
+function recordWithSnapshots(name: string): string {
+  const file = join(dir, `${name}.db`);
+  // Enough events for several snapshots (one every SNAPSHOT_EVERY events).
+  const r = cli(['record', 'cmdline-poll', '--param', 'reads=300', '--param', 'iterations=100', `--out=${file}`]);
+  expect(r.status, r.stderr).toBe(0);
+  return file;
+}
+
+function rewriteSnapshots(file: string, rewrite: (blob: Buffer) => Buffer): number {
+  const db = new Database(file);
+  const rows = db.prepare('SELECT run, seq, data FROM snapshots').all() as { run: number; seq: number; data: Buffer }[];
+  const set = db.prepare('UPDATE snapshots SET data = ? WHERE run = ? AND seq = ?');
+  db.transaction(() => {
+    for (const r of rows) set.run(rewrite(r.data), r.run, r.seq);
+  })();
+  db.close();
+  return rows.length;
+}
+
+function lastSnapshotSeq(file: string): number {
+  const db = new Database(file, { readonly: true });
+  const seq = (db.prepare('SELECT max(seq) AS s FROM snapshots').get() as { s: number }).s;
+  db.close();
+  return seq;
+}
+
+describe('versioned snapshots', () => {
+  const good = recordWithSnapshots('good');
+  const at = lastSnapshotSeq(good) + 5;
+
+  function replayAt(file: string) {
+    return cli(['replay', `${file}#gup`, `--until=${at}`, '--json']);
+  }
+
+  it('are written with the model version', () => {
+    const db = new Database(good, { readonly: true });
+    const blob = (db.prepare('SELECT data FROM snapshots LIMIT 1').get() as { data: Buffer }).data;
+    db.close();
+    expect((new Packr().unpack(blob) as { modelVersion: number }).modelVersion).toBe(MODEL_VERSION);
+  });
+
+  it('of another model version are not read: replay folds from the first event and says so', () => {
+    const expected = replayAt(good);
+    expect(expected.status).toBe(0);
+    expect(expected.stderr).not.toMatch(/not used/);
+    const other = recordWithSnapshots('other-version');
+    const packr = new Packr();
+    const n = rewriteSnapshots(other, (blob) => {
+      const wire = packr.unpack(blob) as Record<string, unknown>;
+      // A model of another shape: its tasks would be misread if the version were not checked.
+      return packr.pack({ ...wire, modelVersion: MODEL_VERSION + 1, tasks: [{ tid: 'not a task' }] });
+    });
+    expect(n).toBeGreaterThan(1);
+    const r = replayAt(other);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`model version ${MODEL_VERSION + 1}.*folded from the first event`));
+    expect(JSON.parse(r.stdout).state).toEqual(JSON.parse(expected.stdout).state);
+  });
+
+  it('that do not decode are not read either', () => {
+    const expected = replayAt(good);
+    const broken = recordWithSnapshots('broken');
+    rewriteSnapshots(broken, () => Buffer.from([0xc1, 0xff, 0x00]));
+    const r = replayAt(broken);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/does not decode/);
+    expect(JSON.parse(r.stdout).state).toEqual(JSON.parse(expected.stdout).state);
+  });
+});
