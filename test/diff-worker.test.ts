@@ -13,7 +13,7 @@ test('the worker pass and the inline pass give the same report', async () => {
   const file = join(tempDir(), 'race.db');
   mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
   const { diffTraces } = await dist('diff/diff.js');
-  const { Interner } = await dist('diff/align.js');
+  const { Interner } = await dist('diff/tokens.js');
   const { runPass, startPass } = await dist('diff/pass.js');
   const { openTrace } = await dist('trace/reader.js');
   const trace = await openTrace(file);
@@ -38,7 +38,7 @@ test('the worker pass and the inline pass give the same report', async () => {
 // is seen at once and take() gives null, so the caller does the pass itself.
 test('a worker that dies without a reply is noticed at once', async () => {
   const { PendingPass } = await dist('diff/pass.js');
-  const { Interner } = await dist('diff/align.js');
+  const { Interner } = await dist('diff/tokens.js');
   const { Worker } = await import('node:worker_threads');
   const dies = new Worker('process.exit(3)', { eval: true });
   expect(await new PendingPass(dies).take(new Interner())).toBeNull();
