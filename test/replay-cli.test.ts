@@ -10,8 +10,9 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { mmtrace, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
+import { VmFlags } from '../src/trace/vocab/index.js';
 
-const VM_GROWSDOWN = 0x100;
+const { VM_GROWSDOWN } = VmFlags.bits;
 
 interface At {
   seq: number;
@@ -282,6 +283,18 @@ describe('the state document', () => {
       .toEqual(['monitor:1', 'monitor:2', 'monitor:3', 'monitor:4']);
     expect(replayJson([poll.file, '--until=end']).state.requests).toHaveLength(5);
   });
+
+  test('the text tables name flags, LRU lists and table levels by the vocabulary\'s names', () => {
+    const p = mmtrace(['replay', stuck.file, '--until=end']);
+    expect(p.status, p.stderr).toBe(0);
+    const section = (title: string) => p.stdout.split('\n\n').find((b) => b.startsWith(title)) ?? '';
+    // The stack VMA: private read-write, VM_GROWSDOWN shown as growsdown, anonymous.
+    expect(section('VMAS')).toMatch(/rw-p\s+growsdown\s+anon\s+attached/);
+    // Every level of the walk to argv: PGD, PUD, PMD and PTE tables by name.
+    for (const level of ['PGD', 'PUD', 'PMD', 'PTE']) expect(section('PAGE TABLES')).toMatch(new RegExp(`^  ${level} #\\d+ at 0x`, 'm'));
+    // argv's folio at the end: page flags without PG_, and gup's FOLL_TOUCH ageing has made it active.
+    expect(section('FOLIOS')).toMatch(/\breferenced\|uptodate\|dirty\|lru\|active\|swapbacked\s+active_anon\b/);
+  });
 });
 
 describe('--verify', () => {
@@ -315,8 +328,9 @@ describe('--verify', () => {
     expect(v.stdout).toMatch(new RegExp(`diverges from the log at event ${seq}\\b`));
     const recorded = v.stdout.split('\n').find((l) => /^\s*recorded:/.test(l));
     const replayed = v.stdout.split('\n').find((l) => /^\s*replayed:/.test(l));
-    expect(recorded).toMatch(new RegExp(`#${seq} .*copy a=${a + 1} `));
-    expect(replayed).toMatch(new RegExp(`#${seq} .*copy a=${a} `));
+    // The copy's first slot is its addr: the rows print with the kind's field names.
+    expect(recorded).toMatch(new RegExp(`#${seq} .*copy addr=${a + 1} `));
+    expect(replayed).toMatch(new RegExp(`#${seq} .*copy addr=${a} `));
 
     const vj = mmtrace(['replay', file, '--verify', `--until=${until}`, '--json']);
     expect(vj.status).toBe(1);

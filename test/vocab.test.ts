@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eventsMarkdown } from '../src/trace/vocab/doc.js';
 import {
-  decode, emit, KINDS, staged, type FieldType, type KindName, type RawRow,
+  decode, Decoder, emit, KINDS, staged, type FieldType, type KindName, type RawRow,
 } from '../src/trace/vocab/index.js';
 
 const NAMES = ['', 'mmap_lock', 'rwsem_down_read', 'VMA_LOCK_SUCCESS'];
@@ -47,6 +47,12 @@ describe('the vocabulary', () => {
     expect(staged.kind).toBe(d.kind);
     const row: RawRow = [7, 70, 3, staged.kind, staged.a, staged.b, staged.c, staged.d, staged.data];
     expect(decode(row, NAMES)).toEqual(expected);
+    // view() reads the same event into one object reused per kind: a second row refills it.
+    const decoder = new Decoder(NAMES);
+    const first = decoder.view([1, 1, 1, staged.kind, 0, 0, 0, 0, null]);
+    const again = decoder.view(row);
+    expect(again).toBe(first);
+    expect(again).toEqual(expected);
   });
 
   it('stages 0 in the slots a kind does not use, so a row never carries a stale field', () => {

@@ -38,7 +38,7 @@ import { reexecute } from '../replay/reexec.js';
 import { RandomStrategy } from '../sim/strategy.js';
 import { Prng } from '../sim/prng.js';
 import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
-import { percentile } from '../trace/aggregate.js';
+import { percentile } from '../reduce/aggregates.js';
 import { NULL_SINK } from '../trace/sink.js';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';

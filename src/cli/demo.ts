@@ -6,12 +6,13 @@
  */
 import { diffRuns } from '../diff/diff.js';
 import { runFacts } from '../diff/facts.js';
-import { percentile } from '../trace/aggregate.js';
+import { aggregateRun, percentile } from '../reduce/aggregates.js';
 import { openTrace } from '../trace/reader.js';
 import { printJson, println } from './output.js';
-import { recordRuns, runName } from './record.js';
+import { recordRuns } from '../record/record.js';
+import { runName } from '../record/variants.js';
 import { renderSources } from './diff.js';
-import { aggregateRun, printable } from './summary.js';
+import { printable } from './summary.js';
 import { dirname, join } from 'node:path';
 
 const FIXES = ['singleVmaOnly', 'checkFollAnon', 'touch'];
@@ -42,7 +43,7 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   const trace = await openTrace(result.file);
   let agg;
   try {
-    agg = aggregateRun(trace, run.id);
+    agg = aggregateRun(trace, trace.resolveRun(run.name));
   } finally {
     trace.close();
   }

@@ -65,8 +65,8 @@ function renderRequests(report: DiffReport, a: string, b: string): string[] {
   const listed = all.length <= MAX_TEXT_REQUESTS_LISTED ? all : differing.slice(0, MAX_TEXT_REQUESTS_LISTED);
   const out: string[] = [];
   if (listed.length > 0) {
-    out.push(table(['request', 'op', `${a}`, `${b}`, 'same'], listed.map((r) => [
-      r.id, r.op, r.a ? `${r.a.result} ${r.a.dataHash}` : '-', r.b ? `${r.b.result} ${r.b.dataHash}` : '-', r.same ? 'yes' : 'NO',
+    out.push(table(['request', 'op', `${a}`, `${b}`, 'same'], listed.map((req) => [
+      req.id, req.op, req.a ? `${req.a.result} ${req.a.dataHash}` : '-', req.b ? `${req.b.result} ${req.b.dataHash}` : '-', req.same ? 'yes' : 'NO',
     ])).replace(/^/gm, '  '));
   }
   if (listed.length < all.length) {

@@ -1,30 +1,40 @@
 /** The human form of a replay state document: what a kernel developer reads at a breakpoint. */
 import type { StateDoc, VmaState } from '../replay/state.js';
 import { hex, table } from './output.js';
+import { LruList, PageFlags, PtLevel, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFlags } from '../trace/vocab/index.js';
 
-const VM_FLAG_NAMES: [number, string][] = [
-  [0x8, 'shared'], [0x100, 'growsdown'], [0x400, 'pfnmap'], [0x2000, 'locked'], [0x4000, 'io'], [0x400000, 'hugetlb'],
-];
-const PG_NAMES: [number, string][] = [
-  [1 << 0, 'locked'], [1 << 2, 'referenced'], [1 << 3, 'uptodate'], [1 << 4, 'dirty'], [1 << 5, 'lru'],
-  [1 << 8, 'active'], [1 << 9, 'workingset'], [1 << 13, 'reserved'], [1 << 17, 'swapbacked'],
-  [1 << 18, 'unevictable'], [1 << 24, 'idle'],
-];
-const LRU = ['-', 'inactive_anon', 'active_anon', 'inactive_file', 'active_file', 'unevictable'];
-const LEVEL = ['', 'PTE', 'PMD', 'PUD', 'PGD'];
-const EXCLUDE_READERS_FLAG = 1 << 30;
+/**
+ * The vm_flags named in the VMA table. Read, write and exec are the prot column; the VM_MAY* and
+ * accounting bits say nothing at a breakpoint, so they are left out.
+ */
+const VM_FLAGS_SHOWN = ['VM_SHARED', 'VM_GROWSDOWN', 'VM_PFNMAP', 'VM_LOCKED', 'VM_IO', 'VM_HUGETLB'] as const;
 
 function vmaProt(v: VmaState): string {
-  const f = v.flags;
-  return `${f & 1 ? 'r' : '-'}${f & 2 ? 'w' : '-'}${f & 4 ? 'x' : '-'}${f & 8 ? 's' : 'p'}`;
+  const has = (bit: number) => (v.flags & bit) !== 0;
+  const { VM_READ, VM_WRITE, VM_EXEC, VM_SHARED } = VmFlags.bits;
+  return `${has(VM_READ) ? 'r' : '-'}${has(VM_WRITE) ? 'w' : '-'}${has(VM_EXEC) ? 'x' : '-'}${has(VM_SHARED) ? 's' : 'p'}`;
 }
 
-function flagNames(flags: number, names: [number, string][]): string {
-  return names.filter(([bit]) => flags & bit).map(([, n]) => n).join('|') || '-';
+/** `shared|locked`: the set bits' names without their VM_/PG_ prefix, lower case; `-` for none. */
+function shortNames(names: string[]): string {
+  return names.map((n) => n.replace(/^(VM|PG)_/, '').toLowerCase()).join('|') || '-';
+}
+
+function vmFlagNames(flags: number): string {
+  return shortNames(VM_FLAGS_SHOWN.filter((n) => (flags & VmFlags.bits[n]) !== 0));
+}
+
+function pageFlagNames(flags: number): string {
+  return shortNames(PageFlags.names(flags));
+}
+
+function lruName(lru: number): string {
+  return lru === LruList.codes.none ? '-' : LruList.name(lru);
 }
 
 function refcnt(v: number): string {
-  return v & EXCLUDE_READERS_FLAG ? `EXCLUDE_READERS+${v - EXCLUDE_READERS_FLAG}` : String(v);
+  const excluded = (v & VM_REFCNT_EXCLUDE_READERS_FLAG) !== 0;
+  return excluded ? `EXCLUDE_READERS+${v - VM_REFCNT_EXCLUDE_READERS_FLAG}` : String(v);
 }
 
 export function renderState(doc: StateDoc, header: string[]): string {
@@ -65,7 +75,7 @@ export function renderState(doc: StateDoc, header: string[]): string {
 
   out.push('', 'VMAS');
   out.push(table(['vma', 'mm', 'range', 'prot', 'flags', 'backing', 'state', 'vm_refcnt', 'vm_lock_seq'], doc.vmas.map((v) => [
-    v.vma, v.mm, `${hex(v.start)}-${hex(v.end)}`, vmaProt(v), flagNames(v.flags, VM_FLAG_NAMES),
+    v.vma, v.mm, `${hex(v.start)}-${hex(v.end)}`, vmaProt(v), vmFlagNames(v.flags),
     v.file ? `${v.file}+${v.pgoff}` : 'anon', v.attached ? 'attached' : 'detached', refcnt(v.vm_refcnt),
     v.vm_lock_seq === lockSeq.get(v.mm) ? `${v.vm_lock_seq} (write-locked)` : String(v.vm_lock_seq),
   ])).replace(/^/gm, '  '));
@@ -73,12 +83,12 @@ export function renderState(doc: StateDoc, header: string[]): string {
   out.push('', 'PAGE TABLES');
   for (const t of doc.tables) {
     const entries = t.entries.map(([i, v]) => `[${i}]=${hex(v)}`).join(' ');
-    out.push(`  ${LEVEL[t.level]} #${t.table} at ${hex(t.base)}${t.pendingFree ? ' (awaiting RCU free)' : ''}: ${entries || '(empty)'}`);
+    out.push(`  ${PtLevel.name(t.level).toUpperCase()} #${t.table} at ${hex(t.base)}${t.pendingFree ? ' (awaiting RCU free)' : ''}: ${entries || '(empty)'}`);
   }
 
   out.push('', 'FOLIOS');
   out.push(table(['folio', 'pfn', 'order', 'ref', 'map', 'flags', 'lru', 'mapping', 'data'], doc.folios.map((f) => [
-    f.folio, hex(f.pfn), f.order, f.refcount, f.mapcount, flagNames(f.flags, PG_NAMES), LRU[f.lru] ?? f.lru,
+    f.folio, hex(f.pfn), f.order, f.refcount, f.mapcount, pageFlagNames(f.flags), lruName(f.lru),
     f.file ? `${f.file}:${f.index}` : '-', f.dataHash,
   ])).replace(/^/gm, '  '));
 

@@ -9,10 +9,10 @@ import { project } from '../replay/projection.js';
 import { type Divergence, reexecute } from '../replay/reexec.js';
 import { resolveSelector } from '../replay/select.js';
 import type { StateDoc } from '../replay/state.js';
-import { kindDef } from '../trace/events.js';
+import { errors } from '../errors.js';
+import { kindDef } from '../trace/vocab/index.js';
 import { openRunRef, type RunInfo, type Trace } from '../trace/reader.js';
 import { printJson, println } from './output.js';
-import { usage } from './record.js';
 import { renderState } from './render-state.js';
 
 interface ReplayFlags {
@@ -44,17 +44,26 @@ function eventLine(e: NonNullable<ReturnType<typeof describeEvent>>): string {
   return `[${e.task}] ${e.kind} ${f.join(' ')}`;
 }
 
+/**
+ * A stored row as text, its slots labelled with the kind's field names. Values stay as stored (a
+ * name field is its interned id): the point is to see which field of the two rows differs.
+ */
 function rowText(r: Divergence['recorded']): string {
   if (!r) return '(none)';
-  const [seq, tick, tid, kind, a, b, c, d] = r;
+  const [seq, tick, tid, kind] = r;
+  const slots = r.slice(4, 8) as number[];
   let name = `kind${kind}`;
+  let fieldNames = ['a', 'b', 'c', 'd'];
   try {
-    name = kindDef(kind).name;
+    const def = kindDef(kind);
+    name = def.name;
+    fieldNames = [...def.fields];
   } catch {
-    // a kind this build does not know
+    // a kind this build does not know: its slots keep their storage names
   }
+  const fields = fieldNames.map((field, i) => `${field}=${slots[i]}`).join(' ');
   const data = r[8] && r[8].length ? ` data=${bytesHex(r[8])}` : '';
-  return `#${seq} tick ${tick} tid ${tid} ${name} a=${a} b=${b} c=${c} d=${d}${data}`;
+  return `#${seq} tick ${tick} tid ${tid} ${name} ${fields}${data}`;
 }
 
 /** Up to 64 bytes as hex (a divergence in a blob shows where the two differ). */
@@ -73,7 +82,7 @@ function divergenceDoc(dv: Divergence) {
 }
 
 export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> {
-  if (o.engine !== 'projection' && o.engine !== 'reexec') throw usage(`--engine must be projection or reexec, got '${o.engine}'`);
+  if (o.engine !== 'projection' && o.engine !== 'reexec') throw errors.usage(`--engine must be projection or reexec, got '${o.engine}'`);
   const { trace, run } = await openRunRef(ref);
   try {
     const seq = resolveSelector(trace, run, o.until);

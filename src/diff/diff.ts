@@ -14,7 +14,7 @@ import { runPass, startPass } from './pass.js';
 import { alignStreams, type Alignment } from './align.js';
 import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
 import { Interner } from './tokens.js';
-import { percentile } from '../trace/aggregate.js';
+import { percentile } from '../reduce/aggregates.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 
 export type { Finding, Side } from './finding.js';

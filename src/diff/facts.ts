@@ -3,16 +3,19 @@
  * request's result and bytes, where each request's copies came from (which VMA and file, which
  * folio, whether it was a page-cache folio, whether the address space changed between two of its
  * copies), its fallbacks, its software aging of folios and page-table entries, whether its task was
- * being killed, and the run's check events. Works from the log alone.
+ * being killed, and the run's check events. Works from the log alone, on the shared reducers: the
+ * VMA map names the VMA of each copy, the request tracker pairs requests, the aggregator's wait
+ * clock gives each request's waits.
  */
-import { entry_present, pte_young } from '../linux/arch/x86/include/pgtable_types.js';
 import { toDoc } from '../replay/doc.js';
-import { project, runContext } from '../replay/projection.js';
+import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
-import { Aggregator, type RequestSummary, type Row, type RunAggregates } from '../trace/aggregate.js';
-import { K } from '../trace/events.js';
+import { Aggregator, type RequestSummary, type RunAggregates } from '../reduce/aggregates.js';
+import { readRun, runNames } from '../reduce/read-run.js';
+import type { Reducer } from '../reduce/reducer.js';
+import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { requestId } from '../trace/request-log.js';
+import { entryPresent, entryYoung, GupFlags, type TraceEvent } from '../trace/vocab/index.js';
 
 /** What the aggregates know of a request, and what the facts pass adds. */
 type RequestBasics = Pick<RequestSummary, 'id' | 'op' | 'addr' | 'len' | 'flags' | 'result' | 'dataHash' | 'data' | 'waitTicks'>;
@@ -76,16 +79,13 @@ export interface RunFacts {
   final: StateDoc;
 }
 
-const FOLL_ANON = 0x80;
-const SIGKILL = 9;
-
 /** An entry that was present and old and is now young (pmd_mkyoung / pte_mkyoung). */
 function madeYoung(old: number, now: number): boolean {
-  return entry_present(old) && !pte_young(old) && pte_young(now);
+  return entryPresent(old) && !entryYoung(old) && entryYoung(now);
 }
 
 export function isFollAnon(flags: number): boolean {
-  return (flags & FOLL_ANON) !== 0;
+  return (flags & GupFlags.bits.FOLL_ANON) !== 0;
 }
 
 /** What the facts pass adds to a request; the rest comes from the aggregates. */
@@ -93,159 +93,85 @@ type RequestExtras = Omit<RequestFacts, keyof RequestBasics>;
 
 const noExtras = (): RequestExtras => ({ copies: [], vmaChangesBetweenCopies: 0, fallbacks: [], markedAccessed: 0, madeYoung: 0, killed: false });
 
-interface VmaRecord extends VmaAtCopy {
-  mm: number;
-}
-
-/**
- * The VMAs of every mm, followed through their events, so that a copy can name the VMA it read
- * through. A VMA id is a slab object that may be reused (vma_create starts it afresh).
- */
-class VmaTracker {
-  private readonly byId = new Map<number, VmaRecord>();
-  /** Attached VMAs per mm: what a lookup of an address in that mm can find. */
-  private readonly attached = new Map<number, Set<VmaRecord>>();
-
-  create(vma: number, mm: number, start: number, end: number, seq: number): void {
-    this.detach(vma);
-    this.byId.set(vma, { mm, start, end, file: null, pgoff: 0, createdAt: seq });
-  }
-
-  init(vma: number, file: string | null, pgoff: number): void {
-    const v = this.byId.get(vma);
-    if (v) Object.assign(v, { file, pgoff });
-  }
-
-  adjust(vma: number, start: number, end: number, pgoff?: number): void {
-    const v = this.byId.get(vma);
-    if (v) Object.assign(v, { start, end }, pgoff === undefined ? {} : { pgoff });
-  }
-
-  attach(vma: number): void {
-    const v = this.byId.get(vma);
-    if (!v) return;
-    let set = this.attached.get(v.mm);
-    if (!set) this.attached.set(v.mm, (set = new Set()));
-    set.add(v);
-  }
-
-  detach(vma: number): void {
-    const v = this.byId.get(vma);
-    if (v) this.attached.get(v.mm)?.delete(v);
-  }
-
-  mmOf(vma: number): number | undefined {
-    return this.byId.get(vma)?.mm;
-  }
-
-  /** The attached VMA of `mm` covering addr, as it is now (a copy, so later changes don't show). */
-  at(mm: number, addr: number): VmaAtCopy | null {
-    for (const v of this.attached.get(mm) ?? []) {
-      if (v.start <= addr && addr < v.end) return { start: v.start, end: v.end, file: v.file, pgoff: v.pgoff, createdAt: v.createdAt };
-    }
-    return null;
-  }
-}
-
-/** Takes a run's rows one at a time (the diff feeds it from the same read as the other passes). */
+/** The facts pass of one run: reducers to feed, then the facts. */
 export interface FactsCollector {
-  add(row: Row): void;
-  /** The facts, once every row is in, given the run's aggregates from the same rows. */
-  finish(aggregates: RunAggregates): RunFacts;
+  /** The reducers to feed, in order (the shared ones first). */
+  reducers(): Reducer[];
+  /** The facts, once every event is in. */
+  finish(): RunFacts;
 }
 
-/** The facts of `run` from its rows: one read of its log (see collectFacts). */
+/** The facts of `run`: one read of its log. */
 export function runFacts(trace: Trace, run: RunInfo): RunFacts {
   const facts = collectFacts(trace, run);
-  const aggregator = runAggregator(trace, run);
-  readRun(trace, run, (row) => {
-    facts.add(row);
-    aggregator.add(row);
-  });
-  return facts.finish(aggregator.result());
+  readRun(trace, run, facts.reducers());
+  return facts.finish();
 }
 
-/** An Aggregator that names things as the run does. */
-export function runAggregator(trace: Trace, run: RunInfo): Aggregator {
-  const { names, taskNames } = runContext(trace, run.id);
-  const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
-  return new Aggregator(names, taskNames, (k) => kinds.get(k) ?? `kind${k}`);
+/** The VMA a copy read through, as it was at the copy (a copy of the record: later changes don't show). */
+function vmaAtCopy(vmas: VmaMap, mm: number | undefined, addr: number): VmaAtCopy | null {
+  const v = mm === undefined ? undefined : vmas.at(mm, addr);
+  return v ? { start: v.start, end: v.end, file: v.file, pgoff: v.pgoff, createdAt: v.createdAt } : null;
 }
 
-/**
- * Every row of the run to `add`, in order: plain loops over the reader's chunks (no generator per
- * row). `onChunk`: told the rows read so far after each chunk (progress).
- */
-export function readRun(trace: Trace, run: RunInfo, add: (row: Row) => void, onChunk?: (rowsRead: number) => void): void {
-  let rowsRead = 0;
-  for (const chunk of trace.eventChunks(run.id) as Iterable<Row[]>) {
-    for (const row of chunk) add(row);
-    rowsRead += chunk.length;
-    onChunk?.(rowsRead);
-  }
-}
-
-export function collectFacts(trace: Trace, run: RunInfo): FactsCollector {
-  const { names, taskNames } = runContext(trace, run.id);
+/** `vmas`: the VMA map to share with other reducers of the same pass (fed first, by reducers()). */
+export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): FactsCollector {
+  const names = runNames(trace, run.id);
+  const aggregator = new Aggregator(names);
   const extras = new Map<string, RequestExtras>();
   const open = new Map<number, RequestExtras>(); // tid -> request in flight
   const pageCache = new Set<number>();
-  const vmas = new VmaTracker();
   // The mm each request in flight reads: the one whose mmap_lock or VMA lock it last took.
   const targetMm = new Map<RequestExtras, number>();
   const killed = new Set<number>(); // tids with SIGKILL pending
   // Per request in flight, within its current __access_remote_vm call: copies so far, and VMA
   // changes since the last of them.
   const inCall = new Map<RequestExtras, { copies: number; changes: number }>();
-  const ACCESS = names.indexOf('__access_remote_vm');
   const checks: RunFacts['checks'] = { warnings: [], useAfterFree: [], kernelFaults: [], deadlock: false };
-  const taskName = (tid: number) => taskNames.get(tid) ?? `tid${tid}`;
   // A VMA of `mm` changed: a hazard for the calls in flight that read that mm (or an mm not known).
-  const vmaChanged = (mm: number | undefined) => {
+  vmas.onChange((mm) => {
     for (const [r, call] of inCall) {
       const reads = targetMm.get(r);
       if (call.copies > 0 && (mm === undefined || reads === undefined || reads === mm)) call.changes++;
     }
-  };
+  });
+  aggregator.requests.onBegin((req, tid) => {
+    const r = noExtras();
+    extras.set(req.id, r);
+    open.set(tid, r);
+  });
+  aggregator.requests.onEnd((_, tid) => {
+    const r = open.get(tid);
+    if (r) {
+      r.killed = killed.has(tid);
+      inCall.delete(r);
+      targetMm.delete(r);
+    }
+    open.delete(tid);
+  });
   const readsMm = (tid: number, mm: number | undefined) => {
     const r = open.get(tid);
     if (r && mm !== undefined) targetMm.set(r, mm);
   };
 
-  const see = ([seq, , tid, kind, a, b, c, d]: Row) => {
-    switch (kind) {
-      case K.request_begin: {
-        const r = noExtras();
-        extras.set(requestId(taskName(tid), a), r);
-        open.set(tid, r);
+  const see = (e: TraceEvent) => {
+    switch (e.kind) {
+      case 'call_enter': {
+        const r = open.get(e.tid);
+        if (r && e.fn === '__access_remote_vm') inCall.set(r, { copies: 0, changes: 0 });
         break;
       }
-      case K.request_end: {
-        const r = open.get(tid);
-        if (r) {
-          r.killed = killed.has(tid);
-          inCall.delete(r);
-          targetMm.delete(r);
-        }
-        open.delete(tid);
+      case 'mmap_lock_start_locking':
+        readsMm(e.tid, e.mm);
         break;
-      }
-      case K.call_enter: {
-        const r = open.get(tid);
-        if (r && a === ACCESS) inCall.set(r, { copies: 0, changes: 0 });
+      case 'vma_start_read':
+        if (e.result === 'ok') readsMm(e.tid, vmas.mmOf(e.vma));
         break;
-      }
-      case K.mmap_lock_start_locking:
-        readsMm(tid, a);
+      case 'vma_start_read_locked':
+        readsMm(e.tid, vmas.mmOf(e.vma));
         break;
-      case K.vma_start_read:
-        if (b === 0) readsMm(tid, vmas.mmOf(a));
-        break;
-      case K.vma_start_read_locked:
-        readsMm(tid, vmas.mmOf(a));
-        break;
-      case K.copy: {
-        const r = open.get(tid);
+      case 'copy': {
+        const r = open.get(e.tid);
         if (!r) break;
         const call = inCall.get(r);
         if (call) {
@@ -253,76 +179,50 @@ export function collectFacts(trace: Trace, run: RunInfo): FactsCollector {
           call.copies++;
           call.changes = 0;
         }
-        const mm = targetMm.get(r);
-        const vma = mm === undefined ? null : vmas.at(mm, a);
-        r.copies.push({ seq, addr: a, len: b, folio: c, fromPageCache: pageCache.has(c), hash: d, vma });
+        const vma = vmaAtCopy(vmas, targetMm.get(r), e.addr);
+        r.copies.push({ seq: e.seq, addr: e.addr, len: e.len, folio: e.folio, fromPageCache: pageCache.has(e.folio), hash: e.hash, vma });
         break;
       }
-      case K.vma_create:
-        vmas.create(a, b, c, d, seq);
-        vmaChanged(b);
-        break;
-      case K.vma_init:
-        vmas.init(a, c === 0 ? null : names[c] ?? '?', d);
-        break;
-      case K.vma_mark_attached:
-        vmas.adjust(a, b, c);
-        vmas.attach(a);
-        vmaChanged(vmas.mmOf(a));
-        break;
-      case K.vma_mark_detached:
-        vmas.detach(a);
-        vmaChanged(vmas.mmOf(a));
-        break;
-      case K.vma_adjust:
-        vmas.adjust(a, b, c, d);
-        vmaChanged(vmas.mmOf(a));
-        break;
-      case K.vma_flags:
-        vmaChanged(vmas.mmOf(a));
-        break;
-      case K.vma_free:
-        vmas.detach(a);
-        break;
-      case K.pgtable_set: {
-        const r = open.get(tid);
-        if (r && madeYoung(d, c)) r.madeYoung++;
+      case 'pgtable_set': {
+        const r = open.get(e.tid);
+        if (r && madeYoung(e.old, e.value)) r.madeYoung++;
         break;
       }
-      case K.signal_send:
-        if (b === SIGKILL) killed.add(a);
+      case 'signal_send':
+        if (e.sig === 'SIGKILL') killed.add(e.target);
         break;
-      case K.page_cache_add:
-        pageCache.add(a);
+      case 'page_cache_add':
+        pageCache.add(e.folio);
         break;
-      case K.folio_free:
-        pageCache.delete(a);
+      case 'folio_free':
+        pageCache.delete(e.folio);
         break;
-      case K.fast_path_fallback: {
-        const r = open.get(tid);
-        if (r) r.fallbacks.push({ addr: a, copied: b, reason: names[c] ?? '?' });
+      case 'fast_path_fallback': {
+        const r = open.get(e.tid);
+        if (r) r.fallbacks.push({ addr: e.addr, copied: e.copied, reason: e.reason });
         break;
       }
-      case K.folio_mark_accessed: {
-        const r = open.get(tid);
+      case 'folio_mark_accessed': {
+        const r = open.get(e.tid);
         if (r) r.markedAccessed++;
         break;
       }
-      case K.warn:
-        checks.warnings.push(names[a] ?? '?');
+      case 'warn':
+        checks.warnings.push(e.what);
         break;
-      case K.use_after_free:
-        checks.useAfterFree.push(names[a] ?? '?');
+      case 'use_after_free':
+        checks.useAfterFree.push(e.what);
         break;
-      case K.kernel_fault:
-        checks.kernelFaults.push(names[a] ?? '?');
+      case 'kernel_fault':
+        checks.kernelFaults.push(e.what);
         break;
-      case K.deadlock:
+      case 'deadlock':
         checks.deadlock = true;
         break;
     }
   };
-  const finish = (aggregates: RunAggregates): RunFacts => {
+  const finish = (): RunFacts => {
+    const aggregates = aggregator.result();
     const requests = new Map<string, RequestFacts>();
     for (const r of aggregates.requests) {
       const more = extras.get(r.id) ?? noExtras();
@@ -334,5 +234,5 @@ export function collectFacts(trace: Trace, run: RunInfo): FactsCollector {
     const final = toDoc(project(trace, run, run.events).model);
     return { run, requests, aggregates, checks, final };
   };
-  return { add: see, finish };
+  return { reducers: () => [vmas, ...aggregator.reducers(), { event: see }], finish };
 }

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { Interner, StreamBuilder, type TokenStream } from './tokens.js';
-import { collectFacts, readRun, runAggregator, type RunFacts } from './facts.js';
+import { readRun } from '../reduce/read-run.js';
+import { VmaMap } from '../reduce/vma-map.js';
+import { collectFacts, type RunFacts } from './facts.js';
 
 export interface RunPass {
   facts: RunFacts;
@@ -20,15 +22,11 @@ export interface RunPass {
 
 /** A run's pass on this thread, one read of its log; token texts go to `interner`; `onChunk` as readRun's. */
 export function runPass(trace: Trace, run: RunInfo, interner: Interner, onChunk?: (rowsRead: number) => void): RunPass {
-  const facts = collectFacts(trace, run);
-  const aggregator = runAggregator(trace, run);
-  const builder = new StreamBuilder(trace, run, interner);
-  readRun(trace, run, (row) => {
-    facts.add(row);
-    builder.add(row);
-    aggregator.add(row);
-  }, onChunk);
-  return { facts: facts.finish(aggregator.result()), streams: builder.streams() };
+  const vmas = new VmaMap();
+  const facts = collectFacts(trace, run, vmas);
+  const builder = new StreamBuilder(trace, run, interner, vmas);
+  readRun(trace, run, [...facts.reducers(), builder], { onChunk });
+  return { facts: facts.finish(), streams: builder.streams() };
 }
 
 /** Below this many events a worker's start-up (~100 ms of module loading) costs more than it saves. */

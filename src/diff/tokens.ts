@@ -9,7 +9,11 @@
  * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) plus one
  * for the request in flight; token texts are interned once.
  */
+import { readRun } from '../reduce/read-run.js';
+import type { Reducer } from '../reduce/reducer.js';
+import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
+import { KINDS, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -58,24 +62,30 @@ export interface TokenStream {
   requests: Int32Array;
 }
 
-/** How to print one kind symbolically: its name and, per field slot, how to render the value. */
+/** How to print one kind symbolically: its name, code, and the fields that take part, with how each renders. */
 interface KindFormat {
   name: string;
-  slots: { field: string; render: 'name' | 'vma' | 'value' }[];
+  code: number;
+  fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType }[];
 }
 
-function kindFormats(trace: Trace): Map<number, KindFormat> {
-  const out = new Map<number, KindFormat>();
-  for (const k of trace.kinds()) {
-    const slots: KindFormat['slots'] = [];
-    k.fields.forEach((field, i) => {
-      if (!field) return;
-      const render = k.names.includes(field) ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
-      if (render) slots[i] = { field, render };
-    });
-    out.set(k.kind, { name: k.name, slots });
-  }
-  return out;
+/** The symbolic fields of every kind, from the vocabulary (by kind name). */
+const FORMATS: ReadonlyMap<string, KindFormat> = new Map(KINDS.map((k) => {
+  const fields: KindFormat['fields'] = [];
+  k.fields.forEach((field, i) => {
+    const type = k.types[i]!;
+    const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
+    if (render) fields.push({ field, render, type });
+  });
+  return [k.name, { name: k.name, code: k.kind, fields }];
+}));
+
+/** A symbolic field's value as a number for the token key: an enum's code, a bool's 0 or 1. */
+function numeric(type: FieldType, value: unknown): number {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  if (typeof type === 'object' && type.kind === 'enum') return (type.codes as Record<string, number>)[value as string] ?? -1;
+  return -1;
 }
 
 /**
@@ -99,40 +109,31 @@ const KEY_VALUE_LIMIT = 2 ** 21;
 /**
  * Token ids of one run's events. Most events repeat (the same call, lock class, level), so the
  * symbolic values are packed into a numeric key and the token text is built only the first time.
- * VMAs enter the key by the id of their range text, since one VMA id can cover several ranges.
+ * Names enter the key by a run-local id of their text; VMAs by the id of their range text (from
+ * the shared VMA map), since one VMA id can cover several ranges over a run.
  */
 class Tokenizer {
   private readonly cache = new Map<number, number>();
   private readonly ranges = new Interner();
-  /** VMA id -> range id, kept current from vma_create / vma_mark_attached / vma_adjust. */
-  private readonly vmaRange = new Map<number, number>();
+  /** Per VMA id, the range its last token showed and that range's id: reused while it holds. */
+  private readonly lastRange = new Map<number, { start: number; end: number; id: number }>();
+  private readonly nameIds = new Interner();
   private readonly values = [0, 0, 0, 0];
 
-  constructor(
-    private readonly formats: Map<number, KindFormat>,
-    private readonly names: readonly string[],
-    private readonly interner: Interner,
-  ) {}
+  constructor(private readonly interner: Interner, private readonly vmas: VmaMap) {}
 
-  /** Track VMA ranges (the VMA's identity across runs). */
-  observe(kindName: string, a: number, b: number, c: number, d: number): void {
-    const hex = (n: number) => n.toString(16);
-    if (kindName === 'vma_create') this.vmaRange.set(a, this.ranges.id(`${hex(c)}-${hex(d)}`));
-    else if (kindName === 'vma_mark_attached' || kindName === 'vma_adjust') this.vmaRange.set(a, this.ranges.id(`${hex(b)}-${hex(c)}`));
-  }
-
-  token(kind: number, a: number, b: number, c: number, d: number): number {
-    const f = this.formats.get(kind);
-    if (!f) return this.interner.id(`kind${kind}`);
+  token(e: TraceEvent): number {
+    const f = FORMATS.get(e.kind);
+    if (!f) return this.interner.id(`kind${(e as unknown as { code: number }).code}`);
     const v = this.values;
-    v[0] = a; v[1] = b; v[2] = c; v[3] = d;
-    let key = kind;
+    const fields = e as unknown as Record<string, unknown>;
+    let key = f.code;
     let scale = 256;
     let packed = 0;
-    for (let i = 0; i < 4; i++) {
-      const s = f.slots[i];
-      if (!s) continue;
-      const x = s.render === 'vma' ? this.vmaRange.get(v[i]!) ?? -1 : v[i]!;
+    for (let i = 0; i < f.fields.length; i++) {
+      const s = f.fields[i]!;
+      const raw = fields[s.field];
+      const x = s.render === 'vma' ? this.rangeId(raw as number) : s.render === 'name' ? this.nameIds.id(raw as string) : numeric(s.type, raw);
       v[i] = x;
       if (x < -1 || x >= KEY_VALUE_LIMIT || ++packed > 2) return this.interner.id(this.text(f, v));
       key += (x + 1) * scale;
@@ -143,14 +144,24 @@ class Tokenizer {
     return id;
   }
 
-  /** The token text: kind name and symbolic fields (VMA slots already hold range ids). */
+  /** The id of the range text of a VMA as the map has it now; -1 for a VMA it never saw. */
+  private rangeId(vma: number): number {
+    const now = this.vmas.get(vma);
+    if (!now) return -1;
+    const last = this.lastRange.get(vma);
+    if (last && last.start === now.start && last.end === now.end) return last.id;
+    const id = this.ranges.id(`${now.start.toString(16)}-${now.end.toString(16)}`);
+    this.lastRange.set(vma, { start: now.start, end: now.end, id });
+    return id;
+  }
+
+  /** The token text: kind name and symbolic fields (names and VMA slots hold their text's ids). */
   private text(f: KindFormat, v: number[]): string {
     let text = f.name;
-    for (let i = 0; i < 4; i++) {
-      const s = f.slots[i];
-      if (!s) continue;
+    for (let i = 0; i < f.fields.length; i++) {
+      const s = f.fields[i]!;
       const x = v[i]!;
-      const shown = s.render === 'name' ? this.names[x] ?? `#${x}` : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
+      const shown = s.render === 'name' ? this.nameIds.texts[x] ?? `#${x}` : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
       text += ` ${s.field}=${shown}`;
     }
     return text;
@@ -167,26 +178,20 @@ interface TaskLists {
 }
 
 /**
- * Builds one run's per-task token streams from its events, fed one row at a time, so that the pass
- * which gathers the diff's facts can feed it from the same read of the log.
+ * Builds one run's per-task token streams from its decoded events: a reducer, fed after the VMA
+ * map, so that the pass which gathers the diff's facts feeds it from the same read of the log.
  */
-export class StreamBuilder {
+export class StreamBuilder implements Reducer {
   private readonly tokenizer: Tokenizer;
   private readonly taskOf: Map<number, string>;
-  /** Per kind number, the name of the kinds add() must act on besides tokenising (vma_*, request_*). */
-  private readonly special: (string | undefined)[] = [];
   private readonly lists = new Map<number, TaskLists>();
-  /** The last row's task and its lists: a task runs for many events in a row, so this saves a lookup. */
+  /** The last event's task and its lists: a task runs for many events in a row, so this saves a lookup. */
   private lastTid = -1;
   private last: TaskLists | undefined;
 
-  constructor(trace: Trace, run: RunInfo, interner: Interner) {
-    const formats = kindFormats(trace);
-    this.tokenizer = new Tokenizer(formats, trace.names(run.id), interner);
+  constructor(trace: Trace, run: RunInfo, interner: Interner, vmas: VmaMap) {
+    this.tokenizer = new Tokenizer(interner, vmas);
     this.taskOf = taskKeys(trace, run);
-    for (const [k, f] of formats) {
-      if (f.name.startsWith('vma_') || f.name === 'request_begin' || f.name === 'request_end') this.special[k] = f.name;
-    }
   }
 
   private listsOf(tid: number): TaskLists {
@@ -198,20 +203,13 @@ export class StreamBuilder {
     return l;
   }
 
-  add(row: readonly [number, number, number, number, number, number, number, number, ...unknown[]]): void {
-    // Indexed reads, not destructuring: this runs once per event of the run.
-    const seq = row[0], tid = row[2], kind = row[3], a = row[4], b = row[5], c = row[6], d = row[7];
-    const l = this.listsOf(tid);
-    // Most rows are of no special kind: one array load decides, no name lookup per row.
-    const kindName = this.special[kind];
-    if (kindName !== undefined) {
-      if (kindName === 'request_begin') l.request = a ?? -1;
-      else if (kindName !== 'request_end') this.tokenizer.observe(kindName, a, b, c, d);
-    }
-    l.tokens.push(this.tokenizer.token(kind, a, b, c, d));
-    l.seqs.push(seq);
+  event(e: TraceEvent): void {
+    const l = this.listsOf(e.tid);
+    if (e.kind === 'request_begin') l.request = e.req;
+    l.tokens.push(this.tokenizer.token(e));
+    l.seqs.push(e.seq);
     l.requests.push(l.request);
-    if (kindName === 'request_end') l.request = -1;
+    if (e.kind === 'request_end') l.request = -1;
   }
 
   streams(): Map<string, TokenStream> {
@@ -225,7 +223,8 @@ export class StreamBuilder {
 
 /** Stream one run's events into per-task token streams (a read of its own). */
 export function tokenStreams(trace: Trace, run: RunInfo, interner: Interner): Map<string, TokenStream> {
-  const builder = new StreamBuilder(trace, run, interner);
-  for (const chunk of trace.eventChunks(run.id)) for (const row of chunk) builder.add(row);
+  const vmas = new VmaMap();
+  const builder = new StreamBuilder(trace, run, interner, vmas);
+  readRun(trace, run, [vmas, builder]);
   return builder.streams();
 }

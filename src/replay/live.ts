@@ -13,7 +13,7 @@ import { mms, vmas } from '../linux/mm/mm_types.js';
 import { tables } from '../linux/mm/pgtable.js';
 import { locks } from '../linux/kernel/locking/registry.js';
 import { RwSemaphore } from '../linux/kernel/locking/rwsem.js';
-import { K } from '../trace/events.js';
+import { K } from '../trace/vocab/index.js';
 import { TaskState as SimTaskState } from '../sim/task.js';
 import type { Sim } from '../sim/sim.js';
 import { emptyModel, type MFolio, type Model } from './model-types.js';

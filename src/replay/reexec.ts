@@ -5,7 +5,7 @@
  */
 import { MmtraceError } from '../errors.js';
 import { ReplayStrategy, ScheduleDiverged } from '../sim/strategy.js';
-import type { Row } from '../trace/aggregate.js';
+import type { RawRow as Row } from '../trace/vocab/index.js';
 import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';

@@ -313,7 +313,6 @@ export class Sim {
     if (i < 0) return false;
     const t = this.sleepers[i]!;
     this.sleepers.splice(i, 1);
-    t.waitTicks += this.tick - t.blockedSince;
     t.state = TaskState.Runnable;
     this.insertRunnable(t);
     emit.sched_wakeup({ target: t.tid, on: W_TIMER.id });

@@ -21,7 +21,7 @@ export class Task {
   waitClass = 0;
   blockedSince = 0;
   killableWait = false;
-  /** Total virtual ticks spent blocked or sleeping. */
+  /** Total virtual ticks spent blocked until woken; timed sleeps are not waits (src/reduce/wait-clock.ts). */
   waitTicks = 0;
   wakeAt = 0;
   /** A fatal signal is pending (SIGKILL): killable waits give up with -EINTR. */

@@ -1,7 +1,7 @@
 /** rwsems, spinlocks, RCU read sections and grace periods, IRQ-off regions, per-VMA lock counts. */
 import { VM_REFCNT_EXCLUDE_READERS_FLAG, type EventOf } from '../../trace/vocab/index.js';
 import type { Folds, Model, MRwsem, MSpin } from '../model-types.js';
-import { wakeTask } from './sched.js';
+import { endWaits } from './sched.js';
 
 function removeOne<T>(list: T[], pred: (x: T) => boolean): void {
   const i = list.findIndex(pred);
@@ -76,8 +76,8 @@ export const lockFolds: Folds = {
       removeOne(s.waiters, (w) => w.tid === woken);
       if (e.mode === 'write') s.writer = woken;
       else s.readers.push(woken);
-      wakeTask(m, woken, e.tick);
     }
+    endWaits(m, e);
   },
   spin_lock(m, e) {
     spin(m, e.lock, e.class).owner = e.tid;

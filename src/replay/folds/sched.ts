@@ -1,19 +1,31 @@
 /** Tasks: start, exit, block, sleep, wake, and the fatal signal that wakes a killable wait. */
+import { waitsEndedBy } from '../../reduce/wait-clock.js';
+import type { TraceEvent } from '../../trace/vocab/index.js';
 import type { Folds, Model } from '../model-types.js';
 
 /**
- * A blocked or sleeping task becomes runnable: its wait ends here, and the ticks it waited join
- * its total. A task that is not waiting (a wakeup that raced with its own) is left alone.
+ * A blocked or sleeping task becomes runnable. A blocked task's wait ends here and joins its total;
+ * a timed sleep is not a wait (src/reduce/wait-clock.ts has the one definition). A task that is not
+ * waiting (a wakeup that raced with its own) is left alone.
  */
-export function wakeTask(m: Model, tid: number, tick: number): void {
+function wakeTask(m: Model, tid: number, tick: number): void {
   const t = m.tasks.get(tid);
   if (!t || (t.state !== 'blocked' && t.state !== 'sleeping')) return;
-  t.waitTicks += tick - t.since;
+  if (t.state === 'blocked') t.waitTicks += tick - t.since;
   t.state = 'runnable';
   t.on = 0;
   t.wait = '';
   t.killable = false;
   t.wakeAt = 0;
+}
+
+/** Wake every task whose wait `e` ends, by the wait clock's rule. */
+export function endWaits(m: Model, e: TraceEvent): void {
+  const inKillableWait = (tid: number) => {
+    const t = m.tasks.get(tid);
+    return t?.state === 'blocked' && t.killable;
+  };
+  for (const tid of waitsEndedBy(e, inKillableWait)) wakeTask(m, tid, e.tick);
 }
 
 export const schedFolds: Folds = {
@@ -35,12 +47,7 @@ export const schedFolds: Folds = {
     const task = m.tasks.get(e.tid);
     if (task) Object.assign(task, { state: 'sleeping', since: e.tick, wakeAt: e.until });
   },
-  sched_wakeup(m, e) {
-    wakeTask(m, e.target, e.tick);
-  },
-  signal_send(m, e) {
-    // Only a killable wait ends on a signal; the woken task sees the signal and gives up its wait.
-    const target = m.tasks.get(e.target);
-    if (target?.state === 'blocked' && target.killable) wakeTask(m, e.target, e.tick);
-  },
+  sched_wakeup: endWaits,
+  // Only a killable wait ends on a signal; the woken task sees the signal and gives up its wait.
+  signal_send: endWaits,
 };

@@ -251,9 +251,13 @@ export type RowDecoder = (row: RawRow, names: readonly string[]) => unknown;
 /** An event as stored: [seq, tick, tid, kind, a, b, c, d, data]. */
 export type RawRow = readonly [number, number, number, number, number, number, number, number, Uint8Array | null | undefined];
 
-export function makeDecoder(name: string, spec: KindSpec): RowDecoder {
+/** Refills an event object of its kind from a row, in place: the allocation-free twin of a RowDecoder. */
+export type RowRefill = (row: RawRow, names: readonly string[], into: object) => unknown;
+
+/** Each field of a kind as [property, expression over the row `r` and names `N`], and the constants they use. */
+function decodedProps(name: string, spec: KindSpec): { props: [string, string][]; consts: unknown[] } {
   const consts: unknown[] = [];
-  const props = [`kind: ${JSON.stringify(name)}`, 'seq: r[0]', 'tick: r[1]', 'tid: r[2]'];
+  const props: [string, string][] = [['"kind"', JSON.stringify(name)], ['"seq"', 'r[0]'], ['"tick"', 'r[1]'], ['"tid"', 'r[2]']];
   Object.entries(spec.fields).forEach(([field, type], i) => {
     const src = `r[${4 + i}]`;
     let expr: string;
@@ -263,13 +267,25 @@ export function makeDecoder(name: string, spec: KindSpec): RowDecoder {
       consts.push(type);
       expr = `C${consts.length - 1}.name(${src})`;
     } else expr = src;
-    props.push(`${JSON.stringify(field)}: ${expr}`);
+    props.push([JSON.stringify(field), expr]);
   });
   if (spec.blob) {
     consts.push(decodeBlob);
-    props.push(`${JSON.stringify(spec.blob.name)}: C${consts.length - 1}(${JSON.stringify(spec.blob.type)}, r[8])`);
+    props.push([JSON.stringify(spec.blob.name), `C${consts.length - 1}(${JSON.stringify(spec.blob.type)}, r[8])`]);
   }
+  return { props, consts };
+}
+
+export function makeDecoder(name: string, spec: KindSpec): RowDecoder {
+  const { props, consts } = decodedProps(name, spec);
   const params = consts.map((_, i) => `C${i}`);
-  const body = `return function decode_${name}(r, N) {\n  return { ${props.join(', ')} };\n};`;
+  const body = `return function decode_${name}(r, N) {\n  return { ${props.map(([k, v]) => `${k}: ${v}`).join(', ')} };\n};`;
   return new Function(...params, body)(...consts) as RowDecoder;
+}
+
+export function makeRefill(name: string, spec: KindSpec): RowRefill {
+  const { props, consts } = decodedProps(name, spec);
+  const params = consts.map((_, i) => `C${i}`);
+  const body = `return function refill_${name}(r, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
+  return new Function(...params, body)(...consts) as RowRefill;
 }

@@ -17,9 +17,9 @@
  * the layout (the `kinds` table), and a file newer than the build is refused.
  */
 import {
-  DEFAULT_COST, makeDecoder, makeEmitter,
+  DEFAULT_COST, makeDecoder, makeEmitter, makeRefill,
   type ArgsOfSpec, type BlobType, type EnumDef, type EventOfSpec, type FieldType, type FlagsDef, type KindSpec,
-  type RawRow, type RowDecoder,
+  type RawRow, type RowDecoder, type RowRefill,
 } from './define.js';
 import { call } from './call.js';
 import { check } from './check.js';
@@ -181,8 +181,12 @@ export interface UnknownEvent {
 }
 
 const rowDecoders: (RowDecoder | undefined)[] = [];
+const rowRefills: (RowRefill | undefined)[] = [];
 for (const [, kinds] of Object.entries(FAMILIES)) {
-  for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) rowDecoders[spec.code] = makeDecoder(name, spec);
+  for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) {
+    rowDecoders[spec.code] = makeDecoder(name, spec);
+    rowRefills[spec.code] = makeRefill(name, spec);
+  }
 }
 
 /**
@@ -197,6 +201,23 @@ export class Decoder {
     const dec = rowDecoders[row[3]];
     if (dec === undefined) return { kind: 'unknown', code: row[3], seq: row[0], tick: row[1], tid: row[2] } as unknown as TraceEvent;
     return dec(row, this.names) as TraceEvent;
+  }
+
+  /** One reused event object per kind, for view(). */
+  private readonly views: (TraceEvent | undefined)[] = [];
+
+  /**
+   * The same event as decode(), in an object reused for every row of its kind: no allocation per
+   * row, for readers that go through a whole run. The object is valid until the next view() of a
+   * row of the same kind, so a reader that keeps an event (or its blob) must copy what it keeps.
+   */
+  view(row: RawRow): TraceEvent {
+    const kind = row[3];
+    const refill = rowRefills[kind];
+    if (refill === undefined) return this.decode(row);
+    const reused = this.views[kind];
+    if (reused === undefined) return (this.views[kind] = this.decode(row));
+    return refill(row, this.names, reused) as TraceEvent;
   }
 
   /** The text of an interned name id. */

@@ -1,0 +1,137 @@
+/**
+ * A run's aggregates, from the shared reducers and one pass over its events: per-request results
+ * and waits, lock acquisitions by class and mode, page-table reads by level, folio references,
+ * bytes copied, check events. Works on any recorded run through the vocabulary alone.
+ */
+import type { TraceEvent } from '../trace/vocab/index.js';
+import type { Reducer } from './reducer.js';
+import type { RunInfo, Trace } from '../trace/reader.js';
+import { readRun, runNames, taskName, type RunNames } from './read-run.js';
+import { Requests, type RequestRecord } from './requests.js';
+import { WaitClock } from './wait-clock.js';
+
+export type RequestSummary = RequestRecord;
+
+export interface RunAggregates {
+  events: number;
+  ticks: number;
+  byKind: Record<string, number>;
+  /** `class/mode` -> acquisitions, e.g. `mmap_lock/read`. */
+  lockAcquisitions: Record<string, number>;
+  /** `class/mode` -> acquisitions that had to wait. */
+  lockContended: Record<string, number>;
+  /** Task name -> ticks waited (wait-clock.ts: blocked until woken; timed sleeps are not waits). */
+  waitTicksByTask: Record<string, number>;
+  /** Page-table entry reads by level name. */
+  pgtableReads: Record<string, number>;
+  folioGets: number;
+  folioPuts: number;
+  bytesCopied: number;
+  warnings: number;
+  useAfterFree: number;
+  deadlocks: number;
+  requests: RequestSummary[];
+}
+
+function bump(map: Record<string, number>, key: string, by = 1): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+/**
+ * The aggregates of one run. Its wait clock and request tracker are reducers of their own, fed
+ * before it: `reducers()` lists all three in that order for readRun().
+ */
+export class Aggregator implements Reducer {
+  readonly waits = new WaitClock();
+  readonly requests: Requests;
+  private readonly agg: RunAggregates = {
+    events: 0, ticks: 0, byKind: {}, lockAcquisitions: {}, lockContended: {}, waitTicksByTask: {},
+    pgtableReads: {}, folioGets: 0, folioPuts: 0, bytesCopied: 0, warnings: 0, useAfterFree: 0, deadlocks: 0,
+    requests: [],
+  };
+  /** Events per kind, in order of first appearance (byKind's key order). */
+  private readonly kindCounts = new Map<string, number>();
+
+  constructor(private readonly names: RunNames, requests?: Requests) {
+    this.requests = requests ?? new Requests(names);
+    this.agg.requests = this.requests.all;
+    this.waits.onWaitEnd((w) => {
+      bump(this.agg.waitTicksByTask, taskName(this.names, w.tid), w.ticks);
+      const r = this.requests.inFlight(w.tid);
+      if (r) {
+        r.waitTicks += w.ticks;
+        bump(r.waitedOn, w.wait, w.ticks);
+      }
+    });
+  }
+
+  /** The reducers to feed, in order: the wait clock and requests first, then the counts. */
+  reducers(): Reducer[] {
+    return [this.waits, this.requests, this];
+  }
+
+  event(e: TraceEvent): void {
+    const { agg } = this;
+    agg.events++;
+    agg.ticks = e.tick;
+    this.kindCounts.set(e.kind, (this.kindCounts.get(e.kind) ?? 0) + 1);
+    switch (e.kind) {
+      case 'rwsem_acquire':
+        bump(agg.lockAcquisitions, `${e.class}/${e.mode}`);
+        if (e.how === 'woken') bump(agg.lockContended, `${e.class}/${e.mode}`);
+        break;
+      case 'spin_lock':
+        bump(agg.lockAcquisitions, `${e.class}/spin`);
+        if (e.waited) bump(agg.lockContended, `${e.class}/spin`);
+        break;
+      case 'vma_start_read':
+        bump(agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
+        break;
+      case 'vma_start_write':
+        bump(agg.lockAcquisitions, 'vma/write');
+        if (e.waited) bump(agg.lockContended, 'vma/write');
+        break;
+      case 'pgtable_read':
+        bump(agg.pgtableReads, e.level);
+        break;
+      case 'folio_get':
+      case 'folio_try_get':
+        agg.folioGets++;
+        break;
+      case 'folio_put':
+        agg.folioPuts++;
+        break;
+      case 'copy':
+        agg.bytesCopied += e.len;
+        break;
+      case 'warn':
+        agg.warnings++;
+        break;
+      case 'use_after_free':
+        agg.useAfterFree++;
+        break;
+      case 'deadlock':
+        agg.deadlocks++;
+        break;
+    }
+  }
+
+  /** The aggregates of the events fed so far. */
+  result(): RunAggregates {
+    this.agg.byKind = Object.fromEntries(this.kindCounts);
+    return this.agg;
+  }
+}
+
+/** Percentile of a sorted-ascending list (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The aggregates of a recorded run: one readRun() pass. */
+export function aggregateRun(trace: Trace, run: RunInfo): RunAggregates {
+  const aggregator = new Aggregator(runNames(trace, run.id));
+  readRun(trace, run, aggregator.reducers());
+  return aggregator.result();
+}

@@ -1,0 +1,42 @@
+/**
+ * The one loop over a run's events: read in chunks from the store, decode each row once (into an
+ * event object reused per kind), and hand it to every reducer in order.
+ */
+import type { RunInfo, Trace } from '../trace/reader.js';
+import { Decoder, type RawRow } from '../trace/vocab/index.js';
+import type { Reducer } from './reducer.js';
+
+/** A run's interned names (what its events' name fields index) and its task names by tid. */
+export interface RunNames {
+  names: readonly string[];
+  taskNames: ReadonlyMap<number, string>;
+}
+
+export function runNames(trace: Trace, run: number): RunNames {
+  return { names: trace.names(run), taskNames: new Map(trace.tasks(run).map((t) => [t.tid, t.name])) };
+}
+
+/** A task's name in a run, or `tidN` for a tid the run never named. */
+export function taskName(names: RunNames, tid: number): string {
+  return names.taskNames.get(tid) ?? `tid${tid}`;
+}
+
+/**
+ * Feed every event of `run` (or of seqs [from, to]) to `reducers`, in order. `onChunk` is told the
+ * events read so far after each chunk (progress).
+ */
+export function readRun(
+  trace: Trace, run: RunInfo, reducers: readonly Reducer[],
+  opts: { from?: number; to?: number; onChunk?: (eventsRead: number) => void } = {},
+): void {
+  const decoder = new Decoder(trace.names(run.id));
+  let read = 0;
+  for (const chunk of trace.eventChunks(run.id, opts.from, opts.to) as Iterable<RawRow[]>) {
+    for (const row of chunk) {
+      const e = decoder.view(row);
+      for (const r of reducers) r.event(e);
+    }
+    read += chunk.length;
+    opts.onChunk?.(read);
+  }
+}
