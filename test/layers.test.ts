@@ -94,7 +94,7 @@ describe('layer rules', () => {
       'src-imports-no-tests-or-tui: src/diff/fixture.ts -> test/helpers/harness.ts',
       'store-is-the-bottom: src/store/kinds.ts -> src/trace/vocab.ts',
       'trace-below-sim: src/trace/stamp.ts -> src/sim/sim.ts',
-      'tui-reads-through-store-trace-replay-diff: tui/app.ts -> src/linux/mm.ts',
+      'tui-reads-through-store-trace-reduce-replay-diff: tui/app.ts -> src/linux/mm.ts',
     ]);
   });
 
