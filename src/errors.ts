@@ -76,14 +76,14 @@ export const errors = {
     new MmtraceError('ERUN_SCHEMA_NEWER', `${file}#${run}: recorded by a newer mmtrace (event schema ${runVersion}, this build reads up to ${known}); upgrade mmtrace to read it`),
   unwritable: (file: string, why: string, cause?: unknown) =>
     new MmtraceError('EUNWRITABLE', `${file}: cannot write the trace file (${why}); choose another --out path or fix its permissions`, { cause }),
-  diskFull: (file: string, committed: number, cause?: unknown) =>
-    new MmtraceError('EDISKFULL', `${file}: disk full or write error while recording; the ${committed} events committed before it stay readable, the run is marked failed; free space and record again`, { cause }),
+  diskFull: (file: string, committed: number, cause?: unknown, kept?: string) =>
+    new MmtraceError('EDISKFULL', `${file}: disk full or write error while recording; the ${committed} events committed before it stay readable, the run is marked failed${kept ? `; ${kept}` : ''}; free space and record again`, { cause }),
   unknownRun: (file: string, sel: string, names: readonly string[]) =>
     new MmtraceError('EUNKNOWN_RUN', `${file}: no run '${sel}' (runs: ${names.length ? names.join(', ') : 'none'}); use ${file}#NAME or ${file}#ID`),
   ambiguousRun: (file: string, names: readonly string[]) =>
     new MmtraceError('EAMBIGUOUS_RUN', `${file} holds ${names.length} runs (${names.join(', ')}); pick one with ${file}#NAME`),
   runExists: (file: string, name: string) =>
-    new MmtraceError('ERUN_EXISTS', `${file}: a run named '${name}' already exists; choose another --name, or record into another file`),
+    new MmtraceError('ERUN_EXISTS', `${file}: a run named '${name}' already exists; choose another --name, record into another file, or --replace it`),
   badRef: (ref: string, why: string) =>
     new MmtraceError('EBADREF', `'${ref}': ${why} (expected FILE or FILE#RUN)`),
   unknownWorkload: (name: string, known: readonly string[]) =>

@@ -4,7 +4,7 @@
  */
 import type { Insertable } from 'kysely';
 import { errors } from '../errors.js';
-import { exec, first, qb, type Db } from './db.js';
+import { all, exec, first, qb, type Db } from './db.js';
 import type { RunsTable, StoredStatus } from './schema.js';
 
 export type NewRun = Omit<Insertable<RunsTable>, 'id' | 'status' | 'events' | 'final_hash' | 'writer_pid' | 'error'>;
@@ -18,27 +18,88 @@ export interface RunEnd {
 }
 
 /**
- * Insert a run with status 'recording' for this process, in its own transaction; returns its id.
- * A run of the same name is replaced when `replace` is set, else refused (ERUN_EXISTS).
+ * A replacement records under a name no run can be given ('#' is refused in run names), so the run
+ * it replaces stays whole, listed and readable until the new one completes; completeRun() then
+ * swaps them in one transaction. A replacement that fails or is killed leaves the old run as it was.
  */
-export function insertRun(db: Db, file: string, run: NewRun, replace: boolean): number {
+const REPLACING = '#replacing:';
+
+/** The name a replacement of `name` records under, in process `pid`. */
+export function replacementName(name: string, pid: number): string {
+  return `${name}${REPLACING}${pid}`;
+}
+
+/** The run name a replacement stands in for, or null for an ordinary run. */
+export function replacedName(name: string): string | null {
+  const at = name.indexOf(REPLACING);
+  return at < 0 ? null : name.slice(0, at);
+}
+
+/** The inserted run, and the run it will replace when it completes (null: none). */
+export interface InsertedRun {
+  id: number;
+  replaces: number | null;
+}
+
+/**
+ * Insert a run with status 'recording' for this process, in its own transaction. A run of the same
+ * name is refused (ERUN_EXISTS) unless `replace` is set; then the new run records beside it under
+ * a replacement name, and the old one is deleted only when the new one completes.
+ */
+export function insertRun(db: Db, file: string, run: NewRun, replace: boolean): InsertedRun {
   return db.transaction(() => {
+    dropAbandonedReplacements(db, run.name);
     const existing = first(db, qb.selectFrom('runs').select('id').where('name', '=', run.name));
-    if (existing) {
-      if (!replace) throw errors.runExists(file, run.name);
-      deleteRun(db, existing.id);
-    }
+    if (existing && !replace) throw errors.runExists(file, run.name);
+    const name = existing ? replacementName(run.name, process.pid) : run.name;
     const r = exec(db, qb.insertInto('runs').values({
-      ...run, status: 'recording', events: 0, final_hash: null, writer_pid: process.pid, error: null,
+      ...run, name, status: 'recording', events: 0, final_hash: null, writer_pid: process.pid, error: null,
     }));
-    return Number(r.lastInsertRowid);
+    return { id: Number(r.lastInsertRowid), replaces: existing?.id ?? null };
   })();
+}
+
+/**
+ * Delete earlier replacements of `name` that will never complete: failed ones, and ones whose
+ * recording process is gone. One still recording in a live process is left to finish.
+ */
+function dropAbandonedReplacements(db: Db, name: string): void {
+  for (const r of all(db, qb.selectFrom('runs').select(['id', 'name', 'status', 'writer_pid']))) {
+    if (replacedName(r.name) !== name) continue;
+    const stillRecording = r.status === 'recording' && r.writer_pid !== process.pid && processAlive(r.writer_pid);
+    if (!stillRecording) deleteRun(db, r.id);
+  }
 }
 
 export function endRun(db: Db, id: number, end: RunEnd): void {
   exec(db, qb.updateTable('runs').set({
     status: end.status, events: end.events, final_hash: end.finalHash, error: end.error,
   }).where('id', '=', id));
+}
+
+/**
+ * End a run; a completed replacement takes the place of the run it replaces, in the same
+ * transaction, so the file always holds one whole run of that name.
+ */
+export function completeRun(db: Db, run: InsertedRun, name: string, end: RunEnd): void {
+  db.transaction(() => {
+    endRun(db, run.id, end);
+    if (run.replaces === null || end.status === 'failed') return;
+    deleteRun(db, run.replaces);
+    exec(db, qb.updateTable('runs').set({ name }).where('id', '=', run.id));
+  })();
+}
+
+/** Is a process with this pid alive (on this machine)? */
+export function processAlive(pid: number | null): boolean {
+  if (pid === null || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Delete a run and everything recorded for it. */

@@ -12,6 +12,7 @@
 import { errors } from '../errors.js';
 import type { KindLayout } from '../store/layout.js';
 import { TraceFile, type EventFilter, type EventRow, type RunRow } from '../store/read.js';
+import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { SCHEMA_VERSION } from './vocab/index.js';
@@ -86,17 +87,6 @@ export function parseRunRef(ref: string): { file: string; run?: string } {
   return { file, run };
 }
 
-/** Is a process with this pid alive (on this machine)? */
-export function processAlive(pid: number | null): boolean {
-  if (pid === null || !Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function parseJson<T>(text: string, fallback: T): T {
   try {

@@ -15,7 +15,7 @@
 import { errors, MmtraceError } from '../errors.js';
 import { isDiskError, openForWrite, type Db } from '../store/db.js';
 import type { KindLayout } from '../store/layout.js';
-import { endRun, insertRun, settle } from '../store/runs.js';
+import { completeRun, endRun, insertRun, settle, type InsertedRun } from '../store/runs.js';
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { RequestPairs } from './request-pairs.js';
@@ -108,6 +108,8 @@ export class Recorder implements EventSink {
   // the run being recorded (id 0: none)
   private runId = 0;
   private runName = '';
+  /** The run the current one replaces when it completes (--replace), or null. */
+  private replaces: number | null = null;
   private runEvents = 0;
   private runFirstBatch = 0;
   private log = new BatchLog();
@@ -173,9 +175,9 @@ export class Recorder implements EventSink {
     if (this.closed) throw new Error('recorder is closed');
     if (this.runId) throw new Error(`run '${this.runName}' is still recording: finish() it first`);
     if (this.failed) throw this.failed;
-    let id: number;
+    let inserted: InsertedRun;
     try {
-      id = insertRun(this.db, this.file, {
+      inserted = insertRun(this.db, this.file, {
         name: header.name,
         workload: header.workload,
         params: JSON.stringify(header.params ?? {}),
@@ -192,6 +194,8 @@ export class Recorder implements EventSink {
       if (isDiskError(e)) throw errors.diskFull(this.file, 0, e);
       throw e;
     }
+    const id = inserted.id;
+    this.replaces = inserted.replaces;
     this.backend.beginRun(id);
     this.runId = id;
     this.runName = header.name;
@@ -257,10 +261,10 @@ export class Recorder implements EventSink {
     const message = error === undefined ? null : error instanceof Error ? error.message : String(error);
     const finalHash = hashHex(this.buffer.hash);
     try {
-      endRun(this.db, id, { status, events: this.runEvents, finalHash, error: message });
+      completeRun(this.db, { id, replaces: this.replaces }, name, { status, events: this.runEvents, finalHash, error: message });
     } catch (e) {
       if (!isDiskError(e)) throw e;
-      this.failed = errors.diskFull(this.file, this.runEvents, e);
+      this.failed = errors.diskFull(this.file, this.runEvents, e, this.keptRun());
       this.failureReported = true;
       this.runId = 0;
       throw this.failed;
@@ -286,6 +290,11 @@ export class Recorder implements EventSink {
   }
 
   // --- internals -------------------------------------------------------------------------------------
+
+  /** For a failed replacement: that the run it was to replace is still there, whole. */
+  private keptRun(): string | undefined {
+    return this.replaces === null ? undefined : `run '${this.runName}' as it was before --replace is kept`;
+  }
 
   private noRun(): never {
     throw new Error(this.closed ? 'recorder is closed' : 'no run is recording: call beginRun() first');
@@ -326,8 +335,8 @@ export class Recorder implements EventSink {
     // a disk error is the user's to fix; anything else (a constraint violated by a sink caller that
     // broke the contract, e.g. a repeated seq) is a bug, reported as a plain Error
     this.failed = isDiskError(cause)
-      ? errors.diskFull(this.file, committed.events, cause)
-      : new Error(`${this.file}: recording failed (${f.message}); the ${committed.events} events committed before it stay readable, the run is marked failed`, { cause });
+      ? errors.diskFull(this.file, committed.events, cause, this.keptRun())
+      : new Error(`${this.file}: recording failed (${f.message}); the ${committed.events} events committed before it stay readable, the run is marked failed${this.keptRun() ? `; ${this.keptRun()}` : ''}`, { cause });
     try {
       endRun(this.db, this.runId, { status: 'failed', ...committed, error: this.failed.message });
     } catch {
