@@ -28,15 +28,21 @@ describe('mmtrace record and list', () => {
     expect(rec.file).toBe(file);
     expect(rec.runs).toHaveLength(1);
     const run = rec.runs[0];
-    expect(Object.keys(run).sort()).toEqual(['events', 'finalHash', 'id', 'name', 'requests', 'status']);
-    expect(run).toMatchObject({ name: 'gup', status: 'complete', requests: 3 });
+    expect(Object.keys(run).sort()).toEqual(['events', 'finalHash', 'id', 'limit', 'name', 'requests', 'status']);
+    expect(run).toMatchObject({ name: 'gup', status: 'complete', limit: null, requests: 3 });
     expect(run.finalHash).toMatch(/^[0-9a-f]{8}$/);
 
     const list = mmtraceJson(['list', file]);
     expect(list.runs).toEqual([{
       name: 'gup', id: run.id, workload: 'cmdline-poll', path: 'gup', variant: [], seed: 1,
-      status: 'complete', events: run.events, finalHash: run.finalHash,
+      status: 'complete', limit: null, events: run.events, finalHash: run.finalHash, config: [], error: null,
     }]);
+    // A config switch off its default is listed as the command line gives it.
+    const other = join(tempDir(), 'config.db');
+    const noVmaLock = mmtraceJson(['record', 'cmdline-poll', '--param', 'reads=1', '--config', 'CONFIG_PER_VMA_LOCK=n', `--out=${other}`]);
+    expect(noVmaLock.runs[0].status).toBe('complete');
+    expect(mmtraceJson(['list', other]).runs[0].config).toEqual(['CONFIG_PER_VMA_LOCK=n']);
+    expect(mmtrace(['list', other]).stdout).toMatch(/gup .* CONFIG_PER_VMA_LOCK=n /);
 
     // The views a sqlite3 user reads: each request returned the target's argv.
     const db = new Database(file, { readonly: true });
@@ -129,7 +135,7 @@ describe('a killed recording', () => {
 
     const human = mmtrace(['list', file]);
     expect(human.status).toBe(0);
-    expect(human.stderr).toMatch(/incomplete: its recording stopped after \d+ committed events/);
+    expect(human.stderr).toMatch(/is incomplete: its recording process died after \d+ committed events, which are kept/);
     // The file stays usable: a new run can be recorded into it.
     expect(mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', `--out=${file}`, '--name=after']).status).toBe(0);
   });

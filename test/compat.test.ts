@@ -49,7 +49,9 @@ describe('a trace recorded by mmtrace 0.1.0', () => {
     it(c.args.join(' '), () => {
       const r = run(c.args, file);
       expect(r.status, r.stderr).toBe(c.status);
-      expect(r.json).toEqual(c.json);
+      // Everything 0.1.0 printed is printed the same; fields added since (list's config and limit,
+      // replay's status) may come on top.
+      expect(r.json).toMatchObject(c.json as object);
     });
   }
 });

@@ -195,7 +195,7 @@ describe('recorder', () => {
     while (rec.committedBatches < 2) await new Promise((r) => setTimeout(r, 2));
     expect(rec.committedEvents).toBe(200);
     const t = await openTrace(file);
-    expect(t.runStatus(id)).toEqual({ status: 'recording', events: 200, finalHash: hashOf([...Array(200)].map((_, i) => gen(i + 1))) });
+    expect(t.runStatus(id)).toEqual({ status: 'recording', limit: null, events: 200, finalHash: hashOf([...Array(200)].map((_, i) => gen(i + 1))) });
     t.close();
     const s = rec.finish();
     expect(s).toEqual({ id, name: 'fast', status: 'complete', events: 250, finalHash: hashOf([...Array(250)].map((_, i) => gen(i + 1))) });

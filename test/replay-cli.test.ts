@@ -429,7 +429,8 @@ describe('a killed (incomplete) recording', () => {
 
     const p = mmtrace(['replay', file, '--until=end', '--json']);
     expect(p.status, p.stderr).toBe(0);
-    expect(p.stderr).toMatch(new RegExp(`incomplete: replaying its ${stored.n} committed events`));
+    expect(p.stderr).toMatch(new RegExp(`is incomplete: its recording process died after ${stored.n} committed events`));
+    expect(JSON.parse(p.stdout).status).toBe('incomplete');
     const doc = JSON.parse(p.stdout) as ReplayDoc;
     expect(doc.incomplete).toBe(true);
     expect(doc.events).toBe(stored.n);

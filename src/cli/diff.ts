@@ -18,7 +18,6 @@ const MAX_TEXT_REQUESTS_LISTED = 50;
 function render(report: DiffReport, a: string, b: string): string {
   const out: string[] = [];
   out.push(`${a}  vs  ${b}`);
-  for (const w of report.warnings) out.push(`warning: ${w}`);
   out.push('', report.verdict === 'equivalent'
     ? 'VERDICT: equivalent (same results and bytes, no finding in one run only; the event streams may differ)'
     : `VERDICT: different (${report.differences.join(', ')})`);
@@ -181,8 +180,12 @@ export async function diffCommand(refA: string, refB: string, o: { json?: boolea
       if (interleaving) report.warnings.unshift(interleaving);
       const a = `${x.trace.file}#${x.run.name}`;
       const b = `${y.trace.file}#${y.run.name}`;
+      // Warnings are about the comparison, not part of it: stderr for text, a field of the JSON.
       if (o.json) printJson({ a, b, ...report });
-      else println(render(report, a, b));
+      else {
+        for (const w of report.warnings) process.stderr.write(`mmtrace: warning: ${w}\n`);
+        println(render(report, a, b));
+      }
       process.exitCode = report.verdict === 'equivalent' ? 0 : 1;
     } finally {
       y.trace.close();

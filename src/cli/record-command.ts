@@ -56,12 +56,13 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
   if (o.json) {
     printJson({
       file: result.file,
-      runs: result.runs.map(({ name, id, events, finalHash, status, requests }) => ({ name, id, events, finalHash, status, requests })),
+      runs: result.runs.map(({ name, id, events, finalHash, status, limit, requests }) => ({ name, id, events, finalHash, status, limit, requests })),
     });
     return;
   }
   for (const r of result.runs) {
-    const note = r.outcome === 'done' ? '' : ` (${r.outcome})`;
+    // A limited run says so in its status; any other outcome but 'done' (a deadlock) is noted.
+    const note = r.limit !== null ? ` (--max-events=${r.limit})` : r.outcome === 'done' ? '' : ` (${r.outcome})`;
     println(`${result.file}#${r.name}: ${r.events} events, ${r.requests} requests, final hash ${r.finalHash}, ${r.status}${note}`);
   }
 }

@@ -12,6 +12,7 @@ import type { StateDoc } from '../replay/state.js';
 import { errors } from '../errors.js';
 import { kindDef } from '../trace/vocab/index.js';
 import { openRunRef, type RunInfo, type Trace } from '../trace/reader.js';
+import { isCutShort, runStateNote } from '../trace/run-state.js';
 import { printJson, println } from './output.js';
 import { renderState } from './render-state.js';
 
@@ -86,10 +87,11 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
   const { trace, run } = await openRunRef(ref);
   try {
     const seq = resolveSelector(trace, run, o.until);
-    const incomplete = run.status === 'incomplete' || run.status === 'recording';
-    if (incomplete) {
-      process.stderr.write(`mmtrace: ${trace.file}#${run.name} is ${run.status}: replaying its ${run.events} committed events\n`);
-    }
+    // incomplete in --json: the log stops short of what the workload recorded (died, failed, still
+    // recording); `status` says which, and also marks a limited run.
+    const incomplete = isCutShort(run);
+    const note = runStateNote(`${trace.file}#${run.name}`, run);
+    if (note) process.stderr.write(`mmtrace: ${note}\n`);
     let doc: StateDoc;
     let how: string;
     if (o.verify || o.engine === 'reexec') {
@@ -119,12 +121,12 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
     }
     const at = describeEvent(trace, run, seq);
     if (o.json) {
-      printJson({ file: trace.file, run: run.name, events: run.events, incomplete, at, state: doc });
+      printJson({ file: trace.file, run: run.name, events: run.events, status: run.status, incomplete, at, state: doc });
       return;
     }
     process.stderr.write(`mmtrace: ${how}\n`);
     println(renderState(doc, [
-      `${trace.file}#${run.name}: event ${seq} of ${run.events}${incomplete ? ' (incomplete run)' : ''}, tick ${doc.tick}`,
+      `${trace.file}#${run.name}: event ${seq} of ${run.events}${run.status === 'complete' ? '' : ` (${run.status} run)`}, tick ${doc.tick}`,
       at ? `  ${eventLine(at)}` : '',
     ]));
   } finally {

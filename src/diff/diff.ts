@@ -16,6 +16,7 @@ import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
 import { Interner } from './tokens.js';
 import { percentile } from '../reduce/aggregates.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
+import { runStateNote } from '../trace/run-state.js';
 
 export type { Finding, Side } from './finding.js';
 
@@ -216,7 +217,8 @@ export function diffRuns(a: RunFacts, b: RunFacts): DiffReport {
   if (a.run.strategy !== b.run.strategy) warnings.push(`different scheduling strategies: ${a.run.strategy} vs ${b.run.strategy}`);
   if (JSON.stringify(a.run.params) !== JSON.stringify(b.run.params)) warnings.push('different workload parameters');
   for (const f of [a, b]) {
-    if (f.run.status !== 'complete') warnings.push(`${f.run.name} is ${f.run.status}: diffed up to its ${f.run.events} events`);
+    const note = runStateNote(f.run.name, f.run);
+    if (note) warnings.push(`${note}; diffed up to its last event`);
   }
   const findings: Finding[] = [...ownFindings(a, 'a'), ...ownFindings(b, 'b')];
   // A one-sided finding about the same request and kind is a difference; the same in both is not.

@@ -26,3 +26,14 @@ function count(key: string, raw: string): number {
   if (!Number.isSafeInteger(v) || v < 0) throw errors.usage(`config ${key} must be a non-negative integer, got '${raw}'`);
   return v;
 }
+
+/**
+ * The switches of a recorded config that differ from this build's defaults, as KEY=VALUE (booleans
+ * y/n, as given on the command line): what `list` shows, since a default config says nothing.
+ */
+export function configChanges(config: Readonly<Record<string, unknown>>): string[] {
+  const defaults = DEFAULT_CONFIG as unknown as Record<string, unknown>;
+  return Object.entries(config)
+    .filter(([key, value]) => defaults[key] !== value)
+    .map(([key, value]) => `${key}=${typeof value === 'boolean' ? (value ? 'y' : 'n') : String(value)}`);
+}

@@ -51,6 +51,8 @@ export interface RecordedRun {
   events: number;
   finalHash: string;
   status: string;
+  /** The --max-events that stopped a limited run, else null. */
+  limit: number | null;
   requests: number;
   outcome: string;
   /** Snapshots taken, and the wall time spent taking and encoding them (for `mmtrace bench`). */
@@ -109,7 +111,13 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   }
   const trace = await openTrace(file);
   try {
-    for (const r of runs) r.requests = trace.requests(r.id).length;
+    for (const r of runs) {
+      r.requests = trace.requests(r.id).length;
+      // How whole the run is, as every reader will say it (a run cut by --max-events is limited).
+      const info = trace.run(r.id);
+      r.status = info.status;
+      r.limit = info.limit;
+    }
   } finally {
     trace.close();
   }
@@ -151,7 +159,7 @@ function recordOne(rec: Recorder, p: Plan, path: AccessPath, opts: RecordOptions
   bar.stop();
   const summary = rec.finish('complete');
   return {
-    name, id, events: summary.events, finalHash: summary.finalHash, status: summary.status, requests: 0, outcome,
+    name, id, events: summary.events, finalHash: summary.finalHash, status: summary.status, limit: null, requests: 0, outcome,
     snapshots, snapshotMs,
   };
 }

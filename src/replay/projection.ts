@@ -31,7 +31,8 @@ export function project(trace: Trace, run: RunInfo, seq: number, opts: { useSnap
   const model = start ?? emptyModel();
   const from = model.seq;
   for (const chunk of trace.eventChunks(run.id, from + 1, seq)) {
-    for (const row of chunk) fold(model, ctx, decoder.decode(row));
+    // view(): one reused object per kind; the folds copy what they keep (bytes into folio data).
+    for (const row of chunk) fold(model, ctx, decoder.view(row));
   }
   return {
     model,

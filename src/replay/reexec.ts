@@ -129,6 +129,8 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
         workload, params: run.params as Record<string, ParamValue>, path: run.path as AccessPath,
         variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(decisions),
         config: run.config as Partial<KernelConfig>, sink, stopAfter: stopAt,
+        // A limited run ends with the event_limit event its limit produced: the same limit again.
+        maxEvents: run.limit ?? undefined,
       });
       if (result.events < stopAt) {
         const message = `re-execution ended after ${result.events} events; the log goes on to ${stopAt}`;

@@ -15,13 +15,22 @@ import { TraceFile, type EventFilter, type EventRow, type RunRow } from '../stor
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
-import { SCHEMA_VERSION } from './vocab/index.js';
+import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { EventFilter, EventRow, KindLayout };
 /** A kind as the file declares it. */
 export type KindInfo = KindLayout;
 
-export type RunStatus = StoredStatus | 'incomplete';
+/**
+ * How whole a run is (README, "How whole a run is"):
+ *   complete    the workload ran to its end and every event is in the file
+ *   limited     --max-events stopped it: every event up to the limit is in the file, and replays
+ *               and verifies, but the workload did not finish
+ *   incomplete  the recording process died: the committed events are kept, the rest never came
+ *   failed      the recording stopped on an error (a full disk): the committed events are kept
+ *   recording   another process is recording it now
+ */
+export type RunStatus = StoredStatus | 'incomplete' | 'limited';
 
 /** Rows per read of Trace.events (measured: 1024..4096 best). */
 const CHUNK = 4096;
@@ -46,6 +55,8 @@ export interface RunInfo {
   /** event-vocabulary version the run was recorded with */
   schemaVersion: number;
   error: string | null;
+  /** The --max-events that stopped a limited run, else null. */
+  limit: number | null;
 }
 
 export interface TaskInfo {
@@ -69,6 +80,7 @@ export interface RequestInfo {
 
 export interface RunStatusInfo {
   status: RunStatus;
+  limit: number | null;
   events: number;
   finalHash: string;
 }
@@ -270,6 +282,7 @@ export class Trace {
       seed: r.seed,
       strategy: r.strategy,
       status: st.status,
+      limit: st.limit,
       events: st.events,
       finalHash: st.finalHash,
       params: parseJson<Record<string, unknown>>(r.params, {}),
@@ -281,10 +294,27 @@ export class Trace {
   }
 
   private statusOf(r: Pick<RunRow, 'id' | 'status' | 'writer_pid' | 'events' | 'final_hash'>): RunStatusInfo {
-    if (r.status !== 'recording' && r.final_hash !== null) return { status: r.status, events: r.events, finalHash: r.final_hash };
+    if (r.status === 'complete' && r.final_hash !== null) {
+      const limit = this.limitOf(r.id, r.events);
+      return { status: limit === null ? 'complete' : 'limited', limit, events: r.events, finalHash: r.final_hash };
+    }
+    if (r.status === 'failed' && r.final_hash !== null) return { status: 'failed', limit: null, events: r.events, finalHash: r.final_hash };
     const committed = this.store.committedTotals(r.id);
     const status: RunStatus = r.status === 'recording' ? (processAlive(r.writer_pid) ? 'recording' : 'incomplete') : r.status;
-    return { status, events: committed.events, finalHash: hashHex(committed.lastHash ?? HASH_SEED) };
+    return { status, limit: null, events: committed.events, finalHash: hashHex(committed.lastHash ?? HASH_SEED) };
+  }
+
+  /**
+   * The --max-events that stopped a run, read from the run itself: the simulator ends a run cut at
+   * its limit with an event_limit event carrying the limit. Files from before the limit was shown
+   * need no migration for this.
+   */
+  private limitOf(run: number, events: number): number | null {
+    if (events === 0) return null;
+    const [last] = this.store.eventRows(run, events, events);
+    if (!last) return null;
+    const e = decode(last, []);
+    return e.kind === 'event_limit' ? e.limit : null;
   }
 }
 
