@@ -11,6 +11,7 @@ import { openTrace } from '../src/trace/reader.js';
 import { Recorder, type RunHeader } from '../src/trace/recorder.js';
 import { emit } from '../src/trace/vocab/index.js';
 import { mmtrace, mmtraceAsync, mmtraceJson, tempDir } from './helpers/cli.js';
+import { recordUntilDiskFull } from './helpers/disk-full.js';
 import { stamp } from './helpers/rows.js';
 
 interface ListedRun {
@@ -88,22 +89,10 @@ describe('record --replace', () => {
     small.close();
 
     // A small page limit: the replacement runs out of room part way.
-    const rec = await Recorder.open(file, { writer: 'sync', batch: 1000, maxPageCount: 64 });
-    rec.beginRun(header('gup'), { replace: true });
-    rec.task(1, 'monitor', false);
-    let err: unknown;
-    try {
-      for (let i = 1; i <= 200_000; i++) {
-        rec.event(...stamp(i, i * 10, 1, emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: 4096, folio: i, hash: 0xdeadbeef })));
-      }
-    } catch (e) {
-      err = e;
-    }
+    const err = await recordUntilDiskFull(file, header('gup'), { replace: true });
     expect(err).toBeInstanceOf(MmtraceError);
     expect((err as MmtraceError).code).toBe('EDISKFULL');
     expect((err as Error).message).toContain("run 'gup' as it was before --replace is kept");
-    rec.finish('failed', err);
-    rec.close();
 
     const t = await openTrace(file);
     const gup = t.resolveRun('gup');

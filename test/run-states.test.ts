@@ -5,10 +5,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { Recorder, type RunHeader } from '../src/trace/recorder.js';
-import { emit } from '../src/trace/vocab/index.js';
+import type { RunHeader } from '../src/trace/recorder.js';
+import { recordUntilDiskFull } from './helpers/disk-full.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
-import { stamp } from './helpers/rows.js';
 
 const dir = tempDir();
 
@@ -55,20 +54,8 @@ describe('a run that failed on a full disk is not shown as whole', () => {
       name: 'gup', workload: 'cmdline-poll', params: {}, path: 'gup', variant: [], seed: 1, strategy: 'random',
       config: {}, codeVersion: 'test',
     };
-    const rec = await Recorder.open(file, { writer: 'sync', batch: 1000, maxPageCount: 64 });
-    rec.beginRun(header);
-    rec.task(1, 'monitor', false);
-    let err: unknown;
-    try {
-      for (let i = 1; i <= 200_000; i++) {
-        rec.event(...stamp(i, i * 10, 1, emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: 4096, folio: i, hash: 0xdeadbeef })));
-      }
-    } catch (e) {
-      err = e;
-    }
+    const err = await recordUntilDiskFull(file, header);
     expect(String(err)).toMatch(/disk full/);
-    rec.finish('failed', err);
-    rec.close();
 
     const listed = mmtraceJson(['list', file]).runs[0];
     expect(listed.status).toBe('failed');
