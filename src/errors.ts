@@ -36,7 +36,13 @@ export type ErrorCode =
   /** A bad command-line value (unknown path, parameter, strategy, malformed number). */
   | 'EUSAGE'
   /** A `--until` selector that is malformed, beyond the run's end, or matches no event. */
-  | 'EBADSEL';
+  | 'EBADSEL'
+  /** A directory was given where a trace file belongs. */
+  | 'EISDIR'
+  /** The file's storage schema was migrated by a migration this build does not have. */
+  | 'EMIGRATION'
+  /** The native SQLite module was built for another Node.js version (or does not load). */
+  | 'ENATIVE';
 
 export class MmtraceError extends Error {
   readonly code: ErrorCode;
@@ -65,15 +71,21 @@ export function describeError(e: unknown): { message: string; exitCode: 1 | 2 } 
 
 export const errors = {
   noTrace: (file: string) =>
-    new MmtraceError('ENOENT_TRACE', `${file}: no such trace file (record one with \`mmtrace record WORKLOAD --out=${file}\`)`),
+    new MmtraceError('ENOENT_TRACE', `${file}: no such trace file (record one with \`npx mmtrace record WORKLOAD --out=${file}\`)`),
   notSqlite: (file: string, cause?: unknown) =>
     new MmtraceError('ENOTSQLITE', `${file}: not a SQLite trace file, or it is corrupt (check the path; re-record it if it was damaged)`, { cause }),
   notTrace: (file: string) =>
-    new MmtraceError('ENOTTRACE', `${file}: a SQLite database but not an mmtrace trace (no mmtrace schema in it); pass a file written by \`mmtrace record\``),
+    new MmtraceError('ENOTTRACE', `${file}: a SQLite database but not an mmtrace trace (no mmtrace schema in it); pass a file written by \`npx mmtrace record\``),
   schemaNewer: (file: string, fileVersion: number, known: number) =>
     new MmtraceError('ESCHEMA_NEWER', `${file}: written by a newer mmtrace (storage schema ${fileVersion}, this build knows up to ${known}); upgrade mmtrace to read it`),
   runSchemaNewer: (file: string, run: string, runVersion: number, known: number) =>
     new MmtraceError('ERUN_SCHEMA_NEWER', `${file}#${run}: recorded by a newer mmtrace (event schema ${runVersion}, this build reads up to ${known}); upgrade mmtrace to read it`),
+  isDirectory: (file: string) =>
+    new MmtraceError('EISDIR', `${file}: is a directory, not a trace file; give a file path such as ${file.replace(/\/+$/, '')}/trace.db`),
+  unknownMigration: (file: string, why: string, cause?: unknown) =>
+    new MmtraceError('EMIGRATION', `${file}: its storage schema was changed by a migration this build does not have (${why}); read it with the mmtrace that wrote it`, { cause }),
+  nativeModule: (why: string, cause?: unknown) =>
+    new MmtraceError('ENATIVE', `the SQLite module (better-sqlite3) does not load in Node ${process.versions.node} (${nativeWhy(why)}); it was built for another Node version: run \`npm rebuild better-sqlite3\``, { cause }),
   unwritable: (file: string, why: string, cause?: unknown) =>
     new MmtraceError('EUNWRITABLE', `${file}: cannot write the trace file (${why}); choose another --out path or fix its permissions`, { cause }),
   diskFull: (file: string, committed: number, cause?: unknown, kept?: string) =>
@@ -87,6 +99,36 @@ export const errors = {
   badRef: (ref: string, why: string) =>
     new MmtraceError('EBADREF', `'${ref}': ${why} (expected FILE or FILE#RUN)`),
   unknownWorkload: (name: string, known: readonly string[]) =>
-    new MmtraceError('EUNKNOWN_WORKLOAD', `unknown workload '${name}' (workloads: ${known.join(', ')}; see \`mmtrace workloads\`)`),
+    new MmtraceError('EUNKNOWN_WORKLOAD', `unknown workload '${name}'${didYouMean(name, known)} (workloads: ${known.join(', ')}; see \`npx mmtrace workloads\`)`),
   usage: (message: string) => new MmtraceError('EUSAGE', message),
 };
+
+/** ` (did you mean 'x'?)` for a name one or two edits from a known one, else ''. */
+export function didYouMean(name: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best === undefined ? '' : ` (did you mean '${best}'?)`;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** Node's "compiled against NODE_MODULE_VERSION a ... requires b" in a few words, else the first line. */
+function nativeWhy(message: string): string {
+  const m = /using\s+NODE_MODULE_VERSION (\d+)[\s\S]*requires\s+NODE_MODULE_VERSION (\d+)/.exec(message);
+  return m ? `built for NODE_MODULE_VERSION ${m[1]}, this Node needs ${m[2]}` : message.split('\n')[0]!;
+}

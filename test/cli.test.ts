@@ -3,12 +3,12 @@
  * bad input, and a killed recording that keeps its committed events and says it is incomplete.
  */
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { hashHex } from '../src/trace/hash.js';
 import { GupFlags } from '../src/trace/vocab/index.js';
-import { mmtrace, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
+import { mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
   test('--json lists every workload with its parameters and defaults', () => {
@@ -74,7 +74,27 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
     ['a variant without the fast path', ['record', 'cmdline-poll', '--variant=touch'], /change the fast path; record with --path=fast/],
     ['unknown path', ['record', 'cmdline-poll', '--path=slow'], /unknown path 'slow'/],
     ['unknown parameter', ['record', 'cmdline-poll', '--param', 'bogus=1'], /no parameter 'bogus'/],
-    ['bad parameter value', ['record', 'cmdline-poll', '--param', 'reads=many'], /reads must be a non-negative integer/],
+    ['bad parameter value', ['record', 'cmdline-poll', '--param', 'reads=many'], /reads must be an integer from 0 to 1000000, got 'many'/],
+    // Parameters follow --seed's rule: plain decimal digits, within the declared bounds, never clamped.
+    ['an empty parameter value', ['record', 'cmdline-poll', '--param', 'reads='], /reads must be an integer from 0 to 1000000, got ''/],
+    ['a hex parameter value', ['record', 'cmdline-poll', '--param', 'reads=0x10'], /got '0x10'/],
+    ['an exponent parameter value', ['record', 'cmdline-poll', '--param', 'reads=1e1'], /got '1e1'/],
+    ['a parameter value with a space', ['record', 'cmdline-poll', '--param', 'reads= 3'], /got ' 3'/],
+    ['a parameter beyond 2^53', ['record', 'cmdline-poll', '--param', 'reads=99999999999999999999'], /got '99999999999999999999'/],
+    ['a parameter beyond its bound', ['record', 'never-touched', '--param', 'len=5000'], /len must be an integer from 1 to 4096, got '5000'/],
+    ['parameters that break the workload\'s constraint', ['record', 'never-touched', '--param', 'len=4000'], /never-touched: offset \+ len must be at most 4096/],
+    ['a recording estimated past 10 GB', ['record', 'cmdline-poll', '--param', 'threads=64', '--param', 'iterations=1000000'], /records about [\d,]+ events per run, a file of about \d+ GB; pass --yes/],
+    ['the same path twice', ['record', 'cmdline-poll', '--path=fast,fast'], /--path names fast twice/],
+    ['a run name with #', ['record', 'cmdline-poll', '--name=a#b'], /run name 'a#b' contains '#'/],
+    ['an empty run name', ['record', 'cmdline-poll', '--name='], /a run name cannot be empty/],
+    ['an all-digit run name', ['record', 'cmdline-poll', '--name=12'], /run name '12' is all digits, which FILE#RUN reads as a run id/],
+    ['a misspelt workload', ['record', 'cmdlin-poll'], /unknown workload 'cmdlin-poll' \(did you mean 'cmdline-poll'\?\)/],
+    ['a misspelt variant', ['record', 'cmdline-poll', '--path=fast', '--variant=tuch'], /unknown variant 'tuch' \(did you mean 'touch'\?\)/],
+    ['a misspelt parameter', ['record', 'cmdline-poll', '--param', 'read=3'], /no parameter 'read' \(did you mean 'reads'\?\)/],
+    ['a directory to list', ['list', dir], /is a directory, not a trace file/],
+    ['a directory to replay', ['replay', dir], /is a directory, not a trace file/],
+    ['a directory to diff', ['diff', `${dir}#gup`, `${dir}#fast`], /is a directory, not a trace file/],
+    ['a directory to record into', ['record', 'cmdline-poll', `--out=${dir}`], /is a directory, not a trace file/],
     ['bad seed', ['record', 'cmdline-poll', '--seed=-1'], /--seed must be a non-negative integer/],
     ['bad strategy', ['record', 'cmdline-poll', '--strategy=fifo'], /unknown strategy 'fifo'/],
     ['missing trace file', ['list', join(dir, 'missing.db')], /no such trace file/],
@@ -84,12 +104,61 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
   ];
   for (const [what, args, message] of cases) {
     test(what, () => {
-      const r = mmtrace(args);
+      const out = join(tempDir(), 'untouched.db');
+      const r = mmtrace(args[0] === 'record' && !args.some((a) => a.startsWith('--out=')) ? [...args, `--out=${out}`] : args);
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stdout).toBe('');
+      // Refused before anything is written: no trace file appears.
+      expect(existsSync(out)).toBe(false);
     });
   }
+
+  test('a name already in the file is refused before any path is recorded', () => {
+    const file = join(tempDir(), 'taken.db');
+    expect(mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', '--path=fast', `--out=${file}`]).status).toBe(0);
+    const r = mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', '--path=gup,fast', `--out=${file}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/a run named 'fast' already exists; .* or --replace it/);
+    // gup was not recorded first and left behind.
+    expect(mmtraceJson(['list', file]).runs.map((x: { name: string }) => x.name)).toEqual(['fast']);
+  });
+
+  test('--yes records past the size estimate (stopped here after its first batch)', async () => {
+    const file = join(tempDir(), 'big.db');
+    const child = mmtraceAsync(['record', 'cmdline-poll', '--param', 'threads=64', '--param', 'iterations=1000000', '--yes', `--out=${file}`]);
+    const exited = new Promise((r) => child.on('exit', r));
+    const deadline = Date.now() + 60_000;
+    const batches = () => {
+      try {
+        const db = new Database(file, { readonly: true, fileMustExist: true });
+        try {
+          return (db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
+        } finally {
+          db.close();
+        }
+      } catch {
+        return 0;
+      }
+    };
+    while (batches() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await exited;
+    expect(batches()).toBeGreaterThanOrEqual(1);
+  });
+
+  test('a file migrated by a migration this build does not have: a typed error, not an internal one', () => {
+    const file = join(tempDir(), 'migrated.db');
+    expect(mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', `--out=${file}`]).status).toBe(0);
+    const db = new Database(file);
+    db.prepare("INSERT INTO kysely_migration (name, timestamp) VALUES ('0001b_foreign', '2026-01-01')").run();
+    db.close();
+    const r = mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', '--name=again', `--out=${file}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/its storage schema was changed by a migration this build does not have \(.*0001b_foreign/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
 
   test('a file from a newer schema is refused, and left as it was', () => {
     const file = join(tempDir(), 'new.db');
@@ -177,7 +246,17 @@ describe('mmtrace demo (npm start)', () => {
     expect(r.stdout).toMatch(/fast\+singleVmaOnly\+checkFollAnon\+touch: .*-> equivalent/);
     // The hints it prints are commands that work on what it recorded.
     const race = join(dirname(out), 'cross-vma-race.db');
-    expect(r.stdout).toContain(`mmtrace diff ${race}#gup ${race}#fast`);
+    // One command per line, each runnable as printed after `npm install`.
+    const next = r.stdout.slice(r.stdout.indexOf('Next:')).split('\n').slice(1).filter((l) => l.trim());
+    expect(next).toEqual([
+      `  npx mmtrace diff ${race}#gup ${race}#fast`,
+      `  npx mmtrace replay ${race}#fast --until=kind=copy,task=reader,n=2`,
+      `  npx mmtrace list ${out}`,
+      `  sqlite3 ${out} 'select * from requests_v'`,
+    ]);
+    // What a reader new to the tool would not know: the clock, and the allocation reference.
+    expect(r.stdout).toMatch(/a virtual tick is the simulator's clock/);
+    expect(r.stdout).toMatch(/more puts than gets: a folio is born holding one reference/);
     expect(mmtrace(['diff', `${race}#gup`, `${race}#fast`]).status).toBe(1);
     expect(mmtrace(['replay', `${race}#fast`, '--until=kind=copy,task=reader,n=2']).status).toBe(0);
 
@@ -186,5 +265,19 @@ describe('mmtrace demo (npm start)', () => {
     };
     expect(doc.race.gupVsFast.verdict).toBe('different');
     expect(doc.race.gupVsFixed.verdict).toBe('equivalent');
+  });
+});
+
+describe('workload parameters', () => {
+  test('every numeric parameter declares its bounds, and its default lies within them', () => {
+    const doc = mmtraceJson<{ workloads: { name: string; params: Record<string, { default: number; min: number; max: number }> }[] }>(['workloads']);
+    for (const w of doc.workloads) {
+      for (const [k, p] of Object.entries(w.params)) {
+        expect(typeof p.max, `${w.name} ${k}`).toBe('number');
+        expect(p.default, `${w.name} ${k}`).toBeGreaterThanOrEqual(p.min);
+        expect(p.default, `${w.name} ${k}`).toBeLessThanOrEqual(p.max);
+      }
+    }
+    expect(mmtrace(['workloads']).stdout).toMatch(/--param len=64 \[1\.\.4096\]  bytes of each plain access_process_vm read/);
   });
 });

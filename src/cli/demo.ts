@@ -63,16 +63,22 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   println();
   println(`The monitor read /proc/PID/cmdline ${monitor.length} times; every read returned ${distinct.length === 1 ? 'the same' : distinct.length + ' different'} bytes:`);
   for (const d of distinct) println(`    "${d}"  (${monitor.find((r) => r.data && printable(r.data) === d)!.result} bytes)`);
-  println(`  waiting per read (virtual ticks): p50 ${percentile(waits, 50)}, p99 ${percentile(waits, 99)}, max ${waits[waits.length - 1] ?? 0}`);
+  println(`  waiting per read: p50 ${percentile(waits, 50)}, p99 ${percentile(waits, 99)}, max ${waits[waits.length - 1] ?? 0} virtual ticks`);
+  println('  (a virtual tick is the simulator\'s clock: each kernel step costs a fixed number of ticks, so');
+  println('  the figures are the same on every machine; they are not nanoseconds)');
   println();
   const locks = Object.entries(agg.lockAcquisitions).sort((a, b) => b[1] - a[1]);
   println('Lock acquisitions (contended):');
   for (const [k, v] of locks) println(`    ${k.padEnd(24)} ${String(v).padStart(6)}  (${agg.lockContended[k] ?? 0})`);
   println(`Page-table entry reads: ${Object.entries(agg.pgtableReads).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   println(`Folio references: ${agg.folioGets} gets, ${agg.folioPuts} puts; ${agg.bytesCopied} bytes copied to readers`);
+  if (agg.folioPuts > agg.folioGets) {
+    println('  (more puts than gets: a folio is born holding one reference, its allocation\'s, which no get');
+    println('  counts; the put that frees it when it is unmapped or reclaimed is counted)');
+  }
   println(`Checks: ${agg.warnings} warnings, ${agg.useAfterFree} use-after-free, ${agg.deadlocks} deadlocks`);
   println();
-  println('The review\'s headline race (kernel-spec §12.1): a 16-byte read spanning two VMAs while the');
+  println('The review\'s headline race (docs/semantics.md#cross-vma-race): a 16-byte read spanning two VMAs while the');
   println('target replaces the second, recorded on the mainline path and on the per-VMA-lock fast path:');
   const bytes = (r: typeof race.v1.requests[number]['a']) => (r ? `${r.result} bytes, hash ${r.dataHash}` : '-');
   println(`    gup:                  ${bytes(race.v1.requests[0]?.a ?? null)}`);
@@ -83,7 +89,9 @@ export async function demoCommand(o: { out: string; json?: boolean }): Promise<v
   }
   println(`    ${race.fixedName}: ${bytes(race.fixed.requests[0]?.b ?? null)}  -> ${race.fixed.verdict}`);
   println();
-  println(`Next: mmtrace diff ${race.file}#gup ${race.file}#fast`);
-  println(`      mmtrace replay ${race.file}#fast --until=kind=copy,task=reader,n=2`);
-  println(`      mmtrace list ${result.file}    sqlite3 ${result.file} 'select * from requests_v'`);
+  println('Next:');
+  println(`  npx mmtrace diff ${race.file}#gup ${race.file}#fast`);
+  println(`  npx mmtrace replay ${race.file}#fast --until=kind=copy,task=reader,n=2`);
+  println(`  npx mmtrace list ${result.file}`);
+  println(`  sqlite3 ${result.file} 'select * from requests_v'`);
 }

@@ -21,11 +21,20 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/**
+ * Commander's message for a usage error, as one line like every other bad input: `mmtrace: unknown
+ * option '--x' (add --help for usage)`; its "(Did you mean x?)" line joins the first.
+ */
+function oneLineUsageError(text: string): string {
+  const what = text.trim().replace(/^error: /, '').replace(/\n\(Did you mean (.*)\?\)$/, " (did you mean '$1'?)");
+  return `mmtrace: ${what} (add --help for usage)`;
+}
+
 function program(): Command {
   const p = new Command('mmtrace')
     .description('Deterministic emulator of the Linux mm paths behind __access_remote_vm(), with a trace recorder')
     .version(packageVersion())
-    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (text, write) => write(`${oneLineUsageError(text)}\n`) })
     .exitOverride();
 
   p.command('workloads')
@@ -35,7 +44,7 @@ function program(): Command {
 
   p.command('record')
     .description('run a workload once per path (same seed) and append one run per path to a trace file')
-    .argument('<workload>', 'a workload name (see `mmtrace workloads`)')
+    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`)')
     .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
     .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
@@ -46,6 +55,7 @@ function program(): Command {
     .option('--name <run>', 'run name (default: the path plus variant switches)')
     .option('--replace', 'replace an existing run of the same name')
     .option('--max-events <n>', 'stop a run after this many events')
+    .option('--yes', 'record even when the estimated file size passes 10 GB')
     .option('--json', 'one JSON document on stdout')
     .action((workload, o) => recordCommand(workload, o));
 
@@ -76,11 +86,11 @@ The report, most important first: VERDICT; FINDINGS (behaviour differences: byte
 foll-anon-file-bytes, aging, warnings, final state ...); REQUESTS matched by task and number, with
 the differing byte ranges and where each run's bytes came from (copy seq, address, VMA or file,
 folio); NOTES (fallbacks, waits: not differences); AGGREGATES with deltas; EVENT STREAMS aligned
-per task, with each run's seq for 'mmtrace replay FILE#RUN --until=SEQ'.
+per task, with each run's seq for 'npx mmtrace replay FILE#RUN --until=SEQ'.
 
 Example:
-  mmtrace record cross-vma-race --path=gup,fast --out=race.db
-  mmtrace diff race.db#gup race.db#fast`)
+  npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
+  npx mmtrace diff race.db#gup race.db#fast`)
     .action((a, b, o) => diffCommand(a, b, o));
 
   p.command('bench')

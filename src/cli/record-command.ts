@@ -15,6 +15,7 @@ interface RecordFlags {
   name?: string;
   replace?: boolean;
   maxEvents?: string;
+  yes?: boolean;
   json?: boolean;
 }
 
@@ -51,6 +52,7 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
     name: o.name,
     replace: o.replace,
     maxEvents: o.maxEvents === undefined ? undefined : nonNegativeInt('--max-events', o.maxEvents),
+    yes: o.yes,
     progress,
   });
   if (o.json) {

@@ -19,7 +19,7 @@ import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath, Workload } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { resolveConfig } from './config.js';
-import { checkPaths, checkVariant, runName } from './variants.js';
+import { checkPaths, checkRunName, checkVariant, runName } from './variants.js';
 
 export interface RecordOptions {
   workload: string;
@@ -36,6 +36,8 @@ export interface RecordOptions {
   name?: string;
   replace?: boolean;
   maxEvents?: number;
+  /** Record even when the estimate says the file would pass FILE_SIZE_ASK_BYTES. */
+  yes?: boolean;
   /** Progress of each run, by event number (none by default). */
   progress?: (label: string, maxEvents?: number) => RunProgress;
 }
@@ -71,6 +73,8 @@ const NO_PROGRESS: RunProgress = { update() {}, stop() {} };
 interface Plan {
   workload: Workload;
   paths: AccessPath[];
+  /** The run name of each path, in order. */
+  names: string[];
   params: ReturnType<typeof resolveParams>;
   config: KernelConfig;
   /** A fresh strategy per run: the same seed gives the same decisions for the same workload. */
@@ -83,11 +87,38 @@ function plan(opts: RecordOptions): Plan {
   if (!workload) throw errors.unknownWorkload(opts.workload, WORKLOADS.map((w) => w.name));
   const paths = checkPaths(opts.paths);
   checkVariant(opts.variant, paths);
-  if (opts.name && paths.length > 1) throw errors.usage('--name names one run; it cannot be used with several --path values');
+  if (opts.name !== undefined && paths.length > 1) throw errors.usage('--name names one run; it cannot be used with several --path values');
+  const names = paths.map((path) => checkRunName(opts.name ?? runName(path, variantOf(path, opts.variant))));
   const params = asUsage(() => resolveParams(workload, opts.params));
   const strategy = (): Strategy => parseStrategy(opts.strategy, opts.seed);
   asUsage(strategy);
-  return { workload, paths, params, config: resolveConfig(opts.config ?? {}), strategy };
+  checkSize(workload, params, paths.length, opts);
+  return { workload, paths, names, params, config: resolveConfig(opts.config ?? {}), strategy };
+}
+
+/** Variant switches belong to the fast path: a gup run beside them is plain mainline. */
+function variantOf(path: AccessPath, variant: readonly string[]): readonly string[] {
+  return path === 'fast' ? variant : [];
+}
+
+/** Above this estimated file growth, `record` wants --yes (a typo in a count can fill a disk). */
+export const FILE_SIZE_ASK_BYTES = 10e9;
+
+/**
+ * Bytes a recorded event takes in the file, events and snapshots together, rounded up from
+ * `mmtrace bench` (bytesPerEvent ~50, snapshotBytesPerEvent ~12).
+ */
+const FILE_BYTES_PER_EVENT = 64;
+
+/** Refuse a recording whose estimated size passes FILE_SIZE_ASK_BYTES, unless --yes (or a --max-events that keeps it under). */
+function checkSize(workload: Workload, params: Plan['params'], runs: number, opts: RecordOptions): void {
+  const estimate = workload.estimateEvents?.(params);
+  if (estimate === undefined || opts.yes) return;
+  const perRun = Math.min(estimate, opts.maxEvents ?? Number.POSITIVE_INFINITY);
+  const bytes = perRun * runs * FILE_BYTES_PER_EVENT;
+  if (bytes <= FILE_SIZE_ASK_BYTES) return;
+  const gb = (bytes / 1e9).toFixed(bytes < 100e9 ? 1 : 0);
+  throw errors.usage(`${workload.name} with these parameters records about ${Math.round(perRun).toLocaleString('en-US')} events per run, a file of about ${gb} GB; pass --yes to record it anyway, or lower the counts or set --max-events`);
 }
 
 /** Run `f`; its error is a usage error (a bad parameter or strategy text). */
@@ -105,7 +136,12 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   const rec = await Recorder.open(file);
   const runs: RecordedRun[] = [];
   try {
-    for (const path of p.paths) runs.push(recordOne(rec, p, path, opts));
+    // Every name is free (or to be replaced) before the first run starts: no half-done recording.
+    if (!opts.replace) {
+      const taken = p.names.find((name) => rec.hasRun(name));
+      if (taken !== undefined) throw errors.runExists(file, taken);
+    }
+    p.paths.forEach((path, i) => runs.push(recordOne(rec, p, path, p.names[i]!, opts)));
   } finally {
     rec.close();
   }
@@ -125,10 +161,8 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
 }
 
 /** Record the workload on one path as one run. */
-function recordOne(rec: Recorder, p: Plan, path: AccessPath, opts: RecordOptions): RecordedRun {
-  // Variant switches belong to the fast path: a gup run beside them is plain mainline.
-  const variant = path === 'fast' ? opts.variant : [];
-  const name = opts.name ?? runName(path, variant);
+function recordOne(rec: Recorder, p: Plan, path: AccessPath, name: string, opts: RecordOptions): RecordedRun {
+  const variant = variantOf(path, opts.variant);
   const id = rec.beginRun({
     name, workload: p.workload.name, params: p.params, path, variant, seed: opts.seed,
     strategy: opts.strategy, config: { ...p.config }, codeVersion: codeVersion(),

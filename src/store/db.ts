@@ -123,6 +123,10 @@ async function migrate(db: Db, file: string): Promise<void> {
   const { error, results } = await new Migrator({ db: k, provider }).migrateToLatest();
   if (error) {
     if (isDiskError(error)) throw errors.diskFull(file, 0, error);
+    // kysely refuses a file whose executed migrations this build does not list ("corrupted
+    // migrations"): a newer or a foreign mmtrace migrated it.
+    const message = String((error as Error)?.message ?? error);
+    if (/corrupted migrations/i.test(message)) throw errors.unknownMigration(file, message, error);
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`${file}: schema migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`, { cause: error });
   }
@@ -149,10 +153,17 @@ export interface WriteOpenOptions extends WriterPragmaOptions {
   eventSchema?: number;
 }
 
+/** better-sqlite3's native binding failed to load: built for another Node (NODE_MODULE_VERSION) or missing. */
+function isNativeLoadError(e: unknown): boolean {
+  const err = e as NodeJS.ErrnoException;
+  return err?.code === 'ERR_DLOPEN_FAILED' || /NODE_MODULE_VERSION|Could not locate the bindings file|invalid ELF header/.test(String(err?.message));
+}
+
 function openRaw(file: string, readonly: boolean): Db {
   try {
     return new Database(file, readonly ? { readonly: true, fileMustExist: true } : {});
   } catch (e) {
+    if (isNativeLoadError(e)) throw errors.nativeModule((e as Error).message, e);
     if (readonly) {
       if (!existsSync(file)) throw errors.noTrace(file);
       throw readError(file, e);
@@ -180,6 +191,7 @@ export function ensureParentDir(file: string): void {
  */
 export async function openForWrite(file: string, opts: WriteOpenOptions = {}): Promise<Db> {
   if (existsSync(file)) {
+    if (statSync(file).isDirectory()) throw errors.isDirectory(file);
     if (!statSync(file).isFile()) throw errors.unwritable(file, 'it is not a regular file');
   } else {
     try {
@@ -224,6 +236,7 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
  */
 export async function openForRead(file: string): Promise<Db> {
   if (!existsSync(file)) throw errors.noTrace(file);
+  if (statSync(file).isDirectory()) throw errors.isDirectory(file);
   if (!statSync(file).isFile()) throw errors.notSqlite(file);
   let db = openRaw(file, true);
   try {

@@ -41,6 +41,11 @@ export interface InsertedRun {
   replaces: number | null;
 }
 
+/** The id of the run of this name, if there is one. */
+export function runNamed(db: Db, name: string): number | undefined {
+  return first(db, qb.selectFrom('runs').select('id').where('name', '=', name))?.id;
+}
+
 /**
  * Insert a run with status 'recording' for this process, in its own transaction. A run of the same
  * name is refused (ERUN_EXISTS) unless `replace` is set; then the new run records beside it under
@@ -49,13 +54,13 @@ export interface InsertedRun {
 export function insertRun(db: Db, file: string, run: NewRun, replace: boolean): InsertedRun {
   return db.transaction(() => {
     dropAbandonedReplacements(db, run.name);
-    const existing = first(db, qb.selectFrom('runs').select('id').where('name', '=', run.name));
-    if (existing && !replace) throw errors.runExists(file, run.name);
-    const name = existing ? replacementName(run.name, process.pid) : run.name;
+    const existing = runNamed(db, run.name);
+    if (existing !== undefined && !replace) throw errors.runExists(file, run.name);
+    const name = existing !== undefined ? replacementName(run.name, process.pid) : run.name;
     const r = exec(db, qb.insertInto('runs').values({
       ...run, name, status: 'recording', events: 0, final_hash: null, writer_pid: process.pid, error: null,
     }));
-    return { id: Number(r.lastInsertRowid), replaces: existing?.id ?? null };
+    return { id: Number(r.lastInsertRowid), replaces: existing ?? null };
   })();
 }
 

@@ -15,7 +15,7 @@
 import { errors, MmtraceError } from '../errors.js';
 import { isDiskError, openForWrite, type Db } from '../store/db.js';
 import type { KindLayout } from '../store/layout.js';
-import { completeRun, endRun, insertRun, settle, type InsertedRun } from '../store/runs.js';
+import { completeRun, endRun, insertRun, runNamed, settle, type InsertedRun } from '../store/runs.js';
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { RequestPairs } from './request-pairs.js';
@@ -168,6 +168,11 @@ export class Recorder implements EventSink {
   /** Events of the current run committed to the file. */
   get committedEvents(): number {
     return this.log.after(this.committedBatches).events;
+  }
+
+  /** Does the file hold a run of this name? */
+  hasRun(name: string): boolean {
+    return runNamed(this.db, name) !== undefined;
   }
 
   /** Insert the run (status 'recording', committed at once) and make it current; returns its id. */

@@ -19,7 +19,7 @@ import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import type { Gate, ObservedEvent } from '../sim/directed.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, switchParam } from './workload.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 
 /** Where A starts: a fixed, page-aligned address away from everything else. */
@@ -34,7 +34,7 @@ export const crossVmaRace: Workload = {
   name: 'cross-vma-race',
   description: 'a read spanning two VMAs while the target munmaps the second and maps a new one in its place (§12.1)',
   params: {
-    gap: { default: 0, description: '1: let the reader run between the munmap and the mmap' },
+    gap: switchParam(0, '1: let the reader run between the munmap and the mmap'),
   },
   schedule(ctx: WorkloadContext): Gate[] {
     const copiedFromA = (e: ObservedEvent) =>

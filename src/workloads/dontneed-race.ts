@@ -19,7 +19,7 @@ import { user_access } from '../linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../linux/kernel/completion.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, switchParam } from './workload.js';
 
 /** A 2 MiB-aligned area: one PTE table maps exactly the VMA, so the zap can free it. */
 export const AREA = 0x40000000;
@@ -44,7 +44,7 @@ export const dontneedRace: Workload = {
   name: 'dontneed-race',
   description: 'MADV_DONTNEED zaps and frees the PTE table under a concurrent remote read (§12.4)',
   params: {
-    order: { default: 1, description: '0: the reader takes the PTL first; 1: the zap lands between its PMD read and its PTL' },
+    order: switchParam(1, '0: the reader takes the PTL first; 1: the zap lands between its PMD read and its PTL'),
   },
   schedule(ctx: WorkloadContext) {
     const zapped = (e: ObservedEvent) => e.task === 'zapper' && e.kind === 'syscall_end';

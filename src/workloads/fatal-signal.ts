@@ -22,19 +22,19 @@ import { proc_pid_cmdline_read } from '../linux/fs/proc/base.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, poll, spawn_process } from './lib.js';
 import { spawn_remap_writer } from './stuck-writer.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 export const fatalSignal: Workload = {
   name: 'fatal-signal',
   description: 'SIGKILL for a monitor whose cmdline read waits on mmap_lock behind a long writer (§12.14)',
   params: {
-    pages: { default: 64, description: 'pages the writer populates and then zaps under the write lock' },
-    reads: { default: 2, description: 'cmdline reads by the monitor (the 2nd and later with SIGKILL pending)' },
+    pages: intParam(64, 1, 4096, 'pages the writer populates and then zaps under the write lock'),
+    reads: intParam(2, 0, 100000, 'cmdline reads by the monitor (the 2nd and later with SIGKILL pending)'),
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const mm = proc.mm;
-    const pages = Math.max(1, num(ctx, 'pages'));
+    const pages = num(ctx, 'pages');
     const populated = new Completion();
     const reading = new Completion();
     const firstDone = new Completion();

@@ -23,7 +23,7 @@ import { MAP_FIXED, MAP_PRIVATE, PROT_READ, sys_mmap } from '../linux/mm/mmap.js
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 export const FILE_CMDLINE_FILE = '/fuse/argv';
 
@@ -45,8 +45,8 @@ export const fileCmdline: Workload = {
   name: 'file-cmdline',
   description: 'the target maps a file over its argv page(s) and touches it; a monitor reads /proc/PID/cmdline (FOLL_ANON, §12.2)',
   params: {
-    touchFirst: { default: 1, description: '1: a target thread reads the file page first (resident and mapped); 0: not mapped' },
-    reads: { default: 3, description: 'cmdline reads by the monitor after the remap' },
+    touchFirst: switchParam(1, '1: a target thread reads the file page first (resident and mapped); 0: not mapped'),
+    reads: intParam(3, 0, 100000, 'cmdline reads by the monitor after the remap'),
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);

@@ -18,7 +18,8 @@ import { stuckWriter } from './stuck-writer.js';
 import { ipiVsRcu, thpRead } from './thp.js';
 import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './vma-races.js';
 import { vmaReuse } from './vma-reuse.js';
-import type { ParamValue, Workload } from './workload.js';
+import { didYouMean } from '../errors.js';
+import type { ParamSpec, ParamValue, Workload } from './workload.js';
 
 /** Every workload: the demo and benchmark mixes, then the §12 scenarios in the spec's order. */
 export const WORKLOADS: readonly Workload[] = [
@@ -46,23 +47,30 @@ export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);
 }
 
-/** Defaults overlaid with the user's values; unknown keys and non-numbers for numeric params are refused. */
+/**
+ * Defaults overlaid with the user's values. A numeric value is a plain decimal integer (no sign,
+ * spaces, exponent or hex: the same rule as --seed) within the parameter's declared bounds, and the
+ * workload's own constraint between parameters holds; anything else is refused (RangeError).
+ */
 export function resolveParams(w: Workload, given: Record<string, string>): Record<string, ParamValue> {
   const out: Record<string, ParamValue> = {};
   for (const [k, spec] of Object.entries(w.params)) out[k] = spec.default;
   for (const [k, raw] of Object.entries(given)) {
     const spec = w.params[k];
-    if (!spec) {
-      const known = Object.keys(w.params).join(', ');
-      throw new RangeError(`workload ${w.name} has no parameter '${k}' (parameters: ${known})`);
-    }
-    if (typeof spec.default === 'number') {
-      const v = Number(raw);
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`parameter ${k} must be a non-negative integer, got '${raw}'`);
-      out[k] = v;
-    } else {
-      out[k] = raw;
-    }
+    if (!spec) throw new RangeError(`workload ${w.name} has no parameter '${k}'${didYouMean(k, Object.keys(w.params))} (parameters: ${Object.keys(w.params).join(', ') || 'none'})`);
+    out[k] = typeof spec.default === 'number' ? paramInt(k, spec, raw) : raw;
   }
+  const broken = w.checkParams?.(out);
+  if (broken) throw new RangeError(`${w.name}: ${broken}`);
   return out;
+}
+
+function paramInt(key: string, spec: ParamSpec, raw: string): number {
+  const min = spec.min ?? 0;
+  const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+  const v = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new RangeError(`parameter ${key} must be an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return v;
 }

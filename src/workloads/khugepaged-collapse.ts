@@ -32,7 +32,7 @@ import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { pmdReadInPteMap } from './dontneed-race.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, switchParam } from './workload.js';
 
 /** The file range: 2 MiB-aligned in the file (page 0) and in the target. */
 export const KH_FILE = '/data/collapse.bin';
@@ -64,8 +64,8 @@ export const khugepagedCollapse: Workload = {
   name: 'khugepaged-collapse',
   description: 'khugepaged collapses a file range into a THP and frees its PTE table under a remote read (§12.4)',
   params: {
-    order: { default: 1, description: '0: the reader takes the PTL first; 1: K clears the PMD between its PMD read and its PTL' },
-    anon: { default: 0, description: '1: anonymous collapse_huge_page of the VMA being read instead (it waits for the reader)' },
+    order: switchParam(1, '0: the reader takes the PTL first; 1: K clears the PMD between its PMD read and its PTL'),
+    anon: switchParam(0, '1: anonymous collapse_huge_page of the VMA being read instead (it waits for the reader)'),
   },
   schedule(ctx: WorkloadContext) {
     if (num(ctx, 'anon') === 1) {

@@ -23,7 +23,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap 
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 export const LAM_AREA = 0x40000000;
 export const LAM_OFFSET = 0x100;
@@ -38,9 +38,9 @@ export const lamEnable: Workload = {
   name: 'lam-enable',
   description: 'a single-threaded target enables LAM while a monitor reads through a tagged pointer (§12.15)',
   params: {
-    race: { default: 1, description: '1: a directed schedule runs the enable inside the second read, between its fast path and mmap_lock' },
-    reads: { default: 4, description: 'reads after the enable has returned (the third read and on)' },
-    threads: { default: 0, description: 'extra target threads cloned first (LAM locked: the enable fails with -EBUSY)' },
+    race: switchParam(1, '1: a directed schedule runs the enable inside the second read, between its fast path and mmap_lock'),
+    reads: intParam(4, 0, 100000, 'reads after the enable has returned (the third read and on)'),
+    threads: intParam(0, 0, 64, 'extra target threads cloned first (LAM locked: the enable fails with -EBUSY)'),
   },
   schedule(ctx: WorkloadContext): Gate[] {
     if (!num(ctx, 'race')) return [];

@@ -26,7 +26,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap 
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { intern_names, outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 /** The migrated page: one anonymous page at a fixed address. */
 export const MIGRATION_AREA = 0x50000000;
@@ -54,9 +54,9 @@ export const migrationRace: Workload = {
   name: 'migration-race',
   description: 'a remote read (and a target load) of a page under migration: both wait in migration_entry_wait; v1 falls back (FW_MIGRATION not passed); same bytes (§3.1, §7.1)',
   params: {
-    len: { default: 64, description: 'bytes of the remote read (<= 4096 - offset)' },
-    offset: { default: 512, description: 'offset of the read within the page' },
-    toucher: { default: 1, description: '1: a target thread also loads from the page while it is migrated (user fault)' },
+    len: intParam(64, 1, 4096, 'bytes of the remote read (offset + len <= 4096)'),
+    offset: intParam(512, 0, 4095, 'offset of the read within the page'),
+    toucher: switchParam(1, '1: a target thread also loads from the page while it is migrated (user fault)'),
   },
   schedule(ctx: WorkloadContext) {
     const sleepers = num(ctx, 'toucher') ? 2 : 1;
@@ -68,10 +68,12 @@ export const migrationRace: Workload = {
     if (sleepers === 2) gates.push({ task: 'toucher', until: entryInstalled(ctx) });
     return gates;
   },
+  // The read stays in the page being migrated.
+  checkParams: (p) => (Number(p['offset']) + Number(p['len']) > PAGE_SIZE ? `offset + len must be at most ${PAGE_SIZE}: the read stays in the migrated page` : null),
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
-    const offset = Math.min(num(ctx, 'offset'), PAGE_SIZE - 1);
-    const len = Math.max(1, Math.min(num(ctx, 'len'), PAGE_SIZE - offset));
+    const offset = num(ctx, 'offset');
+    const len = num(ctx, 'len');
     const ready = new Completion();
     intern_names('migration_entry_wait', 'try_to_migrate');
     thread(proc, 'setup', function* () {

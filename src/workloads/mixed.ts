@@ -18,7 +18,7 @@ import { MREMAP_FIXED, MREMAP_MAYMOVE, sys_mremap } from '../linux/mm/mremap.js'
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread, type Process } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 export const AREA = 0x30000000;
 const SLOT_PAGES = 4;
@@ -59,13 +59,15 @@ function* churnOnce(proc: Process, rng: Prng, slots: number): Gen {
 export const mixed: Workload = {
   name: 'mixed',
   unordered: true,
+  // Measured (record --json): ~60 events per read (the debugger adds reads/2 more) and ~40 per operation.
+  estimateEvents: (p) => 300 + 60 * (Number(p['readers']) + 0.5) * Number(p['reads']) + 40 * Number(p['threads']) * Number(p['ops']),
   description: 'a seeded random mix of mmap/munmap/mprotect/mremap/madvise/stores, remote readers and a ptrace peeker',
   params: {
-    threads: { default: 3, description: 'target threads changing the address space' },
-    ops: { default: 40, description: 'operations per thread' },
-    readers: { default: 2, description: 'tasks reading the target' },
-    reads: { default: 30, description: 'reads per reader' },
-    slots: { default: 8, description: `slots of ${SLOT_PAGES} pages the threads work on` },
+    threads: intParam(3, 0, 64, 'target threads changing the address space'),
+    ops: intParam(40, 0, 1000000, 'operations per thread'),
+    readers: intParam(2, 0, 64, 'tasks reading the target'),
+    reads: intParam(30, 0, 1000000, 'reads per reader'),
+    slots: intParam(8, 1, 64, `slots of ${SLOT_PAGES} pages the threads work on`),
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);

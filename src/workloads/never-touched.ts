@@ -22,7 +22,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap 
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 
 /** Where the anonymous area starts: fixed, page-aligned, away from text, stack and mmap_base. */
@@ -32,15 +32,17 @@ export const neverTouched: Workload = {
   name: 'never-touched',
   description: 'ptrace PEEK and a plain remote read of never-faulted anonymous pages and of zero-page PTEs: zeros on every path (§12.9)',
   params: {
-    len: { default: 64, description: 'bytes of each plain access_process_vm read (<= 4096)' },
-    offset: { default: 256, description: 'offset of every read within its page (<= 4088)' },
-    rounds: { default: 2, description: 'groups of four pages, each group read once' },
+    len: intParam(64, 1, 4096, 'bytes of each plain access_process_vm read (offset + len <= 4096)'),
+    offset: intParam(256, 0, 4088, 'offset of every read within its page (room for an 8-byte PEEK)'),
+    rounds: intParam(2, 1, 4096, 'groups of four pages, each group read once'),
   },
+  // Every read stays in its page (the PEEKs too: offset's bound leaves room for their 8 bytes).
+  checkParams: (p) => (Number(p['offset']) + Number(p['len']) > PAGE_SIZE ? `offset + len must be at most ${PAGE_SIZE}: a read stays in its page` : null),
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
-    const len = Math.min(num(ctx, 'len'), PAGE_SIZE);
-    const offset = Math.min(num(ctx, 'offset'), PAGE_SIZE - 8); // a PEEK stays in its page
-    const rounds = Math.max(1, num(ctx, 'rounds'));
+    const len = num(ctx, 'len');
+    const offset = num(ctx, 'offset');
+    const rounds = num(ctx, 'rounds');
     const ready = new Completion();
     thread(proc, 'target/0', function* () {
       const addr = yield* sys_mmap(proc.mm, {
@@ -60,9 +62,9 @@ export const neverTouched: Workload = {
       const page = (i: number) => NEVER_TOUCHED_AREA + i * PAGE_SIZE + offset;
       for (let r = 0; r < rounds; r++) {
         yield* ptrace_peekdata(proc.task, page(4 * r));
-        yield* remote_read(proc, page(4 * r + 1), Math.min(len, PAGE_SIZE - offset));
+        yield* remote_read(proc, page(4 * r + 1), len);
         yield* ptrace_peekdata(proc.task, page(4 * r + 2));
-        yield* remote_read(proc, page(4 * r + 3), Math.min(len, PAGE_SIZE - offset));
+        yield* remote_read(proc, page(4 * r + 3), len);
       }
     });
   },

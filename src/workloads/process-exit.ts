@@ -14,7 +14,7 @@ import { proc_pid_cmdline_read } from '../linux/fs/proc/base.js';
 import { PROT_READ, PROT_WRITE } from '../linux/mm/mmap.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { map_filled, outsider, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 const AREA = 0x50000000;
 const W_THINK = name('think time');
@@ -32,7 +32,7 @@ const inSecondRead = () => {
 export const processExit: Workload = {
   name: 'process-exit',
   description: 'the target exits during a cmdline read; the reader\'s mmput runs exit_mmap (§4.1)',
-  params: { reads: { default: 4, description: 'cmdline reads by the monitor' } },
+  params: { reads: intParam(4, 0, 100000, 'cmdline reads by the monitor') },
   schedule: () => [
     { task: 'main', until: inSecondRead() },
     { task: 'monitor', after: inSecondRead(), until: (e) => e.task === 'main' && e.kind === 'task_exit' },

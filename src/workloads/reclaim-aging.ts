@@ -27,7 +27,7 @@ import { folio_referenced } from '../linux/mm/rmap.js';
 import { kswapd_run, wakeup_kswapd } from '../linux/mm/vmscan.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 /** Where P is mapped: a fixed, page-aligned address away from everything else. */
 export const PAGE_P = 0x30000000;
@@ -49,9 +49,9 @@ export const reclaimAging: Workload = {
   name: 'reclaim-aging',
   description: 'a monitor reads an inactive anon page twice, then kswapd scans it: activated (gup) or reclaimed (fast v1) (§12.3)',
   params: {
-    reads: { default: 2, description: 'remote reads of P before the reclaim pass' },
-    overlap: { default: 0, description: '1: wake kswapd before the reads, so reclaim runs while they do' },
-    pages: { default: 8, description: 'pages the target stores to (P is the first; the others keep young PTEs)' },
+    reads: intParam(2, 0, 100000, 'remote reads of P before the reclaim pass'),
+    overlap: switchParam(0, '1: wake kswapd before the reads, so reclaim runs while they do'),
+    pages: intParam(8, 1, 512, 'pages the target stores to (P is the first; the others keep young PTEs)'),
   },
   *boot(ctx: WorkloadContext): Gen {
     kswapd_run();

@@ -6,23 +6,25 @@ import { name, sim } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
 import { proc_pid_cmdline_read, proc_pid_environ_read } from '../linux/fs/proc/base.js';
 import { ptrace_peekdata } from '../linux/kernel/ptrace.js';
-import { churn, TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
+import { churn, churnEvents, TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 const W_THINK = name('think time');
 
 export const scale: Workload = {
   name: 'scale',
   unordered: true,
+  // Measured (record --json): ~70 events per monitor read, and per thread round ~120 plus ~45 per page.
+  estimateEvents: (p) => 200 + 70 * Number(p['monitors']) * Number(p['reads']) + churnEvents(p),
   description: 'a large mix (churning threads, cmdline/environ monitors, a ptrace peeker) sized for millions of events',
   params: {
-    threads: { default: 4, description: 'target threads changing the address space' },
-    iterations: { default: 1000, description: 'mmap/touch/mprotect/munmap rounds per thread' },
-    pages: { default: 8, description: 'pages per mapping' },
-    monitors: { default: 2, description: 'tasks reading cmdline and environ' },
-    reads: { default: 2000, description: 'reads per monitor' },
-    think: { default: 200, description: 'ticks a monitor sleeps between reads' },
+    threads: intParam(4, 0, 64, 'target threads changing the address space'),
+    iterations: intParam(1000, 0, 1000000, 'mmap/touch/mprotect/munmap rounds per thread'),
+    pages: intParam(8, 1, 512, 'pages per mapping'),
+    monitors: intParam(2, 0, 64, 'tasks reading cmdline and environ'),
+    reads: intParam(2000, 0, 1000000, 'reads per monitor'),
+    think: intParam(200, 0, 1000000000, 'ticks a monitor sleeps between reads'),
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);

@@ -25,7 +25,7 @@ import { PAGE_SIZE, type VmOperations } from '../linux/mm/mm_types.js';
 import { SECRETMEM_VM_FLAGS, memfd_secret, secretmem_vm_ops } from '../linux/mm/secretmem.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, remote_write, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 /** drivers/char/mem.c's mmap_mem_ops: only ->access (CONFIG_HAVE_IOREMAP_PROT). */
 export const mmap_mem_ops: VmOperations = { name: 'mmap_mem_ops', access: generic_access_phys };
@@ -46,17 +46,23 @@ export const specialVmas: Workload = {
   name: 'special-vmas',
   description: 'remote reads of a VM_IO|VM_PFNMAP device mapping (->access) and of a memfd_secret mapping (§12.11)',
   params: {
-    pages: { default: 2, description: 'pages of device memory mapped' },
-    len: { default: 64, description: 'bytes of each access_process_vm read' },
-    offset: { default: 4064, description: 'offset of the device read from the mapping start (may cross a page)' },
-    rounds: { default: 2, description: 'times the monitor repeats its four requests' },
+    pages: intParam(2, 1, 64, 'pages of device memory mapped'),
+    len: intParam(64, 1, 262144, 'bytes of each access_process_vm read'),
+    offset: intParam(4064, 0, 262143, 'offset of the device read from the mapping start (may cross a page)'),
+    rounds: intParam(2, 0, 100000, 'times the monitor repeats its four requests'),
+  },
+  // Every read (the 8-byte PEEK too) stays inside the device mapping.
+  checkParams(p) {
+    const mapped = Number(p['pages']) * PAGE_SIZE;
+    const longest = Math.max(Number(p['len']), 8);
+    return Number(p['offset']) + longest > mapped ? `offset + max(len, 8) must be at most pages * ${PAGE_SIZE} (${mapped}): every read stays in the mapping` : null;
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const mm = proc.mm;
-    const pages = Math.max(1, num(ctx, 'pages'));
-    const len = Math.min(num(ctx, 'len'), pages * PAGE_SIZE);
-    const offset = Math.max(0, Math.min(num(ctx, 'offset'), pages * PAGE_SIZE - Math.max(len, 8)));
+    const pages = num(ctx, 'pages');
+    const len = num(ctx, 'len');
+    const offset = num(ctx, 'offset');
     const device = iomem_region_alloc(pages, deviceBytes(pages));
     const ready = new Completion();
     thread(proc, 'target/0', function* () {

@@ -17,7 +17,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap 
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { type Process, outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 const W_THINK = name('think time');
 
@@ -44,10 +44,10 @@ export const stuckWriter: Workload = {
   name: 'stuck-writer',
   description: 'a thread holds mmap_lock for write through a long MAP_FIXED remap while a monitor reads cmdline and waits',
   params: {
-    pages: { default: 512, description: 'pages the writer populates and then zaps under the write lock' },
-    reads: { default: 4, description: 'cmdline reads by the monitor once the remap starts' },
-    think: { default: 500, description: 'ticks the monitor sleeps between reads' },
-    region: { default: 0, description: '1: the monitor reads the region being remapped (write-locked) instead of cmdline' },
+    pages: intParam(512, 1, 65536, 'pages the writer populates and then zaps under the write lock'),
+    reads: intParam(4, 0, 100000, 'cmdline reads by the monitor once the remap starts'),
+    think: intParam(500, 0, 1000000000, 'ticks the monitor sleeps between reads'),
+    region: switchParam(0, '1: the monitor reads the region being remapped (write-locked) instead of cmdline'),
   },
   *boot(ctx: WorkloadContext): Gen {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);

@@ -33,7 +33,7 @@ import { kernel, type Kernel } from '../linux/kernel.js';
 import { type FolioReferencedArg, folio_referenced } from '../linux/mm/rmap.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, switchParam } from './workload.js';
 
 /** 2 MiB-aligned: one PMD entry maps the whole area. */
 export const THP_AREA = 0x60000000;
@@ -69,8 +69,8 @@ export const thpRead: Workload = {
   name: 'thp-read',
   description: 'remote reads of a PMD-mapped THP: level PMD under pmd_lock, touch_pmd, a split excluded by the VMA lock (§12.12)',
   params: {
-    split: { default: 0, description: '1: mprotect the second half of the THP (split_huge_pmd) while the reader is inside' },
-    zero: { default: 0, description: '1: only read-fault the area first: the huge zero page' },
+    split: switchParam(0, '1: mprotect the second half of the THP (split_huge_pmd) while the reader is inside'),
+    zero: switchParam(0, '1: only read-fault the area first: the huge zero page'),
   },
   schedule(ctx: WorkloadContext) {
     if (num(ctx, 'split') !== 1) return [];

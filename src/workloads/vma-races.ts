@@ -16,7 +16,7 @@ import { sys_mprotect } from '../linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { map_filled, outsider, remote_read, spawn_process, thread, type Process } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam, switchParam } from './workload.js';
 
 /** Where the scenarios map their VMAs. */
 export const AREA = 0x20000000;
@@ -46,7 +46,7 @@ function* withTarget(setup: (proc: Process) => Gen, tasks: (proc: Process, ready
 export const munmapDuringRead: Workload = {
   name: 'munmap-during-read',
   description: 'munmap of the VMA a reader is in the middle of; a late reader after the detach (§12.7)',
-  params: { pages: { default: 4, description: 'pages of A the reader reads in one call' } },
+  params: { pages: intParam(4, 1, 512, 'pages of A the reader reads in one call') },
   schedule: (ctx) => [
     { task: 'writer', until: copiedFrom(AREA, AREA + PAGE_SIZE) },
     { task: 'late-reader', until: by('writer', 'vma_mark_detached') },
@@ -82,8 +82,8 @@ export const mprotectRace: Workload = {
   name: 'mprotect-race',
   description: 'mprotect(PROT_NONE) of the VMA being read, before, during and after the read (§12.10)',
   params: {
-    when: { default: 1, description: '0: read first, 1: read while A is write-locked, 2: read after' },
-    force: { default: 0, description: '1: read with FOLL_FORCE, like ptrace' },
+    when: intParam(1, 0, 2, '0: read first, 1: read while A is write-locked, 2: read after'),
+    force: switchParam(0, '1: read with FOLL_FORCE, like ptrace'),
   },
   schedule(ctx) {
     const when = num(ctx, 'when');
@@ -163,7 +163,7 @@ export const vmaMerge: Workload = {
 export const readerBlocksWriter: Workload = {
   name: 'reader-blocks-writer',
   description: 'a long fast-path read holds a VMA lock; munmap and other threads\' faults stall behind it (§12.16)',
-  params: { pages: { default: 8, description: 'pages the reader copies under one VMA read lock' } },
+  params: { pages: intParam(8, 1, 512, 'pages the reader copies under one VMA read lock') },
   schedule: () => [
     { task: 'writer', until: copiedFrom(AREA, AREA + PAGE_SIZE) },
     { task: 'faulter', until: by('writer', 'sched_block') },

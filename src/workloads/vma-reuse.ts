@@ -26,7 +26,7 @@ import { sys_mprotect } from '../linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { map_filled, outsider, remote_read, spawn_process, thread } from './lib.js';
-import { num, type Workload, type WorkloadContext } from './workload.js';
+import { num, type Workload, type WorkloadContext, intParam } from './workload.js';
 
 /** V's range in the target (and, in mode 1, in the other process). */
 export const AREA = 0x30000000;
@@ -42,7 +42,7 @@ export const vmaReuse: Workload = {
   name: 'vma-reuse',
   description: 'the VMA the fast path found is freed and reused (typesafe RCU) before vma_start_read (§12.8)',
   params: {
-    mode: { default: MODE_OTHER_MM, description: '0: V only detached and freed; 1: reused by another mm at the same address; 2: reused by the same mm elsewhere' },
+    mode: intParam(MODE_OTHER_MM, 0, 2, '0: V only detached and freed; 1: reused by another mm at the same address; 2: reused by the same mm elsewhere'),
   },
   schedule(ctx: WorkloadContext): Gate[] {
     const mode = num(ctx, 'mode');

@@ -11,6 +11,22 @@ export type ParamValue = number | string;
 export interface ParamSpec {
   readonly default: ParamValue;
   readonly description: string;
+  /**
+   * The values a numeric parameter may take, inclusive. A value outside is refused before anything
+   * is recorded, never clamped: the run header stores the value the workload used.
+   */
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** A numeric parameter from `min` to `max`. */
+export function intParam(def: number, min: number, max: number, description: string): ParamSpec {
+  return { default: def, min, max, description };
+}
+
+/** A 0/1 switch. */
+export function switchParam(def: 0 | 1, description: string): ParamSpec {
+  return { default: def, min: 0, max: 1, description };
 }
 
 /** The access paths of the series: mainline GUP, and the per-VMA-lock fast path of patch 3/3. */
@@ -42,6 +58,16 @@ export interface Workload {
    * tasks differently, and a diff of the two can show the interleaving, not the path.
    */
   readonly unordered?: boolean;
+  /**
+   * A constraint between parameters that their own bounds cannot say (a read that must stay in its
+   * page: offset + len <= 4096): why the values are refused, or null when they are fine.
+   */
+  checkParams?(params: Readonly<Record<string, ParamValue>>): string | null;
+  /**
+   * Roughly how many events a run records with these parameters, for workloads whose counts can
+   * make a run very large; `record` asks for --yes when the file would pass 10 GB.
+   */
+  estimateEvents?(params: Readonly<Record<string, ParamValue>>): number;
 }
 
 export function num(ctx: WorkloadContext, key: string): number {
