@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { hashHex } from '../src/trace/hash.js';
 import { GupFlags } from '../src/trace/vocab/index.js';
-import { mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
+import { committedBatches, mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
   test('--json lists every workload with its parameters and defaults', () => {
@@ -130,18 +130,7 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
     const child = mmtraceAsync(['record', 'cmdline-poll', '--param', 'threads=64', '--param', 'iterations=1000000', '--yes', `--out=${file}`]);
     const exited = new Promise((r) => child.on('exit', r));
     const deadline = Date.now() + 60_000;
-    const batches = () => {
-      try {
-        const db = new Database(file, { readonly: true, fileMustExist: true });
-        try {
-          return (db.prepare('SELECT count(*) AS n FROM batches').get() as { n: number }).n;
-        } finally {
-          db.close();
-        }
-      } catch {
-        return 0;
-      }
-    };
+    const batches = () => committedBatches(file);
     while (batches() < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     await exited;

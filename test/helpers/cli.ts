@@ -35,7 +35,7 @@ export function tempDir(): string {
 }
 
 /** Batches committed to a trace file so far (0 while it does not exist yet). */
-function committedBatches(file: string): number {
+export function committedBatches(file: string): number {
   try {
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
