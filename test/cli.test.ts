@@ -3,12 +3,12 @@
  * bad input, and a killed recording that keeps its committed events and says it is incomplete.
  */
 import Database from 'better-sqlite3';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { hashHex } from '../src/trace/hash.js';
 import { GupFlags } from '../src/trace/vocab/index.js';
-import { committedBatches, mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, tempDir } from './helpers/cli.js';
+import { committedBatches, mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, ROOT, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
   test('--json lists every workload with its parameters and defaults', () => {
@@ -268,5 +268,15 @@ describe('workload parameters', () => {
       }
     }
     expect(mmtrace(['workloads']).stdout).toMatch(/--param len=64 \[1\.\.4096\]  bytes of each plain access_process_vm read/);
+  });
+
+  test('each workload points at its section of docs/semantics.md, and cites nothing the project does not ship', () => {
+    const semantics = readFileSync(join(ROOT, 'docs/semantics.md'), 'utf8');
+    const doc = mmtraceJson<{ workloads: { name: string; doc: string }[] }>(['workloads']);
+    for (const w of doc.workloads) {
+      expect(w.doc).toBe(`docs/semantics.md#${w.name}`);
+      expect(semantics).toMatch(new RegExp(`^### ${w.name}$`, 'm'));
+    }
+    expect(mmtrace(['workloads']).stdout).not.toMatch(/§|kernel-spec/);
   });
 });

@@ -32,7 +32,7 @@ function* fill(mm: Parameters<typeof user_access>[0], addr: number, ch: string):
 
 export const crossVmaRace: Workload = {
   name: 'cross-vma-race',
-  description: 'a read spanning two VMAs while the target munmaps the second and maps a new one in its place (§12.1)',
+  description: 'a read spanning two VMAs while the target munmaps the second and maps a new one in its place',
   params: {
     gap: switchParam(0, '1: let the reader run between the munmap and the mmap'),
   },

@@ -42,7 +42,7 @@ export function pmdReadInPteMap(): EventPredicate {
 
 export const dontneedRace: Workload = {
   name: 'dontneed-race',
-  description: 'MADV_DONTNEED zaps and frees the PTE table under a concurrent remote read (§12.4)',
+  description: 'MADV_DONTNEED zaps and frees the PTE table under a concurrent remote read',
   params: {
     order: switchParam(1, '0: the reader takes the PTL first; 1: the zap lands between its PMD read and its PTL'),
   },

@@ -26,7 +26,7 @@ import { num, type Workload, type WorkloadContext, intParam } from './workload.j
 
 export const fatalSignal: Workload = {
   name: 'fatal-signal',
-  description: 'SIGKILL for a monitor whose cmdline read waits on mmap_lock behind a long writer (§12.14)',
+  description: 'SIGKILL for a monitor whose cmdline read waits on mmap_lock behind a long writer',
   params: {
     pages: intParam(64, 1, 4096, 'pages the writer populates and then zaps under the write lock'),
     reads: intParam(2, 0, 100000, 'cmdline reads by the monitor (the 2nd and later with SIGKILL pending)'),

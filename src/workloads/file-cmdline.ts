@@ -43,7 +43,7 @@ export function fileCmdlineBytes(arg_start: number, arg_end: number): Uint8Array
 
 export const fileCmdline: Workload = {
   name: 'file-cmdline',
-  description: 'the target maps a file over its argv page(s) and touches it; a monitor reads /proc/PID/cmdline (FOLL_ANON, §12.2)',
+  description: 'the target maps a file over its argv page(s) and touches it; a monitor reads /proc/PID/cmdline (FOLL_ANON,)',
   params: {
     touchFirst: switchParam(1, '1: a target thread reads the file page first (resident and mapped); 0: not mapped'),
     reads: intParam(3, 0, 100000, 'cmdline reads by the monitor after the remap'),

@@ -60,7 +60,7 @@ const monitorWalks = (ctx: WorkloadContext) => (e: ObservedEvent) =>
 
 export const hugetlbShare: Workload = {
   name: 'hugetlb-share',
-  description: 'remote reads of a hugetlbfs mapping whose PMD table two processes share; the unshare at munmap (§5.4, §4.2)',
+  description: 'remote reads of a hugetlbfs mapping whose PMD table two processes share; the unshare at munmap',
   params: {},
   schedule(ctx: WorkloadContext) {
     // (A gate's `until` is checked from the start: only the munmap's own end or block counts.)

@@ -21,7 +21,7 @@ import { vmaReuse } from './vma-reuse.js';
 import { didYouMean } from '../errors.js';
 import type { ParamSpec, ParamValue, Workload } from './workload.js';
 
-/** Every workload: the demo and benchmark mixes, then the §12 scenarios in the spec's order. */
+/** Every workload: the demo and benchmark mixes, then the race scenarios in the order docs/semantics.md describes them. */
 export const WORKLOADS: readonly Workload[] = [
   cmdlinePoll, scale, mixed,
   crossVmaRace, // §12.1

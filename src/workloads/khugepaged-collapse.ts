@@ -62,7 +62,7 @@ const readerInside = (e: ObservedEvent) =>
 
 export const khugepagedCollapse: Workload = {
   name: 'khugepaged-collapse',
-  description: 'khugepaged collapses a file range into a THP and frees its PTE table under a remote read (§12.4)',
+  description: 'khugepaged collapses a file range into a THP and frees its PTE table under a remote read',
   params: {
     order: switchParam(1, '0: the reader takes the PTL first; 1: K clears the PMD between its PMD read and its PTL'),
     anon: switchParam(0, '1: anonymous collapse_huge_page of the VMA being read instead (it waits for the reader)'),

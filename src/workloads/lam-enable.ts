@@ -36,7 +36,7 @@ const NR_BITS = 6;
 
 export const lamEnable: Workload = {
   name: 'lam-enable',
-  description: 'a single-threaded target enables LAM while a monitor reads through a tagged pointer (§12.15)',
+  description: 'a single-threaded target enables LAM while a monitor reads through a tagged pointer',
   params: {
     race: switchParam(1, '1: a directed schedule runs the enable inside the second read, between its fast path and mmap_lock'),
     reads: intParam(4, 0, 100000, 'reads after the enable has returned (the third read and on)'),

@@ -52,7 +52,7 @@ function sleepersInMigrationWait(ctx: WorkloadContext, n: number): EventPredicat
 
 export const migrationRace: Workload = {
   name: 'migration-race',
-  description: 'a remote read (and a target load) of a page under migration: both wait in migration_entry_wait; v1 falls back (FW_MIGRATION not passed); same bytes (§3.1, §7.1)',
+  description: 'a remote read (and a target load) of a page under migration: both wait in migration_entry_wait; v1 falls back (FW_MIGRATION not passed); same bytes',
   params: {
     len: intParam(64, 1, 4096, 'bytes of the remote read (offset + len <= 4096)'),
     offset: intParam(512, 0, 4095, 'offset of the read within the page'),

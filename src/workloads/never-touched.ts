@@ -30,7 +30,7 @@ export const NEVER_TOUCHED_AREA = 0x20000000;
 
 export const neverTouched: Workload = {
   name: 'never-touched',
-  description: 'ptrace PEEK and a plain remote read of never-faulted anonymous pages and of zero-page PTEs: zeros on every path (§12.9)',
+  description: 'ptrace PEEK and a plain remote read of never-faulted anonymous pages and of zero-page PTEs: zeros on every path',
   params: {
     len: intParam(64, 1, 4096, 'bytes of each plain access_process_vm read (offset + len <= 4096)'),
     offset: intParam(256, 0, 4088, 'offset of every read within its page (room for an 8-byte PEEK)'),

@@ -31,7 +31,7 @@ const inSecondRead = () => {
 
 export const processExit: Workload = {
   name: 'process-exit',
-  description: 'the target exits during a cmdline read; the reader\'s mmput runs exit_mmap (§4.1)',
+  description: 'the target exits during a cmdline read; the reader\'s mmput runs exit_mmap',
   params: { reads: intParam(4, 0, 100000, 'cmdline reads by the monitor') },
   schedule: () => [
     { task: 'main', until: inSecondRead() },

@@ -47,7 +47,7 @@ export function folio_at(mm: MmStruct, addr: number): Folio | null {
 
 export const reclaimAging: Workload = {
   name: 'reclaim-aging',
-  description: 'a monitor reads an inactive anon page twice, then kswapd scans it: activated (gup) or reclaimed (fast v1) (§12.3)',
+  description: 'a monitor reads an inactive anon page twice, then kswapd scans it: activated (gup) or reclaimed (fast v1)',
   params: {
     reads: intParam(2, 0, 100000, 'remote reads of P before the reclaim pass'),
     overlap: switchParam(0, '1: wake kswapd before the reads, so reclaim runs while they do'),

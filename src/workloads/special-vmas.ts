@@ -44,7 +44,7 @@ export function deviceBytes(pages: number): Uint8Array {
 
 export const specialVmas: Workload = {
   name: 'special-vmas',
-  description: 'remote reads of a VM_IO|VM_PFNMAP device mapping (->access) and of a memfd_secret mapping (§12.11)',
+  description: 'remote reads of a VM_IO|VM_PFNMAP device mapping (->access) and of a memfd_secret mapping',
   params: {
     pages: intParam(2, 1, 64, 'pages of device memory mapped'),
     len: intParam(64, 1, 262144, 'bytes of each access_process_vm read'),

@@ -67,7 +67,7 @@ const readerInside = (e: ObservedEvent) =>
 
 export const thpRead: Workload = {
   name: 'thp-read',
-  description: 'remote reads of a PMD-mapped THP: level PMD under pmd_lock, touch_pmd, a split excluded by the VMA lock (§12.12)',
+  description: 'remote reads of a PMD-mapped THP: level PMD under pmd_lock, touch_pmd, a split excluded by the VMA lock',
   params: {
     split: switchParam(0, '1: mprotect the second half of the THP (split_huge_pmd) while the reader is inside'),
     zero: switchParam(0, '1: only read-fault the area first: the huge zero page'),
@@ -137,7 +137,7 @@ export const IPI_B = 0x70200000;
  */
 export const ipiVsRcu: Workload = {
   name: 'ipi-vs-rcu',
-  description: 'khugepaged collapse of another VMA: its tlb_remove_table_sync_one IPI waits for an IRQ-off walker, not an RCU one (§12.13)',
+  description: 'khugepaged collapse of another VMA: its tlb_remove_table_sync_one IPI waits for an IRQ-off walker, not an RCU one',
   params: {},
   schedule(ctx: WorkloadContext) {
     const irqOff = ctx.variant.includes('irqOffWalk');

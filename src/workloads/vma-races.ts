@@ -45,7 +45,7 @@ function* withTarget(setup: (proc: Process) => Gen, tasks: (proc: Process, ready
  */
 export const munmapDuringRead: Workload = {
   name: 'munmap-during-read',
-  description: 'munmap of the VMA a reader is in the middle of; a late reader after the detach (§12.7)',
+  description: 'munmap of the VMA a reader is in the middle of; a late reader after the detach',
   params: { pages: intParam(4, 1, 512, 'pages of A the reader reads in one call') },
   schedule: (ctx) => [
     { task: 'writer', until: copiedFrom(AREA, AREA + PAGE_SIZE) },
@@ -80,7 +80,7 @@ export const munmapDuringRead: Workload = {
  */
 export const mprotectRace: Workload = {
   name: 'mprotect-race',
-  description: 'mprotect(PROT_NONE) of the VMA being read, before, during and after the read (§12.10)',
+  description: 'mprotect(PROT_NONE) of the VMA being read, before, during and after the read',
   params: {
     when: intParam(1, 0, 2, '0: read first, 1: read while A is write-locked, 2: read after'),
     force: switchParam(0, '1: read with FOLL_FORCE, like ptrace'),
@@ -122,7 +122,7 @@ export const mprotectRace: Workload = {
  */
 export const vmaMerge: Workload = {
   name: 'vma-merge',
-  description: 'mprotect makes the next VMA mergeable while the fast path holds the first (§12.6)',
+  description: 'mprotect makes the next VMA mergeable while the fast path holds the first',
   params: {},
   schedule: () => {
     const copied = copiedFrom(AREA, AREA + 2 * PAGE_SIZE);
@@ -162,7 +162,7 @@ export const vmaMerge: Workload = {
  */
 export const readerBlocksWriter: Workload = {
   name: 'reader-blocks-writer',
-  description: 'a long fast-path read holds a VMA lock; munmap and other threads\' faults stall behind it (§12.16)',
+  description: 'a long fast-path read holds a VMA lock; munmap and other threads\' faults stall behind it',
   params: { pages: intParam(8, 1, 512, 'pages the reader copies under one VMA read lock') },
   schedule: () => [
     { task: 'writer', until: copiedFrom(AREA, AREA + PAGE_SIZE) },

@@ -40,7 +40,7 @@ export const MODE_SAME_MM = 2;
 
 export const vmaReuse: Workload = {
   name: 'vma-reuse',
-  description: 'the VMA the fast path found is freed and reused (typesafe RCU) before vma_start_read (§12.8)',
+  description: 'the VMA the fast path found is freed and reused (typesafe RCU) before vma_start_read',
   params: {
     mode: intParam(MODE_OTHER_MM, 0, 2, '0: V only detached and freed; 1: reused by another mm at the same address; 2: reused by the same mm elsewhere'),
   },
