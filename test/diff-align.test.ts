@@ -208,7 +208,8 @@ describe('mmtrace diff: EVENT STREAMS', () => {
     const help = mmtrace(['diff', '--help']).stdout;
     expect(help).toMatch(/--strict/);
     expect(help).toMatch(/VERDICT.*FINDINGS.*REQUESTS.*NOTES.*AGGREGATES.*EVENT STREAMS/s);
-    const example = [...help.matchAll(/^ {2}mmtrace (.*)$/gm)].map((m) => m[1]!.split(' '));
+    // Printed as `npx mmtrace ...`, runnable as printed after `npm install`.
+    const example = [...help.matchAll(/^ {2}npx mmtrace (.*)$/gm)].map((m) => m[1]!.split(' '));
     expect(example.map((c) => c[0])).toEqual(['record', 'diff']);
     const dir = tempDir();
     const at = (args: string[]) => args.map((x) => x.replace(/^(--out=)?race\.db/, (_m, o = '') => `${o}${join(dir, 'race.db')}`));

@@ -331,11 +331,12 @@ describe('errors', () => {
     await expectCode(Recorder.open(f), 'ESCHEMA_NEWER');
   });
 
-  it('an output path that cannot be created → EUNWRITABLE', async () => {
+  it('an output path that cannot be created → EUNWRITABLE; a directory → EISDIR', async () => {
     const blocker = join(dir, 'blocker');
     writeFileSync(blocker, 'x');
     await expectCode(Recorder.open(join(blocker, 'sub', 'out.db')), 'EUNWRITABLE');
-    await expectCode(Recorder.open(dir), 'EUNWRITABLE');
+    const e = await expectCode(Recorder.open(dir), 'EISDIR');
+    expect(e.message).toMatch(/is a directory, not a trace file/);
   });
 
   it('disk full → EDISKFULL, committed batches intact, run failed', async () => {

@@ -12,10 +12,10 @@ import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type RunAggregates } from '../reduce/aggregates.js';
 import { readRun, runNames } from '../reduce/read-run.js';
-import type { Reducer } from '../reduce/reducer.js';
+import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { entryPresent, entryYoung, GupFlags, type TraceEvent } from '../trace/vocab/index.js';
+import { entryPresent, entryYoung, GupFlags } from '../trace/vocab/index.js';
 
 /** What the aggregates know of a request, and what the facts pass adds. */
 type RequestBasics = Pick<RequestSummary, 'id' | 'op' | 'addr' | 'len' | 'flags' | 'result' | 'dataHash' | 'data' | 'waitTicks'>;
@@ -154,73 +154,52 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
     if (r && mm !== undefined) targetMm.set(r, mm);
   };
 
-  const see = (e: TraceEvent) => {
-    switch (e.kind) {
-      case 'call_enter': {
-        const r = open.get(e.tid);
-        if (r && e.fn === '__access_remote_vm') inCall.set(r, { copies: 0, changes: 0 });
-        break;
+  // What the facts take from each kind they read (readRun() hands them no other kind).
+  const see = reducerOf({
+    call_enter(e) {
+      const r = open.get(e.tid);
+      if (r && e.fn === '__access_remote_vm') inCall.set(r, { copies: 0, changes: 0 });
+    },
+    mmap_lock_start_locking: (e) => readsMm(e.tid, e.mm),
+    vma_start_read(e) {
+      if (e.result === 'ok') readsMm(e.tid, vmas.mmOf(e.vma));
+    },
+    vma_start_read_locked: (e) => readsMm(e.tid, vmas.mmOf(e.vma)),
+    copy(e) {
+      const r = open.get(e.tid);
+      if (!r) return;
+      const call = inCall.get(r);
+      if (call) {
+        if (call.copies > 0) r.vmaChangesBetweenCopies += call.changes;
+        call.copies++;
+        call.changes = 0;
       }
-      case 'mmap_lock_start_locking':
-        readsMm(e.tid, e.mm);
-        break;
-      case 'vma_start_read':
-        if (e.result === 'ok') readsMm(e.tid, vmas.mmOf(e.vma));
-        break;
-      case 'vma_start_read_locked':
-        readsMm(e.tid, vmas.mmOf(e.vma));
-        break;
-      case 'copy': {
-        const r = open.get(e.tid);
-        if (!r) break;
-        const call = inCall.get(r);
-        if (call) {
-          if (call.copies > 0) r.vmaChangesBetweenCopies += call.changes;
-          call.copies++;
-          call.changes = 0;
-        }
-        const vma = vmaAtCopy(vmas, targetMm.get(r), e.addr);
-        r.copies.push({ seq: e.seq, addr: e.addr, len: e.len, folio: e.folio, fromPageCache: pageCache.has(e.folio), hash: e.hash, vma });
-        break;
-      }
-      case 'pgtable_set': {
-        const r = open.get(e.tid);
-        if (r && madeYoung(e.old, e.value)) r.madeYoung++;
-        break;
-      }
-      case 'signal_send':
-        if (e.sig === 'SIGKILL') killed.add(e.target);
-        break;
-      case 'page_cache_add':
-        pageCache.add(e.folio);
-        break;
-      case 'folio_free':
-        pageCache.delete(e.folio);
-        break;
-      case 'fast_path_fallback': {
-        const r = open.get(e.tid);
-        if (r) r.fallbacks.push({ addr: e.addr, copied: e.copied, reason: e.reason });
-        break;
-      }
-      case 'folio_mark_accessed': {
-        const r = open.get(e.tid);
-        if (r) r.markedAccessed++;
-        break;
-      }
-      case 'warn':
-        checks.warnings.push(e.what);
-        break;
-      case 'use_after_free':
-        checks.useAfterFree.push(e.what);
-        break;
-      case 'kernel_fault':
-        checks.kernelFaults.push(e.what);
-        break;
-      case 'deadlock':
-        checks.deadlock = true;
-        break;
-    }
-  };
+      const vma = vmaAtCopy(vmas, targetMm.get(r), e.addr);
+      r.copies.push({ seq: e.seq, addr: e.addr, len: e.len, folio: e.folio, fromPageCache: pageCache.has(e.folio), hash: e.hash, vma });
+    },
+    pgtable_set(e) {
+      const r = open.get(e.tid);
+      if (r && madeYoung(e.old, e.value)) r.madeYoung++;
+    },
+    signal_send(e) {
+      if (e.sig === 'SIGKILL') killed.add(e.target);
+    },
+    page_cache_add: (e) => pageCache.add(e.folio),
+    folio_free: (e) => pageCache.delete(e.folio),
+    fast_path_fallback(e) {
+      open.get(e.tid)?.fallbacks.push({ addr: e.addr, copied: e.copied, reason: e.reason });
+    },
+    folio_mark_accessed(e) {
+      const r = open.get(e.tid);
+      if (r) r.markedAccessed++;
+    },
+    warn: (e) => checks.warnings.push(e.what),
+    use_after_free: (e) => checks.useAfterFree.push(e.what),
+    kernel_fault: (e) => checks.kernelFaults.push(e.what),
+    deadlock: () => {
+      checks.deadlock = true;
+    },
+  });
   const finish = (): RunFacts => {
     const aggregates = aggregator.result();
     const requests = new Map<string, RequestFacts>();
@@ -234,5 +213,5 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
     const final = toDoc(project(trace, run, run.events).model);
     return { run, requests, aggregates, checks, final };
   };
-  return { reducers: () => [vmas, ...aggregator.reducers(), { event: see }], finish };
+  return { reducers: () => [vmas, ...aggregator.reducers(), see], finish };
 }

@@ -3,7 +3,7 @@
  * event object reused per kind), and hand it to every reducer in order.
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { Decoder, type RawRow } from '../trace/vocab/index.js';
+import { Decoder, KINDS, type RawRow } from '../trace/vocab/index.js';
 import type { Reducer } from './reducer.js';
 
 /** A run's interned names (what its events' name fields index) and its task names by tid. */
@@ -30,13 +30,24 @@ export function readRun(
   opts: { from?: number; to?: number; onChunk?: (eventsRead: number) => void } = {},
 ): void {
   const decoder = new Decoder(trace.names(run.id));
+  const byKind = reducersByKind(reducers);
   let read = 0;
   for (const chunk of trace.eventChunks(run.id, opts.from, opts.to) as Iterable<RawRow[]>) {
     for (const row of chunk) {
       const e = decoder.view(row);
-      for (const r of reducers) r.event(e);
+      for (const r of byKind[row[3]] ?? reducers) r.event(e);
     }
     read += chunk.length;
     opts.onChunk?.(read);
   }
+}
+
+/**
+ * The reducers each kind goes to, by kind code, in the order given (a reducer may rely on one
+ * before it, as the diff's facts rely on the VMA map). A kind this build does not know goes to all.
+ */
+function reducersByKind(reducers: readonly Reducer[]): Reducer[][] {
+  const table: Reducer[][] = [];
+  for (const def of KINDS) table[def.kind] = reducers.filter((r) => r.kinds === undefined || r.kinds.includes(def.name));
+  return table;
 }

@@ -7,8 +7,25 @@
  * Events come from Decoder.view(): an object reused for every event of its kind, valid until the
  * next event of that kind. A reducer copies what it keeps; it never holds on to the event.
  */
-import type { TraceEvent } from '../trace/vocab/index.js';
+import type { EventOf, KindName, TraceEvent } from '../trace/vocab/index.js';
 
 export interface Reducer {
   event(e: TraceEvent): void;
+  /**
+   * The kinds the reducer folds; readRun() hands it only those (undefined: every event). A reducer
+   * that sees a few kinds out of a run of millions is then not called for the rest.
+   */
+  readonly kinds?: readonly KindName[];
+}
+
+/** One function per kind, each given its kind's event type. */
+export type KindHandlers = { readonly [N in KindName]?: (e: EventOf<N>) => void };
+
+/** A reducer from a table of per-kind functions: it folds exactly the kinds the table names. */
+export function reducerOf(handlers: KindHandlers): Reducer {
+  const table = handlers as Readonly<Record<string, (e: TraceEvent) => void>>;
+  return {
+    kinds: Object.keys(handlers) as KindName[],
+    event: (e) => table[e.kind]?.(e),
+  };
 }

@@ -48,6 +48,8 @@ export class Requests implements Reducer {
     this.endListeners.push(fn);
   }
 
+  readonly kinds = ['request_begin', 'request_end'] as const;
+
   event(e: TraceEvent): void {
     if (e.kind === 'request_begin') {
       const task = taskName(this.names, e.tid);

@@ -22,6 +22,7 @@ export interface VmaRecord {
 }
 
 export class VmaMap implements Reducer {
+  readonly kinds = ['vma_create', 'vma_init', 'vma_mark_attached', 'vma_mark_detached', 'vma_adjust', 'vma_flags', 'vma_free'] as const;
   private readonly byId = new Map<number, VmaRecord>();
   /** Attached VMAs per mm: what a lookup of an address in that mm can find. */
   private readonly attachedByMm = new Map<number, Set<VmaRecord>>();

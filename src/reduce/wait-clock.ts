@@ -47,6 +47,8 @@ interface Blocked {
 }
 
 export class WaitClock implements Reducer {
+  /** sched_block starts a wait; waitsEndedBy() ends one on these others. */
+  readonly kinds = ['sched_block', 'sched_wakeup', 'rwsem_wake', 'signal_send'] as const;
   private readonly blocked = new Map<number, Blocked>();
   private readonly totals = new Map<number, number>();
   private readonly listeners: ((w: Wait) => void)[] = [];
