@@ -15,7 +15,8 @@ export interface CliResult {
 }
 
 export function mmtrace(args: string[], opts: { cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000 });
+  // A large diff --json passes spawnSync's default 1 MiB buffer (Node 24 then gives no stdout at all).
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
