@@ -10,6 +10,7 @@ import { benchCommand } from './bench.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { demoCommand } from './demo.js';
 import { diffCommand } from './diff.js';
+import { exportCommand } from './export.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay.js';
@@ -92,6 +93,23 @@ Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace diff race.db#gup race.db#fast`)
     .action((a, b, o) => diffCommand(a, b, o));
+
+  p.command('export')
+    .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing) or NDJSON')
+    .argument('<file#run>', 'a trace file, and the run (by name or id) if it holds several')
+    .option('--format <f>', 'chrome (Trace Event Format JSON) or ndjson (one JSON object per event)', 'chrome')
+    .option('--out <file>', 'write to this file (default: stdout)')
+    .addHelpText('after', `
+chrome: one process per emulated process, one thread per task; calls as nested slices, requests and
+waits as complete slices, lock holds as async slices per lock class, flows from a waker to the task
+it wakes and from each folio_get to its folio_put, counters for mmap_lock waiters and folio
+refcounts. One virtual tick is written as one microsecond.
+ndjson: {seq, tick, tid, task, kind, ...fields}, coded values by name, bytes as hex.
+
+Example:
+  npx mmtrace record stuck-writer --out=stuck.db
+  npx mmtrace export stuck.db --out=stuck.json`)
+    .action((ref, o) => exportCommand(ref, o));
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')

@@ -16,9 +16,12 @@ export function runNames(trace: Trace, run: number): RunNames {
   return { names: trace.names(run), taskNames: new Map(trace.tasks(run).map((t) => [t.tid, t.name])) };
 }
 
-/** A task's name in a run, or `tidN` for a tid the run never named. */
+/** The events of tid 0 are the simulator's own (a timer firing, the idle step, the event limit). */
+export const SIM_TASK = 'sim';
+
+/** A task's name in a run: `sim` for tid 0, `tidN` for a tid the run never named. */
 export function taskName(names: RunNames, tid: number): string {
-  return names.taskNames.get(tid) ?? `tid${tid}`;
+  return names.taskNames.get(tid) ?? (tid === 0 ? SIM_TASK : `tid${tid}`);
 }
 
 /**
