@@ -6,19 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import type { TraceRecord } from '../src/export/chrome.js';
 import { CLI, mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
-
-interface TraceRecord {
-  name: string;
-  ph: string;
-  ts: number;
-  pid: number;
-  tid: number;
-  cat?: string;
-  dur?: number;
-  id?: number;
-  args?: Record<string, unknown>;
-}
 
 const dir = tempDir();
 const file = join(dir, 'stuck.db');

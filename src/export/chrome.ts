@@ -23,7 +23,7 @@ import type { RunInfo, Trace } from '../trace/reader.js';
 import type { Out } from './out.js';
 
 /** One Trace Event Format record. */
-interface TraceRecord {
+export interface TraceRecord {
   name: string;
   ph: string;
   ts: number;
