@@ -42,7 +42,11 @@ export type ErrorCode =
   /** The file's storage schema was migrated by a migration this build does not have. */
   | 'EMIGRATION'
   /** The native SQLite module was built for another Node.js version (or does not load). */
-  | 'ENATIVE';
+  | 'ENATIVE'
+  /** A query that SQLite cannot run. */
+  | 'ESQL'
+  /** A query that would change the file (query opens it read-only). */
+  | 'ESQL_WRITE';
 
 export class MmtraceError extends Error {
   readonly code: ErrorCode;
@@ -80,6 +84,10 @@ export const errors = {
     new MmtraceError('ESCHEMA_NEWER', `${file}: written by a newer mmtrace (storage schema ${fileVersion}, this build knows up to ${known}); upgrade mmtrace to read it`),
   runSchemaNewer: (file: string, run: string, runVersion: number, known: number) =>
     new MmtraceError('ERUN_SCHEMA_NEWER', `${file}#${run}: recorded by a newer mmtrace (event schema ${runVersion}, this build reads up to ${known}); upgrade mmtrace to read it`),
+  badSql: (file: string, why: string, cause?: unknown) =>
+    new MmtraceError('ESQL', `${file}: the query fails: ${why.split('\n')[0]}`, { cause }),
+  sqlWrites: (file: string) =>
+    new MmtraceError('ESQL_WRITE', `${file}: the query would change the file; query opens trace files read-only, so it was not run`),
   isDirectory: (file: string) =>
     new MmtraceError('EISDIR', `${file}: is a directory, not a trace file; give a file path such as ${file.replace(/\/+$/, '')}/trace.db`),
   unknownMigration: (file: string, why: string, cause?: unknown) =>

@@ -2,7 +2,7 @@
  * The code version stored in every run header: the package version plus a hash of the compiled
  * simulator, kernel model and workloads, so a re-execution can tell that the code changed.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytesHash, hashHex } from './trace/hash.js';
@@ -22,15 +22,20 @@ function files(dir: string): string[] {
 
 let cached: string | undefined;
 
-export function packageVersion(): string {
+/** The folder holding package.json: one level above src/, two above dist/src/. */
+export function packageRoot(): string {
   for (const up of ['..', '../..']) {
-    try {
-      return JSON.parse(readFileSync(join(here, up, 'package.json'), 'utf8')).version as string;
-    } catch {
-      // try the next level (dist/src vs src)
-    }
+    if (existsSync(join(here, up, 'package.json'))) return join(here, up);
   }
-  return '0.0.0';
+  return join(here, '..');
+}
+
+export function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+  } catch {
+    return '0.0.0';
+  }
 }
 
 export function codeVersion(): string {

@@ -164,7 +164,7 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
   });
 
   test('--help works for every command', () => {
-    for (const cmd of [[], ['record'], ['list'], ['workloads'], ['bench'], ['demo'], ['replay'], ['diff'], ['export']]) {
+    for (const cmd of [[], ['record'], ['list'], ['workloads'], ['bench'], ['demo'], ['replay'], ['diff'], ['export'], ['query']]) {
       const r = mmtrace([...cmd, '--help']);
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/Usage: mmtrace/);

@@ -11,6 +11,7 @@ import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { demoCommand } from './demo.js';
 import { diffCommand } from './diff.js';
 import { exportCommand } from './export.js';
+import { queryCommand } from './query.js';
 import { listCommand } from './list.js';
 import { recordCommand } from './record-command.js';
 import { replayCommand } from './replay.js';
@@ -110,6 +111,19 @@ Example:
   npx mmtrace record stuck-writer --out=stuck.db
   npx mmtrace export stuck.db --out=stuck.json`)
     .action((ref, o) => exportCommand(ref, o));
+
+  p.command('query')
+    .description('one SQL statement over a trace file, opened read-only (tables and views: README "The trace file")')
+    .argument('<file>', 'a trace file')
+    .argument('<sql>', 'the SQL, or @NAME for queries/NAME.sql')
+    .option('--json', 'one JSON document on stdout: {columns, rows: [{column: value}]}')
+    .option('--csv', 'CSV (RFC 4180) on stdout, with a header line')
+    .addHelpText('after', `
+Example:
+  npx mmtrace record cmdline-poll --out=poll.db
+  npx mmtrace query poll.db "select request, result, data_hash from requests_v"
+  npx mmtrace query poll.db @lock-acquisitions`)
+    .action((file, sql, o) => queryCommand(file, sql, o));
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')

@@ -7,7 +7,7 @@
  * trace layer's business.
  */
 import type Database from 'better-sqlite3';
-import { MmtraceError } from '../errors.js';
+import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
@@ -39,6 +39,12 @@ export interface EventFilter {
   tids?: readonly number[];
   /** field name -> stored value; needs exactly one kind in `kinds` */
   fields?: Readonly<Record<string, number>>;
+}
+
+/** What a query returned: column names, and one array of values per row. */
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
 }
 
 export class TraceFile {
@@ -166,6 +172,26 @@ export class TraceFile {
     }
     const row = this.q(() => first(this.db, q.orderBy('seq').limit(1).offset(n - 1)));
     return row?.seq;
+  }
+
+  /**
+   * One SQL statement of the user's, on this read-only connection: its column names and rows.
+   * A statement that would write is refused before it runs (ESQL_WRITE), a bad one is ESQL.
+   */
+  query(sql: string): QueryResult {
+    let stmt: Database.Statement;
+    try {
+      stmt = this.db.prepare(sql);
+    } catch (e) {
+      throw errors.badSql(this.file, (e as Error).message, e);
+    }
+    if (!stmt.readonly) throw errors.sqlWrites(this.file);
+    if (!stmt.reader) return { columns: [], rows: [] };
+    try {
+      return { columns: stmt.columns().map((c) => c.name), rows: stmt.raw(true).all() as unknown[][] };
+    } catch (e) {
+      throw errors.badSql(this.file, (e as Error).message, e);
+    }
   }
 
   private kindNamed(name: string): KindLayout {

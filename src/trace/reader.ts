@@ -11,7 +11,7 @@
  */
 import { errors } from '../errors.js';
 import type { KindLayout } from '../store/layout.js';
-import { TraceFile, type EventFilter, type EventRow, type RunRow } from '../store/read.js';
+import { TraceFile, type EventFilter, type EventRow, type QueryResult, type RunRow } from '../store/read.js';
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
@@ -119,6 +119,11 @@ export class Trace {
 
   close(): void {
     this.store.close();
+  }
+
+  /** One read-only SQL statement over the file (tables and views: README "The trace file"). */
+  query(sql: string): QueryResult {
+    return this.store.query(sql);
   }
 
   /** All runs, in id order, with their effective status. */

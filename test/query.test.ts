@@ -1,0 +1,72 @@
+/**
+ * `mmtrace query`: SQL over a trace file, read-only. Writes are refused with one line and exit 2
+ * and the file stays byte for byte as it was; output as a table, JSON or CSV; saved queries by name.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { mmtrace, mmtraceJson, ROOT, tempDir } from './helpers/cli.js';
+
+const file = join(tempDir(), 'poll.db');
+const digest = () => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+beforeAll(() => {
+  mmtraceJson(['record', 'cmdline-poll', '--param', 'reads=3', '--path=gup,fast', `--out=${file}`]);
+});
+
+describe('mmtrace query', () => {
+  test('a table, JSON or CSV of what the statement returns', () => {
+    const sql = "select run, request, result from requests_v where run = 'gup' order by first_seq";
+    const json = mmtraceJson<{ columns: string[]; rows: Record<string, unknown>[] }>(['query', file, sql]);
+    expect(json.columns).toEqual(['run', 'request', 'result']);
+    expect(json.rows).toEqual([1, 2, 3].map((n) => ({ run: 'gup', request: `monitor:${n}`, result: 48 })));
+    const csv = mmtrace(['query', file, sql, '--csv']);
+    expect(csv.stdout).toBe('run,request,result\ngup,monitor:1,48\ngup,monitor:2,48\ngup,monitor:3,48\n');
+    const text = mmtrace(['query', file, sql]);
+    expect(text.stdout.split('\n')[0]).toMatch(/^run\s+request\s+result$/);
+    expect(text.stdout).toMatch(/gup\s+monitor:3\s+48/);
+  });
+
+  test('CSV quotes what needs quoting', () => {
+    const csv = mmtrace(['query', file, `select 'a,b' as x, 'say "hi"' as y, null as z`, '--csv']);
+    expect(csv.stdout).toBe('x,y,z\n"a,b","say ""hi""",\n');
+  });
+
+  test('a statement that writes is refused: one line, exit 2, the file unchanged', () => {
+    const before = digest();
+    for (const sql of ['delete from events', 'drop view events_v', "update runs set name = 'x'", 'create table t (x)']) {
+      const r = mmtrace(['query', file, sql]);
+      expect(r.status, sql).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^mmtrace: .*: the query would change the file; query opens trace files read-only, so it was not run$/);
+    }
+    expect(digest()).toBe(before);
+  });
+
+  test('bad SQL and an unknown saved query: one line, exit 2', () => {
+    const bad = mmtrace(['query', file, 'selec * from events']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/the query fails: near "selec"/);
+    const unknown = mmtrace(['query', file, '@request']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/no saved query 'request' \(did you mean 'requests'\?\)/);
+  });
+
+  test('every saved query in queries/ runs, by name', () => {
+    const names = readdirSync(join(ROOT, 'queries')).filter((f) => f.endsWith('.sql')).map((f) => f.slice(0, -4));
+    expect(names.length).toBeGreaterThanOrEqual(4);
+    for (const name of names) {
+      const r = mmtrace(['query', file, `@${name}`, '--json']);
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      // cmdline-poll's fast path never falls back; every other saved query has rows here.
+      if (name !== 'fallbacks') expect(JSON.parse(r.stdout).rows.length, name).toBeGreaterThan(0);
+    }
+    // The bytes copied to the monitor per run are the figure the aggregates give.
+    const copied = mmtraceJson<{ rows: { run: string; task: string; bytes: number }[] }>(['query', file, '@bytes-copied']).rows;
+    const diff = JSON.parse(mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']).stdout);
+    const total = (run: string) => copied.filter((r) => r.run === run).reduce((n, r) => n + r.bytes, 0);
+    expect(total('gup')).toBe(diff.aggregates['bytes-copied'].a);
+    expect(total('fast')).toBe(diff.aggregates['bytes-copied'].b);
+  });
+});
