@@ -70,3 +70,37 @@ describe('mmtrace query', () => {
     expect(total('fast')).toBe(diff.aggregates['bytes-copied'].b);
   });
 });
+
+describe('SQL that reads like the kernel', () => {
+  test('a view per enum and flag set, generated from the vocabulary', async () => {
+    const { CODE_TABLES } = await import('../src/trace/vocab/index.js');
+    for (const table of ['rwsem_modes', 'rwsem_hows', 'pt_levels', 'lru_lists', 'vma_read_results', 'pgtable_free_modes', 'page_flags', 'vm_flags']) {
+      const expected = CODE_TABLES.find((t) => t.table === table)!.codes.map(([code, name]) => ({ code, name }));
+      expect(mmtraceJson(['query', file, `select code, name from ${table} order by code`]).rows, table).toEqual(expected);
+    }
+  });
+
+  test('events_v shows coded fields by name and addresses and hashes in hex, next to the integers', () => {
+    const rows = mmtraceJson<{ rows: Record<string, unknown>[] }>(['query', file,
+      "select mode, mode_name, how, how_name from events_v where kind = 'rwsem_acquire' and run = 'gup'"]).rows;
+    expect(rows.length).toBeGreaterThan(10);
+    for (const r of rows) {
+      expect(r['mode_name']).toBe(['read', 'write'][r['mode'] as number]);
+      expect(r['how_name']).toBe(['fast', 'steal', 'woken', 'downgrade'][r['how'] as number]);
+    }
+    const copy = mmtraceJson<{ rows: { addr: number; addr_hex: string; hash: number; hash_hex: string }[] }>(['query', file,
+      "select addr, addr_hex, hash, hash_hex from events_v where kind = 'copy' limit 1"]).rows[0]!;
+    expect(copy.addr_hex).toBe(`0x${copy.addr.toString(16)}`);
+    expect(copy.hash_hex).toBe(copy.hash.toString(16).padStart(8, '0'));
+    const level = mmtraceJson<{ rows: { level_name: string }[] }>(['query', file,
+      "select distinct level_name from events_v where kind = 'pgtable_read' order by level"]).rows.map((r) => r.level_name);
+    expect(level).toEqual(['pte', 'pmd', 'pud', 'pgd']);
+  });
+
+  test('the simulator\'s own events are task sim, and requests_v has hex beside the integers', () => {
+    const sim = mmtraceJson<{ rows: { task: string }[] }>(['query', file, 'select distinct task from events_v where tid = 0']).rows;
+    expect(sim).toEqual([{ task: 'sim' }]);
+    const req = mmtraceJson<{ rows: { data_hash: number; data_hash_hex: string }[] }>(['query', file, 'select data_hash, data_hash_hex from requests_v limit 1']).rows[0]!;
+    expect(req.data_hash_hex).toBe(req.data_hash.toString(16).padStart(8, '0'));
+  });
+});

@@ -238,7 +238,7 @@ describe('views for sqlite3 users', () => {
     expect(rows[5]).toMatchObject({
       task: 'target', kind: 'vma_start_read', vma: 0xffff_8881_0000, result: VmaReadResult.codes.locked_out, refcnt: -1,
     });
-    expect(rows[6]).toMatchObject({ tid: 0, task: null, kind: 'rcu_gp_start', gp: 9 });
+    expect(rows[6]).toMatchObject({ tid: 0, task: 'sim', kind: 'rcu_gp_start', gp: 9 });
     expect(rows[7]).toMatchObject({ kind: 'pgtable_read', level: PtLevel.codes.pte, addr: 0x7ffd_1234_5000, lockless: 1 });
     expect(rows[8]).toMatchObject({ kind: 'fault', how: 'anon_read_zero', result: VmFault.bits.VM_FAULT_MAJOR });
     expect(rows[12]).toMatchObject({ task: 'khugepaged', kind: 'vmstat', counter: 'mmap_lock' });
@@ -246,21 +246,24 @@ describe('views for sqlite3 users', () => {
 
   it('requests_v pairs begin and end per task and req', () => {
     const cols = (db.prepare('SELECT * FROM requests_v LIMIT 1').columns()).map((c) => c.name);
-    expect(cols).toEqual(['run', 'request', 'task', 'op', 'addr', 'len', 'flags', 'result', 'data_hash', 'first_seq', 'last_seq']);
+    expect(cols).toEqual(['run', 'request', 'task', 'op', 'addr', 'len', 'flags', 'result', 'data_hash', 'first_seq', 'last_seq', 'addr_hex', 'data_hash_hex']);
     const rows = db.prepare("SELECT * FROM requests_v WHERE run = 'gup' ORDER BY first_seq").all();
     expect(rows).toEqual([
       {
         run: 'gup', request: 'monitor:1', task: 'monitor', op: 'cmdline', addr: 0x7ffd_1234_5000, len: 4096,
         flags: GupFlags.bits.FOLL_WRITE | GupFlags.bits.FOLL_GET, result: 6, data_hash: 0xdeadbeef, first_seq: 3, last_seq: 11,
+        addr_hex: '0x7ffd12345000', data_hash_hex: 'deadbeef',
       },
-      { run: 'gup', request: 'target:1', task: 'target', op: 'cmdline', addr: 0x1000, len: 16, flags: null, result: null, data_hash: null, first_seq: 12, last_seq: null },
+      { run: 'gup', request: 'target:1', task: 'target', op: 'cmdline', addr: 0x1000, len: 16, flags: null, result: null, data_hash: null, first_seq: 12, last_seq: null, addr_hex: '0x1000', data_hash_hex: null },
     ]);
     expect((db.prepare('SELECT count(*) AS n FROM requests_v').get() as { n: number }).n).toBe(4);
   });
 
   it('the log carries its vocabulary', () => {
     const k = db.prepare('SELECT * FROM kinds WHERE name = ?').get('request_end');
-    expect(k).toEqual({ kind: K.request_end, name: 'request_end', family: 'request', a: 'req', b: 'result', c: 'hash', d: 'flags', names: '[]', blob: 'bytes' });
+    expect(k).toEqual({ kind: K.request_end, name: 'request_end', family: 'request', a: 'req', b: 'result', c: 'hash', d: 'flags', names: '[]', blob: 'bytes',
+      types: JSON.stringify(['int', 'int', 'hash', 'flags:gup_flags']),
+    });
   });
 });
 

@@ -11,7 +11,7 @@ import {
 } from 'kysely';
 import { MIGRATIONS, STORE_SCHEMA_VERSION } from '../../migrations/index.js';
 import { errors, MmtraceError } from '../errors.js';
-import { rowOfLayout, type KindLayout } from './layout.js';
+import { rowOfLayout, type CodeTable, type KindLayout } from './layout.js';
 import type { TraceDB } from './schema.js';
 import { rebuildViews } from './views.js';
 import { writerPragmas, type WriterPragmaOptions } from './pragmas.js';
@@ -134,6 +134,15 @@ async function migrate(db: Db, file: string): Promise<void> {
   db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(Math.max(version, STORE_SCHEMA_VERSION)));
 }
 
+/** Write the names of the vocabulary's coded values into the file's codes table (insert or replace). */
+export function writeCodes(db: Db, tables: readonly CodeTable[]): void {
+  db.transaction(() => {
+    for (const t of tables) {
+      for (const [code, name] of t.codes) exec(db, qb.replaceInto('codes').values({ tbl: t.table, code, name }));
+    }
+  })();
+}
+
 /** Write an event layout into the file's kinds table (insert or replace; kinds not in it stay). */
 export function writeKinds(db: Db, layout: readonly KindLayout[]): void {
   db.transaction(() => {
@@ -146,6 +155,8 @@ export function writeKinds(db: Db, layout: readonly KindLayout[]): void {
 export interface WriteOpenOptions extends WriterPragmaOptions {
   /** The event layout of the writer, written into the kinds table (none: the file's stays as it is). */
   layout?: readonly KindLayout[];
+  /** The names of the writer's coded values, written into the codes table. */
+  codes?: readonly CodeTable[];
   /**
    * The event schema the writer records with: a file holding a run of a newer one is refused
    * (ERUN_SCHEMA_NEWER) before anything is written, since its kinds table is newer than `layout`.
@@ -213,6 +224,7 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
     try {
       await migrate(db, file);
       writeKinds(db, opts.layout ?? []);
+      writeCodes(db, opts.codes ?? []);
       rebuildViews(db);
     } catch (e) {
       if (e instanceof MmtraceError) throw e;
@@ -234,7 +246,7 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
  * Open a trace file for reading, read-only. An older storage schema is first migrated through a
  * writable connection. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER.
  */
-export async function openForRead(file: string): Promise<Db> {
+export async function openForRead(file: string, opts: { eventSchema?: number } = {}): Promise<Db> {
   if (!existsSync(file)) throw errors.noTrace(file);
   if (statSync(file).isDirectory()) throw errors.isDirectory(file);
   if (!statSync(file).isFile()) throw errors.notSqlite(file);
@@ -242,6 +254,8 @@ export async function openForRead(file: string): Promise<Db> {
   try {
     const v = probe(db, file);
     checkVersion(file, v, false);
+    // A run this build cannot read is refused before an older file is migrated (which writes it).
+    if (typeof v === 'number' && opts.eventSchema !== undefined) checkRunSchemas(db, file, opts.eventSchema);
     if (typeof v === 'number' && v < STORE_SCHEMA_VERSION) {
       db.close();
       (await openForWrite(file)).close();

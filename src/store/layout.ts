@@ -19,6 +19,14 @@ export interface KindLayout {
   names: readonly string[];
   /** How the blob is stored: 'none', 'bytes', ... */
   blob: string;
+  /** Each slot's field type (int, addr, hash, entry, name, bool, enum:TABLE, flags:TABLE; null: unused). */
+  types?: readonly (string | null)[];
+}
+
+/** An enum's or flag set's names by code, as the `codes` table stores them. */
+export interface CodeTable {
+  table: string;
+  codes: readonly (readonly [number, string])[];
 }
 
 export function layoutOfRow(r: KindsTable): KindLayout {
@@ -29,6 +37,7 @@ export function layoutOfRow(r: KindsTable): KindLayout {
     fields: [r.a, r.b, r.c, r.d],
     names: JSON.parse(r.names) as string[],
     blob: r.blob,
+    types: JSON.parse(r.types ?? '[]') as (string | null)[],
   };
 }
 
@@ -36,7 +45,7 @@ export function rowOfLayout(k: KindLayout): KindsTable {
   const slot = (i: number): string | null => k.fields[i] ?? null;
   return {
     kind: k.kind, name: k.name, family: k.family, a: slot(0), b: slot(1), c: slot(2), d: slot(3),
-    names: JSON.stringify(k.names), blob: k.blob,
+    names: JSON.stringify(k.names), blob: k.blob, types: JSON.stringify(SLOTS.map((_, i) => k.types?.[i] ?? null)),
   };
 }
 

@@ -58,8 +58,9 @@ export class TraceFile {
   }
 
   /** Open read-only. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER. */
-  static async open(file: string): Promise<TraceFile> {
-    const db = await openForRead(file);
+  /** `eventSchema`: the newest run event schema the reader knows; a file with a newer run is refused unchanged. */
+  static async open(file: string, eventSchema?: number): Promise<TraceFile> {
+    const db = await openForRead(file, { eventSchema });
     try {
       return new TraceFile(file, db);
     } catch (e) {

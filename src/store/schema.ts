@@ -83,6 +83,16 @@ export interface KindsTable {
   /** JSON array of the field names that hold interned name ids */
   names: string;
   blob: string;
+  /** JSON array, slot order: each field's type (int, addr, hash, name, enum:TABLE, flags:TABLE ...) */
+  types: string;
+}
+
+/** The names of the vocabulary's coded values: an enum's codes, or a flag set's bits. */
+export interface CodesTable {
+  /** the enum or flag set (rwsem_modes, pt_levels, page_flags ...) */
+  tbl: string;
+  code: number;
+  name: string;
 }
 
 export interface RequestsTable {
@@ -101,6 +111,7 @@ export interface TraceDB {
   kinds: KindsTable;
   requests: RequestsTable;
   snapshots: SnapshotsTable;
+  codes: CodesTable;
 }
 
 export interface SnapshotsTable {

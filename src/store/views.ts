@@ -2,12 +2,14 @@
  * The views for plain `sqlite3` users, generated from the `kinds` table of the file (so they follow
  * the vocabulary the file was written with, not the one of the code that opens it).
  *
- *  events_v:   run (name), seq, tick, tid, task (name), kind (name), family, then one column per
- *              distinct field name across all kinds (CASE on the row's kind; fields that hold an
- *              interned name show its text).
+ *  events_v:   run (name), seq, tick, tid, task (name; `sim` for tid 0), kind (name), family, then
+ *              one column per distinct field name across all kinds (CASE on the row's kind; fields
+ *              that hold an interned name show its text), then FIELD_name for coded fields (from
+ *              the codes table) and FIELD_hex for addresses, entries and hashes.
  *  requests_v: run, request (task:req), task, op, addr, len, flags, result, data_hash, first_seq,
- *              last_seq: one row per request_begin, paired with the request_end of the same task and
- *              req (NULL end columns when the request never ended).
+ *              last_seq, addr_hex, data_hash_hex: one row per request_begin, paired with the
+ *              request_end of the same task and req (NULL end columns when the request never ended).
+ *  one view per enum and flag set (rwsem_modes, pt_levels, lru_lists, page_flags ...): code, name.
  */
 import type Database from 'better-sqlite3';
 import { layoutOfRow, SLOTS, slotOf, type KindLayout, type Slot } from './layout.js';
@@ -53,12 +55,62 @@ export function eventsViewSql(kinds: readonly KindLayout[]): string {
     }
     cols.push(`  CASE ${whens.join(' ')} END AS ${quoteIdent(fieldColumn(field))}`);
   }
+  cols.push(...readableColumns(kinds));
   return `CREATE VIEW events_v AS
-SELECT r.name AS run, e.seq, e.tick, e.tid, t.name AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
+SELECT r.name AS run, e.seq, e.tick, e.tid, coalesce(t.name, CASE WHEN e.tid = 0 THEN 'sim' END) AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
 FROM events e
 JOIN runs r ON r.id = e.run
 LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
 LEFT JOIN kinds k ON k.kind = e.kind`;
+}
+
+/**
+ * How a stored integer reads, by field type: an enum's code as its name (`mode_name`), an address,
+ * page-table entry or hash in hex (`addr_hex`), as the CLI prints them.
+ */
+function readableExpr(type: string, slotExpr: string): { suffix: string; expr: string } | null {
+  if (type.startsWith('enum:')) {
+    const table = type.slice('enum:'.length).replace(/'/g, "''");
+    return { suffix: '_name', expr: `(SELECT c.name FROM codes c WHERE c.tbl = '${table}' AND c.code = ${slotExpr})` };
+  }
+  if (type === 'addr' || type === 'entry') return { suffix: '_hex', expr: hexOf(slotExpr, '0x%x') };
+  if (type === 'hash') return { suffix: '_hex', expr: hexOf(slotExpr, '%08x') };
+  return null;
+}
+
+/** The events_v columns that read coded and hex fields (from the kinds table's types). */
+function readableColumns(kinds: readonly KindLayout[]): string[] {
+  // column -> expression -> kinds
+  const columns = new Map<string, Map<string, number[]>>();
+  for (const k of kinds) {
+    k.fields.forEach((f, i) => {
+      const type = k.types?.[i];
+      const readable = f && type ? readableExpr(type, `e.${SLOTS[i]}`) : null;
+      if (!f || !readable) return;
+      const column = `${fieldColumn(f)}${readable.suffix}`;
+      let byExpr = columns.get(column);
+      if (!byExpr) columns.set(column, (byExpr = new Map()));
+      byExpr.set(readable.expr, [...(byExpr.get(readable.expr) ?? []), k.kind]);
+    });
+  }
+  return [...columns].map(([column, byExpr]) => {
+    const whens = [...byExpr].map(([expr, list]) => `WHEN e.kind IN (${list.join(', ')}) THEN ${expr}`);
+    return `  CASE ${whens.join(' ')} END AS ${quoteIdent(column)}`;
+  });
+}
+
+/** A view per enum and flag set of the file's codes table (`rwsem_modes`: code, name). */
+function codeViews(db: Database.Database): { drop: string[]; create: string[] } {
+  const tables = (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
+  return {
+    drop: tables.map((t) => `DROP VIEW IF EXISTS ${quoteIdent(t)}`),
+    create: tables.map((t) => `CREATE VIEW ${quoteIdent(t)} AS SELECT code, name FROM codes WHERE tbl = '${t.replace(/'/g, "''")}'`),
+  };
+}
+
+/** `column` printed with `format`, NULL staying NULL (a request that never ended has no hash). */
+function hexOf(column: string, format: string): string {
+  return `CASE WHEN ${column} IS NULL THEN NULL ELSE printf('${format}', ${column}) END`;
 }
 
 /** Where a field of a kind lives, as a column of `alias`, or NULL when the kind lacks it. */
@@ -84,7 +136,9 @@ SELECT r.name AS run,
   ${columnOf(end, 'flags', 'x')} AS flags,
   ${columnOf(end, 'result', 'x')} AS result,
   ${columnOf(end, 'hash', 'x')} AS data_hash,
-  q.first_seq, q.last_seq
+  q.first_seq, q.last_seq,
+  ${hexOf(columnOf(begin, 'addr', 'b'), '0x%x')} AS addr_hex,
+  ${hexOf(columnOf(end, 'hash', 'x'), '%08x')} AS data_hash_hex
 FROM requests q
 JOIN runs r ON r.id = q.run
 JOIN events b ON b.run = q.run AND b.seq = q.first_seq
@@ -96,10 +150,13 @@ LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
   const kinds = rows.map(layoutOfRow);
+  const codes = codeViews(db);
   db.transaction(() => {
     db.exec('DROP VIEW IF EXISTS events_v');
     db.exec('DROP VIEW IF EXISTS requests_v');
+    for (const sql of codes.drop) db.exec(sql);
     db.exec(eventsViewSql(kinds));
     db.exec(requestsViewSql(kinds));
+    for (const sql of codes.create) db.exec(sql);
   })();
 }

@@ -328,7 +328,7 @@ export class Trace {
  * ERUN_SCHEMA_NEWER for a file with a run recorded by a newer vocabulary.
  */
 export async function openTrace(file: string): Promise<Trace> {
-  const trace = new Trace(await TraceFile.open(file));
+  const trace = new Trace(await TraceFile.open(file, SCHEMA_VERSION));
   try {
     trace.checkSchema();
     return trace;

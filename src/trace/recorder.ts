@@ -20,7 +20,7 @@ import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { RequestPairs } from './request-pairs.js';
 import type { EventSink } from './sink.js';
-import { KINDS, SCHEMA_VERSION } from './vocab/index.js';
+import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
   SyncBackend, WorkerBackend, writerWorkerScript, type Backend, type BackendSizes, type WriterMode,
 } from './writer-backend.js';
@@ -76,6 +76,7 @@ export interface RunSummary {
 /** The vocabulary's layout as the file's kinds table stores it. */
 const LAYOUT: readonly KindLayout[] = KINDS.map((k) => ({
   kind: k.kind, name: k.name, family: k.family, fields: k.fields, names: k.names, blob: k.blob,
+  types: k.types.map(typeText),
 }));
 
 /** Committed events and chain value after each handed-over batch of the current run. */
@@ -139,7 +140,7 @@ export class Recorder implements EventSink {
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
     const db = await openForWrite(file, {
-      layout: LAYOUT, eventSchema: SCHEMA_VERSION,
+      layout: LAYOUT, codes: CODE_TABLES, eventSchema: SCHEMA_VERSION,
       ...(opts.maxPageCount !== undefined ? { maxPageCount: opts.maxPageCount } : {}),
     });
     try {

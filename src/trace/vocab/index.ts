@@ -109,6 +109,27 @@ for (const [family, kinds] of Object.entries(FAMILIES) as [Family, Record<string
 }
 defs.sort((x, y) => x.kind - y.kind);
 
+/** A field type as the file's kinds table spells it: `addr`, `enum:rwsem_modes`, `flags:page_flags` ... */
+export function typeText(type: FieldType): string {
+  return typeof type === 'string' ? type : `${type.kind}:${type.table}`;
+}
+
+/**
+ * Every enum and flag set the vocabulary uses, with its names by code (a flag set's by bit): the
+ * `codes` table of a file, so SQL can show names instead of numbers.
+ */
+export const CODE_TABLES: readonly { table: string; codes: readonly (readonly [number, string])[] }[] = (() => {
+  const tables = new Map<string, (readonly [number, string])[]>();
+  for (const d of defs) {
+    for (const t of d.types) {
+      if (typeof t === 'string' || tables.has(t.table)) continue;
+      const entries = t.kind === 'enum' ? Object.entries(t.codes) : Object.entries(t.bits);
+      tables.set(t.table, entries.map(([name, code]) => [code as number, name] as const).sort((x, y) => x[0] - y[0]));
+    }
+  }
+  return [...tables].map(([table, codes]) => ({ table, codes }));
+})();
+
 /** Every kind, by number. */
 export const KINDS: readonly KindDef[] = defs;
 
