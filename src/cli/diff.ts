@@ -80,10 +80,10 @@ function renderRequests(report: DiffReport, a: string, b: string): string[] {
 const MAX_TEXT_SOURCES = 8;
 
 /** Where each run's differing bytes came from: target address, VMA or file, folio. */
-export function renderSources(r: RequestComparison, a: string, b: string): string[] {
-  const ranges = r.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
+export function renderSources(req: RequestComparison, a: string, b: string): string[] {
+  const ranges = req.differingRanges.map(([s, e]) => `[${s}, ${e})`).join(' ');
   const side = (name: string, result: number | null | undefined, sources: ByteSource[]) => {
-    const inBuffer = r.differingRanges.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, Math.max(0, result ?? 0)) - s), 0);
+    const inBuffer = req.differingRanges.reduce((n, [s, e]) => n + Math.max(0, Math.min(e, Math.max(0, result ?? 0)) - s), 0);
     const attributed = sources.reduce((n, s) => n + s.range[1] - s.range[0], 0);
     const lines = sources.slice(0, MAX_TEXT_SOURCES).map((s) => `      ${describeSource(s)}`);
     if (sources.length > MAX_TEXT_SOURCES) lines.push(`      ... ${sources.length - MAX_TEXT_SOURCES} more (--json has them all)`);
@@ -91,7 +91,7 @@ export function renderSources(r: RequestComparison, a: string, b: string): strin
     else if (attributed < inBuffer) lines.push(`      (${inBuffer - attributed} byte(s) no copy of this request accounts for)`);
     return [`    ${name}:`, ...lines];
   };
-  return [`  ${r.id}: bytes differ at ${ranges}; where they came from:`, ...side(a, r.a?.result, r.sources.a), ...side(b, r.b?.result, r.sources.b)];
+  return [`  ${req.id}: bytes differ at ${ranges}; where they came from:`, ...side(a, req.a?.result, req.sources.a), ...side(b, req.b?.result, req.sources.b)];
 }
 
 /** Text output is for reading: at most this many hunks and lines (--json has them all). */

@@ -29,15 +29,15 @@ export interface CodeTable {
   codes: readonly (readonly [number, string])[];
 }
 
-export function layoutOfRow(r: KindsTable): KindLayout {
+export function layoutOfRow(stored: KindsTable): KindLayout {
   return {
-    kind: r.kind,
-    name: r.name,
-    family: r.family,
-    fields: [r.a, r.b, r.c, r.d],
-    names: JSON.parse(r.names) as string[],
-    blob: r.blob,
-    types: JSON.parse(r.types ?? '[]') as (string | null)[],
+    kind: stored.kind,
+    name: stored.name,
+    family: stored.family,
+    fields: [stored.a, stored.b, stored.c, stored.d],
+    names: JSON.parse(stored.names) as string[],
+    blob: stored.blob,
+    types: JSON.parse(stored.types ?? '[]') as (string | null)[],
   };
 }
 
