@@ -1,6 +1,5 @@
--- The fast path's fallbacks to mmap_lock, by reason, per run.
-SELECT run, reason, count(*) AS fallbacks
-FROM events_v
-WHERE kind = 'fast_path_fallback'
+-- The fast path's fallbacks to mmap_lock, by reason, per run (fallbacks_v has each one, by request).
+SELECT run, reason, count(*) AS fallbacks, count(DISTINCT request) AS requests
+FROM fallbacks_v
 GROUP BY run, reason
 ORDER BY run, fallbacks DESC;

@@ -104,3 +104,16 @@ describe('SQL that reads like the kernel', () => {
     expect(req.data_hash_hex).toBe(req.data_hash.toString(16).padStart(8, '0'));
   });
 });
+
+describe('fallbacks_v', () => {
+  test('each fallback of the fast path, by request, as the diff reports them', () => {
+    const race = join(tempDir(), 'race.db');
+    mmtraceJson(['record', 'mixed', '--path=fast', `--out=${race}`]);
+    const rows = mmtraceJson<{ rows: { request: string; reason: string; addr_hex: string; copied: number }[] }>(['query', race,
+      'select request, reason, addr_hex, copied from fallbacks_v order by seq']).rows;
+    const diff = JSON.parse(mmtrace(['diff', race, race, '--json']).stdout) as { findings: { kind: string; run: string; message: string }[] };
+    const reported = diff.findings.filter((f) => f.kind === 'fallback' && f.run === 'a').map((f) => f.message);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.map((r) => `${r.request}: the fast path fell back after ${r.copied} bytes at ${r.addr_hex} (${r.reason})`).sort()).toEqual(reported.sort());
+  });
+});

@@ -9,6 +9,7 @@
  *  requests_v: run, request (task:req), task, op, addr, len, flags, result, data_hash, first_seq,
  *              last_seq, addr_hex, data_hash_hex: one row per request_begin, paired with the
  *              request_end of the same task and req (NULL end columns when the request never ended).
+ *  fallbacks_v: run, request, task, seq, reason, addr, addr_hex, copied: the fast path's fallbacks.
  *  one view per enum and flag set (rwsem_modes, pt_levels, lru_lists, page_flags ...): code, name.
  */
 import type Database from 'better-sqlite3';
@@ -146,6 +147,33 @@ LEFT JOIN events x ON x.run = q.run AND x.seq = q.last_seq
 LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
 }
 
+/**
+ * fallbacks_v: run, request, task, seq, reason, addr, addr_hex, copied -- each time the fast path
+ * gave a request over to the mmap_lock path, and why. The request is the one its task had in
+ * flight (requests.first_seq <= seq <= last_seq).
+ */
+export function fallbacksViewSql(kinds: readonly KindLayout[]): string {
+  const fallback = kinds.find((k) => k.name === 'fast_path_fallback');
+  const begin = kinds.find((k) => k.name === 'request_begin');
+  const reasonSlot = columnOf(fallback, 'reason', 'e');
+  const reason = reasonSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${reasonSlot})`;
+  return `CREATE VIEW fallbacks_v AS
+SELECT r.name AS run,
+  coalesce(t.name, 'tid' || e.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
+  t.name AS task,
+  e.seq,
+  ${reason} AS reason,
+  ${columnOf(fallback, 'addr', 'e')} AS addr,
+  ${hexOf(columnOf(fallback, 'addr', 'e'), '0x%x')} AS addr_hex,
+  ${columnOf(fallback, 'copied', 'e')} AS copied
+FROM events e
+JOIN runs r ON r.id = e.run
+JOIN events b ON b.run = e.run AND b.tid = e.tid
+JOIN requests q ON q.run = b.run AND q.first_seq = b.seq AND e.seq BETWEEN q.first_seq AND coalesce(q.last_seq, e.seq)
+LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
+WHERE e.kind = ${fallback?.kind ?? -1}`;
+}
+
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
@@ -154,9 +182,11 @@ export function rebuildViews(db: Database.Database): void {
   db.transaction(() => {
     db.exec('DROP VIEW IF EXISTS events_v');
     db.exec('DROP VIEW IF EXISTS requests_v');
+    db.exec('DROP VIEW IF EXISTS fallbacks_v');
     for (const sql of codes.drop) db.exec(sql);
     db.exec(eventsViewSql(kinds));
     db.exec(requestsViewSql(kinds));
+    db.exec(fallbacksViewSql(kinds));
     for (const sql of codes.create) db.exec(sql);
   })();
 }
