@@ -59,8 +59,8 @@ describe('mmtrace query', () => {
     for (const name of names) {
       const r = mmtrace(['query', file, `@${name}`, '--json']);
       expect(r.status, `${name}: ${r.stderr}`).toBe(0);
-      // cmdline-poll's fast path never falls back; every other saved query has rows here.
-      if (name !== 'fallbacks') expect(JSON.parse(r.stdout).rows.length, name).toBeGreaterThan(0);
+      // This short cmdline-poll run never falls back nor waits for mmap_lock; the others have rows.
+      if (!['fallbacks', 'mmap-lock-waits'].includes(name)) expect(JSON.parse(r.stdout).rows.length, name).toBeGreaterThan(0);
     }
     // The bytes copied to the monitor per run are the figure the aggregates give.
     const copied = mmtraceJson<{ rows: { run: string; task: string; bytes: number }[] }>(['query', file, '@bytes-copied']).rows;
@@ -102,6 +102,20 @@ describe('SQL that reads like the kernel', () => {
     expect(sim).toEqual([{ task: 'sim' }]);
     const req = mmtraceJson<{ rows: { data_hash: number; data_hash_hex: string }[] }>(['query', file, 'select data_hash, data_hash_hex from requests_v limit 1']).rows[0]!;
     expect(req.data_hash_hex).toBe(req.data_hash.toString(16).padStart(8, '0'));
+  });
+});
+
+describe('lock_waits_v', () => {
+  test('the monitor\'s wait for mmap_lock behind the stuck writer, with the class, mode and ticks replay and diff give', () => {
+    const stuck = join(tempDir(), 'stuck.db');
+    mmtraceJson(['record', 'stuck-writer', '--path=gup', `--out=${stuck}`]);
+    const waits = mmtraceJson<{ rows: Record<string, unknown>[] }>(['query', stuck, '@mmap-lock-waits']).rows;
+    const diff = JSON.parse(mmtrace(['diff', stuck, stuck, '--json']).stdout);
+    expect(waits).toEqual([{ run: 'gup', task: 'monitor', mode: 'read', waits: 1, ticks: diff.aggregates['request-wait/monitor/max'].a, longest: diff.aggregates['request-wait/monitor/max'].a }]);
+    const holds = mmtraceJson<{ rows: Record<string, unknown>[] }>(['query', stuck, '@longest-lock-holds']).rows;
+    // The writer holds mmap_lock for write across the whole remap: the longest hold of the run.
+    expect(holds[0]).toMatchObject({ task: 'writer', class: 'mmap_lock', mode: 'write' });
+    expect(holds[0]!['held_ticks']).toBeGreaterThan(waits[0]!['ticks'] as number);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * One definition of a wait (src/reduce/wait-clock.ts), so one figure everywhere: the per-task
- * waitTicks that replay prints at the end of a run are the wait-ticks the diff reports for it.
+ * waitTicks that replay prints at the end of a run are the wait-ticks the diff reports for it, and
+ * the totals of the SQL view waits_v (`mmtrace query`).
  * Timed sleeps (cmdline-poll's think time) are not waits, in either.
  */
 import { join } from 'node:path';
@@ -32,7 +33,14 @@ function diffWaits(aggregates: Record<string, { a: number; b: number }>, side: '
   return waits;
 }
 
-describe('replay and diff count the same waits', () => {
+/** Task name -> ticks waited, from SQL over the file (waits_v); tasks that never waited left out. */
+function sqlWaits(file: string, run: string): Record<string, number> {
+  const { rows } = mmtraceJson<{ rows: { task: string; ticks: number }[] }>(['query', file,
+    `select task, total(ticks) as ticks from waits_v where run = '${run}' group by task having ticks > 0`]);
+  return Object.fromEntries(rows.map((r) => [r.task, r.ticks]));
+}
+
+describe('replay, diff and SQL count the same waits', () => {
   for (const workload of ['stuck-writer', 'cmdline-poll', 'mixed']) {
     it(workload, () => {
       const file = join(dir, `${workload}.db`);
@@ -45,6 +53,8 @@ describe('replay and diff count the same waits', () => {
       const fast = replayWaits(file, 'fast');
       expect(diffWaits(report.aggregates, 'a')).toEqual(gup);
       expect(diffWaits(report.aggregates, 'b')).toEqual(fast);
+      expect(sqlWaits(file, 'gup')).toEqual(gup);
+      expect(sqlWaits(file, 'fast')).toEqual(fast);
       if (workload === 'stuck-writer') {
         // The monitor queues behind the writer's mmap_lock on the gup path: a real wait, not zero.
         expect(gup['monitor']).toBeGreaterThan(0);

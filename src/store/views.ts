@@ -174,6 +174,85 @@ LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
 WHERE e.kind = ${fallback?.kind ?? -1}`;
 }
 
+/**
+ * waits_v: run, task, tid, wait (class), "on" (the object), from_seq, to_seq, from_tick, to_tick,
+ * ticks -- every time a task blocked until another woke it, by the rule of
+ * src/reduce/wait-clock.ts: a sched_block ends at the first later sched_wakeup naming the task, the
+ * rwsem_wake that grants it the lock (its tid among the event's woken u32s), or, for a killable
+ * wait, a signal sent to it. Timed sleeps are not waits. A wait still going at the end of the run
+ * has NULL end columns. queued_seq: the task's last rwsem_contended before it blocked (lock_waits_v).
+ */
+export function waitsViewSql(kinds: readonly KindLayout[]): string {
+  const kind = (name: string) => kinds.find((k) => k.name === name);
+  const block = kind('sched_block');
+  const wakeup = kind('sched_wakeup');
+  const signal = kind('signal_send');
+  const wake = kind('rwsem_wake');
+  const waitSlot = columnOf(block, 'wait', 'e');
+  const waitName = waitSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${waitSlot})`;
+  // A task's tid as rwsem_wake stores it among the woken: four bytes, little-endian, in hex.
+  const tidHex = "printf('%02X%02X%02X%02X', t.tid & 255, (t.tid >> 8) & 255, (t.tid >> 16) & 255, (t.tid >> 24) & 255)";
+  return `CREATE VIEW waits_v AS
+WITH RECURSIVE
+woken(run, seq, rest, tid_hex) AS (
+  SELECT run, seq, data, NULL FROM events WHERE kind = ${wake?.kind ?? -1} AND data IS NOT NULL
+  UNION ALL
+  SELECT run, seq, substr(rest, 5), hex(substr(rest, 1, 4)) FROM woken WHERE length(rest) >= 4
+),
+marks(run, tid, seq, what) AS (
+  SELECT run, tid, seq, 'block' FROM events WHERE kind = ${block?.kind ?? -1}
+  UNION ALL
+  SELECT run, ${columnOf(wakeup, 'target', 'events')}, seq, 'end' FROM events WHERE kind = ${wakeup?.kind ?? -1}
+  UNION ALL
+  SELECT run, ${columnOf(signal, 'target', 'events')}, seq, 'signal' FROM events WHERE kind = ${signal?.kind ?? -1}
+  UNION ALL
+  SELECT w.run, t.tid, w.seq, 'end' FROM woken w JOIN tasks t ON t.run = w.run AND w.tid_hex = ${tidHex}
+  UNION ALL
+  SELECT run, tid, seq, 'queued' FROM events WHERE kind = ${kind('rwsem_contended')?.kind ?? -1}
+),
+ends AS (
+  SELECT run, tid, seq, what,
+    min(CASE WHEN what = 'end' THEN seq END) OVER later AS next_end,
+    min(CASE WHEN what = 'signal' THEN seq END) OVER later AS next_signal,
+    max(CASE WHEN what = 'queued' THEN seq END) OVER earlier AS last_queued
+  FROM marks
+  WINDOW later AS (PARTITION BY run, tid ORDER BY seq ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING),
+    earlier AS (PARTITION BY run, tid ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+),
+spans AS (
+  SELECT d.run, d.tid, d.seq AS from_seq,
+    CASE WHEN ${columnOf(block, 'killable', 'e')} = 1 AND d.next_signal < coalesce(d.next_end, d.next_signal + 1)
+      THEN d.next_signal ELSE d.next_end END AS to_seq,
+    ${waitName} AS wait, ${columnOf(block, 'on', 'e')} AS "on", e.tick AS from_tick, d.last_queued AS queued_seq
+  FROM ends d JOIN events e ON e.run = d.run AND e.seq = d.seq
+  WHERE d.what = 'block'
+)
+SELECT r.name AS run, coalesce(t.name, 'tid' || s.tid) AS task, s.tid, s.wait, s."on", s.from_seq, s.to_seq,
+  s.from_tick, x.tick AS to_tick, x.tick - s.from_tick AS ticks, s.queued_seq
+FROM spans s
+JOIN runs r ON r.id = s.run
+LEFT JOIN events x ON x.run = s.run AND x.seq = s.to_seq
+LEFT JOIN tasks t ON t.run = s.run AND t.tid = s.tid`;
+}
+
+/**
+ * lock_waits_v: the waits of waits_v on an rwsem, with its class and the mode asked for: those whose
+ * task queued on that same rwsem (rwsem_contended) before blocking.
+ */
+export function lockWaitsViewSql(kinds: readonly KindLayout[]): string {
+  const contended = kinds.find((k) => k.name === 'rwsem_contended');
+  const cls = columnOf(contended, 'class', 'c');
+  const mode = columnOf(contended, 'mode', 'c');
+  return `CREATE VIEW lock_waits_v AS
+SELECT w.run, w.task, w.tid,
+  (SELECT n.text FROM names n WHERE n.run = c.run AND n.id = ${cls}) AS class,
+  (SELECT m.name FROM codes m WHERE m.tbl = 'rwsem_modes' AND m.code = ${mode}) AS mode,
+  w."on" AS sem, w.from_seq, w.to_seq, w.from_tick, w.to_tick, w.ticks
+FROM waits_v w
+JOIN runs r ON r.name = w.run
+JOIN events c ON c.run = r.id AND c.seq = w.queued_seq AND ${columnOf(contended, 'sem', 'c')} = w."on"`;
+}
+
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
@@ -183,10 +262,14 @@ export function rebuildViews(db: Database.Database): void {
     db.exec('DROP VIEW IF EXISTS events_v');
     db.exec('DROP VIEW IF EXISTS requests_v');
     db.exec('DROP VIEW IF EXISTS fallbacks_v');
+    db.exec('DROP VIEW IF EXISTS lock_waits_v');
+    db.exec('DROP VIEW IF EXISTS waits_v');
     for (const sql of codes.drop) db.exec(sql);
     db.exec(eventsViewSql(kinds));
     db.exec(requestsViewSql(kinds));
     db.exec(fallbacksViewSql(kinds));
+    db.exec(waitsViewSql(kinds));
+    db.exec(lockWaitsViewSql(kinds));
     for (const sql of codes.create) db.exec(sql);
   })();
 }
