@@ -116,6 +116,10 @@ describe('lock_waits_v', () => {
     // The writer holds mmap_lock for write across the whole remap: the longest hold of the run.
     expect(holds[0]).toMatchObject({ task: 'writer', class: 'mmap_lock', mode: 'write' });
     expect(holds[0]!['held_ticks']).toBeGreaterThan(waits[0]!['ticks'] as number);
+    // Every cmdline read takes folio references and drops them all before it returns.
+    const refs = mmtraceJson<{ rows: { taken: number; kept: number }[] }>(['query', stuck, '@folio-refs-per-request']).rows;
+    expect(refs).toHaveLength(4);
+    expect(refs.every((r) => r.taken > 0 && r.kept === 0)).toBe(true);
   });
 });
 
