@@ -67,6 +67,36 @@ interface KindFormat {
   name: string;
   code: number;
   fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType }[];
+  /** Writes the symbolic values of an event of this kind into `out`, in `fields` order. */
+  extract: (e: TraceEvent, ids: SymbolIds, out: number[]) => void;
+}
+
+/** How a token's names and VMAs become numbers: run-local ids of their texts. */
+interface SymbolIds {
+  nameId(text: string): number;
+  rangeId(vma: number): number;
+}
+
+/**
+ * A kind's value extractor, compiled once per kind: each reads its own kind's event properties by
+ * name (a monomorphic load on the decoder's per-kind objects), which a loop over field names
+ * shared by every kind could not do.
+ */
+function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
+  const consts: unknown[] = [];
+  const lines = fields.map((s, i) => {
+    const read = `e[${JSON.stringify(s.field)}]`;
+    if (s.render === 'name') return `out[${i}] = ids.nameId(${read});`;
+    if (s.render === 'vma') return `out[${i}] = ids.rangeId(${read});`;
+    if (typeof s.type === 'object' && s.type.kind === 'enum') {
+      consts.push(s.type.codes);
+      return `out[${i}] = C${consts.length - 1}[${read}] ?? -1;`;
+    }
+    if (s.type === 'bool') return `out[${i}] = ${read} ? 1 : 0;`;
+    return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
+  });
+  const params = consts.map((_, i) => `C${i}`);
+  return new Function(...params, `return function extract(e, ids, out) {\n  ${lines.join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
 }
 
 /** The symbolic fields of every kind, from the vocabulary (by kind name). */
@@ -77,16 +107,8 @@ const FORMATS: ReadonlyMap<string, KindFormat> = new Map(KINDS.map((k) => {
     const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
     if (render) fields.push({ field, render, type });
   });
-  return [k.name, { name: k.name, code: k.kind, fields }];
+  return [k.name, { name: k.name, code: k.kind, fields, extract: compileExtract(fields) }];
 }));
-
-/** A symbolic field's value as a number for the token key: an enum's code, a bool's 0 or 1. */
-function numeric(type: FieldType, value: unknown): number {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (typeof type === 'object' && type.kind === 'enum') return (type.codes as Record<string, number>)[value as string] ?? -1;
-  return -1;
-}
 
 /**
  * Task names made unique per run: tasks are matched across runs by name, and a name used by two
@@ -112,7 +134,7 @@ const KEY_VALUE_LIMIT = 2 ** 21;
  * Names enter the key by a run-local id of their text; VMAs by the id of their range text (from
  * the shared VMA map), since one VMA id can cover several ranges over a run.
  */
-class Tokenizer {
+class Tokenizer implements SymbolIds {
   private readonly cache = new Map<number, number>();
   private readonly ranges = new Interner();
   /** Per VMA id, the range its last token showed and that range's id: reused while it holds. */
@@ -126,16 +148,12 @@ class Tokenizer {
     const f = FORMATS.get(e.kind);
     if (!f) return this.interner.id(`kind${(e as unknown as { code: number }).code}`);
     const v = this.values;
-    const fields = e as unknown as Record<string, unknown>;
+    f.extract(e, this, v);
     let key = f.code;
     let scale = 256;
-    let packed = 0;
     for (let i = 0; i < f.fields.length; i++) {
-      const s = f.fields[i]!;
-      const raw = fields[s.field];
-      const x = s.render === 'vma' ? this.rangeId(raw as number) : s.render === 'name' ? this.nameIds.id(raw as string) : numeric(s.type, raw);
-      v[i] = x;
-      if (x < -1 || x >= KEY_VALUE_LIMIT || ++packed > 2) return this.interner.id(this.text(f, v));
+      const x = v[i]!;
+      if (x < -1 || x >= KEY_VALUE_LIMIT || i >= 2) return this.interner.id(this.text(f, v));
       key += (x + 1) * scale;
       scale *= KEY_VALUE_LIMIT + 1;
     }
@@ -144,8 +162,13 @@ class Tokenizer {
     return id;
   }
 
+  /** A run-local id of a name's text. */
+  nameId(text: string): number {
+    return this.nameIds.id(text);
+  }
+
   /** The id of the range text of a VMA as the map has it now; -1 for a VMA it never saw. */
-  private rangeId(vma: number): number {
+  rangeId(vma: number): number {
     const now = this.vmas.get(vma);
     if (!now) return -1;
     const last = this.lastRange.get(vma);
