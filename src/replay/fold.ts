@@ -3,7 +3,7 @@
  * folds/<family>.ts, one function per kind that changes state; this module joins them into one
  * table by kind name and stamps the event's place (seq, tick, task) on the model.
  */
-import type { KindName, TraceEvent } from '../trace/vocab/index.js';
+import { kindByName, type KindName, type TraceEvent } from '../trace/vocab/index.js';
 import { callFolds } from './folds/call.js';
 import { checkFolds } from './folds/check.js';
 import { copyFolds } from './folds/copy.js';
@@ -20,11 +20,18 @@ const FOLDS: Folds = {
   ...requestFolds, ...checkFolds,
 };
 
-/** Apply one event. A kind with no fold (a walk step, a copy to the caller) changes only seq, tick and task. */
-export function fold(m: Model, ctx: RunContext, e: TraceEvent): void {
+/** The folds by kind code: the projection's per-event lookup is an array index, not a name lookup. */
+const FOLDS_BY_CODE: (FoldFn<KindName> | undefined)[] = [];
+for (const [name, apply] of Object.entries(FOLDS)) FOLDS_BY_CODE[kindByName(name)!.kind] = apply as FoldFn<KindName>;
+
+/**
+ * Apply one event. A kind with no fold (a walk step, a copy to the caller) changes only seq, tick
+ * and task. `code`: the event's kind code, when the caller has its row (the projection does).
+ */
+export function fold(m: Model, ctx: RunContext, e: TraceEvent, code?: number): void {
   m.seq = e.seq;
   m.tick = e.tick;
   m.lastTid = e.tid;
-  const apply = FOLDS[e.kind as KindName] as FoldFn<KindName> | undefined;
+  const apply = code === undefined ? (FOLDS[e.kind as KindName] as FoldFn<KindName> | undefined) : FOLDS_BY_CODE[code];
   apply?.(m, e as never, ctx);
 }

@@ -32,7 +32,7 @@ export function project(trace: Trace, run: RunInfo, seq: number, opts: { useSnap
   const from = model.seq;
   for (const chunk of trace.eventChunks(run.id, from + 1, seq)) {
     // view(): one reused object per kind; the folds copy what they keep (bytes into folio data).
-    for (const row of chunk) fold(model, ctx, decoder.view(row));
+    for (const row of chunk) fold(model, ctx, decoder.view(row), row[3]);
   }
   return {
     model,
