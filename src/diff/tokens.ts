@@ -110,6 +110,10 @@ const FORMATS: ReadonlyMap<string, KindFormat> = new Map(KINDS.map((k) => {
   return [k.name, { name: k.name, code: k.kind, fields, extract: compileExtract(fields) }];
 }));
 
+/** The same formats by kind code: the per-event lookup is an array index. */
+const FORMATS_BY_CODE: (KindFormat | undefined)[] = [];
+for (const f of FORMATS.values()) FORMATS_BY_CODE[f.code] = f;
+
 /**
  * Task names made unique per run: tasks are matched across runs by name, and a name used by two
  * tasks of one run gets `#2`, `#3` in tid order (the workload spawns them in the same order).
@@ -144,9 +148,9 @@ class Tokenizer implements SymbolIds {
 
   constructor(private readonly interner: Interner, private readonly vmas: VmaMap) {}
 
-  token(e: TraceEvent): number {
-    const f = FORMATS.get(e.kind);
-    if (!f) return this.interner.id(`kind${(e as unknown as { code: number }).code}`);
+  token(e: TraceEvent, code: number): number {
+    const f = FORMATS_BY_CODE[code];
+    if (!f) return this.interner.id(`kind${code}`);
     const v = this.values;
     f.extract(e, this, v);
     let key = f.code;
@@ -226,10 +230,10 @@ export class StreamBuilder implements Reducer {
     return l;
   }
 
-  event(e: TraceEvent): void {
+  event(e: TraceEvent, code: number): void {
     const l = this.listsOf(e.tid);
     if (e.kind === 'request_begin') l.request = e.req;
-    l.tokens.push(this.tokenizer.token(e));
+    l.tokens.push(this.tokenizer.token(e, code));
     l.seqs.push(e.seq);
     l.requests.push(l.request);
     if (e.kind === 'request_end') l.request = -1;

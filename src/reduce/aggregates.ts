@@ -50,7 +50,12 @@ export class Aggregator implements Reducer {
     requests: [],
   };
   /** Events per kind, in order of first appearance (byKind's key order). */
-  private readonly kindCounts = new Map<string, number>();
+  /** Events by kind code (an array: one increment per event); named in result(). */
+  private readonly kindCounts: number[] = [];
+  private readonly kindNames: string[] = [];
+  private readonly lockKeys = new Map<string, Map<string, string>>();
+  /** Kind codes in the order first seen (byKind keeps that order). */
+  private readonly kindOrder: number[] = [];
 
   constructor(private readonly names: RunNames, requests?: Requests) {
     this.requests = requests ?? new Requests(names);
@@ -70,19 +75,24 @@ export class Aggregator implements Reducer {
     return [this.waits, this.requests, this];
   }
 
-  event(e: TraceEvent): void {
+  event(e: TraceEvent, code: number): void {
     const { agg } = this;
     agg.events++;
     agg.ticks = e.tick;
-    this.kindCounts.set(e.kind, (this.kindCounts.get(e.kind) ?? 0) + 1);
+    if (this.kindCounts[code] === undefined) {
+      this.kindCounts[code] = 0;
+      this.kindNames[code] = e.kind;
+      this.kindOrder.push(code);
+    }
+    this.kindCounts[code]!++;
     switch (e.kind) {
       case 'rwsem_acquire':
-        bump(agg.lockAcquisitions, `${e.class}/${e.mode}`);
-        if (e.how === 'woken') bump(agg.lockContended, `${e.class}/${e.mode}`);
+        bump(agg.lockAcquisitions, this.lockKey(e.class, e.mode));
+        if (e.how === 'woken') bump(agg.lockContended, this.lockKey(e.class, e.mode));
         break;
       case 'spin_lock':
-        bump(agg.lockAcquisitions, `${e.class}/spin`);
-        if (e.waited) bump(agg.lockContended, `${e.class}/spin`);
+        bump(agg.lockAcquisitions, this.lockKey(e.class, 'spin'));
+        if (e.waited) bump(agg.lockContended, this.lockKey(e.class, 'spin'));
         break;
       case 'vma_start_read':
         bump(agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
@@ -116,9 +126,18 @@ export class Aggregator implements Reducer {
     }
   }
 
+  /** `class/mode` (`mmap_lock/read`), built once per pair: a lock event is among the most frequent. */
+  private lockKey(cls: string, mode: string): string {
+    let byMode = this.lockKeys.get(cls);
+    if (!byMode) this.lockKeys.set(cls, (byMode = new Map()));
+    let key = byMode.get(mode);
+    if (key === undefined) byMode.set(mode, (key = `${cls}/${mode}`));
+    return key;
+  }
+
   /** The aggregates of the events fed so far. */
   result(): RunAggregates {
-    this.agg.byKind = Object.fromEntries(this.kindCounts);
+    this.agg.byKind = Object.fromEntries(this.kindOrder.map((code) => [this.kindNames[code]!, this.kindCounts[code]!]));
     return this.agg;
   }
 }

@@ -38,7 +38,8 @@ export function readRun(
   for (const chunk of trace.eventChunks(run.id, opts.from, opts.to) as Iterable<RawRow[]>) {
     for (const row of chunk) {
       const e = decoder.view(row);
-      for (const r of byKind[row[3]] ?? reducers) r.event(e);
+      const code = row[3];
+      for (const r of byKind[code] ?? reducers) r.event(e, code);
     }
     read += chunk.length;
     opts.onChunk?.(read);

@@ -10,7 +10,8 @@
 import type { EventOf, KindName, TraceEvent } from '../trace/vocab/index.js';
 
 export interface Reducer {
-  event(e: TraceEvent): void;
+  /** `code`: the event's kind code, for reducers that keep tables by kind (an array index). */
+  event(e: TraceEvent, code: number): void;
   /**
    * The kinds the reducer folds; readRun() hands it only those (undefined: every event). A reducer
    * that sees a few kinds out of a run of millions is then not called for the rest.
