@@ -12,6 +12,7 @@ import type { StateDoc } from '../replay/state.js';
 import { errors } from '../errors.js';
 import { kindDef } from '../trace/vocab/index.js';
 import { openRunRef, type RunInfo, type Trace } from '../trace/reader.js';
+import { runNames, taskName } from '../reduce/read-run.js';
 import { isCutShort, runStateNote } from '../trace/run-state.js';
 import { printJson, println } from './output.js';
 import { renderState } from './render-state.js';
@@ -30,7 +31,7 @@ function describeEvent(trace: Trace, run: RunInfo, seq: number) {
   const [, tick, tid, kind, a, b, c, d] = row;
   const def = trace.kinds().find((k) => k.kind === kind);
   const names = trace.names(run.id);
-  const task = trace.tasks(run.id).find((t) => t.tid === tid)?.name ?? (tid === 0 ? 'sim' : String(tid));
+  const task = taskName(runNames(trace, run.id), tid);
   const fields: Record<string, number | string> = {};
   (def?.fields ?? []).forEach((f, i) => {
     if (f === null) return;

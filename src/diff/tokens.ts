@@ -99,20 +99,17 @@ function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
   return new Function(...params, `return function extract(e, ids, out) {\n  ${lines.join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
 }
 
-/** The symbolic fields of every kind, from the vocabulary (by kind name). */
-const FORMATS: ReadonlyMap<string, KindFormat> = new Map(KINDS.map((k) => {
+/** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
+const FORMATS_BY_CODE: (KindFormat | undefined)[] = [];
+for (const k of KINDS) {
   const fields: KindFormat['fields'] = [];
   k.fields.forEach((field, i) => {
     const type = k.types[i]!;
     const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
     if (render) fields.push({ field, render, type });
   });
-  return [k.name, { name: k.name, code: k.kind, fields, extract: compileExtract(fields) }];
-}));
-
-/** The same formats by kind code: the per-event lookup is an array index. */
-const FORMATS_BY_CODE: (KindFormat | undefined)[] = [];
-for (const f of FORMATS.values()) FORMATS_BY_CODE[f.code] = f;
+  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(fields) };
+}
 
 /**
  * Task names made unique per run: tasks are matched across runs by name, and a name used by two

@@ -49,7 +49,6 @@ export class Aggregator implements Reducer {
     pgtableReads: {}, folioGets: 0, folioPuts: 0, bytesCopied: 0, warnings: 0, useAfterFree: 0, deadlocks: 0,
     requests: [],
   };
-  /** Events per kind, in order of first appearance (byKind's key order). */
   /** Events by kind code (an array: one increment per event); named in result(). */
   private readonly kindCounts: number[] = [];
   private readonly kindNames: string[] = [];

@@ -30,6 +30,7 @@ export interface RequestRecord {
 }
 
 export class Requests implements Reducer {
+  readonly kinds = ['request_begin', 'request_end'] as const;
   /** Every request in the order it began. */
   readonly all: RequestRecord[] = [];
   private readonly open = new Map<number, RequestRecord>();
@@ -47,8 +48,6 @@ export class Requests implements Reducer {
   onEnd(fn: (r: RequestRecord, tid: number) => void): void {
     this.endListeners.push(fn);
   }
-
-  readonly kinds = ['request_begin', 'request_end'] as const;
 
   event(e: TraceEvent): void {
     if (e.kind === 'request_begin') {

@@ -25,13 +25,13 @@ const FOLDS_BY_CODE: (FoldFn<KindName> | undefined)[] = [];
 for (const [name, apply] of Object.entries(FOLDS)) FOLDS_BY_CODE[kindByName(name)!.kind] = apply as FoldFn<KindName>;
 
 /**
- * Apply one event. A kind with no fold (a walk step, a copy to the caller) changes only seq, tick
- * and task. `code`: the event's kind code, when the caller has its row (the projection does).
+ * Apply one event, of kind `code` (the row's). A kind with no fold (a walk step, a copy to the
+ * caller) changes only seq, tick and task.
  */
-export function fold(m: Model, ctx: RunContext, e: TraceEvent, code?: number): void {
+export function fold(m: Model, ctx: RunContext, e: TraceEvent, code: number): void {
   m.seq = e.seq;
   m.tick = e.tick;
   m.lastTid = e.tid;
-  const apply = code === undefined ? (FOLDS[e.kind as KindName] as FoldFn<KindName> | undefined) : FOLDS_BY_CODE[code];
+  const apply = FOLDS_BY_CODE[code];
   apply?.(m, e as never, ctx);
 }

@@ -2,7 +2,7 @@
  * The views for plain `sqlite3` users, generated from the `kinds` table of the file (so they follow
  * the vocabulary the file was written with, not the one of the code that opens it).
  *
- *  events_v:   run (name), seq, tick, tid, task (name; `sim` for tid 0), kind (name), family, then
+ *  events_v:   run (name), seq, tick, tid, task (name; `sim` for tid 0, as reduce/read-run.ts's SIM_TASK), kind (name), family, then
  *              one column per distinct field name across all kinds (CASE on the row's kind; fields
  *              that hold an interned name show its text), then FIELD_name for coded fields (from
  *              the codes table) and FIELD_hex for addresses, entries and hashes.

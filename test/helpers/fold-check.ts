@@ -20,7 +20,7 @@ class FoldingSink implements EventSink {
   lastKind = 0;
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data?: Uint8Array) {
     this.lastKind = kind;
-    fold(this.model, this.ctx, decode([seq, tick, tid, kind, a, b, c, d, data ?? null], this.names));
+    fold(this.model, this.ctx, decode([seq, tick, tid, kind, a, b, c, d, data ?? null], this.names), kind);
   }
   name(id: number, text: string) {
     this.names[id] = text;
