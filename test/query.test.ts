@@ -6,6 +6,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { readRun } from '../src/reduce/read-run.js';
+import { reducerOf } from '../src/reduce/reducer.js';
+import { VmaMap } from '../src/reduce/vma-map.js';
+import { openRunRef } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, ROOT, tempDir } from './helpers/cli.js';
 
 const file = join(tempDir(), 'poll.db');
@@ -133,5 +137,62 @@ describe('fallbacks_v', () => {
     const reported = diff.findings.filter((f) => f.kind === 'fallback' && f.run === 'a').map((f) => f.message);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.map((r) => `${r.request}: the fast path fell back after ${r.copied} bytes at ${r.addr_hex} (${r.reason})`).sort()).toEqual(reported.sort());
+  });
+});
+
+describe('copies_v and vma_spans_v', () => {
+  /** Each copy's VMA as the shared reducer sees it: the target mm's VMA covering the address then. */
+  async function copiesByReducer(ref: string) {
+    const { trace, run } = await openRunRef(ref);
+    try {
+      const vmas = new VmaMap();
+      const targetMm = new Map<number, number>();
+      const copies: { seq: number; mm: number | null; vma: number | null; len: number }[] = [];
+      readRun(trace, run, [vmas, reducerOf({
+        request_begin: (e) => targetMm.delete(e.tid),
+        mmap_lock_start_locking: (e) => targetMm.set(e.tid, e.mm),
+        vma_start_read(e) {
+          const mm = vmas.mmOf(e.vma);
+          if (mm !== undefined) targetMm.set(e.tid, mm);
+        },
+        copy(e) {
+          const mm = targetMm.get(e.tid);
+          const vma = mm === undefined ? undefined : vmas.at(mm, e.addr);
+          copies.push({ seq: e.seq, mm: mm ?? null, vma: vma?.vma ?? null, len: e.len });
+        },
+      })]);
+      return copies;
+    } finally {
+      trace.close();
+    }
+  }
+
+  test('each copy names the VMA the reducers say it read, also across a VMA replaced mid-request', async () => {
+    const race = join(tempDir(), 'race.db');
+    mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${race}`]);
+    mmtraceJson(['record', 'mixed', '--path=fast', '--name=mixed', `--out=${race}`]);
+    for (const run of ['gup', 'fast', 'mixed']) {
+      const rows = mmtraceJson<{ rows: { seq: number; mm: number | null; vma: number | null; len: number }[] }>(['query', race,
+        `select seq, mm, vma, len from copies_v where run = '${run}' order by seq`]).rows;
+      expect(rows.length, run).toBeGreaterThan(0);
+      expect(rows, run).toEqual(await copiesByReducer(`${race}#${run}`));
+      expect(rows.every((r) => r.vma !== null), run).toBe(true);
+    }
+    // The fast path's two copies read two VMAs, the second a new life of a reused VMA id.
+    const spans = mmtraceJson<{ rows: { vma: number; from_seq: number; to_seq: number | null }[] }>(['query', race,
+      "select vma, from_seq, to_seq from vma_spans_v where run = 'fast' and vma in (select vma from copies_v where run = 'fast') order by from_seq"]).rows;
+    expect(new Set(spans.map((s) => s.vma)).size).toBe(2);
+    expect(spans.some((s) => s.to_seq !== null)).toBe(true);
+  });
+
+  test('@bytes-copied-per-vma adds up to what the requests copied', () => {
+    const race = join(tempDir(), 'mixed.db');
+    mmtraceJson(['record', 'mixed', '--path=gup', `--out=${race}`]);
+    const perVma = mmtraceJson<{ rows: { task: string; vma: number | null; bytes: number }[] }>(['query', race, '@bytes-copied-per-vma']).rows;
+    const perTask = mmtraceJson<{ rows: { task: string; bytes: number }[] }>(['query', race, '@bytes-copied']).rows;
+    const sum = new Map<string, number>();
+    for (const r of perVma) sum.set(r.task, (sum.get(r.task) ?? 0) + r.bytes);
+    expect(Object.fromEntries(sum)).toEqual(Object.fromEntries(perTask.map((r) => [r.task, r.bytes])));
+    expect(perVma.every((r) => r.vma !== null)).toBe(true);
   });
 });

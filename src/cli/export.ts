@@ -1,35 +1,25 @@
 /**
- * `mmtrace export FILE#RUN --format=chrome|ndjson [--out=FILE]`: a run for other tools, streamed in
- * constant memory. To a file, it writes beside it and renames at the end, so a file of that name is
+ * `mmtrace export FILE#RUN --format=chrome|perfetto|ndjson [--out=FILE]`: a run for other tools,
+ * streamed in constant memory. To a file, it writes beside it and renames at the end, so a file of that name is
  * either the old one or the whole export, never half of one.
  */
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { errors } from '../errors.js';
-import { chromeExporter, chromeHead, chromeTail } from '../export/chrome.js';
+import { chromeExport } from '../export/chrome.js';
 import { feedRun } from '../export/events.js';
-import { ndjsonExporter } from '../export/ndjson.js';
+import type { Exporter } from '../export/exporter.js';
+import { ndjsonExport } from '../export/ndjson.js';
 import { Out } from '../export/out.js';
-import type { Reducer } from '../reduce/reducer.js';
+import { perfettoExport } from '../export/perfetto.js';
 import { openRunRef, type RunInfo, type Trace } from '../trace/reader.js';
 import { runStateNote } from '../trace/run-state.js';
 import { progress } from './progress.js';
 
-const FORMATS = ['chrome', 'ndjson'] as const;
-type Format = (typeof FORMATS)[number];
-
-/** What a format writes before, for and after the events. */
-interface Exporter {
-  head: string;
-  reducers: Reducer[];
-  tail: string;
-}
-
-function exporterFor(format: Format, trace: Trace, run: RunInfo, out: Out): Exporter {
-  if (format === 'chrome') return { head: chromeHead(trace, run), reducers: chromeExporter(trace, run, out), tail: chromeTail() };
-  return { head: '', reducers: [ndjsonExporter(trace, run, out)], tail: '' };
-}
+const EXPORTERS = { chrome: chromeExport, perfetto: perfettoExport, ndjson: ndjsonExport } as const;
+const FORMATS = Object.keys(EXPORTERS) as Format[];
+type Format = keyof typeof EXPORTERS;
 
 function checkFormat(format: string): Format {
   if ((FORMATS as readonly string[]).includes(format)) return format as Format;
@@ -38,15 +28,14 @@ function checkFormat(format: string): Format {
 
 async function writeExport(trace: Trace, run: RunInfo, format: Format, stream: Writable): Promise<void> {
   const out = new Out(stream);
-  const exporter = exporterFor(format, trace, run, out);
+  const exporter: Exporter = EXPORTERS[format](trace, run, out);
   const bar = progress(`export ${run.name}`, run.events);
   try {
-    out.write(exporter.head);
     await feedRun(trace, run, exporter.reducers, async (done) => {
       bar.update(done);
       await out.flush();
     });
-    out.write(exporter.tail);
+    exporter.finish();
     await out.flush();
   } finally {
     bar.stop();
@@ -55,6 +44,9 @@ async function writeExport(trace: Trace, run: RunInfo, format: Format, stream: W
 
 export async function exportCommand(ref: string, o: { format: string; out?: string }): Promise<void> {
   const format = checkFormat(o.format);
+  if (format === 'perfetto' && o.out === undefined && process.stdout.isTTY) {
+    throw errors.usage('--format=perfetto is binary: give --out=FILE.pftrace or redirect stdout');
+  }
   const { trace, run } = await openRunRef(ref);
   try {
     const note = runStateNote(`${trace.file}#${run.name}`, run);

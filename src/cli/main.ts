@@ -96,20 +96,23 @@ Example:
     .action((a, b, o) => diffCommand(a, b, o));
 
   p.command('export')
-    .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing) or NDJSON')
+    .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing), Perfetto protobuf, or NDJSON')
     .argument('<file#run>', 'a trace file, and the run (by name or id) if it holds several')
-    .option('--format <f>', 'chrome (Trace Event Format JSON) or ndjson (one JSON object per event)', 'chrome')
+    .option('--format <f>', 'chrome (Trace Event Format JSON), perfetto (protobuf TracePackets) or ndjson (one JSON object per event)', 'chrome')
     .option('--out <file>', 'write to this file (default: stdout)')
     .addHelpText('after', `
 chrome: one process per emulated process, one thread per task; calls as nested slices, requests and
 waits as complete slices, lock holds as async slices per lock class, flows from a waker to the task
 it wakes and from each folio_get to its folio_put, counters for mmap_lock waiters and folio
 refcounts. One virtual tick is written as one microsecond.
+perfetto: the same timeline as TracePackets (protos/perfetto_trace.proto), names interned; requests,
+waits and lock holds on child tracks of the task's thread. Binary: give --out or redirect.
 ndjson: {seq, tick, tid, task, kind, ...fields}, coded values by name, bytes as hex.
 
 Example:
   npx mmtrace record stuck-writer --out=stuck.db
-  npx mmtrace export stuck.db --out=stuck.json`)
+  npx mmtrace export stuck.db --out=stuck.json
+  npx mmtrace export stuck.db --format=perfetto --out=stuck.pftrace`)
     .action((ref, o) => exportCommand(ref, o));
 
   p.command('query')

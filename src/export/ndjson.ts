@@ -3,9 +3,9 @@
  * coded values by their names (as the vocabulary decodes them). Bytes (a copy's data) are hex.
  */
 import { runNames, taskName } from '../reduce/read-run.js';
-import type { Reducer } from '../reduce/reducer.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import type { TraceEvent } from '../trace/vocab/index.js';
+import type { Exporter } from './exporter.js';
 import type { Out } from './out.js';
 
 /** The event's own fields, byte arrays as hex text (JSON would spell a Buffer out byte by byte). */
@@ -15,12 +15,13 @@ function fieldsOf(e: TraceEvent): Record<string, unknown> {
   return fields;
 }
 
-export function ndjsonExporter(trace: Trace, run: RunInfo, out: Out): Reducer {
+export function ndjsonExport(trace: Trace, run: RunInfo, out: Out): Exporter {
   const names = runNames(trace, run.id);
-  return {
+  const lines = {
     event(e: TraceEvent) {
       const head = { seq: e.seq, tick: e.tick, tid: e.tid, task: taskName(names, e.tid), kind: e.kind };
       out.write(`${JSON.stringify({ ...head, ...fieldsOf(e) })}\n`);
     },
   };
+  return { reducers: [lines], finish() {} };
 }

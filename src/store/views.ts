@@ -10,6 +10,8 @@
  *              last_seq, addr_hex, data_hash_hex: one row per request_begin, paired with the
  *              request_end of the same task and req (NULL end columns when the request never ended).
  *  fallbacks_v: run, request, task, seq, reason, addr, addr_hex, copied: the fast path's fallbacks.
+ *  waits_v, lock_waits_v: every wait, and those on an rwsem with its class and mode.
+ *  vma_spans_v: each VMA's ranges over time; copies_v: every copy with the VMA it read.
  *  one view per enum and flag set (rwsem_modes, pt_levels, lru_lists, page_flags ...): code, name.
  */
 import type Database from 'better-sqlite3';
@@ -253,6 +255,110 @@ JOIN runs r ON r.name = w.run
 JOIN events c ON c.run = r.id AND c.seq = w.queued_seq AND ${columnOf(contended, 'sem', 'c')} = w."on"`;
 }
 
+/** `CASE e.kind WHEN k1 THEN e.slot1 ... END`: a field that lives in a different slot per kind. */
+function fieldAcross(kinds: readonly (KindLayout | undefined)[], field: string, alias: string): string {
+  const whens = kinds.flatMap((k) => {
+    const column = columnOf(k, field, alias);
+    return column === 'NULL' ? [] : [`WHEN ${k!.kind} THEN ${column}`];
+  });
+  return whens.length ? `CASE ${alias}.kind ${whens.join(' ')} END` : 'NULL';
+}
+
+/**
+ * vma_spans_v: run, vma, mm, start, end, start_hex, end_hex, file, from_seq, to_seq -- each stretch
+ * of events during which a VMA sat in its mm's tree over one range: from its vma_mark_attached or a
+ * vma_adjust while attached, to the next vma_adjust or its vma_mark_detached (to_seq NULL: still
+ * there at the end of the run). A VMA id names a slab object that may be freed and created again
+ * (SLAB_TYPESAFE_BY_RCU): mm and file are those of the vma_create and vma_init of the same life.
+ * The same rule as src/reduce/vma-map.ts, which tests hold the two to.
+ */
+export function vmaSpansViewSql(kinds: readonly KindLayout[]): string {
+  const kind = (name: string) => kinds.find((k) => k.name === name);
+  const create = kind('vma_create');
+  const init = kind('vma_init');
+  const attach = kind('vma_mark_attached');
+  const adjust = kind('vma_adjust');
+  const detach = kind('vma_mark_detached');
+  const all = [create, init, attach, adjust, detach];
+  const ranged = [attach, adjust];
+  const code = (k: KindLayout | undefined) => k?.kind ?? -1;
+  return `CREATE VIEW vma_spans_v AS
+WITH changes AS (
+  SELECT e.run, e.seq, e.kind, ${fieldAcross(all, 'vma', 'e')} AS vma,
+    ${fieldAcross([create], 'mm', 'e')} AS mm, ${fieldAcross([init], 'file', 'e')} AS file_id,
+    ${fieldAcross(ranged, 'start', 'e')} AS start, ${fieldAcross(ranged, 'end', 'e')} AS "end"
+  FROM events e WHERE e.kind IN (${all.map(code).join(', ')})
+),
+states AS (
+  SELECT *,
+    sum(kind = ${code(create)}) OVER w AS life,
+    sum(CASE kind WHEN ${code(attach)} THEN 1 WHEN ${code(detach)} THEN -1 ELSE 0 END) OVER w AS attached,
+    lead(seq) OVER w AS next_seq
+  FROM changes WINDOW w AS (PARTITION BY run, vma ORDER BY seq)
+),
+lives AS (
+  SELECT *, max(mm) OVER l AS life_mm, max(file_id) OVER l AS life_file
+  FROM states WINDOW l AS (PARTITION BY run, vma, life)
+)
+SELECT r.name AS run, s.vma, s.life_mm AS mm, s.start, s."end",
+  ${hexOf('s.start', '0x%x')} AS start_hex, ${hexOf('s."end"', '0x%x')} AS end_hex,
+  nullif((SELECT n.text FROM names n WHERE n.run = s.run AND n.id = s.life_file), '') AS file,
+  s.seq AS from_seq, s.next_seq AS to_seq
+FROM lives s
+JOIN runs r ON r.id = s.run
+WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`;
+}
+
+/**
+ * copies_v: run, request, task, seq, addr, addr_hex, len, folio, mm, vma, vma_start_hex,
+ * vma_end_hex, file -- every copy a request made, with the VMA it read: the one of the request's
+ * target mm that covered the address at that moment (vma_spans_v). The target mm is the one the
+ * request last showed: the mmap_lock it asked for (the GUP path) or the VMA it read-locked (the fast
+ * path), before the copy. vma is NULL when no VMA covered the address then.
+ */
+export function copiesViewSql(kinds: readonly KindLayout[]): string {
+  const kind = (name: string) => kinds.find((k) => k.name === name);
+  const copy = kind('copy');
+  const locking = kind('mmap_lock_start_locking');
+  const vmaRead = kind('vma_start_read');
+  const begin = kind('request_begin');
+  const code = (k: KindLayout | undefined) => k?.kind ?? -1;
+  return `CREATE VIEW copies_v AS
+WITH marks AS (
+  SELECT e.run, e.tid, e.seq, e.kind,
+    max(CASE WHEN e.kind IN (${code(locking)}, ${code(vmaRead)}) THEN e.seq END)
+      OVER (PARTITION BY e.run, e.tid ORDER BY e.seq) AS target_seq
+  FROM events e WHERE e.kind IN (${code(copy)}, ${code(locking)}, ${code(vmaRead)})
+),
+copies AS (
+  SELECT m.run, m.tid, m.seq, q.first_seq,
+    CASE WHEN m.target_seq >= q.first_seq THEN
+      coalesce(${fieldAcross([locking], 'mm', 'x')},
+        (SELECT v.mm FROM vma_spans_v v JOIN runs vr ON vr.id = m.run
+         WHERE v.run = vr.name AND v.vma = ${fieldAcross([vmaRead], 'vma', 'x')} AND v.from_seq <= x.seq AND (v.to_seq IS NULL OR x.seq < v.to_seq)))
+    END AS mm
+  FROM marks m
+  JOIN events x ON x.run = m.run AND x.seq = m.target_seq
+  JOIN events b ON b.run = m.run AND b.tid = m.tid
+  JOIN requests q ON q.run = b.run AND q.first_seq = b.seq AND m.seq BETWEEN q.first_seq AND coalesce(q.last_seq, m.seq)
+  WHERE m.kind = ${code(copy)}
+)
+SELECT r.name AS run,
+  coalesce(t.name, 'tid' || c.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
+  t.name AS task, c.seq,
+  ${columnOf(copy, 'addr', 'e')} AS addr, ${hexOf(columnOf(copy, 'addr', 'e'), '0x%x')} AS addr_hex,
+  ${columnOf(copy, 'len', 'e')} AS len, ${columnOf(copy, 'folio', 'e')} AS folio,
+  c.mm, s.vma, s.start_hex AS vma_start_hex, s.end_hex AS vma_end_hex, s.file
+FROM copies c
+JOIN runs r ON r.id = c.run
+JOIN events e ON e.run = c.run AND e.seq = c.seq
+JOIN events b ON b.run = c.run AND b.seq = c.first_seq
+LEFT JOIN tasks t ON t.run = c.run AND t.tid = c.tid
+LEFT JOIN vma_spans_v s ON s.run = r.name AND s.mm = c.mm
+  AND ${columnOf(copy, 'addr', 'e')} >= s.start AND ${columnOf(copy, 'addr', 'e')} < s."end"
+  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`;
+}
+
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
@@ -264,12 +370,16 @@ export function rebuildViews(db: Database.Database): void {
     db.exec('DROP VIEW IF EXISTS fallbacks_v');
     db.exec('DROP VIEW IF EXISTS lock_waits_v');
     db.exec('DROP VIEW IF EXISTS waits_v');
+    db.exec('DROP VIEW IF EXISTS copies_v');
+    db.exec('DROP VIEW IF EXISTS vma_spans_v');
     for (const sql of codes.drop) db.exec(sql);
     db.exec(eventsViewSql(kinds));
     db.exec(requestsViewSql(kinds));
     db.exec(fallbacksViewSql(kinds));
     db.exec(waitsViewSql(kinds));
     db.exec(lockWaitsViewSql(kinds));
+    db.exec(vmaSpansViewSql(kinds));
+    db.exec(copiesViewSql(kinds));
     for (const sql of codes.create) db.exec(sql);
   })();
 }
