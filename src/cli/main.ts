@@ -6,18 +6,9 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../errors.js';
-import { benchCommand } from './bench.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
-import { demoCommand } from './demo.js';
-import { diffCommand } from './diff.js';
-import { exportCommand } from './export.js';
-import { queryCommand } from './query.js';
-import { listCommand } from './list.js';
-import { recordCommand } from './record-command.js';
-import { replayCommand } from './replay.js';
 import { VARIANTS } from '../record/variants.js';
 import { packageVersion } from '../version.js';
-import { workloadsCommand } from './workloads.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -42,7 +33,7 @@ function program(): Command {
   p.command('workloads')
     .description('list the workloads, their parameters and defaults, and what each shows')
     .option('--json', 'one JSON document on stdout')
-    .action((o) => workloadsCommand(o));
+    .action(async (o) => (await import('./workloads.js')).workloadsCommand(o));
 
   p.command('record')
     .description('run a workload once per path (same seed) and append one run per path to a trace file')
@@ -59,13 +50,13 @@ function program(): Command {
     .option('--max-events <n>', 'stop a run after this many events')
     .option('--yes', 'record even when the estimated file size passes 10 GB')
     .option('--json', 'one JSON document on stdout')
-    .action((workload, o) => recordCommand(workload, o));
+    .action(async (workload, o) => (await import('./record-command.js')).recordCommand(workload, o));
 
   p.command('list')
     .description('list the runs in a trace file')
     .argument('<file>', 'a trace file')
     .option('--json', 'one JSON document on stdout')
-    .action((file, o) => listCommand(file, o));
+    .action(async (file, o) => (await import('./list.js')).listCommand(file, o));
 
   p.command('replay')
     .description('the whole emulated state at one event of a recorded run')
@@ -74,7 +65,7 @@ function program(): Command {
     .option('--engine <e>', 'projection (fold the log from a snapshot) or reexec (run the model again)', 'projection')
     .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
     .option('--json', 'one JSON document on stdout')
-    .action((ref, o) => replayCommand(ref, o));
+    .action(async (ref, o) => (await import('./replay.js')).replayCommand(ref, o));
 
   p.command('diff')
     .description('semantic diff of two runs (exit 0 equivalent, 1 different, 2 error)')
@@ -93,7 +84,7 @@ per task, with each run's seq for 'npx mmtrace replay FILE#RUN --until=SEQ'.
 Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace diff race.db#gup race.db#fast`)
-    .action((a, b, o) => diffCommand(a, b, o));
+    .action(async (a, b, o) => (await import('./diff.js')).diffCommand(a, b, o));
 
   p.command('export')
     .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing), Perfetto protobuf, or NDJSON')
@@ -113,7 +104,7 @@ Example:
   npx mmtrace record stuck-writer --out=stuck.db
   npx mmtrace export stuck.db --out=stuck.json
   npx mmtrace export stuck.db --format=perfetto --out=stuck.pftrace`)
-    .action((ref, o) => exportCommand(ref, o));
+    .action(async (ref, o) => (await import('./export.js')).exportCommand(ref, o));
 
   p.command('query')
     .description('one SQL statement over a trace file, opened read-only (tables and views: README "The trace file")')
@@ -126,19 +117,19 @@ Example:
   npx mmtrace record cmdline-poll --out=poll.db
   npx mmtrace query poll.db "select request, result, data_hash from requests_v"
   npx mmtrace query poll.db @lock-acquisitions`)
-    .action((file, sql, o) => queryCommand(file, sql, o));
+    .action(async (file, sql, o) => (await import('./query.js')).queryCommand(file, sql, o));
 
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')
     .option('--events <n>', 'approximate events of the measured run', '10000000')
     .option('--json', 'one JSON document on stdout')
-    .action((o) => benchCommand(o));
+    .action(async (o) => (await import('./bench.js')).benchCommand(o));
 
   p.command('demo')
     .description('record cmdline-poll, then the cross-VMA race on gup, fast and fast+fixes, diff them and print what happened (npm start)')
     .addOption(new Option('--out <file>', 'trace file').default('traces/cmdline-poll.db'))
     .option('--json', 'one JSON document on stdout')
-    .action((o) => demoCommand(o));
+    .action(async (o) => (await import('./demo.js')).demoCommand(o));
 
   return p;
 }

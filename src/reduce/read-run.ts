@@ -36,10 +36,12 @@ export function readRun(
   const byKind = reducersByKind(reducers);
   let read = 0;
   for (const chunk of trace.eventChunks(run.id, opts.from, opts.to) as Iterable<RawRow[]>) {
-    for (const row of chunk) {
+    for (let i = 0; i < chunk.length; i++) {
+      const row = chunk[i]!;
       const e = decoder.view(row);
       const code = row[3];
-      for (const r of byKind[code] ?? reducers) r.event(e, code);
+      const targets = byKind[code] ?? reducers;
+      for (let j = 0; j < targets.length; j++) targets[j]!.event(e, code);
     }
     read += chunk.length;
     opts.onChunk?.(read);

@@ -264,8 +264,9 @@ function decodedProps(name: string, spec: KindSpec): { props: [string, string][]
     if (type === 'name') expr = `(N[${src}] ?? '')`;
     else if (type === 'bool') expr = `${src} !== 0`;
     else if (typeof type === 'object' && type.kind === 'enum') {
-      consts.push(type);
-      expr = `C${consts.length - 1}.name(${src})`;
+      // The names array first (an element load); name() only for a code this build does not know.
+      consts.push(type.names, type);
+      expr = `(C${consts.length - 2}[${src}] ?? C${consts.length - 1}.name(${src}))`;
     } else expr = src;
     props.push([JSON.stringify(field), expr]);
   });
