@@ -90,7 +90,7 @@ describe('SQL that reads like the kernel', () => {
     expect(rows.length).toBeGreaterThan(10);
     for (const r of rows) {
       expect(r['mode_name']).toBe(['read', 'write'][r['mode'] as number]);
-      expect(r['how_name']).toBe(['fast', 'steal', 'woken', 'downgrade'][r['how'] as number]);
+      expect(r['how_name']).toBe(['fast', 'steal', 'woken', 'downgrade', 'trylock'][r['how'] as number]);
     }
     const copy = mmtraceJson<{ rows: { addr: number; addr_hex: string; hash: number; hash_hex: string }[] }>(['query', file,
       "select addr, addr_hex, hash, hash_hex from events_v where kind = 'copy' limit 1"]).rows[0]!;

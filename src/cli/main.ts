@@ -86,6 +86,17 @@ Example:
   npx mmtrace diff race.db#gup race.db#fast`)
     .action(async (a, b, o) => (await import('./diff.js')).diffCommand(a, b, o));
 
+  p.command('check')
+    .description('run the checkers (lockdep, lock-context, refcount, use-after-free, mixed-vmas, foll-anon, aging, deadlock) over recorded runs; exit 1 when anything is reported')
+    .argument('<file[#run]>', 'a trace file (every run in it), or one run by name or id')
+    .option('--starvation-ticks <n>', 'a wait longer than this is starvation (default 1000000)')
+    .option('--json', 'one JSON document: {file, runs: [{run, status, violations: [{checker, severity, message, seqs, witnesses, request}]}]}')
+    .addHelpText('after', `
+Example:
+  npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
+  npx mmtrace check race.db`)
+    .action(async (ref, o) => (await import('./check.js')).checkCommand(ref, o));
+
   p.command('export')
     .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing), Perfetto protobuf, or NDJSON')
     .argument('<file#run>', 'a trace file, and the run (by name or id) if it holds several')

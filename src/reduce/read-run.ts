@@ -1,9 +1,10 @@
 /**
- * The one loop over a run's events: read in chunks from the store, decode each row once (into an
- * event object reused per kind), and hand it to every reducer in order.
+ * The one loop over a run's events: read in chunks from the store and hand each row to the
+ * reducers through one Dispatch (decoded once, in an object reused per kind).
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { Decoder, KINDS, type RawRow } from '../trace/vocab/index.js';
+import type { RawRow } from '../trace/vocab/index.js';
+import { Dispatch } from './dispatch.js';
 import type { Reducer } from './reducer.js';
 
 /** A run's interned names (what its events' name fields index) and its task names by tid. */
@@ -32,28 +33,11 @@ export function readRun(
   trace: Trace, run: RunInfo, reducers: readonly Reducer[],
   opts: { from?: number; to?: number; onChunk?: (eventsRead: number) => void } = {},
 ): void {
-  const decoder = new Decoder(trace.names(run.id));
-  const byKind = reducersByKind(reducers);
+  const dispatch = new Dispatch(reducers, trace.names(run.id));
   let read = 0;
   for (const chunk of trace.eventChunks(run.id, opts.from, opts.to) as Iterable<RawRow[]>) {
-    for (let i = 0; i < chunk.length; i++) {
-      const row = chunk[i]!;
-      const e = decoder.view(row);
-      const code = row[3];
-      const targets = byKind[code] ?? reducers;
-      for (let j = 0; j < targets.length; j++) targets[j]!.event(e, code);
-    }
+    for (let i = 0; i < chunk.length; i++) dispatch.row(chunk[i]!);
     read += chunk.length;
     opts.onChunk?.(read);
   }
-}
-
-/**
- * The reducers each kind goes to, by kind code, in the order given (a reducer may rely on one
- * before it, as the diff's facts rely on the VMA map). A kind this build does not know goes to all.
- */
-function reducersByKind(reducers: readonly Reducer[]): Reducer[][] {
-  const table: Reducer[][] = [];
-  for (const def of KINDS) table[def.kind] = reducers.filter((r) => r.kinds === undefined || r.kinds.includes(def.name));
-  return table;
 }

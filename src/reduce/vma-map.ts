@@ -16,6 +16,8 @@ export interface VmaRecord {
   /** The mapped file's name, null for anonymous memory. */
   file: string | null;
   pgoff: number;
+  /** vm_flags (VmFlags bits). */
+  flags: number;
   attached: boolean;
   /** Seq of its vma_create. */
   createdAt: number;
@@ -37,12 +39,12 @@ export class VmaMap implements Reducer {
     switch (e.kind) {
       case 'vma_create':
         this.detach(e.vma);
-        this.byId.set(e.vma, { vma: e.vma, mm: e.mm, start: e.start, end: e.end, file: null, pgoff: 0, attached: false, createdAt: e.seq });
+        this.byId.set(e.vma, { vma: e.vma, mm: e.mm, start: e.start, end: e.end, file: null, pgoff: 0, flags: 0, attached: false, createdAt: e.seq });
         this.notify(e.mm);
         break;
       case 'vma_init': {
         const v = this.byId.get(e.vma);
-        if (v) Object.assign(v, { file: e.file === '' ? null : e.file, pgoff: e.pgoff });
+        if (v) Object.assign(v, { file: e.file === '' ? null : e.file, pgoff: e.pgoff, flags: e.flags });
         break;
       }
       case 'vma_mark_attached': {
@@ -64,9 +66,12 @@ export class VmaMap implements Reducer {
         this.changed(e.vma);
         break;
       }
-      case 'vma_flags':
+      case 'vma_flags': {
+        const v = this.byId.get(e.vma);
+        if (v) v.flags = e.new;
         this.changed(e.vma);
         break;
+      }
       case 'vma_free':
         this.detach(e.vma);
         break;

@@ -11,7 +11,7 @@ export const RwsemMode = defineEnum('rwsem_modes', { read: 0, write: 1 });
  * How an rwsem was acquired: on the fast path, by an optimistic steal, granted to a woken waiter
  * (handed off), or by downgrading a write hold.
  */
-export const RwsemHow = defineEnum('rwsem_hows', { fast: 0, steal: 1, woken: 2, downgrade: 3 });
+export const RwsemHow = defineEnum('rwsem_hows', { fast: 0, steal: 1, woken: 2, downgrade: 3, trylock: 4 });
 
 /**
  * vma_start_read()'s outcome: ok; NULL because the VMA is write-locked or readers are excluded
@@ -55,7 +55,10 @@ export const lock = {
     doc: 'rwsem_mark_wake(): the lock is granted to the woken waiters (their tids) in this step',
   }),
   // spinlocks (PTL, pmd lock, page_table_lock, arg_lock, lru_lock)
-  spin_lock: kind({ code: 20, fields: { lock: 'id', class: 'name', waited: 'bool' }, doc: 'a spinlock is taken (waited: after spinning)' }),
+  spin_lock: kind({
+    code: 20, fields: { lock: 'id', class: 'name', waited: 'bool', trylock: 'bool' },
+    doc: 'a spinlock is taken (waited: after spinning; trylock: by spin_trylock, which never spins)',
+  }),
   spin_contended: kind({
     code: 21, fields: { lock: 'id', class: 'name', owner: 'id', queued: 'bool' },
     doc: 'a spinlock is held by `owner`: queued, the task now spins in its queue; else a spin_trylock failed',

@@ -34,14 +34,14 @@ export function* spin_lock(lock: SpinLock): Gen {
   const me = current();
   if (lock.owner === null) {
     lock.owner = me;
-    yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false });
+    yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: false });
     return;
   }
   if (lock.owner === me) throw new Error(`recursive spin_lock on ${lock.cls.text} ${lock.id} (AA deadlock)`);
   lock.waiters.push(me);
   yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner.tid, queued: true });
   while (lock.owner !== me) yield* sim().block(lock.id, W_SPIN);
-  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: true });
+  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: true, trylock: false });
 }
 
 /** spin_trylock(): true when taken. */
@@ -51,7 +51,7 @@ export function* spin_trylock(lock: SpinLock): Gen<boolean> {
     return false;
   }
   lock.owner = current();
-  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false });
+  yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: true });
   return true;
 }
 

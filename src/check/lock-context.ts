@@ -1,0 +1,57 @@
+/**
+ * lock-context: what the kernel's assertions and page-table rules require at each access.
+ *
+ * - A page-table entry read without the table's lock must be safe from the table being freed under
+ *   it: the reader holds the mmap_lock, a VMA lock or an rmap lock (i_mmap_rwsem, anon_vma), or is
+ *   in an RCU read-side section (or has IRQs off, which holds off the IPI and RCU table freeing).
+ * - A PTE read with the lock (pte_offset_map_lock) must hold a page-table lock.
+ * - Traced functions with lock assertions: GUP's walk (get_user_pages_remote, __get_user_pages,
+ *   follow_page_mask, faultin_page: mmap_assert_locked) needs the mmap_lock; folio_walk_start
+ *   (mmap_assert_locked, or vma_assert_locked with FW_VMA_LOCKED) and handle_mm_fault need the
+ *   mmap_lock or a VMA lock.
+ */
+import { VMA_LOCK_CLASS } from '../reduce/lock-holders.js';
+import { reducerOf, type Reducer } from '../reduce/reducer.js';
+import type { TraceEvent } from '../trace/vocab/index.js';
+import type { CheckContext } from './context.js';
+
+const WALK_PROTECTORS = ['mmap_lock', VMA_LOCK_CLASS, 'i_mmap_rwsem', 'anon_vma'];
+const PAGE_TABLE_LOCKS = ['ptl', 'pmd_lock', 'page_table_lock'];
+
+/** What each asserting traced function needs held: the lock classes any one of which will do. */
+const NEEDS: Readonly<Record<string, readonly string[]>> = {
+  get_user_pages_remote: ['mmap_lock'],
+  __get_user_pages: ['mmap_lock'],
+  follow_page_mask: ['mmap_lock'],
+  faultin_page: ['mmap_lock'],
+  folio_walk_start: ['mmap_lock', VMA_LOCK_CLASS],
+  handle_mm_fault: ['mmap_lock', VMA_LOCK_CLASS],
+};
+
+export function lockContext(ctx: CheckContext): Reducer {
+  const reported = new Set<string>();
+  const holdsAny = (tid: number, classes: readonly string[]) => ctx.locks.heldBy(tid).some((h) => classes.includes(h.class));
+  const report = (e: TraceEvent, key: string, message: string) => {
+    // One report per rule and place: a loop over many entries says it once.
+    const where = `${key}@${ctx.stacks.of(e.tid).join('/')}`;
+    if (reported.has(where)) return;
+    reported.add(where);
+    ctx.report({ checker: 'lock-context', severity: 'bug', message, seqs: [e.seq], witnesses: [ctx.witness(e.seq, e.tid, e.kind)], request: ctx.requestOf(e.tid) });
+  };
+  return reducerOf({
+    pgtable_read(e) {
+      if (e.lockless && !holdsAny(e.tid, WALK_PROTECTORS) && !ctx.locks.inRcu(e.tid)) {
+        report(e, 'lockless', `lockless ${e.level} read at 0x${e.addr.toString(16)} outside RCU and without the mmap_lock, a VMA lock or an rmap lock: the table can be freed under the walk`);
+      }
+      if (!e.lockless && e.level === 'pte' && !holdsAny(e.tid, PAGE_TABLE_LOCKS)) {
+        report(e, 'ptl', `PTE read at 0x${e.addr.toString(16)} as locked, without holding a page-table lock`);
+      }
+    },
+    call_enter(e) {
+      const needs = NEEDS[e.fn];
+      if (needs && !holdsAny(e.tid, needs)) {
+        report(e, e.fn, `${e.fn}() called without ${needs.join(' or ')} held (${e.fn === 'folio_walk_start' ? 'mmap_assert_locked, or vma_assert_locked with FW_VMA_LOCKED' : 'mmap_assert_locked'})`);
+      }
+    },
+  });
+}

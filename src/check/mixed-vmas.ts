@@ -1,0 +1,48 @@
+/**
+ * mixed-vmas (the first review finding on the series): one __access_remote_vm() call returns bytes
+ * copied before and after a VMA of the target mm changed, so the result combines data from VMAs
+ * that never coexisted. Mainline holds the mmap_lock for the whole call, so no VMA of the target
+ * can change between its copies; the fast path holds one VMA's lock at a time.
+ */
+import { reducerOf, type Reducer } from '../reduce/reducer.js';
+import type { CheckContext } from './context.js';
+
+interface Call {
+  copies: number;
+  /** VMA changes in the target mm since the last copy. */
+  changes: number;
+  firstCopySeq: number;
+  reported: boolean;
+}
+
+export function mixedVmas(ctx: CheckContext): Reducer {
+  const calls = new Map<number, Call>();
+  ctx.vmas.onChange((mm) => {
+    for (const [tid, call] of calls) {
+      const reads = ctx.targets.of(tid);
+      if (call.copies > 0 && (mm === undefined || reads === undefined || reads === mm)) call.changes++;
+    }
+  });
+  ctx.requests.onEnd((_r, tid) => calls.delete(tid));
+  return reducerOf({
+    call_enter(e) {
+      if (e.fn === '__access_remote_vm' && ctx.requests.inFlight(e.tid)) calls.set(e.tid, { copies: 0, changes: 0, firstCopySeq: 0, reported: false });
+    },
+    copy(e) {
+      const call = calls.get(e.tid);
+      if (!call) return;
+      if (call.copies === 0) call.firstCopySeq = e.seq;
+      if (call.copies > 0 && call.changes > 0 && !call.reported) {
+        call.reported = true;
+        const request = ctx.requestOf(e.tid);
+        ctx.report({
+          checker: 'mixed-vmas', severity: 'bug', request, seqs: [call.firstCopySeq, e.seq],
+          message: `${request}: one __access_remote_vm call copied before and after ${call.changes} VMA change(s) of the target mm: the result mixes data from VMAs that never coexisted`,
+          witnesses: [ctx.witness(e.seq, e.tid, `copy of ${e.len} bytes at 0x${e.addr.toString(16)} after the VMAs changed`)],
+        });
+      }
+      call.copies++;
+      call.changes = 0;
+    },
+  });
+}

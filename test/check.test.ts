@@ -1,0 +1,228 @@
+/**
+ * The checkers: nothing reported on the mainline gup path over every workload and several seeds
+ * (the false-positive bar), each review finding reported on the fast path as posted and gone with
+ * the switch that answers it, the same verdicts offline (`mmtrace check`) as online, and each
+ * checker's rule on planted event sequences.
+ */
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { CheckingSink } from '../src/check/online.js';
+import type { CheckerName, Violation } from '../src/check/index.js';
+import { RandomStrategy } from '../src/sim/strategy.js';
+import { K } from '../src/trace/vocab/index.js';
+import { resolveParams, WORKLOADS } from '../src/workloads/index.js';
+import { runWorkload } from '../src/workloads/runner.js';
+import type { AccessPath } from '../src/workloads/workload.js';
+import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
+
+/** Small enough for every seed of every workload to run in a second or two. */
+const SMALL: Record<string, Record<string, string>> = { scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' } };
+
+function violations(workload: string, path: AccessPath, seed: number, opts: { variant?: string[]; config?: Record<string, string | boolean> } = {}): Violation[] {
+  const w = WORKLOADS.find((x) => x.name === workload)!;
+  const sink = new CheckingSink();
+  runWorkload({
+    workload: w, params: resolveParams(w, SMALL[workload] ?? {}), path, variant: opts.variant ?? [], seed,
+    strategy: new RandomStrategy(seed), sink, config: opts.config as never,
+  });
+  return [...sink.violations];
+}
+
+const checkersOf = (vs: readonly Violation[]) => [...new Set(vs.map((v) => v.checker))].sort();
+const FIXES = ['singleVmaOnly', 'checkFollAnon', 'touch'];
+
+describe('the false-positive bar', () => {
+  test('mainline gup: no checker reports anything, on any workload, over seeds 1..6', () => {
+    const reported: string[] = [];
+    for (const w of WORKLOADS) {
+      for (let seed = 1; seed <= 6; seed++) {
+        for (const v of violations(w.name, 'gup', seed)) reported.push(`${w.name} seed ${seed}: ${v.checker}: ${v.message}`);
+      }
+    }
+    expect(reported).toEqual([]);
+  });
+
+  test('the fast path with the three fixes (single VMA, FOLL_ANON check, FOLL_TOUCH): nothing either', () => {
+    const reported: string[] = [];
+    for (const w of WORKLOADS) {
+      for (let seed = 1; seed <= 3; seed++) {
+        for (const v of violations(w.name, 'fast', seed, { variant: FIXES })) reported.push(`${w.name} seed ${seed}: ${v.checker}: ${v.message}`);
+      }
+    }
+    expect(reported).toEqual([]);
+  });
+});
+
+describe('the review findings, on the fast path as posted', () => {
+  const cases: [string, CheckerName, string, Record<string, string | boolean>?][] = [
+    ['cross-vma-race', 'mixed-vmas', 'singleVmaOnly'],
+    ['file-cmdline', 'foll-anon', 'checkFollAnon'],
+    ['reclaim-aging', 'aging', 'touch'],
+  ];
+  test.each(cases)('%s: %s, gone with %s', (workload, checker, fix) => {
+    expect(checkersOf(violations(workload, 'fast', 1))).toContain(checker);
+    expect(checkersOf(violations(workload, 'fast', 1, { variant: [fix] }))).not.toContain(checker);
+    expect(violations(workload, 'gup', 1)).toEqual([]);
+  });
+
+  test('dontneed-race with pteFreeImmediate=y: a use after free on both paths, as docs/semantics.md says', () => {
+    for (const path of ['gup', 'fast'] as const) {
+      const vs = violations('dontneed-race', path, 1, { config: { pteFreeImmediate: true } });
+      expect(checkersOf(vs), path).toEqual(['use-after-free']);
+      expect(vs[0]!.witnesses[0]!.stack).toContain('__access_remote_vm');
+    }
+  });
+});
+
+describe('mmtrace check', () => {
+  const dir = tempDir();
+  const race = join(dir, 'race.db');
+
+  test('offline over a recorded run: the violations the online checkers found, exit 1; a clean run exits 0', () => {
+    mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${race}`]);
+    const r = mmtrace(['check', race, '--json']);
+    expect(r.status, r.stderr).toBe(1);
+    const doc = JSON.parse(r.stdout) as { runs: { run: string; violations: Violation[] }[] };
+    const byRun = Object.fromEntries(doc.runs.map((x) => [x.run, x.violations]));
+    expect(byRun['gup']).toEqual([]);
+    const online = violations('cross-vma-race', 'fast', 1);
+    expect(byRun['fast']!.map((v) => [v.checker, v.message, v.seqs])).toEqual(online.map((v) => [v.checker, v.message, v.seqs]));
+    const mixed = byRun['fast']!.find((v) => v.checker === 'mixed-vmas')!;
+    expect(mixed.request).toBe('reader:1');
+    expect(mixed.witnesses[0]!.stack).toEqual(['__access_remote_vm', 'access_remote_vm_fast']);
+
+    const clean = mmtrace(['check', `${race}#gup`]);
+    expect(clean.status).toBe(0);
+    expect(clean.stdout.trim()).toBe(`${race}#gup: no violations`);
+  });
+
+  test('the text report names the checker, the events and each witness\'s stack', () => {
+    const r = mmtrace(['check', `${race}#fast`]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/mixed-vmas \(bug\): reader:1: one __access_remote_vm call copied before and after/);
+    expect(r.stdout).toMatch(/in __access_remote_vm > access_remote_vm_fast/);
+  });
+
+  test('bad input: one line, exit 2', () => {
+    const missing = mmtrace(['check', join(dir, 'nope.db')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const bound = mmtrace(['check', race, '--starvation-ticks=0']);
+    expect(bound.status).toBe(2);
+    expect(bound.stderr.trim()).toBe("mmtrace: --starvation-ticks must be a positive integer, got '0'");
+  });
+});
+
+/** Feed planted events straight to the online checkers. */
+class Planted {
+  readonly sink = new CheckingSink();
+  private seq = 0;
+  private readonly ids = new Map<string, number>();
+
+  constructor() {
+    this.sink.task(1, 'a');
+    this.sink.task(2, 'b');
+  }
+
+  name(text: string): number {
+    let id = this.ids.get(text);
+    if (id === undefined) {
+      id = this.ids.size + 1;
+      this.ids.set(text, id);
+      this.sink.name(id, text);
+    }
+    return id;
+  }
+
+  ev(tid: number, kind: keyof typeof K, a = 0, b = 0, c = 0, d = 0): this {
+    this.seq++;
+    this.sink.event(this.seq, this.seq * 10, tid, K[kind], a, b, c, d, undefined);
+    return this;
+  }
+
+  rwsem(tid: number, sem: number, cls: string, how = 0): this {
+    return this.ev(tid, 'rwsem_acquire', sem, this.name(cls), 0, how);
+  }
+
+  spin(tid: number, lock: number, cls: string, trylock = 0): this {
+    return this.ev(tid, 'spin_lock', lock, this.name(cls), 0, trylock);
+  }
+
+  get reported(): string[] {
+    return this.sink.violations.map((v) => `${v.checker}: ${v.message}`);
+  }
+}
+
+const VMA_READ_OK = 0;
+const HOW_TRYLOCK = 4;
+
+describe('planted violations', () => {
+  test('lockdep: mmap_lock taken under a VMA read lock, with both stacks', () => {
+    const p = new Planted();
+    p.ev(1, 'call_enter', p.name('lock_vma_under_rcu')).ev(1, 'vma_start_read', 7, VMA_READ_OK, 1).ev(1, 'call_exit', p.name('lock_vma_under_rcu'));
+    p.ev(1, 'call_enter', p.name('handle_mm_fault')).rwsem(1, 3, 'mmap_lock');
+    expect(p.reported[0]).toBe('lockdep: against the documented lock order: mmap_lock (read) taken while holding vma_lock (read): vma_lock nests inside mmap_lock');
+    const v = p.sink.violations[0]!;
+    expect(v.seqs).toEqual([2, 5]);
+    expect(v.witnesses.map((w) => w.stack)).toEqual([['lock_vma_under_rcu'], ['handle_mm_fault']]);
+  });
+
+  test('lockdep: a cycle between classes outside the documented order, across two tasks', () => {
+    const p = new Planted();
+    p.spin(1, 10, 'foo_lock').spin(1, 11, 'bar_lock').ev(1, 'spin_unlock', 11, p.name('bar_lock')).ev(1, 'spin_unlock', 10, p.name('foo_lock'));
+    expect(p.reported).toEqual([]);
+    p.spin(2, 11, 'bar_lock').spin(2, 10, 'foo_lock');
+    expect(p.reported).toEqual(['lockdep: possible circular locking dependency: bar_lock -> foo_lock closes the cycle foo_lock -> bar_lock']);
+  });
+
+  test('lockdep: a trylock against the order is no dependency', () => {
+    const p = new Planted();
+    p.ev(1, 'vma_start_read', 7, VMA_READ_OK, 1).rwsem(1, 3, 'mmap_lock', HOW_TRYLOCK);
+    p.spin(1, 12, 'ptl').spin(1, 13, 'pmd_lock', 1);
+    expect(p.reported).toEqual([]);
+  });
+
+  test('lock-context: folio_walk_start with no lock, and a lockless walk outside RCU', () => {
+    const p = new Planted();
+    p.ev(1, 'call_enter', p.name('folio_walk_start'), 0x1000);
+    p.ev(1, 'pgtable_read', 2, 0x1000, 0x1067, 1);
+    expect(p.reported).toEqual([
+      'lock-context: folio_walk_start() called without mmap_lock or vma_lock held (mmap_assert_locked, or vma_assert_locked with FW_VMA_LOCKED)',
+      'lock-context: lockless pmd read at 0x1000 outside RCU and without the mmap_lock, a VMA lock or an rmap lock: the table can be freed under the walk',
+    ]);
+    const safe = new Planted();
+    safe.ev(1, 'rcu_read_lock', 1).ev(1, 'pgtable_read', 2, 0x1000, 0x1067, 1);
+    expect(safe.reported).toEqual([]);
+  });
+
+  test('refcount: a put below zero, and a reference a request keeps', () => {
+    const p = new Planted();
+    p.ev(1, 'folio_put', 5, -1);
+    expect(p.reported).toEqual(["refcount: folio 5's reference count went below zero (-1): a folio_put without a reference"]);
+    const leak = new Planted();
+    leak.ev(1, 'request_begin', 1, leak.name('cmdline'), 0, 64).ev(1, 'call_enter', leak.name('__access_remote_vm'));
+    leak.ev(1, 'folio_get', 5, 2).ev(1, 'folio_get', 6, 2).ev(1, 'folio_put', 5, 1).ev(1, 'call_exit', leak.name('__access_remote_vm'));
+    leak.ev(1, 'request_end', 1, 64, 0, 0);
+    expect(leak.reported).toEqual(['refcount: a:1 took 2 folio reference(s) and dropped 1: 1 leaked past the end of the request']);
+  });
+
+  test('use-after-free: a reference taken on a freed folio, none once its id is allocated again', () => {
+    const p = new Planted();
+    p.ev(1, 'folio_free', 5).ev(1, 'folio_get', 5, 1);
+    expect(p.reported).toEqual(['use-after-free: folio_get on folio 5, freed at event 1']);
+    const reused = new Planted();
+    reused.ev(1, 'folio_free', 5).ev(1, 'folio_alloc', 5, 100, 0, 0).ev(1, 'folio_get', 5, 2);
+    expect(reused.reported).toEqual([]);
+  });
+
+  test('deadlock: the model\'s report, and a wait past the starvation bound', () => {
+    const p = new Planted();
+    p.ev(0, 'deadlock', 2);
+    expect(p.reported).toEqual(['deadlock: every live task is blocked (2): ']);
+    const starved = new Planted();
+    starved.ev(1, 'sched_block', 3, starved.name('rwsem_down_read'), 0);
+    (starved as unknown as { seq: number }).seq = 2_000_000;
+    starved.ev(2, 'sched_wakeup', 1, 3);
+    expect(starved.reported).toEqual(['deadlock: a waited 20000000 ticks on rwsem_down_read (bound 1000000): starvation']);
+  });
+});
