@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'EUNKNOWN_WORKLOAD'
   /** A bad command-line value (unknown path, parameter, strategy, malformed number). */
   | 'EUSAGE'
+  /** mmtrace merge: an input cannot go into the output (a run name taken, another vocabulary). */
+  | 'EMERGE'
   /** A `--until` selector that is malformed, beyond the run's end, or matches no event. */
   | 'EBADSEL'
   /** A directory was given where a trace file belongs. */
@@ -109,6 +111,8 @@ export const errors = {
   unknownWorkload: (name: string, known: readonly string[]) =>
     new MmtraceError('EUNKNOWN_WORKLOAD', `unknown workload '${name}'${didYouMean(name, known)} (workloads: ${known.join(', ')}; see \`npx mmtrace workloads\`)`),
   usage: (message: string) => new MmtraceError('EUSAGE', message),
+  mergeConflict: (out: string, why: string) =>
+    new MmtraceError('EMERGE', `${out}: nothing merged: ${why}`),
 };
 
 /** ` (did you mean 'x'?)` for a name one or two edits from a known one, else ''. */

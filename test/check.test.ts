@@ -219,10 +219,16 @@ describe('planted violations', () => {
     const p = new Planted();
     p.ev(0, 'deadlock', 2);
     expect(p.reported).toEqual(['deadlock: every live task is blocked (2): ']);
+    const idle = new Planted();
+    idle.ev(1, 'sched_block', 3, idle.name('rcu_gp_idle'), 0);
+    (idle as unknown as { seq: number }).seq = 2_000_000;
+    idle.ev(2, 'sched_wakeup', 1, 3);
+    expect(idle.reported).toEqual([]);
     const starved = new Planted();
+    starved.ev(1, 'request_begin', 1, starved.name('cmdline'), 0, 64);
     starved.ev(1, 'sched_block', 3, starved.name('rwsem_down_read'), 0);
     (starved as unknown as { seq: number }).seq = 2_000_000;
     starved.ev(2, 'sched_wakeup', 1, 3);
-    expect(starved.reported).toEqual(['deadlock: a waited 20000000 ticks on rwsem_down_read (bound 1000000): starvation']);
+    expect(starved.reported).toEqual(['deadlock: a:1 waited 19999990 ticks on rwsem_down_read (bound 1000000): starvation']);
   });
 });

@@ -202,11 +202,14 @@ describe('a killed recording', () => {
 describe('mmtrace bench', () => {
   test('--json reports every figure with its baseline', () => {
     const doc = mmtraceJson(['bench', '--events=20000']);
-    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec']) {
+    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec',
+      'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs']) {
       expect(typeof doc[key]).toBe('number');
       expect(doc[key]).toBeGreaterThan(0);
     }
     expect(doc.recordOverhead).toBeCloseTo(doc.simEventsPerSec / doc.recordEventsPerSec, 1);
+    // The checkers cost something, and never less than nothing.
+    expect(doc.checkOverhead).toBeGreaterThanOrEqual(1);
   });
 });
 

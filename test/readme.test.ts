@@ -31,9 +31,9 @@ function asRun(command: string): string | undefined {
   return command.replace(/^npm install && /, '');
 }
 
-/** A command whose exit 1 is an answer, not a failure (`diff`: the runs differ). */
+/** A command whose exit 1 is an answer, not a failure (`diff`: the runs differ; `check`, `explore`: something was found). */
 function mayAnswerNo(command: string): boolean {
-  return /^npx mmtrace diff /.test(command);
+  return /^npx mmtrace (diff|check|explore) /.test(command);
 }
 
 function freshClone(): string {

@@ -75,8 +75,9 @@ export function aging(ctx: CheckContext): Reducer {
       if (e.level === 'pmd') lastPmd.set(e.tid, e.value);
     },
     call_enter(e) {
+      if (e.fn !== 'touch_pmd') return;
       const pmd = lastPmd.get(e.tid);
-      if (e.fn === 'touch_pmd' && pmd !== undefined && entryPresent(pmd)) pmdTouched(e.tid, pmd);
+      if (pmd !== undefined && entryPresent(pmd)) pmdTouched(e.tid, pmd);
     },
     pgtable_set(e) {
       if (entryPresent(e.old) && !entryYoung(e.old) && entryYoung(e.value)) pmdTouched(e.tid, e.value);

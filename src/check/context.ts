@@ -11,11 +11,13 @@ import { RequestTargets } from '../reduce/request-targets.js';
 import { Requests } from '../reduce/requests.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import { WaitClock } from '../reduce/wait-clock.js';
-import type { Violation, Witness } from './violation.js';
+import type { CheckerName, Violation, Witness } from './violation.js';
 
 export interface CheckOptions {
   /** A wait longer than this many ticks is starvation (the deadlock checker). */
   starvationTicks: number;
+  /** The checkers to run (default: all). */
+  checkers?: readonly CheckerName[];
 }
 
 /**
@@ -35,7 +37,7 @@ export class CheckContext {
   private readonly listeners: ((v: Violation) => void)[] = [];
 
   constructor(readonly names: RunNames, readonly options: CheckOptions = { starvationTicks: DEFAULT_STARVATION_TICKS }) {
-    this.requests = new Requests(names);
+    this.requests = new Requests(names, false);
   }
 
   /** The shared reducers, in the order the checkers rely on (stacks before locks, VMAs before targets). */

@@ -1,7 +1,8 @@
 /**
  * deadlock / starvation: every live task blocked (the model notices it and stops the run: a
- * `deadlock` event listing who waits on what), or one wait longer than a bound
- * (CheckOptions.starvationTicks), e.g. a reader stuck behind a writer that never lets go.
+ * `deadlock` event listing who waits on what), or a request that waits longer than a bound in one
+ * go (CheckOptions.starvationTicks), e.g. a reader stuck behind a writer that never lets go. A task
+ * with no request in flight waiting long is not starving: kernel threads idle that way.
  */
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -9,11 +10,12 @@ import type { CheckContext } from './context.js';
 export function deadlock(ctx: CheckContext): Reducer {
   const starved = new Set<number>();
   ctx.waits.onWaitEnd((w) => {
-    if (w.ticks <= ctx.options.starvationTicks || starved.has(w.tid)) return;
+    const request = ctx.requestOf(w.tid);
+    if (request === null || w.ticks <= ctx.options.starvationTicks || starved.has(w.tid)) return;
     starved.add(w.tid);
     ctx.report({
-      checker: 'deadlock', severity: 'bug', request: ctx.requestOf(w.tid), seqs: [],
-      message: `${ctx.task(w.tid)} waited ${w.ticks} ticks on ${w.wait} (bound ${ctx.options.starvationTicks}): starvation`,
+      checker: 'deadlock', severity: 'bug', request, seqs: [],
+      message: `${request} waited ${w.ticks} ticks on ${w.wait} (bound ${ctx.options.starvationTicks}): starvation`,
       witnesses: [],
     });
   });

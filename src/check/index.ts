@@ -15,17 +15,37 @@ import { Lockdep } from './lockdep.js';
 import { mixedVmas } from './mixed-vmas.js';
 import { refcount } from './refcount.js';
 import { useAfterFree } from './use-after-free.js';
-import type { Violation } from './violation.js';
+import { CHECKER_NAMES, type CheckerName, type Violation } from './violation.js';
+import { didYouMean, errors } from '../errors.js';
 
 export { CheckContext, DEFAULT_STARVATION_TICKS, type CheckOptions } from './context.js';
 export { CHECKER_NAMES, type CheckerName, type Severity, type Violation, type Witness } from './violation.js';
 
-/** Every checker over `ctx`, after the shared reducers they read: the list to feed, in order. */
+const CHECKERS: Readonly<Record<CheckerName, (ctx: CheckContext) => Reducer>> = {
+  'lockdep': (ctx) => new Lockdep(ctx),
+  'lock-context': lockContext,
+  'refcount': refcount,
+  'use-after-free': useAfterFree,
+  'mixed-vmas': mixedVmas,
+  'foll-anon': follAnon,
+  'aging': aging,
+  'deadlock': deadlock,
+};
+
+/** The checkers `ctx.options` selects (all by default), after the shared reducers they read: the list to feed, in order. */
 export function checkReducers(ctx: CheckContext): Reducer[] {
-  return [
-    ...ctx.reducers(),
-    new Lockdep(ctx), lockContext(ctx), refcount(ctx), useAfterFree(ctx), mixedVmas(ctx), follAnon(ctx), aging(ctx), deadlock(ctx),
-  ];
+  const names = ctx.options.checkers ?? CHECKER_NAMES;
+  return [...ctx.reducers(), ...names.map((name) => CHECKERS[name](ctx))];
+}
+
+/** `--checkers=a,b`: the names, checked (a usage error names the known ones). */
+export function parseCheckers(text: string): CheckerName[] {
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(CHECKER_NAMES as readonly string[]).includes(n)) throw errors.usage(`unknown checker '${n}'${didYouMean(n, CHECKER_NAMES)} (checkers: ${CHECKER_NAMES.join(', ')})`);
+  }
+  if (names.length === 0) throw errors.usage(`--checkers needs at least one of: ${CHECKER_NAMES.join(', ')}`);
+  return names as CheckerName[];
 }
 
 /** The violations of a recorded run: one readRun() pass. */

@@ -15,22 +15,28 @@ import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { TraceEvent } from '../trace/vocab/index.js';
 import type { CheckContext } from './context.js';
 
-const WALK_PROTECTORS = ['mmap_lock', VMA_LOCK_CLASS, 'i_mmap_rwsem', 'anon_vma'];
-const PAGE_TABLE_LOCKS = ['ptl', 'pmd_lock', 'page_table_lock'];
+const WALK_PROTECTORS: ReadonlySet<string> = new Set(['mmap_lock', VMA_LOCK_CLASS, 'i_mmap_rwsem', 'anon_vma']);
+const PAGE_TABLE_LOCKS: ReadonlySet<string> = new Set(['ptl', 'pmd_lock', 'page_table_lock']);
 
 /** What each asserting traced function needs held: the lock classes any one of which will do. */
-const NEEDS: Readonly<Record<string, readonly string[]>> = {
-  get_user_pages_remote: ['mmap_lock'],
-  __get_user_pages: ['mmap_lock'],
-  follow_page_mask: ['mmap_lock'],
-  faultin_page: ['mmap_lock'],
-  folio_walk_start: ['mmap_lock', VMA_LOCK_CLASS],
-  handle_mm_fault: ['mmap_lock', VMA_LOCK_CLASS],
-};
+const MMAP_LOCK: ReadonlySet<string> = new Set(['mmap_lock']);
+const MMAP_OR_VMA_LOCK: ReadonlySet<string> = new Set(['mmap_lock', VMA_LOCK_CLASS]);
+const NEEDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['get_user_pages_remote', MMAP_LOCK],
+  ['__get_user_pages', MMAP_LOCK],
+  ['follow_page_mask', MMAP_LOCK],
+  ['faultin_page', MMAP_LOCK],
+  ['folio_walk_start', MMAP_OR_VMA_LOCK],
+  ['handle_mm_fault', MMAP_OR_VMA_LOCK],
+]);
 
 export function lockContext(ctx: CheckContext): Reducer {
   const reported = new Set<string>();
-  const holdsAny = (tid: number, classes: readonly string[]) => ctx.locks.heldBy(tid).some((h) => classes.includes(h.class));
+  const holdsAny = (tid: number, classes: ReadonlySet<string>) => {
+    const held = ctx.locks.heldBy(tid);
+    for (let i = 0; i < held.length; i++) if (classes.has(held[i]!.class)) return true;
+    return false;
+  };
   const report = (e: TraceEvent, key: string, message: string) => {
     // One report per rule and place: a loop over many entries says it once.
     const where = `${key}@${ctx.stacks.of(e.tid).join('/')}`;
@@ -48,9 +54,9 @@ export function lockContext(ctx: CheckContext): Reducer {
       }
     },
     call_enter(e) {
-      const needs = NEEDS[e.fn];
+      const needs = NEEDS.get(e.fn);
       if (needs && !holdsAny(e.tid, needs)) {
-        report(e, e.fn, `${e.fn}() called without ${needs.join(' or ')} held (${e.fn === 'folio_walk_start' ? 'mmap_assert_locked, or vma_assert_locked with FW_VMA_LOCKED' : 'mmap_assert_locked'})`);
+        report(e, e.fn, `${e.fn}() called without ${[...needs].join(' or ')} held (${e.fn === 'folio_walk_start' ? 'mmap_assert_locked, or vma_assert_locked with FW_VMA_LOCKED' : 'mmap_assert_locked'})`);
       }
     },
   });

@@ -12,6 +12,7 @@
  * the PMD lock under the PTE lock) adds no dependency, as in lockdep. Taking a second lock of the class already held (two PTLs, two mms' mmap_locks in fork) is left
  * alone: the kernel annotates those with lock subclasses, which the model does not emit.
  */
+import { stackOf } from '../reduce/call-stacks.js';
 import type { Hold } from '../reduce/lock-holders.js';
 import type { Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -101,8 +102,8 @@ export class Lockdep implements Reducer {
       checker: 'lockdep', severity: 'bug', message: `${title}: ${detail}`,
       seqs: [held.seq, taken.seq],
       witnesses: [
-        { seq: held.seq, task: ctx.task(held.tid), stack: held.stack, what: `${held.class} ${held.mode} taken (${held.key})` },
-        { seq: taken.seq, task: ctx.task(taken.tid), stack: taken.stack, what: `${taken.class} ${taken.mode} taken (${taken.key})` },
+        { seq: held.seq, task: ctx.task(held.tid), stack: stackOf(held.frame), what: `${held.class} ${held.mode} taken (${held.object} ${held.id})` },
+        { seq: taken.seq, task: ctx.task(taken.tid), stack: stackOf(taken.frame), what: `${taken.class} ${taken.mode} taken (${taken.object} ${taken.id})` },
       ],
       request: ctx.requestOf(taken.tid),
     });

@@ -3,6 +3,10 @@
  * copied before and after a VMA of the target mm changed, so the result combines data from VMAs
  * that never coexisted. Mainline holds the mmap_lock for the whole call, so no VMA of the target
  * can change between its copies; the fast path holds one VMA's lock at a time.
+ *
+ * One exception is mainline's own: when a read hits a hole, __access_remote_vm() calls
+ * expand_stack(), which drops the mmap_lock, takes it for write and downgrades it. VMAs may change
+ * meanwhile, on any path, by design; changes while the reader is inside expand_stack() do not count.
  */
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -19,6 +23,7 @@ export function mixedVmas(ctx: CheckContext): Reducer {
   const calls = new Map<number, Call>();
   ctx.vmas.onChange((mm) => {
     for (const [tid, call] of calls) {
+      if (ctx.stacks.inside(tid, 'expand_stack')) continue;
       const reads = ctx.targets.of(tid);
       if (call.copies > 0 && (mm === undefined || reads === undefined || reads === mm)) call.changes++;
     }

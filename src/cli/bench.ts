@@ -25,6 +25,12 @@
  *                          costs above the read on one core (serialDiffOverRead)
  *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
  *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
+ *   checkOverhead          the scale workload simulated with every checker on, over the same run
+ *                          simulated alone (medians of alternating runs; target <= 1.3)
+ *   exploreSchedulesPerSec `mmtrace explore cross-vma-race --path=gup` (random, every core): schedules
+ *                          per second (target >= 1000 on a 2-core machine)
+ *   exploreFirstViolationMs the same on the fast path as posted, judged by mixed-vmas: wall time until
+ *                          the cross-VMA race is found (exploreShrinkMs: shrinking it after)
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +45,10 @@ import { RandomStrategy } from '../sim/strategy.js';
 import { Prng } from '../sim/prng.js';
 import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
 import { percentile } from '../reduce/aggregates.js';
-import { NULL_SINK } from '../trace/sink.js';
+import { NULL_SINK, type EventSink } from '../trace/sink.js';
+import { CheckingSink } from '../check/online.js';
+import { explore } from '../explore/explore.js';
+import { availableParallelism } from 'node:os';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
@@ -107,6 +116,41 @@ export interface BenchFigures {
   align100kMs: number;
   align1MMs: number;
   alignGrowth1MOver100k: number;
+  checkEvents: number;
+  checkOverhead: number;
+  exploreSchedulesPerSec: number;
+  exploreFirstViolationMs: number;
+  exploreShrinkMs: number;
+}
+
+/** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
+async function checkFigures(events: number, log: (line: string) => void) {
+  log('checkers on and off');
+  const w = findWorkload('scale')!;
+  const params = resolveParams(w, scaleParams(Math.min(events, 500_000)));
+  let checkEvents = 0;
+  const run = (sink: EventSink) => {
+    const t0 = performance.now();
+    checkEvents = runWorkload({ workload: w, params, path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink }).events;
+    return performance.now() - t0;
+  };
+  run(new CheckingSink()); // warm the JIT
+  const alone: number[] = [];
+  const checked: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    alone.push(run(NULL_SINK));
+    checked.push(run(new CheckingSink()));
+  }
+  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  log('explore');
+  const target = { workload: 'cross-vma-race', variant: [], params: {}, config: {}, seed: 1, maxEvents: 200_000 };
+  const base = { all: false, workers: availableParallelism(), shard: { index: 0, count: 1 } };
+  const clean = await explore({ ...base, target: { ...target, path: 'gup' }, strategy: 'random', schedules: 3000 });
+  const race = await explore({ ...base, target: { ...target, path: 'fast', checkers: ['mixed-vmas'] }, strategy: 'random', schedules: 3000 });
+  return {
+    checkEvents, checkOverhead: +(median(checked) / median(alone)).toFixed(2),
+    exploreSchedulesPerSec: clean.schedulesPerSec, exploreFirstViolationMs: race.searchMs, exploreShrinkMs: race.shrinkMs,
+  };
 }
 
 /** Events per run of the diff figures: 1M, or --events when that is smaller (quick runs). */
@@ -225,6 +269,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
       const d = await diffFigures(dir, events, log);
+      const c = await checkFigures(events, log);
       return {
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
@@ -252,6 +297,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         align100kMs: ms(d.align100kMs),
         align1MMs: ms(d.align1MMs),
         alignGrowth1MOver100k: +(d.align1MMs / d.align100kMs).toFixed(1),
+        ...c,
       };
     } finally {
       trace.close();
@@ -280,4 +326,6 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`diff gup vs fast (aligned)  ${f.diff1MMs} ms for 2 x ${f.diffEvents} events   (reading both: ${f.readBoth1MMs} ms; diff/read ${f.diffOverRead}, target <= 2)`);
   println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
+  println(`checkers on                 ${f.checkOverhead}x the simulation alone at ${f.checkEvents} events   (target <= 1.3)`);
+  println(`explore cross-vma-race      ${f.exploreSchedulesPerSec} schedules/s on gup (target >= 1000); the race found on fast in ${f.exploreFirstViolationMs} ms (+${f.exploreShrinkMs} ms shrinking)`);
 }

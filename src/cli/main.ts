@@ -41,7 +41,8 @@ function program(): Command {
     .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
     .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
-    .option('--strategy <s>', 'scheduling strategy: random or pct:D', 'random')
+    .option('--strategy <s>', 'scheduling strategy: random, pct:D, or schedule:STEP@TID,... (a schedule explore found)', 'random')
+    .option('--undirected', "ignore the workload's directed schedule: the strategy alone orders the tasks (as explore runs them)")
     .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])
     .option('--config <k=v>', 'kernel config, e.g. CONFIG_PER_VMA_LOCK=n, pteFreeImmediate=y (repeatable)', collect, [])
     .option('--out <file>', 'trace file (default traces/WORKLOAD.db)')
@@ -96,6 +97,53 @@ Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace check race.db`)
     .action(async (ref, o) => (await import('./check.js')).checkCommand(ref, o));
+
+  p.command('explore')
+    .description('run many schedules of a workload (no directed schedule, checkers on, nothing recorded), stop at the first violation, shrink it and keep it as a run; exit 1 when one is found')
+    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`)')
+    .option('--path <path>', 'the access path: gup or fast', 'fast')
+    .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
+    .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])
+    .option('--config <k=v>', 'kernel config (repeatable)', collect, [])
+    .option('--strategy <s>', 'random, pct:D or bounded:P (see below)', 'random')
+    .option('--seeds <n>', 'schedules to run (random, pct)', '1000')
+    .option('--checkers <list>', 'comma-separated checkers that judge a schedule (default: all)')
+    .option('--all', 'run every schedule instead of stopping at the first violation; report the first of each checker')
+    .option('--workers <n>', 'worker threads (default: the number of cores)')
+    .option('--shard <k/n>', 'run only units whose index is k mod n (split one search over n machines)')
+    .option('--keep <file>', "record each shrunk violation as a run in this file ('' keeps none)", undefined)
+    .option('--seed <n>', "the workload's own seed", '1')
+    .option('--max-events <n>', 'cut a schedule after this many events', '200000')
+    .option('--starvation-ticks <n>', 'a wait longer than this is starvation (default 1000000)')
+    .option('--json', 'one JSON document: {schedules, schedulesPerSec, interleavings, pruned, complete, covered, violationsByChecker, violations: [{checker, seed, preemptions, events, replay, message, ...}]}')
+    .addHelpText('after', `
+Strategies:
+  random      a fresh seed per schedule (schedule i uses seed i+1)
+  pct:D       probabilistic concurrency testing with depth D: finds a bug of depth D with probability
+              at least 1/(n*k^(D-1)) per schedule (n tasks, k steps)
+  bounded:P   systematic: every schedule that deviates at most P times from the default scheduler
+              (run the last task while it can, else the lowest tid), at choice points after a
+              shared-state event; ends with the count, and "no violation" then covers them all
+
+Shrinking: a violation is shrunk by delta debugging over the schedule's deviations, kept as a run
+(default traces/explore-WORKLOAD.db), and printed with the command that replays it.
+
+Example:
+  npx mmtrace explore cross-vma-race --path=fast --checkers=mixed-vmas --keep=race.db
+  npx mmtrace explore cross-vma-race --path=gup --strategy=bounded:1`)
+    .action(async (workload, o) => (await import('./explore.js')).exploreCommand(workload, o));
+
+  p.command('merge')
+    .description('copy every run of the input trace files into OUT (created if needed): all or nothing, refused when a run name is taken')
+    .argument('<out>', 'the trace file to merge into')
+    .argument('<inputs...>', 'trace files whose runs to copy (e.g. the keep files of explore --shard)')
+    .option('--json', 'one JSON document: {file, runs: [{from, name, events}]}')
+    .addHelpText('after', `
+Example:
+  npx mmtrace explore cross-vma-race --shard=0/2 --keep=shard0.db
+  npx mmtrace explore cross-vma-race --shard=1/2 --keep=shard1.db
+  npx mmtrace merge all.db shard0.db shard1.db`)
+    .action(async (out, inputs, o) => (await import('./merge.js')).mergeCommand(out, inputs, o));
 
   p.command('export')
     .description('write a run for other tools: Chrome Trace Event JSON (Perfetto UI, chrome://tracing), Perfetto protobuf, or NDJSON')

@@ -5,6 +5,7 @@ import { printJson, println } from './output.js';
 import { progress } from './progress.js';
 
 interface RecordFlags {
+  undirected?: boolean;
   path: string;
   variant: string;
   seed: string;
@@ -19,13 +20,13 @@ interface RecordFlags {
   json?: boolean;
 }
 
-function nonNegativeInt(flag: string, raw: string): number {
+export function nonNegativeInt(flag: string, raw: string): number {
   const v = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v)) throw errors.usage(`${flag} must be a non-negative integer, got '${raw}'`);
   return v;
 }
 
-function parsePairs(flag: string, pairs: string[]): Record<string, string> {
+export function parsePairs(flag: string, pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const p of pairs) {
     const eq = p.indexOf('=');
@@ -35,7 +36,7 @@ function parsePairs(flag: string, pairs: string[]): Record<string, string> {
   return out;
 }
 
-function list(raw: string): string[] {
+export function list(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
@@ -46,6 +47,7 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
     variant: list(o.variant),
     seed: nonNegativeInt('--seed', o.seed),
     strategy: o.strategy,
+    undirected: o.undirected,
     params: parsePairs('--param', o.param),
     config: parsePairs('--config', o.config),
     out: o.out,

@@ -27,6 +27,8 @@ export interface RecordOptions {
   variant: string[];
   seed: number;
   strategy: string;
+  /** Ignore the workload's directed schedule (the run's strategy text then ends in ` undirected`). */
+  undirected?: boolean;
   params: Record<string, string>;
   /** Kconfig-like switches, e.g. CONFIG_PER_VMA_LOCK=n (see KernelConfig). */
   config?: Record<string, string>;
@@ -165,7 +167,7 @@ function recordOne(rec: Recorder, p: Plan, path: AccessPath, name: string, opts:
   const variant = variantOf(path, opts.variant);
   const id = rec.beginRun({
     name, workload: p.workload.name, params: p.params, path, variant, seed: opts.seed,
-    strategy: opts.strategy, config: { ...p.config }, codeVersion: codeVersion(),
+    strategy: opts.undirected ? `${opts.strategy} undirected` : opts.strategy, config: { ...p.config }, codeVersion: codeVersion(),
   }, { replace: opts.replace });
   const bar = (opts.progress ?? (() => NO_PROGRESS))(`record ${name}`, opts.maxEvents);
   let snapshots = 0;
@@ -180,7 +182,7 @@ function recordOne(rec: Recorder, p: Plan, path: AccessPath, name: string, opts:
   try {
     outcome = runWorkload({
       workload: p.workload, params: p.params, path, variant, seed: opts.seed,
-      strategy: p.strategy(), config: p.config, sink: rec, maxEvents: opts.maxEvents,
+      strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec, maxEvents: opts.maxEvents,
       onProgress: (seq) => bar.update(seq),
       snapshotEvery: SNAPSHOT_EVERY,
       onSnapshot: takeSnapshot,

@@ -17,9 +17,11 @@ export class Dispatch {
   }
 
   row(row: RawRow): void {
-    const e = this.decoder.view(row);
     const code = row[3];
     const targets = this.byKind[code] ?? this.reducers;
+    // A kind no reducer folds is not even decoded.
+    if (targets.length === 0) return;
+    const e = this.decoder.view(row);
     for (let j = 0; j < targets.length; j++) targets[j]!.event(e, code);
   }
 }

@@ -7,7 +7,7 @@
  * Events come from Decoder.view(): an object reused for every event of its kind, valid until the
  * next event of that kind. A reducer copies what it keeps; it never holds on to the event.
  */
-import type { EventOf, KindName, TraceEvent } from '../trace/vocab/index.js';
+import { kindByName, type EventOf, type KindName, type TraceEvent } from '../trace/vocab/index.js';
 
 export interface Reducer {
   /** `code`: the event's kind code, for reducers that keep tables by kind (an array index). */
@@ -24,9 +24,11 @@ export type KindHandlers = { readonly [N in KindName]?: (e: EventOf<N>) => void 
 
 /** A reducer from a table of per-kind functions: it folds exactly the kinds the table names. */
 export function reducerOf(handlers: KindHandlers): Reducer {
-  const table = handlers as Readonly<Record<string, (e: TraceEvent) => void>>;
+  // By kind code (an array), so the per-event lookup is an index, not a string key.
+  const byCode: ((e: TraceEvent) => void)[] = [];
+  for (const [name, fn] of Object.entries(handlers) as [KindName, (e: TraceEvent) => void][]) byCode[kindByName(name)!.kind] = fn;
   return {
     kinds: Object.keys(handlers) as KindName[],
-    event: (e) => table[e.kind]?.(e),
+    event: (e, code) => byCode[code]?.(e),
   };
 }

@@ -37,7 +37,8 @@ export class Requests implements Reducer {
   private readonly beginListeners: ((r: RequestRecord, tid: number) => void)[] = [];
   private readonly endListeners: ((r: RequestRecord, tid: number) => void)[] = [];
 
-  constructor(private readonly names: RunNames) {}
+  /** `keepData`: keep each request's returned bytes and their hash (the diff compares them; checkers do not). */
+  constructor(private readonly names: RunNames, private readonly keepData = true) {}
 
   /** Call `fn` as each request begins. */
   onBegin(fn: (r: RequestRecord, tid: number) => void): void {
@@ -65,8 +66,10 @@ export class Requests implements Reducer {
       this.open.delete(e.tid);
       r.result = e.result;
       r.flags = e.flags;
-      r.data = e.data ? new Uint8Array(e.data) : new Uint8Array(0);
-      r.dataHash = hashHex(e.hash);
+      if (this.keepData) {
+        r.data = e.data ? new Uint8Array(e.data) : new Uint8Array(0);
+        r.dataHash = hashHex(e.hash);
+      }
       r.lastSeq = e.seq;
       for (const fn of this.endListeners) fn(r, e.tid);
     }

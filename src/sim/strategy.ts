@@ -98,14 +98,72 @@ export class ReplayStrategy implements Strategy {
   }
 }
 
-/** Parse `random` or `pct:D` (an optional `pct:D:K` gives the step estimate K). */
+/**
+ * The default scheduler of a schedule: keep running the task that ran last while it is runnable,
+ * else the runnable task with the lowest tid. Non-preemptive, so with no deviation a run has no
+ * preemption at all.
+ */
+export function defaultPick(runnable: readonly Task[], last: Task | undefined): Task {
+  return last !== undefined && runnable.includes(last) ? last : runnable[0]!;
+}
+
+/** A schedule's deviations from the default: at step `step`, run task `tid` instead. */
+export interface Deviation {
+  step: number;
+  tid: number;
+}
+
+/** `schedule:12@3,40@2`: deviations as step@tid, in step order (`schedule:` alone is the default). */
+export function scheduleSpec(deviations: readonly Deviation[]): string {
+  return `schedule:${deviations.map((d) => `${d.step}@${d.tid}`).join(',')}`;
+}
+
+/**
+ * A schedule given by its deviations from defaultPick(): what `mmtrace explore` finds, shrinks and
+ * keeps. A deviation naming a task that is not runnable at its step is ignored (the default runs),
+ * so any subset of a schedule's deviations is a schedule too, which is what shrinking relies on.
+ */
+export class ScheduleStrategy implements Strategy {
+  private readonly at = new Map<number, number>();
+  private last: Task | undefined;
+  readonly description: string;
+
+  constructor(deviations: readonly Deviation[]) {
+    for (const d of deviations) this.at.set(d.step, d.tid);
+    this.description = scheduleSpec(deviations);
+  }
+
+  pick(runnable: readonly Task[], step: number): Task {
+    const want = this.at.get(step);
+    const chosen = (want !== undefined ? runnable.find((t) => t.tid === want) : undefined) ?? defaultPick(runnable, this.last);
+    this.last = chosen;
+    return chosen;
+  }
+
+  spawned(): void {}
+}
+
+function parseSchedule(text: string): Deviation[] {
+  if (text === '') return [];
+  return text.split(',').map((part) => {
+    const m = /^(\d+)@(\d+)$/.exec(part);
+    if (!m) throw new RangeError(`bad schedule deviation '${part}' (use STEP@TID)`);
+    return { step: Number(m[1]), tid: Number(m[2]) };
+  });
+}
+
+/**
+ * Parse `random`, `pct:D` (an optional `pct:D:K` gives the step estimate K) or `schedule:STEP@TID,...`
+ * (a schedule explore found).
+ */
 export function parseStrategy(spec: string, seed: number, defaultSteps = 20_000): Strategy {
   if (spec === 'random') return new RandomStrategy(seed);
+  if (spec.startsWith('schedule:')) return new ScheduleStrategy(parseSchedule(spec.slice('schedule:'.length)));
   const m = /^pct:(\d+)(?::(\d+))?$/.exec(spec);
   if (m) {
     const depth = Number(m[1]);
     if (depth < 1 || depth > 64) throw new RangeError(`pct depth must be 1..64, got ${depth}`);
     return new PctStrategy(seed, depth, m[2] ? Number(m[2]) : defaultSteps);
   }
-  throw new RangeError(`unknown strategy '${spec}' (use random or pct:D)`);
+  throw new RangeError(`unknown strategy '${spec}' (use random, pct:D or schedule:STEP@TID,...)`);
 }

@@ -74,7 +74,7 @@ export interface RunSummary {
 }
 
 /** The vocabulary's layout as the file's kinds table stores it. */
-const LAYOUT: readonly KindLayout[] = KINDS.map((k) => ({
+export const LAYOUT: readonly KindLayout[] = KINDS.map((k) => ({
   kind: k.kind, name: k.name, family: k.family, fields: k.fields, names: k.names, blob: k.blob,
   types: k.types.map(typeText),
 }));

@@ -20,6 +20,11 @@ export interface RunOptions {
   variant: readonly string[];
   seed: number;
   strategy: Strategy;
+  /**
+   * Follow the workload's directed schedule (its gates), if it has one (default). Off, the strategy
+   * alone orders the tasks: how `mmtrace explore` looks for races nobody scripted.
+   */
+  directed?: boolean;
   config?: Partial<KernelConfig>;
   sink: EventSink;
   maxEvents?: number;
@@ -41,7 +46,7 @@ export function runWorkload(opts: RunOptions): RunResult {
   const variant = parseVariants(opts.variant);
   const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant, seed: opts.seed, shared: {} };
   // A replay follows recorded decisions, which already obey the schedule's gates.
-  const gates = opts.strategy instanceof ReplayStrategy ? [] : opts.workload.schedule?.(ctx) ?? [];
+  const gates = opts.strategy instanceof ReplayStrategy || opts.directed === false ? [] : opts.workload.schedule?.(ctx) ?? [];
   const strategy = gates.length > 0 ? new DirectedStrategy(opts.strategy, gates) : opts.strategy;
   const sim: Sim = new Sim({
     sink: opts.sink, strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress,

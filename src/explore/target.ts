@@ -1,0 +1,54 @@
+/**
+ * What is explored: one workload on one path, with its variant switches, parameters and kernel
+ * config, as plain strings (so a worker thread can be handed it), and its resolved form.
+ */
+import { DEFAULT_STARVATION_TICKS, type CheckerName, type CheckOptions } from '../check/index.js';
+import { errors } from '../errors.js';
+import type { KernelConfig } from '../linux/kernel.js';
+import { resolveConfig } from '../record/config.js';
+import { checkPaths, checkVariant } from '../record/variants.js';
+import { findWorkload, resolveParams, WORKLOADS } from '../workloads/index.js';
+import type { AccessPath, ParamValue, Workload } from '../workloads/workload.js';
+
+export interface TargetSpec {
+  workload: string;
+  path: string;
+  variant: string[];
+  params: Record<string, string>;
+  config: Record<string, string>;
+  /** The workload's own seed (its randomness, if any; the schedule is the strategy's). */
+  seed: number;
+  /** A schedule that runs this long without ending is cut (and judged on what it did). */
+  maxEvents: number;
+  starvationTicks?: number;
+  /** The checkers that judge a schedule (default: all). */
+  checkers?: CheckerName[];
+}
+
+export interface Target {
+  spec: TargetSpec;
+  workload: Workload;
+  path: AccessPath;
+  variant: string[];
+  params: Record<string, ParamValue>;
+  config: KernelConfig;
+  check: CheckOptions;
+}
+
+/** Check every part of the spec (bad input is a usage error: one line, exit 2). */
+export function resolveTarget(spec: TargetSpec): Target {
+  const workload = findWorkload(spec.workload);
+  if (!workload) throw errors.unknownWorkload(spec.workload, WORKLOADS.map((w) => w.name));
+  const [path] = checkPaths([spec.path]);
+  checkVariant(spec.variant, [path!]);
+  let params: Record<string, ParamValue>;
+  try {
+    params = resolveParams(workload, spec.params);
+  } catch (e) {
+    throw errors.usage((e as Error).message);
+  }
+  return {
+    spec, workload, path: path!, variant: spec.variant, params, config: resolveConfig(spec.config),
+    check: { starvationTicks: spec.starvationTicks ?? DEFAULT_STARVATION_TICKS, checkers: spec.checkers },
+  };
+}
