@@ -91,6 +91,9 @@ describe('mmtrace check', () => {
     expect(mixed.request).toBe('reader:1');
     expect(mixed.witnesses[0]!.stack).toEqual(['__access_remote_vm', 'access_remote_vm_fast']);
 
+    const onlyAging = JSON.parse(mmtrace(['check', `${race}#fast`, '--checkers=aging', '--json']).stdout) as { runs: { violations: Violation[] }[] };
+    expect(checkersOf(onlyAging.runs[0]!.violations)).toEqual(['aging']);
+
     const clean = mmtrace(['check', `${race}#gup`]);
     expect(clean.status).toBe(0);
     expect(clean.stdout.trim()).toBe(`${race}#gup: no violations`);

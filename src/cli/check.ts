@@ -2,7 +2,7 @@
  * `mmtrace check FILE[#RUN] [--json] [--starvation-ticks=N]`: run the checkers over recorded runs
  * (every run of the file, or the one named). Exit 1 when anything is reported.
  */
-import { checkRun, DEFAULT_STARVATION_TICKS, type Violation } from '../check/index.js';
+import { checkRun, DEFAULT_STARVATION_TICKS, parseCheckers, type Violation } from '../check/index.js';
 import { errors } from '../errors.js';
 import { openTrace, parseRunRef, type RunInfo } from '../trace/reader.js';
 import { runStateNote } from '../trace/run-state.js';
@@ -32,8 +32,8 @@ export function violationText(v: Violation): string[] {
   return lines;
 }
 
-export async function checkCommand(ref: string, o: { json?: boolean; starvationTicks?: string }): Promise<void> {
-  const options = { starvationTicks: starvationTicks(o.starvationTicks) };
+export async function checkCommand(ref: string, o: { json?: boolean; starvationTicks?: string; checkers?: string }): Promise<void> {
+  const options = { starvationTicks: starvationTicks(o.starvationTicks), checkers: o.checkers === undefined ? undefined : parseCheckers(o.checkers) };
   const { file, run: named } = parseRunRef(ref);
   const trace = await openTrace(file);
   try {

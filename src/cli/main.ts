@@ -91,6 +91,7 @@ Example:
     .description('run the checkers (lockdep, lock-context, refcount, use-after-free, mixed-vmas, foll-anon, aging, deadlock) over recorded runs; exit 1 when anything is reported')
     .argument('<file[#run]>', 'a trace file (every run in it), or one run by name or id')
     .option('--starvation-ticks <n>', 'a wait longer than this is starvation (default 1000000)')
+    .option('--checkers <list>', 'comma-separated checkers to run (default: all)')
     .option('--json', 'one JSON document: {file, runs: [{run, status, violations: [{checker, severity, message, seqs, witnesses, request}]}]}')
     .addHelpText('after', `
 Example:
