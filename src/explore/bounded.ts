@@ -10,11 +10,13 @@
  * it, explored depth-first; subtrees are independent, which is how workers and shards split the
  * search (subtree j goes to shard j mod N) with the same total count however it is split.
  *
- * Reduction: the emulator is deterministic and events local to one task commute with every other
- * task's, so two prefixes with the same order of shared-state events, the same progress of every
- * task and the same last task reach the same state. Within a subtree, a choice point in a state
- * already branched from (with at least the deviations left) is not branched from again; the
- * schedules that saves are counted as pruned.
+ * Reduction: the emulator is deterministic and events on different objects commute, so two
+ * prefixes with the same per-object orders, the same progress of every task and the same last task
+ * reach the same state (strategy.ts). A choice point in a state already branched from (with at
+ * least as many deviations left) is not branched from again; the schedules that saves are counted
+ * as pruned. Across subtrees this is decided before the search, from one run of each subtree's
+ * root (pruneAcrossSubtrees): a state belongs to the first subtree, in index order, that reaches
+ * it, whatever the split; within a subtree, as its search goes.
  */
 import { ScheduleStrategy, type Deviation } from '../sim/strategy.js';
 import { runSchedule, type ScheduleOutcome } from './run-schedule.js';
@@ -42,6 +44,7 @@ export function runRoot(target: Target): ScheduleOutcome {
  */
 export function exploreSubtree(
   target: Target, first: Deviation, bound: number, visit: (o: ScheduleOutcome, deviations: readonly Deviation[]) => boolean,
+  skipAtRoot: ReadonlySet<number> = new Set(),
 ): SubtreeStats & { stopped: boolean } {
   const stats = { schedules: 0, pruned: 0, stopped: false };
   /** Choice-point states branched from, with the deviations that were left there. */
@@ -53,9 +56,10 @@ export function exploreSubtree(
     if (!visit(o, deviations)) return false;
     if (left === 0 || o.violation) return true;
     const after = deviations[deviations.length - 1]!.step;
+    const atRoot = deviations.length === 1;
     for (const cp of o.choicePoints) {
       if (cp.step <= after) continue;
-      if (alreadyBranched(branched, cp, left)) {
+      if ((atRoot && skipAtRoot.has(cp.step)) || alreadyBranched(branched, cp, left)) {
         stats.pruned += cp.alternatives.length;
         continue;
       }
@@ -72,4 +76,23 @@ function alreadyBranched(branched: Map<string, number>, cp: ChoicePoint, left: n
   if (before !== undefined && before >= left) return true;
   branched.set(cp.state, left);
   return false;
+}
+
+/**
+ * The choice points of each subtree's root (one deviation) that another subtree, earlier in index
+ * order, reaches in the same state with as many deviations left: their steps, per subtree, for
+ * exploreSubtree's `skipAtRoot`. Runs every subtree's root once.
+ */
+export function pruneAcrossSubtrees(target: Target, firsts: readonly Deviation[]): number[][] {
+  const owner = new Set<string>();
+  return firsts.map((first) => {
+    const o = runSchedule(target, new ScheduleStrategy([first]), { collectChoicePoints: true });
+    const skip: number[] = [];
+    for (const cp of o.choicePoints) {
+      if (cp.step <= first.step) continue;
+      if (owner.has(cp.state)) skip.push(cp.step);
+      else owner.add(cp.state);
+    }
+    return skip;
+  });
 }

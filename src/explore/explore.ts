@@ -14,7 +14,7 @@ import type { CheckerName } from '../check/index.js';
 import { recordRuns } from '../record/record.js';
 import { runName } from '../record/variants.js';
 import { scheduleSpec, ScheduleStrategy } from '../sim/strategy.js';
-import { firstDeviations, runRoot } from './bounded.js';
+import { firstDeviations, pruneAcrossSubtrees, runRoot } from './bounded.js';
 import { seedOf, type Found, type SearchSpec, type UnitResult } from './jobs.js';
 import { startPool } from './pool.js';
 import { runSchedule } from './run-schedule.js';
@@ -126,11 +126,14 @@ export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
 
   let search: SearchSpec;
   let units: number;
+  /** Bounded: per subtree, the root choice points an earlier subtree owns. */
+  let skip: number[][] = [];
   if (named.kind === 'bounded') {
     const root = runRoot(target);
     const firstsOfRoot = firstDeviations(root);
     search = { kind: 'bounded', bound: named.bound, firsts: named.bound === 0 ? [] : firstsOfRoot };
     units = search.firsts.length;
+    if (named.bound >= 2) skip = pruneAcrossSubtrees(target, search.firsts);
     if (opts.shard.index === 0) {
       note(-1, {
         schedules: 1, pruned: 0, interleavings: [root.interleaving],
@@ -151,7 +154,7 @@ export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
   const pool = startPool(Math.min(opts.workers, jobs.length));
   let done: UnitResult[][];
   try {
-    done = await runJobs(jobs, pool.threads, (indices) => pool.run({ target: opts.target, search, indices }), !opts.all, (results) => {
+    done = await runJobs(jobs, pool.threads, (indices) => pool.run({ target: opts.target, search, indices, skip: indices.map((i) => skip[i] ?? []) }), !opts.all, (results) => {
       const units = results.flat();
       opts.onProgress?.({ schedules: units.reduce((n, u) => n + u.schedules, 0), violations: units.filter((u) => u.found).length });
     });

@@ -20,6 +20,8 @@ export interface Job {
   search: SearchSpec;
   /** Schedule indices (random, pct) or subtree indices (bounded), ascending. */
   indices: number[];
+  /** Bounded: per index, the root's choice-point steps another subtree owns (pruneAcrossSubtrees). */
+  skip?: number[][];
 }
 
 /** A schedule that violated a checker: enough to replay, shrink and report it. */
@@ -49,7 +51,7 @@ function strategyFor(search: SearchSpec, index: number): Strategy {
   return new RandomStrategy(seedOf(index));
 }
 
-function runUnit(target: Target, search: SearchSpec, index: number): UnitResult {
+function runUnit(target: Target, search: SearchSpec, index: number, skip: readonly number[]): UnitResult {
   if (search.kind === 'bounded') {
     const interleavings: string[] = [];
     let found: Found | null = null;
@@ -58,7 +60,7 @@ function runUnit(target: Target, search: SearchSpec, index: number): UnitResult 
       if (!o.violation) return true;
       found = { violation: o.violation, deviations: o.deviations, preemptions: o.preemptions, events: o.events };
       return false;
-    });
+    }, new Set(skip));
     return { index, schedules: stats.schedules, pruned: stats.pruned, interleavings, found };
   }
   const o = runSchedule(target, strategyFor(search, index));
@@ -69,5 +71,5 @@ function runUnit(target: Target, search: SearchSpec, index: number): UnitResult 
 /** Run a job's units in order. */
 export function runJob(job: Job): UnitResult[] {
   const target = resolveTarget(job.target);
-  return job.indices.map((i) => runUnit(target, job.search, i));
+  return job.indices.map((i, n) => runUnit(target, job.search, i, job.skip?.[n] ?? []));
 }
