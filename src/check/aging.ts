@@ -4,7 +4,8 @@
  *
  * - a PTE-mapped folio: follow_page_pte calls folio_mark_accessed, whatever the PTE's young bit;
  * - a PMD-mapped THP: touch_pmd, which makes the PMD young (on x86 a read's pmdp_set_access_flags
- *   writes nothing and leaves the accessed bit to the MMU, so the call itself is the sign);
+ *   writes nothing and leaves the accessed bit to the MMU, so the call itself is the sign): it ages
+ *   the folio that the walk then copies from;
  * - a hugetlb folio: hugetlb_follow_page_mask does not age it, so neither must anyone else.
  *
  * Reported when a request copied from a folio it did not age that way. A behaviour change, not a
@@ -35,8 +36,8 @@ export function aging(ctx: CheckContext): Reducer {
     }
     return undefined;
   };
-  /** The PMD entry each task read last: the one a touch_pmd call ages. */
-  const lastPmd = new Map<number, number>();
+  /** Tasks that called touch_pmd since their last copy: the next copy's folio is the one it aged. */
+  const touchedPmd = new Set<number>();
   /** A PMD entry of a THP aged by the request. */
   const pmdTouched = (tid: number, entry: number) => {
     const at = folioOfPfn(entryPfn(entry));
@@ -65,19 +66,15 @@ export function aging(ctx: CheckContext): Reducer {
     folio_alloc: (e) => folioAtHead.set(e.pfn, { folio: e.folio, order: e.order }),
     copy(e) {
       const touches = open.get(e.tid);
+      if (touchedPmd.delete(e.tid)) touches?.touched.add(e.folio);
       // 0 is the zero page and -1 an I/O handler: nothing for reclaim to age.
       if (touches && e.folio > 0 && !touches.copied.has(e.folio) && !fromHugetlb(e.tid, e.addr)) touches.copied.set(e.folio, e.seq);
     },
     folio_mark_accessed(e) {
       open.get(e.tid)?.touched.add(e.folio);
     },
-    pgtable_read(e) {
-      if (e.level === 'pmd') lastPmd.set(e.tid, e.value);
-    },
     call_enter(e) {
-      if (e.fn !== 'touch_pmd') return;
-      const pmd = lastPmd.get(e.tid);
-      if (pmd !== undefined && entryPresent(pmd)) pmdTouched(e.tid, pmd);
+      if (e.fn === 'touch_pmd') touchedPmd.add(e.tid);
     },
     pgtable_set(e) {
       if (entryPresent(e.old) && !entryYoung(e.old) && entryYoung(e.value)) pmdTouched(e.tid, e.value);

@@ -6,7 +6,7 @@
 import { Dispatch } from '../reduce/dispatch.js';
 import type { RunNames } from '../reduce/read-run.js';
 import type { EventSink } from '../trace/sink.js';
-import type { RawRow } from '../trace/vocab/index.js';
+import { KINDS, type RawRow } from '../trace/vocab/index.js';
 import { checkReducers } from './index.js';
 import { CheckContext, type CheckOptions } from './context.js';
 import type { Violation } from './violation.js';
@@ -25,11 +25,14 @@ export class CheckingSink implements EventSink {
   /** One row, refilled per event: the reducers copy what they keep. */
   private readonly row: [number, number, number, number, number, number, number, number, Uint8Array | undefined] = [0, 0, 0, 0, 0, 0, 0, 0, undefined];
   events = 0;
+  /** By kind code: does any checker or shared reducer fold it? */
+  private readonly wanted: boolean[] = [];
 
   constructor(options?: CheckOptions, stopAtFirst = false) {
     const runNames: RunNames = { names: this.names, taskNames: new Map() };
     this.ctx = new CheckContext(runNames, options);
     this.dispatch = new Dispatch(checkReducers(this.ctx), this.names);
+    for (const k of KINDS) this.wanted[k.kind] = this.dispatch.wants(k.kind);
     if (stopAtFirst) {
       this.ctx.onReport((v) => {
         throw new StopRun(v);
@@ -42,9 +45,10 @@ export class CheckingSink implements EventSink {
   }
 
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined): void {
+    this.events++;
+    if (!this.wanted[kind]) return;
     const r = this.row;
     r[0] = seq; r[1] = tick; r[2] = tid; r[3] = kind; r[4] = a; r[5] = b; r[6] = c; r[7] = d; r[8] = data;
-    this.events++;
     this.dispatch.row(r as unknown as RawRow);
   }
 

@@ -16,6 +16,11 @@ export class Dispatch {
     this.byKind = reducersByKind(reducers);
   }
 
+  /** Does any reducer fold this kind? (A caller building rows can skip the others.) */
+  wants(code: number): boolean {
+    return (this.byKind[code] ?? this.reducers).length > 0;
+  }
+
   row(row: RawRow): void {
     const code = row[3];
     const targets = this.byKind[code] ?? this.reducers;
