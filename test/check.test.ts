@@ -218,6 +218,16 @@ describe('planted violations', () => {
     expect(reused.reported).toEqual([]);
   });
 
+  test('use-after-free: a copy through a read-locked VMA whose object was freed and reused', () => {
+    const p = new Planted();
+    p.ev(2, 'vma_create', 7, 1, 0x1000, 0x3000).ev(2, 'vma_mark_attached', 7, 0x1000, 0x3000);
+    p.ev(1, 'vma_start_read', 7, VMA_READ_OK, 1).ev(1, 'copy', 0x1800, 8, 5, 0);
+    expect(p.reported).toEqual([]);
+    p.ev(2, 'vma_mark_detached', 7, 0).ev(2, 'vma_free', 7).ev(2, 'vma_create', 7, 2, 0x1000, 0x3000);
+    p.ev(1, 'copy', 0x1808, 8, 5, 0);
+    expect(p.reported).toEqual(['use-after-free: copy at 0x1808 through a read-locked VMA that changed under the lock: VMA 7 was freed and created again (event 7)']);
+  });
+
   test('deadlock: the model\'s report, and a wait past the starvation bound', () => {
     const p = new Planted();
     p.ev(0, 'deadlock', 2);

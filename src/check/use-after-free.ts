@@ -9,14 +9,25 @@
  *   while merely queued) until pgtable_alloc reuses its id: an entry set in it in between is one.
  *
  * A VMA is different: SLAB_TYPESAFE_BY_RCU lets lock_vma_under_rcu() touch a freed or reused VMA,
- * which vma_start_read() detects (detached, foreign); the mixed-vmas checker catches a read that
- * carries on through a VMA that changed.
+ * which vma_start_read() detects (detached, foreign) before anyone relies on it. What must not
+ * happen is a copy through a VMA the task holds read-locked after that VMA object was detached, or
+ * freed and reused (a new vma_create of its id: another mm or address): the read lock is what should
+ * have kept it in place.
  */
+import type { Hold } from '../reduce/lock-holders.js';
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { TraceEvent } from '../trace/vocab/index.js';
 import type { CheckContext } from './context.js';
 
 export function useAfterFree(ctx: CheckContext): Reducer {
+  /** What became of a VMA the task holds read-locked, if it is no longer the object it locked. */
+  const vmaChanged = (hold: Hold): string | null => {
+    const now = ctx.vmas.get(hold.id);
+    if (!now) return null;
+    if (now.createdAt > hold.seq) return `VMA ${hold.id} was freed and created again (event ${now.createdAt})`;
+    if (!now.attached) return `VMA ${hold.id} was detached`;
+    return null;
+  };
   const freedFolios = new Map<number, number>();
   const freedTables = new Map<number, number>();
   const report = (e: TraceEvent, message: string, freedAt?: number) => {
@@ -39,6 +50,11 @@ export function useAfterFree(ctx: CheckContext): Reducer {
     folio_mark_accessed: (e) => folioUse(e, e.folio),
     copy(e) {
       if (e.folio > 0) folioUse(e, e.folio);
+      for (const hold of ctx.locks.heldBy(e.tid)) {
+        if (hold.object !== 'vma' || hold.mode !== 'read') continue;
+        const changed = vmaChanged(hold);
+        if (changed) report(e, `copy at 0x${e.addr.toString(16)} through a read-locked VMA that changed under the lock: ${changed}`, hold.seq);
+      }
     },
     pgtable_alloc: (e) => freedTables.delete(e.table),
     pgtable_free(e) {
