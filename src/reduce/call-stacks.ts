@@ -26,24 +26,25 @@ export function stackOf(frame: Frame | null): string[] {
 
 export class CallStacks implements Reducer {
   readonly kinds = ['call_enter', 'call_exit', 'task_exit'] as const;
-  private readonly top = new Map<number, Frame | null>();
+  /** Per tid (small integers: an array), its innermost frame. */
+  private readonly top: (Frame | null | undefined)[] = [];
   /** Outermost frames, by function. */
   private readonly roots = new Map<string, Frame>();
 
   event(e: TraceEvent): void {
     switch (e.kind) {
       case 'call_enter':
-        this.top.set(e.tid, this.callee(this.frame(e.tid), e.fn));
+        this.top[e.tid] = this.callee(this.frame(e.tid), e.fn);
         break;
       case 'call_exit': {
         // A call exits the innermost frame of its name (calls nest; a stack cut short is tolerated).
         let f = this.frame(e.tid);
         while (f !== null && f.fn !== e.fn) f = f.caller;
-        if (f !== null) this.top.set(e.tid, f.caller);
+        if (f !== null) this.top[e.tid] = f.caller;
         break;
       }
       case 'task_exit':
-        this.top.delete(e.tid);
+        this.top[e.tid] = undefined;
         break;
     }
   }
@@ -58,7 +59,7 @@ export class CallStacks implements Reducer {
 
   /** The task's innermost frame now (null: outside every traced call). */
   frame(tid: number): Frame | null {
-    return this.top.get(tid) ?? null;
+    return this.top[tid] ?? null;
   }
 
   /** The task's stack now, outermost first. */

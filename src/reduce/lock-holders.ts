@@ -153,7 +153,9 @@ export class LockHolders implements Reducer {
     if (held === undefined) return false;
     for (let at = held.length - 1; at >= 0; at--) {
       if (held[at]!.key !== key) continue;
-      held.splice(at, 1);
+      // Locks are mostly released in the reverse order of taking them: the last one goes.
+      if (at === held.length - 1) held.pop();
+      else held.splice(at, 1);
       return true;
     }
     return false;

@@ -29,6 +29,8 @@ export class VmaMap implements Reducer {
   /** Attached VMAs per mm: what a lookup of an address in that mm can find. */
   private readonly attachedByMm = new Map<number, Set<VmaRecord>>();
   private readonly listeners: ((mm: number | undefined) => void)[] = [];
+  /** Per mm, the VMA at() found last. */
+  private readonly lastFound = new Map<number, VmaRecord>();
 
   /** Call `fn` after every change to a VMA's range, attachment or flags, with its mm (if known). */
   onChange(fn: (mm: number | undefined) => void): void {
@@ -90,8 +92,14 @@ export class VmaMap implements Reducer {
 
   /** The attached VMA of `mm` covering addr, as it is now (live). */
   at(mm: number, addr: number): VmaRecord | undefined {
+    // Lookups come in runs (one request's copies): the VMA found last for this mm is tried first.
+    const last = this.lastFound.get(mm);
+    if (last !== undefined && last.attached && last.mm === mm && last.start <= addr && addr < last.end) return last;
     for (const v of this.attachedByMm.get(mm) ?? []) {
-      if (v.start <= addr && addr < v.end) return v;
+      if (v.start <= addr && addr < v.end) {
+        this.lastFound.set(mm, v);
+        return v;
+      }
     }
     return undefined;
   }
