@@ -5,6 +5,7 @@
  */
 import type { StreamEvent } from '../diff/hunks.js';
 import { diffTraces, type DiffReport, type Finding, type RequestComparison } from '../diff/diff.js';
+import type { PendingPass } from '../diff/pass-start.js';
 import { describeSource, type ByteSource } from '../diff/sources.js';
 import { openRunRef, type RunInfo } from '../trace/reader.js';
 import { findWorkload } from '../workloads/index.js';
@@ -166,7 +167,18 @@ function scheduleWarning(a: RunInfo, b: RunInfo): string | null {
   return `${a.workload} orders its tasks by the ${a.strategy} schedule alone (no directed schedule): on another path or config the tasks interleave differently, so differences may come from the interleaving, not the path`;
 }
 
-export async function diffCommand(refA: string, refB: string, o: { json?: boolean; strict?: boolean }): Promise<void> {
+export async function diffCommand(
+  refA: string, refB: string, o: { json?: boolean; strict?: boolean }, early: PendingPass | null = null,
+): Promise<void> {
+  try {
+    await diffRefs(refA, refB, o, early);
+  } finally {
+    // Whatever happened, no worker may outlive the command (it would keep the process alive).
+    early?.cancel();
+  }
+}
+
+async function diffRefs(refA: string, refB: string, o: { json?: boolean; strict?: boolean }, early: PendingPass | null): Promise<void> {
   const x = await openRunRef(refA);
   try {
     const y = await openRunRef(refB);
@@ -174,7 +186,7 @@ export async function diffCommand(refA: string, refB: string, o: { json?: boolea
       // A bar over both runs' events (on a terminal only); with a worker, the second run's pass
       // runs alongside the first and shows as done when it comes back.
       const bar = progress('diff', x.run.events + y.run.events);
-      const report = await diffTraces(x.trace, x.run, y.trace, y.run, o.strict, { onProgress: (done) => bar.update(done) })
+      const report = await diffTraces(x.trace, x.run, y.trace, y.run, o.strict, { onProgress: (done) => bar.update(done), early })
         .finally(() => bar.stop());
       const interleaving = scheduleWarning(x.run, y.run);
       if (interleaving) report.warnings.unshift(interleaving);

@@ -85,7 +85,11 @@ per task, with each run's seq for 'npx mmtrace replay FILE#RUN --until=SEQ'.
 Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace diff race.db#gup race.db#fast`)
-    .action(async (a, b, o) => (await import('./diff.js')).diffCommand(a, b, o));
+    .action(async (a, b, o) => {
+      // The second run's pass starts first, in a worker that boots while this thread loads the diff.
+      const early = (await import('../diff/pass-start.js')).startPassEarly(b);
+      return (await import('./diff.js')).diffCommand(a, b, o, early);
+    });
 
   p.command('check')
     .description('run the checkers (lockdep, lock-context, refcount, use-after-free, mixed-vmas, foll-anon, aging, deadlock) over recorded runs; exit 1 when anything is reported')

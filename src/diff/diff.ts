@@ -10,7 +10,8 @@ import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
 import type { Finding } from './finding.js';
 import { byteSources, describeVma, type ByteSource } from './sources.js';
-import { runPass, startPass } from './pass.js';
+import { runPass, type RunPass } from './pass.js';
+import { startPass, WORKER_MIN_EVENTS, type PendingPass } from './pass-start.js';
 import { alignStreams, type Alignment } from './align.js';
 import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
 import { Interner } from './tokens.js';
@@ -250,16 +251,23 @@ function verdictOf(findings: Finding[]): Pick<DiffReport, 'verdict' | 'differenc
  */
 export async function diffTraces(
   traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
-  opts: { workerMinEvents?: number; onProgress?: (eventsRead: number, events: number) => void } = {},
+  opts: {
+    workerMinEvents?: number; onProgress?: (eventsRead: number, events: number) => void;
+    /** Run B's pass, already started (startPassEarly): used if run B is large enough, else cancelled. */
+    early?: PendingPass | null;
+  } = {},
 ): Promise<DiffReport> {
   const interner = new Interner();
   const events = runA.events + runB.events;
   const progress = (done: number) => opts.onProgress?.(done, events);
   // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
   // interned first either way, so the report is the same with or without the worker.
-  const pendingB = startPass(traceB, runB, opts.workerMinEvents);
+  const minEvents = opts.workerMinEvents ?? WORKER_MIN_EVENTS;
+  const worthIt = runB.events >= minEvents;
+  if (!worthIt) opts.early?.cancel();
+  const pendingB = worthIt ? ((opts.early ?? null) as PendingPass<RunPass> | null) ?? (startPass(traceB.file, runB, minEvents) as PendingPass<RunPass> | null) : null;
   const a = runPass(traceA, runA, interner, progress);
-  const b = (await pendingB?.take(interner)) ?? runPass(traceB, runB, interner, (n) => progress(runA.events + n));
+  const b = (await pendingB?.take(interner, runB.id)) ?? runPass(traceB, runB, interner, (n) => progress(runA.events + n));
   progress(events);
   const semantic = diffRuns(a.facts, b.facts);
   return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
