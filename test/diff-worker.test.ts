@@ -14,21 +14,29 @@ test('the worker pass and the inline pass give the same report', async () => {
   mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
   const { diffTraces } = await dist('diff/diff.js');
   const { Interner } = await dist('diff/tokens.js');
-  const { runPass, startPass } = await dist('diff/pass.js');
+  const { runPass } = await dist('diff/pass.js');
+  const { startPass, startPassEarly } = await dist('diff/pass-start.js');
   const { openTrace } = await dist('trace/reader.js');
   const trace = await openTrace(file);
   try {
     const [a, b] = [trace.resolveRun('gup'), trace.resolveRun('fast')];
     // The worker really runs (a failed worker falls back to the inline pass silently).
-    const pending = startPass(trace, b, 0);
+    const pending = startPass(trace.file, b, 0);
     expect(pending).not.toBeNull();
     const interner = new Interner();
     runPass(trace, a, interner);
-    expect(await pending.take(interner)).not.toBeNull();
+    expect(await pending.take(interner, b.id)).not.toBeNull();
 
     const inline = JSON.stringify(await diffTraces(trace, a, trace, b, true, { workerMinEvents: Infinity }));
     const viaWorker = JSON.stringify(await diffTraces(trace, a, trace, b, true, { workerMinEvents: 0 }));
     expect(viaWorker).toBe(inline);
+    // Started early from FILE#RUN alone (as the command does), before anything is open.
+    const early = startPassEarly(`${file}#fast`);
+    const viaEarly = JSON.stringify(await diffTraces(trace, a, trace, b, true, { workerMinEvents: 0, early }));
+    expect(viaEarly).toBe(inline);
+    // A worker that read another run than the one asked for is not taken.
+    const other = startPassEarly(`${file}#gup`);
+    expect(await other!.take(new Interner(), b.id)).toBeNull();
   } finally {
     trace.close();
   }
@@ -37,15 +45,15 @@ test('the worker pass and the inline pass give the same report', async () => {
 // A worker that dies without a reply (out of memory, a crash) must not hold the diff up: its 'exit'
 // is seen at once and take() gives null, so the caller does the pass itself.
 test('a worker that dies without a reply is noticed at once', async () => {
-  const { PendingPass } = await dist('diff/pass.js');
+  const { PendingPass } = await dist('diff/pass-start.js');
   const { Interner } = await dist('diff/tokens.js');
   const { Worker } = await import('node:worker_threads');
   const dies = new Worker('process.exit(3)', { eval: true });
-  expect(await new PendingPass(dies).take(new Interner())).toBeNull();
+  expect(await new PendingPass(dies).take(new Interner(), 1)).toBeNull();
   const outOfMemory = new Worker('const keep = []; for (;;) keep.push(new Array(1e6).fill(1));', {
     eval: true, resourceLimits: { maxOldGenerationSizeMb: 16 },
   });
-  expect(await new PendingPass(outOfMemory).take(new Interner())).toBeNull();
+  expect(await new PendingPass(outOfMemory).take(new Interner(), 1)).toBeNull();
 });
 
 // Progress for the CLI's bar: non-decreasing counts of both runs' events, ending at their sum,
