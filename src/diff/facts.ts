@@ -13,6 +13,7 @@ import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type RunAggregates } from '../reduce/aggregates.js';
 import { readRun, runNames } from '../reduce/read-run.js';
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
+import { RequestTargets } from '../reduce/request-targets.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { entryPresent, entryYoung, GupFlags } from '../trace/vocab/index.js';
@@ -122,16 +123,16 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
   const open = new Map<number, RequestExtras>(); // tid -> request in flight
   const pageCache = new Set<number>();
   // The mm each request in flight reads: the one whose mmap_lock or VMA lock it last took.
-  const targetMm = new Map<RequestExtras, number>();
+  const targets = new RequestTargets(vmas);
   const killed = new Set<number>(); // tids with SIGKILL pending
-  // Per request in flight, within its current __access_remote_vm call: copies so far, and VMA
-  // changes since the last of them.
-  const inCall = new Map<RequestExtras, { copies: number; changes: number }>();
+  // Per task with a request in flight, within its current __access_remote_vm call: copies so far,
+  // and VMA changes since the last of them.
+  const inCall = new Map<number, { copies: number; changes: number }>();
   const checks: RunFacts['checks'] = { warnings: [], useAfterFree: [], kernelFaults: [], deadlock: false };
   // A VMA of `mm` changed: a hazard for the calls in flight that read that mm (or an mm not known).
   vmas.onChange((mm) => {
-    for (const [r, call] of inCall) {
-      const reads = targetMm.get(r);
+    for (const [tid, call] of inCall) {
+      const reads = targets.of(tid);
       if (call.copies > 0 && (mm === undefined || reads === undefined || reads === mm)) call.changes++;
     }
   });
@@ -142,39 +143,26 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
   });
   aggregator.requests.onEnd((_, tid) => {
     const r = open.get(tid);
-    if (r) {
-      r.killed = killed.has(tid);
-      inCall.delete(r);
-      targetMm.delete(r);
-    }
+    if (r) r.killed = killed.has(tid);
+    inCall.delete(tid);
     open.delete(tid);
   });
-  const readsMm = (tid: number, mm: number | undefined) => {
-    const r = open.get(tid);
-    if (r && mm !== undefined) targetMm.set(r, mm);
-  };
 
   // What the facts take from each kind they read (readRun() hands them no other kind).
   const see = reducerOf({
     call_enter(e) {
-      const r = open.get(e.tid);
-      if (r && e.fn === '__access_remote_vm') inCall.set(r, { copies: 0, changes: 0 });
+      if (open.has(e.tid) && e.fn === '__access_remote_vm') inCall.set(e.tid, { copies: 0, changes: 0 });
     },
-    mmap_lock_start_locking: (e) => readsMm(e.tid, e.mm),
-    vma_start_read(e) {
-      if (e.result === 'ok') readsMm(e.tid, vmas.mmOf(e.vma));
-    },
-    vma_start_read_locked: (e) => readsMm(e.tid, vmas.mmOf(e.vma)),
     copy(e) {
       const r = open.get(e.tid);
       if (!r) return;
-      const call = inCall.get(r);
+      const call = inCall.get(e.tid);
       if (call) {
         if (call.copies > 0) r.vmaChangesBetweenCopies += call.changes;
         call.copies++;
         call.changes = 0;
       }
-      const vma = vmaAtCopy(vmas, targetMm.get(r), e.addr);
+      const vma = vmaAtCopy(vmas, targets.of(e.tid), e.addr);
       r.copies.push({ seq: e.seq, addr: e.addr, len: e.len, folio: e.folio, fromPageCache: pageCache.has(e.folio), hash: e.hash, vma });
     },
     pgtable_set(e) {
@@ -213,5 +201,5 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
     const final = toDoc(project(trace, run, run.events).model);
     return { run, requests, aggregates, checks, final };
   };
-  return { reducers: () => [vmas, ...aggregator.reducers(), see], finish };
+  return { reducers: () => [vmas, targets, ...aggregator.reducers(), see], finish };
 }
