@@ -40,6 +40,7 @@ interface Edge {
 }
 
 export class Lockdep implements Reducer {
+  /** No event of its own: it hears every acquisition from the lock-holder table (onAcquire). */
   readonly kinds = [] as const;
   private readonly edges = new Map<string, Map<string, Edge>>();
   private readonly reported = new Set<string>();
