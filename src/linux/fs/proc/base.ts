@@ -92,25 +92,34 @@ export function* proc_pid_cmdline_read(tsk: TaskStruct, count: number, pos = 0):
   });
 }
 
-/** environ_read(): the environment area, page by page, FOLL_ANON. */
+/**
+ * environ_read(): the environment area, page by page, FOLL_ANON. As fs/proc/base.c does: nothing
+ * at all before the process has an environment (`!mm->env_end`, read without arg_lock), and a
+ * chunk that reads nothing (or fails) ends the read with that chunk's result: the count of the
+ * chunks before it is dropped, although their bytes already reached the caller's buffer.
+ */
 export const environ_read = traced('environ_read', function* (
   mm: MmStruct, out: Uint8Array, count: number, pos: number,
 ): Gen<number> {
+  if (mm.env_end === 0) return 0;
   const b = yield* read_arg_bounds(mm);
-  let copied = 0;
+  let ret = 0;
   while (count > 0) {
     const src = b.env_start + pos;
     if (src >= b.env_end) break;
     const this_len = Math.min(PAGE_SIZE, count, b.env_end - src);
     const page = new Uint8Array(this_len);
     const got = yield* access_remote_vm(mm, src, page, this_len, FOLL_ANON);
-    if (got <= 0) break;
-    out.set(page.subarray(0, got), copied);
-    copied += got;
+    if (got <= 0) {
+      ret = got;
+      break;
+    }
+    out.set(page.subarray(0, got), ret);
+    ret += got;
     pos += got;
     count -= got;
   }
-  return copied;
+  return ret;
 });
 
 export function* proc_pid_environ_read(tsk: TaskStruct, count: number, pos = 0): Gen<RequestResult> {
