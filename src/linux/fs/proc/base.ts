@@ -31,13 +31,19 @@ function* read_arg_bounds(mm: MmStruct): Gen<ArgBounds> {
   return b;
 }
 
-/** get_mm_proctitle(): setproctitle() overwrote argv: return the first string of the area. */
+/**
+ * get_mm_proctitle(): setproctitle() overwrote argv: return the first string of the area, at most a
+ * page of it. As fs/proc/base.c: an offset past that page reads nothing without reading the target,
+ * and the string's NUL is part of it when the page holds one.
+ */
 function* get_mm_proctitle(mm: MmStruct, out: Uint8Array, count: number, pos: number, arg_start: number): Gen<number> {
+  if (pos >= PAGE_SIZE) return 0;
   const page = new Uint8Array(PAGE_SIZE);
   const got = yield* access_remote_vm(mm, arg_start, page, PAGE_SIZE, FOLL_ANON);
   if (got <= 0) return 0;
   let len = page.subarray(0, got).indexOf(0);
   if (len < 0) len = got;
+  else len++; // strnlen() stopped at a NUL: include it
   if (pos >= len) return 0;
   const n = Math.min(len - pos, count);
   out.set(page.subarray(pos, pos + n));
