@@ -310,12 +310,13 @@ export const lock_vma_under_rcu = traced('lock_vma_under_rcu', function* (
       yield* count_vm_vma_lock_event(VMA_LOCK_ABORT);
       return null;
     }
-    yield* count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
+    // VMA_LOCK_SUCCESS is not counted here: the arch fault handler counts it once the fault is
+    // handled under the VMA lock (other callers, such as the fast path, do not count it at all).
     return vma;
   }
 });
 
-export { VMA_LOCK_RETRY, EAGAIN };
+export { VMA_LOCK_RETRY, VMA_LOCK_SUCCESS, count_vm_vma_lock_event, EAGAIN };
 
 /**
  * lock_vma_under_rcu_wait() (Dave Hansen's RFC, seeds/004): when the lockless lookup fails, take

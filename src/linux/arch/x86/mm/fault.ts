@@ -4,13 +4,12 @@
  * mmap_lock on VM_FAULT_RETRY or when the VMA cannot be read-locked.
  */
 import { emit } from '../../../../trace/vocab/index.js';
-import { name } from '../../../../sim/sim.js';
 import type { Gen } from '../../../../sim/task.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
 import { handle_mm_fault } from '../../../mm/memory.js';
 import {
-  lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read,
+  count_vm_vma_lock_event, lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read, VMA_LOCK_RETRY, VMA_LOCK_SUCCESS,
 } from '../../../mm/mmap_lock.js';
 import {
   FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC, VM_FAULT_ERROR,
@@ -22,7 +21,6 @@ import {
   PMD_SIZE, pte_protnone, pte_write,
 } from '../include/pgtable_types.js';
 
-const VMA_LOCK_RETRY = name('VMA_LOCK_RETRY');
 
 /** access_error(): may this access go to this VMA at all? */
 function access_error(write: boolean, vma: VmAreaStruct): boolean {
@@ -40,16 +38,19 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
     const vma = yield* lock_vma_under_rcu(mm, address);
     if (vma) {
       if (access_error(write, vma)) {
+        // bad_area_access_error() under the VMA lock: the fault was handled (with a signal).
         yield* vma_end_read(vma);
+        yield* count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
         return -1;
       }
       const fault = yield* handle_mm_fault(vma, address, flags | FAULT_FLAG_VMA_LOCK);
       if (!(fault & VM_FAULT_RETRY)) {
         yield* vma_end_read(vma);
+        yield* count_vm_vma_lock_event(VMA_LOCK_SUCCESS);
         return fault & VM_FAULT_ERROR;
       }
       // The handler released the VMA lock; retry under mmap_lock.
-      yield emit.vmstat({ counter: VMA_LOCK_RETRY.id });
+      yield* count_vm_vma_lock_event(VMA_LOCK_RETRY);
     }
   }
   for (;;) {
