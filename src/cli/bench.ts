@@ -26,7 +26,7 @@
  *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
  *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
  *   checkOverhead          the scale workload simulated with every checker on, over the same run
- *                          simulated alone (medians of alternating runs; target <= 1.3)
+ *                          simulated alone (medians of 9 alternating runs; target <= 1.3)
  *   exploreSchedulesPerSec `mmtrace explore cross-vma-race --path=gup` (random, every core): schedules
  *                          per second (target >= 1000 on a 2-core machine)
  *   exploreFirstViolationMs the same on the fast path as posted, judged by mixed-vmas: wall time until
@@ -137,7 +137,8 @@ async function checkFigures(events: number, log: (line: string) => void) {
   run(new CheckingSink()); // warm the JIT
   const alone: number[] = [];
   const checked: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  // Nine alternating pairs: a ratio of two ~0.3 s runs on a shared machine needs the median of many.
+  for (let i = 0; i < 9; i++) {
     alone.push(run(NULL_SINK));
     checked.push(run(new CheckingSink()));
   }
