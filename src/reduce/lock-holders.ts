@@ -116,11 +116,6 @@ export class LockHolders implements Reducer {
     return this.tasks[tid]?.holds ?? NONE;
   }
 
-  /** Does the task hold a lock of this class now? */
-  holdsClass(tid: number, cls: string): boolean {
-    return this.heldBy(tid).some((h) => h.class === cls);
-  }
-
   /** Is the task in an RCU read-side section (rcu_read_lock, or IRQs off)? */
   inRcu(tid: number): boolean {
     const t = this.tasks[tid];
