@@ -170,6 +170,18 @@ Example:
   npx mmtrace export stuck.db --format=perfetto --out=stuck.pftrace`)
     .action(async (ref, o) => (await import('./export.js')).exportCommand(ref, o));
 
+  p.command('tui')
+    .description('browse a run in the terminal: events, state, lock lanes; with two runs, the diff view')
+    .argument('<file#run>', 'a trace file, and the run if it holds several (without one: a run picker)')
+    .argument('[other#run]', 'a second run: open the diff view of the two')
+    .option('--follow', 'open a run that is still recording; the list grows as events commit (like less +F)')
+    .addHelpText('after', `
+Keys: ? in the browser, and README "Browsing a run". Example:
+  npx mmtrace record stuck-writer --path=gup,fast --out=sw.db
+  npx mmtrace tui sw.db#gup
+  npx mmtrace tui sw.db#gup sw.db#fast`)
+    .action(async (ref, other, o) => (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], o));
+
   p.command('query')
     .description('one SQL statement over a trace file, opened read-only (tables and views: README "The trace file")')
     .argument('<file>', 'a trace file')

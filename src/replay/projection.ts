@@ -30,14 +30,25 @@ export function project(trace: Trace, run: RunInfo, seq: number, opts: { useSnap
   const start = stored && !isRefusal(stored) ? stored : undefined;
   const model = start ?? emptyModel();
   const from = model.seq;
-  for (const chunk of trace.eventChunks(run.id, from + 1, seq)) {
-    // view(): one reused object per kind; the folds copy what they keep (bytes into folio data).
-    for (const row of chunk) fold(model, ctx, decoder.view(row), row[3]);
-  }
+  advance(trace, run, model, seq, ctx, decoder);
   return {
     model,
     fromSnapshot: start ? snap!.seq : 0,
     folded: model.seq - from,
     snapshotIgnored: stored && isRefusal(stored) ? `snapshot at event ${snap!.seq} not used: ${stored.reason}` : null,
   };
+}
+
+/**
+ * Fold the events after the model's own up to `seq` into it: how a reader that moves forward (the
+ * browser's cursor) keeps one model instead of projecting again.
+ */
+export function advance(
+  trace: Trace, run: RunInfo, model: Model, seq: number,
+  ctx: RunContext = runContext(trace, run.id), decoder = new Decoder(trace.names(run.id)),
+): void {
+  for (const chunk of trace.eventChunks(run.id, model.seq + 1, seq)) {
+    // view(): one reused object per kind; the folds copy what they keep (bytes into folio data).
+    for (const row of chunk) fold(model, ctx, decoder.view(row), row[3]);
+  }
 }

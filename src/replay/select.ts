@@ -1,10 +1,12 @@
 /**
  * `--until` selectors (DESIGN.md): an event number `N`, `end`, `first-warning`, or a filter such as
  * `kind=vma_end_read,task=monitor,n=3` -- the n-th event matching every condition (n defaults to
- * 1). Other keys name fields of the kind (`kind=copy,folio=42`).
+ * 1). Other keys name fields of the kind (`kind=copy,folio=42`), a coded field by its value's name
+ * (`kind=rwsem_acquire,mode=write`).
  */
 import { MmtraceError } from '../errors.js';
 import type { EventFilter, RunInfo, Trace } from '../trace/reader.js';
+import { kindByName } from '../trace/vocab/index.js';
 
 function bad(sel: string, why: string): MmtraceError {
   return new MmtraceError('EBADSEL', `--until=${sel}: ${why}`);
@@ -63,7 +65,7 @@ function nthMatch(trace: Trace, run: RunInfo, sel: string, conds: Record<string,
         ? `a field condition (${key}=) needs kind= first`
         : `kind ${kind.name} has no field '${key}' (fields: ${known.join(', ')})`);
     }
-    fields[key] = kind!.names.includes(key) ? nameId(sel, names, value) : integer(sel, key, value);
+    fields[key] = kind!.names.includes(key) ? nameId(sel, names, value) : codedValue(sel, kind!.name, key, value);
   }
   if (Object.keys(fields).length > 0) filter.fields = fields;
   const seq = trace.findEvent(run.id, filter, n);
@@ -91,6 +93,17 @@ function nameId(sel: string, names: readonly string[], text: string): number {
   const id = names.indexOf(text);
   if (id < 0) throw bad(sel, `no name '${text}' in this run`);
   return id;
+}
+
+/**
+ * A field's stored value: an integer, or the name of a code (`mode=write`, `result=ok`,
+ * `success=true`) as the vocabulary spells the field's enum.
+ */
+function codedValue(sel: string, kind: string, key: string, raw: string): number {
+  const type = kindByName(kind)?.types[kindByName(kind)!.fields.indexOf(key)];
+  if (type === 'bool' && (raw === 'true' || raw === 'false')) return raw === 'true' ? 1 : 0;
+  if (typeof type === 'object' && type.kind === 'enum' && Object.hasOwn(type.codes, raw)) return (type.codes as Record<string, number>)[raw]!;
+  return integer(sel, key, raw);
 }
 
 function integer(sel: string, key: string, raw: string): number {

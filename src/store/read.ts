@@ -39,7 +39,17 @@ export interface EventFilter {
   tids?: readonly number[];
   /** field name -> stored value; needs exactly one kind in `kinds` */
   fields?: Readonly<Record<string, number>>;
+  /**
+   * At least one of these holds: the named field of an event of that kind lies in [lo, hi] (how
+   * the browser filters by address: every address field of every kind that has one).
+   */
+  anyField?: readonly { kind: string; field: string; lo: number; hi: number }[];
+  /** The seq lies in one of these inclusive ranges (how the browser filters by request). */
+  seqRanges?: readonly (readonly [number, number])[];
 }
+
+/** Which way a search goes from its starting event. */
+export type Direction = 'forward' | 'backward';
 
 /** What a query returned: column names, and one array of values per row. */
 export interface QueryResult {
@@ -160,19 +170,50 @@ export class TraceFile {
    * undefined. Kind and field names resolve through the file's own layout.
    */
   nthEvent(run: number, filter: EventFilter, n = 1): number | undefined {
+    const q = this.matching(run, filter).select('seq');
+    const row = this.q(() => first(this.db, q.orderBy('seq').limit(1).offset(n - 1)));
+    return row?.seq;
+  }
+
+  /**
+   * Up to `limit` events matching `filter`, from `fromSeq` (inclusive) on, forward or backward, in
+   * the order they were met: how the browser pages a filtered list and finds the next match.
+   */
+  matchingRows(run: number, filter: EventFilter, fromSeq: number, limit: number, direction: Direction): EventRow[] {
+    const forward = direction === 'forward';
+    const q = this.matching(run, filter)
+      .select(['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', 'data'])
+      .where('seq', forward ? '>=' : '<=', fromSeq)
+      .orderBy('seq', forward ? 'asc' : 'desc').limit(limit);
+    const c = q.compile();
+    return this.q(() => this.db.prepare(c.sql).raw(true).all(...(c.parameters as unknown[])) as EventRow[]);
+  }
+
+  /** The events of `run` that match every condition of `filter`, as a query to select from. */
+  private matching(run: number, filter: EventFilter) {
     const kinds = (filter.kinds ?? []).map((name) => this.kindNamed(name));
-    let q = qb.selectFrom('events').select('seq').where('run', '=', run);
+    let q = qb.selectFrom('events').where('run', '=', run);
     if (filter.kinds) q = q.where('kind', 'in', kinds.length ? kinds.map((k) => k.kind) : [-1]);
     if (filter.tids) q = q.where('tid', 'in', filter.tids.length ? [...filter.tids] : [-1]);
     const fields = Object.entries(filter.fields ?? {});
     if (fields.length > 0 && kinds.length !== 1) throw new Error('nthEvent: field conditions need exactly one kind');
-    for (const [field, value] of fields) {
-      const slot = slotOf(kinds[0]!, field);
-      if (!slot) throw new Error(`nthEvent: kind ${kinds[0]!.name} has no field '${field}'`);
-      q = q.where(slot, '=', value);
+    for (const [field, value] of fields) q = q.where(this.slotNamed(kinds[0]!, field), '=', value);
+    const anyField = filter.anyField;
+    if (anyField) {
+      q = q.where((eb) => eb.or(anyField.map((f) => {
+        const k = this.kindNamed(f.kind);
+        return eb.and([eb('kind', '=', k.kind), eb(this.slotNamed(k, f.field), '>=', f.lo), eb(this.slotNamed(k, f.field), '<=', f.hi)]);
+      })));
     }
-    const row = this.q(() => first(this.db, q.orderBy('seq').limit(1).offset(n - 1)));
-    return row?.seq;
+    const ranges = filter.seqRanges;
+    if (ranges) q = q.where((eb) => eb.or(ranges.map(([lo, hi]) => eb.and([eb('seq', '>=', lo), eb('seq', '<=', hi)]))));
+    return q;
+  }
+
+  private slotNamed(k: KindLayout, field: string) {
+    const slot = slotOf(k, field);
+    if (!slot) throw new Error(`nthEvent: kind ${k.name} has no field '${field}'`);
+    return slot;
   }
 
   /**

@@ -11,13 +11,13 @@
  */
 import { errors } from '../errors.js';
 import type { KindLayout } from '../store/layout.js';
-import { TraceFile, type EventFilter, type EventRow, type QueryResult, type RunRow } from '../store/read.js';
+import { TraceFile, type Direction, type EventFilter, type EventRow, type QueryResult, type RunRow } from '../store/read.js';
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
-export type { EventFilter, EventRow, KindLayout };
+export type { Direction, EventFilter, EventRow, KindLayout, QueryResult };
 /** A kind as the file declares it. */
 export type KindInfo = KindLayout;
 
@@ -262,6 +262,14 @@ export class Trace {
    */
   findEvent(run: number, filter: EventFilter, n = 1): number | undefined {
     return this.store.nthEvent(run, filter, n);
+  }
+
+  /**
+   * Up to `limit` events matching `filter` from `fromSeq` (inclusive) on, going `direction`, in the
+   * order met (a backward search returns them newest first).
+   */
+  matchingEvents(run: number, filter: EventFilter, fromSeq: number, limit: number, direction: Direction): EventRow[] {
+    return this.store.matchingRows(run, filter, fromSeq, limit, direction);
   }
 
   /** Refuse a file holding a run recorded with a newer event schema than this build reads. */

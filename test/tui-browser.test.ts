@@ -1,0 +1,351 @@
+/**
+ * The browser's state and keys (tui/data), on recorded scenarios: paging, jumps, search, filter,
+ * marks, warnings, request boundaries, "where did this come from", `%`, the jump history, the SQL
+ * prompt, the lock lanes against the projection, --follow on a run still recording, and the diff
+ * view's divergences and findings.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toDoc } from '../src/replay/doc.js';
+import { project } from '../src/replay/projection.js';
+import { openRunRef, openTrace, type RunInfo, type Trace } from '../src/trace/reader.js';
+import { Browser, splitKeys, type Key } from '../tui/data/browser.js';
+import { DiffBrowser } from '../tui/data/diff-browser.js';
+import { computeLanes, seedChars } from '../tui/data/lanes.js';
+import { RunSource } from '../tui/data/run-source.js';
+import { CLI, mmtrace, tempDir } from './helpers/cli.js';
+
+let dir: string;
+let sw: string;
+let dn: string;
+const opened: Trace[] = [];
+
+beforeAll(() => {
+  dir = tempDir();
+  sw = join(dir, 'sw.db');
+  dn = join(dir, 'dn.db');
+  expect(mmtrace(['record', 'stuck-writer', '--path=gup,fast', `--out=${sw}`]).status).toBe(0);
+  expect(mmtrace(['record', 'dontneed-race', '--path=fast', '--config', 'pteFreeImmediate=y', `--out=${dn}`]).status).toBe(0);
+});
+
+afterAll(() => {
+  for (const t of opened) t.close();
+});
+
+async function browse(ref: string, rows = 24, cols = 80): Promise<Browser> {
+  const { trace, run } = await openRunRef(ref);
+  opened.push(trace);
+  return new Browser(new RunSource(trace, run), rows, cols);
+}
+
+/** Type keys as a person does: each character a key, `\r` Enter. */
+function type(b: Browser, text: string): void {
+  for (const [input, key] of splitKeys(text, {})) b.key(input, key);
+}
+
+function press(b: Browser, input: string, key: Key = {}): void {
+  b.key(input, key);
+}
+
+const eventAt = (b: Browser) => b.cursorLine()!;
+
+describe('moving through a run', () => {
+  it('pages by seq and keeps the cursor on screen', async () => {
+    const b = await browse(`${sw}#gup`);
+    expect(b.cursor).toBe(1);
+    expect(b.rows().map((r) => r.seq)).toEqual(Array.from({ length: b.layout.listRows }, (_, i) => i + 1));
+    type(b, 'jj');
+    expect(b.cursor).toBe(3);
+    press(b, '', { pageDown: true });
+    expect(b.cursor).toBe(3 + b.layout.listRows - 1);
+    expect(b.rows().some((r) => r.seq === b.cursor)).toBe(true);
+    type(b, 'G');
+    expect(b.cursor).toBe(b.count);
+    expect(b.rows().at(-1)!.seq).toBe(b.count);
+    type(b, 'k');
+    expect(b.cursor).toBe(b.count - 1);
+    type(b, 'g');
+    expect(b.cursor).toBe(1);
+  });
+
+  it('indents by emulated call depth, from the stacks at the cursor', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=call_enter,fn=__access_remote_vm\r');
+    const rows = b.rows();
+    const enter = rows.find((r) => r.seq === b.cursor)!;
+    const after = rows.find((r) => r.seq > enter.seq && r.tid === enter.tid)!;
+    expect(after.depth).toBe(enter.depth + 1);
+    expect(enter.depth).toBe(b.stateAtCursor().doc.tasks.find((t) => t.tid === enter.tid)!.stack.length - 1);
+  });
+
+  it('jumps with : to an event number or any --until selector, and Ctrl-o goes back', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':500\r');
+    expect(b.cursor).toBe(500);
+    type(b, ':kind=rwsem_contended,task=monitor\r');
+    expect(eventAt(b).kind).toBe('rwsem_contended');
+    expect(eventAt(b).task).toBe('monitor');
+    press(b, 'o', { ctrl: true });
+    expect(b.cursor).toBe(500);
+    type(b, ':nonsense\r');
+    expect(b.cursor).toBe(500);
+    expect(b.message).toMatch(/not KEY=VALUE/);
+  });
+
+  it('searches by kind, task, field and text, with n and N', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, '/rwsem_acquire monitor\r');
+    const first = b.cursor;
+    expect(eventAt(b)).toMatchObject({ kind: 'rwsem_acquire', task: 'monitor' });
+    type(b, 'n');
+    expect(b.cursor).toBeGreaterThan(first);
+    expect(eventAt(b)).toMatchObject({ kind: 'rwsem_acquire', task: 'monitor' });
+    type(b, 'N');
+    expect(b.cursor).toBe(first);
+    type(b, 'g/kind=rwsem_acquire mode=write\r');
+    expect(eventAt(b).fields).toContain('mode=write');
+    type(b, 'g/mmap_region\r');
+    expect(eventAt(b).fields).toContain('mmap_region');
+    type(b, '/no-such-text-anywhere\r');
+    expect(b.message).toMatch(/no later match/);
+  });
+
+  it('filters by task and kind, and F clears the filter', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, 'ftask=monitor family=lock\r');
+    const rows = b.rows();
+    expect(rows.length).toBe(b.layout.listRows);
+    for (const r of rows) expect(r).toMatchObject({ task: 'monitor', family: 'lock' });
+    type(b, 'j');
+    expect(eventAt(b)).toMatchObject({ task: 'monitor', family: 'lock' });
+    expect(b.status()).toContain('filter[task=monitor family=lock]');
+    type(b, 'F');
+    expect(b.rows().map((r) => r.seq)).toContain(b.cursor - 1);
+    type(b, 'fsome free text\r');
+    expect(b.message).toMatch(/not kind, family/);
+  });
+
+  it('filters by address and by request', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, '/kind=request_begin monitor\r');
+    const req = b.stateAtCursor().doc.tasks.find((t) => t.name === 'monitor')!.request!;
+    type(b, `freq=${req}\r`);
+    const rows = b.rows();
+    expect(rows[0]!.kind).toBe('request_begin');
+    for (const r of rows) expect(r.task).toBe('monitor');
+    type(b, 'F:kind=mas_walk\r');
+    const addr = (eventAt(b).event as { addr: number }).addr;
+    type(b, `faddr=0x${addr.toString(16)}\r`);
+    for (const r of b.rows()) expect(r.fields).toMatch(new RegExp(`0x${(addr - (addr % 4096)).toString(16).slice(0, -3)}`));
+  });
+
+  it('marks events and jumps between marks', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':100\rm:300\rm:200\r');
+    expect(b.marks).toEqual(new Set([100, 300]));
+    type(b, "'");
+    expect(b.cursor).toBe(300);
+    type(b, "'");
+    expect(b.cursor).toBe(100);
+    type(b, 'm');
+    expect(b.marks).toEqual(new Set([300]));
+  });
+
+  it('steps through warnings and request boundaries', async () => {
+    const b = await browse(dn);
+    type(b, 'w');
+    expect(['warn', 'use_after_free', 'kernel_fault', 'deadlock']).toContain(eventAt(b).kind);
+    const warning = b.cursor;
+    type(b, 'w');
+    expect(b.message).toMatch(/no later warning/);
+    type(b, 'G');
+    type(b, 'W');
+    expect(b.cursor).toBe(warning);
+    type(b, 'g');
+    type(b, 'r');
+    expect(eventAt(b).kind).toBe('request_begin');
+    type(b, 'r');
+    expect(eventAt(b).kind).toBe('request_end');
+    type(b, 'R');
+    expect(eventAt(b).kind).toBe('request_begin');
+  });
+});
+
+describe('where did this come from', () => {
+  it('goes from a lock holder to its acquisition, then one step further back, and back again', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=rwsem_contended,task=monitor\r');
+    const start = b.cursor;
+    const sem = (eventAt(b).event as { sem: number }).sem;
+    press(b, '', { tab: true });
+    expect(b.focus).toBe('state');
+    const lines = b.panel();
+    const holder = lines.findIndex((l) => l.key === `holder:${sem}:rwsem`);
+    expect(holder).toBeGreaterThan(0);
+    while (b.stateSelected !== holder) type(b, 'j');
+    type(b, 'o');
+    expect(b.focus).toBe('list');
+    expect(eventAt(b)).toMatchObject({ kind: 'rwsem_acquire', task: 'writer' });
+    expect((eventAt(b).event as { sem: number }).sem).toBe(sem);
+    const acquired = b.cursor;
+    type(b, 'o');
+    expect(b.cursor).toBeLessThan(acquired);
+    expect((eventAt(b).event as { sem: number }).sem).toBe(sem);
+    press(b, 'o', { ctrl: true });
+    expect(b.cursor).toBe(acquired);
+    press(b, 'o', { ctrl: true });
+    expect(b.cursor).toBe(start);
+  });
+
+  it('pairs an acquisition with its release, a wait with its waker and a call with its return (%)', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=rwsem_acquire,task=writer,mode=write\r');
+    const sem = (eventAt(b).event as { sem: number }).sem;
+    type(b, '%');
+    expect(eventAt(b)).toMatchObject({ kind: 'rwsem_release', task: 'writer' });
+    expect((eventAt(b).event as { sem: number }).sem).toBe(sem);
+    type(b, ':kind=sched_block,task=monitor\r');
+    type(b, '%');
+    expect(eventAt(b).kind).toBe('sched_wakeup');
+    expect((eventAt(b).event as { target: number }).target).toBe(b.source.tidsNamed('monitor')[0]);
+    type(b, ':kind=call_enter,fn=__access_remote_vm\r');
+    const enter = b.cursor;
+    type(b, '%');
+    expect(eventAt(b)).toMatchObject({ kind: 'call_exit' });
+    expect(eventAt(b).fields).toContain('fn=__access_remote_vm');
+    type(b, '%');
+    expect(b.cursor).toBe(enter);
+  });
+
+  it('marks what the cursor event changed in the state panel', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=rwsem_contended,task=monitor\r');
+    const sem = (eventAt(b).event as { sem: number }).sem;
+    const waiter = b.panel().find((l) => l.key === `waiter:${sem}:rwsem`)!;
+    expect(waiter.changed).toBe(true);
+    expect(b.panel().find((l) => l.key?.startsWith('task:') && l.text.startsWith('rcu_gp'))!.changed).toBe(false);
+  });
+});
+
+describe('the SQL prompt', () => {
+  it('runs a read-only query and jumps to the seq of a row', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ";select seq, kind from events_v where run = 'gup' and kind = 'rwsem_acquire' order by seq\r");
+    expect(b.sql!.result.columns).toEqual(['seq', 'kind']);
+    const second = b.sql!.result.rows[1]![0] as number;
+    type(b, 'j\r');
+    expect(b.cursor).toBe(second);
+    expect(b.sql).toBeNull();
+    type(b, ';delete from events\r');
+    expect(b.message).toMatch(/read-only|writ/i);
+  });
+});
+
+describe('lock lanes', () => {
+  it('agree, column by column, with the state projected at each event', async () => {
+    const b = await browse(`${sw}#gup`, 24, 100);
+    const { trace, run } = b.source;
+    for (const sel of ['kind=rwsem_contended,task=monitor', 'kind=rwsem_release,task=writer', 'kind=spin_lock']) {
+      type(b, `:${sel}\r`);
+      const lanes = b.lanes();
+      for (let col = 0; col < lanes.seqs.length; col += 3) {
+        const doc = toDoc(project(trace, run, lanes.seqs[col]!).model);
+        const expected = seedChars(doc);
+        for (const lane of lanes.lanes) {
+          const got = lane.cells[col]!;
+          if (got === 'v') continue; // which task holds a VMA read lock is not in the document
+          expect(`${sel} #${lanes.seqs[col]} tid ${lane.tid}: ${got}`).toBe(`${sel} #${lanes.seqs[col]} tid ${lane.tid}: ${expected.get(lane.tid) ?? ' '}`);
+        }
+      }
+    }
+  });
+
+  it('shows the writer holding mmap_lock while the monitor waits for it', async () => {
+    const b = await browse(`${sw}#gup`, 24, 100);
+    type(b, ':kind=rwsem_contended,task=monitor\r');
+    const lanes = b.lanes();
+    const lane = (name: string) => lanes.lanes.find((l) => l.tid === b.source.tidsNamed(name)[0])!.cells;
+    expect(lane('writer')[lanes.cursor]).toBe('M');
+    expect(lane('monitor')[lanes.cursor]).toBe('w');
+    expect(lane('monitor')[lanes.cursor - 1]).not.toBe('w');
+  });
+
+  it('need the cursor inside the window', () => {
+    expect(() => computeLanes({ tasks: [], locks: { rwsems: [], spinlocks: [] } } as never, [], 5)).toThrow(/window/);
+  });
+});
+
+describe('--follow', () => {
+  it('grows the list as a recording commits, and keeps the cursor at the end', async () => {
+    const file = join(dir, 'live.db');
+    const child = spawn(process.execPath, [CLI, 'record', 'scale', '--param', 'iterations=400', `--out=${file}`], { stdio: 'ignore' });
+    try {
+      let trace: Trace | undefined;
+      let run: RunInfo | undefined;
+      for (let i = 0; i < 200 && !run; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        try {
+          trace ??= await openTrace(file);
+          run = trace.listRuns().find((r) => r.status === 'recording' && r.events > 0);
+        } catch {
+          // the file is not there yet
+        }
+      }
+      expect(run).toBeDefined();
+      opened.push(trace!);
+      const b = new Browser(new RunSource(trace!, run!), 24, 80);
+      b.following = true;
+      b.moveTo(b.count);
+      const counts = [b.count];
+      for (let i = 0; i < 400 && b.source.run.status === 'recording'; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        if (b.poll()) counts.push(b.count);
+      }
+      expect(counts.length).toBeGreaterThan(1);
+      expect(counts[counts.length - 1]!).toBeGreaterThan(counts[0]!);
+      expect(b.cursor).toBe(b.count);
+      expect(b.source.run.status).toBe('complete');
+      expect(b.status()).toContain(`${b.count}/${b.count}`);
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+describe('the diff view', () => {
+  it('steps both columns to each divergence with ] and [', async () => {
+    const ta = await openTrace(sw);
+    opened.push(ta);
+    const d = await DiffBrowser.open(ta, ta.resolveRun('gup'), ta, ta.resolveRun('fast'), 24, 80);
+    expect(d.divergences.length).toBeGreaterThan(0);
+    d.key(']', {});
+    const first = d.divergences[0]!;
+    expect(d.a.cursor).toBe(first.seqA ?? 1);
+    if (first.seqB !== null) expect(d.b.cursor).toBe(first.seqB);
+    expect(d.divergingA.has(d.a.cursor) || first.seqA === null).toBe(true);
+    d.key(']', {});
+    expect(d.divergence).toBe(1);
+    d.key('[', {});
+    expect(d.divergence).toBe(0);
+    expect(d.verdictLine()).toMatch(/^(EQUIVALENT|DIFFERENT)/);
+  });
+
+  it('jumps to a finding\'s events in both runs on Enter, and keys reach the focused column', async () => {
+    const cv = join(dir, 'cv.db');
+    expect(mmtrace(['record', 'cross-vma-race', '--path=gup,fast', `--out=${cv}`]).status).toBe(0);
+    const t = await openTrace(cv);
+    opened.push(t);
+    const d = await DiffBrowser.open(t, t.resolveRun('gup'), t, t.resolveRun('fast'), 30, 120);
+    expect(d.report.verdict).toBe('different');
+    d.key('', { tab: true });
+    d.key('', { tab: true });
+    expect(d.focus).toBe('findings');
+    d.key('', { return: true });
+    expect(d.focus).toBe('a');
+    expect(d.message).toContain(d.report.findings[0]!.kind);
+    d.key('', { tab: true });
+    for (const [i, k] of splitKeys(':5\r', {})) d.key(i, k);
+    expect(d.b.cursor).toBe(5);
+  });
+});

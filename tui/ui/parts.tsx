@@ -1,0 +1,119 @@
+/**
+ * The pieces both views draw: a page of events, the lock lanes, the state panel, the status and
+ * prompt lines, the SQL pane and the help screen. Each takes what to draw and a width; none holds
+ * state.
+ */
+import { Box, Text } from 'ink';
+import type { Lanes } from '../data/lanes.js';
+import type { ListRow, SqlPane } from '../data/browser.js';
+import type { PanelLine } from '../data/state-items.js';
+import { helpLines, LANE_LEGEND } from './help.js';
+import type { Theme } from './theme.js';
+
+/** Cut or pad a line to exactly `width` columns (the list never wraps). */
+export function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  return text.length > width ? text.slice(0, Math.max(0, width - 1)) + '~' : text.padEnd(width);
+}
+
+export function EventRows(props: {
+  rows: readonly ListRow[]; cursor: number; width: number; height: number; theme: Theme; focused: boolean;
+  /** Seqs to flag as diverging (the diff view). */
+  diverging?: ReadonlySet<number>;
+}) {
+  const { rows, cursor, width, theme } = props;
+  const seqWidth = Math.max(5, String(rows[rows.length - 1]?.seq ?? 0).length);
+  const lines = rows.map((r) => {
+    const onCursor = r.seq === cursor;
+    const flag = props.diverging?.has(r.seq) ? '!' : r.marked ? '*' : ' ';
+    const head = `${onCursor ? '>' : ' '}${flag}${String(r.seq).padStart(seqWidth)} ${String(r.tick).padStart(7)} ${r.task.padEnd(8).slice(0, 8)} `;
+    const body = `${'  '.repeat(Math.min(r.depth, 12))}${r.kind} ${r.fields}`;
+    const text = fit(head + body, width);
+    const diverging = props.diverging?.has(r.seq) ?? false;
+    return (
+      <Text key={r.seq} inverse={onCursor && props.focused} bold={onCursor} color={onCursor ? undefined : diverging && theme.color ? 'yellowBright' : theme.family(r.family)} wrap="truncate">
+        {text}
+      </Text>
+    );
+  });
+  for (let i = rows.length; i < props.height; i++) lines.push(<Text key={`pad${i}`}>{fit(i === rows.length ? '  (end of run)' : '', width)}</Text>);
+  return <Box flexDirection="column" width={width}>{lines}</Box>;
+}
+
+export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => string; width: number; height: number; theme: Theme; focused: boolean }) {
+  const { lanes, width, theme } = props;
+  const label = 12;
+  const marker = ' '.repeat(label + lanes.cursor) + 'v';
+  const shown = lanes.lanes.slice(0, Math.max(0, props.height - 2));
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text wrap="truncate" bold={props.focused}>{fit(`${'lanes'.padEnd(label)}${marker.slice(label)}  #${lanes.seqs[0] ?? ''}..#${lanes.seqs[lanes.seqs.length - 1] ?? ''}`, width)}</Text>
+      {shown.map((l) => (
+        <Text key={l.tid} wrap="truncate">
+          {fit(props.taskName(l.tid), label - 1).padEnd(label)}
+          {[...l.cells].map((c, i) => (
+            <Text key={i} color={theme.lane(c)} inverse={i === lanes.cursor}>{c}</Text>
+          ))}
+        </Text>
+      ))}
+      <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text>
+    </Box>
+  );
+}
+
+export function StatePanel(props: { lines: readonly PanelLine[]; selected: number; width: number; height: number; focused: boolean; theme: Theme }) {
+  const { lines, selected, width, height } = props;
+  // keep the selected item in view
+  const start = Math.max(0, Math.min(selected - Math.floor(height / 2), lines.length - height));
+  const shown = lines.slice(start, start + height);
+  return (
+    <Box flexDirection="column" width={width}>
+      {shown.map((l, i) => {
+        const index = start + i;
+        const isSel = props.focused && index === selected;
+        const mark = l.changed ? '*' : ' ';
+        const text = l.key === null ? fit(l.text, width) : fit(`${isSel ? '>' : ' '}${mark}${l.text}`, width);
+        return (
+          <Text key={index} bold={l.key === null || isSel} inverse={isSel} color={l.changed && props.theme.color ? 'yellowBright' : undefined} wrap="truncate">
+            {text}
+          </Text>
+        );
+      })}
+    </Box>
+  );
+}
+
+export function SqlRows(props: { pane: SqlPane; width: number; height: number }) {
+  const { pane, width, height } = props;
+  const cols = pane.result.columns;
+  const rows = pane.result.rows;
+  const widths = cols.map((c, i) => Math.min(24, Math.max(c.length, ...rows.slice(0, 200).map((r) => String(r[i] ?? 'NULL').length))));
+  const cell = (v: unknown, i: number) => fit(String(v ?? 'NULL'), widths[i]!);
+  const start = Math.max(0, Math.min(pane.selected - Math.floor((height - 2) / 2), rows.length - (height - 2)));
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold wrap="truncate">{fit(`; ${pane.sql}  (${rows.length}${pane.cut ? '+' : ''} rows)`, width)}</Text>
+      <Text underline wrap="truncate">{fit(cols.map((c, i) => fit(c, widths[i]!)).join(' '), width)}</Text>
+      {rows.slice(start, start + height - 2).map((r, i) => (
+        <Text key={start + i} inverse={start + i === pane.selected} wrap="truncate">{fit(r.map(cell).join(' '), width)}</Text>
+      ))}
+    </Box>
+  );
+}
+
+export function HelpScreen(props: { width: number; height: number }) {
+  return (
+    <Box flexDirection="column" width={props.width}>
+      {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{fit(l, props.width)}</Text>)}
+    </Box>
+  );
+}
+
+export function StatusLine(props: { text: string; width: number; theme: Theme }) {
+  return <Text inverse wrap="truncate">{fit(props.text, props.width)}</Text>;
+}
+
+export function PromptLine(props: { prompt: { kind: string; text: string } | null; message: string; width: number; hint: string }) {
+  const text = props.prompt ? `${props.prompt.kind}${props.prompt.text}_` : props.message || props.hint;
+  return <Text wrap="truncate" dimColor={!props.prompt && !props.message}>{fit(text, props.width)}</Text>;
+}
