@@ -67,6 +67,8 @@ describe('layer rules', () => {
       'src/workloads/poll.ts': "import { mm } from '../linux/mm.js';\nexport const poll = mm;\n",
       'src/linux/gup.ts': "import { sim } from '../sim/sim.js';\nimport { vocab } from '../trace/vocab.js';\nexport const gup = sim + vocab;\n",
       'src/trace/reader.ts': "import { db } from '../store/db.js';\nexport const reader = db;\n",
+      'src/cli/tui.ts': "import { app } from '../../tui/app.js';\nexport const tui = app;\n",
+      'tui/app.ts': "import { projection } from '../src/replay/projection.js';\nexport const app = projection;\n",
     });
     expect(await cruise(root)).toEqual([]);
   });
@@ -84,14 +86,16 @@ describe('layer rules', () => {
       'src/diff/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
       'src/diff/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
       'tui/app.ts': "import { projection } from '../src/replay/projection.js';\nimport { mm } from '../src/linux/mm.js';\nexport const app = projection + mm;\n",
+      'src/replay/browse.ts': "import { app } from '../../tui/app.js';\nexport const browse = app;\n",
     });
     expect(await cruise(root)).toEqual([
       'consumers-below-cli: src/replay/render.ts -> src/cli/main.ts',
       'linux-below-workloads: src/linux/exec.ts -> src/workloads/race.ts',
       'model-knows-no-storage: src/sim/store.ts -> src/store/db.ts',
       'no-circular: src/diff/a.ts -> src/diff/b.ts',
+      'only-cli-opens-the-browser: src/replay/browse.ts -> tui/app.ts',
       'reduce-reads-events-only: src/reduce/model.ts -> src/replay/projection.ts',
-      'src-imports-no-tests-or-tui: src/diff/fixture.ts -> test/helpers/harness.ts',
+      'src-imports-no-tests: src/diff/fixture.ts -> test/helpers/harness.ts',
       'store-is-the-bottom: src/store/kinds.ts -> src/trace/vocab.ts',
       'trace-below-sim: src/trace/stamp.ts -> src/sim/sim.ts',
       'tui-reads-through-store-trace-reduce-replay-diff: tui/app.ts -> src/linux/mm.ts',
