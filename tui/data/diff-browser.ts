@@ -146,13 +146,17 @@ export class DiffBrowser {
     const seqA = first?.a?.seq ?? (f.request ? this.requestStart(this.a, f.request) : undefined);
     const seqB = first?.b?.seq ?? (f.request ? this.requestStart(this.b, f.request) : undefined);
     if (seqA === undefined && seqB === undefined) {
+      // a finding about the runs as a whole (final state): their first divergence
       const d = this.divergences.findIndex((x) => f.request === null || x.request === f.request);
-      if (d >= 0) return this.goTo(d);
-      this.message = `finding ${f.kind} names no event`;
-      return;
+      if (d < 0) {
+        this.message = `finding ${f.kind} names no event`;
+        return;
+      }
+      this.goTo(d);
+    } else {
+      if (seqA !== undefined) this.a.jump(seqA);
+      if (seqB !== undefined) this.b.jump(seqB);
     }
-    if (seqA !== undefined) this.a.jump(seqA);
-    if (seqB !== undefined) this.b.jump(seqB);
     this.focus = 'a';
     this.message = `${f.kind}${f.request ? ` (${f.request})` : ''}: ${f.message}`;
   }

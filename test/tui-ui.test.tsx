@@ -1,0 +1,190 @@
+/**
+ * The browser's ink components (tui/ui) with ink-testing-library: what each view draws at 80x24 and
+ * 200x50, and what each key does to the screen.
+ */
+import { render } from 'ink-testing-library';
+import type React from 'react';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTrace, type Trace } from '../src/trace/reader.js';
+import { Browser } from '../tui/data/browser.js';
+import { DiffBrowser } from '../tui/data/diff-browser.js';
+import { RunSource } from '../tui/data/run-source.js';
+import { DiffView } from '../tui/ui/diff-view.js';
+import { KEYS } from '../tui/ui/help.js';
+import { RunPicker } from '../tui/ui/picker.js';
+import { RunView } from '../tui/ui/run-view.js';
+import { themeFor } from '../tui/ui/theme.js';
+import { mmtrace, tempDir } from './helpers/cli.js';
+
+const KEY = { down: '\u001B[B', pageDown: '\u001B[6~', tab: '\t', enter: '\r', escape: '\u001B', ctrlO: '\u000F' };
+const theme = themeFor({ NO_COLOR: '1' });
+
+let file: string;
+let trace: Trace;
+
+beforeAll(async () => {
+  file = join(tempDir(), 'sw.db');
+  expect(mmtrace(['record', 'stuck-writer', '--path=gup,fast', `--out=${file}`]).status).toBe(0);
+  trace = await openTrace(file);
+});
+
+afterAll(() => trace.close());
+
+const tick = () => new Promise((r) => setTimeout(r, 20));
+
+async function keys(stdin: { write(s: string): void }, ...sequence: string[]): Promise<void> {
+  for (const k of sequence) {
+    stdin.write(k);
+    await tick();
+  }
+}
+
+/**
+ * Render at a terminal's size: ink-testing-library's stdout says 100 columns, and ink cuts every
+ * line to what stdout says; give it the width under test, and have ink draw again.
+ */
+function renderAt(tree: React.ReactElement, width: number) {
+  const app = render(tree);
+  Object.defineProperty(app.stdout, 'columns', { get: () => width });
+  app.rerender(tree);
+  return app;
+}
+
+function runView(width: number, height: number) {
+  const browser = new Browser(new RunSource(trace, trace.resolveRun('gup')), height, width);
+  const app = renderAt(<RunView browser={browser} width={width} height={height} theme={theme} />, width);
+  return { browser, ...app, screen: () => app.lastFrame()!.split('\n') };
+}
+
+/** The screen line the cursor is on (`>` in the first column). */
+const cursorLine = (screen: string[]) => screen.find((l) => l.startsWith('>'))!;
+
+describe.each([[80, 24], [200, 50]])('the run view at %ix%i', (width, height) => {
+  it('draws the list, the lanes, the state, the status and a hint, within the terminal', () => {
+    const { screen, unmount } = runView(width, height);
+    const s = screen();
+    expect(s.length).toBeLessThan(height);
+    for (const line of s) expect(line.length).toBeLessThanOrEqual(width);
+    expect(cursorLine(s)).toMatch(/^>\s+1\s+0 init\s+task_start name=init/);
+    expect(s.join('\n')).toContain('lanes');
+    expect(s.join('\n')).toContain('TASKS');
+    expect(s.find((l) => l.startsWith('1/')) ?? '').toContain('#gup stuck-writer gup');
+    expect(s.at(-1)).toContain('? help');
+    unmount();
+  });
+
+  it('moves with j, PgDn and G, and jumps with :', async () => {
+    const { screen, stdin, browser, unmount } = runView(width, height);
+    await keys(stdin, 'j', KEY.down);
+    expect(cursorLine(screen())).toMatch(/^>\s+3 /);
+    await keys(stdin, KEY.pageDown);
+    expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${3 + browser.layout.listRows - 1} `));
+    await keys(stdin, 'G');
+    expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${browser.count} `));
+    await keys(stdin, ':');
+    expect(screen().at(-1)!.trimEnd()).toBe(':_');
+    await keys(stdin, 'kind=rwsem_contended,task=monitor', KEY.enter);
+    expect(cursorLine(screen())).toContain('monitor');
+    expect(cursorLine(screen())).toContain('rwsem_contended');
+    unmount();
+  });
+
+  it('searches with / and n, filters with f and clears with F', async () => {
+    const { screen, stdin, unmount } = runView(width, height);
+    await keys(stdin, '/', 'rwsem_acquire writer', KEY.enter);
+    const first = cursorLine(screen());
+    expect(first).toContain('rwsem_acquire');
+    await keys(stdin, 'n');
+    expect(cursorLine(screen())).toContain('rwsem_acquire');
+    expect(cursorLine(screen())).not.toBe(first);
+    await keys(stdin, 'f', 'task=monitor', KEY.enter);
+    const listed = screen().filter((l) => /^[> ][ *!]\s*\d+\s+\d+ /.test(l));
+    expect(listed.length).toBeGreaterThan(2);
+    for (const l of listed) expect(l).toMatch(/\d+ monitor /);
+    expect(screen().join('\n')).toContain('filter[task=monitor]');
+    await keys(stdin, 'F');
+    expect(screen().join('\n')).not.toContain('filter[');
+    unmount();
+  });
+
+  it('marks with m, follows where-from from the state panel, and goes back with Ctrl-o', async () => {
+    const { screen, stdin, browser, unmount } = runView(width, height);
+    await keys(stdin, ':', 'kind=rwsem_contended,task=monitor', KEY.enter, 'm');
+    expect(cursorLine(screen())).toMatch(/^>\*/);
+    const before = browser.cursor;
+    await keys(stdin, KEY.tab);
+    const holder = browser.panel().findIndex((l) => l.key?.startsWith('holder:'));
+    while (browser.stateSelected !== holder) await keys(stdin, 'j');
+    expect(screen().join('\n')).toMatch(/>\*?mmap_lock\(mm \d+\) W writer/);
+    await keys(stdin, 'o');
+    expect(cursorLine(screen())).toMatch(/writer\s+rwsem_acquire .*mode=write/);
+    expect(screen().at(-1)).toContain('the acquisition');
+    await keys(stdin, 'o');
+    expect(cursorLine(screen())).toMatch(/sem=\d+/);
+    await keys(stdin, KEY.ctrlO, KEY.ctrlO);
+    expect(browser.cursor).toBe(before);
+    unmount();
+  });
+
+  it('runs SQL with ; and jumps to a row with Enter', async () => {
+    const { screen, stdin, unmount } = runView(width, height);
+    await keys(stdin, ';', "select seq, task from events_v where run = 'gup' and kind = 'sched_block' order by seq", KEY.enter);
+    const s = screen().join('\n');
+    expect(s).toMatch(/seq\s+task/);
+    await keys(stdin, 'j', KEY.enter);
+    expect(cursorLine(screen())).toContain('sched_block');
+    unmount();
+  });
+
+  it('shows the help with ? (the keys of KEYS) and closes it on any key', async () => {
+    const { screen, stdin, unmount } = runView(width, height);
+    await keys(stdin, '?');
+    const help = screen().join('\n');
+    for (const [k] of KEYS.slice(0, Math.min(KEYS.length, height - 6))) expect(help).toContain(k);
+    await keys(stdin, 'x');
+    expect(screen().join('\n')).toContain('TASKS');
+    unmount();
+  });
+});
+
+describe('the diff view', () => {
+  it('shows the verdict and findings, steps ] to a divergence in both columns, and jumps to a finding', async () => {
+    const d = await DiffBrowser.open(trace, trace.resolveRun('gup'), trace, trace.resolveRun('fast'), 24, 80);
+    const app = renderAt(<DiffView diff={d} width={80} height={24} theme={theme} />, 80);
+    const screen = () => app.lastFrame()!.split('\n');
+    expect(screen()[0]).toMatch(/^(EQUIVALENT|DIFFERENT)/);
+    expect(screen().join('\n')).toContain('#gup');
+    expect(screen().join('\n')).toContain('#fast');
+    await keys(app.stdin, ']');
+    expect(screen().at(-1)).toMatch(/divergence 1\//);
+    const a = d.divergences[0]!.seqA;
+    if (a !== null) expect(screen().some((l) => new RegExp(`^>!\\s*${a} `).test(l))).toBe(true);
+    await keys(app.stdin, KEY.tab, KEY.tab);
+    expect(d.focus).toBe('findings');
+    if (d.report.findings.length) {
+      await keys(app.stdin, KEY.enter);
+      expect(screen().at(-1)).toContain(d.report.findings[0]!.kind);
+    }
+    app.unmount();
+  });
+});
+
+describe('the run picker', () => {
+  it('lists the runs and opens the chosen one', async () => {
+    const picked: string[] = [];
+    const app = render(<RunPicker file={file} runs={trace.listRuns()} width={80} height={24} onPick={(r) => picked.push(r.name)} />);
+    expect(app.lastFrame()).toContain('2 runs');
+    await keys(app.stdin, 'j', KEY.enter);
+    expect(picked).toEqual(['fast']);
+    app.unmount();
+  });
+});
+
+describe('without colour', () => {
+  it('NO_COLOR turns colour off and the screen still says everything', () => {
+    expect(themeFor({ NO_COLOR: '1' }).family('lock')).toBeUndefined();
+    expect(themeFor({}).family('lock')).toBe('red');
+    expect(themeFor({ NO_COLOR: '' }).color).toBe(true);
+  });
+});
