@@ -108,11 +108,11 @@ export async function runTui(refs: readonly string[], opts: TuiOptions = {}): Pr
   const stdout = opts.stdout ?? process.stdout;
   const stdin = opts.stdin ?? process.stdin;
   if (refs.length === 0 || refs.length > 2) throw errors.usage('tui takes FILE[#RUN] for the run view, or A#RUN B#RUN for the diff view');
-  if (!stdout.isTTY) throw errors.usage('tui draws on a terminal, and stdout is not one (use replay, diff or query for text)');
   if (refs.length === 2 && opts.follow) throw errors.usage('--follow opens one run, not a diff');
   const opened: Opened[] = [];
   try {
     for (const ref of refs) opened.push(await openRef(ref, refs.length === 2));
+    if (!stdout.isTTY) throw errors.usage('tui draws on a terminal, and stdout is not one (use replay, diff or query for text)');
     const theme = themeFor();
     const diff = refs.length === 2 ? await DiffBrowser.open(opened[0]!.trace, opened[0]!.run!, opened[1]!.trace, opened[1]!.run!, stdout.rows || 24, stdout.columns || 80) : null;
     const tree = diff
@@ -120,7 +120,7 @@ export async function runTui(refs: readonly string[], opts: TuiOptions = {}): Pr
       : <RunApp opened={opened[0]!} stdout={stdout} theme={theme} follow={opts.follow ?? false} pollMs={opts.pollMs ?? 300} />;
     stdout.write(ALT_SCREEN_ON);
     try {
-      const app = render(tree, { stdout, stdin, exitOnCtrlC: false, patchConsole: false, incrementalRendering: true });
+      const app = render(tree, { stdout, stdin, exitOnCtrlC: false, patchConsole: false });
       await app.waitUntilExit();
     } finally {
       stdout.write(ALT_SCREEN_OFF);

@@ -180,7 +180,15 @@ Keys: ? in the browser, and README "Browsing a run". Example:
   npx mmtrace record stuck-writer --path=gup,fast --out=sw.db
   npx mmtrace tui sw.db#gup
   npx mmtrace tui sw.db#gup sw.db#fast`)
-    .action(async (ref, other, o) => (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], o));
+    .action(async (ref, other, o) => {
+      // ink draws only the last frame when it believes it runs in CI (it reads CI when loaded); a
+      // terminal on stdout means a person is looking, whatever the environment says
+      if (process.stdout.isTTY) {
+        delete process.env.CI;
+        delete process.env.CONTINUOUS_INTEGRATION;
+      }
+      return (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], o);
+    })
 
   p.command('query')
     .description('one SQL statement over a trace file, opened read-only (tables and views: README "The trace file")')

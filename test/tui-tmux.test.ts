@@ -1,0 +1,124 @@
+/**
+ * `mmtrace tui` end to end, as a person uses it: the real command in a real terminal (tmux), keys
+ * sent with send-keys and the screen read back with capture-pane, at 80x24 and at 200x50. Each
+ * size opens a run, jumps with `:`, searches, follows "where did this come from" twice, runs a SQL
+ * query and quits; then opens the diff view and steps `]` to a divergence.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, mmtrace, tempDir } from './helpers/cli.js';
+
+const SOCKET = `mmtrace-e2e-${process.pid}`;
+let dir: string;
+let file: string;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+}
+
+const screen = (session: string) => tmux('capture-pane', '-p', '-t', session);
+
+/** Wait until the screen satisfies `ok` (the browser draws asynchronously); fail with the screen. */
+async function waitFor(session: string, ok: (s: string) => boolean, what: string): Promise<string> {
+  let s = '';
+  for (let i = 0; i < 200; i++) {
+    s = screen(session);
+    if (ok(s)) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}; the screen:\n${s}`);
+}
+
+/** The line the cursor is on. */
+const cursorLine = (s: string) => s.split('\n').find((l) => l.startsWith('>')) ?? '';
+
+function keys(session: string, ...k: string[]): void {
+  tmux('send-keys', '-t', session, ...k);
+}
+
+/** Start `mmtrace ARGS` in a detached terminal of this size; the shell reports its exit code. */
+function open(session: string, width: number, height: number, args: string[]): void {
+  const command = `env -u CI NO_COLOR=1 ${process.execPath} ${CLI} ${args.join(' ')}; echo EXIT=$?; sleep 60`;
+  tmux('new-session', '-d', '-s', session, '-x', String(width), '-y', String(height), command);
+}
+
+beforeAll(() => {
+  dir = tempDir();
+  file = join(dir, 'sw.db');
+  expect(mmtrace(['record', 'stuck-writer', '--path=gup,fast', `--out=${file}`]).status).toBe(0);
+});
+
+afterAll(() => {
+  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+});
+
+describe.each([[80, 24], [200, 50]])('mmtrace tui in a %ix%i terminal', (width, height) => {
+  it('opens a run, jumps, searches, follows where-from twice, queries, and quits cleanly', async () => {
+    const s = `run${width}`;
+    open(s, width, height, ['tui', `${file}#gup`]);
+    let shown = await waitFor(s, (x) => cursorLine(x).includes('task_start'), 'the first frame');
+    expect(shown).toContain('lanes');
+    expect(shown).toContain('TASKS');
+    for (const line of shown.split('\n')) expect(line.length).toBeLessThanOrEqual(width);
+
+    keys(s, ':kind=rwsem_contended,task=monitor', 'Enter');
+    shown = await waitFor(s, (x) => cursorLine(x).includes('rwsem_contended'), 'the jump');
+    expect(cursorLine(shown)).toContain('monitor');
+    expect(shown).toMatch(/mmap_lock\(mm \d+\) W writer/);
+
+    keys(s, '/rwsem_release writer', 'Enter');
+    shown = await waitFor(s, (x) => cursorLine(x).includes('rwsem_release'), 'the search');
+    expect(cursorLine(shown)).toContain('writer');
+
+    // where from: the mmap_lock holder in the state panel, then one step further back
+    keys(s, ':kind=rwsem_contended,task=monitor', 'Enter');
+    await waitFor(s, (x) => cursorLine(x).includes('rwsem_contended'), 'the jump back');
+    keys(s, 'Tab');
+    for (let i = 0; i < 12 && !/>\*?mmap_lock\(mm \d+\) W writer/.test(screen(s)); i++) {
+      keys(s, 'j');
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    expect(screen(s)).toMatch(/>\*?mmap_lock\(mm \d+\) W writer/);
+    keys(s, 'o');
+    shown = await waitFor(s, (x) => /writer\s+rwsem_acquire .*mode=write/.test(cursorLine(x)), 'where from (1)');
+    expect(shown).toContain('the acquisition');
+    const first = cursorLine(shown);
+    keys(s, 'o');
+    shown = await waitFor(s, (x) => cursorLine(x) !== first && /sem=\d+/.test(cursorLine(x)), 'where from (2)');
+
+    keys(s, ";select seq, kind from events_v where run = 'gup' and kind = 'rwsem_wake'", 'Enter');
+    shown = await waitFor(s, (x) => /seq\s+kind/.test(x), 'the SQL result');
+    keys(s, 'Enter');
+    await waitFor(s, (x) => cursorLine(x).includes('rwsem_wake'), 'the jump to the row');
+
+    keys(s, 'q');
+    shown = await waitFor(s, (x) => x.includes('EXIT=0'), 'the exit');
+    expect(shown).not.toContain('TASKS'); // the alternate screen is gone
+  });
+
+  it('opens the diff view and steps ] to a divergence', async () => {
+    const s = `diff${width}`;
+    open(s, width, height, ['tui', `${file}#gup`, `${file}#fast`]);
+    let shown = await waitFor(s, (x) => /^(EQUIVALENT|DIFFERENT)/.test(x), 'the diff view');
+    expect(shown).toContain('#gup');
+    expect(shown).toContain('#fast');
+    keys(s, ']');
+    shown = await waitFor(s, (x) => /divergence 1\/\d+/.test(x), 'the first divergence');
+    expect(shown.split('\n').some((l) => l.startsWith('>!'))).toBe(true);
+    keys(s, 'C-c');
+    await waitFor(s, (x) => x.includes('EXIT=0'), 'the exit on Ctrl-C');
+  });
+});
+
+describe('mmtrace tui before the screen', () => {
+  it('refuses a missing file, an unknown run and a stdout that is not a terminal with one line and exit 2', () => {
+    for (const args of [['tui', join(dir, 'missing.db')], ['tui', `${file}#nope`], ['tui', `${file}#gup`], ['tui', '/etc/passwd']]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
