@@ -31,8 +31,16 @@
  *                          per second (target >= 1000 on a 2-core machine)
  *   exploreFirstViolationMs the same on the fast path as posted, judged by mixed-vmas: wall time until
  *                          the cross-VMA race is found (exploreShrinkMs: shrinking it after)
+ *   tuiFirstFrameMs        `mmtrace tui` on the run, drawn to an in-memory 200x50 terminal in a process
+ *                          of its own (tui/bench.ts): opening the file to the first frame (target <= 300)
+ *   tuiKeyToFrameMs        key to frame, median over page, jump, search, next match, where-from and
+ *                          back (target <= 50)
+ *   tuiRssMb               that process's peak resident set (target <= 250; ink and React alone: ~90)
+ *                          Each of the three is the median of three processes.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
@@ -121,6 +129,9 @@ export interface BenchFigures {
   exploreSchedulesPerSec: number;
   exploreFirstViolationMs: number;
   exploreShrinkMs: number;
+  tuiFirstFrameMs: number;
+  tuiKeyToFrameMs: number;
+  tuiRssMb: number;
 }
 
 /** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
@@ -223,6 +234,19 @@ async function diffFigures(dir: string, events: number, log: (line: string) => v
 
 const ms = (x: number) => +x.toFixed(1);
 
+/** The browser's figures (tui/bench.ts), each the median of three processes. */
+function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tuiKeyToFrameMs: number; tuiRssMb: number } {
+  const script = fileURLToPath(new URL('../../tui/bench.js', import.meta.url));
+  const runs = [0, 1, 2].map(() => {
+    const r = spawnSync(process.execPath, [script, ref, String(events)], { encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (r.status !== 0 || !line) throw new Error(`bench: the browser's measurement failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    return JSON.parse(line) as { firstFrameMs: number; keyToFrameMs: number; rssMb: number };
+  });
+  const mid = (f: (x: (typeof runs)[number]) => number) => pct(runs.map(f), 50);
+  return { tuiFirstFrameMs: mid((x) => x.firstFrameMs), tuiKeyToFrameMs: mid((x) => x.keyToFrameMs), tuiRssMb: mid((x) => x.rssMb) };
+}
+
 export async function runBench(events: number, log: (line: string) => void): Promise<BenchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'mmtrace-bench-'));
   try {
@@ -269,6 +293,8 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       const verified = reexecute(trace, info, info.events, { verify: true });
       if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
+      log('the browser on the run (three processes)');
+      const tui = tuiFigures(`${file}#${info.name}`, info.events);
       const d = await diffFigures(dir, events, log);
       const c = await checkFigures(events, log);
       return {
@@ -299,6 +325,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         align1MMs: ms(d.align1MMs),
         alignGrowth1MOver100k: +(d.align1MMs / d.align100kMs).toFixed(1),
         ...c,
+        ...tui,
       };
     } finally {
       trace.close();
@@ -328,5 +355,6 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
   println(`checkers on                 ${f.checkOverhead}x the simulation alone at ${f.checkEvents} events   (target <= 1.3)`);
+  println(`tui on the run (200x50)     first frame ${f.tuiFirstFrameMs} ms (target <= 300), key to frame ${f.tuiKeyToFrameMs} ms (target <= 50), ${f.tuiRssMb} MB resident (target <= 250)`);
   println(`explore cross-vma-race      ${f.exploreSchedulesPerSec} schedules/s on gup (target >= 1000); the race found on fast in ${f.exploreFirstViolationMs} ms (+${f.exploreShrinkMs} ms shrinking)`);
 }

@@ -187,6 +187,8 @@ Keys: ? in the browser, and README "Browsing a run". Example:
         delete process.env.CI;
         delete process.env.CONTINUOUS_INTEGRATION;
       }
+      // React's development build checks every element and doubles the garbage of each frame
+      process.env.NODE_ENV ??= 'production';
       return (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], o);
     })
 

@@ -3,13 +3,17 @@
  * cursor's event and just before it, so the panel can mark what the event changed.
  *
  * One model is kept and folded forward as the cursor moves forward (a page down folds a page of
- * events); a move backward, or a jump far ahead, projects again from the nearest stored snapshot.
+ * events). A move backward, or a jump far ahead, starts again from the nearest of the run's stored
+ * snapshots (every SNAPSHOT_EVERY events) and the browser's own checkpoints: the model encoded at
+ * every CHECKPOINT_EVERY-th event the cursor has passed, the last CHECKPOINTS of them kept. Folding
+ * runs at about half a million events a second, so a stored snapshot alone can leave a step back
+ * 60 ms of folding; a checkpoint leaves at most CHECKPOINT_EVERY events.
  */
 import { toDoc } from '../../src/replay/doc.js';
 import type { Model } from '../../src/replay/model-types.js';
 import { advance, project, runContext } from '../../src/replay/projection.js';
 import type { StateDoc } from '../../src/replay/state.js';
-import { SNAPSHOT_EVERY } from '../../src/replay/snapshot.js';
+import { decodeModel, encodeModel, isRefusal, SNAPSHOT_EVERY } from '../../src/replay/snapshot.js';
 import { Decoder } from '../../src/trace/vocab/index.js';
 import type { RunSource } from './run-source.js';
 
@@ -34,8 +38,19 @@ export function itemsByKey(doc: StateDoc): Map<string, string> {
   for (const s of doc.locks.rwsems) out.set(`rwsem:${s.sem}`, JSON.stringify(s));
   for (const s of doc.locks.spinlocks) out.set(`spin:${s.lock}`, JSON.stringify(s));
   out.set('rcu', JSON.stringify(doc.rcu));
-  for (const r of doc.requests) out.set(`request:${r.id}`, JSON.stringify(r));
   return out;
+}
+
+/**
+ * The requests one event changed: one it began, or one that was in flight before it (an ended
+ * request never changes again, and a long run holds thousands of them).
+ */
+function changedRequests(before: StateDoc | null, after: StateDoc, out: Set<string>): void {
+  const was = new Map((before?.requests ?? []).filter((r) => r.result === null).map((r) => [r.id, JSON.stringify(r)]));
+  const known = before?.requests.length ?? 0;
+  after.requests.forEach((r, i) => {
+    if (i >= known || (was.has(r.id) && was.get(r.id) !== JSON.stringify(r))) out.add(`request:${r.id}`);
+  });
 }
 
 /** The keys whose item differs between two documents (appeared, went, or changed). */
@@ -45,11 +60,18 @@ export function changedKeys(before: StateDoc | null, after: StateDoc): Set<strin
   const out = new Set<string>();
   for (const [k, v] of b) if (a.get(k) !== v) out.add(k);
   for (const k of a.keys()) if (!b.has(k)) out.add(k);
+  changedRequests(before, after, out);
   return out;
 }
 
+/** Events between two checkpoints, and how many are kept (each is ~100 KB on a scale run). */
+const CHECKPOINT_EVERY = 2048;
+const CHECKPOINTS = 64;
+
 export class StateAt {
   private model: Model | null = null;
+  /** Encoded models by seq, oldest first (a Map keeps insertion order: the eviction order). */
+  private readonly checkpoints = new Map<number, Uint8Array>();
   private last: StateAtCursor | null = null;
   private ctx;
   private decoder: Decoder;
@@ -63,6 +85,7 @@ export class StateAt {
   reset(): void {
     this.model = null;
     this.last = null;
+    this.checkpoints.clear();
     this.ctx = runContext(this.source.trace, this.source.run.id);
     this.decoder = new Decoder(this.ctx.names);
   }
@@ -78,14 +101,53 @@ export class StateAt {
     return this.last;
   }
 
-  /** Bring the model to event `seq`: fold forward when that is cheaper than a projection. */
+  /** Bring the model to event `seq`: fold forward when that is cheaper than starting again. */
   private moveTo(seq: number): void {
     const m = this.model;
-    const foldable = m !== null && m.seq <= seq && seq - m.seq <= SNAPSHOT_EVERY;
-    if (foldable) {
-      advance(this.source.trace, this.source.run, m, seq, this.ctx, this.decoder);
-      return;
+    if (m === null || m.seq > seq || seq - m.seq > CHECKPOINT_EVERY) this.model = this.startNear(seq, m);
+    this.foldTo(seq);
+  }
+
+  /**
+   * A model at or before `seq` to fold from: the current one when it is the closest, else the
+   * nearest checkpoint, else a projection to the checkpoint boundary before `seq` (kept as one).
+   */
+  private startNear(seq: number, current: Model | null): Model {
+    const checkpoint = this.nearestCheckpoint(seq) ?? -1;
+    const currentSeq = current !== null && current.seq <= seq ? current.seq : -1;
+    // the run's own snapshots sit at multiples of SNAPSHOT_EVERY (or just after, at a step's end)
+    const stored = seq - (seq % SNAPSHOT_EVERY);
+    if (currentSeq >= checkpoint && currentSeq >= stored) return current!;
+    if (checkpoint >= stored) {
+      const decoded = decodeModel(this.checkpoints.get(checkpoint)!);
+      if (!isRefusal(decoded)) return decoded;
     }
-    this.model = project(this.source.trace, this.source.run, seq).model;
+    const boundary = seq - (seq % CHECKPOINT_EVERY);
+    const model = project(this.source.trace, this.source.run, boundary).model;
+    this.keep(model);
+    return model;
+  }
+
+  private nearestCheckpoint(seq: number): number | undefined {
+    let best: number | undefined;
+    for (const at of this.checkpoints.keys()) if (at <= seq && (best === undefined || at > best)) best = at;
+    return best;
+  }
+
+  /** Fold to `seq`, keeping a checkpoint at the last boundary passed on the way. */
+  private foldTo(seq: number): void {
+    const m = this.model!;
+    const boundary = seq - (seq % CHECKPOINT_EVERY);
+    if (boundary > m.seq && !this.checkpoints.has(boundary)) {
+      advance(this.source.trace, this.source.run, m, boundary, this.ctx, this.decoder);
+      this.keep(m);
+    }
+    advance(this.source.trace, this.source.run, m, seq, this.ctx, this.decoder);
+  }
+
+  private keep(m: Model): void {
+    if (this.checkpoints.has(m.seq)) return;
+    this.checkpoints.set(m.seq, encodeModel(m));
+    if (this.checkpoints.size > CHECKPOINTS) this.checkpoints.delete(this.checkpoints.keys().next().value!);
   }
 }

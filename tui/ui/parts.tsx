@@ -51,14 +51,30 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
       {shown.map((l) => (
         <Text key={l.tid} wrap="truncate">
           {fit(props.taskName(l.tid), label - 1).padEnd(label)}
-          {[...l.cells].map((c, i) => (
-            <Text key={i} color={theme.lane(c)} inverse={i === lanes.cursor}>{c}</Text>
+          {runs(l.cells, lanes.cursor).map((r, i) => (
+            <Text key={i} color={theme.lane(r.char)} inverse={r.cursor}>{r.text}</Text>
           ))}
         </Text>
       ))}
       <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text>
     </Box>
   );
+}
+
+/**
+ * A lane cut into runs of one character (and the cursor's cell alone): a few spans per lane for
+ * the renderer to lay out instead of one per column.
+ */
+function runs(cells: string, cursor: number): { char: string; text: string; cursor: boolean }[] {
+  const out: { char: string; text: string; cursor: boolean }[] = [];
+  for (let i = 0; i < cells.length; ) {
+    const char = cells[i]!;
+    let j = i + 1;
+    if (i !== cursor) while (j < cells.length && j !== cursor && cells[j] === char) j++;
+    out.push({ char, text: cells.slice(i, j), cursor: i === cursor });
+    i = j;
+  }
+  return out;
 }
 
 export function StatePanel(props: { lines: readonly PanelLine[]; selected: number; width: number; height: number; focused: boolean; theme: Theme }) {
