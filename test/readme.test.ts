@@ -5,9 +5,10 @@
  * `npm test` is not run from inside the tests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { KEYS } from '../tui/ui/help.js';
 import { ROOT, tempDir } from './helpers/cli.js';
 
 /** Every command line of the README's ```sh blocks, in order, without comments. */
@@ -36,6 +37,30 @@ function mayAnswerNo(command: string): boolean {
   return /^npx mmtrace (diff|check|explore) /.test(command);
 }
 
+/**
+ * A `tui` line runs in a real terminal: tmux, at 80x24. It counts as run as printed when the
+ * browser draws its status line, then quits on `q` with exit 0.
+ */
+function runInTerminal(command: string, cwd: string): { status: number | null; stderr: string } {
+  const socket = `mmtrace-readme-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  const done = join(cwd, '.tui-exit');
+  tmux('new-session', '-d', '-s', 'readme', '-x', '80', '-y', '24', `cd ${cwd} && env -u CI ${command}; echo $? > ${done}; sleep 30`);
+  try {
+    const screen = () => tmux('capture-pane', '-p', '-t', 'readme').stdout;
+    const deadline = Date.now() + 20_000;
+    while (!/\d+\/\d+ tick \d+|runs\. j\/k choose/.test(screen()) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+    const drawn = screen();
+    tmux('send-keys', '-t', 'readme', 'q');
+    while (!existsSync(done) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
+    const status = existsSync(done) ? Number(readFileSync(done, 'utf8')) : null;
+    rmSync(done, { force: true });
+    return { status, stderr: status === 0 ? '' : drawn };
+  } finally {
+    tmux('kill-server');
+  }
+}
+
 function freshClone(): string {
   const dir = join(tempDir(), 'mmtrace');
   execFileSync('git', ['clone', '--quiet', ROOT, dir]);
@@ -56,10 +81,18 @@ describe('the README', () => {
     for (const command of readmeCommands()) {
       const run = asRun(command);
       if (run === undefined) continue;
-      const r = spawnSync('bash', ['-c', run], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+      const r = /^npx mmtrace tui /.test(run)
+        ? runInTerminal(run, dir)
+        : spawnSync('bash', ['-c', run], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
       const ok = r.status === 0 || (r.status === 1 && mayAnswerNo(command));
       expect(ok, `${command}\nexit ${r.status}\n${r.stderr}`).toBe(true);
       expect(r.stderr, command).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it('lists the browser\'s keys as its help screen does', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]!.replace(/\\\|/g, '|')]);
+    for (const [key, what] of KEYS) expect(rows).toContainEqual([key, what]);
   });
 });

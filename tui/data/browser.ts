@@ -7,7 +7,7 @@
 import { resolveSelector } from '../../src/replay/select.js';
 import type { EventFilter, QueryResult } from '../../src/trace/reader.js';
 import { KINDS } from '../../src/trace/vocab/index.js';
-import { computeLanes, type Lanes } from './lanes.js';
+import { computeLanes, type Lane, type Lanes } from './lanes.js';
 import { matchCall, matchOf, previousTouch, type Search } from './origin.js';
 import { lineMatches, parseQuery, QueryError, type Query } from './query.js';
 import type { EventLine, RunSource } from './run-source.js';
@@ -88,11 +88,21 @@ export function layoutFor(rows: number, cols: number): Layout {
   // makes ink clear the screen on every render (flicker)
   const body = Math.max(6, rows - 3);
   const sideBySide = cols >= 150;
-  const laneRows = Math.min(8, Math.max(3, Math.floor(body / 5)));
+  // the lanes' header, a lane per task worth showing, and the legend when there is room
+  const laneRows = Math.min(10, Math.max(4, Math.floor(body / 5)));
   const listRows = sideBySide ? body - laneRows : Math.max(4, Math.floor((body - laneRows) * 0.55));
   const stateRows = sideBySide ? body : body - laneRows - listRows;
   const laneColumns = Math.max(10, (sideBySide ? cols - Math.min(80, Math.floor(cols * 0.4)) : cols) - 14);
   return { listRows, laneRows, stateRows, laneColumns, sideBySide };
+}
+
+/**
+ * Lanes worth a row first: the cursor's task, then tasks that hold, wait for or spin on something
+ * in the window, then the rest; a task that does not exist anywhere in the window gets none.
+ */
+function byInterest(lanes: Lane[], cursorTid: number): Lane[] {
+  const rank = (l: Lane) => (l.tid === cursorTid ? 0 : /[Mmwvpsor]/.test(l.cells) ? 1 : 2);
+  return lanes.filter((l) => l.cells.trim() !== '').sort((x, y) => rank(x) - rank(y) || x.tid - y.tid);
 }
 
 export class Browser {
@@ -256,7 +266,8 @@ export class Browser {
     const from = Math.max(1, Math.min(this.cursor - Math.floor(w / 2), this.count - w + 1));
     const to = Math.min(this.count, from + w - 1);
     const window = this.source.rows(from, to).map((r) => this.source.decoder.decode(r));
-    return computeLanes(this.stateAtCursor().doc, window, this.cursor);
+    const lanes = computeLanes(this.stateAtCursor().doc, window, this.cursor);
+    return { ...lanes, lanes: byInterest(lanes.lanes, this.cursorLine()?.tid ?? 0) };
   }
 
   status(): string {

@@ -3,29 +3,29 @@
  * it (test/tui-help.test.ts).
  */
 export const KEYS: readonly (readonly [string, string])[] = [
-  ['j k  Up Down', 'next / previous event (in the state panel: next / previous item)'],
+  ['j k  Up Down', 'next / previous event (or state item)'],
   ['PgDn PgUp  Space b', 'page down / up'],
   ['g G  Home End', 'first / last event'],
-  [':N  :SELECTOR', 'jump to event N, or any --until selector (kind=copy,task=monitor,n=2; first-warning; end)'],
-  ['/QUERY  n N', 'search (kind, family, task, addr=, req=, FIELD=VALUE, text); next / previous match'],
-  ['f QUERY  F', 'filter the list (as search, without text); clear the filter'],
-  ['m  \'', 'mark the event (again: unmark); jump to the next mark'],
-  ['w W', 'next / previous warning (the check family)'],
+  [':N  :SELECTOR', 'jump: event N or any --until selector'],
+  ['/QUERY  n N', 'search kind, task, FIELD=V, text; next, previous'],
+  ['f QUERY  F', 'filter by task, kind, family, addr=, req=; clear'],
+  ["m  '", 'mark (again: unmark); jump to the next mark'],
+  ['w W', 'next / previous warning'],
   ['r R', 'next / previous request boundary'],
-  ['o', 'where from: the event that last set the selected state item, or the earlier event of the same object'],
-  ['%', 'the other half: acquire/release, wait/waker, get/put, call/return, begin/end'],
+  ['o', 'where from: the event that last set the item'],
+  ['%', 'the other half: acquire/release, wait/waker...'],
   ['Ctrl-o', 'back along the jumps'],
-  [';SQL', 'read-only SQL over the file; Enter on a row with a seq column jumps there'],
+  [';SQL', 'read-only SQL; Enter on a row jumps to its seq'],
   ['] [', 'diff view: next / previous divergence'],
-  ['Enter', 'diff view: jump to the selected finding\'s events in both runs'],
-  ['Tab', 'next panel (event list, state, lanes; in the diff view: run A, run B, findings)'],
-  ['?', 'this help (any key closes it)'],
+  ['Enter', "diff view: jump to the finding's events"],
+  ['Tab', 'next panel: list, state, lanes (diff: A, B, findings)'],
+  ['?', 'this help; any key closes it'],
   ['q  Ctrl-c', 'quit'],
 ];
 
-export const LANE_LEGEND = 'M/m mmap_lock W/R  w waits mmap_lock  v VMA lock  p page-table lock  s spins  o other lock  r RCU  z blocked  - runnable';
+export const LANE_LEGEND = 'M/m mmap_lock W/R  w waits  v VMA  p PTL  s spins  o other  r RCU  z blocked';
 
 export function helpLines(): string[] {
   const width = Math.max(...KEYS.map(([k]) => k.length));
-  return ['mmtrace tui: keys', '', ...KEYS.map(([k, what]) => `  ${k.padEnd(width)}  ${what}`), '', `lanes: ${LANE_LEGEND}`];
+  return ['mmtrace tui: keys', '', ...KEYS.map(([k, what]) => `  ${k.padEnd(width)}  ${what}`), '', LANE_LEGEND];
 }

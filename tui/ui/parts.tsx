@@ -44,7 +44,9 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
   const { lanes, width, theme } = props;
   const label = 12;
   const marker = ' '.repeat(label + lanes.cursor) + 'v';
-  const shown = lanes.lanes.slice(0, Math.max(0, props.height - 2));
+  // the legend takes the last row when there is a row to spare (it is in the help too)
+  const legend = lanes.lanes.length <= props.height - 2;
+  const shown = lanes.lanes.slice(0, Math.max(0, props.height - (legend ? 2 : 1)));
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate" bold={props.focused}>{fit(`${'lanes'.padEnd(label)}${marker.slice(label)}  #${lanes.seqs[0] ?? ''}..#${lanes.seqs[lanes.seqs.length - 1] ?? ''}`, width)}</Text>
@@ -56,7 +58,7 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
           ))}
         </Text>
       ))}
-      <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text>
+      {legend ? <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text> : null}
     </Box>
   );
 }
