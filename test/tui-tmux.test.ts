@@ -5,6 +5,7 @@
  * query and quits; then opens the diff view and steps `]` to a divergence.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, mmtrace, tempDir } from './helpers/cli.js';
@@ -108,6 +109,32 @@ describe.each([[80, 24], [200, 50]])('mmtrace tui in a %ix%i terminal', (width, 
     expect(shown.split('\n').some((l) => l.startsWith('>!'))).toBe(true);
     keys(s, 'C-c');
     await waitFor(s, (x) => x.includes('EXIT=0'), 'the exit on Ctrl-C');
+  });
+});
+
+describe('mmtrace tui, live', () => {
+  it('follows a run that is still recording (--follow), and redraws for a new terminal size', async () => {
+    const live = join(dir, 'live.db');
+    const s = 'follow';
+    tmux('new-session', '-d', '-s', 'recorder', '-x', '80', '-y', '24',
+      `${process.execPath} ${CLI} record scale --param iterations=600 --out=${live}; sleep 60`);
+    for (let i = 0; i < 100 && !existsSync(live); i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 300));
+    open(s, 80, 24, ['tui', `${live}#gup`, '--follow']);
+    const first = await waitFor(s, (x) => /(\d+)\/(\d+) tick \d+ RECORDING following/.test(x), 'a recording run, followed');
+    const count = (x: string) => Number(/\d+\/(\d+) tick/.exec(x)![1]);
+    const seen = count(first);
+    const later = await waitFor(s, (x) => /\d+\/\d+ tick/.test(x) && count(x) > seen, 'the list to grow');
+    const [, at, of] = /(\d+)\/(\d+) tick/.exec(later)!;
+    expect(at).toBe(of); // the cursor stays at the end, as less +F
+    await waitFor(s, (x) => /\d+\/\d+ tick \d+ following/.test(x), 'the run to complete');
+
+    tmux('resize-window', '-t', s, '-x', '160', '-y', '40');
+    const listRows = (x: string) => x.split('\n').filter((l) => /^[> ][ *!]\s*\d+\s+\d+ /.test(l));
+    // 160 columns: the state panel beside the list, whose rows fill the taller terminal
+    await waitFor(s, (x) => listRows(x).length > 20 && listRows(x)[0]!.trimEnd().endsWith('TASKS'), 'the side-by-side layout at 160x40');
+    keys(s, 'q');
+    await waitFor(s, (x) => x.includes('EXIT=0'), 'the exit');
   });
 });
 

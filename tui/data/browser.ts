@@ -186,6 +186,9 @@ export class Browser {
     }
     const bottom = this.stepFrom(this.top, h - 1);
     if (this.cursor > bottom) this.top = this.stepFrom(this.cursor, -(h - 1));
+    // near the end a page that is not full shows more of what comes before (the terminal grew)
+    const shown = this.source.matching(this.sqlFilter, this.top, h, 'forward').length;
+    if (shown < h) this.top = Math.min(this.top, this.stepFrom(this.lastOfList(), -(h - 1)));
   }
 
   // --- what is on screen ------------------------------------------------------------------------
