@@ -6,6 +6,7 @@
 import { errors } from '../errors.js';
 import type { AccessRemoteVmHook } from '../linux/mm/access_remote_fast.js';
 import { findWorkload, WORKLOADS } from '../workloads/index.js';
+import type { Gen } from '../sim/task.js';
 import type { ParamSpec, Workload } from '../workloads/workload.js';
 import { importModule, isModuleRef, moduleName, readModuleSource, type Expected, type ModuleSource } from './load.js';
 
@@ -78,11 +79,19 @@ export async function loadWorkloadModule(ref: string, expected?: Expected): Prom
   const w = exported as Record<string, unknown>;
   const why = typeof exported !== 'object' || exported === null ? 'the default export is not an object' : notAWorkload(w);
   if (why) throw errors.module(defaultExportAt(source.file, text), `${why}; ${WORKLOAD_SHAPE}`);
+  const given = w as unknown as Workload;
+  const at = defaultExportAt(source.file, text);
   const workload: Workload = {
-    ...(w as unknown as Workload),
+    ...given,
     name: typeof w.name === 'string' && w.name !== '' ? w.name : moduleName(source.file),
-    description: (w.description as string | undefined) ?? '',
-    params: (w.params as Workload['params'] | undefined) ?? {},
+    description: given.description ?? '',
+    params: given.params ?? {},
+    // A boot that is not a generator function would fail inside the simulator, far from the module.
+    *boot(ctx) {
+      const steps: Partial<Gen> | undefined = given.boot(ctx);
+      if (typeof steps?.next !== 'function') throw errors.module(at, 'boot() returned no generator: write it as *boot(ctx) { ... } (its steps yield* kernel functions)');
+      return yield* steps as Gen;
+    },
   };
   const choice = { workload, source };
   workloadModules.set(source.file, choice);

@@ -13,6 +13,7 @@ import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
 import { Recorder } from '../trace/recorder.js';
+import { NULL_SINK } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
 import { resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
@@ -145,8 +146,28 @@ function asUsage<T>(f: () => T): T {
   }
 }
 
+/**
+ * Run each path of a recording that loads a module once without recording, so a module that
+ * throws, or calls a clock, fails in one line before the trace file is created or touched (as any
+ * other bad input does). Built-ins need no trial: their failures are mmtrace's own.
+ */
+function trialRuns(p: Plan, opts: RecordOptions): void {
+  for (const path of p.paths) {
+    if (p.module === null && path.source === null) continue;
+    try {
+      inSandbox(true, () => runWorkload({
+        workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant: variantOf(path, opts.variant),
+        seed: opts.seed, strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: NULL_SINK, maxEvents: opts.maxEvents,
+      }));
+    } catch (e) {
+      throw moduleFault(e) ?? e;
+    }
+  }
+}
+
 export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   const p = await plan(opts);
+  trialRuns(p, opts);
   const file = opts.out ?? `traces/${p.workload.name}.db`;
   const rec = await Recorder.open(file);
   const runs: RecordedRun[] = [];
