@@ -2,7 +2,7 @@
  * Every module in examples/ records as it is, through the CLI from a folder outside the project:
  * workload modules on gup and fast, path modules on cross-vma-race beside gup.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mmtrace, ROOT, tempDir } from './helpers/cli.js';
@@ -49,5 +49,14 @@ describe('examples/', () => {
     const [gup, mainline] = (JSON.parse(r.stdout) as Recorded).runs;
     expect(mainline!.finalHash).toBe(gup!.finalHash);
     expect(mmtrace(['diff', 't.db#gup', 't.db#v2-single-vma'], { cwd: dir }).status).toBe(0);
+  });
+
+  it("v2-single-vma.ts is the starting file of `mmtrace new path` with the walkthrough's one line added", () => {
+    /** The code after the header comment, its description aside. */
+    const body = (text: string) => text.slice(text.indexOf('import ')).replace(/description: '.*',/, 'description,');
+    const template = body(readFileSync(join(ROOT, 'templates', 'path.ts'), 'utf8'));
+    const v2 = body(readFileSync(join(EXAMPLES, 'paths', 'v2-single-vma.ts'), 'utf8'));
+    const anchor = '  if (!readable) return false;\n';
+    expect(v2).toBe(template.replace(anchor, `${anchor}  if (addr + len > vma.vm_end) return false; // v2: the whole read in one VMA\n`));
   });
 });
