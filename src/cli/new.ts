@@ -18,7 +18,7 @@ function checkName(kind: ModuleKind, name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) || isModuleRef(name)) {
     throw errors.usage(`'${name}' is not a ${kind} module name: use letters, digits, '.', '-' and '_', without a file ending (e.g. my-race)`);
   }
-  if (kind === 'path' && PATHS.includes(name as never)) throw errors.usage(`'${name}' is a built-in path; choose another name for your path module`);
+  if (kind === 'path' && (PATHS as readonly string[]).includes(name)) throw errors.usage(`'${name}' is a built-in path; choose another name for your path module`);
   if (kind === 'workload' && findWorkload(name)) throw errors.usage(`'${name}' is a built-in workload; choose another name for your workload module`);
 }
 

@@ -73,7 +73,8 @@ export function readModuleSource(ref: string, expected?: Expected): { source: Mo
   return { source, text: bytes.toString('utf8') };
 }
 
-let hooksRegistered = false;
+/** The registration of this thread's hooks, once started (every later load waits for it). */
+let registration: Promise<void> | undefined;
 
 /** Are the hooks registered in this thread (inherited by a worker on Node versions that do so)? */
 function hooksPresent(): boolean {
@@ -86,9 +87,12 @@ function hooksPresent(): boolean {
 }
 
 /** tsx for TypeScript, and the hooks that resolve mmtrace's API (hooks.ts), once per thread. */
-async function registerHooks(): Promise<void> {
-  if (hooksRegistered) return;
-  hooksRegistered = true;
+function registerHooks(): Promise<void> {
+  registration ??= registerOnce();
+  return registration;
+}
+
+async function registerOnce(): Promise<void> {
   if (hooksPresent()) return;
   const { register: registerTsx } = await import('tsx/esm/api');
   // Not the caller's tsconfig.json: a module compiles the same whatever folder mmtrace runs in.
@@ -109,7 +113,7 @@ export async function importModule(file: string, text: string): Promise<Record<s
 }
 
 /** The 1-based line of the first line of `text` matching `test`, or 1. */
-function lineOf(text: string, test: (line: string) => boolean): number {
+export function lineOf(text: string, test: (line: string) => boolean): number {
   const at = text.split('\n').findIndex(test);
   return at < 0 ? 1 : at + 1;
 }

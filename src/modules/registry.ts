@@ -8,7 +8,7 @@ import type { AccessRemoteVmHook } from '../linux/mm/access_remote_fast.js';
 import { findWorkload, WORKLOADS } from '../workloads/index.js';
 import type { Gen } from '../sim/task.js';
 import type { ParamSpec, Workload } from '../workloads/workload.js';
-import { importModule, isModuleRef, moduleName, readModuleSource, type Expected, type ModuleSource } from './load.js';
+import { importModule, isModuleRef, lineOf, moduleName, readModuleSource, type Expected, type ModuleSource } from './load.js';
 
 export { isModuleRef, moduleName, type Expected, type ModuleSource };
 
@@ -49,8 +49,7 @@ async function loadDefault(ref: string, expected: Expected | undefined): Promise
 
 /** FILE:LINE of the module's `export default`, or line 1 when it has none. */
 function defaultExportAt(file: string, text: string): string {
-  const at = text.split('\n').findIndex((l) => /\bexport\s+default\b/.test(l));
-  return `${file}:${at < 0 ? 1 : at + 1}`;
+  return `${file}:${lineOf(text, (l) => /\bexport\s+default\b/.test(l))}`;
 }
 
 /** Why a default export is not a workload, or null when it is one. */
@@ -67,6 +66,30 @@ function notAWorkload(w: Record<string, unknown>): string | null {
   return null;
 }
 
+/**
+ * The workload a module exported, as mmtrace runs it: the name defaults to the file's, and every
+ * method is called on the module's own object (a class instance keeps its `this`).
+ */
+function asWorkload(given: Workload, file: string, exportAt: string): Workload {
+  return {
+    name: typeof given.name === 'string' && given.name !== '' ? given.name : moduleName(file),
+    description: given.description ?? '',
+    params: given.params ?? {},
+    unordered: given.unordered,
+    schedule: given.schedule && ((ctx) => given.schedule!(ctx)),
+    checkParams: given.checkParams && ((params) => given.checkParams!(params)),
+    estimateEvents: given.estimateEvents && ((params) => given.estimateEvents!(params)),
+    // A boot that is not a generator function would fail inside the simulator, far from the module.
+    *boot(ctx) {
+      const steps: Partial<Gen> | undefined = given.boot(ctx);
+      if (typeof steps?.next !== 'function') {
+        throw errors.module(exportAt, 'boot() returned no generator: write it as *boot(ctx) { ... } (its steps yield* kernel functions)');
+      }
+      return yield* steps as Gen;
+    },
+  };
+}
+
 const WORKLOAD_SHAPE = 'a workload module must `export default` a workload: { name, description, params, boot, schedule? } (see docs/writing-workloads.md)';
 const PATH_SHAPE = 'a path module must `export default` { description, access_remote_vm_fast_hook } (see docs/writing-a-path.md)';
 
@@ -79,21 +102,7 @@ export async function loadWorkloadModule(ref: string, expected?: Expected): Prom
   const w = exported as Record<string, unknown>;
   const why = typeof exported !== 'object' || exported === null ? 'the default export is not an object' : notAWorkload(w);
   if (why) throw errors.module(defaultExportAt(source.file, text), `${why}; ${WORKLOAD_SHAPE}`);
-  const given = w as unknown as Workload;
-  const at = defaultExportAt(source.file, text);
-  const workload: Workload = {
-    ...given,
-    name: typeof w.name === 'string' && w.name !== '' ? w.name : moduleName(source.file),
-    description: given.description ?? '',
-    params: given.params ?? {},
-    // A boot that is not a generator function would fail inside the simulator, far from the module.
-    *boot(ctx) {
-      const steps: Partial<Gen> | undefined = given.boot(ctx);
-      if (typeof steps?.next !== 'function') throw errors.module(at, 'boot() returned no generator: write it as *boot(ctx) { ... } (its steps yield* kernel functions)');
-      return yield* steps as Gen;
-    },
-  };
-  const choice = { workload, source };
+  const choice = { workload: asWorkload(w as unknown as Workload, source.file, defaultExportAt(source.file, text)), source };
   workloadModules.set(source.file, choice);
   return choice;
 }
@@ -108,7 +117,8 @@ export async function loadPathModule(ref: string, expected?: Expected): Promise<
   if (typeof p?.access_remote_vm_fast_hook !== 'function') {
     throw errors.module(defaultExportAt(source.file, text), `the default export has no access_remote_vm_fast_hook function; ${PATH_SHAPE}`);
   }
-  const choice = { header: source.file, name: moduleName(source.file), hook: p.access_remote_vm_fast_hook, source };
+  const hook = p.access_remote_vm_fast_hook.bind(p);
+  const choice = { header: source.file, name: moduleName(source.file), hook, source };
   pathModules.set(source.file, choice);
   return choice;
 }
