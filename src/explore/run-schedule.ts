@@ -5,8 +5,7 @@
 import { CheckingSink, StopRun } from '../check/online.js';
 import type { Violation } from '../check/index.js';
 import type { Deviation, Strategy } from '../sim/strategy.js';
-import { moduleFault } from '../modules/load.js';
-import { inSandbox } from '../modules/sandbox.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { runWorkload } from '../workloads/runner.js';
 import { ExploringStrategy, type ChoicePoint } from './strategy.js';
 import type { Target } from './target.js';
@@ -28,13 +27,13 @@ export function runSchedule(target: Target, inner: Strategy, opts: { collectChoi
   let violation: Violation | null = null;
   const fromModule = target.workloadModule !== null || target.path.source !== null;
   try {
-    inSandbox(fromModule, () => runWorkload({
+    runGuarded(fromModule, () => runWorkload({
       workload: target.workload, params: target.params, path: target.path.name, pathHook: target.path.hook,
       variant: target.variant, seed: target.spec.seed,
       strategy, directed: false, config: target.config, sink, maxEvents: target.spec.maxEvents,
     }));
   } catch (e) {
-    if (!(e instanceof StopRun)) throw (fromModule ? moduleFault(e) : null) ?? e;
+    if (!(e instanceof StopRun)) throw e;
     violation = e.violation;
   }
   return {

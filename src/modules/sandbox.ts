@@ -10,6 +10,7 @@
  * I/O needs no guard here: a module cannot import node built-ins (modules/hooks.ts refuses them).
  */
 import { errors } from '../errors.js';
+import { moduleFault } from './load.js';
 import { userFrame } from './stack.js';
 
 /** A global function the sandbox refuses: its holder, its property, and what a user calls it. */
@@ -84,5 +85,17 @@ export function inSandbox<T>(guarded: boolean, body: () => T): T {
   } finally {
     for (const s of saved.reverse()) Reflect.set(s.holder, s.key, s.value);
     Error.stackTraceLimit = stackLimit;
+  }
+}
+
+/**
+ * Run a simulation that may involve a module (`fromModule`): guarded by the sandbox, and a failure
+ * in the module's own code told by its FILE:LINE (EMODULE). Any other error passes unchanged.
+ */
+export function runGuarded<T>(fromModule: boolean, run: () => T): T {
+  try {
+    return inSandbox(fromModule, run);
+  } catch (e) {
+    throw (fromModule ? moduleFault(e) : null) ?? e;
   }
 }

@@ -20,8 +20,7 @@ import { runWorkload } from '../workloads/runner.js';
 import type { Workload } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { chooseWorkload, choosePath, moduleHashes, type PathChoice, type WorkloadChoice } from '../modules/registry.js';
-import { moduleFault } from '../modules/load.js';
-import { inSandbox } from '../modules/sandbox.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { resolveConfig } from './config.js';
 import { checkPaths, checkRunName, checkVariant, runName } from './variants.js';
 
@@ -154,14 +153,10 @@ function asUsage<T>(f: () => T): T {
 function trialRuns(p: Plan, opts: RecordOptions): void {
   for (const path of p.paths) {
     if (p.module === null && path.source === null) continue;
-    try {
-      inSandbox(true, () => runWorkload({
-        workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant: variantOf(path, opts.variant),
-        seed: opts.seed, strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: NULL_SINK, maxEvents: opts.maxEvents,
-      }));
-    } catch (e) {
-      throw moduleFault(e) ?? e;
-    }
+    runGuarded(true, () => runWorkload({
+      workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant: variantOf(path, opts.variant),
+      seed: opts.seed, strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: NULL_SINK, maxEvents: opts.maxEvents,
+    }));
   }
 }
 
@@ -216,7 +211,7 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
   const fromModule = p.module !== null || path.source !== null;
   let outcome: string;
   try {
-    outcome = inSandbox(fromModule, () => runWorkload({
+    outcome = runGuarded(fromModule, () => runWorkload({
       workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
       strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec, maxEvents: opts.maxEvents,
       onProgress: (seq) => bar.update(seq),
@@ -225,10 +220,8 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
     }).outcome);
   } catch (e) {
     bar.stop();
-    // A module's own error is told by the module's FILE:LINE, in the run's row as on stderr.
-    const fault = (fromModule ? moduleFault(e) : null) ?? e;
-    rec.finish('failed', fault);
-    throw fault;
+    rec.finish('failed', e);
+    throw e;
   }
   bar.stop();
   const summary = rec.finish('complete');

@@ -10,9 +10,8 @@ import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
-import { moduleFault } from '../modules/load.js';
 import { loadRunModules, runOf } from '../modules/registry.js';
-import { inSandbox } from '../modules/sandbox.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { ParamValue } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
@@ -137,7 +136,7 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
   const attempt = (verifier: VerifySink | undefined, stopAt: number): ReexecResult => {
     const sink = verifier ?? new VerifySink(trace, run.id, stopAt, [], 0, false);
     try {
-      const result = inSandbox(fromModule, () => runWorkload({
+      const result = runGuarded(fromModule, () => runWorkload({
         workload, params: run.params as Record<string, ParamValue>, path: path.name, pathHook: path.hook,
         variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(decisions),
         config: run.config as Partial<KernelConfig>, sink, stopAfter: stopAt,
@@ -165,7 +164,7 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
         const message = `the recorded schedule runs ${task} (tid ${e.tid}) next, and it is not runnable here`;
         return { ...base, model: null, divergence: { seq, recorded: row ? [...row] as Row : null, replayed: null, message }, events: seq - 1 };
       }
-      throw (fromModule ? moduleFault(e) : null) ?? e;
+      throw e;
     }
   };
 
