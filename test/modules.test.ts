@@ -227,4 +227,34 @@ describe('the determinism sandbox', () => {
     expect(inSandbox(true, () => new Date(0).getTime())).toBe(0);
     expect(inSandbox(false, () => typeof Date.now())).toBe('number');
   });
+
+  it("lets mmtrace's own code keep its clock while a module runs (a replay snapshot times itself)", { timeout: 60_000 }, () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'many.ts'), `
+import { PROT_READ } from 'mmtrace/linux';
+import { type Gen, type Workload, type WorkloadContext, intParam, map_filled, num, outsider, remote_read, spawn_process } from 'mmtrace/workload';
+const many: Workload = {
+  name: 'many-reads',
+  description: 'enough remote reads to pass a replay snapshot',
+  params: { reads: intParam(1, 1, 100000, 'remote reads') },
+  *boot(ctx: WorkloadContext): Gen {
+    const target = yield* spawn_process('target', ['/t'], []);
+    yield* map_filled(target, 0x70000000, 1, PROT_READ, 'S');
+    outsider('reader', function* () {
+      for (let i = 0; i < num(ctx, 'reads'); i++) yield* remote_read(target, 0x70000000, 64);
+    });
+  },
+};
+export default many;
+`);
+    const r = mmtrace(['record', './many.ts', '--param', 'reads=1100', '--out=many.db', '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const db = new Database(join(dir, 'many.db'), { readonly: true });
+    try {
+      expect((db.prepare('SELECT count(*) AS n FROM snapshots').get() as { n: number }).n).toBeGreaterThan(0);
+    } finally {
+      db.close();
+    }
+  });
 });
