@@ -26,6 +26,9 @@ function refusedGlobals(): Refused[] {
     { holder: performance, key: 'now', shown: 'performance.now()' },
     { holder: Math, key: 'random', shown: 'Math.random()' },
     { holder: process, key: 'hrtime', shown: 'process.hrtime()' },
+    { holder: process, key: 'uptime', shown: 'process.uptime()' },
+    { holder: process, key: 'cpuUsage', shown: 'process.cpuUsage()' },
+    { holder: process, key: 'memoryUsage', shown: 'process.memoryUsage()' },
     { holder: globalThis.crypto, key: 'getRandomValues', shown: 'crypto.getRandomValues()' },
     { holder: globalThis.crypto, key: 'randomUUID', shown: 'crypto.randomUUID()' },
   ];
