@@ -210,6 +210,13 @@ describe('module load errors', () => {
     const file = join(dir, 'p.ts');
     writeFileSync(file, "export const x = 1;\nexport default { description: 'no hook' };\n");
     expectOneLineAt(mmtrace(['record', 'cross-vma-race', '--path=./p.ts', '--out=t.db'], { cwd: dir }), file, 2, /no access_remote_vm_fast_hook/);
+    // A module of one kind given where the other belongs says which it is.
+    const workloadFile = join(dir, 'w.ts');
+    writeFileSync(workloadFile, 'export default {\n  *boot() {},\n};\n');
+    expectOneLineAt(mmtrace(['record', 'cross-vma-race', '--path=./w.ts', '--out=t.db'], { cwd: dir }), workloadFile, 1, /this is a workload module/);
+    const pathFile = join(dir, 'hook.ts');
+    writeFileSync(pathFile, 'export default {\n  *access_remote_vm_fast_hook() { return null; },\n};\n');
+    expectOneLineAt(mmtrace(['record', './hook.ts', '--out=t.db'], { cwd: dir }), pathFile, 1, /this is a path module: give it as --path=FILE/);
     const gone = mmtrace(['record', './gone.ts', '--out=t.db'], { cwd: dir });
     expect(gone.status).toBe(2);
     expect(gone.stderr).toBe(`mmtrace: ${join(dir, 'gone.ts')}: no such module file\n`);

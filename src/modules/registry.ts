@@ -100,6 +100,9 @@ export async function loadWorkloadModule(ref: string, expected?: Expected): Prom
   if (known) return known;
   if (exported === undefined) throw errors.module(`${source.file}:1`, `no default export; ${WORKLOAD_SHAPE}`);
   const w = exported as Record<string, unknown>;
+  if (typeof w?.access_remote_vm_fast_hook === 'function') {
+    throw errors.module(defaultExportAt(source.file, text), 'this is a path module: give it as --path=FILE, with a workload');
+  }
   const why = typeof exported !== 'object' || exported === null ? 'the default export is not an object' : notAWorkload(w);
   if (why) throw errors.module(defaultExportAt(source.file, text), `${why}; ${WORKLOAD_SHAPE}`);
   const choice = { workload: asWorkload(w as unknown as Workload, source.file, defaultExportAt(source.file, text)), source };
@@ -114,6 +117,9 @@ export async function loadPathModule(ref: string, expected?: Expected): Promise<
   if (known) return known;
   if (exported === undefined) throw errors.module(`${source.file}:1`, `no default export; ${PATH_SHAPE}`);
   const p = exported as Partial<PathExport> | null;
+  if (typeof (p as { boot?: unknown } | null)?.boot === 'function') {
+    throw errors.module(defaultExportAt(source.file, text), 'this is a workload module: give it as the WORKLOAD, with --path=gup, fast or a path module');
+  }
   if (typeof p?.access_remote_vm_fast_hook !== 'function') {
     throw errors.module(defaultExportAt(source.file, text), `the default export has no access_remote_vm_fast_hook function; ${PATH_SHAPE}`);
   }
