@@ -6,19 +6,21 @@
  *
  *   cli/                                   the `mmtrace` command; tui/ (top level) beside it
  *   replay/ diff/ record/ check/ explore/ export/   consumers of runs (record: the recording service)
+ *   modules/                               workload and path modules loaded from a file, for them
  *   reduce/                                reducers shared by the consumers (reads events, no model)
- *   workloads/                             scenario programs
+ *   workloads/ (and api/)                  scenario programs; api/ is what a module imports
  *   linux/                                 the emulated kernel
  *   sim/                                   the deterministic scheduler
  *   trace/                                 event vocabulary, recorder, reader
  *   store/ (and migrations/)               the SQLite file: open, schema, typed queries
  *
  * errors.ts sits under everything (it imports nothing of ours); version.ts hashes the model's files
- * and belongs to the consumers. tui/ reads runs only through store/, trace/, replay/ and diff/.
+ * and belongs to the consumers. api/ (`mmtrace/workload`, `mmtrace/linux`) re-exports the model for
+ * modules: nothing of mmtrace imports it, modules/ hands its URL to the module loader. tui/ reads runs only through store/, trace/, replay/ and diff/.
  * No cycles anywhere in src/, type-only imports included: a type cycle ties modules together as
  * much as a value cycle does.
  */
-const CONSUMERS = ['replay', 'diff', 'record', 'check', 'explore', 'export'];
+const CONSUMERS = ['replay', 'diff', 'record', 'check', 'explore', 'export', 'modules'];
 const ABOVE_WORKLOADS = ['reduce', ...CONSUMERS, 'cli'];
 const VERSION = '^src/version\\.ts$';
 
@@ -54,6 +56,17 @@ module.exports = {
       'workloads are programs for the model; they do not read runs',
       '^src/workloads/',
       [under(ABOVE_WORKLOADS), VERSION]),
+    forbid('api-is-the-model-only',
+      'api/ is the public surface of the model for workload and path modules: it reads no runs and no files',
+      '^src/api/',
+      [under(ABOVE_WORKLOADS), VERSION, '^(src/store|migrations)/']),
+    {
+      name: 'nothing-imports-api',
+      comment: 'mmtrace reaches its API modules the way a module does, by specifier (modules/load.ts): its own code imports the layers themselves',
+      severity: 'error',
+      from: { path: '^(src|tui)/', pathNot: '^src/api/' },
+      to: { path: '^src/api/' },
+    },
     forbid('model-knows-no-storage',
       'the simulator, the kernel model and the workloads hand events to a sink; they never touch the file',
       under('sim', 'linux', 'workloads'),

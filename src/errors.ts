@@ -48,7 +48,13 @@ export type ErrorCode =
   /** A query that SQLite cannot run. */
   | 'ESQL'
   /** A query that would change the file (query opens it read-only). */
-  | 'ESQL_WRITE';
+  | 'ESQL_WRITE'
+  /**
+   * A workload or access-path module that cannot be loaded (missing, changed since the run was
+   * recorded, a syntax error, no default export) or that fails while it runs (a throw, a refused
+   * clock or random number). The message starts with the module's FILE:LINE.
+   */
+  | 'EMODULE';
 
 export class MmtraceError extends Error {
   readonly code: ErrorCode;
@@ -111,6 +117,7 @@ export const errors = {
   unknownWorkload: (name: string, known: readonly string[]) =>
     new MmtraceError('EUNKNOWN_WORKLOAD', `unknown workload '${name}'${didYouMean(name, known)} (workloads: ${known.join(', ')}; see \`npx mmtrace workloads\`)`),
   usage: (message: string) => new MmtraceError('EUSAGE', message),
+  module: (where: string, why: string, cause?: unknown) => new MmtraceError('EMODULE', `${where}: ${why}`, { cause }),
   mergeConflict: (out: string, why: string) =>
     new MmtraceError('EMERGE', `${out}: nothing merged: ${why}`),
 };

@@ -69,6 +69,8 @@ describe('layer rules', () => {
       'src/trace/reader.ts': "import { db } from '../store/db.js';\nexport const reader = db;\n",
       'src/cli/tui.ts': "import { app } from '../../tui/app.js';\nexport const tui = app;\n",
       'tui/app.ts': "import { projection } from '../src/replay/projection.js';\nexport const app = projection;\n",
+      'src/api/workload.ts': "import { race } from '../workloads/race.js';\nimport { mm } from '../linux/mm.js';\nexport { race, mm };\n",
+      'src/modules/load.ts': "import { race } from '../workloads/race.js';\nexport const load = race;\n",
     });
     expect(await cruise(root)).toEqual([]);
   });
@@ -85,14 +87,18 @@ describe('layer rules', () => {
       'src/diff/fixture.ts': "import { harness } from '../../test/helpers/harness.js';\nexport const fixture = harness;\n",
       'src/diff/a.ts': "import { b } from './b.js';\nexport const a = () => b;\n",
       'src/diff/b.ts': "import { a } from './a.js';\nexport const b = () => a;\n",
+      'src/api/linux.ts': "import { projection } from '../replay/projection.js';\nexport const linux = projection;\n",
+      'src/modules/registry.ts': "import { linux } from '../api/linux.js';\nexport const registry = linux;\n",
       'tui/app.ts': "import { projection } from '../src/replay/projection.js';\nimport { mm } from '../src/linux/mm.js';\nexport const app = projection + mm;\n",
       'src/replay/browse.ts': "import { app } from '../../tui/app.js';\nexport const browse = app;\n",
     });
     expect(await cruise(root)).toEqual([
+      'api-is-the-model-only: src/api/linux.ts -> src/replay/projection.ts',
       'consumers-below-cli: src/replay/render.ts -> src/cli/main.ts',
       'linux-below-workloads: src/linux/exec.ts -> src/workloads/race.ts',
       'model-knows-no-storage: src/sim/store.ts -> src/store/db.ts',
       'no-circular: src/diff/a.ts -> src/diff/b.ts',
+      'nothing-imports-api: src/modules/registry.ts -> src/api/linux.ts',
       'only-cli-opens-the-browser: src/replay/browse.ts -> tui/app.ts',
       'reduce-reads-events-only: src/reduce/model.ts -> src/replay/projection.ts',
       'src-imports-no-tests: src/diff/fixture.ts -> test/helpers/harness.ts',

@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { parseCheckers } from '../check/index.js';
 import { errors } from '../errors.js';
 import { explore, parseSearchName, parseShard, type ExploreSummary } from '../explore/explore.js';
+import { isModuleRef, moduleName } from '../modules/registry.js';
 import { parsePairs, list, nonNegativeInt } from './record-command.js';
 import { println, printJson } from './output.js';
 import { counter } from './progress.js';
@@ -64,7 +65,7 @@ export async function exploreCommand(workload: string, o: ExploreFlags): Promise
     all: o.all ?? false,
     workers: o.workers === undefined ? availableParallelism() : positive('--workers', o.workers),
     shard: parseShard(o.shard),
-    keep: o.keep === '' ? undefined : o.keep ?? `traces/explore-${workload}.db`,
+    keep: o.keep === '' ? undefined : o.keep ?? `traces/explore-${isModuleRef(workload) ? moduleName(workload) : workload}.db`,
     onProgress: counter('explore', 'schedules'),
   });
   if (o.json) printJson(summary);

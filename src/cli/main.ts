@@ -37,8 +37,8 @@ function program(): Command {
 
   p.command('record')
     .description('run a workload once per path (same seed) and append one run per path to a trace file')
-    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`)')
-    .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock)', 'gup')
+    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`), or a workload module file (./my-race.ts)')
+    .option('--path <paths>', 'comma-separated access paths: gup (mainline), fast (per-VMA lock), or path module files (./my-v2.ts)', 'gup')
     .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
     .option('--seed <n>', 'scheduler seed (non-negative integer)', '1')
     .option('--strategy <s>', 'scheduling strategy: random, pct:D, or schedule:STEP@TID,... (a schedule explore found)', 'random')
@@ -52,6 +52,19 @@ function program(): Command {
     .option('--yes', 'record even when the estimated file size passes 10 GB')
     .option('--json', 'one JSON document on stdout')
     .action(async (workload, o) => (await import('./record-command.js')).recordCommand(workload, o));
+
+  const created = p.command('new')
+    .description('write a commented starting file for a workload module or an access-path module');
+  for (const kind of ['workload', 'path'] as const) {
+    created.command(kind)
+      .description(kind === 'workload'
+        ? 'a workload module: a scenario of your own (docs/writing-workloads.md)'
+        : 'an access-path module: your version of the fast path, starting from patch 3/3 v1 (docs/writing-a-path.md)')
+      .argument('<name>', 'the module name (its file is NAME.ts; its runs and trace file are named after it)')
+      .option('--out <file>', 'where to write it (default NAME.ts; an existing file is never overwritten)')
+      .option('--json', 'one JSON document: {file, kind, name, next}')
+      .action(async (name, o) => (await import('./new.js')).newCommand(kind, name, o));
+  }
 
   p.command('list')
     .description('list the runs in a trace file')
@@ -105,8 +118,8 @@ Example:
 
   p.command('explore')
     .description('run many schedules of a workload (no directed schedule, checkers on, nothing recorded), stop at the first violation, shrink it and keep it as a run; exit 1 when one is found')
-    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`)')
-    .option('--path <path>', 'the access path: gup or fast', 'fast')
+    .argument('<workload>', 'a workload name (see `npx mmtrace workloads`), or a workload module file (./my-race.ts)')
+    .option('--path <path>', 'the access path: gup, fast, or a path module file (./my-v2.ts)', 'fast')
     .option('--variant <switches>', `comma-separated switches of the fast path: ${Object.keys(VARIANTS).join(', ')}`, '')
     .option('--param <k=v>', 'workload parameter (repeatable)', collect, [])
     .option('--config <k=v>', 'kernel config (repeatable)', collect, [])

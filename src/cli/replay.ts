@@ -6,7 +6,7 @@
  */
 import { toDoc } from '../replay/doc.js';
 import { project } from '../replay/projection.js';
-import { type Divergence, reexecute } from '../replay/reexec.js';
+import { type Divergence, prepareReexecution, reexecute } from '../replay/reexec.js';
 import { resolveSelector } from '../replay/select.js';
 import type { StateDoc } from '../replay/state.js';
 import { errors } from '../errors.js';
@@ -96,6 +96,7 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
     let doc: StateDoc;
     let how: string;
     if (o.verify || o.engine === 'reexec') {
+      await prepareReexecution(run);
       const r = reexecute(trace, run, seq, { verify: o.verify });
       if (r.codeChanged) {
         process.stderr.write(`mmtrace: the kernel model changed since this run was recorded (recorded with ${r.recordedWith}); re-execution may diverge\n`);

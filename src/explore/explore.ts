@@ -105,7 +105,7 @@ export function parseShard(text: string | undefined): Shard {
 const SCHEDULES_PER_JOB = 64;
 
 export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
-  const target = resolveTarget(opts.target);
+  const target = await resolveTarget(opts.target);
   const named = parseSearchName(opts.strategy);
   const started = performance.now();
   let schedules = 0;
@@ -172,7 +172,7 @@ export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
     violations.push(await report(target, opts, search.kind === 'bounded' ? null : seedOf(index), found));
   }
   return {
-    workload: target.workload.name, path: target.path, variant: target.variant, strategy: opts.strategy,
+    workload: target.workload.name, path: target.path.name, variant: target.variant, strategy: opts.strategy,
     shard: `${opts.shard.index}/${opts.shard.count}`, schedules, schedulesPerSec: Math.round((schedules / elapsed) * 1000),
     searchMs: Math.round(elapsed), shrinkMs: Math.round(performance.now() - shrinkStarted),
     interleavings: interleavings.size, pruned, complete: !stoppedEarly,
@@ -223,9 +223,9 @@ async function report(target: Target, opts: ExploreOptions, seed: number | null,
     shrinkRuns: shrunk.runs, events: shrunk.found.events, seq, run: null, replay: null,
   };
   if (opts.keep === undefined) return base;
-  const name = `${runName(target.path, target.variant)}-${v.checker}-${seed ?? 'bounded'}`;
+  const name = `${runName(target.path.name, target.variant)}-${v.checker}-${seed ?? 'bounded'}`;
   await recordRuns({
-    workload: target.workload.name, paths: [target.path], variant: target.variant, seed: target.spec.seed,
+    workload: target.workloadModule ?? target.workload.name, paths: [target.path.header], variant: target.variant, seed: target.spec.seed,
     strategy: scheduleSpec(deviations), undirected: true, params: target.spec.params, config: target.spec.config,
     out: opts.keep, name, replace: true, maxEvents: target.spec.maxEvents,
   });

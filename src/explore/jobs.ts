@@ -68,8 +68,8 @@ function runUnit(target: Target, search: SearchSpec, index: number, skip: readon
   return { index, schedules: 1, pruned: 0, interleavings: [o.interleaving], found };
 }
 
-/** Run a job's units in order. */
-export function runJob(job: Job): UnitResult[] {
-  const target = resolveTarget(job.target);
+/** Run a job's units in order (the target's modules loaded in this thread first). */
+export async function runJob(job: Job): Promise<UnitResult[]> {
+  const target = await resolveTarget(job.target);
   return job.indices.map((i, n) => runUnit(target, job.search, i, job.skip?.[n] ?? []));
 }

@@ -6,7 +6,14 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { MmtraceError, type ErrorCode } from '../errors.js';
 import { runJob, type Job, type UnitResult } from './jobs.js';
+
+/** What a worker posts back: a job's results, an MmtraceError as its parts, or another error's stack. */
+type WorkerReply =
+  | { results: UnitResult[] }
+  | { mmtrace: { code: ErrorCode; message: string; exitCode: 1 | 2 } }
+  | { error: string };
 
 export interface Pool {
   run(job: Job): Promise<UnitResult[]>;
@@ -40,9 +47,10 @@ class WorkerPool implements Pool {
       return await new Promise<UnitResult[]>((resolve, reject) => {
         const onExit = (code: number) => reject(new Error(`an explore worker exited (code ${code})`));
         worker.once('exit', onExit);
-        worker.once('message', (m: { results: UnitResult[] } | { error: string }) => {
+        worker.once('message', (m: WorkerReply) => {
           worker.off('exit', onExit);
-          if ('error' in m) reject(new Error(m.error));
+          if ('mmtrace' in m) reject(new MmtraceError(m.mmtrace.code, m.mmtrace.message, { exitCode: m.mmtrace.exitCode }));
+          else if ('error' in m) reject(new Error(m.error));
           else resolve(m.results);
         });
         worker.postMessage(job);

@@ -5,6 +5,7 @@
 import { CheckingSink, StopRun } from '../check/online.js';
 import type { Violation } from '../check/index.js';
 import type { Deviation, Strategy } from '../sim/strategy.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { runWorkload } from '../workloads/runner.js';
 import { ExploringStrategy, type ChoicePoint } from './strategy.js';
 import type { Target } from './target.js';
@@ -24,11 +25,13 @@ export function runSchedule(target: Target, inner: Strategy, opts: { collectChoi
   const sink = new CheckingSink(target.check, true);
   const strategy = new ExploringStrategy(inner, opts.collectChoicePoints);
   let violation: Violation | null = null;
+  const fromModule = target.workloadModule !== null || target.path.source !== null;
   try {
-    runWorkload({
-      workload: target.workload, params: target.params, path: target.path, variant: target.variant, seed: target.spec.seed,
+    runGuarded(fromModule, () => runWorkload({
+      workload: target.workload, params: target.params, path: target.path.name, pathHook: target.path.hook,
+      variant: target.variant, seed: target.spec.seed,
       strategy, directed: false, config: target.config, sink, maxEvents: target.spec.maxEvents,
-    });
+    }));
   } catch (e) {
     if (!(e instanceof StopRun)) throw e;
     violation = e.violation;

@@ -6,12 +6,15 @@ import { DEFAULT_STARVATION_TICKS, type CheckerName, type CheckOptions } from '.
 import { errors } from '../errors.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { resolveConfig } from '../record/config.js';
+import { chooseWorkload, choosePath, type PathChoice } from '../modules/registry.js';
 import { checkPaths, checkVariant } from '../record/variants.js';
-import { findWorkload, resolveParams, WORKLOADS } from '../workloads/index.js';
-import type { AccessPath, ParamValue, Workload } from '../workloads/workload.js';
+import { resolveParams } from '../workloads/index.js';
+import type { ParamValue, Workload } from '../workloads/workload.js';
 
 export interface TargetSpec {
+  /** A built-in workload's name, or a workload module's file (each worker loads it too). */
   workload: string;
+  /** gup, fast, or a path module's file. */
   path: string;
   variant: string[];
   params: Record<string, string>;
@@ -28,19 +31,24 @@ export interface TargetSpec {
 export interface Target {
   spec: TargetSpec;
   workload: Workload;
-  path: AccessPath;
+  /** The module file the workload came from, or null for a built-in. */
+  workloadModule: string | null;
+  path: PathChoice;
   variant: string[];
   params: Record<string, ParamValue>;
   config: KernelConfig;
   check: CheckOptions;
 }
 
-/** Check every part of the spec (bad input is a usage error: one line, exit 2). */
-export function resolveTarget(spec: TargetSpec): Target {
-  const workload = findWorkload(spec.workload);
-  if (!workload) throw errors.unknownWorkload(spec.workload, WORKLOADS.map((w) => w.name));
-  const [path] = checkPaths([spec.path]);
-  checkVariant(spec.variant, [path!]);
+/**
+ * Check every part of the spec (bad input is a usage error: one line, exit 2), loading the modules
+ * it names (once per thread).
+ */
+export async function resolveTarget(spec: TargetSpec): Promise<Target> {
+  const [pathRef] = checkPaths([spec.path]);
+  checkVariant(spec.variant, [pathRef!]);
+  const { workload, source } = await chooseWorkload(spec.workload);
+  const path = await choosePath(pathRef!);
   let params: Record<string, ParamValue>;
   try {
     params = resolveParams(workload, spec.params);
@@ -48,7 +56,7 @@ export function resolveTarget(spec: TargetSpec): Target {
     throw errors.usage((e as Error).message);
   }
   return {
-    spec, workload, path: path!, variant: spec.variant, params, config: resolveConfig(spec.config),
+    spec, workload, workloadModule: source?.file ?? null, path, variant: spec.variant, params, config: resolveConfig(spec.config),
     check: { starvationTicks: spec.starvationTicks ?? DEFAULT_STARVATION_TICKS, checkers: spec.checkers },
   };
 }

@@ -13,16 +13,21 @@ import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
 import { Recorder } from '../trace/recorder.js';
+import { NULL_SINK } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
-import { findWorkload, resolveParams, WORKLOADS } from '../workloads/index.js';
+import { resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
-import type { AccessPath, Workload } from '../workloads/workload.js';
+import type { Workload } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
+import { chooseWorkload, choosePath, moduleHashes, type PathChoice, type WorkloadChoice } from '../modules/registry.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { resolveConfig } from './config.js';
 import { checkPaths, checkRunName, checkVariant, runName } from './variants.js';
 
 export interface RecordOptions {
+  /** A built-in workload's name, or a workload module's file. */
   workload: string;
+  /** Built-in paths (gup, fast) and path modules' files. */
   paths: string[];
   variant: string[];
   seed: number;
@@ -74,7 +79,9 @@ const NO_PROGRESS: RunProgress = { update() {}, stop() {} };
 /** What every run of one recording shares, checked before anything is written. */
 interface Plan {
   workload: Workload;
-  paths: AccessPath[];
+  /** The workload's module, if it is one. */
+  module: WorkloadChoice['source'];
+  paths: PathChoice[];
   /** The run name of each path, in order. */
   names: string[];
   params: ReturnType<typeof resolveParams>;
@@ -83,24 +90,30 @@ interface Plan {
   strategy: () => Strategy;
 }
 
-/** Check every option up front, so a bad one fails before the trace file is touched. */
-function plan(opts: RecordOptions): Plan {
-  const workload = findWorkload(opts.workload);
-  if (!workload) throw errors.unknownWorkload(opts.workload, WORKLOADS.map((w) => w.name));
-  const paths = checkPaths(opts.paths);
-  checkVariant(opts.variant, paths);
-  if (opts.name !== undefined && paths.length > 1) throw errors.usage('--name names one run; it cannot be used with several --path values');
-  const names = paths.map((path) => checkRunName(opts.name ?? runName(path, variantOf(path, opts.variant))));
+/**
+ * Check every option up front, so a bad one fails before the trace file is touched; a module is
+ * loaded here, so one that does not load fails before it too.
+ */
+async function plan(opts: RecordOptions): Promise<Plan> {
+  const pathRefs = checkPaths(opts.paths);
+  checkVariant(opts.variant, pathRefs);
+  if (opts.name !== undefined && pathRefs.length > 1) throw errors.usage('--name names one run; it cannot be used with several --path values');
+  const { workload, source } = await chooseWorkload(opts.workload);
+  const paths: PathChoice[] = [];
+  for (const ref of pathRefs) paths.push(await choosePath(ref));
+  const names = paths.map((path) => checkRunName(opts.name ?? runName(path.name, variantOf(path, opts.variant))));
+  const repeated = names.find((n, i) => names.indexOf(n) !== i);
+  if (repeated !== undefined) throw errors.usage(`two --path values would both record a run named '${repeated}'; rename one module file`);
   const params = asUsage(() => resolveParams(workload, opts.params));
   const strategy = (): Strategy => parseStrategy(opts.strategy, opts.seed);
   asUsage(strategy);
   checkSize(workload, params, paths.length, opts);
-  return { workload, paths, names, params, config: resolveConfig(opts.config ?? {}), strategy };
+  return { workload, module: source, paths, names, params, config: resolveConfig(opts.config ?? {}), strategy };
 }
 
-/** Variant switches belong to the fast path: a gup run beside them is plain mainline. */
-function variantOf(path: AccessPath, variant: readonly string[]): readonly string[] {
-  return path === 'fast' ? variant : [];
+/** Variant switches belong to the fast path: a gup run (or a path module's) beside them has none. */
+function variantOf(path: PathChoice, variant: readonly string[]): readonly string[] {
+  return path.header === 'fast' ? variant : [];
 }
 
 /** Above this estimated file growth, `record` wants --yes (a typo in a count can fill a disk). */
@@ -132,8 +145,24 @@ function asUsage<T>(f: () => T): T {
   }
 }
 
+/**
+ * Run each path of a recording that loads a module once without recording, so a module that
+ * throws, or calls a clock, fails in one line before the trace file is created or touched (as any
+ * other bad input does). Built-ins need no trial: their failures are mmtrace's own.
+ */
+function trialRuns(p: Plan, opts: RecordOptions): void {
+  for (const path of p.paths) {
+    if (p.module === null && path.source === null) continue;
+    runGuarded(true, () => runWorkload({
+      workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant: variantOf(path, opts.variant),
+      seed: opts.seed, strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: NULL_SINK, maxEvents: opts.maxEvents,
+    }));
+  }
+}
+
 export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
-  const p = plan(opts);
+  const p = await plan(opts);
+  trialRuns(p, opts);
   const file = opts.out ?? `traces/${p.workload.name}.db`;
   const rec = await Recorder.open(file);
   const runs: RecordedRun[] = [];
@@ -163,11 +192,12 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
 }
 
 /** Record the workload on one path as one run. */
-function recordOne(rec: Recorder, p: Plan, path: AccessPath, name: string, opts: RecordOptions): RecordedRun {
+function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts: RecordOptions): RecordedRun {
   const variant = variantOf(path, opts.variant);
   const id = rec.beginRun({
-    name, workload: p.workload.name, params: p.params, path, variant, seed: opts.seed,
+    name, workload: p.module?.file ?? p.workload.name, params: p.params, path: path.header, variant, seed: opts.seed,
     strategy: opts.undirected ? `${opts.strategy} undirected` : opts.strategy, config: { ...p.config }, codeVersion: codeVersion(),
+    modules: moduleHashes(p.module, path.source),
   }, { replace: opts.replace });
   const bar = (opts.progress ?? (() => NO_PROGRESS))(`record ${name}`, opts.maxEvents);
   let snapshots = 0;
@@ -178,15 +208,16 @@ function recordOne(rec: Recorder, p: Plan, path: AccessPath, name: string, opts:
     snapshotMs += performance.now() - t0;
     snapshots++;
   };
+  const fromModule = p.module !== null || path.source !== null;
   let outcome: string;
   try {
-    outcome = runWorkload({
-      workload: p.workload, params: p.params, path, variant, seed: opts.seed,
+    outcome = runGuarded(fromModule, () => runWorkload({
+      workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
       strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec, maxEvents: opts.maxEvents,
       onProgress: (seq) => bar.update(seq),
       snapshotEvery: SNAPSHOT_EVERY,
       onSnapshot: takeSnapshot,
-    }).outcome;
+    }).outcome);
   } catch (e) {
     bar.stop();
     rec.finish('failed', e);

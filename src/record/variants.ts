@@ -1,5 +1,6 @@
 /** The access paths a run can take, the review's switches of the fast path, and run names. */
 import { didYouMean, errors } from '../errors.js';
+import { isModuleRef } from '../modules/registry.js';
 import { isVariant, VARIANTS, type Variant } from '../linux/kernel.js';
 import type { AccessPath } from '../workloads/workload.js';
 
@@ -21,19 +22,21 @@ export function checkRunName(name: string): string {
   return name;
 }
 
-/** The paths named, each a known one (EUSAGE otherwise). */
-export function checkPaths(paths: readonly string[]): AccessPath[] {
-  if (paths.length === 0) throw errors.usage('--path needs at least one of: gup, fast');
+/** The paths named, each a known one or a path module's file (EUSAGE otherwise). */
+export function checkPaths(paths: readonly string[]): string[] {
+  if (paths.length === 0) throw errors.usage('--path needs at least one of: gup, fast, or a path module such as ./my-v2.ts');
   for (const p of paths) {
-    if (!PATHS.includes(p as AccessPath)) throw errors.usage(`unknown path '${p}'${didYouMean(p, PATHS)} (paths: ${PATHS.join(', ')})`);
+    if (!PATHS.includes(p as AccessPath) && !isModuleRef(p)) {
+      throw errors.usage(`unknown path '${p}'${didYouMean(p, PATHS)} (paths: ${PATHS.join(', ')}, or a path module such as ./my-v2.ts)`);
+    }
   }
   const repeated = paths.find((p, i) => paths.indexOf(p) !== i);
   if (repeated) throw errors.usage(`--path names ${repeated} twice: each path is recorded once per command`);
-  return paths as AccessPath[];
+  return [...paths];
 }
 
 /** The variant switches named, each a known one and only beside the fast path (EUSAGE otherwise). */
-export function checkVariant(variant: readonly string[], paths: readonly AccessPath[]): Variant[] {
+export function checkVariant(variant: readonly string[], paths: readonly string[]): Variant[] {
   for (const v of variant) {
     if (!isVariant(v)) throw errors.usage(`unknown variant '${v}'${didYouMean(v, Object.keys(VARIANTS))} (variants: ${Object.keys(VARIANTS).join(', ')})`);
   }

@@ -10,9 +10,10 @@ import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
-import { findWorkload } from '../workloads/index.js';
+import { loadRunModules, runOf } from '../modules/registry.js';
+import { runGuarded } from '../modules/sandbox.js';
 import { runWorkload } from '../workloads/runner.js';
-import type { AccessPath, ParamValue } from '../workloads/workload.js';
+import type { ParamValue } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { modelFromKernel } from './live.js';
 import type { Model } from './model-types.js';
@@ -114,8 +115,18 @@ class VerifySink implements EventSink {
   task(): void {}
 }
 
+/**
+ * Before reexecute(): load the workload and path modules the run names, checked against the
+ * sources it recorded (missing or changed: one line naming the file). Nothing to do for built-ins.
+ */
+export async function prepareReexecution(run: RunInfo): Promise<void> {
+  await loadRunModules(run);
+}
+
 export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { verify?: boolean } = {}): ReexecResult {
-  const workload = findWorkload(run.workload);
+  const { workload: choice, path } = runOf(run);
+  const workload = choice?.workload;
+  const fromModule = choice?.source != null || path.source !== null;
   if (!workload) {
     throw new MmtraceError('EUNKNOWN_WORKLOAD', `run ${run.name} was recorded from workload '${run.workload}', which this build does not have; use --engine=projection`);
   }
@@ -125,13 +136,13 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
   const attempt = (verifier: VerifySink | undefined, stopAt: number): ReexecResult => {
     const sink = verifier ?? new VerifySink(trace, run.id, stopAt, [], 0, false);
     try {
-      const result = runWorkload({
-        workload, params: run.params as Record<string, ParamValue>, path: run.path as AccessPath,
+      const result = runGuarded(fromModule, () => runWorkload({
+        workload, params: run.params as Record<string, ParamValue>, path: path.name, pathHook: path.hook,
         variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(decisions),
         config: run.config as Partial<KernelConfig>, sink, stopAfter: stopAt,
         // A limited run ends with the event_limit event its limit produced: the same limit again.
         maxEvents: run.limit ?? undefined,
-      });
+      }));
       if (result.events < stopAt) {
         const message = `re-execution ended after ${result.events} events; the log goes on to ${stopAt}`;
         return { ...base, model: null, divergence: { seq: result.events + 1, recorded: null, replayed: null, message }, events: result.events };

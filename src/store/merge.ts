@@ -18,7 +18,7 @@ const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const RUN_COLUMNS = ['name', 'workload', 'params', 'path', 'variant', 'seed', 'strategy', 'config', 'code_version',
-  'schema_version', 'status', 'events', 'final_hash', 'writer_pid', 'error'];
+  'schema_version', 'status', 'events', 'final_hash', 'writer_pid', 'error', 'modules'];
 
 export interface MergedRun {
   from: string;

@@ -33,6 +33,8 @@ export interface RunsTable {
   final_hash: string | null;
   writer_pid: number | null;
   error: string | null;
+  /** JSON object: absolute path -> SHA-256 of each workload or path module the run loaded ('{}': none) */
+  modules: Generated<string>;
 }
 
 export interface EventsTable {

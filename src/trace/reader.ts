@@ -57,6 +57,8 @@ export interface RunInfo {
   error: string | null;
   /** The --max-events that stopped a limited run, else null. */
   limit: number | null;
+  /** The workload and path modules the run loaded: absolute path -> SHA-256 of the source ({} for built-ins). */
+  modules: Record<string, string>;
 }
 
 export interface TaskInfo {
@@ -303,6 +305,7 @@ export class Trace {
       codeVersion: r.code_version,
       schemaVersion: r.schema_version,
       error: r.error,
+      modules: parseJson<Record<string, string>>(r.modules, {}),
     };
   }
 

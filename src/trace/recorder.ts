@@ -42,6 +42,8 @@ export interface RunHeader {
   codeVersion: string;
   /** Event-vocabulary version; default this build's SCHEMA_VERSION. */
   schemaVersion?: number;
+  /** The workload and path modules the run loaded: absolute path -> SHA-256 of the source. */
+  modules?: Record<string, string>;
 }
 
 export interface RecorderOptions {
@@ -194,6 +196,7 @@ export class Recorder implements EventSink {
         config: JSON.stringify(header.config ?? {}),
         code_version: header.codeVersion,
         schema_version: header.schemaVersion ?? SCHEMA_VERSION,
+        modules: JSON.stringify(header.modules ?? {}),
       }, opts.replace ?? false);
     } catch (e) {
       if (e instanceof MmtraceError) throw e;

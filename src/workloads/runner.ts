@@ -5,17 +5,21 @@
 import { rcu_init } from '../linux/kernel/rcu/tree.js';
 import { init_zero_page } from '../linux/mm/folio.js';
 import { DEFAULT_CONFIG, Kernel, type KernelConfig, parseVariants } from '../linux/kernel.js';
+import { type AccessRemoteVmHook, build_with_access_remote_vm_hook } from '../linux/mm/access_remote_fast.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
 import { Sim, type SimResult } from '../sim/sim.js';
 import { ReplayStrategy, type Strategy } from '../sim/strategy.js';
 import { DirectedStrategy } from '../sim/directed.js';
 import type { EventSink } from '../trace/sink.js';
-import type { AccessPath, ParamValue, Workload, WorkloadContext } from './workload.js';
+import type { ParamValue, Workload, WorkloadContext } from './workload.js';
 
 export interface RunOptions {
   workload: Workload;
   params: Record<string, ParamValue>;
-  path: AccessPath;
+  /** `gup`, `fast`, or the path module's name (the kernel is then built with `pathHook`). */
+  path: string;
+  /** A path module's hook, run where the series' fast path would be (null or absent: none). */
+  pathHook?: AccessRemoteVmHook | null;
   /** The fast path's variant switches (VARIANTS); an unknown name is an error. */
   variant: readonly string[];
   seed: number;
@@ -55,6 +59,7 @@ export function runWorkload(opts: RunOptions): RunResult {
   });
   const build = { fastPath: opts.path === 'fast', variants: new Set(variant) };
   const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim, build);
+  if (opts.pathHook) build_with_access_remote_vm_hook(kernel, opts.pathHook);
   sim.spawn('init', function* () {
     rcu_init();
     yield* init_zero_page();

@@ -34,7 +34,8 @@ export type AccessPath = 'gup' | 'fast';
 
 export interface WorkloadContext {
   readonly params: Readonly<Record<string, ParamValue>>;
-  readonly path: AccessPath;
+  /** The run's access path: an AccessPath, or the name of a path module (`my-v2`). */
+  readonly path: string;
   readonly variant: readonly Variant[];
   readonly seed: number;
   /** What boot tells the schedule's predicates (addresses, VMA ids), per run. */

@@ -15,7 +15,7 @@ import type { Gen } from '../../sim/task.js';
 import { PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL, entry_size } from '../arch/x86/include/pgtable_types.js';
 import { untag } from '../arch/x86/include/uaccess_64.js';
 import { EBUSY } from '../include/errno.js';
-import { kernel, variant } from '../kernel.js';
+import { type Kernel, kernel, variant } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
 import { type Folio, folio_get, folio_mark_dirty, folio_page_idx, folio_put, page_folio } from './folio.js';
@@ -31,14 +31,38 @@ import { vma_is_secretmem } from './secretmem.js';
 import { folio_mark_accessed } from './swap.js';
 
 /**
+ * What __access_remote_vm() calls before taking mmap_lock: the bytes it copied from the start of
+ * `buf` (the caller does the rest under mmap_lock), or null when it does not run.
+ */
+export type AccessRemoteVmHook = (
+  mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
+) => Gen<number | null>;
+
+/**
+ * Kernels built with another version of the series (a path module, `--path=./my-v2.ts`): its hook
+ * runs where the series' own would. Kept beside the kernel rather than in its KernelBuild, whose
+ * module (kernel.ts) sits below the mm types a hook's signature needs.
+ */
+const patchedKernels = new WeakMap<Kernel, AccessRemoteVmHook>();
+
+/** Build `k` with `hook` in place of the series' fast path. */
+export function build_with_access_remote_vm_hook(k: Kernel, hook: AccessRemoteVmHook): void {
+  patchedKernels.set(k, hook);
+}
+
+/**
  * The series' hook in __access_remote_vm(), in place of the patch's `if (!write)` block: on a kernel
  * built with the fast path, run it -- for a read; with vmaGup, whose GUP under the VMA lock serves
  * writes as well, for a write too -- and return the bytes it copied. null when it does not run
  * (mainline, or a write without vmaGup): __access_remote_vm() then goes straight to mmap_lock.
+ * A kernel built with a path module runs that module's hook instead, for reads and writes alike:
+ * the module decides what it serves.
  */
 export function* access_remote_vm_fast_hook(
   mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
 ): Gen<number | null> {
+  const patch = patchedKernels.get(kernel());
+  if (patch) return yield* patch(mm, addr, buf, len, gup_flags);
   if (!kernel().build.fastPath) return null;
   const write = (gup_flags & FOLL_WRITE) !== 0;
   if (write && !variant('vmaGup')) return null;
