@@ -20,7 +20,7 @@
  * No cycles anywhere in src/, type-only imports included: a type cycle ties modules together as
  * much as a value cycle does.
  */
-const CONSUMERS = ['replay', 'diff', 'record', 'check', 'explore', 'export', 'modules'];
+const CONSUMERS = ['replay', 'diff', 'record', 'check', 'explore', 'export', 'modules', 'review'];
 const ABOVE_WORKLOADS = ['reduce', ...CONSUMERS, 'cli'];
 const VERSION = '^src/version\\.ts$';
 

@@ -203,7 +203,7 @@ describe('mmtrace bench', () => {
   test('--json reports every figure with its baseline', () => {
     const doc = mmtraceJson(['bench', '--events=20000']);
     for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec',
-      'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs', 'tuiFirstFrameMs', 'tuiKeyToFrameMs', 'tuiRssMb']) {
+      'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs', 'tuiFirstFrameMs', 'tuiKeyToFrameMs', 'tuiRssMb', 'reviewLibraryMs']) {
       expect(typeof doc[key]).toBe('number');
       expect(doc[key]).toBeGreaterThan(0);
     }

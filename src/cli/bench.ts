@@ -37,6 +37,9 @@
  *                          back (target <= 50)
  *   tuiRssMb               that process's peak resident set (target <= 250; ink and React alone: ~90)
  *                          Each of the three is the median of three processes.
+ *   reviewLibraryMs        `mmtrace review` of the whole built-in library with the defaults (fast
+ *                          against gup, seed 1, 100 explored schedules per scenario): wall time on
+ *                          every core (target <= 60000 on a 2-core machine)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -61,6 +64,7 @@ import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
 import { recordRuns } from '../record/record.js';
+import { review } from '../review/review.js';
 import { rawLoop } from './bench-store.js';
 import { printJson, println } from './output.js';
 import { progress } from './progress.js';
@@ -132,6 +136,7 @@ export interface BenchFigures {
   tuiFirstFrameMs: number;
   tuiKeyToFrameMs: number;
   tuiRssMb: number;
+  reviewLibraryMs: number;
 }
 
 /** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
@@ -295,6 +300,10 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
       log('the browser on the run (three processes)');
       const tui = tuiFigures(`${file}#${info.name}`, info.events);
+      log('a review of the whole library');
+      const reviewLibraryMs = await timedAsync(() => review({
+        path: 'fast', variant: [], config: {}, seeds: 1, explore: 100, workloads: null, out: join(dir, 'review.db'), workers: availableParallelism(),
+      }));
       const d = await diffFigures(dir, events, log);
       const c = await checkFigures(events, log);
       return {
@@ -326,6 +335,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         alignGrowth1MOver100k: +(d.align1MMs / d.align100kMs).toFixed(1),
         ...c,
         ...tui,
+        reviewLibraryMs: ms(reviewLibraryMs),
       };
     } finally {
       trace.close();
@@ -355,6 +365,7 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
   println(`checkers on                 ${f.checkOverhead}x the simulation alone at ${f.checkEvents} events   (target <= 1.3)`);
+  println(`review of the library       ${f.reviewLibraryMs} ms   (target <= 60000 on 2 cores)`);
   println(`tui on the run (200x50)     first frame ${f.tuiFirstFrameMs} ms (target <= 300), key to frame ${f.tuiKeyToFrameMs} ms (target <= 50), ${f.tuiRssMb} MB resident (target <= 250)`);
   println(`explore cross-vma-race      ${f.exploreSchedulesPerSec} schedules/s on gup (target >= 1000); the race found on fast in ${f.exploreFirstViolationMs} ms (+${f.exploreShrinkMs} ms shrinking)`);
 }

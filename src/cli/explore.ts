@@ -45,7 +45,8 @@ function summaryText(s: ExploreSummary): string[] {
   if (s.violations.length === 0) lines.push('no violation');
   for (const v of s.violations) {
     lines.push(`violation: ${v.checker} (${v.severity})${v.seed !== null ? ` at seed ${v.seed}` : ''}: ${v.message}`);
-    lines.push(`  shrunk from ${v.foundWith} deviation(s) to ${v.deviations} (${v.preemptions} preemption(s)) in ${v.shrinkRuns} run(s): --strategy=${v.schedule}`);
+    const budget = v.minimal ? '' : ', where shrinking stopped at its budget (not minimal)';
+    lines.push(`  shrunk from ${v.foundWith} deviation(s) to ${v.deviations} (${v.preemptions} preemption(s)) in ${v.shrinkRuns} run(s)${budget}: --strategy=${v.schedule}`);
     if (v.replay) lines.push(`  kept as ${v.run}; replay it:`, `    ${v.replay}`);
   }
   return lines;

@@ -183,6 +183,23 @@ Example:
   npx mmtrace export stuck.db --format=perfetto --out=stuck.pftrace`)
     .action(async (ref, o) => (await import('./export.js')).exportCommand(ref, o));
 
+  p.command('review')
+    .description('the candidate path against gup across the scenario library: diffs, explored violations, headline figures, a report to paste into a reply')
+    .addOption(new Option('--path <path>', 'the candidate: fast, or a path module file (./my-v2.ts)').default('fast'))
+    .option('--variant <list>', "the fast path's review switches, comma-separated", '')
+    .option('--config <k=v>', 'kernel config for every run (repeatable)', collect, [])
+    .option('--seeds <n>', 'seeds 1..N of every scenario', '1')
+    .option('--explore <n>', 'random schedules explored per scenario with the checkers on (0: none)', '100')
+    .option('--workloads <list>', 'the scenarios (built-in names or workload modules; default: the whole library)')
+    .option('--out <file>', 'the trace file of every run and kept violation (default traces/review-PATH.db)')
+    .option('--workers <n>', 'worker threads (default: every core)')
+    .option('--json', 'one JSON document on stdout')
+    .addHelpText('after', `
+Exit 0 when every scenario is equivalent and explore found nothing, 1 otherwise. Examples:
+  npx mmtrace review --workloads=cross-vma-race,file-cmdline
+  npx mmtrace review --variant=singleVmaOnly,checkFollAnon,touch --explore=0`)
+    .action(async (o) => (await import('./review.js')).reviewCommand(o));
+
   p.command('tui')
     .description('browse a run in the terminal: events, state, lock lanes; with two runs, the diff view')
     .argument('<file#run>', 'a trace file, and the run if it holds several (without one: a run picker)')

@@ -9,11 +9,11 @@ export interface Progress {
 const SILENT: Progress = { update() {}, stop() {} };
 
 /** A bar when `total` is known, a running count otherwise. */
-export function progress(label: string, total?: number): Progress {
+export function progress(label: string, total?: number, unit = 'events'): Progress {
   if (!process.stderr.isTTY) return SILENT;
   const format = total
-    ? `${label} [{bar}] {percentage}% {value}/{total} events`
-    : `${label} {value} events`;
+    ? `${label} [{bar}] {percentage}% {value}/{total} ${unit}`
+    : `${label} {value} ${unit}`;
   const bar = new cliProgress.SingleBar(
     { format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 },
     cliProgress.Presets.shades_classic,

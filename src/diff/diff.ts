@@ -7,6 +7,8 @@
  * the slow path, different waits.
  */
 import { isFollAnon, type RequestFacts, type RunFacts } from './facts.js';
+
+export type { RunFacts } from './facts.js';
 import { finalStateFindings } from './final.js';
 import type { Finding } from './finding.js';
 import { byteSources, describeVma, type ByteSource } from './sources.js';
@@ -20,6 +22,13 @@ import type { RunInfo, Trace } from '../trace/reader.js';
 import { runStateNote } from '../trace/run-state.js';
 
 export type { Finding, Side } from './finding.js';
+
+export interface DiffOptions {
+  workerMinEvents?: number;
+  onProgress?: (eventsRead: number, events: number) => void;
+  /** Run B's pass, already started (startPassEarly): used if run B is large enough, else cancelled. */
+  early?: PendingPass | null;
+}
 
 export interface RequestComparison {
   id: string;
@@ -142,9 +151,18 @@ function bytesFinding(id: string, x: RequestFacts, y: RequestFacts, cmp: Request
  * FOLL_TOUCH ages what a read touches: folio_mark_accessed for each folio, and for a PMD-mapped THP
  * touch_pmd's young PMD (where pmdp_set_access_flags writes it). A different count means some page
  * was aged in one run and not the other (v1 on a merged VMA touches one folio fewer than GUP).
+ * When a reader being killed read less in one run (§12.14: gup's killable wait gave up before it
+ * read), that run touched less because it read less: the difference is the kill's, as its bytes
+ * are, and is told as info.
  */
 function agingFinding(id: string, x: RequestFacts, y: RequestFacts): Finding | null {
   if (x.markedAccessed === y.markedAccessed && x.madeYoung === y.madeYoung) return null;
+  if ((x.killed || y.killed) && x.result !== y.result) {
+    return {
+      kind: 'aging', severity: 'info', run: 'both', request: id,
+      message: `${id} aged ${x.markedAccessed + x.madeYoung} vs ${y.markedAccessed + y.madeYoung} page(s); not a difference: SIGKILL was pending for the reader, which read ${x.result} vs ${y.result} bytes`,
+    };
+  }
   const touches = (r: RequestFacts) => [
     r.markedAccessed > 0 ? `folio_mark_accessed ×${r.markedAccessed}` : '',
     r.madeYoung > 0 ? `${r.madeYoung} entr${r.madeYoung === 1 ? 'y' : 'ies'} made young` : '',
@@ -250,13 +268,15 @@ function verdictOf(findings: Finding[]): Pick<DiffReport, 'verdict' | 'differenc
  * from which its pass goes to a worker thread (default WORKER_MIN_EVENTS in pass.ts).
  */
 export async function diffTraces(
-  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false,
-  opts: {
-    workerMinEvents?: number; onProgress?: (eventsRead: number, events: number) => void;
-    /** Run B's pass, already started (startPassEarly): used if run B is large enough, else cancelled. */
-    early?: PendingPass | null;
-  } = {},
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false, opts: DiffOptions = {},
 ): Promise<DiffReport> {
+  return (await diffTracesWithFacts(traceA, runA, traceB, runB, strict, opts)).report;
+}
+
+/** The same diff, with the facts of each run it was made from (what review reads its figures off). */
+export async function diffTracesWithFacts(
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false, opts: DiffOptions = {},
+): Promise<{ report: DiffReport; a: RunFacts; b: RunFacts }> {
   const interner = new Interner();
   const events = runA.events + runB.events;
   const progress = (done: number) => opts.onProgress?.(done, events);
@@ -270,7 +290,7 @@ export async function diffTraces(
   const b = (await pendingB?.take(interner, runB.id)) ?? runPass(traceB, runB, interner, (n) => progress(runA.events + n));
   progress(events);
   const semantic = diffRuns(a.facts, b.facts);
-  return withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict);
+  return { report: withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict), a: a.facts, b: b.facts };
 }
 
 /**

@@ -15,8 +15,8 @@ import { recordRuns } from '../record/record.js';
 import { runName } from '../record/variants.js';
 import { scheduleSpec, ScheduleStrategy } from '../sim/strategy.js';
 import { firstDeviations, pruneAcrossSubtrees, runRoot } from './bounded.js';
-import { seedOf, type Found, type SearchSpec, type UnitResult } from './jobs.js';
-import { startPool } from './pool.js';
+import { runJob, seedOf, type Found, type Job, type SearchSpec, type UnitResult } from './jobs.js';
+import { startPool, type Pool } from './pool.js';
 import { runSchedule } from './run-schedule.js';
 import { shrinkSchedule } from './shrink.js';
 import { resolveTarget, type Target, type TargetSpec } from './target.js';
@@ -37,7 +37,11 @@ export interface ExploreOptions {
   shard: Shard;
   /** The trace file shrunk violations are recorded into; undefined: not kept. */
   keep?: string;
+  /** Put before the kept runs' names (review keeps every scenario's in one file: `WORKLOAD/`). */
+  keepPrefix?: string;
   onProgress?: (p: { schedules: number; violations: number }) => void;
+  /** Worker threads to run on (review explores scenario after scenario on one pool); else its own. */
+  pool?: Pool<Job, UnitResult[]>;
 }
 
 export interface ReportedViolation {
@@ -54,6 +58,8 @@ export interface ReportedViolation {
   /** Deviations of the schedule as found, before shrinking, and the runs shrinking took. */
   foundWith: number;
   shrinkRuns: number;
+  /** False when shrinking stopped at its budget (SHRINK_BUDGET runs) before the schedule was 1-minimal. */
+  minimal: boolean;
   /** Events up to the violation. */
   events: number;
   /** The last event of the violation in the kept run. */
@@ -83,6 +89,11 @@ export interface ExploreSummary {
   covered: string;
   violationsByChecker: Record<string, number>;
   violations: ReportedViolation[];
+}
+
+/** Worker threads running explore's search units. */
+export function startExplorePool(threads: number): Pool<Job, UnitResult[]> {
+  return startPool(new URL('./worker.js', import.meta.url), threads, runJob);
 }
 
 export function parseSearchName(text: string): { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'bounded'; bound: number } {
@@ -151,7 +162,7 @@ export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
   const perJob = search.kind === 'bounded' ? 1 : SCHEDULES_PER_JOB;
   const jobs: number[][] = [];
   for (let at = 0; at < mine.length; at += perJob) jobs.push(mine.slice(at, at + perJob));
-  const pool = startPool(Math.min(opts.workers, jobs.length));
+  const pool = opts.pool ?? startExplorePool(Math.min(opts.workers, jobs.length));
   let done: UnitResult[][];
   try {
     done = await runJobs(jobs, pool.threads, (indices) => pool.run({ target: opts.target, search, indices, skip: indices.map((i) => skip[i] ?? []) }), !opts.all, (results) => {
@@ -159,7 +170,7 @@ export async function explore(opts: ExploreOptions): Promise<ExploreSummary> {
       opts.onProgress?.({ schedules: units.reduce((n, u) => n + u.schedules, 0), violations: units.filter((u) => u.found).length });
     });
   } finally {
-    await pool.close();
+    if (!opts.pool) await pool.close();
   }
   for (const r of done.flat()) note(r.index, r);
   const stoppedEarly = done.length < jobs.length;
@@ -220,10 +231,10 @@ async function report(target: Target, opts: ExploreOptions, seed: number | null,
   const base: ReportedViolation = {
     checker: v.checker, severity: v.severity, message: v.message, request: v.request, seed, schedule: scheduleSpec(deviations),
     deviations: deviations.length, preemptions: shrunk.found.preemptions, foundWith: found.deviations.length,
-    shrinkRuns: shrunk.runs, events: shrunk.found.events, seq, run: null, replay: null,
+    shrinkRuns: shrunk.runs, minimal: shrunk.minimal, events: shrunk.found.events, seq, run: null, replay: null,
   };
   if (opts.keep === undefined) return base;
-  const name = `${runName(target.path.name, target.variant)}-${v.checker}-${seed ?? 'bounded'}`;
+  const name = `${opts.keepPrefix ?? ''}${runName(target.path.name, target.variant)}-${v.checker}-${seed ?? 'bounded'}`;
   await recordRuns({
     workload: target.workloadModule ?? target.workload.name, paths: [target.path.header], variant: target.variant, seed: target.spec.seed,
     strategy: scheduleSpec(deviations), undirected: true, params: target.spec.params, config: target.spec.config,

@@ -1,35 +1,38 @@
 /**
- * Runs explore's jobs on worker threads, or on this thread when there is one worker or the worker
- * module is not there (running from TypeScript sources). Jobs are handed out as workers free up;
- * results come back per job, which the caller orders by index.
+ * Worker threads that run jobs of one kind: explore's search units, review's scenarios. Jobs are
+ * handed out as workers free up; each result comes back for its job, and the caller orders them.
+ * With one thread, or when the worker module is not there (running from TypeScript sources), the
+ * jobs run on this thread instead.
+ *
+ * A worker entry is a module that calls serveJobs() with the same function the inline pool runs.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { MmtraceError, type ErrorCode } from '../errors.js';
-import { runJob, type Job, type UnitResult } from './jobs.js';
+import { parentPort, Worker } from 'node:worker_threads';
+import { isMmtraceError, MmtraceError, type ErrorCode } from '../errors.js';
 
-/** What a worker posts back: a job's results, an MmtraceError as its parts, or another error's stack. */
-type WorkerReply =
-  | { results: UnitResult[] }
+/** What a worker posts back: a job's result, an MmtraceError as its parts, or another error's stack. */
+type WorkerReply<R> =
+  | { result: R }
   | { mmtrace: { code: ErrorCode; message: string; exitCode: 1 | 2 } }
   | { error: string };
 
-export interface Pool {
-  run(job: Job): Promise<UnitResult[]>;
+export interface Pool<J, R> {
+  run(job: J): Promise<R>;
   close(): Promise<void>;
   readonly threads: number;
 }
 
-class InlinePool implements Pool {
+class InlinePool<J, R> implements Pool<J, R> {
   readonly threads = 1;
-  async run(job: Job): Promise<UnitResult[]> {
-    return runJob(job);
+  constructor(private readonly handle: (job: J) => Promise<R>) {}
+  run(job: J): Promise<R> {
+    return this.handle(job);
   }
   async close(): Promise<void> {}
 }
 
-class WorkerPool implements Pool {
+class WorkerPool<J, R> implements Pool<J, R> {
   private readonly idle: Worker[] = [];
   private readonly waiting: ((w: Worker) => void)[] = [];
 
@@ -41,17 +44,17 @@ class WorkerPool implements Pool {
     return this.workers.length;
   }
 
-  async run(job: Job): Promise<UnitResult[]> {
+  async run(job: J): Promise<R> {
     const worker = await this.take();
     try {
-      return await new Promise<UnitResult[]>((resolve, reject) => {
-        const onExit = (code: number) => reject(new Error(`an explore worker exited (code ${code})`));
+      return await new Promise<R>((resolve, reject) => {
+        const onExit = (code: number) => reject(new Error(`a worker thread exited (code ${code})`));
         worker.once('exit', onExit);
-        worker.once('message', (m: WorkerReply) => {
+        worker.once('message', (m: WorkerReply<R>) => {
           worker.off('exit', onExit);
           if ('mmtrace' in m) reject(new MmtraceError(m.mmtrace.code, m.mmtrace.message, { exitCode: m.mmtrace.exitCode }));
           else if ('error' in m) reject(new Error(m.error));
-          else resolve(m.results);
+          else resolve(m.result);
         });
         worker.postMessage(job);
       });
@@ -77,9 +80,22 @@ class WorkerPool implements Pool {
   }
 }
 
-export function startPool(threads: number): Pool {
-  const entry = new URL('./worker.js', import.meta.url);
-  if (threads <= 1 || entry.protocol !== 'file:' || !existsSync(fileURLToPath(entry))) return new InlinePool();
-  // A roomier young generation than a worker gets by default: each schedule allocates a kernel afresh.
+/** `threads` workers running `entry` (a module calling serveJobs(handle)), or `handle` inline. */
+export function startPool<J, R>(entry: URL, threads: number, handle: (job: J) => Promise<R>): Pool<J, R> {
+  if (threads <= 1 || entry.protocol !== 'file:' || !existsSync(fileURLToPath(entry))) return new InlinePool(handle);
+  // A roomier young generation than a worker gets by default: each run allocates a kernel afresh.
   return new WorkerPool(Array.from({ length: threads }, () => new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 64 } })));
+}
+
+/** The body of a worker entry: run each job it is sent and post its result back (or the error). */
+export function serveJobs<J, R>(handle: (job: J) => Promise<R>): void {
+  parentPort!.on('message', async (job: J) => {
+    try {
+      parentPort!.postMessage({ result: await handle(job) });
+    } catch (e) {
+      // A user's error (a module that fails) goes back as itself, to be told in one line.
+      if (isMmtraceError(e)) parentPort!.postMessage({ mmtrace: { code: e.code, message: e.message, exitCode: e.exitCode } });
+      else parentPort!.postMessage({ error: String((e as Error).stack ?? e) });
+    }
+  });
 }

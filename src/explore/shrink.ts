@@ -6,9 +6,15 @@
  * also means fewer preemptions, the number a reader needs to follow the race.
  *
  * A 1-minimal schedule can still have several deviations where one would do (the default scheduler
- * may need steering back after a switch). So when more than one is left, every schedule with a
- * single deviation at a choice point of the default schedule is tried first, in step order, up to
- * the step of the violation (a bounded:1 search cut short): the first that keeps the violation wins.
+ * may need steering back after a switch). So when ddmin leaves more than one, every schedule with a
+ * single deviation at a choice point of the default schedule is tried, in step order, up to the
+ * step of the violation (a bounded:1 search cut short): the first that keeps the violation wins.
+ * ddmin goes first because it is usually quick (a violation that needs no particular interleaving
+ * shrinks to none in a few runs), where the sweep can take a run per choice point.
+ *
+ * Shrinking stops after SHRINK_BUDGET runs, keeping the smallest schedule found so far: a long
+ * scenario whose violation needs no particular interleaving (a read that skips FOLL_TOUCH) can offer
+ * thousands of choice points, each a run. The report then says the schedule is not minimal.
  */
 import { ScheduleStrategy, type Deviation } from '../sim/strategy.js';
 import type { Found } from './jobs.js';
@@ -21,7 +27,12 @@ export interface Shrunk {
   found: Found;
   /** Schedules run while shrinking. */
   runs: number;
+  /** False when shrinking stopped at its budget: dropping a deviation may still keep the violation. */
+  minimal: boolean;
 }
+
+/** Runs a shrink may take. */
+export const SHRINK_BUDGET = 400;
 
 /** ddmin: a 1-minimal sublist of `items` for which `fails` still holds (`fails(items)` must). */
 export function ddmin<T>(items: readonly T[], fails: (candidate: readonly T[]) => boolean): T[] {
@@ -48,21 +59,24 @@ export function ddmin<T>(items: readonly T[], fails: (candidate: readonly T[]) =
   return current;
 }
 
-/** Shrink `found` to a 1-minimal schedule that violates the same checker. */
-export function shrinkSchedule(target: Target, found: Found): Shrunk {
+/** Shrink `found` to a 1-minimal schedule that violates the same checker (within `budget` runs). */
+export function shrinkSchedule(target: Target, found: Found, budget = SHRINK_BUDGET): Shrunk {
   const checker = found.violation.checker;
   let runs = 0;
   const attempt = (deviations: readonly Deviation[]) => {
     runs++;
     return runSchedule(target, new ScheduleStrategy(deviations));
   };
-  const violates = (candidate: readonly Deviation[]) => attempt(candidate).violation?.checker === checker;
-  const single = found.deviations.length > 1 ? singleDeviation(target, found, violates) : undefined;
-  const minimal = single ?? ddmin(found.deviations, violates);
+  // Out of budget, a candidate counts as not violating: ddmin then keeps what it has.
+  const violates = (candidate: readonly Deviation[]) => runs < budget && attempt(candidate).violation?.checker === checker;
+  const reduced = ddmin(found.deviations, violates);
+  const single = reduced.length > 1 ? singleDeviation(target, found, violates) : undefined;
+  const shrunk = single ?? reduced;
+  const minimal = runs < budget;
   // Run it once more: its own log gives the deviations that took effect and its preemptions.
-  const o = attempt(minimal);
-  if (o.violation?.checker !== checker) return { found, runs };
-  return { found: { violation: o.violation, deviations: o.deviations, preemptions: o.preemptions, events: o.events }, runs };
+  const o = attempt(shrunk);
+  if (o.violation?.checker !== checker) return { found, runs, minimal: false };
+  return { found: { violation: o.violation, deviations: o.deviations, preemptions: o.preemptions, events: o.events }, runs, minimal };
 }
 
 /** The first one-deviation schedule, before the violation's step, that still violates. */
