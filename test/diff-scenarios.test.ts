@@ -260,14 +260,18 @@ const ROWS: Row[] = [
   },
   // §12.14: gup's killed monitor returns 0 (the killable wait gives up), fast returns argv (it never
   // sleeps). The gup reader dies with the signal pending, so no one sees its 0 bytes: the byte
-  // difference is a note, not a difference. What stays is the aging: the fixed variant touched the
-  // argv pages that gup never read.
+  // difference is a note, not a difference. So is the aging that follows from it: the fixed variant
+  // touched the argv pages that gup, killed before it read, never read. Between fast and the fixed
+  // variant, which both read the 48 bytes, the aging is FOLL_TOUCH's and a difference.
   {
-    name: '§12.14 fatal-signal: bytes returned to a killed reader are no difference; touch ages',
+    name: '§12.14 fatal-signal: bytes returned to a killed reader are no difference, nor what reading them aged; touch ages',
     workload: 'fatal-signal',
-    expect: { 'gup/fast': eq(), 'fast/fixed': diffs(times(2, 'aging:b')), 'gup/fixed': diffs(times(2, 'aging:b')) },
+    expect: { 'gup/fast': eq(), 'fast/fixed': diffs(times(2, 'aging:b')), 'gup/fixed': eq() },
     also: (r) => {
       expect(r['fast/fixed'].requests.every((q) => q.same)).toBe(true);
+      const agingNotes = r['gup/fixed'].findings.filter((f) => f.kind === 'aging');
+      expect(agingNotes.map((f) => [f.request, f.severity])).toEqual([['monitor:1', 'info'], ['monitor:2', 'info']]);
+      expect(agingNotes[0]!.message).toMatch(/not a difference: SIGKILL was pending for the reader, which read 0 vs 48 bytes/);
       // The facts behind the gup pairs: gup's reads return 0 (SIGKILL), fast's the 48 argv bytes.
       for (const p of ['gup/fast', 'gup/fixed'] as const) {
         expect(r[p].requests.map((q) => [q.id, q.a?.result, q.b?.result])).toEqual([['monitor:1', 0, 48], ['monitor:2', 0, 48]]);

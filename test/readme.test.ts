@@ -32,9 +32,9 @@ function asRun(command: string): string | undefined {
   return command.replace(/^npm install && /, '');
 }
 
-/** A command whose exit 1 is an answer, not a failure (`diff`: the runs differ; `check`, `explore`: something was found). */
+/** A command whose exit 1 is an answer, not a failure (`diff`: the runs differ; `check`, `explore`, `review`: something was found). */
 function mayAnswerNo(command: string): boolean {
-  return /^npx mmtrace (diff|check|explore) /.test(command);
+  return /^npx mmtrace (diff|check|explore|review) /.test(command);
 }
 
 /**

@@ -133,10 +133,11 @@ export interface BenchFigures {
   exploreSchedulesPerSec: number;
   exploreFirstViolationMs: number;
   exploreShrinkMs: number;
-  tuiFirstFrameMs: number;
-  tuiKeyToFrameMs: number;
-  tuiRssMb: number;
-  reviewLibraryMs: number;
+  /** null when skipped (--skip=tui, --skip=review). */
+  tuiFirstFrameMs: number | null;
+  tuiKeyToFrameMs: number | null;
+  tuiRssMb: number | null;
+  reviewLibraryMs: number | null;
 }
 
 /** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
@@ -252,7 +253,19 @@ function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tui
   return { tuiFirstFrameMs: mid((x) => x.firstFrameMs), tuiKeyToFrameMs: mid((x) => x.keyToFrameMs), tuiRssMb: mid((x) => x.rssMb) };
 }
 
-export async function runBench(events: number, log: (line: string) => void): Promise<BenchFigures> {
+/** Figure groups `--skip` may leave out: the slow ones that are not about the measured run. */
+const SKIPPABLE = ['review', 'tui'] as const;
+type Skippable = (typeof SKIPPABLE)[number];
+
+function parseSkip(text: string | undefined): Set<Skippable> {
+  const names = (text ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(SKIPPABLE as readonly string[]).includes(n)) throw errors.usage(`--skip takes ${SKIPPABLE.join(', ')}, got '${n}'`);
+  }
+  return new Set(names as Skippable[]);
+}
+
+export async function runBench(events: number, log: (line: string) => void, skip: ReadonlySet<Skippable> = new Set()): Promise<BenchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'mmtrace-bench-'));
   try {
     simulateAlone(Math.min(events, 200_000)); // warm the JIT
@@ -299,9 +312,9 @@ export async function runBench(events: number, log: (line: string) => void): Pro
       if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
       log('the browser on the run (three processes)');
-      const tui = tuiFigures(`${file}#${info.name}`, info.events);
+      const tui = skip.has('tui') ? { tuiFirstFrameMs: null, tuiKeyToFrameMs: null, tuiRssMb: null } : tuiFigures(`${file}#${info.name}`, info.events);
       log('a review of the whole library');
-      const reviewLibraryMs = await timedAsync(() => review({
+      const reviewLibraryMs = skip.has('review') ? null : await timedAsync(() => review({
         path: 'fast', variant: [], config: {}, seeds: 1, explore: 100, workloads: null, out: join(dir, 'review.db'), workers: availableParallelism(),
       }));
       const d = await diffFigures(dir, events, log);
@@ -335,7 +348,7 @@ export async function runBench(events: number, log: (line: string) => void): Pro
         alignGrowth1MOver100k: +(d.align1MMs / d.align100kMs).toFixed(1),
         ...c,
         ...tui,
-        reviewLibraryMs: ms(reviewLibraryMs),
+        reviewLibraryMs: reviewLibraryMs === null ? null : ms(reviewLibraryMs),
       };
     } finally {
       trace.close();
@@ -345,11 +358,12 @@ export async function runBench(events: number, log: (line: string) => void): Pro
   }
 }
 
-export async function benchCommand(o: { events: string; json?: boolean }): Promise<void> {
+export async function benchCommand(o: { events: string; skip?: string; json?: boolean }): Promise<void> {
   const events = Number(o.events);
   if (!Number.isInteger(events) || events < 10_000) throw errors.usage(`--events must be an integer >= 10000, got '${o.events}'`);
+  const skip = parseSkip(o.skip);
   process.stderr.write(`mmtrace bench: one scale run of ~${events} events\n`);
-  const f = await runBench(events, (line) => process.stderr.write(`  ${line}...\n`));
+  const f = await runBench(events, (line) => process.stderr.write(`  ${line}...\n`), skip);
   if (o.json) {
     printJson(f);
     return;
@@ -365,7 +379,7 @@ export async function benchCommand(o: { events: string; json?: boolean }): Promi
   println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
   println(`checkers on                 ${f.checkOverhead}x the simulation alone at ${f.checkEvents} events   (target <= 1.3)`);
-  println(`review of the library       ${f.reviewLibraryMs} ms   (target <= 60000 on 2 cores)`);
-  println(`tui on the run (200x50)     first frame ${f.tuiFirstFrameMs} ms (target <= 300), key to frame ${f.tuiKeyToFrameMs} ms (target <= 50), ${f.tuiRssMb} MB resident (target <= 250)`);
+  if (f.reviewLibraryMs !== null) println(`review of the library       ${f.reviewLibraryMs} ms   (target <= 60000 on 2 cores)`);
+  if (f.tuiFirstFrameMs !== null) println(`tui on the run (200x50)     first frame ${f.tuiFirstFrameMs} ms (target <= 300), key to frame ${f.tuiKeyToFrameMs} ms (target <= 50), ${f.tuiRssMb} MB resident (target <= 250)`);
   println(`explore cross-vma-race      ${f.exploreSchedulesPerSec} schedules/s on gup (target >= 1000); the race found on fast in ${f.exploreFirstViolationMs} ms (+${f.exploreShrinkMs} ms shrinking)`);
 }

@@ -238,6 +238,7 @@ Example:
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')
     .option('--events <n>', 'approximate events of the measured run', '10000000')
+    .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui')
     .option('--json', 'one JSON document on stdout')
     .action(async (o) => (await import('./bench.js')).benchCommand(o));
 
