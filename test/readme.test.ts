@@ -48,7 +48,7 @@ function runInTerminal(command: string, cwd: string): { status: number | null; s
   tmux('new-session', '-d', '-s', 'readme', '-x', '80', '-y', '24', `cd ${cwd} && env -u CI ${command}; echo $? > ${done}; sleep 30`);
   try {
     const screen = () => tmux('capture-pane', '-p', '-t', 'readme').stdout;
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while (!/\d+\/\d+ tick \d+|runs\. j\/k choose/.test(screen()) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
     const drawn = screen();
     tmux('send-keys', '-t', 'readme', 'q');

@@ -84,9 +84,9 @@ const TEXT_SEARCH_SPAN = 1_000_000;
 
 /** Rows for each panel in a terminal of `rows` x `cols`. */
 export function layoutFor(rows: number, cols: number): Layout {
-  // the status line and the prompt/message line, and one spare: a frame as tall as the terminal
-  // makes ink clear the screen on every render (flicker)
-  const body = Math.max(6, rows - 3);
+  // the status line and the prompt/message line below; the frame fills the terminal, so ink
+  // repaints it whole each time instead of moving the cursor back up over the last one
+  const body = Math.max(6, rows - 2);
   const sideBySide = cols >= 150;
   // the lanes' header, a lane per task worth showing, and the legend when there is room
   const laneRows = Math.min(10, Math.max(4, Math.floor(body / 5)));

@@ -69,7 +69,7 @@ export class DiffBrowser {
   resize(rows: number, cols: number): void {
     this.rows = rows;
     this.cols = cols;
-    const listRows = Math.max(3, rows - 3 - this.findingsRows - 1); // status, prompt, spare; a header per column
+    const listRows = Math.max(3, rows - 3 - this.findingsRows); // status, prompt, and a header per column: the frame fills the terminal
     for (const side of [this.a, this.b]) {
       side.resize(rows, Math.floor(cols / 2));
       side.layout = { ...side.layout, listRows };

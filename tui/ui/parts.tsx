@@ -10,6 +10,11 @@ import type { PanelLine } from '../data/state-items.js';
 import { helpLines, LANE_LEGEND } from './help.js';
 import type { Theme } from './theme.js';
 
+/** `n` blank lines: every panel is as tall as the layout says, so the frame fills the terminal. */
+function padding(n: number, width: number) {
+  return Array.from({ length: Math.max(0, n) }, (_, i) => <Text key={`pad${i}`}>{' '.repeat(width)}</Text>);
+}
+
 /** Cut or pad a line to exactly `width` columns (the list never wraps). */
 export function fit(text: string, width: number): string {
   if (width <= 0) return '';
@@ -59,6 +64,7 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
         </Text>
       ))}
       {legend ? <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text> : null}
+      {padding(props.height - 1 - shown.length - (legend ? 1 : 0), width)}
     </Box>
   );
 }
@@ -97,6 +103,7 @@ export function StatePanel(props: { lines: readonly PanelLine[]; selected: numbe
           </Text>
         );
       })}
+      {padding(height - shown.length, width)}
     </Box>
   );
 }
@@ -115,6 +122,7 @@ export function SqlRows(props: { pane: SqlPane; width: number; height: number })
       {rows.slice(start, start + height - 2).map((r, i) => (
         <Text key={start + i} inverse={start + i === pane.selected} wrap="truncate">{fit(r.map(cell).join(' '), width)}</Text>
       ))}
+      {padding(height - 2 - Math.min(rows.length - start, height - 2), width)}
     </Box>
   );
 }
@@ -123,6 +131,7 @@ export function HelpScreen(props: { width: number; height: number }) {
   return (
     <Box flexDirection="column" width={props.width}>
       {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{fit(l, props.width)}</Text>)}
+      {padding(props.height - helpLines().length, props.width)}
     </Box>
   );
 }
