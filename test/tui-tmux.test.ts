@@ -76,9 +76,12 @@ describe.each([[80, 24], [200, 50]])('mmtrace tui in a %ix%i terminal', (width, 
     keys(s, ':kind=rwsem_contended,task=monitor', 'Enter');
     await waitFor(s, (x) => cursorLine(x).includes('rwsem_contended'), 'the jump back');
     keys(s, 'Tab');
+    await waitFor(s, (x) => /(^|\s)>[ *][A-Za-z]/m.test(x), 'the state panel to take the focus');
+    // one item down per key, each drawn before the next (a person looks before pressing again)
     for (let i = 0; i < 12 && !/>\*?mmap_lock\(mm \d+\) W writer/.test(screen(s)); i++) {
+      const before = screen(s);
       keys(s, 'j');
-      await new Promise((r) => setTimeout(r, 60));
+      await waitFor(s, (x) => x !== before, 'the selection to move');
     }
     expect(screen(s)).toMatch(/>\*?mmap_lock\(mm \d+\) W writer/);
     keys(s, 'o');
