@@ -301,6 +301,7 @@ export class Browser {
     if (key.tab) {
       const order: Panel[] = ['list', 'state', 'lanes'];
       this.focus = order[(order.indexOf(this.focus) + (key.shift ? 2 : 1)) % 3]!;
+      if (this.focus === 'state') this.selectItem();
       return;
     }
     if (this.focus === 'state' && this.stateKey(input, key)) return;
@@ -475,6 +476,12 @@ export class Browser {
   /** The selectable lines' indices in the panel. */
   private selectable(lines: PanelLine[]): number[] {
     return lines.flatMap((l, i) => (l.key === null ? [] : [i]));
+  }
+
+  /** Keep the state panel's selection on an item (not a heading), the first one when it was on none. */
+  private selectItem(): void {
+    const sel = this.selectable(this.panel());
+    if (!sel.includes(this.stateSelected)) this.stateSelected = sel[0] ?? 0;
   }
 
   private stateKey(input: string, key: Key): boolean {
