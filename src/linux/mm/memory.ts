@@ -33,7 +33,8 @@ import {
   VM_SHARED, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, read_entry, set_entry, table_alloc, table_entry,
+  type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
+  table_alloc, table_entry,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
@@ -303,10 +304,11 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
     return 0;
   }
   if (is_write(vmf) && !pte_write(orig)) return yield* do_wp_page(vmf, mapped.ptep, orig, mapped.ptl);
-  // ptep_set_access_flags(): mark young (and dirty for a write).
+  // pte_mkyoung (+ pte_mkdirty for a write), written only as the arch's ptep_set_access_flags()
+  // allows: on x86 a read fault leaves an old PTE old, as touch_pmd() leaves an old PMD.
   vmf.how = HOW_YOUNG;
   const entry = entry_set_bits(orig, _PAGE_ACCESSED | (is_write(vmf) ? _PAGE_DIRTY : 0));
-  if (entry !== orig) yield* set_entry(mapped.ptep, entry);
+  yield* ptep_set_access_flags(mapped.ptep, entry, is_write(vmf));
   yield* pte_unmap_unlock(mapped.ptl);
   return 0;
 }
