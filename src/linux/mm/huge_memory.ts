@@ -23,7 +23,7 @@ import {
 import { traced } from '../kernel/ftrace.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import {
-  type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_add, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_add, folio_mapcount_dec,
   folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
 import { type VmFault, vmf_anon_prepare } from './internal.js';
@@ -74,7 +74,7 @@ function* zap_deposited_table(pmdp: EntryPtr): Gen {
 /** map_anon_folio_pmd(): rmap, LRU, then the PMD (pmd_lock held, the table already deposited). */
 export function* map_anon_folio_pmd(folio: Folio, pmdp: EntryPtr, vma: VmAreaStruct): Gen {
   vma.anon_vma = true;
-  yield* folio_mapcount_inc(folio); // folio_add_new_anon_rmap(RMAP_LEVEL_PMD)
+  yield* folio_add_new_anon_rmap(folio); // RMAP_LEVEL_PMD
   yield* folio_add_lru(folio); // folio_add_lru_vma
   yield* set_entry(pmdp, mk_entry(folio.pfn, huge_pmd_flags(vma, true)));
 }

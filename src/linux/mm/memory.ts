@@ -19,7 +19,7 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_read_folio } from './filemap.js';
 import {
-  type Folio, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_page_idx,
+  type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_page_idx,
   folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
@@ -111,8 +111,12 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
     yield* pte_unmap_unlock(locked.ptl);
     return false;
   }
-  if (anon) vma.anon_vma = true;
-  yield* folio_mapcount_inc(folio);
+  if (anon) {
+    vma.anon_vma = true;
+    yield* folio_add_new_anon_rmap(folio);
+  } else {
+    yield* folio_mapcount_inc(folio); // folio_add_file_rmap_pte
+  }
   yield* set_entry(locked.ptep, mk_entry(page, vma_pte_flags(vma, writable)));
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
@@ -207,8 +211,17 @@ function* do_fault(vmf: VmFault): Gen<number> {
 }
 
 /**
- * do_wp_page(): a write to a present, write-protected PTE (PTL held, released here). An exclusive
- * anonymous folio is reused; anything else (zero page, page cache, shared anon) is copied.
+ * wp_can_reuse_anon_folio(): a folio that is not (or no longer known to be) exclusive may still be
+ * reused when nobody else maps it or holds a reference (swap cache and KSM are not modelled).
+ */
+function wp_can_reuse_anon_folio(folio: Folio): boolean {
+  return folio.mapcount === 1 && folio._refcount === 1;
+}
+
+/**
+ * do_wp_page(): a write to a present, write-protected PTE (PTL held, released here). An anonymous
+ * folio that is PageAnonExclusive, or that wp_can_reuse_anon_folio() finds nobody else holds, is
+ * reused (and exclusive from then on); anything else (zero page, page cache, shared anon) is copied.
  */
 function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock): Gen<number> {
   const vma = vmf.vma;
@@ -222,8 +235,9 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   }
   const page = vm_normal_page(vma, orig);
   const old = page === null ? null : page_folio(page);
-  if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
+  if (old && old.anon && (old.anon_exclusive || wp_can_reuse_anon_folio(old))) {
     vmf.how = HOW_WP_REUSE;
+    old.anon_exclusive = true;
     // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()): writable only if the VMA is, so
     // after a FOLL_FORCE write the target still cannot store to a PROT_READ mapping.
     yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
@@ -248,7 +262,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
     yield* folio_put(folio);
     return 0;
   }
-  yield* folio_mapcount_inc(folio);
+  yield* folio_add_new_anon_rmap(folio);
   yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, true)));
   if (old) yield* folio_mapcount_dec(old);
   yield* pte_unmap_unlock(locked.ptl);
