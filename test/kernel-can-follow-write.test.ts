@@ -15,19 +15,13 @@ import { page_folio } from '../src/linux/mm/folio.js';
 import { FOLL_FORCE, FOLL_WRITE } from '../src/linux/mm/gup.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { sys_mprotect } from '../src/linux/mm/mprotect.js';
-import { type MmStruct, PAGE_SIZE } from '../src/linux/mm/mm_types.js';
-import { entry_ptr, tables } from '../src/linux/mm/pgtable.js';
-import { pmd_value } from '../src/workloads/thp.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { spawn_process } from '../src/workloads/lib.js';
+import { pte_at } from './helpers/pgtable.js';
 import { runBoot } from './helpers/harness.js';
 import { spawnOutsider, spawnThread } from './helpers/tasks.js';
 
 const POKE = Uint8Array.of(0xcc);
-
-function pte_at(mm: MmStruct, addr: number): number {
-  const pte = tables().get(entry_pfn(pmd_value(mm, addr)))!;
-  return pte.entries[entry_ptr(pte, addr).idx]!;
-}
 
 interface Setup {
   /** The VMA's protection when the debugger writes (the page was stored to, then made read-only). */

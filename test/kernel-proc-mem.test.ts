@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
-import { _PAGE_RW, entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { _PAGE_RW } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { proc_pid_mem_read, proc_pid_mem_write } from '../src/linux/fs/proc/base.js';
 import { EIO } from '../src/linux/include/errno.js';
@@ -15,10 +15,9 @@ import { create_file } from '../src/linux/mm/filemap.js';
 import { FOLL_FORCE, FOLL_WRITE } from '../src/linux/mm/gup.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { sys_mprotect } from '../src/linux/mm/mprotect.js';
-import { type MmStruct, PAGE_SIZE } from '../src/linux/mm/mm_types.js';
-import { entry_ptr, tables } from '../src/linux/mm/pgtable.js';
-import { pmd_value } from '../src/workloads/thp.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { type Process, spawn_process } from '../src/workloads/lib.js';
+import { pte_at } from './helpers/pgtable.js';
 import { runBoot, type Trace } from './helpers/harness.js';
 import { spawnOutsider, spawnThread } from './helpers/tasks.js';
 
@@ -26,11 +25,6 @@ const FILE_BYTES = new Uint8Array(PAGE_SIZE).fill(0x46);
 /** Fixed places, with nothing mapped in the pages after either. */
 const ANON_AT = 0x50000000;
 const FILE_AT = 0x50100000;
-
-function pte_at(mm: MmStruct, addr: number): number {
-  const pte = tables().get(entry_pfn(pmd_value(mm, addr)))!;
-  return pte.entries[entry_ptr(pte, addr).idx]!;
-}
 
 interface Layout {
   /** Two anon pages, filled with 'a' and 'b', the second made PROT_NONE. */

@@ -13,19 +13,12 @@ import { page_folio } from '../src/linux/mm/folio.js';
 import { handle_mm_fault } from '../src/linux/mm/memory.js';
 import { mmap_read_lock, mmap_read_unlock } from '../src/linux/mm/mmap_lock.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
-import { FAULT_FLAG_WRITE, PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
-import { entry_ptr, tables } from '../src/linux/mm/pgtable.js';
+import { FAULT_FLAG_WRITE, PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from '../src/linux/mm/rmap.js';
-import { pmd_value } from '../src/workloads/thp.js';
 import { spawn_process } from '../src/workloads/lib.js';
+import { pte_at } from './helpers/pgtable.js';
 import { runBoot } from './helpers/harness.js';
 import { spawnThread } from './helpers/tasks.js';
-
-/** The PTE mapping `addr`, read the way the MMU would (no event). */
-function pte_at(mm: MmStruct, addr: number): number {
-  const pte = tables().get(entry_pfn(pmd_value(mm, addr)))!;
-  return pte.entries[entry_ptr(pte, addr).idx]!;
-}
 
 interface FaultOnOldPte {
   /** The PTE after the store, after the rmap walk made it old, and after the fault. */
