@@ -19,8 +19,8 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_read_folio } from './filemap.js';
 import {
-  type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_page_idx,
-  folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
+  type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';

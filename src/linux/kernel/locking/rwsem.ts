@@ -189,6 +189,9 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
       return -EINTR;
     }
     if (!write && check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    // set_current_state() before the last look: a wake that came while we were deciding to sleep
+    // (it found us running, so it could not make us runnable) must not be lost.
+    if (waiter.granted || waiter.woken) continue;
     yield* sim().block(sem.id, write ? W_WRITE : W_READ, killable);
   }
 }
