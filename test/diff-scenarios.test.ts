@@ -203,7 +203,7 @@ const ROWS: Row[] = [
     name: '§12.9 never-touched: fast falls back on every read, same zeros',
     workload: 'never-touched', expect: fallsBack(NOT_FOUND), also: sameBytes,
   },
-  // §12.9/§12.12: a migration entry is "not found" without FW_MIGRATION: fallback, GUP waits.
+  // §12.9/§12.12: folio_walk_start never finds a migration entry: fallback, GUP waits.
   {
     name: '§12.9/§12.12 migration-race: fast falls back on the migration entry, same bytes',
     workload: 'migration-race', seeds: [1, 2], expect: fallsBack(NOT_FOUND), also: sameBytes,

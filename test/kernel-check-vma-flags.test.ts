@@ -8,11 +8,11 @@ import type { Gen } from '../src/sim/task.js';
 import { EFAULT, EOPNOTSUPP } from '../src/linux/include/errno.js';
 import { create_file } from '../src/linux/mm/filemap.js';
 import {
-  FOLL_ANON, FOLL_FORCE, FOLL_SPLIT_PMD, FOLL_WRITE, check_vma_flags,
+  FOLL_ANON, FOLL_FORCE, FOLL_LONGTERM, FOLL_PIN, FOLL_SPLIT_PMD, FOLL_WRITE, check_vma_flags,
 } from '../src/linux/mm/gup.js';
 import { generic_file_vm_ops, shmem_anon_vm_ops } from '../src/linux/mm/mmap.js';
 import {
-  MmStruct, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED,
+  MmStruct, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHADOW_STACK, VM_SHARED,
   VM_WRITE, VmAreaStruct, type VmOperations,
 } from '../src/linux/mm/mm_types.js';
 import { mm_alloc_pgd } from '../src/linux/mm/pgtable.js';
@@ -30,6 +30,7 @@ interface Case {
 
 const RW_PRIVATE = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE;
 const RO_PRIVATE = VM_READ | VM_MAYREAD | VM_MAYWRITE; // PROT_READ, MAP_PRIVATE (a COW mapping)
+const RW_SHARED = VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_SHARED | VM_MAYSHARE; // PROT_READ|PROT_WRITE, MAP_SHARED
 const RO_SHARED = VM_READ | VM_MAYREAD | VM_MAYWRITE | VM_SHARED | VM_MAYSHARE; // PROT_READ, MAP_SHARED of a writable file
 const NONE_PRIVATE = VM_MAYREAD | VM_MAYWRITE; // PROT_NONE, MAP_PRIVATE
 
@@ -61,6 +62,18 @@ const CASES: Case[] = [
   { title: '6. FOLL_FORCE write to a private read-only (COW) file mapping -> 0', vma: { flags: RO_PRIVATE, kind: 'file' }, gup: FOLL_WRITE | FOLL_FORCE, expected: 0 },
   { title: '6. FOLL_FORCE write to a private read-only (COW) anon mapping -> 0', vma: { flags: RO_PRIVATE, kind: 'anon' }, gup: FOLL_WRITE | FOLL_FORCE, expected: 0 },
   { title: '6. FOLL_FORCE write to a private PROT_NONE mapping -> 0 (only COW matters for writes)', vma: { flags: NONE_PRIVATE, kind: 'anon' }, gup: FOLL_WRITE | FOLL_FORCE, expected: 0 },
+  // 6. write: writable_file_mapping_allowed(): a long-term pin may not write a file that needs dirty tracking.
+  { title: '6. FOLL_PIN|FOLL_LONGTERM write to a shared writable file mapping -> -EFAULT (writable_file_mapping_allowed)', vma: { flags: RW_SHARED, kind: 'file' }, gup: FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM, expected: -EFAULT },
+  { title: '6. FOLL_PIN write (not long-term) to a shared writable file mapping -> 0', vma: { flags: RW_SHARED, kind: 'file' }, gup: FOLL_WRITE | FOLL_PIN, expected: 0 },
+  { title: '6. FOLL_PIN|FOLL_LONGTERM write to shared anonymous memory (shmem: no writeback) -> 0', vma: { flags: RW_SHARED, kind: 'shmem' }, gup: FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM, expected: 0 },
+  { title: '6. FOLL_PIN|FOLL_LONGTERM write to a private file mapping (COW, no dirty tracking) -> 0', vma: { flags: RW_PRIVATE, kind: 'file' }, gup: FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM, expected: 0 },
+  // 6. write: a shadow stack is written like a read-only mapping, VM_WRITE or not.
+  { title: '6. write to a VM_SHADOW_STACK mapping, no FOLL_FORCE -> -EFAULT', vma: { flags: RW_PRIVATE | VM_SHADOW_STACK, kind: 'anon' }, gup: FOLL_WRITE, expected: -EFAULT },
+  { title: '6. FOLL_FORCE write to a private VM_SHADOW_STACK mapping -> 0 (COW)', vma: { flags: RW_PRIVATE | VM_SHADOW_STACK, kind: 'anon' }, gup: FOLL_WRITE | FOLL_FORCE, expected: 0 },
+  { title: '6. read of a VM_SHADOW_STACK mapping -> 0', vma: { flags: RW_PRIVATE | VM_SHADOW_STACK, kind: 'anon' }, gup: 0, expected: 0 },
+  // 6. write: hugetlb takes FOLL_FORCE writes like any COW mapping (mm/gup.c has no hugetlb reject).
+  { title: '6. FOLL_FORCE write to a private read-only hugetlb mapping -> 0', vma: { flags: RO_PRIVATE | VM_HUGETLB, kind: 'file' }, gup: FOLL_WRITE | FOLL_FORCE, expected: 0 },
+  { title: '6. write to a private read-only hugetlb mapping, no FOLL_FORCE -> -EFAULT', vma: { flags: RO_PRIVATE | VM_HUGETLB, kind: 'file' }, gup: FOLL_WRITE, expected: -EFAULT },
   // 6. read.
   { title: '6. read without VM_READ, no FOLL_FORCE -> -EFAULT', vma: { flags: NONE_PRIVATE, kind: 'anon' }, gup: 0, expected: -EFAULT },
   { title: '6. FOLL_FORCE read of PROT_NONE with VM_MAYREAD -> 0', vma: { flags: NONE_PRIVATE, kind: 'anon' }, gup: FOLL_FORCE, expected: 0 },

@@ -1,6 +1,6 @@
 /**
  * migration-race (kernel-spec §3.1 migration entries, §6.6-§6.7 GUP faults on a non-present PTE and
- * waits, §7.1 folio_walk_start without FW_MIGRATION: "not found", §12.9 / §12.12 fallback): a page
+ * waits, §7.1 folio_walk_start finds no migration entry, §12.9 / §12.12 fallback): a page
  * is under migration (its PTE is a migration entry) while a remote reader and a target thread read
  * it. Every path waits in migration_entry_wait and then reads the new folio: the same bytes. The
  * old folio is freed; the new one is mapped with the old mapcount.
@@ -129,7 +129,7 @@ describe('migration-race: reads of a page under migration wait for it (kernel-sp
         expect(t.of('gup_error')).toHaveLength(0);
       });
 
-      test(`fallback reason: ${path === 'fast' ? 'folio_walk_start without FW_MIGRATION finds nothing' : 'none on the GUP path'} (${label})`, () => {
+      test(`fallback reason: ${path === 'fast' ? 'folio_walk_start finds no migration entry' : 'none on the GUP path'} (${label})`, () => {
         const t = run(path, variant, seed);
         const m = migration(t);
         const fb = t.of('fast_path_fallback', 'reader');

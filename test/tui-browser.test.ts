@@ -243,10 +243,16 @@ describe('the SQL prompt', () => {
 });
 
 describe('lock lanes', () => {
-  it('agree, column by column, with the state projected at each event', async () => {
-    const b = await browse(`${sw}#gup`, 24, 100);
+  it.each([
+    ['stuck-writer', ['kind=rwsem_contended,task=monitor', 'kind=rwsem_release,task=writer', 'kind=spin_lock']],
+    // a writer queued behind readers: rwsem_wake only wakes it, and it takes the lock itself
+    ['reader-blocks-writer', ['kind=rwsem_contended,mode=write', 'kind=rwsem_wake,mode=write', 'kind=rwsem_acquire,how=woken']],
+  ])('agree, column by column, with the state projected at each event (%s)', async (workload, selectors) => {
+    const file = join(dir, `${workload}-lanes.db`);
+    if (workload !== 'stuck-writer') expect(mmtrace(['record', workload, '--path=gup', `--out=${file}`]).status).toBe(0);
+    const b = await browse(workload === 'stuck-writer' ? `${sw}#gup` : `${file}#gup`, 24, 100);
     const { trace, run } = b.source;
-    for (const sel of ['kind=rwsem_contended,task=monitor', 'kind=rwsem_release,task=writer', 'kind=spin_lock']) {
+    for (const sel of selectors) {
       type(b, `:${sel}\r`);
       const lanes = b.lanes();
       for (let col = 0; col < lanes.seqs.length; col += 3) {

@@ -32,7 +32,7 @@ export interface Shrunk {
 }
 
 /** Runs a shrink may take. */
-export const SHRINK_BUDGET = 400;
+export const SHRINK_BUDGET = 1000;
 
 /** ddmin: a 1-minimal sublist of `items` for which `fails` still holds (`fails(items)` must). */
 export function ddmin<T>(items: readonly T[], fails: (candidate: readonly T[]) => boolean): T[] {

@@ -10,9 +10,9 @@
  *  - gup: follow_page_pte() finds a non-present PTE -> faultin_page -> handle_mm_fault ->
  *    do_swap_page -> migration_entry_wait (sleeps on the old folio, mmap_lock held) -> 0 -> GUP
  *    re-follows and copies the new folio's bytes: the same data.
- *  - fast (v1, and with the review's fixes): folio_walk_start() is not passed FW_MIGRATION, so the
- *    migration entry is "not found" -> fallback ("folio_walk_start: not found") -> GUP waits as
- *    above: the same bytes.
+ *  - fast (v1, and with the review's fixes): folio_walk_start() never returns a migration entry
+ *    (the base tree has no FW_MIGRATION): "not found" -> fallback ("folio_walk_start: not found")
+ *    -> GUP waits as above: the same bytes.
  *  - the toucher (a user load, per-VMA-lock fault): do_user_addr_fault -> handle_mm_fault ->
  *    migration_entry_wait -> 0 -> the load is retried on the new PTE.
  * Afterwards the old folio is freed and the new one is mapped with the old mapcount (1).
@@ -52,7 +52,7 @@ function sleepersInMigrationWait(ctx: WorkloadContext, n: number): EventPredicat
 
 export const migrationRace: Workload = {
   name: 'migration-race',
-  description: 'a remote read (and a target load) of a page under migration: both wait in migration_entry_wait; v1 falls back (FW_MIGRATION not passed); same bytes',
+  description: 'a remote read (and a target load) of a page under migration: both wait in migration_entry_wait; v1 falls back (folio_walk_start: not found); same bytes',
   params: {
     len: intParam(64, 1, 4096, 'bytes of the remote read (offset + len <= 4096)'),
     offset: intParam(512, 0, 4095, 'offset of the read within the page'),

@@ -1,13 +1,13 @@
 /**
  * mixed: a random mix from the seed -- target threads mmap, munmap, mprotect, MADV_DONTNEED and
- * touch pages in a shared area of slots; readers read cmdline, environ and remote ranges (which may
- * span VMAs or hit holes); a debugger peeks. For exploring schedules with every piece in play.
+ * touch pages in a shared area of slots; readers read cmdline, environ, and remote ranges (which may
+ * span VMAs or hit holes) with access_process_vm() and through /proc/PID/mem; a debugger peeks. For exploring schedules with every piece in play.
  */
 import { name, sim } from '../sim/sim.js';
 import { Prng } from '../sim/prng.js';
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
-import { proc_pid_cmdline_read, proc_pid_environ_read } from '../linux/fs/proc/base.js';
+import { proc_pid_cmdline_read, proc_pid_environ_read, proc_pid_mem_read } from '../linux/fs/proc/base.js';
 import { ptrace_peekdata } from '../linux/kernel/ptrace.js';
 import { MADV_DONTNEED, sys_madvise } from '../linux/mm/madvise.js';
 import {
@@ -61,7 +61,7 @@ export const mixed: Workload = {
   unordered: true,
   // Measured (record --json): ~60 events per read (the debugger adds reads/2 more) and ~40 per operation.
   estimateEvents: (p) => 300 + 60 * (Number(p['readers']) + 0.5) * Number(p['reads']) + 40 * Number(p['threads']) * Number(p['ops']),
-  description: 'a seeded random mix of mmap/munmap/mprotect/mremap/madvise/stores, remote readers and a ptrace peeker',
+  description: 'a seeded random mix of mmap/munmap/mprotect/mremap/madvise/stores, remote and /proc/PID/mem readers and a ptrace peeker',
   params: {
     threads: intParam(3, 0, 64, 'target threads changing the address space'),
     ops: intParam(40, 0, 1000000, 'operations per thread'),
@@ -86,7 +86,8 @@ export const mixed: Workload = {
           const which = rng.below(4);
           if (which === 0) yield* proc_pid_cmdline_read(proc.task, 4096);
           else if (which === 1) yield* proc_pid_environ_read(proc.task, 4096);
-          else yield* remote_read(proc, AREA + rng.below(span), 1 + rng.below(2 * PAGE_SIZE));
+          else if (which === 2) yield* remote_read(proc, AREA + rng.below(span), 1 + rng.below(2 * PAGE_SIZE));
+          else yield* proc_pid_mem_read(proc.task, AREA + rng.below(span), 1 + rng.below(2 * PAGE_SIZE));
           yield* sim().sleep(100 + rng.below(400), W_THINK);
         }
       });

@@ -1,10 +1,11 @@
 /**
  * scale: the cmdline-poll mix made large, for benchmarks: target threads churning their address
- * space, monitors reading cmdline and environ, and a debugger peeking with ptrace.
+ * space, monitors reading cmdline and environ, and a debugger peeking with ptrace and reading
+ * /proc/PID/mem.
  */
 import { name, sim } from '../sim/sim.js';
 import type { Gen } from '../sim/task.js';
-import { proc_pid_cmdline_read, proc_pid_environ_read } from '../linux/fs/proc/base.js';
+import { proc_pid_cmdline_read, proc_pid_environ_read, proc_pid_mem_read } from '../linux/fs/proc/base.js';
 import { ptrace_peekdata } from '../linux/kernel/ptrace.js';
 import { churn, churnEvents, TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
 import { outsider, spawn_process, thread } from './lib.js';
@@ -17,7 +18,7 @@ export const scale: Workload = {
   unordered: true,
   // Measured (record --json): ~70 events per monitor read, and per thread round ~120 plus ~45 per page.
   estimateEvents: (p) => 200 + 70 * Number(p['monitors']) * Number(p['reads']) + churnEvents(p),
-  description: 'a large mix (churning threads, cmdline/environ monitors, a ptrace peeker) sized for millions of events',
+  description: 'a large mix (churning threads, cmdline/environ monitors, a ptrace and /proc/PID/mem debugger) sized for millions of events',
   params: {
     threads: intParam(4, 0, 64, 'target threads changing the address space'),
     iterations: intParam(1000, 0, 1000000, 'mmap/touch/mprotect/munmap rounds per thread'),
@@ -42,7 +43,9 @@ export const scale: Workload = {
     }
     outsider('debugger', function* () {
       for (let i = 0; i < num(ctx, 'reads') / 4; i++) {
-        yield* ptrace_peekdata(proc.task, proc.mm.arg_start + (i % 4) * 8);
+        // A debugger peeks words with ptrace and reads larger spans through /proc/PID/mem.
+        if (i % 2 === 0) yield* ptrace_peekdata(proc.task, proc.mm.arg_start + (i % 4) * 8);
+        else yield* proc_pid_mem_read(proc.task, proc.mm.arg_start, 64);
         yield* sim().sleep(num(ctx, 'think') * 4, W_THINK);
       }
     });

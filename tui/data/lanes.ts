@@ -19,6 +19,7 @@
  * readers, not who). A hold that ends after the cursor inside the window is found by the forward
  * pass and carried back; one that spans the whole window is not shown.
  */
+import { waitsEndedBy } from '../../src/reduce/wait-clock.js';
 import type { StateDoc } from '../../src/replay/state.js';
 import type { TraceEvent } from '../../src/trace/vocab/index.js';
 
@@ -36,6 +37,8 @@ interface Hold {
 class TaskLock {
   alive = false;
   blocked = false;
+  /** A fatal signal ends the wait (sched_block's killable). */
+  killable = false;
   waitsFor: string | null = null;
   spinsOn: string | null = null;
   rcu = 0;
@@ -45,7 +48,7 @@ class TaskLock {
 
   clone(): TaskLock {
     const c = new TaskLock();
-    Object.assign(c, { alive: this.alive, blocked: this.blocked, waitsFor: this.waitsFor, spinsOn: this.spinsOn, rcu: this.rcu });
+    Object.assign(c, { alive: this.alive, blocked: this.blocked, killable: this.killable, waitsFor: this.waitsFor, spinsOn: this.spinsOn, rcu: this.rcu });
     for (const [k, v] of this.rwsems) c.rwsems.set(k, v);
     for (const [k, v] of this.spins) c.spins.set(k, v);
     for (const v of this.vmas) c.vmas.add(v);
@@ -85,6 +88,7 @@ function seed(doc: StateDoc): Tasks {
     const l = task(tasks, t.tid);
     l.alive = t.state !== 'done';
     l.blocked = t.state === 'blocked' || t.state === 'sleeping';
+    l.killable = t.blockedOn?.killable ?? false;
     l.rcu = t.rcuNesting;
   }
   for (const s of doc.locks.rwsems) {
@@ -102,17 +106,22 @@ function seed(doc: StateDoc): Tasks {
 /** The state after `e`, from the state before it. */
 function forward(tasks: Tasks, e: TraceEvent): void {
   const t = task(tasks, e.tid);
+  // the same rule as the wait clock's: a wake-up, an rwsem grant, a fatal signal in a killable wait
+  for (const woken of waitsEndedBy(e, (tid) => task(tasks, tid).blocked && task(tasks, tid).killable)) task(tasks, woken).blocked = false;
   switch (e.kind) {
     case 'task_start': t.alive = true; break;
     case 'task_exit': t.alive = false; break;
-    case 'sched_block': case 'sched_sleep': t.blocked = true; break;
-    case 'sched_wakeup': task(tasks, e.target).blocked = false; break;
+    case 'sched_block': t.blocked = true; t.killable = e.killable; break;
+    case 'sched_sleep': t.blocked = true; t.killable = false; break;
     case 'rwsem_contended': t.waitsFor = e.class; break;
     case 'rwsem_acquire': t.rwsems.set(e.sem, { cls: e.class, write: e.mode === 'write' && e.how !== 'downgrade' }); t.waitsFor = null; break;
     case 'rwsem_wake':
-      for (const w of e.woken ?? []) {
-        task(tasks, w).rwsems.set(e.sem, { cls: e.class, write: e.mode === 'write' });
-        task(tasks, w).waitsFor = null;
+      // readers are granted the lock by the wake; a woken writer stays queued and takes it itself
+      if (e.mode === 'read') {
+        for (const w of e.woken ?? []) {
+          task(tasks, w).rwsems.set(e.sem, { cls: e.class, write: false });
+          task(tasks, w).waitsFor = null;
+        }
       }
       break;
     case 'rwsem_release': t.rwsems.delete(e.sem); break;
@@ -135,17 +144,26 @@ function backward(tasks: Tasks, e: TraceEvent): void {
     case 'task_start': t.alive = false; break;
     case 'task_exit': t.alive = true; break;
     case 'sched_block': case 'sched_sleep': t.blocked = false; break;
+    // a fatal signal that ended a killable wait is not undone here: whether the target was waiting
+    // is not in the event (the lane shows it runnable until the event before the signal)
     case 'sched_wakeup': task(tasks, e.target).blocked = true; break;
     case 'rwsem_contended': t.waitsFor = null; break;
     case 'rwsem_acquire':
-      // a woken waiter already held it (rwsem_wake granted it); a downgrade held it for write
+      // a woken reader already held it (rwsem_wake granted it); a woken writer was still queued;
+      // a downgrade held it for write
       if (e.how === 'downgrade') t.rwsems.set(e.sem, { cls: e.class, write: true });
-      else if (e.how !== 'woken') t.rwsems.delete(e.sem);
+      else if (e.how === 'woken' && e.mode === 'write') {
+        t.rwsems.delete(e.sem);
+        t.waitsFor = e.class;
+      } else if (e.how !== 'woken') t.rwsems.delete(e.sem);
       break;
     case 'rwsem_wake':
       for (const w of e.woken ?? []) {
-        task(tasks, w).rwsems.delete(e.sem);
-        task(tasks, w).waitsFor = e.class;
+        task(tasks, w).blocked = true;
+        if (e.mode === 'read') {
+          task(tasks, w).rwsems.delete(e.sem);
+          task(tasks, w).waitsFor = e.class;
+        }
       }
       break;
     case 'rwsem_release': t.rwsems.set(e.sem, { cls: e.class, write: e.mode === 'write' }); break;

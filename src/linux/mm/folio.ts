@@ -167,6 +167,15 @@ export function* folio_mapcount_inc(folio: Folio): Gen {
   yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
 }
 
+/**
+ * folio_add_new_anon_rmap(RMAP_EXCLUSIVE): the first mapping of a new anonymous folio, which only
+ * this process can reach: PageAnonExclusive.
+ */
+export function* folio_add_new_anon_rmap(folio: Folio): Gen {
+  folio.anon_exclusive = true;
+  yield* folio_mapcount_inc(folio);
+}
+
 /** Add n mappings at once (a PMD split: +512 PTE mappings, -1 PMD mapping). */
 export function* folio_mapcount_add(folio: Folio, n: number): Gen {
   folio.mapcount += n;

@@ -17,10 +17,11 @@ import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { handle_mm_fault } from './memory.js';
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY } from './mm_types.js';
+import { generic_file_vm_ops } from './mmap.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
 import {
-  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ,
-  VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
+  type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
+  VM_SHADOW_STACK, VM_SHARED, VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
@@ -55,17 +56,45 @@ export function IS_ERR(p: PageOrErr): boolean {
   return p < 0;
 }
 
-/** check_vma_flags() (§6.5): every check, in the kernel's order. 0 or -errno. */
+/**
+ * vma_needs_dirty_tracking() (mm/mmap.c): a shared writable mapping whose filesystem must see every
+ * write. No vm_ops here has ->page_mkwrite, so it comes down to vma_fs_can_writeback(): a regular
+ * file's page cache is written back to its disk; shmem and hugetlbfs have no writeback.
+ */
+function vma_needs_dirty_tracking(vma: VmAreaStruct): boolean {
+  const shared_writable = (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
+  return shared_writable && vma.vm_ops === generic_file_vm_ops;
+}
+
+/**
+ * writable_file_mapping_allowed(): a long-term pin (FOLL_PIN | FOLL_LONGTERM) must not write to a
+ * file mapping that needs dirty tracking: writeback would clean and write-protect the folio under
+ * the pin. Other GUP writes (ptrace, /proc/PID/mem) are allowed.
+ */
+function writable_file_mapping_allowed(vma: VmAreaStruct, gup_flags: number): boolean {
+  const long_term_pin = (gup_flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM);
+  return !long_term_pin || !vma_needs_dirty_tracking(vma);
+}
+
+/**
+ * check_vma_flags() (§6.5): every check, in the kernel's order. 0 or -errno. hugetlb VMAs take
+ * FOLL_FORCE writes like any COW mapping (mainline dropped the reject when hugetlb_wp() learnt to
+ * keep a FOLL_FORCE COW read-only); the model has no hugetlb COW, so such a write then fails in
+ * hugetlb_fault() (docs/semantics.md, Simplifications).
+ */
 export function check_vma_flags(vma: VmAreaStruct, gup_flags: number): number {
   const vm_flags = vma.vm_flags;
   const write = (gup_flags & FOLL_WRITE) !== 0;
+  const vma_anon = vma_is_anonymous(vma);
   if (vm_flags & (VM_IO | VM_PFNMAP)) return -EFAULT;
-  if (gup_flags & FOLL_ANON && !vma_is_anonymous(vma)) return -EFAULT;
+  if (gup_flags & FOLL_ANON && !vma_anon) return -EFAULT;
   // FOLL_LONGTERM on fsdax: no fsdax in the model.
   if (gup_flags & FOLL_SPLIT_PMD && is_vm_hugetlb_page(vma)) return -EOPNOTSUPP;
   if (vma_is_secretmem(vma)) return -EFAULT;
   if (write) {
-    if (!(vm_flags & VM_WRITE)) {
+    if (!vma_anon && !writable_file_mapping_allowed(vma, gup_flags)) return -EFAULT;
+    // A shadow stack is written only by CALL and WRSS: GUP writes it only as a FOLL_FORCE COW.
+    if (!(vm_flags & VM_WRITE) || vm_flags & VM_SHADOW_STACK) {
       if (!(gup_flags & FOLL_FORCE)) return -EFAULT;
       // FOLL_FORCE may only write through a COW mapping (it breaks COW, never writes the file).
       if (!is_cow_mapping(vm_flags)) return -EFAULT;
@@ -87,13 +116,27 @@ function gup_vma_lookup(mm: MmStruct, start: number): VmAreaStruct | null {
   return vma;
 }
 
-/** can_follow_write_pte(): may a FOLL_WRITE lookup use this PTE without a (COW) fault? */
+/**
+ * can_follow_write_common(): may FOLL_FORCE write through a read-only entry? Only in a private
+ * mapping that could be made writable but is not (a writable one just takes the write fault), and
+ * only to an anonymous page this process alone maps (PageAnonExclusive): one a FOLL_FORCE COW
+ * already produced. Anything else faults, and do_wp_page() copies or reuses it.
+ */
+function can_follow_write_common(folio: Folio | null, vma: VmAreaStruct, flags: number): boolean {
+  if (!(flags & FOLL_FORCE)) return false;
+  if (vma.vm_flags & (VM_MAYSHARE | VM_SHARED)) return false;
+  if (!(vma.vm_flags & VM_MAYWRITE)) return false;
+  if (vma.vm_flags & VM_WRITE) return false;
+  return folio !== null && folio.anon && folio.anon_exclusive;
+}
+
+/**
+ * can_follow_write_pte(): may a FOLL_WRITE lookup use this PTE without a (COW) fault? Soft-dirty
+ * and uffd-wp, which would also ask for the fault, are not modelled.
+ */
 function can_follow_write_pte(pte: number, folio: Folio | null, vma: VmAreaStruct, flags: number): boolean {
   if (pte_write(pte)) return true;
-  if (!(flags & FOLL_FORCE)) return false;
-  if (!is_cow_mapping(vma.vm_flags)) return false;
-  // Only an exclusive anonymous page that COW already broke may be written through FOLL_FORCE.
-  return folio !== null && folio.anon && folio.mapcount === 1 && pte_dirty(pte);
+  return can_follow_write_common(folio, vma, flags);
 }
 
 /**

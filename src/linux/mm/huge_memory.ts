@@ -20,11 +20,10 @@ import {
   mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW,
   _PAGE_SPECIAL, _PAGE_USER, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import {
-  type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_add, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_add, folio_mapcount_dec,
   folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
 import { type VmFault, vmf_anon_prepare } from './internal.js';
@@ -34,7 +33,7 @@ import {
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
-  pgtable_trans_huge_withdraw, pmd_lock, read_entry, set_entry, spin_unlock, table_entry,
+  pgtable_trans_huge_withdraw, pmd_lock, pmdp_set_access_flags, read_entry, set_entry, spin_unlock, table_entry,
 } from './pgtable.js';
 import { folio_add_lru } from './swap.js';
 
@@ -75,7 +74,7 @@ function* zap_deposited_table(pmdp: EntryPtr): Gen {
 /** map_anon_folio_pmd(): rmap, LRU, then the PMD (pmd_lock held, the table already deposited). */
 export function* map_anon_folio_pmd(folio: Folio, pmdp: EntryPtr, vma: VmAreaStruct): Gen {
   vma.anon_vma = true;
-  yield* folio_mapcount_inc(folio); // folio_add_new_anon_rmap(RMAP_LEVEL_PMD)
+  yield* folio_add_new_anon_rmap(folio); // RMAP_LEVEL_PMD
   yield* folio_add_lru(folio); // folio_add_lru_vma
   yield* set_entry(pmdp, mk_entry(folio.pfn, huge_pmd_flags(vma, true)));
 }
@@ -125,19 +124,6 @@ export function* do_huge_pmd_anonymous_page(vmf: VmFault): Gen<number> {
   yield* map_anon_folio_pmd(folio, vmf.pmdp, vma); // the allocation's reference is the mapping's
   yield* spin_unlock(ptl);
   return 0;
-}
-
-/**
- * pmdp_set_access_flags(): write `entry` if it differs. x86 (arch/x86/mm/pgtable.c) writes only
- * when `dirty` (a write access): the MMU sets the accessed bit itself, so a read leaves the PMD
- * alone. The generic version (mm/pgtable-generic.c, arm64 and others) writes any change; config
- * `accessFlagsGeneric` selects it. Returns whether the entry differed.
- */
-function* pmdp_set_access_flags(pmdp: EntryPtr, entry: number, dirty: boolean): Gen<boolean> {
-  const old = pmdp.table.entries[pmdp.idx]!;
-  const changed = old !== entry;
-  if (changed && (dirty || kernel().config.accessFlagsGeneric)) yield* set_entry(pmdp, entry);
-  return changed;
 }
 
 /**

@@ -351,7 +351,9 @@ export const hugetlb_fault = traced('hugetlb_fault', function* (
     how = r.how;
     ret = r.ret;
   } else if (flags & FAULT_FLAG_WRITE && !(vma.vm_flags & VM_WRITE)) {
-    ret = VM_FAULT_SIGBUS; // access_error/check_vma_flags refuse this before; no hugetlb_wp here
+    // hugetlb_wp() (COW) is not modelled. A user write is refused before (access_error), but a
+    // FOLL_FORCE write into a read-only private mapping reaches here, which the kernel would copy.
+    ret = VM_FAULT_SIGBUS;
   }
   yield* hugetlb_vma_unlock_read(vma);
   yield* up_write(mutex);

@@ -19,8 +19,8 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_read_folio } from './filemap.js';
 import {
-  type Folio, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_mapcount_inc, folio_mark_dirty, folio_page_idx,
-  folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
+  type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
@@ -33,7 +33,8 @@ import {
   VM_SHARED, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, read_entry, set_entry, table_alloc, table_entry,
+  type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
+  table_alloc, table_entry,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
@@ -110,8 +111,12 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
     yield* pte_unmap_unlock(locked.ptl);
     return false;
   }
-  if (anon) vma.anon_vma = true;
-  yield* folio_mapcount_inc(folio);
+  if (anon) {
+    vma.anon_vma = true;
+    yield* folio_add_new_anon_rmap(folio);
+  } else {
+    yield* folio_mapcount_inc(folio); // folio_add_file_rmap_pte
+  }
   yield* set_entry(locked.ptep, mk_entry(page, vma_pte_flags(vma, writable)));
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
@@ -206,8 +211,17 @@ function* do_fault(vmf: VmFault): Gen<number> {
 }
 
 /**
- * do_wp_page(): a write to a present, write-protected PTE (PTL held, released here). An exclusive
- * anonymous folio is reused; anything else (zero page, page cache, shared anon) is copied.
+ * wp_can_reuse_anon_folio(): a folio that is not (or no longer known to be) exclusive may still be
+ * reused when nobody else maps it or holds a reference (swap cache and KSM are not modelled).
+ */
+function wp_can_reuse_anon_folio(folio: Folio): boolean {
+  return folio.mapcount === 1 && folio._refcount === 1;
+}
+
+/**
+ * do_wp_page(): a write to a present, write-protected PTE (PTL held, released here). An anonymous
+ * folio that is PageAnonExclusive, or that wp_can_reuse_anon_folio() finds nobody else holds, is
+ * reused (and exclusive from then on); anything else (zero page, page cache, shared anon) is copied.
  */
 function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock): Gen<number> {
   const vma = vmf.vma;
@@ -221,8 +235,9 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   }
   const page = vm_normal_page(vma, orig);
   const old = page === null ? null : page_folio(page);
-  if (old && old.anon && old.mapcount === 1 && old._refcount === 1) {
+  if (old && old.anon && (old.anon_exclusive || wp_can_reuse_anon_folio(old))) {
     vmf.how = HOW_WP_REUSE;
+    old.anon_exclusive = true;
     // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()): writable only if the VMA is, so
     // after a FOLL_FORCE write the target still cannot store to a PROT_READ mapping.
     yield* set_entry(ptep, maybe_mkwrite(entry_set_bits(orig, _PAGE_DIRTY | _PAGE_ACCESSED), vma));
@@ -247,7 +262,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
     yield* folio_put(folio);
     return 0;
   }
-  yield* folio_mapcount_inc(folio);
+  yield* folio_add_new_anon_rmap(folio);
   yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, true)));
   if (old) yield* folio_mapcount_dec(old);
   yield* pte_unmap_unlock(locked.ptl);
@@ -303,10 +318,11 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
     return 0;
   }
   if (is_write(vmf) && !pte_write(orig)) return yield* do_wp_page(vmf, mapped.ptep, orig, mapped.ptl);
-  // ptep_set_access_flags(): mark young (and dirty for a write).
+  // pte_mkyoung (+ pte_mkdirty for a write), written only as the arch's ptep_set_access_flags()
+  // allows: on x86 a read fault leaves an old PTE old, as touch_pmd() leaves an old PMD.
   vmf.how = HOW_YOUNG;
   const entry = entry_set_bits(orig, _PAGE_ACCESSED | (is_write(vmf) ? _PAGE_DIRTY : 0));
-  if (entry !== orig) yield* set_entry(mapped.ptep, entry);
+  yield* ptep_set_access_flags(mapped.ptep, entry, is_write(vmf));
   yield* pte_unmap_unlock(mapped.ptl);
   return 0;
 }

@@ -16,8 +16,9 @@
  *  - The rmap walk is the emulated one of mm/rmap.ts: every mm's page tables are scanned for entries
  *    of the folio (no anon_vma, no anon_vma lock: never contended), each PTE table under
  *    rcu_read_lock + pte_offset_map_lock, as page_vma_mapped_walk() takes the PTL.
- *  - PageAnonExclusive is not modelled: a read-only PTE of an anonymous folio becomes a
- *    readable-exclusive migration entry (no fork in the model: anonymous folios are exclusive).
+ *  - PageAnonExclusive is a folio flag (Folio.anon_exclusive): a read-only PTE of an exclusive
+ *    anonymous folio becomes a readable-exclusive migration entry, and the flag comes back on the
+ *    destination with the entry. There is no fork, so every mapped anonymous folio is exclusive.
  *  - The destination folio is not locked (nobody can reach it before remove_migration_ptes maps
  *    it, and a reader that finds it mapped needs no lock); NUMA nodes are not modelled (the new
  *    folio is just another folio); soft-dirty, uffd-wp and rss counters are not modelled; the TLB
@@ -30,7 +31,8 @@ import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTRS_PER_TABLE,
   SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE, SWP_MIGRATION_WRITE,
   entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, is_migration_entry_dirty,
-  is_migration_entry_young, is_writable_migration_entry, make_migration_entry, mk_entry, pfn_swap_entry_to_page,
+  is_migration_entry_young, is_readable_exclusive_migration_entry, is_writable_migration_entry, make_migration_entry,
+  mk_entry, pfn_swap_entry_to_page,
   pte_dirty, pte_write, pte_young,
 } from '../arch/x86/include/pgtable_types.js';
 import { EAGAIN, EBUSY, EFAULT, ENOENT } from '../include/errno.js';
@@ -153,8 +155,11 @@ function* walk_level(
  * here beside remove_migration_ptes, its inverse, and the migration entry helpers both use.)
  */
 export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio): Gen {
+  const anon_exclusive = folio.anon && folio.anon_exclusive;
+  // folio_try_share_anon_rmap_pte(): the exclusive bit moves into the migration entries.
+  folio.anon_exclusive = false;
   yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {
-    const type = pte_write(pte) ? SWP_MIGRATION_WRITE : folio.anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
+    const type = pte_write(pte) ? SWP_MIGRATION_WRITE : anon_exclusive ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
     const entry = make_migration_entry(entry_pfn(pte), type, pte_young(pte), pte_dirty(pte));
     yield* set_entry(ptep, entry);
     yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
@@ -182,7 +187,10 @@ export const remove_migration_ptes = traced('remove_migration_ptes', function* (
     if (is_migration_entry_young(entry)) flags |= _PAGE_ACCESSED;
     if (dst.flags & PG_dirty && is_migration_entry_dirty(entry)) flags |= _PAGE_DIRTY;
     yield* folio_get(dst);
-    yield* folio_mapcount_inc(dst); // folio_add_anon_rmap_pte
+    // folio_add_anon_rmap_pte(RMAP_EXCLUSIVE for a writable or readable-exclusive entry).
+    const exclusive = is_writable_migration_entry(entry) || is_readable_exclusive_migration_entry(entry);
+    if (dst.anon && exclusive) dst.anon_exclusive = true;
+    yield* folio_mapcount_inc(dst);
     yield* set_entry(ptep, mk_entry(pfn, flags));
   });
 });

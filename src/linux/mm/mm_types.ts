@@ -59,6 +59,7 @@ export const VM_HUGETLB = VmFlags.bits.VM_HUGETLB;
 export const VM_MIXEDMAP = VmFlags.bits.VM_MIXEDMAP;
 /** madvise(MADV_HUGEPAGE): THP wanted for this VMA. */
 export const VM_HUGEPAGE = VmFlags.bits.VM_HUGEPAGE;
+export const VM_SHADOW_STACK = VmFlags.bits.VM_SHADOW_STACK;
 
 /** The flags mprotect may change; VMAs merge only if the rest is equal. */
 export const VM_ACCESS_FLAGS = VM_READ | VM_WRITE | VM_EXEC;
@@ -112,6 +113,14 @@ export class Folio {
   mapping: AddressSpace | null = null;
   index = 0;
   freed = false;
+  /**
+   * PageAnonExclusive: this anonymous folio is mapped by one process only, so that process may
+   * write to it without a COW copy (set by folio_add_new_anon_rmap and by remove_migration_ptes for
+   * an exclusive entry, given up by try_to_migrate). The kernel keeps it per page; a folio is
+   * mapped whole here (a PTE-mapped large anon folio is split first). Kernel-only state, as GUP and
+   * do_wp_page read it: no event carries it.
+   */
+  anon_exclusive = false;
   /**
    * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
    * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model

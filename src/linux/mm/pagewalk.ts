@@ -12,7 +12,7 @@ import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, pfn_swap_entry_to_page,
+  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel, variant } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
@@ -26,27 +26,23 @@ import { type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js'
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 
-// folio_walk_flags_t, in mainline's order (include/linux/pagewalk.h): FW_MIGRATION = BIT(0),
-// FW_ZEROPAGE = BIT(1); the series' FW_VMA_LOCKED takes the next bit.
-/**
- * Walk migration entries as well: a migration entry returns the folio being migrated away from,
- * with fw->page = NULL ("Careful: a large folio might get split concurrently").
- */
-export const FW_MIGRATION = 1 << 0;
+// folio_walk_flags_t as in the series' base tree (patch 2/3's context in include/linux/pagewalk.h):
+// FW_ZEROPAGE is BIT(0) and the series' FW_VMA_LOCKED takes BIT(1). No flag walks migration
+// entries: one is never found, and callers see it as they see a hole (see walk()).
 /** Walk shared zeropages (small and huge) as well. */
-export const FW_ZEROPAGE = 1 << 1;
+export const FW_ZEROPAGE = 1 << 0;
 /**
  * The caller holds the per-VMA lock instead of the mmap lock. Only valid with RCU-freed page tables
  * (CONFIG_MMU_GATHER_RCU_TABLE_FREE) and not for hugetlb (patch 2/3).
  */
-export const FW_VMA_LOCKED = 1 << 2;
+export const FW_VMA_LOCKED = 1 << 1;
 
 export const FW_LEVEL_PTE = 0;
 export const FW_LEVEL_PMD = 1;
 export const FW_LEVEL_PUD = 2;
 
 export interface FolioWalk {
-  /** The exact page (pfn) at the address; null for the shared zero page and for migration entries. */
+  /** The exact page (pfn) at the address; null for the shared zero page. */
   page: number | null;
   level: number;
   /** The entry found, and its value. */
@@ -114,14 +110,8 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
       return null;
     }
     if (!entry_present(again)) {
-      // A PMD migration entry: with FW_MIGRATION the folio being migrated (fw->page = NULL). The
-      // model never installs PMD migration entries (PMD-mapped THPs are not migrated), so this
-      // branch is there for completeness. Anything else non-present (an invalidated PMD being
-      // split): not found.
-      if (flags & FW_MIGRATION && is_migration_entry(again)) {
-        const page = pfn_swap_entry_to_page(again);
-        return { folio: page_folio(page), walk: { page: null, level: FW_LEVEL_PMD, entryp: pmdp, entry: again, vma, ptl } };
-      }
+      // A PMD migration entry (never installed here: PMD-mapped THPs are not migrated) or an
+      // invalidated PMD being split: not found.
       yield* spin_unlock(ptl);
       return null;
     }
@@ -152,14 +142,10 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
       const zero = entry_pfn(pte);
       return { folio: page_folio(zero), walk: { page: null, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
     }
-  } else if (!entry_none(pte) && flags & FW_MIGRATION && is_migration_entry(pte)) {
-    // A migration entry: the folio being migrated away from (it stays allocated and locked while
-    // the PTL is held), fw->page = NULL so the caller cannot mistake it for a mapped page.
-    const page = pfn_swap_entry_to_page(pte);
-    return { folio: page_folio(page), walk: { page: null, level: FW_LEVEL_PTE, entryp: locked.ptep, entry: pte, vma, ptl: locked.ptl } };
   }
-  // Not present (swap; migration without FW_MIGRATION) or no struct page: not found, and no fault
-  // is triggered.
+  // Not present (a swap or migration entry) or no struct page: not found, and no fault is
+  // triggered. A caller that must wait for a migration has to fault: the fast path falls back to
+  // GUP, whose faultin_page() reaches do_swap_page() -> migration_entry_wait().
   yield* pte_unmap_unlock(locked.ptl);
   return null;
 }

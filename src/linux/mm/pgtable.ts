@@ -58,6 +58,23 @@ export function* set_entry(p: EntryPtr, v: number): Gen {
   yield emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
 }
 
+/**
+ * ptep_set_access_flags() / pmdp_set_access_flags(): make a present entry at least as permissive
+ * as `entry` (young, and dirty and writable for a write); the caller holds the entry's lock.
+ * Returns whether the entry differed. x86 (arch/x86/mm/pgtable.c) writes it only when `dirty` (a
+ * write access): the MMU sets the accessed bit itself on the access the fault returns to, so a
+ * read fault leaves an old entry old. The generic version (mm/pgtable-generic.c: arm64 and most
+ * architectures) writes any change; config `accessFlagsGeneric` selects it.
+ */
+function* set_access_flags(p: EntryPtr, entry: number, dirty: boolean): Gen<boolean> {
+  const changed = p.table.entries[p.idx] !== entry;
+  if (changed && (dirty || kernel().config.accessFlagsGeneric)) yield* set_entry(p, entry);
+  return changed;
+}
+
+export const ptep_set_access_flags = set_access_flags;
+export const pmdp_set_access_flags = set_access_flags;
+
 /** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
 export function* alloc_table(level: number, base: number): Gen<PageTable> {
   const t = new PageTable(level, base);

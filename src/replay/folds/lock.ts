@@ -43,8 +43,15 @@ function setVmRefcnt(m: Model, vma: number, refcnt: number): void {
 export const lockFolds: Folds = {
   rwsem_acquire(m, e) {
     const s = rwsem(m, e.sem, e.class);
-    // A woken waiter was made holder by the rwsem_wake that granted it the lock.
-    if (e.how === 'woken') return;
+    // A woken reader was made holder by the rwsem_wake that granted it the lock; a writer takes
+    // it itself when it runs (rwsem_try_write_lock), leaving the queue.
+    if (e.how === 'woken' && e.mode === 'read') return;
+    if (e.how === 'woken') {
+      removeOne(s.waiters, (w) => w.tid === e.tid);
+      s.writer = e.tid;
+      s.handoff = false;
+      return;
+    }
     if (e.how === 'downgrade') {
       s.writer = null;
       s.readers.push(e.tid);
@@ -71,11 +78,13 @@ export const lockFolds: Folds = {
   },
   rwsem_wake(m, e) {
     const s = rwsem(m, e.sem, e.class);
-    s.handoff = false;
-    for (const woken of e.woken ?? []) {
-      removeOne(s.waiters, (w) => w.tid === woken);
-      if (e.mode === 'write') s.writer = woken;
-      else s.readers.push(woken);
+    // A woken writer stays queued (and HANDOFF stays) until its rwsem_acquire.
+    if (e.mode === 'read') {
+      s.handoff = false;
+      for (const woken of e.woken ?? []) {
+        removeOne(s.waiters, (w) => w.tid === woken);
+        s.readers.push(woken);
+      }
     }
     endWaits(m, e);
   },

@@ -52,7 +52,7 @@ export const lock = {
   }),
   rwsem_wake: kind({
     code: 19, fields: { sem: 'id', class: 'name', mode: RwsemMode, count: 'int' }, blob: { name: 'woken', type: 'u32s' }, cost: 0,
-    doc: 'rwsem_mark_wake(): the lock is granted to the woken waiters (their tids) in this step',
+    doc: 'rwsem_mark_wake(): read: the lock is granted to the woken readers (their tids) in this step; write: the writer at the head is woken, still queued, to take the lock itself (its rwsem_acquire, how=woken)',
   }),
   // spinlocks (PTL, pmd lock, page_table_lock, arg_lock, lru_lock)
   spin_lock: kind({

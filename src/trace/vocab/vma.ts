@@ -22,6 +22,8 @@ export const VmFlags = defineFlags('vm_flags', {
   VM_HUGETLB: 0x400000,
   VM_MIXEDMAP: 0x10000000,
   VM_HUGEPAGE: 0x20000000,
+  /** x86 VM_HIGH_ARCH_5 in the kernel; the model has no map_shadow_stack(), so only tests set it. */
+  VM_SHADOW_STACK: 0x40000000,
 });
 
 export const vma = {

@@ -1,7 +1,8 @@
 /**
- * /proc/PID/cmdline and /proc/PID/environ (fs/proc/base.c, kernel-spec §8.2). Every
- * access_remote_vm here passes FOLL_ANON: since CVE-2018-1120 these files never read file-backed
- * memory, so a process cannot make `ps` block on a FUSE page.
+ * /proc/PID/cmdline, /proc/PID/environ and /proc/PID/mem (fs/proc/base.c, kernel-spec §8.2).
+ * cmdline and environ pass FOLL_ANON to every access_remote_vm: since CVE-2018-1120 they never read
+ * file-backed memory, so a process cannot make `ps` block on a FUSE page. mem reads and writes any
+ * mapping, with FOLL_FORCE, as a debugger does.
  */
 import { name } from '../../../sim/sim.js';
 import type { Gen } from '../../../sim/task.js';
@@ -9,13 +10,16 @@ import { spin_lock, spin_unlock } from '../../kernel/locking/spinlock.js';
 import { traced } from '../../kernel/ftrace.js';
 import { request, type RequestResult } from '../../kernel/request.js';
 import { type TaskStruct } from '../../kernel/sched.js';
-import { FOLL_ANON } from '../../mm/gup.js';
+import { EIO } from '../../include/errno.js';
+import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE } from '../../mm/gup.js';
 import { access_remote_vm } from '../../mm/access_remote.js';
 import { get_task_mm, mmput } from '../../kernel/fork.js';
 import { type MmStruct, PAGE_SIZE } from '../../mm/mm_types.js';
 
 const OP_CMDLINE = name('cmdline');
 const OP_ENVIRON = name('environ');
+const OP_MEM_READ = name('mem_read');
+const OP_MEM_WRITE = name('mem_write');
 
 interface ArgBounds {
   arg_start: number;
@@ -137,4 +141,59 @@ export function* proc_pid_environ_read(tsk: TaskStruct, count: number, pos = 0):
     yield* mmput(mm);
     return { result, data: out };
   });
+}
+
+/**
+ * mem_rw() (fs/proc/base.c): /proc/PID/mem at offset `addr`, a page-sized chunk at a time, each its
+ * own access_remote_vm() with FOLL_FORCE (proc_mem.force_override's default, always) and, for a
+ * write, FOLL_WRITE. A chunk that moves nothing ends the transfer: -EIO if it was the first, else
+ * the bytes moved so far. For a read, `buf` receives the bytes; for a write, it holds them.
+ */
+export const mem_rw = traced('mem_rw', function* (
+  mm: MmStruct, buf: Uint8Array, count: number, addr: number, write: boolean,
+): Gen<number> {
+  const flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
+  let copied = 0;
+  while (count > 0) {
+    const chunk = Math.min(count, PAGE_SIZE);
+    const page = write ? buf.slice(copied, copied + chunk) : new Uint8Array(chunk);
+    const moved = yield* access_remote_vm(mm, addr, page, chunk, flags);
+    if (moved === 0) {
+      if (copied === 0) copied = -EIO;
+      break;
+    }
+    if (!write) buf.set(page.subarray(0, moved), copied);
+    addr += moved;
+    copied += moved;
+    count -= moved;
+  }
+  return copied;
+});
+
+/**
+ * A read or write of /proc/PID/mem as one request: open (proc_mem_open() takes the mm) and one
+ * read(2) or write(2) at offset `addr` (mem_lseek). The file is opened and used in one request, so
+ * the mm is taken once for both (the kernel's mmget_not_zero() at read time finds it live then). A
+ * process without an mm reads and writes nothing.
+ */
+function* proc_pid_mem_rw(tsk: TaskStruct, addr: number, buf: Uint8Array, write: boolean): Gen<RequestResult> {
+  const op = write ? OP_MEM_WRITE : OP_MEM_READ;
+  const flags = FOLL_FORCE | (write ? FOLL_WRITE : 0);
+  return yield* request(op, addr, buf.length, flags, function* () {
+    const mm = get_task_mm(tsk);
+    if (!mm) return { result: 0, data: buf };
+    const result = yield* mem_rw(mm, buf, buf.length, addr, write);
+    yield* mmput(mm);
+    return { result, data: buf };
+  });
+}
+
+/** pread(2) of /proc/PID/mem: `count` bytes of the target's memory at `addr` (mem_read()). */
+export function proc_pid_mem_read(tsk: TaskStruct, addr: number, count: number): Gen<RequestResult> {
+  return proc_pid_mem_rw(tsk, addr, new Uint8Array(count), false);
+}
+
+/** pwrite(2) of /proc/PID/mem: `data` into the target's memory at `addr` (mem_write()). */
+export function proc_pid_mem_write(tsk: TaskStruct, addr: number, data: Uint8Array): Gen<RequestResult> {
+  return proc_pid_mem_rw(tsk, addr, data.slice(), true);
 }

@@ -8,10 +8,13 @@
  *  - read slow path steals the lock only if no writer holds it, HANDOFF is clear, and it is not
  *    already owned by other readers;
  *  - wake-up (rwsem_mark_wake): a reader at the head wakes every queued reader (up to 256), skipping
- *    writers; a writer at the head is woken alone;
+ *    writers, and grants them the lock; a writer at the head is woken alone and stays queued: it
+ *    takes the lock itself when it runs (rwsem_try_write_lock), so a reader arriving in between
+ *    steals it, and the writer sleeps again -- until it has waited RWSEM_WAIT_TIMEOUT and sets
+ *    HANDOFF, which stops the stealing;
  *  - killable sleeps return -EINTR on a fatal signal and leave the queue.
- * Simplification: the lock is handed to the woken waiter directly (no optimistic spinning, so a woken
- * writer cannot lose the race to a newcomer); the kernel reaches the same order under HANDOFF.
+ * Simplification: no optimistic spinning (a writer never spins on the owner, so it never takes the
+ * lock ahead of the queue except through rwsem_try_write_lock when it finds the lock free).
  */
 import { current, name, type Name, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
@@ -28,7 +31,10 @@ interface Waiter {
   readonly task: Task;
   readonly write: boolean;
   readonly since: number;
+  /** A reader: rwsem_mark_wake() gave it the lock. */
   granted: boolean;
+  /** A writer: rwsem_mark_wake() woke it to try for the lock itself (wake_q_add is idempotent). */
+  woken: boolean;
 }
 
 export class RwSemaphore {
@@ -88,18 +94,16 @@ function check_handoff(sem: RwSemaphore): boolean {
 }
 
 /**
- * rwsem_mark_wake(): grant the lock to the waiters that may have it now and return them (the caller
- * wakes them). RWSEM_WAKE_ANY when `any`; RWSEM_WAKE_READ_OWNED (downgrade) otherwise.
+ * rwsem_mark_wake(): the waiters to wake now (the caller wakes them). Readers at the head are granted
+ * the lock here; a writer at the head is only woken, and stays queued until rwsem_try_write_lock()
+ * succeeds. RWSEM_WAKE_ANY when `any`; RWSEM_WAKE_READ_OWNED (downgrade) otherwise.
  */
 function rwsem_mark_wake(sem: RwSemaphore, any: boolean): Task[] {
   const head = sem.waiters[0];
   if (head === undefined || sem.writer !== null) return [];
   if (head.write) {
-    if (!any || sem.readers > 0) return [];
-    sem.waiters.shift();
-    head.granted = true;
-    sem.writer = head.task;
-    sem.handoff = false;
+    if (!any || sem.readers > 0 || head.woken) return [];
+    head.woken = true;
     return [head.task];
   }
   const woken: Task[] = [];
@@ -130,27 +134,50 @@ function drop_read(sem: RwSemaphore, t: Task): void {
 }
 
 /**
- * rwsem_wake(): grant the lock to whoever may have it now and wake them, in one step described by
- * one rwsem_wake event (the kernel grants them under one wait_lock hold).
+ * rwsem_wake(): grant the lock to the readers that may have it now, or wake the writer at the head,
+ * in one step described by one rwsem_wake event (the kernel does it under one wait_lock hold).
  */
 function* rwsem_wake(sem: RwSemaphore, any: boolean): Gen {
   const woken = rwsem_mark_wake(sem, any);
   if (woken.length === 0) return;
   const s = sim();
   for (const t of woken) s.makeRunnable(t);
-  const mode = sem.writer !== null ? 'write' : 'read';
+  const mode = sem.waiters[0]?.woken === true ? 'write' : 'read';
   yield emit.rwsem_wake({ sem: sem.id, class: sem.cls.id, mode, count: woken.length, woken: woken.map((t) => t.tid) });
 }
 
-/** Sleep in the queue until granted; on a fatal signal (killable) leave the queue: -EINTR. */
+/**
+ * rwsem_try_write_lock(): a queued writer takes the lock if nobody holds it and HANDOFF, when set,
+ * is not for another waiter (it is the first waiter's). Otherwise the first waiter, once it has
+ * waited RWSEM_WAIT_TIMEOUT, sets HANDOFF: readers stop stealing, and the lock goes to it next.
+ */
+function* rwsem_try_write_lock(sem: RwSemaphore, waiter: Waiter): Gen<boolean> {
+  const first = sem.waiters[0] === waiter;
+  if (sem.handoff && !first) return false;
+  if (sem.writer !== null || sem.readers > 0) {
+    if (first && check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    return false;
+  }
+  sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
+  sem.writer = waiter.task;
+  sem.handoff = false;
+  return true;
+}
+
+/**
+ * Sleep in the queue until the lock is ours: a reader is granted it by rwsem_mark_wake(), a writer
+ * takes it in rwsem_try_write_lock(), before it first sleeps and each time it is woken. On a fatal
+ * signal (killable) leave the queue: -EINTR.
+ */
 function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<number> {
   const task = current();
-  const waiter: Waiter = { task, write, since: sim().tick, granted: false };
+  const waiter: Waiter = { task, write, since: sim().tick, granted: false, woken: false };
   sem.waiters.push(waiter);
   const mode = write ? 'write' : 'read';
   yield emit.rwsem_contended({ sem: sem.id, class: sem.cls.id, mode, waiters: sem.waiters.length });
   for (;;) {
-    if (waiter.granted) {
+    waiter.woken = false;
+    if (waiter.granted || (write && (yield* rwsem_try_write_lock(sem, waiter)))) {
       yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode, how: 'woken' });
       return 0;
     }
@@ -161,7 +188,10 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
       yield* rwsem_wake(sem, true);
       return -EINTR;
     }
-    if (check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    if (!write && check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    // set_current_state() before the last look: a wake that came while we were deciding to sleep
+    // (it found us running, so it could not make us runnable) must not be lost.
+    if (waiter.granted || waiter.woken) continue;
     yield* sim().block(sem.id, write ? W_WRITE : W_READ, killable);
   }
 }

@@ -185,6 +185,11 @@ export function is_writable_migration_entry(v: number): boolean {
   return is_migration_entry(v) && swp_type(v) === SWP_MIGRATION_WRITE;
 }
 
+/** is_readable_exclusive_migration_entry(). */
+export function is_readable_exclusive_migration_entry(v: number): boolean {
+  return is_migration_entry(v) && swp_type(v) === SWP_MIGRATION_READ_EXCLUSIVE;
+}
+
 /**
  * make_{readable,readable_exclusive,writable}_migration_entry(pfn), with the young/dirty bits
  * (make_migration_entry_young / _dirty): the entry try_to_migrate() installs for a PTE.

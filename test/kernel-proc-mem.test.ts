@@ -1,0 +1,113 @@
+/**
+ * /proc/PID/mem (fs/proc/base.c mem_rw()): page-sized chunks, each an access_remote_vm() with
+ * FOLL_FORCE (and FOLL_WRITE for a write); a chunk that moves nothing ends the transfer, with -EIO
+ * when it is the first. Unlike cmdline and environ there is no FOLL_ANON: file mappings are read.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Gen } from '../src/sim/task.js';
+import { _PAGE_RW } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { proc_pid_mem_read, proc_pid_mem_write } from '../src/linux/fs/proc/base.js';
+import { EIO } from '../src/linux/include/errno.js';
+import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
+import type { RequestResult } from '../src/linux/kernel/request.js';
+import { create_file } from '../src/linux/mm/filemap.js';
+import { FOLL_FORCE, FOLL_WRITE } from '../src/linux/mm/gup.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
+import { sys_mprotect } from '../src/linux/mm/mprotect.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import { type Process, spawn_process } from '../src/workloads/lib.js';
+import { pte_at } from './helpers/pgtable.js';
+import { runBoot, type Trace } from './helpers/harness.js';
+import { spawnOutsider, spawnThread } from './helpers/tasks.js';
+
+const FILE_BYTES = new Uint8Array(PAGE_SIZE).fill(0x46);
+/** Fixed places, with nothing mapped in the pages after either. */
+const ANON_AT = 0x50000000;
+const FILE_AT = 0x50100000;
+
+interface Layout {
+  /** Two anon pages, filled with 'a' and 'b', the second made PROT_NONE. */
+  anon: number;
+  /** One page of a private file mapping. */
+  file: number;
+}
+
+/** The target maps its layout; then `debugger` runs against it. */
+function withTarget(debugger_: (proc: Process, at: Layout) => Gen): Trace {
+  const t = runBoot(function* (): Gen {
+    const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+    const ready = new Completion();
+    const at: Layout = { anon: 0, file: 0 };
+    spawnThread(proc, 'target/0', function* () {
+      const mm = proc.mm;
+      at.anon = yield* sys_mmap(mm, { addr: ANON_AT, len: 2 * PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+      yield* user_access(mm, at.anon, new Uint8Array(PAGE_SIZE).fill(0x61), true);
+      yield* user_access(mm, at.anon + PAGE_SIZE, new Uint8Array(PAGE_SIZE).fill(0x62), true);
+      yield* sys_mprotect(mm, at.anon + PAGE_SIZE, PAGE_SIZE, PROT_NONE);
+      const file = yield* create_file('/data/f', FILE_BYTES);
+      at.file = yield* sys_mmap(mm, { addr: FILE_AT, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_FIXED, file });
+      yield* complete_all(ready);
+    });
+    spawnOutsider('debugger', function* () {
+      yield* wait_for_completion(ready);
+      yield* debugger_(proc, at);
+    });
+  }, { maxEvents: 200_000 });
+  expect(t.result.outcome).toBe('done');
+  return t;
+}
+
+const text = (r: RequestResult) => new TextDecoder().decode(r.data);
+
+describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
+  it('reads in page-sized chunks from any offset, through a PROT_NONE page (FOLL_FORCE)', () => {
+    let r!: RequestResult;
+    let anon = 0;
+    const t = withTarget(function* (proc, at) {
+      anon = at.anon;
+      r = yield* proc_pid_mem_read(proc.task, at.anon + 100, PAGE_SIZE + 8);
+    });
+    expect(r.result).toBe(PAGE_SIZE + 8);
+    expect(text(r)).toBe('a'.repeat(PAGE_SIZE - 100) + 'b'.repeat(108));
+    // Two chunks: a full page from the unaligned offset, then the 8 bytes left.
+    const chunks = t.of('call_enter', 'debugger', (e) => e.fn === '__access_remote_vm');
+    expect(chunks.map((e) => e.arg)).toEqual([anon + 100, anon + 100 + PAGE_SIZE]);
+    // FOLL_FORCE, and no FOLL_ANON: unlike cmdline and environ.
+    expect(t.of('request_end', 'debugger')[0]!.flags).toBe(FOLL_FORCE);
+  });
+
+  it('-EIO when the first chunk moves nothing', () => {
+    let r!: RequestResult;
+    withTarget(function* (proc, at) {
+      r = yield* proc_pid_mem_read(proc.task, at.anon + 64 * PAGE_SIZE, 16);
+    });
+    expect(r.result).toBe(-EIO);
+  });
+
+  it('the bytes moved so far when a later chunk moves nothing', () => {
+    let r!: RequestResult;
+    withTarget(function* (proc, at) {
+      // The file page, then a hole.
+      r = yield* proc_pid_mem_read(proc.task, at.file, 3 * PAGE_SIZE);
+    });
+    expect(r.result).toBe(PAGE_SIZE);
+    expect(Array.from(r.data)).toEqual(Array.from(FILE_BYTES));
+  });
+
+  it('writes into a read-only private mapping by COW (FOLL_FORCE|FOLL_WRITE); the PTE stays read-only', () => {
+    let r!: RequestResult;
+    let pte = 0;
+    let back!: RequestResult;
+    const t = withTarget(function* (proc, at) {
+      yield* sys_mprotect(proc.mm, at.anon, PAGE_SIZE, PROT_READ);
+      r = yield* proc_pid_mem_write(proc.task, at.anon + 8, new TextEncoder().encode('poke'));
+      pte = pte_at(proc.mm, at.anon);
+      back = yield* proc_pid_mem_read(proc.task, at.anon, 16);
+    });
+    expect(r.result).toBe(4);
+    expect(text(back)).toBe('aaaaaaaapokeaaaa');
+    expect(pte & _PAGE_RW).toBe(0);
+    expect(t.of('request_end', 'debugger')[0]!.flags).toBe(FOLL_FORCE | FOLL_WRITE);
+  });
+});
