@@ -41,6 +41,13 @@ function isUserFile(url: string | undefined): boolean {
 
 const MODULE_FILE = /\.(ts|mts|js|mjs)$/;
 
+/**
+ * The ES-module format for a CommonJS one. Node 22.18+ and 24 strip TypeScript's types themselves
+ * and call a `.ts` file outside an ES-module package `commonjs-typescript`: loaded so, its imports
+ * would go through require(), which these hooks do not see.
+ */
+const AS_MODULE: Readonly<Record<string, string>> = { 'commonjs': 'module', 'commonjs-typescript': 'module-typescript' };
+
 interface ResolveContext {
   parentURL?: string;
 }
@@ -61,8 +68,9 @@ export async function resolve(specifier: string, context: ResolveContext, next: 
     throw new Error(`${REFUSED_IMPORT} '${specifier}' in ${context.parentURL}`);
   }
   const resolved = await next(specifier, context);
-  if (resolved.format === 'commonjs' && MODULE_FILE.test(resolved.url) && isUserFile(resolved.url)) {
-    return { ...resolved, format: 'module' };
-  }
-  return resolved;
+  if (!MODULE_FILE.test(resolved.url) || !isUserFile(resolved.url)) return resolved;
+  // Node 24 leaves the format to its load step (null here), where a .ts file outside an ES-module
+  // package becomes `commonjs-typescript`: say `module` now, as on Node 20
+  const format = resolved.format ?? 'commonjs';
+  return AS_MODULE[format] ? { ...resolved, format: AS_MODULE[format] } : resolved;
 }

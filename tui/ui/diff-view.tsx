@@ -2,12 +2,11 @@
  * The diff view: the verdict and findings on top, the two runs side by side below, each column a
  * run view's event list with the events the alignment says differ flagged `!`.
  */
-import { Box, Text, useApp, useInput } from 'ink';
-import { useState } from 'react';
-import { splitKeys } from '../data/browser.js';
+import { Box, Text } from 'ink';
 import type { DiffBrowser } from '../data/diff-browser.js';
 import { EventRows, fit, HelpScreen, PromptLine, StatusLine } from './parts.js';
 import type { Theme } from './theme.js';
+import { useKeys } from './use-keys.js';
 
 export const DIFF_HINT = '] [ divergence  Tab column/findings  Enter jump to finding  j/k : / n  ? help  q quit';
 
@@ -57,13 +56,6 @@ export function DiffFrame(props: { diff: DiffBrowser; width: number; height: num
 }
 
 export function DiffView(props: { diff: DiffBrowser; width: number; height: number; theme: Theme }) {
-  const { exit } = useApp();
-  const [, redraw] = useState(0);
-  useInput((input, key) => {
-    for (const [i, k] of splitKeys(input, key)) {
-      if (props.diff.key(i, k) === 'quit') return exit();
-    }
-    redraw((n) => n + 1);
-  });
+  useKeys(props.diff);
   return <DiffFrame {...props} />;
 }

@@ -2,11 +2,11 @@
  * The run view: the event list, the lock lanes and the state panel around one cursor, the status
  * line and the prompt. All state lives in the Browser; this draws it and hands it keys.
  */
-import { Box, useApp, useInput } from 'ink';
-import { useState } from 'react';
-import { splitKeys, type Browser } from '../data/browser.js';
+import { Box } from 'ink';
+import type { Browser } from '../data/browser.js';
 import { EventRows, HelpScreen, LaneRows, PromptLine, SqlRows, StatePanel, StatusLine } from './parts.js';
 import type { Theme } from './theme.js';
+import { useKeys } from './use-keys.js';
 
 export const RUN_HINT = '? help  j/k move  : jump  / search  f filter  o where from  % match  ; SQL  Tab panel  q quit';
 
@@ -48,13 +48,6 @@ export function RunFrame(props: { browser: Browser; width: number; height: numbe
 
 /** The run view as an app: keys go to the Browser, then the frame is drawn again. */
 export function RunView(props: { browser: Browser; width: number; height: number; theme: Theme }) {
-  const { exit } = useApp();
-  const [, redraw] = useState(0);
-  useInput((input, key) => {
-    for (const [i, k] of splitKeys(input, key)) {
-      if (props.browser.key(i, k) === 'quit') return exit();
-    }
-    redraw((n) => n + 1);
-  });
+  useKeys(props.browser);
   return <RunFrame {...props} />;
 }
