@@ -134,7 +134,7 @@ describe('the README', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('### Review: one command for a patch'));
     const command = /```sh\n(npx mmtrace review [^\n]*)\n```/.exec(section)![1]!;
-    const printed = /```\n(mmtrace review: [\s\S]*?)\n```/.exec(section)![1]!;
+    const printed = /```\n(Review of [\s\S]*?)\n```/.exec(section)![1]!;
     const dir = tempDir();
     symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     const r = runPrinted(command, dir);

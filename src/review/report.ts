@@ -210,7 +210,7 @@ export function reviewText(r: Review): string[] {
   const list = problems(r);
   const config = Object.entries(r.config).map(([k, v]) => `${k}=${v}`).join(' ') || 'the default config';
   const out: string[] = [];
-  out.push(...wrap(`mmtrace review: ${r.candidate} against gup, ${plural(r.scenarios.length, 'scenario')}, ${r.seeds === 1 ? 'seed 1' : `seeds 1..${r.seeds}`}, `
+  out.push(...wrap(`Review of ${r.candidate} against gup: ${plural(r.scenarios.length, 'scenario')}, ${r.seeds === 1 ? 'seed 1' : `seeds 1..${r.seeds}`}, `
     + `${r.explore > 0 ? `${r.explore} random schedules explored per scenario` : 'no exploration'}, ${config}. Every run is in ${r.file}.`, WIDTH));
   out.push('');
   out.push(...row(['scenario', 'verdict', 'behaviour', 'explore']));

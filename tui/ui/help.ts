@@ -27,5 +27,5 @@ export const LANE_LEGEND = 'M/m mmap_lock W/R  w waits  v VMA  p PTL  s spins  o
 
 export function helpLines(): string[] {
   const width = Math.max(...KEYS.map(([k]) => k.length));
-  return ['mmtrace tui: keys', '', ...KEYS.map(([k, what]) => `  ${k.padEnd(width)}  ${what}`), '', LANE_LEGEND];
+  return ['Keys of the terminal browser (mmtrace tui)', '', ...KEYS.map(([k, what]) => `  ${k.padEnd(width)}  ${what}`), '', LANE_LEGEND];
 }
