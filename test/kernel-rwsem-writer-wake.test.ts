@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { name, sim } from '../src/sim/sim.js';
 import type { Gen } from '../src/sim/task.js';
 import { by, type ObservedEvent } from '../src/sim/directed.js';
-import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
+import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import type { MmStruct } from '../src/linux/mm/mm_types.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import type { Workload } from '../src/workloads/workload.js';
@@ -116,5 +116,56 @@ describe('rwsem: a woken writer takes the lock itself; readers steal it until HA
     const got = t.of('rwsem_acquire', 'writer', (e) => e.sem === sem)[0]!;
     expect(got.how).toBe('woken');
     expect(got.seq).toBeGreaterThan(wake.seq);
+  });
+
+  it('a waiter that set HANDOFF and leaves on a fatal signal takes HANDOFF with it when the queue empties (rwsem_del_waiter)', () => {
+    // The writer waits killably, sets HANDOFF past the timeout, and is killed with nobody queued
+    // behind it. A reader coming after the holder's unlock must find the lock free to take:
+    // with HANDOFF left set it could neither take it nor steal it, and would queue for ever.
+    const w: Workload = {
+      name: 'rwsem-handoff-leaver', description: 'test', params: {},
+      schedule: () => [{
+        task: 'writer',
+        after: by('holder', 'rwsem_wake', (e) => e.mode === 'write'),
+        until: by('holder', 'rwsem_acquire', (e) => e.how === 'steal'),
+      }],
+      *boot(): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const mm: MmStruct = proc.mm;
+        spawnOutsider('holder', function* () {
+          yield* mmap_read_lock(mm);
+          yield* waitUntil(() => mm.mmap_lock.waiters.some((x) => x.write));
+          yield* sim().sleep(1000, W_HOLD);
+          yield* mmap_read_unlock(mm);
+          yield* mmap_read_lock(mm);
+          yield* sim().sleep(2000, W_HOLD);
+          yield* mmap_read_unlock(mm);
+        });
+        const writer = spawnOutsider('writer', function* () {
+          yield* waitUntil(() => mm.mmap_lock.readers > 0);
+          if ((yield* mmap_write_lock_killable(mm)) === 0) yield* mmap_write_unlock(mm);
+        });
+        spawnOutsider('killer', function* () {
+          yield* waitUntil(() => mm.mmap_lock.handoff && mm.mmap_lock.waiters.length === 1);
+          yield* sim().sendFatalSignal(writer);
+        });
+        spawnOutsider('late', function* () {
+          yield* waitUntil(() => writer.fatalSignal && !mm.mmap_lock.is_locked());
+          yield* mmap_read_lock(mm);
+          yield* mmap_read_unlock(mm);
+        });
+      },
+    };
+    const t = runTrace(w, { seed: 1, config: { rwsemWaitTimeoutTicks: TIMEOUT } });
+    expect(t.result.outcome).toBe('done');
+    const sem = t.of('rwsem_contended', 'writer')[0]!.sem;
+    expect(t.of('rwsem_handoff', 'writer', (e) => e.sem === sem)).toHaveLength(1);
+    const left = t.of('rwsem_fail', 'writer', (e) => e.sem === sem)[0]!;
+    expect(left.err).toBe(-4);
+    // The late reader took the free lock by the fast path, without queueing.
+    const late = t.of('rwsem_acquire', 'late', (e) => e.sem === sem)[0]!;
+    expect(late.how).toBe('fast');
+    expect(late.seq).toBeGreaterThan(left.seq);
+    expect(t.of('rwsem_contended', 'late')).toHaveLength(0);
   });
 });

@@ -74,7 +74,11 @@ export const lockFolds: Folds = {
   },
   rwsem_fail(m, e) {
     // A killable wait that gave up (-EINTR) leaves the queue; a failed trylock (0) never joined it.
-    if (e.err !== 0) removeOne(rwsem(m, e.sem, e.class).waiters, (w) => w.tid === e.tid);
+    // The last waiter to leave takes HANDOFF with it (rwsem_del_waiter).
+    if (e.err === 0) return;
+    const s = rwsem(m, e.sem, e.class);
+    removeOne(s.waiters, (w) => w.tid === e.tid);
+    if (s.waiters.length === 0) s.handoff = false;
   },
   rwsem_wake(m, e) {
     const s = rwsem(m, e.sem, e.class);

@@ -165,6 +165,16 @@ function* rwsem_try_write_lock(sem: RwSemaphore, waiter: Waiter): Gen<boolean> {
 }
 
 /**
+ * rwsem_del_waiter(): leave the queue; the last waiter to leave clears HANDOFF (and WAITERS), or a
+ * HANDOFF set by a waiter that gave up would outlive the queue and turn every later reader away
+ * from a free lock, into a queue nobody wakes.
+ */
+function rwsem_del_waiter(sem: RwSemaphore, waiter: Waiter): void {
+  sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
+  if (sem.waiters.length === 0) sem.handoff = false;
+}
+
+/**
  * Sleep in the queue until the lock is ours: a reader is granted it by rwsem_mark_wake(), a writer
  * takes it in rwsem_try_write_lock(), before it first sleeps and each time it is woken. On a fatal
  * signal (killable) leave the queue: -EINTR.
@@ -182,7 +192,7 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
       return 0;
     }
     if (killable && task.fatalSignal) {
-      sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
+      rwsem_del_waiter(sem, waiter);
       yield emit.rwsem_fail({ sem: sem.id, class: sem.cls.id, mode, err: -EINTR });
       // rwsem_del_wake_waiter(): our leaving may let the new head in.
       yield* rwsem_wake(sem, true);
