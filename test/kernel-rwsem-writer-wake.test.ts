@@ -21,6 +21,27 @@ const W_HOLD = name('test: hold the lock');
 const TIMEOUT = 500;
 
 /**
+ * The holder: reads until a writer queues and 1000 ticks more, then at once reads again for 2000
+ * (stealing the lock its unlock woke the writer for).
+ */
+function* holdTwice(mm: MmStruct): Gen {
+  yield* mmap_read_lock(mm);
+  yield* waitUntil(() => mm.mmap_lock.waiters.some((w) => w.write));
+  yield* sim().sleep(1000, W_HOLD);
+  yield* mmap_read_unlock(mm);
+  yield* mmap_read_lock(mm);
+  yield* sim().sleep(2000, W_HOLD);
+  yield* mmap_read_unlock(mm);
+}
+
+/** The woken writer is held off the CPU until the holder has stolen the lock. */
+const STOLEN = {
+  task: 'writer',
+  after: by('holder', 'rwsem_wake', (e) => e.mode === 'write'),
+  until: by('holder', 'rwsem_acquire', (e) => e.how === 'steal'),
+};
+
+/**
  * 'holder' reads for 1000 ticks; 'writer' queues behind it. The writer is woken by the holder's
  * unlock but held off the CPU until the holder, reading again at once, has stolen the lock; it then
  * fails its try, past the timeout: HANDOFF. 'late' reads only after that. `wakeBeforeSleep`: the
@@ -34,11 +55,6 @@ function stealThenHandoff(wakeBeforeSleep: boolean): Workload {
     if (handoff(e)) handoffSet = true;
     return handoffSet;
   };
-  const stolen = {
-    task: 'writer',
-    after: by('holder', 'rwsem_wake', (e) => e.mode === 'write'),
-    until: by('holder', 'rwsem_acquire', (e) => e.how === 'steal'),
-  };
   const wokenWhileRunning = {
     task: 'writer',
     after: afterHandoff,
@@ -46,19 +62,11 @@ function stealThenHandoff(wakeBeforeSleep: boolean): Workload {
   };
   return {
     name: 'rwsem-steal', description: 'test', params: {},
-    schedule: () => (wakeBeforeSleep ? [stolen, wokenWhileRunning] : [stolen]),
+    schedule: () => (wakeBeforeSleep ? [STOLEN, wokenWhileRunning] : [STOLEN]),
     *boot(): Gen {
       const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
       const mm: MmStruct = proc.mm;
-      spawnOutsider('holder', function* () {
-        yield* mmap_read_lock(mm);
-        yield* waitUntil(() => mm.mmap_lock.waiters.some((w) => w.write));
-        yield* sim().sleep(1000, W_HOLD);
-        yield* mmap_read_unlock(mm);
-        yield* mmap_read_lock(mm);
-        yield* sim().sleep(2000, W_HOLD);
-        yield* mmap_read_unlock(mm);
-      });
+      spawnOutsider('holder', () => holdTwice(mm));
       spawnOutsider('writer', function* () {
         yield* waitUntil(() => mm.mmap_lock.readers > 0);
         yield* mmap_write_lock(mm);
@@ -124,23 +132,11 @@ describe('rwsem: a woken writer takes the lock itself; readers steal it until HA
     // with HANDOFF left set it could neither take it nor steal it, and would queue for ever.
     const w: Workload = {
       name: 'rwsem-handoff-leaver', description: 'test', params: {},
-      schedule: () => [{
-        task: 'writer',
-        after: by('holder', 'rwsem_wake', (e) => e.mode === 'write'),
-        until: by('holder', 'rwsem_acquire', (e) => e.how === 'steal'),
-      }],
+      schedule: () => [STOLEN],
       *boot(): Gen {
         const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
         const mm: MmStruct = proc.mm;
-        spawnOutsider('holder', function* () {
-          yield* mmap_read_lock(mm);
-          yield* waitUntil(() => mm.mmap_lock.waiters.some((x) => x.write));
-          yield* sim().sleep(1000, W_HOLD);
-          yield* mmap_read_unlock(mm);
-          yield* mmap_read_lock(mm);
-          yield* sim().sleep(2000, W_HOLD);
-          yield* mmap_read_unlock(mm);
-        });
+        spawnOutsider('holder', () => holdTwice(mm));
         const writer = spawnOutsider('writer', function* () {
           yield* waitUntil(() => mm.mmap_lock.readers > 0);
           if ((yield* mmap_write_lock_killable(mm)) === 0) yield* mmap_write_unlock(mm);
