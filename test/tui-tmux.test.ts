@@ -38,9 +38,13 @@ function keys(session: string, ...k: string[]): void {
   tmux('send-keys', '-t', session, ...k);
 }
 
-/** Start `mmtrace ARGS` in a detached terminal of this size; the shell reports its exit code. */
+/**
+ * Start `mmtrace ARGS` in a detached terminal of this size; the shell reports its exit code. CI=true
+ * is set on purpose: a terminal that inherited it must still get an interactive browser (ink draws
+ * only the last frame under CI, and `mmtrace tui` hides the variable from it).
+ */
 function open(session: string, width: number, height: number, args: string[]): void {
-  const command = `env -u CI NO_COLOR=1 ${process.execPath} ${CLI} ${args.join(' ')}; echo EXIT=$?; sleep 60`;
+  const command = `env CI=true NO_COLOR=1 ${process.execPath} ${CLI} ${args.join(' ')}; echo EXIT=$?; sleep 60`;
   tmux('new-session', '-d', '-s', session, '-x', String(width), '-y', String(height), command);
 }
 

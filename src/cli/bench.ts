@@ -243,8 +243,13 @@ const ms = (x: number) => +x.toFixed(1);
 /** The browser's figures (tui/bench.ts), each the median of three processes. */
 function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tuiKeyToFrameMs: number; tuiRssMb: number } {
   const script = fileURLToPath(new URL('../../tui/bench.js', import.meta.url));
+  // as `mmtrace tui` does on a terminal: without CI in its environment, ink draws every frame
+  // rather than only the last one at exit, and the figures are of the interactive browser
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  delete env.CI;
+  delete env.CONTINUOUS_INTEGRATION;
   const runs = [0, 1, 2].map(() => {
-    const r = spawnSync(process.execPath, [script, ref, String(events)], { encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } });
+    const r = spawnSync(process.execPath, [script, ref, String(events)], { encoding: 'utf8', env });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (r.status !== 0 || !line) throw new Error(`bench: the browser's measurement failed: ${r.stderr.trim() || r.stdout.trim()}`);
     return JSON.parse(line) as { firstFrameMs: number; keyToFrameMs: number; rssMb: number };
