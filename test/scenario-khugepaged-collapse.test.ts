@@ -4,11 +4,20 @@
  * reader is walking; and the anonymous collapse_huge_page, which cannot overlap the read.
  */
 import { describe, expect, test } from 'vitest';
-import { files } from '../src/linux/mm/filemap.js';
-import { HPAGE_PMD_ORDER } from '../src/linux/mm/folio.js';
+import { create_file, files } from '../src/linux/mm/filemap.js';
+import { HPAGE_PMD_ORDER, PG_locked, PG_lru } from '../src/linux/mm/folio.js';
+import { collapse_file, SCAN_PAGE_COUNT, SCAN_PAGE_FILLED, SCAN_SUCCEED } from '../src/linux/mm/khugepaged.js';
+import { entry_pfn, PMD_SIZE } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
+import { MAP_FIXED, MAP_PRIVATE, PROT_READ, sys_mmap } from '../src/linux/mm/mmap.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import type { ObservedEvent } from '../src/sim/directed.js';
+import { outsider, spawn_process, thread } from '../src/workloads/lib.js';
+import type { Workload } from '../src/workloads/workload.js';
 import type { EventOf } from '../src/trace/vocab/index.js';
 import {
-  KH_ANON, KH_AREA, KH_READ_AT, KH_READ_LEN, KH_TOUCHED, khFileByte, khugepagedCollapse,
+  KH_ANON, KH_AREA, KH_FILE, KH_READ_AT, KH_READ_LEN, KH_TOUCHED, khFileByte, khugepagedCollapse,
 } from '../src/workloads/khugepaged-collapse.js';
 import { checkEveryEvent } from './helpers/fold-check.js';
 import { runTrace, type Trace } from './helpers/harness.js';
@@ -80,36 +89,61 @@ describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () =
     for (const [path, variant] of PATHS) {
       const label = `${path}${variant.length ? '+fixes' : ''} seed ${seed}`;
 
-      test(`(a) the reader takes the PTL first: K waits for it inside pmd_lock; the read copies the old page (${label})`, () => {
+      test(`(a) the reader takes the PTL first and holds its folio reference: the collapse aborts with SCAN_PAGE_COUNT (${label})`, () => {
         const t = run(path, variant, seed, { order: 0 });
         expect(read(t)).toEqual([KH_READ_LEN, FILE_BYTES]);
-        const { olds, thp } = collapseFolios(t);
-        expect(olds).toHaveLength(KH_TOUCHED);
-        // The collapse copied the cached pages into the THP.
-        expect(t.of('folio_copy_page', 'khugepaged').map((e) => [e.dst, e.index, e.src])).toEqual(olds.map((o, i) => [thp, i, o]));
-        // The reader copied from the old small folio, not the THP.
-        const copy = t.of('copy', 'reader');
-        expect(copy.map((e) => e.folio)).toEqual([olds[0]]);
-        // K contended on the PTL the reader held, inside its pmd_lock section.
         const readerTid = t.tid('reader');
+        // K, unmapping the old folio (try_to_unmap, an rmap walk taking the PTL), waited for the
+        // PTL the reader held -- inside no pmd_lock section: retract_page_tables never ran.
         const contended = t.of('spin_contended', 'khugepaged', (e) => e.class === 'ptl');
         expect(contended).toHaveLength(1);
         expect(contended[0]!.owner).toBe(readerTid);
-        const pml = t.of('spin_lock', 'khugepaged', (e) => e.class === 'pmd_lock' && e.seq < contended[0]!.seq).at(-1)!;
-        const pmlUnlock = t.next('spin_unlock', pml.seq, 'khugepaged', (e) => e.lock === pml.lock)!;
-        expect(pmlUnlock.seq).toBeGreaterThan(contended[0]!.seq);
-        // The PMD is cleared only after the reader released the PTL.
-        const readerUnlock = t.of('spin_unlock', 'reader', (e) => e.lock === contended[0]!.lock)[0]!;
-        expect(pmdClear(t)[0]!.seq).toBeGreaterThan(readerUnlock.seq);
+        expect(t.of('spin_lock', 'khugepaged', (e) => e.class === 'pmd_lock')).toHaveLength(0);
+        const unmap = t.of('call_enter', 'khugepaged', (e) => e.fn === 'try_to_unmap');
+        expect(unmap).toHaveLength(1);
+        expect(unmap[0]!.seq).toBeLessThan(contended[0]!.seq);
+        // The reader copied from the old small folio, and K cleared its PTE meanwhile.
+        const copy = t.of('copy', 'reader');
+        expect(copy).toHaveLength(1);
+        const old = copy[0]!.folio;
+        const unmapped = t.of('pgtable_set', 'khugepaged', (e) => e.addr === KH_AREA && e.value === 0 && t.isLeafEntry(e.old));
+        expect(unmapped).toHaveLength(1);
+        // When K counted, the reader's reference was still there: four, not the collapse's three.
+        const [exit] = t.of('call_exit', 'khugepaged', (e) => e.fn === 'collapse_file');
+        expect(exit!.ret).toBe(SCAN_PAGE_COUNT);
+        const readerPut = t.of('folio_put', 'reader', (e) => e.folio === old);
+        expect(readerPut).toHaveLength(1);
+        expect(readerPut[0]!.seq).toBeGreaterThan(exit!.seq);
+        // Rolled back: nothing left the page cache, no PMD was cleared, no table freed, the THP
+        // was freed and the old folio is back on the LRU, unlocked.
+        expect(t.of('page_cache_delete')).toHaveLength(0);
+        expect(pmdClear(t)).toHaveLength(0);
+        expect(t.of('pgtable_free', 'khugepaged')).toHaveLength(0);
+        const thp = t.of('folio_alloc', 'khugepaged', (e) => e.order === HPAGE_PMD_ORDER)[0]!.folio;
+        expect(t.of('folio_free', undefined, (e) => e.folio === thp)).toHaveLength(1);
+        expect(t.of('folio_free', undefined, (e) => e.folio === old)).toHaveLength(0);
+        const mapping = [...files(t.result.kernel).values()].find((f) => f.name === '/data/collapse.bin')!;
+        const cached = mapping.i_pages.get(0)!;
+        expect(cached.id).toBe(old);
+        expect(cached.order).toBe(0);
+        expect(cached.flags & PG_locked).toBe(0);
+        expect(cached.flags & PG_lru).toBe(PG_lru);
+        noChecks(t);
+      });
+
+      test(`(a) without the reader's reference (it copied first), the collapse succeeds (${label})`, () => {
+        const t = run(path, variant, seed, { order: 0, holdRef: 0 });
+        expect(read(t)).toEqual([KH_READ_LEN, FILE_BYTES]);
+        const [exit] = t.of('call_exit', 'khugepaged', (e) => e.fn === 'collapse_file');
+        expect(exit!.ret).toBe(SCAN_SUCCEED);
+        const { olds, thp } = collapseFolios(t);
+        expect(olds).toHaveLength(KH_TOUCHED);
+        expect(t.of('folio_copy_page', 'khugepaged').map((e) => [e.dst, e.index, e.src])).toEqual(olds.map((o, i) => [thp, i, o]));
+        // The reader's put came before K counted.
+        const readerPut = t.of('folio_put', 'reader', (e) => e.folio === olds[0]);
+        expect(readerPut).toHaveLength(1);
+        expect(readerPut[0]!.seq).toBeLessThan(exit!.seq);
         retractLocks(t);
-        // pte_free_defer: queued, freed after a grace period that follows the reader's RCU section.
-        const { queued, freed } = tableFree(t);
-        const rcuUnlock = t.next('rcu_read_unlock', readerUnlock.seq, 'reader', (e) => e.nesting === 0)!;
-        expect(freed.seq).toBeGreaterThan(rcuUnlock.seq);
-        expect(freed.seq).toBeGreaterThan(queued.seq);
-        expect(t.of('pmd_recheck', 'reader', (e) => !e.same)).toHaveLength(0);
-        expect(t.of('fast_path_fallback', 'reader')).toHaveLength(0);
-        // The old folios are gone at the end (the reader's reference was the last).
         for (const o of olds) expect(t.of('folio_free', undefined, (e) => e.folio === o)).toHaveLength(1);
         pageCacheIsThp(t);
         noChecks(t);
@@ -201,4 +235,81 @@ describe('khugepaged-collapse: projection equals the live kernel after every eve
       });
     }
   }
+});
+
+/**
+ * A target thread faults a page of the range while K is in the middle of collapse_file: held until
+ * K has scanned, locked, unmapped and counted every old folio and copies the first one. `page` 0
+ * is an old folio K holds locked; `page` 5 was never cached (a hole the new folio fills from the
+ * file).
+ */
+function faultDuringCollapse(page: number): Workload {
+  const kCopies = (e: ObservedEvent) => e.task === 'khugepaged' && e.kind === 'folio_copy_page';
+  const faulterDone = (e: ObservedEvent) => e.task === 'faulter' && e.kind === 'task_exit';
+  const faulterWaits = (e: ObservedEvent) => e.task === 'faulter' && e.kind === 'sched_block';
+  return {
+    name: `fault-during-collapse-${page}`,
+    description: 'a fault on the range while collapse_file holds the old folios locked',
+    params: {},
+    schedule: () => [
+      { task: 'faulter', until: kCopies },
+      // K waits until the faulter is done (page 5) or has come to wait for the folio lock (page 0).
+      { task: 'khugepaged', after: kCopies, until: (e) => faulterDone(e) || faulterWaits(e) },
+    ],
+    *boot() {
+      const proc = yield* spawn_process('target', ['target'], []);
+      const ready = new Completion();
+      const bytes = new Uint8Array(PMD_SIZE).map((_, o) => khFileByte(o));
+      const file = yield* create_file(KH_FILE, bytes);
+      thread(proc, 'setup', function* () {
+        yield* sys_mmap(proc.mm, { addr: KH_AREA, len: PMD_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_FIXED, file });
+        for (let p = 0; p < KH_TOUCHED; p++) yield* user_access(proc.mm, KH_AREA + p * PAGE_SIZE, new Uint8Array(16), false);
+        yield* complete_all(ready);
+      });
+      thread(proc, 'faulter', function* () {
+        yield* wait_for_completion(ready);
+        yield* user_access(proc.mm, KH_AREA + page * PAGE_SIZE, new Uint8Array(16), false);
+      });
+      outsider('khugepaged', function* () {
+        yield* wait_for_completion(ready);
+        yield* collapse_file(file, 0);
+      });
+    },
+  };
+}
+
+describe('collapse_file against a concurrent fault on its range', () => {
+  test('a fault on an old folio waits for its lock, then finds the THP', () => {
+    const t = runTrace(faultDuringCollapse(0), { path: 'gup', seed: 1 });
+    expect(t.result.outcome).toBe('done');
+    const [exit] = t.of('call_exit', 'khugepaged', (e) => e.fn === 'collapse_file');
+    expect(exit!.ret).toBe(SCAN_SUCCEED);
+    const { olds, thp } = collapseFolios(t);
+    // The faulter slept on the old folio's lock (folio_lock) and woke after K unlocked it.
+    const wait = t.of('sched_block', 'faulter');
+    expect(wait.map((e) => e.on)).toContain(olds[0]);
+    const unlock = t.of('folio_flags', 'khugepaged', (e) => e.folio === olds[0] && (e.new & PG_locked) === 0).at(-1)!;
+    expect(unlock.seq).toBeGreaterThan(wait[0]!.seq);
+    // It looked the page up again and mapped the THP's page 0, not the old folio.
+    const mapped = t.of('pgtable_set', 'faulter', (e) => e.addr === KH_AREA && t.isLeafEntry(e.value));
+    expect(mapped).toHaveLength(1);
+    const thpPfn = t.of('folio_alloc', 'khugepaged', (e) => e.folio === thp)[0]!.pfn;
+    expect(entry_pfn(mapped[0]!.value)).toBe(thpPfn);
+    pageCacheIsThp(t);
+    noChecks(t);
+  });
+
+  test('a fault that caches a hole of the range makes the collapse give up (SCAN_PAGE_FILLED)', () => {
+    const t = runTrace(faultDuringCollapse(5), { path: 'gup', seed: 1 });
+    expect(t.result.outcome).toBe('done');
+    const [exit] = t.of('call_exit', 'khugepaged', (e) => e.fn === 'collapse_file');
+    expect(exit!.ret).toBe(SCAN_PAGE_FILLED);
+    expect(t.of('page_cache_delete')).toHaveLength(0);
+    const mapping = [...files(t.result.kernel).values()].find((f) => f.name === KH_FILE)!;
+    expect(mapping.i_pages.get(5)!.order).toBe(0);
+    expect(mapping.i_pages.get(0)!.order).toBe(0);
+    const thp = t.of('folio_alloc', 'khugepaged', (e) => e.order === HPAGE_PMD_ORDER)[0]!.folio;
+    expect(t.of('folio_free', undefined, (e) => e.folio === thp)).toHaveLength(1);
+    noChecks(t);
+  });
 });

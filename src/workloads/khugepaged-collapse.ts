@@ -4,9 +4,13 @@
  * retracts the PTE table (retract_page_tables: i_mmap_lock_read only -- no mmap_lock, no VMA lock
  * of the target) while a remote reader reads that range. The target maps a 2 MiB-aligned, 2 MiB
  * file range MAP_PRIVATE read-only and reads two pages of it: page-cache resident and PTE-mapped.
- *  - order 0, the reader (fast: folio_walk_start; gup: follow_page_pte) takes the PTL first: K
- *    blocks on it inside its pmd_lock section; the reader copies the old page (the file's bytes);
- *    K clears the PMD and frees the table with pte_free_defer, after an RCU grace period.
+ *  - order 0, the reader (fast: folio_walk_start; gup: follow_page_pte) takes the PTL first: K,
+ *    unmapping the old folio (try_to_unmap), blocks on it; the reader takes its reference to the
+ *    folio and drops the PTL; K clears the PTE and counts the folio's references: the reader's is
+ *    one too many, so the collapse aborts (SCAN_PAGE_COUNT) and rolls back. The reader copies the
+ *    old page (the file's bytes); the page cache keeps the small folios and the PTE table stays.
+ *    holdRef=0: K counts only after the reader's put, and the collapse succeeds: the PMD is cleared
+ *    and the table freed with pte_free_defer, after an RCU grace period.
  *  - order 1, K clears the PMD between the reader's lockless PMD read in __pte_offset_map and its
  *    PTL: the pmd_same re-check fails, the walk finds no table; fast falls back, and GUP (the
  *    fallback, or the gup path: the same helper) faults the range in again -- do_read_fault maps
@@ -66,6 +70,7 @@ export const khugepagedCollapse: Workload = {
   params: {
     order: switchParam(1, '0: the reader takes the PTL first; 1: K clears the PMD between its PMD read and its PTL'),
     anon: switchParam(0, '1: anonymous collapse_huge_page of the VMA being read instead (it waits for the reader)'),
+    holdRef: switchParam(1, 'order 0: 1, K counts references while the reader holds one (the collapse aborts); 0, after its put (it succeeds)'),
   },
   schedule(ctx: WorkloadContext) {
     if (num(ctx, 'anon') === 1) {
@@ -76,12 +81,25 @@ export const khugepagedCollapse: Workload = {
       ];
     }
     if (num(ctx, 'order') === 0) {
-      const readerHasPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_lock' && e.class === 'ptl';
+      let readerPtl: number | undefined;
+      const readerHasPtl = (e: ObservedEvent) => {
+        if (e.task !== 'reader' || e.kind !== 'spin_lock' || e.class !== 'ptl') return false;
+        readerPtl = e.lock;
+        return true;
+      };
       const kWaitsForPtl = (e: ObservedEvent) => e.task === 'khugepaged' && e.kind === 'spin_contended' && e.class === 'ptl';
+      const readerDropsPtl = (e: ObservedEvent) => e.task === 'reader' && e.kind === 'spin_unlock' && e.lock === readerPtl;
+      const collapseReturns = (e: ObservedEvent) => e.task === 'khugepaged' && e.kind === 'call_exit' && e.fn === 'collapse_file';
       return [
         { task: 'khugepaged', until: readerHasPtl },
-        // Keep the PTL until K, inside its pmd_lock section, has come to wait for it.
+        // Keep the PTL until K, unmapping the old folio (try_to_unmap), has come to wait for it.
         { task: 'reader', after: readerHasPtl, until: kWaitsForPtl },
+        // Past the PTL the reader still holds its reference to the old folio (GUP's try_grab_folio,
+        // the fast path's folio_get) until it has copied: K counts the references meanwhile, or
+        // (holdRef=0) only after the reader's put.
+        num(ctx, 'holdRef') === 1
+          ? { task: 'reader', after: readerDropsPtl, until: collapseReturns }
+          : { task: 'khugepaged', after: readerDropsPtl, until: by('reader', 'folio_put') },
       ];
     }
     return [

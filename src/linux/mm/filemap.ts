@@ -9,7 +9,7 @@ import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
-import { folio_alloc, folio_get } from './folio.js';
+import { folio_alloc, folio_get, folio_lock, folio_put, folio_unlock } from './folio.js';
 import { AddressSpace, type Folio, PAGE_SIZE, PG_uptodate } from './mm_types.js';
 import { folio_add_lru } from './swap.js';
 
@@ -38,11 +38,30 @@ export function* filemap_get_folio(mapping: AddressSpace, index: number): Gen<Fo
 }
 
 /**
- * Read page `index` into the page cache if it is not there (filemap_fault's slow path under
- * invalidate_lock): returns the folio with a reference for the caller. Lock order (§11.2):
- * mmap_lock (held by the caller) -> invalidate_lock -> folio_lock.
+ * filemap_fault()'s page-cache side: the folio holding page `index`, read in if it is not cached,
+ * returned locked (VM_FAULT_LOCKED) and with a reference for the caller, which unlocks it once the
+ * page is mapped or copied. Locking it waits for whoever holds it: khugepaged's collapse_file holds
+ * the old folios and the new one locked until it is done. A folio that left the page cache while we
+ * waited (collapse_file replaced it, or it was truncated) is dropped and looked up again, as
+ * filemap_fault's `folio->mapping != mapping` re-check does.
+ * Reduced: the fault does not drop mmap_lock to wait (lock_folio_maybe_drop_mmap's retry).
  */
 export function* filemap_read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
+  for (;;) {
+    const folio = yield* find_or_read_folio(mapping, index);
+    yield* folio_lock(folio);
+    if (folio.mapping === mapping) return folio;
+    yield* folio_unlock(folio);
+    yield* folio_put(folio);
+  }
+}
+
+/**
+ * The cached folio of page `index`, or a new one read in under invalidate_lock, with a reference
+ * for the caller. Lock order (§11.2): mmap_lock (held by the caller) -> invalidate_lock ->
+ * folio_lock.
+ */
+function* find_or_read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
   const cached = yield* filemap_get_folio(mapping, index);
   if (cached) return cached;
   yield* down_read(mapping.invalidate_lock);
@@ -105,14 +124,19 @@ export function* filemap_add_folio(mapping: AddressSpace, folio: Folio, index: n
  * collapse_file()'s xas_store of the new folio over [index, index + nr_pages): every slot of the
  * range now finds `folio` (a multi-index entry), and each old small folio leaves the cache
  * (folio->mapping = NULL). The old folios keep the cache's reference: the caller drops it once the
- * page tables mapping them are gone.
+ * page tables mapping them are gone. Stores nothing and returns false if one of `holes` (slots
+ * that were empty when collapse_file scanned the range) has been filled meanwhile.
  */
-export function* page_cache_replace(mapping: AddressSpace, folio: Folio, index: number, olds: readonly Folio[]): Gen {
+export function* page_cache_replace(
+  mapping: AddressSpace, folio: Folio, index: number, olds: readonly Folio[], holes: readonly number[],
+): Gen<boolean> {
+  if (holes.some((hole) => mapping.i_pages.has(hole))) return false;
   for (let i = 0; i < folio.nr_pages; i++) mapping.i_pages.set(index + i, folio);
   for (const old of olds) {
     old.mapping = null;
     yield emit.page_cache_delete({ folio: old.id, file: nameId(mapping), index: old.index });
   }
+  return true;
 }
 
 function nameId(mapping: AddressSpace): number {

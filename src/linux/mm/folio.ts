@@ -118,6 +118,14 @@ export function* folio_put(folio: Folio): Gen {
   if (folio._refcount === 0) yield* __folio_put(folio);
 }
 
+/** folio_put_refs(): drop `refs` references at once (collapse_file's three on each old folio). */
+export function* folio_put_refs(folio: Folio, refs: number): Gen {
+  if (folio._refcount < refs) yield emit.warn({ what: WARN_REFCOUNT.id, obj: folio.id });
+  folio._refcount -= refs;
+  yield emit.folio_put({ folio: folio.id, ref: folio._refcount });
+  if (folio._refcount === 0) yield* __folio_put(folio);
+}
+
 function* __folio_put(folio: Folio): Gen {
   if (folio.lru !== LRU_NONE) {
     const from = folio.lru;
@@ -223,6 +231,16 @@ export function* folio_lock(folio: Folio): Gen {
   const old = folio.flags;
   folio.flags |= PG_locked;
   yield emit.folio_flags({ folio: folio.id, old, new: folio.flags, why: WHY_LOCK.id });
+}
+
+/**
+ * folio_trylock(): take PG_locked if it is clear, without sleeping. Returns whether it was taken
+ * (khugepaged's collapse_file gives up on a folio somebody else holds locked).
+ */
+export function* folio_trylock(folio: Folio): Gen<boolean> {
+  if (folio.flags & PG_locked) return false;
+  yield* folio_change_flags(folio, PG_locked, 0, WHY_LOCK);
+  return true;
 }
 
 /** folio_unlock(): clear PG_locked and wake every task waiting on the folio. */

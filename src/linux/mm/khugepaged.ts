@@ -16,17 +16,22 @@
  */
 import { emit } from '../../trace/vocab/index.js';
 
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { PMD_SIZE, PTRS_PER_TABLE, entry_huge, entry_none, entry_pfn, entry_present, pmd_addr } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import { spin_lock } from '../kernel/locking/spinlock.js';
 import { rcu_read_lock } from '../kernel/rcu/tree.js';
-import { type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_alloc, folio_mapcount_dec, folio_put, is_zero_pfn, page_folio } from './folio.js';
+import {
+  type Folio, HPAGE_PMD_ORDER, PG_dirty, PG_locked, PG_uptodate, folio_alloc, folio_change_flags, folio_get, folio_mapcount_dec,
+  folio_put, folio_put_refs, folio_trylock, folio_unlock, is_zero_pfn, page_folio,
+} from './folio.js';
 import { HPAGE_PMD_NR, map_anon_folio_pmd, thp_vma_allowable } from './huge_memory.js';
-import { vm_normal_page } from './internal.js';
 import { walk_to_pmd } from './memory.js';
 import { type AddressSpace, i_mmap_lock_read, i_mmap_unlock_read, page_cache_add_large, page_cache_replace } from './filemap.js';
-import { folio_add_lru } from './swap.js';
+import { try_to_unmap } from './migrate.js';
+import { folio_add_lru, lru_isolated } from './swap.js';
+import { folio_isolate_lru, folio_putback_lru } from './vmscan.js';
 import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, mms, vma_lookup } from './mm_types.js';
 import { tlb_remove_table_sync_one } from './mmu_gather.js';
@@ -36,6 +41,9 @@ import {
 } from './pgtable.js';
 import { pmdp_get_lockless_sync, pte_free_defer, pte_unmap_unlock } from './pgtable_generic.js';
 
+/** Why collapse_file sets PG_locked on its new folio (__folio_set_locked), in the folio_flags event. */
+const WHY_COLLAPSE = name('collapse_file');
+
 // enum scan_result (reduced)
 export const SCAN_SUCCEED = 1;
 export const SCAN_VMA_CHECK = 2;
@@ -43,6 +51,11 @@ export const SCAN_PMD_NULL = 3;
 export const SCAN_PAGE_ANON = 4;
 export const SCAN_PAGE_COMPOUND = 5;
 export const SCAN_FAIL = 6;
+export const SCAN_PAGE_COUNT = 7;
+export const SCAN_PAGE_LOCK = 8;
+export const SCAN_DEL_PAGE_LRU = 9;
+export const SCAN_TRUNCATED = 10;
+export const SCAN_PAGE_FILLED = 11;
 
 /** hugepage_vma_revalidate() + find_pmd_or_thp_or_none(): the PMD slot, if it holds a PTE table. */
 function* revalidate(mm: MmStruct, haddr: number): Gen<{ pmdp: EntryPtr } | number> {
@@ -143,51 +156,123 @@ export const collapse_huge_page = traced('collapse_huge_page', function* (mm: Mm
 // --- file THP collapse (kernel-spec §4.3, §12.4) --------------------------------------------------
 
 /**
- * collapse_file(mapping, start), reduced to what kernel-spec §12.4 needs: replace the small
+ * collapse_file(mapping, start) (mm/khugepaged.c, kernel-spec §4.3, §12.4): replace the small
  * page-cache folios of [start, start + 512) by one order-9 page-cache folio, then retract the PTE
- * tables mapping the range (retract_page_tables), then free the old folios.
+ * tables mapping the range (retract_page_tables), then free the old folios. Called without any lock
+ * of any mm (khugepaged's file scan holds none).
  *
- * Order: allocate the THP -> it enters the page cache holding the file's bytes (the pages that were
- * not cached: readahead, see page_cache_add_large) -> copy every cached small folio into its place
- * (folio_copy_page) -> xas_store: the range's slots find the THP, the old folios leave the cache ->
- * folio_add_lru -> retract_page_tables -> drop the cache's reference on each old folio.
+ * Order, as the kernel does it:
+ *  1. allocate the new folio, locked (nobody can find it yet);
+ *  2. for each cached old folio, in index order: give up if it is dirty (SCAN_FAIL), locked by
+ *     somebody else (folio_trylock: SCAN_PAGE_LOCK), large (SCAN_PAGE_COMPOUND) or truncated
+ *     (SCAN_TRUNCATED); pin it and lock it; take it off the LRU (SCAN_DEL_PAGE_LRU); try_to_unmap
+ *     it (every PTE mapping it is cleared under its PTL); then count its references: exactly 3
+ *     (the pin, the page cache's, the LRU isolation's), or somebody else still holds one -- a
+ *     remote reader between its folio get and put -- and the collapse aborts (SCAN_PAGE_COUNT);
+ *  3. copy the old pages into the new folio;
+ *  4. the new folio becomes uptodate, joins the LRU, and takes the range's page-cache slots;
+ *  5. retract_page_tables(); unlock the new folio; the old ones leave with their three references.
+ * Any failure in 2 rolls back: every old folio locked so far goes back on the LRU, unlocked and
+ * unpinned, and stays in the page cache -- but stays unmapped (try_to_unmap is not undone; the next
+ * fault maps it again). Faults on the range wait on the folio locks meanwhile (filemap_read_folio).
  *
- * Reduced: folio locks are not modelled (the kernel locks the old folios and the new one, so a
- * fault on the range waits until the collapse is over; here a concurrent fault on another page of
- * the range could map an old folio or the new one meanwhile -- retract_page_tables then leaves that
- * table alone); nor LRU isolation, the refcount check (is_refcount_suitable: an extra reference
- * aborts the kernel's collapse), dirty/writeback checks, rollback, or mmu notifiers. The old
- * folios' PTEs, which the kernel clears earlier with try_to_unmap() (an rmap walk taking each PTL),
- * are cleared inside retract_page_tables under the PTL it takes anyway (the §12.4 picture).
- * Called without any lock of any mm (khugepaged's file scan holds none).
+ * Reduced: pages of the range that are not cached are not read into small folios first
+ * (page_cache_sync_readahead); the new folio takes their bytes from the file directly
+ * (page_cache_add_large). So that a fault cannot cache one of them meanwhile behind the collapse's
+ * back, the store gives up if one of those slots is taken, as the kernel does for shmem holes
+ * (SCAN_PAGE_FILLED). Writeback, private data, mmu notifiers, uffd and memcg charging are not
+ * modelled.
  */
 export const collapse_file = traced('collapse_file', function* (mapping: AddressSpace, start: number): Gen<number> {
   if (start % HPAGE_PMD_NR || (start + HPAGE_PMD_NR) * PAGE_SIZE > mapping.data.length) return SCAN_FAIL;
-  const olds: Folio[] = [];
-  for (let i = 0; i < HPAGE_PMD_NR; i++) {
-    const old = mapping.i_pages.get(start + i);
-    if (!old) continue;
-    if (old.order !== 0) return SCAN_PAGE_COMPOUND; // already a large folio
-    olds.push(old);
+  const new_folio = yield* folio_alloc(HPAGE_PMD_ORDER, false);
+  yield* folio_change_flags(new_folio, PG_locked, 0, WHY_COLLAPSE); // __folio_set_locked
+  const olds: IsolatedFolio[] = [];
+  const holes: number[] = [];
+  let result = SCAN_SUCCEED;
+  for (let index = start; index < start + HPAGE_PMD_NR && result === SCAN_SUCCEED; index++) {
+    const folio = mapping.i_pages.get(index);
+    if (!folio) holes.push(index);
+    else result = yield* isolate_old_folio(mapping, folio, olds);
   }
-  // alloc_charge_folio(): the new folio, not yet uptodate.
-  const folio = yield* folio_alloc(HPAGE_PMD_ORDER, false);
-  yield* page_cache_add_large(mapping, folio, start);
-  // Copy the cached pages (copy_mc_highpage), in index order.
-  for (const old of olds) {
+  if (result !== SCAN_SUCCEED) {
+    yield* collapse_file_rollback(new_folio, olds);
+    return result;
+  }
+  yield* page_cache_add_large(mapping, new_folio, start); // the holes' bytes, uptodate
+  for (const { folio: old } of olds) {
     const i = old.index - start;
-    folio.data.set(old.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE);
-    yield emit.folio_copy_page({ dst: folio.id, index: i, src: old.id });
+    new_folio.data.set(old.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE); // copy_mc_highpage
+    yield emit.folio_copy_page({ dst: new_folio.id, index: i, src: old.id });
   }
-  yield* page_cache_replace(mapping, folio, start, olds);
-  yield* folio_add_lru(folio);
-  // Remove the PTE tables, so the range can be re-faulted (as the THP).
-  yield* retract_page_tables(mapping, start, new Set(olds));
-  // The collapse succeeded: free the old folios (the page cache's reference; a reader holding its
-  // own reference keeps one alive until it puts it).
-  for (const old of olds) yield* folio_put(old);
+  yield* folio_add_lru(new_folio);
+  if (!(yield* page_cache_replace(mapping, new_folio, start, olds.map((o) => o.folio), holes))) {
+    new_folio.mapping = null;
+    yield* collapse_file_rollback(new_folio, olds);
+    return SCAN_PAGE_FILLED;
+  }
+  yield* retract_page_tables(mapping, start);
+  yield* folio_unlock(new_folio);
+  // Isolation cleared PG_active already, and PG_unevictable is not modelled.
+  for (const { folio: old } of olds) {
+    yield* folio_unlock(old);
+    lru_isolated().delete(old);
+    yield* folio_put_refs(old, 3); // the pin, the page cache's, the isolation's
+  }
   return SCAN_SUCCEED;
 });
+
+/** An old folio collapse_file holds: locked, pinned, off the LRU (and whether it was active there). */
+interface IsolatedFolio {
+  folio: Folio;
+  active: boolean;
+}
+
+/**
+ * Step 2 of collapse_file for one cached small folio: lock, pin, isolate and unmap it, then check
+ * that nobody else holds a reference. On success it joins `olds` (locked, pinned, isolated).
+ */
+function* isolate_old_folio(mapping: AddressSpace, folio: Folio, olds: IsolatedFolio[]): Gen<number> {
+  // khugepaged only collapses read-only files: a dirty page has not been written back yet.
+  if (folio.flags & PG_dirty) return SCAN_FAIL;
+  if (!(yield* folio_trylock(folio))) return SCAN_PAGE_LOCK;
+  yield* folio_get(folio);
+  const refused = folio.order !== 0 ? SCAN_PAGE_COMPOUND : folio.mapping !== mapping ? SCAN_TRUNCATED : SCAN_SUCCEED;
+  if (refused !== SCAN_SUCCEED) {
+    yield* unlock_and_unpin(folio);
+    return refused;
+  }
+  const isolated = yield* folio_isolate_lru(folio);
+  if (!isolated.ok) {
+    yield* unlock_and_unpin(folio);
+    return SCAN_DEL_PAGE_LRU;
+  }
+  if (folio.mapcount > 0) yield* try_to_unmap(folio);
+  const onlyOurs = folio._refcount === 3; // the pin, the page cache's, the isolation's
+  if (!onlyOurs) {
+    yield* folio_putback_lru(folio, isolated.active);
+    yield* unlock_and_unpin(folio);
+    return SCAN_PAGE_COUNT;
+  }
+  olds.push({ folio, active: isolated.active });
+  return SCAN_SUCCEED;
+}
+
+function* unlock_and_unpin(folio: Folio): Gen {
+  yield* folio_unlock(folio);
+  yield* folio_put(folio);
+}
+
+/** collapse_file's rollback: the old folios back on the LRU, unlocked, unpinned; the new one freed. */
+function* collapse_file_rollback(new_folio: Folio, olds: readonly IsolatedFolio[]): Gen {
+  for (const { folio, active } of olds) {
+    yield* folio_unlock(folio);
+    yield* folio_putback_lru(folio, active);
+    yield* folio_put(folio);
+  }
+  yield* folio_unlock(new_folio);
+  yield* folio_put(new_folio);
+}
 
 /** The PMD-aligned address at which `vma` maps file page `pgoff`, if the whole PMD range lies in it. */
 function retract_addr(vma: VmAreaStruct, pgoff: number): number | null {
@@ -203,80 +288,69 @@ function retract_addr(vma: VmAreaStruct, pgoff: number): number | null {
  * i_mmap_lock_read(mapping) -- no mmap_lock and no VMA lock of that mm, so the target's readers
  * (the fast path under a VMA read lock, GUP under mmap_lock for read) run concurrently.
  *
- * Per VMA: skip a VMA with an anon_vma (a MAP_PRIVATE mapping written to) or not covering the whole
- * aligned range -> find the PMD, skip unless it points to a PTE table -> pmd_lock -> re-check the
- * PMD still points to that table -> its PTL (nested, if a different lock) -> re-check retractable:
- * still no anon_vma, and every PTE none or mapping one of `olds` (the folios collapse_file
- * replaced; see there) -> clear those PTEs (their mapcounts drop now, their references after the
- * flush) -> pmdp_collapse_flush (PMD cleared, TLB flushed) -> pmdp_get_lockless_sync -> unlock
- * both -> pte_free_defer (freed after an RCU grace period: a walker inside pte_offset_map's RCU
- * section can still take the PTL of the unlinked table and sees the PMD changed).
+ * The table is empty by now: collapse_file unmapped every old folio (try_to_unmap) and still holds
+ * the new folio locked, so a fault on the range waits in filemap_read_folio rather than mapping
+ * anything. Per VMA: skip a VMA with an anon_vma (a MAP_PRIVATE mapping written to) or not covering
+ * the whole aligned range -> find the PMD, skip unless it points to a PTE table -> pmd_lock -> check
+ * the PMD still points to a table (check_pmd_state: a zap may have freed the empty table and a fault
+ * installed another, which is just as empty) -> its PTL (nested, if a different lock) -> re-check
+ * the anon_vma -> pmdp_collapse_flush (PMD cleared, TLB flushed) -> pmdp_get_lockless_sync ->
+ * unlock both -> pte_free_defer (freed after an RCU grace period: a walker inside pte_offset_map's
+ * RCU section can still take the PTL of the unlinked table and sees the PMD changed).
  * Page-table counters (mm_dec_nr_ptes), uffd-wp and mmu notifiers are not modelled.
  */
-export const retract_page_tables = traced('retract_page_tables', function* (
-  mapping: AddressSpace, pgoff: number, olds: ReadonlySet<Folio>,
-): Gen {
+export const retract_page_tables = traced('retract_page_tables', function* (mapping: AddressSpace, pgoff: number): Gen {
   yield* i_mmap_lock_read(mapping);
-  // vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff): the model keeps no i_mmap
-  // tree, so the walk is emulated by scanning every mm's VMAs (its maple tree) for the ones whose
-  // vm_file is this mapping and that map pgoff. No event: the i_mmap tree is not replay state.
-  const targets: VmAreaStruct[] = [];
-  for (const mm of mms().values()) {
-    for (const vma of mm.mm_mt.overlapping(0, Number.MAX_SAFE_INTEGER)) {
-      if (vma.vm_file !== mapping || pgoff < vma.vm_pgoff) continue;
-      if (pgoff >= vma.vm_pgoff + (vma.vm_end - vma.vm_start) / PAGE_SIZE) continue;
-      targets.push(vma);
-    }
-  }
-  for (const vma of targets) {
+  for (const vma of vmas_mapping(mapping, pgoff)) {
     // Written to (MAP_PRIVATE COW): the kernel leaves such VMAs' tables alone.
     if (vma.anon_vma) continue;
     const addr = retract_addr(vma, pgoff);
     if (addr === null) continue;
     const mm = vma.vm_mm;
-    if (mm.mm_users === 0) continue; // hpage_collapse_test_exit()
     // find_pmd_or_thp_or_none(): lockless.
     const pmdp = yield* walk_to_pmd(mm, addr);
-    if (!pmdp) continue;
-    const pmd = yield* read_entry(pmdp, true);
-    if (entry_none(pmd) || entry_huge(pmd) || !entry_present(pmd)) continue;
+    if (!pmdp || !pmd_maps_table(yield* read_entry(pmdp, true))) continue;
+    if (mm.mm_users === 0) continue; // hpage_collapse_test_exit()
     const pml = yield* pmd_lock(mm, pmdp);
-    // Re-check under pmd_lock: a zap (PT_RECLAIM) may have freed the table meanwhile.
-    const now = yield* read_entry(pmdp, false);
-    if (now !== pmd) {
+    const pmd = yield* read_entry(pmdp, false);
+    if (!pmd_maps_table(pmd)) {
       yield* spin_unlock(pml);
       continue;
     }
-    const table = entry_table(now);
-    const ptl = pte_lockptr(mm, now);
+    const table = entry_table(pmd);
+    const ptl = pte_lockptr(mm, pmd);
     if (ptl !== pml) yield* spin_lock(ptl); // spin_lock_nested(ptl, SINGLE_DEPTH_NESTING)
-    let retractable = !vma.anon_vma;
-    const mapped: { idx: number; folio: Folio | null }[] = [];
-    for (let i = 0; retractable && i < PTRS_PER_TABLE; i++) {
-      const pte = table.entries[i]!;
-      if (entry_none(pte)) continue;
-      const page = entry_present(pte) ? vm_normal_page(vma, pte) : null;
-      const folio = page === null ? null : page_folio(page);
-      if (!folio || !olds.has(folio)) retractable = false;
-      else mapped.push({ idx: i, folio });
-    }
-    const drop: Folio[] = [];
-    if (retractable) {
-      // The old folios' mappings go (what try_to_unmap did in the kernel, earlier).
-      for (const { idx, folio } of mapped) {
-        yield* set_entry({ table, idx }, 0);
-        yield* folio_mapcount_dec(folio!); // folio_remove_rmap_pte
-        drop.push(folio!);
-      }
+    const retract = !vma.anon_vma;
+    if (retract) {
       yield* set_entry(pmdp, 0); // pmdp_collapse_flush
       yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PMD_SIZE });
       yield* pmdp_get_lockless_sync();
     }
     if (ptl !== pml) yield* spin_unlock(ptl);
     yield* spin_unlock(pml);
-    if (!retractable) continue;
-    for (const folio of drop) yield* folio_put(folio); // the mappings' references, after the flush
-    yield* pte_free_defer(table);
+    if (retract) yield* pte_free_defer(table);
   }
   yield* i_mmap_unlock_read(mapping);
 });
+
+/** check_pmd_state(): the PMD points to a PTE table (not none, not a leaf, present). */
+function pmd_maps_table(pmd: number): boolean {
+  return !entry_none(pmd) && !entry_huge(pmd) && entry_present(pmd);
+}
+
+/**
+ * vma_interval_tree_foreach(vma, &mapping->i_mmap, pgoff, pgoff): the model keeps no i_mmap tree,
+ * so the walk is emulated by scanning every mm's VMAs (its maple tree) for the ones whose vm_file
+ * is this mapping and that map pgoff. No event: the i_mmap tree is not replay state.
+ */
+function vmas_mapping(mapping: AddressSpace, pgoff: number): VmAreaStruct[] {
+  const found: VmAreaStruct[] = [];
+  for (const mm of mms().values()) {
+    for (const vma of mm.mm_mt.overlapping(0, Number.MAX_SAFE_INTEGER)) {
+      if (vma.vm_file !== mapping || pgoff < vma.vm_pgoff) continue;
+      if (pgoff >= vma.vm_pgoff + (vma.vm_end - vma.vm_start) / PAGE_SIZE) continue;
+      found.push(vma);
+    }
+  }
+  return found;
+}

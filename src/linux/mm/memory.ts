@@ -20,7 +20,7 @@ import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/l
 import { filemap_read_folio } from './filemap.js';
 import {
   type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
-  folio_mark_dirty, folio_page_idx, folio_put, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
+  folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
@@ -164,7 +164,9 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   const folio = yield* filemap_read_folio(vma.vm_file!, index);
   const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
   const page = folio.pfn + (index - folio.index);
-  if (!(yield* map_new_folio(vmf, folio, shared_writable, false, page))) yield* folio_put(folio);
+  const mapped = yield* map_new_folio(vmf, folio, shared_writable, false, page);
+  yield* folio_unlock(folio);
+  if (!mapped) yield* folio_put(folio);
   return 0;
 }
 
@@ -188,6 +190,7 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The faulting page within the (maybe large) page-cache folio.
   yield* copy_user_highpage(folio, src, index - src.index);
+  yield* folio_unlock(src);
   yield* folio_put(src);
   if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
   return 0;
@@ -199,8 +202,10 @@ function* do_shared_fault(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_read_folio(vma.vm_file!, index);
-  if (yield* map_new_folio(vmf, folio, true, false, folio.pfn + (index - folio.index))) yield* folio_mark_dirty(folio);
-  else yield* folio_put(folio);
+  const mapped = yield* map_new_folio(vmf, folio, true, false, folio.pfn + (index - folio.index));
+  if (mapped) yield* folio_mark_dirty(folio); // fault_dirty_shared_page, which unlocks
+  yield* folio_unlock(folio);
+  if (!mapped) yield* folio_put(folio);
   return 0;
 }
 

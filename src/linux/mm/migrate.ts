@@ -170,6 +170,25 @@ export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio):
 });
 
 /**
+ * try_to_unmap(folio, TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH) (mm/rmap.c try_to_unmap_one), folio
+ * locked: every PTE mapping the folio is cleared under its table's PTL; a dirty PTE dirties the
+ * folio; the mapping's mapcount and reference go. A later fault finds the folio in the page cache
+ * again, and has to lock it first. (In mm/rmap.c in the kernel; here beside try_to_migrate, which
+ * shares the emulated walk.) Reduced: TTU_BATCH_FLUSH defers the TLB flush to
+ * try_to_unmap_flush(); here each cleared PTE is flushed at once, which no reader can tell apart
+ * because the caller holds a reference and the folio lock until after its flush.
+ */
+export const try_to_unmap = traced('try_to_unmap', function* (folio: Folio): Gen {
+  yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {
+    yield* set_entry(ptep, 0);
+    yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
+    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
+    yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte
+    yield* folio_put(folio); // the mapping's reference
+  });
+});
+
+/**
  * remove_migration_ptes(src, dst) (mm/migrate.c remove_migration_pte): every migration entry of
  * `src` becomes a PTE of the same page index in `dst`, under the PTL: folio_get(dst) and
  * folio_add_anon_rmap_pte (mapcount), mk_pte with the VMA's protection (PROT_NONE: protnone),
