@@ -9,6 +9,7 @@ import { reclaimAging } from './reclaim-aging.js';
 import { fatalSignal } from './fatal-signal.js';
 import { fileCmdline } from './file-cmdline.js';
 import { hugetlbShare } from './hugetlb-share.js';
+import { ioFault } from './io-fault.js';
 import { khugepagedCollapse } from './khugepaged-collapse.js';
 import { migrationRace } from './migration-race.js';
 import { neverTouched } from './never-touched.js';
@@ -28,7 +29,7 @@ export const WORKLOADS: readonly Workload[] = [
   fileCmdline, // §12.2
   reclaimAging, // §12.3
   dontneedRace, khugepagedCollapse, // §12.4
-  stuckWriter, // §12.5
+  stuckWriter, ioFault, // §12.5 (and mmap_lock across I/O)
   vmaMerge, // §12.6
   munmapDuringRead, // §12.7
   vmaReuse, // §12.8

@@ -9,8 +9,13 @@ import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
-import { folio_alloc, folio_get, folio_lock, folio_put, folio_unlock } from './folio.js';
-import { AddressSpace, type Folio, PAGE_SIZE, PG_uptodate } from './mm_types.js';
+import { folio_alloc, folio_get, folio_lock, folio_put, folio_trylock, folio_unlock } from './folio.js';
+import type { VmFault } from './internal.js';
+import { mmap_read_unlock, vma_end_read } from './mmap_lock.js';
+import {
+  AddressSpace, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, type Folio, PAGE_SIZE, PG_uptodate, VM_FAULT_MAJOR,
+  VM_FAULT_RETRY,
+} from './mm_types.js';
 import { folio_add_lru } from './swap.js';
 
 export { AddressSpace } from './mm_types.js';
@@ -38,32 +43,69 @@ export function* filemap_get_folio(mapping: AddressSpace, index: number): Gen<Fo
 }
 
 /**
- * filemap_fault()'s page-cache side: the folio holding page `index`, read in if it is not cached,
- * returned locked (VM_FAULT_LOCKED) and with a reference for the caller, which unlocks it once the
- * page is mapped or copied. Locking it waits for whoever holds it: khugepaged's collapse_file holds
- * the old folios and the new one locked until it is done. A folio that left the page cache while we
- * waited (collapse_file replaced it, or it was truncated) is dropped and looked up again, as
- * filemap_fault's `folio->mapping != mapping` re-check does.
- * Reduced: the fault does not drop mmap_lock to wait (lock_folio_maybe_drop_mmap's retry).
+ * filemap_fault(): the page-cache folio holding page `index` of the faulting VMA's file, returned
+ * locked (VM_FAULT_LOCKED) and with a reference for the caller, which unlocks it once the page is
+ * mapped or copied -- or VM_FAULT_RETRY, with the fault lock already released.
+ *
+ * A fault that may retry (FAULT_FLAG_ALLOW_RETRY, first attempt: a user fault, not remote GUP)
+ * does not sleep holding mmap_lock or the VMA lock. Before reading a page in (I/O), or before
+ * waiting for a folio somebody else holds locked, it releases the fault lock
+ * (maybe_unlock_mmap_for_io), sleeps, and returns VM_FAULT_RETRY (with VM_FAULT_MAJOR after I/O):
+ * do_user_addr_fault takes the lock again and redoes the fault, which now finds the page cached.
+ * Without ALLOW_RETRY the fault sleeps with its lock held.
+ *
+ * Locking the folio waits for whoever holds it: khugepaged's collapse_file holds the old folios
+ * and the new one locked until it is done. A folio that left the page cache while we waited
+ * (collapse_file replaced it, or it was truncated) is dropped and looked up again, as filemap_fault's
+ * `folio->mapping != mapping` re-check does.
+ * Reduced: the read is synchronous and the folio enters the page cache when it completes (the
+ * kernel inserts it locked and not uptodate first, so that other faults wait on its lock);
+ * readahead is not modelled.
  */
-export function* filemap_read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
+export function* filemap_fault(vmf: VmFault, index: number): Gen<Folio | number> {
+  const mapping = vmf.vma.vm_file!;
+  let dropped = false;
   for (;;) {
-    const folio = yield* find_or_read_folio(mapping, index);
-    yield* folio_lock(folio);
-    if (folio.mapping === mapping) return folio;
-    yield* folio_unlock(folio);
-    yield* folio_put(folio);
+    let folio = yield* filemap_get_folio(mapping, index);
+    let major = false;
+    if (!folio) {
+      if (mapping.io_ticks > 0) dropped ||= yield* maybe_unlock_mmap_for_io(vmf);
+      folio = yield* read_folio(mapping, index);
+      major = mapping.io_ticks > 0;
+    }
+    if (!(yield* folio_trylock(folio))) {
+      dropped ||= yield* maybe_unlock_mmap_for_io(vmf);
+      yield* folio_lock(folio);
+    }
+    const cached = folio.mapping === mapping;
+    if (dropped || !cached) {
+      yield* folio_unlock(folio);
+      yield* folio_put(folio);
+    }
+    if (dropped) return VM_FAULT_RETRY | (major ? VM_FAULT_MAJOR : 0);
+    if (cached) return folio;
   }
 }
 
 /**
- * The cached folio of page `index`, or a new one read in under invalidate_lock, with a reference
- * for the caller. Lock order (§11.2): mmap_lock (held by the caller) -> invalidate_lock ->
- * folio_lock.
+ * maybe_unlock_mmap_for_io(): on the first attempt of a fault that may retry, release the fault
+ * lock (release_fault_lock: the VMA lock under FAULT_FLAG_VMA_LOCK, else mmap_lock) before
+ * sleeping. Returns whether it did.
  */
-function* find_or_read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
-  const cached = yield* filemap_get_folio(mapping, index);
-  if (cached) return cached;
+function* maybe_unlock_mmap_for_io(vmf: VmFault): Gen<boolean> {
+  const first_retry = (vmf.flags & FAULT_FLAG_ALLOW_RETRY) !== 0 && (vmf.flags & FAULT_FLAG_TRIED) === 0;
+  if (!first_retry) return false;
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) yield* vma_end_read(vmf.vma);
+  else yield* mmap_read_unlock(vmf.vma.vm_mm);
+  return true;
+}
+
+/**
+ * Read page `index` into the page cache under invalidate_lock (unless a racing fault did it
+ * first), with a reference for the caller. Lock order (§11.2): mmap_lock (held by the caller,
+ * unless it dropped it for the I/O) -> invalidate_lock -> folio_lock.
+ */
+function* read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
   yield* down_read(mapping.invalidate_lock);
   let folio = mapping.i_pages.get(index);
   if (folio) {

@@ -17,7 +17,7 @@ import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
-import { filemap_read_folio } from './filemap.js';
+import { filemap_fault } from './filemap.js';
 import {
   type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
@@ -53,6 +53,7 @@ const HOW_WP_COPY = name('do_wp_page:copy');
 const HOW_YOUNG = name('handle_pte_fault:young');
 const HOW_RACED = name('handle_pte_fault:raced');
 const HOW_RETRY = name('vmf_anon_prepare:retry');
+const HOW_IO_RETRY = name('filemap_fault:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
 const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
 const UAF_COPY = name('copy from a freed folio');
@@ -151,6 +152,12 @@ function* do_anonymous_page(vmf: VmFault): Gen<number> {
   return 0;
 }
 
+/** filemap_fault() returned VM_FAULT_RETRY: it released the fault lock; the fault event says so. */
+function released(vmf: VmFault, ret: number): number {
+  vmf.how = HOW_IO_RETRY;
+  return ret;
+}
+
 /**
  * do_read_fault(): map the page-cache folio read-only (map-around is not modelled). A large folio
  * (khugepaged's file THP) is PTE-mapped: its page for this index (set_pte_range). The kernel's
@@ -161,7 +168,8 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_READ;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
-  const folio = yield* filemap_read_folio(vma.vm_file!, index);
+  const folio = yield* filemap_fault(vmf, index);
+  if (typeof folio === 'number') return released(vmf, folio);
   const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
   const page = folio.pfn + (index - folio.index);
   const mapped = yield* map_new_folio(vmf, folio, shared_writable, false, page);
@@ -186,7 +194,8 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   if (prepared) return prepared;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
-  const src = yield* filemap_read_folio(vma.vm_file!, index);
+  const src = yield* filemap_fault(vmf, index);
+  if (typeof src === 'number') return released(vmf, src);
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The faulting page within the (maybe large) page-cache folio.
   yield* copy_user_highpage(folio, src, index - src.index);
@@ -201,7 +210,8 @@ function* do_shared_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_SHARED;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
-  const folio = yield* filemap_read_folio(vma.vm_file!, index);
+  const folio = yield* filemap_fault(vmf, index);
+  if (typeof folio === 'number') return released(vmf, folio);
   const mapped = yield* map_new_folio(vmf, folio, true, false, folio.pfn + (index - folio.index));
   if (mapped) yield* folio_mark_dirty(folio); // fault_dirty_shared_page, which unlocks
   yield* folio_unlock(folio);

@@ -38,6 +38,8 @@ export const FAULT_FLAG_KILLABLE = 1 << 4;
 export const FAULT_FLAG_USER = 1 << 6;
 export const FAULT_FLAG_REMOTE = 1 << 7;
 export const FAULT_FLAG_VMA_LOCK = 1 << 12;
+/** FAULT_FLAG_DEFAULT: what a user fault starts with (FAULT_FLAG_INTERRUPTIBLE is not modelled). */
+export const FAULT_FLAG_DEFAULT = FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_KILLABLE;
 
 // vm_flags (include/linux/mm.h): events carry them (vma_init, vma_flags), so the vocabulary numbers them.
 export const VM_NONE = 0;

@@ -12,8 +12,8 @@ import {
   count_vm_vma_lock_event, lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read, VMA_LOCK_RETRY, VMA_LOCK_SUCCESS,
 } from '../../../mm/mmap_lock.js';
 import {
-  FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC, VM_FAULT_ERROR,
-  VM_FAULT_RETRY, VM_READ, VM_WRITE, type VmAreaStruct,
+  FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC,
+  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_READ, VM_WRITE, type VmAreaStruct,
 } from '../../../mm/mm_types.js';
 import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
 import {
@@ -31,9 +31,15 @@ function access_error(write: boolean, vma: VmAreaStruct): boolean {
 /**
  * do_user_addr_fault(): returns 0 when the access can be retried, or VM_FAULT_ERROR bits /
  * -1 for SIGSEGV (no VMA or access error).
+ *
+ * A user fault may retry (FAULT_FLAG_DEFAULT: ALLOW_RETRY | KILLABLE): a handler that would sleep
+ * for I/O or for a folio lock releases the VMA lock or mmap_lock first and returns
+ * VM_FAULT_RETRY, and the fault is redone under mmap_lock with FAULT_FLAG_TRIED (after the VMA
+ * lock only if the first attempt was a major fault). Reduced: fault_signal_pending() is not
+ * checked after a retry; a killed task's next mmap_read_lock_killable() fails instead.
  */
 export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolean): Gen<number> {
-  let flags = FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
+  let flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
   if (kernel().config.CONFIG_PER_VMA_LOCK) {
     const vma = yield* lock_vma_under_rcu(mm, address);
     if (vma) {
@@ -51,6 +57,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
       }
       // The handler released the VMA lock; retry under mmap_lock.
       yield* count_vm_vma_lock_event(VMA_LOCK_RETRY);
+      if (fault & VM_FAULT_MAJOR) flags |= FAULT_FLAG_TRIED;
     }
   }
   for (;;) {
@@ -63,6 +70,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
     }
     const fault = yield* handle_mm_fault(vma, address, flags);
     if (fault & VM_FAULT_RETRY) {
+      // The handler released mmap_lock: take it again and find the VMA again.
       flags |= FAULT_FLAG_TRIED;
       continue;
     }
