@@ -30,7 +30,24 @@ export interface KernelConfig {
   accessFlagsGeneric: boolean;
   /** RWSEM_WAIT_TIMEOUT in ticks (~4 ms at 1 tick = 1 ns): a waiter older than this sets HANDOFF. */
   rwsemWaitTimeoutTicks: number;
+  /**
+   * Fault injection: the page that batches freed page tables (tlb_remove_table's GFP_NOWAIT
+   * allocation) cannot be allocated, so each table is freed on its own by tlb_remove_table_one(),
+   * the way a kernel of the given kind does it (mm/mmu_gather.c): `rcu`, call_rcu per table
+   * (CONFIG_PT_RECLAIM); `sync`, synchronize_rcu then free (without PT_RECLAIM); `ipi`, the
+   * tlb_remove_table_sync_one() IPI then free (older kernels). `none`: the allocation succeeds.
+   */
+  tableBatchFail: TableBatchFail;
 }
+
+/** The tlb_remove_table_one() fallbacks the `tableBatchFail` knob chooses among. */
+export const TABLE_BATCH_FAIL = ['none', 'rcu', 'sync', 'ipi'] as const;
+export type TableBatchFail = (typeof TABLE_BATCH_FAIL)[number];
+
+/** The config switches that take one of a few words, and the words. */
+export const CONFIG_CHOICES: Readonly<Partial<Record<keyof KernelConfig, readonly string[]>>> = {
+  tableBatchFail: TABLE_BATCH_FAIL,
+};
 
 export const DEFAULT_CONFIG: KernelConfig = {
   CONFIG_PER_VMA_LOCK: true,
@@ -41,6 +58,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   CONFIG_HAVE_IOREMAP_PROT: true,
   rwsemWaitTimeoutTicks: 4_000_000,
   accessFlagsGeneric: false,
+  tableBatchFail: 'none',
 };
 
 /**

@@ -396,8 +396,11 @@ function* zap_pte_range(
   tlb_track_range(tlb, addr, end);
   const whole = addr % PMD_SIZE === 0 && end - addr === PMD_SIZE;
   if (reclaim_pt && whole && table.populated() === 0) {
-    yield* try_to_free_pte(tlb, vma.vm_mm, pmdp, table, locked.ptl);
+    const cleared = yield* try_to_free_pte(vma.vm_mm, pmdp, table, locked.ptl);
     yield* pte_unmap();
+    // free_pte(): with every lock dropped and out of pte_offset_map's RCU section, as
+    // tlb_remove_table may sleep (tlb_remove_table_one's synchronize_rcu).
+    if (cleared) yield* tlb_remove_table(tlb, table);
     return;
   }
   yield* pte_unmap_unlock(locked.ptl);
@@ -405,12 +408,13 @@ function* zap_pte_range(
 
 /**
  * PT_RECLAIM (mm/pt_reclaim.c, kernel-spec §4.4): a zap that emptied a whole PTE table clears the
- * PMD under pmd_lock -- trylock while holding the PTL, else re-take both in order and re-check the
- * table is still empty -- and frees the table through tlb_remove_table (after an RCU grace period).
- * Called with the PTL held; returns with it released. Here rather than in a pt_reclaim.ts: its one
- * caller is zap_pte_range below.
+ * PMD under pmd_lock -- trylock while holding the PTL (try_get_and_clear_pmd), else re-take both in
+ * order and re-check the table is still empty (try_to_free_pte). Called with the PTL held; returns
+ * with it released, and whether the PMD was cleared: the caller then frees the table through
+ * tlb_remove_table (free_pte) once out of pte_offset_map's RCU section. Here rather than in a
+ * pt_reclaim.ts: its one caller is zap_pte_range above.
  */
-function* try_to_free_pte(tlb: MmuGather, mm: MmStruct, pmdp: EntryPtr, table: PageTable, ptl: SpinLock): Gen {
+function* try_to_free_pte(mm: MmStruct, pmdp: EntryPtr, table: PageTable, ptl: SpinLock): Gen<boolean> {
   const pml = pmd_lockptr(mm, pmdp);
   const nested = pml !== ptl;
   if (!nested || (yield* spin_trylock(pml))) {
@@ -425,9 +429,9 @@ function* try_to_free_pte(tlb: MmuGather, mm: MmStruct, pmdp: EntryPtr, table: P
     if (still_ours) yield* set_entry(pmdp, 0);
     yield* spin_unlock(ptl);
     yield* spin_unlock(pml);
-    if (!still_ours) return;
+    return still_ours;
   }
-  tlb_remove_table(tlb, table);
+  return true;
 }
 
 /**
@@ -500,7 +504,7 @@ function* free_table_range(
     }
   }
   yield* set_entry(parent, 0); // pmd_clear / pud_clear: no lock, free_pgtables owns the range
-  tlb_remove_table(tlb, table);
+  yield* tlb_remove_table(tlb, table);
 }
 
 /** free_pgd_range(): free the PTE tables mapping only [addr, end), and upper tables when possible. */

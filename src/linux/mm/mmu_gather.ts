@@ -7,8 +7,8 @@
 import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
-import { call_rcu } from '../kernel/rcu/tree.js';
+import { kernel, type TableBatchFail } from '../kernel.js';
+import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { smp_call_function_sync } from '../kernel/smp.js';
 import { type Folio, folio_put } from './folio.js';
 import type { MmStruct } from './mm_types.js';
@@ -17,6 +17,7 @@ import {
 } from './pgtable.js';
 
 const WHAT_TABLE_BATCH = name('tlb_remove_table_rcu');
+const WHAT_TABLE_ONE = name('__tlb_remove_table_one_rcu');
 
 export class MmuGather {
   readonly folios: Folio[] = [];
@@ -50,9 +51,48 @@ export function tlb_remove_folio(tlb: MmuGather, folio: Folio): void {
   tlb.folios.push(folio);
 }
 
-/** tlb_remove_table (via pte_free_tlb / pmd_free_tlb / pud_free_tlb). */
-export function tlb_remove_table(tlb: MmuGather, table: PageTable): void {
-  tlb.tables.push(table);
+/**
+ * tlb_remove_table (via pte_free_tlb / pmd_free_tlb / pud_free_tlb): the table joins the gather's
+ * batch, freed after the flush (tlb_table_flush). The batch is a page the kernel allocates with
+ * GFP_NOWAIT on first use; when that fails (the `tableBatchFail` fault-injection knob, with RCU
+ * table freeing) the TLB is flushed for the range gathered so far (tlb_table_invalidate) and the
+ * table is freed on its own, now, by tlb_remove_table_one().
+ */
+export function* tlb_remove_table(tlb: MmuGather, table: PageTable): Gen {
+  const config = kernel().config;
+  const fallback = config.tableBatchFail;
+  if (fallback === 'none' || !config.CONFIG_MMU_GATHER_RCU_TABLE_FREE || config.pteFreeImmediate) {
+    tlb.tables.push(table);
+    return;
+  }
+  if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
+  yield* tlb_remove_table_one(table, fallback);
+}
+
+/**
+ * tlb_remove_table_one() (mm/mmu_gather.c): free one table without a batch, as the kernel of the
+ * given kind does:
+ *  - `rcu` (CONFIG_PT_RECLAIM, the table's own rcu_head): call_rcu, freed after a grace period --
+ *    safe for every lockless walker, as the batch is;
+ *  - `sync` (without PT_RECLAIM): synchronize_rcu(), then free -- safe too, at the cost of sleeping
+ *    for a grace period in the middle of the zap;
+ *  - `ipi` (older kernels): the tlb_remove_table_sync_one() IPI, then free. The IPI waits only for
+ *    CPUs with IRQs disabled (GUP-fast, the v2 fast path's irqOffWalk); a walker protected by
+ *    rcu_read_lock() alone (pte_offset_map, so v1's folio_walk_start and GUP's follow_page_pte)
+ *    does not delay it and goes on to read a freed table. "Semi-RCU": only safe where no RCU-only
+ *    walker can be inside, i.e. with mmap_lock held for write.
+ */
+function* tlb_remove_table_one(table: PageTable, mode: Exclude<TableBatchFail, 'none'>): Gen {
+  if (mode === 'rcu') {
+    yield* pgtable_free_queued(table);
+    yield* call_rcu(WHAT_TABLE_ONE, table.id, () => free_table_now(table, 'rcu_freed'));
+  } else if (mode === 'sync') {
+    yield* synchronize_rcu();
+    yield* free_table_now(table, 'rcu_freed');
+  } else {
+    yield* tlb_remove_table_sync_one();
+    yield* free_table_now(table, 'ipi_synced');
+  }
 }
 
 function* tlb_flush_mmu(tlb: MmuGather): Gen {

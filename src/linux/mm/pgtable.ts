@@ -148,10 +148,11 @@ export function* pud_lock(mm: MmStruct): Gen<SpinLock> {
 export { spin_unlock };
 
 /**
- * How a page table is freed: at once, or (`rcu_freed`) by the RCU callback queued for it. Queuing
- * it is `rcu_queued` (pgtable_free_queued).
+ * How a page table is freed: at once, after a grace period (`rcu_freed`: by the RCU callback queued
+ * for it, or after synchronize_rcu), or after the tlb_remove_table_sync_one() IPI (`ipi_synced`).
+ * Queuing it is `rcu_queued` (pgtable_free_queued).
  */
-export type PgtableFreeNow = Extract<ArgsOf<'pgtable_free'>['mode'], 'immediate' | 'rcu_freed'>;
+export type PgtableFreeNow = Extract<ArgsOf<'pgtable_free'>['mode'], 'immediate' | 'rcu_freed' | 'ipi_synced'>;
 
 /** Mark a table freed (the memory goes back to the allocator). */
 export function* free_table_now(t: PageTable, mode: PgtableFreeNow): Gen {
