@@ -3,7 +3,8 @@
  * request takes is dropped by its end: the reference GUP grabs on a page to copy from it (or the
  * fast path after its folio walk) is put once the bytes are copied. Short-lived means taken inside
  * __access_remote_vm but not inside handle_mm_fault: a fault's references (a page mapped into the
- * page tables, a page-cache folio read in) belong to the mapping and outlive the request.
+ * page tables, a page-cache folio read in) belong to the mapping and outlive the request, and
+ * folio_activate's to the per-CPU lru_activate batch.
  */
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -23,7 +24,10 @@ export function refcount(ctx: CheckContext): Reducer {
       witnesses: [ctx.witness(r.lastSeq ?? refs.firstSeq, tid, 'request_end')],
     });
   });
-  const shortLived = (tid: number) => ctx.stacks.inside(tid, '__access_remote_vm') && !ctx.stacks.inside(tid, 'handle_mm_fault');
+  // A reference taken in folio_activate belongs to the lru_activate batch that queued the folio,
+  // dropped when the batch is moved, whoever moves it.
+  const shortLived = (tid: number) => ctx.stacks.inside(tid, '__access_remote_vm') && !ctx.stacks.inside(tid, 'handle_mm_fault')
+    && !ctx.stacks.inside(tid, 'folio_activate');
   const took = (tid: number, seq: number) => {
     const refs = open.get(tid);
     if (!refs || !shortLived(tid)) return;

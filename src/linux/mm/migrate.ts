@@ -51,7 +51,7 @@ import {
 import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
-import { folio_add_lru, lru_isolated } from './swap.js';
+import { folio_add_lru, lru_add_drain_all, lru_isolated } from './swap.js';
 import { folio_isolate_lru, folio_putback_lru } from './vmscan.js';
 
 const W_MIGRATION_ENTRY = name('migration_entry_wait');
@@ -321,5 +321,10 @@ export function* do_move_page(mm: MmStruct, addr: number, out: { dst?: Folio } =
 
 /** move_pages(pid, 1, &addr, &node, &status, MPOL_MF_MOVE) as a system call of the target's mm. */
 export function sys_move_pages(mm: MmStruct, addr: number, out: { dst?: Folio } = {}): Gen<number> {
-  return syscall(SYS_MOVE_PAGES, addr, 1, 0, () => do_move_page(mm, addr, out));
+  return syscall(SYS_MOVE_PAGES, addr, 1, 0, function* () {
+    // do_pages_move()'s lru_cache_disable(): queued activations are drained first, so that a folio
+    // waiting in some CPU's batch (PG_lru clear) can be isolated.
+    yield* lru_add_drain_all();
+    return yield* do_move_page(mm, addr, out);
+  });
 }

@@ -1,19 +1,28 @@
 /**
  * LRU insertion and software access tracking (mm/swap.c), classic two-list LRU (MGLRU off).
  *
- * Simplification: the per-CPU folio_batch queues (lru_add, lru_activate) drain at once, under
- * lru_lock, instead of when the batch fills; the order of list moves is the same, only earlier.
+ * Activation is batched as in the kernel: folio_activate() claims the folio (clears PG_lru), takes a
+ * reference and queues it on the CPU's lru_activate folio_batch -- one CPU per task here -- and the
+ * batch moves its folios to the active list under lru_lock only when it fills
+ * (FOLIO_BATCH_SIZE) or is drained (lru_add_drain: reclaim; lru_add_drain_all: move_pages'
+ * lru_cache_disable). Until then the folio stays on its inactive list with PG_lru clear, so
+ * reclaim's isolation passes it over. Simplification: the lru_add batch still drains at once
+ * (folio_add_lru takes lru_lock each time).
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
-import type { Gen } from '../../sim/task.js';
+import { current, name } from '../../sim/sim.js';
+import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
+import { traced } from '../kernel/ftrace.js';
 import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import {
-  type Folio, PG_active, PG_idle, PG_lru, PG_referenced, PG_unevictable, lru_move_to_flagged_list,
+  type Folio, LRU_NONE, PG_active, PG_idle, PG_lru, PG_referenced, PG_unevictable, folio_change_flags, folio_get, folio_put,
+  lru_move_to_flagged_list,
 } from './folio.js';
 
 const C_LRU_LOCK = name('lru_lock');
+const WHY_QUEUE_ACTIVATE = name('folio_activate: queued');
+const WHY_SET_LRU = name('folio_set_lru');
 
 export function lru_lock(): SpinLock {
   return kernel().subsystem('lru_lock', () => new SpinLock(C_LRU_LOCK));
@@ -37,20 +46,64 @@ export function lru_isolated(): Set<Folio> {
   return kernel().subsystem('lru_isolated', () => new Set<Folio>());
 }
 
+/** FOLIO_BATCH_SIZE: folios a per-CPU folio_batch holds before it is moved. */
+export const FOLIO_BATCH_SIZE = 31;
+
+/** The lru_activate batch of each CPU (task). */
+function activate_batches(): Map<Task, Folio[]> {
+  return kernel().subsystem('lru_activate', () => new Map<Task, Folio[]>());
+}
+
 /**
- * folio_activate(): move an LRU folio to the active list. The kernel claims the folio with
- * folio_test_clear_lru() when it queues it on the lru_activate batch, so a folio reclaim isolated
- * meanwhile (PG_lru clear) is left alone; here the batch drains at once under lru_lock, so the
- * check is made there -- without it an isolated folio would go back on a list behind reclaim's back.
+ * folio_activate(): queue an LRU folio for the active list. folio_test_clear_lru() claims it: a
+ * folio without PG_lru (reclaim isolated it, or it is queued already) is left alone. The batch
+ * holds a reference until it is moved.
  */
-function* folio_activate(folio: Folio): Gen {
+const folio_activate = traced('folio_activate', function* (folio: Folio): Gen {
+  if (folio.flags & (PG_active | PG_unevictable)) return;
+  if (!(folio.flags & PG_lru)) return;
+  yield* folio_change_flags(folio, 0, PG_lru, WHY_QUEUE_ACTIVATE);
+  yield* folio_get(folio);
+  const batches = activate_batches();
+  const cpu = current();
+  const batch = batches.get(cpu) ?? [];
+  batches.set(cpu, batch);
+  batch.push(folio);
+  if (batch.length >= FOLIO_BATCH_SIZE) yield* folio_batch_move_lru(batch);
+});
+
+/**
+ * folio_batch_move_lru() with lru_activate: under lru_lock each queued folio goes to the active
+ * list (unless it became active or unevictable meanwhile) and gets PG_lru back; then the batch's
+ * references are dropped.
+ */
+function* folio_batch_move_lru(batch: Folio[]): Gen {
+  const folios = batch.splice(0);
   const lock = lru_lock();
   yield* spin_lock(lock);
-  if (folio.flags & PG_lru && !(folio.flags & (PG_active | PG_unevictable))) {
-    folio.flags |= PG_active;
-    yield* lru_move_to_flagged_list(folio);
+  for (const folio of folios) {
+    if (!(folio.flags & (PG_active | PG_unevictable))) {
+      folio.flags |= PG_active;
+      yield* lru_move_to_flagged_list(folio);
+    }
+    if (!(folio.flags & PG_lru)) yield* folio_change_flags(folio, PG_lru, 0, WHY_SET_LRU);
   }
   yield* spin_unlock(lock);
+  for (const folio of folios) yield* folio_put(folio);
+}
+
+/** lru_add_drain(): move this CPU's queued activations now (reclaim does, before isolating). */
+export function* lru_add_drain(): Gen {
+  const batch = activate_batches().get(current());
+  if (batch && batch.length > 0) yield* folio_batch_move_lru(batch);
+}
+
+/**
+ * lru_add_drain_all(): every CPU's queued activations are moved. The kernel queues a work item on
+ * each CPU and waits for them; here the caller moves them itself, in task order.
+ */
+export function* lru_add_drain_all(): Gen {
+  for (const batch of activate_batches().values()) if (batch.length > 0) yield* folio_batch_move_lru(batch);
 }
 
 /**
@@ -72,9 +125,12 @@ export function* folio_mark_accessed(folio: Folio): Gen {
       yield* folio_activate(folio);
       return;
     }
-    // Not on the LRU yet: it will be added to the active list. (Not if reclaim isolated it: then
-    // the kernel finds it in no lru_add batch and the activation is lost.)
-    if (!lru_isolated().has(folio)) folio.flags |= PG_active;
+    // PG_lru clear: __lru_cache_activate_folio() marks it active only if it waits in this CPU's
+    // lru_add batch, i.e. is on no list yet (the model's lru_add batch drains at once, so that is
+    // a folio not added yet). A folio reclaim isolated, or one already queued on an lru_activate
+    // batch (still on its list), is not found there and the activation is lost.
+    const waitingForLruAdd = folio.lru === LRU_NONE && !lru_isolated().has(folio);
+    if (waitingForLruAdd) folio.flags |= PG_active;
   }
   folio.flags &= ~PG_idle;
   yield emit.folio_mark_accessed({ folio: folio.id, from, to: folio.flags });

@@ -23,7 +23,7 @@ import {
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
-import { folio_add_lru, lru_isolated, lru_lock } from './swap.js';
+import { folio_add_lru, lru_add_drain, lru_isolated, lru_lock } from './swap.js';
 
 // enum folio_references: the reclaim_verdict event names them (FolioReferences).
 export const FOLIOREF_RECLAIM = FolioReferences.codes.reclaim;
@@ -164,6 +164,8 @@ export function* folio_putback_lru(folio: Folio, active: boolean): Gen {
 
 /** shrink_inactive_list(): isolate under lru_lock, judge unlocked, put back under lru_lock. */
 export const shrink_inactive_list = traced('shrink_inactive_list', function* (lru: number, nr_to_scan: number): Gen<number> {
+  // This CPU's queued activations first; other CPUs' stay queued, and isolation passes over them.
+  yield* lru_add_drain();
   const lock = lru_lock();
   yield* spin_lock(lock);
   const folios = yield* isolate_lru_folios(lru, nr_to_scan);
