@@ -118,8 +118,8 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     // are mapped naturally aligned here (THP at a 2 MiB-aligned address; no mremap).
     if (offset !== a % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${a.toString(16)}`);
     const part = data.subarray(pos, pos + chunk);
-    if (write) folio.data.set(part, offset);
-    else part.set(folio.data.subarray(offset, offset + chunk));
+    if (write) folio.write(part, offset);
+    else part.set(folio.read(offset, chunk));
     // The MMU sets the accessed (and, for a store, dirty) bits.
     const aged = entry_set_bits(hw.value, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
     if (aged !== hw.value) {
