@@ -16,17 +16,24 @@ function retval(r: unknown): number {
   return 0;
 }
 
+/** The first numeric argument (usually the address), which the call_enter event shows; 0 if none. */
+function firstNumber(args: readonly unknown[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i];
+    if (typeof x === 'number') return x;
+  }
+  return 0;
+}
+
 export function traced<A extends unknown[], T>(
   fnName: string,
   body: (...args: A) => Gen<T>,
 ): (...args: A) => Gen<T> {
   const fn = name(fnName);
   const wrapper = function* (...args: A): Gen<T> {
-    // The first numeric argument (usually the address) shows in the trace.
-    const first = args.find((x) => typeof x === 'number');
     const stack = current_task().stack;
     stack.push(fnName);
-    yield emit.call_enter({ fn: fn.id, arg: typeof first === 'number' ? first : 0 });
+    yield emit.call_enter({ fn: fn.id, arg: firstNumber(args) });
     const r = yield* body(...args);
     stack.pop();
     yield emit.call_exit({ fn: fn.id, ret: retval(r) });
