@@ -70,16 +70,9 @@ class TracedCall<A extends unknown[], T> implements Gen<T> {
         emit.call_enter({ fn: this.fn.id, arg: firstNumber(this.args) });
         this.phase = Phase.Body;
         return STAGED;
-      case Phase.Body: {
+      case Phase.Body:
         this.inner ??= this.body(...this.args);
-        const step = this.inner.next();
-        if (!step.done) return step;
-        this.result = step.value;
-        this.stack.pop();
-        emit.call_exit({ fn: this.fn.id, ret: retval(step.value) });
-        this.phase = Phase.Exit;
-        return STAGED;
-      }
+        return this.bodyStep(this.inner.next());
       case Phase.Exit:
         this.phase = Phase.Done;
         return { value: this.result as T, done: true };
@@ -100,7 +93,11 @@ class TracedCall<A extends unknown[], T> implements Gen<T> {
       this.phase = Phase.Done;
       throw e;
     }
-    const step = this.inner.throw(e);
+    return this.bodyStep(this.inner.throw(e));
+  }
+
+  /** A step of the body handed up as it is; its return is the call's, after the call_exit event. */
+  private bodyStep(step: IteratorResult<0, T>): IteratorResult<0, T> {
     if (!step.done) return step;
     this.result = step.value;
     this.stack.pop();
