@@ -92,6 +92,8 @@ export class Sim {
 
   private readonly runnable: Task[] = [];
   private readonly sleepers: Task[] = [];
+  /** The earliest wakeAt among the sleepers (Infinity: none), so most steps skip the timer scan. */
+  private nextWake = Infinity;
   private liveUserTasks = 0;
   private step = 0;
   private readonly nameIds = new Map<string, number>();
@@ -100,11 +102,19 @@ export class Sim {
   private readonly sink: EventSink;
   private readonly strategy: Strategy;
   private readonly observe: Strategy['observe'];
+  private readonly onProgress: ((seq: number) => void) | undefined;
+  private readonly progressEvery: number;
+  private readonly onSnapshot: ((seq: number) => void) | undefined;
+  private readonly snapshotEvery: number;
 
   constructor(private readonly opts: SimOptions) {
     this.sink = opts.sink;
     this.strategy = opts.strategy;
     this.observe = opts.strategy.observe?.bind(opts.strategy);
+    this.onProgress = opts.onProgress;
+    this.progressEvery = opts.progressEvery ?? 65536;
+    this.onSnapshot = opts.onSnapshot;
+    this.snapshotEvery = opts.snapshotEvery ?? 0;
   }
 
   intern(text: string): number {
@@ -173,7 +183,7 @@ export class Sim {
     const stopAfter = this.opts.stopAfter ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
       if (this.seq >= stopAfter) return { events: this.seq, ticks: this.tick, outcome: 'stopped' };
-      if (this.sleepers.length > 0 && this.fireOneTimer()) {
+      if (this.nextWake <= this.tick && this.fireOneTimer()) {
         this.afterEvent();
         continue;
       }
@@ -213,9 +223,8 @@ export class Sim {
   }
 
   private afterEvent(): void {
-    const o = this.opts;
-    if (o.onProgress !== undefined && this.seq % (o.progressEvery ?? 65536) === 0) o.onProgress(this.seq);
-    if (o.onSnapshot !== undefined && this.seq % o.snapshotEvery! === 0) o.onSnapshot(this.seq);
+    if (this.onProgress !== undefined && this.seq % this.progressEvery === 0) this.onProgress(this.seq);
+    if (this.onSnapshot !== undefined && this.seq % this.snapshotEvery === 0) this.onSnapshot(this.seq);
   }
 
   private runStep(task: Task): void {
@@ -297,6 +306,7 @@ export class Sim {
     task.blockedSince = this.tick;
     this.removeRunnable(task);
     this.sleepers.push(task);
+    if (task.wakeAt < this.nextWake) this.nextWake = task.wakeAt;
     yield emit.sched_sleep({ until: task.wakeAt, why: why.id });
   }
 
@@ -309,10 +319,13 @@ export class Sim {
 
   /** Wake the first sleeper whose time has come (in sleep order); true if one was woken. */
   private fireOneTimer(): boolean {
-    const i = this.sleepers.findIndex((t) => t.wakeAt <= this.tick);
-    if (i < 0) return false;
-    const t = this.sleepers[i]!;
-    this.sleepers.splice(i, 1);
+    const sleepers = this.sleepers;
+    let i = 0;
+    while (i < sleepers.length && sleepers[i]!.wakeAt > this.tick) i++;
+    if (i === sleepers.length) return false;
+    const t = sleepers[i]!;
+    removeAt(sleepers, i);
+    this.nextWake = this.earliestWake();
     t.state = TaskState.Runnable;
     this.insertRunnable(t);
     emit.sched_wakeup({ target: t.tid, on: W_TIMER.id });
@@ -321,8 +334,9 @@ export class Sim {
   }
 
   private earliestWake(): number {
+    const sleepers = this.sleepers;
     let min = Infinity;
-    for (const t of this.sleepers) min = Math.min(min, t.wakeAt);
+    for (let i = 0; i < sleepers.length; i++) if (sleepers[i]!.wakeAt < min) min = sleepers[i]!.wakeAt;
     return min;
   }
 
@@ -338,12 +352,19 @@ export class Sim {
   private insertRunnable(task: Task): void {
     const r = this.runnable;
     let i = r.length;
-    while (i > 0 && r[i - 1]!.tid > task.tid) i--;
-    r.splice(i, 0, task);
+    r.push(task);
+    for (; i > 0 && r[i - 1]!.tid > task.tid; i--) r[i] = r[i - 1]!;
+    r[i] = task;
   }
 
   private removeRunnable(task: Task): void {
     const i = this.runnable.indexOf(task);
-    if (i >= 0) this.runnable.splice(i, 1);
+    if (i >= 0) removeAt(this.runnable, i);
   }
+}
+
+/** Remove list[i], keeping the order (splice without the array of removed elements it returns). */
+function removeAt<T>(list: T[], i: number): void {
+  for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j]!;
+  list.length--;
 }

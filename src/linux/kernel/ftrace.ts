@@ -4,7 +4,7 @@
  * two runs per call. Only functions a developer wants to see in a stack are traced.
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
+import { name, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { current_task } from './sched.js';
 
@@ -16,22 +16,103 @@ function retval(r: unknown): number {
   return 0;
 }
 
+/** The first numeric argument (usually the address), which the call_enter event shows; 0 if none. */
+function firstNumber(args: readonly unknown[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const x = args[i];
+    if (typeof x === 'number') return x;
+  }
+  return 0;
+}
+
+const enum Phase {
+  Enter,
+  Body,
+  Exit,
+  Done,
+}
+
+/** What every step of a traced call but the last hands up: an event was staged. */
+const STAGED: IteratorYieldResult<0> = Object.freeze({ value: 0, done: false });
+
+/**
+ * One call of a traced function: call_enter, every step of the body, call_exit, then the body's
+ * return value. It behaves as the generator
+ *
+ *   push fn; yield call_enter; r = yield* body(...args); pop fn; yield call_exit; return r
+ *
+ * but is a plain iterator: every event of the body passes up through each traced frame of the
+ * stack, and a method call costs less than resuming a generator frame (traced functions are the
+ * outer frames of most paths: GUP, faults, munmap, mprotect).
+ */
+class TracedCall<A extends unknown[], T> implements Gen<T> {
+  private phase = Phase.Enter;
+  private stack: string[] = [];
+  private inner: Gen<T> | undefined;
+  private result: T | undefined;
+
+  constructor(
+    private readonly fnName: string,
+    private readonly fn: Name,
+    private readonly body: (...args: A) => Gen<T>,
+    private readonly args: A,
+  ) {}
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<0, T> {
+    switch (this.phase) {
+      case Phase.Enter:
+        this.stack = current_task().stack;
+        this.stack.push(this.fnName);
+        emit.call_enter({ fn: this.fn.id, arg: firstNumber(this.args) });
+        this.phase = Phase.Body;
+        return STAGED;
+      case Phase.Body:
+        this.inner ??= this.body(...this.args);
+        return this.bodyStep(this.inner.next());
+      case Phase.Exit:
+        this.phase = Phase.Done;
+        return { value: this.result as T, done: true };
+      default:
+        return { value: undefined as T, done: true };
+    }
+  }
+
+  /** Closing the call closes the body (a generator's `return()` runs the body's `finally` blocks). */
+  return(value: T): IteratorResult<0, T> {
+    this.phase = Phase.Done;
+    this.inner?.return(value);
+    return { value, done: true };
+  }
+
+  throw(e: unknown): IteratorResult<0, T> {
+    if (this.phase !== Phase.Body || this.inner === undefined) {
+      this.phase = Phase.Done;
+      throw e;
+    }
+    return this.bodyStep(this.inner.throw(e));
+  }
+
+  /** A step of the body handed up as it is; its return is the call's, after the call_exit event. */
+  private bodyStep(step: IteratorResult<0, T>): IteratorResult<0, T> {
+    if (!step.done) return step;
+    this.result = step.value;
+    this.stack.pop();
+    emit.call_exit({ fn: this.fn.id, ret: retval(step.value) });
+    this.phase = Phase.Exit;
+    return STAGED;
+  }
+}
+
 export function traced<A extends unknown[], T>(
   fnName: string,
   body: (...args: A) => Gen<T>,
 ): (...args: A) => Gen<T> {
   const fn = name(fnName);
-  const wrapper = function* (...args: A): Gen<T> {
-    // The first numeric argument (usually the address) shows in the trace.
-    const first = args.find((x) => typeof x === 'number');
-    const stack = current_task().stack;
-    stack.push(fnName);
-    yield emit.call_enter({ fn: fn.id, arg: typeof first === 'number' ? first : 0 });
-    const r = yield* body(...args);
-    stack.pop();
-    yield emit.call_exit({ fn: fn.id, ret: retval(r) });
-    return r;
-  };
+  const wrapper = (...args: A): Gen<T> => new TracedCall(fnName, fn, body, args);
   Object.defineProperty(wrapper, 'name', { value: fnName });
   return wrapper;
 }

@@ -116,7 +116,7 @@ function* read_folio(mapping: AddressSpace, index: number): Gen<Folio> {
     // The read completes: bytes in, uptodate, into the cache (which keeps the allocation's
     // reference; the caller gets one more).
     const start = index * PAGE_SIZE;
-    folio.data.set(mapping.data.subarray(start, Math.min(start + PAGE_SIZE, mapping.data.length)));
+    folio.write(mapping.data.subarray(start, Math.min(start + PAGE_SIZE, mapping.data.length)));
     yield* filemap_add_folio(mapping, folio, index, true);
     yield* folio_add_lru(folio);
     yield* folio_get(folio);
@@ -145,7 +145,7 @@ export function* i_mmap_unlock_read(mapping: AddressSpace): Gen {
  */
 export function* page_cache_add_large(mapping: AddressSpace, folio: Folio, index: number): Gen {
   const start = index * PAGE_SIZE;
-  folio.data.set(mapping.data.subarray(start, Math.min(start + folio.size(), mapping.data.length)));
+  folio.write(mapping.data.subarray(start, Math.min(start + folio.size(), mapping.data.length)));
   yield* filemap_add_folio(mapping, folio, index, false);
 }
 

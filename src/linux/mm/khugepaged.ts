@@ -129,7 +129,7 @@ export const collapse_huge_page = traced('collapse_huge_page', function* (mm: Mm
   // __collapse_huge_page_copy(): every small page into its place in the THP (none: zeros) ...
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
     const src = srcs[i];
-    if (src) folio.data.set(src.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE);
+    if (src) folio.copyFrom(src, 0, PAGE_SIZE, i * PAGE_SIZE);
     if (src) yield emit.folio_copy_page({ dst: folio.id, index: i, src: src.id });
   }
   // ... then __collapse_huge_page_copy_succeeded(): clear the PTEs, drop the small folios.
@@ -202,7 +202,7 @@ export const collapse_file = traced('collapse_file', function* (mapping: Address
   yield* page_cache_add_large(mapping, new_folio, start); // the holes' bytes, uptodate
   for (const { folio: old } of olds) {
     const i = old.index - start;
-    new_folio.data.set(old.data.subarray(0, PAGE_SIZE), i * PAGE_SIZE); // copy_mc_highpage
+    new_folio.copyFrom(old, 0, PAGE_SIZE, i * PAGE_SIZE); // copy_mc_highpage
     yield emit.folio_copy_page({ dst: new_folio.id, index: i, src: old.id });
   }
   yield* folio_add_lru(new_folio);

@@ -183,7 +183,7 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
  * (no source: the zero page, and the new folio is zeros already).
  */
 function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
-  if (src) dst.data.set(src.data.subarray(idx * PAGE_SIZE, (idx + 1) * PAGE_SIZE));
+  if (src) dst.copyFrom(src, idx * PAGE_SIZE, PAGE_SIZE);
   yield emit.folio_copy({ dst: dst.id, src: src ? src.id : 0, index: idx });
 }
 
@@ -572,7 +572,7 @@ export function* copy_from_folio(
     yield emit.kernel_fault({ what: FAULT_SECRETMEM.id, addr });
     return;
   }
-  const src = folio.data.subarray(offset, offset + len);
+  const src = folio.read(offset, len);
   buf.set(src, pos);
   const from = is_zero_pfn(folio.pfn) || is_huge_zero_pfn(folio.pfn) ? COPY_FROM_ZERO_PAGE : folio.id;
   yield emit.copy({ addr, len, folio: from, hash: bytesHash(src) });
@@ -585,7 +585,7 @@ export function* copy_to_folio(
   const src = buf.subarray(pos, pos + len);
   // The replay model places the bytes at addr % folio size (model.ts folioOffset).
   if (offset !== addr % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${addr.toString(16)}`);
-  folio.data.set(src, offset);
+  folio.write(src, offset);
   yield emit.copy_to_folio({ addr, len, folio: folio.id, hash: bytesHash(src), data: src.slice() });
 }
 

@@ -248,7 +248,7 @@ export const migrate_folio_mapped = traced('migrate_folio_mapped', function* (
   let rc = src.mapcount > 0 ? -EAGAIN : 0;
   if (rc === 0 && src._refcount !== expected) rc = -EAGAIN; // "extra refs before we do more work"
   if (rc === 0) {
-    dst.data.set(src.data); // folio_mc_copy()
+    dst.copyFrom(src, 0, src.size()); // folio_mc_copy()
     yield emit.folio_copy({ dst: dst.id, src: src.id, index: 0 });
     if (src._refcount !== expected) rc = -EAGAIN; // __folio_migrate_mapping()
   }

@@ -66,7 +66,7 @@ export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number)
     const now = yield* read_entry(pmdp, false);
     const same = now === mapped.pmdval;
     yield emit.pmd_recheck({ addr, same, value: now });
-    if (same) return { ...mapped, ptl };
+    if (same) return { ptep: mapped.ptep, pmdval: mapped.pmdval, ptl };
     yield* pte_unmap_unlock(ptl);
   }
 }
@@ -75,7 +75,7 @@ export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number)
 export function* pte_offset_map_rw_nolock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
   const mapped = yield* __pte_offset_map(pmdp, addr);
   if (!mapped) return null;
-  return { ...mapped, ptl: pte_lockptr(mm, mapped.pmdval) };
+  return { ptep: mapped.ptep, pmdval: mapped.pmdval, ptl: pte_lockptr(mm, mapped.pmdval) };
 }
 
 /** pte_unmap_unlock(): spin_unlock(ptl), then pte_unmap(). */

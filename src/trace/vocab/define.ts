@@ -218,6 +218,17 @@ function decodeBlob(type: BlobType, data: Uint8Array | null | undefined): unknow
 /** The emitter of one kind: stages the event and returns 0 (`yield emit.x({...})`). */
 export type Emitter = (args: Record<string, unknown>) => 0;
 
+/**
+ * The code of the enum name in `value`, as generated source: a comparison per name (the names are
+ * interned constants, so each is one pointer comparison) before the lookup in `codes` that a name
+ * this build does not know ends in. A keyed lookup by a varying string is a hash probe on every
+ * event; the enums are small (at most a handful of names).
+ */
+function enumCode(value: string, type: EnumDef<string>, codes: string): string {
+  const tests = Object.entries(type.codes).map(([n, code]) => `${value} === ${JSON.stringify(n)} ? ${code} : `);
+  return `${tests.join('')}${codes}[${value}]`;
+}
+
 /** The generated emitter: fixed property reads, no allocation beyond a list blob's encoding. */
 export function makeEmitter(name: string, spec: KindSpec): Emitter {
   const fields = Object.entries(spec.fields);
@@ -229,7 +240,8 @@ export function makeEmitter(name: string, spec: KindSpec): Emitter {
     if (type === 'bool') expr = `${src} ? 1 : 0`;
     else if (typeof type === 'object' && type.kind === 'enum') {
       consts.push(type.codes);
-      expr = `C${consts.length - 1}[${src}]`;
+      lines.push(`const v${i} = ${src};`);
+      expr = enumCode(`v${i}`, type, `C${consts.length - 1}`);
     } else expr = src;
     lines.push(`S.${SLOTS[i]} = ${expr};`);
   });

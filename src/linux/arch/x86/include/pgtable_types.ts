@@ -42,14 +42,21 @@ export const TASK_SIZE = 2 ** 47 - PAGE_SIZE;
 
 const SHIFT_OF_LEVEL = [0, PAGE_SHIFT, PMD_SHIFT, PUD_SHIFT, PGDIR_SHIFT];
 
+/**
+ * Per level, the bytes one entry maps and its inverse. The walks index a table on every step, so the
+ * powers are computed once; dividing by a power of two and multiplying by its inverse are both exact.
+ */
+const SIZE_OF_LEVEL = Float64Array.from(SHIFT_OF_LEVEL, (shift) => 2 ** shift);
+const INVERSE_SIZE_OF_LEVEL = Float64Array.from(SHIFT_OF_LEVEL, (shift) => 2 ** -shift);
+
 /** Index of addr in a table of `level` (pgd_index, pud_index, pmd_index, pte_index). */
 export function table_index(level: number, addr: number): number {
-  return Math.floor(addr / 2 ** SHIFT_OF_LEVEL[level]!) % PTRS_PER_TABLE;
+  return Math.floor(addr * (INVERSE_SIZE_OF_LEVEL[level] ?? NaN)) % PTRS_PER_TABLE;
 }
 
 /** Bytes one entry of a table of `level` maps. */
 export function entry_size(level: number): number {
-  return 2 ** SHIFT_OF_LEVEL[level]!;
+  return SIZE_OF_LEVEL[level] ?? NaN;
 }
 
 export function mk_entry(pfn: number, flags: number): number {

@@ -15,10 +15,10 @@ import {
   FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC,
   VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_READ, VM_WRITE, type VmAreaStruct,
 } from '../../../mm/mm_types.js';
-import { entry_ptr, entry_table } from '../../../mm/pgtable.js';
+import { entry_table } from '../../../mm/pgtable.js';
 import {
   entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY,
-  PMD_SIZE, pte_protnone, pte_write,
+  PMD_SIZE, pte_protnone, pte_write, table_index,
 } from '../include/pgtable_types.js';
 
 
@@ -86,7 +86,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
 function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number; pfn: number } {
   let table = mm.pgd;
   for (let level = 4; level > 1; level--) {
-    const idx = entry_ptr(table, addr).idx;
+    const idx = table_index(table.level, addr);
     const v = table.entries[idx]!;
     if (entry_none(v) || !entry_present(v)) return { value: 0, table: null, idx: 0, pfn: 0 };
     if (entry_leaf(v)) {
@@ -95,7 +95,7 @@ function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType
     }
     table = entry_table(v);
   }
-  const idx = entry_ptr(table, addr).idx;
+  const idx = table_index(table.level, addr);
   const value = table.entries[idx]!;
   return { value, table, idx, pfn: entry_pfn(value) };
 }
@@ -126,8 +126,8 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     // are mapped naturally aligned here (THP at a 2 MiB-aligned address; no mremap).
     if (offset !== a % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${a.toString(16)}`);
     const part = data.subarray(pos, pos + chunk);
-    if (write) folio.data.set(part, offset);
-    else part.set(folio.data.subarray(offset, offset + chunk));
+    if (write) folio.write(part, offset);
+    else part.set(folio.read(offset, chunk));
     // The MMU sets the accessed (and, for a store, dirty) bits.
     const aged = entry_set_bits(hw.value, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
     if (aged !== hw.value) {
