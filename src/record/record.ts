@@ -8,7 +8,8 @@
  */
 import { errors } from '../errors.js';
 import { modelFromKernel } from '../replay/live.js';
-import { encodeModel, SNAPSHOT_EVERY } from '../replay/snapshot.js';
+import { kernel } from '../linux/kernel.js';
+import { encodeSnapshot, SNAPSHOT_EVERY } from '../replay/snapshot.js';
 import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
@@ -204,7 +205,7 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
   let snapshotMs = 0;
   const takeSnapshot = (seq: number, sim: Sim): void => {
     const t0 = performance.now();
-    rec.snapshot(seq, encodeModel(modelFromKernel(sim)));
+    rec.snapshot(seq, encodeSnapshot(modelFromKernel(sim, kernel(), { requestLog: false })));
     snapshotMs += performance.now() - t0;
     snapshots++;
   };

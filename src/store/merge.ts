@@ -13,7 +13,7 @@ const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
   names: ['id', 'text'],
   tasks: ['tid', 'name', 'daemon'],
   batches: ['last_seq', 'events', 'hash', 'decisions'],
-  requests: ['first_seq', 'last_seq'],
+  requests: ['first_seq', 'last_seq', 'tid', 'req', 'op', 'addr', 'len', 'result', 'hash'],
   snapshots: ['seq', 'data'],
 };
 

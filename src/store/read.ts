@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
-import type { KindsTable, RunsTable } from './schema.js';
+import type { KindsTable, RequestsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
 
 /** One event as stored: [seq, tick, tid, kind, a, b, c, d, data]. */
@@ -156,6 +156,13 @@ export class TraceFile {
   requests(run: number): { first_seq: number; last_seq: number | null }[] {
     return this.q(() => all(this.db, qb.selectFrom('requests')
       .select(['first_seq', 'last_seq']).where('run', '=', run).orderBy('first_seq')));
+  }
+
+  /** The requests of `run` begun at or before `seq`, with what their events say, by first seq. */
+  requestLog(run: number, seq: number): Omit<RequestsTable, 'run'>[] {
+    return this.q(() => all(this.db, qb.selectFrom('requests')
+      .select(['first_seq', 'last_seq', 'tid', 'req', 'op', 'addr', 'len', 'result', 'hash'])
+      .where('run', '=', run).where('first_seq', '<=', seq).orderBy('first_seq')));
   }
 
   /** The event layout the file declares (its kinds table), by kind number. */

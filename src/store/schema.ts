@@ -101,6 +101,15 @@ export interface RequestsTable {
   run: number;
   first_seq: number;
   last_seq: number | null;
+  /** What the request_begin says (NULL in runs recorded before the request log moved here). */
+  tid: number | null;
+  req: number | null;
+  op: string | null;
+  addr: number | null;
+  len: number | null;
+  /** What the request_end says: NULL while the request is open. */
+  result: number | null;
+  hash: number | null;
 }
 
 export interface TraceDB {

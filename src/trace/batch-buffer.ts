@@ -6,6 +6,7 @@
  * BatchMeta and starts the next one in another slot.
  */
 import { chain, eventHash, HASH_SEED } from './hash.js';
+import type { RequestRow } from './request-pairs.js';
 import { STRIDE, type BatchMeta } from './writer-core.js';
 
 /** The buffers of one batch: shared with the writer worker, or plain in process. */
@@ -39,7 +40,7 @@ export class BatchBuffer {
   private h = HASH_SEED;
   private names: [number, string][] = [];
   private tasks: [number, string, number][] = [];
-  private requests: number[] = [];
+  private requests: RequestRow[] = [];
   private big: [number, Uint8Array][] = [];
   private snapshots: [number, Uint8Array][] = [];
 
@@ -106,9 +107,9 @@ export class BatchBuffer {
     this.tasks.push([tid, name, daemon ? 1 : 0]);
   }
 
-  /** A request row to insert or replace: its first seq, and its last (-1 while it is open). */
-  request(firstSeq: number, lastSeq: number): void {
-    this.requests.push(firstSeq, lastSeq);
+  /** A request row to insert or replace (keyed by its first seq). */
+  request(row: RequestRow): void {
+    this.requests.push(row);
   }
 
   snapshot(seq: number, data: Uint8Array): void {

@@ -15,6 +15,7 @@ import { TraceFile, type Direction, type EventFilter, type EventRow, type QueryR
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
+import { RequestLog } from './request-log.js';
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { Direction, EventFilter, EventRow, KindLayout, QueryResult };
@@ -251,6 +252,22 @@ export class Trace {
   /** request_begin/request_end pairs of a run, by first seq. */
   requests(run: number): RequestInfo[] {
     return this.store.requests(run).map((r) => ({ firstSeq: r.first_seq, lastSeq: r.last_seq }));
+  }
+
+  /**
+   * The request log as it stood after event `seq`: every request begun by then, in the order they
+   * began, with the result of those that had ended. Read from the `requests` table, which holds
+   * what each request's events say (rows of runs recorded before it did have no such fields: those
+   * runs' snapshots are never used, so replay folds their log from the events instead).
+   */
+  requestLog(run: number, seq: number): RequestLog {
+    const log = new RequestLog();
+    for (const r of this.store.requestLog(run, seq)) {
+      log.begin(r.tid ?? 0, r.req ?? 0, r.op ?? '', r.addr ?? 0, r.len ?? 0);
+      const ended = r.last_seq !== null && r.last_seq <= seq;
+      if (ended) log.endLast(r.result ?? 0, r.hash ?? 0);
+    }
+    return log;
   }
 
   /** The event vocabulary the file was written with. */

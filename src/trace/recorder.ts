@@ -18,7 +18,7 @@ import type { KindLayout } from '../store/layout.js';
 import { completeRun, endRun, insertRun, runNamed, settle, type InsertedRun } from '../store/runs.js';
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
-import { RequestPairs } from './request-pairs.js';
+import { RequestPairs, type RequestRow } from './request-pairs.js';
 import type { EventSink } from './sink.js';
 import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
@@ -106,7 +106,7 @@ export class Recorder implements EventSink {
   private readonly inflight: number;
   private readonly buffer: BatchBuffer;
   private readonly requests = new RequestPairs();
-  private readonly storeRequest = (firstSeq: number, lastSeq: number): void => this.buffer.request(firstSeq, lastSeq);
+  private readonly storeRequest = (row: RequestRow): void => this.buffer.request(row);
 
   // the run being recorded (id 0: none)
   private runId = 0;
@@ -233,6 +233,7 @@ export class Recorder implements EventSink {
   name(id: number, text: string): void {
     if (this.runId === 0) this.noRun();
     this.buffer.name(id, text);
+    this.requests.name(id, text);
   }
 
   snapshot(seq: number, data: Uint8Array): void {

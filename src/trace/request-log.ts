@@ -56,6 +56,13 @@ export class RequestLog {
     }
   }
 
+  /** The request begun last ended (how a log read back in begin order is completed). */
+  endLast(result: number, hash: number): void {
+    const last = this.w.tid.length - 1;
+    this.w.result[last] = result;
+    this.w.hash[last] = hash >>> 0;
+  }
+
   at(i: number) {
     const w = this.w;
     return { tid: w.tid[i]!, req: w.req[i]!, op: w.ops[w.op[i]!]!, addr: w.addr[i]!, len: w.len[i]!, result: w.result[i]!, hash: w.hash[i]! };

@@ -11,6 +11,7 @@
  * and a small BatchMeta message.
  */
 import type Database from 'better-sqlite3';
+import type { RequestRow } from './request-pairs.js';
 
 export const STRIDE = 10;
 export const DEFAULT_BATCH = 16384;
@@ -34,8 +35,8 @@ export interface BatchMeta {
   names: [number, string][];
   /** [tid, name, daemon] tasks created since the last batch */
   tasks: [number, string, number][];
-  /** [first_seq, last_seq or -1] request rows to insert or replace */
-  requests: number[];
+  /** request rows to insert or replace (keyed by first seq) */
+  requests: RequestRow[];
   /** blobs too large for the arena: [row, bytes] */
   big: [number, Uint8Array][];
   /** state snapshots taken at events of this batch: [seq, encoded model] */
@@ -88,7 +89,7 @@ export class SqliteBatchWriter {
     this.one = this.db.prepare(cols + tuple);
     this.insName = this.db.prepare(`INSERT INTO names (run, id, text) VALUES (${run}, ?, ?)`);
     this.insTask = this.db.prepare(`INSERT OR REPLACE INTO tasks (run, tid, name, daemon) VALUES (${run}, ?, ?, ?)`);
-    this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq) VALUES (${run}, ?, ?)`);
+    this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq, tid, req, op, addr, len, result, hash) VALUES (${run}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insBatch = this.db.prepare(`INSERT INTO batches (run, last_seq, events, hash, decisions) VALUES (${run}, ?, ?, ?, ?)`);
     this.insSnap = this.db.prepare(`INSERT OR REPLACE INTO snapshots (run, seq, data) VALUES (${run}, ?, ?)`);
   }
@@ -102,8 +103,9 @@ export class SqliteBatchWriter {
   private writeBody(rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta): void {
     for (const [id, text] of m.names) this.insName!.run(id, text);
     for (const [tid, name, daemon] of m.tasks) this.insTask!.run(tid, name, daemon);
-    const rq = m.requests;
-    for (let i = 0; i < rq.length; i += 2) this.insReq!.run(rq[i], rq[i + 1]! < 0 ? null : rq[i + 1]);
+    for (const q of m.requests) {
+      this.insReq!.run(q.firstSeq, q.lastSeq < 0 ? null : q.lastSeq, q.tid, q.req, q.op, q.addr, q.len, q.result, q.hash);
+    }
 
     let big: Map<number, Uint8Array> | undefined;
     if (m.big.length) big = new Map(m.big);
