@@ -7,7 +7,12 @@ import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MODEL_VERSION } from '../src/replay/snapshot.js';
+import { modelFromKernel } from '../src/replay/live.js';
+import { encodeSnapshot, MODEL_VERSION } from '../src/replay/snapshot.js';
+import { RandomStrategy } from '../src/sim/strategy.js';
+import { openTrace } from '../src/trace/reader.js';
+import { findWorkload, resolveParams } from '../src/workloads/index.js';
+import { runWorkload } from '../src/workloads/runner.js';
 import { mmtrace as cli, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -79,5 +84,52 @@ describe('versioned snapshots', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/does not decode/);
     expect(JSON.parse(r.stdout).state).toEqual(JSON.parse(expected.stdout).state);
+  });
+});
+
+describe('snapshot size', () => {
+  it('does not grow with the requests the run has completed', () => {
+    const w = findWorkload('cmdline-poll')!;
+    const sizes: number[] = [];
+    runWorkload({
+      workload: w, params: resolveParams(w, { reads: '40', iterations: '5' }), path: 'gup', variant: [], seed: 3,
+      strategy: new RandomStrategy(3), sink: { event() {}, name() {}, task() {} }, snapshotEvery: 997,
+      onSnapshot: (_seq, sim) => {
+        const m = modelFromKernel(sim);
+        const before = encodeSnapshot(m).length;
+        // a thousand more completed requests in the log: the same state otherwise
+        for (let i = 0; i < 1000; i++) {
+          m.requests.begin(1, 10_000 + i, 'read', 0x1000 * i, 4096);
+          m.requests.end(1, 10_000 + i, 4096, i);
+        }
+        sizes.push(before, encodeSnapshot(m).length);
+      },
+    });
+    expect(sizes.length).toBeGreaterThan(4);
+    for (let i = 0; i < sizes.length; i += 2) expect(sizes[i + 1]).toBe(sizes[i]);
+  });
+
+  it('stored while recording leaves the log to the requests table, which replay reads it from', async () => {
+    const file = recordWithSnapshots('log-in-table');
+    const db = new Database(file, { readonly: true });
+    const blobs = (db.prepare('SELECT data FROM snapshots').all() as { data: Buffer }[]).map((r) => new Packr().unpack(r.data));
+    db.close();
+    expect(blobs.length).toBeGreaterThan(1);
+    for (const wire of blobs) expect(wire).not.toHaveProperty('requests');
+    const trace = await openTrace(file);
+    try {
+      const run = trace.resolveRun('gup');
+      const at = lastSnapshotSeq(file);
+      const log = trace.requestLog(run.id, at);
+      const pairs = trace.requests(run.id).filter((r) => r.firstSeq <= at);
+      expect(log.length).toBe(pairs.length);
+      const ended = pairs.filter((r) => r.lastSeq !== null && r.lastSeq <= at).length;
+      expect(ended).toBeGreaterThan(0);
+      const withResult = Array.from({ length: log.length }, (_, i) => log.at(i)).filter((r) => r.result !== null);
+      expect(withResult.length).toBe(ended);
+      expect(withResult.every((r) => r.op.length > 0)).toBe(true);
+    } finally {
+      trace.close();
+    }
   });
 });
