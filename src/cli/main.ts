@@ -49,6 +49,7 @@ function program(): Command {
     .option('--name <run>', 'run name (default: the path plus variant switches)')
     .option('--replace', 'replace an existing run of the same name')
     .option('--max-events <n>', 'stop a run after this many events')
+    .option('--max-bytes <size>', 'stop recording before the file passes this size: bytes, or with K, M, G, T (500M, 2G; powers of 1000)')
     .option('--yes', 'record even when the estimated file size passes 10 GB')
     .option('--json', 'one JSON document on stdout')
     .action(async (workload, o) => (await import('./record-command.js')).recordCommand(workload, o));

@@ -100,11 +100,23 @@ export class Sim {
   private readonly sink: EventSink;
   private readonly strategy: Strategy;
   private readonly observe: Strategy['observe'];
+  /** The run ends with an event_limit event once it has this many events. */
+  private maxEvents: number;
 
   constructor(private readonly opts: SimOptions) {
+    this.maxEvents = opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
     this.sink = opts.sink;
     this.strategy = opts.strategy;
     this.observe = opts.strategy.observe?.bind(opts.strategy);
+  }
+
+  /**
+   * Move the event limit while running (a recording bounded by its file's size learns the limit
+   * as it goes). A limit already passed ends the run at its next step, at the current event; the
+   * run then reads as if that limit had been given from the start.
+   */
+  cutAt(limit: number): void {
+    this.maxEvents = Math.max(limit, this.seq);
   }
 
   intern(text: string): number {
@@ -169,7 +181,6 @@ export class Sim {
 
   /** One event per iteration (a timer wake-up or a task's step), then the hooks. */
   private loop(): SimResult {
-    const maxEvents = this.opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
     const stopAfter = this.opts.stopAfter ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
       if (this.seq >= stopAfter) return { events: this.seq, ticks: this.tick, outcome: 'stopped' };
@@ -189,8 +200,8 @@ export class Sim {
         this.reportDeadlock();
         return { events: this.seq, ticks: this.tick, outcome: 'deadlock' };
       }
-      if (this.seq >= maxEvents) {
-        emit.event_limit({ limit: maxEvents });
+      if (this.seq >= this.maxEvents) {
+        emit.event_limit({ limit: this.maxEvents });
         this.stampStaged(0);
         return { events: this.seq, ticks: this.tick, outcome: 'limit' };
       }

@@ -173,6 +173,14 @@ export class Recorder implements EventSink {
     return this.log.after(this.committedBatches).events;
   }
 
+  /**
+   * The size the file has with what is committed so far: its pages, as SQLite counts them (the
+   * WAL's pages move into the file at the checkpoint; this is the size it then has).
+   */
+  get committedFileBytes(): number {
+    return Number(this.db.pragma('page_count', { simple: true })) * Number(this.db.pragma('page_size', { simple: true }));
+  }
+
   /** Does the file hold a run of this name? */
   hasRun(name: string): boolean {
     return runNamed(this.db, name) !== undefined;
