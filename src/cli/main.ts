@@ -239,7 +239,8 @@ Example:
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')
     .option('--events <n>', 'approximate events of the measured run', '10000000')
-    .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui')
+    .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui, rss10m, rss100m (minutes)')
+    .option('--against <dir>', "another checkout's root with a built dist/: run its bench first and give every figure beside its own, with the ratio")
     .option('--json', 'one JSON document on stdout')
     .action(async (o) => (await import('./bench.js')).benchCommand(o));
 
