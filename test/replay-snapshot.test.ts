@@ -10,7 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { modelFromKernel } from '../src/replay/live.js';
 import { encodeSnapshot, MODEL_VERSION } from '../src/replay/snapshot.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
+import { project } from '../src/replay/projection.js';
 import { openTrace } from '../src/trace/reader.js';
+import { decodeSegment } from '../src/trace/request-segment.js';
 import { findWorkload, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import { mmtrace as cli, tempDir } from './helpers/cli.js';
@@ -111,25 +113,28 @@ describe('snapshot size', () => {
     for (let i = 0; i < sizes.length; i += 2) expect(sizes[i + 1]).toBe(sizes[i]);
   });
 
-  it('stored while recording leaves the log to the requests table, which replay reads it from', async () => {
-    const file = recordWithSnapshots('log-in-table');
+  it('stored while recording leaves the log to its pieces, which rebuild it as the events fold it', async () => {
+    const file = recordWithSnapshots('log-in-pieces');
     const db = new Database(file, { readonly: true });
-    const blobs = (db.prepare('SELECT data FROM snapshots').all() as { data: Buffer }[]).map((r) => new Packr().unpack(r.data));
+    const blobs = (db.prepare('SELECT data FROM snapshots ORDER BY seq').all() as { data: Buffer }[]).map((r) => new Packr().unpack(r.data));
+    const pieces = (db.prepare('SELECT seq, data FROM request_log ORDER BY seq').all() as { seq: number; data: Buffer }[]);
     db.close();
     expect(blobs.length).toBeGreaterThan(1);
     for (const wire of blobs) expect(wire).not.toHaveProperty('requests');
+    expect(pieces.map((p) => p.seq)).toEqual(blobs.map((b) => b.seq));
+    // every ended request is in exactly one piece: together they are as long as the log, not longer
+    const ended = pieces.reduce((n, p) => n + decodeSegment(p.data).ended.length, 0);
     const trace = await openTrace(file);
     try {
       const run = trace.resolveRun('gup');
-      const at = lastSnapshotSeq(file);
-      const log = trace.requestLog(run.id, at);
-      const pairs = trace.requests(run.id).filter((r) => r.firstSeq <= at);
-      expect(log.length).toBe(pairs.length);
-      const ended = pairs.filter((r) => r.lastSeq !== null && r.lastSeq <= at).length;
-      expect(ended).toBeGreaterThan(0);
-      const withResult = Array.from({ length: log.length }, (_, i) => log.at(i)).filter((r) => r.result !== null);
-      expect(withResult.length).toBe(ended);
-      expect(withResult.every((r) => r.op.length > 0)).toBe(true);
+      const last = pieces.at(-1)!.seq;
+      expect(ended).toBe(trace.requests(run.id).filter((r) => r.lastSeq !== null && r.lastSeq <= last).length);
+      for (const { seq } of pieces) {
+        const folded = project(trace, run, seq, { useSnapshots: false }).model.requests;
+        expect(trace.requestLog(run.id, seq)!.toWire(), `the log at event ${seq}`).toEqual(folded.toWire());
+      }
+      // no piece at that event: no log (the snapshot is then not used)
+      expect(trace.requestLog(run.id, last + 1)).toBeUndefined();
     } finally {
       trace.close();
     }

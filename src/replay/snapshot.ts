@@ -5,8 +5,9 @@
  * snapshot of another shape is never misread.
  *
  * A stored snapshot leaves the request log out: the log grows with the run (every request ever
- * begun), and the trace file's `requests` table already holds it, so the reader supplies it
- * (Trace.requestLog) and a snapshot's size depends on the state alone, not on the run's length.
+ * begun), so the recorder writes it in pieces beside the snapshots (trace/request-segment.ts) and
+ * the reader rebuilds it (Trace.requestLog): a snapshot's size depends on the state alone, not on
+ * the run's length.
  * In-memory checkpoints (the browser's) keep the log in the encoding.
  */
 import { Packr } from 'msgpackr';
@@ -81,8 +82,8 @@ function keyed<T>(items: T[], key: (x: T) => number | string): Map<any, T> {
   return new Map(items.map((x) => [key(x), x]));
 }
 
-/** The request log after event `seq`, for a snapshot stored without it. */
-export type RequestLogAt = (seq: number) => RequestLog;
+/** The request log after the snapshot at event `seq`, for a snapshot stored without it (undefined: none). */
+export type RequestLogAt = (seq: number) => RequestLog | undefined;
 
 /**
  * The Model in a snapshot, or why it cannot be used: written by another model version, or not a
@@ -99,7 +100,8 @@ export function decodeModel(bytes: Uint8Array, requestLogAt?: RequestLogAt): Mod
   const version = w?.modelVersion ?? 1;
   if (version !== MODEL_VERSION) return { reason: `the snapshot was written by model version ${version}, this build reads ${MODEL_VERSION}` };
   if (!Array.isArray(w.tasks) || !Array.isArray(w.folios) || !Array.isArray(w.files)) return { reason: 'the snapshot does not decode' };
-  if (w.requests === undefined && requestLogAt === undefined) return { reason: 'the snapshot\'s request log is in a trace file, and none was given' };
+  const requests = w.requests === undefined ? requestLogAt?.(w.seq) : RequestLog.fromWire(w.requests);
+  if (requests === undefined) return { reason: 'the snapshot\'s request log is not in the trace file' };
   // Byte arrays come back as views of the snapshot buffer: give each its own copy.
   for (const f of w.folios) f.data = new Uint8Array(f.data);
   for (const f of w.files) f.data = new Uint8Array(f.data);
@@ -110,7 +112,7 @@ export function decodeModel(bytes: Uint8Array, requestLogAt?: RequestLogAt): Mod
     tables: keyed(w.tables.map((t) => ({ ...t, entries: new Map(t.entries) })), (t) => t.table),
     folios: keyed(w.folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
     files: keyed(w.files, (f) => f.name),
-    requests: w.requests === undefined ? requestLogAt!(w.seq) : RequestLog.fromWire(w.requests),
+    requests,
   };
 }
 

@@ -13,8 +13,9 @@ const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
   names: ['id', 'text'],
   tasks: ['tid', 'name', 'daemon'],
   batches: ['last_seq', 'events', 'hash', 'decisions'],
-  requests: ['first_seq', 'last_seq', 'tid', 'req', 'op', 'addr', 'len', 'result', 'hash'],
+  requests: ['first_seq', 'last_seq'],
   snapshots: ['seq', 'data'],
+  request_log: ['seq', 'data'],
 };
 
 const RUN_COLUMNS = ['name', 'workload', 'params', 'path', 'variant', 'seed', 'strategy', 'config', 'code_version',

@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
-import type { KindsTable, RequestsTable, RunsTable } from './schema.js';
+import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
 
 /** One event as stored: [seq, tick, tid, kind, a, b, c, d, data]. */
@@ -153,16 +153,15 @@ export class TraceFile {
     return Number(row?.n ?? 0);
   }
 
+  /** The request log's pieces of `run` up to event `seq`, in order (one per snapshot). */
+  requestSegments(run: number, seq: number): { seq: number; data: Uint8Array }[] {
+    return this.q(() => all(this.db, qb.selectFrom('request_log').select(['seq', 'data'])
+      .where('run', '=', run).where('seq', '<=', seq).orderBy('seq')));
+  }
+
   requests(run: number): { first_seq: number; last_seq: number | null }[] {
     return this.q(() => all(this.db, qb.selectFrom('requests')
       .select(['first_seq', 'last_seq']).where('run', '=', run).orderBy('first_seq')));
-  }
-
-  /** The requests of `run` begun at or before `seq`, with what their events say, by first seq. */
-  requestLog(run: number, seq: number): Omit<RequestsTable, 'run'>[] {
-    return this.q(() => all(this.db, qb.selectFrom('requests')
-      .select(['first_seq', 'last_seq', 'tid', 'req', 'op', 'addr', 'len', 'result', 'hash'])
-      .where('run', '=', run).where('first_seq', '<=', seq).orderBy('first_seq')));
   }
 
   /** The event layout the file declares (its kinds table), by kind number. */

@@ -101,15 +101,6 @@ export interface RequestsTable {
   run: number;
   first_seq: number;
   last_seq: number | null;
-  /** What the request_begin says (NULL in runs recorded before the request log moved here). */
-  tid: number | null;
-  req: number | null;
-  op: string | null;
-  addr: number | null;
-  len: number | null;
-  /** What the request_end says: NULL while the request is open. */
-  result: number | null;
-  hash: number | null;
 }
 
 export interface TraceDB {
@@ -122,7 +113,16 @@ export interface TraceDB {
   kinds: KindsTable;
   requests: RequestsTable;
   snapshots: SnapshotsTable;
+  request_log: RequestLogTable;
   codes: CodesTable;
+}
+
+/** The request log in pieces, one per snapshot (src/trace/request-segment.ts encodes `data`). */
+export interface RequestLogTable {
+  run: number;
+  /** the snapshot's event */
+  seq: number;
+  data: Uint8Array;
 }
 
 export interface SnapshotsTable {

@@ -15,7 +15,8 @@ import { TraceFile, type Direction, type EventFilter, type EventRow, type QueryR
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
-import { RequestLog } from './request-log.js';
+import type { RequestLog } from './request-log.js';
+import { logFromSegments } from './request-segment.js';
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { Direction, EventFilter, EventRow, KindLayout, QueryResult };
@@ -255,19 +256,15 @@ export class Trace {
   }
 
   /**
-   * The request log as it stood after event `seq`: every request begun by then, in the order they
-   * began, with the result of those that had ended. Read from the `requests` table, which holds
-   * what each request's events say (rows of runs recorded before it did have no such fields: those
-   * runs' snapshots are never used, so replay folds their log from the events instead).
+   * The request log as it stood after the snapshot at event `seq`: every request begun by then, in
+   * the order they began, with the result of those that had ended; rebuilt from the `request_log`
+   * pieces up to that snapshot. Undefined when the snapshot has no piece of its own (a run recorded
+   * before the pieces were written: its snapshots are of an older model version, never read).
    */
-  requestLog(run: number, seq: number): RequestLog {
-    const log = new RequestLog();
-    for (const r of this.store.requestLog(run, seq)) {
-      log.begin(r.tid ?? 0, r.req ?? 0, r.op ?? '', r.addr ?? 0, r.len ?? 0);
-      const ended = r.last_seq !== null && r.last_seq <= seq;
-      if (ended) log.endLast(r.result ?? 0, r.hash ?? 0);
-    }
-    return log;
+  requestLog(run: number, seq: number): RequestLog | undefined {
+    const segments = this.store.requestSegments(run, seq);
+    if (segments.at(-1)?.seq !== seq) return undefined;
+    return logFromSegments(segments.map((s) => s.data));
   }
 
   /** The event vocabulary the file was written with. */

@@ -18,7 +18,8 @@ import type { KindLayout } from '../store/layout.js';
 import { completeRun, endRun, insertRun, runNamed, settle, type InsertedRun } from '../store/runs.js';
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
-import { RequestPairs, type RequestRow } from './request-pairs.js';
+import { RequestPairs } from './request-pairs.js';
+import { encodeSegment } from './request-segment.js';
 import type { EventSink } from './sink.js';
 import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
@@ -106,7 +107,7 @@ export class Recorder implements EventSink {
   private readonly inflight: number;
   private readonly buffer: BatchBuffer;
   private readonly requests = new RequestPairs();
-  private readonly storeRequest = (row: RequestRow): void => this.buffer.request(row);
+  private readonly storeRequest = (firstSeq: number, lastSeq: number): void => this.buffer.request(firstSeq, lastSeq);
 
   // the run being recorded (id 0: none)
   private runId = 0;
@@ -244,9 +245,14 @@ export class Recorder implements EventSink {
     this.requests.name(id, text);
   }
 
+  /**
+   * A replay snapshot of the state after event `seq`, and with it the request log's piece up to it
+   * (the snapshot leaves the log to those pieces: request-segment.ts).
+   */
   snapshot(seq: number, data: Uint8Array): void {
     if (this.runId === 0) this.noRun();
     this.buffer.snapshot(seq, data);
+    this.buffer.requestSegment(seq, encodeSegment(this.requests.takeSegment()));
   }
 
   task(tid: number, name: string, daemon: boolean): void {

@@ -1,27 +1,15 @@
 /**
  * Pairs each request_begin with the request_end of the same task and request number, for the
- * `requests` table: a begun request is stored open (last seq -1, no result) and replaced once it
- * ends. Each row carries what both events say, so the table alone is the run's request log.
+ * `requests` table: a begun request is stored open (last seq -1) and replaced once it ends. It also
+ * gathers the request log's piece for each snapshot (request-segment.ts).
  */
+import type { RequestRow, RequestSegment } from './request-segment.js';
 import { decode, K } from './vocab/index.js';
-
-/** One row of the `requests` table. */
-export interface RequestRow {
-  firstSeq: number;
-  /** -1 while the request is open. */
-  lastSeq: number;
-  tid: number;
-  req: number;
-  op: string;
-  addr: number;
-  len: number;
-  /** Bytes returned or -errno, and the FNV-1a of the bytes; null while the request is open. */
-  result: number | null;
-  hash: number | null;
-}
 
 export class RequestPairs {
   private readonly open = new Map<string, RequestRow>();
+  /** Requests ended since the last snapshot's piece was taken. */
+  private ended: RequestRow[] = [];
   /** The run's interned names so far, by id (a request's op is one). */
   private readonly names: string[] = [];
 
@@ -32,6 +20,7 @@ export class RequestPairs {
 
   clear(): void {
     this.open.clear();
+    this.ended = [];
     this.names.length = 0;
   }
 
@@ -41,24 +30,31 @@ export class RequestPairs {
   }
 
   /**
-   * Note a request boundary; `store(row)` receives the row to write. A request_end without its
-   * begin is left out.
+   * Note a request boundary; `store(firstSeq, lastSeq)` receives the row to write (lastSeq -1 while
+   * the request is open). A request_end without its begin is left out.
    */
   note(
     seq: number, tid: number, kind: number, a: number, b: number, c: number, d: number,
-    store: (row: RequestRow) => void,
+    store: (firstSeq: number, lastSeq: number) => void,
   ): void {
     const e = decode([seq, 0, tid, kind, a, b, c, d, undefined], this.names);
     if (e.kind === 'request_begin') {
-      const row: RequestRow = { firstSeq: seq, lastSeq: -1, tid, req: e.req, op: e.op, addr: e.addr, len: e.len, result: null, hash: null };
-      this.open.set(`${tid}:${e.req}`, row);
-      store(row);
+      this.open.set(`${tid}:${e.req}`, { firstSeq: seq, tid, req: e.req, op: e.op, addr: e.addr, len: e.len, result: null, hash: null });
+      store(seq, -1);
     } else if (e.kind === 'request_end') {
       const key = `${tid}:${e.req}`;
       const begun = this.open.get(key);
       if (begun === undefined) return;
       this.open.delete(key);
-      store({ ...begun, lastSeq: seq, result: e.result, hash: e.hash >>> 0 });
+      this.ended.push({ ...begun, result: e.result, hash: e.hash >>> 0 });
+      store(begun.firstSeq, seq);
     }
+  }
+
+  /** The piece of the request log for a snapshot now: ended since the last piece, and open now. */
+  takeSegment(): RequestSegment {
+    const segment = { ended: this.ended, open: [...this.open.values()] };
+    this.ended = [];
+    return segment;
   }
 }

@@ -11,7 +11,6 @@
  * and a small BatchMeta message.
  */
 import type Database from 'better-sqlite3';
-import type { RequestRow } from './request-pairs.js';
 
 export const STRIDE = 10;
 export const DEFAULT_BATCH = 16384;
@@ -35,12 +34,14 @@ export interface BatchMeta {
   names: [number, string][];
   /** [tid, name, daemon] tasks created since the last batch */
   tasks: [number, string, number][];
-  /** request rows to insert or replace (keyed by first seq) */
-  requests: RequestRow[];
+  /** [first_seq, last_seq or -1] request rows to insert or replace */
+  requests: number[];
   /** blobs too large for the arena: [row, bytes] */
   big: [number, Uint8Array][];
   /** state snapshots taken at events of this batch: [seq, encoded model] */
   snapshots: [number, Uint8Array][];
+  /** the request log's piece for each snapshot: [seq, encoded segment] */
+  requestSegments: [number, Uint8Array][];
   lastSeq: number;
   /** chain value after the last event */
   hash: number;
@@ -69,6 +70,7 @@ export class SqliteBatchWriter {
   private insReq: Database.Statement | undefined;
   private insBatch: Database.Statement | undefined;
   private insSnap: Database.Statement | undefined;
+  private insSegment: Database.Statement | undefined;
   private readonly args: unknown[];
   private readonly oneArgs: unknown[] = new Array(9);
   private readonly txn: (rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta) => void;
@@ -89,9 +91,10 @@ export class SqliteBatchWriter {
     this.one = this.db.prepare(cols + tuple);
     this.insName = this.db.prepare(`INSERT INTO names (run, id, text) VALUES (${run}, ?, ?)`);
     this.insTask = this.db.prepare(`INSERT OR REPLACE INTO tasks (run, tid, name, daemon) VALUES (${run}, ?, ?, ?)`);
-    this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq, tid, req, op, addr, len, result, hash) VALUES (${run}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq) VALUES (${run}, ?, ?)`);
     this.insBatch = this.db.prepare(`INSERT INTO batches (run, last_seq, events, hash, decisions) VALUES (${run}, ?, ?, ?, ?)`);
     this.insSnap = this.db.prepare(`INSERT OR REPLACE INTO snapshots (run, seq, data) VALUES (${run}, ?, ?)`);
+    this.insSegment = this.db.prepare(`INSERT OR REPLACE INTO request_log (run, seq, data) VALUES (${run}, ?, ?)`);
   }
 
   /** Write one batch in one transaction; throws the SQLite error (the transaction is rolled back). */
@@ -103,9 +106,8 @@ export class SqliteBatchWriter {
   private writeBody(rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta): void {
     for (const [id, text] of m.names) this.insName!.run(id, text);
     for (const [tid, name, daemon] of m.tasks) this.insTask!.run(tid, name, daemon);
-    for (const q of m.requests) {
-      this.insReq!.run(q.firstSeq, q.lastSeq < 0 ? null : q.lastSeq, q.tid, q.req, q.op, q.addr, q.len, q.result, q.hash);
-    }
+    const rq = m.requests;
+    for (let i = 0; i < rq.length; i += 2) this.insReq!.run(rq[i], rq[i + 1]! < 0 ? null : rq[i + 1]);
 
     let big: Map<number, Uint8Array> | undefined;
     if (m.big.length) big = new Map(m.big);
@@ -142,5 +144,6 @@ export class SqliteBatchWriter {
     }
     if (n > 0) this.insBatch!.run(m.lastSeq, n, m.hash, encodeDecisions(dec, m.decN));
     for (const [seq, data] of m.snapshots) this.insSnap!.run(seq, data);
+    for (const [seq, data] of m.requestSegments) this.insSegment!.run(seq, data);
   }
 }
