@@ -114,7 +114,10 @@ describe('snapshot size', () => {
   });
 
   it('stored while recording leaves the log to its pieces, which rebuild it as the events fold it', async () => {
-    const file = recordWithSnapshots('log-in-pieces');
+    // scale: requests that span snapshots, so pieces hold open requests and late results too
+    const file = join(dir, 'log-in-pieces.db');
+    const rec = cli(['record', 'scale', '--param', 'iterations=60', `--out=${file}`]);
+    expect(rec.status, rec.stderr).toBe(0);
     const db = new Database(file, { readonly: true });
     const blobs = (db.prepare('SELECT data FROM snapshots ORDER BY seq').all() as { data: Buffer }[]).map((r) => new Packr().unpack(r.data));
     const pieces = (db.prepare('SELECT seq, data FROM request_log ORDER BY seq').all() as { seq: number; data: Buffer }[]);
@@ -122,14 +125,19 @@ describe('snapshot size', () => {
     expect(blobs.length).toBeGreaterThan(1);
     for (const wire of blobs) expect(wire).not.toHaveProperty('requests');
     expect(pieces.map((p) => p.seq)).toEqual(blobs.map((b) => b.seq));
-    // every ended request is in exactly one piece: together they are as long as the log, not longer
-    const ended = pieces.reduce((n, p) => n + decodeSegment(p.data).ended.length, 0);
+    // every request is in exactly one piece: together they are as long as the log, not longer
+    const decoded = pieces.map((p) => decodeSegment(p.data));
+    const begun = decoded.reduce((n, p) => n + p.begun.length, 0);
+    expect(decoded.some((p) => p.begun.some((r) => r.result === null))).toBe(true);
+    expect(decoded.some((p) => p.late.length > 0)).toBe(true);
     const trace = await openTrace(file);
     try {
       const run = trace.resolveRun('gup');
       const last = pieces.at(-1)!.seq;
-      expect(ended).toBe(trace.requests(run.id).filter((r) => r.lastSeq !== null && r.lastSeq <= last).length);
-      for (const { seq } of pieces) {
+      expect(begun).toBe(trace.requests(run.id).filter((r) => r.firstSeq <= last).length);
+      // the log at a snapshot with requests open, and at the last (every late result filled in)
+      const atOpen = pieces.filter((_, i) => decoded[i]!.begun.some((r) => r.result === null));
+      for (const { seq } of [atOpen[0]!, pieces.at(-1)!]) {
         const folded = project(trace, run, seq, { useSnapshots: false }).model.requests;
         expect(trace.requestLog(run.id, seq)!.toWire(), `the log at event ${seq}`).toEqual(folded.toWire());
       }

@@ -252,7 +252,7 @@ export class Recorder implements EventSink {
   snapshot(seq: number, data: Uint8Array): void {
     if (this.runId === 0) this.noRun();
     this.buffer.snapshot(seq, data);
-    this.buffer.requestSegment(seq, encodeSegment(this.requests.takeSegment()));
+    this.buffer.requestSegment(seq, encodeSegment(this.requests.takeSegment(seq)));
   }
 
   task(tid: number, name: string, daemon: boolean): void {

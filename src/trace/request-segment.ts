@@ -1,9 +1,10 @@
 /**
- * The request log in pieces, one per snapshot (the `request_log` table): the requests that ended
- * since the run's previous snapshot, and those open at this one. The pieces of a run up to a
- * snapshot hold every request begun by then, each once as ended or, in the snapshot's own piece,
- * as open; so a snapshot needs no copy of the log, and the pieces together are as long as the log
- * itself. Columns of numbers, packed with msgpackr.
+ * The request log in pieces, one per snapshot (the `request_log` table). A snapshot's piece holds
+ * the requests begun since the run's previous snapshot, in the order they began, with the result of
+ * those that had ended by this one; and the results of earlier requests that ended since the
+ * previous snapshot ("late" results). The pieces up to a snapshot, laid end to end, are the log at
+ * that snapshot once the late results are filled in: a snapshot needs no copy of the log, and the
+ * pieces together are as long as the log itself. Columns of numbers, packed with msgpackr.
  */
 import { Packr } from 'msgpackr';
 import { RequestLog, type RequestLogWire } from './request-log.js';
@@ -21,15 +22,22 @@ export interface RequestRow {
   hash: number | null;
 }
 
+/** How a request that began before the previous snapshot ended. */
+export interface LateResult {
+  firstSeq: number;
+  result: number;
+  hash: number;
+}
+
 export interface RequestSegment {
-  ended: RequestRow[];
-  open: RequestRow[];
+  begun: RequestRow[];
+  late: LateResult[];
 }
 
 const packr = new Packr({ useRecords: false });
 
-/** Requests by column; `op` indexes `ops` (a piece names each op once). */
-interface Columns {
+/** A piece on the wire: the begun requests by column, `op` indexing `ops`; the late results too. */
+interface Wire {
   firstSeq: number[];
   tid: number[];
   req: number[];
@@ -39,81 +47,79 @@ interface Columns {
   len: number[];
   result: (number | null)[];
   hash: (number | null)[];
+  late: { firstSeq: number[]; result: number[]; hash: number[] };
 }
 
-function toColumns(rows: readonly RequestRow[]): Columns {
+export function encodeSegment(s: RequestSegment): Uint8Array {
+  const rows = s.begun;
   const ops = [...new Set(rows.map((r) => r.op))];
-  return {
+  const wire: Wire = {
     firstSeq: rows.map((r) => r.firstSeq), tid: rows.map((r) => r.tid), req: rows.map((r) => r.req),
     ops, op: rows.map((r) => ops.indexOf(r.op)), addr: rows.map((r) => r.addr), len: rows.map((r) => r.len),
     result: rows.map((r) => r.result), hash: rows.map((r) => r.hash),
+    late: { firstSeq: s.late.map((l) => l.firstSeq), result: s.late.map((l) => l.result), hash: s.late.map((l) => l.hash) },
   };
-}
-
-function fromColumns(c: Columns): RequestRow[] {
-  return c.firstSeq.map((firstSeq, i) => ({
-    firstSeq, tid: c.tid[i]!, req: c.req[i]!, op: c.ops[c.op[i]!]!, addr: c.addr[i]!, len: c.len[i]!, result: c.result[i]!, hash: c.hash[i]!,
-  }));
-}
-
-type Wire = { ended: Columns; open: Columns };
-
-export function encodeSegment(s: RequestSegment): Uint8Array {
-  const wire: Wire = { ended: toColumns(s.ended), open: toColumns(s.open) };
   return packr.pack(wire);
 }
 
 export function decodeSegment(data: Uint8Array): RequestSegment {
   const w = packr.unpack(data) as Wire;
-  return { ended: fromColumns(w.ended), open: fromColumns(w.open) };
+  return {
+    begun: w.firstSeq.map((firstSeq, i) => ({
+      firstSeq, tid: w.tid[i]!, req: w.req[i]!, op: w.ops[w.op[i]!]!, addr: w.addr[i]!, len: w.len[i]!, result: w.result[i]!, hash: w.hash[i]!,
+    })),
+    late: w.late.firstSeq.map((firstSeq, i) => ({ firstSeq, result: w.late.result[i]!, hash: w.late.hash[i]! })),
+  };
 }
 
 /**
- * The request log after the snapshot at `segments`' last seq: every request those pieces ended,
- * and those open in the last one, in the order they began. Replay calls this for every snapshot it
- * starts from, on logs of tens of thousands of requests: it works on the columns, making no object
- * per request.
+ * The request log after the snapshot of the last of `segments` (a run's pieces up to it, in
+ * order). Replay calls this for every snapshot it starts from, on logs of tens of thousands of
+ * requests: it appends columns and makes no object per request.
  */
 export function logFromSegments(segments: readonly Uint8Array[]): RequestLog {
-  const parts: Columns[] = [];
-  segments.forEach((data, i) => {
-    const w = packr.unpack(data) as Wire;
-    parts.push(w.ended);
-    if (i === segments.length - 1) parts.push(w.open);
-  });
-  const n = parts.reduce((sum, c) => sum + c.firstSeq.length, 0);
-  // where the k-th request of all parts is: its part, its row there, and the event it began at
-  const partOf = new Int32Array(n);
-  const rowOf = new Int32Array(n);
-  const firstSeq = new Float64Array(n);
-  let k = 0;
-  parts.forEach((c, p) => {
-    for (let r = 0; r < c.firstSeq.length; r++, k++) {
-      partOf[k] = p;
-      rowOf[k] = r;
-      firstSeq[k] = c.firstSeq[r]!;
-    }
-  });
-  // each request begins at an event of its own, so first seqs order the requests as they began
-  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => firstSeq[x]! - firstSeq[y]!);
-  const wire: RequestLogWire = {
-    tid: new Array(n), req: new Array(n), op: new Array(n), ops: [], addr: new Array(n), len: new Array(n),
-    result: new Array(n), hash: new Array(n),
-  };
+  const log: RequestLogWire = { tid: [], req: [], op: [], ops: [], addr: [], len: [], result: [], hash: [] };
+  const firstSeqs: number[] = [];
+  const late: Wire['late'][] = [];
   const opIds = new Map<string, number>();
-  order.forEach((from, to) => {
-    const c = parts[partOf[from]!]!;
-    const r = rowOf[from]!;
-    const op = c.ops[c.op[r]!]!;
-    let id = opIds.get(op);
-    if (id === undefined) opIds.set(op, (id = wire.ops.push(op) - 1));
-    wire.tid[to] = c.tid[r]!;
-    wire.req[to] = c.req[r]!;
-    wire.op[to] = id;
-    wire.addr[to] = c.addr[r]!;
-    wire.len[to] = c.len[r]!;
-    wire.result[to] = c.result[r]!;
-    wire.hash[to] = c.hash[r]!;
-  });
-  return RequestLog.fromWire(wire);
+  for (const data of segments) {
+    const w = packr.unpack(data) as Wire;
+    const opId = w.ops.map((op) => {
+      let id = opIds.get(op);
+      if (id === undefined) opIds.set(op, (id = log.ops.push(op) - 1));
+      return id;
+    });
+    for (let i = 0; i < w.firstSeq.length; i++) {
+      firstSeqs.push(w.firstSeq[i]!);
+      log.tid.push(w.tid[i]!);
+      log.req.push(w.req[i]!);
+      log.op.push(opId[w.op[i]!]!);
+      log.addr.push(w.addr[i]!);
+      log.len.push(w.len[i]!);
+      log.result.push(w.result[i]!);
+      log.hash.push(w.hash[i]!);
+    }
+    late.push(w.late);
+  }
+  // the pieces laid end to end are in the order the requests began: first seqs ascend
+  for (const l of late) {
+    l.firstSeq.forEach((seq, i) => {
+      const at = indexOf(firstSeqs, seq);
+      log.result[at] = l.result[i]!;
+      log.hash[at] = l.hash[i]!;
+    });
+  }
+  return RequestLog.fromWire(log);
+}
+
+/** The index of `x` in the ascending `xs` (present: every late result's request began earlier). */
+function indexOf(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
