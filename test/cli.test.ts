@@ -3,7 +3,8 @@
  * bad input, and a killed recording that keeps its committed events and says it is incomplete.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { hashHex } from '../src/trace/hash.js';
@@ -199,11 +200,40 @@ describe('a killed recording', () => {
   });
 });
 
+/**
+ * A stand-in for another checkout's build: its `bench --help` has no --skip (as an older build's),
+ * its `bench --json` prints fixed figures, and it keeps the arguments it was given.
+ */
+function fakeOldBuild(): string {
+  const root = tempDir();
+  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  mkdirSync(dirname(cli), { recursive: true });
+  writeFileSync(cli, `const fs = require('node:fs');
+const args = process.argv.slice(2);
+if (args.includes('--help')) { console.log('Options:\\n  --events <n>  events\\n  --json  json'); process.exit(0); }
+fs.writeFileSync(${JSON.stringify(join(root, 'args.json'))}, JSON.stringify(args));
+console.log(JSON.stringify({ simEventsPerSec: 1000, bytesPerEvent: 0, notHere: 3 }));
+`);
+  writeFileSync(join(root, 'package.json'), '{"type": "commonjs"}');
+  return root;
+}
+
 describe('mmtrace bench', () => {
-  test('--json reports every figure with its baseline', () => {
-    // --skip=review: a review of the library takes a minute of its own (test/review.test.ts covers it)
-    const doc = mmtraceJson(['bench', '--events=20000', '--skip=review']);
+  test('--json reports every figure with its baseline, and beside another build\'s with --against', () => {
+    // --skip=review: a review of the library takes a minute of its own (test/review.test.ts covers it);
+    // rss10m and rss100m record 10M and 100M events (the child they run is tested below)
+    const old = fakeOldBuild();
+    const doc = mmtraceJson(['bench', '--events=20000', '--skip=review,rss10m,rss100m', `--against=${old}`]);
     expect(doc.reviewLibraryMs).toBeNull();
+    expect(doc.rssMbAt10M).toBeNull();
+    expect(doc.rssMbAt100M).toBeNull();
+    // the other build got the same --events, and no --skip since its help lists none
+    expect(JSON.parse(readFileSync(join(old, 'args.json'), 'utf8'))).toEqual(['bench', '--json', '--events=20000']);
+    expect(doc.against.dir).toBe(old);
+    expect(doc.against.figures).toEqual({ simEventsPerSec: 1000, bytesPerEvent: 0, notHere: 3 });
+    // a ratio for every number both give, except over a 0
+    expect(Object.keys(doc.against.ratios)).toEqual(['simEventsPerSec']);
+    expect(doc.against.ratios.simEventsPerSec).toBeCloseTo(doc.simEventsPerSec / 1000, 2);
     for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec',
       'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs', 'tuiFirstFrameMs', 'tuiKeyToFrameMs', 'tuiRssMb']) {
       expect(typeof doc[key]).toBe('number');
@@ -212,6 +242,24 @@ describe('mmtrace bench', () => {
     expect(doc.recordOverhead).toBeCloseTo(doc.simEventsPerSec / doc.recordEventsPerSec, 1);
     // The checkers cost something, and never less than nothing.
     expect(doc.checkOverhead).toBeGreaterThanOrEqual(1);
+  });
+
+  test('--against a directory without a built mmtrace: one line, exit 2, nothing measured', () => {
+    const r = mmtrace(['bench', '--events=20000', `--against=${tempDir()}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--against=.*: no built mmtrace there/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('the peak-memory child records the scale workload and reports its resident set', () => {
+    const file = join(tempDir(), 'rss.db');
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'bench-rss.js'), '20000', file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const figures = JSON.parse(r.stdout);
+    expect(figures.events).toBeGreaterThan(10_000);
+    // node alone takes tens of MB; a recorder well under a few GB
+    expect(figures.rssMb).toBeGreaterThan(20);
+    expect(figures.rssMb).toBeLessThan(4000);
   });
 });
 

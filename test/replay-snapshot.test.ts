@@ -7,7 +7,14 @@ import Database from 'better-sqlite3';
 import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MODEL_VERSION } from '../src/replay/snapshot.js';
+import { modelFromKernel } from '../src/replay/live.js';
+import { encodeSnapshot, MODEL_VERSION } from '../src/replay/snapshot.js';
+import { RandomStrategy } from '../src/sim/strategy.js';
+import { project } from '../src/replay/projection.js';
+import { openTrace } from '../src/trace/reader.js';
+import { decodeSegment } from '../src/trace/request-segment.js';
+import { findWorkload, resolveParams } from '../src/workloads/index.js';
+import { runWorkload } from '../src/workloads/runner.js';
 import { mmtrace as cli, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -79,5 +86,65 @@ describe('versioned snapshots', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/does not decode/);
     expect(JSON.parse(r.stdout).state).toEqual(JSON.parse(expected.stdout).state);
+  });
+});
+
+describe('snapshot size', () => {
+  it('does not grow with the requests the run has completed, nor with idle spinlocks', () => {
+    const w = findWorkload('cmdline-poll')!;
+    const sizes: number[] = [];
+    runWorkload({
+      workload: w, params: resolveParams(w, { reads: '40', iterations: '5' }), path: 'gup', variant: [], seed: 3,
+      strategy: new RandomStrategy(3), sink: { event() {}, name() {}, task() {} }, snapshotEvery: 997,
+      onSnapshot: (_seq, sim) => {
+        const m = modelFromKernel(sim);
+        const before = encodeSnapshot(m).length;
+        // a thousand more completed requests in the log: the same state otherwise
+        for (let i = 0; i < 1000; i++) {
+          m.requests.begin(1, 10_000 + i, 'read', 0x1000 * i, 4096);
+          m.requests.end(1, 10_000 + i, 4096, i);
+          // the lock of a page table freed long ago: nobody holds or waits for it
+          m.spins.set(1_000_000 + i, { lock: 1_000_000 + i, class: 'ptl', owner: null, waiters: [] });
+        }
+        sizes.push(before, encodeSnapshot(m).length);
+      },
+    });
+    expect(sizes.length).toBeGreaterThan(4);
+    for (let i = 0; i < sizes.length; i += 2) expect(sizes[i + 1]).toBe(sizes[i]);
+  });
+
+  it('stored while recording leaves the log to its pieces, which rebuild it as the events fold it', async () => {
+    // scale: requests that span snapshots, so pieces hold open requests and late results too
+    const file = join(dir, 'log-in-pieces.db');
+    const rec = cli(['record', 'scale', '--param', 'iterations=60', `--out=${file}`]);
+    expect(rec.status, rec.stderr).toBe(0);
+    const db = new Database(file, { readonly: true });
+    const blobs = (db.prepare('SELECT data FROM snapshots ORDER BY seq').all() as { data: Buffer }[]).map((r) => new Packr().unpack(r.data));
+    const pieces = (db.prepare('SELECT seq, data FROM request_log ORDER BY seq').all() as { seq: number; data: Buffer }[]);
+    db.close();
+    expect(blobs.length).toBeGreaterThan(1);
+    for (const wire of blobs) expect(wire).not.toHaveProperty('requests');
+    expect(pieces.map((p) => p.seq)).toEqual(blobs.map((b) => b.seq));
+    // every request is in exactly one piece: together they are as long as the log, not longer
+    const decoded = pieces.map((p) => decodeSegment(p.data));
+    const begun = decoded.reduce((n, p) => n + p.begun.length, 0);
+    expect(decoded.some((p) => p.begun.some((r) => r.result === null))).toBe(true);
+    expect(decoded.some((p) => p.late.length > 0)).toBe(true);
+    const trace = await openTrace(file);
+    try {
+      const run = trace.resolveRun('gup');
+      const last = pieces.at(-1)!.seq;
+      expect(begun).toBe(trace.requests(run.id).filter((r) => r.firstSeq <= last).length);
+      // the log at a snapshot with requests open, and at the last (every late result filled in)
+      const atOpen = pieces.filter((_, i) => decoded[i]!.begun.some((r) => r.result === null));
+      for (const { seq } of [atOpen[0]!, pieces.at(-1)!]) {
+        const folded = project(trace, run, seq, { useSnapshots: false }).model.requests;
+        expect(trace.requestLog(run.id, seq)!.toWire(), `the log at event ${seq}`).toEqual(folded.toWire());
+      }
+      // no piece at that event: no log (the snapshot is then not used)
+      expect(trace.requestLog(run.id, last + 1)).toBeUndefined();
+    } finally {
+      trace.close();
+    }
   });
 });

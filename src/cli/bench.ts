@@ -40,12 +40,18 @@
  *   reviewLibraryMs        `mmtrace review` of the whole built-in library with the defaults (fast
  *                          against gup, seed 1, 100 explored schedules per scenario): wall time on
  *                          every core (target <= 60000 on a 2-core machine)
+ *   rssMbAt10M, rssMbAt100M  peak resident set of a process recording the scale workload at 10M and
+ *                          at 100M events (bench-rss.ts, one child each, so the figure is the
+ *                          recorder's alone): memory should stay flat, within 10%, as runs grow
+ *
+ * With --against=DIR, the bench of another checkout's build (DIR/dist) runs first, in a child
+ * process with the same --events, and every figure is shown beside its figure there (bench-against.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { errors } from '../errors.js';
 import { alignRuns } from '../diff/align.js';
 import { diffTraces } from '../diff/diff.js';
@@ -65,13 +71,14 @@ import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
 import { recordRuns } from '../record/record.js';
 import { review } from '../review/review.js';
+import { againstCli, againstTable, benchOf, ratios, type Against } from './bench-against.js';
 import { rawLoop } from './bench-store.js';
 import { printJson, println } from './output.js';
 import { progress } from './progress.js';
 
 
 /** The scale workload's parameters for roughly `events` events (about 2000 per iteration). */
-function scaleParams(events: number): Record<string, string> {
+export function scaleParams(events: number): Record<string, string> {
   const iterations = Math.max(10, Math.round(events / 2000));
   return { iterations: String(iterations), reads: String(iterations * 2) };
 }
@@ -138,6 +145,9 @@ export interface BenchFigures {
   tuiKeyToFrameMs: number | null;
   tuiRssMb: number | null;
   reviewLibraryMs: number | null;
+  /** null when skipped (--skip=rss10m, --skip=rss100m). */
+  rssMbAt10M: number | null;
+  rssMbAt100M: number | null;
 }
 
 /** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
@@ -258,11 +268,28 @@ function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tui
   return { tuiFirstFrameMs: mid((x) => x.firstFrameMs), tuiKeyToFrameMs: mid((x) => x.keyToFrameMs), tuiRssMb: mid((x) => x.rssMb) };
 }
 
-/** Figure groups `--skip` may leave out: the slow ones that are not about the measured run. */
-const SKIPPABLE = ['review', 'tui'] as const;
-type Skippable = (typeof SKIPPABLE)[number];
+/**
+ * Peak resident set, in MB, of a child process recording the scale workload of about `events`
+ * events (bench-rss.ts).
+ */
+export function recordingRssMb(events: number, dir: string): number {
+  const script = fileURLToPath(new URL('./bench-rss.js', import.meta.url));
+  const file = join(dir, `rss-${events}.db`);
+  try {
+    const r = spawnSync(process.execPath, [script, String(events), file], { encoding: 'utf8' });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (r.status !== 0 || !line) throw new Error(`bench: recording ${events} events in a child failed: ${r.stderr.trim() || r.stdout.trim()}`);
+    return (JSON.parse(line) as { rssMb: number }).rssMb;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
 
-function parseSkip(text: string | undefined): Set<Skippable> {
+/** Figure groups `--skip` may leave out: the slow ones that are not about the measured run. */
+export const SKIPPABLE = ['review', 'tui', 'rss10m', 'rss100m'] as const;
+export type Skippable = (typeof SKIPPABLE)[number];
+
+export function parseSkip(text: string | undefined): Set<Skippable> {
   const names = (text ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   for (const n of names) {
     if (!(SKIPPABLE as readonly string[]).includes(n)) throw errors.usage(`--skip takes ${SKIPPABLE.join(', ')}, got '${n}'`);
@@ -324,6 +351,13 @@ export async function runBench(events: number, log: (line: string) => void, skip
       }));
       const d = await diffFigures(dir, events, log);
       const c = await checkFigures(events, log);
+      const rssAt = (events: number, name: Skippable): number | null => {
+        if (skip.has(name)) return null;
+        log(`peak memory while recording ${events / 1e6}M events (a child process)`);
+        return recordingRssMb(events, dir);
+      };
+      const rssMbAt10M = rssAt(10_000_000, 'rss10m');
+      const rssMbAt100M = rssAt(100_000_000, 'rss100m');
       return {
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
@@ -354,6 +388,8 @@ export async function runBench(events: number, log: (line: string) => void, skip
         ...c,
         ...tui,
         reviewLibraryMs: reviewLibraryMs === null ? null : ms(reviewLibraryMs),
+        rssMbAt10M,
+        rssMbAt100M,
       };
     } finally {
       trace.close();
@@ -363,14 +399,23 @@ export async function runBench(events: number, log: (line: string) => void, skip
   }
 }
 
-export async function benchCommand(o: { events: string; skip?: string; json?: boolean }): Promise<void> {
+export async function benchCommand(o: { events: string; skip?: string; against?: string; json?: boolean }): Promise<void> {
   const events = Number(o.events);
   if (!Number.isInteger(events) || events < 10_000) throw errors.usage(`--events must be an integer >= 10000, got '${o.events}'`);
   const skip = parseSkip(o.skip);
+  if (o.against !== undefined) againstCli(o.against);
+  const log = (line: string) => process.stderr.write(`  ${line}...\n`);
+  let against: Against | undefined;
+  if (o.against !== undefined) {
+    process.stderr.write(`mmtrace bench: first the bench of ${o.against}\n`);
+    const figures = benchOf(o.against, events, [...skip]);
+    against = { dir: resolve(o.against), figures, ratios: {} };
+  }
   process.stderr.write(`mmtrace bench: one scale run of ~${events} events\n`);
-  const f = await runBench(events, (line) => process.stderr.write(`  ${line}...\n`), skip);
+  const f = await runBench(events, log, skip);
+  if (against) against.ratios = ratios({ ...f }, against.figures);
   if (o.json) {
-    printJson(f);
+    printJson(against ? { ...f, against } : f);
     return;
   }
   println(`events in the run           ${f.events}`);
@@ -387,4 +432,8 @@ export async function benchCommand(o: { events: string; skip?: string; json?: bo
   if (f.reviewLibraryMs !== null) println(`review of the library       ${f.reviewLibraryMs} ms   (target <= 60000 on 2 cores)`);
   if (f.tuiFirstFrameMs !== null) println(`tui on the run (200x50)     first frame ${f.tuiFirstFrameMs} ms (target <= 300), key to frame ${f.tuiKeyToFrameMs} ms (target <= 50), ${f.tuiRssMb} MB resident (target <= 250)`);
   println(`explore cross-vma-race      ${f.exploreSchedulesPerSec} schedules/s on gup (target >= 1000); the race found on fast in ${f.exploreFirstViolationMs} ms (+${f.exploreShrinkMs} ms shrinking)`);
+  if (f.rssMbAt10M !== null || f.rssMbAt100M !== null) {
+    println(`peak memory recording       ${f.rssMbAt10M ?? '-'} MB at 10M events, ${f.rssMbAt100M ?? '-'} MB at 100M   (target: flat within 10%)`);
+  }
+  if (against) for (const line of againstTable({ ...f }, against)) println(line);
 }

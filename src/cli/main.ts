@@ -49,6 +49,7 @@ function program(): Command {
     .option('--name <run>', 'run name (default: the path plus variant switches)')
     .option('--replace', 'replace an existing run of the same name')
     .option('--max-events <n>', 'stop a run after this many events')
+    .option('--max-bytes <size>', 'stop recording before the file passes this size: bytes, or with K, M, G, T (500M, 2G; powers of 1000)')
     .option('--yes', 'record even when the estimated file size passes 10 GB')
     .option('--json', 'one JSON document on stdout')
     .action(async (workload, o) => (await import('./record-command.js')).recordCommand(workload, o));
@@ -238,7 +239,8 @@ Example:
   p.command('bench')
     .description('performance figures, each beside its baseline measured in the same run')
     .option('--events <n>', 'approximate events of the measured run', '10000000')
-    .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui')
+    .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui, rss10m, rss100m (minutes)')
+    .option('--against <dir>', "another checkout's root with a built dist/: run its bench first and give every figure beside its own, with the ratio")
     .option('--json', 'one JSON document on stdout')
     .action(async (o) => (await import('./bench.js')).benchCommand(o));
 

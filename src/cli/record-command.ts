@@ -16,6 +16,7 @@ interface RecordFlags {
   name?: string;
   replace?: boolean;
   maxEvents?: string;
+  maxBytes?: string;
   yes?: boolean;
   json?: boolean;
 }
@@ -24,6 +25,16 @@ export function nonNegativeInt(flag: string, raw: string): number {
   const v = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(v)) throw errors.usage(`${flag} must be a non-negative integer, got '${raw}'`);
   return v;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { k: 1e3, m: 1e6, g: 1e9, t: 1e12 };
+
+/** A size in bytes: `1048576`, or a number with K, M, G or T (powers of 1000): `500M`, `1.5G`. */
+export function byteSize(flag: string, raw: string): number {
+  const m = /^(\d+)$|^(\d+(?:\.\d+)?)([kmgt])$/i.exec(raw);
+  const bytes = !m ? NaN : m[1] !== undefined ? Number(m[1]) : Math.floor(Number(m[2]) * BYTE_UNITS[m[3]!.toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes) || bytes < 1) throw errors.usage(`${flag} takes a size in bytes such as 500M, 2G or 1048576, got '${raw}'`);
+  return bytes;
 }
 
 export function parsePairs(flag: string, pairs: string[]): Record<string, string> {
@@ -54,6 +65,7 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
     name: o.name,
     replace: o.replace,
     maxEvents: o.maxEvents === undefined ? undefined : nonNegativeInt('--max-events', o.maxEvents),
+    maxBytes: o.maxBytes === undefined ? undefined : byteSize('--max-bytes', o.maxBytes),
     yes: o.yes,
     progress,
   });
@@ -66,7 +78,13 @@ export async function recordCommand(workload: string, o: RecordFlags): Promise<v
   }
   for (const r of result.runs) {
     // A limited run says so in its status; any other outcome but 'done' (a deadlock) is noted.
-    const note = r.limit !== null ? ` (--max-events=${r.limit})` : r.outcome === 'done' ? '' : ` (${r.outcome})`;
+    const note = r.limit !== null ? ` (${limitNote(r.limit, o)})` : r.outcome === 'done' ? '' : ` (${r.outcome})`;
     println(`${result.file}#${r.name}: ${r.events} events, ${r.requests} requests, final hash ${r.finalHash}, ${r.status}${note}`);
   }
+}
+
+/** What cut a limited run: the --max-events given, or --max-bytes at the event count it allowed. */
+function limitNote(limit: number, o: RecordFlags): string {
+  const byEvents = o.maxEvents !== undefined && Number(o.maxEvents) === limit;
+  return byEvents || o.maxBytes === undefined ? `--max-events=${limit}` : `--max-bytes=${o.maxBytes}: cut at ${limit} events`;
 }

@@ -6,9 +6,11 @@
  * It sits with the consumers, above the workloads: it drives a workload through the simulator into
  * the recorder, and encodes the replay model for its snapshots.
  */
+import { existsSync, statSync } from 'node:fs';
 import { errors } from '../errors.js';
 import { modelFromKernel } from '../replay/live.js';
-import { encodeModel, SNAPSHOT_EVERY } from '../replay/snapshot.js';
+import { kernel } from '../linux/kernel.js';
+import { encodeSnapshot, SNAPSHOT_EVERY } from '../replay/snapshot.js';
 import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
@@ -22,6 +24,7 @@ import type { KernelConfig } from '../linux/kernel.js';
 import { chooseWorkload, choosePath, moduleHashes, type PathChoice, type WorkloadChoice } from '../modules/registry.js';
 import { runGuarded } from '../modules/sandbox.js';
 import { resolveConfig } from './config.js';
+import { ByteLimit, checkByteLimit, checkSize, expectedEvents } from './file-size.js';
 import { checkPaths, checkRunName, checkVariant, runName } from './variants.js';
 
 export interface RecordOptions {
@@ -43,10 +46,15 @@ export interface RecordOptions {
   name?: string;
   replace?: boolean;
   maxEvents?: number;
+  /**
+   * Keep the file within this many bytes: a run that would pass it is cut (limited, as by
+   * --max-events, at the event count where it was cut).
+   */
+  maxBytes?: number;
   /** Record even when the estimate says the file would pass FILE_SIZE_ASK_BYTES. */
   yes?: boolean;
-  /** Progress of each run, by event number (none by default). */
-  progress?: (label: string, maxEvents?: number) => RunProgress;
+  /** Progress of each run, by event number, and the events it is expected to have (none by default). */
+  progress?: (label: string, expectedEvents?: number) => RunProgress;
 }
 
 export interface RunProgress {
@@ -60,7 +68,7 @@ export interface RecordedRun {
   events: number;
   finalHash: string;
   status: string;
-  /** The --max-events that stopped a limited run, else null. */
+  /** The event limit that stopped a limited run (--max-events, or where --max-bytes cut it), else null. */
   limit: number | null;
   requests: number;
   outcome: string;
@@ -88,6 +96,8 @@ interface Plan {
   config: KernelConfig;
   /** A fresh strategy per run: the same seed gives the same decisions for the same workload. */
   strategy: () => Strategy;
+  /** The workload's estimate of a run's events with these parameters, if it makes one. */
+  estimate: number | undefined;
 }
 
 /**
@@ -107,33 +117,15 @@ async function plan(opts: RecordOptions): Promise<Plan> {
   const params = asUsage(() => resolveParams(workload, opts.params));
   const strategy = (): Strategy => parseStrategy(opts.strategy, opts.seed);
   asUsage(strategy);
-  checkSize(workload, params, paths.length, opts);
-  return { workload, module: source, paths, names, params, config: resolveConfig(opts.config ?? {}), strategy };
+  const estimate = workload.estimateEvents?.(params);
+  checkByteLimit(opts.maxBytes);
+  checkSize(workload.name, estimate, paths.length, opts, opts.yes ?? false);
+  return { workload, module: source, paths, names, params, config: resolveConfig(opts.config ?? {}), strategy, estimate };
 }
 
 /** Variant switches belong to the fast path: a gup run (or a path module's) beside them has none. */
 function variantOf(path: PathChoice, variant: readonly string[]): readonly string[] {
   return path.header === 'fast' ? variant : [];
-}
-
-/** Above this estimated file growth, `record` wants --yes (a typo in a count can fill a disk). */
-export const FILE_SIZE_ASK_BYTES = 10e9;
-
-/**
- * Bytes a recorded event takes in the file, events and snapshots together, rounded up from
- * `mmtrace bench` (bytesPerEvent ~50, snapshotBytesPerEvent ~12).
- */
-const FILE_BYTES_PER_EVENT = 64;
-
-/** Refuse a recording whose estimated size passes FILE_SIZE_ASK_BYTES, unless --yes (or a --max-events that keeps it under). */
-function checkSize(workload: Workload, params: Plan['params'], runs: number, opts: RecordOptions): void {
-  const estimate = workload.estimateEvents?.(params);
-  if (estimate === undefined || opts.yes) return;
-  const perRun = Math.min(estimate, opts.maxEvents ?? Number.POSITIVE_INFINITY);
-  const bytes = perRun * runs * FILE_BYTES_PER_EVENT;
-  if (bytes <= FILE_SIZE_ASK_BYTES) return;
-  const gb = (bytes / 1e9).toFixed(bytes < 100e9 ? 1 : 0);
-  throw errors.usage(`${workload.name} with these parameters records about ${Math.round(perRun).toLocaleString('en-US')} events per run, a file of about ${gb} GB; pass --yes to record it anyway, or lower the counts or set --max-events`);
 }
 
 /** Run `f`; its error is a usage error (a bad parameter or strategy text). */
@@ -164,6 +156,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   const p = await plan(opts);
   trialRuns(p, opts);
   const file = opts.out ?? `traces/${p.workload.name}.db`;
+  checkRoom(file, opts.maxBytes);
   const rec = await Recorder.open(file);
   const runs: RecordedRun[] = [];
   try {
@@ -191,6 +184,19 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   return { file, runs };
 }
 
+/** A file that already fills --max-bytes has no room for a run: refused before it is touched. */
+function checkRoom(file: string, maxBytes: number | undefined): void {
+  if (maxBytes === undefined || !existsSync(file)) return;
+  const size = statSync(file).size;
+  if (size >= maxBytes) throw errors.usage(`${file} already holds ${size} bytes, no fewer than --max-bytes=${maxBytes}; give a larger limit or another --out`);
+}
+
+/**
+ * Events between checks of the file's size under --max-bytes: a batch's worth, so a cut lands
+ * within one batch of where the bytes run out.
+ */
+const BYTE_CHECK_EVERY = 16384;
+
 /** Record the workload on one path as one run. */
 function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts: RecordOptions): RecordedRun {
   const variant = variantOf(path, opts.variant);
@@ -199,12 +205,18 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
     strategy: opts.undirected ? `${opts.strategy} undirected` : opts.strategy, config: { ...p.config }, codeVersion: codeVersion(),
     modules: moduleHashes(p.module, path.source),
   }, { replace: opts.replace });
-  const bar = (opts.progress ?? (() => NO_PROGRESS))(`record ${name}`, opts.maxEvents);
+  const byteLimit = opts.maxBytes === undefined ? undefined : new ByteLimit(opts.maxBytes, rec);
+  const eventLimit = opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
+  const bar = (opts.progress ?? (() => NO_PROGRESS))(`record ${name}`, expectedEvents(p.estimate, opts));
+  const onProgress = (seq: number, sim: Sim): void => {
+    bar.update(seq);
+    if (byteLimit !== undefined) sim.cutAt(Math.min(byteLimit.cut(), eventLimit));
+  };
   let snapshots = 0;
   let snapshotMs = 0;
   const takeSnapshot = (seq: number, sim: Sim): void => {
     const t0 = performance.now();
-    rec.snapshot(seq, encodeModel(modelFromKernel(sim)));
+    rec.snapshot(seq, encodeSnapshot(modelFromKernel(sim, kernel(), { requestLog: false })));
     snapshotMs += performance.now() - t0;
     snapshots++;
   };
@@ -213,8 +225,9 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
   try {
     outcome = runGuarded(fromModule, () => runWorkload({
       workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
-      strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec, maxEvents: opts.maxEvents,
-      onProgress: (seq) => bar.update(seq),
+      strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec,
+      maxEvents: byteLimit === undefined ? opts.maxEvents : Math.min(byteLimit.firstCut(), eventLimit),
+      onProgress, progressEvery: byteLimit === undefined ? undefined : BYTE_CHECK_EVERY,
       snapshotEvery: SNAPSHOT_EVERY,
       onSnapshot: takeSnapshot,
     }).outcome);

@@ -31,7 +31,12 @@ function taskState(state: SimTaskState): 'runnable' | 'blocked' | 'sleeping' | '
   }
 }
 
-export function modelFromKernel(sim: Sim, k: Kernel = kernel()): Model {
+/**
+ * The model of the kernel's state now. `requestLog: false` leaves the log empty: a stored snapshot
+ * does not carry it (snapshot.ts), and copying a log that grows with the run at every snapshot
+ * would make recording cost grow with the square of its length.
+ */
+export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestLog?: boolean } = {}): Model {
   const m = emptyModel();
   m.seq = sim.seq;
   m.tick = sim.tick;
@@ -108,7 +113,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel()): Model {
     pending: rcuState.pending.map((cb) => cb.id),
     inGracePeriod: rcuState.inGracePeriod.map((cb) => cb.id),
   };
-  m.requests = requests(k).clone();
+  if (opts.requestLog !== false) m.requests = requests(k).clone();
   m.checks = {
     warnings: sim.kindCount(K.warn),
     useAfterFree: sim.kindCount(K.use_after_free),

@@ -26,7 +26,7 @@ export function project(trace: Trace, run: RunInfo, seq: number, opts: { useSnap
   const ctx = runContext(trace, run.id);
   const decoder = new Decoder(ctx.names);
   const snap = opts.useSnapshots === false ? undefined : trace.snapshotAtOrBefore(run.id, seq);
-  const stored = snap ? decodeModel(snap.data) : undefined;
+  const stored = snap ? decodeModel(snap.data, (at) => trace.requestLog(run.id, at)) : undefined;
   const start = stored && !isRefusal(stored) ? stored : undefined;
   const model = start ?? emptyModel();
   const from = model.seq;

@@ -106,8 +106,11 @@ export class Sim {
   private readonly progressEvery: number;
   private readonly onSnapshot: ((seq: number) => void) | undefined;
   private readonly snapshotEvery: number;
+  /** The run ends with an event_limit event once it has this many events. */
+  private maxEvents: number;
 
   constructor(private readonly opts: SimOptions) {
+    this.maxEvents = opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
     this.sink = opts.sink;
     this.strategy = opts.strategy;
     this.observe = opts.strategy.observe?.bind(opts.strategy);
@@ -115,6 +118,15 @@ export class Sim {
     this.progressEvery = opts.progressEvery ?? 65536;
     this.onSnapshot = opts.onSnapshot;
     this.snapshotEvery = opts.snapshotEvery ?? 0;
+  }
+
+  /**
+   * Move the event limit while running (a recording bounded by its file's size learns the limit
+   * as it goes). A limit already passed ends the run at its next step, at the current event; the
+   * run then reads as if that limit had been given from the start.
+   */
+  cutAt(limit: number): void {
+    this.maxEvents = Math.max(limit, this.seq);
   }
 
   intern(text: string): number {
@@ -179,7 +191,6 @@ export class Sim {
 
   /** One event per iteration (a timer wake-up or a task's step), then the hooks. */
   private loop(): SimResult {
-    const maxEvents = this.opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
     const stopAfter = this.opts.stopAfter ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
       if (this.seq >= stopAfter) return { events: this.seq, ticks: this.tick, outcome: 'stopped' };
@@ -199,8 +210,8 @@ export class Sim {
         this.reportDeadlock();
         return { events: this.seq, ticks: this.tick, outcome: 'deadlock' };
       }
-      if (this.seq >= maxEvents) {
-        emit.event_limit({ limit: maxEvents });
+      if (this.seq >= this.maxEvents) {
+        emit.event_limit({ limit: this.maxEvents });
         this.stampStaged(0);
         return { events: this.seq, ticks: this.tick, outcome: 'limit' };
       }

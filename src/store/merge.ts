@@ -15,6 +15,7 @@ const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
   batches: ['last_seq', 'events', 'hash', 'decisions'],
   requests: ['first_seq', 'last_seq'],
   snapshots: ['seq', 'data'],
+  request_log: ['seq', 'data'],
 };
 
 const RUN_COLUMNS = ['name', 'workload', 'params', 'path', 'variant', 'seed', 'strategy', 'config', 'code_version',

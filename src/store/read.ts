@@ -153,6 +153,12 @@ export class TraceFile {
     return Number(row?.n ?? 0);
   }
 
+  /** The request log's pieces of `run` up to event `seq`, in order (one per snapshot). */
+  requestSegments(run: number, seq: number): { seq: number; data: Uint8Array }[] {
+    return this.q(() => all(this.db, qb.selectFrom('request_log').select(['seq', 'data'])
+      .where('run', '=', run).where('seq', '<=', seq).orderBy('seq')));
+  }
+
   requests(run: number): { first_seq: number; last_seq: number | null }[] {
     return this.q(() => all(this.db, qb.selectFrom('requests')
       .select(['first_seq', 'last_seq']).where('run', '=', run).orderBy('first_seq')));

@@ -110,7 +110,7 @@ export function processAlive(pid: number | null): boolean {
 /** Delete a run and everything recorded for it. */
 export function deleteRun(db: Db, id: number): void {
   db.transaction(() => {
-    for (const table of ['events', 'names', 'tasks', 'batches', 'requests', 'snapshots'] as const) {
+    for (const table of ['events', 'names', 'tasks', 'batches', 'requests', 'snapshots', 'request_log'] as const) {
       exec(db, qb.deleteFrom(table).where('run', '=', id));
     }
     exec(db, qb.deleteFrom('runs').where('id', '=', id));

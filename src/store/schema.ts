@@ -113,7 +113,16 @@ export interface TraceDB {
   kinds: KindsTable;
   requests: RequestsTable;
   snapshots: SnapshotsTable;
+  request_log: RequestLogTable;
   codes: CodesTable;
+}
+
+/** The request log in pieces, one per snapshot (src/trace/request-segment.ts encodes `data`). */
+export interface RequestLogTable {
+  run: number;
+  /** the snapshot's event */
+  seq: number;
+  data: Uint8Array;
 }
 
 export interface SnapshotsTable {

@@ -42,6 +42,7 @@ export class BatchBuffer {
   private requests: number[] = [];
   private big: [number, Uint8Array][] = [];
   private snapshots: [number, Uint8Array][] = [];
+  private requestSegments: [number, Uint8Array][] = [];
 
   constructor(slot: Slot, private readonly capacity: number) {
     this.rows = slot.rows;
@@ -61,7 +62,7 @@ export class BatchBuffer {
   /** Events, names, tasks, request pairs or snapshots wait to be handed over. */
   get pending(): boolean {
     return this.n > 0 || this.names.length > 0 || this.tasks.length > 0 || this.requests.length > 0
-      || this.snapshots.length > 0;
+      || this.snapshots.length > 0 || this.requestSegments.length > 0;
   }
 
   /** False when `data` would overflow the arena of a batch that already holds events: cut it first. */
@@ -115,17 +116,23 @@ export class BatchBuffer {
     this.snapshots.push([seq, data]);
   }
 
+  /** The request log's piece of the snapshot at `seq`. */
+  requestSegment(seq: number, data: Uint8Array): void {
+    this.requestSegments.push([seq, data]);
+  }
+
   /** Hand the batch over and start the next one in `next`. */
   take(next: Slot): BatchMeta {
     const meta: BatchMeta = {
       count: this.n, decN: this.dn, names: this.names, tasks: this.tasks, requests: this.requests,
-      big: this.big, snapshots: this.snapshots, lastSeq: this.lastSeq, hash: this.h,
+      big: this.big, snapshots: this.snapshots, requestSegments: this.requestSegments, lastSeq: this.lastSeq, hash: this.h,
     };
     this.names = [];
     this.tasks = [];
     this.requests = [];
     this.big = [];
     this.snapshots = [];
+    this.requestSegments = [];
     this.n = 0;
     this.dn = 0;
     this.blobN = 0;

@@ -15,6 +15,8 @@ import { TraceFile, type Direction, type EventFilter, type EventRow, type QueryR
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
+import type { RequestLog } from './request-log.js';
+import { logFromSegments } from './request-segment.js';
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { Direction, EventFilter, EventRow, KindLayout, QueryResult };
@@ -251,6 +253,18 @@ export class Trace {
   /** request_begin/request_end pairs of a run, by first seq. */
   requests(run: number): RequestInfo[] {
     return this.store.requests(run).map((r) => ({ firstSeq: r.first_seq, lastSeq: r.last_seq }));
+  }
+
+  /**
+   * The request log as it stood after the snapshot at event `seq`: every request begun by then, in
+   * the order they began, with the result of those that had ended; rebuilt from the `request_log`
+   * pieces up to that snapshot. Undefined when the snapshot has no piece of its own (a run recorded
+   * before the pieces were written: its snapshots are of an older model version, never read).
+   */
+  requestLog(run: number, seq: number): RequestLog | undefined {
+    const segments = this.store.requestSegments(run, seq);
+    if (segments.at(-1)?.seq !== seq) return undefined;
+    return logFromSegments(segments.map((s) => s.data));
   }
 
   /** The event vocabulary the file was written with. */

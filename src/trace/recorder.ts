@@ -19,6 +19,7 @@ import { completeRun, endRun, insertRun, runNamed, settle, type InsertedRun } fr
 import { BatchBuffer } from './batch-buffer.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import { RequestPairs } from './request-pairs.js';
+import { encodeSegment } from './request-segment.js';
 import type { EventSink } from './sink.js';
 import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
@@ -173,6 +174,14 @@ export class Recorder implements EventSink {
     return this.log.after(this.committedBatches).events;
   }
 
+  /**
+   * The size the file has with what is committed so far: its pages, as SQLite counts them (the
+   * WAL's pages move into the file at the checkpoint; this is the size it then has).
+   */
+  get committedFileBytes(): number {
+    return Number(this.db.pragma('page_count', { simple: true })) * Number(this.db.pragma('page_size', { simple: true }));
+  }
+
   /** Does the file hold a run of this name? */
   hasRun(name: string): boolean {
     return runNamed(this.db, name) !== undefined;
@@ -233,11 +242,17 @@ export class Recorder implements EventSink {
   name(id: number, text: string): void {
     if (this.runId === 0) this.noRun();
     this.buffer.name(id, text);
+    this.requests.name(id, text);
   }
 
+  /**
+   * A replay snapshot of the state after event `seq`, and with it the request log's piece up to it
+   * (the snapshot leaves the log to those pieces: request-segment.ts).
+   */
   snapshot(seq: number, data: Uint8Array): void {
     if (this.runId === 0) this.noRun();
     this.buffer.snapshot(seq, data);
+    this.buffer.requestSegment(seq, encodeSegment(this.requests.takeSegment(seq)));
   }
 
   task(tid: number, name: string, daemon: boolean): void {

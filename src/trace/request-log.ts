@@ -1,7 +1,8 @@
 /**
  * Every request of a run so far, in the order they began, stored by column: a run can have tens of
- * thousands of requests, and the kernel keeps this log while the replay model copies it into every
- * snapshot, so it must cost a few numbers per request and no objects.
+ * thousands of requests, the kernel keeps this log, and replay rebuilds it from the trace file for
+ * every snapshot it starts from (request-segment.ts), so it must cost a few numbers per request and
+ * no objects.
  */
 /**
  * A request's identity across runs: the task's name and its per-task request number, `monitor:3`

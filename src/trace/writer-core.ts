@@ -40,6 +40,8 @@ export interface BatchMeta {
   big: [number, Uint8Array][];
   /** state snapshots taken at events of this batch: [seq, encoded model] */
   snapshots: [number, Uint8Array][];
+  /** the request log's piece for each snapshot: [seq, encoded segment] */
+  requestSegments: [number, Uint8Array][];
   lastSeq: number;
   /** chain value after the last event */
   hash: number;
@@ -68,6 +70,7 @@ export class SqliteBatchWriter {
   private insReq: Database.Statement | undefined;
   private insBatch: Database.Statement | undefined;
   private insSnap: Database.Statement | undefined;
+  private insSegment: Database.Statement | undefined;
   private readonly args: unknown[];
   private readonly oneArgs: unknown[] = new Array(9);
   private readonly txn: (rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta) => void;
@@ -91,6 +94,7 @@ export class SqliteBatchWriter {
     this.insReq = this.db.prepare(`INSERT OR REPLACE INTO requests (run, first_seq, last_seq) VALUES (${run}, ?, ?)`);
     this.insBatch = this.db.prepare(`INSERT INTO batches (run, last_seq, events, hash, decisions) VALUES (${run}, ?, ?, ?, ?)`);
     this.insSnap = this.db.prepare(`INSERT OR REPLACE INTO snapshots (run, seq, data) VALUES (${run}, ?, ?)`);
+    this.insSegment = this.db.prepare(`INSERT OR REPLACE INTO request_log (run, seq, data) VALUES (${run}, ?, ?)`);
   }
 
   /** Write one batch in one transaction; throws the SQLite error (the transaction is rolled back). */
@@ -140,5 +144,6 @@ export class SqliteBatchWriter {
     }
     if (n > 0) this.insBatch!.run(m.lastSeq, n, m.hash, encodeDecisions(dec, m.decN));
     for (const [seq, data] of m.snapshots) this.insSnap!.run(seq, data);
+    for (const [seq, data] of m.requestSegments) this.insSegment!.run(seq, data);
   }
 }

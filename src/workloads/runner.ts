@@ -32,7 +32,9 @@ export interface RunOptions {
   config?: Partial<KernelConfig>;
   sink: EventSink;
   maxEvents?: number;
-  onProgress?: (seq: number) => void;
+  /** Called every `progressEvery` events (default 65536), between steps. */
+  onProgress?: (seq: number, sim: Sim) => void;
+  progressEvery?: number;
   /** Stop right after this event. */
   stopAfter?: number;
   /** Called between steps after every `snapshotEvery`-th event. */
@@ -46,14 +48,15 @@ export interface RunResult extends SimResult {
 }
 
 export function runWorkload(opts: RunOptions): RunResult {
-  const onSnapshot = opts.onSnapshot;
+  const { onSnapshot, onProgress } = opts;
   const variant = parseVariants(opts.variant);
   const ctx: WorkloadContext = { params: opts.params, path: opts.path, variant, seed: opts.seed, shared: {} };
   // A replay follows recorded decisions, which already obey the schedule's gates.
   const gates = opts.strategy instanceof ReplayStrategy || opts.directed === false ? [] : opts.workload.schedule?.(ctx) ?? [];
   const strategy = gates.length > 0 ? new DirectedStrategy(opts.strategy, gates) : opts.strategy;
   const sim: Sim = new Sim({
-    sink: opts.sink, strategy, maxEvents: opts.maxEvents, onProgress: opts.onProgress,
+    sink: opts.sink, strategy, maxEvents: opts.maxEvents, progressEvery: opts.progressEvery,
+    onProgress: onProgress && ((seq) => onProgress(seq, sim)),
     stopAfter: opts.stopAfter, snapshotEvery: opts.snapshotEvery,
     onSnapshot: onSnapshot && ((seq) => onSnapshot(seq, sim)),
   });

@@ -1,0 +1,69 @@
+/**
+ * `mmtrace bench --against=DIR`: the bench of another checkout's build (DIR/dist, e.g. the commit
+ * before a change), run in a child process with the same --events and the --skip names it knows,
+ * so every figure can be given beside the other build's, measured on the same machine in the same
+ * invocation. The other bench runs first, then this one (their parts are not interleaved).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { errors } from '../errors.js';
+
+export interface Against {
+  /** The other checkout's root, absolute. */
+  dir: string;
+  /** Its bench's --json document. */
+  figures: Record<string, unknown>;
+  /** This build's figure over the other's, for every number both report (the other's not 0). */
+  ratios: Record<string, number>;
+}
+
+/** The other build's CLI; a DIR without one is a usage error, before anything is measured. */
+export function againstCli(dir: string): string {
+  const cli = join(resolve(dir), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(cli)) throw errors.usage(`--against=${dir}: no built mmtrace there (${cli} is missing; run npx tsc -p tsconfig.json in it)`);
+  return cli;
+}
+
+/** The --skip names the other build's bench lists in its help (an older one may have none). */
+function skipsKnownTo(cli: string, skip: readonly string[]): string[] {
+  const help = spawnSync(process.execPath, [cli, 'bench', '--help'], { encoding: 'utf8' }).stdout ?? '';
+  const line = help.split('\n').find((l) => l.includes('--skip')) ?? '';
+  return skip.filter((name) => new RegExp(`\\b${name}\\b`).test(line));
+}
+
+/** Run the other build's bench; its progress goes to our stderr, its figures come back. */
+export function benchOf(dir: string, events: number, skip: readonly string[]): Record<string, unknown> {
+  const cli = againstCli(dir);
+  const known = skipsKnownTo(cli, skip);
+  const args = [cli, 'bench', '--json', `--events=${events}`, ...(known.length > 0 ? [`--skip=${known.join(',')}`] : [])];
+  const r = spawnSync(process.execPath, args, { cwd: resolve(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  try {
+    if (r.status !== 0) throw new Error(`exit ${r.status}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  } catch (e) {
+    throw errors.usage(`--against=${dir}: its bench failed (${(e as Error).message})`);
+  }
+}
+
+/** now / old for every figure both give as a number; an old 0 has no ratio. */
+export function ratios(now: Readonly<Record<string, unknown>>, old: Readonly<Record<string, unknown>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(now)) {
+    const before = old[key];
+    if (typeof value === 'number' && typeof before === 'number' && before !== 0) out[key] = +(value / before).toFixed(3);
+  }
+  return out;
+}
+
+/** Every figure of this build beside the other's, with the ratio: lines for the terminal. */
+export function againstTable(now: Readonly<Record<string, unknown>>, against: Against): string[] {
+  const keys = Object.keys(now);
+  const width = Math.max(...keys.map((k) => k.length));
+  const cell = (x: unknown) => (x === undefined ? '-' : String(x)).padStart(12);
+  return [
+    `against ${against.dir} (its bench ran first, in a child process)`,
+    `${'figure'.padEnd(width)} ${cell('this build')} ${cell('against')} ${cell('ratio')}`,
+    ...keys.map((k) => `${k.padEnd(width)} ${cell(now[k])} ${cell(against.figures[k])} ${cell(against.ratios[k])}`),
+  ];
+}
