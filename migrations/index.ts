@@ -7,12 +7,14 @@ import * as m0001 from './0001_initial.js';
 import * as m0002 from './0002_snapshots.js';
 import * as m0003 from './0003_codes.js';
 import * as m0004 from './0004_modules.js';
+import * as m0005 from './0005_chunks.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
   '0002_snapshots': m0002,
   '0003_codes': m0003,
   '0004_modules': m0004,
+  '0005_chunks': m0005,
 };
 
 /** The storage schema version this code writes and understands: the number of the last migration. */

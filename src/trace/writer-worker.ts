@@ -2,7 +2,7 @@
  * The writer worker: owns a second connection to the trace file and writes the batches the
  * recorder hands it. Protocol (see writer-backend.ts WorkerBackend):
  *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, dec, blob}], port,
- *                 rowsPerStatement, maxPageCount }
+ *                 maxPageCount }
  *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
  *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
  *   ctl[COMMITTED] += 1 after each committed batch; ctl[FAILED] = 1 after an error, whose
@@ -21,7 +21,6 @@ interface WorkerInit {
   ctl: Int32Array;
   slots: SlotBuffers[];
   port: MessagePort;
-  rowsPerStatement?: number;
   maxPageCount?: number;
 }
 type Msg = { t: 'begin'; run: number } | { t: 'batch'; slot: number; meta: BatchMeta } | { t: 'close' };
@@ -36,7 +35,7 @@ function main(): void {
   try {
     db = new Database(init.file);
     writerPragmas(db, init.maxPageCount !== undefined ? { maxPageCount: init.maxPageCount } : {});
-    writer = new SqliteBatchWriter(db, init.rowsPerStatement);
+    writer = new SqliteBatchWriter(db);
   } catch (e) {
     parent.postMessage({ t: 'error', message: (e as Error).message, code: (e as { code?: string }).code });
     return;
