@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { reexecute } from '../src/replay/reexec.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
-import { rehashLog } from './helpers/tamper.js';
+import { editEvent, rehashLog } from './helpers/tamper.js';
 
 const dir = tempDir();
 const original = join(dir, 'run.db');
@@ -39,7 +39,7 @@ async function verify(file: string) {
 /** Rewrite the log as if other code had recorded it: change one event, recompute the hash chain. */
 function rewriteEvent(file: string, seq: number, field: 'a' | 'b' | 'c' | 'd', delta: number): void {
   const db = new Database(file);
-  db.prepare(`UPDATE events SET ${field} = ${field} + ? WHERE seq = ?`).run(delta, seq);
+  editEvent(db, 1, seq, (e) => { e[field] += delta; });
   db.close();
   rehashLog(file);
 }

@@ -204,8 +204,8 @@ export class TraceFile {
     }
   }
 
-  /** How a run's events are stored (runs.format). */
-  private formatOf(run: number): number {
+  /** How a run's events are stored (runs.format): FORMAT_ROWS or FORMAT_CHUNKS. */
+  formatOf(run: number): number {
     let f = this.formats.get(run);
     if (f === undefined) {
       f = this.q(() => first(this.db, qb.selectFrom('runs').select('format').where('id', '=', run)))?.format ?? FORMAT_CHUNKS;
@@ -230,7 +230,7 @@ export class TraceFile {
       .select(['last_seq', 'events', 'hash']).where('run', '=', run).orderBy('last_seq')));
   }
 
-  /** The scheduler decisions blob of each batch, in order. */
+  /** The scheduler decisions blob of each batch, in order (empty for a run stored in chunks: its tids are its decisions). */
   decisionBlobs(run: number): Uint8Array[] {
     return this.q(() => all(this.db, qb.selectFrom('batches')
       .select(['decisions']).where('run', '=', run).orderBy('last_seq'))).map((r) => r.decisions);
@@ -375,6 +375,8 @@ export class TraceFile {
     try {
       stmt = this.db.prepare(sql);
     } catch (e) {
+      // `events` is a view: SQLite refuses a write to it while preparing, before readonly is known
+      if (/cannot modify \S+ because it is a view/.test((e as Error).message)) throw errors.sqlWrites(this.file);
       throw errors.badSql(this.file, (e as Error).message, e);
     }
     if (!stmt.readonly) throw errors.sqlWrites(this.file);

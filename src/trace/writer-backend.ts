@@ -66,7 +66,7 @@ export class SyncBackend implements Backend {
     if (this.failed) return;
     const s = this.slots[slot]!;
     try {
-      this.writer.write(s.rows, s.dec, s.blob, meta);
+      this.writer.write(s.rows, s.blob, meta);
       this.done++;
     } catch (e) {
       this.failed = failureOf(e);

@@ -4,10 +4,9 @@
  * the encoding happens here, in the writer worker, never on the simulation thread. Used in-process by the synchronous writer and inside the writer worker;
  * it only imports better-sqlite3 and the chunk codec so the worker starts fast.
  *
- * A batch travels as three buffers (shared with the worker, so nothing is copied):
+ * A batch travels as two buffers (shared with the worker, so nothing is copied):
  *  - rows: Float64Array, STRIDE doubles per event, row-major:
  *          seq, tick, tid, kind, a, b, c, d, blobOffset (-1 = no data), blobLength
- *  - dec:  Uint32Array of (tid, count) pairs, the scheduler decisions of the batch
  *  - blob: Uint8Array arena holding the batch's data blobs
  * and a small BatchMeta message.
  */
@@ -28,8 +27,6 @@ export const CTL_SIZE = 4;
 export interface BatchMeta {
   /** events in the batch */
   count: number;
-  /** uint32 entries used in dec (2 per pair) */
-  decN: number;
   /** [id, text] pairs interned since the last batch */
   names: [number, string][];
   /** [tid, name, daemon] tasks created since the last batch */
@@ -45,18 +42,7 @@ export interface BatchMeta {
   hash: number;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-/** The decisions blob: (tid, count) uint32 pairs, little-endian on every host. */
-export function encodeDecisions(dec: Uint32Array, n: number): Buffer {
-  const out = Buffer.allocUnsafe(n * 4);
-  if (LITTLE_ENDIAN) {
-    out.set(new Uint8Array(dec.buffer, dec.byteOffset, n * 4));
-  } else {
-    for (let i = 0; i < n; i++) out.writeUInt32LE(dec[i]!, i * 4);
-  }
-  return out;
-}
+const NO_DECISIONS = Buffer.alloc(0);
 
 export class SqliteBatchWriter {
   private readonly db: Database.Database;
@@ -68,11 +54,11 @@ export class SqliteBatchWriter {
   private insReq: Database.Statement | undefined;
   private insBatch: Database.Statement | undefined;
   private insSnap: Database.Statement | undefined;
-  private readonly txn: (rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta) => void;
+  private readonly txn: (rows: Float64Array, blob: Uint8Array, m: BatchMeta) => void;
 
   constructor(db: Database.Database) {
     this.db = db;
-    this.txn = db.transaction((rows, dec, blob, m) => this.writeBody(rows, dec, blob, m));
+    this.txn = db.transaction((rows, blob, m) => this.writeBody(rows, blob, m));
   }
 
   /** Prepare the statements of a run (its id is part of the statement text: it is ours, an integer). */
@@ -91,12 +77,12 @@ export class SqliteBatchWriter {
   }
 
   /** Write one batch in one transaction; throws the SQLite error (the transaction is rolled back). */
-  write(rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta): void {
+  write(rows: Float64Array, blob: Uint8Array, m: BatchMeta): void {
     if (!this.insChunk) throw new Error('writer: no run begun');
-    this.txn(rows, dec, blob, m);
+    this.txn(rows, blob, m);
   }
 
-  private writeBody(rows: Float64Array, dec: Uint32Array, blob: Uint8Array, m: BatchMeta): void {
+  private writeBody(rows: Float64Array, blob: Uint8Array, m: BatchMeta): void {
     for (const [id, text] of m.names) this.insName!.run(id, text);
     for (const [tid, name, daemon] of m.tasks) this.insTask!.run(tid, name, daemon);
     const rq = m.requests;
@@ -104,7 +90,9 @@ export class SqliteBatchWriter {
     const n = m.count;
     for (let start = 0; start < n; start += CHUNK_EVENTS) this.writeChunk(rows, start, Math.min(CHUNK_EVENTS, n - start));
     this.writeBlobs(rows, blob, m);
-    if (n > 0) this.insBatch!.run(m.lastSeq, n, m.hash, encodeDecisions(dec, m.decN));
+    // The scheduler decisions are the tids of the events, which the chunks hold: the batch row
+    // keeps the count and the hash chain, and an empty decisions blob.
+    if (n > 0) this.insBatch!.run(m.lastSeq, n, m.hash, NO_DECISIONS);
     for (const [seq, data] of m.snapshots) this.insSnap!.run(seq, data);
   }
 

@@ -1,7 +1,7 @@
 /**
  * The writer worker: owns a second connection to the trace file and writes the batches the
  * recorder hands it. Protocol (see writer-backend.ts WorkerBackend):
- *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, dec, blob}], port,
+ *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, blob}], port,
  *                 maxPageCount }
  *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
  *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
@@ -15,7 +15,7 @@ import Database from 'better-sqlite3';
 import { writerPragmas } from '../store/pragmas.js';
 import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, SqliteBatchWriter, type BatchMeta } from './writer-core.js';
 
-interface SlotBuffers { rows: Float64Array; dec: Uint32Array; blob: Uint8Array }
+interface SlotBuffers { rows: Float64Array; blob: Uint8Array }
 interface WorkerInit {
   file: string;
   ctl: Int32Array;
@@ -57,7 +57,7 @@ function main(): void {
         if (!failed) {
           const s = init.slots[m.slot]!;
           try {
-            writer.write(s.rows, s.dec, s.blob, m.meta);
+            writer.write(s.rows, s.blob, m.meta);
             Atomics.add(ctl, CTL_COMMITTED, 1);
           } catch (e) {
             fail(e);
