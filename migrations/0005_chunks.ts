@@ -5,8 +5,8 @@
  * (src/store/chunk-sql.ts) shows the events of both, so SQL over `events` reads every run.
  * (Kept in SQLite's default page size: measured, 64 KiB pages did not make the SQL decoder faster.)
  *
- *  chunks       one row per chunk: run, first_seq, count, the tick and tid frames, the width of a
- *               record offset, and the five encoded columns
+ *  chunks       one row per chunk: run, first_seq, count, how many of its events have a blob, the
+ *               tick and tid frames, the width of a record offset, and the five encoded columns
  *  chunk_kinds  per chunk and kind present: the base and byte width of each slot a..d
  *  event_data   the blobs of events (rare), by seq
  *  chunk_bytes  one row: the bytes C0..FF then 00, where SQL looks up a byte unicode() cannot read
@@ -27,6 +27,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     run       INTEGER NOT NULL,
     first_seq INTEGER NOT NULL,
     count     INTEGER NOT NULL,
+    blobs     INTEGER NOT NULL,
     tick_base INTEGER NOT NULL,
     tick_w    INTEGER NOT NULL,
     tid_base  INTEGER NOT NULL,

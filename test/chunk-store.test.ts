@@ -80,7 +80,7 @@ describe('encodeChunk / decodeChunk', () => {
     const c = encodeChunk(rows, 8, 0, n);
     expect(c.kinds.find((k) => k.kind === 0)!.width[0]).toBe(0); // a constant costs nothing
     expect(c.kinds.find((k) => k.kind === 3)!.width[3]).toBe(1); // a bool one byte
-    const stored = { first_seq: c.firstSeq, count: c.count, tick_base: c.tickBase, tick_w: c.tickW, tid_base: c.tidBase,
+    const stored = { first_seq: c.firstSeq, count: c.count, blobs: 0, tick_base: c.tickBase, tick_w: c.tickW, tid_base: c.tidBase,
       tid_w: c.tidW, off_w: c.offW, ticks: c.ticks, tids: c.tids, kinds: c.kindBytes, offs: c.offs, recs: c.recs };
     const out = makeBlock(n);
     decodeChunk(stored, c.kinds.map(storedFrame), 0, n - 1, out, 0);

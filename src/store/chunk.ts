@@ -228,6 +228,8 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
 export interface StoredChunk {
   first_seq: number;
   count: number;
+  /** events of the chunk that have a blob (in event_data) */
+  blobs: number;
   tick_base: number;
   tick_w: number;
   tid_base: number;
@@ -257,18 +259,31 @@ export function storedFrame(f: KindFrame): StoredKindFrame {
   };
 }
 
-/** A block to decode into, for up to `capacity` events (reused chunk after chunk). */
+/** A block for up to `capacity` events: one buffer under all its arrays. */
 export function makeBlock(capacity: number): EventBlock {
+  const buf = new ArrayBuffer(capacity * 8 * 6 + capacity);
+  const f64 = (k: number) => new Float64Array(buf, k * capacity * 8, capacity);
   return {
     firstSeq: 0, count: 0,
-    tick: new Float64Array(capacity), tid: new Float64Array(capacity), kind: new Uint8Array(capacity),
-    a: new Float64Array(capacity), b: new Float64Array(capacity), c: new Float64Array(capacity), d: new Float64Array(capacity),
+    tick: f64(0), tid: f64(1), a: f64(2), b: f64(3), c: f64(4), d: f64(5),
+    kind: new Uint8Array(buf, capacity * 8 * 6, capacity),
     data: new Map(),
   };
 }
 
 const FRAME_BASE = new Float64Array(256 * 4);
 const FRAME_WIDTH = new Uint8Array(256 * 4);
+
+/** Decode n fixed-width numbers from `src` (from index `from`) into out[at..], each plus `base`. */
+function decodeColumn(src: Uint8Array, width: number, base: number, from: number, n: number, out: Float64Array, at: number): void {
+  let p = from * width;
+  switch (width) {
+    case 0: out.fill(base, at, at + n); return;
+    case 1: for (let j = 0; j < n; j++) out[at + j] = base + src[p + j]!; return;
+    case 2: for (let j = 0; j < n; j++, p += 2) out[at + j] = base + (src[p]! | (src[p + 1]! << 8)); return;
+    default: for (let j = 0; j < n; j++, p += width) out[at + j] = base + get(src, p, width);
+  }
+}
 
 /**
  * Decode events [from, to] (indexes within the chunk, inclusive) of a stored chunk into `out`,
@@ -283,27 +298,26 @@ export function decodeChunk(c: StoredChunk, frames: readonly StoredKindFrame[], 
     FRAME_BASE[k4 + 2] = f.c_base; FRAME_WIDTH[k4 + 2] = f.c_w;
     FRAME_BASE[k4 + 3] = f.d_base; FRAME_WIDTH[k4 + 3] = f.d_w;
   }
-  const { ticks, tids, kinds, offs, recs: body } = c;
-  const tickW = c.tick_w, tidW = c.tid_w, offW = c.off_w;
-  const { tick, tid, kind, a, b, c: cc, d } = out;
+  const n = to - from + 1;
+  decodeColumn(c.ticks, c.tick_w, c.tick_base, from, n, out.tick, at);
+  decodeColumn(c.tids, c.tid_w, c.tid_base, from, n, out.tid, at);
+  out.kind.set(c.kinds.subarray(from, to + 1), at);
+  const { offs, recs, off_w: offW } = c;
+  const { kind, a, b, c: cc, d } = out;
+  const slots = [a, b, cc, d];
   for (let i = from, j = at; i <= to; i++, j++) {
-    tick[j] = c.tick_base + get(ticks, i * tickW, tickW);
-    tid[j] = c.tid_base + get(tids, i * tidW, tidW);
-    const k = kinds[i]!;
-    kind[j] = k;
-    let p = get(offs, i * offW, offW);
-    const k4 = k * 4;
-    let w = FRAME_WIDTH[k4]!;
-    a[j] = FRAME_BASE[k4]! + get(body, p, w);
-    p += w;
-    w = FRAME_WIDTH[k4 + 1]!;
-    b[j] = FRAME_BASE[k4 + 1]! + get(body, p, w);
-    p += w;
-    w = FRAME_WIDTH[k4 + 2]!;
-    cc[j] = FRAME_BASE[k4 + 2]! + get(body, p, w);
-    p += w;
-    w = FRAME_WIDTH[k4 + 3]!;
-    d[j] = FRAME_BASE[k4 + 3]! + get(body, p, w);
+    const k4 = kind[j]! * 4;
+    let p = offW === 2 ? offs[i * 2]! | (offs[i * 2 + 1]! << 8) : get(offs, i * offW, offW);
+    for (let s = 0; s < 4; s++) {
+      const w = FRAME_WIDTH[k4 + s]!;
+      let v: number;
+      if (w === 0) v = 0;
+      else if (w === 1) v = recs[p]!;
+      else if (w === 2) v = recs[p]! | (recs[p + 1]! << 8);
+      else v = get(recs, p, w);
+      slots[s]![j] = FRAME_BASE[k4 + s]! + v;
+      p += w;
+    }
   }
-  return to - from + 1;
+  return n;
 }

@@ -10,7 +10,7 @@ import type { Db } from './db.js';
 /** The tables that hold a run's rows, keyed by `run`, and their other columns. */
 const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
   event_rows: ['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', 'data'],
-  chunks: ['first_seq', 'count', 'tick_base', 'tick_w', 'tid_base', 'tid_w', 'off_w', 'ticks', 'tids', 'kinds', 'offs', 'recs'],
+  chunks: ['first_seq', 'count', 'blobs', 'tick_base', 'tick_w', 'tid_base', 'tid_w', 'off_w', 'ticks', 'tids', 'kinds', 'offs', 'recs'],
   chunk_kinds: ['first_seq', 'kind', 'a_base', 'a_w', 'b_base', 'b_w', 'c_base', 'c_w', 'd_base', 'd_w'],
   event_data: ['seq', 'data'],
   names: ['id', 'text'],

@@ -94,12 +94,12 @@ export class TraceFile {
     this.rowsStmt = db.prepare(
       'SELECT seq, tick, tid, kind, a, b, c, d, data FROM event_rows WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq',
     ).raw(true);
-    const chunkColumns = 'first_seq, count, tick_base, tick_w, tid_base, tid_w, off_w, ticks, tids, kinds, offs, recs';
+    const chunkColumns = 'first_seq, count, blobs, tick_base, tick_w, tid_base, tid_w, off_w, ticks, tids, kinds, offs, recs';
     this.chunksStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
     this.chunksBackStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT ${CHUNKS_PER_FETCH}`);
-    this.framesStmt = db.prepare('SELECT kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq = ?');
+    this.framesStmt = db.prepare('SELECT first_seq, kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq >= ? AND first_seq <= ?');
     this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ?').raw(true);
   }
 
@@ -170,8 +170,11 @@ export class TraceFile {
     let lo = Math.max(0, from - CHUNK_EVENTS + 1), hi = to;
     for (;;) {
       const chunks = this.q(() => (backward ? this.chunksBackStmt : this.chunksStmt).all(run, lo, hi) as StoredChunk[]);
+      if (chunks.length === 0) return;
+      const frames = this.framesOf(run, chunks);
+      const data = this.blobsOf(run, chunks, from, to);
       for (const c of chunks) {
-        const block = this.decodeRange(run, c, from, to);
+        const block = this.decodeRange(c, frames.get(c.first_seq) ?? [], data, from, to);
         if (block) yield block;
       }
       if (chunks.length < CHUNKS_PER_FETCH) return;
@@ -180,15 +183,43 @@ export class TraceFile {
     }
   }
 
+  /** The kind frames of `chunks`, by first seq: one query for all of them. */
+  private framesOf(run: number, chunks: readonly StoredChunk[]): Map<number, StoredKindFrame[]> {
+    const seqs = chunks.map((c) => c.first_seq);
+    const rows = this.q(() => this.framesStmt.all(run, Math.min(...seqs), Math.max(...seqs)) as (StoredKindFrame & { first_seq: number })[]);
+    const out = new Map<number, StoredKindFrame[]>();
+    for (const r of rows) {
+      let list = out.get(r.first_seq);
+      if (!list) out.set(r.first_seq, (list = []));
+      list.push(r);
+    }
+    return out;
+  }
+
+  /** The blobs of the events of `chunks` within [from, to], by seq (none queried when no chunk has one). */
+  private blobsOf(run: number, chunks: readonly StoredChunk[], from: number, to: number): Map<number, Buffer> {
+    const out = new Map<number, Buffer>();
+    if (!chunks.some((c) => c.blobs > 0)) return out;
+    const lo = Math.max(from, Math.min(...chunks.map((c) => c.first_seq)));
+    const hi = Math.min(to, Math.max(...chunks.map((c) => c.first_seq + c.count - 1)));
+    for (const [seq, data] of this.q(() => this.dataStmt.all(run, lo, hi) as [number, Buffer][])) out.set(seq, data);
+    return out;
+  }
+
   /** The events of chunk `c` within [from, to], decoded, with their blobs (undefined: none in range). */
-  private decodeRange(run: number, c: StoredChunk, from: number, to: number): EventBlock | undefined {
+  private decodeRange(c: StoredChunk, frames: readonly StoredKindFrame[], data: ReadonlyMap<number, Buffer>,
+    from: number, to: number): EventBlock | undefined {
     const first = Math.max(from, c.first_seq), last = Math.min(to, c.first_seq + c.count - 1);
     if (first > last) return undefined;
-    const frames = this.q(() => this.framesStmt.all(run, c.first_seq) as StoredKindFrame[]);
     const block = makeBlock(last - first + 1);
     block.firstSeq = first;
     block.count = decodeChunk(c, frames, first - c.first_seq, last - c.first_seq, block, 0);
-    for (const [seq, data] of this.q(() => this.dataStmt.all(run, first, last) as [number, Buffer][])) block.data.set(seq - first, data);
+    if (c.blobs > 0) {
+      for (let seq = first; seq <= last; seq++) {
+        const d = data.get(seq);
+        if (d) block.data.set(seq - first, d);
+      }
+    }
     return block;
   }
 

@@ -64,6 +64,8 @@ export interface ChunksTable {
   run: number;
   first_seq: number;
   count: number;
+  /** events of the chunk that have a blob (in event_data) */
+  blobs: number;
   tick_base: number;
   tick_w: number;
   tid_base: number;

@@ -64,8 +64,8 @@ export class SqliteBatchWriter {
   /** Prepare the statements of a run (its id is part of the statement text: it is ours, an integer). */
   beginRun(run: number): void {
     if (!Number.isSafeInteger(run)) throw new Error(`bad run id ${run}`);
-    this.insChunk = this.db.prepare(`INSERT INTO chunks (run, first_seq, count, tick_base, tick_w, tid_base, tid_w, off_w,
-      ticks, tids, kinds, offs, recs) VALUES (${run}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insChunk = this.db.prepare(`INSERT INTO chunks (run, first_seq, count, blobs, tick_base, tick_w, tid_base, tid_w, off_w,
+      ticks, tids, kinds, offs, recs) VALUES (${run}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insFrame = this.db.prepare(`INSERT INTO chunk_kinds (run, first_seq, kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w)
       VALUES (${run}, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
     this.insData = this.db.prepare(`INSERT INTO event_data (run, seq, data) VALUES (${run}, ?, ?)`);
@@ -98,7 +98,9 @@ export class SqliteBatchWriter {
 
   private writeChunk(rows: Float64Array, start: number, count: number): void {
     const c = encodeChunk(rows, STRIDE, start, count);
-    this.insChunk!.run(c.firstSeq, c.count, c.tickBase, c.tickW, c.tidBase, c.tidW, c.offW, c.ticks, c.tids, c.kindBytes, c.offs, c.recs);
+    let blobs = 0;
+    for (let r = start, o = start * STRIDE; r < start + count; r++, o += STRIDE) if (rows[o + 8]! >= 0) blobs++;
+    this.insChunk!.run(c.firstSeq, c.count, blobs, c.tickBase, c.tickW, c.tidBase, c.tidW, c.offW, c.ticks, c.tids, c.kindBytes, c.offs, c.recs);
     for (const f of c.kinds) {
       this.insFrame!.run(c.firstSeq, f.kind, f.base[0], f.width[0], f.base[1], f.width[1], f.base[2], f.width[2], f.base[3], f.width[3]);
     }
