@@ -11,7 +11,7 @@
  * not one query over the `events` union: SQLite does not flatten a UNION ALL view that is joined
  * by seq (it decodes every event into an automatic index first).
  */
-import { CHUNK_EVENTS } from './chunk.js';
+import { MAX_CHUNK_EVENTS } from './chunk.js';
 
 /**
  * The byte at 1-based position `at` of `blob`. unicode() of the byte taken as text is its value for
@@ -38,7 +38,7 @@ function uintAt(blob: string, at: string, width: string, maxWidth: number): stri
 
 /** The widths a number can take (7 bytes: 56 bits; 8 is a raw double, which SQL shows as NULL). */
 const MAX_WIDTH = 7;
-/** Offsets into a chunk's records stay below 2^24 (CHUNK_EVENTS records of at most 4 x 8 bytes). */
+/** Offsets into a chunk's records stay below 2^24 (MAX_CHUNK_EVENTS records of at most 4 x 8 bytes). */
 const MAX_OFFSET_WIDTH = 3;
 
 /**
@@ -93,18 +93,22 @@ export const ROW_SOURCE: EventSource = {
 };
 
 /**
- * Only a chunk whose first seq lies within CHUNK_EVENTS below `seq` can hold it: a range on the
+ * Only a chunk whose first seq lies within MAX_CHUNK_EVENTS below `seq` can hold it: a range on the
  * (run, first_seq) key, then the event's index within the chunk by the rowid of chunk_ords.
  */
 export const CHUNK_SOURCE: EventSource = {
   events: 'chunk_events',
-  lookup: (alias, run, seq) => `${alias}.run = ${run} AND ${alias}.chunk BETWEEN ${seq} - ${CHUNK_EVENTS - 1} AND ${seq}`
+  lookup: (alias, run, seq) => `${alias}.run = ${run} AND ${alias}.chunk BETWEEN ${seq} - ${MAX_CHUNK_EVENTS - 1} AND ${seq}`
     + ` AND ${alias}.ord = ${seq} - ${alias}.chunk`,
 };
 
-/** A view over both formats: the same query over each source, one after the other. */
-export function overBothFormats(name: string, body: (src: EventSource) => string): string {
-  return `CREATE VIEW ${name} AS
+/**
+ * A view over both formats: the same query over each source, one after the other. `shared`: CTEs
+ * (without WITH) both queries read, computed once for the two (a view the query reads once per row
+ * of its own, kept from being computed for every row: AS MATERIALIZED).
+ */
+export function overBothFormats(name: string, body: (src: EventSource) => string, shared?: string): string {
+  return `CREATE VIEW ${name} AS${shared ? `\nWITH ${shared}` : ''}
 SELECT * FROM (
 ${body(ROW_SOURCE)}
 )

@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
-import { CHUNK_EVENTS, decodeChunk, FORMAT_CHUNKS, makeBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
+import { CHUNK_EVENTS, decodeChunk, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -25,7 +25,7 @@ export type RunRow = Selectable<RunsTable>;
 export type { EventBlock };
 
 /** Chunks fetched per query while reading a run (the connection is free between fetches). */
-const CHUNKS_PER_FETCH = 8;
+const CHUNKS_PER_FETCH = 16;
 
 /** The event at index i of a block, as a row. */
 export function rowOfBlock(b: EventBlock, i: number): EventRow {
@@ -167,7 +167,7 @@ export class TraceFile {
       yield* this.rowBlocks(run, from, to, backward);
       return;
     }
-    let lo = Math.max(0, from - CHUNK_EVENTS + 1), hi = to;
+    let lo = Math.max(0, from - MAX_CHUNK_EVENTS + 1), hi = to;
     for (;;) {
       const chunks = this.q(() => (backward ? this.chunksBackStmt : this.chunksStmt).all(run, lo, hi) as StoredChunk[]);
       if (chunks.length === 0) return;

@@ -255,9 +255,9 @@ export function lockWaitsViewSql(kinds: readonly KindLayout[]): string {
   (SELECT n.text FROM names n WHERE n.run = c.run AND n.id = ${cls}) AS class,
   (SELECT m.name FROM codes m WHERE m.tbl = 'rwsem_modes' AND m.code = ${mode}) AS mode,
   w."on" AS sem, w.from_seq, w.to_seq, w.from_tick, w.to_tick, w.ticks
-FROM waits_v w
+FROM waits w
 JOIN runs r ON r.name = w.run
-JOIN ${src.events} c ON ${src.lookup('c', 'r.id', 'w.queued_seq')} AND ${columnOf(contended, 'sem', 'c')} = w."on"`);
+JOIN ${src.events} c ON ${src.lookup('c', 'r.id', 'w.queued_seq')} AND ${columnOf(contended, 'sem', 'c')} = w."on"`, 'waits AS MATERIALIZED (SELECT * FROM waits_v)');
 }
 
 /** `CASE e.kind WHEN k1 THEN e.slot1 ... END`: a field that lives in a different slot per kind. */
@@ -327,17 +327,20 @@ export function copiesViewSql(kinds: readonly KindLayout[]): string {
   const vmaRead = kind('vma_start_read');
   const begin = kind('request_begin');
   const code = (k: KindLayout | undefined) => k?.kind ?? -1;
+  // A copy's fields are read once, here: a decoded field in the join with spans below would be
+  // decoded again for every span it is compared with.
   return overBothFormats('copies_v', (src) => `WITH marks AS (
-  SELECT e.run, e.tid, e.seq, e.kind,
+  SELECT e.run, e.tid, e.seq, e.kind, ${columnOf(copy, 'addr', 'e')} AS addr, ${columnOf(copy, 'len', 'e')} AS len,
+    ${columnOf(copy, 'folio', 'e')} AS folio,
     max(CASE WHEN e.kind IN (${code(locking)}, ${code(vmaRead)}) THEN e.seq END)
       OVER (PARTITION BY e.run, e.tid ORDER BY e.seq) AS target_seq
   FROM ${src.events} e WHERE e.kind IN (${code(copy)}, ${code(locking)}, ${code(vmaRead)})
 ),
 copies AS (
-  SELECT m.run, m.tid, m.seq, q.first_seq,
+  SELECT m.run, m.tid, m.seq, m.addr, m.len, m.folio, q.first_seq,
     CASE WHEN m.target_seq >= q.first_seq THEN
       coalesce(${fieldAcross([locking], 'mm', 'x')},
-        (SELECT v.mm FROM vma_spans_v v JOIN runs vr ON vr.id = m.run
+        (SELECT v.mm FROM spans v JOIN runs vr ON vr.id = m.run
          WHERE v.run = vr.name AND v.vma = ${fieldAcross([vmaRead], 'vma', 'x')} AND v.from_seq <= x.seq AND (v.to_seq IS NULL OR x.seq < v.to_seq)))
     END AS mm
   FROM marks m
@@ -349,17 +352,14 @@ copies AS (
 SELECT r.name AS run,
   coalesce(t.name, 'tid' || c.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
   t.name AS task, c.seq,
-  ${columnOf(copy, 'addr', 'e')} AS addr, ${hexOf(columnOf(copy, 'addr', 'e'), '0x%x')} AS addr_hex,
-  ${columnOf(copy, 'len', 'e')} AS len, ${columnOf(copy, 'folio', 'e')} AS folio,
-  c.mm, s.vma, s.start_hex AS vma_start_hex, s.end_hex AS vma_end_hex, s.file
+  c.addr, ${hexOf('c.addr', '0x%x')} AS addr_hex, c.len, c.folio, c.mm, s.vma, s.start_hex AS vma_start_hex, s.end_hex AS vma_end_hex, s.file
 FROM copies c
 JOIN runs r ON r.id = c.run
-JOIN ${src.events} e ON ${src.lookup('e', 'c.run', 'c.seq')}
 JOIN ${src.events} b ON ${src.lookup('b', 'c.run', 'c.first_seq')}
 LEFT JOIN tasks t ON t.run = c.run AND t.tid = c.tid
-LEFT JOIN vma_spans_v s ON s.run = r.name AND s.mm = c.mm
-  AND ${columnOf(copy, 'addr', 'e')} >= s.start AND ${columnOf(copy, 'addr', 'e')} < s."end"
-  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`);
+LEFT JOIN spans s ON s.run = r.name AND s.mm = c.mm
+  AND c.addr >= s.start AND c.addr < s."end"
+  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`, 'spans AS MATERIALIZED (SELECT * FROM vma_spans_v)');
 }
 
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
