@@ -4,7 +4,7 @@
  * frame-of-reference encoding has edge cases for.
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -177,6 +177,39 @@ describe('the SQL views decode what the JS decoder does', () => {
     } finally {
       db.close();
       trace.close();
+    }
+  }, 120_000);
+});
+
+describe('a file holding runs of both formats', () => {
+  it('reads the row-format runs of 0.1.0 and a new chunk run beside them, in JS and in every view', async () => {
+    const file = tmpFile();
+    copyFileSync(join(import.meta.dirname, 'fixtures/v0.1.0-cross-vma-race.db'), file);
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    const w = WORKLOADS.find((x) => x.name === 'cross-vma-race')!;
+    const added = rec.beginRun({ ...header('new', w.name) });
+    runWorkload({ workload: w, params: resolveParams(w, {}), path: 'gup', variant: [], seed: 2, strategy: new RandomStrategy(2), sink: rec });
+    rec.finish();
+    rec.close();
+    const db = new Database(file, { readonly: true });
+    const trace = await openTrace(file);
+    try {
+      const formats = db.prepare('SELECT id, format FROM runs ORDER BY id').raw().all() as [number, number][];
+      expect(formats.filter(([, f]) => f === 1).length).toBeGreaterThan(0);
+      expect(formats.find(([id]) => id === added)![1]).toBe(2);
+      for (const [run] of formats) {
+        const js = [...trace.events(run)];
+        expect(js.length).toBe(trace.run(run).events);
+        expect(sqlRows(file, run)).toEqual(js);
+        const name = trace.run(run).name;
+        const requests = (db.prepare('SELECT count(*) AS n FROM requests WHERE run = ?').get(run) as { n: number }).n;
+        expect(requests).toBeGreaterThan(0);
+        expect((db.prepare('SELECT count(*) AS n FROM requests_v WHERE run = ? AND op IS NOT NULL').get(name) as { n: number }).n).toBe(requests);
+        expect((db.prepare('SELECT count(*) AS n FROM events_v WHERE run = ?').get(name) as { n: number }).n).toBe(js.length);
+      }
+    } finally {
+      trace.close();
+      db.close();
     }
   }, 120_000);
 });

@@ -204,7 +204,7 @@ describe('mmtrace bench', () => {
     // --skip=review: a review of the library takes a minute of its own (test/review.test.ts covers it)
     const doc = mmtraceJson(['bench', '--events=20000', '--skip=review']);
     expect(doc.reviewLibraryMs).toBeNull();
-    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec',
+    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'readEventsPerSec', 'rawInsertEventsPerSec',
       'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs', 'tuiFirstFrameMs', 'tuiKeyToFrameMs', 'tuiRssMb']) {
       expect(typeof doc[key]).toBe('number');
       expect(doc[key]).toBeGreaterThan(0);

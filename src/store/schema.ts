@@ -53,12 +53,6 @@ export interface EventRowsTable {
   data: Uint8Array | null;
 }
 
-/** The `events` view: every event of every run, either format (chunk, ord: where it sits; seq and 0 for a row). */
-export interface EventsView extends EventRowsTable {
-  chunk: number;
-  ord: number;
-}
-
 /** One chunk of events of the compact format (src/store/chunk.ts). */
 export interface ChunksTable {
   run: number;
@@ -152,7 +146,8 @@ export interface RequestsTable {
 export interface TraceDB {
   meta: MetaTable;
   runs: RunsTable;
-  events: EventsView;
+  /** a view: every event of every run, either format, with the columns of event_rows */
+  events: EventRowsTable;
   event_rows: EventRowsTable;
   chunks: ChunksTable;
   chunk_kinds: ChunkKindsTable;
