@@ -3,10 +3,14 @@
  * the command's own exit code (not 1 from an unhandled EPIPE, which diff uses for "different").
  */
 import { spawnSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, ROOT } from './helpers/cli.js';
+import { CLI, ROOT, tempDir } from './helpers/cli.js';
 
-const FIXTURE = 'test/fixtures/v0.1.0-cross-vma-race.db';
+/** A copy of 0.1.0's fixture: opening a file of an older storage schema migrates it. */
+const FIXTURE = join(tempDir(), 'v0.1.0-cross-vma-race.db');
+copyFileSync(join(ROOT, 'test/fixtures/v0.1.0-cross-vma-race.db'), FIXTURE);
 
 /** Run `mmtrace ARGS | head -c 0` in bash (head exits at once, before the first write); the CLI's stderr and exit status. */
 function intoHead(args: string): { stderr: string; status: number } {
