@@ -296,6 +296,14 @@ function decodeColumn(src: Uint8Array, width: number, base: number, from: number
   }
 }
 
+/** A slot's distance from its base: the common widths inline, the rest through get(). */
+function slotValue(recs: Uint8Array, p: number, w: number): number {
+  if (w === 0) return 0;
+  if (w === 1) return recs[p]!;
+  if (w === 2) return recs[p]! | (recs[p + 1]! << 8);
+  return get(recs, p, w);
+}
+
 /**
  * Decode events [from, to] (indexes within the chunk, inclusive) of a stored chunk into `out`,
  * starting at out index `at`. Returns the number decoded. Blobs are not touched (see event_data).
@@ -315,20 +323,20 @@ export function decodeChunk(c: StoredChunk, frames: readonly StoredKindFrame[], 
   out.kind.set(c.kinds.subarray(from, to + 1), at);
   const { offs, recs, off_w: offW } = c;
   const { kind, a, b, c: cc, d } = out;
-  const slots = [a, b, cc, d];
   for (let i = from, j = at; i <= to; i++, j++) {
     const k4 = kind[j]! * 4;
     let p = offW === 2 ? offs[i * 2]! | (offs[i * 2 + 1]! << 8) : get(offs, i * offW, offW);
-    for (let s = 0; s < 4; s++) {
-      const w = FRAME_WIDTH[k4 + s]!;
-      let v: number;
-      if (w === 0) v = 0;
-      else if (w === 1) v = recs[p]!;
-      else if (w === 2) v = recs[p]! | (recs[p + 1]! << 8);
-      else v = get(recs, p, w);
-      slots[s]![j] = FRAME_BASE[k4 + s]! + v;
-      p += w;
-    }
+    let w = FRAME_WIDTH[k4]!;
+    a[j] = FRAME_BASE[k4]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 1]!;
+    b[j] = FRAME_BASE[k4 + 1]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 2]!;
+    cc[j] = FRAME_BASE[k4 + 2]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 3]!;
+    d[j] = FRAME_BASE[k4 + 3]! + slotValue(recs, p, w);
   }
   return n;
 }
