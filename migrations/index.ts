@@ -8,6 +8,7 @@ import * as m0002 from './0002_snapshots.js';
 import * as m0003 from './0003_codes.js';
 import * as m0004 from './0004_modules.js';
 import * as m0005 from './0005_request_log.js';
+import * as m0006 from './0006_chunks.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': m0001,
@@ -15,6 +16,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003_codes': m0003,
   '0004_modules': m0004,
   '0005_request_log': m0005,
+  '0006_chunks': m0006,
 };
 
 /** The storage schema version this code writes and understands: the number of the last migration. */

@@ -234,7 +234,7 @@ describe('mmtrace bench', () => {
     // a ratio for every number both give, except over a 0
     expect(Object.keys(doc.against.ratios)).toEqual(['simEventsPerSec']);
     expect(doc.against.ratios.simEventsPerSec).toBeCloseTo(doc.simEventsPerSec / 1000, 2);
-    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'rawInsertEventsPerSec',
+    for (const key of ['simEventsPerSec', 'recordEventsPerSec', 'recordOverhead', 'bytesPerEvent', 'readEventsPerSec', 'rawInsertEventsPerSec',
       'checkOverhead', 'exploreSchedulesPerSec', 'exploreFirstViolationMs', 'tuiFirstFrameMs', 'tuiKeyToFrameMs', 'tuiRssMb']) {
       expect(typeof doc[key]).toBe('number');
       expect(doc[key]).toBeGreaterThan(0);

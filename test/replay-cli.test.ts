@@ -4,7 +4,7 @@
  * on an untouched and on a tampered log, a killed (incomplete) recording, a run recorded by another
  * code version, and run references.
  */
-import { rehashLog } from './helpers/tamper.js';
+import { editEvent, editEventData, rehashLog } from './helpers/tamper.js';
 import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -317,7 +317,7 @@ describe('--verify', () => {
       .all(kindNumber(db, 'copy')) as { seq: number; a: number }[];
     expect(copies.length).toBeGreaterThan(2);
     const { seq, a } = copies[Math.floor(copies.length / 2)]!;
-    expect(db.prepare('UPDATE events SET a = a + 1 WHERE run = 1 AND seq = ?').run(seq).changes).toBe(1);
+    editEvent(db, 1, seq, (e) => { e.a += 1; });
     db.close();
     rehashLog(file); // as if other code had recorded it
     return { file, seq, a };
@@ -369,7 +369,7 @@ describe('--verify', () => {
     const { seq, data } = ends[2]!;
     const bytes = Buffer.from(data);
     bytes[0]! ^= 1;
-    db.prepare('UPDATE events SET data = ? WHERE run = 1 AND seq = ?').run(bytes, seq);
+    editEventData(db, 1, seq, bytes);
     db.close();
     rehashLog(file);
 
@@ -395,15 +395,10 @@ describe('--verify', () => {
   test('a tampered scheduler decision is reported at the event it breaks, not at event 0', () => {
     const file = copyOf(poll.file, 'tampered-decisions.db');
     const db = new Database(file);
-    const batch = db.prepare('SELECT last_seq, decisions FROM batches WHERE run = 1 ORDER BY last_seq LIMIT 1').get() as { last_seq: number; decisions: Buffer };
-    const d = Buffer.from(batch.decisions);
-    const entry = 100; // (tid, count) pairs
-    let before = 0;
-    for (let i = 0; i < entry; i++) before += d.readUInt32LE(i * 8 + 4);
-    d.writeUInt32LE(99, entry * 8); // no task 99
-    db.prepare('UPDATE batches SET decisions = ? WHERE run = 1 AND last_seq = ?').run(d, batch.last_seq);
-    // Decisions are the tids of the events with tid != 0, in order.
-    const broken = (db.prepare('SELECT seq FROM events WHERE run = 1 AND tid <> 0 ORDER BY seq LIMIT 1 OFFSET ?').get(before) as { seq: number }).seq;
+    // Decisions are the tids of the events with tid != 0, in order: the chunks hold them once, as
+    // those tids. The 101st is handed to a task that does not exist.
+    const broken = (db.prepare('SELECT seq FROM events WHERE run = 1 AND tid <> 0 ORDER BY seq LIMIT 1 OFFSET 100').get() as { seq: number }).seq;
+    editEvent(db, 1, broken, (e) => { e.tid = 99; });
     db.close();
 
     const v = mmtrace(['replay', file, '--verify', '--json']);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { reexecute } from '../src/replay/reexec.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
-import { rehashLog } from './helpers/tamper.js';
+import { editEvent, rehashLog } from './helpers/tamper.js';
 
 const dir = tempDir();
 const original = join(dir, 'run.db');
@@ -39,7 +39,7 @@ async function verify(file: string) {
 /** Rewrite the log as if other code had recorded it: change one event, recompute the hash chain. */
 function rewriteEvent(file: string, seq: number, field: 'a' | 'b' | 'c' | 'd', delta: number): void {
   const db = new Database(file);
-  db.prepare(`UPDATE events SET ${field} = ${field} + ? WHERE seq = ?`).run(delta, seq);
+  editEvent(db, 1, seq, (e) => { e[field] += delta; });
   db.close();
   rehashLog(file);
 }
@@ -89,23 +89,10 @@ describe('replay --verify', () => {
   test('a schedule that cannot be followed is named at its event', async () => {
     const file = copy('schedule.db');
     const db = new Database(file);
-    // Decisions are (tid, count) u32 pairs per batch: make the 100th decision of the first batch a
-    // task that does not exist.
-    const row = db.prepare('SELECT last_seq, decisions FROM batches ORDER BY last_seq LIMIT 1').get() as { last_seq: number; decisions: Buffer };
-    const pairs: [number, number][] = [];
-    for (let i = 0; i < row.decisions.length; i += 8) pairs.push([row.decisions.readUInt32LE(i), row.decisions.readUInt32LE(i + 4)]);
-    const flat = pairs.flatMap(([tid, n]) => Array<number>(n).fill(tid));
-    flat[99] = 99;
-    const rle: number[] = [];
-    for (const tid of flat) {
-      if (rle.length && rle[rle.length - 2] === tid) rle[rle.length - 1]!++;
-      else rle.push(tid, 1);
-    }
-    const buf = Buffer.alloc(rle.length * 4);
-    rle.forEach((v, i) => buf.writeUInt32LE(v, i * 4));
-    db.prepare('UPDATE batches SET decisions = ? WHERE last_seq = ?').run(buf, row.last_seq);
-    // The event the 100th decision made: the 100th event with tid != 0.
+    // Decisions are the tids of the events with tid != 0, in order (the chunks hold them once):
+    // make the 100th a task that does not exist.
     const seq = (db.prepare('SELECT seq FROM events WHERE tid != 0 ORDER BY seq LIMIT 1 OFFSET 99').get() as { seq: number }).seq;
+    editEvent(db, 1, seq, (e) => { e.tid = 99; });
     db.close();
     const { result } = await verify(file);
     expect(result.divergence!.seq).toBe(seq);

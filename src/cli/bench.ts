@@ -8,6 +8,8 @@
  *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included)
  *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 2)
  *   bytesPerEvent          trace file size / events (snapshots included)
+ *   readEventsPerSec       every event of the run decoded from the file into typed arrays
+ *                          (Trace.eventBlocks; target >= 8M)
  *   rawInsertEventsPerSec  a raw better-sqlite3 loop inserting rows of the same shape, one INSERT per
  *                          row in 16384-row transactions: the baseline (target: record >= 0.6 of it)
  *   snapshots, snapshotBytesPerEvent, snapshotShareOfRecord  what the replay snapshots cost
@@ -115,6 +117,7 @@ export interface BenchFigures {
   recordEventsPerSec: number;
   recordOverhead: number;
   bytesPerEvent: number;
+  readEventsPerSec: number;
   rawInsertEventsPerSec: number;
   recordVsRawInsert: number;
   snapshots: number;
@@ -201,6 +204,13 @@ function timed(f: () => void): number {
   const t = performance.now();
   f();
   return performance.now() - t;
+}
+
+/** Every event of a run decoded into blocks (the kinds summed, so the read is not optimised away). */
+function readAll(trace: Trace, run: RunInfo): number {
+  let sum = 0;
+  for (const b of trace.eventBlocks(run.id)) for (let i = 0; i < b.count; i++) sum += b.kind[i]!;
+  return sum;
 }
 
 /** The baseline of a diff: every event of both runs read once, in chunks, as the diff reads them. */
@@ -324,6 +334,9 @@ export async function runBench(events: number, log: (line: string) => void, skip
     try {
       const info = trace.resolveRun(run.name);
       const snapshotBytes = trace.snapshotBytes(info.id);
+      log('reading every event');
+      readAll(trace, info); // the first read also pays for the page cache
+      const readEventsPerSec = info.events / (timed(() => readAll(trace, info)) / 1000);
       log('replay --until at random events');
       const rng = new Prng(7);
       const points = Array.from({ length: 21 }, () => 1 + rng.below(run.events));
@@ -365,6 +378,7 @@ export async function runBench(events: number, log: (line: string) => void, skip
         recordEventsPerSec: Math.round(recordEventsPerSec),
         recordOverhead: +(simEventsPerSec / recordEventsPerSec).toFixed(2),
         bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
+        readEventsPerSec: Math.round(readEventsPerSec),
         rawInsertEventsPerSec: Math.round(raw),
         recordVsRawInsert: +(recordEventsPerSec / raw).toFixed(2),
         snapshots: run.snapshots,
@@ -422,6 +436,7 @@ export async function benchCommand(o: { events: string; skip?: string; against?:
   println(`simulate alone              ${f.simEventsPerSec} events/s   (fast path built in: ${f.simFastEventsPerSec})`);
   println(`simulate + record           ${f.recordEventsPerSec} events/s   (overhead ${f.recordOverhead}x, target <= 2)`);
   println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
+  println(`read every event            ${f.readEventsPerSec} events/s   (target >= 8M)`);
   println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time)`);
   println(`replay --until (projection) median ${f.replayUntilMedianMs} ms, p90 ${f.replayUntilP90Ms} ms   (from event 0: ${f.replayFromZeroMs} ms; target <= 50 ms at 10M events)`);
   println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 0.8)`);

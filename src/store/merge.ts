@@ -9,7 +9,10 @@ import type { Db } from './db.js';
 
 /** The tables that hold a run's rows, keyed by `run`, and their other columns. */
 const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
-  events: ['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', 'data'],
+  event_rows: ['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', 'data'],
+  chunks: ['first_seq', 'count', 'blobs', 'tick_base', 'tick_w', 'tid_base', 'tid_w', 'off_w', 'ticks', 'tids', 'kinds', 'offs', 'recs'],
+  chunk_kinds: ['first_seq', 'kind', 'a_base', 'a_w', 'b_base', 'b_w', 'c_base', 'c_w', 'd_base', 'd_w'],
+  event_data: ['seq', 'data'],
   names: ['id', 'text'],
   tasks: ['tid', 'name', 'daemon'],
   batches: ['last_seq', 'events', 'hash', 'decisions'],
@@ -19,7 +22,7 @@ const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const RUN_COLUMNS = ['name', 'workload', 'params', 'path', 'variant', 'seed', 'strategy', 'config', 'code_version',
-  'schema_version', 'status', 'events', 'final_hash', 'writer_pid', 'error', 'modules'];
+  'schema_version', 'status', 'events', 'final_hash', 'writer_pid', 'error', 'modules', 'format'];
 
 export interface MergedRun {
   from: string;

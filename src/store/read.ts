@@ -1,7 +1,8 @@
 /**
  * The read side of a trace file: one read-only connection and a typed method per question a reader
- * asks (kysely queries, run synchronously). The events of a run come through one raw prepared
- * statement, in chunks: that is the hot path of every consumer.
+ * asks (kysely queries, run synchronously). The events of a run come as EventBlocks, columnar typed
+ * arrays decoded in JS from its chunks (src/store/chunk.ts; a run of the row format is read through
+ * one raw prepared statement): that is the hot path of every consumer.
  *
  * Rows come back as stored; what they mean (a run's effective status, the decoded events) is the
  * trace layer's business.
@@ -9,6 +10,7 @@
 import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
+import { CHUNK_EVENTS, decodeChunk, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -20,6 +22,28 @@ export type EventRow = [
 ];
 
 export type RunRow = Selectable<RunsTable>;
+export type { EventBlock };
+
+/** Chunks fetched per query while reading a run (the connection is free between fetches). */
+const CHUNKS_PER_FETCH = 16;
+
+/** The event at index i of a block, as a row. */
+export function rowOfBlock(b: EventBlock, i: number): EventRow {
+  return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
+}
+
+/** A block holding `rows` (the row format's events, in seq order, dense). */
+function blockOfRows(rows: readonly EventRow[]): EventBlock {
+  const out = makeBlock(rows.length);
+  out.firstSeq = rows[0]![0];
+  out.count = rows.length;
+  rows.forEach((r, i) => {
+    out.tick[i] = r[1]; out.tid[i] = r[2]; out.kind[i] = r[3];
+    out.a[i] = r[4]; out.b[i] = r[5]; out.c[i] = r[6]; out.d[i] = r[7];
+    if (r[8] !== null) out.data.set(i, r[8]);
+  });
+  return out;
+}
 
 /** What the committed batches of a run add up to. */
 export interface CommittedTotals {
@@ -58,13 +82,25 @@ export interface QueryResult {
 }
 
 export class TraceFile {
-  private readonly eventsStmt: Database.Statement;
+  private readonly rowsStmt: Database.Statement;
+  private readonly chunksStmt: Database.Statement;
+  private readonly chunksBackStmt: Database.Statement;
+  private readonly framesStmt: Database.Statement;
+  private readonly dataStmt: Database.Statement;
+  private readonly formats = new Map<number, number>();
   private layoutCache: KindLayout[] | undefined;
 
   private constructor(readonly file: string, private readonly db: Db) {
-    this.eventsStmt = db.prepare(
-      'SELECT seq, tick, tid, kind, a, b, c, d, data FROM events WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq',
+    this.rowsStmt = db.prepare(
+      'SELECT seq, tick, tid, kind, a, b, c, d, data FROM event_rows WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq',
     ).raw(true);
+    const chunkColumns = 'first_seq, count, blobs, tick_base, tick_w, tid_base, tid_w, off_w, ticks, tids, kinds, offs, recs';
+    this.chunksStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
+      WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
+    this.chunksBackStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
+      WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT ${CHUNKS_PER_FETCH}`);
+    this.framesStmt = db.prepare('SELECT first_seq, kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq >= ? AND first_seq <= ?');
+    this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ?').raw(true);
   }
 
   /** Open read-only. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER. */
@@ -113,13 +149,109 @@ export class TraceFile {
     return this.q(() => all(this.db, qb.selectFrom('tasks').select(['tid', 'name', 'daemon']).where('run', '=', run).orderBy('tid')));
   }
 
-  /** Events of a run with from <= seq <= to, in order (the hot path: a raw prepared statement). */
+  /** Events of a run with from <= seq <= to, in order, as rows (for a few events; blocks for many). */
   eventRows(run: number, from: number, to: number): EventRow[] {
-    return this.q(() => this.eventsStmt.all(run, from, to) as EventRow[]);
+    const out: EventRow[] = [];
+    for (const b of this.eventBlocks(run, from, to)) for (let i = 0; i < b.count; i++) out.push(rowOfBlock(b, i));
+    return out;
+  }
+
+  /**
+   * The events of a run with from <= seq <= to, in seq order (or newest first when `backward`), as
+   * blocks of at most CHUNK_EVENTS events: one per chunk, cut to the range. Memory stays flat: a
+   * few chunks are fetched at a time, and the connection is free between fetches.
+   */
+  *eventBlocks(run: number, from: number, to: number, backward = false): Generator<EventBlock, void, undefined> {
+    if (from > to) return;
+    if (this.formatOf(run) !== FORMAT_CHUNKS) {
+      yield* this.rowBlocks(run, from, to, backward);
+      return;
+    }
+    let lo = Math.max(0, from - MAX_CHUNK_EVENTS + 1), hi = to;
+    for (;;) {
+      const chunks = this.q(() => (backward ? this.chunksBackStmt : this.chunksStmt).all(run, lo, hi) as StoredChunk[]);
+      if (chunks.length === 0) return;
+      const frames = this.framesOf(run, chunks);
+      const data = this.blobsOf(run, chunks, from, to);
+      for (const c of chunks) {
+        const block = this.decodeRange(c, frames.get(c.first_seq) ?? [], data, from, to);
+        if (block) yield block;
+      }
+      if (chunks.length < CHUNKS_PER_FETCH) return;
+      if (backward) hi = chunks[chunks.length - 1]!.first_seq - 1;
+      else lo = chunks[chunks.length - 1]!.first_seq + 1;
+    }
+  }
+
+  /** The kind frames of `chunks`, by first seq: one query for all of them. */
+  private framesOf(run: number, chunks: readonly StoredChunk[]): Map<number, StoredKindFrame[]> {
+    const seqs = chunks.map((c) => c.first_seq);
+    const rows = this.q(() => this.framesStmt.all(run, Math.min(...seqs), Math.max(...seqs)) as (StoredKindFrame & { first_seq: number })[]);
+    const out = new Map<number, StoredKindFrame[]>();
+    for (const r of rows) {
+      let list = out.get(r.first_seq);
+      if (!list) out.set(r.first_seq, (list = []));
+      list.push(r);
+    }
+    return out;
+  }
+
+  /** The blobs of the events of `chunks` within [from, to], by seq (none queried when no chunk has one). */
+  private blobsOf(run: number, chunks: readonly StoredChunk[], from: number, to: number): Map<number, Buffer> {
+    const out = new Map<number, Buffer>();
+    if (!chunks.some((c) => c.blobs > 0)) return out;
+    const lo = Math.max(from, Math.min(...chunks.map((c) => c.first_seq)));
+    const hi = Math.min(to, Math.max(...chunks.map((c) => c.first_seq + c.count - 1)));
+    for (const [seq, data] of this.q(() => this.dataStmt.all(run, lo, hi) as [number, Buffer][])) out.set(seq, data);
+    return out;
+  }
+
+  /** The events of chunk `c` within [from, to], decoded, with their blobs (undefined: none in range). */
+  private decodeRange(c: StoredChunk, frames: readonly StoredKindFrame[], data: ReadonlyMap<number, Buffer>,
+    from: number, to: number): EventBlock | undefined {
+    const first = Math.max(from, c.first_seq), last = Math.min(to, c.first_seq + c.count - 1);
+    if (first > last) return undefined;
+    const block = makeBlock(last - first + 1);
+    block.firstSeq = first;
+    block.count = decodeChunk(c, frames, first - c.first_seq, last - c.first_seq, block, 0);
+    if (c.blobs > 0) {
+      for (let seq = first; seq <= last; seq++) {
+        const d = data.get(seq);
+        if (d) block.data.set(seq - first, d);
+      }
+    }
+    return block;
+  }
+
+  /** The events of a run of the row format, in blocks of CHUNK_EVENTS rows. */
+  private *rowBlocks(run: number, from: number, to: number, backward: boolean): Generator<EventBlock, void, undefined> {
+    const last = Math.min(to, this.lastSeq(run));
+    const starts: number[] = [];
+    for (let s = from; s <= last; s += CHUNK_EVENTS) starts.push(s);
+    if (backward) starts.reverse();
+    for (const s of starts) {
+      const rows = this.q(() => this.rowsStmt.all(run, s, Math.min(last, s + CHUNK_EVENTS - 1)) as EventRow[]);
+      if (rows.length) yield blockOfRows(rows);
+    }
+  }
+
+  /** How a run's events are stored (runs.format): FORMAT_ROWS or FORMAT_CHUNKS. */
+  formatOf(run: number): number {
+    let f = this.formats.get(run);
+    if (f === undefined) {
+      f = this.q(() => first(this.db, qb.selectFrom('runs').select('format').where('id', '=', run)))?.format ?? FORMAT_CHUNKS;
+      this.formats.set(run, f);
+    }
+    return f;
   }
 
   lastSeq(run: number): number {
-    const r = this.q(() => first(this.db, qb.selectFrom('events')
+    if (this.formatOf(run) === FORMAT_CHUNKS) {
+      const r = this.q(() => first(this.db, qb.selectFrom('chunks').select(['first_seq', 'count'])
+        .where('run', '=', run).orderBy('first_seq', 'desc').limit(1)));
+      return r ? r.first_seq + r.count - 1 : 0;
+    }
+    const r = this.q(() => first(this.db, qb.selectFrom('event_rows')
       .select((eb) => eb.fn.max<number | null>('seq').as('m')).where('run', '=', run)));
     return r?.m ?? 0;
   }
@@ -129,7 +261,7 @@ export class TraceFile {
       .select(['last_seq', 'events', 'hash']).where('run', '=', run).orderBy('last_seq')));
   }
 
-  /** The scheduler decisions blob of each batch, in order. */
+  /** The scheduler decisions blob of each batch, in order (empty for a run stored in chunks: its tids are its decisions). */
   decisionBlobs(run: number): Uint8Array[] {
     return this.q(() => all(this.db, qb.selectFrom('batches')
       .select(['decisions']).where('run', '=', run).orderBy('last_seq'))).map((r) => r.decisions);
@@ -176,6 +308,14 @@ export class TraceFile {
    * undefined. Kind and field names resolve through the file's own layout.
    */
   nthEvent(run: number, filter: EventFilter, n = 1): number | undefined {
+    if (this.formatOf(run) === FORMAT_CHUNKS) {
+      const match = this.predicate(filter);
+      let seen = 0;
+      for (const b of this.eventBlocks(run, 1, Number.MAX_SAFE_INTEGER)) {
+        for (let i = 0; i < b.count; i++) if (match(b, i) && ++seen === n) return b.firstSeq + i;
+      }
+      return undefined;
+    }
     const q = this.matching(run, filter).select('seq');
     const row = this.q(() => first(this.db, q.orderBy('seq').limit(1).offset(n - 1)));
     return row?.seq;
@@ -187,6 +327,7 @@ export class TraceFile {
    */
   matchingRows(run: number, filter: EventFilter, fromSeq: number, limit: number, direction: Direction): EventRow[] {
     const forward = direction === 'forward';
+    if (this.formatOf(run) === FORMAT_CHUNKS) return this.matchingInBlocks(run, filter, fromSeq, limit, forward);
     const q = this.matching(run, filter)
       .select(['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', 'data'])
       .where('seq', forward ? '>=' : '<=', fromSeq)
@@ -195,10 +336,50 @@ export class TraceFile {
     return this.q(() => this.db.prepare(c.sql).raw(true).all(...(c.parameters as unknown[])) as EventRow[]);
   }
 
+  private matchingInBlocks(run: number, filter: EventFilter, fromSeq: number, limit: number, forward: boolean): EventRow[] {
+    const match = this.predicate(filter);
+    const out: EventRow[] = [];
+    if (limit <= 0) return out;
+    const blocks = forward ? this.eventBlocks(run, fromSeq, Number.MAX_SAFE_INTEGER) : this.eventBlocks(run, 1, fromSeq, true);
+    for (const b of blocks) {
+      for (let k = 0; k < b.count; k++) {
+        const i = forward ? k : b.count - 1 - k;
+        if (!match(b, i)) continue;
+        out.push(rowOfBlock(b, i));
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
+  }
+
+  /** `filter` as a test of event i of a block (the same conditions `matching` puts in SQL). */
+  private predicate(filter: EventFilter): (b: EventBlock, i: number) => boolean {
+    const kinds = filter.kinds ? new Set(filter.kinds.map((name) => this.kindNamed(name).kind)) : undefined;
+    const tids = filter.tids ? new Set(filter.tids) : undefined;
+    const fields = Object.entries(filter.fields ?? {});
+    if (fields.length > 0 && kinds?.size !== 1) throw new Error('nthEvent: field conditions need exactly one kind');
+    const byKind = filter.kinds?.length === 1 ? this.kindNamed(filter.kinds[0]!) : undefined;
+    const equal = fields.map(([field, value]) => ({ slot: this.slotNamed(byKind!, field), value }));
+    const ranges = filter.anyField?.map((f) => {
+      const k = this.kindNamed(f.kind);
+      return { kind: k.kind, slot: this.slotNamed(k, f.field), lo: f.lo, hi: f.hi };
+    });
+    const seqRanges = filter.seqRanges;
+    return (b, i) => {
+      if (kinds && !kinds.has(b.kind[i]!)) return false;
+      if (tids && !tids.has(b.tid[i]!)) return false;
+      for (const f of equal) if (b[f.slot][i] !== f.value) return false;
+      if (ranges && !ranges.some((r) => b.kind[i] === r.kind && b[r.slot][i]! >= r.lo && b[r.slot][i]! <= r.hi)) return false;
+      const seq = b.firstSeq + i;
+      if (seqRanges && !seqRanges.some(([lo, hi]) => seq >= lo && seq <= hi)) return false;
+      return true;
+    };
+  }
+
   /** The events of `run` that match every condition of `filter`, as a query to select from. */
   private matching(run: number, filter: EventFilter) {
     const kinds = (filter.kinds ?? []).map((name) => this.kindNamed(name));
-    let q = qb.selectFrom('events').where('run', '=', run);
+    let q = qb.selectFrom('event_rows').where('run', '=', run);
     if (filter.kinds) q = q.where('kind', 'in', kinds.length ? kinds.map((k) => k.kind) : [-1]);
     if (filter.tids) q = q.where('tid', 'in', filter.tids.length ? [...filter.tids] : [-1]);
     const fields = Object.entries(filter.fields ?? {});
@@ -231,6 +412,8 @@ export class TraceFile {
     try {
       stmt = this.db.prepare(sql);
     } catch (e) {
+      // `events` is a view: SQLite refuses a write to it while preparing, before readonly is known
+      if (/cannot modify \S+ because it is a view/.test((e as Error).message)) throw errors.sqlWrites(this.file);
       throw errors.badSql(this.file, (e as Error).message, e);
     }
     if (!stmt.readonly) throw errors.sqlWrites(this.file);

@@ -4,10 +4,11 @@
  */
 import type { Insertable } from 'kysely';
 import { errors } from '../errors.js';
+import { FORMAT_CHUNKS } from './chunk.js';
 import { all, exec, first, qb, type Db } from './db.js';
 import type { RunsTable, StoredStatus } from './schema.js';
 
-export type NewRun = Omit<Insertable<RunsTable>, 'id' | 'status' | 'events' | 'final_hash' | 'writer_pid' | 'error'>;
+export type NewRun = Omit<Insertable<RunsTable>, 'id' | 'status' | 'events' | 'final_hash' | 'writer_pid' | 'error' | 'format'>;
 
 /** How a run ended, as its row records it. */
 export interface RunEnd {
@@ -58,7 +59,7 @@ export function insertRun(db: Db, file: string, run: NewRun, replace: boolean): 
     if (existing !== undefined && !replace) throw errors.runExists(file, run.name);
     const name = existing !== undefined ? replacementName(run.name, process.pid) : run.name;
     const r = exec(db, qb.insertInto('runs').values({
-      ...run, name, status: 'recording', events: 0, final_hash: null, writer_pid: process.pid, error: null,
+      ...run, name, status: 'recording', events: 0, final_hash: null, writer_pid: process.pid, error: null, format: FORMAT_CHUNKS,
     }));
     return { id: Number(r.lastInsertRowid), replaces: existing ?? null };
   })();
@@ -110,7 +111,7 @@ export function processAlive(pid: number | null): boolean {
 /** Delete a run and everything recorded for it. */
 export function deleteRun(db: Db, id: number): void {
   db.transaction(() => {
-    for (const table of ['events', 'names', 'tasks', 'batches', 'requests', 'snapshots', 'request_log'] as const) {
+    for (const table of ['event_rows', 'chunks', 'chunk_kinds', 'event_data', 'names', 'tasks', 'batches', 'requests', 'snapshots', 'request_log'] as const) {
       exec(db, qb.deleteFrom(table).where('run', '=', id));
     }
     exec(db, qb.deleteFrom('runs').where('id', '=', id));

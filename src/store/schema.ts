@@ -35,9 +35,12 @@ export interface RunsTable {
   error: string | null;
   /** JSON object: absolute path -> SHA-256 of each workload or path module the run loaded ('{}': none) */
   modules: Generated<string>;
+  /** How its events are stored: 1 rows of event_rows, 2 chunks (src/store/chunk.ts) */
+  format: Generated<number>;
 }
 
-export interface EventsTable {
+/** Events of runs recorded in the row format (runs.format 1), one row each. */
+export interface EventRowsTable {
   run: number;
   seq: number;
   tick: number;
@@ -48,6 +51,43 @@ export interface EventsTable {
   c: number | null;
   d: number | null;
   data: Uint8Array | null;
+}
+
+/** One chunk of events of the compact format (src/store/chunk.ts). */
+export interface ChunksTable {
+  run: number;
+  first_seq: number;
+  count: number;
+  /** events of the chunk that have a blob (in event_data) */
+  blobs: number;
+  tick_base: number;
+  tick_w: number;
+  tid_base: number;
+  tid_w: number;
+  off_w: number;
+  ticks: Buffer;
+  tids: Buffer;
+  kinds: Buffer;
+  offs: Buffer;
+  recs: Buffer;
+}
+
+/** Per chunk and kind present: each slot's frame-of-reference base and byte width. */
+export interface ChunkKindsTable {
+  run: number;
+  first_seq: number;
+  kind: number;
+  a_base: number; a_w: number;
+  b_base: number; b_w: number;
+  c_base: number; c_w: number;
+  d_base: number; d_w: number;
+}
+
+/** The blobs of events stored in chunks, by seq. */
+export interface EventDataTable {
+  run: number;
+  seq: number;
+  data: Buffer;
 }
 
 export interface NamesTable {
@@ -106,7 +146,12 @@ export interface RequestsTable {
 export interface TraceDB {
   meta: MetaTable;
   runs: RunsTable;
-  events: EventsTable;
+  /** a view: every event of every run, either format, with the columns of event_rows */
+  events: EventRowsTable;
+  event_rows: EventRowsTable;
+  chunks: ChunksTable;
+  chunk_kinds: ChunkKindsTable;
+  event_data: EventDataTable;
   names: NamesTable;
   tasks: TasksTable;
   batches: BatchesTable;

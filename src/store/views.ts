@@ -17,6 +17,7 @@
 import type Database from 'better-sqlite3';
 import { layoutOfRow, SLOTS, slotOf, type KindLayout, type Slot } from './layout.js';
 import type { KindsTable } from './schema.js';
+import { chunkEventsViewSql, eventsViewSql as eventsUnionSql, overBothFormats, type EventSource } from './chunk-sql.js';
 
 /** Columns events_v has before the fields; a field with one of these names gets an `f_` prefix. */
 const BASE_COLUMNS = new Set(['run', 'seq', 'tick', 'tid', 'task', 'kind', 'family']);
@@ -59,12 +60,11 @@ export function eventsViewSql(kinds: readonly KindLayout[]): string {
     cols.push(`  CASE ${whens.join(' ')} END AS ${quoteIdent(fieldColumn(field))}`);
   }
   cols.push(...readableColumns(kinds));
-  return `CREATE VIEW events_v AS
-SELECT r.name AS run, e.seq, e.tick, e.tid, coalesce(t.name, CASE WHEN e.tid = 0 THEN 'sim' END) AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
-FROM events e
+  return overBothFormats('events_v', (src) => `SELECT r.name AS run, e.seq, e.tick, e.tid, coalesce(t.name, CASE WHEN e.tid = 0 THEN 'sim' END) AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
+FROM ${src.events} e
 JOIN runs r ON r.id = e.run
 LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
-LEFT JOIN kinds k ON k.kind = e.kind`;
+LEFT JOIN kinds k ON k.kind = e.kind`);
 }
 
 /**
@@ -123,29 +123,38 @@ function columnOf(k: KindLayout | undefined, field: string, alias: string): stri
 }
 
 export function requestsViewSql(kinds: readonly KindLayout[]): string {
+  return overBothFormats('requests_v', (src) => requestsOver(src, kinds));
+}
+
+/** A field of the event `seq` of run `run`, by a lookup (NULL when seq is NULL or the kind lacks it). */
+function fieldAt(src: EventSource, run: string, seq: string, column: string): string {
+  if (column === 'NULL') return 'NULL';
+  return `(SELECT ${column} FROM ${src.events} x WHERE ${src.lookup('x', run, seq)})`;
+}
+
+function requestsOver(src: EventSource, kinds: readonly KindLayout[]): string {
   const begin = kinds.find((k) => k.name === 'request_begin');
   const end = kinds.find((k) => k.name === 'request_end');
+  const endField = (field: string) => fieldAt(src, 'q.run', 'q.last_seq', columnOf(end, field, 'x'));
   const req = columnOf(begin, 'req', 'b');
   const opSlot = columnOf(begin, 'op', 'b');
   const op = opSlot === 'NULL' ? 'NULL' : begin!.names.includes('op')
     ? `(SELECT n.text FROM names n WHERE n.run = b.run AND n.id = ${opSlot})` : opSlot;
-  return `CREATE VIEW requests_v AS
-SELECT r.name AS run,
+  return `SELECT r.name AS run,
   coalesce(t.name, 'tid' || b.tid) || ':' || ${req} AS request,
   t.name AS task,
   ${op} AS op,
   ${columnOf(begin, 'addr', 'b')} AS addr,
   ${columnOf(begin, 'len', 'b')} AS len,
-  ${columnOf(end, 'flags', 'x')} AS flags,
-  ${columnOf(end, 'result', 'x')} AS result,
-  ${columnOf(end, 'hash', 'x')} AS data_hash,
+  ${endField('flags')} AS flags,
+  ${endField('result')} AS result,
+  ${endField('hash')} AS data_hash,
   q.first_seq, q.last_seq,
   ${hexOf(columnOf(begin, 'addr', 'b'), '0x%x')} AS addr_hex,
-  ${hexOf(columnOf(end, 'hash', 'x'), '%08x')} AS data_hash_hex
+  ${hexOf(endField('hash'), '%08x')} AS data_hash_hex
 FROM requests q
 JOIN runs r ON r.id = q.run
-JOIN events b ON b.run = q.run AND b.seq = q.first_seq
-LEFT JOIN events x ON x.run = q.run AND x.seq = q.last_seq
+JOIN ${src.events} b ON ${src.lookup('b', 'q.run', 'q.first_seq')}
 LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
 }
 
@@ -159,8 +168,7 @@ export function fallbacksViewSql(kinds: readonly KindLayout[]): string {
   const begin = kinds.find((k) => k.name === 'request_begin');
   const reasonSlot = columnOf(fallback, 'reason', 'e');
   const reason = reasonSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${reasonSlot})`;
-  return `CREATE VIEW fallbacks_v AS
-SELECT r.name AS run,
+  return overBothFormats('fallbacks_v', (src) => `SELECT r.name AS run,
   coalesce(t.name, 'tid' || e.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
   t.name AS task,
   e.seq,
@@ -168,12 +176,12 @@ SELECT r.name AS run,
   ${columnOf(fallback, 'addr', 'e')} AS addr,
   ${hexOf(columnOf(fallback, 'addr', 'e'), '0x%x')} AS addr_hex,
   ${columnOf(fallback, 'copied', 'e')} AS copied
-FROM events e
+FROM ${src.events} e
 JOIN runs r ON r.id = e.run
-JOIN events b ON b.run = e.run AND b.tid = e.tid
-JOIN requests q ON q.run = b.run AND q.first_seq = b.seq AND e.seq BETWEEN q.first_seq AND coalesce(q.last_seq, e.seq)
+JOIN requests q ON q.run = e.run AND q.first_seq <= e.seq AND e.seq <= coalesce(q.last_seq, e.seq)
+JOIN ${src.events} b ON ${src.lookup('b', 'q.run', 'q.first_seq')} AND b.tid = e.tid
 LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
-WHERE e.kind = ${fallback?.kind ?? -1}`;
+WHERE e.kind = ${fallback?.kind ?? -1}`);
 }
 
 /**
@@ -194,23 +202,22 @@ export function waitsViewSql(kinds: readonly KindLayout[]): string {
   const waitName = waitSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${waitSlot})`;
   // A task's tid as rwsem_wake stores it among the woken: four bytes, little-endian, in hex.
   const tidHex = "printf('%02X%02X%02X%02X', t.tid & 255, (t.tid >> 8) & 255, (t.tid >> 16) & 255, (t.tid >> 24) & 255)";
-  return `CREATE VIEW waits_v AS
-WITH RECURSIVE
+  return overBothFormats('waits_v', (src) => `WITH RECURSIVE
 woken(run, seq, rest, tid_hex) AS (
-  SELECT run, seq, data, NULL FROM events WHERE kind = ${wake?.kind ?? -1} AND data IS NOT NULL
+  SELECT run, seq, data, NULL FROM ${src.events} WHERE kind = ${wake?.kind ?? -1} AND data IS NOT NULL
   UNION ALL
   SELECT run, seq, substr(rest, 5), hex(substr(rest, 1, 4)) FROM woken WHERE length(rest) >= 4
 ),
 marks(run, tid, seq, what) AS (
-  SELECT run, tid, seq, 'block' FROM events WHERE kind = ${block?.kind ?? -1}
+  SELECT run, tid, seq, 'block' FROM ${src.events} WHERE kind = ${block?.kind ?? -1}
   UNION ALL
-  SELECT run, ${columnOf(wakeup, 'target', 'events')}, seq, 'end' FROM events WHERE kind = ${wakeup?.kind ?? -1}
+  SELECT run, ${columnOf(wakeup, 'target', src.events)}, seq, 'end' FROM ${src.events} WHERE kind = ${wakeup?.kind ?? -1}
   UNION ALL
-  SELECT run, ${columnOf(signal, 'target', 'events')}, seq, 'signal' FROM events WHERE kind = ${signal?.kind ?? -1}
+  SELECT run, ${columnOf(signal, 'target', src.events)}, seq, 'signal' FROM ${src.events} WHERE kind = ${signal?.kind ?? -1}
   UNION ALL
   SELECT w.run, t.tid, w.seq, 'end' FROM woken w JOIN tasks t ON t.run = w.run AND w.tid_hex = ${tidHex}
   UNION ALL
-  SELECT run, tid, seq, 'queued' FROM events WHERE kind = ${kind('rwsem_contended')?.kind ?? -1}
+  SELECT run, tid, seq, 'queued' FROM ${src.events} WHERE kind = ${kind('rwsem_contended')?.kind ?? -1}
 ),
 ends AS (
   SELECT run, tid, seq, what,
@@ -226,15 +233,14 @@ spans AS (
     CASE WHEN ${columnOf(block, 'killable', 'e')} = 1 AND d.next_signal < coalesce(d.next_end, d.next_signal + 1)
       THEN d.next_signal ELSE d.next_end END AS to_seq,
     ${waitName} AS wait, ${columnOf(block, 'on', 'e')} AS "on", e.tick AS from_tick, d.last_queued AS queued_seq
-  FROM ends d JOIN events e ON e.run = d.run AND e.seq = d.seq
+  FROM ends d JOIN ${src.events} e ON ${src.lookup('e', 'd.run', 'd.seq')}
   WHERE d.what = 'block'
 )
 SELECT r.name AS run, coalesce(t.name, 'tid' || s.tid) AS task, s.tid, s.wait, s."on", s.from_seq, s.to_seq,
-  s.from_tick, x.tick AS to_tick, x.tick - s.from_tick AS ticks, s.queued_seq
-FROM spans s
+  s.from_tick, s.to_tick, s.to_tick - s.from_tick AS ticks, s.queued_seq
+FROM (SELECT sp.*, ${fieldAt(src, 'sp.run', 'sp.to_seq', 'x.tick')} AS to_tick FROM spans sp) s
 JOIN runs r ON r.id = s.run
-LEFT JOIN events x ON x.run = s.run AND x.seq = s.to_seq
-LEFT JOIN tasks t ON t.run = s.run AND t.tid = s.tid`;
+LEFT JOIN tasks t ON t.run = s.run AND t.tid = s.tid`);
 }
 
 /**
@@ -245,14 +251,13 @@ export function lockWaitsViewSql(kinds: readonly KindLayout[]): string {
   const contended = kinds.find((k) => k.name === 'rwsem_contended');
   const cls = columnOf(contended, 'class', 'c');
   const mode = columnOf(contended, 'mode', 'c');
-  return `CREATE VIEW lock_waits_v AS
-SELECT w.run, w.task, w.tid,
+  return overBothFormats('lock_waits_v', (src) => `SELECT w.run, w.task, w.tid,
   (SELECT n.text FROM names n WHERE n.run = c.run AND n.id = ${cls}) AS class,
   (SELECT m.name FROM codes m WHERE m.tbl = 'rwsem_modes' AND m.code = ${mode}) AS mode,
   w."on" AS sem, w.from_seq, w.to_seq, w.from_tick, w.to_tick, w.ticks
-FROM waits_v w
+FROM waits w
 JOIN runs r ON r.name = w.run
-JOIN events c ON c.run = r.id AND c.seq = w.queued_seq AND ${columnOf(contended, 'sem', 'c')} = w."on"`;
+JOIN ${src.events} c ON ${src.lookup('c', 'r.id', 'w.queued_seq')} AND ${columnOf(contended, 'sem', 'c')} = w."on"`, 'waits AS MATERIALIZED (SELECT * FROM waits_v)');
 }
 
 /** `CASE e.kind WHEN k1 THEN e.slot1 ... END`: a field that lives in a different slot per kind. */
@@ -282,12 +287,11 @@ export function vmaSpansViewSql(kinds: readonly KindLayout[]): string {
   const all = [create, init, attach, adjust, detach];
   const ranged = [attach, adjust];
   const code = (k: KindLayout | undefined) => k?.kind ?? -1;
-  return `CREATE VIEW vma_spans_v AS
-WITH changes AS (
+  return overBothFormats('vma_spans_v', (src) => `WITH changes AS (
   SELECT e.run, e.seq, e.kind, ${fieldAcross(all, 'vma', 'e')} AS vma,
     ${fieldAcross([create], 'mm', 'e')} AS mm, ${fieldAcross([init], 'file', 'e')} AS file_id,
     ${fieldAcross(ranged, 'start', 'e')} AS start, ${fieldAcross(ranged, 'end', 'e')} AS "end"
-  FROM events e WHERE e.kind IN (${all.map(code).join(', ')})
+  FROM ${src.events} e WHERE e.kind IN (${all.map(code).join(', ')})
 ),
 states AS (
   SELECT *,
@@ -306,7 +310,7 @@ SELECT r.name AS run, s.vma, s.life_mm AS mm, s.start, s."end",
   s.seq AS from_seq, s.next_seq AS to_seq
 FROM lives s
 JOIN runs r ON r.id = s.run
-WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`;
+WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`);
 }
 
 /**
@@ -323,40 +327,39 @@ export function copiesViewSql(kinds: readonly KindLayout[]): string {
   const vmaRead = kind('vma_start_read');
   const begin = kind('request_begin');
   const code = (k: KindLayout | undefined) => k?.kind ?? -1;
-  return `CREATE VIEW copies_v AS
-WITH marks AS (
-  SELECT e.run, e.tid, e.seq, e.kind,
+  // A copy's fields are read once, here: a decoded field in the join with spans below would be
+  // decoded again for every span it is compared with.
+  return overBothFormats('copies_v', (src) => `WITH marks AS (
+  SELECT e.run, e.tid, e.seq, e.kind, ${columnOf(copy, 'addr', 'e')} AS addr, ${columnOf(copy, 'len', 'e')} AS len,
+    ${columnOf(copy, 'folio', 'e')} AS folio,
     max(CASE WHEN e.kind IN (${code(locking)}, ${code(vmaRead)}) THEN e.seq END)
       OVER (PARTITION BY e.run, e.tid ORDER BY e.seq) AS target_seq
-  FROM events e WHERE e.kind IN (${code(copy)}, ${code(locking)}, ${code(vmaRead)})
+  FROM ${src.events} e WHERE e.kind IN (${code(copy)}, ${code(locking)}, ${code(vmaRead)})
 ),
 copies AS (
-  SELECT m.run, m.tid, m.seq, q.first_seq,
+  SELECT m.run, m.tid, m.seq, m.addr, m.len, m.folio, q.first_seq,
     CASE WHEN m.target_seq >= q.first_seq THEN
       coalesce(${fieldAcross([locking], 'mm', 'x')},
-        (SELECT v.mm FROM vma_spans_v v JOIN runs vr ON vr.id = m.run
+        (SELECT v.mm FROM spans v JOIN runs vr ON vr.id = m.run
          WHERE v.run = vr.name AND v.vma = ${fieldAcross([vmaRead], 'vma', 'x')} AND v.from_seq <= x.seq AND (v.to_seq IS NULL OR x.seq < v.to_seq)))
     END AS mm
   FROM marks m
-  JOIN events x ON x.run = m.run AND x.seq = m.target_seq
-  JOIN events b ON b.run = m.run AND b.tid = m.tid
-  JOIN requests q ON q.run = b.run AND q.first_seq = b.seq AND m.seq BETWEEN q.first_seq AND coalesce(q.last_seq, m.seq)
+  JOIN ${src.events} x ON ${src.lookup('x', 'm.run', 'm.target_seq')}
+  JOIN requests q ON q.run = m.run AND q.first_seq <= m.seq AND m.seq <= coalesce(q.last_seq, m.seq)
+  JOIN ${src.events} b ON ${src.lookup('b', 'q.run', 'q.first_seq')} AND b.tid = m.tid
   WHERE m.kind = ${code(copy)}
 )
 SELECT r.name AS run,
   coalesce(t.name, 'tid' || c.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
   t.name AS task, c.seq,
-  ${columnOf(copy, 'addr', 'e')} AS addr, ${hexOf(columnOf(copy, 'addr', 'e'), '0x%x')} AS addr_hex,
-  ${columnOf(copy, 'len', 'e')} AS len, ${columnOf(copy, 'folio', 'e')} AS folio,
-  c.mm, s.vma, s.start_hex AS vma_start_hex, s.end_hex AS vma_end_hex, s.file
+  c.addr, ${hexOf('c.addr', '0x%x')} AS addr_hex, c.len, c.folio, c.mm, s.vma, s.start_hex AS vma_start_hex, s.end_hex AS vma_end_hex, s.file
 FROM copies c
 JOIN runs r ON r.id = c.run
-JOIN events e ON e.run = c.run AND e.seq = c.seq
-JOIN events b ON b.run = c.run AND b.seq = c.first_seq
+JOIN ${src.events} b ON ${src.lookup('b', 'c.run', 'c.first_seq')}
 LEFT JOIN tasks t ON t.run = c.run AND t.tid = c.tid
-LEFT JOIN vma_spans_v s ON s.run = r.name AND s.mm = c.mm
-  AND ${columnOf(copy, 'addr', 'e')} >= s.start AND ${columnOf(copy, 'addr', 'e')} < s."end"
-  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`;
+LEFT JOIN spans s ON s.run = r.name AND s.mm = c.mm
+  AND c.addr >= s.start AND c.addr < s."end"
+  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`, 'spans AS MATERIALIZED (SELECT * FROM vma_spans_v)');
 }
 
 /** (Re)create both views from the file's kinds table. Needs a writable connection. */
@@ -372,7 +375,11 @@ export function rebuildViews(db: Database.Database): void {
     db.exec('DROP VIEW IF EXISTS waits_v');
     db.exec('DROP VIEW IF EXISTS copies_v');
     db.exec('DROP VIEW IF EXISTS vma_spans_v');
+    db.exec('DROP VIEW IF EXISTS events');
+    db.exec('DROP VIEW IF EXISTS chunk_events');
     for (const sql of codes.drop) db.exec(sql);
+    db.exec(chunkEventsViewSql());
+    db.exec(eventsUnionSql());
     db.exec(eventsViewSql(kinds));
     db.exec(requestsViewSql(kinds));
     db.exec(fallbacksViewSql(kinds));

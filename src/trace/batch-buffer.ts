@@ -1,8 +1,8 @@
 /**
  * The batch being filled: the recording hot path. `append()` writes an event into the slot's
- * preallocated Float64Array (row-major, the INSERT's parameter order), copies a blob (rare) into the
- * byte arena, folds the event into the run's hash chain and run-length encodes the scheduler
- * decision (the tid). Nothing is allocated per event. `take()` hands the filled batch over as a
+ * preallocated Float64Array (row-major), copies a blob (rare) into the byte arena and folds the
+ * event into the run's hash chain. Nothing is allocated per event. (The scheduler's decisions are
+ * the events' tids: the writer stores them once, in the chunks.) `take()` hands the filled batch over as a
  * BatchMeta and starts the next one in another slot.
  */
 import { chain, eventHash, HASH_SEED } from './hash.js';
@@ -11,7 +11,6 @@ import { STRIDE, type BatchMeta } from './writer-core.js';
 /** The buffers of one batch: shared with the writer worker, or plain in process. */
 export interface Slot {
   rows: Float64Array;
-  dec: Uint32Array;
   blob: Uint8Array;
 }
 
@@ -19,21 +18,16 @@ export function makeSlot(batch: number, blobBytes: number, shared: boolean): Slo
   const B = shared ? SharedArrayBuffer : ArrayBuffer;
   return {
     rows: new Float64Array(new B(batch * STRIDE * 8)),
-    dec: new Uint32Array(new B(batch * 2 * 4)),
     blob: new Uint8Array(new B(blobBytes)),
   };
 }
 
 export class BatchBuffer {
   private rows: Float64Array;
-  private dec: Uint32Array;
   private blob: Uint8Array;
   /** events in the batch */
   private n = 0;
-  /** uint32 entries of dec in use */
-  private dn = 0;
   private blobN = 0;
-  private lastTid = -1;
   private lastSeq = 0;
   /** the run's hash chain, after the last appended event */
   private h = HASH_SEED;
@@ -46,7 +40,6 @@ export class BatchBuffer {
 
   constructor(slot: Slot, private readonly capacity: number) {
     this.rows = slot.rows;
-    this.dec = slot.dec;
     this.blob = slot.blob;
   }
 
@@ -94,7 +87,6 @@ export class BatchBuffer {
     if (data === undefined) rows[o + 8] = -1;
     else this.putBlob(o, n, data);
     this.h = chain(this.h, eventHash(seq, tick, tid, kind, a, b, c, d, data));
-    if (tid !== 0) this.decide(tid);
     this.lastSeq = seq;
     this.n = n + 1;
   }
@@ -124,7 +116,7 @@ export class BatchBuffer {
   /** Hand the batch over and start the next one in `next`. */
   take(next: Slot): BatchMeta {
     const meta: BatchMeta = {
-      count: this.n, decN: this.dn, names: this.names, tasks: this.tasks, requests: this.requests,
+      count: this.n, names: this.names, tasks: this.tasks, requests: this.requests,
       big: this.big, snapshots: this.snapshots, requestSegments: this.requestSegments, lastSeq: this.lastSeq, hash: this.h,
     };
     this.names = [];
@@ -134,26 +126,10 @@ export class BatchBuffer {
     this.snapshots = [];
     this.requestSegments = [];
     this.n = 0;
-    this.dn = 0;
     this.blobN = 0;
-    this.lastTid = -1;
     this.rows = next.rows;
-    this.dec = next.dec;
     this.blob = next.blob;
     return meta;
-  }
-
-  /** Count the event towards the scheduler decisions: (tid, run length) pairs. */
-  private decide(tid: number): void {
-    if (tid === this.lastTid) {
-      this.dec[this.dn - 1]++;
-      return;
-    }
-    const dn = this.dn;
-    this.dec[dn] = tid;
-    this.dec[dn + 1] = 1;
-    this.dn = dn + 2;
-    this.lastTid = tid;
   }
 
   /** Store a blob in the arena, or aside when it is larger than the whole arena. */

@@ -25,7 +25,7 @@ import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
   SyncBackend, WorkerBackend, writerWorkerScript, type Backend, type BackendSizes, type WriterMode,
 } from './writer-backend.js';
-import { DEFAULT_BATCH, DEFAULT_BLOB_BYTES, DEFAULT_ROWS_PER_STATEMENT } from './writer-core.js';
+import { DEFAULT_BATCH, DEFAULT_BLOB_BYTES } from './writer-core.js';
 
 export { writerWorkerScript, type WriterMode };
 
@@ -54,8 +54,6 @@ export interface RecorderOptions {
   batch?: number;
   /** Worker mode: batches handed over but not yet committed before the producer waits. Default 3. */
   inflight?: number;
-  /** Rows per multi-row INSERT statement. Default 128. */
-  rowsPerStatement?: number;
   /** Bytes of blob arena per batch (a batch is cut early when it fills). Default 1 MiB. */
   blobBytes?: number;
   /** Test hook: PRAGMA max_page_count on the writing connections, to provoke SQLITE_FULL. */
@@ -139,7 +137,6 @@ export class Recorder implements EventSink {
     const sizes: BackendSizes = {
       batch: Math.max(1, Math.trunc(opts.batch ?? DEFAULT_BATCH)),
       blobBytes: Math.max(1024, Math.trunc(opts.blobBytes ?? DEFAULT_BLOB_BYTES)),
-      rowsPerStatement: opts.rowsPerStatement ?? DEFAULT_ROWS_PER_STATEMENT,
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
     const db = await openForWrite(file, {

@@ -41,7 +41,6 @@ export interface BackendSizes {
   /** events per batch */
   batch: number;
   blobBytes: number;
-  rowsPerStatement: number;
 }
 
 function failureOf(e: unknown): Failure {
@@ -58,7 +57,7 @@ export class SyncBackend implements Backend {
 
   constructor(db: Db, sizes: BackendSizes) {
     this.slots = [makeSlot(sizes.batch, sizes.blobBytes, false)];
-    this.writer = new SqliteBatchWriter(db, sizes.rowsPerStatement);
+    this.writer = new SqliteBatchWriter(db);
   }
   beginRun(run: number): void {
     this.writer.beginRun(run);
@@ -67,7 +66,7 @@ export class SyncBackend implements Backend {
     if (this.failed) return;
     const s = this.slots[slot]!;
     try {
-      this.writer.write(s.rows, s.dec, s.blob, meta);
+      this.writer.write(s.rows, s.blob, meta);
       this.done++;
     } catch (e) {
       this.failed = failureOf(e);
@@ -104,7 +103,7 @@ export class WorkerBackend implements Backend {
     const worker = new Worker(script, {
       // the worker inherits node's flags, but --input-type (a `node -e` script) is refused for a file
       execArgv: workerExecArgv(process.execArgv),
-      workerData: { file, ctl, slots, port: port2, rowsPerStatement: sizes.rowsPerStatement, maxPageCount },
+      workerData: { file, ctl, slots, port: port2, maxPageCount },
       transferList: [port2],
     });
     await ready(worker);

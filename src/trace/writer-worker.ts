@@ -1,8 +1,8 @@
 /**
  * The writer worker: owns a second connection to the trace file and writes the batches the
  * recorder hands it. Protocol (see writer-backend.ts WorkerBackend):
- *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, dec, blob}], port,
- *                 rowsPerStatement, maxPageCount }
+ *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, blob}], port,
+ *                 maxPageCount }
  *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
  *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
  *   ctl[COMMITTED] += 1 after each committed batch; ctl[FAILED] = 1 after an error, whose
@@ -15,13 +15,12 @@ import Database from 'better-sqlite3';
 import { writerPragmas } from '../store/pragmas.js';
 import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, SqliteBatchWriter, type BatchMeta } from './writer-core.js';
 
-interface SlotBuffers { rows: Float64Array; dec: Uint32Array; blob: Uint8Array }
+interface SlotBuffers { rows: Float64Array; blob: Uint8Array }
 interface WorkerInit {
   file: string;
   ctl: Int32Array;
   slots: SlotBuffers[];
   port: MessagePort;
-  rowsPerStatement?: number;
   maxPageCount?: number;
 }
 type Msg = { t: 'begin'; run: number } | { t: 'batch'; slot: number; meta: BatchMeta } | { t: 'close' };
@@ -36,7 +35,7 @@ function main(): void {
   try {
     db = new Database(init.file);
     writerPragmas(db, init.maxPageCount !== undefined ? { maxPageCount: init.maxPageCount } : {});
-    writer = new SqliteBatchWriter(db, init.rowsPerStatement);
+    writer = new SqliteBatchWriter(db);
   } catch (e) {
     parent.postMessage({ t: 'error', message: (e as Error).message, code: (e as { code?: string }).code });
     return;
@@ -58,7 +57,7 @@ function main(): void {
         if (!failed) {
           const s = init.slots[m.slot]!;
           try {
-            writer.write(s.rows, s.dec, s.blob, m.meta);
+            writer.write(s.rows, s.blob, m.meta);
             Atomics.add(ctl, CTL_COMMITTED, 1);
           } catch (e) {
             fail(e);

@@ -1,0 +1,342 @@
+/**
+ * The compact event format: a run's events in chunks of at most CHUNK_EVENTS consecutive events, one
+ * row each in `chunks`, plus one row per (chunk, kind present) in `chunk_kinds`.
+ *
+ * Every number is stored frame-of-reference: a base (the minimum over the group) and, per value, its
+ * distance from the base in the fewest little-endian bytes that hold the group's largest distance
+ * (0 bytes when every value of the group is equal: an unused slot costs nothing). The groups are the
+ * chunk for tick and tid, and (chunk, kind, slot) for the fields a..d: the addresses one kind names
+ * within a few thousand events cluster, so they take 2..6 bytes instead of 8, and enums, bools and
+ * small counts one. The widths come from the values themselves, not from the vocabulary's field
+ * types: a bool field that is always true costs 0 bytes, an int that stays below 256 one.
+ *
+ * A chunk's columns (each of the first four `count` entries of its fixed width):
+ *   ticks    tick - tick_base, tick_w bytes each
+ *   tids     tid - tid_base, tid_w bytes each
+ *   kinds    the kind number, 1 byte each
+ *   offs     where the event's record starts in recs, off_w bytes each
+ *   recs     per event, its slots a..d at the widths of its kind in this chunk
+ * Five columns rather than one body: SQLite copies a blob each time an expression reads it, so the
+ * SQL decoder reads the smallest blob that holds what it needs.
+ * Seq is implicit: the events of a run are dense, so event i of a chunk is first_seq + i.
+ *
+ * Fixed widths per section make every event addressable without decoding the ones before it: the
+ * SQL views (chunk-sql.ts) decode any single event with substr and a lookup, and a reader asking for
+ * one event decodes one record. Blobs (rare) are stored aside in `event_data`, keyed by seq.
+ *
+ * A value that is not a safe integer (or a group whose spread is not one) is stored in width 8 as a
+ * raw IEEE-754 double with base 0: the JS decoder reads it back exactly; the SQL views show NULL.
+ */
+
+/** runs.format: how a run's events are stored. */
+export const FORMAT_ROWS = 1;
+export const FORMAT_CHUNKS = 2;
+
+/**
+ * The most events a chunk of any file holds (chunk_ords numbers that many): a seq lives in the
+ * chunk whose first_seq is in [seq - MAX_CHUNK_EVENTS + 1, seq]. Fixed by migration 0005.
+ */
+export const MAX_CHUNK_EVENTS = 4096;
+
+/**
+ * The events per chunk the writer cuts. Smaller chunks cost more per event in `chunk_kinds` rows;
+ * larger ones cost the SQL decoder more, since SQLite copies a whole blob each time it reads a byte
+ * of it (measured on 1.1M events: 1024 made a full SQL decode 1.6x faster and the file 1.3
+ * bytes/event larger).
+ */
+export const CHUNK_EVENTS = 4096;
+
+/** Width that holds a raw double (for values frame-of-reference cannot hold exactly). */
+export const RAW_WIDTH = 8;
+
+/** The per-chunk numbers of one kind's slots a..d. */
+export interface KindFrame {
+  kind: number;
+  base: [number, number, number, number];
+  width: [number, number, number, number];
+}
+
+/** One encoded chunk: the row of `chunks` and the rows of `chunk_kinds` that belong to it. */
+export interface EncodedChunk {
+  firstSeq: number;
+  count: number;
+  tickBase: number;
+  tickW: number;
+  tidBase: number;
+  tidW: number;
+  offW: number;
+  ticks: Buffer;
+  tids: Buffer;
+  kindBytes: Buffer;
+  offs: Buffer;
+  recs: Buffer;
+  kinds: KindFrame[];
+}
+
+/**
+ * A decoded run of consecutive events, columnar: event i has seq firstSeq + i. Slot values and
+ * ticks are doubles (addresses need 47 bits); a blob, when the event has one, is in `data`.
+ */
+export interface EventBlock {
+  firstSeq: number;
+  count: number;
+  tick: Float64Array;
+  tid: Float64Array;
+  kind: Uint8Array;
+  a: Float64Array;
+  b: Float64Array;
+  c: Float64Array;
+  d: Float64Array;
+  /** blobs by index within the block */
+  data: Map<number, Buffer>;
+}
+
+const TWO32 = 2 ** 32;
+
+/** Bytes that hold every distance up to `spread` (0 for none). */
+export function widthOf(spread: number): number {
+  if (spread === 0) return 0;
+  if (!Number.isSafeInteger(spread)) return RAW_WIDTH;
+  if (spread < 0x100) return 1;
+  if (spread < 0x10000) return 2;
+  if (spread < 0x1000000) return 3;
+  if (spread < TWO32) return 4;
+  if (spread < 2 ** 40) return 5;
+  if (spread < 2 ** 48) return 6;
+  return 7;
+}
+
+/** The frame of a group of values: base and width, a raw double width when they are not all safe integers. */
+function frame(min: number, max: number, integral: boolean): [number, number] {
+  if (!integral || !Number.isSafeInteger(min) || !Number.isSafeInteger(max)) return [0, RAW_WIDTH];
+  const w = widthOf(max - min);
+  return w === RAW_WIDTH ? [0, RAW_WIDTH] : [min, w];
+}
+
+function put(out: Buffer, at: number, value: number, width: number): void {
+  if (width === RAW_WIDTH) {
+    out.writeDoubleLE(value, at);
+    return;
+  }
+  let lo = value >>> 0;
+  let hi = (value - lo) / TWO32;
+  for (let j = 0; j < width; j++) {
+    if (j < 4) {
+      out[at + j] = lo & 0xff;
+      lo >>>= 8;
+    } else {
+      out[at + j] = hi & 0xff;
+      hi = Math.floor(hi / 256);
+    }
+  }
+}
+
+function get(body: Uint8Array, at: number, width: number): number {
+  switch (width) {
+    case 0: return 0;
+    case 1: return body[at]!;
+    case 2: return body[at]! | (body[at + 1]! << 8);
+    case 3: return body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16);
+    case 4: return (body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16) | (body[at + 3]! << 24)) >>> 0;
+    case RAW_WIDTH: return Buffer.from(body.buffer, body.byteOffset, body.byteLength).readDoubleLE(at);
+    default: {
+      const lo = (body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16) | (body[at + 3]! << 24)) >>> 0;
+      let hi = 0;
+      for (let j = width - 1; j >= 4; j--) hi = hi * 256 + body[at + j]!;
+      return hi * TWO32 + lo;
+    }
+  }
+}
+
+/** Scratch for one chunk's per-(kind, slot) extremes: 256 kinds x 4 slots. */
+const MIN = new Float64Array(256 * 4);
+const MAX = new Float64Array(256 * 4);
+const INTEGRAL = new Uint8Array(256 * 4);
+const SEEN = new Uint8Array(256);
+const BASE = new Float64Array(256 * 4);
+const WIDTH = new Uint8Array(256 * 4);
+const RECORD = new Uint8Array(256);
+
+/**
+ * Encode `count` consecutive events from `rows` (row-major, `stride` doubles per event, the first
+ * eight being seq, tick, tid, kind, a, b, c, d), starting at row `start`. Throws on a seq gap or a
+ * kind outside 0..255: neither is ever recorded.
+ */
+export function encodeChunk(rows: Float64Array, stride: number, start: number, count: number): EncodedChunk {
+  if (count < 1 || count > MAX_CHUNK_EVENTS) throw new Error(`chunk of ${count} events`);
+  const o0 = start * stride;
+  const firstSeq = rows[o0]!;
+  SEEN.fill(0);
+  let tickMin = Infinity, tickMax = -Infinity, tidMin = Infinity, tidMax = -Infinity, ticksIntegral = true;
+  for (let i = 0, o = o0; i < count; i++, o += stride) {
+    if (rows[o] !== firstSeq + i) throw new Error(`events not dense: seq ${rows[o]} after ${firstSeq + i - 1}`);
+    const tick = rows[o + 1]!, tid = rows[o + 2]!, kind = rows[o + 3]!;
+    if (tick < tickMin) tickMin = tick;
+    if (tick > tickMax) tickMax = tick;
+    if (!Number.isInteger(tick)) ticksIntegral = false;
+    if (tid < tidMin) tidMin = tid;
+    if (tid > tidMax) tidMax = tid;
+    if (!(kind >= 0 && kind < 256 && Number.isInteger(kind))) throw new Error(`kind ${kind} does not fit a byte`);
+    const k4 = kind * 4;
+    if (SEEN[kind] === 0) {
+      SEEN[kind] = 1;
+      for (let s = 0; s < 4; s++) {
+        MIN[k4 + s] = Infinity;
+        MAX[k4 + s] = -Infinity;
+        INTEGRAL[k4 + s] = 1;
+      }
+    }
+    for (let s = 0; s < 4; s++) {
+      const v = rows[o + 4 + s]!;
+      if (v < MIN[k4 + s]!) MIN[k4 + s] = v;
+      if (v > MAX[k4 + s]!) MAX[k4 + s] = v;
+      if (!Number.isInteger(v)) INTEGRAL[k4 + s] = 0;
+    }
+  }
+  const [tickBase, tickW] = frame(tickMin, tickMax, ticksIntegral);
+  const [tidBase, tidW] = frame(tidMin, tidMax, Number.isInteger(tidMin) && Number.isInteger(tidMax));
+  const kinds: KindFrame[] = [];
+  for (let kind = 0; kind < 256; kind++) {
+    if (SEEN[kind] === 0) continue;
+    const f: KindFrame = { kind, base: [0, 0, 0, 0], width: [0, 0, 0, 0] };
+    let record = 0;
+    for (let s = 0; s < 4; s++) {
+      const [base, width] = frame(MIN[kind * 4 + s]!, MAX[kind * 4 + s]!, INTEGRAL[kind * 4 + s] === 1);
+      f.base[s] = base;
+      f.width[s] = width;
+      BASE[kind * 4 + s] = base;
+      WIDTH[kind * 4 + s] = width;
+      record += width;
+    }
+    RECORD[kind] = record;
+    kinds.push(f);
+  }
+  let records = 0, lastOffset = 0;
+  for (let i = 0, o = o0; i < count; i++, o += stride) {
+    lastOffset = records;
+    records += RECORD[rows[o + 3]!]!;
+  }
+  const offW = widthOf(lastOffset);
+  const ticks = Buffer.alloc(count * tickW), tids = Buffer.alloc(count * tidW), kindBytes = Buffer.alloc(count);
+  const offs = Buffer.alloc(count * offW), recs = Buffer.alloc(records);
+  let pos = 0;
+  for (let i = 0, o = o0; i < count; i++, o += stride) {
+    const kind = rows[o + 3]!;
+    put(ticks, i * tickW, rows[o + 1]! - tickBase, tickW);
+    put(tids, i * tidW, rows[o + 2]! - tidBase, tidW);
+    kindBytes[i] = kind;
+    put(offs, i * offW, pos, offW);
+    for (let s = 0; s < 4; s++) {
+      const w = WIDTH[kind * 4 + s]!;
+      put(recs, pos, rows[o + 4 + s]! - BASE[kind * 4 + s]!, w);
+      pos += w;
+    }
+  }
+  return { firstSeq, count, tickBase, tickW, tidBase, tidW, offW, ticks, tids, kindBytes, offs, recs, kinds };
+}
+
+/** A stored chunk as `decodeChunk` needs it (the columns of `chunks`, and its `chunk_kinds` rows). */
+export interface StoredChunk {
+  first_seq: number;
+  count: number;
+  /** events of the chunk that have a blob (in event_data) */
+  blobs: number;
+  tick_base: number;
+  tick_w: number;
+  tid_base: number;
+  tid_w: number;
+  off_w: number;
+  ticks: Uint8Array;
+  tids: Uint8Array;
+  kinds: Uint8Array;
+  offs: Uint8Array;
+  recs: Uint8Array;
+}
+
+export interface StoredKindFrame {
+  kind: number;
+  a_base: number; a_w: number;
+  b_base: number; b_w: number;
+  c_base: number; c_w: number;
+  d_base: number; d_w: number;
+}
+
+/** The `chunk_kinds` row of a kind frame (without run and first_seq). */
+export function storedFrame(f: KindFrame): StoredKindFrame {
+  return {
+    kind: f.kind,
+    a_base: f.base[0], a_w: f.width[0], b_base: f.base[1], b_w: f.width[1],
+    c_base: f.base[2], c_w: f.width[2], d_base: f.base[3], d_w: f.width[3],
+  };
+}
+
+/** A block for up to `capacity` events: one buffer under all its arrays. */
+export function makeBlock(capacity: number): EventBlock {
+  const buf = new ArrayBuffer(capacity * 8 * 6 + capacity);
+  const f64 = (k: number) => new Float64Array(buf, k * capacity * 8, capacity);
+  return {
+    firstSeq: 0, count: 0,
+    tick: f64(0), tid: f64(1), a: f64(2), b: f64(3), c: f64(4), d: f64(5),
+    kind: new Uint8Array(buf, capacity * 8 * 6, capacity),
+    data: new Map(),
+  };
+}
+
+const FRAME_BASE = new Float64Array(256 * 4);
+const FRAME_WIDTH = new Uint8Array(256 * 4);
+
+/** Decode n fixed-width numbers from `src` (from index `from`) into out[at..], each plus `base`. */
+function decodeColumn(src: Uint8Array, width: number, base: number, from: number, n: number, out: Float64Array, at: number): void {
+  let p = from * width;
+  switch (width) {
+    case 0: out.fill(base, at, at + n); return;
+    case 1: for (let j = 0; j < n; j++) out[at + j] = base + src[p + j]!; return;
+    case 2: for (let j = 0; j < n; j++, p += 2) out[at + j] = base + (src[p]! | (src[p + 1]! << 8)); return;
+    default: for (let j = 0; j < n; j++, p += width) out[at + j] = base + get(src, p, width);
+  }
+}
+
+/** A slot's distance from its base: the common widths inline, the rest through get(). */
+function slotValue(recs: Uint8Array, p: number, w: number): number {
+  if (w === 0) return 0;
+  if (w === 1) return recs[p]!;
+  if (w === 2) return recs[p]! | (recs[p + 1]! << 8);
+  return get(recs, p, w);
+}
+
+/**
+ * Decode events [from, to] (indexes within the chunk, inclusive) of a stored chunk into `out`,
+ * starting at out index `at`. Returns the number decoded. Blobs are not touched (see event_data).
+ */
+export function decodeChunk(c: StoredChunk, frames: readonly StoredKindFrame[], from: number, to: number,
+  out: EventBlock, at: number): number {
+  for (const f of frames) {
+    const k4 = f.kind * 4;
+    FRAME_BASE[k4] = f.a_base; FRAME_WIDTH[k4] = f.a_w;
+    FRAME_BASE[k4 + 1] = f.b_base; FRAME_WIDTH[k4 + 1] = f.b_w;
+    FRAME_BASE[k4 + 2] = f.c_base; FRAME_WIDTH[k4 + 2] = f.c_w;
+    FRAME_BASE[k4 + 3] = f.d_base; FRAME_WIDTH[k4 + 3] = f.d_w;
+  }
+  const n = to - from + 1;
+  decodeColumn(c.ticks, c.tick_w, c.tick_base, from, n, out.tick, at);
+  decodeColumn(c.tids, c.tid_w, c.tid_base, from, n, out.tid, at);
+  out.kind.set(c.kinds.subarray(from, to + 1), at);
+  const { offs, recs, off_w: offW } = c;
+  const { kind, a, b, c: cc, d } = out;
+  for (let i = from, j = at; i <= to; i++, j++) {
+    const k4 = kind[j]! * 4;
+    let p = offW === 2 ? offs[i * 2]! | (offs[i * 2 + 1]! << 8) : get(offs, i * offW, offW);
+    let w = FRAME_WIDTH[k4]!;
+    a[j] = FRAME_BASE[k4]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 1]!;
+    b[j] = FRAME_BASE[k4 + 1]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 2]!;
+    cc[j] = FRAME_BASE[k4 + 2]! + slotValue(recs, p, w);
+    p += w;
+    w = FRAME_WIDTH[k4 + 3]!;
+    d[j] = FRAME_BASE[k4 + 3]! + slotValue(recs, p, w);
+  }
+  return n;
+}

@@ -1,0 +1,215 @@
+/**
+ * The compact chunk format (src/store/chunk.ts): what is recorded reads back exactly, through the
+ * JS decoder and through the SQL views, for every built-in workload and for the values the
+ * frame-of-reference encoding has edge cases for.
+ */
+import Database from 'better-sqlite3';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CHUNK_EVENTS, decodeChunk, encodeChunk, makeBlock, RAW_WIDTH, storedFrame, widthOf } from '../src/store/chunk.js';
+import { openTrace, rowOfBlock, type EventRow } from '../src/trace/reader.js';
+import { Recorder, type RunHeader } from '../src/trace/recorder.js';
+import type { EventSink } from '../src/trace/sink.js';
+import { RandomStrategy } from '../src/sim/strategy.js';
+import { WORKLOADS, resolveParams } from '../src/workloads/index.js';
+import { runWorkload } from '../src/workloads/runner.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mmtrace-chunks-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let fileNo = 0;
+const tmpFile = (): string => join(dir, `t${++fileNo}.db`);
+
+/** Every event a sink is handed, as the row the store should give back. */
+class CollectSink implements EventSink {
+  rows: EventRow[] = [];
+  event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data?: Uint8Array): void {
+    this.rows.push([seq, tick, tid, kind, a, b, c, d, data ? Buffer.from(data) : null]);
+  }
+  name(): void {}
+  task(): void {}
+}
+
+/** Both sinks at once: the recorder and the collector see the same calls. */
+function tee(a: EventSink, b: EventSink): EventSink {
+  return {
+    event: (...args: Parameters<EventSink['event']>) => { a.event(...args); b.event(...args); },
+    name: (id, text) => { a.name(id, text); b.name(id, text); },
+    task: (...args: Parameters<EventSink['task']>) => { a.task(...args); b.task(...args); },
+    ...(a.snapshot ? { snapshot: (...args: Parameters<NonNullable<EventSink['snapshot']>>) => a.snapshot!(...args) } : {}),
+  } as EventSink;
+}
+
+function header(name: string, workload = 'synthetic'): RunHeader {
+  return { name, workload, params: {}, path: 'gup', variant: [], seed: 1, strategy: 'random', config: {}, codeVersion: 'test' };
+}
+
+async function readAll(file: string, run: number): Promise<EventRow[]> {
+  const trace = await openTrace(file);
+  try {
+    return [...trace.events(run)];
+  } finally {
+    trace.close();
+  }
+}
+
+/** The events as SQL's `events` view decodes them, in seq order. */
+function sqlRows(file: string, run: number): EventRow[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('SELECT seq, tick, tid, kind, a, b, c, d, data FROM events WHERE run = ? ORDER BY seq').raw().all(run) as EventRow[];
+  } finally {
+    db.close();
+  }
+}
+
+describe('encodeChunk / decodeChunk', () => {
+  it('round-trips negative values, 2^47 addresses, constants, raw doubles and every width', () => {
+    const values = [0, 1, -1, -(2 ** 40), 2 ** 47, 2 ** 47 + 4095, 255, 256, 65535, 2 ** 32, Number.MAX_SAFE_INTEGER, 0.5, 7];
+    const n = 300;
+    const rows = new Float64Array(n * 8);
+    for (let i = 0; i < n; i++) {
+      const kind = i % 5;
+      rows.set([100 + i, 1000 + 7 * i, i % 3, kind,
+        kind === 0 ? 42 : values[i % values.length]!,
+        kind === 1 ? 2 ** 47 + i : i === 0 ? 0 : -i,
+        kind === 2 ? values[(i * 7) % values.length]! : i * 1000,
+        kind === 3 ? (i % 2) : 0], i * 8);
+    }
+    const c = encodeChunk(rows, 8, 0, n);
+    expect(c.kinds.find((k) => k.kind === 0)!.width[0]).toBe(0); // a constant costs nothing
+    expect(c.kinds.find((k) => k.kind === 3)!.width[3]).toBe(1); // a bool one byte
+    const stored = { first_seq: c.firstSeq, count: c.count, blobs: 0, tick_base: c.tickBase, tick_w: c.tickW, tid_base: c.tidBase,
+      tid_w: c.tidW, off_w: c.offW, ticks: c.ticks, tids: c.tids, kinds: c.kindBytes, offs: c.offs, recs: c.recs };
+    const out = makeBlock(n);
+    decodeChunk(stored, c.kinds.map(storedFrame), 0, n - 1, out, 0);
+    out.firstSeq = 100;
+    out.count = n;
+    for (let i = 0; i < n; i++) expect(rowOfBlock(out, i).slice(0, 8)).toEqual([...rows.subarray(i * 8, i * 8 + 8)]);
+    // a part of the chunk decodes alone
+    const part = makeBlock(10);
+    decodeChunk(stored, c.kinds.map(storedFrame), 200, 209, part, 0);
+    expect([...part.b]).toEqual([...out.b.subarray(200, 210)]);
+  });
+
+  it('takes the fewest bytes for a spread, and a raw double beyond 2^53', () => {
+    expect([0, 1, 255, 256, 65535, 65536, 2 ** 32, 2 ** 47, 2 ** 53 - 1].map(widthOf)).toEqual([0, 1, 1, 2, 2, 3, 5, 6, 7]);
+    expect(widthOf(2 ** 54)).toBe(RAW_WIDTH);
+  });
+
+  it('refuses a seq gap and a kind above 255 (neither is ever recorded)', () => {
+    expect(() => encodeChunk(new Float64Array([1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]), 8, 0, 2)).toThrow(/not dense/);
+    expect(() => encodeChunk(new Float64Array([1, 0, 0, 256, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
+    expect(() => encodeChunk(new Float64Array(8), 8, 0, CHUNK_EVENTS + 1)).toThrow(/chunk/);
+  });
+});
+
+describe('a recorded run reads back exactly', () => {
+  // Small parameters so every workload runs in a test; each still crosses several chunks.
+  const SMALL: Record<string, Record<string, string>> = {
+    'stuck-writer': { pages: '64' },
+    scale: { iterations: '20', reads: '40' },
+  };
+
+  for (const w of WORKLOADS) {
+    it(`${w.name}: the JS decoder gives the sink's events, and so does SQL`, async () => {
+      const file = tmpFile();
+      const rec = await Recorder.open(file, { writer: 'sync' });
+      const run = rec.beginRun(header(w.name, w.name));
+      const collect = new CollectSink();
+      runWorkload({
+        workload: w, params: resolveParams(w, SMALL[w.name] ?? {}), path: 'gup', variant: [], seed: 3,
+        strategy: new RandomStrategy(3), sink: tee(rec, collect),
+      });
+      rec.finish();
+      rec.close();
+      expect(collect.rows.length).toBeGreaterThan(0);
+      expect(await readAll(file, run)).toEqual(collect.rows);
+      expect(sqlRows(file, run)).toEqual(collect.rows);
+    }, 120_000);
+  }
+
+  it('blobs larger than the arena, blobs of every size, an empty run, with the worker writer', async () => {
+    const file = tmpFile();
+    const rec = await Recorder.open(file, { writer: 'worker', blobBytes: 1024, batch: 1000 });
+    const empty = rec.beginRun(header('empty'));
+    rec.finish();
+    const run = rec.beginRun(header('blobs'));
+    const rows: EventRow[] = [];
+    for (let seq = 1; seq <= 3 * CHUNK_EVENTS + 17; seq++) {
+      const data = seq % 97 === 0 ? Buffer.alloc(seq % 3 === 0 ? 5000 : seq % 50, seq & 255) : undefined;
+      const row: EventRow = [seq, seq * 3, seq % 4, 2, -seq, 2 ** 47 - seq, seq % 2, 0, data ?? null];
+      rec.event(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], data);
+      rows.push(row);
+    }
+    rec.finish();
+    rec.close();
+    expect(await readAll(file, empty)).toEqual([]);
+    expect(await readAll(file, run)).toEqual(rows);
+    expect(sqlRows(file, run)).toEqual(rows);
+  });
+});
+
+describe('the SQL views decode what the JS decoder does', () => {
+  it('events_v of a mixed run: every event, every field, both paths', async () => {
+    const file = tmpFile();
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    const w = WORKLOADS.find((x) => x.name === 'mixed')!;
+    const runs: number[] = [];
+    for (const path of ['gup', 'fast'] as const) {
+      runs.push(rec.beginRun({ ...header(path, 'mixed'), path }));
+      runWorkload({ workload: w, params: resolveParams(w, {}), path, variant: [], seed: 5, strategy: new RandomStrategy(5), sink: rec });
+      rec.finish();
+    }
+    rec.close();
+    const trace = await openTrace(file);
+    const db = new Database(file, { readonly: true });
+    try {
+      for (const run of runs) {
+        const name = trace.run(run).name;
+        const js = [...trace.events(run)];
+        const sql = db.prepare('SELECT seq, tick, tid, kind FROM events_v WHERE run = ? ORDER BY seq').raw().all(name) as unknown[][];
+        const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
+        expect(sql).toEqual(js.map((r) => [r[0], r[1], r[2], kinds.get(r[3])]));
+        expect(sqlRows(file, run)).toEqual(js);
+      }
+    } finally {
+      db.close();
+      trace.close();
+    }
+  }, 120_000);
+});
+
+describe('a file holding runs of both formats', () => {
+  it('reads the row-format runs of 0.1.0 and a new chunk run beside them, in JS and in every view', async () => {
+    const file = tmpFile();
+    copyFileSync(join(import.meta.dirname, 'fixtures/v0.1.0-cross-vma-race.db'), file);
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    const w = WORKLOADS.find((x) => x.name === 'cross-vma-race')!;
+    const added = rec.beginRun({ ...header('new', w.name) });
+    runWorkload({ workload: w, params: resolveParams(w, {}), path: 'gup', variant: [], seed: 2, strategy: new RandomStrategy(2), sink: rec });
+    rec.finish();
+    rec.close();
+    const db = new Database(file, { readonly: true });
+    const trace = await openTrace(file);
+    try {
+      const formats = db.prepare('SELECT id, format FROM runs ORDER BY id').raw().all() as [number, number][];
+      expect(formats.filter(([, f]) => f === 1).length).toBeGreaterThan(0);
+      expect(formats.find(([id]) => id === added)![1]).toBe(2);
+      for (const [run] of formats) {
+        const js = [...trace.events(run)];
+        expect(js.length).toBe(trace.run(run).events);
+        expect(sqlRows(file, run)).toEqual(js);
+        const name = trace.run(run).name;
+        const requests = (db.prepare('SELECT count(*) AS n FROM requests WHERE run = ?').get(run) as { n: number }).n;
+        expect(requests).toBeGreaterThan(0);
+        expect((db.prepare('SELECT count(*) AS n FROM requests_v WHERE run = ? AND op IS NOT NULL').get(name) as { n: number }).n).toBe(requests);
+        expect((db.prepare('SELECT count(*) AS n FROM events_v WHERE run = ?').get(name) as { n: number }).n).toBe(js.length);
+      }
+    } finally {
+      trace.close();
+      db.close();
+    }
+  }, 120_000);
+});
