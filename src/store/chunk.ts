@@ -27,6 +27,7 @@
  * A value that is not a safe integer (or a group whose spread is not one) is stored in width 8 as a
  * raw IEEE-754 double with base 0: the JS decoder reads it back exactly; the SQL views show NULL.
  */
+import type { ChunkKindsTable, ChunksTable } from './schema.js';
 
 /** runs.format: how a run's events are stored. */
 export const FORMAT_ROWS = 1;
@@ -235,31 +236,15 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
   return { firstSeq, count, tickBase, tickW, tidBase, tidW, offW, ticks, tids, kindBytes, offs, recs, kinds };
 }
 
-/** A stored chunk as `decodeChunk` needs it (the columns of `chunks`, and its `chunk_kinds` rows). */
-export interface StoredChunk {
-  first_seq: number;
-  count: number;
-  /** events of the chunk that have a blob (in event_data) */
-  blobs: number;
-  tick_base: number;
-  tick_w: number;
-  tid_base: number;
-  tid_w: number;
-  off_w: number;
-  ticks: Uint8Array;
-  tids: Uint8Array;
-  kinds: Uint8Array;
-  offs: Uint8Array;
-  recs: Uint8Array;
-}
+/**
+ * A stored chunk as `decodeChunk` needs it: the columns of a `chunks` row but its run, with any
+ * byte array for the encoded columns (better-sqlite3 gives Buffers).
+ */
+export type StoredChunk = Omit<ChunksTable, 'run' | EncodedColumn> & Record<EncodedColumn, Uint8Array>;
+type EncodedColumn = 'ticks' | 'tids' | 'kinds' | 'offs' | 'recs';
 
-export interface StoredKindFrame {
-  kind: number;
-  a_base: number; a_w: number;
-  b_base: number; b_w: number;
-  c_base: number; c_w: number;
-  d_base: number; d_w: number;
-}
+/** A `chunk_kinds` row as `decodeChunk` needs it (without its run and chunk). */
+export type StoredKindFrame = Omit<ChunkKindsTable, 'run' | 'first_seq'>;
 
 /** The `chunk_kinds` row of a kind frame (without run and first_seq). */
 export function storedFrame(f: KindFrame): StoredKindFrame {
