@@ -10,10 +10,9 @@ import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
 import { folio_alloc, folio_get, folio_lock, folio_put, folio_trylock, folio_unlock } from './folio.js';
-import type { VmFault } from './internal.js';
-import { mmap_read_unlock, vma_end_read } from './mmap_lock.js';
+import { release_fault_lock, type VmFault } from './internal.js';
 import {
-  AddressSpace, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, FAULT_FLAG_VMA_LOCK, type Folio, PAGE_SIZE, PG_uptodate, VM_FAULT_MAJOR,
+  AddressSpace, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, type Folio, PAGE_SIZE, PG_uptodate, VM_FAULT_MAJOR,
   VM_FAULT_RETRY,
 } from './mm_types.js';
 import { folio_add_lru } from './swap.js';
@@ -89,14 +88,12 @@ export function* filemap_fault(vmf: VmFault, index: number): Gen<Folio | number>
 
 /**
  * maybe_unlock_mmap_for_io(): on the first attempt of a fault that may retry, release the fault
- * lock (release_fault_lock: the VMA lock under FAULT_FLAG_VMA_LOCK, else mmap_lock) before
- * sleeping. Returns whether it did.
+ * lock (release_fault_lock) before sleeping. Returns whether it did.
  */
 function* maybe_unlock_mmap_for_io(vmf: VmFault): Gen<boolean> {
   const first_retry = (vmf.flags & FAULT_FLAG_ALLOW_RETRY) !== 0 && (vmf.flags & FAULT_FLAG_TRIED) === 0;
   if (!first_retry) return false;
-  if (vmf.flags & FAULT_FLAG_VMA_LOCK) yield* vma_end_read(vmf.vma);
-  else yield* mmap_read_unlock(vmf.vma.vm_mm);
+  yield* release_fault_lock(vmf);
   return true;
 }
 

@@ -22,6 +22,15 @@ export interface VmFault {
 }
 
 /**
+ * release_fault_lock() (include/linux/mm.h): give up the lock the fault runs under -- the VMA read
+ * lock under FAULT_FLAG_VMA_LOCK, else mmap_lock for read -- before returning VM_FAULT_RETRY.
+ */
+export function* release_fault_lock(vmf: VmFault): Gen {
+  if (vmf.flags & FAULT_FLAG_VMA_LOCK) yield* vma_end_read(vmf.vma);
+  else yield* mmap_read_unlock(vmf.vma.vm_mm);
+}
+
+/**
  * vmf_anon_prepare(): a write fault needs the VMA's anon_vma. Under the VMA lock that needs
  * mmap_lock, which may only be tried: contention means VM_FAULT_RETRY (retry under mmap_lock).
  */

@@ -65,9 +65,8 @@ const folio_activate = traced('folio_activate', function* (folio: Folio): Gen {
   yield* folio_change_flags(folio, 0, PG_lru, WHY_QUEUE_ACTIVATE);
   yield* folio_get(folio);
   const batches = activate_batches();
-  const cpu = current();
-  const batch = batches.get(cpu) ?? [];
-  batches.set(cpu, batch);
+  let batch = batches.get(current());
+  if (!batch) batches.set(current(), (batch = []));
   batch.push(folio);
   if (batch.length >= FOLIO_BATCH_SIZE) yield* folio_batch_move_lru(batch);
 });
