@@ -41,11 +41,16 @@ function mayAnswerNo(command: string): boolean {
  * A `tui` line runs in a real terminal: tmux, at 80x24. It counts as run as printed when the
  * browser draws its status line, then quits on `q` with exit 0.
  */
+let terminals = 0;
+
 function runInTerminal(command: string, cwd: string): { status: number | null; stderr: string } {
-  const socket = `mmtrace-readme-${process.pid}`;
+  // A server of its own per command: `kill-server` returns before the old server has gone, and a
+  // new session started on the same socket then can land on the dying server and vanish with it.
+  const socket = `mmtrace-readme-${process.pid}-${terminals++}`;
   const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
   const done = join(cwd, '.tui-exit');
-  tmux('new-session', '-d', '-s', 'readme', '-x', '80', '-y', '24', `cd ${cwd} && env -u CI ${command}; echo $? > ${done}; sleep 30`);
+  const started = tmux('new-session', '-d', '-s', 'readme', '-x', '80', '-y', '24', `cd ${cwd} && env -u CI ${command}; echo $? > ${done}; sleep 30`);
+  if (started.status !== 0) return { status: started.status, stderr: `tmux new-session: ${started.stderr}` };
   try {
     const screen = () => tmux('capture-pane', '-p', '-t', 'readme').stdout;
     const deadline = Date.now() + 60_000;
@@ -55,7 +60,7 @@ function runInTerminal(command: string, cwd: string): { status: number | null; s
     while (!existsSync(done) && Date.now() < deadline) spawnSync('sleep', ['0.1']);
     const status = existsSync(done) ? Number(readFileSync(done, 'utf8')) : null;
     rmSync(done, { force: true });
-    return { status, stderr: status === 0 ? '' : drawn };
+    return { status, stderr: status === 0 ? '' : drawn || '(the terminal stayed blank for 60 s)' };
   } finally {
     tmux('kill-server');
   }
