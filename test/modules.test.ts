@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inSandbox } from '../src/modules/sandbox.js';
+import { inSandbox, inSandboxWhile } from '../src/modules/sandbox.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
 
 /** A workload module of a read racing mremap() of the VMA it reads, as a user would write it. */
@@ -193,6 +193,10 @@ describe('module load errors', () => {
     ['random.mjs', 'export default {\n  *boot() {\n    Math.random();\n  },\n};\n', 3, /Math\.random\(\) is refused/],
     ['syscall.ts', "import { sys_mremapp } from 'mmtrace/linux';\nimport type { Gen } from 'mmtrace/workload';\nexport default {\n  *boot(): Gen {\n    yield* sys_mremapp();\n  },\n};\n", 1, /mmtrace\/linux has no export 'sys_mremapp' \(did you mean 'sys_mremap'\?\)/],
     ['io.ts', "import { readFileSync } from 'node:fs';\nexport default {\n  *boot() {\n    readFileSync('/etc/hostname');\n  },\n};\n", 1, /imports 'node:fs'/],
+    // Node's built-ins without an import statement: refused as the import is.
+    ['builtin.ts', "export default {\n  *boot() {\n    process.getBuiltinModule('node:fs').writeFileSync('leak.txt', 'x');\n  },\n};\n", 3, /process\.getBuiltinModule\(\) is refused/],
+    // The top level runs once, at import: a random number there makes every run differ all the same.
+    ['top-level.ts', "import type { Gen } from 'mmtrace/workload';\nconst pages = 1 + Math.floor(Math.random() * 4);\nexport default {\n  *boot(): Gen {\n    if (pages > 4) return;\n  },\n};\n", 2, /Math\.random\(\) is refused/],
     ['not-a-generator.ts', 'export default {\n  boot() {},\n};\n', 1, /boot\(\) returned no generator/],
   ];
 
@@ -203,6 +207,7 @@ describe('module load errors', () => {
     const r = mmtrace(['record', `./${name}`, '--out=t.db'], { cwd: dir });
     expectOneLineAt(r, file, line, what);
     expect(existsSync(join(dir, 't.db'))).toBe(false);
+    expect(existsSync(join(dir, 'leak.txt'))).toBe(false);
   });
 
   it('a path module without the hook, and a missing module file', () => {
@@ -233,6 +238,21 @@ describe('the determinism sandbox', () => {
     // A Date of a given time reads no clock; without a module the globals are not touched.
     expect(inSandbox(true, () => new Date(0).getTime())).toBe(0);
     expect(inSandbox(false, () => typeof Date.now())).toBe('number');
+  });
+
+  it('guards an awaited import as it guards a run, and guards that end out of order leave the originals', async () => {
+    const saved = [Date, Date.now, Math.random, process.getBuiltinModule];
+    await expect(inSandboxWhile(async () => Math.random())).rejects.toThrow(/modules\.test\.ts:\d+: Math\.random\(\) is refused/);
+    expect(() => inSandbox(true, () => process.getBuiltinModule('node:fs'))).toThrow(/process\.getBuiltinModule\(\) is refused in a module: a module may not reach Node's built-ins/);
+    let endFirst!: () => void;
+    const first = inSandboxWhile(() => new Promise<void>((r) => (endFirst = r)));
+    const second = inSandboxWhile(async () => undefined);
+    await second;
+    expect(() => Date.now()).toThrow(/is refused/);
+    endFirst();
+    await first;
+    expect([Date, Date.now, Math.random, process.getBuiltinModule]).toEqual(saved);
+    expect(typeof Date.now()).toBe('number');
   });
 
   it("lets mmtrace's own code keep its clock while a module runs (a replay snapshot times itself)", { timeout: 60_000 }, () => {

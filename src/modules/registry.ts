@@ -8,6 +8,7 @@ import type { AccessRemoteVmHook } from '../linux/mm/access_remote_fast.js';
 import { findWorkload, WORKLOADS } from '../workloads/index.js';
 import type { Gen } from '../sim/task.js';
 import type { ParamSpec, Workload } from '../workloads/workload.js';
+import { inSandboxWhile } from './sandbox.js';
 import { importModule, isModuleRef, lineOf, moduleName, readModuleSource, type Expected, type ModuleSource } from './load.js';
 
 export { isModuleRef, moduleName, type Expected, type ModuleSource };
@@ -43,7 +44,8 @@ const pathModules = new Map<string, PathChoice>();
 /** Load a module (once per thread and file), its source checked against `expected`. */
 async function loadDefault(ref: string, expected: Expected | undefined): Promise<{ source: ModuleSource; exported: unknown; text: string }> {
   const { source, text } = readModuleSource(ref, expected);
-  const module = await importModule(source.file, text);
+  // the module's top level runs in the import: it is held to the sandbox's rules as its steps are
+  const module = await inSandboxWhile(() => importModule(source.file, text));
   return { source, exported: module.default, text };
 }
 
