@@ -210,6 +210,13 @@ describe('module load errors', () => {
     expect(existsSync(join(dir, 'leak.txt'))).toBe(false);
   });
 
+  it("an import() of a built-in in a step, which fails once the step is over: one line with FILE:LINE, exit 2", () => {
+    const dir = tempDir();
+    const file = join(dir, 'later.ts');
+    writeFileSync(file, "import type { Gen } from 'mmtrace/workload';\nexport default {\n  *boot(): Gen {\n    void import('node:fs');\n  },\n};\n");
+    expectOneLineAt(mmtrace(['record', './later.ts', '--out=t.db'], { cwd: dir }), file, 4, /imports 'node:fs'/);
+  });
+
   it('a path module without the hook, and a missing module file', () => {
     const dir = tempDir();
     const file = join(dir, 'p.ts');

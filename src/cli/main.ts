@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
+import { moduleRejection } from '../modules/load.js';
 import { VARIANTS } from '../record/variants.js';
 import { packageVersion } from '../version.js';
 
@@ -269,4 +270,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 endQuietlyOnBrokenPipe();
+// A promise that failed with nobody awaiting it (a module's step that calls import(): the hooks
+// refuse a built-in once the step is over) would end the process with a stack trace: one line.
+process.on('unhandledRejection', (e) => {
+  const { message, exitCode } = describeError(moduleRejection(e) ?? e);
+  process.stderr.write(`mmtrace: ${message}\n`);
+  process.exit(exitCode);
+});
 process.exitCode = await main(process.argv);

@@ -190,6 +190,16 @@ async function syntaxErrorAt(file: string, text: string): Promise<string> {
 }
 
 /**
+ * A rejection nobody awaited, as FILE:LINE of the module when it is the module's: an `import()` in
+ * a step (a step cannot await it, and the hooks refuse a built-in only once the step is over), or
+ * a promise of the module's own that failed. Null when it is not the module's.
+ */
+export function moduleRejection(e: unknown): MmtraceError | null {
+  if (e instanceof Error && e.message.startsWith(REFUSED_IMPORT)) return refusedImport(e, '', '', e);
+  return moduleFault(e);
+}
+
+/**
  * A failure inside a run that loaded a module, as FILE:LINE of the module when the error came
  * from the user's code (a throw in boot, a gate predicate that throws, a kernel function called
  * with nonsense); null when no frame of the user's is on its stack (an error of mmtrace's own).
