@@ -121,10 +121,11 @@ describe('review of a path module', () => {
 describe('review, bad input', () => {
   it('refuses gup as the candidate, an unknown workload and a bad number with one line and exit 2, writing nothing', () => {
     const dir = tempDir();
-    for (const args of [['--path=gup'], ['--workloads=nope'], ['--explore=x'], ['--seeds=0'], ['--config', 'NOPE=y']]) {
+    for (const args of [['--path=gup'], ['--workloads=nope'], ['--workloads=,'], ['--explore=x'], ['--seeds=0'], ['--config', 'NOPE=y']]) {
       const r = mmtrace(['review', ...args, '--out=bad.db'], { cwd: dir });
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr, args.join(' ')).not.toMatch(/internal error/);
       expect(existsSync(join(dir, 'bad.db'))).toBe(false);
     }
   });

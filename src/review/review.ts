@@ -80,6 +80,8 @@ function namesOf(workload: string, candidate: string, seeds: number): ScenarioJo
 /** The workloads a review covers, each checked (bad names are a usage error before anything runs). */
 async function scenarios(names: string[] | null): Promise<{ ref: string; name: string; unordered: boolean }[]> {
   if (names === null) return WORKLOADS.map((w) => ({ ref: w.name, name: w.name, unordered: w.unordered ?? false }));
+  // an empty list would review nothing, and leave no file to write the report's runs to
+  if (names.length === 0) throw errors.usage('--workloads names no workload: give built-in names or workload modules, comma-separated');
   const out = [];
   for (const ref of names) {
     const { workload } = await chooseWorkload(ref);
