@@ -98,6 +98,13 @@ describe('a workload module', () => {
     expect([0, 1]).toContain(diff.status);
     expect(JSON.parse(diff.stdout).requests).toHaveLength(1);
 
+    // check reads the log alone: v1 skips FOLL_TOUCH, so the fast run's reads leave the folios unaged
+    const checked = mmtrace(['check', trace, '--json'], { cwd: dir });
+    expect(checked.status).toBe(1);
+    const checkedRuns = JSON.parse(checked.stdout).runs as { run: string; violations: { checker: string }[] }[];
+    expect(checkedRuns).toHaveLength(2);
+    expect(checkedRuns[1]!.violations.map((v) => v.checker)).toContain('aging');
+
     for (const run of ['gup', 'fast']) {
       const verify = mmtrace(['replay', `${trace}#${run}`, '--verify'], { cwd: dir });
       expect(verify.status).toBe(0);
