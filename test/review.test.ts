@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { reviewText } from '../src/review/report.js';
 import { CLI, mmtrace, ROOT, tempDir } from './helpers/cli.js';
 
 /** Run a printed command (`npx mmtrace ...`) as a person pastes it, continuation lines joined. */
@@ -32,7 +33,8 @@ describe('review of v1 (the fast path as posted)', () => {
     const plain = mmtrace(['review', '--workloads=cross-vma-race,file-cmdline', '--explore=20', '--out=text.db'], { cwd: dir });
     expect(plain.status).toBe(1);
     text = plain.stdout;
-  });
+    // two reviews: about 30 s on an idle 2-core machine, past the default 60 s beside other work
+  }, 240_000);
 
   it('reports mixed VMAs, FOLL_ANON, ageing and the use-after-free, each where the review found it', () => {
     const where = Object.fromEntries(doc.problems.map((p: any) => [p.kind, p.workload]));
@@ -72,6 +74,14 @@ describe('review of v1 (the fast path as posted)', () => {
     const commands = text.match(/^ {4}npx mmtrace (?:[^\n]*\\\n)*[^\n]*/gm)!;
     expect(commands.length).toBeGreaterThan(3);
     for (const c of commands.slice(0, 2)) expect(runPrinted(c, dir).status).toBeLessThanOrEqual(1);
+  });
+
+  it('gives the command that replays every violation explore kept, in every scenario, not only the first', () => {
+    // the report of this very review, printed by the code the CLI prints with
+    const printed = reviewText(doc).join('\n').replace(/ \\\n\s*/g, ' ');
+    const kept = doc.scenarios.flatMap((s: any) => s.violations.map((v: any) => v.replay));
+    expect(kept.length).toBeGreaterThan(doc.problems.length);
+    for (const replay of kept) expect(printed).toContain(replay);
   });
 
   it('keeps every run and every kept violation in one file that the other commands open', () => {

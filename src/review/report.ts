@@ -103,11 +103,16 @@ function diffCommand(r: Review, s: ScenarioReview, seed: number): string {
   return `npx mmtrace diff ${r.file}#${x.gup} ${r.file}#${x.candidate}`;
 }
 
+/** The problem a diff's finding or a checker's violation is (`foll-anon-file-bytes` is `foll-anon`). */
+function problemKind(kind: string): string {
+  return SAME_PROBLEM[kind] ?? kind;
+}
+
 /** One problem per kind, from the diffs first (they need no search), then from explore. */
 export function problems(r: Review): Problem[] {
   const byKind = new Map<string, Problem>();
   const add = (found: { kind: string; workload: string; seed: number | null; preemptions: number | null; from: 'diff' | 'explore'; reproduce: string; onGupToo?: boolean }) => {
-    const kind = SAME_PROBLEM[found.kind] ?? found.kind;
+    const kind = problemKind(found.kind);
     const seen = byKind.get(kind);
     if (!seen) {
       byKind.set(kind, {
@@ -122,7 +127,7 @@ export function problems(r: Review): Problem[] {
   };
   for (const s of r.scenarios) {
     for (const seed of s.seeds) {
-      const explained = seed.differences.some((k) => EXPLAINS_BYTES.includes(SAME_PROBLEM[k] ?? k));
+      const explained = seed.differences.some((k) => EXPLAINS_BYTES.includes(problemKind(k)));
       for (const kind of seed.differences) {
         if (kind === 'bytes' && explained) continue;
         add({ kind, workload: s.workload, seed: seed.seed, preemptions: null, from: 'diff', reproduce: diffCommand(r, s, seed.seed) });
@@ -138,6 +143,16 @@ export function problems(r: Review): Problem[] {
     }
   }
   return [...byKind.values()];
+}
+
+/**
+ * The kept violations of a problem in the scenarios other than the one it is told for: its
+ * line names them only as "also", so the Reproduce section gives the command that replays each.
+ */
+function replaysElsewhere(r: Review, p: Problem): { workload: string; replay: string }[] {
+  return r.scenarios
+    .filter((s) => s.workload !== p.workload)
+    .flatMap((s) => s.violations.filter((v) => problemKind(v.checker) === p.kind).map((v) => ({ workload: s.workload, replay: v.replay })));
 }
 
 /** A review finds nothing: every scenario equivalent, and explore found no violation. */
@@ -245,6 +260,7 @@ export function reviewText(r: Review): string[] {
     out.push('', 'Reproduce:');
     for (const p of list) {
       out.push(`  ${p.kind} on ${p.workload} (${p.from.join(', ')}):`, ...p.reproduce.flatMap((c) => commandLines(c, '    ')));
+      for (const e of replaysElsewhere(r, p)) out.push(`  ${p.kind} on ${e.workload} (explore):`, ...commandLines(e.replay, '    '));
     }
   }
   return out;
