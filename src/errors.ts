@@ -102,8 +102,8 @@ export const errors = {
     new MmtraceError('EMIGRATION', `${file}: its storage schema was changed by a migration this build does not have (${why}); read it with the mmtrace that wrote it`, { cause }),
   nativeModule: (why: string, cause?: unknown) =>
     new MmtraceError('ENATIVE', `the SQLite module (better-sqlite3) does not load in Node ${process.versions.node} (${nativeWhy(why)}); it was built for another Node version: run \`npm rebuild better-sqlite3\``, { cause }),
-  unwritable: (file: string, why: string, cause?: unknown) =>
-    new MmtraceError('EUNWRITABLE', `${file}: cannot write the trace file (${why}); choose another --out path or fix its permissions`, { cause }),
+  unwritable: (file: string, why: string, cause?: unknown, what = 'the trace file') =>
+    new MmtraceError('EUNWRITABLE', `${file}: cannot write ${what} (${why}); choose another --out path or fix its permissions`, { cause }),
   diskFull: (file: string, committed: number, cause?: unknown, kept?: string) =>
     new MmtraceError('EDISKFULL', `${file}: disk full or write error while recording; the ${committed} events committed before it stay readable, the run is marked failed${kept ? `; ${kept}` : ''}; free space and record again`, { cause }),
   unknownRun: (file: string, sel: string, names: readonly string[]) =>

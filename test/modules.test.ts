@@ -185,6 +185,9 @@ describe('mmtrace new', () => {
     expect(again.stderr).toMatch(/^mmtrace: race\.ts exists already/);
     expect(mmtrace(['new', 'path', 'fast'], { cwd: dir }).stderr).toMatch(/is a built-in path/);
     expect(mmtrace(['new', 'workload', '../x'], { cwd: dir }).status).toBe(2);
+    const nowhere = mmtrace(['new', 'path', 'my-v3', '--out=no/such/dir/my-v3.ts'], { cwd: dir });
+    expect(nowhere.status).toBe(2);
+    expect(nowhere.stderr).toMatch(/^mmtrace: no\/such\/dir\/my-v3\.ts: cannot write the path module \(ENOENT[^\n]*\n$/);
   });
 });
 

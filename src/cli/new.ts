@@ -51,7 +51,7 @@ export async function newCommand(kind: ModuleKind, name: string, o: { out?: stri
   try {
     writeFileSync(out, starter(kind, name, out), { flag: 'wx' });
   } catch (e) {
-    throw errors.unwritable(out, (e as Error).message.split('\n')[0]!, e);
+    throw errors.unwritable(out, (e as Error).message.split('\n')[0]!, e, `the ${kind} module`);
   }
   const next = nextSteps(kind, name, out);
   if (o.json) {
