@@ -25,6 +25,7 @@ export const VM_FAULT_OOM = VmFault.bits.VM_FAULT_OOM;
 export const VM_FAULT_SIGBUS = VmFault.bits.VM_FAULT_SIGBUS;
 export const VM_FAULT_MAJOR = VmFault.bits.VM_FAULT_MAJOR;
 export const VM_FAULT_SIGSEGV = VmFault.bits.VM_FAULT_SIGSEGV;
+export const VM_FAULT_NOPAGE = VmFault.bits.VM_FAULT_NOPAGE;
 export const VM_FAULT_RETRY = VmFault.bits.VM_FAULT_RETRY;
 /** The huge path gave up; the fault continues at PTE level. */
 export const VM_FAULT_FALLBACK = VmFault.bits.VM_FAULT_FALLBACK;
