@@ -17,11 +17,11 @@
  *    vmf_insert_folio_pud (mm/huge_memory.ts).
  *
  * Model restrictions: only the 1 GiB alignment (the 4 KiB and 2 MiB faults, __dev_dax_pte_fault and
- * __dev_dax_pmd_fault, are not modelled); one range per device; the mmap offset must be a multiple of 1 GiB (the kernel would map the
- * folio holding an unaligned offset's page). The device keeps one reference
- * on each of its folios for its lifetime: the kernel instead lets a free device folio sit at
- * refcount 0 in its pgmap and re-initialises it at the next fault, but the device is never
- * unbound in a run, so the folio is never freed either way. dax_set_mapping() (folio->mapping and
+ * __dev_dax_pmd_fault, are not modelled); one range per device; the mmap offset must be a multiple
+ * of 1 GiB (the kernel would map the folio holding an unaligned offset's page). The device keeps
+ * one reference on each of its folios for its lifetime: the kernel instead lets a free device
+ * folio sit at refcount 0 in its pgmap and re-initialises it at the next fault, but the device is
+ * never unbound in a run, so the folio is never freed either way. dax_set_mapping() (folio->mapping and
  * ->index for the rmap of device memory) is not modelled: nothing here walks the rmap of a
  * device folio. dax_read_lock() (the device's SRCU liveness lock) is left out: the device never
  * dies.
@@ -51,10 +51,6 @@ export class DevDax extends AddressSpace {
   readonly align = PUD_SIZE;
   constructor(deviceName: string, readonly folios: readonly Folio[]) {
     super(deviceName, new Uint8Array(0), 0);
-  }
-
-  get size(): number {
-    return this.folios.length * this.align;
   }
 }
 
