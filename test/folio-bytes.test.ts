@@ -1,12 +1,16 @@
 /**
- * A folio's bytes are allocated on demand (mm_types.ts, class Folio): nothing while it is all zero,
- * one write's extent after the first write, the whole folio after a write elsewhere or a read across
- * the extent's edge. Whatever it holds, every reader sees the bytes a full zeroed buffer would hold.
+ * A folio's bytes are allocated on demand (trace/page-bytes.ts, used by class Folio and by the replay
+ * model): nothing while it is all zero, one write's extent after the first write, the pages touched
+ * once writes reach a second place -- never the whole folio, so a 1 GiB folio costs what was written.
+ * Whatever it holds, every reader sees the bytes a full zeroed buffer would hold, and its hash is
+ * bytesHash() of that buffer.
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { folio_alloc } from '../src/linux/mm/folio.js';
 import { type Folio, PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import { PageBytes } from '../src/trace/page-bytes.js';
+import { bytesHash } from '../src/trace/hash.js';
 import { runBoot } from './helpers/harness.js';
 
 /** Run `check` on fresh folios inside a kernel (folios take their ids and pfns from it). */
@@ -35,7 +39,7 @@ describe('a folio allocated on demand reads as a full buffer would', () => {
     withFolios(function* (alloc) {
       const f = yield* alloc();
       expect(f.read(100, 8)).toEqual(new Uint8Array(8));
-      expect(f.read()).toEqual(new Uint8Array(PAGE_SIZE));
+      expect(f.read(0, f.size())).toEqual(new Uint8Array(PAGE_SIZE));
     });
   });
 
@@ -58,7 +62,7 @@ describe('a folio allocated on demand reads as a full buffer would', () => {
       f.write(Uint8Array.of(7), 10);
       f.write(Uint8Array.of(5, 6), 4000);
       expect(readBack(f)).toEqual(expected([[8, [9, 9, 9, 9]], [10, [7]], [4000, [5, 6]]]));
-      expect(f.data).toEqual(readBack(f));
+      expect(f.read(0, f.size())).toEqual(readBack(f));
     });
   });
 
@@ -112,5 +116,51 @@ describe('a folio allocated on demand reads as a full buffer would', () => {
       dst.copyFrom(src, 1024, 512, 0);
       expect(readBack(dst)).toEqual(new Uint8Array(PAGE_SIZE));
     });
+  });
+
+  it('a large folio written in two distant places holds only the pages written, and reads as a full buffer', () => {
+    runBoot(function* (): Gen {
+      const huge = yield* folio_alloc(18, false); // 1 GiB, a PUD leaf's folio
+      const far = huge.size() - PAGE_SIZE + 10;
+      huge.write(Uint8Array.of(1, 2, 3), 5);
+      huge.write(Uint8Array.of(4, 5), far);
+      expect(huge.read(4, 5)).toEqual(Uint8Array.of(0, 1, 2, 3, 0));
+      expect(huge.read(far - 1, 4)).toEqual(Uint8Array.of(0, 4, 5, 0));
+      // Across a page boundary: one copy of two pages' bytes.
+      expect(huge.read(PAGE_SIZE - 2, 4)).toEqual(new Uint8Array(4));
+      const held = huge.bytes.toWire();
+      expect(held.extent).toBeNull();
+      expect(held.pages!.map(([index]) => index)).toEqual([0, huge.nr_pages - 1]);
+    });
+  });
+
+  it('hash(): bytesHash of the full buffer, whatever is stored (none, an extent, pages)', () => {
+    const size = 64 * PAGE_SIZE;
+    const full = new Uint8Array(size);
+    const bytes = new PageBytes(size);
+    expect(bytes.hash()).toBe(bytesHash(full));
+    bytes.write(Uint8Array.of(9, 8, 7), 100);
+    full.set([9, 8, 7], 100);
+    expect(bytes.hash()).toBe(bytesHash(full));
+    bytes.write(Uint8Array.of(6, 5), 40 * PAGE_SIZE - 1);
+    full.set([6, 5], 40 * PAGE_SIZE - 1);
+    expect(bytes.toWire().pages).not.toBeNull();
+    expect(bytes.hash()).toBe(bytesHash(full));
+    expect(PageBytes.fromWire(bytes.toWire()).hash()).toBe(bytesHash(full));
+  });
+
+  it('clone(): reads as the bytes did when cloned, whichever side is written afterwards', () => {
+    const bytes = new PageBytes(8 * PAGE_SIZE);
+    bytes.write(Uint8Array.of(1), 0);
+    bytes.write(Uint8Array.of(2), 5 * PAGE_SIZE);
+    const copy = bytes.clone();
+    const before = copy.hash();
+    bytes.write(Uint8Array.of(3), 5 * PAGE_SIZE);
+    expect(copy.read(5 * PAGE_SIZE, 1)).toEqual(Uint8Array.of(2));
+    expect(copy.hash()).toBe(before);
+    copy.write(Uint8Array.of(4), 0);
+    expect(bytes.read(0, 1)).toEqual(Uint8Array.of(1));
+    expect(bytes.read(5 * PAGE_SIZE, 1)).toEqual(Uint8Array.of(3));
+    expect(bytes.hash()).not.toBe(before);
   });
 });

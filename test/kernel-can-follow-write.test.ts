@@ -51,7 +51,7 @@ function forceWrite({ finalProt, shared }: Setup) {
       seen.written = yield* access_remote_vm(proc.mm, addr, POKE, POKE.length, FOLL_FORCE | FOLL_WRITE);
       seen.pte = pte_at(proc.mm, addr);
       const folio = page_folio(entry_pfn(seen.pte));
-      seen.bytes = folio.data[addr % PAGE_SIZE]!;
+      seen.bytes = folio.read(addr % PAGE_SIZE, 1)[0]!;
       seen.exclusive = folio.anon_exclusive;
     });
   }, { maxEvents: 100_000 });

@@ -81,7 +81,7 @@ function pageCacheIsThp(t: Trace) {
   const thp = mapping.i_pages.get(0)!;
   expect(thp.order).toBe(9);
   expect(mapping.i_pages.get(511)).toBe(thp);
-  expect(thp.data[KH_READ_AT]).toBe(khFileByte(KH_READ_AT));
+  expect(thp.read(KH_READ_AT, 1)[0]).toBe(khFileByte(KH_READ_AT));
 }
 
 describe('§12.4 khugepaged file collapse frees a PTE table during a walk', () => {

@@ -1,7 +1,7 @@
 /** The human form of a replay state document: what a kernel developer reads at a breakpoint. */
 import type { StateDoc, VmaState } from '../replay/state.js';
 import { hex, table } from './output.js';
-import { LruList, PageFlags, PtLevel, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFlags } from '../trace/vocab/index.js';
+import { hugeLeafNote, LruList, PageFlags, PtLevel, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFlags } from '../trace/vocab/index.js';
 
 /**
  * The vm_flags named in the VMA table. Read, write and exec are the prot column; the VM_MAY* and
@@ -82,8 +82,9 @@ export function renderState(doc: StateDoc, header: string[]): string {
 
   out.push('', 'PAGE TABLES');
   for (const t of doc.tables) {
-    const entries = t.entries.map(([i, v]) => `[${i}]=${hex(v)}`).join(' ');
-    out.push(`  ${PtLevel.name(t.level).toUpperCase()} #${t.table} at ${hex(t.base)}${t.pendingFree ? ' (awaiting RCU free)' : ''}: ${entries || '(empty)'}`);
+    const level = PtLevel.name(t.level);
+    const entries = t.entries.map(([i, v]) => `[${i}]=${hex(v)}${hugeLeafNote(level, v)}`).join(' ');
+    out.push(`  ${level.toUpperCase()} #${t.table} at ${hex(t.base)}${t.pendingFree ? ' (awaiting RCU free)' : ''}: ${entries || '(empty)'}`);
   }
 
   out.push('', 'FOLIOS');

@@ -2,7 +2,7 @@
  * The state document of a model: what `replay` prints, the same from either engine. Lists are
  * sorted by id and idle locks left out, so equal states print equal documents.
  */
-import { bytesHash, hashHex } from '../trace/hash.js';
+import { hashHex } from '../trace/hash.js';
 import { requestId } from '../trace/request-log.js';
 import type { Model } from './model-types.js';
 import type { FolioState, StateDoc, TaskRunState } from './state.js';
@@ -25,7 +25,7 @@ export function toDoc(m: Model): StateDoc {
   }));
   const folios: FolioState[] = [...m.folios.values()].sort(byKey((f) => f.folio)).map((f) => ({
     folio: f.folio, pfn: f.pfn, order: f.order, refcount: f.refcount, mapcount: f.mapcount, flags: f.flags,
-    lru: f.lru, file: f.file, index: f.index, dataHash: hashHex(bytesHash(f.data)),
+    lru: f.lru, file: f.file, index: f.index, dataHash: hashHex(f.data.hash()),
   }));
   return {
     seq: m.seq,

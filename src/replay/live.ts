@@ -87,7 +87,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestL
     seen.add(f.id);
     const folio: MFolio = {
       folio: f.id, pfn: f.pfn, order: f.order, refcount: f._refcount, mapcount: f.mapcount, flags: f.flags,
-      lru: f.lru, file: f.mapping ? f.mapping.name : null, index: f.index, data: f.read().slice(),
+      lru: f.lru, file: f.mapping ? f.mapping.name : null, index: f.index, data: f.bytes.clone(),
     };
     m.folios.set(f.id, folio);
   }

@@ -7,6 +7,7 @@
  * The rule that makes this work lives in the kernel model: every step changes only what its event
  * says (docs/events.md says what each kind changes).
  */
+import type { PageBytes } from '../trace/page-bytes.js';
 import { RequestLog } from '../trace/request-log.js';
 import type { EventOf, KindName } from '../trace/vocab/index.js';
 import type {
@@ -44,8 +45,8 @@ export interface MTable {
   pendingFree: boolean;
 }
 
-/** A folio as the document shows it, with its bytes instead of their hash. */
-export type MFolio = Omit<FolioState, 'dataHash'> & { data: Uint8Array };
+/** A folio as the document shows it, with its bytes (allocated page by page as written) instead of their hash. */
+export type MFolio = Omit<FolioState, 'dataHash'> & { data: PageBytes };
 
 export interface MFile {
   name: string;

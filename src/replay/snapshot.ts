@@ -11,6 +11,7 @@
  * In-memory checkpoints (the browser's) keep the log in the encoding.
  */
 import { Packr } from 'msgpackr';
+import { PageBytes, type PageBytesWire } from '../trace/page-bytes.js';
 import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
 import type { MFile, MFolio, MMm, MRwsem, MSpin, MTable, MTask, MVma, Model } from './model-types.js';
 
@@ -18,7 +19,7 @@ import type { MFile, MFolio, MMm, MRwsem, MSpin, MTable, MTask, MVma, Model } fr
  * The Model's shape on the wire. Bump it with any change to the Model's records or to how an
  * event folds into them: a snapshot from another version is then ignored, not decoded.
  */
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
 
 /**
  * Events between snapshots written while recording: replay decodes the nearest snapshot and folds
@@ -37,7 +38,7 @@ type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems
   mms: MMm[];
   vmas: MVma[];
   tables: (Omit<MTable, 'entries'> & { entries: [number, number][] })[];
-  folios: MFolio[];
+  folios: (Omit<MFolio, 'data'> & { data: PageBytesWire })[];
   rwsems: MRwsem[];
   spins: MSpin[];
   files: MFile[];
@@ -73,7 +74,7 @@ function toWire(m: Model): Wire {
     ...state,
     tasks: [...m.tasks.values()], mms: [...m.mms.values()], vmas: [...m.vmas.values()],
     tables: [...m.tables.values()].map((t) => ({ ...t, entries: [...t.entries] })),
-    folios: [...m.folios.values()], rwsems: [...m.rwsems.values()], spins: [...m.spins.values()].filter(isBusy),
+    folios: [...m.folios.values()].map((f) => ({ ...f, data: f.data.toWire() })), rwsems: [...m.rwsems.values()], spins: [...m.spins.values()].filter(isBusy),
     files: [...m.files.values()], modelVersion: MODEL_VERSION,
   };
 }
@@ -103,14 +104,14 @@ export function decodeModel(bytes: Uint8Array, requestLogAt?: RequestLogAt): Mod
   const requests = w.requests === undefined ? requestLogAt?.(w.seq) : RequestLog.fromWire(w.requests);
   if (requests === undefined) return { reason: 'the snapshot\'s request log is not in the trace file' };
   // Byte arrays come back as views of the snapshot buffer: give each its own copy.
-  for (const f of w.folios) f.data = new Uint8Array(f.data);
+  const folios: MFolio[] = w.folios.map((f) => ({ ...f, data: PageBytes.fromWire(f.data) }));
   for (const f of w.files) f.data = new Uint8Array(f.data);
   const { modelVersion: _, ...state } = w;
   return {
     ...state,
     tasks: keyed(w.tasks, (t) => t.tid), mms: keyed(w.mms, (x) => x.mm), vmas: keyed(w.vmas, (v) => v.vma),
     tables: keyed(w.tables.map((t) => ({ ...t, entries: new Map(t.entries) })), (t) => t.table),
-    folios: keyed(w.folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
+    folios: keyed(folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
     files: keyed(w.files, (f) => f.name),
     requests,
   };

@@ -4,8 +4,9 @@
  * folds that into the running value. The chain value after the last event is the run's finalHash.
  */
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+/** FNV-1a's offset basis and prime (32-bit). */
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
 const TWO_POW_32 = 4294967296;
 
 /** Fold one number (integer, |x| < 2^53) into h. */

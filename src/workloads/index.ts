@@ -1,6 +1,7 @@
 /** The workload registry. */
 import { cmdlinePoll } from './cmdline-poll.js';
 import { crossVmaRace } from './cross-vma-race.js';
+import { dax1g } from './dax.js';
 import { dontneedRace } from './dontneed-race.js';
 import { mixed } from './mixed.js';
 import { processExit } from './process-exit.js';
@@ -36,7 +37,7 @@ export const WORKLOADS: readonly Workload[] = [
   neverTouched, migrationRace, // §12.9 (and §12.12's migration entry)
   mprotectRace, // §12.10
   specialVmas, hugetlbShare, // §12.11
-  thpRead, // §12.12
+  thpRead, dax1g, // §12.12 (and PUD leaves)
   ipiVsRcu, // §12.13
   fatalSignal, // §12.14
   lamEnable, // §12.15

@@ -5,7 +5,7 @@
  * which query finds the event that last set it.
  */
 import type { StateDoc, TableState } from '../../src/replay/state.js';
-import { PageFlags, PtLevel, VmFlags } from '../../src/trace/vocab/index.js';
+import { hugeLeafNote, PageFlags, PtLevel, VmFlags } from '../../src/trace/vocab/index.js';
 import { lastSetter, type Search } from './origin.js';
 import type { StateAtCursor } from './state-at.js';
 
@@ -83,7 +83,7 @@ export function panelLines(s: StateAtCursor, cursorTid: number, touchedFolios: R
     for (const t of doc.tables) {
       for (const [i, value] of t.entries) {
         if (!entryOverlaps(t, i, lo, hi)) continue;
-        out.push(line(`pte:${t.table}:${i}`, `${PtLevel.name(t.level).toUpperCase()} #${t.table}[${i}] = ${hex(value)}${t.pendingFree ? ' (table awaits RCU free)' : ''}`, { tableLevel: t.level, tableBase: t.base }));
+        out.push(line(`pte:${t.table}:${i}`, `${PtLevel.name(t.level).toUpperCase()} #${t.table}[${i}] = ${hex(value)}${hugeLeafNote(PtLevel.name(t.level), value)}${t.pendingFree ? ' (table awaits RCU free)' : ''}`, { tableLevel: t.level, tableBase: t.base }));
       }
     }
   }

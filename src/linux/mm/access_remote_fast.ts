@@ -26,7 +26,7 @@ import { lock_vma_under_rcu, lock_vma_under_rcu_wait, vma_end_read } from './mma
 import {
   type MmStruct, type VmAreaStruct, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
-import { FW_LEVEL_PMD, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
+import { FW_LEVEL_PMD, FW_LEVEL_PTE, FW_LEVEL_PUD, FW_VMA_LOCKED, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
 import { vma_is_secretmem } from './secretmem.js';
 import { folio_mark_accessed } from './swap.js';
 
@@ -123,6 +123,12 @@ function fast_path_span(fw: FolioWalk, folio: Folio, addr: number, len: number, 
   return Math.min(len, entry_left, folio_left, vma.vm_end - addr);
 }
 
+/** The `touch` variant's FOLL_TOUCH, by the level the walk found the entry at. */
+function* fast_path_touch(fw: FolioWalk, folio: Folio): Gen {
+  if (fw.level === FW_LEVEL_PTE) yield* folio_mark_accessed(folio);
+  else if (fw.level === FW_LEVEL_PMD) yield* touch_pmd(fw.entryp, false);
+}
+
 /**
  * access_remote_vm_fast() (patch 3/3 v1, kernel-spec §8.3): copy what is resident without mmap_lock,
  * VMA by VMA under the per-VMA lock, one folio_walk_start(FW_VMA_LOCKED) per mapping entry. Stops
@@ -164,11 +170,8 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
       yield* folio_get(folio);
       // touch (Usama): what GUP's FOLL_TOUCH does, under the entry's lock: folio_mark_accessed for
       // a PTE (follow_page_pte), touch_pmd for a PMD-mapped THP (follow_huge_pmd: no
-      // folio_mark_accessed there).
-      if (variant('touch')) {
-        if (fw.level === FW_LEVEL_PMD) yield* touch_pmd(fw.entryp, false);
-        else yield* folio_mark_accessed(folio);
-      }
+      // folio_mark_accessed there), nothing for a PUD leaf (follow_huge_pud touches nothing).
+      if (variant('touch')) yield* fast_path_touch(fw, folio);
       yield* folio_walk_end(fw, vma);
       if (irqOff) yield* local_irq_enable();
       const span = fast_path_span(fw, folio, addr, len, vma);

@@ -55,6 +55,9 @@ export function is_zero_pfn(pfn: number): boolean {
 /** HPAGE_PMD_ORDER: a PMD maps 512 pages. */
 export const HPAGE_PMD_ORDER = 9;
 
+/** HPAGE_PUD_ORDER: a PUD maps 2^18 pages (1 GiB). */
+export const HPAGE_PUD_ORDER = 18;
+
 /**
  * mm_get_huge_zero_folio() (mm/huge_memory.c): the huge zero folio, an order-9 folio of zeros
  * allocated on first use (the kernel's huge_zero_refcount / per-mm MMF_HUGE_ZERO_FOLIO pinning is

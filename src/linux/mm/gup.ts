@@ -1,13 +1,15 @@
 /**
  * get_user_pages for remote access (mm/gup.c, kernel-spec §6.2-§6.6). Only the paths
- * __access_remote_vm reaches: no FOLL_PIN, no FOLL_UNLOCKABLE (locked == NULL), no hugetlb yet.
+ * __access_remote_vm reaches: no FOLL_PIN, no FOLL_UNLOCKABLE (locked == NULL).
  * get_user_page_vma_locked() is the vmaGup variant's entry (§8.3 item 6): GUP of one page of a VMA
  * the caller holds the per-VMA lock of, instead of the mm under mmap_lock.
  */
 import { emit, GupFlags } from '../../trace/vocab/index.js';
 import { current, name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write } from '../arch/x86/include/pgtable_types.js';
+import {
+  PMD_SIZE, PUD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write,
+} from '../arch/x86/include/pgtable_types.js';
 import { untagged_addr_remote } from '../arch/x86/include/uaccess_64.js';
 import { EBUSY, EEXIST, EFAULT, EINTR, EINVAL, ENOMEM, EOPNOTSUPP } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
@@ -23,7 +25,7 @@ import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
   VM_SHADOW_STACK, VM_SHARED, VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
-import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
+import { type EntryPtr, entry_ptr, entry_table, pmd_lock, pud_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_mark_accessed } from './swap.js';
 import { vma_is_secretmem } from './secretmem.js';
@@ -229,6 +231,30 @@ const follow_huge_pmd = traced('follow_huge_pmd', function* (
   return head + Math.floor((address % PMD_SIZE) / PAGE_SIZE);
 });
 
+/** can_follow_write_pud(): may a FOLL_WRITE lookup use this PUD leaf without a fault? */
+function can_follow_write_pud(pud: number, folio: Folio | null, vma: VmAreaStruct, flags: number): boolean {
+  return can_follow_write_pte(pud, folio, vma, flags); // the same rules, at PUD level
+}
+
+/**
+ * follow_huge_pud() (mm/gup.c), pud_lock held: pudp_get again under the lock; a write needs
+ * can_follow_write_pud (else NULL: fault); not present -> NULL; the exact page within the 1 GiB;
+ * try_grab_folio. No FOLL_TOUCH here: since device-dax PUDs map refcounted folios (the devmap
+ * removal) follow_huge_pud no longer calls touch_pud. gup_must_unshare() is for anonymous pages,
+ * and PUD leaves here are never anonymous. page_mask = HPAGE_PUD_NR - 1 is not used:
+ * __access_remote_vm asks for one page at a time.
+ */
+const follow_huge_pud = traced('follow_huge_pud', function* (
+  vma: VmAreaStruct, address: number, pudp: EntryPtr, flags: number,
+): Gen<PageOrErr> {
+  const pud = yield* read_entry(pudp, false); // pudp_get
+  const head = entry_pfn(pud);
+  if (flags & FOLL_WRITE && !can_follow_write_pud(pud, entry_present(pud) ? page_folio(head) : null, vma, flags)) return 0;
+  if (!entry_present(pud)) return 0;
+  yield* try_grab_folio(page_folio(head), 1, flags);
+  return head + Math.floor((address % PUD_SIZE) / PAGE_SIZE);
+});
+
 /**
  * follow_page_mask(): walk PGD -> PUD -> PMD locklessly, then follow_page_pte. The caller holds
  * mmap_lock, or -- `vma_locked`, the vmaGup variant (kernel-spec §8.3 item 6) -- the VMA's per-VMA
@@ -251,13 +277,21 @@ const follow_page_mask = traced('follow_page_mask', function* (
   return page;
 });
 
-/** The walk of follow_page_mask() (hugetlb PMDs are PMD leaves: follow_huge_pmd). */
+/** The walk of follow_page_mask() (hugetlb PMDs are PMD leaves: follow_huge_pmd; device-dax PUD leaves: follow_huge_pud). */
 function* follow_page_mask_walk(vma: VmAreaStruct, address: number, flags: number): Gen<PageOrErr> {
   const mm = vma.vm_mm;
   const pgd = yield* read_entry(entry_ptr(mm.pgd, address), true);
   if (entry_none(pgd)) return no_page_table(vma, flags);
-  const pud = yield* read_entry(entry_ptr(entry_table(pgd), address), true);
+  // follow_pud_mask(): pudp_get; a leaf is followed under pud_lock (follow_huge_pud).
+  const pudp = entry_ptr(entry_table(pgd), address);
+  const pud = yield* read_entry(pudp, true);
   if (!entry_present(pud)) return no_page_table(vma, flags);
+  if (entry_leaf(pud)) {
+    const ptl = yield* pud_lock(mm);
+    const page = yield* follow_huge_pud(vma, address, pudp, flags);
+    yield* spin_unlock(ptl);
+    return page === 0 ? no_page_table(vma, flags) : page;
+  }
   const pmdp = entry_ptr(entry_table(pud), address);
   const pmd = yield* read_entry(pmdp, true); // pmdp_get_lockless
   if (!entry_present(pmd)) return no_page_table(vma, flags);

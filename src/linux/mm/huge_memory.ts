@@ -7,10 +7,14 @@
  *    huge_pmd_set_accessed, do_huge_pmd_wp_page (huge zero page: a new THP; exclusive: reuse; else
  *    split and fall back to the PTE fault path);
  *  - touch_pmd, what GUP's FOLL_TOUCH does to a PMD-mapped THP;
- *  - zap_huge_pmd, __split_huge_pmd, change_huge_pmd (the mprotect side).
+ *  - zap_huge_pmd, __split_huge_pmd, change_huge_pmd (the mprotect side);
+ *  - PUD leaves (1 GiB): vmf_insert_folio_pud (device-dax's fault, drivers/dax/device.ts),
+ *    huge_pud_set_accessed / touch_pud and zap_huge_pud. No anonymous PUD THPs (the kernel has
+ *    none either), no split_huge_pud (a device-dax VMA is never split off its 1 GiB alignment,
+ *    dev_dax_split, and mprotect / madvise / mremap of one are refused here).
  *
- * Every PMD update happens under pmd_lock; lockless walkers read the PMD, then take pmd_lock and
- * re-read (kernel-spec §3.6).
+ * Every PMD update happens under pmd_lock, every PUD update under pud_lock (page_table_lock);
+ * lockless walkers read the entry, then take its lock and re-read (kernel-spec §3.6).
  */
 import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
@@ -18,22 +22,24 @@ import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
   mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW,
-  _PAGE_SPECIAL, _PAGE_USER, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE,
+  _PAGE_SPECIAL, _PAGE_USER, entry_leaf, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE, PUD_SIZE,
 } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_add, folio_mapcount_dec,
-  folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
+  folio_get, folio_mapcount_inc, folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
 import { type VmFault, vmf_anon_prepare } from './internal.js';
 import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
 import {
-  FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
+  FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct,
+  is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
-  pgtable_trans_huge_withdraw, pmd_lock, pmdp_set_access_flags, read_entry, set_entry, spin_unlock, table_entry,
+  pgtable_trans_huge_withdraw, pmd_lock, pmdp_set_access_flags, pud_lock, pudp_set_access_flags, read_entry, set_entry,
+  spin_unlock, table_entry,
 } from './pgtable.js';
 import { folio_add_lru } from './swap.js';
 
@@ -310,3 +316,97 @@ export function* change_huge_pmd(vma: VmAreaStruct, pmdp: EntryPtr, newprot: (ol
   yield* spin_unlock(ptl);
   return true;
 }
+
+// --- PUD leaves ------------------------------------------------------------------------------------
+
+const HOW_PUD_ACCESSED = name('huge_pud_set_accessed');
+
+/** HPAGE_PUD_MASK as an operation: the PUD-aligned base of addr. */
+export function pud_addr(addr: number): number {
+  return Math.floor(addr / PUD_SIZE) * PUD_SIZE;
+}
+
+/**
+ * The PUD leaf bits vm_page_prot + pud_mkhuge give a mapping of this VMA: writable when the VMA
+ * is (a shared mapping without write-notify, as device-dax's is: no ->page_mkwrite, no writeback,
+ * so vm_page_prot is writable from the first fault); young and dirty for a write (pud_mkyoung,
+ * pud_mkdirty in insert_pud).
+ */
+function huge_pud_flags(vma: VmAreaStruct, write: boolean): number {
+  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+  if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW; // maybe_pud_mkwrite / vm_page_prot
+  if (write) flags |= _PAGE_DIRTY;
+  return flags;
+}
+
+/**
+ * touch_pud() (mm/huge_memory.c): pud_mkyoung, + pud_mkdirty for a write, through
+ * pudp_set_access_flags (x86: written only for a write). pud_lock held.
+ */
+function* touch_pud(pudp: EntryPtr, write: boolean): Gen {
+  const v = pudp.table.entries[pudp.idx]!;
+  yield* pudp_set_access_flags(pudp, entry_set_bits(v, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0)), write);
+}
+
+/**
+ * insert_pud() for a folio, pud_lock held: a none entry gets the folio (folio_get, the rmap:
+ * folio_add_file_rmap_pud); an entry already there (a racing fault mapped it) is only made young
+ * and dirty by a write, through pudp_set_access_flags.
+ */
+function* insert_pud(vma: VmAreaStruct, pudp: EntryPtr, folio: Folio, write: boolean): Gen {
+  const now = yield* read_entry(pudp, false);
+  if (!entry_none(now)) {
+    if (write) yield* touch_pud(pudp, true);
+    return;
+  }
+  yield* folio_get(folio);
+  yield* folio_mapcount_inc(folio); // folio_add_file_rmap_pud (add_mm_counter: rss is not modelled)
+  yield* set_entry(pudp, mk_entry(folio.pfn, huge_pud_flags(vma, write))); // set_pud_at
+}
+
+/**
+ * vmf_insert_folio_pud(): map a PUD-sized folio at the fault's PUD under pud_lock (device-dax's
+ * __dev_dax_pud_fault). Returns VM_FAULT_NOPAGE: the fault installed the entry itself.
+ */
+export function* vmf_insert_folio_pud(vmf: VmFault, folio: Folio, write: boolean): Gen<number> {
+  const vma = vmf.vma;
+  const addr = pud_addr(vmf.address);
+  if (addr < vma.vm_start || addr >= vma.vm_end) return VM_FAULT_SIGBUS;
+  const ptl = yield* pud_lock(vma.vm_mm);
+  yield* insert_pud(vma, vmf.pudp, folio, write);
+  yield* spin_unlock(ptl);
+  return VM_FAULT_NOPAGE;
+}
+
+/**
+ * huge_pud_set_accessed(): a fault on a present PUD leaf that needs no write upgrade (a racing
+ * fault mapped it first): under pud_lock, if the entry is unchanged, touch_pud.
+ */
+export function* huge_pud_set_accessed(vmf: VmFault, orig: number): Gen {
+  vmf.how = HOW_PUD_ACCESSED;
+  const ptl = yield* pud_lock(vmf.vma.vm_mm);
+  const now = yield* read_entry(vmf.pudp, false);
+  if (now === orig) yield* touch_pud(vmf.pudp, (vmf.flags & FAULT_FLAG_WRITE) !== 0);
+  yield* spin_unlock(ptl);
+}
+
+/**
+ * zap_huge_pud(): __pud_trans_huge_lock (pud_lock, still a leaf?), clear the entry
+ * (pudp_huge_get_and_clear_full), then for a DAX folio drop its rmap (folio_remove_rmap_pud) and
+ * hand the mapping's reference to the gather (tlb_remove_page_size). Whether it zapped.
+ */
+export const zap_huge_pud = traced('zap_huge_pud', function* (tlb: MmuGather, vma: VmAreaStruct, pudp: EntryPtr, addr: number): Gen<boolean> {
+  const ptl = yield* pud_lock(vma.vm_mm);
+  const orig = yield* read_entry(pudp, false);
+  if (!entry_leaf(orig)) {
+    yield* spin_unlock(ptl);
+    return false;
+  }
+  yield* set_entry(pudp, 0);
+  tlb_track_range(tlb, addr, addr + PUD_SIZE); // tlb_remove_pud_tlb_entry
+  const folio = page_folio(entry_pfn(orig));
+  yield* folio_mapcount_dec(folio);
+  yield* spin_unlock(ptl);
+  tlb_remove_folio(tlb, folio);
+  return true;
+});

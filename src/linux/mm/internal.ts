@@ -17,6 +17,8 @@ export interface VmFault {
   readonly vma: VmAreaStruct;
   readonly address: number;
   readonly flags: number;
+  /** The PUD slot of the address (pud_alloc'ed), and the PMD slot below it once there is one. */
+  pudp: EntryPtr;
   pmdp: EntryPtr;
   how: Name;
 }
@@ -57,6 +59,15 @@ export function vm_normal_page(_vma: VmAreaStruct, pte: number): number | null {
   const pfn = entry_pfn(pte);
   if (is_zero_pfn(pfn)) return null;
   return pfn;
+}
+
+/**
+ * vm_normal_page_pud(): the page a PUD leaf maps at its first address. PUD leaves here are
+ * device-dax mappings of refcounted folios (vmf_insert_folio_pud), never special: there is no
+ * huge zero PUD and no PUD-level pfnmap in the model.
+ */
+export function vm_normal_page_pud(_vma: VmAreaStruct, pud: number): number | null {
+  return entry_pfn(pud);
 }
 
 /** vm_normal_page_pmd(): the page a PMD leaf maps at its first address; null for the huge zero page. */

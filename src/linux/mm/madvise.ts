@@ -4,6 +4,7 @@
  * the caller's own mm), else under mmap_lock for read -- the in-tree precedent for "single VMA
  * only" -- so it runs concurrently with VMA readers, including the fast path's walks.
  */
+import { vma_is_dax } from '../drivers/dax/device.js';
 import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
@@ -86,9 +87,10 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   const end = start + PAGE_ALIGN(len);
   // madvise_lock(): the VMA lock when sufficient ...
   const vma = yield* lock_vma_under_rcu(mm, start);
-  if (vma && is_vm_hugetlb_page(vma)) {
+  if (vma && (is_vm_hugetlb_page(vma) || vma_is_dax(vma))) {
     // Zapping hugetlb through madvise (unmap_single_vma -> __unmap_hugepage_range, not final) is
-    // not modelled (hugetlb.ts header): refused instead of zapping PMD leaves as THPs.
+    // not modelled (hugetlb.ts header): refused instead of zapping PMD leaves as THPs. Nor is a
+    // partial zap of a DAX PUD leaf (split_huge_pud, huge_memory.ts header).
     yield* vma_end_read(vma);
     return -EINVAL;
   }
@@ -101,7 +103,7 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   // ... else mmap_lock for read, VMA by VMA.
   yield* mmap_read_lock(mm);
   const walk = madvise_walk_vmas(mm, start, end);
-  const hugetlb = walk.parts.some(([v]) => is_vm_hugetlb_page(v));
+  const hugetlb = walk.parts.some(([v]) => is_vm_hugetlb_page(v) || vma_is_dax(v));
   if (!hugetlb) for (const [v, from, to] of walk.parts) yield* madvise_dontneed_single_vma(v, from, to);
   yield* mmap_read_unlock(mm);
   return hugetlb ? -EINVAL : walk.unmapped_error;

@@ -9,7 +9,7 @@ import { bytesHash } from '../../trace/hash.js';
 import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index.js';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
-  PTE_LEVEL, PUD_LEVEL, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
+  PTE_LEVEL, PUD_LEVEL, PUD_SIZE, entry_flags, entry_huge, entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
   is_migration_entry, mk_entry, pte_dirty, pte_special, pte_write,
 } from '../arch/x86/include/pgtable_types.js';
 import { EINVAL, ENOMEM } from '../include/errno.js';
@@ -22,7 +22,8 @@ import {
   type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
-import { __split_huge_pmd, handle_huge_pmd_fault, zap_huge_pmd } from './huge_memory.js';
+import { dev_dax_huge_fault, vma_is_dax } from '../drivers/dax/device.js';
+import { __split_huge_pmd, handle_huge_pmd_fault, huge_pud_set_accessed, zap_huge_pmd, zap_huge_pud } from './huge_memory.js';
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
 import { migration_entry_wait } from './migrate.js';
@@ -56,6 +57,9 @@ const HOW_RETRY = name('vmf_anon_prepare:retry');
 const HOW_IO_RETRY = name('filemap_fault:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
 const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
+const HOW_DAX_PUD = name('dev_dax_huge_fault:pud');
+/** A DAX VMA is never split off its 1 GiB alignment (dev_dax_split), so it is zapped in whole PUD ranges. */
+const SPLIT_HUGE_PUD = 'split_huge_pud is not modelled: a device-dax VMA is zapped in whole 1 GiB ranges';
 const UAF_COPY = name('copy from a freed folio');
 const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
@@ -70,13 +74,24 @@ function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
   return flags;
 }
 
+/** p4d_alloc + pud_alloc: the PUD slot for addr, allocating the PUD table if needed (P4D folded). */
+function* pud_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
+  const pud = (yield* table_alloc(mm, entry_ptr(mm.pgd, addr), PUD_LEVEL, addr))!;
+  return entry_ptr(pud, addr);
+}
+
+/**
+ * pmd_alloc below a PUD slot that holds a table (or nothing yet). The callers never reach a PUD
+ * leaf here: the fault path handles one at PUD level first, and mremap refuses DAX VMAs.
+ */
+function* pmd_alloc(mm: MmStruct, pudp: EntryPtr, addr: number): Gen<EntryPtr> {
+  const pmd = (yield* table_alloc(mm, pudp, PMD_LEVEL, addr))!;
+  return entry_ptr(pmd, addr);
+}
+
 /** pud_alloc + pmd_alloc: the PMD slot for addr, allocating upper tables as needed. */
 function* pmd_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
-  const pgdp = entry_ptr(mm.pgd, addr);
-  // PUD leaves are not modelled: upper levels always hold tables.
-  const pud = (yield* table_alloc(mm, pgdp, PUD_LEVEL, addr))!;
-  const pmd = (yield* table_alloc(mm, entry_ptr(pud, addr), PMD_LEVEL, addr))!;
-  return entry_ptr(pmd, addr);
+  return yield* pmd_alloc(mm, yield* pud_alloc_walk(mm, addr), addr);
 }
 
 /**
@@ -343,6 +358,29 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
 }
 
 /**
+ * __handle_mm_fault()'s PUD step. A none PUD of a VMA that may map PUD leaves -- device-dax, the
+ * only such VMA here (thp_vma_allowable_order(PUD_ORDER) allows DAX in a page fault; there are no
+ * anonymous PUD THPs) -- goes to create_huge_pud -> ->huge_fault(PUD_ORDER). A PUD leaf is made
+ * young (huge_pud_set_accessed). wp_huge_pud is not needed: device-dax maps a writable (shared)
+ * VMA writable at the first fault, and a write to a read-only one never gets here (access_error,
+ * check_vma_flags). VM_FAULT_FALLBACK: go on at PMD level.
+ */
+function* handle_huge_pud_fault(vmf: VmFault): Gen<number> {
+  // Only a DAX VMA has or gets PUD leaves: any other goes on at PMD level at once (the kernel's
+  // pud_none / pud_trans_huge tests of its PUD entry find a table or nothing, and pmd_alloc reads
+  // the entry again).
+  if (!vma_is_dax(vmf.vma)) return VM_FAULT_FALLBACK;
+  const orig_pud = yield* read_entry(vmf.pudp, true);
+  if (entry_none(orig_pud)) {
+    vmf.how = HOW_DAX_PUD;
+    return yield* dev_dax_huge_fault(vmf); // create_huge_pud -> vma->vm_ops->huge_fault
+  }
+  if (!entry_leaf(orig_pud)) return VM_FAULT_FALLBACK; // a PMD table: the PMD level
+  yield* huge_pud_set_accessed(vmf, orig_pud);
+  return 0;
+}
+
+/**
  * handle_mm_fault(): the caller has checked access permissions (check_vma_flags for GUP,
  * access_error for user faults) and holds mmap_lock or, with FAULT_FLAG_VMA_LOCK, the VMA lock.
  */
@@ -353,13 +391,18 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
 ): Gen<number> {
   // hugetlb VMAs have their own fault handler (mm/hugetlb.ts; it emits the fault event).
   if (is_vm_hugetlb_page(vma)) return yield* hugetlb_fault(vma, address, flags);
-  const vmf: VmFault = { vma, address, flags, pmdp: undefined as unknown as EntryPtr, how: HOW_RACED };
-  vmf.pmdp = yield* pmd_alloc_walk(vma.vm_mm, address);
-  // __handle_mm_fault(): vmf->orig_pmd = pmdp_get_lockless(); a none PMD of a THP VMA or a huge
-  // PMD goes to the huge paths (create_huge_pmd, wp_huge_pmd, huge_pmd_set_accessed) first.
-  const orig_pmd = yield* read_entry(vmf.pmdp, true);
-  let ret = yield* handle_huge_pmd_fault(vmf, orig_pmd);
-  if (ret & VM_FAULT_FALLBACK) ret = yield* handle_pte_fault(vmf);
+  const unset = undefined as unknown as EntryPtr;
+  const vmf: VmFault = { vma, address, flags, pudp: unset, pmdp: unset, how: HOW_RACED };
+  vmf.pudp = yield* pud_alloc_walk(vma.vm_mm, address);
+  let ret = yield* handle_huge_pud_fault(vmf);
+  if (ret & VM_FAULT_FALLBACK) {
+    vmf.pmdp = yield* pmd_alloc(vma.vm_mm, vmf.pudp, address);
+    // __handle_mm_fault(): vmf->orig_pmd = pmdp_get_lockless(); a none PMD of a THP VMA or a huge
+    // PMD goes to the huge paths (create_huge_pmd, wp_huge_pmd, huge_pmd_set_accessed) first.
+    const orig_pmd = yield* read_entry(vmf.pmdp, true);
+    ret = yield* handle_huge_pmd_fault(vmf, orig_pmd);
+    if (ret & VM_FAULT_FALLBACK) ret = yield* handle_pte_fault(vmf);
+  }
   yield emit.fault({ vma: vma.id, addr: address, how: vmf.how.id, result: ret });
   return ret;
 });
@@ -442,9 +485,19 @@ export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: numb
   const mm = vma.vm_mm;
   for (let addr = start; addr < end; ) {
     const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
-    const pmdp = yield* walk_to_pmd(mm, addr);
-    if (pmdp) {
+    const pudp = yield* walk_to_pud(mm, addr);
+    const pud = pudp ? yield* read_entry(pudp, true) : 0;
+    if (pudp && entry_leaf(pud)) {
+      // zap_pud_range(): a PUD leaf is zapped whole when the range covers it.
+      const pud_end = Math.min(end, Math.floor(addr / PUD_SIZE) * PUD_SIZE + PUD_SIZE);
+      if (pud_end - addr !== PUD_SIZE) throw new Error(SPLIT_HUGE_PUD);
+      yield* zap_huge_pud(tlb, vma, pudp, addr);
+      addr = pud_end;
+      continue;
+    }
+    if (!entry_none(pud)) {
       // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
+      const pmdp = entry_ptr(entry_table(pud), addr);
       const pmd = yield* read_entry(pmdp, true);
       let done = false;
       if (entry_huge(pmd)) {
@@ -457,12 +510,22 @@ export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: numb
   }
 }
 
-/** Read-only walk to the PMD slot of addr (the caller holds mmap_lock or the VMA lock). */
-export function* walk_to_pmd(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
+/** Read-only walk to the PUD slot of addr (P4D folded); null when the PGD entry is none. */
+function* walk_to_pud(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
   const pgdval = yield* read_entry(entry_ptr(mm.pgd, addr), true);
   if (entry_none(pgdval)) return null;
-  const pudval = yield* read_entry(entry_ptr(entry_table(pgdval), addr), true);
-  if (entry_none(pudval)) return null;
+  return entry_ptr(entry_table(pgdval), addr);
+}
+
+/**
+ * Read-only walk to the PMD slot of addr (the caller holds mmap_lock or the VMA lock); null when
+ * there is no PMD table: nothing mapped, or a PUD leaf (pud_none_or_clear_bad's callers skip it).
+ */
+export function* walk_to_pmd(mm: MmStruct, addr: number): Gen<EntryPtr | null> {
+  const pudp = yield* walk_to_pud(mm, addr);
+  if (!pudp) return null;
+  const pudval = yield* read_entry(pudp, true);
+  if (entry_none(pudval) || entry_leaf(pudval)) return null;
   return entry_ptr(entry_table(pudval), addr);
 }
 

@@ -11,6 +11,7 @@
 import { name } from '../../sim/sim.js';
 import type { Task } from '../../sim/task.js';
 import { LruList, PageFlags, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
+import { PageBytes } from '../../trace/page-bytes.js';
 import {
   PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, entry_size,
 } from '../arch/x86/include/pgtable_types.js';
@@ -24,6 +25,7 @@ export const VM_FAULT_OOM = VmFault.bits.VM_FAULT_OOM;
 export const VM_FAULT_SIGBUS = VmFault.bits.VM_FAULT_SIGBUS;
 export const VM_FAULT_MAJOR = VmFault.bits.VM_FAULT_MAJOR;
 export const VM_FAULT_SIGSEGV = VmFault.bits.VM_FAULT_SIGSEGV;
+export const VM_FAULT_NOPAGE = VmFault.bits.VM_FAULT_NOPAGE;
 export const VM_FAULT_RETRY = VmFault.bits.VM_FAULT_RETRY;
 /** The huge path gave up; the fault continues at PTE level. */
 export const VM_FAULT_FALLBACK = VmFault.bits.VM_FAULT_FALLBACK;
@@ -99,33 +101,20 @@ export const LRU_UNEVICTABLE = LruList.codes.unevictable;
 // --- struct folio -------------------------------------------------------------------------------
 
 /**
- * Zeros that never-written folios are read through: one buffer for every folio, grown to the
- * largest folio read, and never written (read() hands out views of it for copying from).
- */
-let zeros = new Uint8Array(PAGE_SIZE);
-
-function zeroBytes(size: number): Uint8Array {
-  if (zeros.length < size) zeros = new Uint8Array(size);
-  return zeros;
-}
-
-/**
  * struct folio with real data bytes. A "struct page *" is its pfn; page_folio() (mm/folio.ts)
  * finds the folio through the kernel's pfn map.
  *
- * The bytes are allocated on demand: folio_alloc() hands out zeroed memory, and most folios of a
- * long run are mapped, written a word at a time or only read, then freed. So a folio holds only
- * what was written: nothing while it is all zeros; after one write, that write's bytes (its
- * extent); after a second write elsewhere, or a read across the extent's edge, the whole folio.
- * Every reader goes through read() (or `data`), and sees the same bytes as with a full buffer.
+ * Its bytes are allocated on demand, page by page (PageBytes, trace/page-bytes.ts): folio_alloc()
+ * hands out zeroed memory, and a folio holds only what was written, so a 1 GiB folio of which a
+ * page is written holds a page. Every reader goes through read() and sees the bytes a full
+ * buffer would hold.
  */
 export class Folio {
   readonly id: number;
   readonly pfn: number;
   readonly nr_pages: number;
-  /** The bytes at [base, base + bytes.length) of the folio; the rest are zero. null: all zero. */
-  private bytes: Uint8Array | null = null;
-  private base = 0;
+  /** The folio's contents (what has been written; the rest reads as zeros). */
+  readonly bytes: PageBytes;
   _refcount = 1;
   /** Small folio: _mapcount + 1 mappings; large: total mappings. Stored as the mapping count. */
   mapcount = 0;
@@ -157,6 +146,7 @@ export class Folio {
     this.id = k.newId();
     this.nr_pages = 1 << order;
     this.pfn = k.allocPfns(this.nr_pages);
+    this.bytes = new PageBytes(this.nr_pages * PAGE_SIZE);
     if (anon) this.flags |= PG_swapbacked;
     const map = pages();
     for (let i = 0; i < this.nr_pages; i++) map.set(this.pfn + i, this);
@@ -167,48 +157,21 @@ export class Folio {
   }
 
   /**
-   * The bytes [offset, offset + len) for copying from: a view, of the folio's own bytes or of
-   * shared zeros, so it must never be written through (write() is the way in).
+   * The bytes [offset, offset + len) for copying from: a view (of the folio's own bytes or of
+   * shared zeros) or a copy, so it must never be written through (write() is the way in).
    */
-  read(offset = 0, len = this.size() - offset): Uint8Array {
-    const held = this.bytes;
-    const end = offset + len;
-    if (held === null || end <= this.base || offset >= this.base + held.length) return zeroBytes(len).subarray(0, len);
-    if (offset >= this.base && end <= this.base + held.length) return held.subarray(offset - this.base, end - this.base);
-    return this.data.subarray(offset, end);
+  read(offset: number, len: number): Uint8Array {
+    return this.bytes.read(offset, len);
   }
 
   /** Store `src` at `offset`. */
   write(src: Uint8Array, offset = 0): void {
-    const held = this.bytes;
-    if (held === null) {
-      this.bytes = new Uint8Array(src);
-      this.base = offset;
-    } else if (offset >= this.base && offset + src.length <= this.base + held.length) {
-      held.set(src, offset - this.base);
-    } else {
-      this.data.set(src, offset);
-    }
+    this.bytes.write(src, offset);
   }
 
   /** copy_highpage()-style: `len` bytes of `src` from `srcOffset` into this folio at `dstOffset`. */
   copyFrom(src: Folio, srcOffset: number, len: number, dstOffset = 0): void {
-    const from = src.bytes;
-    if (this.bytes === null && (from === null || srcOffset + len <= src.base || srcOffset >= src.base + from.length)) {
-      return; // zeros onto zeros
-    }
-    this.write(src.read(srcOffset, len), dstOffset);
-  }
-
-  /** The whole folio's bytes as one buffer, allocated (zeroed) on first use: for a writer that needs it. */
-  get data(): Uint8Array {
-    const held = this.bytes;
-    if (held !== null && held.length === this.size()) return held;
-    const whole = new Uint8Array(this.size());
-    if (held !== null) whole.set(held, this.base);
-    this.bytes = whole;
-    this.base = 0;
-    return whole;
+    this.bytes.copyFrom(src.bytes, srcOffset, len, dstOffset);
   }
 }
 

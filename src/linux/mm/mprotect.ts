@@ -3,6 +3,7 @@
  * mprotect_fixup: split at the range edges, write-lock, change vm_flags, change the PTEs under their
  * PTLs, flush, and merge with compatible neighbours.
  */
+import { vma_is_dax } from '../drivers/dax/device.js';
 import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
@@ -113,8 +114,10 @@ function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): G
       ret = -ENOMEM;
       break;
     }
-    if (is_vm_hugetlb_page(vma)) {
-      ret = -EINVAL; // hugetlb_change_protection is not modelled (hugetlb.ts header)
+    if (is_vm_hugetlb_page(vma) || vma_is_dax(vma)) {
+      // hugetlb_change_protection and change_huge_pud are not modelled (hugetlb.ts,
+      // huge_memory.ts headers)
+      ret = -EINVAL;
       break;
     }
     const tmp = Math.min(end, vma.vm_end);

@@ -6,6 +6,7 @@
  * Simplifications: PTEs move one by one (the kernel may move whole PMD/PUD entries); the new VMA
  * does not merge with its neighbours; growing always moves (no in-place expansion).
  */
+import { vma_is_dax } from '../drivers/dax/device.js';
 import type { Gen } from '../../sim/task.js';
 import { name } from '../../sim/sim.js';
 import { EFAULT, EINTR, EINVAL, ENOMEM } from '../include/errno.js';
@@ -124,7 +125,7 @@ function* mremap_locked(mm: MmStruct, old_addr: number, old_len: number, new_len
   }
   let vma = mm.mm_mt.load(old_addr);
   if (!vma || old_addr + old_len > vma.vm_end) return -EFAULT;
-  if (is_vm_hugetlb_page(vma)) return -EINVAL; // not modelled (hugetlb.ts header)
+  if (is_vm_hugetlb_page(vma) || vma_is_dax(vma)) return -EINVAL; // not modelled (hugetlb.ts, huge_memory.ts headers)
   if (new_len !== old_len && !(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   if (new_len === old_len && !(flags & MREMAP_MAYMOVE)) return old_addr;
   if (flags & MREMAP_FIXED) {

@@ -12,7 +12,7 @@ import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  PMD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present,
+  PMD_SIZE, PUD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel, variant } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
@@ -20,10 +20,10 @@ import type { SpinLock } from '../kernel/locking/spinlock.js';
 import { current_task } from '../kernel/sched.js';
 import { type Folio, is_huge_zero_pfn, is_zero_pfn, page_folio } from './folio.js';
 import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
-import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
+import { vm_normal_page, vm_normal_page_pmd, vm_normal_page_pud } from './internal.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
 import { type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
-import { type EntryPtr, entry_ptr, entry_table, pmd_lock, read_entry, spin_unlock } from './pgtable.js';
+import { type EntryPtr, entry_ptr, entry_table, pmd_lock, pud_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 
 // folio_walk_flags_t as in the series' base tree (patch 2/3's context in include/linux/pagewalk.h):
@@ -86,7 +86,13 @@ export const folio_walk_start = traced('folio_walk_start', function* (
   return found.folio;
 });
 
-function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Folio; walk: FolioWalk } | null> {
+/** What a walk found: the folio, and the walk's state for folio_walk_end. */
+interface Found {
+  folio: Folio;
+  walk: FolioWalk;
+}
+
+function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<Found | null> {
   if (addr < vma.vm_start || addr >= vma.vm_end) {
     yield emit.warn({ what: WARN_OUTSIDE.id, obj: vma.id });
     return null;
@@ -95,11 +101,18 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
   // pgd_none_or_clear_bad (P4D folded)
   const pgd = yield* read_entry(entry_ptr(mm.pgd, addr), true);
   if (entry_none(pgd)) return null;
-  // PUD: pudp_get. PUD leaves (1 GiB mappings) are not modelled, so present means a table.
-  const pud = yield* read_entry(entry_ptr(entry_table(pgd), addr), true);
-  if (entry_none(pud) || !entry_present(pud)) return null;
+  // PUD: pudp_get; a leaf (or a non-present entry) is re-read under pud_lock.
+  const pudp = entry_ptr(entry_table(pgd), addr);
+  const pud = yield* read_entry(pudp, true);
+  if (entry_none(pud)) return null;
+  let table = pud;
+  if (!entry_present(pud) || entry_leaf(pud)) {
+    const at_pud = yield* walk_pud_leaf(vma, pudp, addr);
+    if (!('table' in at_pud)) return at_pud.found;
+    table = at_pud.table;
+  }
   // PMD: pmdp_get_lockless; a leaf or non-present entry would be re-read under pmd_lock.
-  const pmdp = entry_ptr(entry_table(pud), addr);
+  const pmdp = entry_ptr(entry_table(table), addr);
   const pmd = yield* read_entry(pmdp, true);
   if (entry_none(pmd)) return null;
   if (!entry_present(pmd) || entry_leaf(pmd)) {
@@ -148,6 +161,32 @@ function* walk(vma: VmAreaStruct, addr: number, flags: number): Gen<{ folio: Fol
   // GUP, whose faultin_page() reaches do_swap_page() -> migration_entry_wait().
   yield* pte_unmap_unlock(locked.ptl);
   return null;
+}
+
+/**
+ * folio_walk_start()'s PUD branch (CONFIG_PGTABLE_HAS_HUGE_LEAVES), entered when the lockless read
+ * saw a leaf or a non-present entry: pud_lock (page_table_lock), pudp_get again, level PUD.
+ * None, or not present (no PUD migration entries exist), or no normal page: not found
+ * (`found: null`). A table after all (a racing zap and a fault of another kind): unlock and go on
+ * at PMD level with that value. A leaf: found, with pud_lock held until folio_walk_end; fw->page
+ * is the exact page within the 1 GiB.
+ */
+function* walk_pud_leaf(
+  vma: VmAreaStruct, pudp: EntryPtr, addr: number,
+): Gen<{ found: Found | null } | { table: number }> {
+  const ptl = yield* pud_lock(vma.vm_mm);
+  const again = yield* read_entry(pudp, false); // pudp_get; level = FW_LEVEL_PUD
+  if (entry_present(again) && !entry_leaf(again)) {
+    yield* spin_unlock(ptl);
+    return { table: again };
+  }
+  const head = entry_present(again) ? vm_normal_page_pud(vma, again) : null;
+  if (head === null) {
+    yield* spin_unlock(ptl);
+    return { found: null };
+  }
+  const page = head + Math.floor((addr % PUD_SIZE) / PAGE_SIZE);
+  return { found: { folio: page_folio(head), walk: { page, level: FW_LEVEL_PUD, entryp: pudp, entry: again, vma, ptl } } };
 }
 
 /** folio_walk_end(): drop the entry's lock (and the PTE mapping's RCU hold). */

@@ -74,6 +74,7 @@ function* set_access_flags(p: EntryPtr, entry: number, dirty: boolean): Gen<bool
 
 export const ptep_set_access_flags = set_access_flags;
 export const pmdp_set_access_flags = set_access_flags;
+export const pudp_set_access_flags = set_access_flags;
 
 /** Allocate a page table (pte_alloc_one, pmd_alloc_one ...). */
 export function* alloc_table(level: number, base: number): Gen<PageTable> {

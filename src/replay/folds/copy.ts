@@ -4,6 +4,6 @@ import { folioOffset } from './folio.js';
 
 export const copyFolds: Folds = {
   copy_to_folio(m, e) {
-    if (e.data) m.folios.get(e.folio)?.data.set(e.data, folioOffset(m, e.folio, e.addr));
+    if (e.data) m.folios.get(e.folio)?.data.write(e.data, folioOffset(m, e.folio, e.addr));
   },
 };

@@ -1,4 +1,5 @@
 /** Folios: allocation with their bytes, references, flags and LRU lists, the page cache, and copies between folios. */
+import { PageBytes } from '../../trace/page-bytes.js';
 import { LruList, PAGE_SIZE, PageFlags } from '../../trace/vocab/index.js';
 import type { Folds, Model } from '../model-types.js';
 
@@ -36,7 +37,7 @@ export const folioFolds: Folds = {
   folio_alloc(m, e) {
     m.folios.set(e.folio, {
       folio: e.folio, pfn: e.pfn, order: e.order, refcount: 1, mapcount: 0, flags: e.flags, lru: 0, file: null, index: 0,
-      data: new Uint8Array(PAGE_SIZE << e.order),
+      data: new PageBytes(PAGE_SIZE * 2 ** e.order),
     });
   },
   folio_get(m, e) {
@@ -74,15 +75,17 @@ export const folioFolds: Folds = {
   folio_copy(m, e) {
     const dst = m.folios.get(e.dst);
     if (!dst) return;
+    const size = dst.data.size;
     const src = m.folios.get(e.src);
-    const from = e.index * PAGE_SIZE;
-    dst.data.set(src ? src.data.subarray(from, from + dst.data.length) : new Uint8Array(dst.data.length));
+    // A source the model no longer holds copies as zeros.
+    if (src) dst.data.copyFrom(src.data, e.index * PAGE_SIZE, size, 0);
+    else dst.data.copyFrom(new PageBytes(size), 0, size, 0);
   },
   folio_copy_page(m, e) {
     const dst = m.folios.get(e.dst);
     if (!dst) return;
-    const src = m.folios.get(e.src);
-    dst.data.set(src ? src.data.subarray(0, PAGE_SIZE) : new Uint8Array(PAGE_SIZE), e.index * PAGE_SIZE);
+    const src = m.folios.get(e.src)?.data ?? new PageBytes(PAGE_SIZE);
+    dst.data.copyFrom(src, 0, PAGE_SIZE, e.index * PAGE_SIZE);
   },
   page_cache_add(m, e) {
     const f = m.folios.get(e.folio);
@@ -93,7 +96,7 @@ export const folioFolds: Folds = {
     // A large folio enters the cache whole: it holds the file's bytes of all its pages.
     const file = m.files.get(e.file);
     const from = e.index * PAGE_SIZE;
-    if (file) f.data.set(file.data.subarray(from, Math.min(from + f.data.length, file.data.length)));
+    if (file) f.data.write(file.data.subarray(from, Math.min(from + f.data.size, file.data.length)), 0);
   },
   page_cache_delete(m, e) {
     const f = m.folios.get(e.folio);

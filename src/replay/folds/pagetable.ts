@@ -23,7 +23,7 @@ export const pagetableFolds: Folds = {
     }
   },
   user_access(m, e) {
-    if (e.write && e.data) m.folios.get(e.folio)?.data.set(e.data, folioOffset(m, e.folio, e.addr));
+    if (e.write && e.data) m.folios.get(e.folio)?.data.write(e.data, folioOffset(m, e.folio, e.addr));
   },
 };
 

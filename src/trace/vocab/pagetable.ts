@@ -59,6 +59,17 @@ export function entryYoung(v: number): boolean {
   return (v & PteBits.bits._PAGE_ACCESSED) !== 0;
 }
 
+/**
+ * What a state view appends to an entry of a table at `level` that is a huge leaf rather than a
+ * pointer to the next table (present with _PAGE_PSE above the PTE level): ' (1G leaf)' in a PUD
+ * table, ' (2M leaf)' in a PMD table; '' for anything else.
+ */
+export function hugeLeafNote(level: keyof typeof ENTRY_SHIFT, v: number): string {
+  const leaf = level !== 'pte' && entryPresent(v) && (v & PteBits.bits._PAGE_PSE) !== 0;
+  if (!leaf) return '';
+  return level === 'pud' ? ' (1G leaf)' : level === 'pmd' ? ' (2M leaf)' : ' (leaf)';
+}
+
 /** An entry as a kernel developer reads it: `0x1234067 (pfn 0x1234 PRESENT|RW|...)`. */
 export function formatEntry(v: number): string {
   if (v === 0) return '0';
@@ -81,6 +92,8 @@ export const VmFault = defineFlags('vm_fault_bits', {
   VM_FAULT_SIGBUS: 0x000002,
   VM_FAULT_MAJOR: 0x000004,
   VM_FAULT_SIGSEGV: 0x000040,
+  /** the handler installed the entry itself (vmf_insert_folio_pud and the like) */
+  VM_FAULT_NOPAGE: 0x000100,
   VM_FAULT_RETRY: 0x000400,
   /** the huge path gave up; the fault continues at PTE level */
   VM_FAULT_FALLBACK: 0x000800,

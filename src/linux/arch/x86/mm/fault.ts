@@ -18,7 +18,7 @@ import {
 import { entry_table } from '../../../mm/pgtable.js';
 import {
   entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY,
-  PMD_SIZE, pte_protnone, pte_write, table_index,
+  entry_size, pte_protnone, pte_write, table_index,
 } from '../include/pgtable_types.js';
 
 
@@ -80,7 +80,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
 }
 
 /**
- * The hardware walk: the leaf entry for addr (a PTE, or a PMD leaf: a THP) and the pfn of the
+ * The hardware walk: the leaf entry for addr (a PTE, a PMD leaf or a PUD leaf) and the pfn of the
  * 4 KiB page it maps there; table null if any level is missing or not present.
  */
 function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number; pfn: number } {
@@ -90,8 +90,9 @@ function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType
     const v = table.entries[idx]!;
     if (entry_none(v) || !entry_present(v)) return { value: 0, table: null, idx: 0, pfn: 0 };
     if (entry_leaf(v)) {
-      // A PMD leaf (PUD leaves are not modelled): the page within the 2 MiB mapping.
-      return { value: v, table, idx, pfn: entry_pfn(v) + Math.floor((addr % PMD_SIZE) / PAGE_SIZE) };
+      // A PUD leaf (1 GiB, device-dax) or a PMD leaf (2 MiB): the page within the mapping.
+      const leaf_size = entry_size(table.level);
+      return { value: v, table, idx, pfn: entry_pfn(v) + Math.floor((addr % leaf_size) / PAGE_SIZE) };
     }
     table = entry_table(v);
   }
@@ -123,7 +124,7 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     const folio = page_folio(hw.pfn);
     const offset = (hw.pfn - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
     // The replay model places the bytes at addr % folio size (model.ts folioOffset): large folios
-    // are mapped naturally aligned here (THP at a 2 MiB-aligned address; no mremap).
+    // are mapped naturally aligned here (THP at a 2 MiB-aligned address, device-dax at 1 GiB; no mremap).
     if (offset !== a % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${a.toString(16)}`);
     const part = data.subarray(pos, pos + chunk);
     if (write) folio.write(part, offset);
