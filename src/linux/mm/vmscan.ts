@@ -9,7 +9,7 @@
  * inactive list; ACTIVATE sets PG_active and puts it on the active list. shrink_active_list (active
  * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
  */
-import { emit, FolioReferences, LruList } from '../../trace/vocab/index.js';
+import { emit, FolioReferences } from '../../trace/vocab/index.js';
 import { name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
@@ -19,7 +19,8 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { TaskStruct } from '../kernel/sched.js';
 import {
   type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
-  folio_change_flags, folio_get, folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
+  folio_change_flags, folio_get, folio_is_file_lru, folio_on_active_lru, folio_put, folio_try_get, lru_lists,
+  lru_move_to_flagged_list, lruvec_del_folio,
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
@@ -94,12 +95,8 @@ export const shrink_folio_list = traced('shrink_folio_list', function* (folios: 
  * place reclaim's batch isolation and folio_isolate_lru share.
  */
 function* lru_isolate(folio: Folio): Gen {
-  const from = folio.lru;
-  lru_lists()[from]!.delete(folio);
-  folio.lru = LRU_NONE;
-  folio.flags &= ~(PG_lru | PG_active);
   lru_isolated().add(folio);
-  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
+  yield* lruvec_del_folio(folio);
 }
 
 /** Undo lru_isolate: back on the list its flags name, dropping isolation's reference. */
@@ -145,7 +142,7 @@ export function* folio_isolate_lru(folio: Folio): Gen<{ ok: boolean; active: boo
     return { ok: false, active: false };
   }
   yield* folio_get(folio);
-  const active = (folio.flags & PG_active) !== 0;
+  const active = folio_on_active_lru(folio);
   yield* lru_isolate(folio);
   yield* spin_unlock(lock);
   return { ok: true, active };
