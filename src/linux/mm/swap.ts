@@ -35,10 +35,12 @@ export function lru_lock(): SpinLock {
  * added by a page fault is active: it joins a young generation (see lru_gen_folio_seq).
  */
 export function* folio_add_lru(folio: Folio): Gen {
-  // PF_MEMALLOC (reclaim's own allocations) is not modelled: no reclaim path adds folios.
-  if (lru_gen_enabled() && !(folio.flags & PG_unevictable) && lru_gen_in_fault()) folio.flags |= PG_active;
   const lock = lru_lock();
   yield* spin_lock(lock);
+  // The kernel sets it before queuing the folio on the lru_add batch, which the model drains at
+  // once; set here it shows in lru_gen_add_folio's folio_flags event, as the flag it clears.
+  // PF_MEMALLOC (reclaim's own allocations) is not modelled: no reclaim path adds folios.
+  if (lru_gen_enabled() && !(folio.flags & PG_unevictable) && lru_gen_in_fault()) folio.flags |= PG_active;
   yield* lru_move_to_flagged_list(folio);
   yield* spin_unlock(lock);
 }
