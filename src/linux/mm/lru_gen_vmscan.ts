@@ -44,7 +44,7 @@ import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_DONTEXPAND, VM_IO, VM_LOCKED, VM_MIXEDMAP, VM_PFNMAP,
   is_vm_hugetlb_page, mms, vma_is_anonymous,
 } from './mm_types.js';
-import { type EntryPtr, type PageTable, entry_table, pmd_lockptr, read_entry, set_entry } from './pgtable.js';
+import { type EntryPtr, type PageTable, entry_table, pmd_lockptr, read_entry, read_present_lockless, set_entry } from './pgtable.js';
 import { pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_activate, lru_add_drain, lru_isolated, lru_lock } from './swap.js';
 
@@ -218,10 +218,9 @@ function* walk_pmd_leaf(mm: MmStruct, pmdp: EntryPtr, addr: number, swappiness: 
 /** The walk_page_range() of walk_mm: every table of the mm, upper levels read locklessly. */
 function* walk_tables(mm: MmStruct, table: PageTable, swappiness: number): Gen {
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
-    if (entry_none(table.entries[i]!)) continue;
+    const v = yield* read_present_lockless(table, i);
+    if (!v) continue;
     const p: EntryPtr = { table, idx: i };
-    const v = yield* read_entry(p, true);
-    if (entry_none(v) || !entry_present(v)) continue;
     if (table.level === PMD_LEVEL) {
       if (entry_leaf(v)) yield* walk_pmd_leaf(mm, p, table.addrOf(i), swappiness);
       else yield* walk_pte_range(mm, p, swappiness);

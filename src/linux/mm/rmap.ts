@@ -28,7 +28,7 @@ import { lru_gen_enabled } from './lru_gen.js';
 import { lru_gen_look_around } from './lru_gen_vmscan.js';
 import { type MmStruct, type VmAreaStruct, VM_LOCKED, mms } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, entry_table, pmd_lock, read_entry, set_entry, spin_unlock,
+  type EntryPtr, type PageTable, entry_table, pmd_lock, read_entry, read_present_lockless, set_entry, spin_unlock,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 
@@ -105,10 +105,9 @@ function* walk_pte_table(mm: MmStruct, pmdp: EntryPtr, table: PageTable, folio: 
 /** Scan one mm's tables from `table` (level > PTE) down. */
 function* walk_level(mm: MmStruct, table: PageTable, folio: Folio, pra: FolioReferencedArg): Gen<boolean> {
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
-    if (entry_none(table.entries[i]!)) continue;
+    const v = yield* read_present_lockless(table, i);
+    if (!v) continue;
     const p: EntryPtr = { table, idx: i };
-    const v = yield* read_entry(p, true);
-    if (entry_none(v) || !entry_present(v)) continue;
     if (table.level === PMD_LEVEL) {
       if (entry_leaf(v)) {
         // A PMD-mapped THP: pmdp_clear_flush_young_notify under the PMD lock.
