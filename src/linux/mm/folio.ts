@@ -141,7 +141,6 @@ export function lru_lists(): Set<Folio>[] {
   return kernel().subsystem('lru', () => [new Set(), new Set(), new Set(), new Set(), new Set(), new Set()]);
 }
 
-
 /** folio_lru_list(): the list the folio's flags say it belongs on. */
 export function folio_lru_list(folio: Folio): number {
   if (folio.flags & PG_unevictable) return LRU_UNEVICTABLE;
