@@ -38,6 +38,12 @@ export interface KernelConfig {
    * tlb_remove_table_sync_one() IPI then free (older kernels). `none`: the allocation succeeds.
    */
   tableBatchFail: TableBatchFail;
+  /**
+   * The multi-gen LRU (CONFIG_LRU_GEN with /sys/kernel/mm/lru_gen/enabled on, as most distributions
+   * ship it): folio_mark_accessed counts refs, the aging walks page tables into generations and
+   * reclaim evicts the oldest one (mm/lru_gen.ts). Off: the classic active/inactive lists.
+   */
+  lru_gen_enabled: boolean;
 }
 
 /** The tlb_remove_table_one() fallbacks the `tableBatchFail` knob chooses among. */
@@ -59,6 +65,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   rwsemWaitTimeoutTicks: 4_000_000,
   accessFlagsGeneric: false,
   tableBatchFail: 'none',
+  lru_gen_enabled: false,
 };
 
 /**

@@ -14,6 +14,18 @@
  *  - fast (v1): no folio_mark_accessed, no young bit: kswapd finds no referencing PTE and PG_referenced
  *    clear -> verdict RECLAIM for a page just read twice.
  *  - fast+touch: as gup.
+ *
+ * With the multi-gen LRU (--config lru_gen_enabled=y) accessed bits are harvested by the aging's
+ * page-table walk, not by an rmap walk on a folio still on the LRU, so init wakes kswapd instead,
+ * pass after pass, until P's young bit has been harvested and P's generation is the oldest one with
+ * no aging due: kswapd's next pass evicts it. That walk harvests the neighbours' young bits too, so
+ * the target stores to them again (young, unread, as above). Then the reads, then that pass:
+ *  - gup / fast+touch: each read is lru_gen_inc_refs (P's PG_referenced is set already: the aging
+ *    saw the fault's young bit), no list move. sort_folio protects P only once all its refs and
+ *    PG_workingset are set (4 reads); with fewer, P is isolated and judged like the fast path's.
+ *  - fast: no refs. P is isolated; its PTE is old, so RECLAIM.
+ *  - the neighbours: a young PTE and PG_referenced: ACTIVATE (lru_gen_set_refs), back to the
+ *    youngest generation.
  */
 import type { Gen } from '../sim/task.js';
 import { user_access } from '../linux/arch/x86/mm/fault.js';
@@ -23,6 +35,9 @@ import { type Folio, page_folio } from '../linux/mm/folio.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { type MmStruct, PAGE_SIZE } from '../linux/mm/mm_types.js';
 import { entry_ptr, entry_table } from '../linux/mm/pgtable.js';
+import {
+  LRU_GEN_ANON, LRU_GEN_FILE, MIN_NR_GENS, folio_lru_gen, lru_gen_enabled, lru_gen_from_seq, lrugen,
+} from '../linux/mm/lru_gen.js';
 import { folio_referenced } from '../linux/mm/rmap.js';
 import { kswapd_run, wakeup_kswapd } from '../linux/mm/vmscan.js';
 import { TARGET_ARGV, TARGET_ENVP } from './cmdline-poll.js';
@@ -58,14 +73,24 @@ export const reclaimAging: Workload = {
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const written = new Completion();
     const aged = new Completion();
+    // The multi-gen LRU's aging harvests the neighbours' young bits with P's; the target then
+    // stores to them again (harvested -> stored).
+    const mglru = lru_gen_enabled() ? { harvested: new Completion(), stored: new Completion() } : null;
+    const storeNeighbours = function* () {
+      for (let i = 1; i < num(ctx, 'pages'); i++) yield* user_access(proc.mm, PAGE_P + i * PAGE_SIZE, P_PATTERN, true);
+    };
     thread(proc, 'target', function* () {
       const len = num(ctx, 'pages') * PAGE_SIZE;
       const addr = yield* sys_mmap(proc.mm, { addr: PAGE_P, len, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
       if (addr !== PAGE_P) throw new Error(`mmap of P returned ${addr}`);
       yield* user_access(proc.mm, PAGE_P + P_OFFSET, P_PATTERN, true);
       // Its neighbours: stored to as well, but their young bits are left set.
-      for (let i = 1; i < num(ctx, 'pages'); i++) yield* user_access(proc.mm, PAGE_P + i * PAGE_SIZE, P_PATTERN, true);
+      yield* storeNeighbours();
       yield* complete_all(written);
+      if (!mglru) return;
+      yield* wait_for_completion(mglru.harvested);
+      yield* storeNeighbours();
+      yield* complete_all(mglru.stored);
     });
     outsider('monitor', function* () {
       yield* wait_for_completion(aged);
@@ -81,7 +106,38 @@ export const reclaimAging: Workload = {
     yield* wait_for_completion(written);
     const p = folio_at(proc.mm, PAGE_P);
     if (!p) throw new Error('P is not mapped');
-    yield* folio_referenced(p, { mapcount: 0, referenced: 0, vm_flags: 0 });
+    if (mglru) {
+      yield* age_until_evictable(p);
+      yield* complete_all(mglru.harvested);
+      yield* wait_for_completion(mglru.stored);
+    } else {
+      yield* folio_referenced(p, { mapcount: 0, referenced: 0, vm_flags: 0 });
+    }
     yield* complete_all(aged);
   },
 };
+
+/** kswapd passes the multi-gen LRU takes from a fresh boot to evicting P's generation (3), with room. */
+const MAX_AGING_PASSES = 8;
+
+/**
+ * Multi-gen LRU: wake kswapd, pass after pass, until its next pass evicts P's generation -- P's
+ * young bit harvested, P in the oldest anon generation, and no aging due (the oldest evictable
+ * generation more than MIN_NR_GENS behind the youngest). A fresh boot takes three: the first lets
+ * min_seq skip the empty generations, the next two age (the first of them harvests P's bit).
+ */
+function* age_until_evictable(p: Folio): Gen {
+  for (let pass = 0; pass < MAX_AGING_PASSES; pass++) {
+    if (next_pass_evicts(p)) return;
+    yield* wait_for_completion(yield* wakeup_kswapd());
+  }
+  throw new Error(`P's generation is not the oldest after ${MAX_AGING_PASSES} kswapd passes`);
+}
+
+/** A look at the lrugen and P's flags by the workload (not kernel code: no events). */
+function next_pass_evicts(p: Folio): boolean {
+  const g = lrugen();
+  const oldest = Math.min(g.min_seq[LRU_GEN_ANON], g.min_seq[LRU_GEN_FILE]);
+  const pInOldest = folio_lru_gen(p) === lru_gen_from_seq(g.min_seq[LRU_GEN_ANON]);
+  return pInOldest && oldest + MIN_NR_GENS < g.max_seq;
+}

@@ -2,6 +2,7 @@
  * The exhaustive replay check of test/replay-equivalence.test.ts for any path and variant: fold
  * every event into a projection model and compare it with the live kernel after every event.
  */
+import type { KernelConfig } from '../../src/linux/kernel.js';
 import { modelFromKernel } from '../../src/replay/live.js';
 import { toDoc } from '../../src/replay/doc.js';
 import { fold } from '../../src/replay/fold.js';
@@ -43,7 +44,10 @@ export interface FoldCheck {
  */
 export function checkEveryEvent(
   workload: Workload,
-  opts: { path?: AccessPath; variant?: string[]; seed: number; params?: Record<string, ParamValue>; pct?: boolean },
+  opts: {
+    path?: AccessPath; variant?: string[]; seed: number; params?: Record<string, ParamValue>; pct?: boolean;
+    config?: Partial<KernelConfig>;
+  },
 ): FoldCheck {
   const sink = new FoldingSink();
   let firstMismatch: string | null = null;
@@ -53,7 +57,7 @@ export function checkEveryEvent(
   const seed = opts.seed;
   const r = runWorkload({
     workload, params: all, path: opts.path ?? 'gup', variant: opts.variant ?? [], seed,
-    strategy: opts.pct ? new PctStrategy(seed, 3, 4000) : new RandomStrategy(seed), sink, snapshotEvery: 1,
+    strategy: opts.pct ? new PctStrategy(seed, 3, 4000) : new RandomStrategy(seed), sink, snapshotEvery: 1, config: opts.config,
     onSnapshot: (seq, sim) => {
       if (firstMismatch) return;
       const live = toDoc(modelFromKernel(sim)) as unknown as Record<string, unknown>;

@@ -14,6 +14,11 @@ export class TaskStruct {
   readonly stack: string[] = [];
   /** The request in flight (`task:n`), if any. */
   request: string | null = null;
+  /**
+   * current->in_lru_fault: in a page fault of a VMA with recency (lru_gen_enter_fault), so a folio
+   * it adds to the multi-gen LRU starts young.
+   */
+  in_lru_fault = false;
 
   constructor(
     readonly pid: number,

@@ -8,13 +8,14 @@ import { emit, LruList } from '../../trace/vocab/index.js';
 import { name, sim, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
+import { folio_lru_gen, lru_gen_add_folio, lru_gen_del_folio, lru_gen_enabled, lru_gen_is_active } from './lru_gen.js';
 import {
-  Folio, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
-  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_swapbacked, PG_unevictable, PG_uptodate, pages,
+  Folio, folio_is_file_lru, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
+  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_unevictable, PG_uptodate, pages,
 } from './mm_types.js';
 
 export {
-  Folio, pages,
+  Folio, folio_is_file_lru, pages,
   PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_reserved, PG_workingset, PG_swapbacked,
   PG_unevictable, PG_idle,
   LRU_NONE, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
@@ -130,13 +131,8 @@ export function* folio_put_refs(folio: Folio, refs: number): Gen {
 }
 
 function* __folio_put(folio: Folio): Gen {
-  if (folio.lru !== LRU_NONE) {
-    const from = folio.lru;
-    lru_lists()[from]!.delete(folio);
-    folio.lru = LRU_NONE;
-    folio.flags &= ~(PG_lru | PG_active);
-    yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
-  }
+  // __page_cache_release(): off the LRU; PG_lru and PG_active go with it (__folio_clear_lru_flags).
+  if (folio.lru !== LRU_NONE) yield* lruvec_del_folio(folio);
   folio.freed = true;
   const map = pages();
   for (let i = 0; i < folio.nr_pages; i++) map.delete(folio.pfn + i);
@@ -148,10 +144,6 @@ export function lru_lists(): Set<Folio>[] {
   return kernel().subsystem('lru', () => [new Set(), new Set(), new Set(), new Set(), new Set(), new Set()]);
 }
 
-export function folio_is_file_lru(folio: Folio): boolean {
-  return (folio.flags & PG_swapbacked) === 0;
-}
-
 /** folio_lru_list(): the list the folio's flags say it belongs on. */
 export function folio_lru_list(folio: Folio): number {
   if (folio.flags & PG_unevictable) return LRU_UNEVICTABLE;
@@ -160,8 +152,42 @@ export function folio_lru_list(folio: Folio): number {
   return active ? LRU_ACTIVE_ANON : LRU_INACTIVE_ANON;
 }
 
-/** Move the folio to the list its flags name (the caller holds lru_lock). */
+/**
+ * lruvec_del_folio() (lru_lock held): off its list, with PG_lru and PG_active (the model's isolated
+ * and freed folios carry neither; folio_isolate_lru reports `active` itself). With the multi-gen
+ * LRU, off its generation's list, the generation cleared (lru_gen_del_folio).
+ */
+export function* lruvec_del_folio(folio: Folio): Gen {
+  if (folio_lru_gen(folio) >= 0) return yield* lru_gen_del_folio(folio, true);
+  const from = folio.lru;
+  lru_lists()[from]!.delete(folio);
+  folio.lru = LRU_NONE;
+  folio.flags &= ~(PG_lru | PG_active);
+  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
+}
+
+/** Is the folio on an active list: PG_active, or with the multi-gen LRU one of the two youngest generations. */
+export function folio_on_active_lru(folio: Folio): boolean {
+  const gen = folio_lru_gen(folio);
+  return gen >= 0 ? lru_gen_is_active(gen) : (folio.flags & PG_active) !== 0;
+}
+
+/**
+ * Move the folio to the list its flags name (the caller holds lru_lock). With the multi-gen LRU an
+ * evictable folio goes to a generation instead (lruvec_add_folio -> lru_gen_add_folio): a new one
+ * to the generation lru_gen_folio_seq picks, and one already on a list only if PG_active asks for
+ * its activation (lru_activate: off its generation, into a young one).
+ */
 export function* lru_move_to_flagged_list(folio: Folio): Gen {
+  if (lru_gen_enabled() && !(folio.flags & PG_unevictable)) {
+    if (folio.lru !== LRU_NONE) {
+      if (!(folio.flags & PG_active)) return;
+      yield* lru_gen_del_folio(folio, false);
+      folio.flags |= PG_active;
+    }
+    yield* lru_gen_add_folio(folio, false);
+    return;
+  }
   const from = folio.lru;
   const to = folio_lru_list(folio);
   if (from === to) return;

@@ -15,6 +15,7 @@ import {
 import { EINVAL, ENOMEM } from '../include/errno.js';
 import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
+import { current_task } from '../kernel/sched.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_fault } from './filemap.js';
@@ -389,6 +390,16 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   address: number,
   flags: number,
 ): Gen<number> {
+  // lru_gen_enter_fault(): folios this fault adds to the multi-gen LRU start young. Every VMA has
+  // recency here (vma_has_recency: the model has no VM_SEQ_READ / VM_RAND_READ / FMODE_NOREUSE).
+  const task = current_task();
+  task.in_lru_fault = true;
+  const ret = yield* __handle_mm_fault(vma, address, flags);
+  task.in_lru_fault = false; // lru_gen_exit_fault()
+  return ret;
+});
+
+function* __handle_mm_fault(vma: VmAreaStruct, address: number, flags: number): Gen<number> {
   // hugetlb VMAs have their own fault handler (mm/hugetlb.ts; it emits the fault event).
   if (is_vm_hugetlb_page(vma)) return yield* hugetlb_fault(vma, address, flags);
   const unset = undefined as unknown as EntryPtr;
@@ -405,7 +416,7 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   }
   yield emit.fault({ vma: vma.id, addr: address, how: vmf.how.id, result: ret });
   return ret;
-});
+}
 
 // --- zap and free_pgtables ---------------------------------------------------------------------------
 

@@ -97,6 +97,9 @@ export const LRU_ACTIVE_ANON = LruList.codes.active_anon;
 export const LRU_INACTIVE_FILE = LruList.codes.inactive_file;
 export const LRU_ACTIVE_FILE = LruList.codes.active_file;
 export const LRU_UNEVICTABLE = LruList.codes.unevictable;
+/** The multi-gen LRU's lists (lrugen->folios[gen][type]): the generation is in the folio's flags. */
+export const LRU_GEN_ANON_LIST = LruList.codes.gen_anon;
+export const LRU_GEN_FILE_LIST = LruList.codes.gen_file;
 
 // --- struct folio -------------------------------------------------------------------------------
 
@@ -338,6 +341,11 @@ export class VmAreaStruct {
   anon_vma = false;
   /** hugetlb VMAs: the hugetlb VMA lock (vm_private_data), made on first use. */
   hugetlb_vma_lock: RwSemaphore | undefined;
+}
+
+/** folio_is_file_lru(): a folio of the file LRU (not swap-backed). */
+export function folio_is_file_lru(folio: Folio): boolean {
+  return (folio.flags & PG_swapbacked) === 0;
 }
 
 export function vma_is_anonymous(vma: VmAreaStruct): boolean {

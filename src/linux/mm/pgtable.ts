@@ -7,7 +7,7 @@ import { emit, type ArgsOf, PtLevel } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_size, mk_entry, table_index,
+  _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, table_index,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
 import { type SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
@@ -48,6 +48,16 @@ export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
   if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
   yield emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
   return v;
+}
+
+/**
+ * A walker descending through slot `idx` of a table without its lock (the rmap scan, the aging's
+ * walk): the entry read locklessly if the slot is populated, 0 unless it is present.
+ */
+export function* read_present_lockless(table: PageTable, idx: number): Gen<number> {
+  if (entry_none(table.entries[idx]!)) return 0;
+  const v = yield* read_entry({ table, idx }, true);
+  return entry_present(v) ? v : 0;
 }
 
 /** set_pte_at / set_pmd / pmd_populate...: write an entry (caller holds the right lock). */

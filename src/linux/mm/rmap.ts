@@ -18,15 +18,17 @@
  */
 import type { Gen } from '../../sim/task.js';
 import {
-  entry_clear_bits, entry_leaf, entry_none, entry_pfn, entry_present, _PAGE_ACCESSED, PMD_LEVEL,
-  pte_young, PTRS_PER_TABLE,
+  entry_leaf, entry_none, entry_pfn, entry_present, PMD_LEVEL, PTE_LEVEL, pte_mkold, pte_young, PTRS_PER_TABLE,
 } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
+import type { SpinLock } from '../kernel/locking/spinlock.js';
 import type { Folio } from './folio.js';
-import { type MmStruct, VM_LOCKED, mms } from './mm_types.js';
+import { lru_gen_enabled } from './lru_gen.js';
+import { lru_gen_look_around } from './lru_gen_vmscan.js';
+import { type MmStruct, type VmAreaStruct, VM_LOCKED, mms } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, entry_table, pmd_lock, read_entry, set_entry, spin_unlock,
+  type EntryPtr, type PageTable, entry_table, pmd_lock, read_entry, read_present_lockless, set_entry, spin_unlock,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 
@@ -46,17 +48,15 @@ function maps_folio(v: number, folio: Folio): boolean {
   return pfn >= folio.pfn && pfn < folio.pfn + folio.nr_pages;
 }
 
-/** pte_mkold(). */
-function mkold(v: number): number {
-  return entry_clear_bits(v, _PAGE_ACCESSED);
-}
-
 /**
  * folio_referenced_one() for one mapping entry (PTE or PMD leaf), with its table lock held:
  * test-and-clear the young bit (ptep_clear_flush_young_notify: x86 does not flush the TLB for
- * it). Returns false to stop the walk (an mlocked VMA: the folio will be activated).
+ * it; with the multi-gen LRU a PTE goes through lru_gen_look_around). Returns false to stop the
+ * walk (an mlocked VMA: the folio will be activated).
  */
-function* referenced_one(mm: MmStruct, p: EntryPtr, addr: number, folio: Folio, pra: FolioReferencedArg): Gen<boolean> {
+function* referenced_one(
+  mm: MmStruct, p: EntryPtr, addr: number, folio: Folio, pra: FolioReferencedArg, ptl: SpinLock,
+): Gen<boolean> {
   const v = yield* read_entry(p, false);
   if (!maps_folio(v, folio)) return true;
   const vma = mm.mm_mt.load(addr);
@@ -64,13 +64,23 @@ function* referenced_one(mm: MmStruct, p: EntryPtr, addr: number, folio: Folio, 
     pra.vm_flags |= VM_LOCKED;
     return false;
   }
-  if (pte_young(v)) {
-    yield* set_entry(p, mkold(v));
+  if (yield* clear_young_one(vma, p, addr, v, ptl)) {
     pra.referenced++;
     if (vma) pra.vm_flags |= vma.vm_flags & ~VM_LOCKED;
   }
   pra.mapcount--;
   return pra.mapcount > 0;
+}
+
+/**
+ * Test-and-clear one entry's young bit: for a PTE with the multi-gen LRU through
+ * lru_gen_look_around(), which harvests the young PTEs around it too.
+ */
+function* clear_young_one(vma: VmAreaStruct | undefined, p: EntryPtr, addr: number, v: number, ptl: SpinLock): Gen<boolean> {
+  if (lru_gen_enabled() && vma && p.table.level === PTE_LEVEL) return yield* lru_gen_look_around(vma, p, addr, v, ptl);
+  if (!pte_young(v)) return false;
+  yield* set_entry(p, pte_mkold(v));
+  return true;
 }
 
 /** The PTE table under pmdp: lock it (with the PMD re-check) if it maps the folio, and visit. */
@@ -85,7 +95,7 @@ function* walk_pte_table(mm: MmStruct, pmdp: EntryPtr, table: PageTable, folio: 
   const t = locked.ptep.table;
   let go = true;
   for (const i of slots) {
-    go = yield* referenced_one(mm, { table: t, idx: i }, t.addrOf(i), folio, pra);
+    go = yield* referenced_one(mm, { table: t, idx: i }, t.addrOf(i), folio, pra, locked.ptl);
     if (!go) break;
   }
   yield* pte_unmap_unlock(locked.ptl);
@@ -95,16 +105,15 @@ function* walk_pte_table(mm: MmStruct, pmdp: EntryPtr, table: PageTable, folio: 
 /** Scan one mm's tables from `table` (level > PTE) down. */
 function* walk_level(mm: MmStruct, table: PageTable, folio: Folio, pra: FolioReferencedArg): Gen<boolean> {
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
-    if (entry_none(table.entries[i]!)) continue;
+    const v = yield* read_present_lockless(table, i);
+    if (!v) continue;
     const p: EntryPtr = { table, idx: i };
-    const v = yield* read_entry(p, true);
-    if (entry_none(v) || !entry_present(v)) continue;
     if (table.level === PMD_LEVEL) {
       if (entry_leaf(v)) {
         // A PMD-mapped THP: pmdp_clear_flush_young_notify under the PMD lock.
         if (!maps_folio(v, folio)) continue;
         const ptl = yield* pmd_lock(mm, p);
-        const go = yield* referenced_one(mm, p, table.addrOf(i), folio, pra);
+        const go = yield* referenced_one(mm, p, table.addrOf(i), folio, pra, ptl);
         yield* spin_unlock(ptl);
         if (!go) return false;
         continue;

@@ -1,5 +1,6 @@
 /**
- * LRU insertion and software access tracking (mm/swap.c), classic two-list LRU (MGLRU off).
+ * LRU insertion and software access tracking (mm/swap.c): the classic two-list LRU, and with the
+ * multi-gen LRU its entry points into lru_gen.ts (lru_gen_inc_refs, the faulted-in folio's PG_active).
  *
  * Activation is batched as in the kernel: folio_activate() claims the folio (clears PG_lru), takes a
  * reference and queues it on the CPU's lru_activate folio_batch -- one CPU per task here -- and the
@@ -14,6 +15,7 @@ import { current, name } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
+import { lru_gen_enabled, lru_gen_in_fault, lru_gen_inc_refs } from './lru_gen.js';
 import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import {
   type Folio, LRU_NONE, PG_active, PG_idle, PG_lru, PG_referenced, PG_unevictable, folio_change_flags, folio_get, folio_put,
@@ -28,10 +30,17 @@ export function lru_lock(): SpinLock {
   return kernel().subsystem('lru_lock', () => new SpinLock(C_LRU_LOCK));
 }
 
-/** folio_add_lru(): a new folio joins the inactive list of its type. */
+/**
+ * folio_add_lru(): a new folio joins the inactive list of its type. With the multi-gen LRU, one
+ * added by a page fault is active: it joins a young generation (see lru_gen_folio_seq).
+ */
 export function* folio_add_lru(folio: Folio): Gen {
   const lock = lru_lock();
   yield* spin_lock(lock);
+  // The kernel sets it before queuing the folio on the lru_add batch, which the model drains at
+  // once; set here it shows in lru_gen_add_folio's folio_flags event, as the flag it clears.
+  // PF_MEMALLOC (reclaim's own allocations) is not modelled: no reclaim path adds folios.
+  if (lru_gen_enabled() && !(folio.flags & PG_unevictable) && lru_gen_in_fault()) folio.flags |= PG_active;
   yield* lru_move_to_flagged_list(folio);
   yield* spin_unlock(lock);
 }
@@ -59,7 +68,7 @@ function activate_batches(): Map<Task, Folio[]> {
  * folio without PG_lru (reclaim isolated it, or it is queued already) is left alone. The batch
  * holds a reference until it is moved.
  */
-const folio_activate = traced('folio_activate', function* (folio: Folio): Gen {
+export const folio_activate = traced('folio_activate', function* (folio: Folio): Gen {
   if (folio.flags & (PG_active | PG_unevictable)) return;
   if (!(folio.flags & PG_lru)) return;
   yield* folio_change_flags(folio, 0, PG_lru, WHY_QUEUE_ACTIVATE);
@@ -111,6 +120,13 @@ export function* lru_add_drain_all(): Gen {
  */
 export function* folio_mark_accessed(folio: Folio): Gen {
   const from = folio.flags;
+  if (lru_gen_enabled()) {
+    // The multi-gen LRU counts the access (refs, then PG_workingset) and moves nothing; the
+    // eviction weighs the count (sort_folio). PG_idle is left alone, as the kernel returns first.
+    lru_gen_inc_refs(folio);
+    yield emit.folio_mark_accessed({ folio: folio.id, from, to: folio.flags });
+    return;
+  }
   if (!(folio.flags & PG_referenced)) {
     folio.flags |= PG_referenced;
   } else if (folio.flags & PG_unevictable) {

@@ -9,7 +9,7 @@
  * inactive list; ACTIVATE sets PG_active and puts it on the active list. shrink_active_list (active
  * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
  */
-import { emit, FolioReferences, LruList } from '../../trace/vocab/index.js';
+import { emit, FolioReferences } from '../../trace/vocab/index.js';
 import { name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
@@ -19,10 +19,13 @@ import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { TaskStruct } from '../kernel/sched.js';
 import {
   type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
-  folio_change_flags, folio_get, folio_is_file_lru, folio_put, folio_try_get, lru_lists, lru_move_to_flagged_list,
+  folio_change_flags, folio_get, folio_is_file_lru, folio_on_active_lru, folio_put, folio_try_get, lru_lists,
+  lru_move_to_flagged_list, lruvec_del_folio,
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from './rmap.js';
+import { lru_gen_enabled, lru_gen_set_refs } from './lru_gen.js';
+import { lru_gen_shrink_node } from './lru_gen_vmscan.js';
 import { folio_add_lru, lru_add_drain, lru_isolated, lru_lock } from './swap.js';
 
 // enum folio_references: the reclaim_verdict event names them (FolioReferences).
@@ -50,10 +53,16 @@ export interface References {
   referenced: boolean;
 }
 
-/** folio_check_references() (§5.3), classic LRU policy. */
+/**
+ * folio_check_references() (§5.3): the classic LRU policy, or the multi-gen LRU's. With the
+ * multi-gen LRU, PG_referenced is not test-and-cleared here: a folio no PTE referenced is reclaimed
+ * whatever its refs (the eviction weighed those already, in sort_folio), and a referenced one is
+ * kept the first time and activated the next (lru_gen_set_refs: PG_referenced, then PG_workingset).
+ */
 export function* folio_check_references(folio: Folio): Gen<References> {
   const pra: FolioReferencedArg = { mapcount: 0, referenced: 0, vm_flags: 0 };
   const ptes = yield* folio_referenced(folio, pra);
+  if (lru_gen_enabled()) return yield* lru_gen_check_references(folio, ptes, pra.vm_flags);
   const referenced = yield* folio_test_clear_referenced(folio);
   const r = (verdict: number): References => ({ verdict, ptes, referenced });
   if (pra.vm_flags & VM_LOCKED) return r(FOLIOREF_ACTIVATE);
@@ -69,6 +78,15 @@ export function* folio_check_references(folio: Folio): Gen<References> {
   // Referenced through read()/GUP only, not mapped-and-used: a clean file page goes cheaply.
   if (referenced && folio_is_file_lru(folio)) return r(FOLIOREF_RECLAIM_CLEAN);
   return r(FOLIOREF_RECLAIM);
+}
+
+/** folio_check_references()'s lru_gen branch; `referenced` reports PG_referenced as it was. */
+function* lru_gen_check_references(folio: Folio, ptes: number, vm_flags: number): Gen<References> {
+  const referenced = (folio.flags & PG_referenced) !== 0;
+  const r = (verdict: number): References => ({ verdict, ptes, referenced });
+  if (vm_flags & VM_LOCKED) return r(FOLIOREF_ACTIVATE);
+  if (!ptes) return r(FOLIOREF_RECLAIM);
+  return r((yield* lru_gen_set_refs(folio)) ? FOLIOREF_ACTIVATE : FOLIOREF_KEEP);
 }
 
 /** shrink_folio_list() up to the verdict: returns how many folios were judged reclaimable. */
@@ -94,12 +112,8 @@ export const shrink_folio_list = traced('shrink_folio_list', function* (folios: 
  * place reclaim's batch isolation and folio_isolate_lru share.
  */
 function* lru_isolate(folio: Folio): Gen {
-  const from = folio.lru;
-  lru_lists()[from]!.delete(folio);
-  folio.lru = LRU_NONE;
-  folio.flags &= ~(PG_lru | PG_active);
   lru_isolated().add(folio);
-  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
+  yield* lruvec_del_folio(folio);
 }
 
 /** Undo lru_isolate: back on the list its flags name, dropping isolation's reference. */
@@ -145,7 +159,7 @@ export function* folio_isolate_lru(folio: Folio): Gen<{ ok: boolean; active: boo
     return { ok: false, active: false };
   }
   yield* folio_get(folio);
-  const active = (folio.flags & PG_active) !== 0;
+  const active = folio_on_active_lru(folio);
   yield* lru_isolate(folio);
   yield* spin_unlock(lock);
   return { ok: true, active };
@@ -178,8 +192,12 @@ export const shrink_inactive_list = traced('shrink_inactive_list', function* (lr
   return reclaimable;
 });
 
-/** One reclaim pass over the node: both inactive lists, everything on them. */
+/**
+ * One reclaim pass over the node: both inactive lists, everything on them; with the multi-gen LRU,
+ * lru_gen_shrink_node (lru_gen_vmscan.ts).
+ */
 export const shrink_node = traced('shrink_node', function* (): Gen<number> {
+  if (lru_gen_enabled()) return yield* lru_gen_shrink_node({ shrink_folio_list, move_folios_to_lru });
   let reclaimable = 0;
   for (const lru of [LRU_INACTIVE_ANON, LRU_INACTIVE_FILE]) {
     reclaimable += yield* shrink_inactive_list(lru, lru_lists()[lru]!.size);

@@ -26,7 +26,11 @@ function setFlags(m: Model, folio: number, flags: number): void {
   if (f) f.flags = flags;
 }
 
-/** Which list an lru_move put the folio on decides PG_lru and PG_active, as lruvec_add_folio does. */
+/**
+ * Which list an lru_move put the folio on decides PG_lru and PG_active, as lruvec_add_folio does.
+ * A multi-gen LRU list leaves PG_active alone: lru_gen_add_folio() clears it with the generation it
+ * sets, which the folio_flags event before the move carries.
+ */
 function onList(flags: number, list: keyof typeof LruList.codes): number {
   if (list === 'none') return flags & ~(PG_lru | PG_active);
   const onLru = flags | PG_lru;

@@ -48,14 +48,27 @@ export interface FlagsDef<N extends string = string> {
   readonly kind: 'flags';
   readonly table: string;
   readonly bits: { readonly [K in N]: number };
-  /** The names of the bits set in `value`, lowest bit first; unknown bits as hex. */
+  /**
+   * Counters packed into the same word (folio->flags' LRU_GEN and LRU_REFS): each a mask of
+   * adjacent bits, shown as `NAME=value` when not zero.
+   */
+  readonly fields: { readonly [name: string]: number };
+  /** The names of the bits set in `value`, lowest bit first, then its fields; unknown bits as hex. */
   names(value: number): string[];
   /** `a|b|c`, or `0`. */
   format(value: number): string;
 }
 
-export function defineFlags<const T extends Record<string, number>>(table: string, bits: T): FlagsDef<Extract<keyof T, string>> {
+/** The value of the packed field `mask` in `value` (the bits under the mask, shifted down). */
+export function fieldValue(value: number, mask: number): number {
+  return (value & mask) >>> Math.log2(mask & -mask);
+}
+
+export function defineFlags<const T extends Record<string, number>>(
+  table: string, bits: T, fields: Readonly<Record<string, number>> = {},
+): FlagsDef<Extract<keyof T, string>> {
   const list = Object.entries(bits).sort((x, y) => x[1] - y[1]);
+  const fieldList = Object.entries(fields).sort((x, y) => x[1] - y[1]);
   const names = (value: number): string[] => {
     const out: string[] = [];
     let rest = value;
@@ -65,11 +78,15 @@ export function defineFlags<const T extends Record<string, number>>(table: strin
         rest &= ~bit;
       }
     }
+    for (const [n, mask] of fieldList) {
+      if ((value & mask) !== 0) out.push(`${n}=${fieldValue(value, mask)}`);
+      rest &= ~mask;
+    }
     if (rest !== 0) out.push(`0x${(rest >>> 0).toString(16)}`);
     return out;
   };
   return {
-    kind: 'flags', table, bits: bits as unknown as { readonly [K in Extract<keyof T, string>]: number },
+    kind: 'flags', table, bits: bits as unknown as { readonly [K in Extract<keyof T, string>]: number }, fields,
     names, format: (value) => (value === 0 ? '0' : names(value).join('|')),
   };
 }

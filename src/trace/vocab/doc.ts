@@ -56,6 +56,7 @@ export function eventsMarkdown(): string {
   }
   for (const f of FLAGS) {
     const bits = Object.entries(f.bits as Record<string, number>).map(([n, bit]) => `\`${n}\` ${hex(bit)}`);
+    for (const [n, mask] of Object.entries(f.fields)) bits.push(`\`${n}\` field ${hex(mask)}`);
     out.push(`- flags \`${f.table}\`: ${bits.join(', ')}`);
   }
   out.push('');

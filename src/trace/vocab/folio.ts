@@ -17,11 +17,21 @@ export const PageFlags = defineFlags('page_flags', {
   PG_swapbacked: 1 << 17,
   PG_unevictable: 1 << 18,
   PG_idle: 1 << 24,
+}, {
+  // The multi-gen LRU's counters in folio->flags (include/linux/mmzone.h): LRU_REFS counts
+  // accesses through file descriptors beyond PG_referenced (LRU_REFS_WIDTH = MAX_NR_TIERS - 2
+  // bits); LRU_GEN holds gen+1 while the folio is on a generation's list, else 0
+  // (order_base_2(MAX_NR_GENS + 1) bits). The kernel places them above the page flags, as here.
+  LRU_REFS: 0b11 << 25,
+  LRU_GEN: 0b111 << 27,
 });
 
 /** enum lru_list, with `none` for a folio on no list. */
 export const LruList = defineEnum('lru_lists', {
   none: 0, inactive_anon: 1, active_anon: 2, inactive_file: 3, active_file: 4, unevictable: 5,
+  // The multi-gen LRU (lru_gen_enabled): lrugen->folios[gen][type]; the generation is in the
+  // folio's LRU_GEN field, and the list stands for all the generations of its type.
+  gen_anon: 6, gen_file: 7,
 });
 
 /** enum folio_references (mm/vmscan.c): what folio_check_references() decided. */
@@ -51,6 +61,10 @@ export const folio = {
   reclaim_verdict: kind({
     code: 121, fields: { folio: 'id', verdict: FolioReferences, ptes: 'int', referenced: 'bool' },
     doc: 'folio_check_references() decided: ptes, young PTEs the rmap walk cleared (-1: rmap lock contention); referenced: PG_referenced was set',
+  }),
+  lru_gen_seq: kind({
+    code: 130, fields: { max_seq: 'int', min_seq_anon: 'int', min_seq_file: 'int' },
+    doc: 'the multi-gen LRU\'s generation numbers moved: the youngest (max_seq, the aging) or an oldest (min_seq, the eviction); a folio\'s LRU_GEN is gen+1 with gen = seq % 4',
   }),
   page_cache_delete: kind({
     code: 126, fields: { folio: 'id', file: 'name', index: 'int' },

@@ -117,6 +117,11 @@ export function pte_dirty(v: number): boolean {
 
 export const pte_young = entryYoung;
 
+/** pte_mkold() / pmd_mkold(): the accessed bit cleared (what the *_clear_young helpers store). */
+export function pte_mkold(v: number): number {
+  return entry_clear_bits(v, _PAGE_ACCESSED);
+}
+
 export function pte_special(v: number): boolean {
   return (v & _PAGE_SPECIAL) !== 0;
 }
