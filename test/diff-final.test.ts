@@ -27,7 +27,7 @@ function pteTable(id: number, entries: [number, number][]): TableState {
 function state(over: Partial<StateDoc>): StateDoc {
   return {
     seq: 1, tick: 1, tasks: [], mms: [{ mm: 1, pid: 100, mmapLock: 2, mm_lock_seq: 0, arg_start: 0, arg_end: 0, env_start: 0, env_end: 0 }],
-    vmas: [], tables: [], folios: [], locks: { rwsems: [], spinlocks: [] },
+    vmas: [], tables: [], folios: [], swap: [], locks: { rwsems: [], spinlocks: [] },
     rcu: { gpSeq: 0, gpWaitingFor: [], pending: [], inGracePeriod: [] } as unknown as StateDoc['rcu'],
     requests: [], checks: { warnings: 0, useAfterFree: 0, kernelFaults: 0, deadlock: false }, ...over,
   };

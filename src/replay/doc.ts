@@ -38,6 +38,9 @@ export function toDoc(m: Model): StateDoc {
       entries: [...t.entries.entries()].sort((x, y) => x[0] - y[0]),
     })),
     folios,
+    swap: [...m.swap.values()].sort(byKey((x) => x.offset)).map((x) => ({
+      offset: x.offset, count: x.count, cache: x.cache, folio: x.folio, dataHash: hashHex(bytesHash(x.data)),
+    })),
     locks: {
       rwsems: [...m.rwsems.values()]
         .filter((s) => s.writer !== null || s.readers.length > 0 || s.waiters.length > 0 || s.handoff)
