@@ -56,7 +56,7 @@ const AGING_BITS = _PAGE_ACCESSED | _PAGE_DIRTY;
 
 /**
  * Every mapping in every page table: present leaves (PTEs, huge PMDs/PUDs) and non-present entries
- * such as migration entries. Table pointers are left out: which table a pointer names is an
+ * (migration entries, swap entries). Table pointers are left out: which table a pointer names is an
  * allocation detail, and the mappings below it are compared themselves. `withAging` keeps the
  * accessed and dirty bits (an aging difference) in the key.
  */
