@@ -91,26 +91,24 @@ interface ShrinkResult {
 
 /**
  * shrink_folio_list(): each isolated folio is locked (folio_trylock: a folio somebody holds
- * locked is kept), judged -- unless `ignore_references` (MADV_PAGEOUT's reclaim_pages) -- and
- * reclaimed, kept or activated. Freed folios are not put back.
+ * locked is kept), judged, and reclaimed, kept or activated. Freed folios are not put back.
+ * (ignore_references, MADV_PAGEOUT's reclaim_pages, is not modelled.)
  */
-export const shrink_folio_list = traced('shrink_folio_list', function* (
-  folios: Folio[], ignore_references: boolean = false,
-): Gen<ShrinkResult> {
+export const shrink_folio_list = traced('shrink_folio_list', function* (folios: Folio[]): Gen<ShrinkResult> {
   const result: ShrinkResult = { reclaimed: 0, kept: [] };
   for (const folio of folios) {
-    if (yield* shrink_folio(folio, ignore_references)) result.reclaimed += folio.nr_pages;
+    if (yield* shrink_folio(folio)) result.reclaimed += folio.nr_pages;
     else result.kept.push(folio);
   }
   return result;
 });
 
 /** One folio of shrink_folio_list()'s loop. Returns whether it was freed. */
-function* shrink_folio(folio: Folio, ignore_references: boolean): Gen<boolean> {
+function* shrink_folio(folio: Folio): Gen<boolean> {
   if (!(yield* folio_trylock(folio))) return false; // keep
   // Under writeback from an earlier pass (case 2 of the kernel's three): activate it and go on.
   if (folio.flags & PG_writeback) return yield* activate_locked(folio);
-  const verdict = ignore_references ? FOLIOREF_RECLAIM : yield* judge(folio);
+  const verdict = yield* judge(folio);
   if (verdict === FOLIOREF_ACTIVATE) return yield* activate_locked(folio);
   if (verdict === FOLIOREF_KEEP) return yield* keep_locked(folio);
   // Page-cache reclaim and large-folio swap are not modelled (file header).
