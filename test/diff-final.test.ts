@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import type { RunFacts } from '../src/diff/facts.js';
 import { finalStateFindings, onlyIn } from '../src/diff/final.js';
-import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTE_LEVEL, SWP_MIGRATION_WRITE, make_migration_entry, mk_entry } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTE_LEVEL, SWP_MIGRATION_WRITE, make_migration_entry, make_swap_pte, mk_entry } from '../src/linux/arch/x86/include/pgtable_types.js';
 import type { FolioState, StateDoc, TableState, VmaState } from '../src/replay/state.js';
 
 const PTE_BITS = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER;
@@ -27,7 +27,7 @@ function pteTable(id: number, entries: [number, number][]): TableState {
 function state(over: Partial<StateDoc>): StateDoc {
   return {
     seq: 1, tick: 1, tasks: [], mms: [{ mm: 1, pid: 100, mmapLock: 2, mm_lock_seq: 0, arg_start: 0, arg_end: 0, env_start: 0, env_end: 0 }],
-    vmas: [], tables: [], folios: [], locks: { rwsems: [], spinlocks: [] },
+    vmas: [], tables: [], folios: [], swap: [], locks: { rwsems: [], spinlocks: [] },
     rcu: { gpSeq: 0, gpWaitingFor: [], pending: [], inGracePeriod: [] } as unknown as StateDoc['rcu'],
     requests: [], checks: { warnings: 0, useAfterFree: 0, kernelFaults: 0, deadlock: false }, ...over,
   };
@@ -75,6 +75,17 @@ describe('final state', () => {
     const f = finalStateFindings(facts('a', base()), facts('b', migrating));
     expect(f.map((x) => x.kind)).toEqual(['final-page-tables']);
     expect(f[0]!.message).toMatch(/only in b: 0x10001000 L1 migration entry -> data Y\+0/);
+  });
+
+  test('a swap entry is keyed by what its slot holds, not by the slot number', () => {
+    const swapped = (slot: number, dataHash: string) => {
+      const s = base({ pte1: make_swap_pte(0, slot, true) });
+      return { ...s, folios: s.folios.slice(0, 1), swap: [{ offset: slot, count: 1, cache: false, folio: null, dataHash }] };
+    };
+    expect(found(swapped(1, 'Y'), swapped(5, 'Y'))).toEqual([]);
+    const f = finalStateFindings(facts('a', swapped(1, 'Y')), facts('b', swapped(1, 'Z')));
+    expect(f.map((x) => x.kind)).toEqual(['final-page-tables']);
+    expect(f[0]!.message).toMatch(/only in a: 0x10001000 L1 swap entry -> data Y.*only in b: 0x10001000 L1 swap entry -> data Z/);
   });
 
   test('only the accessed bit differs: info, not a difference', () => {

@@ -10,7 +10,7 @@
  */
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, PTE_LEVEL, entry_flags, entry_leaf, entry_none, entry_pfn, entry_size,
-  is_migration_entry, pfn_swap_entry_to_page,
+  is_migration_entry, is_real_swap_pte, pfn_swap_entry_to_page, swp_offset,
 } from '../linux/arch/x86/include/pgtable_types.js';
 import type { FolioState, StateDoc } from '../replay/state.js';
 import { LruList, PageFlags } from '../trace/vocab/index.js';
@@ -56,12 +56,14 @@ const AGING_BITS = _PAGE_ACCESSED | _PAGE_DIRTY;
 
 /**
  * Every mapping in every page table: present leaves (PTEs, huge PMDs/PUDs) and non-present entries
- * such as migration entries. Table pointers are left out: which table a pointer names is an
+ * (migration entries, swap entries). Table pointers are left out: which table a pointer names is an
  * allocation detail, and the mappings below it are compared themselves. `withAging` keeps the
  * accessed and dirty bits (an aging difference) in the key.
  */
 function mappingKeys(s: StateDoc, withAging: boolean): string[] {
   const contents = pfnContents(s.folios);
+  // A swapped-out page: what its slot holds (slot numbers, like pfns, differ between runs).
+  const slotData = new Map(s.swap.map((x) => [x.offset, x.dataHash]));
   const keys: string[] = [];
   for (const t of s.tables) {
     if (t.pendingFree) continue;
@@ -70,6 +72,8 @@ function mappingKeys(s: StateDoc, withAging: boolean): string[] {
       const va = hex(t.base + index * entry_size(t.level));
       if (is_migration_entry(v)) {
         keys.push(`${va} L${t.level} migration entry -> ${contents(pfn_swap_entry_to_page(v))}`);
+      } else if (is_real_swap_pte(v)) {
+        keys.push(`${va} L${t.level} swap entry -> data ${slotData.get(swp_offset(v)) ?? '?'}`);
       } else if (t.level === PTE_LEVEL || entry_leaf(v)) {
         const bits = withAging ? entry_flags(v) : entry_flags(v) & ~AGING_BITS;
         keys.push(`${va} L${t.level} bits ${hex(bits)} -> ${contents(entry_pfn(v))}`);

@@ -2,7 +2,7 @@
  * The state document of a model: what `replay` prints, the same from either engine. Lists are
  * sorted by id and idle locks left out, so equal states print equal documents.
  */
-import { hashHex } from '../trace/hash.js';
+import { bytesHash, hashHex } from '../trace/hash.js';
 import { requestId } from '../trace/request-log.js';
 import type { Model } from './model-types.js';
 import type { FolioState, StateDoc, TaskRunState } from './state.js';
@@ -38,6 +38,9 @@ export function toDoc(m: Model): StateDoc {
       entries: [...t.entries.entries()].sort((x, y) => x[0] - y[0]),
     })),
     folios,
+    swap: [...m.swap.values()].sort(byKey((x) => x.offset)).map((x) => ({
+      offset: x.offset, count: x.count, cache: x.cache, folio: x.folio, dataHash: hashHex(bytesHash(x.data)),
+    })),
     locks: {
       rwsems: [...m.rwsems.values()]
         .filter((s) => s.writer !== null || s.readers.length > 0 || s.waiters.length > 0 || s.handoff)

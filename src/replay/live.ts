@@ -9,7 +9,9 @@ import { task_of } from '../linux/kernel/sched.js';
 import { requests } from '../linux/kernel/request.js';
 import { files } from '../linux/mm/filemap.js';
 import { pages } from '../linux/mm/folio.js';
-import { mms, vmas } from '../linux/mm/mm_types.js';
+import { mms, PAGE_SIZE, vmas } from '../linux/mm/mm_types.js';
+import { swap_cache_peek } from '../linux/mm/swap_state.js';
+import { swap_info } from '../linux/mm/swapfile.js';
 import { tables } from '../linux/mm/pgtable.js';
 import { locks } from '../linux/kernel/locking/registry.js';
 import { RwSemaphore } from '../linux/kernel/locking/rwsem.js';
@@ -90,6 +92,15 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestL
       lru: f.lru, file: f.mapping ? f.mapping.name : null, index: f.index, data: f.bytes.clone(),
     };
     m.folios.set(f.id, folio);
+  }
+  const si = swap_info(k);
+  for (let offset = 0; si && offset < si.max; offset++) {
+    const count = si.swap_map[offset]!;
+    const cache = si.has_cache[offset] !== 0;
+    if (count === 0 && !cache) continue;
+    const folio = swap_cache_peek(offset, k);
+    const data = si.data.get(offset)?.slice() ?? new Uint8Array(PAGE_SIZE);
+    m.swap.set(offset, { offset, count, cache, folio: folio ? folio.id : null, data });
   }
   for (const f of files(k).values()) m.files.set(f.name, { name: f.name, data: f.data.slice() });
   for (const lock of locks(k)) {

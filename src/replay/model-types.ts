@@ -11,7 +11,7 @@ import type { PageBytes } from '../trace/page-bytes.js';
 import { RequestLog } from '../trace/request-log.js';
 import type { EventOf, KindName } from '../trace/vocab/index.js';
 import type {
-  FolioState, MmState, RwsemState, SpinState, TaskRunState, VmaState,
+  FolioState, MmState, RwsemState, SpinState, SwapSlotState, TaskRunState, VmaState,
 } from './state.js';
 
 // The model's records that are exactly what the document shows.
@@ -48,6 +48,9 @@ export interface MTable {
 /** A folio as the document shows it, with its bytes (allocated page by page as written) instead of their hash. */
 export type MFolio = Omit<FolioState, 'dataHash'> & { data: PageBytes };
 
+/** A swap slot in use, with the bytes the device holds for it instead of their hash. */
+export type MSwapSlot = Omit<SwapSlotState, 'dataHash'> & { data: Uint8Array };
+
 export interface MFile {
   name: string;
   data: Uint8Array;
@@ -64,6 +67,8 @@ export interface Model {
   vmas: Map<number, MVma>;
   tables: Map<number, MTable>;
   folios: Map<number, MFolio>;
+  /** The swap device's slots in use, by offset. */
+  swap: Map<number, MSwapSlot>;
   rwsems: Map<number, MRwsem>;
   spins: Map<number, MSpin>;
   files: Map<string, MFile>;
@@ -75,7 +80,7 @@ export interface Model {
 export function emptyModel(): Model {
   return {
     seq: 0, tick: 0, lastTid: 0, tasks: new Map(), mms: new Map(), vmas: new Map(), tables: new Map(),
-    folios: new Map(), rwsems: new Map(), spins: new Map(), files: new Map(),
+    folios: new Map(), swap: new Map(), rwsems: new Map(), spins: new Map(), files: new Map(),
     rcu: { gpSeq: 0, gpWaitingFor: [], pending: [], inGracePeriod: [] },
     requests: new RequestLog(), checks: { warnings: 0, useAfterFree: 0, kernelFaults: 0, deadlock: false },
   };

@@ -13,13 +13,13 @@
 import { Packr } from 'msgpackr';
 import { PageBytes, type PageBytesWire } from '../trace/page-bytes.js';
 import { RequestLog, type RequestLogWire } from '../trace/request-log.js';
-import type { MFile, MFolio, MMm, MRwsem, MSpin, MTable, MTask, MVma, Model } from './model-types.js';
+import type { MFile, MFolio, MMm, MRwsem, MSpin, MSwapSlot, MTable, MTask, MVma, Model } from './model-types.js';
 
 /**
  * The Model's shape on the wire. Bump it with any change to the Model's records or to how an
  * event folds into them: a snapshot from another version is then ignored, not decoded.
  */
-export const MODEL_VERSION = 3;
+export const MODEL_VERSION = 4;
 
 /**
  * Events between snapshots written while recording: replay decodes the nearest snapshot and folds
@@ -31,7 +31,7 @@ export const SNAPSHOT_EVERY = 32768;
 // entries are [index, value] pairs; msgpackr's records keep the repeated shapes compact.
 const packr = new Packr();
 
-type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems' | 'spins' | 'files' | 'requests'> & {
+type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'swap' | 'rwsems' | 'spins' | 'files' | 'requests'> & {
   /** Absent in a stored snapshot: the reader supplies the log from the trace file. */
   requests?: RequestLogWire;
   tasks: MTask[];
@@ -39,6 +39,7 @@ type Wire = Omit<Model, 'tasks' | 'mms' | 'vmas' | 'tables' | 'folios' | 'rwsems
   vmas: MVma[];
   tables: (Omit<MTable, 'entries'> & { entries: [number, number][] })[];
   folios: (Omit<MFolio, 'data'> & { data: PageBytesWire })[];
+  swap: MSwapSlot[];
   rwsems: MRwsem[];
   spins: MSpin[];
   files: MFile[];
@@ -74,7 +75,7 @@ function toWire(m: Model): Wire {
     ...state,
     tasks: [...m.tasks.values()], mms: [...m.mms.values()], vmas: [...m.vmas.values()],
     tables: [...m.tables.values()].map((t) => ({ ...t, entries: [...t.entries] })),
-    folios: [...m.folios.values()].map((f) => ({ ...f, data: f.data.toWire() })), rwsems: [...m.rwsems.values()], spins: [...m.spins.values()].filter(isBusy),
+    folios: [...m.folios.values()].map((f) => ({ ...f, data: f.data.toWire() })), swap: [...m.swap.values()], rwsems: [...m.rwsems.values()], spins: [...m.spins.values()].filter(isBusy),
     files: [...m.files.values()], modelVersion: MODEL_VERSION,
   };
 }
@@ -100,18 +101,19 @@ export function decodeModel(bytes: Uint8Array, requestLogAt?: RequestLogAt): Mod
   }
   const version = w?.modelVersion ?? 1;
   if (version !== MODEL_VERSION) return { reason: `the snapshot was written by model version ${version}, this build reads ${MODEL_VERSION}` };
-  if (!Array.isArray(w.tasks) || !Array.isArray(w.folios) || !Array.isArray(w.files)) return { reason: 'the snapshot does not decode' };
+  if (!Array.isArray(w.tasks) || !Array.isArray(w.folios) || !Array.isArray(w.swap) || !Array.isArray(w.files)) return { reason: 'the snapshot does not decode' };
   const requests = w.requests === undefined ? requestLogAt?.(w.seq) : RequestLog.fromWire(w.requests);
   if (requests === undefined) return { reason: 'the snapshot\'s request log is not in the trace file' };
   // Byte arrays come back as views of the snapshot buffer: give each its own copy.
   const folios: MFolio[] = w.folios.map((f) => ({ ...f, data: PageBytes.fromWire(f.data) }));
+  for (const x of w.swap) x.data = new Uint8Array(x.data);
   for (const f of w.files) f.data = new Uint8Array(f.data);
   const { modelVersion: _, ...state } = w;
   return {
     ...state,
     tasks: keyed(w.tasks, (t) => t.tid), mms: keyed(w.mms, (x) => x.mm), vmas: keyed(w.vmas, (v) => v.vma),
     tables: keyed(w.tables.map((t) => ({ ...t, entries: new Map(t.entries) })), (t) => t.table),
-    folios: keyed(folios, (f) => f.folio), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
+    folios: keyed(folios, (f) => f.folio), swap: keyed(w.swap, (x) => x.offset), rwsems: keyed(w.rwsems, (s) => s.sem), spins: keyed(w.spins, (s) => s.lock),
     files: keyed(w.files, (f) => f.name),
     requests,
   };

@@ -78,6 +78,18 @@ export interface FolioState {
   dataHash: string;
 }
 
+/** A slot of the swap device in use: swap PTEs referring to it, the swap cache's folio for it. */
+export interface SwapSlotState {
+  offset: number;
+  /** swap_map: the swap PTEs that refer to the slot. */
+  count: number;
+  /** SWAP_HAS_CACHE: a folio of the swap cache stands for the slot (`folio`, once added). */
+  cache: boolean;
+  folio: number | null;
+  /** FNV-1a of what the device holds for the slot (zeros until written), 8 hex digits. */
+  dataHash: string;
+}
+
 export interface RwsemState {
   sem: number;
   class: string;
@@ -124,6 +136,7 @@ export interface StateDoc {
   vmas: VmaState[];
   tables: TableState[];
   folios: FolioState[];
+  swap: SwapSlotState[];
   locks: { rwsems: RwsemState[]; spinlocks: SpinState[] };
   rcu: RcuStateDoc;
   requests: RequestState[];

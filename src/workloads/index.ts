@@ -17,6 +17,7 @@ import { neverTouched } from './never-touched.js';
 import { scale } from './scale.js';
 import { specialVmas } from './special-vmas.js';
 import { stuckWriter } from './stuck-writer.js';
+import { swapCmdline } from './swap-cmdline.js';
 import { ipiVsRcu, thpRead } from './thp.js';
 import { mprotectRace, munmapDuringRead, readerBlocksWriter, vmaMerge } from './vma-races.js';
 import { vmaReuse } from './vma-reuse.js';
@@ -34,7 +35,7 @@ export const WORKLOADS: readonly Workload[] = [
   vmaMerge, // §12.6
   munmapDuringRead, // §12.7
   vmaReuse, // §12.8
-  neverTouched, migrationRace, // §12.9 (and §12.12's migration entry)
+  neverTouched, migrationRace, swapCmdline, // §12.9 (and §12.12's migration entry, issue 11's swap)
   mprotectRace, // §12.10
   specialVmas, hugetlbShare, // §12.11
   thpRead, dax1g, // §12.12 (and PUD leaves)

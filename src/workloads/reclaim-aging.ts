@@ -12,7 +12,9 @@
  *  - gup: FOLL_TOUCH -> folio_mark_accessed: the 1st read sets PG_referenced, the 2nd activates P
  *    (lru_move to the active anon list); kswapd does not even see P (it scans inactive lists).
  *  - fast (v1): no folio_mark_accessed, no young bit: kswapd finds no referencing PTE and PG_referenced
- *    clear -> verdict RECLAIM for a page just read twice.
+ *    clear -> verdict RECLAIM for a page just read twice, and swaps it out: the system has a swap
+ *    device (a disk; without one the kernel would not scan the anonymous lists at all), so P goes
+ *    into the swap cache, its PTE becomes a swap entry and its write is submitted.
  *  - fast+touch: as gup.
  *
  * With the multi-gen LRU (--config lru_gen_enabled=y) accessed bits are harvested by the aging's
@@ -34,6 +36,7 @@ import { Completion, complete_all, wait_for_completion } from '../linux/kernel/c
 import { type Folio, page_folio } from '../linux/mm/folio.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../linux/mm/mmap.js';
 import { type MmStruct, PAGE_SIZE } from '../linux/mm/mm_types.js';
+import { swapon } from '../linux/mm/page_io.js';
 import { entry_ptr, entry_table } from '../linux/mm/pgtable.js';
 import {
   LRU_GEN_ANON, LRU_GEN_FILE, MIN_NR_GENS, folio_lru_gen, lru_gen_enabled, lru_gen_from_seq, lrugen,
@@ -49,7 +52,7 @@ export const PAGE_P = 0x30000000;
 export const P_OFFSET = 0x80;
 export const P_PATTERN = new TextEncoder().encode('reclaim-aging: the page P');
 
-/** The folio mapped at addr (a lookup by the workload, not kernel code: no events). */
+/** The folio mapped at addr, or null if nothing present is (a lookup by the workload, not kernel code: no events). */
 export function folio_at(mm: MmStruct, addr: number): Folio | null {
   let table = mm.pgd;
   for (;;) {
@@ -60,6 +63,10 @@ export function folio_at(mm: MmStruct, addr: number): Folio | null {
   }
 }
 
+/** The swap device: pages, and ticks per page of I/O. */
+const SWAP_PAGES = 64;
+const SWAP_IO_TICKS = 500;
+
 export const reclaimAging: Workload = {
   name: 'reclaim-aging',
   description: 'a monitor reads an inactive anon page twice, then kswapd scans it: activated (gup) or reclaimed (fast v1)',
@@ -69,6 +76,7 @@ export const reclaimAging: Workload = {
     pages: intParam(8, 1, 512, 'pages the target stores to (P is the first; the others keep young PTEs)'),
   },
   *boot(ctx: WorkloadContext): Gen {
+    swapon(SWAP_PAGES, SWAP_IO_TICKS);
     kswapd_run();
     const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
     const written = new Completion();

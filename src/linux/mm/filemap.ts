@@ -9,7 +9,7 @@ import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type Kernel } from '../kernel.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
-import { folio_alloc, folio_get, folio_lock, folio_put, folio_trylock, folio_unlock } from './folio.js';
+import { folio_alloc, folio_get, folio_lock, folio_put, folio_trylock, folio_unlock, folio_wait_unlocked } from './folio.js';
 import { release_fault_lock, type VmFault } from './internal.js';
 import {
   AddressSpace, FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_TRIED, type Folio, PAGE_SIZE, PG_uptodate, VM_FAULT_MAJOR,
@@ -20,6 +20,7 @@ import { folio_add_lru } from './swap.js';
 export { AddressSpace } from './mm_types.js';
 
 const W_IO = name('read_folio I/O');
+const W_FOLIO_WAIT_LOCKED = name('folio_wait_locked');
 
 export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
   return k.subsystem('files', () => new Map<string, AddressSpace>());
@@ -95,6 +96,24 @@ function* maybe_unlock_mmap_for_io(vmf: VmFault): Gen<boolean> {
   if (!first_retry) return false;
   yield* release_fault_lock(vmf);
   return true;
+}
+
+/**
+ * __folio_lock_or_retry() (mm/filemap.c): lock the folio for a fault. If somebody else holds it (a
+ * read in flight: swap I/O), a fault that may retry releases its lock first (the VMA lock or
+ * mmap_lock), sleeps until the folio is unlocked -- without taking it -- and returns
+ * VM_FAULT_RETRY; any other fault (remote GUP: no FAULT_FLAG_ALLOW_RETRY) sleeps for the lock
+ * holding its own. 0: the folio is locked. Reduced: the waits are not killable
+ * (FAULT_FLAG_KILLABLE's early return is not modelled).
+ */
+export function* folio_lock_or_retry(folio: Folio, vmf: VmFault): Gen<number> {
+  if (yield* folio_trylock(folio)) return 0;
+  if (yield* maybe_unlock_mmap_for_io(vmf)) {
+    yield* folio_wait_unlocked(folio, W_FOLIO_WAIT_LOCKED);
+    return VM_FAULT_RETRY;
+  }
+  yield* folio_lock(folio);
+  return 0;
 }
 
 /**

@@ -11,13 +11,13 @@ import { kernel } from '../kernel.js';
 import { folio_lru_gen, lru_gen_add_folio, lru_gen_del_folio, lru_gen_enabled, lru_gen_is_active } from './lru_gen.js';
 import {
   Folio, folio_is_file_lru, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
-  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_unevictable, PG_uptodate, pages,
+  PG_active, PG_dirty, PG_locked, PG_lru, PG_reserved, PG_unevictable, PG_uptodate, PG_writeback, pages,
 } from './mm_types.js';
 
 export {
   Folio, folio_is_file_lru, pages,
   PG_locked, PG_referenced, PG_uptodate, PG_dirty, PG_lru, PG_active, PG_reserved, PG_workingset, PG_swapbacked,
-  PG_unevictable, PG_idle,
+  PG_unevictable, PG_idle, PG_writeback, PG_swapcache,
   LRU_NONE, LRU_INACTIVE_ANON, LRU_ACTIVE_ANON, LRU_INACTIVE_FILE, LRU_ACTIVE_FILE, LRU_UNEVICTABLE,
 } from './mm_types.js';
 
@@ -128,6 +128,29 @@ export function* folio_put_refs(folio: Folio, refs: number): Gen {
   folio._refcount -= refs;
   yield emit.folio_put({ folio: folio.id, ref: folio._refcount });
   if (folio._refcount === 0) yield* __folio_put(folio);
+}
+
+/**
+ * folio_ref_freeze(): if the count is exactly `count`, make it 0 in one step (a cmpxchg), so that
+ * nobody can take a reference any more (folio_try_get fails); else leave it. Returns whether it
+ * froze. Reclaim freezes a folio before deleting it from its cache (__remove_mapping).
+ */
+export function* folio_ref_freeze(folio: Folio, count: number): Gen<boolean> {
+  const ok = folio._refcount === count;
+  if (ok) folio._refcount = 0;
+  yield emit.folio_ref_freeze({ folio: folio.id, count, ok });
+  return ok;
+}
+
+/** folio_ref_unfreeze(): give a frozen folio its count back. */
+export function* folio_ref_unfreeze(folio: Folio, count: number): Gen {
+  folio._refcount = count;
+  yield emit.folio_ref_unfreeze({ folio: folio.id, ref: count });
+}
+
+/** free_unref_folios() for a folio reclaim froze at 0 and took out of its cache: it is freed. */
+export function* free_frozen_folio(folio: Folio): Gen {
+  yield* __folio_put(folio);
 }
 
 function* __folio_put(folio: Folio): Gen {
@@ -302,4 +325,23 @@ export function* folio_wait_unlocked(folio: Folio, waitClass: Name): Gen {
     folio_wait_enqueue(folio);
     yield* s.block(folio.id, waitClass);
   }
+}
+
+const W_WRITEBACK = name('folio_wait_writeback');
+
+/**
+ * folio_wait_writeback(): sleep until the folio's writeback has ended (PG_writeback clear). The
+ * waiters share the folio's queue with the lock's (the kernel's hashed wait table; each re-checks
+ * its own bit when woken).
+ */
+export function* folio_wait_writeback(folio: Folio): Gen {
+  while (folio.flags & PG_writeback) {
+    folio_wait_enqueue(folio);
+    yield* sim().block(folio.id, W_WRITEBACK);
+  }
+}
+
+/** folio_wake_bit() after a bit of the folio changed: every waiter re-checks what it waits for. */
+export function* folio_wake_waiters(folio: Folio): Gen {
+  for (const t of folio.waiters.splice(0)) yield* sim().wake(t);
 }

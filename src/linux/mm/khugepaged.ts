@@ -29,7 +29,7 @@ import {
 import { HPAGE_PMD_NR, map_anon_folio_pmd, thp_vma_allowable } from './huge_memory.js';
 import { walk_to_pmd } from './memory.js';
 import { type AddressSpace, i_mmap_lock_read, i_mmap_unlock_read, page_cache_add_large, page_cache_replace } from './filemap.js';
-import { try_to_unmap } from './migrate.js';
+import { try_to_unmap } from './rmap.js';
 import { folio_add_lru, lru_isolated } from './swap.js';
 import { folio_isolate_lru, folio_putback_lru } from './vmscan.js';
 import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
@@ -106,12 +106,14 @@ export const collapse_huge_page = traced('collapse_huge_page', function* (mm: Mm
   let ok = true;
   for (let i = 0; i < PTRS_PER_TABLE; i++) {
     const pte = table.entries[i]!;
-    if (entry_none(pte) || is_zero_pfn(entry_pfn(pte))) {
+    if (entry_none(pte) || (entry_present(pte) && is_zero_pfn(entry_pfn(pte)))) {
       srcs.push(null);
       continue;
     }
-    const src = page_folio(entry_pfn(pte));
-    if (!entry_present(pte) || !src.anon || src.order !== 0 || src.mapcount !== 1) {
+    // A swap or migration entry: no folio to copy (the kernel swaps pages in before collapsing,
+    // __collapse_huge_page_swapin; not modelled), so the collapse fails.
+    const src = entry_present(pte) ? page_folio(entry_pfn(pte)) : null;
+    if (!src || !src.anon || src.order !== 0 || src.mapcount !== 1) {
       ok = false;
       break;
     }

@@ -21,7 +21,7 @@
  *    bookkeeping, no Bloom filters: every PTE table is visited, as with force_scan); non-leaf PMD
  *    accessed bits (should_clear_pmd_young) are not modelled, the MMU model sets leaf bits only.
  *  - No memcg LRU, one node and zone; no refault/eviction stats (protected[], evicted[]); the
- *    retry of folios that missed folio_rotate_reclaimable() is left out (no writeback here).
+ *    retry of folios that missed folio_rotate_reclaimable() is left out (no PG_reclaim here).
  */
 import { current, name, sim } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
@@ -439,8 +439,8 @@ function* isolate_folios(nr_to_scan: number, swappiness: number, isolated: Folio
 
 /** What the eviction uses of the classic reclaim in vmscan.ts (the kernel has both in one file). */
 export interface SharedReclaim {
-  /** shrink_folio_list(): judge (and reclaim) isolated folios; returns how many were reclaimable. */
-  shrink_folio_list(folios: Folio[]): Gen<number>;
+  /** shrink_folio_list(): judge and reclaim isolated folios; returns the pages freed and the folios kept. */
+  shrink_folio_list(folios: Folio[]): Gen<{ reclaimed: number; kept: Folio[] }>;
   /** move_folios_to_lru(): put isolated folios back where their flags say (lru_lock held). */
   move_folios_to_lru(folios: Folio[]): Gen;
 }
@@ -461,14 +461,15 @@ function* evict_folios(nr_to_scan: number, swappiness: number, reclaim: SharedRe
   if (evictable_min_seq(swappiness) + MIN_NR_GENS > g.max_seq) scanned = 0;
   yield* spin_unlock(lock);
   if (folios.length === 0) return { scanned, reclaimed: 0 };
-  const reclaimed = yield* reclaim.shrink_folio_list(folios);
-  for (const folio of [...folios].reverse()) {
+  // Freed folios are gone from the list; only the ones kept go back.
+  const { reclaimed, kept } = yield* reclaim.shrink_folio_list(folios);
+  for (const folio of [...kept].reverse()) {
     if (lru_gen_folio_seq(folio, false) === g.min_seq[folio_lru_type(folio)]) {
       yield* set_mask_bits(folio, LRU_REFS_FLAGS, PG_active, WHY_REJECTED);
     }
   }
   yield* spin_lock(lock);
-  yield* reclaim.move_folios_to_lru(folios);
+  yield* reclaim.move_folios_to_lru(kept);
   yield* spin_unlock(lock);
   return { scanned, reclaimed };
 }
@@ -511,7 +512,7 @@ function* try_to_shrink_lruvec(reclaim: SharedReclaim): Gen<number> {
 /**
  * lru_gen_shrink_node(): kswapd's pass with the multi-gen LRU (shrink_node's lru_gen branch):
  * drain this CPU's batches, take the node's mm_walk (set_mm_walk) and shrink the one lruvec.
- * Returns how many folios were judged reclaimable.
+ * Returns the pages freed.
  */
 export const lru_gen_shrink_node = traced('lru_gen_shrink_node', function* (reclaim: SharedReclaim): Gen<number> {
   yield* lru_add_drain();

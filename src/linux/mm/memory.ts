@@ -10,7 +10,7 @@ import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
   PTE_LEVEL, PUD_LEVEL, PUD_SIZE, entry_flags, entry_huge, entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
-  is_migration_entry, mk_entry, pte_dirty, pte_special, pte_write,
+  is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, swp_offset,
 } from '../arch/x86/include/pgtable_types.js';
 import { EINVAL, ENOMEM } from '../include/errno.js';
 import { kernel } from '../kernel.js';
@@ -18,9 +18,9 @@ import { traced } from '../kernel/ftrace.js';
 import { current_task } from '../kernel/sched.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
-import { filemap_fault } from './filemap.js';
+import { filemap_fault, folio_lock_or_retry } from './filemap.js';
 import {
-  type Folio, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { dev_dax_huge_fault, vma_is_dax } from '../drivers/dax/device.js';
@@ -31,8 +31,9 @@ import { migration_entry_wait } from './migrate.js';
 import { mmap_assert_locked, vma_start_write } from './mmap_lock.js';
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
 import {
-  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_SIGBUS, VM_IO, VM_PFNMAP,
-  VM_SHARED, VM_WRITE, type VmAreaStruct, is_vm_hugetlb_page, vma_is_anonymous,
+  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
+  VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
+  is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
@@ -41,6 +42,8 @@ import {
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
 import { folio_add_lru } from './swap.js';
+import { folio_free_swap, free_swap_and_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
+import { swap_entry_put } from './swapfile.js';
 
 export { table_alloc } from './pgtable.js';
 export { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
@@ -61,6 +64,8 @@ const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
 const HOW_DAX_PUD = name('dev_dax_huge_fault:pud');
 /** A DAX VMA is never split off its 1 GiB alignment (dev_dax_split), so it is zapped in whole PUD ranges. */
 const SPLIT_HUGE_PUD = 'split_huge_pud is not modelled: a device-dax VMA is zapped in whole 1 GiB ranges';
+const HOW_SWAPIN = name('do_swap_page');
+const HOW_SWAPIN_RETRY = name('do_swap_page:folio_lock_or_retry');
 const UAF_COPY = name('copy from a freed folio');
 const FAULT_SECRETMEM = name('copy from a secretmem folio (not in the direct map)');
 
@@ -306,8 +311,9 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
  * do_swap_page() (§6.7) for a non-present PTE `orig` read locklessly, with the table mapped (RCU
  * held; pte_unmap_same() unmaps it). A migration entry: migration_entry_wait() sleeps until the
  * migration is done, and the fault returns 0 so the caller retries (GUP re-follows the page, a user
- * access re-executes) -- with mmap_lock or the VMA lock still held, as the kernel does. Real swap
- * entries are never written (swap-out is not modelled): anything else is VM_FAULT_SIGBUS.
+ * access re-executes) -- with mmap_lock or the VMA lock still held, as the kernel does. A swap
+ * entry: swap_in() reads the page back. Anything else (hwpoison, markers: never written) is
+ * VM_FAULT_SIGBUS.
  */
 function* do_swap_page(vmf: VmFault, orig: number): Gen<number> {
   yield* pte_unmap(); // pte_unmap_same()
@@ -316,8 +322,101 @@ function* do_swap_page(vmf: VmFault, orig: number): Gen<number> {
     yield* migration_entry_wait(vmf.vma.vm_mm, vmf.pmdp, vmf.address);
     return 0;
   }
+  if (is_real_swap_pte(orig)) return yield* swap_in(vmf, orig);
   vmf.how = HOW_NONPRESENT;
   return VM_FAULT_SIGBUS;
+}
+
+/**
+ * do_swap_page()'s swap-in of swap entry `orig` (swap device 0, a disk: not SWP_SYNCHRONOUS_IO, so
+ * always through the swap cache). The swap cache's folio, or -- on a miss, a major fault --
+ * swapin_readahead's new one, whose read is in flight with the folio locked. folio_lock_or_retry:
+ * a user fault releases its lock and sleeps until the read is done, then retries (and finds the
+ * folio cached); remote GUP sleeps for it holding mmap_lock. Then, under the PTL, pte_same: the
+ * entry must still be there (else somebody else mapped it: back out). The slot loses the PTE's
+ * reference (swap_free), the cache lets go of the folio if it should (should_try_to_free_swap),
+ * and the folio is mapped -- writable at once if the entry says the page was exclusive and the VMA
+ * is writable (a write fault also dirties it), else a write goes on to do_wp_page. The lookup's
+ * reference becomes the mapping's.
+ */
+function* swap_in(vmf: VmFault, orig: number): Gen<number> {
+  const vma = vmf.vma;
+  const offset = swp_offset(orig);
+  let ret = 0;
+  vmf.how = HOW_SWAPIN;
+  let folio = yield* swap_cache_get_folio(offset);
+  if (!folio) {
+    const found = yield* swapin_readahead(offset);
+    if (!found) return yield* swap_in_lost(vmf, orig);
+    folio = found.folio;
+    ret = VM_FAULT_MAJOR; // had to read the page from the swap area (or wait for who does)
+  }
+  const locked_ret = yield* folio_lock_or_retry(folio, vmf);
+  if (locked_ret & VM_FAULT_RETRY) {
+    vmf.how = HOW_SWAPIN_RETRY;
+    yield* folio_put(folio);
+    return ret | locked_ret;
+  }
+  // folio_matches_swap_entry(): folio_free_swap() may have taken it out of the cache meanwhile.
+  const still_cached = (folio.flags & PG_swapcache) !== 0 && folio.swap === offset;
+  const locked = still_cached ? yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address) : null;
+  const same = locked !== null && (yield* read_entry(locked.ptep, false)) === orig;
+  if (!same || !(folio.flags & PG_uptodate)) {
+    // out_nomap / out_page: somebody else mapped it first, or the read failed.
+    vmf.how = HOW_RACED;
+    if (locked) yield* pte_unmap_unlock(locked.ptl);
+    yield* folio_unlock(folio);
+    yield* folio_put(folio);
+    return same ? VM_FAULT_SIGBUS : ret;
+  }
+  const exclusive = pte_swp_exclusive(orig);
+  yield* swap_entry_put(offset); // swap_free_nr()
+  if (should_try_to_free_swap(folio, vma, vmf.flags)) yield* folio_free_swap(folio);
+  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED; // mk_pte(page, vma->vm_page_prot)
+  let write_done = false;
+  const reuse = exclusive || folio._refcount === 1;
+  if (reuse && vma.vm_flags & VM_WRITE) {
+    flags |= _PAGE_RW;
+    if (is_write(vmf)) {
+      flags |= _PAGE_DIRTY;
+      write_done = true;
+    }
+  }
+  // folio_add_new_anon_rmap(rmap_flags): the swapped-in folio is anonymous again, exclusive if
+  // the entry said so (RMAP_EXCLUSIVE).
+  if (reuse) folio.anon_exclusive = true;
+  yield* folio_mapcount_inc(folio);
+  const pte = mk_entry(folio.pfn, flags);
+  yield* set_entry(locked.ptep, pte);
+  yield* folio_unlock(folio);
+  if (is_write(vmf) && !write_done) return ret | (yield* do_wp_page(vmf, locked.ptep, pte, locked.ptl));
+  yield* pte_unmap_unlock(locked.ptl);
+  return ret;
+}
+
+/**
+ * The swap-in found no folio and could not make one: the slot is no longer used, because somebody
+ * else swapped the page in (and freed the slot) meanwhile. Back out if that is why -- the PTE
+ * changed -- else it is VM_FAULT_OOM.
+ */
+function* swap_in_lost(vmf: VmFault, orig: number): Gen<number> {
+  vmf.how = HOW_RACED;
+  const locked = yield* pte_offset_map_lock(vmf.vma.vm_mm, vmf.pmdp, vmf.address);
+  if (!locked) return 0;
+  const now = yield* read_entry(locked.ptep, false);
+  yield* pte_unmap_unlock(locked.ptl);
+  return now === orig ? VM_FAULT_OOM : 0;
+}
+
+/**
+ * should_try_to_free_swap(): drop the swap cache's hold on a folio just swapped in when the VMA is
+ * mlocked, or for a write fault when only the cache and this fault hold the folio (so that it can
+ * be reused writable). mem_cgroup_swap_full() is not modelled.
+ */
+function should_try_to_free_swap(folio: Folio, vma: VmAreaStruct, fault_flags: number): boolean {
+  if (!(folio.flags & PG_swapcache)) return false;
+  if (vma.vm_flags & VM_LOCKED) return true;
+  return (fault_flags & FAULT_FLAG_WRITE) !== 0 && folio._refcount === 1 + folio.nr_pages;
 }
 
 /** handle_pte_fault() (§6.7). */
@@ -434,11 +533,14 @@ function* zap_pte_range(
     const ptep = entry_ptr(table, a);
     const pte = table.entries[ptep.idx]!;
     if (entry_none(pte)) continue;
-    yield* set_entry(ptep, 0); // ptep_get_and_clear_full
-    // zap_nonpresent_ptes(): a migration entry holds neither a mapcount nor a reference of the
-    // folio (try_to_migrate dropped both when it installed it), so clearing it is all there is:
-    // remove_migration_ptes() will not find it, and the new folio ends up unmapped here. (The
-    // kernel's rss counters are not modelled.) Other swap entries are never written.
+    // zap_nonpresent_ptes(): a swap entry gives its slot's reference back (free_swap_and_cache,
+    // which also frees the slot's swap cache folio if nothing else needs it).
+    if (is_real_swap_pte(pte)) yield* free_swap_and_cache(swp_offset(pte));
+    yield* set_entry(ptep, 0); // ptep_get_and_clear_full / clear_not_present_full_ptes
+    // A migration entry holds neither a mapcount nor a reference of the folio (try_to_migrate
+    // dropped both when it installed it), so clearing it is all there is: remove_migration_ptes()
+    // will not find it, and the new folio ends up unmapped here. (The kernel's rss counters are
+    // not modelled.)
     if (!entry_present(pte)) continue;
     const page = vm_normal_page(vma, pte);
     if (page === null) continue;

@@ -28,16 +28,15 @@ import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER, PMD_LEVEL, PTRS_PER_TABLE,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER,
   SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE, SWP_MIGRATION_WRITE,
-  entry_leaf, entry_none, entry_pfn, entry_present, is_migration_entry, is_migration_entry_dirty,
+  entry_pfn, is_migration_entry, is_migration_entry_dirty,
   is_migration_entry_young, is_readable_exclusive_migration_entry, is_writable_migration_entry, make_migration_entry,
   mk_entry, pfn_swap_entry_to_page,
   pte_dirty, pte_write, pte_young,
 } from '../arch/x86/include/pgtable_types.js';
 import { EAGAIN, EBUSY, EFAULT, ENOENT } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
-import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { syscall } from '../kernel/syscall.js';
 import {
   type Folio, PG_active, PG_dirty, PG_referenced, PG_uptodate, folio_alloc, folio_change_flags, folio_get,
@@ -46,11 +45,12 @@ import {
 } from './folio.js';
 import { mmap_read_lock, mmap_read_unlock } from './mmap_lock.js';
 import {
-  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, mms, vma_lookup,
+  type MmStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_IO, VM_PFNMAP, VM_WRITE, is_vm_hugetlb_page, vma_lookup,
 } from './mm_types.js';
 import { FW_ZEROPAGE, type FolioWalk, folio_walk_end, folio_walk_start } from './pagewalk.js';
-import { type EntryPtr, type PageTable, entry_table, read_entry, set_entry } from './pgtable.js';
+import { type EntryPtr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { rmap_walk_ptes } from './rmap.js';
 import { folio_add_lru, lru_add_drain_all, lru_isolated } from './swap.js';
 import { folio_isolate_lru, folio_putback_lru } from './vmscan.js';
 
@@ -87,65 +87,6 @@ export const migration_entry_wait = traced('migration_entry_wait', function* (
   yield* folio_wait_unlocked(folio, W_MIGRATION_ENTRY);
 });
 
-// --- the emulated rmap walk -----------------------------------------------------------------------
-
-/** Does entry `v` map (present) or stand for (a migration entry) a page of `folio`? */
-function entry_of_folio(v: number, folio: Folio, migration: boolean): boolean {
-  if (entry_none(v)) return false;
-  if (migration ? !is_migration_entry(v) : !entry_present(v)) return false;
-  const pfn = migration ? pfn_swap_entry_to_page(v) : entry_pfn(v);
-  return pfn >= folio.pfn && pfn < folio.pfn + folio.nr_pages;
-}
-
-/**
- * rmap_walk() emulated as in mm/rmap.ts: for every mm, every PTE table holding an entry of
- * `folio` (present mappings, or with `migration` its migration entries) is locked with
- * pte_offset_map_lock (PMD re-check) and `visit` runs for each such slot with the PTL held,
- * re-reading the entry there. PMD leaves are skipped (only small folios migrate).
- */
-function* rmap_walk_ptes(
-  folio: Folio, migration: boolean,
-  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
-): Gen {
-  for (const mm of mms().values()) {
-    if (!mm.pgd) continue;
-    yield* rcu_read_lock();
-    yield* walk_level(mm, mm.pgd, folio, migration, visit);
-    yield* rcu_read_unlock();
-  }
-}
-
-function* walk_level(
-  mm: MmStruct, table: PageTable, folio: Folio, migration: boolean,
-  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
-): Gen {
-  for (let i = 0; i < PTRS_PER_TABLE; i++) {
-    if (entry_none(table.entries[i]!)) continue;
-    const p: EntryPtr = { table, idx: i };
-    const v = yield* read_entry(p, true);
-    if (entry_none(v) || !entry_present(v) || entry_leaf(v)) continue;
-    if (table.level === PMD_LEVEL) {
-      // The PTE table: which slots to visit is found by pfn (the kernel computes the address
-      // from the folio's index, vma_address); the locked re-read is what counts.
-      const pte_table = entry_table(v);
-      const slots: number[] = [];
-      for (let j = 0; j < PTRS_PER_TABLE; j++) if (entry_of_folio(pte_table.entries[j]!, folio, migration)) slots.push(j);
-      if (slots.length === 0) continue;
-      const locked = yield* pte_offset_map_lock(mm, p, pte_table.addrOf(slots[0]!));
-      if (!locked) continue;
-      const t = locked.ptep.table;
-      for (const j of slots) {
-        const ptep: EntryPtr = { table: t, idx: j };
-        const now = yield* read_entry(ptep, false);
-        if (entry_of_folio(now, folio, migration)) yield* visit(mm, ptep, t.addrOf(j), now);
-      }
-      yield* pte_unmap_unlock(locked.ptl);
-    } else if (table.level > PMD_LEVEL) {
-      yield* walk_level(mm, entry_table(v), folio, migration, visit);
-    }
-  }
-}
-
 /**
  * try_to_migrate() (mm/rmap.c try_to_migrate_one), folio locked: every PTE mapping the folio is
  * cleared and flushed (ptep_clear_flush) and replaced by a migration entry for the same page --
@@ -162,25 +103,6 @@ export const try_to_migrate = traced('try_to_migrate', function* (folio: Folio):
     const type = pte_write(pte) ? SWP_MIGRATION_WRITE : anon_exclusive ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;
     const entry = make_migration_entry(entry_pfn(pte), type, pte_young(pte), pte_dirty(pte));
     yield* set_entry(ptep, entry);
-    yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
-    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
-    yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte
-    yield* folio_put(folio); // the mapping's reference
-  });
-});
-
-/**
- * try_to_unmap(folio, TTU_IGNORE_MLOCK | TTU_BATCH_FLUSH) (mm/rmap.c try_to_unmap_one), folio
- * locked: every PTE mapping the folio is cleared under its table's PTL; a dirty PTE dirties the
- * folio; the mapping's mapcount and reference go. A later fault finds the folio in the page cache
- * again, and has to lock it first. (In mm/rmap.c in the kernel; here beside try_to_migrate, which
- * shares the emulated walk.) Reduced: TTU_BATCH_FLUSH defers the TLB flush to
- * try_to_unmap_flush(); here each cleared PTE is flushed at once, which no reader can tell apart
- * because the caller holds a reference and the folio lock until after its flush.
- */
-export const try_to_unmap = traced('try_to_unmap', function* (folio: Folio): Gen {
-  yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {
-    yield* set_entry(ptep, 0);
     yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
     if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
     yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte

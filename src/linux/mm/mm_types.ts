@@ -79,6 +79,7 @@ export { PAGE_SHIFT, PAGE_SIZE };
 // page flags (include/linux/page-flags.h), as bits of folio.flags: events carry them, so the
 // vocabulary numbers them.
 export const PG_locked = PageFlags.bits.PG_locked;
+export const PG_writeback = PageFlags.bits.PG_writeback;
 export const PG_referenced = PageFlags.bits.PG_referenced;
 export const PG_uptodate = PageFlags.bits.PG_uptodate;
 export const PG_dirty = PageFlags.bits.PG_dirty;
@@ -86,6 +87,7 @@ export const PG_lru = PageFlags.bits.PG_lru;
 export const PG_active = PageFlags.bits.PG_active;
 export const PG_reserved = PageFlags.bits.PG_reserved;
 export const PG_workingset = PageFlags.bits.PG_workingset;
+export const PG_swapcache = PageFlags.bits.PG_swapcache;
 export const PG_swapbacked = PageFlags.bits.PG_swapbacked;
 export const PG_unevictable = PageFlags.bits.PG_unevictable;
 export const PG_idle = PageFlags.bits.PG_idle;
@@ -134,6 +136,8 @@ export class Folio {
    * do_wp_page read it: no event carries it.
    */
   anon_exclusive = false;
+  /** folio->swap: the swap slot (offset on swap device 0) while PG_swapcache is set, else 0. */
+  swap = 0;
   /**
    * Tasks sleeping until PG_locked clears (folio_lock, migration_entry_wait_on_locked): the
    * kernel's hashed folio_wait_table, one queue per folio here. Kernel-only state: the replay model

@@ -64,7 +64,8 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
         if (is_swap_pte(old)) {
           // change_pte_range(): a non-present entry keeps its kind; a writable migration entry
           // becomes a readable one ("a protection check is difficult so just be safe and disable
-          // write"), exclusive for an anonymous folio. Other swap entries are never written.
+          // write"), exclusive for an anonymous folio. A swap entry stays as it is (the
+          // swap-in maps the page with the VMA's protection of the time).
           if (is_writable_migration_entry(old)) {
             const pfn = pfn_swap_entry_to_page(old);
             const type = page_folio(pfn).anon ? SWP_MIGRATION_READ_EXCLUSIVE : SWP_MIGRATION_READ;

@@ -1,6 +1,6 @@
 /**
- * Reverse mapping, reduced to what reclaim's aging needs (mm/rmap.c: folio_referenced,
- * folio_referenced_one; kernel-spec §5.3).
+ * Reverse mapping, reduced to what reclaim and migration need (mm/rmap.c: folio_referenced,
+ * folio_referenced_one, kernel-spec §5.3; try_to_unmap_one and the walk try_to_migrate shares).
  *
  * The model has no rmap: no anon_vma chains and no i_mmap interval tree. A "walk over every VMA
  * mapping the folio" is emulated by scanning the page tables of every mm (`mms()`) for leaf entries
@@ -16,21 +16,27 @@
  * The VMA of a mapping (for VM_LOCKED / VM_EXEC) is looked up by address in its mm; the kernel has
  * it from the rmap.
  */
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  entry_leaf, entry_none, entry_pfn, entry_present, PMD_LEVEL, PTE_LEVEL, pte_mkold, pte_young, PTRS_PER_TABLE,
+  entry_leaf, entry_none, entry_pfn, entry_present, _PAGE_ACCESSED, is_migration_entry, make_swap_pte,
+  PMD_LEVEL, PTE_LEVEL, pfn_swap_entry_to_page, pte_dirty, pte_mkold, pte_young, PTRS_PER_TABLE,
 } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
-import type { Folio } from './folio.js';
+import { type Folio, PG_swapcache, folio_mapcount_dec, folio_mark_dirty, folio_put } from './folio.js';
 import { lru_gen_enabled } from './lru_gen.js';
 import { lru_gen_look_around } from './lru_gen_vmscan.js';
-import { type MmStruct, type VmAreaStruct, VM_LOCKED, mms } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_LOCKED, mms } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_table, pmd_lock, read_entry, read_present_lockless, set_entry, spin_unlock,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { swap_duplicate } from './swapfile.js';
+
+const WARN_UNMAP_ANON = name('WARN_ON_ONCE(folio_test_swapbacked(folio) != folio_test_swapcache(folio))');
 
 /** struct folio_referenced_arg, reduced. */
 export interface FolioReferencedArg {
@@ -147,4 +153,108 @@ export const folio_referenced = traced('folio_referenced', function* (
     if (!go || pra.mapcount <= 0) break;
   }
   return pra.referenced;
+});
+
+// --- the emulated rmap walk of try_to_unmap and migration ---------------------------------------
+
+/** Does entry `v` map (present) or stand for (a migration entry) a page of `folio`? */
+function entry_of_folio(v: number, folio: Folio, migration: boolean): boolean {
+  if (entry_none(v)) return false;
+  if (migration ? !is_migration_entry(v) : !entry_present(v)) return false;
+  const pfn = migration ? pfn_swap_entry_to_page(v) : entry_pfn(v);
+  return pfn >= folio.pfn && pfn < folio.pfn + folio.nr_pages;
+}
+
+/**
+ * rmap_walk() emulated as folio_referenced's walk above: for every mm, every PTE table holding an entry of
+ * `folio` (present mappings, or with `migration` its migration entries) is locked with
+ * pte_offset_map_lock (PMD re-check) and `visit` runs for each such slot with the PTL held,
+ * re-reading the entry there. PMD leaves are skipped (only small folios migrate or swap).
+ */
+export function* rmap_walk_ptes(
+  folio: Folio, migration: boolean,
+  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
+): Gen {
+  for (const mm of mms().values()) {
+    if (!mm.pgd) continue;
+    yield* rcu_read_lock();
+    yield* rmap_walk_level(mm, mm.pgd, folio, migration, visit);
+    yield* rcu_read_unlock();
+  }
+}
+
+function* rmap_walk_level(
+  mm: MmStruct, table: PageTable, folio: Folio, migration: boolean,
+  visit: (mm: MmStruct, ptep: EntryPtr, addr: number, v: number) => Gen,
+): Gen {
+  for (let i = 0; i < PTRS_PER_TABLE; i++) {
+    if (entry_none(table.entries[i]!)) continue;
+    const p: EntryPtr = { table, idx: i };
+    const v = yield* read_entry(p, true);
+    if (entry_none(v) || !entry_present(v) || entry_leaf(v)) continue;
+    if (table.level === PMD_LEVEL) {
+      // The PTE table: which slots to visit is found by pfn (the kernel computes the address
+      // from the folio's index, vma_address); the locked re-read is what counts.
+      const pte_table = entry_table(v);
+      const slots: number[] = [];
+      for (let j = 0; j < PTRS_PER_TABLE; j++) if (entry_of_folio(pte_table.entries[j]!, folio, migration)) slots.push(j);
+      if (slots.length === 0) continue;
+      const locked = yield* pte_offset_map_lock(mm, p, pte_table.addrOf(slots[0]!));
+      if (!locked) continue;
+      const t = locked.ptep.table;
+      for (const j of slots) {
+        const ptep: EntryPtr = { table: t, idx: j };
+        const now = yield* read_entry(ptep, false);
+        if (entry_of_folio(now, folio, migration)) yield* visit(mm, ptep, t.addrOf(j), now);
+      }
+      yield* pte_unmap_unlock(locked.ptl);
+    } else if (table.level > PMD_LEVEL) {
+      yield* rmap_walk_level(mm, entry_table(v), folio, migration, visit);
+    }
+  }
+}
+
+/**
+ * try_to_unmap(folio, TTU_BATCH_FLUSH) (try_to_unmap_one), folio locked: every PTE mapping the
+ * folio is cleared and flushed under its table's PTL (ptep_clear_flush); a dirty PTE dirties the
+ * folio; the mapping's mapcount and reference go.
+ *  - A page-cache folio leaves nothing behind: a later fault finds it in the page cache again,
+ *    and has to lock it first (khugepaged's collapse_file).
+ *  - An anonymous folio in the swap cache (reclaim, after add_to_swap) leaves a swap entry for its
+ *    slot, which gains a reference (swap_duplicate), exclusive if the page was PageAnonExclusive
+ *    (folio_try_share_anon_rmap_pte moves the bit into the entry; it only fails for a
+ *    DMA-pinned folio, and nothing pins here). A slot that cannot be referenced puts the PTE back
+ *    and ends the walk, leaving the folio mapped.
+ * Reduced: TTU_BATCH_FLUSH defers the TLB flush to try_to_unmap_flush(); here each cleared PTE is
+ * flushed at once, which no reader can tell apart because the caller holds a reference and the
+ * folio lock until after its flush. Anonymous folios outside the swap cache (MADV_FREE's lazyfree
+ * ones) are not modelled.
+ */
+export const try_to_unmap = traced('try_to_unmap', function* (folio: Folio): Gen {
+  const swap = folio.anon && (folio.flags & PG_swapcache) !== 0;
+  const anon_exclusive = swap && folio.anon_exclusive;
+  let aborted = false;
+  yield* rmap_walk_ptes(folio, false, function* (mm, ptep, addr, pte) {
+    if (aborted) return;
+    if (folio.anon && !swap) {
+      // An anonymous folio must be in the swap cache to be unmapped (lazyfree is not modelled).
+      yield emit.warn({ what: WARN_UNMAP_ANON.id, obj: folio.id });
+      aborted = true;
+      return;
+    }
+    yield* set_entry(ptep, 0);
+    yield emit.tlb_flush({ mm: mm.id, start: addr, end: addr + PAGE_SIZE });
+    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
+    if (swap) {
+      if ((yield* swap_duplicate(folio.swap)) < 0) {
+        yield* set_entry(ptep, pte);
+        aborted = true;
+        return;
+      }
+      folio.anon_exclusive = false;
+      yield* set_entry(ptep, make_swap_pte(0, folio.swap, anon_exclusive));
+    }
+    yield* folio_mapcount_dec(folio); // folio_remove_rmap_pte
+    yield* folio_put(folio); // the mapping's reference
+  });
 });

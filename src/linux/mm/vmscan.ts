@@ -1,13 +1,20 @@
 /**
- * Page reclaim's aging decision (mm/vmscan.c, classic two-list LRU, MGLRU off; kernel-spec §5.3):
- * kswapd isolates folios from the inactive lists, asks folio_check_references() what each one's
- * recent use says, and puts them back where the verdict sends them.
+ * Page reclaim (mm/vmscan.c, classic two-list LRU, MGLRU off; kernel-spec §5.3): kswapd isolates
+ * folios from the inactive lists, asks folio_check_references() what each one's recent use says,
+ * and shrink_folio_list() acts on the verdict in the kernel's order: KEEP rotates the folio back on
+ * its inactive list, ACTIVATE sets PG_active (it goes to the active list when put back); a RECLAIM
+ * verdict on an anonymous folio swaps it out -- add_to_swap (a slot, the swap cache),
+ * try_to_unmap (each PTE becomes a swap entry), pageout (swap_writepage: the write is submitted
+ * and the folio kept until it completes) and, once it is clean and unmapped, __remove_mapping,
+ * which freezes the reference count at what the isolation and the swap cache hold: anybody else
+ * holding a reference (a fast-path reader, a racing swap-in) makes it fail, and the folio stays.
+ * A folio written out in one pass is freed by a later one.
  *
- * Reduced: the model stops at the verdict. A RECLAIM / RECLAIM_CLEAN folio is not unmapped,
- * written back or freed -- it goes back on its inactive list as if pageout had not been possible
- * this pass -- so the verdict event is what a test reads. KEEP rotates the folio back on its
- * inactive list; ACTIVATE sets PG_active and puts it on the active list. shrink_active_list (active
- * list aging), the folio lock (folio_trylock) and dirty/writeback handling are not modelled.
+ * Reduced: page-cache folios are not reclaimed (a RECLAIM / RECLAIM_CLEAN file folio is kept, as
+ * if its mapping could not be written this pass); large anonymous folios are kept (no split for
+ * swap); shrink_active_list (active list aging), demotion, PG_reclaim (folio_rotate_reclaimable),
+ * writeback throttling and vm_swap_full() are not modelled; nothing pins folios (FOLL_PIN), so
+ * folio_maybe_dma_pinned() is always false and its checks are left out.
  */
 import { emit, FolioReferences } from '../../trace/vocab/index.js';
 import { name, sim } from '../../sim/sim.js';
@@ -18,15 +25,19 @@ import { traced } from '../kernel/ftrace.js';
 import { spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { TaskStruct } from '../kernel/sched.js';
 import {
-  type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_lru, PG_referenced,
-  folio_change_flags, folio_get, folio_is_file_lru, folio_on_active_lru, folio_put, folio_try_get, lru_lists,
-  lru_move_to_flagged_list, lruvec_del_folio,
+  type Folio, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, PG_active, PG_dirty, PG_lru, PG_referenced, PG_swapcache,
+  PG_writeback, folio_change_flags, folio_get, folio_is_file_lru, folio_on_active_lru, folio_put, folio_ref_freeze,
+  folio_ref_unfreeze, folio_try_get, folio_trylock, folio_unlock, free_frozen_folio, lru_lists, lru_move_to_flagged_list,
+  lruvec_del_folio,
 } from './folio.js';
 import { VM_EXEC, VM_LOCKED } from './mm_types.js';
-import { type FolioReferencedArg, folio_referenced } from './rmap.js';
+import { swap_writepage } from './page_io.js';
+import { type FolioReferencedArg, folio_referenced, try_to_unmap } from './rmap.js';
 import { lru_gen_enabled, lru_gen_set_refs } from './lru_gen.js';
 import { lru_gen_shrink_node } from './lru_gen_vmscan.js';
 import { folio_add_lru, lru_add_drain, lru_isolated, lru_lock } from './swap.js';
+import { __delete_from_swap_cache, add_to_swap, swap_cache_lock } from './swap_state.js';
+import { put_swap_folio } from './swapfile.js';
 
 // enum folio_references: the reclaim_verdict event names them (FolioReferences).
 export const FOLIOREF_RECLAIM = FolioReferences.codes.reclaim;
@@ -38,6 +49,7 @@ const WHY_CLEAR_REFERENCED = name('folio_test_clear_referenced');
 const WHY_PUTBACK = name('folio_putback_lru');
 const WHY_SET_REFERENCED = name('folio_set_referenced');
 const WHY_SET_ACTIVE = name('folio_set_active');
+const WHY_CLEAR_DIRTY_FOR_IO = name('folio_clear_dirty_for_io');
 const W_KSWAPD = name('kswapd_wait');
 
 function* folio_test_clear_referenced(folio: Folio): Gen<boolean> {
@@ -89,21 +101,131 @@ function* lru_gen_check_references(folio: Folio, ptes: number, vm_flags: number)
   return r((yield* lru_gen_set_refs(folio)) ? FOLIOREF_ACTIVATE : FOLIOREF_KEEP);
 }
 
-/** shrink_folio_list() up to the verdict: returns how many folios were judged reclaimable. */
-export const shrink_folio_list = traced('shrink_folio_list', function* (folios: Folio[]): Gen<number> {
-  let reclaimable = 0;
+/** What shrink_folio_list() did: the pages it freed, and the folios to put back on the LRU. */
+export interface ShrinkResult {
+  reclaimed: number;
+  kept: Folio[];
+}
+
+/**
+ * shrink_folio_list(): each isolated folio is locked (folio_trylock: a folio somebody holds
+ * locked is kept), judged, and reclaimed, kept or activated. Freed folios are not put back.
+ * (ignore_references, MADV_PAGEOUT's reclaim_pages, is not modelled.)
+ */
+export const shrink_folio_list = traced('shrink_folio_list', function* (folios: Folio[]): Gen<ShrinkResult> {
+  const result: ShrinkResult = { reclaimed: 0, kept: [] };
   for (const folio of folios) {
-    const refs = yield* folio_check_references(folio);
-    yield emit.reclaim_verdict({ folio: folio.id, verdict: FolioReferences.name(refs.verdict), ptes: refs.ptes, referenced: refs.referenced });
-    if (refs.verdict === FOLIOREF_ACTIVATE) {
-      // activate_locked: the folio goes to the active list when it is put back.
-      yield* folio_change_flags(folio, PG_active, 0, WHY_SET_ACTIVE);
-    } else if (refs.verdict === FOLIOREF_RECLAIM || refs.verdict === FOLIOREF_RECLAIM_CLEAN) {
-      reclaimable++;
+    if (yield* shrink_folio(folio)) result.reclaimed += folio.nr_pages;
+    else result.kept.push(folio);
+  }
+  return result;
+});
+
+/** One folio of shrink_folio_list()'s loop. Returns whether it was freed. */
+function* shrink_folio(folio: Folio): Gen<boolean> {
+  if (!(yield* folio_trylock(folio))) return false; // keep
+  // Under writeback from an earlier pass (case 2 of the kernel's three): activate it and go on.
+  if (folio.flags & PG_writeback) return yield* activate_locked(folio);
+  const verdict = yield* judge(folio);
+  if (verdict === FOLIOREF_ACTIVATE) return yield* activate_locked(folio);
+  if (verdict === FOLIOREF_KEEP) return yield* keep_locked(folio);
+  // Page-cache reclaim and large-folio swap are not modelled (file header).
+  if (folio_is_file_lru(folio) || folio.nr_pages > 1) return yield* keep_locked(folio);
+  // Anonymous process memory has backing store? Try to allocate it some swap space here.
+  if (!(folio.flags & PG_swapcache) && !(yield* add_to_swap(folio))) return yield* activate_locked(folio);
+  if (folio.mapcount > 0) {
+    yield* try_to_unmap(folio);
+    if (folio.mapcount > 0) return yield* activate_locked(folio);
+  }
+  if (folio.flags & PG_dirty) {
+    if (verdict === FOLIOREF_RECLAIM_CLEAN) return yield* keep_locked(folio);
+    const written = yield* pageout(folio);
+    if (written === PAGE_KEEP) return yield* keep_locked(folio);
+    if (written === PAGE_SUCCESS) {
+      // The write is in flight and the folio unlocked: a later pass frees it once it is clean
+      // (the kernel's synchronous-write shortcut, "probably a ramdisk", does not arise).
+      return false;
     }
   }
-  return reclaimable;
-});
+  if (!(yield* __remove_mapping(folio))) return yield* keep_locked(folio);
+  yield* folio_unlock(folio);
+  // free_it: the frozen folio leaves isolation and is freed (free_unref_folios).
+  lru_isolated().delete(folio);
+  yield* free_frozen_folio(folio);
+  return true;
+}
+
+/** folio_check_references(), and the reclaim_verdict event that records it. */
+function* judge(folio: Folio): Gen<number> {
+  const refs = yield* folio_check_references(folio);
+  yield emit.reclaim_verdict({ folio: folio.id, verdict: FolioReferences.name(refs.verdict), ptes: refs.ptes, referenced: refs.referenced });
+  return refs.verdict;
+}
+
+/** activate_locked: the folio goes to the active list when it is put back; keep_locked. */
+function* activate_locked(folio: Folio): Gen<boolean> {
+  yield* folio_change_flags(folio, PG_active, 0, WHY_SET_ACTIVE);
+  return yield* keep_locked(folio);
+}
+
+/** keep_locked: unlock it; it is put back on the LRU. */
+function* keep_locked(folio: Folio): Gen<boolean> {
+  yield* folio_unlock(folio);
+  return false;
+}
+
+// pageout()'s outcomes (PAGE_ACTIVATE, a mapping without ->writepage, does not arise for swap).
+const PAGE_KEEP = 0;
+const PAGE_SUCCESS = 1;
+const PAGE_CLEAN = 2;
+
+/**
+ * is_page_cache_freeable(): only the isolation and the swap cache hold the folio (one reference
+ * per page of the cache's) -- no mapping, no GUP or fast-path reference.
+ */
+function is_page_cache_freeable(folio: Folio): boolean {
+  return folio._refcount === 1 + folio.nr_pages;
+}
+
+/**
+ * pageout() for a dirty folio of the swap cache (folio locked): PAGE_KEEP while somebody else holds
+ * a reference; else folio_clear_dirty_for_io() and ->writepage (swap_writepage), which submits the
+ * write and unlocks the folio: PAGE_SUCCESS.
+ */
+function* pageout(folio: Folio): Gen<number> {
+  if (!is_page_cache_freeable(folio)) return PAGE_KEEP;
+  const old = yield* folio_change_flags(folio, 0, PG_dirty, WHY_CLEAR_DIRTY_FOR_IO);
+  if (!(old & PG_dirty)) return PAGE_CLEAN;
+  yield* swap_writepage(folio);
+  return PAGE_SUCCESS;
+}
+
+/**
+ * __remove_mapping() for a folio of the swap cache (folio locked): under the cache's xa_lock,
+ * freeze the reference count at what the isolation and the cache hold (a failing freeze: somebody
+ * else holds a reference -- the folio stays); a folio dirtied meanwhile gets its count back and
+ * stays too. Else it leaves the cache, and the slot loses SWAP_HAS_CACHE (put_swap_folio, after
+ * the xa_lock). Returns whether the folio is now free to go, its count frozen at 0.
+ */
+function* __remove_mapping(folio: Folio): Gen<boolean> {
+  const lock = swap_cache_lock();
+  yield* spin_lock(lock);
+  const expected = 1 + folio.nr_pages;
+  if (!(yield* folio_ref_freeze(folio, expected))) {
+    yield* spin_unlock(lock);
+    return false;
+  }
+  if (folio.flags & PG_dirty) {
+    yield* folio_ref_unfreeze(folio, expected);
+    yield* spin_unlock(lock);
+    return false;
+  }
+  const offset = folio.swap;
+  yield* __delete_from_swap_cache(folio, offset);
+  yield* spin_unlock(lock);
+  yield* put_swap_folio(offset);
+  return true;
+}
 
 /**
  * Take a folio its isolator holds a reference on off its LRU list (lru_lock held): it loses PG_lru
@@ -176,7 +298,7 @@ export function* folio_putback_lru(folio: Folio, active: boolean): Gen {
   yield* folio_put(folio);
 }
 
-/** shrink_inactive_list(): isolate under lru_lock, judge unlocked, put back under lru_lock. */
+/** shrink_inactive_list(): isolate under lru_lock, reclaim unlocked, put back what is left under lru_lock. Returns the pages freed. */
 export const shrink_inactive_list = traced('shrink_inactive_list', function* (lru: number, nr_to_scan: number): Gen<number> {
   // This CPU's queued activations first; other CPUs' stay queued, and isolation passes over them.
   yield* lru_add_drain();
@@ -185,16 +307,16 @@ export const shrink_inactive_list = traced('shrink_inactive_list', function* (lr
   const folios = yield* isolate_lru_folios(lru, nr_to_scan);
   yield* spin_unlock(lock);
   if (folios.length === 0) return 0;
-  const reclaimable = yield* shrink_folio_list(folios);
+  const { reclaimed, kept } = yield* shrink_folio_list(folios);
   yield* spin_lock(lock);
-  yield* move_folios_to_lru(folios);
+  yield* move_folios_to_lru(kept);
   yield* spin_unlock(lock);
-  return reclaimable;
+  return reclaimed;
 });
 
 /**
  * One reclaim pass over the node: both inactive lists, everything on them; with the multi-gen LRU,
- * lru_gen_shrink_node (lru_gen_vmscan.ts).
+ * lru_gen_shrink_node (lru_gen_vmscan.ts). Returns the pages freed.
  */
 export const shrink_node = traced('shrink_node', function* (): Gen<number> {
   if (lru_gen_enabled()) return yield* lru_gen_shrink_node({ shrink_folio_list, move_folios_to_lru });

@@ -1,9 +1,12 @@
-/** Folios: allocation with their bytes, references, flags and LRU lists, the page cache, and copies between folios. */
+/**
+ * Folios: allocation with their bytes, references, flags and LRU lists, the page cache, copies
+ * between folios; the swap device's slots, the swap cache, and swap I/O moving bytes between them.
+ */
 import { PageBytes } from '../../trace/page-bytes.js';
 import { LruList, PAGE_SIZE, PageFlags } from '../../trace/vocab/index.js';
-import type { Folds, Model } from '../model-types.js';
+import type { Folds, MSwapSlot, Model } from '../model-types.js';
 
-const { PG_active, PG_dirty, PG_lru, PG_uptodate } = PageFlags.bits;
+const { PG_active, PG_dirty, PG_lru, PG_swapcache, PG_uptodate } = PageFlags.bits;
 
 /**
  * Offset of the byte at user address `addr` within the folio it maps to: addr modulo the folio's
@@ -24,6 +27,13 @@ function setRefcount(m: Model, folio: number, ref: number): void {
 function setFlags(m: Model, folio: number, flags: number): void {
   const f = m.folios.get(folio);
   if (f) f.flags = flags;
+}
+
+/** The slot at offset, which an event shows in use (made, zero-filled, on its first event). */
+function slot(m: Model, offset: number): MSwapSlot {
+  let x = m.swap.get(offset);
+  if (!x) m.swap.set(offset, (x = { offset, count: 0, cache: false, folio: null, data: new Uint8Array(PAGE_SIZE) }));
+  return x;
 }
 
 /**
@@ -105,5 +115,38 @@ export const folioFolds: Folds = {
   page_cache_delete(m, e) {
     const f = m.folios.get(e.folio);
     if (f) f.file = null;
+  },
+  folio_ref_freeze(m, e) {
+    if (e.ok) setRefcount(m, e.folio, 0);
+  },
+  folio_ref_unfreeze(m, e) {
+    setRefcount(m, e.folio, e.ref);
+  },
+  swap_map(m, e) {
+    if (e.count === 0 && !e.cache) {
+      m.swap.delete(e.offset);
+      return;
+    }
+    const x = slot(m, e.offset);
+    x.count = e.count;
+    x.cache = e.cache;
+  },
+  swap_cache_add(m, e) {
+    slot(m, e.offset).folio = e.folio;
+    const f = m.folios.get(e.folio);
+    if (f) f.flags |= PG_swapcache;
+  },
+  swap_cache_delete(m, e) {
+    const x = m.swap.get(e.offset);
+    if (x) x.folio = null;
+    const f = m.folios.get(e.folio);
+    if (f) f.flags &= ~PG_swapcache;
+  },
+  swap_io(m, e) {
+    const f = m.folios.get(e.folio);
+    const x = slot(m, e.offset);
+    if (!f) return;
+    if (e.write) x.data = f.data.read(0, PAGE_SIZE).slice();
+    else f.data.write(x.data.subarray(0, Math.min(PAGE_SIZE, f.data.size)), 0);
   },
 };

@@ -1,18 +1,21 @@
 /**
- * folio: allocation, references, page flags, LRU lists, mapcounts, the page cache and reclaim's
- * verdicts.
+ * folio: allocation, references, page flags, LRU lists, mapcounts, the page cache, reclaim's
+ * verdicts, and swap: the swap device's slots, the swap cache and swap I/O.
  */
 import { defineEnum, defineFlags, kind } from './define.js';
 
 /** Page flags (include/linux/page-flags.h) as the model numbers them. */
 export const PageFlags = defineFlags('page_flags', {
   PG_locked: 1 << 0,
+  PG_writeback: 1 << 1,
   PG_referenced: 1 << 2,
   PG_uptodate: 1 << 3,
   PG_dirty: 1 << 4,
   PG_lru: 1 << 5,
   PG_active: 1 << 8,
   PG_workingset: 1 << 9,
+  /** PG_owner_priv_1 of a swap-backed folio: it is in the swap cache */
+  PG_swapcache: 1 << 10,
   PG_reserved: 1 << 13,
   PG_swapbacked: 1 << 17,
   PG_unevictable: 1 << 18,
@@ -69,5 +72,29 @@ export const folio = {
   page_cache_delete: kind({
     code: 126, fields: { folio: 'id', file: 'name', index: 'int' },
     doc: 'the folio left the page cache of file (collapse_file replaced it); its bytes and references are unchanged',
+  }),
+  swap_map: kind({
+    code: 140, fields: { offset: 'int', count: 'int', cache: 'bool' },
+    doc: 'swap_map[offset] of the swap device changed: count, swap PTEs that refer to the slot; cache, SWAP_HAS_CACHE (a folio of the swap cache holds it). 0 and false: the slot is free',
+  }),
+  swap_cache_add: kind({
+    code: 141, fields: { folio: 'id', offset: 'int' },
+    doc: 'the folio enters the swap cache for slot offset (PG_swapcache, folio->swap); the cache holds a reference, counted in folio_get events',
+  }),
+  swap_cache_delete: kind({
+    code: 142, fields: { folio: 'id', offset: 'int' },
+    doc: 'the folio leaves the swap cache (PG_swapcache cleared); its bytes and references are unchanged',
+  }),
+  swap_io: kind({
+    code: 143, fields: { folio: 'id', offset: 'int', write: 'bool' },
+    doc: 'a swap I/O completed: write, the slot now holds the folio\'s bytes (end_swap_bio_write); read, the folio now holds the slot\'s bytes (end_swap_bio_read)',
+  }),
+  folio_ref_freeze: kind({
+    code: 144, fields: { folio: 'id', count: 'int', ok: 'bool' },
+    doc: 'folio_ref_freeze(folio, count): the reference count was exactly count and is now 0 (ok), or it was not and is unchanged',
+  }),
+  folio_ref_unfreeze: kind({
+    code: 145, fields: { folio: 'id', ref: 'int' },
+    doc: 'folio_ref_unfreeze(): a frozen count is given back (ref: the count after)',
   }),
 } as const;

@@ -142,11 +142,14 @@ export const _PAGE_TABLE = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER | _PAGE_ACCESSE
 // migration entry is the pfn it carries and a trace shows it as a kernel developer reads a PTE):
 //
 //   bit 0 (_PAGE_PRESENT) 0 | bits 1-5 swap type | bit 7 (_PAGE_PSE) 0 | bit 8 (_PAGE_PROTNONE) 0 |
-//   bit 10 migration young | bit 11 migration dirty | bits 12.. offset (a migration entry: the pfn)
+//   bit 9 swap exclusive | bit 10 migration young | bit 11 migration dirty |
+//   bits 12.. offset (a migration entry: the pfn; a swap entry: the slot in the swap device)
 //
 // The kernel keeps a migration entry's young/dirty bits in the offset (SWP_MIG_YOUNG_BIT,
 // SWP_MIG_DIRTY_BIT, migration_entry_supports_ad()); here they are the two software bits 10-11.
-// Only migration entries are ever written: real swap-out is not modelled.
+// x86 keeps _PAGE_SWP_EXCLUSIVE (the swapped-out page was PageAnonExclusive) in bit 3, _PAGE_PWT,
+// which this layout gives to the type: here it is bit 9. Migration entries (try_to_migrate) and
+// swap entries of swap type 0 (try_to_unmap of an anonymous folio in the swap cache) are written.
 
 /** MAX_SWAPFILES_SHIFT: 5 bits of swap type. */
 export const MAX_SWAPFILES_SHIFT = 5;
@@ -226,4 +229,25 @@ export function is_migration_entry_dirty(v: number): boolean {
  */
 export function pfn_swap_entry_to_page(v: number): number {
   return swp_offset(v);
+}
+
+/** _PAGE_SWP_EXCLUSIVE (bit 9 here, see the layout above): the swapped-out page was exclusive. */
+export const _PAGE_SWP_EXCLUSIVE = 0x200;
+
+/**
+ * swp_entry_to_pte(swp_entry(type, offset)), with pte_swp_mkexclusive() when `exclusive`: what
+ * try_to_unmap_one() installs for a page of an anonymous folio in the swap cache.
+ */
+export function make_swap_pte(type: number, offset: number, exclusive: boolean): number {
+  return swp_entry_to_pte(type, offset) + (exclusive ? _PAGE_SWP_EXCLUSIVE : 0);
+}
+
+/** non_swap_entry()'s negation: a swap entry of a real swap device (not migration, hwpoison, marker). */
+export function is_real_swap_pte(v: number): boolean {
+  return is_swap_pte(v) && (v & _PAGE_PSE) === 0 && swp_type(v) < MAX_SWAPFILES;
+}
+
+/** pte_swp_exclusive(). */
+export function pte_swp_exclusive(v: number): boolean {
+  return (v & _PAGE_SWP_EXCLUSIVE) !== 0;
 }
