@@ -72,13 +72,11 @@ function laneChar(t: TaskWait | undefined, holds: readonly HoldSpan[], rcu: numb
   if (t.waitsFor !== null) return t.waitsFor === MMAP_LOCK ? 'w' : 'z';
   if (t.spinsOn !== null) return 's';
   if (t.blocked) return 'z';
-  // A VMA write lock is taken under the mmap_lock held for write: the lanes do not draw it.
-  const drawn = holds.filter((h) => !(h.object === 'vma' && h.mode === 'write'));
-  if (drawn.some((h) => h.class === MMAP_LOCK && h.mode === 'write')) return 'M';
-  if (drawn.some((h) => h.class === MMAP_LOCK)) return 'm';
-  if (drawn.some((h) => h.object === 'spin' && PAGE_TABLE_LOCKS.has(h.class))) return 'p';
-  if (drawn.some((h) => h.object === 'vma')) return 'v';
-  if (drawn.length > 0) return 'o';
+  if (holds.some((h) => h.class === MMAP_LOCK && h.mode === 'write')) return 'M';
+  if (holds.some((h) => h.class === MMAP_LOCK)) return 'm';
+  if (holds.some((h) => h.object === 'spin' && PAGE_TABLE_LOCKS.has(h.class))) return 'p';
+  if (holds.some((h) => h.object === 'vma')) return 'v';
+  if (holds.length > 0) return 'o';
   if (rcu > 0) return 'r';
   return '-';
 }
@@ -160,12 +158,17 @@ export function holdSpans(doc: StateDoc, window: readonly TraceEvent[], cursorSe
   const table = new LockHolders();
   table.onHold({
     held(h, e) {
+      // A VMA write lock is taken under the mmap_lock held for write (which the lane shows), and
+      // taken again while held is a no-op, so a table fed only the window can not tell when it began.
+      if (h.object === 'vma' && h.mode === 'write') return;
       const span = { tid: h.tid, object: h.object, id: h.id, class: h.class, mode: h.mode, from: h.seq === UNSEEN ? -Infinity : e.seq, to: Infinity };
       spans.push(span);
       open.set(h, span);
     },
     released(h, e) {
-      open.get(h)!.to = e.seq;
+      const span = open.get(h);
+      if (span === undefined) return;
+      span.to = e.seq;
       open.delete(h);
     },
     releasedUnseen(tid, object, id, cls, mode, e) {
