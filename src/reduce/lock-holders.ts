@@ -12,7 +12,7 @@
  * A hold begins when the lock is the task's, which is not always the task's own event:
  * - rwsem_mark_wake() grants the lock to the readers it wakes (the rwsem_wake event names them):
  *   they hold it from there, before each runs again and says so (rwsem_acquire, how=woken);
- * - spin_unlock() hands a queued spinlock to the head of its queue (src/linux/.../spinlock.ts):
+ * - spin_unlock() hands a queued spinlock to the head of its queue (linux/kernel/locking/spinlock.ts):
  *   the head holds it from the unlock, before it runs again (spin_lock, waited).
  * So the table keeps each spinlock's queue of spinners, the one piece of waiting state holding
  * depends on. Everything else about waiting (rwsem queues, HANDOFF, who spins on what) is the
@@ -177,7 +177,9 @@ export class LockHolders implements Reducer {
         break;
       case 'spin_unlock': {
         this.release(e, 'spin', e.lock, e.class, 'spin');
-        const next = this.spinQueues.get(e.lock)?.shift();
+        const queue = this.spinQueues.size === 0 ? undefined : this.spinQueues.get(e.lock);
+        const next = queue?.shift();
+        if (queue?.length === 0) this.spinQueues.delete(e.lock);
         if (next !== undefined) this.acquire(e, next, 'spin', e.lock, e.class, 'spin', false);
         break;
       }
@@ -261,6 +263,7 @@ export class LockHolders implements Reducer {
   }
 
   private leaveSpinQueue(lock: number, tid: number): void {
+    if (this.spinQueues.size === 0) return;
     const q = this.spinQueues.get(lock);
     if (q === undefined) return;
     const at = q.indexOf(tid);
@@ -282,13 +285,15 @@ export class LockHolders implements Reducer {
   private acquire(e: TraceEvent, tid: number, object: LockObject, id: number, cls: string, mode: HoldMode, trylock: boolean, since = e.seq): void {
     const hold = this.hold(tid, since, object, id, cls, mode, trylock);
     const held = this.task(tid).holds;
-    for (const fn of this.acquireListeners) fn(hold, held);
+    const listeners = this.acquireListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(hold, held);
     this.begin(e, hold);
   }
 
   private begin(e: TraceEvent, hold: Hold): void {
     this.task(hold.tid).holds.push(hold);
-    for (const l of this.holdListeners) l.held?.(hold, e);
+    const listeners = this.holdListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.held?.(hold, e);
   }
 
   private release(e: TraceEvent, object: LockObject, id: number, cls: string, mode: HoldMode): void {
@@ -300,10 +305,12 @@ export class LockHolders implements Reducer {
       if (hold.key !== key) continue;
       if (at === held!.length - 1) held!.pop();
       else held!.splice(at, 1);
-      for (const l of this.holdListeners) l.released?.(hold, e);
+      const listeners = this.holdListeners;
+      for (let i = 0; i < listeners.length; i++) listeners[i]!.released?.(hold, e);
       return;
     }
-    for (const l of this.holdListeners) l.releasedUnseen?.(e.tid, object, id, cls, mode, e);
+    const listeners = this.holdListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.releasedUnseen?.(e.tid, object, id, cls, mode, e);
   }
 
   private releaseVmaWriteLocks(e: TraceEvent): void {

@@ -53,16 +53,18 @@ function holdRecorder(m: Model): HoldListener {
   };
 }
 
-const holdersByModel = new WeakMap<Model, LockHolders>();
+/** Where a model keeps its table: a property no encoding sees (snapshots and checkpoints leave it out). */
+const HOLDERS = Symbol('lock holders');
+type WithHolders = Model & { [HOLDERS]?: LockHolders };
 
 /** The model's lock-holder table, started from the model's records the first time it is asked for. */
-function holders(m: Model): LockHolders {
-  let table = holdersByModel.get(m);
+function holders(m: WithHolders): LockHolders {
+  let table = m[HOLDERS];
   if (table === undefined) {
     table = new LockHolders();
     table.seed({ rwsems: m.rwsems.values(), spins: m.spins.values(), tasks: m.tasks.values() });
     table.onHold(holdRecorder(m));
-    holdersByModel.set(m, table);
+    Object.defineProperty(m, HOLDERS, { value: table, enumerable: false });
   }
   return table;
 }
