@@ -66,19 +66,20 @@ class TaskWait {
   }
 }
 
-/** The lane character: the first that applies in PRIORITY order. */
-function laneChar(t: TaskWait | undefined, holds: readonly HoldSpan[], rcu: number): string {
+/** The lane character after event `seq`: the first that applies in PRIORITY order. */
+function laneChar(t: TaskWait | undefined, spans: readonly HoldSpan[], seq: number, rcu: number): string {
   if (t === undefined || !t.alive) return ' ';
   if (t.waitsFor !== null) return t.waitsFor === MMAP_LOCK ? 'w' : 'z';
   if (t.spinsOn !== null) return 's';
   if (t.blocked) return 'z';
-  if (holds.some((h) => h.class === MMAP_LOCK && h.mode === 'write')) return 'M';
-  if (holds.some((h) => h.class === MMAP_LOCK)) return 'm';
-  if (holds.some((h) => h.object === 'spin' && PAGE_TABLE_LOCKS.has(h.class))) return 'p';
-  if (holds.some((h) => h.object === 'vma')) return 'v';
-  if (holds.length > 0) return 'o';
-  if (rcu > 0) return 'r';
-  return '-';
+  let best = '-';
+  for (const h of spans) {
+    if (!covers(h, seq)) continue;
+    const c = h.class === MMAP_LOCK ? (h.mode === 'write' ? 'M' : 'm')
+      : h.object === 'spin' && PAGE_TABLE_LOCKS.has(h.class) ? 'p' : h.object === 'vma' ? 'v' : 'o';
+    if (PRIORITY.indexOf(c) < PRIORITY.indexOf(best)) best = c;
+  }
+  return best === '-' && rcu > 0 ? 'r' : best;
 }
 
 type Tasks = Map<number, TaskWait>;
@@ -239,7 +240,7 @@ export function seedChars(doc: StateDoc): Map<number, string> {
   const spans = holdSpans(doc, [], 0);
   const rcu = new Map(doc.tasks.map((t) => [t.tid, t.rcuNesting]));
   const tids = new Set([...waits.keys(), ...spans.map((s) => s.tid)]);
-  return new Map([...tids].map((tid) => [tid, laneChar(task(waits, tid), spans.filter((s) => s.tid === tid), rcu.get(tid) ?? 0)]));
+  return new Map([...tids].map((tid) => [tid, laneChar(task(waits, tid), spans.filter((s) => s.tid === tid), 0, rcu.get(tid) ?? 0)]));
 }
 
 /**
@@ -255,10 +256,7 @@ export function computeLanes(doc: StateDoc, window: readonly TraceEvent[], curso
   const tids = [...new Set([...atCursor.keys(), ...spans.map((s) => s.tid), ...window.map((e) => e.tid)])].filter((t) => t !== 0).sort((x, y) => x - y);
   const rcu = rcuColumns(doc, window, at, tids);
   const spansOf = new Map(tids.map((tid) => [tid, spans.filter((s) => s.tid === tid)]));
-  const column = (waits: Tasks, i: number) => tids.map((tid) => {
-    const seq = window[i]!.seq;
-    return laneChar(waits.get(tid), spansOf.get(tid)!.filter((s) => covers(s, seq)), rcu.get(tid)![i]!);
-  });
+  const column = (waits: Tasks, i: number) => tids.map((tid) => laneChar(waits.get(tid), spansOf.get(tid)!, window[i]!.seq, rcu.get(tid)![i]!));
   const columns: string[][] = new Array(window.length);
   const ahead = new Map([...atCursor].map(([k, v]) => [k, v.clone()]));
   columns[at] = column(ahead, at);
