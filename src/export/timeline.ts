@@ -11,13 +11,16 @@
  *   slices there;
  * - lock holds (rwsems and spinlocks) as async b/e slices, one track per lock class: a hold often
  *   starts in one call and ends in another, so on the thread's own stack it would break the nesting
- *   that B/E slices need;
+ *   that B/E slices need. The holds are the lock-holder table's (src/reduce/lock-holders.ts): a
+ *   woken reader's starts at the rwsem_wake that granted it, a handed-over spinlock's at the unlock
+ *   that handed it over, and a downgrade ends the write hold and starts a read hold;
  * - flows from the task that wakes a waiter (rwsem_wake, sched_wakeup) to the task it wakes, and from
  *   each folio_get to the folio_put that drops that reference (first in, first out per folio);
  * - counters: each mmap_lock's waiters, and each folio's reference count.
  *
  * Time: one virtual tick is one microsecond (`ts` is in µs); each format's metadata says so.
  */
+import { LockHolders, type Hold } from '../reduce/lock-holders.js';
 import { readRun, runNames, taskName } from '../reduce/read-run.js';
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import { WaitClock } from '../reduce/wait-clock.js';
@@ -75,23 +78,29 @@ export function timeline(trace: Trace, run: RunInfo, put: (r: TraceRecord) => vo
   let nextId = 1;
 
   const openRequests = new Map<number, { ts: number; req: number; op: string; addr: number; len: number }>();
-  /** (tid, lock) -> async slice id of the hold. */
-  const holds = new Map<string, number>();
+  /** The async slice id of each hold the timeline shows. */
+  const holdSlices = new Map<Hold, number>();
   /** folio -> flow ids of its references not yet dropped, oldest first. */
   const refs = new Map<number, number[]>();
   const waiters = new Map<number, number>();
 
-  const holdStart = (tid: number, ts: number, lock: number, name: string, cls: string) => {
-    const id = nextId++;
-    holds.set(`${tid}:${lock}`, id);
-    put({ name, cat: `lock,${cls}`, ph: 'b', id, ts, pid: pid(tid), tid, args: { lock } });
-  };
-  const holdEnd = (tid: number, ts: number, lock: number, name: string, cls: string) => {
-    const id = holds.get(`${tid}:${lock}`);
-    if (id === undefined) return;
-    holds.delete(`${tid}:${lock}`);
-    put({ name, cat: `lock,${cls}`, ph: 'e', id, ts, pid: pid(tid), tid });
-  };
+  const holdName = (h: Hold) => `${h.class} ${h.mode}`;
+  const holds = new LockHolders();
+  holds.onHold({
+    held(h, e) {
+      // Per-VMA locks are not drawn: their holds follow the mmap_lock's or the walk's calls.
+      if (h.object === 'vma') return;
+      const id = nextId++;
+      holdSlices.set(h, id);
+      put({ name: holdName(h), cat: `lock,${h.class}`, ph: 'b', id, ts: e.tick, pid: pid(h.tid), tid: h.tid, args: { lock: h.id } });
+    },
+    released(h, e) {
+      const id = holdSlices.get(h);
+      if (id === undefined) return;
+      holdSlices.delete(h);
+      put({ name: holdName(h), cat: `lock,${h.class}`, ph: 'e', id, ts: e.tick, pid: pid(h.tid), tid: h.tid });
+    },
+  });
   const flow = (name: string, from: { tid: number; ts: number }, to: { tid: number; ts: number }, id = nextId++) => {
     put({ name, cat: 'flow', ph: 's', id, ts: from.ts, pid: pid(from.tid), tid: from.tid });
     put({ name, cat: 'flow', ph: 'f', bp: 'e', id, ts: to.ts, pid: pid(to.tid), tid: to.tid });
@@ -135,10 +144,8 @@ export function timeline(trace: Trace, run: RunInfo, put: (r: TraceRecord) => vo
       });
     },
     rwsem_acquire(e) {
-      holdStart(e.tid, e.tick, e.sem, `${e.class} ${e.mode}`, e.class);
       if (e.class === 'mmap_lock' && e.how === 'woken') waitersOf(e.sem, -1, e.tick);
     },
-    rwsem_release: (e) => holdEnd(e.tid, e.tick, e.sem, `${e.class} ${e.mode}`, e.class),
     rwsem_contended(e) {
       if (e.class === 'mmap_lock') waitersOf(e.sem, +1, e.tick);
     },
@@ -151,8 +158,6 @@ export function timeline(trace: Trace, run: RunInfo, put: (r: TraceRecord) => vo
     sched_wakeup(e) {
       if (e.tid !== 0) flow('wakeup', { tid: e.tid, ts: e.tick }, { tid: e.target, ts: e.tick });
     },
-    spin_lock: (e) => holdStart(e.tid, e.tick, e.lock, `${e.class} spin`, e.class),
-    spin_unlock: (e) => holdEnd(e.tid, e.tick, e.lock, `${e.class} spin`, e.class),
     folio_get(e) {
       const id = nextId++;
       let list = refs.get(e.folio);
@@ -168,5 +173,6 @@ export function timeline(trace: Trace, run: RunInfo, put: (r: TraceRecord) => vo
       refcount(e.folio, e.ref, e.tick);
     },
   });
-  return [waits, events];
+  // The holds before the other records of the same event, as the waits' before both.
+  return [waits, holds, events];
 }

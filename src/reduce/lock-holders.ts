@@ -1,13 +1,31 @@
 /**
  * Which locks each task holds, and whether it is in an RCU read-side section or has IRQs off: the
- * lock-holder table that lockdep-style checkers and the browser's lock lanes read.
+ * lock-holder table. It is the one place that works out holding from events; the checkers ask it
+ * what a task holds, and the replay model, the browser's lock lanes and the timeline export hear
+ * each hold begin and end (HoldListener) instead of folding lock events themselves.
  *
  * Locks are rwsems (mmap_lock, i_mmap_rwsem ...), spinlocks (page-table locks, lru_lock ...) and
  * per-VMA locks: a read lock from a successful vma_start_read (or vma_start_read_locked) until
  * vma_end_read, and a write lock from vma_start_write until the writer's mmap_write_unlock or
  * mmap_write_downgrade (the kernel drops every VMA write lock of an mm at once: vma_end_write_all).
+ *
+ * A hold begins when the lock is the task's, which is not always the task's own event:
+ * - rwsem_mark_wake() grants the lock to the readers it wakes (the rwsem_wake event names them):
+ *   they hold it from there, before each runs again and says so (rwsem_acquire, how=woken);
+ * - spin_unlock() hands a queued spinlock to the head of its queue (linux/kernel/locking/spinlock.ts):
+ *   the head holds it from the unlock, before it runs again (spin_lock, waited).
+ * So the table keeps each spinlock's queue of spinners, the one piece of waiting state holding
+ * depends on. Everything else about waiting (rwsem queues, HANDOFF, who spins on what) is the
+ * business of the views that show it (the replay model, the lanes), not of who holds what.
+ *
+ * A downgrade (mmap_write_downgrade) ends the write hold and begins a read hold at that event: to a
+ * listener two holds, but not an acquisition (lockdep's onAcquire hears none).
+ *
+ * The table may start part way through a run: seed() gives it the holders a state document or a
+ * replay model knows of, and a release of a hold it never saw begin is told to listeners as such
+ * (releasedUnseen), never taken from another task's holds.
  */
-import type { TraceEvent } from '../trace/vocab/index.js';
+import type { EventOf, TraceEvent } from '../trace/vocab/index.js';
 import type { CallStacks, Frame } from './call-stacks.js';
 import type { Reducer } from './reducer.js';
 
@@ -21,7 +39,7 @@ export type LockObject = 'rwsem' | 'spin' | 'vma';
 const OBJECT_TAG: Readonly<Record<LockObject, number>> = { rwsem: 0, spin: 1, vma: 2 };
 
 /** A lock's key: its object kind and id in one number (cheap to build and compare per event). */
-function lockKey(object: LockObject, id: number): number {
+export function lockKey(object: LockObject, id: number): number {
   return id * 4 + OBJECT_TAG[object];
 }
 
@@ -35,64 +53,148 @@ export interface Hold {
   /** Taken by a trylock, which never waits (lockdep takes no ordering from it). */
   trylock: boolean;
   tid: number;
-  /** Seq of the acquisition, and the holder's call stack then (stackOf() spells it out). */
+  /**
+   * Seq of the event the hold began at (the grant, for a woken reader or a handed-over spinlock;
+   * UNSEEN for one whose beginning the table did not see), and the holder's call stack then.
+   */
   seq: number;
   frame: Frame | null;
 }
+
+/**
+ * The seq of a hold whose beginning the table did not see: one it was seeded with, or one granted
+ * to a waiter it did not know was waiting (a table started part way through a run sees the woken
+ * reader's rwsem_acquire, or the spinner's spin_lock, but not the grant before it).
+ */
+export const UNSEEN = -1;
 
 const NONE: readonly Hold[] = [];
 
 /** Listener of acquisitions: the new hold, and what the task held just before. */
 export type AcquireListener = (hold: Hold, heldBefore: readonly Hold[]) => void;
 
+/** Listener of the holding intervals: each hold as it begins and as it ends, at event `e`. */
+export interface HoldListener {
+  held?(hold: Hold, e: TraceEvent): void;
+  released?(hold: Hold, e: TraceEvent): void;
+  /** `tid` released a lock the table never saw it take (it began before the table's first event). */
+  releasedUnseen?(tid: number, object: LockObject, id: number, cls: string, mode: HoldMode, e: TraceEvent): void;
+}
+
+/** What seed() starts from: the shape both a StateDoc's and a replay Model's records have. */
+export interface HoldersSeed {
+  rwsems: Iterable<{ sem: number; class: string; readers: readonly number[]; writer: number | null }>;
+  spins: Iterable<{ lock: number; class: string; owner: number | null; waiters: readonly number[] }>;
+  tasks: Iterable<{ tid: number; rcuNesting: number; irqsOff: number }>;
+}
+
+/**
+ * The RCU nesting a task had just before an RCU or IRQ event, from the event alone (each says the
+ * nesting after it): what a view that starts part way through a run shows before a task's first one.
+ */
+export function rcuNestingBefore(e: EventOf<'rcu_read_lock' | 'rcu_read_unlock' | 'local_irq_disable' | 'local_irq_enable'>): number {
+  switch (e.kind) {
+    case 'rcu_read_lock': return e.nesting - 1;
+    case 'rcu_read_unlock': return e.nesting + 1;
+    case 'local_irq_disable': return Math.max(0, e.rcu - 1);
+    case 'local_irq_enable': return e.rcu + 1;
+  }
+}
+
+interface TaskLocks {
+  holds: Hold[];
+  rcu: number;
+  irqsOff: number;
+}
+
 export class LockHolders implements Reducer {
   readonly kinds = [
-    'rwsem_acquire', 'rwsem_release', 'spin_lock', 'spin_unlock', 'vma_start_read', 'vma_start_read_locked', 'vma_end_read',
-    'vma_start_write', 'rcu_read_lock', 'rcu_read_unlock', 'local_irq_disable', 'local_irq_enable', 'task_exit',
+    'rwsem_acquire', 'rwsem_release', 'rwsem_wake', 'spin_contended', 'spin_lock', 'spin_unlock', 'vma_start_read',
+    'vma_start_read_locked', 'vma_end_read', 'vma_start_write', 'rcu_read_lock', 'rcu_read_unlock', 'local_irq_disable',
+    'local_irq_enable', 'task_exit',
   ] as const;
   /** Per tid (small integers: an array): its holds, RCU nesting and IRQ-off depth. */
-  private readonly tasks: ({ holds: Hold[]; rcu: number; irqsOff: number } | undefined)[] = [];
-  private readonly listeners: AcquireListener[] = [];
+  private readonly tasks: (TaskLocks | undefined)[] = [];
+  /** Per spinlock id, the tids queued on it (spin_contended, queued), head first. */
+  private readonly spinQueues = new Map<number, number[]>();
+  private readonly acquireListeners: AcquireListener[] = [];
+  private readonly holdListeners: HoldListener[] = [];
 
   /** `stacks`, fed before this reducer, gives each hold its acquisition stack. */
   constructor(private readonly stacks?: CallStacks) {}
 
   onAcquire(fn: AcquireListener): void {
-    this.listeners.push(fn);
+    this.acquireListeners.push(fn);
+  }
+
+  onHold(listener: HoldListener): void {
+    this.holdListeners.push(listener);
+  }
+
+  /**
+   * Start from the holders a state knows of (rwsem readers and writers, spinlock owners and queues,
+   * RCU nesting and IRQ-off depth). Per-VMA locks are not in it: vm_refcnt counts readers, not who.
+   */
+  seed(state: HoldersSeed): void {
+    for (const s of state.rwsems) {
+      for (const r of s.readers) this.task(r).holds.push(this.hold(r, UNSEEN, 'rwsem', s.sem, s.class, 'read', false));
+      if (s.writer !== null) this.task(s.writer).holds.push(this.hold(s.writer, UNSEEN, 'rwsem', s.sem, s.class, 'write', false));
+    }
+    for (const s of state.spins) {
+      if (s.owner !== null) this.task(s.owner).holds.push(this.hold(s.owner, UNSEEN, 'spin', s.lock, s.class, 'spin', false));
+      if (s.waiters.length > 0) this.spinQueues.set(s.lock, [...s.waiters]);
+    }
+    for (const t of state.tasks) {
+      if (t.rcuNesting === 0 && t.irqsOff === 0) continue;
+      const locks = this.task(t.tid);
+      locks.rcu = t.rcuNesting;
+      locks.irqsOff = t.irqsOff;
+    }
   }
 
   event(e: TraceEvent): void {
     switch (e.kind) {
       case 'rwsem_acquire':
-        // A downgrade turns the task's write hold into a read hold, no new acquisition; for the
-        // mmap_lock it ends the VMA write locks too (mmap_write_downgrade: vma_end_write_all).
-        if (e.how === 'downgrade') {
-          this.downgrade(e.tid, 'rwsem', e.sem);
-          if (e.class === 'mmap_lock') this.releaseVmaWriteLocks(e.tid);
-        } else this.acquire(e.tid, e.seq, 'rwsem', e.sem, e.class, e.mode, e.how === 'trylock');
+        this.rwsemAcquire(e);
         break;
       case 'rwsem_release':
-        this.release(e.tid, 'rwsem', e.sem);
-        if (e.class === 'mmap_lock' && e.mode === 'write') this.releaseVmaWriteLocks(e.tid);
+        this.release(e, 'rwsem', e.sem, e.class, e.mode);
+        if (e.class === 'mmap_lock' && e.mode === 'write') this.releaseVmaWriteLocks(e);
+        break;
+      case 'rwsem_wake':
+        // rwsem_mark_wake() grants the lock to the readers it wakes; a woken writer takes it itself.
+        if (e.mode === 'read') for (const woken of e.woken ?? []) this.acquire(e, woken, 'rwsem', e.sem, e.class, 'read', false);
+        break;
+      case 'spin_contended':
+        // A failed spin_trylock does not queue.
+        if (e.queued) this.spinQueue(e.lock).push(e.tid);
         break;
       case 'spin_lock':
-        this.acquire(e.tid, e.seq, 'spin', e.lock, e.class, 'spin', e.trylock);
+        // A spinner that waited was handed the lock by the unlock before (the grant).
+        if (!e.waited) this.acquire(e, e.tid, 'spin', e.lock, e.class, 'spin', e.trylock);
+        else if (!this.holds(e.tid, lockKey('spin', e.lock))) this.acquire(e, e.tid, 'spin', e.lock, e.class, 'spin', false, UNSEEN);
+        this.leaveSpinQueue(e.lock, e.tid);
         break;
-      case 'spin_unlock':
-        this.release(e.tid, 'spin', e.lock);
+      case 'spin_unlock': {
+        this.release(e, 'spin', e.lock, e.class, 'spin');
+        const queue = this.spinQueues.size === 0 ? undefined : this.spinQueues.get(e.lock);
+        const next = queue?.shift();
+        if (queue?.length === 0) this.spinQueues.delete(e.lock);
+        if (next !== undefined) this.acquire(e, next, 'spin', e.lock, e.class, 'spin', false);
         break;
+      }
       case 'vma_start_read':
-        if (e.result === 'ok') this.acquire(e.tid, e.seq, 'vma', e.vma, VMA_LOCK_CLASS, 'read');
+        if (e.result === 'ok') this.acquire(e, e.tid, 'vma', e.vma, VMA_LOCK_CLASS, 'read', false);
         break;
       case 'vma_start_read_locked':
-        this.acquire(e.tid, e.seq, 'vma', e.vma, VMA_LOCK_CLASS, 'read');
+        this.acquire(e, e.tid, 'vma', e.vma, VMA_LOCK_CLASS, 'read', false);
         break;
       case 'vma_end_read':
-        this.release(e.tid, 'vma', e.vma);
+        this.release(e, 'vma', e.vma, VMA_LOCK_CLASS, 'read');
         break;
       case 'vma_start_write':
         // Taking it again while holding it is a no-op in the kernel (vma_start_write returns early).
-        if (!this.heldBy(e.tid).some((h) => h.key === lockKey('vma', e.vma))) this.acquire(e.tid, e.seq, 'vma', e.vma, VMA_LOCK_CLASS, 'write');
+        if (!this.holds(e.tid, lockKey('vma', e.vma))) this.acquire(e, e.tid, 'vma', e.vma, VMA_LOCK_CLASS, 'write', false);
         break;
       case 'rcu_read_lock':
       case 'rcu_read_unlock':
@@ -122,48 +224,104 @@ export class LockHolders implements Reducer {
     return t !== undefined && (t.rcu > 0 || t.irqsOff > 0);
   }
 
-  private task(tid: number): { holds: Hold[]; rcu: number; irqsOff: number } {
+  /** The task's rcu_read_lock nesting (an IRQ-off region counts as one more). */
+  rcuNesting(tid: number): number {
+    return this.tasks[tid]?.rcu ?? 0;
+  }
+
+  /** The task's local_irq_disable depth. */
+  irqsOff(tid: number): number {
+    return this.tasks[tid]?.irqsOff ?? 0;
+  }
+
+  private rwsemAcquire(e: EventOf<'rwsem_acquire'>): void {
+    const key = lockKey('rwsem', e.sem);
+    if (e.how === 'downgrade') {
+      // mmap_write_downgrade: the write hold becomes a read hold, and the VMA write locks go
+      // (vma_end_write_all).
+      this.release(e, 'rwsem', e.sem, e.class, 'write');
+      this.begin(e, this.hold(e.tid, e.seq, 'rwsem', e.sem, e.class, 'read', false));
+      if (e.class === 'mmap_lock') this.releaseVmaWriteLocks(e);
+      return;
+    }
+    // A woken reader was granted the lock by the rwsem_wake before.
+    const granted = e.how === 'woken' && e.mode === 'read';
+    if (granted && this.holds(e.tid, key)) return;
+    this.acquire(e, e.tid, 'rwsem', e.sem, e.class, e.mode, e.how === 'trylock', granted ? UNSEEN : e.seq);
+  }
+
+  private task(tid: number): TaskLocks {
     let t = this.tasks[tid];
     if (t === undefined) this.tasks[tid] = t = { holds: [], rcu: 0, irqsOff: 0 };
     return t;
   }
 
-  private acquire(tid: number, seq: number, object: LockObject, id: number, cls: string, mode: HoldMode, trylock = false): void {
-    const held = this.task(tid).holds;
-    const hold: Hold = { object, id, key: lockKey(object, id), class: cls, mode, trylock, tid, seq, frame: this.stacks?.frame(tid) ?? null };
-    for (const fn of this.listeners) fn(hold, held);
-    held.push(hold);
+  private spinQueue(lock: number): number[] {
+    let q = this.spinQueues.get(lock);
+    if (q === undefined) this.spinQueues.set(lock, (q = []));
+    return q;
   }
 
-  private release(tid: number, object: LockObject, id: number): void {
-    const key = lockKey(object, id);
-    // Normally the releasing task holds it; an rwsem a reader's owner did not release (or a lock
-    // handed over) is looked for among every task's holds.
-    if (this.drop(tid, key)) return;
-    for (let other = 0; other < this.tasks.length; other++) if (other !== tid && this.drop(other, key)) return;
+  private leaveSpinQueue(lock: number, tid: number): void {
+    if (this.spinQueues.size === 0) return;
+    const q = this.spinQueues.get(lock);
+    if (q === undefined) return;
+    const at = q.indexOf(tid);
+    if (at >= 0) q.splice(at, 1);
+    if (q.length === 0) this.spinQueues.delete(lock);
   }
 
-  private drop(tid: number, key: number): boolean {
-    const held = this.tasks[tid]?.holds;
-    if (held === undefined) return false;
-    for (let at = held.length - 1; at >= 0; at--) {
-      if (held[at]!.key !== key) continue;
-      // Locks are mostly released in the reverse order of taking them: the last one goes.
-      if (at === held.length - 1) held.pop();
-      else held.splice(at, 1);
-      return true;
-    }
+  private holds(tid: number, key: number): boolean {
+    const held = this.heldBy(tid);
+    for (let i = 0; i < held.length; i++) if (held[i]!.key === key) return true;
     return false;
   }
 
-  private downgrade(tid: number, object: LockObject, id: number): void {
-    const key = lockKey(object, id);
-    const hold = this.heldBy(tid).find((h) => h.key === key);
-    if (hold) hold.mode = 'read';
+  private hold(tid: number, seq: number, object: LockObject, id: number, cls: string, mode: HoldMode, trylock: boolean): Hold {
+    return { object, id, key: lockKey(object, id), class: cls, mode, trylock, tid, seq, frame: this.stacks?.frame(tid) ?? null };
   }
 
-  private releaseVmaWriteLocks(tid: number): void {
-    const t = this.tasks[tid];
-    if (t) t.holds = t.holds.filter((h) => !(h.class === VMA_LOCK_CLASS && h.mode === 'write'));
+  /** `tid` takes the lock (or is granted it) at event `e`: an acquisition. */
+  private acquire(e: TraceEvent, tid: number, object: LockObject, id: number, cls: string, mode: HoldMode, trylock: boolean, since = e.seq): void {
+    const hold = this.hold(tid, since, object, id, cls, mode, trylock);
+    const held = this.task(tid).holds;
+    const listeners = this.acquireListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(hold, held);
+    this.begin(e, hold);
+  }
+
+  private begin(e: TraceEvent, hold: Hold): void {
+    this.task(hold.tid).holds.push(hold);
+    const listeners = this.holdListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.held?.(hold, e);
+  }
+
+  private release(e: TraceEvent, object: LockObject, id: number, cls: string, mode: HoldMode): void {
+    const held = this.tasks[e.tid]?.holds;
+    const key = lockKey(object, id);
+    // Locks are mostly released in the reverse order of taking them: look from the last.
+    for (let at = (held?.length ?? 0) - 1; at >= 0; at--) {
+      const hold = held![at]!;
+      if (hold.key !== key) continue;
+      if (at === held!.length - 1) held!.pop();
+      else held!.splice(at, 1);
+      const listeners = this.holdListeners;
+      for (let i = 0; i < listeners.length; i++) listeners[i]!.released?.(hold, e);
+      return;
+    }
+    const listeners = this.holdListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]!.releasedUnseen?.(e.tid, object, id, cls, mode, e);
+  }
+
+  private releaseVmaWriteLocks(e: TraceEvent): void {
+    const t = this.tasks[e.tid];
+    if (t === undefined || !t.holds.some((h) => h.object === 'vma' && h.mode === 'write')) return;
+    const kept: Hold[] = [];
+    for (const hold of t.holds) {
+      if (hold.object === 'vma' && hold.mode === 'write') {
+        for (const l of this.holdListeners) l.released?.(hold, e);
+      } else kept.push(hold);
+    }
+    t.holds = kept;
   }
 }

@@ -10,15 +10,21 @@
  *   o     holds another lock (lru_lock, i_mmap_rwsem…)  ' ' not started, or exited
  *   r     in an RCU read-side section (or IRQs off)
  *
- * When several apply the first in `PRIORITY` shows. No model is folded for the window: the lanes
- * start from the state document at the cursor (lock holders and waiters, RCU nesting, task states)
- * and run the window's events forward from the cursor and backward to it, each event's effect on a
- * task's locks being reversible from the event alone.
+ * When several apply the first in `PRIORITY` shows. No model is folded for the window.
  *
- * One thing the document does not say is which task holds a per-VMA read lock (vm_refcnt counts
- * readers, not who). A hold that ends after the cursor inside the window is found by the forward
- * pass and carried back; one that spans the whole window is not shown.
+ * What a task holds is the lock-holder table's (src/reduce/lock-holders.ts): the window's events
+ * are fed to a table of their own, whose holds, each from the event it began at to the one it ended
+ * at, are the lanes' hold intervals. A hold the window's events do not show beginning is taken from
+ * the state document at the cursor (its lock holders and RCU nesting) or, failing that, from the
+ * release that ends it in the window. One thing the document does not say is which task holds a
+ * per-VMA read lock (vm_refcnt counts readers, not who): a VMA read hold that spans the whole window
+ * is not shown.
+ *
+ * Waiting (task states, what a task waits or spins on) is the lanes' own: from the document at the
+ * cursor, the window's events run forward from it and backward to it, each event's effect on a
+ * task's waiting being reversible from the event alone.
  */
+import { LockHolders, rcuNestingBefore, UNSEEN, type HoldMode, type LockObject } from '../../src/reduce/lock-holders.js';
 import { waitsEndedBy } from '../../src/reduce/wait-clock.js';
 import type { StateDoc } from '../../src/replay/state.js';
 import type { TraceEvent } from '../../src/trace/vocab/index.js';
@@ -28,60 +34,63 @@ export const PRIORITY = 'wszMmpvor-' as const;
 const PAGE_TABLE_LOCKS = new Set(['ptl', 'pmd_lock', 'page_table_lock']);
 const MMAP_LOCK = 'mmap_lock';
 
-interface Hold {
-  cls: string;
-  write: boolean;
+/** A hold as the lanes draw it: held after event `from` (-Infinity: before the window) up to event `to`. */
+export interface HoldSpan {
+  tid: number;
+  object: LockObject;
+  id: number;
+  class: string;
+  mode: HoldMode;
+  from: number;
+  to: number;
 }
 
-/** What one task holds and waits for at one moment. */
-class TaskLock {
+/** Does the span cover the column of event `seq` (the state after that event)? */
+function covers(span: HoldSpan, seq: number): boolean {
+  return span.from <= seq && seq < span.to;
+}
+
+/** What one task waits for at one moment (its holds are the spans'). */
+class TaskWait {
   alive = false;
   blocked = false;
   /** A fatal signal ends the wait (sched_block's killable). */
   killable = false;
   waitsFor: string | null = null;
   spinsOn: string | null = null;
-  rcu = 0;
-  readonly rwsems = new Map<number, Hold>();
-  readonly spins = new Map<number, string>();
-  readonly vmas = new Set<number>();
 
-  clone(): TaskLock {
-    const c = new TaskLock();
-    Object.assign(c, { alive: this.alive, blocked: this.blocked, killable: this.killable, waitsFor: this.waitsFor, spinsOn: this.spinsOn, rcu: this.rcu });
-    for (const [k, v] of this.rwsems) c.rwsems.set(k, v);
-    for (const [k, v] of this.spins) c.spins.set(k, v);
-    for (const v of this.vmas) c.vmas.add(v);
+  clone(): TaskWait {
+    const c = new TaskWait();
+    Object.assign(c, { alive: this.alive, blocked: this.blocked, killable: this.killable, waitsFor: this.waitsFor, spinsOn: this.spinsOn });
     return c;
-  }
-
-  /** The lane character: the first that applies in PRIORITY order. */
-  char(): string {
-    if (!this.alive) return ' ';
-    if (this.waitsFor !== null) return this.waitsFor === MMAP_LOCK ? 'w' : 'z';
-    if (this.spinsOn !== null) return 's';
-    if (this.blocked) return 'z';
-    const holds = [...this.rwsems.values()];
-    if (holds.some((h) => h.cls === MMAP_LOCK && h.write)) return 'M';
-    if (holds.some((h) => h.cls === MMAP_LOCK)) return 'm';
-    const spins = [...this.spins.values()];
-    if (spins.some((c) => PAGE_TABLE_LOCKS.has(c))) return 'p';
-    if (this.vmas.size > 0) return 'v';
-    if (holds.length > 0 || spins.length > 0) return 'o';
-    if (this.rcu > 0) return 'r';
-    return '-';
   }
 }
 
-type Tasks = Map<number, TaskLock>;
+/** The lane character after event `seq`: the first that applies in PRIORITY order. */
+function laneChar(t: TaskWait | undefined, spans: readonly HoldSpan[], seq: number, rcu: number): string {
+  if (t === undefined || !t.alive) return ' ';
+  if (t.waitsFor !== null) return t.waitsFor === MMAP_LOCK ? 'w' : 'z';
+  if (t.spinsOn !== null) return 's';
+  if (t.blocked) return 'z';
+  let best = '-';
+  for (const h of spans) {
+    if (!covers(h, seq)) continue;
+    const c = h.class === MMAP_LOCK ? (h.mode === 'write' ? 'M' : 'm')
+      : h.object === 'spin' && PAGE_TABLE_LOCKS.has(h.class) ? 'p' : h.object === 'vma' ? 'v' : 'o';
+    if (PRIORITY.indexOf(c) < PRIORITY.indexOf(best)) best = c;
+  }
+  return best === '-' && rcu > 0 ? 'r' : best;
+}
 
-function task(tasks: Tasks, tid: number): TaskLock {
+type Tasks = Map<number, TaskWait>;
+
+function task(tasks: Tasks, tid: number): TaskWait {
   let t = tasks.get(tid);
-  if (!t) tasks.set(tid, (t = new TaskLock()));
+  if (!t) tasks.set(tid, (t = new TaskWait()));
   return t;
 }
 
-/** The lock state at the cursor, from its document. */
+/** What each task waits for at the cursor, from its document. */
 function seed(doc: StateDoc): Tasks {
   const tasks: Tasks = new Map();
   for (const t of doc.tasks) {
@@ -89,21 +98,13 @@ function seed(doc: StateDoc): Tasks {
     l.alive = t.state !== 'done';
     l.blocked = t.state === 'blocked' || t.state === 'sleeping';
     l.killable = t.blockedOn?.killable ?? false;
-    l.rcu = t.rcuNesting;
   }
-  for (const s of doc.locks.rwsems) {
-    for (const r of s.readers) task(tasks, r).rwsems.set(s.sem, { cls: s.class, write: false });
-    if (s.writer !== null) task(tasks, s.writer).rwsems.set(s.sem, { cls: s.class, write: true });
-    for (const w of s.waiters) task(tasks, w.tid).waitsFor = s.class;
-  }
-  for (const s of doc.locks.spinlocks) {
-    if (s.owner !== null) task(tasks, s.owner).spins.set(s.lock, s.class);
-    for (const w of s.waiters) task(tasks, w).spinsOn = s.class;
-  }
+  for (const s of doc.locks.rwsems) for (const w of s.waiters) task(tasks, w.tid).waitsFor = s.class;
+  for (const s of doc.locks.spinlocks) for (const w of s.waiters) task(tasks, w).spinsOn = s.class;
   return tasks;
 }
 
-/** The state after `e`, from the state before it. */
+/** The waiting after `e`, from the waiting before it. */
 function forward(tasks: Tasks, e: TraceEvent): void {
   const t = task(tasks, e.tid);
   // the same rule as the wait clock's: a wake-up, an rwsem grant, a fatal signal in a killable wait
@@ -114,30 +115,16 @@ function forward(tasks: Tasks, e: TraceEvent): void {
     case 'sched_block': t.blocked = true; t.killable = e.killable; break;
     case 'sched_sleep': t.blocked = true; t.killable = false; break;
     case 'rwsem_contended': t.waitsFor = e.class; break;
-    case 'rwsem_acquire': t.rwsems.set(e.sem, { cls: e.class, write: e.mode === 'write' && e.how !== 'downgrade' }); t.waitsFor = null; break;
-    case 'rwsem_wake':
-      // readers are granted the lock by the wake; a woken writer stays queued and takes it itself
-      if (e.mode === 'read') {
-        for (const w of e.woken ?? []) {
-          task(tasks, w).rwsems.set(e.sem, { cls: e.class, write: false });
-          task(tasks, w).waitsFor = null;
-        }
-      }
-      break;
-    case 'rwsem_release': t.rwsems.delete(e.sem); break;
+    case 'rwsem_acquire': t.waitsFor = null; break;
+    // readers are granted the lock by the wake; a woken writer stays queued and takes it itself
+    case 'rwsem_wake': if (e.mode === 'read') for (const w of e.woken ?? []) task(tasks, w).waitsFor = null; break;
     case 'rwsem_fail': if (e.err !== 0) t.waitsFor = null; break;
     case 'spin_contended': if (e.queued) t.spinsOn = e.class; break;
-    case 'spin_lock': t.spins.set(e.lock, e.class); t.spinsOn = null; break;
-    case 'spin_unlock': t.spins.delete(e.lock); break;
-    case 'rcu_read_lock': case 'rcu_read_unlock': t.rcu = e.nesting; break;
-    case 'local_irq_disable': case 'local_irq_enable': t.rcu = e.rcu; break;
-    case 'vma_start_read': if (e.result === 'ok') t.vmas.add(e.vma); break;
-    case 'vma_start_read_locked': t.vmas.add(e.vma); break;
-    case 'vma_end_read': t.vmas.delete(e.vma); break;
+    case 'spin_lock': t.spinsOn = null; break;
   }
 }
 
-/** The state before `e`, from the state after it. */
+/** The waiting before `e`, from the waiting after it. */
 function backward(tasks: Tasks, e: TraceEvent): void {
   const t = task(tasks, e.tid);
   switch (e.kind) {
@@ -148,37 +135,89 @@ function backward(tasks: Tasks, e: TraceEvent): void {
     // is not in the event (the lane shows it runnable until the event before the signal)
     case 'sched_wakeup': task(tasks, e.target).blocked = true; break;
     case 'rwsem_contended': t.waitsFor = null; break;
-    case 'rwsem_acquire':
-      // a woken reader already held it (rwsem_wake granted it); a woken writer was still queued;
-      // a downgrade held it for write
-      if (e.how === 'downgrade') t.rwsems.set(e.sem, { cls: e.class, write: true });
-      else if (e.how === 'woken' && e.mode === 'write') {
-        t.rwsems.delete(e.sem);
-        t.waitsFor = e.class;
-      } else if (e.how !== 'woken') t.rwsems.delete(e.sem);
-      break;
+    // a woken writer was still queued
+    case 'rwsem_acquire': if (e.how === 'woken' && e.mode === 'write') t.waitsFor = e.class; break;
     case 'rwsem_wake':
       for (const w of e.woken ?? []) {
         task(tasks, w).blocked = true;
-        if (e.mode === 'read') {
-          task(tasks, w).rwsems.delete(e.sem);
-          task(tasks, w).waitsFor = e.class;
-        }
+        if (e.mode === 'read') task(tasks, w).waitsFor = e.class;
       }
       break;
-    case 'rwsem_release': t.rwsems.set(e.sem, { cls: e.class, write: e.mode === 'write' }); break;
     case 'rwsem_fail': if (e.err !== 0) t.waitsFor = e.class; break;
     case 'spin_contended': if (e.queued) t.spinsOn = null; break;
-    case 'spin_lock': t.spins.delete(e.lock); if (e.waited) t.spinsOn = e.class; break;
-    case 'spin_unlock': t.spins.set(e.lock, e.class); break;
-    case 'rcu_read_lock': t.rcu = e.nesting - 1; break;
-    case 'rcu_read_unlock': t.rcu = e.nesting + 1; break;
-    case 'local_irq_disable': t.rcu = Math.max(0, e.rcu - 1); break;
-    case 'local_irq_enable': t.rcu = e.rcu + 1; break;
-    case 'vma_start_read': if (e.result === 'ok') t.vmas.delete(e.vma); break;
-    case 'vma_start_read_locked': t.vmas.delete(e.vma); break;
-    case 'vma_end_read': t.vmas.add(e.vma); break;
+    case 'spin_lock': if (e.waited) t.spinsOn = e.class; break;
   }
+}
+
+/**
+ * The hold intervals over the window: the holds a lock-holder table fed the window's events sees,
+ * and the ones the document at the cursor says were held there without the window showing them begin.
+ */
+export function holdSpans(doc: StateDoc, window: readonly TraceEvent[], cursorSeq: number): HoldSpan[] {
+  const spans: HoldSpan[] = [];
+  const open = new Map<object, HoldSpan>();
+  const table = new LockHolders();
+  table.onHold({
+    held(h, e) {
+      // A VMA write lock is taken under the mmap_lock held for write (which the lane shows), and
+      // taken again while held is a no-op, so a table fed only the window can not tell when it began.
+      if (h.object === 'vma' && h.mode === 'write') return;
+      const span = { tid: h.tid, object: h.object, id: h.id, class: h.class, mode: h.mode, from: h.seq === UNSEEN ? -Infinity : e.seq, to: Infinity };
+      spans.push(span);
+      open.set(h, span);
+    },
+    released(h, e) {
+      const span = open.get(h);
+      if (span === undefined) return;
+      span.to = e.seq;
+      open.delete(h);
+    },
+    releasedUnseen(tid, object, id, cls, mode, e) {
+      spans.push({ tid, object, id, class: cls, mode, from: -Infinity, to: e.seq });
+    },
+  });
+  for (const e of window) table.event(e);
+  const heldAtCursor = (tid: number, object: LockObject, id: number, cls: string, mode: HoldMode) => {
+    const same = spans.filter((s) => s.tid === tid && s.object === object && s.id === id);
+    if (same.some((s) => covers(s, cursorSeq))) return;
+    // held from the last release of it before the cursor (or before the window) to its next taking
+    const from = Math.max(-Infinity, ...same.filter((s) => s.to <= cursorSeq).map((s) => s.to));
+    const to = Math.min(Infinity, ...same.filter((s) => s.from > cursorSeq).map((s) => s.from));
+    spans.push({ tid, object, id, class: cls, mode, from, to });
+  };
+  for (const s of doc.locks.rwsems) {
+    for (const r of s.readers) heldAtCursor(r, 'rwsem', s.sem, s.class, 'read');
+    if (s.writer !== null) heldAtCursor(s.writer, 'rwsem', s.sem, s.class, 'write');
+  }
+  for (const s of doc.locks.spinlocks) if (s.owner !== null) heldAtCursor(s.owner, 'spin', s.lock, s.class, 'spin');
+  return spans;
+}
+
+/**
+ * Each task's RCU nesting after every event of the window: the table's after the task's first RCU
+ * event in the window; before it, what that event says it was, or the document's when it comes
+ * after the cursor.
+ */
+function rcuColumns(doc: StateDoc, window: readonly TraceEvent[], at: number, tids: readonly number[]): Map<number, number[]> {
+  const out = new Map(tids.map((tid) => [tid, new Array<number>(window.length)]));
+  const atCursor = new Map(doc.tasks.map((t) => [t.tid, t.rcuNesting]));
+  const table = new LockHolders();
+  const first = new Map<number, number>();
+  window.forEach((e, i) => {
+    table.event(e);
+    if (e.kind !== 'rcu_read_lock' && e.kind !== 'rcu_read_unlock' && e.kind !== 'local_irq_disable' && e.kind !== 'local_irq_enable') return;
+    if (!first.has(e.tid)) first.set(e.tid, i <= at ? rcuNestingBefore(e) : atCursor.get(e.tid) ?? 0);
+    out.get(e.tid)![i] = table.rcuNesting(e.tid);
+  });
+  for (const tid of tids) {
+    const col = out.get(tid)!;
+    let now = first.get(tid) ?? atCursor.get(tid) ?? 0;
+    for (let i = 0; i < window.length; i++) {
+      if (col[i] === undefined) col[i] = now;
+      else now = col[i]!;
+    }
+  }
+  return out;
 }
 
 export interface Lane {
@@ -197,11 +236,11 @@ export interface Lanes {
 
 /** Each task's lane character from a state document alone (what the lanes start from). */
 export function seedChars(doc: StateDoc): Map<number, string> {
-  return new Map([...seed(doc)].map(([tid, t]) => [tid, t.char()]));
-}
-
-function snapshotChars(tasks: Tasks, tids: number[]): string[] {
-  return tids.map((tid) => tasks.get(tid)?.char() ?? ' ');
+  const waits = seed(doc);
+  const spans = holdSpans(doc, [], 0);
+  const rcu = new Map(doc.tasks.map((t) => [t.tid, t.rcuNesting]));
+  const tids = new Set([...waits.keys(), ...spans.map((s) => s.tid)]);
+  return new Map([...tids].map((tid) => [tid, laneChar(task(waits, tid), spans.filter((s) => s.tid === tid), 0, rcu.get(tid) ?? 0)]));
 }
 
 /**
@@ -212,25 +251,23 @@ function snapshotChars(tasks: Tasks, tids: number[]): string[] {
 export function computeLanes(doc: StateDoc, window: readonly TraceEvent[], cursorSeq: number): Lanes {
   const at = window.findIndex((e) => e.seq === cursorSeq);
   if (at < 0) throw new Error(`computeLanes: the window does not hold the cursor's event ${cursorSeq}`);
-  // Per-VMA read holds ending after the cursor were held at the cursor: find them first.
   const atCursor = seed(doc);
-  const probe = new Map<number, TaskLock>([...atCursor].map(([k, v]) => [k, v.clone()]));
-  for (const e of window.slice(at + 1)) {
-    if (e.kind === 'vma_end_read' && !task(probe, e.tid).vmas.has(e.vma)) task(atCursor, e.tid).vmas.add(e.vma);
-    forward(probe, e);
-  }
-  const tids = [...new Set([...atCursor.keys(), ...window.map((e) => e.tid)])].filter((t) => t !== 0).sort((x, y) => x - y);
+  const spans = holdSpans(doc, window, cursorSeq);
+  const tids = [...new Set([...atCursor.keys(), ...spans.map((s) => s.tid), ...window.map((e) => e.tid)])].filter((t) => t !== 0).sort((x, y) => x - y);
+  const rcu = rcuColumns(doc, window, at, tids);
+  const spansOf = new Map(tids.map((tid) => [tid, spans.filter((s) => s.tid === tid)]));
+  const column = (waits: Tasks, i: number) => tids.map((tid) => laneChar(waits.get(tid), spansOf.get(tid)!, window[i]!.seq, rcu.get(tid)![i]!));
   const columns: string[][] = new Array(window.length);
   const ahead = new Map([...atCursor].map(([k, v]) => [k, v.clone()]));
-  columns[at] = snapshotChars(ahead, tids);
+  columns[at] = column(ahead, at);
   for (let i = at + 1; i < window.length; i++) {
     forward(ahead, window[i]!);
-    columns[i] = snapshotChars(ahead, tids);
+    columns[i] = column(ahead, i);
   }
   const behind = atCursor;
   for (let i = at - 1; i >= 0; i--) {
     backward(behind, window[i + 1]!);
-    columns[i] = snapshotChars(behind, tids);
+    columns[i] = column(behind, i);
   }
   const lanes = tids.map((tid, row) => ({ tid, cells: columns.map((c) => c[row]).join('') }));
   return { seqs: window.map((e) => e.seq), cursor: at, lanes };

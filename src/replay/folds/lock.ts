@@ -1,5 +1,18 @@
-/** rwsems, spinlocks, RCU read sections and grace periods, IRQ-off regions, per-VMA lock counts. */
-import { VM_REFCNT_EXCLUDE_READERS_FLAG, type EventOf } from '../../trace/vocab/index.js';
+/**
+ * rwsems, spinlocks, RCU read sections and grace periods, IRQ-off regions, per-VMA lock counts.
+ *
+ * Who holds what (rwsem readers and writer, spinlock owners, RCU nesting, IRQ-off depth) is not
+ * worked out here: each model has a lock-holder table (src/reduce/lock-holders.ts) fed its lock
+ * events, and writes down the holds it hears begin and end. The table is made, from the model's own
+ * records, the first time a model folds a lock event, so a model decoded from a snapshot or a
+ * checkpoint starts it from the holders it records. The model records no per-VMA lock holders
+ * (vm_refcnt counts readers, not who), so the per-VMA lock events are not fed to it.
+ *
+ * What only the state document shows stays here: the rwsem queues and HANDOFF, the spinlock queues
+ * as the document lists them, and vm_refcnt, vm_lock_seq and mm_lock_seq as the events give them.
+ */
+import { LockHolders, type Hold, type HoldListener } from '../../reduce/lock-holders.js';
+import { VM_REFCNT_EXCLUDE_READERS_FLAG, type EventOf, type TraceEvent } from '../../trace/vocab/index.js';
 import type { Folds, Model, MRwsem, MSpin } from '../model-types.js';
 import { endWaits } from './sched.js';
 
@@ -21,18 +34,61 @@ function spin(m: Model, lock: number, cls: string): MSpin {
   return s;
 }
 
+/** The holds the model records: rwsem readers and writers, spinlock owners (VMA holders it has not). */
+function holdRecorder(m: Model): HoldListener {
+  const begins = (tid: number, object: Hold['object'], id: number, cls: string, mode: Hold['mode']) => {
+    if (object === 'spin') spin(m, id, cls).owner = tid;
+    else if (object === 'rwsem' && mode === 'write') rwsem(m, id, cls).writer = tid;
+    else if (object === 'rwsem') rwsem(m, id, cls).readers.push(tid);
+  };
+  const ends = (tid: number, object: Hold['object'], id: number, cls: string, mode: Hold['mode']) => {
+    if (object === 'spin') spin(m, id, cls).owner = null;
+    else if (object === 'rwsem' && mode === 'write') rwsem(m, id, cls).writer = null;
+    else if (object === 'rwsem') removeOne(rwsem(m, id, cls).readers, (r) => r === tid);
+  };
+  return {
+    held: (h) => begins(h.tid, h.object, h.id, h.class, h.mode),
+    released: (h) => ends(h.tid, h.object, h.id, h.class, h.mode),
+    releasedUnseen: ends,
+  };
+}
+
+/** Where a model keeps its table: a property no encoding sees (snapshots and checkpoints leave it out). */
+const HOLDERS = Symbol('lock holders');
+type WithHolders = Model & { [HOLDERS]?: LockHolders };
+
+/** The model's lock-holder table, started from the model's records the first time it is asked for. */
+function holders(m: WithHolders): LockHolders {
+  let table = m[HOLDERS];
+  if (table === undefined) {
+    table = new LockHolders();
+    table.seed({ rwsems: m.rwsems.values(), spins: m.spins.values(), tasks: m.tasks.values() });
+    table.onHold(holdRecorder(m));
+    Object.defineProperty(m, HOLDERS, { value: table, enumerable: false });
+  }
+  return table;
+}
+
+/** Hand `e` to the model's lock-holder table (which writes the holds it changes into the model). */
+function hold(m: Model, e: TraceEvent): LockHolders {
+  const table = holders(m);
+  table.event(e);
+  return table;
+}
+
 /** A task left its last RCU read-side section: the grace period no longer waits for it. */
 function leftRcu(m: Model, tid: number, nesting: number): void {
   if (nesting === 0) removeOne(m.rcu.gpWaitingFor, (t) => t === tid);
 }
 
-/** IRQs off or on again: the depth and the RCU nesting after the step (an IRQ-off region is a read section). */
-function irqRegion(m: Model, e: EventOf<'local_irq_disable' | 'local_irq_enable'>): void {
+/** RCU nesting and IRQ-off depth after the event, as the lock-holder table has them. */
+function rcuState(m: Model, e: EventOf<'rcu_read_lock' | 'rcu_read_unlock' | 'local_irq_disable' | 'local_irq_enable'>): void {
+  const table = hold(m, e);
   const task = m.tasks.get(e.tid);
   if (!task) return;
-  task.irqsOff = e.depth;
-  task.rcuNesting = e.rcu;
-  leftRcu(m, e.tid, e.rcu);
+  task.rcuNesting = table.rcuNesting(e.tid);
+  task.irqsOff = table.irqsOff(e.tid);
+  if (e.kind !== 'rcu_read_lock') leftRcu(m, e.tid, task.rcuNesting);
 }
 
 function setVmRefcnt(m: Model, vma: number, refcnt: number): void {
@@ -43,31 +99,19 @@ function setVmRefcnt(m: Model, vma: number, refcnt: number): void {
 export const lockFolds: Folds = {
   rwsem_acquire(m, e) {
     const s = rwsem(m, e.sem, e.class);
-    // A woken reader was made holder by the rwsem_wake that granted it the lock; a writer takes
-    // it itself when it runs (rwsem_try_write_lock), leaving the queue.
-    if (e.how === 'woken' && e.mode === 'read') return;
-    if (e.how === 'woken') {
+    hold(m, e);
+    // A woken writer takes the lock itself when it runs (rwsem_try_write_lock), leaving the queue.
+    if (e.how === 'woken' && e.mode === 'write') {
       removeOne(s.waiters, (w) => w.tid === e.tid);
-      s.writer = e.tid;
       s.handoff = false;
-      return;
-    }
-    if (e.how === 'downgrade') {
-      s.writer = null;
-      s.readers.push(e.tid);
-    } else if (e.mode === 'write') {
-      s.writer = e.tid;
-    } else {
-      s.readers.push(e.tid);
     }
   },
   rwsem_contended(m, e) {
     rwsem(m, e.sem, e.class).waiters.push({ tid: e.tid, mode: e.mode });
   },
   rwsem_release(m, e) {
-    const s = rwsem(m, e.sem, e.class);
-    if (e.mode === 'write') s.writer = null;
-    else removeOne(s.readers, (r) => r === e.tid);
+    rwsem(m, e.sem, e.class);
+    hold(m, e);
   },
   rwsem_handoff(m, e) {
     rwsem(m, e.sem, e.class).handoff = true;
@@ -82,39 +126,33 @@ export const lockFolds: Folds = {
   },
   rwsem_wake(m, e) {
     const s = rwsem(m, e.sem, e.class);
-    // A woken writer stays queued (and HANDOFF stays) until its rwsem_acquire.
+    hold(m, e);
+    // The woken readers now hold it and leave the queue; a woken writer stays queued (and HANDOFF
+    // stays) until its rwsem_acquire.
     if (e.mode === 'read') {
       s.handoff = false;
-      for (const woken of e.woken ?? []) {
-        removeOne(s.waiters, (w) => w.tid === woken);
-        s.readers.push(woken);
-      }
+      for (const woken of e.woken ?? []) removeOne(s.waiters, (w) => w.tid === woken);
     }
     endWaits(m, e);
   },
   spin_lock(m, e) {
-    spin(m, e.lock, e.class).owner = e.tid;
+    spin(m, e.lock, e.class);
+    hold(m, e);
   },
   spin_contended(m, e) {
+    hold(m, e);
     // A failed spin_trylock does not queue.
     if (e.queued) spin(m, e.lock, e.class).waiters.push(e.tid);
   },
   spin_unlock(m, e) {
-    const s = spin(m, e.lock, e.class);
-    s.owner = s.waiters.shift() ?? null; // a queued spinlock passes to the head of its queue
+    // The head of the queue leaves it: the table hands it the lock.
+    spin(m, e.lock, e.class).waiters.shift();
+    hold(m, e);
   },
-  rcu_read_lock(m, e) {
-    const task = m.tasks.get(e.tid);
-    if (task) task.rcuNesting = e.nesting;
-  },
-  rcu_read_unlock(m, e) {
-    const task = m.tasks.get(e.tid);
-    if (!task) return;
-    task.rcuNesting = e.nesting;
-    leftRcu(m, e.tid, e.nesting);
-  },
-  local_irq_disable: irqRegion,
-  local_irq_enable: irqRegion,
+  rcu_read_lock: rcuState,
+  rcu_read_unlock: rcuState,
+  local_irq_disable: rcuState,
+  local_irq_enable: rcuState,
   call_rcu(m, e) {
     m.rcu.pending.push(e.cb);
   },
