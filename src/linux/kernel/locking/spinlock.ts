@@ -14,9 +14,13 @@ export class SpinLock {
   readonly id: number;
   owner: Task | null = null;
   readonly waiters: Task[] = [];
+  /** Its kernel's held_spinlocks(), found once rather than at every lock and unlock. */
+  readonly heldList: Set<SpinLock>;
 
   constructor(readonly cls: Name) {
-    this.id = kernel().newId();
+    const k = kernel();
+    this.id = k.newId();
+    this.heldList = held_spinlocks(k);
   }
 
   is_locked(): boolean {
@@ -36,7 +40,7 @@ export function held_spinlocks(k: Kernel = kernel()): Set<SpinLock> {
 /** The lock was free and `owner` takes it. */
 function take(lock: SpinLock, owner: Task): void {
   lock.owner = owner;
-  held_spinlocks().add(lock);
+  lock.heldList.add(lock);
 }
 
 export function* spin_lock(lock: SpinLock): Gen {
@@ -67,7 +71,7 @@ export function* spin_trylock(lock: SpinLock): Gen<boolean> {
 export function* spin_unlock(lock: SpinLock): Gen {
   const next = lock.waiters.shift();
   lock.owner = next ?? null;
-  if (next === undefined) held_spinlocks().delete(lock);
+  if (next === undefined) lock.heldList.delete(lock);
   yield emit.spin_unlock({ lock: lock.id, class: lock.cls.id });
   if (next !== undefined) yield* sim().wake(next);
 }
