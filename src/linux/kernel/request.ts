@@ -15,8 +15,9 @@ const REQUEST_LOG = 'requests';
 
 /**
  * Keep a log of every request in this kernel (what replay lists, read off a live kernel by
- * re-execution). Not kept by default: a recording's trace file has the requests (request-pairs.ts),
- * and the log grows with every request of a run.
+ * re-execution). A kernel keeps none unless asked: runWorkload() asks unless told not to, which a
+ * recording does, since its trace file has the requests (request-pairs.ts) and the log grows with
+ * every request of a run.
  */
 export function keep_request_log(k: Kernel): void {
   k.subsystem(REQUEST_LOG, () => new RequestLog());
