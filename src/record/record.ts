@@ -148,6 +148,7 @@ function trialRuns(p: Plan, opts: RecordOptions): void {
     runGuarded(true, () => runWorkload({
       workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant: variantOf(path, opts.variant),
       seed: opts.seed, strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: NULL_SINK, maxEvents: opts.maxEvents,
+      requestLog: false,
     }));
   }
 }
@@ -230,6 +231,8 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
       onProgress, progressEvery: byteLimit === undefined ? undefined : BYTE_CHECK_EVERY,
       snapshotEvery: SNAPSHOT_EVERY,
       onSnapshot: takeSnapshot,
+      // the file keeps the requests (the recorder's request pieces); the snapshots leave the log out
+      requestLog: false,
     }).outcome);
   } catch (e) {
     bar.stop();

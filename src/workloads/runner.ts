@@ -6,6 +6,7 @@ import { rcu_init } from '../linux/kernel/rcu/tree.js';
 import { init_zero_page } from '../linux/mm/folio.js';
 import { DEFAULT_CONFIG, Kernel, type KernelConfig, parseVariants } from '../linux/kernel.js';
 import { type AccessRemoteVmHook, build_with_access_remote_vm_hook } from '../linux/mm/access_remote_fast.js';
+import { keep_request_log } from '../linux/kernel/request.js';
 import { TaskStruct } from '../linux/kernel/sched.js';
 import { Sim, type SimResult } from '../sim/sim.js';
 import { ReplayStrategy, type Strategy } from '../sim/strategy.js';
@@ -40,6 +41,12 @@ export interface RunOptions {
   /** Called between steps after every `snapshotEvery`-th event. */
   onSnapshot?: (seq: number, sim: Sim) => void;
   snapshotEvery?: number;
+  /**
+   * Keep the request log in the kernel (default), which the model read off the live kernel lists
+   * (re-execution). A recording passes false: its trace file keeps the requests, and the log would
+   * otherwise grow with every request of the run.
+   */
+  requestLog?: boolean;
 }
 
 export interface RunResult extends SimResult {
@@ -63,6 +70,7 @@ export function runWorkload(opts: RunOptions): RunResult {
   const build = { fastPath: opts.path === 'fast', variants: new Set(variant) };
   const kernel = new Kernel({ ...DEFAULT_CONFIG, ...opts.config }, sim, build);
   if (opts.pathHook) build_with_access_remote_vm_hook(kernel, opts.pathHook);
+  if (opts.requestLog !== false) keep_request_log(kernel);
   sim.spawn('init', function* () {
     rcu_init();
     yield* init_zero_page();

@@ -5,6 +5,7 @@
  */
 import { entry_pfn } from '../../src/linux/arch/x86/include/pgtable_types.js';
 import type { KernelConfig } from '../../src/linux/kernel.js';
+import { tables } from '../../src/linux/mm/mm_types.js';
 import { PctStrategy, RandomStrategy, type Strategy } from '../../src/sim/strategy.js';
 import type { Gen } from '../../src/sim/task.js';
 import type { EventSink } from '../../src/trace/sink.js';
@@ -13,6 +14,12 @@ import {
 } from '../../src/trace/vocab/index.js';
 import { runWorkload, type RunResult } from '../../src/workloads/runner.js';
 import type { ParamValue, Workload, WorkloadContext } from '../../src/workloads/workload.js';
+
+/** The pfn of the page table `id`, just allocated (the sink sees its event inside the run). */
+function pfnOfTable(id: number): number {
+  for (const t of tables().values()) if (t.id === id) return t.pfn;
+  throw new Error(`page table ${id} is not in the kernel's registry`);
+}
 
 /** An event as tests read it: decoded by the vocabulary, fields by name. */
 export type Ev = TraceEvent;
@@ -26,13 +33,20 @@ export class MemorySink implements EventSink {
   readonly names = new Map<number, string>();
   readonly ids = new Map<string, number>();
   readonly tasks = new Map<number, { name: string; daemon: boolean }>();
+  /**
+   * The pfn of every page table the run allocated, read off the kernel at its pgtable_alloc (a
+   * freed table leaves the kernel's registry once no walker can reach it: pgtable.ts FreedTables).
+   */
+  readonly tablePfns = new Set<number>();
   private readonly nameList: string[] = [''];
 
   event(
     seq: number, tick: number, tid: number, kind: number,
     a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
   ): void {
-    this.events.push(decode([seq, tick, tid, kind, a, b, c, d, data?.slice()], this.nameList));
+    const e = decode([seq, tick, tid, kind, a, b, c, d, data?.slice()], this.nameList);
+    if (e.kind === 'pgtable_alloc') this.tablePfns.add(pfnOfTable(e.table));
+    this.events.push(e);
   }
 
   name(id: number, text: string): void {
@@ -147,8 +161,7 @@ export class Trace {
    * depend on which level or table id an event reports.
    */
   isLeafEntry(v: number): boolean {
-    const tables = this.result.kernel.subsystems.get('pgtables') as Map<number, unknown> | undefined;
-    return v !== 0 && !(tables?.has(entry_pfn(v)) ?? false);
+    return v !== 0 && !this.sink.tablePfns.has(entry_pfn(v));
   }
 
   /** A task's requests, begin to end, in order (every request of an ended run has ended). */

@@ -243,7 +243,10 @@ export class PageTable {
   }
 }
 
-/** Table pages by pfn (freed ones stay, flagged, so a stale walker can be caught). */
+/**
+ * Table pages by pfn. A freed one stays, flagged, while a stale walker may still hold its pfn, so
+ * the walker is caught (pgtable.ts FreedTables says how long).
+ */
 export function tables(k: Kernel = kernel()): Map<number, PageTable> {
   return k.subsystem('pgtables', () => new Map<number, PageTable>());
 }

@@ -10,6 +10,7 @@ import {
   _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, table_index,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel } from '../kernel.js';
+import { rcu_readers_cookie, rcu_readers_left } from '../kernel/rcu/tree.js';
 import { type SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { type MmStruct, PageTable, tables } from './mm_types.js';
 
@@ -169,7 +170,46 @@ export type PgtableFreeNow = Extract<ArgsOf<'pgtable_free'>['mode'], 'immediate'
 export function* free_table_now(t: PageTable, mode: PgtableFreeNow): Gen {
   t.freed = true;
   t.pendingFree = false;
+  freed_tables().quarantine(t);
   yield emit.pgtable_free({ level: PtLevel.name(t.level), table: t.id, mode });
+}
+
+/**
+ * Freed tables that a walker may still reach by pfn, like KASAN's quarantine of freed objects: a
+ * freed table stays in tables() (flagged, so a walker that reads it is caught) until every RCU
+ * read-side section and IRQ-disabled region open at its free has ended, then leaves it, so the
+ * registry holds the live tables and a few freed ones rather than every table of the run.
+ *
+ * Exact for the walkers that can hold a table's pfn across its free: the lockless ones, which the
+ * kernel makes safe by RCU (pte_offset_map's section, GUP-fast and the fast path's IRQ-off walk).
+ * A walker holding mmap_lock, a VMA lock or a table lock reads a table's pfn and resolves it under
+ * the lock that keeps free_pgtables() and khugepaged off that table; once every section open at
+ * the free has closed, no one can hold the pfn. The table object itself lives on while anything
+ * holds it (an EntryPtr, a gather's batch, a deposit), still flagged freed.
+ */
+class FreedTables {
+  /** Oldest first, each with the cookie of the read-side sections open at its free. */
+  private readonly held: { table: PageTable; cookie: number }[] = [];
+
+  quarantine(t: PageTable): void {
+    this.held.push({ table: t, cookie: rcu_readers_cookie() });
+    this.release();
+  }
+
+  /** Let go of the tables whose readers have all left (the oldest first). */
+  private release(): void {
+    const registry = tables();
+    while (this.held.length > 0 && rcu_readers_left(this.held[0]!.cookie)) registry.delete(this.held.shift()!.table.pfn);
+  }
+
+  /** How many freed tables are held (for tests). */
+  get size(): number {
+    return this.held.length;
+  }
+}
+
+export function freed_tables(): FreedTables {
+  return kernel().subsystem('pgtables_freed', () => new FreedTables());
 }
 
 /** Queue a table to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */

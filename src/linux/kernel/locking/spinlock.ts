@@ -14,10 +14,13 @@ export class SpinLock {
   readonly id: number;
   owner: Task | null = null;
   readonly waiters: Task[] = [];
+  /** Its kernel's held_spinlocks(), found once rather than at every lock and unlock. */
+  readonly heldList: Set<SpinLock>;
 
   constructor(readonly cls: Name) {
-    this.id = kernel().newId();
-    spinlocks().push(this);
+    const k = kernel();
+    this.id = k.newId();
+    this.heldList = held_spinlocks(k);
   }
 
   is_locked(): boolean {
@@ -25,15 +28,25 @@ export class SpinLock {
   }
 }
 
-/** Every spinlock of the kernel, in creation order (replay reads owners and waiters). */
-export function spinlocks(k: Kernel = kernel()): SpinLock[] {
-  return k.subsystem('spinlocks', () => [] as SpinLock[]);
+/**
+ * The spinlocks held now (waited-for ones are held too), which replay reads owners and waiters of.
+ * An idle lock has neither, so it is left out: most spinlocks are page-table locks, and listing
+ * every one made the list grow with every table a run ever allocated.
+ */
+export function held_spinlocks(k: Kernel = kernel()): Set<SpinLock> {
+  return k.subsystem('spinlocks', () => new Set<SpinLock>());
+}
+
+/** The lock was free and `owner` takes it. */
+function take(lock: SpinLock, owner: Task): void {
+  lock.owner = owner;
+  lock.heldList.add(lock);
 }
 
 export function* spin_lock(lock: SpinLock): Gen {
   const me = current();
   if (lock.owner === null) {
-    lock.owner = me;
+    take(lock, me);
     yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: false });
     return;
   }
@@ -50,7 +63,7 @@ export function* spin_trylock(lock: SpinLock): Gen<boolean> {
     yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner.tid, queued: false });
     return false;
   }
-  lock.owner = current();
+  take(lock, current());
   yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: true });
   return true;
 }
@@ -58,6 +71,7 @@ export function* spin_trylock(lock: SpinLock): Gen<boolean> {
 export function* spin_unlock(lock: SpinLock): Gen {
   const next = lock.waiters.shift();
   lock.owner = next ?? null;
+  if (next === undefined) lock.heldList.delete(lock);
   yield emit.spin_unlock({ lock: lock.id, class: lock.cls.id });
   if (next !== undefined) yield* sim().wake(next);
 }

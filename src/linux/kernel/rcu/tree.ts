@@ -28,6 +28,13 @@ export interface Callback {
 export class RcuState {
   /** Tasks inside a read-side section (or with IRQs off), with their nesting. */
   readonly readers = new Map<Task, number>();
+  /**
+   * When each reader's outermost section began, as a count of outermost sections begun
+   * (`sectionsBegun`). Bookkeeping of the emulator, not of the kernel: it emits nothing and
+   * drives no grace period; rcu_readers_cookie() and rcu_readers_left() read it.
+   */
+  readonly readerSince = new Map<Task, number>();
+  sectionsBegun = 0;
   /** Callbacks waiting for the next grace period. */
   pending: Callback[] = [];
   /** Readers the grace period in progress still waits for. */
@@ -61,6 +68,7 @@ function enter_reader(t: Task): number {
   const state = rcu();
   const nesting = (state.readers.get(t) ?? 0) + 1;
   state.readers.set(t, nesting);
+  if (nesting === 1) state.readerSince.set(t, ++state.sectionsBegun);
   return nesting;
 }
 
@@ -74,6 +82,7 @@ function exit_reader(t: Task): { nesting: number; gpUnblocked: boolean } {
     return { nesting, gpUnblocked: false };
   }
   state.readers.delete(t);
+  state.readerSince.delete(t);
   const gpUnblocked = state.waitingFor.delete(t) && state.waitingFor.size === 0;
   return { nesting, gpUnblocked };
 }
@@ -96,6 +105,24 @@ export function* rcu_read_unlock(): Gen {
 /** Is the current task inside a read-side section (rcu_read_lock_held)? */
 export function rcu_read_lock_held(t: Task = current()): boolean {
   return rcu().readers.has(t);
+}
+
+/**
+ * A cookie naming the read-side sections open now (like get_state_synchronize_rcu(), but no grace
+ * period is started or waited for, and nothing is emitted): rcu_readers_left(cookie) says when
+ * every one of them has ended. Sections that begin later do not count.
+ */
+export function rcu_readers_cookie(): number {
+  return rcu().sectionsBegun;
+}
+
+/**
+ * Has every read-side section (or IRQ-disabled region) that was open when `cookie` was taken
+ * ended? Like poll_state_synchronize_rcu(), with the grace period's end read off the readers.
+ */
+export function rcu_readers_left(cookie: number): boolean {
+  for (const since of rcu().readerSince.values()) if (since <= cookie) return false;
+  return true;
 }
 
 /** Queue `fn` to run after a grace period (call_rcu). */
