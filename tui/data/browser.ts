@@ -441,9 +441,16 @@ export class Browser {
   }
 
   private follow(search: Search | null, none: string): void {
-    const found = search && this.source.next(search.filter, search.from, search.direction);
-    if (found === undefined || found === null) this.message = none;
+    const found = search ? this.nearest(search) : undefined;
+    if (found === undefined) this.message = none;
     else this.jump(found, search!.what);
+  }
+
+  /** The nearest event, in the search's direction, that any of its filters matches. */
+  private nearest(search: Search): number | undefined {
+    const hits = search.filters.map((f) => this.source.next(f, search.from, search.direction)).filter((s) => s !== undefined);
+    if (hits.length === 0) return undefined;
+    return search.direction === 'forward' ? Math.min(...hits) : Math.max(...hits);
   }
 
   /** `o` on the list: the event before the cursor's that touched the same object. */
