@@ -279,6 +279,17 @@ describe('where did this come from', () => {
     expect(b.cursor).toBe(enter);
   });
 
+  it('keeps only the requests in flight in the state at the cursor, and marks the one an event ends', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=request_end,task=monitor,req=2\r');
+    const s = b.stateAtCursor();
+    expect(s.before!.requests.map((r) => r.id)).toContain('monitor:2');
+    expect(s.doc.requests.every((r) => r.result === null)).toBe(true);
+    expect(s.changed.has('request:monitor:2')).toBe(true);
+    type(b, 'k');
+    expect(b.stateAtCursor().doc.requests.map((r) => r.id)).toEqual(['monitor:2']);
+  });
+
   it('marks what the cursor event changed in the state panel', async () => {
     const b = await browse(`${sw}#gup`);
     type(b, ':kind=rwsem_contended,task=monitor\r');
