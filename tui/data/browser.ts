@@ -391,7 +391,8 @@ export class Browser {
     let from = backward ? this.cursor - 1 : this.cursor + 1;
     let read = 0;
     while (read < TEXT_SEARCH_SPAN && from >= 1 && from <= this.count) {
-      const rows = this.source.matching(q.filter, from, 2048, direction);
+      // a search SQL answers alone needs its first match; text is read from a page of candidates
+      const rows = this.source.matching(q.filter, from, q.text === null ? 1 : 2048, direction);
       if (rows.length === 0) return undefined;
       for (const r of rows) if (q.text === null || lineMatches(q, this.source.line(r))) return r[0];
       read += rows.length;
