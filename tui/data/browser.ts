@@ -454,7 +454,7 @@ export class Browser {
     return search.direction === 'forward' ? Math.min(...hits) : Math.max(...hits);
   }
 
-  /** `o` on the list: the event before the cursor's that touched the same object. */
+  /** `o` on the list: the event before the cursor's that changed the same object. */
   private originOfEvent(): void {
     const line = this.cursorLine();
     if (!line) return;
