@@ -108,6 +108,8 @@ export const errors = {
     new MmtraceError('EDISKFULL', `${file}: disk full or write error while recording; the ${committed} events committed before it stay readable, the run is marked failed${kept ? `; ${kept}` : ''}; free space and record again`, { cause }),
   unknownRun: (file: string, sel: string, names: readonly string[]) =>
     new MmtraceError('EUNKNOWN_RUN', `${file}: no run '${sel}' (runs: ${names.length ? names.join(', ') : 'none'}); use ${file}#NAME or ${file}#ID`),
+  runGone: (file: string, name: string) =>
+    new MmtraceError('EUNKNOWN_RUN', `${file}#${name}: the run was deleted or replaced (record --replace) while it was open; open it again`),
   ambiguousRun: (file: string, names: readonly string[]) =>
     new MmtraceError('EAMBIGUOUS_RUN', `${file} holds ${names.length} runs (${names.join(', ')}); pick one with ${file}#NAME`),
   runExists: (file: string, name: string) =>

@@ -7,9 +7,11 @@ import Database from 'better-sqlite3';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CHUNK_EVENTS, decodeChunk, encodeChunk, makeBlock, RAW_WIDTH, storedFrame, widthOf } from '../src/store/chunk.js';
+import { TraceFile } from '../src/store/read.js';
 import { openTrace, rowOfBlock, type EventRow } from '../src/trace/reader.js';
+import { kindByName } from '../src/trace/vocab/index.js';
 import { Recorder, type RunHeader } from '../src/trace/recorder.js';
 import type { EventSink } from '../src/trace/sink.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
@@ -210,6 +212,46 @@ describe('a file holding runs of both formats', () => {
     } finally {
       trace.close();
       db.close();
+    }
+  }, 120_000);
+});
+
+describe('finding events in a chunk run', () => {
+  it('reads only the chunks that hold the kinds looked for, and none past the seq ranges, with the answers a full read gives', async () => {
+    const file = tmpFile();
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    const run = rec.beginRun(header('stuck-writer', 'stuck-writer'));
+    const collect = new CollectSink();
+    const w = WORKLOADS.find((x) => x.name === 'stuck-writer')!;
+    runWorkload({ workload: w, params: resolveParams(w, {}), path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink: tee(rec, collect) });
+    rec.finish();
+    rec.close();
+    const rows = collect.rows;
+    const chunks = Math.ceil(rows.length / CHUNK_EVENTS);
+    expect(chunks).toBeGreaterThan(3);
+    const t = await openTrace(file);
+    try {
+      const kindOf = (name: string) => kindByName(name)!.kind;
+      const decoded = vi.spyOn(TraceFile.prototype as unknown as { decodeRange: () => unknown }, 'decodeRange');
+      const chunkOf = (seq: number) => Math.floor((seq - 1) / CHUNK_EVENTS);
+      // request_end: a few events, in the last chunks only
+      const ends = rows.filter((r) => r[3] === kindOf('request_end')).map((r) => r[0]);
+      decoded.mockClear();
+      const found = t.matchingEvents(run, { kinds: ['request_end'] }, 1, 100, 'forward').map((r) => r[0]);
+      expect(found).toEqual(ends);
+      expect(decoded.mock.results.filter((r) => r.value !== undefined).length).toBe(new Set(ends.map(chunkOf)).size);
+      decoded.mockClear();
+      expect(t.matchingEvents(run, { kinds: ['request_end'] }, rows.length, 100, 'backward').map((r) => r[0])).toEqual([...ends].reverse());
+      expect(decoded.mock.results.filter((r) => r.value !== undefined).length).toBe(new Set(ends.map(chunkOf)).size);
+      // a seq range in the first chunk: the scan ends with it, though the limit is not reached
+      decoded.mockClear();
+      const inRange = t.matchingEvents(run, { seqRanges: [[10, 20]], tids: [1] }, 1, 100, 'forward').map((r) => r[0]);
+      expect(inRange).toEqual(rows.filter((r) => r[0] >= 10 && r[0] <= 20 && r[2] === 1).map((r) => r[0]));
+      expect(decoded.mock.results.filter((r) => r.value !== undefined).length).toBe(1);
+      expect(t.findEvent(run, { kinds: ['request_end'] }, 2)).toBe(ends[1]);
+      decoded.mockRestore();
+    } finally {
+      t.close();
     }
   }, 120_000);
 });

@@ -8,6 +8,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toDoc } from '../src/replay/doc.js';
+import { Recorder } from '../src/trace/recorder.js';
+import { emit } from '../src/trace/vocab/index.js';
+import { itemsByKey } from '../tui/data/state-at.js';
+import { stamp } from './helpers/rows.js';
 import { project } from '../src/replay/projection.js';
 import { openRunRef, openTrace, type RunInfo, type Trace } from '../src/trace/reader.js';
 import { Browser, splitKeys, type Key } from '../tui/data/browser.js';
@@ -49,6 +53,13 @@ function press(b: Browser, input: string, key: Key = {}): void {
 }
 
 const eventAt = (b: Browser) => b.cursorLine()!;
+
+/** Move the state panel's selection down to the item `key` (the panel has the focus). */
+function selectItem(b: Browser, key: string): void {
+  const lines = b.panel();
+  for (let i = 0; i < lines.length && lines[b.stateSelected]!.key !== key; i++) type(b, 'j');
+  expect(lines[b.stateSelected]!.key).toBe(key);
+}
 
 describe('moving through a run', () => {
   it('pages by seq and keeps the cursor on screen', async () => {
@@ -198,6 +209,56 @@ describe('where did this come from', () => {
     expect(b.cursor).toBe(start);
   });
 
+  it('goes from a VMA, a page-table entry and a folio to the event that last changed it, not the last that named it', async () => {
+    const b = await browse(`${dn}#fast`);
+    type(b, ':kind=folio_get,task=reader\r');
+    const at = b.cursor;
+    const stateAt = (seq: number) => itemsByKey(toDoc(project(b.source.trace, b.source.run, seq).model));
+    const now = stateAt(at);
+    const items = b.panel().filter((l) => /^(vma|pte|folio):/.test(l.key ?? ''));
+    expect(new Set(items.map((l) => l.key!.split(':')[0]))).toEqual(new Set(['vma', 'pte', 'folio']));
+    for (const item of items) {
+      type(b, `:${at}\r`);
+      press(b, '', { tab: true });
+      expect(b.focus).toBe('state');
+      selectItem(b, item.key!);
+      type(b, 'o');
+      expect(b.focus).toBe('list');
+      const set = b.cursor;
+      // the item is as the cursor shows it from that event on, and was not just before it
+      expect(`${item.key} after #${set}: ${stateAt(set).get(item.key!)}`).toBe(`${item.key} after #${set}: ${now.get(item.key!)}`);
+      expect(stateAt(set - 1).get(item.key!)).not.toBe(now.get(item.key!));
+    }
+  });
+
+  it('takes the MMU setting the accessed bit (pte_young) as a write of the entry', async () => {
+    const file = join(dir, 'young.db');
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    rec.beginRun({ name: 'gup', workload: 'scripted', params: {}, path: 'gup', variant: [], seed: 1, strategy: 'random', config: {}, codeVersion: 'test' });
+    rec.task(1, 'target', false);
+    rec.name(1, 'target');
+    rec.name(2, 'read');
+    let seq = 0;
+    // stamp right after each emitter: it reads what the emitter staged
+    const event = (staged: 0) => rec.event(...stamp(++seq, seq * 10, 1, staged));
+    event(emit.task_start({ name: 1, pid: 1 }));
+    event(emit.pgtable_alloc({ level: 'pte', table: 5, addr: 0x40000000 }));
+    event(emit.pgtable_set({ table: 5, addr: 0x40000000, value: 0x1000025, old: 0 }));
+    event(emit.request_begin({ req: 1, op: 2, addr: 0x40000000, len: 16 }));
+    event(emit.pte_young({ table: 5, addr: 0x40000000, value: 0x1000065 }));
+    event(emit.rcu_read_lock({ nesting: 1 }));
+    rec.finish();
+    rec.close();
+    const b = await browse(`${file}#gup`);
+    type(b, 'G');
+    press(b, '', { tab: true });
+    selectItem(b, 'pte:5:0');
+    type(b, 'o');
+    expect(eventAt(b).kind).toBe('pte_young');
+    type(b, 'o');
+    expect(eventAt(b).kind).toBe('pgtable_set');
+  });
+
   it('pairs an acquisition with its release, a wait with its waker and a call with its return (%)', async () => {
     const b = await browse(`${sw}#gup`);
     type(b, ':kind=rwsem_acquire,task=writer,mode=write\r');
@@ -216,6 +277,17 @@ describe('where did this come from', () => {
     expect(eventAt(b).fields).toContain('fn=__access_remote_vm');
     type(b, '%');
     expect(b.cursor).toBe(enter);
+  });
+
+  it('keeps only the requests in flight in the state at the cursor, and marks the one an event ends', async () => {
+    const b = await browse(`${sw}#gup`);
+    type(b, ':kind=request_end,task=monitor,req=2\r');
+    const s = b.stateAtCursor();
+    expect(s.before!.requests.map((r) => r.id)).toContain('monitor:2');
+    expect(s.doc.requests.every((r) => r.result === null)).toBe(true);
+    expect(s.changed.has('request:monitor:2')).toBe(true);
+    type(b, 'k');
+    expect(b.stateAtCursor().doc.requests.map((r) => r.id)).toEqual(['monitor:2']);
   });
 
   it('marks what the cursor event changed in the state panel', async () => {

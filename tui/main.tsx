@@ -15,6 +15,7 @@ import { DiffView } from './ui/diff-view.js';
 import { RunPicker } from './ui/picker.js';
 import { RunView } from './ui/run-view.js';
 import { themeFor, type Theme } from './ui/theme.js';
+import { useFail } from './ui/use-keys.js';
 
 export interface TuiOptions {
   follow?: boolean;
@@ -65,6 +66,7 @@ function RunApp(props: { opened: Opened; stdout: NodeJS.WriteStream; theme: Them
   const { width, height } = useTerminalSize(props.stdout);
   const [browser, setBrowser] = useState<Browser | null>(() => (props.opened.run ? makeBrowser(props.opened.trace, props.opened.run, height, width, props.follow) : null));
   const [, redraw] = useState(0);
+  const fail = useFail();
   useEffect(() => {
     browser?.resize(height, width);
     redraw((n) => n + 1);
@@ -72,7 +74,12 @@ function RunApp(props: { opened: Opened; stdout: NodeJS.WriteStream; theme: Them
   useEffect(() => {
     if (!browser || !props.follow) return;
     const timer = setInterval(() => {
-      if (browser.poll()) redraw((n) => n + 1);
+      try {
+        if (browser.poll()) redraw((n) => n + 1);
+      } catch (e) {
+        clearInterval(timer);
+        fail(e);
+      }
     }, props.pollMs);
     return () => clearInterval(timer);
   }, [browser]);

@@ -35,3 +35,8 @@ export function fold(m: Model, ctx: RunContext, e: TraceEvent, code: number): vo
   const apply = FOLDS_BY_CODE[code];
   apply?.(m, e as never, ctx);
 }
+
+/** Does an event of this kind change the model (has it a fold)? What "the event that set it" means. */
+export function changesState(kind: string): boolean {
+  return Object.hasOwn(FOLDS, kind);
+}

@@ -27,6 +27,13 @@ export type { EventBlock };
 /** Chunks fetched per query while reading a run (the connection is free between fetches). */
 const CHUNKS_PER_FETCH = 16;
 
+/** The seqs a filter's seq ranges span (the whole run when it has none). */
+function seqSpan(filter: EventFilter): { lo: number; hi: number } {
+  const ranges = filter.seqRanges;
+  if (!ranges || ranges.length === 0) return { lo: 1, hi: Number.MAX_SAFE_INTEGER };
+  return { lo: Math.min(...ranges.map((r) => r[0])), hi: Math.max(...ranges.map((r) => r[1])) };
+}
+
 /** The event at index i of a block, as a row. */
 export function rowOfBlock(b: EventBlock, i: number): EventRow {
   return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
@@ -87,6 +94,7 @@ export class TraceFile {
   private readonly chunksBackStmt: Database.Statement;
   private readonly framesStmt: Database.Statement;
   private readonly dataStmt: Database.Statement;
+  private readonly nextChunkStmt: Database.Statement;
   private readonly formats = new Map<number, number>();
   private layoutCache: KindLayout[] | undefined;
 
@@ -101,6 +109,7 @@ export class TraceFile {
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT ${CHUNKS_PER_FETCH}`);
     this.framesStmt = db.prepare('SELECT first_seq, kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq >= ? AND first_seq <= ?');
     this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ?').raw(true);
+    this.nextChunkStmt = db.prepare('SELECT first_seq FROM chunks WHERE run = ? AND first_seq > ? ORDER BY first_seq LIMIT 1').pluck();
   }
 
   /** Open read-only. Throws ENOENT_TRACE, ENOTSQLITE, ENOTTRACE, ESCHEMA_NEWER. */
@@ -311,7 +320,8 @@ export class TraceFile {
     if (this.formatOf(run) === FORMAT_CHUNKS) {
       const match = this.predicate(filter);
       let seen = 0;
-      for (const b of this.eventBlocks(run, 1, Number.MAX_SAFE_INTEGER)) {
+      const span = seqSpan(filter);
+      for (const b of this.candidateBlocks(run, filter, span.lo, span.hi, false)) {
         for (let i = 0; i < b.count; i++) if (match(b, i) && ++seen === n) return b.firstSeq + i;
       }
       return undefined;
@@ -340,7 +350,11 @@ export class TraceFile {
     const match = this.predicate(filter);
     const out: EventRow[] = [];
     if (limit <= 0) return out;
-    const blocks = forward ? this.eventBlocks(run, fromSeq, Number.MAX_SAFE_INTEGER) : this.eventBlocks(run, 1, fromSeq, true);
+    // no match lies outside the filter's seq ranges: the scan stops at their ends, not the run's
+    const span = seqSpan(filter);
+    const blocks = forward
+      ? this.candidateBlocks(run, filter, Math.max(fromSeq, span.lo), span.hi, false)
+      : this.candidateBlocks(run, filter, span.lo, Math.min(fromSeq, span.hi), true);
     for (const b of blocks) {
       for (let k = 0; k < b.count; k++) {
         const i = forward ? k : b.count - 1 - k;
@@ -350,6 +364,42 @@ export class TraceFile {
       }
     }
     return out;
+  }
+
+  /**
+   * The blocks of [from, to] that can hold an event of the filter's kinds: a chunk none of whose
+   * events is of those kinds (chunk_kinds lists each chunk's kinds) is not read, so looking for a
+   * rare kind (a warning, a request boundary) reads the few chunks that have one, not the run.
+   */
+  private *candidateBlocks(run: number, filter: EventFilter, from: number, to: number, backward: boolean): Generator<EventBlock, void, undefined> {
+    const kinds = this.kindsOf(filter);
+    if (kinds === undefined || this.formatOf(run) !== FORMAT_CHUNKS) {
+      yield* this.eventBlocks(run, from, to, backward);
+      return;
+    }
+    let lo = Math.max(0, from - MAX_CHUNK_EVENTS + 1), hi = to;
+    const where = `run = ? AND kind IN (${kinds.map(() => '?').join(',')}) AND first_seq >= ? AND first_seq <= ?`;
+    const stmt = this.db.prepare(`SELECT DISTINCT first_seq FROM chunk_kinds WHERE ${where}
+      ORDER BY first_seq ${backward ? 'DESC' : ''} LIMIT ${CHUNKS_PER_FETCH}`).pluck();
+    for (;;) {
+      const firsts = this.q(() => stmt.all(run, ...kinds, lo, hi) as number[]);
+      for (const first of firsts) {
+        // one chunk: the next one starts after `to` or after this one's last event
+        const next = this.q(() => this.nextChunkStmt.get(run, first) as number | undefined) ?? Number.MAX_SAFE_INTEGER;
+        yield* this.eventBlocks(run, Math.max(from, first), Math.min(to, next - 1), backward);
+      }
+      if (firsts.length < CHUNKS_PER_FETCH) return;
+      if (backward) hi = firsts[firsts.length - 1]! - 1;
+      else lo = firsts[firsts.length - 1]! + 1;
+    }
+  }
+
+  /** The kind numbers an event must have to match, or undefined when any kind may. */
+  private kindsOf(filter: EventFilter): number[] | undefined {
+    const names = filter.kinds ?? (filter.anyField ? filter.anyField.map((f) => f.kind) : undefined);
+    if (names === undefined) return undefined;
+    const kinds = [...new Set(names.map((name) => this.kindNamed(name).kind))];
+    return kinds.length > 0 ? kinds : [-1];
   }
 
   /** `filter` as a test of event i of a block (the same conditions `matching` puts in SQL). */

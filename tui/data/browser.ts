@@ -391,7 +391,8 @@ export class Browser {
     let from = backward ? this.cursor - 1 : this.cursor + 1;
     let read = 0;
     while (read < TEXT_SEARCH_SPAN && from >= 1 && from <= this.count) {
-      const rows = this.source.matching(q.filter, from, 2048, direction);
+      // a search SQL answers alone needs its first match; text is read from a page of candidates
+      const rows = this.source.matching(q.filter, from, q.text === null ? 1 : 2048, direction);
       if (rows.length === 0) return undefined;
       for (const r of rows) if (q.text === null || lineMatches(q, this.source.line(r))) return r[0];
       read += rows.length;
@@ -441,12 +442,19 @@ export class Browser {
   }
 
   private follow(search: Search | null, none: string): void {
-    const found = search && this.source.next(search.filter, search.from, search.direction);
-    if (found === undefined || found === null) this.message = none;
+    const found = search ? this.nearest(search) : undefined;
+    if (found === undefined) this.message = none;
     else this.jump(found, search!.what);
   }
 
-  /** `o` on the list: the event before the cursor's that touched the same object. */
+  /** The nearest event, in the search's direction, that any of its filters matches. */
+  private nearest(search: Search): number | undefined {
+    const hits = search.filters.map((f) => this.source.next(f, search.from, search.direction)).filter((s) => s !== undefined);
+    if (hits.length === 0) return undefined;
+    return search.direction === 'forward' ? Math.min(...hits) : Math.max(...hits);
+  }
+
+  /** `o` on the list: the event before the cursor's that changed the same object. */
   private originOfEvent(): void {
     const line = this.cursorLine();
     if (!line) return;

@@ -1,19 +1,21 @@
 /**
  * "Where did this come from", Pernosco's dataflow question asked of a trace: for an item of the
  * state (a lock's holder, a VMA, a page-table entry, a folio, a task's wait) the event that last
- * set it, and for an event the one before it that touched the same object; `%` pairs an event
+ * set it, and for an event the one before it that changed the same object; `%` pairs an event
  * with its other half (acquire and release, wait and waker, get and put, call and return).
  *
- * Each answer is one query on the events table (by kind, task and field), so it costs the same on
- * a run of any length.
+ * Each answer is a query or two on the events table (by kind, task and field), so it costs the same
+ * on a run of any length. "Set" and "changed" mean what the projection folds (src/replay/fold.ts):
+ * the state panel shows the projection, so an event with no fold changed nothing shown there.
  */
+import { changesState } from '../../src/replay/fold.js';
 import type { EventFilter } from '../../src/trace/reader.js';
 import { KINDS, PtLevel, type TraceEvent } from '../../src/trace/vocab/index.js';
 import type { RunSource } from './run-source.js';
 
-/** What a jump searches for: events matching `filter` from `from`, going `direction`. */
+/** What a jump searches for: the nearest event any of `filters` matches from `from`, going `direction`. */
 export interface Search {
-  filter: EventFilter;
+  filters: readonly EventFilter[];
   from: number;
   direction: 'forward' | 'backward';
   /** Said in the status line when the jump is taken. */
@@ -25,8 +27,28 @@ function kindsWithField(field: string): string[] {
   return KINDS.filter((k) => k.fields.includes(field)).map((k) => k.name);
 }
 
-function sameObject(field: string, value: number): EventFilter {
-  return { anyField: kindsWithField(field).map((kind) => ({ kind, field, lo: value, hi: value })) };
+/**
+ * Kinds whose fold changes only a folio's bytes (a store, a copy into it): the state panel shows a
+ * folio's counts, flags and mapping, not its bytes, so these set nothing it shows.
+ */
+const BYTES_ONLY = new Set(['user_access', 'copy_to_folio']);
+
+/**
+ * The events that changed an object: the kinds with this field whose fold changes the model (what
+ * the projection folds is what the state panel shows). An event that only names the object (a
+ * maple-tree walk, a fault on a VMA, a copy out of a folio) set nothing of it.
+ */
+function changedObject(field: string, value: number): EventFilter {
+  const kinds = kindsWithField(field).filter((kind) => changesState(kind) && !BYTES_ONLY.has(kind));
+  return { anyField: kinds.map((kind) => ({ kind, field, lo: value, hi: value })) };
+}
+
+/** The kinds that write a page-table entry: the kernel (pgtable_set) and the MMU's accessed bits (pte_young). */
+const ENTRY_WRITES = ['pgtable_set', 'pte_young'] as const;
+
+/** Writes of the entry of table `table` that maps [lo, hi]. */
+function entryWrites(table: number, lo: number, hi: number): EventFilter[] {
+  return ENTRY_WRITES.map((kind) => ({ kinds: [kind], fields: { table }, anyField: [{ kind, field: 'addr', lo, hi }] }));
 }
 
 /** The identity fields, most specific first: the object an event is about. */
@@ -39,20 +61,17 @@ export function objectOf(e: TraceEvent): { field: string; value: number } | null
   return null;
 }
 
-/** One step further back from an event: the event before it that touched the same object. */
+/** One step further back from an event: the event before it that changed the same object. */
 export function previousTouch(e: TraceEvent): Search | null {
   if (e.kind === 'sched_wakeup') {
-    return { filter: { kinds: ['sched_block', 'sched_sleep'], tids: [e.target] }, from: e.seq - 1, direction: 'backward', what: `the wait this wake-up ended` };
+    return { filters: [{ kinds: ['sched_block', 'sched_sleep'], tids: [e.target] }], from: e.seq - 1, direction: 'backward', what: `the wait this wake-up ended` };
   }
-  if (e.kind === 'pgtable_set') {
-    return {
-      filter: { kinds: ['pgtable_set'], fields: { table: e.table, addr: e.addr } },
-      from: e.seq - 1, direction: 'backward', what: `the write before it of the entry for ${hex(e.addr)}`,
-    };
+  if (e.kind === 'pgtable_set' || e.kind === 'pte_young') {
+    return { filters: entryWrites(e.table, e.addr, e.addr), from: e.seq - 1, direction: 'backward', what: `the write before it of the entry for ${hex(e.addr)}` };
   }
   const obj = objectOf(e);
   if (obj === null) return null;
-  return { filter: sameObject(obj.field, obj.value), from: e.seq - 1, direction: 'backward', what: `the last event of ${obj.field} ${obj.value}` };
+  return { filters: [changedObject(obj.field, obj.value)], from: e.seq - 1, direction: 'backward', what: `the last change of ${obj.field} ${obj.value}` };
 }
 
 function hex(v: number): string {
@@ -61,8 +80,8 @@ function hex(v: number): string {
 
 /** `%`: the other half of an event. */
 export function matchOf(e: TraceEvent): Search | null {
-  const fwd = (filter: EventFilter, what: string): Search => ({ filter, from: e.seq + 1, direction: 'forward', what });
-  const back = (filter: EventFilter, what: string): Search => ({ filter, from: e.seq - 1, direction: 'backward', what });
+  const fwd = (filter: EventFilter, what: string): Search => ({ filters: [filter], from: e.seq + 1, direction: 'forward', what });
+  const back = (filter: EventFilter, what: string): Search => ({ filters: [filter], from: e.seq - 1, direction: 'backward', what });
   const tids = [e.tid];
   switch (e.kind) {
     case 'rwsem_acquire': return fwd({ kinds: ['rwsem_release'], tids, fields: { sem: e.sem } }, 'its release');
@@ -126,7 +145,7 @@ export interface StateItem {
 /** The last event at or before `seq` that set an item: a query for each kind of item. */
 export function lastSetter(key: string, seq: number, ctx: { tableLevel?: number; tableBase?: number; holder?: number; waiter?: number; blocked?: boolean }): Search | null {
   const [what, a, b] = key.split(':');
-  const back = (filter: EventFilter, text: string): Search => ({ filter, from: seq, direction: 'backward', what: text });
+  const back = (filter: EventFilter | EventFilter[], text: string): Search => ({ filters: [filter].flat(), from: seq, direction: 'backward', what: text });
   const id = Number(a);
   switch (what) {
     case 'task':
@@ -137,15 +156,13 @@ export function lastSetter(key: string, seq: number, ctx: { tableLevel?: number;
       return back({ kinds: ['rwsem_acquire', 'spin_lock'], tids: ctx.holder === undefined ? undefined : [ctx.holder], ...lockField(b!, id) }, 'the acquisition');
     case 'waiter':
       return back({ kinds: ['rwsem_contended', 'spin_contended'], tids: ctx.waiter === undefined ? undefined : [ctx.waiter], ...lockField(b!, id) }, 'the start of the wait');
-    case 'vma': return back(sameObject('vma', id), `the last change of VMA ${id}`);
-    case 'folio': return back(sameObject('folio', id), `the last event of folio ${id}`);
-    case 'mm': return back(sameObject('mm', id), `the last event of mm ${id}`);
+    case 'vma': return back(changedObject('vma', id), `the last change of VMA ${id}`);
+    case 'folio': return back(changedObject('folio', id), `the last change of folio ${id}`);
+    case 'mm': return back(changedObject('mm', id), `the last change of mm ${id}`);
     case 'pte': {
       const span = entrySpan(ctx.tableLevel ?? PtLevel.codes.pte);
       const lo = (ctx.tableBase ?? 0) + Number(b) * span;
-      return back({
-        kinds: ['pgtable_set'], fields: { table: id }, anyField: [{ kind: 'pgtable_set', field: 'addr', lo, hi: lo + span - 1 }],
-      }, `the last write of entry ${b} (${hex(lo)})`);
+      return back(entryWrites(id, lo, lo + span - 1), `the last write of entry ${b} (${hex(lo)})`);
     }
     case 'rcu': return back({ kinds: ['rcu_gp_start', 'rcu_gp_end', 'call_rcu', 'rcu_callback'] }, 'the last grace-period event');
     case 'request': return back({ kinds: ['request_begin'], tids: ctx.holder === undefined ? undefined : [ctx.holder], fields: { req: Number(b) } }, 'its request_begin');

@@ -3,6 +3,7 @@
  * through the vocabulary and spelt out as list lines, and the run's count refreshed while it is
  * still being recorded (--follow).
  */
+import { errors, isMmtraceError } from '../../src/errors.js';
 import { runNames, taskName, type RunNames } from '../../src/reduce/read-run.js';
 import type { EventFilter, EventRow, RunInfo, Trace } from '../../src/trace/reader.js';
 import { Decoder, formatField, kindByName, type TraceEvent } from '../../src/trace/vocab/index.js';
@@ -60,12 +61,21 @@ export class RunSource {
   /** Read the run's header again (a run still recording grows); true when anything changed. */
   refresh(): boolean {
     const before = this.info;
-    this.info = this.trace.run(before.id);
+    this.info = this.runAgain(before);
     if (this.info.events === before.events && this.info.status === before.status) return false;
     // names and tasks are written with the batches that first use them
     this.names = runNames(this.trace, before.id);
     this.decoder = new Decoder(this.names.names);
     return true;
+  }
+
+  /** The run's header as the file has it now: gone when it was deleted or replaced meanwhile. */
+  private runAgain(before: RunInfo): RunInfo {
+    try {
+      return this.trace.run(before.id);
+    } catch (e) {
+      throw isMmtraceError(e, 'EUNKNOWN_RUN') ? errors.runGone(this.trace.file, before.name) : e;
+    }
   }
 
   taskName(tid: number): string {

@@ -1,6 +1,7 @@
 /**
- * The state at the cursor, from the projection engine: the document `replay` prints, at the
- * cursor's event and just before it, so the panel can mark what the event changed.
+ * The state at the cursor, from the projection engine: the document `replay` prints (less the
+ * requests that ended, `panelDoc`), at the cursor's event and just before it, so the panel can mark
+ * what the event changed. A step to the next or previous event reuses one of the two.
  *
  * One model is kept and folded forward as the cursor moves forward (a page down folds a page of
  * events). A move backward, or a jump far ahead, starts again from the nearest of the run's stored
@@ -14,6 +15,7 @@ import type { Model } from '../../src/replay/model-types.js';
 import { advance, project, runContext } from '../../src/replay/projection.js';
 import type { StateDoc } from '../../src/replay/state.js';
 import { decodeModel, encodeModel, isRefusal, SNAPSHOT_EVERY } from '../../src/replay/snapshot.js';
+import { RequestLog, type RequestLogWire } from '../../src/trace/request-log.js';
 import { Decoder } from '../../src/trace/vocab/index.js';
 import type { RunSource } from './run-source.js';
 
@@ -42,15 +44,36 @@ export function itemsByKey(doc: StateDoc): Map<string, string> {
 }
 
 /**
- * The requests one event changed: one it began, or one that was in flight before it (an ended
- * request never changes again, and a long run holds thousands of them).
+ * The requests one event changed: one it began, or one in flight before it (it ended). The
+ * documents hold only the requests in flight (`panelDoc`), so one that ended is one that went.
  */
 function changedRequests(before: StateDoc | null, after: StateDoc, out: Set<string>): void {
-  const was = new Map((before?.requests ?? []).filter((r) => r.result === null).map((r) => [r.id, JSON.stringify(r)]));
-  const known = before?.requests.length ?? 0;
-  after.requests.forEach((r, i) => {
-    if (i >= known || (was.has(r.id) && was.get(r.id) !== JSON.stringify(r))) out.add(`request:${r.id}`);
-  });
+  const was = new Map((before?.requests ?? []).map((r) => [r.id, JSON.stringify(r)]));
+  const is = new Map(after.requests.map((r) => [r.id, JSON.stringify(r)]));
+  for (const [id, r] of is) if (was.get(id) !== r) out.add(`request:${id}`);
+  for (const id of was.keys()) if (!is.has(id)) out.add(`request:${id}`);
+}
+
+/**
+ * The state document of a model for the panel: `toDoc`'s, with only the requests in flight. An
+ * ended request never changes again and no task points at it, and a long run holds tens of
+ * thousands: listing them all made every cursor step cost ~30 ms of toDoc and its garbage on a
+ * 10-million-event run.
+ */
+export function panelDoc(m: Model): StateDoc {
+  const all = m.requests.toWire();
+  const inFlight: RequestLogWire = { tid: [], req: [], op: [], ops: all.ops, addr: [], len: [], result: [], hash: [] };
+  for (let i = 0; i < all.tid.length; i++) {
+    if (all.result[i] !== null) continue;
+    inFlight.tid.push(all.tid[i]!);
+    inFlight.req.push(all.req[i]!);
+    inFlight.op.push(all.op[i]!);
+    inFlight.addr.push(all.addr[i]!);
+    inFlight.len.push(all.len[i]!);
+    inFlight.result.push(null);
+    inFlight.hash.push(null);
+  }
+  return toDoc({ ...m, requests: RequestLog.fromWire(inFlight) });
 }
 
 /** The keys whose item differs between two documents (appeared, went, or changed). */
@@ -93,12 +116,17 @@ export class StateAt {
   /** The state at event `seq` (1..count). */
   at(seq: number): StateAtCursor {
     if (this.last?.seq === seq) return this.last;
-    this.moveTo(seq - 1);
-    const before = seq > 1 ? toDoc(this.model!) : null;
-    this.moveTo(seq);
-    const doc = toDoc(this.model!);
+    // a step forward or back has one of the two documents already
+    const reuse = (s: number) => (this.last?.seq === s ? this.last.doc : this.last?.seq === s + 1 ? this.last.before : null);
+    const before = seq > 1 ? reuse(seq - 1) ?? this.docAt(seq - 1) : null;
+    const doc = reuse(seq) ?? this.docAt(seq);
     this.last = { seq, doc, before, changed: changedKeys(before, doc) };
     return this.last;
+  }
+
+  private docAt(seq: number): StateDoc {
+    this.moveTo(seq);
+    return panelDoc(this.model!);
   }
 
   /** Bring the model to event `seq`: fold forward when that is cheaper than starting again. */

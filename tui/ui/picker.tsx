@@ -3,6 +3,7 @@ import { Box, Text, useApp, useInput } from 'ink';
 import { useState } from 'react';
 import type { RunInfo } from '../../src/trace/reader.js';
 import { fit } from './parts.js';
+import { useFail } from './use-keys.js';
 
 export function runLine(r: RunInfo): string {
   const variant = r.variant.length ? `+${r.variant.join('+')}` : '';
@@ -11,12 +12,19 @@ export function runLine(r: RunInfo): string {
 
 export function RunPicker(props: { file: string; runs: readonly RunInfo[]; width: number; height: number; onPick: (run: RunInfo) => void }) {
   const { exit } = useApp();
+  const fail = useFail();
   const [selected, setSelected] = useState(0);
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) exit();
     else if (input === 'j' || key.downArrow) setSelected((s) => Math.min(props.runs.length - 1, s + 1));
     else if (input === 'k' || key.upArrow) setSelected((s) => Math.max(0, s - 1));
-    else if (key.return) props.onPick(props.runs[selected]!);
+    else if (key.return) {
+      try {
+        props.onPick(props.runs[selected]!);
+      } catch (e) {
+        fail(e);
+      }
+    }
   });
   const shown = props.runs.slice(0, Math.max(1, props.height - 3));
   return (
