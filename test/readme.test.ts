@@ -5,7 +5,7 @@
  * `npm test` is not run from inside the tests.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KEYS } from '../tui/ui/help.js';
@@ -71,6 +71,9 @@ function freshClone(): string {
   execFileSync('git', ['clone', '--quiet', ROOT, dir]);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  // npm install makes the bin executable; a `tsc` after `rm -rf dist` writes it without the bit.
+  const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.mmtrace!;
+  chmodSync(join(dir, bin), 0o755);
   return dir;
 }
 
