@@ -291,6 +291,11 @@ function decodeColumn(src: Uint8Array, width: number, base: number, from: number
   }
 }
 
+/** The tids of a stored chunk (its tids column alone), into out[0, count). */
+export function decodeChunkTids(c: Pick<StoredChunk, 'count' | 'tid_base' | 'tid_w' | 'tids'>, out: Float64Array): void {
+  decodeColumn(c.tids, c.tid_w, c.tid_base, 0, c.count, out, 0);
+}
+
 /** A slot's distance from its base: the common widths inline, the rest through get(). */
 function slotValue(recs: Uint8Array, p: number, w: number): number {
   if (w === 0) return 0;

@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
-import { CHUNK_EVENTS, decodeChunk, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, rowOfBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
+import { CHUNK_EVENTS, decodeChunk, decodeChunkTids, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, rowOfBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -99,6 +99,7 @@ export class TraceFile {
   private readonly chunksStmt: Database.Statement;
   private readonly chunksBackStmt: Database.Statement;
   private readonly framesStmt: Database.Statement;
+  private readonly tidsStmt: Database.Statement;
   private readonly dataStmt: Database.Statement;
   private readonly formats = new Map<number, number>();
   private layoutCache: KindLayout[] | undefined;
@@ -112,6 +113,8 @@ export class TraceFile {
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
     this.chunksBackStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT ${CHUNKS_PER_FETCH}`);
+    this.tidsStmt = db.prepare(`SELECT first_seq, count, tid_base, tid_w, tids FROM chunks
+      WHERE run = ? AND first_seq >= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
     this.framesStmt = db.prepare(`SELECT kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w, first_seq FROM chunk_kinds
       WHERE run = ? AND first_seq >= ? AND first_seq <= ?`).raw(true);
     this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq').raw(true);
@@ -199,6 +202,26 @@ export class TraceFile {
       if (chunks.length < CHUNKS_PER_FETCH) return;
       if (backward) hi = chunks[chunks.length - 1]!.first_seq - 1;
       else lo = chunks[chunks.length - 1]!.first_seq + 1;
+    }
+  }
+
+  /**
+   * The tids of every event of a run stored in chunks, a chunk at a time (in seq order, `count` of
+   * them at the start of `tid`, valid until the next): the tids column alone, without the events'
+   * fields, frames or blobs (a re-execution's scheduler decisions need nothing else).
+   */
+  *chunkTids(run: number): Generator<{ count: number; tid: Float64Array }, void, undefined> {
+    const out = { count: 0, tid: new Float64Array(MAX_CHUNK_EVENTS) };
+    type TidsRow = Pick<StoredChunk, 'first_seq' | 'count' | 'tid_base' | 'tid_w' | 'tids'>;
+    for (let lo = 0; ;) {
+      const chunks = this.q(() => this.tidsStmt.all(run, lo) as TidsRow[]);
+      for (const c of chunks) {
+        decodeChunkTids(c, out.tid);
+        out.count = c.count;
+        yield out;
+      }
+      if (chunks.length < CHUNKS_PER_FETCH) return;
+      lo = chunks[chunks.length - 1]!.first_seq + 1;
     }
   }
 
