@@ -30,6 +30,8 @@ interface ReplayDoc {
   incomplete: boolean;
   at: At;
   state: any;
+  /** Requests that ended before the ones listed (--requests). */
+  requestsLeftOut: number;
 }
 
 function replayJson(args: string[]): ReplayDoc {
@@ -295,6 +297,34 @@ describe('the state document', () => {
     // argv's folio at the end: page flags without PG_; gup's FOLL_TOUCH ageing has queued it on the
     // monitor CPU's lru_activate batch (no lru flag, still on the inactive list, the batch's reference).
     expect(section('FOLIOS')).toMatch(/\b2\s+1\s+referenced\|uptodate\|dirty\|swapbacked\s+inactive_anon\b/);
+  });
+
+  // A long run has done hundreds of thousands of requests: the state lists those in flight and the
+  // last ones that ended, and counts the others in their place.
+  test('REQUESTS: every request in flight, the last --requests=N that ended, and a count of the rest', () => {
+    const ids = (doc: ReplayDoc) => doc.state.requests.map((r: any) => r.id);
+    const third = ['--until=kind=request_begin,task=monitor,req=3'];
+    const none = replayJson([stuck.file, ...third, '--requests=0']);
+    expect(ids(none)).toEqual(['monitor:3']);
+    expect(none.state.requests[0].result).toBeNull();
+    expect(none.requestsLeftOut).toBe(2);
+    const one = replayJson([stuck.file, ...third, '--requests=1']);
+    expect(ids(one)).toEqual(['monitor:2', 'monitor:3']);
+    expect(one.requestsLeftOut).toBe(1);
+
+    const last2 = mmtrace(['replay', stuck.file, '--requests=2']);
+    expect(last2.status, last2.stderr).toBe(0);
+    const section = last2.stdout.split('\n\n').find((b) => b.startsWith('REQUESTS')) ?? '';
+    expect(section.split('\n').slice(1).map((l) => l.trim().split(' ')[0])).toEqual(['(2', 'monitor:3', 'monitor:4']);
+    expect(section).toContain('(2 earlier request(s) ended; --requests=all lists them)');
+
+    // By default the last 20 that ended: all four here, as with --requests=all.
+    for (const args of [[], ['--requests=all']]) {
+      const doc = replayJson([stuck.file, ...args]);
+      expect(ids(doc)).toEqual(['monitor:1', 'monitor:2', 'monitor:3', 'monitor:4']);
+      expect(doc.requestsLeftOut).toBe(0);
+    }
+    expectOneLineError(['replay', stuck.file, '--requests=-1'], /--requests takes a number or 'all'/);
   });
 });
 

@@ -80,7 +80,8 @@ function program(): Command {
     .option('--until <sel>', 'event N, end, first-warning, or kind=K,task=T,n=N (the n-th match)', 'end')
     .option('--engine <e>', 'projection (fold the log from a snapshot) or reexec (run the model again)', 'projection')
     .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
-    .option('--json', 'one JSON document on stdout')
+    .option('--requests <n>', 'list every request in flight and the last N that ended, or all', '20')
+    .option('--json', 'one JSON document on stdout (requestsLeftOut: the requests that ended and are not listed)')
     .action(async (ref, o) => (await import('./replay.js')).replayCommand(ref, o));
 
   p.command('diff')

@@ -37,7 +37,11 @@ function refcnt(v: number): string {
   return excluded ? `EXCLUDE_READERS+${v - VM_REFCNT_EXCLUDE_READERS_FLAG}` : String(v);
 }
 
-export function renderState(doc: StateDoc, header: string[]): string {
+/**
+ * The state as text under `header`. `requestsLeftOut`: requests that ended before the ones the
+ * document lists (replay's --requests), counted in place of them.
+ */
+export function renderState(doc: StateDoc, header: string[], requestsLeftOut = 0): string {
   const taskName = new Map(doc.tasks.map((t) => [t.tid, t.name]));
   const who = (tid: number | null) => (tid === null ? '-' : `${taskName.get(tid) ?? '?'}(${tid})`);
   const lockSeq = new Map(doc.mms.map((m) => [m.mm, m.mm_lock_seq]));
@@ -94,11 +98,12 @@ export function renderState(doc: StateDoc, header: string[]): string {
   ])).replace(/^/gm, '  '));
 
   out.push('', 'REQUESTS');
+  if (requestsLeftOut > 0) out.push(`  (${requestsLeftOut} earlier request(s) ended; --requests=all lists them)`);
   for (const r of doc.requests) {
     const result = r.result === null ? 'in flight' : `${r.result} bytes, hash ${r.dataHash}`;
     out.push(`  ${r.id} ${r.op} addr ${hex(r.addr)} len ${r.len}: ${result}`);
   }
-  if (doc.requests.length === 0) out.push('  (none yet)');
+  if (doc.requests.length + requestsLeftOut === 0) out.push('  (none yet)');
   const c = doc.checks;
   out.push('', `CHECKS: ${c.warnings} warnings, ${c.useAfterFree} use-after-free, ${c.kernelFaults} kernel faults${c.deadlock ? ', DEADLOCK' : ''}`);
   return out.join('\n');

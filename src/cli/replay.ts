@@ -20,8 +20,19 @@ import { renderState } from './render-state.js';
 interface ReplayFlags {
   until: string;
   engine: string;
+  requests: string;
   verify?: boolean;
   json?: boolean;
+}
+
+/**
+ * --requests (main.ts has the default, 20): how many of the requests that ended to list, the last
+ * ones, or all of them. Every request in flight is listed.
+ */
+function parseDoneRequests(text: string): number {
+  if (text === 'all') return Infinity;
+  if (!/^\d+$/.test(text)) throw errors.usage(`--requests takes a number or 'all', got '${text}'`);
+  return Number(text);
 }
 
 /** The event at `seq`, named: what the cursor is on. */
@@ -85,6 +96,7 @@ function divergenceDoc(dv: Divergence) {
 
 export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> {
   if (o.engine !== 'projection' && o.engine !== 'reexec') throw errors.usage(`--engine must be projection or reexec, got '${o.engine}'`);
+  const docOptions = { doneRequests: parseDoneRequests(o.requests) };
   const { trace, run } = await openRunRef(ref);
   try {
     const seq = resolveSelector(trace, run, o.until);
@@ -95,6 +107,8 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
     if (note) process.stderr.write(`mmtrace: ${note}\n`);
     let doc: StateDoc;
     let how: string;
+    /** Requests so far: the document lists those in flight and the last that ended. */
+    let requests: number;
     if (o.verify || o.engine === 'reexec') {
       await prepareReexecution(run);
       const r = reexecute(trace, run, seq, { verify: o.verify });
@@ -113,24 +127,27 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
         process.exitCode = 1;
         return;
       }
-      doc = toDoc(r.model!);
+      doc = toDoc(r.model!, docOptions);
+      requests = r.model!.requests.length;
       how = o.verify ? `re-executed and verified ${r.events} events` : `re-executed ${r.events} events`;
     } else {
       const p = project(trace, run, seq);
-      doc = toDoc(p.model);
+      doc = toDoc(p.model, docOptions);
+      requests = p.model.requests.length;
       how = `projected from ${p.fromSnapshot ? `the snapshot at event ${p.fromSnapshot}` : 'the start'}, folded ${p.folded} events`;
       if (p.snapshotIgnored) process.stderr.write(`mmtrace: warning: ${p.snapshotIgnored}; folded from the first event instead\n`);
     }
     const at = describeEvent(trace, run, seq);
+    const requestsLeftOut = requests - doc.requests.length;
     if (o.json) {
-      printJson({ file: trace.file, run: run.name, events: run.events, status: run.status, incomplete, at, state: doc });
+      printJson({ file: trace.file, run: run.name, events: run.events, status: run.status, incomplete, at, state: doc, requestsLeftOut });
       return;
     }
     process.stderr.write(`mmtrace: ${how}\n`);
     println(renderState(doc, [
       `${trace.file}#${run.name}: event ${seq} of ${run.events}${run.status === 'complete' ? '' : ` (${run.status} run)`}, tick ${doc.tick}`,
       at ? `  ${eventLine(at)}` : '',
-    ]));
+    ], requestsLeftOut));
   } finally {
     trace.close();
   }

@@ -20,25 +20,6 @@ const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
 /** Fields that hold a VMA id: shown as the VMA's range instead. */
 const VMA_FIELD = 'vma';
 
-/** An append-only Int32 list (typed storage: a million events stay a few megabytes). */
-class IntList {
-  data = new Int32Array(1024);
-  length = 0;
-
-  push(x: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Int32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = x;
-  }
-
-  view(): Int32Array {
-    return this.data.subarray(0, this.length);
-  }
-}
-
 /** Token texts to small integers, shared by both runs so that equal texts get equal ids. */
 export class Interner {
   private readonly ids = new Map<string, number>();
@@ -126,17 +107,22 @@ function taskKeys(trace: Trace, run: RunInfo): Map<number, string> {
   return out;
 }
 
-/** Up to two symbolic values below this bound pack into one numeric cache key with the kind. */
-const KEY_VALUE_LIMIT = 2 ** 21;
+/** Token ids of one kind's events by their symbolic values: one level per value, the id at the last. */
+type TokenTrie = Map<number, TokenTrie | number>;
 
 /**
  * Token ids of one run's events. Most events repeat (the same call, lock class, level), so the
- * symbolic values are packed into a numeric key and the token text is built only the first time.
- * Names enter the key by a run-local id of their text; VMAs by the id of their range text (from
- * the shared VMA map), since one VMA id can cover several ranges over a run.
+ * token text is built only the first time its kind and symbolic values are seen: after that the
+ * values find the id in the kind's trie, one Map lookup per value (small integers, so the lookups
+ * hash no strings and allocate nothing). Names enter it by a run-local id of their text; VMAs by
+ * the id of their range text (from the shared VMA map), since one VMA id can cover several ranges
+ * over a run.
  */
 class Tokenizer implements SymbolIds {
-  private readonly cache = new Map<number, number>();
+  /** By kind code: the token id of a kind without symbolic fields. */
+  private readonly fixed: number[] = [];
+  /** By kind code: the trie of a kind with symbolic fields. */
+  private readonly tries: TokenTrie[] = [];
   private readonly ranges = new Interner();
   /** Per VMA id, the range its last token showed and that range's id: reused while it holds. */
   private readonly lastRange = new Map<number, { start: number; end: number; id: number }>();
@@ -148,18 +134,18 @@ class Tokenizer implements SymbolIds {
   token(e: TraceEvent, code: number): number {
     const f = FORMATS_BY_CODE[code];
     if (!f) return this.interner.id(`kind${code}`);
+    const n = f.fields.length;
+    if (n === 0) return (this.fixed[code] ??= this.interner.id(f.name));
     const v = this.values;
     f.extract(e, this, v);
-    let key = f.code;
-    let scale = 256;
-    for (let i = 0; i < f.fields.length; i++) {
-      const x = v[i]!;
-      if (x < -1 || x >= KEY_VALUE_LIMIT || i >= 2) return this.interner.id(this.text(f, v));
-      key += (x + 1) * scale;
-      scale *= KEY_VALUE_LIMIT + 1;
+    let node = (this.tries[code] ??= new Map());
+    for (let i = 0; i < n - 1; i++) {
+      let next = node.get(v[i]!) as TokenTrie | undefined;
+      if (next === undefined) node.set(v[i]!, (next = new Map()));
+      node = next;
     }
-    let id = this.cache.get(key);
-    if (id === undefined) this.cache.set(key, (id = this.interner.id(this.text(f, v))));
+    let id = node.get(v[n - 1]!) as number | undefined;
+    if (id === undefined) node.set(v[n - 1]!, (id = this.interner.id(this.text(f, v))));
     return id;
   }
 
@@ -192,13 +178,41 @@ class Tokenizer implements SymbolIds {
   }
 }
 
-/** One task's growing streams: token ids, seqs, and the request in flight at each event. */
-interface TaskLists {
-  tokens: IntList;
-  seqs: IntList;
-  requests: IntList;
+/**
+ * One task's growing streams: token ids, seqs, and the request in flight at each event, in three
+ * Int32Arrays that grow together (one capacity check per event; a million events stay a few
+ * megabytes).
+ */
+class TaskLists {
+  tokens = new Int32Array(1024);
+  seqs = new Int32Array(1024);
+  requests = new Int32Array(1024);
+  length = 0;
   /** The task's request in flight now (-1: none). */
-  request: number;
+  request = -1;
+
+  push(token: number, seq: number): void {
+    if (this.length === this.tokens.length) this.grow();
+    this.tokens[this.length] = token;
+    this.seqs[this.length] = seq;
+    this.requests[this.length] = this.request;
+    this.length++;
+  }
+
+  private grow(): void {
+    const twice = (a: Int32Array) => {
+      const bigger = new Int32Array(a.length * 2);
+      bigger.set(a);
+      return bigger;
+    };
+    this.tokens = twice(this.tokens);
+    this.seqs = twice(this.seqs);
+    this.requests = twice(this.requests);
+  }
+
+  stream(): TokenStream {
+    return { tokens: this.tokens.subarray(0, this.length), seqs: this.seqs.subarray(0, this.length), requests: this.requests.subarray(0, this.length) };
+  }
 }
 
 /**
@@ -221,7 +235,7 @@ export class StreamBuilder implements Reducer {
   private listsOf(tid: number): TaskLists {
     if (tid === this.lastTid) return this.last!;
     let l = this.lists.get(tid);
-    if (!l) this.lists.set(tid, (l = { tokens: new IntList(), seqs: new IntList(), requests: new IntList(), request: -1 }));
+    if (!l) this.lists.set(tid, (l = new TaskLists()));
     this.lastTid = tid;
     this.last = l;
     return l;
@@ -230,16 +244,14 @@ export class StreamBuilder implements Reducer {
   event(e: TraceEvent, code: number): void {
     const l = this.listsOf(e.tid);
     if (e.kind === 'request_begin') l.request = e.req;
-    l.tokens.push(this.tokenizer.token(e, code));
-    l.seqs.push(e.seq);
-    l.requests.push(l.request);
+    l.push(this.tokenizer.token(e, code), e.seq);
     if (e.kind === 'request_end') l.request = -1;
   }
 
   streams(): Map<string, TokenStream> {
     const out = new Map<string, TokenStream>();
     for (const [tid, l] of this.lists) {
-      out.set(this.taskOf.get(tid) ?? `tid${tid}`, { tokens: l.tokens.view(), seqs: l.seqs.view(), requests: l.requests.view() });
+      out.set(this.taskOf.get(tid) ?? `tid${tid}`, l.stream());
     }
     return out;
   }

@@ -3,6 +3,7 @@
  * and given to the reducers that fold its kind, in order. readRun() feeds it rows from the file;
  * the checkers' online sink feeds it the simulator's events as they happen.
  */
+import type { EventBlock } from '../trace/reader.js';
 import { Decoder, KINDS, type RawRow } from '../trace/vocab/index.js';
 import type { Reducer } from './reducer.js';
 
@@ -27,6 +28,15 @@ export class Dispatch {
     // A kind no reducer folds is not even decoded.
     if (targets.length === 0) return;
     const e = this.decoder.view(row);
+    for (let j = 0; j < targets.length; j++) targets[j]!.event(e, code);
+  }
+
+  /** row() of event i of a block, decoded from its columns (readRun's loop). */
+  at(block: EventBlock, i: number): void {
+    const code = block.kind[i]!;
+    const targets = this.byKind[code] ?? this.reducers;
+    if (targets.length === 0) return;
+    const e = this.decoder.viewAt(block, i);
     for (let j = 0; j < targets.length; j++) targets[j]!.event(e, code);
   }
 }

@@ -1,9 +1,8 @@
 /**
- * The one loop over a run's events: read in chunks from the store and hand each row to the
- * reducers through one Dispatch (decoded once, in an object reused per kind).
+ * The one loop over a run's events: read in blocks from the store and hand each event to the
+ * reducers through one Dispatch (decoded once from the block's columns, in an object reused per kind).
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
-import type { RawRow } from '../trace/vocab/index.js';
 import { Dispatch } from './dispatch.js';
 import type { Reducer } from './reducer.js';
 
@@ -34,23 +33,9 @@ export function readRun(
   opts: { from?: number; to?: number; onChunk?: (eventsRead: number) => void } = {},
 ): void {
   const dispatch = new Dispatch(reducers, trace.names(run.id));
-  // One row array refilled for every event: the dispatch decodes it into a reused view at once.
-  const row = [0, 0, 0, 0, 0, 0, 0, 0, null] as unknown as RawRow;
-  const slots = row as unknown as (number | Buffer | null)[];
   let read = 0;
   for (const b of trace.eventBlocks(run.id, opts.from, opts.to)) {
-    for (let i = 0; i < b.count; i++) {
-      slots[0] = b.firstSeq + i;
-      slots[1] = b.tick[i]!;
-      slots[2] = b.tid[i]!;
-      slots[3] = b.kind[i]!;
-      slots[4] = b.a[i]!;
-      slots[5] = b.b[i]!;
-      slots[6] = b.c[i]!;
-      slots[7] = b.d[i]!;
-      slots[8] = b.data.get(i) ?? null;
-      dispatch.row(row);
-    }
+    for (let i = 0; i < b.count; i++) dispatch.at(b, i);
     read += b.count;
     opts.onChunk?.(read);
   }

@@ -9,8 +9,28 @@ import type { FolioState, StateDoc, TaskRunState } from './state.js';
 
 const byKey = <T>(key: (x: T) => number) => (x: T, y: T) => key(x) - key(y);
 
+/**
+ * Which requests a document lists. By default every request so far; with `doneRequests`, every
+ * request in flight and the last `doneRequests` that ended (a run of 100M events has done a
+ * quarter of a million requests, and a reader at a breakpoint wants the ones around it).
+ */
+export interface DocOptions {
+  doneRequests?: number;
+}
+
+/** The indexes into the request log of the requests a document lists, in log order. */
+function listedRequests(log: Model['requests'], doneRequests = Infinity): number[] {
+  const listed: number[] = [];
+  let done = 0;
+  for (let i = log.length - 1; i >= 0; i--) {
+    const inFlight = log.resultAt(i) === null;
+    if (inFlight || done++ < doneRequests) listed.push(i);
+  }
+  return listed.reverse();
+}
+
 /** The document both engines print. */
-export function toDoc(m: Model): StateDoc {
+export function toDoc(m: Model, opts: DocOptions = {}): StateDoc {
   const tasks = [...m.tasks.values()].sort(byKey((t) => t.tid)).map((t) => ({
     tid: t.tid,
     name: t.name,
@@ -57,7 +77,7 @@ export function toDoc(m: Model): StateDoc {
       pending: [...m.rcu.pending],
       inGracePeriod: [...m.rcu.inGracePeriod],
     },
-    requests: Array.from({ length: m.requests.length }, (_, i) => {
+    requests: listedRequests(m.requests, opts.doneRequests).map((i) => {
       const r = m.requests.at(i);
       const task = m.tasks.get(r.tid)?.name ?? String(r.tid);
       return {

@@ -6,7 +6,7 @@
 import { MmtraceError } from '../errors.js';
 import { ReplayStrategy, ScheduleDiverged } from '../sim/strategy.js';
 import type { RawRow as Row } from '../trace/vocab/index.js';
-import type { BatchInfo, EventRow, RunInfo, Trace } from '../trace/reader.js';
+import { rowOfBlock, type BatchInfo, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
@@ -52,7 +52,7 @@ function sameBytes(x: Uint8Array | null | undefined, y: Uint8Array | null | unde
 /**
  * Checks re-executed events against the log. Cheap by default: the running hash is compared with
  * the chain value the recorder stored at each batch boundary. Events after `exactFrom` are compared
- * field by field with the logged rows (read lazily) -- the tail after the last boundary, or, on a
+ * field by field with the logged events (read lazily, in blocks) -- the tail after the last boundary, or, on a
  * second pass, the batch whose hash differed, to name the first differing event.
  */
 class VerifySink implements EventSink {
@@ -63,9 +63,10 @@ class VerifySink implements EventSink {
   badBatch: { first: number; last: number } | null = null;
   private h = HASH_SEED;
   private b = 0;
-  private chunk: EventRow[] = [];
+  /** The logged events being compared: the current block and the index of the next event in it. */
+  private block: EventBlock | undefined;
   private i = 0;
-  private chunks: Iterator<EventRow[]> | undefined;
+  private blocks: Iterator<EventBlock> | undefined;
 
   constructor(
     private readonly trace: Trace,
@@ -77,15 +78,17 @@ class VerifySink implements EventSink {
     private readonly verify = true,
   ) {}
 
-  private nextRecorded(): EventRow | null {
-    this.chunks ??= this.trace.eventChunks(this.run, this.exactFrom + 1, this.last)[Symbol.iterator]();
-    if (this.i >= this.chunk.length) {
-      const n = this.chunks.next();
+  /** The block holding the next logged event, its index advanced past it; null when the log ended. */
+  private nextRecorded(): EventBlock | null {
+    this.blocks ??= this.trace.eventBlocks(this.run, this.exactFrom + 1, this.last)[Symbol.iterator]();
+    if (!this.block || this.i >= this.block.count) {
+      const n = this.blocks.next();
       if (n.done) return null;
-      this.chunk = n.value;
+      this.block = n.value;
       this.i = 0;
     }
-    return this.chunk[this.i++]!;
+    this.i++;
+    return this.block;
   }
 
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined): void {
@@ -103,11 +106,12 @@ class VerifySink implements EventSink {
     }
     if (seq <= this.exactFrom) return;
     const r = this.nextRecorded();
-    if (r && r[0] === seq && r[1] === tick && r[2] === tid && r[3] === kind && r[4] === a && r[5] === b
-        && r[6] === c && r[7] === d && sameBytes(r[8], data)) {
+    const j = this.i - 1;
+    if (r && r.firstSeq + j === seq && r.tick[j] === tick && r.tid[j] === tid && r.kind[j] === kind && r.a[j] === a
+        && r.b[j] === b && r.c[j] === c && r.d[j] === d && sameBytes(r.data.get(j), data)) {
       return;
     }
-    this.divergence = { seq, recorded: r ? [...r] as Row : null, replayed: [seq, tick, tid, kind, a, b, c, d, data ?? null] };
+    this.divergence = { seq, recorded: r ? rowOfBlock(r, j) : null, replayed: [seq, tick, tid, kind, a, b, c, d, data ?? null] };
     throw new Diverged();
   }
 

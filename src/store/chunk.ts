@@ -27,7 +27,7 @@
  * A value that is not a safe integer (or a group whose spread is not one) is stored in width 8 as a
  * raw IEEE-754 double with base 0: the JS decoder reads it back exactly; the SQL views show NULL.
  */
-import type { ChunkKindsTable, ChunksTable } from './schema.js';
+import type { ChunksTable } from './schema.js';
 
 /** runs.format: how a run's events are stored. */
 export const FORMAT_ROWS = 1;
@@ -243,16 +243,21 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
 export type StoredChunk = Omit<ChunksTable, 'run' | EncodedColumn> & Record<EncodedColumn, Uint8Array>;
 type EncodedColumn = 'ticks' | 'tids' | 'kinds' | 'offs' | 'recs';
 
-/** A `chunk_kinds` row as `decodeChunk` needs it (without its run and chunk). */
-export type StoredKindFrame = Omit<ChunkKindsTable, 'run' | 'first_seq'>;
+/**
+ * A `chunk_kinds` row as `decodeChunk` needs it: its columns after run and first_seq, in table
+ * order (kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w), and after them whatever else
+ * the query selected (the reader adds first_seq, to group a fetch's frames by chunk). A tuple
+ * rather than an object: the reader fetches a dozen per chunk, and SQLite hands over raw rows at
+ * half the cost of objects (measured: 11 vs 25 ms for the frames of a 1M-event run).
+ */
+export type StoredKindFrame = readonly [
+  kind: number, aBase: number, aW: number, bBase: number, bW: number, cBase: number, cW: number, dBase: number, dW: number,
+  ...more: number[],
+];
 
 /** The `chunk_kinds` row of a kind frame (without run and first_seq). */
 export function storedFrame(f: KindFrame): StoredKindFrame {
-  return {
-    kind: f.kind,
-    a_base: f.base[0], a_w: f.width[0], b_base: f.base[1], b_w: f.width[1],
-    c_base: f.base[2], c_w: f.width[2], d_base: f.base[3], d_w: f.width[3],
-  };
+  return [f.kind, f.base[0], f.width[0], f.base[1], f.width[1], f.base[2], f.width[2], f.base[3], f.width[3]];
 }
 
 /** A block for up to `capacity` events: one buffer under all its arrays. */
@@ -267,6 +272,11 @@ export function makeBlock(capacity: number): EventBlock {
   };
 }
 
+/** The event at index i of a block, as a row [seq, tick, tid, kind, a, b, c, d, data]. */
+export function rowOfBlock(b: EventBlock, i: number): [number, number, number, number, number, number, number, number, Buffer | null] {
+  return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
+}
+
 const FRAME_BASE = new Float64Array(256 * 4);
 const FRAME_WIDTH = new Uint8Array(256 * 4);
 
@@ -279,6 +289,11 @@ function decodeColumn(src: Uint8Array, width: number, base: number, from: number
     case 2: for (let j = 0; j < n; j++, p += 2) out[at + j] = base + (src[p]! | (src[p + 1]! << 8)); return;
     default: for (let j = 0; j < n; j++, p += width) out[at + j] = base + get(src, p, width);
   }
+}
+
+/** The tids of a stored chunk (its tids column alone), into out[0, count). */
+export function decodeChunkTids(c: Pick<StoredChunk, 'count' | 'tid_base' | 'tid_w' | 'tids'>, out: Float64Array): void {
+  decodeColumn(c.tids, c.tid_w, c.tid_base, 0, c.count, out, 0);
 }
 
 /** A slot's distance from its base: the common widths inline, the rest through get(). */
@@ -296,11 +311,11 @@ function slotValue(recs: Uint8Array, p: number, w: number): number {
 export function decodeChunk(c: StoredChunk, frames: readonly StoredKindFrame[], from: number, to: number,
   out: EventBlock, at: number): number {
   for (const f of frames) {
-    const k4 = f.kind * 4;
-    FRAME_BASE[k4] = f.a_base; FRAME_WIDTH[k4] = f.a_w;
-    FRAME_BASE[k4 + 1] = f.b_base; FRAME_WIDTH[k4 + 1] = f.b_w;
-    FRAME_BASE[k4 + 2] = f.c_base; FRAME_WIDTH[k4 + 2] = f.c_w;
-    FRAME_BASE[k4 + 3] = f.d_base; FRAME_WIDTH[k4 + 3] = f.d_w;
+    const k4 = f[0] * 4;
+    for (let s = 0; s < 4; s++) {
+      FRAME_BASE[k4 + s] = f[1 + 2 * s]!;
+      FRAME_WIDTH[k4 + s] = f[2 + 2 * s]!;
+    }
   }
   const n = to - from + 1;
   decodeColumn(c.ticks, c.tick_w, c.tick_base, from, n, out.tick, at);

@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
-import { CHUNK_EVENTS, decodeChunk, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
+import { CHUNK_EVENTS, decodeChunk, decodeChunkTids, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, rowOfBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -23,6 +23,10 @@ export type EventRow = [
 
 export type RunRow = Selectable<RunsTable>;
 export type { EventBlock };
+export { rowOfBlock };
+
+/** Where framesStmt puts a frame's first_seq, after the columns decodeChunk reads. */
+const FRAME_FIRST_SEQ = 9;
 
 /** Chunks fetched per query while reading a run (the connection is free between fetches). */
 const CHUNKS_PER_FETCH = 16;
@@ -34,9 +38,18 @@ function seqSpan(filter: EventFilter): { lo: number; hi: number } {
   return { lo: Math.min(...ranges.map((r) => r[0])), hi: Math.max(...ranges.map((r) => r[1])) };
 }
 
-/** The event at index i of a block, as a row. */
-export function rowOfBlock(b: EventBlock, i: number): EventRow {
-  return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
+/** A blob of `event_data` as the reader fetches it: [seq, data]. */
+type BlobRow = [seq: number, data: Buffer];
+
+/** The index of the first of `rows` (in seq order) at or after `seq`: a binary search. */
+function firstBlobAtOrAfter(rows: readonly BlobRow[], seq: number): number {
+  let lo = 0, hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid]![0] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A block holding `rows` (the row format's events, in seq order, dense). */
@@ -93,6 +106,7 @@ export class TraceFile {
   private readonly chunksStmt: Database.Statement;
   private readonly chunksBackStmt: Database.Statement;
   private readonly framesStmt: Database.Statement;
+  private readonly tidsStmt: Database.Statement;
   private readonly dataStmt: Database.Statement;
   private readonly nextChunkStmt: Database.Statement;
   private readonly formats = new Map<number, number>();
@@ -107,8 +121,11 @@ export class TraceFile {
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
     this.chunksBackStmt = db.prepare(`SELECT ${chunkColumns} FROM chunks
       WHERE run = ? AND first_seq >= ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT ${CHUNKS_PER_FETCH}`);
-    this.framesStmt = db.prepare('SELECT first_seq, kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq >= ? AND first_seq <= ?');
-    this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ?').raw(true);
+    this.tidsStmt = db.prepare(`SELECT first_seq, count, tid_base, tid_w, tids FROM chunks
+      WHERE run = ? AND first_seq >= ? ORDER BY first_seq LIMIT ${CHUNKS_PER_FETCH}`);
+    this.framesStmt = db.prepare(`SELECT kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w, first_seq FROM chunk_kinds
+      WHERE run = ? AND first_seq >= ? AND first_seq <= ?`).raw(true);
+    this.dataStmt = db.prepare('SELECT seq, data FROM event_data WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq').raw(true);
     this.nextChunkStmt = db.prepare('SELECT first_seq FROM chunks WHERE run = ? AND first_seq > ? ORDER BY first_seq LIMIT 1').pluck();
   }
 
@@ -169,6 +186,11 @@ export class TraceFile {
    * The events of a run with from <= seq <= to, in seq order (or newest first when `backward`), as
    * blocks of at most CHUNK_EVENTS events: one per chunk, cut to the range. Memory stays flat: a
    * few chunks are fetched at a time, and the connection is free between fetches.
+   *
+   * The generator decodes every chunk into one block of its own, so a block is valid until the next
+   * one is asked for (as a Decoder's view is until the next event of its kind): a reader that keeps
+   * events copies them out (rowOfBlock). A fresh block per chunk (200 KB of typed arrays) made a
+   * garbage collection every few chunks.
    */
   *eventBlocks(run: number, from: number, to: number, backward = false): Generator<EventBlock, void, undefined> {
     if (from > to) return;
@@ -176,15 +198,15 @@ export class TraceFile {
       yield* this.rowBlocks(run, from, to, backward);
       return;
     }
+    const block = makeBlock(MAX_CHUNK_EVENTS);
     let lo = Math.max(0, from - MAX_CHUNK_EVENTS + 1), hi = to;
     for (;;) {
       const chunks = this.q(() => (backward ? this.chunksBackStmt : this.chunksStmt).all(run, lo, hi) as StoredChunk[]);
       if (chunks.length === 0) return;
       const frames = this.framesOf(run, chunks);
-      const data = this.blobsOf(run, chunks, from, to);
+      const blobs = this.blobsOf(run, chunks, from, to);
       for (const c of chunks) {
-        const block = this.decodeRange(c, frames.get(c.first_seq) ?? [], data, from, to);
-        if (block) yield block;
+        if (this.decodeRange(c, frames.get(c.first_seq) ?? [], blobs, from, to, block)) yield block;
       }
       if (chunks.length < CHUNKS_PER_FETCH) return;
       if (backward) hi = chunks[chunks.length - 1]!.first_seq - 1;
@@ -192,44 +214,68 @@ export class TraceFile {
     }
   }
 
+  /**
+   * The tids of every event of a run stored in chunks, a chunk at a time (in seq order, `count` of
+   * them at the start of `tid`, valid until the next): the tids column alone, without the events'
+   * fields, frames or blobs (a re-execution's scheduler decisions need nothing else).
+   */
+  *chunkTids(run: number): Generator<{ count: number; tid: Float64Array }, void, undefined> {
+    const out = { count: 0, tid: new Float64Array(MAX_CHUNK_EVENTS) };
+    type TidsRow = Pick<StoredChunk, 'first_seq' | 'count' | 'tid_base' | 'tid_w' | 'tids'>;
+    for (let lo = 0; ;) {
+      const chunks = this.q(() => this.tidsStmt.all(run, lo) as TidsRow[]);
+      for (const c of chunks) {
+        decodeChunkTids(c, out.tid);
+        out.count = c.count;
+        yield out;
+      }
+      if (chunks.length < CHUNKS_PER_FETCH) return;
+      lo = chunks[chunks.length - 1]!.first_seq + 1;
+    }
+  }
+
   /** The kind frames of `chunks`, by first seq: one query for all of them. */
   private framesOf(run: number, chunks: readonly StoredChunk[]): Map<number, StoredKindFrame[]> {
     const seqs = chunks.map((c) => c.first_seq);
-    const rows = this.q(() => this.framesStmt.all(run, Math.min(...seqs), Math.max(...seqs)) as (StoredKindFrame & { first_seq: number })[]);
+    const rows = this.q(() => this.framesStmt.all(run, Math.min(...seqs), Math.max(...seqs)) as StoredKindFrame[]);
     const out = new Map<number, StoredKindFrame[]>();
     for (const r of rows) {
-      let list = out.get(r.first_seq);
-      if (!list) out.set(r.first_seq, (list = []));
+      const firstSeq = r[FRAME_FIRST_SEQ]!;
+      let list = out.get(firstSeq);
+      if (!list) out.set(firstSeq, (list = []));
       list.push(r);
     }
     return out;
   }
 
-  /** The blobs of the events of `chunks` within [from, to], by seq (none queried when no chunk has one). */
-  private blobsOf(run: number, chunks: readonly StoredChunk[], from: number, to: number): Map<number, Buffer> {
-    const out = new Map<number, Buffer>();
-    if (!chunks.some((c) => c.blobs > 0)) return out;
+  /**
+   * The blobs of the events of `chunks` within [from, to], as [seq, blob] in seq order (none queried
+   * when no chunk has one).
+   */
+  private blobsOf(run: number, chunks: readonly StoredChunk[], from: number, to: number): BlobRow[] {
+    if (!chunks.some((c) => c.blobs > 0)) return [];
     const lo = Math.max(from, Math.min(...chunks.map((c) => c.first_seq)));
     const hi = Math.min(to, Math.max(...chunks.map((c) => c.first_seq + c.count - 1)));
-    for (const [seq, data] of this.q(() => this.dataStmt.all(run, lo, hi) as [number, Buffer][])) out.set(seq, data);
-    return out;
+    return this.q(() => this.dataStmt.all(run, lo, hi) as BlobRow[]);
   }
 
-  /** The events of chunk `c` within [from, to], decoded, with their blobs (undefined: none in range). */
-  private decodeRange(c: StoredChunk, frames: readonly StoredKindFrame[], data: ReadonlyMap<number, Buffer>,
-    from: number, to: number): EventBlock | undefined {
+  /**
+   * Decode the events of chunk `c` within [from, to] into `block`, with their blobs (the `blobs` of
+   * its fetch, in seq order). False when none is in range.
+   */
+  private decodeRange(c: StoredChunk, frames: readonly StoredKindFrame[], blobs: readonly BlobRow[],
+    from: number, to: number, block: EventBlock): boolean {
     const first = Math.max(from, c.first_seq), last = Math.min(to, c.first_seq + c.count - 1);
-    if (first > last) return undefined;
-    const block = makeBlock(last - first + 1);
+    if (first > last) return false;
     block.firstSeq = first;
     block.count = decodeChunk(c, frames, first - c.first_seq, last - c.first_seq, block, 0);
+    block.data.clear();
     if (c.blobs > 0) {
-      for (let seq = first; seq <= last; seq++) {
-        const d = data.get(seq);
-        if (d) block.data.set(seq - first, d);
+      for (let i = firstBlobAtOrAfter(blobs, first); i < blobs.length && blobs[i]![0] <= last; i++) {
+        block.data.set(blobs[i]![0] - first, blobs[i]![1]);
       }
     }
-    return block;
+    return true;
   }
 
   /** The events of a run of the row format, in blocks of CHUNK_EVENTS rows. */

@@ -241,13 +241,13 @@ export class Trace {
   private decisionsFromTids(run: number): Uint32Array {
     let out = new Uint32Array(1 << 16);
     let n = 0;
-    for (const b of this.eventBlocks(run)) {
-      if (out.length < n + b.count) {
-        const grown = new Uint32Array(Math.max(out.length * 2, n + b.count));
+    for (const c of this.store.chunkTids(run)) {
+      if (out.length < n + c.count) {
+        const grown = new Uint32Array(Math.max(out.length * 2, n + c.count));
         grown.set(out.subarray(0, n));
         out = grown;
       }
-      for (let i = 0; i < b.count; i++) if (b.tid[i] !== 0) out[n++] = b.tid[i]!;
+      for (let i = 0; i < c.count; i++) if (c.tid[i] !== 0) out[n++] = c.tid[i]!;
     }
     return out.slice(0, n);
   }

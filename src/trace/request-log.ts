@@ -57,6 +57,11 @@ export class RequestLog {
     }
   }
 
+  /** The result of request i: bytes returned or -errno, null while it is in flight. */
+  resultAt(i: number): number | null {
+    return this.w.result[i] ?? null;
+  }
+
   at(i: number) {
     const w = this.w;
     return { tid: w.tid[i]!, req: w.req[i]!, op: w.ops[w.op[i]!]!, addr: w.addr[i]!, len: w.len[i]!, result: w.result[i]!, hash: w.hash[i]! };

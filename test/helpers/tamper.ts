@@ -25,7 +25,8 @@ const FIELDS = ['tick', 'tid', 'kind', 'a', 'b', 'c', 'd'] as const;
 export function editEvent(db: Database.Database, run: number, seq: number, edit: (e: EventNumbers) => void): void {
   const c = db.prepare('SELECT * FROM chunks WHERE run = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1').get(run, seq) as StoredChunk & { first_seq: number };
   if (!c || seq >= c.first_seq + c.count) throw new Error(`no event ${seq} in run ${run}`);
-  const frames = db.prepare('SELECT * FROM chunk_kinds WHERE run = ? AND first_seq = ?').all(run, c.first_seq) as StoredKindFrame[];
+  const frames = db.prepare('SELECT kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq = ?')
+    .raw(true).all(run, c.first_seq) as StoredKindFrame[];
   const block = makeBlock(c.count);
   decodeChunk(c, frames, 0, c.count - 1, block, 0);
   const rows = new Float64Array(c.count * 8);

@@ -13,6 +13,8 @@
  * user input, so nothing foreign reaches the generated source.
  */
 
+import type { EventBlock } from '../../store/chunk.js';
+
 // --- coded values -------------------------------------------------------------------------------
 
 /** A closed set of named codes (an `enum` of the kernel, or of the model). */
@@ -283,12 +285,26 @@ export type RawRow = readonly [number, number, number, number, number, number, n
 /** Refills an event object of its kind from a row, in place: the allocation-free twin of a RowDecoder. */
 export type RowRefill = (row: RawRow, names: readonly string[], into: object) => unknown;
 
-/** Each field of a kind as [property, expression over the row `r` and names `N`], and the constants they use. */
-function decodedProps(name: string, spec: KindSpec): { props: [string, string][]; consts: unknown[] } {
+/** Where a generated decoder reads the nine stored columns (seq, tick, tid, kind, a, b, c, d, data) from. */
+type ColumnSource = readonly [string, string, string, string, string, string, string, string, string];
+
+/** A row `r`, as RawRow. */
+const ROW_COLUMNS: ColumnSource = ['r[0]', 'r[1]', 'r[2]', 'r[3]', 'r[4]', 'r[5]', 'r[6]', 'r[7]', 'r[8]'];
+
+/** Event `i` of a block `B` (an EventBlock: the store's columns). */
+const BLOCK_COLUMNS: ColumnSource = [
+  '(B.firstSeq + i)', 'B.tick[i]', 'B.tid[i]', 'B.kind[i]', 'B.a[i]', 'B.b[i]', 'B.c[i]', 'B.d[i]', '(B.data.get(i) ?? null)',
+];
+
+/**
+ * Each field of a kind as [property, expression over the stored columns (`columns`) and names `N`],
+ * and the constants they use.
+ */
+function decodedProps(name: string, spec: KindSpec, columns: ColumnSource = ROW_COLUMNS): { props: [string, string][]; consts: unknown[] } {
   const consts: unknown[] = [];
-  const props: [string, string][] = [['"kind"', JSON.stringify(name)], ['"seq"', 'r[0]'], ['"tick"', 'r[1]'], ['"tid"', 'r[2]']];
+  const props: [string, string][] = [['"kind"', JSON.stringify(name)], ['"seq"', columns[0]], ['"tick"', columns[1]], ['"tid"', columns[2]]];
   Object.entries(spec.fields).forEach(([field, type], i) => {
-    const src = `r[${4 + i}]`;
+    const src = columns[4 + i]!;
     let expr: string;
     if (type === 'name') expr = `(N[${src}] ?? '')`;
     else if (type === 'bool') expr = `${src} !== 0`;
@@ -301,7 +317,7 @@ function decodedProps(name: string, spec: KindSpec): { props: [string, string][]
   });
   if (spec.blob) {
     consts.push(decodeBlob);
-    props.push([JSON.stringify(spec.blob.name), `C${consts.length - 1}(${JSON.stringify(spec.blob.type)}, r[8])`]);
+    props.push([JSON.stringify(spec.blob.name), `C${consts.length - 1}(${JSON.stringify(spec.blob.type)}, ${columns[8]})`]);
   }
   return { props, consts };
 }
@@ -318,4 +334,18 @@ export function makeRefill(name: string, spec: KindSpec): RowRefill {
   const params = consts.map((_, i) => `C${i}`);
   const body = `return function refill_${name}(r, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
   return new Function(...params, body)(...consts) as RowRefill;
+}
+
+/**
+ * Refills an event object of its kind from event i of a block, in place: a RowRefill that reads the
+ * columns themselves. A row array in between would box every address it holds (a row mixes numbers
+ * and a blob, so V8 stores each number as a heap object): a garbage collection every few chunks.
+ */
+export type BlockRefill = (block: EventBlock, i: number, names: readonly string[], into: object) => unknown;
+
+export function makeBlockRefill(name: string, spec: KindSpec): BlockRefill {
+  const { props, consts } = decodedProps(name, spec, BLOCK_COLUMNS);
+  const params = consts.map((_, i) => `C${i}`);
+  const body = `return function refill_at_${name}(B, i, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
+  return new Function(...params, body)(...consts) as BlockRefill;
 }

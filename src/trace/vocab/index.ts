@@ -17,10 +17,11 @@
  * the layout (the `kinds` table), and a file newer than the build is refused.
  */
 import {
-  DEFAULT_COST, makeDecoder, makeEmitter, makeRefill,
+  DEFAULT_COST, makeBlockRefill, makeDecoder, makeEmitter, makeRefill,
   type ArgsOfSpec, type BlobType, type EnumDef, type EventOfSpec, type FieldType, type FlagsDef, type KindSpec,
-  type RawRow, type RowDecoder, type RowRefill,
+  type BlockRefill, type RawRow, type RowDecoder, type RowRefill,
 } from './define.js';
+import { rowOfBlock, type EventBlock } from '../../store/chunk.js';
 import { call } from './call.js';
 import { check } from './check.js';
 import { copy } from './copy.js';
@@ -203,10 +204,12 @@ export interface UnknownEvent {
 
 const rowDecoders: (RowDecoder | undefined)[] = [];
 const rowRefills: (RowRefill | undefined)[] = [];
+const blockRefills: (BlockRefill | undefined)[] = [];
 for (const [, kinds] of Object.entries(FAMILIES)) {
   for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) {
     rowDecoders[spec.code] = makeDecoder(name, spec);
     rowRefills[spec.code] = makeRefill(name, spec);
+    blockRefills[spec.code] = makeBlockRefill(name, spec);
   }
 }
 
@@ -239,6 +242,18 @@ export class Decoder {
     const reused = this.views[kind];
     if (reused === undefined) return (this.views[kind] = this.decode(row));
     return refill(row, this.names, reused) as TraceEvent;
+  }
+
+  /**
+   * view() of event i of a block, read from its columns: the same object view() would give for the
+   * event as a row, without the row (readRun's loop).
+   */
+  viewAt(block: EventBlock, i: number): TraceEvent {
+    const kind = block.kind[i]!;
+    const refill = blockRefills[kind];
+    const reused = this.views[kind];
+    if (refill === undefined || reused === undefined) return this.view(rowOfBlock(block, i));
+    return refill(block, i, this.names, reused) as TraceEvent;
   }
 
   /** The text of an interned name id. */
