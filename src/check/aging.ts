@@ -6,7 +6,9 @@
  * - a PMD-mapped THP: touch_pmd, which makes the PMD young (on x86 a read's pmdp_set_access_flags
  *   writes nothing and leaves the accessed bit to the MMU, so the call itself is the sign): it ages
  *   the folio that the walk then copies from;
- * - a hugetlb folio: hugetlb_follow_page_mask does not age it, so neither must anyone else.
+ * - a hugetlb folio: hugetlb_follow_page_mask does not age it, so neither must anyone else;
+ * - a 1 GiB folio (device-dax, the model's only PUD-order folio): device memory is on no LRU, so
+ *   reclaim never ages it, and follow_huge_pud does not touch it.
  *
  * Reported when a request copied from a folio it did not age that way. A behaviour change, not a
  * bug: reclaim ages the page differently, it does not misbehave.
@@ -19,6 +21,8 @@ import type { CheckContext } from './context.js';
 const MAX_ORDER = 18;
 /** A folio mapped by a PMD is at least this large. */
 const PMD_ORDER = 9;
+/** A folio of this order is device-dax memory (1 GiB hugetlb pages are not modelled). */
+const PUD_ORDER = 18;
 
 interface RequestTouches {
   /** Folios copied from, with the seq of the first copy. */
@@ -48,6 +52,8 @@ export function aging(ctx: CheckContext): Reducer {
     const vma = mm === undefined ? undefined : ctx.vmas.at(mm, addr);
     return vma !== undefined && (vma.flags & VmFlags.bits.VM_HUGETLB) !== 0;
   };
+  /** Device-dax folios: on no LRU, nothing for reclaim to age. */
+  const deviceFolios = new Set<number>();
   const open = new Map<number, RequestTouches>();
   ctx.requests.onBegin((_r, tid) => open.set(tid, { copied: new Map(), touched: new Set() }));
   ctx.requests.onEnd((r, tid) => {
@@ -63,12 +69,15 @@ export function aging(ctx: CheckContext): Reducer {
     });
   });
   return reducerOf({
-    folio_alloc: (e) => folioAtHead.set(e.pfn, { folio: e.folio, order: e.order }),
+    folio_alloc(e) {
+      folioAtHead.set(e.pfn, { folio: e.folio, order: e.order });
+      if (e.order >= PUD_ORDER) deviceFolios.add(e.folio);
+    },
     copy(e) {
       const touches = open.get(e.tid);
       if (touchedPmd.delete(e.tid)) touches?.touched.add(e.folio);
       // 0 is the zero page and -1 an I/O handler: nothing for reclaim to age.
-      if (touches && e.folio > 0 && !touches.copied.has(e.folio) && !fromHugetlb(e.tid, e.addr)) touches.copied.set(e.folio, e.seq);
+      if (touches && e.folio > 0 && !touches.copied.has(e.folio) && !deviceFolios.has(e.folio) && !fromHugetlb(e.tid, e.addr)) touches.copied.set(e.folio, e.seq);
     },
     folio_mark_accessed(e) {
       open.get(e.tid)?.touched.add(e.folio);
