@@ -1,9 +1,9 @@
 /**
  * One run's pass of a diff: the facts of the semantic diff and the per-task token streams of the
  * alignment, from one read of its log. A diff needs one pass per run and the two are independent,
- * so for large runs the second runs in a worker thread while the calling thread does the first:
- * reading the log (better-sqlite3 turning rows into arrays) is most of a pass and cannot be made
- * much cheaper on one thread. The hand-off is by the worker's events, so a worker that dies (out of
+ * so for large runs the second runs in a worker thread while the calling thread does the first
+ * (decoding the log is about a quarter of a pass, folding the facts and tokenizing the rest: both
+ * scale with the events). The hand-off is by the worker's events, so a worker that dies (out of
  * memory, a crash) is noticed at once and the pass is done on this thread instead.
  */
 import type { RunInfo, Trace } from '../trace/reader.js';

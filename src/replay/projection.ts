@@ -47,8 +47,9 @@ export function advance(
   trace: Trace, run: RunInfo, model: Model, seq: number,
   ctx: RunContext = runContext(trace, run.id), decoder = new Decoder(trace.names(run.id)),
 ): void {
-  for (const chunk of trace.eventChunks(run.id, model.seq + 1, seq)) {
-    // view(): one reused object per kind; the folds copy what they keep (bytes into folio data).
-    for (const row of chunk) fold(model, ctx, decoder.view(row), row[3]);
+  for (const b of trace.eventBlocks(run.id, model.seq + 1, seq)) {
+    // viewAt(): one reused object per kind, read from the block's columns; the folds copy what
+    // they keep (bytes into folio data).
+    for (let i = 0; i < b.count; i++) fold(model, ctx, decoder.viewAt(b, i), b.kind[i]!);
   }
 }

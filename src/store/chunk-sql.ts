@@ -7,9 +7,14 @@
  * its offset, and chunk_ords numbers the events of a chunk. Looking an event up by seq stays
  * indexed when the lookup also bounds `chunk` (CHUNK_SOURCE.lookup).
  *
- * A view over both formats is a UNION ALL of the same query over each source (overBothFormats),
- * not one query over the `events` union: SQLite does not flatten a UNION ALL view that is joined
- * by seq (it decodes every event into an automatic index first).
+ * A view over both formats is a UNION ALL of the same query over each source (overSources), not
+ * one query over the `events` union: SQLite does not flatten a UNION ALL view that is joined by seq
+ * (it decodes every event into an automatic index first). A file without runs of the row format
+ * (every file this build creates) gets its views over the chunks alone, without the UNION ALL: an
+ * older SQLite (3.40, Debian 12's sqlite3) runs an aggregate over a UNION ALL view as a co-routine
+ * that decodes every column of every event it passes, where a view of one SELECT is flattened into
+ * the query and decodes only the columns it names (measured on a 1.05M-event run with sqlite3 3.40:
+ * `SELECT count(*) FROM events_v WHERE kind = 'pgtable_read'` 99 s over both sources).
  */
 import { MAX_CHUNK_EVENTS } from './chunk.js';
 
@@ -70,13 +75,14 @@ CROSS JOIN chunk_kinds k ON k.run = c.run AND k.first_seq = c.first_seq AND k.ki
 WHERE ${i} < c.count`;
 }
 
-/** events: every event of every run, row format or chunks, with the columns of the row format. */
-export function eventsViewSql(): string {
+/**
+ * events: every event of every run, row format or chunks, with the columns of the row format
+ * (`sources`: those the file holds, see overSources).
+ */
+export function eventsViewSql(sources: readonly EventSource[]): string {
   const columns = 'run, seq, tick, tid, kind, a, b, c, d, data';
   return `CREATE VIEW events AS
-SELECT ${columns} FROM event_rows
-UNION ALL
-SELECT ${columns} FROM chunk_events`;
+${sources.map((src) => `SELECT ${columns} FROM ${src.events}`).join('\nUNION ALL\n')}`;
 }
 
 /** Where a generated view reads events: the row format's table, or the chunks' view. */
@@ -102,18 +108,38 @@ export const CHUNK_SOURCE: EventSource = {
     + ` AND ${alias}.ord = ${seq} - ${alias}.chunk`,
 };
 
+/** The sources a file's views read: the chunks, and the row format's table when it holds rows. */
+export function sourcesOf(hasRows: boolean): readonly EventSource[] {
+  return hasRows ? [ROW_SOURCE, CHUNK_SOURCE] : [CHUNK_SOURCE];
+}
+
+/** How overSources writes a view. */
+export interface ViewOptions {
+  /**
+   * CTEs (without WITH) the queries read, computed once for all of them (a view the query reads
+   * once per row of its own, kept from being computed for every row: AS MATERIALIZED).
+   */
+  shared?: string;
+  /**
+   * Plan the view's query on its own, never flattened into the query that reads it: for a view
+   * built of CTEs and window functions, whose plan SQLite makes worse when it flattens it into an
+   * aggregate over it (copies_v took 2.5 times as long). A UNION ALL of two sources is never
+   * flattened there anyway.
+   */
+  planAlone?: boolean;
+}
+
 /**
- * A view over both formats: the same query over each source, one after the other. `shared`: CTEs
- * (without WITH) both queries read, computed once for the two (a view the query reads once per row
- * of its own, kept from being computed for every row: AS MATERIALIZED).
+ * A view over the event sources a file holds: the same query over each, one after the other. Over
+ * one source it is that query alone, which SQLite flattens into the query that reads it (unless
+ * `planAlone`).
  */
-export function overBothFormats(name: string, body: (src: EventSource) => string, shared?: string): string {
-  return `CREATE VIEW ${name} AS${shared ? `\nWITH ${shared}` : ''}
-SELECT * FROM (
-${body(ROW_SOURCE)}
-)
-UNION ALL
-SELECT * FROM (
-${body(CHUNK_SOURCE)}
-)`;
+export function overSources(name: string, sources: readonly EventSource[], body: (src: EventSource) => string, opts: ViewOptions = {}): string {
+  const ctes = opts.shared ? [opts.shared] : [];
+  if (sources.length === 1 && opts.planAlone) ctes.push(`view AS MATERIALIZED (\n${body(sources[0]!)}\n)`);
+  const head = `CREATE VIEW ${name} AS${ctes.length ? `\nWITH ${ctes.join(',\n')}` : ''}`;
+  if (sources.length === 1 && opts.planAlone) return `${head}\nSELECT * FROM view`;
+  if (sources.length === 1 && !opts.shared) return `${head}\n${body(sources[0]!)}`;
+  return `${head}
+${sources.map((src) => `SELECT * FROM (\n${body(src)}\n)`).join('\nUNION ALL\n')}`;
 }

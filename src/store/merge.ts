@@ -6,6 +6,7 @@
  */
 import { errors } from '../errors.js';
 import type { Db } from './db.js';
+import { rebuildViews } from './views.js';
 
 /** The tables that hold a run's rows, keyed by `run`, and their other columns. */
 const RUN_TABLES: Readonly<Record<string, readonly string[]>> = {
@@ -67,6 +68,8 @@ export function mergeRuns(db: Db, out: string, inputs: readonly string[]): Merge
           merged.push({ from: file, name: run.name, events: run.events });
         }
       });
+      // A run of the row format copied in: the views read that format too from now on.
+      rebuildViews(db);
     })();
     return merged;
   } finally {

@@ -17,7 +17,7 @@
 import type Database from 'better-sqlite3';
 import { layoutOfRow, SLOTS, slotOf, type KindLayout, type Slot } from './layout.js';
 import type { KindsTable } from './schema.js';
-import { chunkEventsViewSql, eventsViewSql as eventsUnionSql, overBothFormats, type EventSource } from './chunk-sql.js';
+import { chunkEventsViewSql, eventsViewSql as eventsUnionSql, overSources, sourcesOf, type EventSource } from './chunk-sql.js';
 
 /** Columns events_v has before the fields; a field with one of these names gets an `f_` prefix. */
 const BASE_COLUMNS = new Set(['run', 'seq', 'tick', 'tid', 'task', 'kind', 'family']);
@@ -35,7 +35,7 @@ function nameText(slotExpr: string): string {
   return `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${slotExpr})`;
 }
 
-export function eventsViewSql(kinds: readonly KindLayout[]): string {
+export function eventsViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   // field -> (slot, isName) -> kinds
   const fields = new Map<string, Map<string, number[]>>();
   for (const k of kinds) {
@@ -60,7 +60,7 @@ export function eventsViewSql(kinds: readonly KindLayout[]): string {
     cols.push(`  CASE ${whens.join(' ')} END AS ${quoteIdent(fieldColumn(field))}`);
   }
   cols.push(...readableColumns(kinds));
-  return overBothFormats('events_v', (src) => `SELECT r.name AS run, e.seq, e.tick, e.tid, coalesce(t.name, CASE WHEN e.tid = 0 THEN 'sim' END) AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
+  return overSources('events_v', sources, (src) => `SELECT r.name AS run, e.seq, e.tick, e.tid, coalesce(t.name, CASE WHEN e.tid = 0 THEN 'sim' END) AS task, k.name AS kind, k.family${cols.length ? ',\n' + cols.join(',\n') : ''}
 FROM ${src.events} e
 JOIN runs r ON r.id = e.run
 LEFT JOIN tasks t ON t.run = e.run AND t.tid = e.tid
@@ -122,8 +122,8 @@ function columnOf(k: KindLayout | undefined, field: string, alias: string): stri
   return slot ? `${alias}.${slot}` : 'NULL';
 }
 
-export function requestsViewSql(kinds: readonly KindLayout[]): string {
-  return overBothFormats('requests_v', (src) => requestsOver(src, kinds));
+export function requestsViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
+  return overSources('requests_v', sources, (src) => requestsOver(src, kinds));
 }
 
 /** A field of the event `seq` of run `run`, by a lookup (NULL when seq is NULL or the kind lacks it). */
@@ -163,12 +163,12 @@ LEFT JOIN tasks t ON t.run = q.run AND t.tid = b.tid`;
  * gave a request over to the mmap_lock path, and why. The request is the one its task had in
  * flight (requests.first_seq <= seq <= last_seq).
  */
-export function fallbacksViewSql(kinds: readonly KindLayout[]): string {
+export function fallbacksViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   const fallback = kinds.find((k) => k.name === 'fast_path_fallback');
   const begin = kinds.find((k) => k.name === 'request_begin');
   const reasonSlot = columnOf(fallback, 'reason', 'e');
   const reason = reasonSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${reasonSlot})`;
-  return overBothFormats('fallbacks_v', (src) => `SELECT r.name AS run,
+  return overSources('fallbacks_v', sources, (src) => `SELECT r.name AS run,
   coalesce(t.name, 'tid' || e.tid) || ':' || ${columnOf(begin, 'req', 'b')} AS request,
   t.name AS task,
   e.seq,
@@ -192,7 +192,7 @@ WHERE e.kind = ${fallback?.kind ?? -1}`);
  * wait, a signal sent to it. Timed sleeps are not waits. A wait still going at the end of the run
  * has NULL end columns. queued_seq: the task's last rwsem_contended before it blocked (lock_waits_v).
  */
-export function waitsViewSql(kinds: readonly KindLayout[]): string {
+export function waitsViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   const kind = (name: string) => kinds.find((k) => k.name === name);
   const block = kind('sched_block');
   const wakeup = kind('sched_wakeup');
@@ -202,7 +202,7 @@ export function waitsViewSql(kinds: readonly KindLayout[]): string {
   const waitName = waitSlot === 'NULL' ? 'NULL' : `(SELECT n.text FROM names n WHERE n.run = e.run AND n.id = ${waitSlot})`;
   // A task's tid as rwsem_wake stores it among the woken: four bytes, little-endian, in hex.
   const tidHex = "printf('%02X%02X%02X%02X', t.tid & 255, (t.tid >> 8) & 255, (t.tid >> 16) & 255, (t.tid >> 24) & 255)";
-  return overBothFormats('waits_v', (src) => `WITH RECURSIVE
+  return overSources('waits_v', sources, (src) => `WITH RECURSIVE
 woken(run, seq, rest, tid_hex) AS (
   SELECT run, seq, data, NULL FROM ${src.events} WHERE kind = ${wake?.kind ?? -1} AND data IS NOT NULL
   UNION ALL
@@ -240,24 +240,25 @@ SELECT r.name AS run, coalesce(t.name, 'tid' || s.tid) AS task, s.tid, s.wait, s
   s.from_tick, s.to_tick, s.to_tick - s.from_tick AS ticks, s.queued_seq
 FROM (SELECT sp.*, ${fieldAt(src, 'sp.run', 'sp.to_seq', 'x.tick')} AS to_tick FROM spans sp) s
 JOIN runs r ON r.id = s.run
-LEFT JOIN tasks t ON t.run = s.run AND t.tid = s.tid`);
+LEFT JOIN tasks t ON t.run = s.run AND t.tid = s.tid`, { planAlone: true });
 }
 
 /**
  * lock_waits_v: the waits of waits_v on an rwsem, with its class and the mode asked for: those whose
  * task queued on that same rwsem (rwsem_contended) before blocking.
  */
-export function lockWaitsViewSql(kinds: readonly KindLayout[]): string {
+export function lockWaitsViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   const contended = kinds.find((k) => k.name === 'rwsem_contended');
   const cls = columnOf(contended, 'class', 'c');
   const mode = columnOf(contended, 'mode', 'c');
-  return overBothFormats('lock_waits_v', (src) => `SELECT w.run, w.task, w.tid,
+  return overSources('lock_waits_v', sources, (src) => `SELECT w.run, w.task, w.tid,
   (SELECT n.text FROM names n WHERE n.run = c.run AND n.id = ${cls}) AS class,
   (SELECT m.name FROM codes m WHERE m.tbl = 'rwsem_modes' AND m.code = ${mode}) AS mode,
   w."on" AS sem, w.from_seq, w.to_seq, w.from_tick, w.to_tick, w.ticks
 FROM waits w
 JOIN runs r ON r.name = w.run
-JOIN ${src.events} c ON ${src.lookup('c', 'r.id', 'w.queued_seq')} AND ${columnOf(contended, 'sem', 'c')} = w."on"`, 'waits AS MATERIALIZED (SELECT * FROM waits_v)');
+JOIN ${src.events} c ON ${src.lookup('c', 'r.id', 'w.queued_seq')} AND ${columnOf(contended, 'sem', 'c')} = w."on"`,
+  { shared: 'waits AS MATERIALIZED (SELECT * FROM waits_v)', planAlone: true });
 }
 
 /** `CASE e.kind WHEN k1 THEN e.slot1 ... END`: a field that lives in a different slot per kind. */
@@ -277,7 +278,7 @@ function fieldAcross(kinds: readonly (KindLayout | undefined)[], field: string, 
  * (SLAB_TYPESAFE_BY_RCU): mm and file are those of the vma_create and vma_init of the same life.
  * The same rule as src/reduce/vma-map.ts, which tests hold the two to.
  */
-export function vmaSpansViewSql(kinds: readonly KindLayout[]): string {
+export function vmaSpansViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   const kind = (name: string) => kinds.find((k) => k.name === name);
   const create = kind('vma_create');
   const init = kind('vma_init');
@@ -287,7 +288,7 @@ export function vmaSpansViewSql(kinds: readonly KindLayout[]): string {
   const all = [create, init, attach, adjust, detach];
   const ranged = [attach, adjust];
   const code = (k: KindLayout | undefined) => k?.kind ?? -1;
-  return overBothFormats('vma_spans_v', (src) => `WITH changes AS (
+  return overSources('vma_spans_v', sources, (src) => `WITH changes AS (
   SELECT e.run, e.seq, e.kind, ${fieldAcross(all, 'vma', 'e')} AS vma,
     ${fieldAcross([create], 'mm', 'e')} AS mm, ${fieldAcross([init], 'file', 'e')} AS file_id,
     ${fieldAcross(ranged, 'start', 'e')} AS start, ${fieldAcross(ranged, 'end', 'e')} AS "end"
@@ -310,7 +311,7 @@ SELECT r.name AS run, s.vma, s.life_mm AS mm, s.start, s."end",
   s.seq AS from_seq, s.next_seq AS to_seq
 FROM lives s
 JOIN runs r ON r.id = s.run
-WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`);
+WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`, { planAlone: true });
 }
 
 /**
@@ -320,7 +321,7 @@ WHERE s.kind IN (${ranged.map(code).join(', ')}) AND s.attached = 1`);
  * request last showed: the mmap_lock it asked for (the GUP path) or the VMA it read-locked (the fast
  * path), before the copy. vma is NULL when no VMA covered the address then.
  */
-export function copiesViewSql(kinds: readonly KindLayout[]): string {
+export function copiesViewSql(kinds: readonly KindLayout[], sources: readonly EventSource[]): string {
   const kind = (name: string) => kinds.find((k) => k.name === name);
   const copy = kind('copy');
   const locking = kind('mmap_lock_start_locking');
@@ -329,7 +330,7 @@ export function copiesViewSql(kinds: readonly KindLayout[]): string {
   const code = (k: KindLayout | undefined) => k?.kind ?? -1;
   // A copy's fields are read once, here: a decoded field in the join with spans below would be
   // decoded again for every span it is compared with.
-  return overBothFormats('copies_v', (src) => `WITH marks AS (
+  return overSources('copies_v', sources, (src) => `WITH marks AS (
   SELECT e.run, e.tid, e.seq, e.kind, ${columnOf(copy, 'addr', 'e')} AS addr, ${columnOf(copy, 'len', 'e')} AS len,
     ${columnOf(copy, 'folio', 'e')} AS folio,
     max(CASE WHEN e.kind IN (${code(locking)}, ${code(vmaRead)}) THEN e.seq END)
@@ -359,13 +360,18 @@ JOIN ${src.events} b ON ${src.lookup('b', 'c.run', 'c.first_seq')}
 LEFT JOIN tasks t ON t.run = c.run AND t.tid = c.tid
 LEFT JOIN spans s ON s.run = r.name AND s.mm = c.mm
   AND c.addr >= s.start AND c.addr < s."end"
-  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`, 'spans AS MATERIALIZED (SELECT * FROM vma_spans_v)');
+  AND s.from_seq <= c.seq AND (s.to_seq IS NULL OR c.seq < s.to_seq)`,
+  { shared: 'spans AS MATERIALIZED (SELECT * FROM vma_spans_v)', planAlone: true });
 }
 
-/** (Re)create both views from the file's kinds table. Needs a writable connection. */
+/**
+ * (Re)create the views from the file's kinds table, over the event sources it holds (sourcesOf):
+ * when a run of the row format comes in (merge), they are made again. Needs a writable connection.
+ */
 export function rebuildViews(db: Database.Database): void {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
   const kinds = rows.map(layoutOfRow);
+  const sources = sourcesOf(db.prepare('SELECT EXISTS (SELECT 1 FROM event_rows) AS yes').pluck().get() === 1);
   const codes = codeViews(db);
   db.transaction(() => {
     db.exec('DROP VIEW IF EXISTS events_v');
@@ -379,14 +385,14 @@ export function rebuildViews(db: Database.Database): void {
     db.exec('DROP VIEW IF EXISTS chunk_events');
     for (const sql of codes.drop) db.exec(sql);
     db.exec(chunkEventsViewSql());
-    db.exec(eventsUnionSql());
-    db.exec(eventsViewSql(kinds));
-    db.exec(requestsViewSql(kinds));
-    db.exec(fallbacksViewSql(kinds));
-    db.exec(waitsViewSql(kinds));
-    db.exec(lockWaitsViewSql(kinds));
-    db.exec(vmaSpansViewSql(kinds));
-    db.exec(copiesViewSql(kinds));
+    db.exec(eventsUnionSql(sources));
+    db.exec(eventsViewSql(kinds, sources));
+    db.exec(requestsViewSql(kinds, sources));
+    db.exec(fallbacksViewSql(kinds, sources));
+    db.exec(waitsViewSql(kinds, sources));
+    db.exec(lockWaitsViewSql(kinds, sources));
+    db.exec(vmaSpansViewSql(kinds, sources));
+    db.exec(copiesViewSql(kinds, sources));
     for (const sql of codes.create) db.exec(sql);
   })();
 }
