@@ -1,7 +1,7 @@
 /**
- * Hands decoded events to reducers: each row decoded once (into an event object reused per kind)
- * and given to the reducers that fold its kind, in order. readRun() feeds it rows from the file;
- * the checkers' online sink feeds it the simulator's events as they happen.
+ * Hands decoded events to reducers: each event decoded once (into an event object reused per kind)
+ * and given to the reducers that fold its kind, in order. readRun() feeds it the file's blocks
+ * (at()); the checkers' online sink feeds it the simulator's events as rows (row()) as they happen.
  */
 import type { EventBlock } from '../trace/reader.js';
 import { Decoder, KINDS, type RawRow } from '../trace/vocab/index.js';

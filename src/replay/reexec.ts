@@ -52,8 +52,8 @@ function sameBytes(x: Uint8Array | null | undefined, y: Uint8Array | null | unde
 /**
  * Checks re-executed events against the log. Cheap by default: the running hash is compared with
  * the chain value the recorder stored at each batch boundary. Events after `exactFrom` are compared
- * field by field with the logged events (read lazily, in blocks) -- the tail after the last boundary, or, on a
- * second pass, the batch whose hash differed, to name the first differing event.
+ * field by field with the logged events (read lazily, in blocks) -- the tail after the last
+ * boundary, or, on a second pass, the batch whose hash differed, to name the first differing event.
  */
 class VerifySink implements EventSink {
   divergence: Divergence | null = null;
