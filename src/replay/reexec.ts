@@ -6,7 +6,7 @@
 import { MmtraceError } from '../errors.js';
 import { ReplayStrategy, ScheduleDiverged } from '../sim/strategy.js';
 import type { RawRow as Row } from '../trace/vocab/index.js';
-import { rowOfBlock, type BatchInfo, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
+import { blockHoldsRaw, rowOfBlock, type BatchInfo, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
 import { HASH_SEED, chain, eventHash } from '../trace/hash.js';
 import type { EventSink } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
@@ -41,13 +41,6 @@ export interface ReexecResult {
 }
 
 class Diverged extends Error {}
-
-function sameBytes(x: Uint8Array | null | undefined, y: Uint8Array | null | undefined): boolean {
-  if (!x || x.length === 0) return !y || y.length === 0;
-  if (!y || x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
-}
 
 /**
  * Checks re-executed events against the log. Cheap by default: the running hash is compared with
@@ -107,10 +100,7 @@ class VerifySink implements EventSink {
     if (seq <= this.exactFrom) return;
     const r = this.nextRecorded();
     const j = this.i - 1;
-    if (r && r.firstSeq + j === seq && r.tick[j] === tick && r.tid[j] === tid && r.kind[j] === kind && r.a[j] === a
-        && r.b[j] === b && r.c[j] === c && r.d[j] === d && sameBytes(r.data.get(j), data)) {
-      return;
-    }
+    if (r && blockHoldsRaw(r, j, seq, tick, tid, kind, a, b, c, d, data)) return;
     this.divergence = { seq, recorded: r ? rowOfBlock(r, j) : null, replayed: [seq, tick, tid, kind, a, b, c, d, data ?? null] };
     throw new Diverged();
   }

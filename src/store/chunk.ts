@@ -277,6 +277,25 @@ export function rowOfBlock(b: EventBlock, i: number): [number, number, number, n
   return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
 }
 
+function sameBytes(x: Uint8Array | null | undefined, y: Uint8Array | null | undefined): boolean {
+  if (!x || x.length === 0) return !y || y.length === 0;
+  if (!y || x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/**
+ * Whether event i of a block is, column for column, the raw event given (verify's comparison of a
+ * re-executed event with the logged one; no row is built per event).
+ */
+export function blockHoldsRaw(
+  blk: EventBlock, i: number, seq: number, tick: number, tid: number, kind: number,
+  a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+): boolean {
+  return blk.firstSeq + i === seq && blk.tick[i] === tick && blk.tid[i] === tid && blk.kind[i] === kind
+    && blk.a[i] === a && blk.b[i] === b && blk.c[i] === c && blk.d[i] === d && sameBytes(blk.data.get(i), data);
+}
+
 const FRAME_BASE = new Float64Array(256 * 4);
 const FRAME_WIDTH = new Uint8Array(256 * 4);
 
