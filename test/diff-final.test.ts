@@ -84,8 +84,18 @@ describe('final state', () => {
     };
     expect(found(swapped(1, 'Y'), swapped(5, 'Y'))).toEqual([]);
     const f = finalStateFindings(facts('a', swapped(1, 'Y')), facts('b', swapped(1, 'Z')));
-    expect(f.map((x) => x.kind)).toEqual(['final-page-tables']);
-    expect(f[0]!.message).toMatch(/only in a: 0x10001000 L1 swap entry -> data Y.*only in b: 0x10001000 L1 swap entry -> data Z/);
+    // Other bytes swapped out: other memory, and another swap entry.
+    expect(f.map((x) => x.kind)).toEqual(['final-memory', 'final-page-tables']);
+    expect(f[1]!.message).toMatch(/only in a: 0x10001000 L1 swap entry -> data Y.*only in b: 0x10001000 L1 swap entry -> data Z/);
+  });
+
+  test('a page swapped out in one run and mapped in the other holds the same memory: final-page-tables only', () => {
+    const swappedOut = base({ pte1: make_swap_pte(0, 3, true) });
+    const s = { ...swappedOut, folios: swappedOut.folios.slice(0, 1), swap: [{ offset: 3, count: 1, cache: false, folio: null, dataHash: 'Y' }] };
+    expect(found(base(), s)).toEqual(['final-page-tables:behaviour']);
+    // Other bytes in the slot than in the folio: the memory differs too.
+    const otherBytes = { ...s, swap: [{ ...s.swap[0]!, dataHash: 'Z' }] };
+    expect(found(base(), otherBytes)).toEqual(['final-memory:behaviour', 'final-page-tables:behaviour']);
   });
 
   test('only the accessed bit differs: info, not a difference', () => {

@@ -105,19 +105,39 @@ function batchReference(f: FolioState): number {
   return queued ? 1 : 0;
 }
 
+/**
+ * The memory the processes hold, as data: every mapped folio, and every swap slot a page table
+ * names. A page reclaim swapped out is still the process's memory, only elsewhere: the same bytes
+ * mapped in one run and in a swap slot in the other are the same memory (where they live is a
+ * page-table difference). A slot is counted once however many entries name it, as a folio is.
+ */
+function memoryContents(s: StateDoc): string[] {
+  const slotData = new Map(s.swap.map((x) => [x.offset, x.dataHash]));
+  const namedSlots = new Set<number>();
+  for (const t of s.tables) {
+    if (t.pendingFree) continue;
+    for (const [, v] of t.entries) if (!entry_none(v) && is_real_swap_pte(v)) namedSlots.add(swp_offset(v));
+  }
+  const swapped = [...namedSlots].map((slot) => slotData.get(slot) ?? '?');
+  return [...mappedFolios(s).map((f) => f.dataHash), ...swapped];
+}
+
+function mappedFolios(s: StateDoc): FolioState[] {
+  return s.folios.filter((f) => f.mapcount > 0);
+}
+
 export function finalStateFindings(a: RunFacts, b: RunFacts): Finding[] {
   const [sa, sb] = [a.final, b.final];
-  const mapped = (s: StateDoc) => s.folios.filter((f) => f.mapcount > 0);
   // Counts and flags are compared for folios whose data both runs hold: a folio with other data is
   // already a final-memory difference, and would otherwise be reported again under every heading.
   const dataInA = new Set(sa.folios.map((f) => f.dataHash));
   const dataInB = new Set(sb.folios.map((f) => f.dataHash));
   const common = (fs: FolioState[]) => fs.filter((f) => dataInA.has(f.dataHash) && dataInB.has(f.dataHash));
   const counts = (s: StateDoc) => common(s.folios).map((f) => `data ${f.dataHash} refcount ${f.refcount - batchReference(f)} mapcount ${f.mapcount}`);
-  const flags = (s: StateDoc) => common(mapped(s)).map((f) => `data ${f.dataHash} flags ${hex(f.flags)} lru ${f.lru}`);
+  const flags = (s: StateDoc) => common(mappedFolios(s)).map((f) => `data ${f.dataHash} flags ${hex(f.flags)} lru ${f.lru}`);
   const found = [
     differs('final-vmas', 'behaviour', 'VMAs', a, b, vmaKeys(sa), vmaKeys(sb)),
-    differs('final-memory', 'behaviour', 'memory contents (data of mapped folios)', a, b, mapped(sa).map((f) => f.dataHash), mapped(sb).map((f) => f.dataHash)),
+    differs('final-memory', 'behaviour', 'memory contents (data of mapped folios and swapped-out pages)', a, b, memoryContents(sa), memoryContents(sb)),
     differs('final-page-tables', 'behaviour', 'page-table mappings', a, b, mappingKeys(sa, false), mappingKeys(sb, false)),
     differs('final-refcounts', 'behaviour', 'folio reference and map counts', a, b, counts(sa), counts(sb)),
   ];
