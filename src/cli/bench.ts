@@ -30,7 +30,8 @@
  *   checkOverhead          the scale workload simulated with every checker on, over the same run
  *                          simulated alone (medians of 9 alternating runs; target <= 1.3)
  *   exploreSchedulesPerSec `mmtrace explore cross-vma-race --path=gup` (random, every core): schedules
- *                          per second (target >= 1000 on a 2-core machine)
+ *                          per second over 3000 schedules (fewer below ~1M --events; target >= 1000
+ *                          on a 2-core machine)
  *   exploreFirstViolationMs the same on the fast path as posted, judged by mixed-vmas: wall time until
  *                          the cross-VMA race is found (exploreShrinkMs: shrinking it after)
  *   tuiFirstFrameMs        `mmtrace tui` on the run, drawn to an in-memory 200x50 terminal in a process
@@ -154,6 +155,15 @@ export interface BenchFigures {
   rssMbAt100M: number | null;
 }
 
+/**
+ * Schedules explore runs on gup for its rate: 3000 at a million events or more, fewer on a quick
+ * bench (--events small), never under 300 (a rate over fewer is mostly start-up). The search for
+ * the race on fast stops at its first violation, so its budget stays 3000.
+ */
+function exploreSchedules(events: number): number {
+  return Math.min(3000, Math.max(300, Math.round(events / 300)));
+}
+
 /** The checkers' cost on a run of about min(events, 500k) events, and explore's speed. */
 async function checkFigures(events: number, log: (line: string) => void) {
   log('checkers on and off');
@@ -177,7 +187,7 @@ async function checkFigures(events: number, log: (line: string) => void) {
   log('explore');
   const target = { workload: 'cross-vma-race', variant: [], params: {}, config: {}, seed: 1, maxEvents: 200_000 };
   const base = { all: false, workers: availableParallelism(), shard: { index: 0, count: 1 } };
-  const clean = await explore({ ...base, target: { ...target, path: 'gup' }, strategy: 'random', schedules: 3000 });
+  const clean = await explore({ ...base, target: { ...target, path: 'gup' }, strategy: 'random', schedules: exploreSchedules(events) });
   const race = await explore({ ...base, target: { ...target, path: 'fast', checkers: ['mixed-vmas'] }, strategy: 'random', schedules: 3000 });
   return {
     checkEvents, checkOverhead: +(median(checked) / median(alone)).toFixed(2),
