@@ -74,10 +74,13 @@ export interface References {
 export function* folio_check_references(folio: Folio): Gen<References> {
   const pra: FolioReferencedArg = { mapcount: 0, referenced: 0, vm_flags: 0 };
   const ptes = yield* folio_referenced(folio, pra);
-  if (lru_gen_enabled()) return yield* lru_gen_check_references(folio, ptes, pra.vm_flags);
+  // A folio found in a VM_LOCKED VMA goes to the unevictable list as it is: the kernel decides
+  // that before it reads (and clears) PG_referenced, so a locked folio keeps its mark. (The
+  // kernel's next check, rmap lock contention, cannot arise here: see rmap.ts.)
+  if (pra.vm_flags & VM_LOCKED) return { verdict: FOLIOREF_ACTIVATE, ptes, referenced: (folio.flags & PG_referenced) !== 0 };
+  if (lru_gen_enabled()) return yield* lru_gen_check_references(folio, ptes);
   const referenced = yield* folio_test_clear_referenced(folio);
   const r = (verdict: number): References => ({ verdict, ptes, referenced });
-  if (pra.vm_flags & VM_LOCKED) return r(FOLIOREF_ACTIVATE);
   if (ptes) {
     // Every mapped folio starts with a young PTE from the fault that mapped it: a second look
     // (PG_referenced from the previous scan) or a second mapping is what activates it.
@@ -93,10 +96,9 @@ export function* folio_check_references(folio: Folio): Gen<References> {
 }
 
 /** folio_check_references()'s lru_gen branch; `referenced` reports PG_referenced as it was. */
-function* lru_gen_check_references(folio: Folio, ptes: number, vm_flags: number): Gen<References> {
+function* lru_gen_check_references(folio: Folio, ptes: number): Gen<References> {
   const referenced = (folio.flags & PG_referenced) !== 0;
   const r = (verdict: number): References => ({ verdict, ptes, referenced });
-  if (vm_flags & VM_LOCKED) return r(FOLIOREF_ACTIVATE);
   if (!ptes) return r(FOLIOREF_RECLAIM);
   return r((yield* lru_gen_set_refs(folio)) ? FOLIOREF_ACTIVATE : FOLIOREF_KEEP);
 }
