@@ -13,7 +13,8 @@ import { K } from '../src/trace/vocab/index.js';
 import { resolveParams, WORKLOADS } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import type { AccessPath } from '../src/workloads/workload.js';
-import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
+import { mmtrace, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 /** Small enough for every seed of every workload to run in a second or two. */
 const SMALL: Record<string, Record<string, string>> = { scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' } };
@@ -78,8 +79,8 @@ describe('mmtrace check', () => {
   const dir = tempDir();
   const race = join(dir, 'race.db');
 
-  test('offline over a recorded run: the violations the online checkers found, exit 1; a clean run exits 0', () => {
-    mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${race}`]);
+  test('offline over a recorded run: the violations the online checkers found, exit 1; a clean run exits 0', async () => {
+    await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${race}`]);
     const r = mmtrace(['check', race, '--json']);
     expect(r.status, r.stderr).toBe(1);
     const doc = JSON.parse(r.stdout) as { runs: { run: string; violations: Violation[] }[] };

@@ -9,16 +9,9 @@ import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
 import { Interner, tokenStreams, type TokenStream } from '../src/diff/tokens.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
+import { FIXED, recordWithFixes } from './helpers/record.js';
 
-const FIXES = 'singleVmaOnly,checkFollAnon,touch';
-const FIXED = `fast+${FIXES.split(',').join('+')}`;
-
-function record(workload: string, seed = 1): string {
-  const file = join(tempDir(), `${workload}.db`);
-  expect(mmtrace(['record', workload, '--path=gup,fast', `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
-  expect(mmtrace(['record', workload, '--path=fast', `--variant=${FIXES}`, `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
-  return file;
-}
+const record = (workload: string, seed = 1) => recordWithFixes(workload, join(tempDir(), `${workload}.db`), seed);
 
 /** Apply an edit script to a: the result must be b. */
 function applyEdits(a: number[], b: number[], edits: Edit[]): number[] {
@@ -140,8 +133,8 @@ function checkHunk(h: Hunk, A: TokenStream, B: TokenStream, texts: string[]): vo
 }
 
 describe('mmtrace diff: EVENT STREAMS', () => {
-  test('a run against itself has no hunks', () => {
-    const file = record('cross-vma-race');
+  test('a run against itself has no hunks', async () => {
+    const file = await record('cross-vma-race');
     const self = mmtraceJson(['diff', `${file}#gup`, `${file}#gup`]);
     expect(self.hunks).toEqual([]);
     expect(self.streams.length).toBeGreaterThan(0);
@@ -149,7 +142,7 @@ describe('mmtrace diff: EVENT STREAMS', () => {
   });
 
   test('cross-vma-race gup vs fast: the reader diverges at a named event; hunk lines match the raw streams', async () => {
-    const file = record('cross-vma-race');
+    const file = await record('cross-vma-race');
     const r = mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']);
     expect(r.status).toBe(1);
     const doc = JSON.parse(r.stdout);
@@ -189,9 +182,9 @@ describe('mmtrace diff: EVENT STREAMS', () => {
     expect(text.stdout).toMatch(/@@ -\d+,\d+ \+\d+,\d+ @@ request reader:1/);
   });
 
-  test('--strict: gup vs itself and vs a second recording are equivalent; the fixed fast path is not', () => {
-    const file = record('cross-vma-race');
-    const again = record('cross-vma-race');
+  test('--strict: gup vs itself and vs a second recording are equivalent; the fixed fast path is not', async () => {
+    const file = await record('cross-vma-race');
+    const again = await record('cross-vma-race');
     expect(mmtrace(['diff', `${file}#gup`, `${file}#gup`, '--strict']).status).toBe(0);
     expect(mmtrace(['diff', `${file}#gup`, `${again}#gup`, '--strict']).status).toBe(0);
     // Without --strict the fixed fast path is equivalent; with it, its other events are a difference.
@@ -279,7 +272,7 @@ describe('alignment request by request', () => {
   });
 
   test('cmdline-poll gup vs fast: every hunk matches the raw streams, edits add up, every differing request is listed', async () => {
-    const file = record('cmdline-poll');
+    const file = await record('cmdline-poll');
     const doc = JSON.parse(mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']).stdout);
     const trace = await openTrace(file);
     try {

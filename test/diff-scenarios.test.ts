@@ -18,24 +18,20 @@ import type { DiffReport } from '../src/diff/diff.js';
 import { diffFiles, kinds } from './helpers/diff.js';
 import { runFacts } from '../src/diff/facts.js';
 import { openTrace } from '../src/trace/reader.js';
-import { mmtrace, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/cli.js';
+import { FIXED, recordWithFixes } from './helpers/record.js';
 
-const FIXES = 'singleVmaOnly,checkFollAnon,touch';
-const FIXED = `fast+${FIXES.split(',').join('+')}`;
 
 const dir = tempDir();
 const recorded = new Map<string, string>();
 
 /** Record WORKLOAD (with extra record options) on gup, fast and the fixed variant, once per file. */
-function record(workload: string, args: string[] = [], seed = 1): string {
+async function record(workload: string, args: string[] = [], seed = 1): Promise<string> {
   const key = [workload, ...args, `seed=${seed}`].join(' ');
   const cached = recorded.get(key);
   if (cached) return cached;
   const file = join(dir, `${recorded.size}-${workload}.db`);
-  for (const opts of [['--path=gup,fast'], ['--path=fast', `--variant=${FIXES}`]]) {
-    const r = mmtrace(['record', workload, ...opts, ...args, `--seed=${seed}`, `--out=${file}`]);
-    expect(r.status, r.stderr).toBe(0);
-  }
+  await recordWithFixes(workload, file, seed, args);
   recorded.set(key, file);
   return file;
 }
@@ -313,7 +309,7 @@ async function diffAll(file: string): Promise<Record<Pair, DiffReport>> {
 describe('diff of every §12 scenario: gup vs fast v1 vs fast with the review fixes', () => {
   test.each(ROWS.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     for (const seed of row.seeds ?? [1]) {
-      const reports = await diffAll(record(row.workload, row.args, seed));
+      const reports = await diffAll(await record(row.workload, row.args, seed));
       for (const [p, want] of Object.entries(row.expect) as [Pair, Expect][]) {
         const r = reports[p];
         const got = { verdict: r.verdict, behaviour: kinds(r), fallbacks: fallbacks(r) };
@@ -342,10 +338,10 @@ describe('diff results the first version of this file found wrong, now fixed', (
   // What the tests below rest on, so that none of them passes or fails for another reason.
   test('their premises: the use-after-free in every run, the touches v1 misses in vma-merge', async () => {
     for (const workload of ['dontneed-race', 'khugepaged-collapse']) {
-      const file = record(workload, ['--config', 'pteFreeImmediate=y']);
+      const file = await record(workload, ['--config', 'pteFreeImmediate=y']);
       for (const run of ['gup', 'fast', FIXED]) expect((await facts(file, run)).checks.useAfterFree, `${workload} ${run}`).toContain('PTL of a freed page table');
     }
-    const merge = record('vma-merge');
+    const merge = await record('vma-merge');
     const marked = async (run: string) => (await facts(merge, run)).requests.get('reader:1')!.markedAccessed;
     expect([await marked('gup'), await marked('fast'), await marked(FIXED)]).toEqual([2, 1, 2]);
   });
@@ -354,7 +350,7 @@ describe('diff results the first version of this file found wrong, now fixed', (
   // 203769, seed 1) while fast's never waits. The rwsem hand-off wakes the monitor with the
   // rwsem_wake event (no sched_wakeup): the aggregator once missed that and counted no wait.
   test('§12.5 stuck-writer: gup vs fast reports that gup\'s monitor waited and fast\'s did not', async () => {
-    const r = (await diffAll(record('stuck-writer')))['gup/fast'];
+    const r = (await diffAll(await record('stuck-writer')))['gup/fast'];
     const wait = r.findings.find((f) => f.kind === 'wait' && f.request === 'monitor:1');
     expect(wait).toEqual(expect.objectContaining({ severity: 'info' }));
     // The aggregates give the monitor's request waits side by side: gup's worst wait is the
@@ -369,7 +365,7 @@ describe('diff results the first version of this file found wrong, now fixed', (
   // the one of B, copied by the fallback (x1): A's folio is aged in gup only. `aging` once compared
   // only whether a request marked anything, and missed this.
   test('§12.6 vma-merge: v1 misses the touch of A\'s folio: aging besides mixed-vmas', async () => {
-    const r = await diffAll(record('vma-merge'));
+    const r = await diffAll(await record('vma-merge'));
     expect(kinds(r['gup/fast'])).toEqual(['aging:both', 'mixed-vmas:b']);
     expect(kinds(r['fast/fixed'])).toEqual(['aging:both', 'mixed-vmas:a']);
   });
@@ -379,7 +375,7 @@ describe('diff results the first version of this file found wrong, now fixed', (
   // right that this is no difference, but it must still list it (as info): `equivalent` with no
   // finding at all would hide a use-after-free.
   test.each([['dontneed-race'], ['khugepaged-collapse']])('§12.4c %s pteFreeImmediate=y: the use-after-free in both runs is listed (info)', async (workload) => {
-    const r = (await diffAll(record(workload, ['--config', 'pteFreeImmediate=y'])))['gup/fixed'];
+    const r = (await diffAll(await record(workload, ['--config', 'pteFreeImmediate=y'])))['gup/fixed'];
     expect(r.verdict).toBe('equivalent');
     expect(r.findings).toContainEqual(expect.objectContaining({ kind: 'use-after-free', run: 'both', severity: 'info' }));
   });
@@ -388,7 +384,7 @@ describe('diff results the first version of this file found wrong, now fixed', (
   // touch variant does): the same FOLL_TOUCH aging difference as §12.3. `aging` once counted only
   // folio_mark_accessed calls, so this showed only as a final-pte-aging note.
   test('§12.12 thp-read accessFlagsGeneric=y: v1 not making the PMD young is an aging difference', async () => {
-    const r = await diffAll(record('thp-read', ['--config', 'accessFlagsGeneric=y']));
+    const r = await diffAll(await record('thp-read', ['--config', 'accessFlagsGeneric=y']));
     expect(r['gup/fixed'].verdict).toBe('equivalent');
     expect(kinds(r['gup/fast'])).toEqual(['aging:a']);
     expect(kinds(r['fast/fixed'])).toEqual(['aging:b']);

@@ -10,6 +10,7 @@ import { byteSources, describeSource, placeCopies } from '../src/diff/sources.js
 import { bytesHash } from '../src/trace/hash.js';
 import { diffFiles } from './helpers/diff.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { recordWithFixes } from './helpers/record.js';
 
 const ANON: VmaAtCopy = { start: 0x1000, end: 0x3000, file: null, pgoff: 0, createdAt: 7 };
 const FILE: VmaAtCopy = { start: 0x7000, end: 0x9000, file: '/fuse/argv', pgoff: 2, createdAt: 9 };
@@ -100,14 +101,7 @@ describe('byteSources: each differing range split by the copy that supplied it',
   });
 });
 
-const FIXES = 'singleVmaOnly,checkFollAnon,touch';
-
-async function recorded(workload: string): Promise<string> {
-  const file = join(tempDir(), `${workload}.db`);
-  expect(mmtrace(['record', workload, '--path=gup,fast', `--out=${file}`]).status).toBe(0);
-  expect(mmtrace(['record', workload, '--path=fast', `--variant=${FIXES}`, `--out=${file}`]).status).toBe(0);
-  return file;
-}
+const recorded = (workload: string) => recordWithFixes(workload, join(tempDir(), `${workload}.db`));
 
 const diff = (file: string, a: string, b: string) => diffFiles(file, a, file, b);
 

@@ -5,13 +5,14 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, test } from 'vitest';
-import { mmtraceJson, ROOT, tempDir } from './helpers/cli.js';
+import { ROOT, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 const dist = (module: string) => import(pathToFileURL(join(ROOT, 'dist', 'src', module)).href);
 
 test('the worker pass and the inline pass give the same report', async () => {
   const file = join(tempDir(), 'race.db');
-  mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
+  await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${file}`]);
   const { diffTraces } = await dist('diff/diff.js');
   const { Interner } = await dist('diff/tokens.js');
   const { runPass } = await dist('diff/pass.js');
@@ -60,7 +61,7 @@ test('a worker that dies without a reply is noticed at once', async () => {
 // with the second run's pass inline or in the worker.
 test('diffTraces reports its progress over both runs', async () => {
   const file = join(tempDir(), 'race.db');
-  mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${file}`]);
+  await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${file}`]);
   const { diffTraces } = await dist('diff/diff.js');
   const { openTrace } = await dist('trace/reader.js');
   const trace = await openTrace(file);

@@ -7,16 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { diffFiles, kinds } from './helpers/diff.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { FIXED, recordHere, recordWithFixes } from './helpers/record.js';
 
-const FIXES = 'singleVmaOnly,checkFollAnon,touch';
-const FIXED = `fast+${FIXES.split(',').join('+')}`;
-
-async function record(workload: string, seed = 1): Promise<string> {
-  const file = join(tempDir(), `${workload}.db`);
-  expect(mmtrace(['record', workload, '--path=gup,fast', `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
-  expect(mmtrace(['record', workload, '--path=fast', `--variant=${FIXES}`, `--seed=${seed}`, `--out=${file}`]).status).toBe(0);
-  return file;
-}
+const record = (workload: string, seed = 1) => recordWithFixes(workload, join(tempDir(), `${workload}.db`), seed);
 
 const diff = diffFiles;
 
@@ -108,7 +101,7 @@ describe('the command', () => {
   // itself, does not get the warning.
   test('a cross-path diff of an unordered workload (mixed) warns that the interleavings differ', async () => {
     const mixed = join(tempDir(), 'mixed.db');
-    expect(mmtrace(['record', 'mixed', '--path=gup,fast', `--out=${mixed}`]).status).toBe(0);
+    await recordHere('mixed', ['--path=gup,fast', `--out=${mixed}`]);
     const doc = JSON.parse(mmtrace(['diff', `${mixed}#gup`, `${mixed}#fast`, '--json']).stdout);
     expect(doc.warnings).toEqual([expect.stringMatching(/^mixed orders its tasks by the random schedule alone .* not the path$/)]);
     // In text, the warning goes to stderr: the report on stdout is the comparison alone.
@@ -120,13 +113,13 @@ describe('the command', () => {
     expect(JSON.parse(mmtrace(['diff', `${race}#gup`, `${race}#fast`, '--json']).stdout).warnings).toEqual([]);
     // The same variant switches in another order are the same setup: no warning, and equivalent.
     for (const [name, variant] of [['v1', 'touch,singleVmaOnly'], ['v2', 'singleVmaOnly,touch']]) {
-      expect(mmtrace(['record', 'mixed', '--path=fast', `--variant=${variant}`, `--name=${name}`, `--out=${mixed}`]).status).toBe(0);
+      await recordHere('mixed', ['--path=fast', `--variant=${variant}`, `--name=${name}`, `--out=${mixed}`]);
     }
     const reordered = mmtrace(['diff', `${mixed}#v1`, `${mixed}#v2`, '--json']);
     expect(reordered.status).toBe(0);
     expect(JSON.parse(reordered.stdout).warnings).toEqual([]);
     // Another strategy interleaves differently on any workload: said at the top.
-    expect(mmtrace(['record', 'mixed', '--path=fast', '--variant=touch,singleVmaOnly', '--strategy=pct:3', '--name=v3', `--out=${mixed}`]).status).toBe(0);
+    await recordHere('mixed', ['--path=fast', '--variant=touch,singleVmaOnly', '--strategy=pct:3', '--name=v3', `--out=${mixed}`]);
     expect(JSON.parse(mmtrace(['diff', `${mixed}#v1`, `${mixed}#v3`, '--json']).stdout).warnings).toEqual(['different scheduling strategies: random vs pct:3']);
   });
 });

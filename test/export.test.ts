@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { TraceRecord } from '../src/export/timeline.js';
 import { CLI, mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 const dir = tempDir();
 const file = join(dir, 'stuck.db');
 let records: TraceRecord[];
 
-beforeAll(() => {
-  mmtraceJson(['record', 'stuck-writer', `--out=${file}`]);
+beforeAll(async () => {
+  await recordHere('stuck-writer', [`--out=${file}`]);
   const out = join(dir, 'stuck.json');
   const r = mmtrace(['export', file, `--out=${out}`]);
   expect(r.status, r.stderr).toBe(0);

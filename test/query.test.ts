@@ -11,12 +11,13 @@ import { reducerOf } from '../src/reduce/reducer.js';
 import { VmaMap } from '../src/reduce/vma-map.js';
 import { openRunRef } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, ROOT, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 const file = join(tempDir(), 'poll.db');
 const digest = () => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-beforeAll(() => {
-  mmtraceJson(['record', 'cmdline-poll', '--param', 'reads=3', '--path=gup,fast', `--out=${file}`]);
+beforeAll(async () => {
+  await recordHere('cmdline-poll', ['--param', 'reads=3', '--path=gup,fast', `--out=${file}`]);
 });
 
 describe('mmtrace query', () => {
@@ -110,9 +111,9 @@ describe('SQL that reads like the kernel', () => {
 });
 
 describe('lock_waits_v', () => {
-  test('the monitor\'s wait for mmap_lock behind the stuck writer, with the class, mode and ticks replay and diff give', () => {
+  test('the monitor\'s wait for mmap_lock behind the stuck writer, with the class, mode and ticks replay and diff give', async () => {
     const stuck = join(tempDir(), 'stuck.db');
-    mmtraceJson(['record', 'stuck-writer', '--path=gup', `--out=${stuck}`]);
+    await recordHere('stuck-writer', ['--path=gup', `--out=${stuck}`]);
     const waits = mmtraceJson<{ rows: Record<string, unknown>[] }>(['query', stuck, '@mmap-lock-waits']).rows;
     const diff = JSON.parse(mmtrace(['diff', stuck, stuck, '--json']).stdout);
     expect(waits).toEqual([{ run: 'gup', task: 'monitor', mode: 'read', waits: 1, ticks: diff.aggregates['request-wait/monitor/max'].a, longest: diff.aggregates['request-wait/monitor/max'].a }]);
@@ -128,9 +129,9 @@ describe('lock_waits_v', () => {
 });
 
 describe('fallbacks_v', () => {
-  test('each fallback of the fast path, by request, as the diff reports them', () => {
+  test('each fallback of the fast path, by request, as the diff reports them', async () => {
     const race = join(tempDir(), 'race.db');
-    mmtraceJson(['record', 'mixed', '--path=fast', `--out=${race}`]);
+    await recordHere('mixed', ['--path=fast', `--out=${race}`]);
     const rows = mmtraceJson<{ rows: { request: string; reason: string; addr_hex: string; copied: number }[] }>(['query', race,
       'select request, reason, addr_hex, copied from fallbacks_v order by seq']).rows;
     const diff = JSON.parse(mmtrace(['diff', race, race, '--json']).stdout) as { findings: { kind: string; run: string; message: string }[] };
@@ -169,8 +170,8 @@ describe('copies_v and vma_spans_v', () => {
 
   test('each copy names the VMA the reducers say it read, also across a VMA replaced mid-request', async () => {
     const race = join(tempDir(), 'race.db');
-    mmtraceJson(['record', 'cross-vma-race', '--path=gup,fast', `--out=${race}`]);
-    mmtraceJson(['record', 'mixed', '--path=fast', '--name=mixed', `--out=${race}`]);
+    await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${race}`]);
+    await recordHere('mixed', ['--path=fast', '--name=mixed', `--out=${race}`]);
     for (const run of ['gup', 'fast', 'mixed']) {
       const rows = mmtraceJson<{ rows: { seq: number; mm: number | null; vma: number | null; len: number }[] }>(['query', race,
         `select seq, mm, vma, len from copies_v where run = '${run}' order by seq`]).rows;
@@ -185,9 +186,9 @@ describe('copies_v and vma_spans_v', () => {
     expect(spans.some((s) => s.to_seq !== null)).toBe(true);
   });
 
-  test('@bytes-copied-per-vma adds up to what the requests copied', () => {
+  test('@bytes-copied-per-vma adds up to what the requests copied', async () => {
     const race = join(tempDir(), 'mixed.db');
-    mmtraceJson(['record', 'mixed', '--path=gup', `--out=${race}`]);
+    await recordHere('mixed', ['--path=gup', `--out=${race}`]);
     const perVma = mmtraceJson<{ rows: { task: string; vma: number | null; bytes: number }[] }>(['query', race, '@bytes-copied-per-vma']).rows;
     const perTask = mmtraceJson<{ rows: { task: string; bytes: number }[] }>(['query', race, '@bytes-copied']).rows;
     const sum = new Map<string, number>();

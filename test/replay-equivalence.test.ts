@@ -15,7 +15,8 @@ import { RandomStrategy } from '../src/sim/strategy.js';
 import { openTrace } from '../src/trace/reader.js';
 import { WORKLOADS, findWorkload, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
-import { mmtrace, tempDir } from './helpers/cli.js';
+import { tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 import { checkEveryEvent } from './helpers/fold-check.js';
 
 const SMALL: Record<string, Record<string, string>> = {
@@ -45,10 +46,10 @@ describe('recorded runs: projection (with and without snapshots) and re-executio
   test('at many random events of three workloads', async () => {
     const file = join(tempDir(), 'eq.db');
     const record = (workload: string, params: string[], name: string) =>
-      expect(mmtrace(['record', workload, ...params.flatMap((p) => ['--param', p]), `--out=${file}`, `--name=${name}`, '--seed=5']).status).toBe(0);
-    record('cmdline-poll', [], 'poll');
-    record('stuck-writer', ['pages=64'], 'stuck');
-    record('scale', ['iterations=45', 'reads=90'], 'scale'); // > 2 snapshot intervals
+      recordHere(workload, [...params.flatMap((p) => ['--param', p]), `--out=${file}`, `--name=${name}`, '--seed=5']);
+    await record('cmdline-poll', [], 'poll');
+    await record('stuck-writer', ['pages=64'], 'stuck');
+    await record('scale', ['iterations=45', 'reads=90'], 'scale'); // > 2 snapshot intervals
     const trace = await openTrace(file);
     try {
       let rng = 12345;

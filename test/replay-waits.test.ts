@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 const dir = tempDir();
 
@@ -42,9 +43,9 @@ function sqlWaits(file: string, run: string): Record<string, number> {
 
 describe('replay, diff and SQL count the same waits', () => {
   for (const workload of ['stuck-writer', 'cmdline-poll', 'mixed']) {
-    it(workload, () => {
+    it(workload, async () => {
       const file = join(dir, `${workload}.db`);
-      mmtraceJson(['record', workload, '--path=gup,fast', `--out=${file}`]);
+      await recordHere(workload, ['--path=gup,fast', `--out=${file}`]);
       // The paths differ (exit 1); the report is on stdout all the same.
       const diff = mmtrace(['diff', `${file}#gup`, `${file}#fast`, '--json']);
       expect(diff.status, diff.stderr).toBeLessThan(2);

@@ -18,19 +18,20 @@ import { Browser, splitKeys, type Key } from '../tui/data/browser.js';
 import { DiffBrowser } from '../tui/data/diff-browser.js';
 import { computeLanes, seedChars } from '../tui/data/lanes.js';
 import { RunSource } from '../tui/data/run-source.js';
-import { CLI, mmtrace, tempDir } from './helpers/cli.js';
+import { CLI, tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
 
 let dir: string;
 let sw: string;
 let dn: string;
 const opened: Trace[] = [];
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir();
   sw = join(dir, 'sw.db');
   dn = join(dir, 'dn.db');
-  expect(mmtrace(['record', 'stuck-writer', '--path=gup,fast', `--out=${sw}`]).status).toBe(0);
-  expect(mmtrace(['record', 'dontneed-race', '--path=fast', '--config', 'pteFreeImmediate=y', `--out=${dn}`]).status).toBe(0);
+  await recordHere('stuck-writer', ['--path=gup,fast', `--out=${sw}`]);
+  await recordHere('dontneed-race', ['--path=fast', '--config', 'pteFreeImmediate=y', `--out=${dn}`]);
 });
 
 afterAll(() => {
@@ -321,7 +322,7 @@ describe('lock lanes', () => {
     ['reader-blocks-writer', ['kind=rwsem_contended,mode=write', 'kind=rwsem_wake,mode=write', 'kind=rwsem_acquire,how=woken']],
   ])('agree, column by column, with the state projected at each event (%s)', async (workload, selectors) => {
     const file = join(dir, `${workload}-lanes.db`);
-    if (workload !== 'stuck-writer') expect(mmtrace(['record', workload, '--path=gup', `--out=${file}`]).status).toBe(0);
+    if (workload !== 'stuck-writer') await recordHere(workload, ['--path=gup', `--out=${file}`]);
     const b = await browse(workload === 'stuck-writer' ? `${sw}#gup` : `${file}#gup`, 24, 100);
     const { trace, run } = b.source;
     for (const sel of selectors) {
@@ -411,7 +412,7 @@ describe('the diff view', () => {
 
   it('jumps to a finding\'s events in both runs on Enter, and keys reach the focused column', async () => {
     const cv = join(dir, 'cv.db');
-    expect(mmtrace(['record', 'cross-vma-race', '--path=gup,fast', `--out=${cv}`]).status).toBe(0);
+    await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${cv}`]);
     const t = await openTrace(cv);
     opened.push(t);
     const d = await DiffBrowser.open(t, t.resolveRun('gup'), t, t.resolveRun('fast'), 30, 120);
