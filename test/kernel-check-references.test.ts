@@ -7,15 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { page_folio } from '../src/linux/mm/folio.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
-import { PAGE_SIZE, PG_referenced, VM_LOCKED } from '../src/linux/mm/mm_types.js';
+import { PG_referenced, VM_LOCKED } from '../src/linux/mm/mm_types.js';
 import { FOLIOREF_ACTIVATE, FOLIOREF_KEEP, folio_check_references, type References } from '../src/linux/mm/vmscan.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { pte_at } from './helpers/pgtable.js';
 import { runBoot } from './helpers/harness.js';
-import { spawnThread } from './helpers/tasks.js';
+import { spawnThread, storeToFreshAnonPage } from './helpers/tasks.js';
 
 interface Checked {
   references: References;
@@ -34,8 +32,7 @@ function checkReferences(locked: boolean, lru_gen_enabled: boolean): Checked {
     const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
     spawnThread(proc, 'target/0', function* () {
       const mm = proc.mm;
-      const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
-      if (!(yield* user_access(mm, addr, Uint8Array.of(1), true))) throw new Error('store faulted');
+      const addr = yield* storeToFreshAnonPage(mm);
       if (locked) mm.mm_mt.load(addr)!.vm_flags |= VM_LOCKED;
       const folio = page_folio(entry_pfn(pte_at(mm, addr)));
       folio.flags |= PG_referenced;

@@ -8,17 +8,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { _PAGE_DIRTY, entry_pfn, pte_young } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { page_folio } from '../src/linux/mm/folio.js';
 import { handle_mm_fault } from '../src/linux/mm/memory.js';
 import { mmap_read_lock, mmap_read_unlock } from '../src/linux/mm/mmap_lock.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
-import { FAULT_FLAG_WRITE, PAGE_SIZE } from '../src/linux/mm/mm_types.js';
+import { FAULT_FLAG_WRITE } from '../src/linux/mm/mm_types.js';
 import { type FolioReferencedArg, folio_referenced } from '../src/linux/mm/rmap.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { pte_at } from './helpers/pgtable.js';
 import { runBoot } from './helpers/harness.js';
-import { spawnThread } from './helpers/tasks.js';
+import { spawnThread, storeToFreshAnonPage } from './helpers/tasks.js';
 
 interface FaultOnOldPte {
   /** The PTE after the store, after the rmap walk made it old, and after the fault. */
@@ -35,8 +33,7 @@ function faultOnOldPte(write: boolean, accessFlagsGeneric: boolean): FaultOnOldP
     const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
     spawnThread(proc, 'target/0', function* () {
       const mm = proc.mm;
-      const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
-      if (!(yield* user_access(mm, addr, Uint8Array.of(1), true))) throw new Error('store faulted');
+      const addr = yield* storeToFreshAnonPage(mm);
       seen.stored = pte_at(mm, addr);
       // Reclaim's rmap walk: test-and-clear the young bit (folio_referenced_one).
       const pra: FolioReferencedArg = { mapcount: 0, referenced: 0, vm_flags: 0 };
