@@ -15,9 +15,9 @@ import type { AlignedRow, RunSide } from './rows.js';
 import type { TokenStream } from './tokens.js';
 
 /** Events of the task between checkpoints, at most. */
-export const STRIDE = 1024;
+export const STRIDE = 256;
 /** Events of the run between a checkpoint and any event found from it, at most. */
-export const SPAN = 65_536;
+export const SPAN = 8192;
 
 interface TaskCheckpoints {
   tid: number;
@@ -55,7 +55,7 @@ function lastAtOrBefore(a: Int32Array, x: number): number {
 export class StreamIndex {
   private readonly taskOfTid = new Map<number, string>();
 
-  private constructor(readonly trace: Trace, readonly run: RunInfo, private readonly tasks: Map<string, TaskCheckpoints>, private readonly stride: number) {
+  private constructor(readonly trace: Trace, readonly run: RunInfo, private readonly tasks: Map<string, TaskCheckpoints>, private readonly stride: number, private readonly span: number) {
     for (const [task, c] of tasks) this.taskOfTid.set(c.tid, task);
   }
 
@@ -70,7 +70,7 @@ export class StreamIndex {
       const [first] = trace.matchingEvents(run.id, {}, s.seqs[0]!, 1, 'forward');
       tasks.set(task, checkpointsOf(first![2], s.seqs, stride, span));
     }
-    return new StreamIndex(trace, run, tasks, stride);
+    return new StreamIndex(trace, run, tasks, stride, span);
   }
 
   /** Events of `task`'s stream in this run. */
@@ -84,11 +84,13 @@ export class StreamIndex {
     const out: EventRow[] = [];
     if (!t) return out;
     for (let i = Math.max(0, index); i < Math.min(index + n, t.events);) {
-      // from the checkpoint before event i, up to the next checkpoint: a read that SPAN bounds
+      // from the checkpoint before event i, up to the next checkpoint: every event between lies
+      // within SPAN of the first, and saying so keeps the store from fetching chunks beyond
       const c = lastAtOrBefore(t.index, i);
       const upTo = Math.min(index + n, c + 1 < t.index.length ? t.index[c + 1]! : t.events);
       const skip = i - t.index[c]!;
-      const rows = this.trace.matchingEvents(this.run.id, { tids: [t.tid] }, t.seq[c]!, skip + upTo - i, 'forward');
+      const within: [number, number] = [t.seq[c]!, t.seq[c]! + this.span];
+      const rows = this.trace.matchingEvents(this.run.id, { tids: [t.tid], seqRanges: [within] }, t.seq[c]!, skip + upTo - i, 'forward');
       out.push(...rows.slice(skip));
       i = upTo;
     }
