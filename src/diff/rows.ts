@@ -194,10 +194,4 @@ export class AlignedRows {
     }
     return undefined;
   }
-
-  /** The first row of a task (undefined: no such task, or it has no events). */
-  firstRowOf(task: string): number | undefined {
-    const t = this.byName.get(task);
-    return t && t.rows > 0 ? t.first : undefined;
-  }
 }

@@ -54,7 +54,7 @@ function moveOf(input: string, key: Key): Move | null {
  * returns to. `anchor`: an event's position and the task's stack depth after it (the state at the
  * cursor); without one, depths are relative, the least shown at 0.
  */
-export function streamDepths(kinds: (string | null)[], anchor: { at: number; after: number } | null): number[] {
+function streamDepths(kinds: (string | null)[], anchor: { at: number; after: number } | null): number[] {
   const delta = (k: string | null) => (k === 'call_enter' ? 1 : k === 'call_exit' ? -1 : 0);
   const before = new Array<number>(kinds.length).fill(0);
   const start = anchor?.at ?? 0;
