@@ -150,6 +150,10 @@ describe.each([[80, 24], [200, 50]])('the run view at %ix%i', (width, height) =>
 });
 
 describe('the diff view', () => {
+  /** Wait (up to 3 s) for the screen to show what a key led to: a loaded machine draws late. */
+  async function until(ok: () => boolean): Promise<void> {
+    for (let i = 0; i < 150 && !ok(); i++) await tick();
+  }
   /** The two columns of a screen line: A's half, then B's (one column between them). */
   const halves = (line: string, width: number) => {
     const half = Math.floor((width - 1) / 2);
@@ -176,6 +180,7 @@ describe('the diff view', () => {
       for (const [a, b] of matched) expect([a![2], a![3]]).toEqual([b![2], b![3]]);
 
       await keys(app.stdin, ']');
+      await until(() => /divergence 1\//.test(screen().at(-1)!));
       expect(screen().at(-1)).toMatch(/divergence 1\//);
       const cursorLine = screen().find(onCursor)!;
       const [a, b] = halves(cursorLine, width);
@@ -185,14 +190,17 @@ describe('the diff view', () => {
       expect(b.startsWith('>')).toBe(true); // both columns' cursor is on the row
       expect(Number(eventOf(a)![1])).toBe(d.a.cursor);
       const before = screen().indexOf(cursorLine);
-      await keys(app.stdin, 'k', 'j');
-      expect(screen().findIndex(onCursor)).toBe(before);
-      await keys(app.stdin, 'j');
+      await keys(app.stdin, 'k');
+      await until(() => screen().findIndex(onCursor) === before - 1);
+      expect(screen().findIndex(onCursor)).toBe(before - 1);
+      await keys(app.stdin, 'j', 'j');
+      await until(() => screen().findIndex(onCursor) === before + 1);
       expect(screen().findIndex(onCursor)).toBe(before + 1);
       // further down the hunk (the fast path's own events): B's events beside gaps in A
+      const bOnly = () => screen().find((l) => isGap(halves(l, width)[0]) && /^[> ]!\s*\d+ /.test(halves(l, width)[1]));
       await keys(app.stdin, ...'jjjjjjjjj');
-      const bOnly = screen().find((l) => isGap(halves(l, width)[0]) && /^[> ]!\s*\d+ /.test(halves(l, width)[1]));
-      expect(bOnly).toBeDefined();
+      await until(() => bOnly() !== undefined);
+      expect(bOnly()).toBeDefined();
       app.unmount();
     });
   }
@@ -205,6 +213,7 @@ describe('the diff view', () => {
     expect(d.focus).toBe('findings');
     expect(d.report.findings.length).toBeGreaterThan(0);
     await keys(app.stdin, KEY.enter);
+    await until(() => screen().at(-1)!.includes(d.report.findings[0]!.kind));
     expect(screen().at(-1)).toContain(d.report.findings[0]!.kind);
     app.unmount();
   });

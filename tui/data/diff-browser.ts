@@ -66,6 +66,17 @@ function streamDepths(kinds: (string | null)[], anchor: { at: number; after: num
   return shown.map((d) => Math.max(0, d - least));
 }
 
+/**
+ * Where a column rests on a row: its event there, or at a gap its event before the gap in the task
+ * (the task's first event when the gap is at its start).
+ */
+function restingIndex(row: AlignedRow, side: RunSide): number {
+  const event = row[side];
+  if (event !== null) return event;
+  const next = side === 'a' ? row.aAt : row.bAt;
+  return Math.max(0, next - 1);
+}
+
 /** A hunk's first changed row and its request, for `]` / `[`, in row order. */
 function divergencesOf(d: BrowsableDiff): Divergence[] {
   const hunks = d.report.hunks ?? [];
@@ -198,17 +209,15 @@ export class DiffBrowser {
     const at = this.cursorRow();
     if (!at) return;
     for (const side of ['a', 'b'] as const) {
-      const index = at[side] ?? at[side === 'a' ? 'aAt' : 'bAt'];
-      const stream = this.indexOf(side);
-      const [event] = stream.events(at.task, index === at[side] ? index : Math.max(0, index - 1), 1);
+      const [event] = this.indexOf(side).events(at.task, restingIndex(at, side), 1);
       const browser = this.browserOf(side);
-      if (!event) continue;
+      if (!event) continue; // the task has no event in this run
       if (jump) browser.jump(event[0]);
       else browser.moveTo(event[0]);
     }
   }
 
-  /** Keep the cursor on screen; mid-page after a jump far away. */
+  /** Keep the cursor on screen, scrolling as little as it takes. */
   private reveal(): void {
     const h = this.listRows;
     if (this.cursor < this.top) this.top = this.cursor;
@@ -320,9 +329,9 @@ export class DiffBrowser {
     const first = streams?.firstDivergence;
     const seqA = first?.a?.seq ?? (f.request ? this.requestStart(this.a, f.request) : undefined);
     const seqB = first?.b?.seq ?? (f.request ? this.requestStart(this.b, f.request) : undefined);
-    const rows = [seqA === undefined ? undefined : this.rowOfSeq('a', seqA), seqB === undefined ? undefined : this.rowOfSeq('b', seqB)]
+    const found = [seqA === undefined ? undefined : this.rowOfSeq('a', seqA), seqB === undefined ? undefined : this.rowOfSeq('b', seqB)]
       .filter((r) => r !== undefined);
-    if (rows.length === 0) {
+    if (found.length === 0) {
       // a finding about the runs as a whole (final state): their first divergence
       const d = this.divergences.findIndex((x) => f.request === null || x.request === f.request);
       if (d < 0) {
@@ -330,7 +339,7 @@ export class DiffBrowser {
         return;
       }
       this.goTo(d);
-    } else this.jumpTo(Math.min(...rows));
+    } else this.jumpTo(Math.min(...found));
     this.focus = 'a';
     this.message = `${f.kind}${f.request ? ` (${f.request})` : ''}: ${f.message}`;
   }
