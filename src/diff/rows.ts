@@ -56,7 +56,7 @@ export interface DivergenceRow {
   hunk: number;
 }
 
-/** A hunk's lines as rows: each line's op and where it is in each stream (rows.ts's aAt, bAt). */
+/** A hunk's lines as rows: each line's op and where it is in each stream (AlignedRow's aAt, bAt). */
 function hunkPiece(h: Hunk, hunk: number, row: number): Piece {
   const n = h.lines.length;
   const [aAt, bAt] = [new Int32Array(n), new Int32Array(n)];
@@ -155,6 +155,7 @@ export class AlignedRows {
     for (const t of streams) {
       const own = hunks.flatMap((h, index) => (h.task === t.task ? [{ h, index }] : []));
       const { pieces, rows } = taskPieces(t, own);
+      if (rows === 0) continue; // a task with no event in either run has no rows to find
       const task = { task: t.task, first, rows, pieces };
       this.tasks.push(task);
       this.byName.set(t.task, task);
