@@ -393,24 +393,69 @@ describe('--follow', () => {
 });
 
 describe('the diff view', () => {
-  it('steps both columns to each divergence with ] and [', async () => {
+  /** Each column's event on the cursor's row (null: a gap there), as the view reads them. */
+  const onCursor = (d: DiffBrowser) => d.page().find((p) => p.row === d.cursor)!;
+
+  /** Both columns' Browsers rest on the cursor row's events (a gap side: on its event before the gap). */
+  function expectAligned(d: DiffBrowser): void {
+    const p = onCursor(d);
+    if (p.a) expect(d.a.cursor).toBe(p.a.seq);
+    if (p.b) expect(d.b.cursor).toBe(p.b.seq);
+  }
+
+  it('steps both columns to each divergence\'s row with ] and [', async () => {
     const ta = await openTrace(sw);
     opened.push(ta);
     const d = await DiffBrowser.open(ta, ta.resolveRun('gup'), ta, ta.resolveRun('fast'), 24, 80);
-    expect(d.divergences.length).toBeGreaterThan(0);
+    expect(d.divergences.length).toBeGreaterThan(1);
     d.key(']', {});
-    const first = d.divergences[0]!;
-    expect(d.a.cursor).toBe(first.seqA ?? 1);
-    if (first.seqB !== null) expect(d.b.cursor).toBe(first.seqB);
-    expect(d.divergingA.has(d.a.cursor) || first.seqA === null).toBe(true);
+    expect(d.cursor).toBe(d.divergences[0]!.row);
+    const first = onCursor(d);
+    expect(first.op).not.toBe(' ');
+    // the hunk's first changed event is the first differing event `mmtrace diff` names for its request
+    const request = d.report.requestStreams!.find((r) => r.request === d.divergences[0]!.request)!;
+    expect(first.a?.seq ?? first.b?.seq).toBe(request.firstDivergence!.a?.seq ?? request.firstDivergence!.b?.seq);
+    expectAligned(d);
     d.key(']', {});
     expect(d.divergence).toBe(1);
+    expect(d.cursor).toBe(d.divergences[1]!.row);
     d.key('[', {});
     expect(d.divergence).toBe(0);
     expect(d.verdictLine()).toMatch(/^(EQUIVALENT|DIFFERENT)/);
   });
 
-  it('jumps to a finding\'s events in both runs on Enter, and keys reach the focused column', async () => {
+  it('moves through the aligned rows with j/k, paging and g/G, both columns together', async () => {
+    const ta = await openTrace(sw);
+    opened.push(ta);
+    const d = await DiffBrowser.open(ta, ta.resolveRun('gup'), ta, ta.resolveRun('fast'), 24, 80);
+    d.key(']', {});
+    const row = d.cursor;
+    const seen: (string | null)[][] = [];
+    for (let i = 0; i < 12; i++) {
+      d.key('j', {});
+      expect(d.cursor).toBe(row + i + 1);
+      expectAligned(d);
+      const p = onCursor(d);
+      seen.push([p.op, p.a ? 'a' : null, p.b ? 'b' : null]);
+    }
+    // past the first divergence: events of one run beside a gap on the other, in rows of their own
+    expect(seen.some(([op, a, b]) => op === '-' && a === 'a' && b === null)).toBe(true);
+    expect(seen.some(([op, a, b]) => op === '+' && a === null && b === 'b')).toBe(true);
+    d.key('k', {});
+    expect(d.cursor).toBe(row + 11);
+    d.key('', { pageDown: true });
+    expect(d.cursor).toBe(row + 11 + d.listRows - 1);
+    expectAligned(d);
+    d.key('G', {});
+    expect(d.cursor).toBe(d.count - 1);
+    expect(d.page().at(-1)!.row).toBe(d.count - 1);
+    expectAligned(d);
+    d.key('g', {});
+    expect(d.cursor).toBe(0);
+    expect(d.top).toBe(0);
+  });
+
+  it('jumps to a finding\'s events in both runs on Enter, and `:` and `/` in either column move both', async () => {
     const cv = join(dir, 'cv.db');
     await recordHere('cross-vma-race', ['--path=gup,fast', `--out=${cv}`]);
     const t = await openTrace(cv);
@@ -423,8 +468,20 @@ describe('the diff view', () => {
     d.key('', { return: true });
     expect(d.focus).toBe('a');
     expect(d.message).toContain(d.report.findings[0]!.kind);
+    const finding = d.report.findings[0]!;
+    const first = d.report.requestStreams?.find((r) => r.request === finding.request)?.firstDivergence;
+    if (first?.a) expect(d.page().some((p) => p.a?.seq === first.a!.seq)).toBe(true);
+    if (first?.b) expect(d.page().some((p) => p.b?.seq === first.b!.seq)).toBe(true);
+    expectAligned(d);
     d.key('', { tab: true });
-    for (const [i, k] of splitKeys(':5\r', {})) d.key(i, k);
-    expect(d.b.cursor).toBe(5);
+    for (const [i, k] of splitKeys(':105\r', {})) d.key(i, k);
+    expect(d.b.cursor).toBe(105);
+    expect(onCursor(d).b?.seq).toBe(105);
+    expectAligned(d);
+    d.key('', { tab: true, shift: true });
+    expect(d.focus).toBe('a');
+    for (const [i, k] of splitKeys('/request_end\r', {})) d.key(i, k);
+    expect(onCursor(d).a?.kind).toBe('request_end');
+    expectAligned(d);
   });
 });

@@ -2,7 +2,8 @@
  * `mmtrace tui` end to end, as a person uses it: the real command in a real terminal (tmux), keys
  * sent with send-keys and the screen read back with capture-pane, at 80x24 and at 200x50. Each
  * size opens a run, jumps with `:`, searches, follows "where did this come from" twice, runs a SQL
- * query and quits; then opens the diff view and steps `]` to a divergence.
+ * query and quits; then opens the diff view, checks that it is aligned (matched events side by side,
+ * an event of one run beside a gap) and steps `]` and `j` through a divergence.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -105,15 +106,34 @@ describe.each([[80, 24], [200, 50]])('mmtrace tui in a %ix%i terminal', (width, 
     expect(shown).not.toContain('TASKS'); // the alternate screen is gone
   });
 
-  it('opens the diff view and steps ] to a divergence', async () => {
+  it('opens the diff view aligned, and steps ] to a divergence: its event beside a gap', async () => {
     const s = `diff${width}`;
     open(s, width, height, ['tui', `${file}#gup`, `${file}#fast`]);
     let shown = await waitFor(s, (x) => /^(EQUIVALENT|DIFFERENT)/.test(x), 'the diff view');
     expect(shown).toContain('#gup');
     expect(shown).toContain('#fast');
+    const half = Math.floor((width - 1) / 2);
+    const columns = (line: string) => [line.slice(0, half), line.slice(half + 1)] as const;
+    const event = (col: string) => /^[> ][ !~*]\s*(\d+) (?:\s*\d+ )?(\S+)\s+(\S+)/.exec(col);
+    const gap = (col: string) => /^[> ] -{5,} (-{7} )?-{8}\s*$/.test(col);
+    const rows = (x: string) => x.split('\n').map(columns);
+    // before any divergence, every row is one event of A beside the same event of B
+    const pairs = rows(shown).map(([a, b]) => [event(a), event(b)]).filter(([a, b]) => a && b);
+    expect(pairs.length).toBeGreaterThan(3);
+    for (const [a, b] of pairs) expect([a![2], a![3]]).toEqual([b![2], b![3]]);
+    for (const line of shown.split('\n')) expect(line.length).toBeLessThanOrEqual(width);
+
     keys(s, ']');
     shown = await waitFor(s, (x) => /divergence 1\/\d+/.test(x), 'the first divergence');
-    expect(shown.split('\n').some((l) => l.startsWith('>!'))).toBe(true);
+    // the cursor's row: gup's mmap_lock_start_locking (the fast path takes no mmap_lock) beside a gap
+    const [a, b] = columns(shown.split('\n').find((l) => /^>[!~ *]\s*\d+ /.test(l))!);
+    expect(a).toMatch(/^>!\s*\d+ .*monitor\s+mmap_lock_start/); // cut at 80 columns
+    expect(b.startsWith('>')).toBe(true);
+    expect(gap(b)).toBe(true);
+    // ten rows on: the fast path's own events, beside gaps in gup's column
+    keys(s, 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j', 'j');
+    shown = await waitFor(s, (x) => rows(x).some(([x1, x2]) => x1.startsWith('>') && gap(x1) && /^>!\s*\d+ /.test(x2)), 'a row of B only');
+    expect(rows(shown).find(([x1]) => x1.startsWith('>') && gap(x1))![1]).toMatch(/monitor\s+(call_enter|call_exit|rcu_read|mas_walk|vma_)/);
     keys(s, 'C-c');
     await waitFor(s, (x) => x.includes('EXIT=0'), 'the exit on Ctrl-C');
   });

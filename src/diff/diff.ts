@@ -16,6 +16,8 @@ import { runPass, type RunPass } from './pass.js';
 import { startPass, WORKER_MIN_EVENTS, type PendingPass } from './pass-start.js';
 import { alignStreams, type Alignment } from './align.js';
 import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
+import { AlignedRows } from './rows.js';
+import { StreamIndex } from './stream-index.js';
 import { Interner } from './tokens.js';
 import { percentile } from '../reduce/aggregates.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
@@ -277,6 +279,32 @@ export async function diffTraces(
 export async function diffTracesWithFacts(
   traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false, opts: DiffOptions = {},
 ): Promise<{ report: DiffReport; a: RunFacts; b: RunFacts }> {
+  const { report, a, b } = await diffPasses(traceA, runA, traceB, runB, strict, opts);
+  return { report, a: a.facts, b: b.facts };
+}
+
+/** The same diff, with its alignment as rows and where each run's streams are (what the tui's diff view pages). */
+export interface BrowsableDiff {
+  report: DiffReport;
+  rows: AlignedRows;
+  a: StreamIndex;
+  b: StreamIndex;
+}
+
+export async function diffTracesForBrowsing(
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, opts: DiffOptions = {},
+): Promise<BrowsableDiff> {
+  const { report, a, b } = await diffPasses(traceA, runA, traceB, runB, false, opts);
+  return {
+    report, rows: new AlignedRows(report.streams!, report.hunks!),
+    a: StreamIndex.of(traceA, runA, a.streams), b: StreamIndex.of(traceB, runB, b.streams),
+  };
+}
+
+/** Both runs' passes and the report made from them. */
+async function diffPasses(
+  traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict: boolean, opts: DiffOptions,
+): Promise<{ report: DiffReport; a: RunPass; b: RunPass }> {
   const interner = new Interner();
   const events = runA.events + runB.events;
   const progress = (done: number) => opts.onProgress?.(done, events);
@@ -290,7 +318,7 @@ export async function diffTracesWithFacts(
   const b = (await pendingB?.take(interner, runB.id)) ?? runPass(traceB, runB, interner, (n) => progress(runA.events + n));
   progress(events);
   const semantic = diffRuns(a.facts, b.facts);
-  return { report: withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict), a: a.facts, b: b.facts };
+  return { report: withEventStreams(semantic, alignStreams(a.streams, b.streams, interner), strict), a, b };
 }
 
 /**

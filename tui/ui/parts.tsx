@@ -21,22 +21,29 @@ export function fit(text: string, width: number): string {
   return text.length > width ? text.slice(0, Math.max(0, width - 1)) + '~' : text.padEnd(width);
 }
 
-export function EventRows(props: {
-  rows: readonly ListRow[]; cursor: number; width: number; height: number; theme: Theme; focused: boolean;
-  /** Seqs to flag as diverging (the diff view). */
-  diverging?: ReadonlySet<number>;
-}) {
+/**
+ * An event as a list line: the cursor's `>`, a flag (`*` marked, `!` diverging in the diff view),
+ * seq, tick (unless the diff view's narrow columns leave it out) and task, then kind and fields
+ * indented by call depth.
+ */
+export function eventLine(r: ListRow, seqWidth: number, onCursor: boolean, flag: string, tick = true): string {
+  const head = `${onCursor ? '>' : ' '}${flag}${String(r.seq).padStart(seqWidth)} ${tick ? `${String(r.tick).padStart(7)} ` : ''}${r.task.padEnd(8).slice(0, 8)} `;
+  return `${head}${'  '.repeat(Math.min(r.depth, 12))}${r.kind} ${r.fields}`;
+}
+
+/** Width of the seq column for these rows (at least 5). */
+export function seqWidthOf(rows: readonly ({ seq: number } | null)[]): number {
+  return Math.max(5, ...rows.map((r) => String(r?.seq ?? 0).length));
+}
+
+export function EventRows(props: { rows: readonly ListRow[]; cursor: number; width: number; height: number; theme: Theme; focused: boolean }) {
   const { rows, cursor, width, theme } = props;
-  const seqWidth = Math.max(5, String(rows[rows.length - 1]?.seq ?? 0).length);
+  const seqWidth = seqWidthOf(rows.slice(-1));
   const lines = rows.map((r) => {
     const onCursor = r.seq === cursor;
-    const flag = props.diverging?.has(r.seq) ? '!' : r.marked ? '*' : ' ';
-    const head = `${onCursor ? '>' : ' '}${flag}${String(r.seq).padStart(seqWidth)} ${String(r.tick).padStart(7)} ${r.task.padEnd(8).slice(0, 8)} `;
-    const body = `${'  '.repeat(Math.min(r.depth, 12))}${r.kind} ${r.fields}`;
-    const text = fit(head + body, width);
-    const diverging = props.diverging?.has(r.seq) ?? false;
+    const text = fit(eventLine(r, seqWidth, onCursor, r.marked ? '*' : ' '), width);
     return (
-      <Text key={r.seq} inverse={onCursor && props.focused} bold={onCursor} color={onCursor ? undefined : diverging && theme.color ? 'yellowBright' : theme.family(r.family)} wrap="truncate">
+      <Text key={r.seq} inverse={onCursor && props.focused} bold={onCursor} color={onCursor ? undefined : theme.family(r.family)} wrap="truncate">
         {text}
       </Text>
     );
