@@ -362,7 +362,9 @@ describe('--follow', () => {
     try {
       let trace: Trace | undefined;
       let run: RunInfo | undefined;
-      for (let i = 0; i < 200 && !run; i++) {
+      // Deadlines, not counts of polls: on a busy machine the child takes seconds to start and to finish.
+      const started = Date.now() + 30_000;
+      while (!run && Date.now() < started) {
         await new Promise((r) => setTimeout(r, 25));
         try {
           trace ??= await openTrace(file);
@@ -377,7 +379,8 @@ describe('--follow', () => {
       b.following = true;
       b.moveTo(b.count);
       const counts = [b.count];
-      for (let i = 0; i < 400 && b.source.run.status === 'recording'; i++) {
+      const finished = Date.now() + 50_000;
+      while (b.source.run.status === 'recording' && Date.now() < finished) {
         await new Promise((r) => setTimeout(r, 25));
         if (b.poll()) counts.push(b.count);
       }
