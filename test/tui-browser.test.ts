@@ -356,7 +356,7 @@ describe('lock lanes', () => {
 });
 
 describe('--follow', () => {
-  it('grows the list as a recording commits, and keeps the cursor at the end', async () => {
+  it('grows the list as a recording commits, and keeps the cursor at the end', { timeout: 90_000 }, async () => {
     const file = join(dir, 'live.db');
     const child = spawn(process.execPath, [CLI, 'record', 'scale', '--param', 'iterations=400', `--out=${file}`], { stdio: 'ignore' });
     try {
