@@ -3,7 +3,6 @@
  * 200x50, and what each key does to the screen.
  */
 import { render } from 'ink-testing-library';
-import type React from 'react';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace, type Trace } from '../src/trace/reader.js';
@@ -16,6 +15,7 @@ import { RunPicker } from '../tui/ui/picker.js';
 import { RunView } from '../tui/ui/run-view.js';
 import { themeFor } from '../tui/ui/theme.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { keys, renderAt, screenOf, until } from './helpers/ink.js';
 
 const KEY = { down: '\u001B[B', pageDown: '\u001B[6~', tab: '\t', enter: '\r', escape: '\u001B', ctrlO: '\u000F' };
 const theme = themeFor({ NO_COLOR: '1' });
@@ -31,30 +31,10 @@ beforeAll(async () => {
 
 afterAll(() => trace.close());
 
-const tick = () => new Promise((r) => setTimeout(r, 20));
-
-async function keys(stdin: { write(s: string): void }, ...sequence: string[]): Promise<void> {
-  for (const k of sequence) {
-    stdin.write(k);
-    await tick();
-  }
-}
-
-/**
- * Render at a terminal's size: ink-testing-library's stdout says 100 columns, and ink cuts every
- * line to what stdout says; give it the width under test, and have ink draw again.
- */
-function renderAt(tree: React.ReactElement, width: number) {
-  const app = render(tree);
-  Object.defineProperty(app.stdout, 'columns', { get: () => width });
-  app.rerender(tree);
-  return app;
-}
-
 function runView(width: number, height: number) {
   const browser = new Browser(new RunSource(trace, trace.resolveRun('gup')), height, width);
   const app = renderAt(<RunView browser={browser} width={width} height={height} theme={theme} />, width);
-  return { browser, ...app, screen: () => app.lastFrame()!.split('\n') };
+  return { browser, app, unmount: app.unmount, screen: () => screenOf(app) };
 }
 
 /** The screen line the cursor is on (`>` in the first column). */
@@ -75,75 +55,75 @@ describe.each([[80, 24], [200, 50]])('the run view at %ix%i', (width, height) =>
   });
 
   it('moves with j, PgDn and G, and jumps with :', async () => {
-    const { screen, stdin, browser, unmount } = runView(width, height);
-    await keys(stdin, 'j', KEY.down);
+    const { screen, app, browser, unmount } = runView(width, height);
+    await keys(app, 'j', KEY.down);
     expect(cursorLine(screen())).toMatch(/^>\s+3 /);
-    await keys(stdin, KEY.pageDown);
+    await keys(app, KEY.pageDown);
     expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${3 + browser.layout.listRows - 1} `));
-    await keys(stdin, 'G');
+    await keys(app, 'G');
     expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${browser.count} `));
-    await keys(stdin, ':');
+    await keys(app, ':');
     expect(screen().at(-1)!.trimEnd()).toBe(':_');
-    await keys(stdin, 'kind=rwsem_contended,task=monitor', KEY.enter);
+    await keys(app, 'kind=rwsem_contended,task=monitor', KEY.enter);
     expect(cursorLine(screen())).toContain('monitor');
     expect(cursorLine(screen())).toContain('rwsem_contended');
     unmount();
   });
 
   it('searches with / and n, filters with f and clears with F', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, '/', 'rwsem_acquire writer', KEY.enter);
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, '/', 'rwsem_acquire writer', KEY.enter);
     const first = cursorLine(screen());
     expect(first).toContain('rwsem_acquire');
-    await keys(stdin, 'n');
+    await keys(app, 'n');
     expect(cursorLine(screen())).toContain('rwsem_acquire');
     expect(cursorLine(screen())).not.toBe(first);
-    await keys(stdin, 'f', 'task=monitor', KEY.enter);
+    await keys(app, 'f', 'task=monitor', KEY.enter);
     const listed = screen().filter((l) => /^[> ][ *!]\s*\d+\s+\d+ /.test(l));
     expect(listed.length).toBeGreaterThan(2);
     for (const l of listed) expect(l).toMatch(/\d+ monitor /);
     expect(screen().join('\n')).toContain('filter[task=monitor]');
-    await keys(stdin, 'F');
+    await keys(app, 'F');
     expect(screen().join('\n')).not.toContain('filter[');
     unmount();
   });
 
   it('marks with m, follows where-from from the state panel, and goes back with Ctrl-o', async () => {
-    const { screen, stdin, browser, unmount } = runView(width, height);
-    await keys(stdin, ':', 'kind=rwsem_contended,task=monitor', KEY.enter, 'm');
+    const { screen, app, browser, unmount } = runView(width, height);
+    await keys(app, ':', 'kind=rwsem_contended,task=monitor', KEY.enter, 'm');
     expect(cursorLine(screen())).toMatch(/^>\*/);
     const before = browser.cursor;
-    await keys(stdin, KEY.tab);
+    await keys(app, KEY.tab);
     const holder = browser.panel().findIndex((l) => l.key?.startsWith('holder:'));
-    while (browser.stateSelected !== holder) await keys(stdin, 'j');
+    while (browser.stateSelected !== holder) await keys(app, 'j');
     expect(screen().join('\n')).toMatch(/>\*?mmap_lock\(mm \d+\) W writer/);
-    await keys(stdin, 'o');
+    await keys(app, 'o');
     expect(cursorLine(screen())).toMatch(/writer\s+rwsem_acquire .*mode=write/);
     expect(screen().at(-1)).toContain('the acquisition');
-    await keys(stdin, 'o');
+    await keys(app, 'o');
     expect(cursorLine(screen())).toMatch(/sem=\d+/);
-    await keys(stdin, KEY.ctrlO, KEY.ctrlO);
+    await keys(app, KEY.ctrlO, KEY.ctrlO);
     expect(browser.cursor).toBe(before);
     unmount();
   });
 
   it('runs SQL with ; and jumps to a row with Enter', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, ';', "select seq, task from events_v where run = 'gup' and kind = 'sched_block' order by seq", KEY.enter);
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, ';', "select seq, task from events_v where run = 'gup' and kind = 'sched_block' order by seq", KEY.enter);
     const s = screen().join('\n');
     expect(s).toMatch(/seq\s+task/);
     expect(screen()).toHaveLength(height);
-    await keys(stdin, 'j', KEY.enter);
+    await keys(app, 'j', KEY.enter);
     expect(cursorLine(screen())).toContain('sched_block');
     unmount();
   });
 
   it('shows the help with ? (the keys of KEYS) and closes it on any key', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, '?');
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, '?');
     const help = screen().join('\n');
     for (const [k] of KEYS.slice(0, Math.min(KEYS.length, height - 6))) expect(help).toContain(k);
-    await keys(stdin, 'x');
+    await keys(app, 'x');
     expect(screen().join('\n')).toContain('TASKS');
     unmount();
   });
@@ -158,14 +138,14 @@ describe('the diff view', () => {
     expect(screen()).toHaveLength(24);
     expect(screen().join('\n')).toContain('#gup');
     expect(screen().join('\n')).toContain('#fast');
-    await keys(app.stdin, ']');
+    await keys(app, ']');
     expect(screen().at(-1)).toMatch(/divergence 1\//);
     const a = d.divergences[0]!.seqA;
     if (a !== null) expect(screen().some((l) => new RegExp(`^>!\\s*${a} `).test(l))).toBe(true);
-    await keys(app.stdin, KEY.tab, KEY.tab);
+    await keys(app, KEY.tab, KEY.tab);
     expect(d.focus).toBe('findings');
     if (d.report.findings.length) {
-      await keys(app.stdin, KEY.enter);
+      await keys(app, KEY.enter);
       expect(screen().at(-1)).toContain(d.report.findings[0]!.kind);
     }
     app.unmount();
@@ -173,12 +153,18 @@ describe('the diff view', () => {
 });
 
 describe('the run picker', () => {
-  it('lists the runs and opens the chosen one', async () => {
+  it('lists the runs and opens the chosen one, even when Enter comes before the frame of the key that chose it', async () => {
     const picked: string[] = [];
     const app = render(<RunPicker file={file} runs={trace.listRuns()} width={80} height={24} onPick={(r) => picked.push(r.name)} />);
     expect(app.lastFrame()).toContain('2 runs');
-    await keys(app.stdin, 'j', KEY.enter);
+    // j and Enter in one burst, before the frame of j: Enter opens the run j chose
+    app.stdin.write('j');
+    app.stdin.write(KEY.enter); // picking hands the run over and draws nothing itself
+    await until(() => picked.length > 0, 'a run picked');
     expect(picked).toEqual(['fast']);
+    await until(() => /^> +\d+ fast /m.test(app.lastFrame()!), 'the frame of j');
+    await keys(app, 'k');
+    expect(app.lastFrame()).toMatch(/^> +\d+ gup /m);
     app.unmount();
   });
 });
