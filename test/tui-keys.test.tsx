@@ -4,7 +4,6 @@
  * What each key should reach comes from the file by SQL, not from the browser's own state. The
  * keys j, PgDn, G, :, /, n, f, F, m, o, Tab, Ctrl-o, ; and ? are in tui-ui.test.tsx.
  */
-import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace, type Trace } from '../src/trace/reader.js';
@@ -12,12 +11,11 @@ import { KINDS } from '../src/trace/vocab/index.js';
 import { Browser } from '../tui/data/browser.js';
 import { DiffBrowser } from '../tui/data/diff-browser.js';
 import { RunSource } from '../tui/data/run-source.js';
-import { runTui } from '../tui/main.js';
 import { DiffView } from '../tui/ui/diff-view.js';
 import { RunView } from '../tui/ui/run-view.js';
 import { themeFor } from '../tui/ui/theme.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
-import { keys, renderAt, screenOf, type InkApp } from './helpers/ink.js';
+import { keys, renderAt, screenOf, until, type InkApp } from './helpers/ink.js';
 
 const KEY = { pageUp: '\u001B[5~', enter: '\r' };
 const theme = themeFor({ NO_COLOR: '1' });
@@ -276,45 +274,6 @@ describe('the diff view: [', () => {
   });
 });
 
-/** A terminal in memory for `runTui`: what it was sent, and a keyboard. */
-class MemoryTerminal extends EventEmitter {
-  readonly isTTY = true;
-  columns = 80;
-  rows = 24;
-  readonly written: string[] = [];
-  write = (chunk: string): boolean => {
-    this.written.push(chunk);
-    return true;
-  };
-}
-
-class MemoryKeyboard extends EventEmitter {
-  readonly isTTY = true;
-  private data: string | null = null;
-  type(keys: string): void {
-    this.data = keys;
-    this.emit('readable');
-  }
-  read = (): string | null => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setEncoding(): void {}
-  setRawMode(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
-
-/** Resolves when `p` does, or fails after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
-
 describe('quitting: q', () => {
   it('q in the SQL pane closes the pane, and in a prompt is a letter', async () => {
     const s = runView(swTrace, 'gup');
@@ -327,16 +286,12 @@ describe('quitting: q', () => {
     s.unmount();
   });
 
-  it('q ends mmtrace tui and leaves the alternate screen', async () => {
-    const stdout = new MemoryTerminal();
-    const stdin = new MemoryKeyboard();
-    const done = runTui([`${sw}#gup`], { stdout: stdout as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream });
-    // the browser takes keys once ink listens to the keyboard
-    const deadline = performance.now() + 10_000;
-    while (stdin.listenerCount('readable') === 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    expect(stdout.written[0]).toContain('\u001B[?1049h');
-    stdin.type('q');
-    await within(done, 10_000, 'runTui after q');
-    expect(stdout.written.at(-1)).toBe('\u001B[?1049l');
+  // that `mmtrace tui` then gives the terminal back is test/tui-terminal.test.ts's
+  it('q on the list ends the app: it stops reading keys', async () => {
+    const s = runView(swTrace, 'gup');
+    expect(s.app.stdin.listenerCount('readable')).toBeGreaterThan(0);
+    s.app.stdin.write('q');
+    await until(() => s.app.stdin.listenerCount('readable') === 0, 'the app to stop reading keys after q');
+    s.unmount();
   });
 });
