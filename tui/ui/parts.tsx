@@ -22,9 +22,12 @@ function padding(n: number) {
 /**
  * Cut a line to at most `width` columns (the list never wraps), marking the cut with `~`. Lines
  * are not padded: ink drops trailing spaces, and each space costs it as much as a letter per frame.
+ * An empty line is one space: ink gives a Text with no text no row, and the frame would come out
+ * shorter than the terminal.
  */
 export function cut(text: string, width: number): string {
   if (width <= 0) return '';
+  if (text === '') return ' ';
   return text.length > width ? text.slice(0, Math.max(0, width - 1)) + '~' : text;
 }
 
@@ -142,7 +145,7 @@ export function SqlRows(props: { pane: SqlPane; width: number; height: number })
 export function HelpScreen(props: { width: number; height: number }) {
   return (
     <Box flexDirection="column" width={props.width}>
-      {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{cut(l, props.width) || ' '}</Text>)}
+      {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{cut(l, props.width)}</Text>)}
       {padding(props.height - helpLines().length)}
     </Box>
   );
