@@ -8,7 +8,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KEYS } from '../tui/ui/help.js';
 import { ROOT, tempDir } from './helpers/cli.js';
 
 /** Every command line of the README's ```sh blocks, in order, without comments. */
@@ -97,11 +96,5 @@ describe('the README', () => {
       expect(ok, `${command}\nexit ${r.status}\n${r.stderr}`).toBe(true);
       expect(r.stderr, command).not.toMatch(/\n\s+at /);
     }
-  });
-
-  it('lists the browser\'s keys as its help screen does', () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const rows = [...readme.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => [m[1], m[2]!.replace(/\\\|/g, '|')]);
-    for (const [key, what] of KEYS) expect(rows).toContainEqual([key, what]);
   });
 });

@@ -75,6 +75,7 @@ describe('moving through a run', () => {
     type(b, 'G');
     expect(b.cursor).toBe(b.count);
     expect(b.rows().at(-1)!.seq).toBe(b.count);
+    expect(b.rows()).toHaveLength(b.layout.listRows); // the last page is full, as in less
     type(b, 'k');
     expect(b.cursor).toBe(b.count - 1);
     type(b, 'g');

@@ -3,7 +3,6 @@
  * 200x50, and what each key does to the screen.
  */
 import { render } from 'ink-testing-library';
-import type React from 'react';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTrace, type Trace } from '../src/trace/reader.js';
@@ -16,6 +15,7 @@ import { RunPicker } from '../tui/ui/picker.js';
 import { RunView } from '../tui/ui/run-view.js';
 import { themeFor } from '../tui/ui/theme.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { keys, renderAt, screenOf, until } from './helpers/ink.js';
 
 const KEY = { down: '\u001B[B', pageDown: '\u001B[6~', tab: '\t', enter: '\r', escape: '\u001B', ctrlO: '\u000F' };
 const theme = themeFor({ NO_COLOR: '1' });
@@ -31,30 +31,10 @@ beforeAll(async () => {
 
 afterAll(() => trace.close());
 
-const tick = () => new Promise((r) => setTimeout(r, 20));
-
-async function keys(stdin: { write(s: string): void }, ...sequence: string[]): Promise<void> {
-  for (const k of sequence) {
-    stdin.write(k);
-    await tick();
-  }
-}
-
-/**
- * Render at a terminal's size: ink-testing-library's stdout says 100 columns, and ink cuts every
- * line to what stdout says; give it the width under test, and have ink draw again.
- */
-function renderAt(tree: React.ReactElement, width: number) {
-  const app = render(tree);
-  Object.defineProperty(app.stdout, 'columns', { get: () => width });
-  app.rerender(tree);
-  return app;
-}
-
 function runView(width: number, height: number) {
   const browser = new Browser(new RunSource(trace, trace.resolveRun('gup')), height, width);
   const app = renderAt(<RunView browser={browser} width={width} height={height} theme={theme} />, width);
-  return { browser, ...app, screen: () => app.lastFrame()!.split('\n') };
+  return { browser, app, unmount: app.unmount, screen: () => screenOf(app) };
 }
 
 /** The screen line the cursor is on (`>` in the first column). */
@@ -75,85 +55,81 @@ describe.each([[80, 24], [200, 50]])('the run view at %ix%i', (width, height) =>
   });
 
   it('moves with j, PgDn and G, and jumps with :', async () => {
-    const { screen, stdin, browser, unmount } = runView(width, height);
-    await keys(stdin, 'j', KEY.down);
+    const { screen, app, browser, unmount } = runView(width, height);
+    await keys(app, 'j', KEY.down);
     expect(cursorLine(screen())).toMatch(/^>\s+3 /);
-    await keys(stdin, KEY.pageDown);
+    await keys(app, KEY.pageDown);
     expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${3 + browser.layout.listRows - 1} `));
-    await keys(stdin, 'G');
+    await keys(app, 'G');
     expect(cursorLine(screen())).toMatch(new RegExp(`^>\\s+${browser.count} `));
-    await keys(stdin, ':');
+    await keys(app, ':');
     expect(screen().at(-1)!.trimEnd()).toBe(':_');
-    await keys(stdin, 'kind=rwsem_contended,task=monitor', KEY.enter);
+    await keys(app, 'kind=rwsem_contended,task=monitor', KEY.enter);
     expect(cursorLine(screen())).toContain('monitor');
     expect(cursorLine(screen())).toContain('rwsem_contended');
     unmount();
   });
 
   it('searches with / and n, filters with f and clears with F', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, '/', 'rwsem_acquire writer', KEY.enter);
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, '/', 'rwsem_acquire writer', KEY.enter);
     const first = cursorLine(screen());
     expect(first).toContain('rwsem_acquire');
-    await keys(stdin, 'n');
+    await keys(app, 'n');
     expect(cursorLine(screen())).toContain('rwsem_acquire');
     expect(cursorLine(screen())).not.toBe(first);
-    await keys(stdin, 'f', 'task=monitor', KEY.enter);
+    await keys(app, 'f', 'task=monitor', KEY.enter);
     const listed = screen().filter((l) => /^[> ][ *!]\s*\d+\s+\d+ /.test(l));
     expect(listed.length).toBeGreaterThan(2);
     for (const l of listed) expect(l).toMatch(/\d+ monitor /);
     expect(screen().join('\n')).toContain('filter[task=monitor]');
-    await keys(stdin, 'F');
+    await keys(app, 'F');
     expect(screen().join('\n')).not.toContain('filter[');
     unmount();
   });
 
   it('marks with m, follows where-from from the state panel, and goes back with Ctrl-o', async () => {
-    const { screen, stdin, browser, unmount } = runView(width, height);
-    await keys(stdin, ':', 'kind=rwsem_contended,task=monitor', KEY.enter, 'm');
+    const { screen, app, browser, unmount } = runView(width, height);
+    await keys(app, ':', 'kind=rwsem_contended,task=monitor', KEY.enter, 'm');
     expect(cursorLine(screen())).toMatch(/^>\*/);
     const before = browser.cursor;
-    await keys(stdin, KEY.tab);
+    await keys(app, KEY.tab);
     const holder = browser.panel().findIndex((l) => l.key?.startsWith('holder:'));
-    while (browser.stateSelected !== holder) await keys(stdin, 'j');
+    while (browser.stateSelected !== holder) await keys(app, 'j');
     expect(screen().join('\n')).toMatch(/>\*?mmap_lock\(mm \d+\) W writer/);
-    await keys(stdin, 'o');
+    await keys(app, 'o');
     expect(cursorLine(screen())).toMatch(/writer\s+rwsem_acquire .*mode=write/);
     expect(screen().at(-1)).toContain('the acquisition');
-    await keys(stdin, 'o');
+    await keys(app, 'o');
     expect(cursorLine(screen())).toMatch(/sem=\d+/);
-    await keys(stdin, KEY.ctrlO, KEY.ctrlO);
+    await keys(app, KEY.ctrlO, KEY.ctrlO);
     expect(browser.cursor).toBe(before);
     unmount();
   });
 
   it('runs SQL with ; and jumps to a row with Enter', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, ';', "select seq, task from events_v where run = 'gup' and kind = 'sched_block' order by seq", KEY.enter);
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, ';', "select seq, task from events_v where run = 'gup' and kind = 'sched_block' order by seq", KEY.enter);
     const s = screen().join('\n');
     expect(s).toMatch(/seq\s+task/);
     expect(screen()).toHaveLength(height);
-    await keys(stdin, 'j', KEY.enter);
+    await keys(app, 'j', KEY.enter);
     expect(cursorLine(screen())).toContain('sched_block');
     unmount();
   });
 
   it('shows the help with ? (the keys of KEYS) and closes it on any key', async () => {
-    const { screen, stdin, unmount } = runView(width, height);
-    await keys(stdin, '?');
+    const { screen, app, unmount } = runView(width, height);
+    await keys(app, '?');
     const help = screen().join('\n');
     for (const [k] of KEYS.slice(0, Math.min(KEYS.length, height - 6))) expect(help).toContain(k);
-    await keys(stdin, 'x');
+    await keys(app, 'x');
     expect(screen().join('\n')).toContain('TASKS');
     unmount();
   });
 });
 
 describe('the diff view', () => {
-  /** Wait (up to 3 s) for the screen to show what a key led to: a loaded machine draws late. */
-  async function until(ok: () => boolean): Promise<void> {
-    for (let i = 0; i < 150 && !ok(); i++) await tick();
-  }
   /** The two columns of a screen line: A's half, then B's (one column between them). */
   const halves = (line: string, width: number) => {
     const half = Math.floor((width - 1) / 2);
@@ -179,8 +155,8 @@ describe('the diff view', () => {
       expect(matched.length).toBeGreaterThan(3);
       for (const [a, b] of matched) expect([a![2], a![3]]).toEqual([b![2], b![3]]);
 
-      await keys(app.stdin, ']');
-      await until(() => /divergence 1\//.test(screen().at(-1)!));
+      await keys(app, ']');
+      await until(() => /divergence 1\//.test(screen().at(-1)!), 'the divergence on the status line');
       expect(screen().at(-1)).toMatch(/divergence 1\//);
       const cursorLine = screen().find(onCursor)!;
       const [a, b] = halves(cursorLine, width);
@@ -190,16 +166,16 @@ describe('the diff view', () => {
       expect(b.startsWith('>')).toBe(true); // both columns' cursor is on the row
       expect(Number(eventOf(a)![1])).toBe(d.a.cursor);
       const before = screen().indexOf(cursorLine);
-      await keys(app.stdin, 'k');
-      await until(() => screen().findIndex(onCursor) === before - 1);
+      await keys(app, 'k');
+      await until(() => screen().findIndex(onCursor) === before - 1, 'the cursor a row up');
       expect(screen().findIndex(onCursor)).toBe(before - 1);
-      await keys(app.stdin, 'j', 'j');
-      await until(() => screen().findIndex(onCursor) === before + 1);
+      await keys(app, 'j', 'j');
+      await until(() => screen().findIndex(onCursor) === before + 1, 'the cursor a row down');
       expect(screen().findIndex(onCursor)).toBe(before + 1);
       // further down the hunk (the fast path's own events): B's events beside gaps in A
       const bOnly = () => screen().find((l) => isGap(halves(l, width)[0]) && /^[> ]!\s*\d+ /.test(halves(l, width)[1]));
-      await keys(app.stdin, ...'jjjjjjjjj');
-      await until(() => bOnly() !== undefined);
+      await keys(app, ...'jjjjjjjjj');
+      await until(() => bOnly() !== undefined, "an event of B's beside a gap");
       expect(bOnly()).toBeDefined();
       app.unmount();
     });
@@ -209,23 +185,29 @@ describe('the diff view', () => {
     const d = await DiffBrowser.open(trace, trace.resolveRun('gup'), trace, trace.resolveRun('fast'), 24, 80);
     const app = renderAt(<DiffView diff={d} width={80} height={24} theme={theme} />, 80);
     const screen = () => app.lastFrame()!.split('\n');
-    await keys(app.stdin, KEY.tab, KEY.tab);
+    await keys(app, KEY.tab, KEY.tab);
     expect(d.focus).toBe('findings');
     expect(d.report.findings.length).toBeGreaterThan(0);
-    await keys(app.stdin, KEY.enter);
-    await until(() => screen().at(-1)!.includes(d.report.findings[0]!.kind));
+    await keys(app, KEY.enter);
+    await until(() => screen().at(-1)!.includes(d.report.findings[0]!.kind), "the finding's kind on the status line");
     expect(screen().at(-1)).toContain(d.report.findings[0]!.kind);
     app.unmount();
   });
 });
 
 describe('the run picker', () => {
-  it('lists the runs and opens the chosen one', async () => {
+  it('lists the runs and opens the chosen one, even when Enter comes before the frame of the key that chose it', async () => {
     const picked: string[] = [];
     const app = render(<RunPicker file={file} runs={trace.listRuns()} width={80} height={24} onPick={(r) => picked.push(r.name)} />);
     expect(app.lastFrame()).toContain('2 runs');
-    await keys(app.stdin, 'j', KEY.enter);
+    // j and Enter in one burst, before the frame of j: Enter opens the run j chose
+    app.stdin.write('j');
+    app.stdin.write(KEY.enter); // picking hands the run over and draws nothing itself
+    await until(() => picked.length > 0, 'a run picked');
     expect(picked).toEqual(['fast']);
+    await until(() => /^> +\d+ fast /m.test(app.lastFrame()!), 'the frame of j');
+    await keys(app, 'k');
+    expect(app.lastFrame()).toMatch(/^> +\d+ gup /m);
     app.unmount();
   });
 });

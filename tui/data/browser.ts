@@ -172,9 +172,13 @@ export class Browser {
     if (what) this.message = `#${seq}: ${what}`;
   }
 
-  /** Scroll so the cursor sits mid-page, with what led to it above and what follows below. */
+  /**
+   * Scroll so the cursor sits mid-page, with what led to it above and what follows below; near
+   * the end of the list the last page stays full instead (as less does), the cursor below the middle.
+   */
   private centre(): void {
     this.top = this.stepFrom(this.cursor, -Math.floor(this.layout.listRows / 2));
+    this.fillLastPage();
   }
 
   /** Keep the cursor on screen: scroll the page when it left it. */
@@ -186,7 +190,17 @@ export class Browser {
     }
     const bottom = this.stepFrom(this.top, h - 1);
     if (this.cursor > bottom) this.top = this.stepFrom(this.cursor, -(h - 1));
-    // near the end a page that is not full shows more of what comes before (the terminal grew)
+    // the terminal grew, or the list shrank under a filter
+    this.fillLastPage();
+  }
+
+  /**
+   * A page that runs past the end of the list shows more of what comes before, so the list ends
+   * on the pane's last row and no row of the pane is left blank (unless the whole list is shorter
+   * than the pane).
+   */
+  private fillLastPage(): void {
+    const h = this.layout.listRows;
     const shown = this.source.matching(this.sqlFilter, this.top, h, 'forward').length;
     if (shown < h) this.top = Math.min(this.top, this.stepFrom(this.lastOfList(), -(h - 1)));
   }

@@ -1,6 +1,6 @@
 /**
- * The keys, once: the help screen (`?`) prints this, and the README's key table is checked against
- * it (test/tui-help.test.ts).
+ * The keys, once: the help screen (`?`) prints this, and test/tui-help.test.tsx checks that the
+ * README's key table and its captured help screen say the same.
  */
 export const KEYS: readonly (readonly [string, string])[] = [
   ['j k  Up Down', 'next / previous event (or state item)'],

@@ -10,15 +10,30 @@ import type { PanelLine } from '../data/state-items.js';
 import { helpLines, LANE_LEGEND } from './help.js';
 import type { Theme } from './theme.js';
 
-/** `n` blank lines: every panel is as tall as the layout says, so the frame fills the terminal. */
-function padding(n: number, width: number) {
-  return Array.from({ length: Math.max(0, n) }, (_, i) => <Text key={`pad${i}`}>{' '.repeat(width)}</Text>);
+/**
+ * `n` blank lines: every panel is as tall as the layout says, so the frame fills the terminal. A
+ * blank line is one space, not a row of them: ink lays the panels out by their boxes' widths and
+ * ends every line where its text ends, and it reads every character of every line of every frame.
+ */
+function padding(n: number) {
+  return Array.from({ length: Math.max(0, n) }, (_, i) => <Text key={`pad${i}`}> </Text>);
 }
 
-/** Cut or pad a line to exactly `width` columns (the list never wraps). */
-export function fit(text: string, width: number): string {
+/**
+ * Cut a line to at most `width` columns (the list never wraps), marking the cut with `~`. Lines
+ * are not padded: ink drops trailing spaces, and each space costs it as much as a letter per frame.
+ * An empty line is one space: ink gives a Text with no text no row, and the frame would come out
+ * shorter than the terminal.
+ */
+export function cut(text: string, width: number): string {
   if (width <= 0) return '';
-  return text.length > width ? text.slice(0, Math.max(0, width - 1)) + '~' : text.padEnd(width);
+  if (text === '') return ' ';
+  return text.length > width ? text.slice(0, Math.max(0, width - 1)) + '~' : text;
+}
+
+/** Cut or pad a line to exactly `width` columns: for a line drawn in inverse, a bar across the panel. */
+export function fit(text: string, width: number): string {
+  return cut(text, width).padEnd(Math.max(0, width));
 }
 
 /**
@@ -41,14 +56,15 @@ export function EventRows(props: { rows: readonly ListRow[]; cursor: number; wid
   const seqWidth = seqWidthOf(rows.slice(-1));
   const lines = rows.map((r) => {
     const onCursor = r.seq === cursor;
-    const text = fit(eventLine(r, seqWidth, onCursor, r.marked ? '*' : ' '), width);
+    const line = eventLine(r, seqWidth, onCursor, r.marked ? '*' : ' ');
+    const text = onCursor ? fit(line, width) : cut(line, width);
     return (
       <Text key={r.seq} inverse={onCursor && props.focused} bold={onCursor} color={onCursor ? undefined : theme.family(r.family)} wrap="truncate">
         {text}
       </Text>
     );
   });
-  for (let i = rows.length; i < props.height; i++) lines.push(<Text key={`pad${i}`}>{fit(i === rows.length ? '  (end of run)' : '', width)}</Text>);
+  for (let i = rows.length; i < props.height; i++) lines.push(<Text key={`pad${i}`}>{i === rows.length ? cut('  (end of run)', width) : ' '}</Text>);
   return <Box flexDirection="column" width={width}>{lines}</Box>;
 }
 
@@ -61,7 +77,7 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
   const shown = lanes.lanes.slice(0, Math.max(0, props.height - (legend ? 2 : 1)));
   return (
     <Box flexDirection="column" width={width}>
-      <Text wrap="truncate" bold={props.focused}>{fit(`${'lanes'.padEnd(label)}${marker.slice(label)}  #${lanes.seqs[0] ?? ''}..#${lanes.seqs[lanes.seqs.length - 1] ?? ''}`, width)}</Text>
+      <Text wrap="truncate" bold={props.focused}>{cut(`${'lanes'.padEnd(label)}${marker.slice(label)}  #${lanes.seqs[0] ?? ''}..#${lanes.seqs[lanes.seqs.length - 1] ?? ''}`, width)}</Text>
       {shown.map((l) => (
         <Text key={l.tid} wrap="truncate">
           {fit(props.taskName(l.tid), label - 1).padEnd(label)}
@@ -70,8 +86,8 @@ export function LaneRows(props: { lanes: Lanes; taskName: (tid: number) => strin
           ))}
         </Text>
       ))}
-      {legend ? <Text wrap="truncate" dimColor>{fit(LANE_LEGEND, width)}</Text> : null}
-      {padding(props.height - 1 - shown.length - (legend ? 1 : 0), width)}
+      {legend ? <Text wrap="truncate" dimColor>{cut(LANE_LEGEND, width)}</Text> : null}
+      {padding(props.height - 1 - shown.length - (legend ? 1 : 0))}
     </Box>
   );
 }
@@ -103,14 +119,14 @@ export function StatePanel(props: { lines: readonly PanelLine[]; selected: numbe
         const index = start + i;
         const isSel = props.focused && index === selected;
         const mark = l.changed ? '*' : ' ';
-        const text = l.key === null ? fit(l.text, width) : fit(`${isSel ? '>' : ' '}${mark}${l.text}`, width);
+        const text = l.key === null ? cut(l.text, width) : (isSel ? fit : cut)(`${isSel ? '>' : ' '}${mark}${l.text}`, width);
         return (
           <Text key={index} bold={l.key === null || isSel} inverse={isSel} color={l.changed && props.theme.color ? 'yellowBright' : undefined} wrap="truncate">
             {text}
           </Text>
         );
       })}
-      {padding(height - shown.length, width)}
+      {padding(height - shown.length)}
     </Box>
   );
 }
@@ -124,12 +140,12 @@ export function SqlRows(props: { pane: SqlPane; width: number; height: number })
   const start = Math.max(0, Math.min(pane.selected - Math.floor((height - 2) / 2), rows.length - (height - 2)));
   return (
     <Box flexDirection="column" width={width}>
-      <Text bold wrap="truncate">{fit(`; ${pane.sql}  (${rows.length}${pane.cut ? '+' : ''} rows)`, width)}</Text>
+      <Text bold wrap="truncate">{cut(`; ${pane.sql}  (${rows.length}${pane.cut ? '+' : ''} rows)`, width)}</Text>
       <Text underline wrap="truncate">{fit(cols.map((c, i) => fit(c, widths[i]!)).join(' '), width)}</Text>
       {rows.slice(start, start + height - 2).map((r, i) => (
-        <Text key={start + i} inverse={start + i === pane.selected} wrap="truncate">{fit(r.map(cell).join(' '), width)}</Text>
+        <Text key={start + i} inverse={start + i === pane.selected} wrap="truncate">{(start + i === pane.selected ? fit : cut)(r.map(cell).join(' '), width)}</Text>
       ))}
-      {padding(height - 2 - Math.min(rows.length - start, height - 2), width)}
+      {padding(height - 2 - Math.min(rows.length - start, height - 2))}
     </Box>
   );
 }
@@ -137,8 +153,8 @@ export function SqlRows(props: { pane: SqlPane; width: number; height: number })
 export function HelpScreen(props: { width: number; height: number }) {
   return (
     <Box flexDirection="column" width={props.width}>
-      {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{fit(l, props.width)}</Text>)}
-      {padding(props.height - helpLines().length, props.width)}
+      {helpLines().slice(0, props.height).map((l, i) => <Text key={i} wrap="truncate">{cut(l, props.width)}</Text>)}
+      {padding(props.height - helpLines().length)}
     </Box>
   );
 }
@@ -149,5 +165,5 @@ export function StatusLine(props: { text: string; width: number; theme: Theme })
 
 export function PromptLine(props: { prompt: { kind: string; text: string } | null; message: string; width: number; hint: string }) {
   const text = props.prompt ? `${props.prompt.kind}${props.prompt.text}_` : props.message || props.hint;
-  return <Text wrap="truncate" dimColor={!props.prompt && !props.message}>{fit(text, props.width)}</Text>;
+  return <Text wrap="truncate" dimColor={!props.prompt && !props.message}>{cut(text, props.width)}</Text>;
 }

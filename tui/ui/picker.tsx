@@ -1,6 +1,6 @@
 /** The run picker: a file with several runs and no #RUN opens on its list of runs. */
 import { Box, Text, useApp, useInput } from 'ink';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { RunInfo } from '../../src/trace/reader.js';
 import { fit } from './parts.js';
 import { useFail } from './use-keys.js';
@@ -14,13 +14,21 @@ export function RunPicker(props: { file: string; runs: readonly RunInfo[]; width
   const { exit } = useApp();
   const fail = useFail();
   const [selected, setSelected] = useState(0);
+  // The selection as the keys so far leave it. A key can come before React has drawn the last
+  // one and handed ink the handler that sees its state (j then Enter in one burst): read from
+  // here, Enter opens the run the keys chose, not the one on screen a key ago.
+  const chosen = useRef(0);
+  const select = (i: number) => {
+    chosen.current = Math.min(props.runs.length - 1, Math.max(0, i));
+    setSelected(chosen.current);
+  };
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) exit();
-    else if (input === 'j' || key.downArrow) setSelected((s) => Math.min(props.runs.length - 1, s + 1));
-    else if (input === 'k' || key.upArrow) setSelected((s) => Math.max(0, s - 1));
+    else if (input === 'j' || key.downArrow) select(chosen.current + 1);
+    else if (input === 'k' || key.upArrow) select(chosen.current - 1);
     else if (key.return) {
       try {
-        props.onPick(props.runs[selected]!);
+        props.onPick(props.runs[chosen.current]!);
       } catch (e) {
         fail(e);
       }
