@@ -9,15 +9,8 @@
  * from), not of dist/: the CLI's re-execution of it (`replay --engine=reexec`, `--verify`) warns
  * that the kernel model changed. Tests of that keep recording with the CLI (test/replay-cli.test.ts).
  */
+import { list as commaList, parsePairs } from '../../src/cli/record-command.js';
 import { recordRuns, type RecordOptions, type RecordResult } from '../../src/record/record.js';
-
-/** `name=value` pairs of a repeatable flag, as the CLI's parsePairs reads them. */
-function pairs(values: string[]): Record<string, string> {
-  return Object.fromEntries(values.map((kv) => {
-    const at = kv.indexOf('=');
-    return [kv.slice(0, at), kv.slice(at + 1)];
-  }));
-}
 
 /**
  * `mmtrace record WORKLOAD ARGS...` in this process. ARGS are the CLI's flags (`--path=gup,fast`,
@@ -36,7 +29,7 @@ export async function recordHere(workload: string, args: string[] = []): Promise
     (flags[flag] ??= []).push(value);
   }
   const one = (flag: string) => flags[flag]?.at(-1);
-  const list = (flag: string) => (one(flag) ?? '').split(',').filter((x) => x !== '');
+  const list = (flag: string) => commaList(one(flag) ?? '');
   const known = ['--path', '--variant', '--seed', '--strategy', '--undirected', '--param', '--config', '--out', '--name', '--replace', '--max-events'];
   const unknown = Object.keys(flags).filter((f) => !known.includes(f));
   if (unknown.length > 0) throw new Error(`recordHere: flags it does not take: ${unknown.join(', ')}`);
@@ -47,8 +40,8 @@ export async function recordHere(workload: string, args: string[] = []): Promise
     seed: Number(one('--seed') ?? 1),
     strategy: one('--strategy') ?? 'random',
     undirected: flags['--undirected'] !== undefined,
-    params: pairs(flags['--param'] ?? []),
-    config: pairs(flags['--config'] ?? []),
+    params: parsePairs('--param', flags['--param'] ?? []),
+    config: parsePairs('--config', flags['--config'] ?? []),
     out: one('--out'),
     name: one('--name'),
     replace: flags['--replace'] !== undefined,
