@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmtraceError } from '../src/errors.js';
 import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
+import { openForWrite } from '../src/store/db.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
 import { Recorder, type RunHeader, type WriterMode } from '../src/trace/recorder.js';
@@ -295,6 +296,45 @@ describe('several runs in a file', () => {
     expect(parseRunRef('a#b.db#gup')).toEqual({ file: 'a#b.db', run: 'gup' });
     expect(parseRunRef('x.db')).toEqual({ file: 'x.db' });
     await expectCode(() => parseRunRef('x.db#'), 'EBADREF');
+  });
+});
+
+describe('a file being created', () => {
+  // kysely runs SQLite migrations one by one without a transaction; a reader polling for a new
+  // recording (tui --follow) must not see them one by one, or it migrates the file itself.
+  it('shows readers no schema or the whole schema, never a part of it', async () => {
+    const file = tmpFile('creating');
+    const seen = new Set<string>();
+    let done = false;
+    const probe = () => {
+      if (!existsSync(file)) return;
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        const meta = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'meta'").get() as { n: number };
+        const version = meta.n ? (db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string }).value : 'none';
+        const views = (db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'view'").get() as { n: number }).n;
+        seen.add(`${version}/${views > 0 ? 'views' : 'no views'}`);
+      } catch (e) {
+        seen.add(`error: ${(e as Error).message}`);
+      } finally {
+        db.close();
+      }
+    };
+    // the opening awaits kysely's promises between statements: probe the file between them
+    const polling = (async () => {
+      while (!done) {
+        probe();
+        await Promise.resolve();
+      }
+    })();
+    const db = await openForWrite(file);
+    done = true;
+    await polling;
+    probe();
+    db.close();
+    const whole = `${STORE_SCHEMA_VERSION}/views`;
+    expect(seen.has(whole)).toBe(true);
+    expect([...seen].filter((s) => s !== whole && s !== 'none/no views')).toEqual([]);
   });
 });
 

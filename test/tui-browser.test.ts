@@ -359,7 +359,9 @@ describe('lock lanes', () => {
 describe('--follow', () => {
   it('grows the list as a recording commits, and keeps the cursor at the end', { timeout: 90_000 }, async () => {
     const file = join(dir, 'live.db');
-    const child = spawn(process.execPath, [CLI, 'record', 'scale', '--param', 'iterations=400', `--out=${file}`], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'record', 'scale', '--param', 'iterations=400', `--out=${file}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let childErr = '';
+    child.stderr.on('data', (d: Buffer) => (childErr += d.toString()));
     try {
       let trace: Trace | undefined;
       let run: RunInfo | undefined;
@@ -374,7 +376,7 @@ describe('--follow', () => {
           // the file is not there yet
         }
       }
-      expect(run).toBeDefined();
+      expect(run, `no run recording with events within 30 s; the recorder said: ${childErr}`).toBeDefined();
       opened.push(trace!);
       const b = new Browser(new RunSource(trace!, run!), 24, 80);
       b.following = true;

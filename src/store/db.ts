@@ -222,10 +222,12 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
       throw errors.unwritable(file, (e as Error).message, e);
     }
     try {
-      await migrate(db, file);
-      writeKinds(db, opts.layout ?? []);
-      writeCodes(db, opts.codes ?? []);
-      rebuildViews(db);
+      await inOneTransaction(db, async () => {
+        await migrate(db, file);
+        writeKinds(db, opts.layout ?? []);
+        writeCodes(db, opts.codes ?? []);
+        rebuildViews(db);
+      });
     } catch (e) {
       if (e instanceof MmtraceError) throw e;
       const c = sqliteCode(e);
@@ -238,6 +240,27 @@ export async function openForWrite(file: string, opts: WriteOpenOptions = {}): P
     return db;
   } catch (e) {
     db.close();
+    throw e;
+  }
+}
+
+/**
+ * Run `work` in one write transaction (BEGIN IMMEDIATE ... COMMIT; ROLLBACK if it throws).
+ *
+ * Why: kysely's SQLite adapter runs migrations without a transaction (it does not claim
+ * transactional DDL), so each migration's schema and meta.schema_version would be visible to other
+ * connections one by one. A reader that opens a file while its recorder is still creating it (a
+ * browser started with --follow, polling for the file) would then see an older storage schema and
+ * migrate the file itself, concurrently with the recorder, and one of them would fail. In one
+ * transaction a reader sees an empty file (not a trace yet) or the whole schema.
+ */
+async function inOneTransaction(db: Db, work: () => Promise<void>): Promise<void> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    await work();
+    db.exec('COMMIT');
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
     throw e;
   }
 }
