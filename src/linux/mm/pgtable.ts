@@ -45,23 +45,21 @@ export function entry_ptr(table: PageTable, addr: number): EntryPtr {
  * value is returned as the hardware would.
  */
 export function read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
-  if (p.table.freed) return read_freed_entry(p, lockless);
-  return one_event(stage_pgtable_read(p, lockless));
-}
-
-/** A read of a freed table: the use-after-free, then the read. */
-function* read_freed_entry(p: EntryPtr, lockless: boolean): Gen<number> {
-  yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
-  const v = stage_pgtable_read(p, lockless);
-  yield 0;
-  return v;
-}
-
-/** Read the entry and stage its pgtable_read event; the value read. */
-function stage_pgtable_read(p: EntryPtr, lockless: boolean): number {
   const v = p.table.entries[p.idx]!;
-  emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
+  if (p.table.freed) return read_freed_entry(p, v, lockless);
+  stage_pgtable_read(p, v, lockless);
+  return one_event(v);
+}
+
+/** A read of a freed table (`v`, read already): the use-after-free, then the read. */
+function* read_freed_entry(p: EntryPtr, v: number, lockless: boolean): Gen<number> {
+  yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield stage_pgtable_read(p, v, lockless);
   return v;
+}
+
+function stage_pgtable_read(p: EntryPtr, v: number, lockless: boolean): 0 {
+  return emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
 }
 
 /**
