@@ -4,7 +4,7 @@
  * simulator hook), when the kernel is exactly in the state after the last stamped event.
  */
 import { kernel, type Kernel } from '../linux/kernel.js';
-import { rcu } from '../linux/kernel/rcu/tree.js';
+import { rcu, rcu_read_nesting } from '../linux/kernel/rcu/tree.js';
 import { task_of } from '../linux/kernel/sched.js';
 import { requests } from '../linux/kernel/request.js';
 import { files } from '../linux/mm/filemap.js';
@@ -60,7 +60,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestL
       stack: [...ts.stack],
       request: ts.request,
       waitTicks: t.waitTicks,
-      rcuNesting: rcuState.readers.get(t) ?? 0,
+      rcuNesting: rcu_read_nesting(t, rcuState),
       irqsOff: ts.irqs_disabled,
     });
   }

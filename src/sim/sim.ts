@@ -1,7 +1,8 @@
 /**
  * The deterministic scheduler.
  *
- * Every task is a generator; every `yield emit.KIND({...})` is one event and one preemption point. A step is:
+ * Every task is a generator; every `yield emit.KIND({...})` is one event and one preemption point (a
+ * function of a single event stages it and returns `one_event(value)`, which yields it the same way). A step is:
  * the strategy picks a runnable task, the task runs until its next yield, and the event it staged is
  * stamped (seq, tick, tid) and handed to the sink. So the sequence of tids of task events is the
  * sequence of scheduling decisions, and re-running with those decisions reproduces the run.
@@ -12,7 +13,7 @@
 import { emit, KIND_BYTE_COST_SLOT, KIND_COST, staged, WAIT_TIMER } from '../trace/vocab/index.js';
 import type { EventSink } from '../trace/sink.js';
 import type { Strategy } from './strategy.js';
-import { type Gen, IDLE_TID, Task, TaskState } from './task.js';
+import { type Gen, IDLE_TID, type OneEvent, Task, TaskState } from './task.js';
 
 let active: Sim | undefined;
 
@@ -24,6 +25,16 @@ export function sim(): Sim {
 /** The task making the current step. */
 export function current(): Task {
   return active!.running!;
+}
+
+/**
+ * End a kernel function's step with the event it has just staged, returning `value` to its caller
+ * once the task runs again: `return one_event(v)` in a plain function is
+ * `function* () { ...; yield emit.x(...); return v }` without a generator (OneEvent in task.ts says
+ * why). Only for a function that makes exactly one event, staged right before this call.
+ */
+export function one_event<T>(value: T): Gen<T> {
+  return (active!.running!.oneEvent as OneEvent<T>).arm(value);
 }
 
 /**
@@ -283,7 +294,7 @@ export class Sim {
    * so no wake-up can be lost. `killable`: a fatal signal wakes the task (it must then re-check
    * `fatalSignal` and leave whatever queue it is on).
    */
-  *block(on: number, waitClass: Name, killable = false): Gen {
+  block(on: number, waitClass: Name, killable = false): Gen {
     const task = this.running!;
     task.state = TaskState.Blocked;
     task.blockedOn = on;
@@ -291,13 +302,24 @@ export class Sim {
     task.blockedSince = this.tick;
     task.killableWait = killable;
     this.removeRunnable(task);
-    yield emit.sched_block({ on, wait: task.waitClass, killable });
+    emit.sched_block({ on, wait: task.waitClass, killable });
+    return one_event(undefined);
   }
 
   /** Make a blocked task runnable; the waker's step records it. */
   *wake(task: Task): Gen {
     if (!this.makeRunnable(task)) return;
     yield emit.sched_wakeup({ target: task.tid, on: task.blockedOn });
+  }
+
+  /**
+   * The event the caller has just staged, then wake `task` (with its sched_wakeup event): for a
+   * one-event leaf (one_event) whose event is followed by a wake-up only sometimes (spin_unlock with
+   * a waiter). The first resume yields the staged event.
+   */
+  *stagedThenWake(task: Task): Gen {
+    yield 0;
+    yield* this.wake(task);
   }
 
   /** Wake without an event of its own (for wakes inside a step that already emits one). */

@@ -4,6 +4,65 @@ export const IDLE_TID = 0xffff;
 /** A simulated task: a generator that yields once per event. */
 export type Gen<T = void> = Generator<0, T, void>;
 
+/**
+ * The step of a kernel function that makes exactly one event and then returns (rcu_read_lock,
+ * reading a page-table entry, an uncontended spin_lock): what `function* f() { ...; yield emit.x(...);
+ * return v }` does, without a generator. Such a leaf is the innermost frame of about half of all
+ * events, and a generator costs an object per call and a frame resumed per step; this iterator is
+ * one per task and reused. The leaf does its work and stages its event when called, then hands the
+ * task's OneEvent back (`return one_event(v)`): the caller's `yield*` yields the staged event (the
+ * step ends there, as at any event) and, once the task is resumed, receives `v`.
+ *
+ * A task is suspended in at most one such step at a time (it can only be resumed into it), so one
+ * per task suffices.
+ */
+export class OneEvent<T = unknown> implements Gen<T> {
+  private pending = false;
+  private value: T | undefined;
+  /** The result object handed to `yield*`, which reads it at once: reused, so nothing is allocated. */
+  private readonly result: { value: unknown; done: boolean } = { value: 0, done: false };
+
+  /** The event is staged; the step will return `value`. */
+  arm(value: T): this {
+    this.pending = false;
+    this.value = value;
+    return this;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<0, T> {
+    const r = this.result;
+    if (!this.pending) {
+      // the first resume: the staged event is yielded
+      this.pending = true;
+      r.value = 0;
+      r.done = false;
+    } else {
+      // resumed after the event: the step returns
+      this.pending = false;
+      r.value = this.value;
+      r.done = true;
+      this.value = undefined;
+    }
+    return r as IteratorResult<0, T>;
+  }
+
+  return(value: T): IteratorResult<0, T> {
+    this.pending = false;
+    this.value = undefined;
+    return { value, done: true };
+  }
+
+  throw(e: unknown): IteratorResult<0, T> {
+    this.pending = false;
+    this.value = undefined;
+    throw e;
+  }
+}
+
 export const enum TaskState {
   Runnable = 0,
   Blocked = 1,
@@ -29,6 +88,8 @@ export class Task {
   exitCode = 0;
   /** The kernel's per-task state (task_struct), opaque to the simulator. */
   data: unknown = undefined;
+  /** The one-event step this task's leaves return (see OneEvent). */
+  readonly oneEvent = new OneEvent();
 
   constructor(
     readonly tid: number,

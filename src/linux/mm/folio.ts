@@ -5,7 +5,7 @@
  * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
  */
 import { emit, LruList } from '../../trace/vocab/index.js';
-import { name, sim, type Name } from '../../sim/sim.js';
+import { name, one_event, sim, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
 import { folio_lru_gen, lru_gen_add_folio, lru_gen_del_folio, lru_gen_enabled, lru_gen_is_active } from './lru_gen.js';
@@ -81,11 +81,11 @@ export function is_huge_zero_pfn(pfn: number): boolean {
 }
 
 /** folio_alloc() (zeroed); `flags`: page flags it starts with besides PG_swapbacked for anon. */
-export function* folio_alloc(order: number, anon: boolean, flags = 0): Gen<Folio> {
+export function folio_alloc(order: number, anon: boolean, flags = 0): Gen<Folio> {
   const f = new Folio(order, anon);
   f.flags |= flags;
-  yield emit.folio_alloc({ folio: f.id, pfn: f.pfn, order, flags: f.flags });
-  return f;
+  emit.folio_alloc({ folio: f.id, pfn: f.pfn, order, flags: f.flags });
+  return one_event(f);
 }
 
 function* check_live(folio: Folio): Gen {
@@ -222,9 +222,10 @@ export function* lru_move_to_flagged_list(folio: Folio): Gen {
   yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: LruList.name(to) });
 }
 
-export function* folio_mapcount_inc(folio: Folio): Gen {
+export function folio_mapcount_inc(folio: Folio): Gen {
   folio.mapcount++;
-  yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
+  emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
+  return one_event(undefined);
 }
 
 /**
@@ -242,14 +243,16 @@ export function* folio_mapcount_add(folio: Folio, n: number): Gen {
   yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
 }
 
-export function* folio_mapcount_dec(folio: Folio): Gen {
+export function folio_mapcount_dec(folio: Folio): Gen {
   folio.mapcount--;
-  yield emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
+  emit.folio_mapcount({ folio: folio.id, mapcount: folio.mapcount });
+  return one_event(undefined);
 }
 
-export function* folio_mark_dirty(folio: Folio): Gen {
+export function folio_mark_dirty(folio: Folio): Gen {
   folio.flags |= PG_dirty;
-  yield emit.folio_mark_dirty({ folio: folio.id });
+  emit.folio_mark_dirty({ folio: folio.id });
+  return one_event(undefined);
 }
 
 // --- the folio lock (mm/filemap.c: folio_lock, folio_unlock, folio_wait_bit_common) ---------------

@@ -3,7 +3,7 @@
  * (kernel-spec §1.3, §2.2-§2.5).
  */
 import { emit, type ArgsOf, VmaReadResult } from '../../trace/vocab/index.js';
-import { current, name, sim } from '../../sim/sim.js';
+import { current, name, one_event, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EAGAIN } from '../include/errno.js';
 import {
@@ -42,10 +42,11 @@ export const VMA_READ_FOREIGN = VmaReadResult.codes.foreign;
 
 // --- mmap_lock -----------------------------------------------------------------------------------
 
-function* mm_lock_seqcount_step(mm: MmStruct): Gen {
+function mm_lock_seqcount_step(mm: MmStruct): Gen {
   const old = mm.mm_lock_seq;
   mm.mm_lock_seq = old + 1;
-  yield emit.mm_lock_seq({ mm: mm.id, old, new: mm.mm_lock_seq });
+  emit.mm_lock_seq({ mm: mm.id, old, new: mm.mm_lock_seq });
+  return one_event(undefined);
 }
 
 export function* mmap_read_lock(mm: MmStruct): Gen {
@@ -125,10 +126,11 @@ export function* mmap_assert_write_locked(mm: MmStruct): Gen {
 
 // --- per-VMA locks -------------------------------------------------------------------------------
 
-function* set_refcnt(vma: VmAreaStruct, value: number): Gen {
+function set_refcnt(vma: VmAreaStruct, value: number): Gen {
   const old = vma.vm_refcnt;
   vma.vm_refcnt = value;
-  yield emit.vma_refcnt({ vma: vma.id, old, new: value });
+  emit.vma_refcnt({ vma: vma.id, old, new: value });
+  return one_event(undefined);
 }
 
 function vma_is_write_locked(vma: VmAreaStruct): boolean {
@@ -215,8 +217,8 @@ function* vma_refcount_put(vma: VmAreaStruct): Gen {
   }
 }
 
-export function* vma_end_read(vma: VmAreaStruct): Gen {
-  yield* vma_refcount_put(vma);
+export function vma_end_read(vma: VmAreaStruct): Gen {
+  return vma_refcount_put(vma);
 }
 
 /**
@@ -272,8 +274,9 @@ export function* vma_start_read_locked(vma: VmAreaStruct): Gen<boolean> {
   return true;
 }
 
-function* count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
-  yield emit.vmstat({ counter: counter.id });
+function count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
+  emit.vmstat({ counter: counter.id });
+  return one_event(undefined);
 }
 
 /**

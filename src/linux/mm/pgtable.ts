@@ -4,7 +4,7 @@
  * The table page itself (struct ptdesc) is declared in mm_types.ts.
  */
 import { emit, type ArgsOf, PtLevel } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
+import { name, one_event } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, table_index,
@@ -44,11 +44,22 @@ export function entry_ptr(table: PageTable, addr: number): EntryPtr {
  * not hold the table's lock. Reading a freed table is a use-after-free: reported, and the stale
  * value is returned as the hardware would.
  */
-export function* read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
+export function read_entry(p: EntryPtr, lockless: boolean): Gen<number> {
   const v = p.table.entries[p.idx]!;
-  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
-  yield emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
+  if (p.table.freed) return read_freed_entry(p, v, lockless);
+  stage_pgtable_read(p, v, lockless);
+  return one_event(v);
+}
+
+/** A read of a freed table (`v`, read already): the use-after-free, then the read. */
+function* read_freed_entry(p: EntryPtr, v: number, lockless: boolean): Gen<number> {
+  yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  yield stage_pgtable_read(p, v, lockless);
   return v;
+}
+
+function stage_pgtable_read(p: EntryPtr, v: number, lockless: boolean): 0 {
+  return emit.pgtable_read({ level: PtLevel.name(p.table.level), addr: p.table.addrOf(p.idx), value: v, lockless });
 }
 
 /**
@@ -62,10 +73,17 @@ export function* read_present_lockless(table: PageTable, idx: number): Gen<numbe
 }
 
 /** set_pte_at / set_pmd / pmd_populate...: write an entry (caller holds the right lock). */
-export function* set_entry(p: EntryPtr, v: number): Gen {
+export function set_entry(p: EntryPtr, v: number): Gen {
   const old = p.table.entries[p.idx]!;
   p.table.entries[p.idx] = v;
-  if (p.table.freed) yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
+  if (p.table.freed) return set_freed_entry(p, v, old);
+  emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
+  return one_event(undefined);
+}
+
+/** The events of a write to a freed table (already written): the use-after-free, then the write. */
+function* set_freed_entry(p: EntryPtr, v: number, old: number): Gen {
+  yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
   yield emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
 }
 

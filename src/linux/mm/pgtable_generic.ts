@@ -42,8 +42,8 @@ export function* __pte_offset_map(pmdp: EntryPtr, addr: number): Gen<MappedPte |
 export const pte_offset_map = __pte_offset_map;
 
 /** pte_unmap(): kunmap_local + rcu_read_unlock. */
-export function* pte_unmap(): Gen {
-  yield* rcu_read_unlock();
+export function pte_unmap(): Gen {
+  return rcu_read_unlock();
 }
 
 export interface LockedPte extends MappedPte {

@@ -198,9 +198,18 @@ export const staged = { kind: 0, a: 0, b: 0, c: 0, d: 0, data: undefined as Uint
 
 /** Encode a list of u32 (little-endian), the layout of the `u32s` and `triples` blobs. */
 export function encodeU32s(values: readonly number[]): Uint8Array {
+  // Byte by byte rather than through a DataView: a small Uint8Array lives in the JS heap until its
+  // .buffer is asked for, and a DataView asks for it (an ArrayBuffer allocated and copied per blob,
+  // on the recording hot path for every rwsem_wake).
   const out = new Uint8Array(values.length * 4);
-  const v = new DataView(out.buffer);
-  for (let i = 0; i < values.length; i++) v.setUint32(i * 4, values[i]! >>> 0, true);
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]! >>> 0;
+    const o = i * 4;
+    out[o] = x & 0xff;
+    out[o + 1] = (x >>> 8) & 0xff;
+    out[o + 2] = (x >>> 16) & 0xff;
+    out[o + 3] = x >>> 24;
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@
  * the MCS queue of qspinlock. A spinning CPU is modelled as a blocked task: it makes no progress and
  * its wait is counted.
  */
-import { current, name, type Name, sim } from '../../../sim/sim.js';
+import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel, type Kernel } from '../../kernel.js';
@@ -43,16 +43,19 @@ function take(lock: SpinLock, owner: Task): void {
   lock.heldList.add(lock);
 }
 
-export function* spin_lock(lock: SpinLock): Gen {
+export function spin_lock(lock: SpinLock): Gen {
   const me = current();
-  if (lock.owner === null) {
-    take(lock, me);
-    yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: false });
-    return;
-  }
+  if (lock.owner !== null) return spin_lock_contended(lock, me);
+  take(lock, me);
+  emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: false, trylock: false });
+  return one_event(undefined);
+}
+
+/** The lock is held: queue, spin (blocked) until it is handed over, then own it. */
+function* spin_lock_contended(lock: SpinLock, me: Task): Gen {
   if (lock.owner === me) throw new Error(`recursive spin_lock on ${lock.cls.text} ${lock.id} (AA deadlock)`);
   lock.waiters.push(me);
-  yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner.tid, queued: true });
+  yield emit.spin_contended({ lock: lock.id, class: lock.cls.id, owner: lock.owner!.tid, queued: true });
   while (lock.owner !== me) yield* sim().block(lock.id, W_SPIN);
   yield emit.spin_lock({ lock: lock.id, class: lock.cls.id, waited: true, trylock: false });
 }
@@ -68,12 +71,13 @@ export function* spin_trylock(lock: SpinLock): Gen<boolean> {
   return true;
 }
 
-export function* spin_unlock(lock: SpinLock): Gen {
+export function spin_unlock(lock: SpinLock): Gen {
   const next = lock.waiters.shift();
   lock.owner = next ?? null;
   if (next === undefined) lock.heldList.delete(lock);
-  yield emit.spin_unlock({ lock: lock.id, class: lock.cls.id });
-  if (next !== undefined) yield* sim().wake(next);
+  emit.spin_unlock({ lock: lock.id, class: lock.cls.id });
+  // handed to the head waiter, which is woken
+  return next !== undefined ? sim().stagedThenWake(next) : one_event(undefined);
 }
 
 export function spin_is_locked_by_me(lock: SpinLock): boolean {

@@ -7,7 +7,7 @@
  * their timing is subject to the same schedule as everything else.
  */
 import { emit } from '../../../trace/vocab/index.js';
-import { current, name, type Name, sim } from '../../../sim/sim.js';
+import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { kernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
@@ -25,15 +25,24 @@ export interface Callback {
   readonly fn: () => Gen;
 }
 
-export class RcuState {
-  /** Tasks inside a read-side section (or with IRQs off), with their nesting. */
-  readonly readers = new Map<Task, number>();
+/** A task inside a read-side section (or with IRQs off). */
+export interface RcuReader {
+  /** rcu_read_lock() depth, IRQ-disabled regions included. */
+  nesting: number;
   /**
-   * When each reader's outermost section began, as a count of outermost sections begun
-   * (`sectionsBegun`). Bookkeeping of the emulator, not of the kernel: it emits nothing and
-   * drives no grace period; rcu_readers_cookie() and rcu_readers_left() read it.
+   * When its outermost section began, as a count of outermost sections begun (`sectionsBegun`).
+   * Bookkeeping of the emulator, not of the kernel: it emits nothing and drives no grace period;
+   * rcu_readers_cookie() and rcu_readers_left() read it.
    */
-  readonly readerSince = new Map<Task, number>();
+  readonly since: number;
+}
+
+export class RcuState {
+  /**
+   * Tasks inside a read-side section, in the order their outermost sections began. One entry per
+   * section rather than per rcu_read_lock(): a nested lock or unlock only counts.
+   */
+  readonly readers = new Map<Task, RcuReader>();
   sectionsBegun = 0;
   /** Callbacks waiting for the next grace period. */
   pending: Callback[] = [];
@@ -66,25 +75,31 @@ export function rcu_init(): void {
 
 function enter_reader(t: Task): number {
   const state = rcu();
-  const nesting = (state.readers.get(t) ?? 0) + 1;
-  state.readers.set(t, nesting);
-  if (nesting === 1) state.readerSince.set(t, ++state.sectionsBegun);
-  return nesting;
+  const reader = state.readers.get(t);
+  if (reader !== undefined) return ++reader.nesting;
+  state.readers.set(t, { nesting: 1, since: ++state.sectionsBegun });
+  return 1;
 }
 
-/** Leave a read-side section; true when the grace period in progress no longer waits for `t`. */
-function exit_reader(t: Task): { nesting: number; gpUnblocked: boolean } {
+/** The read-side nesting of `t` (0: outside any section). */
+export function rcu_read_nesting(t: Task, state: RcuState = rcu()): number {
+  return state.readers.get(t)?.nesting ?? 0;
+}
+
+/** Leave a read-side section; the nesting left (0: `t` is outside every section now). */
+function exit_reader(t: Task): number {
   const state = rcu();
-  const nesting = (state.readers.get(t) ?? 0) - 1;
-  if (nesting < 0) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
-  if (nesting > 0) {
-    state.readers.set(t, nesting);
-    return { nesting, gpUnblocked: false };
-  }
+  const reader = state.readers.get(t);
+  if (reader === undefined) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
+  if (--reader.nesting > 0) return reader.nesting;
   state.readers.delete(t);
-  state.readerSince.delete(t);
-  const gpUnblocked = state.waitingFor.delete(t) && state.waitingFor.size === 0;
-  return { nesting, gpUnblocked };
+  return 0;
+}
+
+/** `t` has left its outermost section: true when the grace period in progress waited for it last. */
+function gp_waited_for_last(t: Task): boolean {
+  const waiting = rcu().waitingFor;
+  return waiting.delete(t) && waiting.size === 0;
 }
 
 function* wake_gp_kthread(): Gen {
@@ -92,14 +107,22 @@ function* wake_gp_kthread(): Gen {
   if (k) yield* sim().wake(k);
 }
 
-export function* rcu_read_lock(): Gen {
-  yield emit.rcu_read_lock({ nesting: enter_reader(current()) });
+export function rcu_read_lock(): Gen {
+  emit.rcu_read_lock({ nesting: enter_reader(current()) });
+  return one_event(undefined);
 }
 
-export function* rcu_read_unlock(): Gen {
-  const { nesting, gpUnblocked } = exit_reader(current());
-  yield emit.rcu_read_unlock({ nesting });
-  if (gpUnblocked) yield* wake_gp_kthread();
+export function rcu_read_unlock(): Gen {
+  const nesting = exit_reader(current());
+  emit.rcu_read_unlock({ nesting });
+  // the last reader the grace period waited for wakes its kthread
+  return nesting === 0 && gp_waited_for_last(current()) ? staged_then_wake_gp_kthread() : one_event(undefined);
+}
+
+/** The event the caller staged, then the grace-period kthread woken (if it runs). */
+function staged_then_wake_gp_kthread(): Gen {
+  const k = rcu().kthread;
+  return k ? sim().stagedThenWake(k) : one_event(undefined);
 }
 
 /** Is the current task inside a read-side section (rcu_read_lock_held)? */
@@ -121,7 +144,7 @@ export function rcu_readers_cookie(): number {
  * ended? Like poll_state_synchronize_rcu(), with the grace period's end read off the readers.
  */
 export function rcu_readers_left(cookie: number): boolean {
-  for (const since of rcu().readerSince.values()) if (since <= cookie) return false;
+  for (const reader of rcu().readers.values()) if (reader.since <= cookie) return false;
   return true;
 }
 
@@ -179,7 +202,8 @@ export function* local_irq_disable(): Gen {
 export function* local_irq_enable(): Gen {
   const ts = task_of(current());
   ts.irqs_disabled--;
-  const { nesting, gpUnblocked } = exit_reader(current());
+  const nesting = exit_reader(current());
+  const gpUnblocked = nesting === 0 && gp_waited_for_last(current());
   yield emit.local_irq_enable({ depth: ts.irqs_disabled, rcu: nesting });
   if (gpUnblocked) yield* wake_gp_kthread();
   // Hook: an IPI sent while IRQs were off is taken now (tlb_remove_table_sync_one, kernel/smp.ts).
