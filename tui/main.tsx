@@ -11,6 +11,7 @@ import { openTrace, parseRunRef, type RunInfo, type Trace } from '../src/trace/r
 import { Browser } from './data/browser.js';
 import { DiffBrowser } from './data/diff-browser.js';
 import { RunSource } from './data/run-source.js';
+import { changedLinesOnly } from './screen.js';
 import { DiffView } from './ui/diff-view.js';
 import { RunPicker } from './ui/picker.js';
 import { RunView } from './ui/run-view.js';
@@ -127,7 +128,7 @@ export async function runTui(refs: readonly string[], opts: TuiOptions = {}): Pr
       : <RunApp opened={opened[0]!} stdout={stdout} theme={theme} follow={opts.follow ?? false} pollMs={opts.pollMs ?? 300} />;
     stdout.write(ALT_SCREEN_ON);
     try {
-      const app = render(tree, { stdout, stdin, exitOnCtrlC: false, patchConsole: false });
+      const app = render(tree, { stdout: changedLinesOnly(stdout), stdin, exitOnCtrlC: false, patchConsole: false });
       await app.waitUntilExit();
     } finally {
       stdout.write(ALT_SCREEN_OFF);
