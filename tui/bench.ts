@@ -14,15 +14,19 @@ import { EventEmitter } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import { runTui } from './main.js';
 
+const MODE_SWITCH = /^(\x1b\[\?\d+[hl])+$/;
+
 class MemoryTerminal extends EventEmitter {
   readonly isTTY = true;
   columns = 200;
   rows = 50;
-  /** When each write came. */
+  /** When each write came, mode switches left out. */
   readonly writes: number[] = [];
   private waiting: { count: number; resolve: () => void } | null = null;
 
-  write = (_chunk: string): boolean => {
+  write = (chunk: string): boolean => {
+    // a mode switch alone (ink's begin of a synchronized update, the cursor hidden) is not a frame
+    if (MODE_SWITCH.test(chunk)) return true;
     this.writes.push(performance.now());
     if (this.waiting && this.writes.length >= this.waiting.count) {
       this.waiting.resolve();
