@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runTui } from '../tui/main.js';
 import { changedLinesOnly, WHOLE_SCREEN } from '../tui/screen.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { Keyboard } from './helpers/keyboard.js';
 
 /**
  * A terminal of `rows` x `columns` cells that understands what ink and the browser write: text,
@@ -121,26 +122,6 @@ describe('a whole-screen frame', () => {
     expect(resized).toBe(1);
   });
 });
-
-class Keyboard extends EventEmitter {
-  readonly isTTY = true;
-  private data: string | null = null;
-  type(keys: string): void {
-    this.data = keys;
-    this.emit('readable');
-  }
-  read = (): string | null => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setRawMode(): void {}
-  setEncoding(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
-}
 
 describe('the browser on a terminal', () => {
   let file: string;

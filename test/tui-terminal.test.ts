@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../src/errors.js';
 import { runTui } from '../tui/main.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
+import { Keyboard } from './helpers/keyboard.js';
 
 const ALT_SCREEN_OFF = '\x1b[?1049l';
 
@@ -25,29 +26,6 @@ class Screen extends EventEmitter {
     cb?.();
     return true;
   };
-}
-
-class Keyboard extends EventEmitter {
-  readonly isTTY = true;
-  raw = false;
-  private data: string | null = null;
-  type(keys: string): void {
-    this.data = keys;
-    this.emit('readable');
-  }
-  read = (): string | null => {
-    const d = this.data;
-    this.data = null;
-    return d;
-  };
-  setRawMode(on: boolean): void {
-    this.raw = on;
-  }
-  setEncoding(): void {}
-  resume(): void {}
-  pause(): void {}
-  ref(): void {}
-  unref(): void {}
 }
 
 let dir: string;
