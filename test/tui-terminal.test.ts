@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../src/errors.js';
+import { openTrace } from '../src/trace/reader.js';
 import { runTui } from '../tui/main.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
 import { Keyboard } from './helpers/keyboard.js';
@@ -79,5 +80,29 @@ describe('the terminal after mmtrace tui', () => {
     expect(error).toBeInstanceOf(Error);
     expect(screen.text.endsWith(ALT_SCREEN_OFF)).toBe(true);
     expect(keyboard.raw).toBe(false);
+  });
+});
+
+describe('the terminal before the diff view', () => {
+  it('shows the diff\'s progress, over both runs\' events, and ends it before the screen is taken', async () => {
+    const screen = new Screen();
+    const keyboard = new Keyboard();
+    const bars: { label: string; total: number; values: number[]; stoppedWhenWritten: number | null }[] = [];
+    const progress = (label: string, total: number) => {
+      const bar = { label, total, values: [] as number[], stoppedWhenWritten: null as number | null };
+      bars.push(bar);
+      return { update: (v: number) => bar.values.push(v), stop: () => (bar.stoppedWhenWritten = screen.text.length) };
+    };
+    const done = runTui([`${recorded}#gup`, `${recorded}#gup`], { stdout: screen as never, stdin: keyboard as never, progress });
+    while (!keyboard.raw) await new Promise((r) => setTimeout(r, 10));
+    keyboard.type('q');
+    await done;
+    const trace = await openTrace(recorded);
+    const events = trace.resolveRun('gup').events;
+    trace.close();
+    expect(bars).toHaveLength(1);
+    expect(bars[0]).toMatchObject({ label: 'diff', total: 2 * events, stoppedWhenWritten: 0 });
+    expect(bars[0]!.values.at(-1)).toBe(2 * events);
+    expect(screen.text).toContain('EQUIVALENT');
   });
 });

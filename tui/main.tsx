@@ -25,6 +25,11 @@ export interface TuiOptions {
   stdin?: NodeJS.ReadStream;
   /** How often --follow reads the run again, in ms. */
   pollMs?: number;
+  /**
+   * Progress of the work before the first frame (the diff view's diff, seconds for runs of a
+   * million events): the command passes its bar on stderr, drawn before the screen is taken.
+   */
+  progress?: (label: string, total: number) => { update(value: number): void; stop(): void };
 }
 
 /** A run to open: the trace, and the run when the reference (or the file) names exactly one. */
@@ -108,6 +113,16 @@ function DiffApp(props: { diff: DiffBrowser; stdout: NodeJS.WriteStream; theme: 
   return <DiffView diff={props.diff} width={width} height={height} theme={props.theme} />;
 }
 
+/** The diff view's state, its diff made with the progress shown. */
+async function openDiff(a: Opened, b: Opened, stdout: NodeJS.WriteStream, opts: TuiOptions): Promise<DiffBrowser> {
+  const bar = opts.progress?.('diff', a.run!.events + b.run!.events);
+  try {
+    return await DiffBrowser.open(a.trace, a.run!, b.trace, b.run!, stdout.rows || 24, stdout.columns || 80, { onProgress: (done) => bar?.update(done) });
+  } finally {
+    bar?.stop();
+  }
+}
+
 const ALT_SCREEN_ON = '\x1b[?1049h\x1b[H';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
 
@@ -122,7 +137,7 @@ export async function runTui(refs: readonly string[], opts: TuiOptions = {}): Pr
     for (const ref of refs) opened.push(await openRef(ref, refs.length === 2));
     if (!stdout.isTTY) throw errors.usage('tui draws on a terminal, and stdout is not one (use replay, diff or query for text)');
     const theme = themeFor();
-    const diff = refs.length === 2 ? await DiffBrowser.open(opened[0]!.trace, opened[0]!.run!, opened[1]!.trace, opened[1]!.run!, stdout.rows || 24, stdout.columns || 80) : null;
+    const diff = refs.length === 2 ? await openDiff(opened[0]!, opened[1]!, stdout, opts) : null;
     const tree = diff
       ? <DiffApp diff={diff} stdout={stdout} theme={theme} />
       : <RunApp opened={opened[0]!} stdout={stdout} theme={theme} follow={opts.follow ?? false} pollMs={opts.pollMs ?? 300} />;

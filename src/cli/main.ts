@@ -222,7 +222,8 @@ Keys: ? in the browser, and README "Browsing a run". Example:
       }
       // React's development build checks every element and doubles the garbage of each frame
       process.env.NODE_ENV ??= 'production';
-      return (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], o);
+      const { progress } = await import('./progress.js');
+      return (await import('../../tui/main.js')).runTui(other === undefined ? [ref] : [ref, other], { ...o, progress });
     })
 
   p.command('query')

@@ -10,7 +10,7 @@
  * find an event of its run (`:`, `/`, `n`, `w`, `r`, `o`, ...): the row holding the event it
  * found becomes the cursor, and the other column follows. Only the rows on screen are read.
  */
-import { diffTracesForBrowsing, type BrowsableDiff, type DiffReport, type Finding } from '../../src/diff/diff.js';
+import { diffTracesForBrowsing, type BrowsableDiff, type DiffOptions, type DiffReport, type Finding } from '../../src/diff/diff.js';
 import type { AlignedRow, RowOp, RunSide } from '../../src/diff/rows.js';
 import { eventsOfRows, type StreamIndex } from '../../src/diff/stream-index.js';
 import type { RunInfo, Trace } from '../../src/trace/reader.js';
@@ -99,8 +99,8 @@ export class DiffBrowser {
     this.divergences = divergencesOf(diff);
   }
 
-  static async open(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, rows: number, cols: number): Promise<DiffBrowser> {
-    const diff = await diffTracesForBrowsing(traceA, runA, traceB, runB);
+  static async open(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, rows: number, cols: number, opts: DiffOptions = {}): Promise<DiffBrowser> {
+    const diff = await diffTracesForBrowsing(traceA, runA, traceB, runB, opts);
     const view = new DiffBrowser(diff, new Browser(new RunSource(traceA, runA)), new Browser(new RunSource(traceB, runB)));
     view.resize(rows, cols);
     view.moveTo(0);
