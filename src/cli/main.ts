@@ -102,8 +102,10 @@ Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace diff race.db#gup race.db#fast`)
     .action(async (a, b, o) => {
-      // The second run's pass starts first, in a worker that boots while this thread loads the diff.
-      const early = (await import('../diff/pass-start.js')).startPassEarly(b);
+      // The second run's pass starts first, in a worker that boots while this thread loads the diff
+      // (on a machine with a core to spare for it: workerMinEventsFor).
+      const { startPassEarly, workerMinEventsFor } = await import('../diff/pass-start.js');
+      const early = workerMinEventsFor() < Infinity ? startPassEarly(b) : null;
       return (await import('./diff.js')).diffCommand(a, b, o, early);
     });
 
