@@ -9,6 +9,7 @@ import { describeError } from '../errors.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { moduleRejection } from '../modules/load.js';
 import { VARIANTS } from '../record/variants.js';
+import { DONE_REQUESTS_LISTED } from '../replay/doc.js';
 import { packageVersion } from '../version.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -80,7 +81,7 @@ function program(): Command {
     .option('--until <sel>', 'event N, end, first-warning, or kind=K,task=T,n=N (the n-th match)', 'end')
     .option('--engine <e>', 'projection (fold the log from a snapshot) or reexec (run the model again)', 'projection')
     .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
-    .option('--requests <n>', 'list every request in flight and the last N that ended, or all', '20')
+    .option('--requests <n>', 'list every request in flight and the last N that ended, or all', String(DONE_REQUESTS_LISTED))
     .option('--json', 'one JSON document on stdout (requestsLeftOut: the requests that ended and are not listed)')
     .action(async (ref, o) => (await import('./replay.js')).replayCommand(ref, o));
 
