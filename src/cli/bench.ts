@@ -20,9 +20,10 @@
  *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
  *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
  *   diff1MMs               `mmtrace diff` (semantic diff plus aligned event streams) of the scale
- *                          workload recorded on gup and on fast, about min(--events, 1M) events each;
- *                          the second run's pass goes to a worker thread, so with two cores or more
- *                          this can come in below the baseline
+ *                          workload recorded on gup and on fast, about min(--events, 1M) events each,
+ *                          the first diff of the process (cold, as the command is); on more than two
+ *                          cores the second run's pass goes to a worker thread, so this can come in
+ *                          below the baseline (workerMinEventsFor, diff/pass-start.ts)
  *   readBoth1MMs           reading both runs' events once, on one thread: the baseline (diffOverRead,
  *                          target <= 2)
  *   diff1MSerialMs         the same diff with both passes on this thread (no worker): what the diff
