@@ -79,3 +79,13 @@ test('diffTraces reports its progress over both runs', async () => {
     trace.close();
   }
 });
+
+// A worker starts cold (boot, modules, its own JIT): on two cores it cost more than the overlap
+// gained, so there the diff does both passes on one thread unless told otherwise.
+test('a diff uses a worker thread only with a core to spare for it', async () => {
+  const { workerMinEventsFor, WORKER_MIN_EVENTS } = await dist('diff/pass-start.js');
+  expect(workerMinEventsFor(1)).toBe(Infinity);
+  expect(workerMinEventsFor(2)).toBe(Infinity);
+  expect(workerMinEventsFor(3)).toBe(WORKER_MIN_EVENTS);
+  expect(workerMinEventsFor(16)).toBe(WORKER_MIN_EVENTS);
+});

@@ -9,6 +9,7 @@ import { describeError } from '../errors.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { moduleRejection } from '../modules/load.js';
 import { VARIANTS } from '../record/variants.js';
+import { DONE_REQUESTS_LISTED } from '../replay/doc.js';
 import { packageVersion } from '../version.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -80,7 +81,7 @@ function program(): Command {
     .option('--until <sel>', 'event N, end, first-warning, or kind=K,task=T,n=N (the n-th match)', 'end')
     .option('--engine <e>', 'projection (fold the log from a snapshot) or reexec (run the model again)', 'projection')
     .option('--verify', 're-execute and check every event up to --until against the log (exit 1 on divergence)')
-    .option('--requests <n>', 'list every request in flight and the last N that ended, or all', '20')
+    .option('--requests <n>', 'list every request in flight and the last N that ended, or all', String(DONE_REQUESTS_LISTED))
     .option('--json', 'one JSON document on stdout (requestsLeftOut: the requests that ended and are not listed)')
     .action(async (ref, o) => (await import('./replay.js')).replayCommand(ref, o));
 
@@ -102,8 +103,10 @@ Example:
   npx mmtrace record cross-vma-race --path=gup,fast --out=race.db
   npx mmtrace diff race.db#gup race.db#fast`)
     .action(async (a, b, o) => {
-      // The second run's pass starts first, in a worker that boots while this thread loads the diff.
-      const early = (await import('../diff/pass-start.js')).startPassEarly(b);
+      // The second run's pass starts first, in a worker that boots while this thread loads the diff
+      // (on a machine with a core to spare for it: workerMinEventsFor).
+      const { startPassEarly, workerMinEventsFor } = await import('../diff/pass-start.js');
+      const early = workerMinEventsFor() < Infinity ? startPassEarly(b) : null;
       return (await import('./diff.js')).diffCommand(a, b, o, early);
     });
 

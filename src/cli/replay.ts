@@ -26,8 +26,8 @@ interface ReplayFlags {
 }
 
 /**
- * --requests (main.ts has the default, 20): how many of the requests that ended to list, the last
- * ones, or all of them. Every request in flight is listed.
+ * --requests (default DONE_REQUESTS_LISTED, replay/doc.ts): how many of the requests that ended
+ * to list, the last ones, or all of them. Every request in flight is listed.
  */
 function parseDoneRequests(text: string): number {
   if (text === 'all') return Infinity;

@@ -13,7 +13,7 @@ import { finalStateFindings } from './final.js';
 import type { Finding } from './finding.js';
 import { byteSources, describeVma, type ByteSource } from './sources.js';
 import { runPass, type RunPass } from './pass.js';
-import { startPass, WORKER_MIN_EVENTS, type PendingPass } from './pass-start.js';
+import { startPass, workerMinEventsFor, type PendingPass } from './pass-start.js';
 import { alignStreams, type Alignment } from './align.js';
 import type { Hunk, RequestStreams, TaskStreams } from './hunks.js';
 import { AlignedRows } from './rows.js';
@@ -267,7 +267,7 @@ function verdictOf(findings: Finding[]): Pick<DiffReport, 'verdict' | 'differenc
 /**
  * What `mmtrace diff` computes: the semantic diff of two runs plus their aligned event streams. One
  * read of each log feeds both the facts and the token streams. `workerMinEvents`: run B's events
- * from which its pass goes to a worker thread (default WORKER_MIN_EVENTS in pass.ts).
+ * from which its pass goes to a worker thread (default: workerMinEventsFor() this machine's cores).
  */
 export async function diffTraces(
   traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, strict = false, opts: DiffOptions = {},
@@ -310,7 +310,7 @@ async function diffPasses(
   const progress = (done: number) => opts.onProgress?.(done, events);
   // Run B's pass in a worker thread (large runs) while this thread does run A's; A's tokens are
   // interned first either way, so the report is the same with or without the worker.
-  const minEvents = opts.workerMinEvents ?? WORKER_MIN_EVENTS;
+  const minEvents = opts.workerMinEvents ?? workerMinEventsFor();
   const worthIt = runB.events >= minEvents;
   if (!worthIt) opts.early?.cancel();
   const pendingB = worthIt ? ((opts.early ?? null) as PendingPass<RunPass> | null) ?? (startPass(traceB.file, runB, minEvents) as PendingPass<RunPass> | null) : null;

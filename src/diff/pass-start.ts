@@ -4,12 +4,27 @@
  * it boot while this thread loads the diff and opens the files.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RunInfo } from '../trace/reader.js';
 
 /** Below this many events a worker's start-up (~100 ms of module loading) costs more than it saves. */
 export const WORKER_MIN_EVENTS = 200_000;
+
+/**
+ * Run B's events from which a diff does its pass in a worker thread, on a machine of `cores`
+ * cores: WORKER_MIN_EVENTS when a core is left for the worker besides this thread's pass and V8's
+ * own threads (the collector and the optimizing compiler work beside each), else never. A worker
+ * starts cold: it boots, loads the modules and compiles the pass afresh, about 1 s of CPU more
+ * for a diff of two 1M-event runs than both passes on one thread, where the second pass runs code
+ * the first made fast. On 2 cores that costs more than the overlap gains: in fresh processes on
+ * the 2-core machine (load 5 to 6 from other work), both passes on one thread took 2.1 to 3.0 s
+ * (1.8 to 2.4 s of CPU), with the worker 3.2 to 4.1 s (3.0 to 3.5 s of CPU).
+ */
+export function workerMinEventsFor(cores: number = availableParallelism()): number {
+  return cores > 2 ? WORKER_MIN_EVENTS : Infinity;
+}
 
 /** The part of a pass (pass.ts's RunPass) whose token ids the taker renumbers. */
 export interface TokenPass {

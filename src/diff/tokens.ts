@@ -13,7 +13,7 @@ import { readRun } from '../reduce/read-run.js';
 import type { Reducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { KINDS, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
+import { KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -48,9 +48,24 @@ interface KindFormat {
   name: string;
   code: number;
   fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType }[];
-  /** Writes the symbolic values of an event of this kind into `out`, in `fields` order. */
-  extract: (e: TraceEvent, ids: SymbolIds, out: number[]) => void;
+  /**
+   * Writes the tid and seq of an event of this kind into `out` (at TID and SEQ), then its symbolic
+   * values from FIRST_VALUE on, in `fields` order.
+   */
+  extract: (e: TraceEvent, ids: SymbolIds, out: Int32Array) => void;
 }
+
+/**
+ * Where extract() puts an event's tid, its seq, and its first symbolic value. The tid and seq are
+ * read there, in the kind's own function, because a read of `e.tid` where every kind's event
+ * passes (StreamBuilder.event) is a megamorphic load, which boxes a double field into a new heap
+ * number: 32 bytes of garbage per event, a third of what a diff pass allocated. Both fit an
+ * Int32Array (a stream's seqs are one already), as the symbolic values do: ids of texts, enum
+ * codes, bools, request numbers.
+ */
+const TID = 0;
+const SEQ = 1;
+const FIRST_VALUE = 2;
 
 /** How a token's names and VMAs become numbers: run-local ids of their texts. */
 interface SymbolIds {
@@ -65,7 +80,9 @@ interface SymbolIds {
  */
 function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
   const consts: unknown[] = [];
-  const lines = fields.map((s, i) => {
+  const header = [`out[${TID}] = e.tid;`, `out[${SEQ}] = e.seq;`];
+  const lines = fields.map((s, f) => {
+    const i = FIRST_VALUE + f;
     const read = `e[${JSON.stringify(s.field)}]`;
     if (s.render === 'name') return `out[${i}] = ids.nameId(${read});`;
     if (s.render === 'vma') return `out[${i}] = ids.rangeId(${read});`;
@@ -77,7 +94,7 @@ function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
     return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
   });
   const params = consts.map((_, i) => `C${i}`);
-  return new Function(...params, `return function extract(e, ids, out) {\n  ${lines.join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
+  return new Function(...params, `return function extract(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
 }
 
 /** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
@@ -90,6 +107,18 @@ for (const k of KINDS) {
     if (render) fields.push({ field, render, type });
   });
   FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(fields) };
+}
+
+/**
+ * By kind code: whether an event of the kind opens (request_begin) or closes (request_end) its
+ * task's request in flight, the stream's `requests`. A table by code, read where every kind's event
+ * passes: `e.kind` there is a megamorphic load.
+ */
+const OPENS_REQUEST: boolean[] = [];
+const CLOSES_REQUEST: boolean[] = [];
+for (const k of KINDS) {
+  OPENS_REQUEST[k.kind] = k.name === 'request_begin';
+  CLOSES_REQUEST[k.kind] = k.name === 'request_end';
 }
 
 /**
@@ -127,25 +156,41 @@ class Tokenizer implements SymbolIds {
   /** Per VMA id, the range its last token showed and that range's id: reused while it holds. */
   private readonly lastRange = new Map<number, { start: number; end: number; id: number }>();
   private readonly nameIds = new Interner();
-  private readonly values = [0, 0, 0, 0];
+  /** The last event read: its tid, seq and symbolic values (at TID, SEQ, FIRST_VALUE...). */
+  private readonly values = new Int32Array(FIRST_VALUE + 4);
 
   constructor(private readonly interner: Interner, private readonly vmas: VmaMap) {}
 
+  /** The tid of the event token() was last given. */
+  get tid(): number {
+    return this.values[TID]!;
+  }
+
+  /** The seq of the event token() was last given. */
+  get seq(): number {
+    return this.values[SEQ]!;
+  }
+
   token(e: TraceEvent, code: number): number {
+    const v = this.values;
     const f = FORMATS_BY_CODE[code];
-    if (!f) return this.interner.id(`kind${code}`);
+    if (!f) {
+      v[TID] = e.tid;
+      v[SEQ] = e.seq;
+      return this.interner.id(`kind${code}`);
+    }
+    f.extract(e, this, v);
     const n = f.fields.length;
     if (n === 0) return (this.fixed[code] ??= this.interner.id(f.name));
-    const v = this.values;
-    f.extract(e, this, v);
+    const last = FIRST_VALUE + n - 1;
     let node = (this.tries[code] ??= new Map());
-    for (let i = 0; i < n - 1; i++) {
+    for (let i = FIRST_VALUE; i < last; i++) {
       let next = node.get(v[i]!) as TokenTrie | undefined;
       if (next === undefined) node.set(v[i]!, (next = new Map()));
       node = next;
     }
-    let id = node.get(v[n - 1]!) as number | undefined;
-    if (id === undefined) node.set(v[n - 1]!, (id = this.interner.id(this.text(f, v))));
+    let id = node.get(v[last]!) as number | undefined;
+    if (id === undefined) node.set(v[last]!, (id = this.interner.id(this.text(f, v))));
     return id;
   }
 
@@ -166,11 +211,11 @@ class Tokenizer implements SymbolIds {
   }
 
   /** The token text: kind name and symbolic fields (names and VMA slots hold their text's ids). */
-  private text(f: KindFormat, v: number[]): string {
+  private text(f: KindFormat, v: Int32Array): string {
     let text = f.name;
     for (let i = 0; i < f.fields.length; i++) {
       const s = f.fields[i]!;
-      const x = v[i]!;
+      const x = v[FIRST_VALUE + i]!;
       const shown = s.render === 'name' ? this.nameIds.texts[x] ?? `#${x}` : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
       text += ` ${s.field}=${shown}`;
     }
@@ -242,10 +287,12 @@ export class StreamBuilder implements Reducer {
   }
 
   event(e: TraceEvent, code: number): void {
-    const l = this.listsOf(e.tid);
-    if (e.kind === 'request_begin') l.request = e.req;
-    l.push(this.tokenizer.token(e, code), e.seq);
-    if (e.kind === 'request_end') l.request = -1;
+    const t = this.tokenizer;
+    const token = t.token(e, code);
+    const l = this.listsOf(t.tid);
+    if (OPENS_REQUEST[code]) l.request = (e as EventOf<'request_begin'>).req;
+    l.push(token, t.seq);
+    if (CLOSES_REQUEST[code]) l.request = -1;
   }
 
   streams(): Map<string, TokenStream> {

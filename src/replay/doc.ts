@@ -18,6 +18,9 @@ export interface DocOptions {
   doneRequests?: number;
 }
 
+/** How many of the requests that ended `replay` lists unless told (its --requests). */
+export const DONE_REQUESTS_LISTED = 20;
+
 /** The indexes into the request log of the requests a document lists, in log order. */
 function listedRequests(log: Model['requests'], doneRequests = Infinity): number[] {
   const listed: number[] = [];
