@@ -49,7 +49,8 @@ describe('review of v1 (the fast path as posted)', () => {
     expect(cross.violations.find((v: any) => v.checker === 'mixed-vmas').preemptions).toBe(1);
   });
 
-  it('prints a command for each that shows it again in a fresh process', () => {
+  // A dozen fresh processes (replay, diff): about 8 s on an idle machine, a minute beside other work.
+  it('prints a command for each that shows it again in a fresh process', { timeout: 180_000 }, () => {
     for (const p of doc.problems) {
       for (const command of p.reproduce) {
         const r = runPrinted(command, dir);
