@@ -8,7 +8,8 @@
  * (run, seq) unique index). Numbers are stored as INTEGER (column affinity turns the bound doubles
  * into integers).
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/store/kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE TABLE meta (

@@ -2,7 +2,8 @@
  * Snapshots of the emulated state (encoded replay models), taken while recording so that replay
  * reaches any event by decoding the nearest snapshot and folding a bounded number of events.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/store/kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE TABLE snapshots (

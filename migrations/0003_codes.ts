@@ -3,7 +3,8 @@
  * (rwsem_modes, pt_levels, lru_lists, page_flags ...), and `kinds.types` each field's type, so the
  * views can show a code's name and an address in hex next to the stored integer.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/store/kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`ALTER TABLE kinds ADD COLUMN types TEXT NOT NULL DEFAULT '[]'`.execute(db);

@@ -4,7 +4,8 @@
  * request_end say, and their first seqs). Replay rebuilds a run's request log up to a snapshot from
  * these rows, so a snapshot no longer carries the whole log, which grows with the run.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/store/kysely.js';
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`CREATE TABLE request_log (

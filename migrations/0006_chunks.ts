@@ -12,7 +12,8 @@
  *  chunk_bytes  one row: the bytes C0..FF then 00, where SQL looks up a byte unicode() cannot read
  *  chunk_ords   0 .. CHUNK_EVENTS - 1: the index of an event within its chunk, for the view to join
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/store/kysely.js';
 
 /** CHUNK_EVENTS of src/store/chunk.ts, as this migration fixed it (a migration never changes). */
 const CHUNK_EVENTS = 4096;

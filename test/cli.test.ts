@@ -219,7 +219,9 @@ console.log(JSON.stringify({ simEventsPerSec: 1000, bytesPerEvent: 0, notHere: 3
 }
 
 describe('mmtrace bench', () => {
-  test('--json reports every figure with its baseline, and beside another build\'s with --against', () => {
+  // About 20 s of CPU on one core (simulation, recording, replay, diff, align, explore, three tui
+  // processes): past the default 60 s when the machine is busy with other work.
+  test('--json reports every figure with its baseline, and beside another build\'s with --against', { timeout: 180_000 }, () => {
     // --skip=review: a review of the library takes a minute of its own (test/review.test.ts covers it);
     // rss10m and rss100m record 10M and 100M events (the child they run is tested below)
     const old = fakeOldBuild();

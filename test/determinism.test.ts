@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Variant } from '../src/linux/kernel.js';
+import type { Variant } from '../src/linux/variants.js';
 import { PctStrategy, RandomStrategy, type Strategy } from '../src/sim/strategy.js';
 import { HASH_SEED, chain, eventHash, hashHex } from '../src/trace/hash.js';
 import type { EventSink } from '../src/trace/sink.js';

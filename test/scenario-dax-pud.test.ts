@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { PUD_SIZE } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { VARIANTS } from '../src/linux/kernel.js';
+import { VARIANTS } from '../src/linux/variants.js';
 import { VM_FAULT_NOPAGE } from '../src/linux/mm/mm_types.js';
 import {
   DAX_AREA, DAX_READ_AT, DAX_READ_LEN, DAX_STORES, DAX_TAIL_AT, DAX_TAIL_LEN, dax1g, daxByte,

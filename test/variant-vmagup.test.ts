@@ -34,7 +34,7 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE
 import { mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import type { Gen } from '../src/sim/task.js';
-import { VARIANTS } from '../src/linux/kernel.js';
+import { VARIANTS } from '../src/linux/variants.js';
 import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE } from '../src/trace/vocab/index.js';
 import { TARGET_ARGV, TARGET_ENVP } from '../src/workloads/cmdline-poll.js';
 import { fileCmdline } from '../src/workloads/file-cmdline.js';

@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeError } from '../errors.js';
 import { endQuietlyOnBrokenPipe } from './broken-pipe.js';
 import { moduleRejection } from '../modules/load.js';
-import { VARIANTS } from '../record/variants.js';
+import { VARIANTS } from '../linux/variants.js';
 import { DONE_REQUESTS_LISTED } from '../replay/doc.js';
 import { packageVersion } from '../version.js';
 

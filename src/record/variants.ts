@@ -1,7 +1,7 @@
 /** The access paths a run can take, the review's switches of the fast path, and run names. */
 import { didYouMean, errors } from '../errors.js';
 import { isModuleRef } from '../modules/registry.js';
-import { isVariant, VARIANTS, type Variant } from '../linux/kernel.js';
+import { isVariant, VARIANTS, type Variant } from '../linux/variants.js';
 import type { AccessPath } from '../workloads/workload.js';
 
 export const PATHS: readonly AccessPath[] = ['gup', 'fast'];

@@ -5,13 +5,11 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler,
-  type Compilable, type MigrationProvider, type Migration,
-} from 'kysely';
+import type { Compilable, MigrationProvider, Migration } from 'kysely';
 import { MIGRATIONS, STORE_SCHEMA_VERSION } from '../../migrations/index.js';
 import { errors, MmtraceError } from '../errors.js';
 import { rowOfLayout, type CodeTable, type KindLayout } from './layout.js';
+import { DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler } from './kysely.js';
 import type { TraceDB } from './schema.js';
 import { rebuildViews } from './views.js';
 import { writerPragmas, type WriterPragmaOptions } from './pragmas.js';

@@ -4,7 +4,8 @@
  */
 import { rcu_init } from '../linux/kernel/rcu/tree.js';
 import { init_zero_page } from '../linux/mm/folio.js';
-import { DEFAULT_CONFIG, Kernel, type KernelConfig, parseVariants } from '../linux/kernel.js';
+import { DEFAULT_CONFIG, Kernel, type KernelConfig } from '../linux/kernel.js';
+import { parseVariants } from '../linux/variants.js';
 import { type AccessRemoteVmHook, build_with_access_remote_vm_hook } from '../linux/mm/access_remote_fast.js';
 import { keep_request_log } from '../linux/kernel/request.js';
 import { TaskStruct } from '../linux/kernel/sched.js';

@@ -2,7 +2,7 @@
  * What a workload is: named tasks of a target process, monitors and background tasks, with
  * parameters. `boot` runs as the first task (`init`) of a fresh emulated kernel and spawns the rest.
  */
-import type { Variant } from '../linux/kernel.js';
+import type { Variant } from '../linux/variants.js';
 import type { Gate } from '../sim/directed.js';
 import type { Gen } from '../sim/task.js';
 
