@@ -6,7 +6,6 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runTui } from '../tui/main.js';
 import { changedLinesOnly, WHOLE_SCREEN } from '../tui/screen.js';
 import { mmtrace, tempDir } from './helpers/cli.js';
 import { Keyboard } from './helpers/keyboard.js';
@@ -125,7 +124,15 @@ describe('a whole-screen frame', () => {
 
 describe('the browser on a terminal', () => {
   let file: string;
-  beforeAll(() => {
+  let runTui: typeof import('../tui/main.js').runTui;
+  beforeAll(async () => {
+    // ink draws only the last frame when it believes it runs in CI, and reads CI when it is
+    // loaded: load it as `mmtrace tui` does on a terminal, with CI cleared
+    const ci = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
+    ({ runTui } = await import('../tui/main.js'));
+    for (const [name, value] of Object.entries(ci)) if (value !== undefined) process.env[name] = value;
     file = join(tempDir(), 'sw.db');
     expect(mmtrace(['record', 'stuck-writer', '--path=gup', `--out=${file}`]).status).toBe(0);
   });
