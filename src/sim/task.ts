@@ -17,14 +17,15 @@ export type Gen<T = void> = Generator<0, T, void>;
  * per task suffices.
  */
 export class OneEvent<T = unknown> implements Gen<T> {
-  private pending = false;
+  /** The staged event has been yielded: the next resume returns the value. */
+  private yielded = false;
   private value: T | undefined;
   /** The result object handed to `yield*`, which reads it at once: reused, so nothing is allocated. */
   private readonly result: { value: unknown; done: boolean } = { value: 0, done: false };
 
   /** The event is staged; the step will return `value`. */
   arm(value: T): this {
-    this.pending = false;
+    this.yielded = false;
     this.value = value;
     return this;
   }
@@ -35,14 +36,14 @@ export class OneEvent<T = unknown> implements Gen<T> {
 
   next(): IteratorResult<0, T> {
     const r = this.result;
-    if (!this.pending) {
+    if (!this.yielded) {
       // the first resume: the staged event is yielded
-      this.pending = true;
+      this.yielded = true;
       r.value = 0;
       r.done = false;
     } else {
       // resumed after the event: the step returns
-      this.pending = false;
+      this.yielded = false;
       r.value = this.value;
       r.done = true;
       this.value = undefined;
@@ -51,13 +52,13 @@ export class OneEvent<T = unknown> implements Gen<T> {
   }
 
   return(value: T): IteratorResult<0, T> {
-    this.pending = false;
+    this.yielded = false;
     this.value = undefined;
     return { value, done: true };
   }
 
   throw(e: unknown): IteratorResult<0, T> {
-    this.pending = false;
+    this.yielded = false;
     this.value = undefined;
     throw e;
   }

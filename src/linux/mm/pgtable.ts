@@ -77,14 +77,18 @@ export function set_entry(p: EntryPtr, v: number): Gen {
   const old = p.table.entries[p.idx]!;
   p.table.entries[p.idx] = v;
   if (p.table.freed) return set_freed_entry(p, v, old);
-  emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
+  stage_pgtable_set(p, v, old);
   return one_event(undefined);
 }
 
 /** The events of a write to a freed table (already written): the use-after-free, then the write. */
 function* set_freed_entry(p: EntryPtr, v: number, old: number): Gen {
   yield emit.use_after_free({ what: UAF_PGTABLE.id, obj: p.table.id });
-  yield emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
+  yield stage_pgtable_set(p, v, old);
+}
+
+function stage_pgtable_set(p: EntryPtr, v: number, old: number): 0 {
+  return emit.pgtable_set({ table: p.table.id, addr: p.table.addrOf(p.idx), value: v, old });
 }
 
 /**

@@ -96,8 +96,12 @@ function exit_reader(t: Task): number {
   return 0;
 }
 
-/** `t` has left its outermost section: true when the grace period in progress waited for it last. */
-function gp_waited_for_last(t: Task): boolean {
+/**
+ * `t` has left a section, `nesting` deep now: true when that was its outermost section and the
+ * grace period in progress waited for it last (its kthread is then to be woken).
+ */
+function gp_waited_for_last(t: Task, nesting: number): boolean {
+  if (nesting > 0) return false;
   const waiting = rcu().waitingFor;
   return waiting.delete(t) && waiting.size === 0;
 }
@@ -116,7 +120,7 @@ export function rcu_read_unlock(): Gen {
   const nesting = exit_reader(current());
   emit.rcu_read_unlock({ nesting });
   // the last reader the grace period waited for wakes its kthread
-  return nesting === 0 && gp_waited_for_last(current()) ? staged_then_wake_gp_kthread() : one_event(undefined);
+  return gp_waited_for_last(current(), nesting) ? staged_then_wake_gp_kthread() : one_event(undefined);
 }
 
 /** The event the caller staged, then the grace-period kthread woken (if it runs). */
@@ -203,7 +207,7 @@ export function* local_irq_enable(): Gen {
   const ts = task_of(current());
   ts.irqs_disabled--;
   const nesting = exit_reader(current());
-  const gpUnblocked = nesting === 0 && gp_waited_for_last(current());
+  const gpUnblocked = gp_waited_for_last(current(), nesting);
   yield emit.local_irq_enable({ depth: ts.irqs_disabled, rcu: nesting });
   if (gpUnblocked) yield* wake_gp_kthread();
   // Hook: an IPI sent while IRQs were off is taken now (tlb_remove_table_sync_one, kernel/smp.ts).
