@@ -18,6 +18,7 @@ import type { EventSink } from '../src/trace/sink.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
 import { WORKLOADS, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
+import { allDecisions } from './helpers/rows.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mmtrace-chunks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -184,6 +185,7 @@ describe('the SQL views decode what the JS decoder does', () => {
         const kinds = new Map(trace.kinds().map((k) => [k.kind, k.name]));
         expect(sql).toEqual(js.map((r) => [r[0], r[1], r[2], kinds.get(r[3])]));
         expect(sqlRows(file, run)).toEqual(js);
+        expect(allDecisions(trace.decisions(run)), 'the scheduler decisions replay follows').toEqual(js.map((e) => e[2]).filter((tid) => tid !== 0));
       }
     } finally {
       db.close();
@@ -232,6 +234,7 @@ describe('a file holding runs of both formats', () => {
         const js = [...trace.events(run)];
         expect(js.length).toBe(trace.run(run).events);
         expect(sqlRows(file, run)).toEqual(js);
+        expect(allDecisions(trace.decisions(run)), 'the scheduler decisions replay follows').toEqual(js.map((e) => e[2]).filter((tid) => tid !== 0));
         const name = trace.run(run).name;
         const requests = (db.prepare('SELECT count(*) AS n FROM requests WHERE run = ?').get(run) as { n: number }).n;
         expect(requests).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, type EventRow } from '../src/trace/reader.js';
 import { Recorder } from '../src/trace/recorder.js';
 import { decode, emit } from '../src/trace/vocab/index.js';
-import { stamp, type SinkRow } from './helpers/rows.js';
+import { allDecisions, stamp, type SinkRow } from './helpers/rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DIST_RECORDER = join(ROOT, 'dist/src/trace/recorder.js');
@@ -145,7 +145,7 @@ async function checkIncomplete(file: string, exactEvents?: number): Promise<numb
     // the final hash is the chain value of the last committed batch, and recomputes from the events
     expect(r!.finalHash).toBe(hashHex(batches.at(-1)!.hash));
     expect(r!.finalHash).toBe(hashOf(rows));
-    expect([...t.decisionsOf(r!.id)]).toEqual(rows.filter((e) => e[2] !== 0).map((e) => e[2]));
+    expect(allDecisions(t.decisions(r!.id))).toEqual(rows.filter((e) => e[2] !== 0).map((e) => e[2]));
     expect(t.names(r!.id)).toEqual(['', 'cmdline']);
     expect(t.tasks(r!.id).map((x) => x.name)).toEqual(['monitor', 'target']);
     return committed;
@@ -305,7 +305,7 @@ describe('recorder', () => {
     expect(s.finalHash).toBe(hashHex(h));
     const t = await openTrace(file);
     expect(t.eventCount(1)).toBe(n);
-    expect(t.decisionsOf(1).length).toBe(n);
+    expect(allDecisions(t.decisions(1)).length).toBe(n);
     expect(t.batches(1)).toHaveLength(Math.ceil(n / 16384));
     t.close();
   });

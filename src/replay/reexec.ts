@@ -125,14 +125,13 @@ export function reexecute(trace: Trace, run: RunInfo, until: number, opts: { ver
     throw new MmtraceError('EUNKNOWN_WORKLOAD', `run ${run.name} was recorded from workload '${run.workload}', which this build does not have; use --engine=projection`);
   }
   const base = { codeChanged: run.codeVersion !== codeVersion(), recordedWith: run.codeVersion };
-  const decisions = trace.decisionsOf(run.id);
 
   const attempt = (verifier: VerifySink | undefined, stopAt: number): ReexecResult => {
     const sink = verifier ?? new VerifySink(trace, run.id, stopAt, [], 0, false);
     try {
       const result = runGuarded(fromModule, () => runWorkload({
         workload, params: run.params as Record<string, ParamValue>, path: path.name, pathHook: path.hook,
-        variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(decisions),
+        variant: run.variant, seed: run.seed, strategy: new ReplayStrategy(trace.decisions(run.id)),
         config: run.config as Partial<KernelConfig>, sink, stopAfter: stopAt,
         // A limited run ends with the event_limit event its limit produced: the same limit again.
         maxEvents: run.limit ?? undefined,

@@ -5,6 +5,7 @@
 import type { RawRow } from '../trace/vocab/index.js';
 import { Prng } from './prng.js';
 import { IDLE_TID, type Task } from './task.js';
+import type { RecordedDecisions } from '../trace/decisions.js';
 
 export interface Strategy {
   /**
@@ -82,18 +83,19 @@ export class ScheduleDiverged extends Error {
 
 /** Replays recorded decisions: the tid of every step, in order. */
 export class ReplayStrategy implements Strategy {
-  private i = 0;
+  private taken = 0;
   readonly description = 'replay';
 
-  constructor(private readonly tids: ArrayLike<number>) {}
+  constructor(private readonly decisions: RecordedDecisions) {}
 
   spawned(): void {}
 
   pick(runnable: readonly Task[]): Task | undefined {
-    const tid = this.tids[this.i++];
+    const tid = this.decisions.next();
+    this.taken++;
     if (tid === IDLE_TID) return undefined;
     const task = runnable.find((t) => t.tid === tid);
-    if (!task) throw new ScheduleDiverged(this.i, tid ?? 0);
+    if (!task) throw new ScheduleDiverged(this.taken, tid ?? 0);
     return task;
   }
 }

@@ -18,6 +18,7 @@ import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
 import type { RequestLog } from './request-log.js';
 import { logFromSegments } from './request-segment.js';
+import { DecisionsOfChunks, decisionsOfArray, type RecordedDecisions } from './decisions.js';
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { Direction, EventBlock, EventFilter, EventRow, KindLayout, QueryResult };
@@ -213,11 +214,16 @@ export class Trace {
   }
 
   /**
-   * The scheduler decisions of a run: the tids of its events with tid != 0, in order. A run stored
-   * in chunks keeps them once, as its events' tids; a run of the row format in its batch rows too.
+   * The scheduler decisions of a run: the tids of its events with tid != 0, in order, read as the
+   * replay takes them. A run stored in chunks keeps them once, as its events' tids; a run of the row
+   * format in its batch rows, run-length coded.
    */
-  decisionsOf(run: number): Uint32Array {
-    if (this.store.formatOf(run) === FORMAT_CHUNKS) return this.decisionsFromTids(run);
+  decisions(run: number): RecordedDecisions {
+    if (this.store.formatOf(run) === FORMAT_CHUNKS) return new DecisionsOfChunks(this.store.chunkTids(run));
+    return decisionsOfArray(this.decisionsOfRows(run));
+  }
+
+  private decisionsOfRows(run: number): Uint32Array {
     const blobs = this.store.decisionBlobs(run);
     let total = 0;
     for (const b of blobs) {
@@ -236,20 +242,6 @@ export class Trace {
       }
     }
     return out;
-  }
-
-  private decisionsFromTids(run: number): Uint32Array {
-    let out = new Uint32Array(1 << 16);
-    let n = 0;
-    for (const c of this.store.chunkTids(run)) {
-      if (out.length < n + c.count) {
-        const grown = new Uint32Array(Math.max(out.length * 2, n + c.count));
-        grown.set(out.subarray(0, n));
-        out = grown;
-      }
-      for (let i = 0; i < c.count; i++) if (c.tid[i] !== 0) out[n++] = c.tid[i]!;
-    }
-    return out.slice(0, n);
   }
 
   /** The latest snapshot taken at or before event `seq` (snapshots of uncommitted events never exist). */
