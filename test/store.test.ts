@@ -417,6 +417,7 @@ describe('errors', () => {
       expect(rows).toHaveLength(s.events);
       expect(hashOf(rows)).toBe(r.finalHash);
       expect(r.finalHash).toBe(hashOf(evs.slice(0, s.events)));
+      expect(s.finalHash, 'the summary the recorder returns').toBe(r.finalHash);
       t.close();
     }
   });

@@ -1,11 +1,11 @@
 /**
  * The batch being filled: the recording hot path. `append()` writes an event into the slot's
- * preallocated Float64Array (row-major), copies a blob (rare) into the byte arena and folds the
- * event into the run's hash chain. Nothing is allocated per event. (The scheduler's decisions are
+ * preallocated Float64Array (row-major) and copies a blob (rare) into the byte arena. Nothing is
+ * allocated per event, and nothing is computed: the writer encodes the events and folds them into
+ * the run's hash chain (writer-core.ts), on its own thread. (The scheduler's decisions are
  * the events' tids: the writer stores them once, in the chunks.) `take()` hands the filled batch over as a
  * BatchMeta and starts the next one in another slot.
  */
-import { chain, eventHash, HASH_SEED } from './hash.js';
 import { STRIDE, type BatchMeta } from './writer-core.js';
 
 /** The buffers of one batch: shared with the writer worker, or plain in process. */
@@ -29,8 +29,6 @@ export class BatchBuffer {
   private n = 0;
   private blobN = 0;
   private lastSeq = 0;
-  /** the run's hash chain, after the last appended event */
-  private h = HASH_SEED;
   private names: [number, string][] = [];
   private tasks: [number, string, number][] = [];
   private requests: number[] = [];
@@ -41,11 +39,6 @@ export class BatchBuffer {
   constructor(slot: Slot, private readonly capacity: number) {
     this.rows = slot.rows;
     this.blob = slot.blob;
-  }
-
-  /** The hash chain value after the last appended event of the run. */
-  get hash(): number {
-    return this.h;
   }
 
   get full(): boolean {
@@ -63,9 +56,8 @@ export class BatchBuffer {
     return this.n === 0 || this.blobN + data.length <= this.blob.length || data.length > this.blob.length;
   }
 
-  /** A new run starts: its hash chain from the seed. */
+  /** A new run starts. */
   startRun(): void {
-    this.h = HASH_SEED;
     this.lastSeq = 0;
   }
 
@@ -86,7 +78,6 @@ export class BatchBuffer {
     rows[o + 7] = d;
     if (data === undefined) rows[o + 8] = -1;
     else this.putBlob(o, n, data);
-    this.h = chain(this.h, eventHash(seq, tick, tid, kind, a, b, c, d, data));
     this.lastSeq = seq;
     this.n = n + 1;
   }
@@ -105,19 +96,19 @@ export class BatchBuffer {
   }
 
   snapshot(seq: number, data: Uint8Array): void {
-    this.snapshots.push([seq, data]);
+    this.snapshots.push([seq, ownBytes(data)]);
   }
 
   /** The request log's piece of the snapshot at `seq`. */
   requestSegment(seq: number, data: Uint8Array): void {
-    this.requestSegments.push([seq, data]);
+    this.requestSegments.push([seq, ownBytes(data)]);
   }
 
   /** Hand the batch over and start the next one in `next`. */
   take(next: Slot): BatchMeta {
     const meta: BatchMeta = {
       count: this.n, names: this.names, tasks: this.tasks, requests: this.requests,
-      big: this.big, snapshots: this.snapshots, requestSegments: this.requestSegments, lastSeq: this.lastSeq, hash: this.h,
+      big: this.big, snapshots: this.snapshots, requestSegments: this.requestSegments, lastSeq: this.lastSeq,
     };
     this.names = [];
     this.tasks = [];
@@ -147,4 +138,13 @@ export class BatchBuffer {
     this.rows[o + 9] = len;
     this.blobN = off + len;
   }
+}
+
+/**
+ * `data` in a buffer of its own size. msgpackr packs into one large buffer and returns views of it,
+ * and posting a view to the writer worker clones its whole backing buffer: a 10 KB snapshot cost a
+ * copy of hundreds of KB on every batch that carried one.
+ */
+function ownBytes(data: Uint8Array): Uint8Array {
+  return data.byteLength === data.buffer.byteLength ? data : data.slice();
 }

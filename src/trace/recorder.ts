@@ -80,21 +80,17 @@ export const LAYOUT: readonly KindLayout[] = KINDS.map((k) => ({
   types: k.types.map(typeText),
 }));
 
-/** Committed events and chain value after each handed-over batch of the current run. */
+/** The run's events after each handed-over batch of the current run. */
 class BatchLog {
   private readonly events: number[] = [];
-  private readonly hashes: number[] = [];
 
-  add(eventsOfRun: number, hash: number): void {
+  add(eventsOfRun: number): void {
     this.events.push(eventsOfRun);
-    this.hashes.push(hash);
   }
 
-  /** The run's events and chain value once its first `batches` batches are committed. */
-  after(batches: number): { events: number; finalHash: string } {
-    return batches > 0
-      ? { events: this.events[batches - 1]!, finalHash: hashHex(this.hashes[batches - 1]!) }
-      : { events: 0, finalHash: hashHex(HASH_SEED) };
+  /** The run's events once its first `batches` batches are committed. */
+  eventsAfter(batches: number): number {
+    return batches > 0 ? this.events[batches - 1]! : 0;
   }
 }
 
@@ -168,7 +164,16 @@ export class Recorder implements EventSink {
 
   /** Events of the current run committed to the file. */
   get committedEvents(): number {
-    return this.log.after(this.committedBatches).events;
+    return this.log.eventsAfter(this.committedBatches);
+  }
+
+  /**
+   * What is committed of the current run: its events, and the hash chain over them (the writer
+   * keeps the chain; before the run's first batch commits it is the seed).
+   */
+  private committedSoFar(): { events: number; finalHash: string } {
+    const batches = this.committedBatches;
+    return { events: this.log.eventsAfter(batches), finalHash: hashHex(batches > 0 ? this.backend.committedHash() : HASH_SEED) };
   }
 
   /**
@@ -280,7 +285,7 @@ export class Recorder implements EventSink {
     }
     if (this.failed) return this.endFailed(id, name, this.failed);
     const message = error === undefined ? null : error instanceof Error ? error.message : String(error);
-    const finalHash = hashHex(this.buffer.hash);
+    const { finalHash } = this.committedSoFar();
     try {
       completeRun(this.db, { id, replaces: this.replaces }, name, { status, events: this.runEvents, finalHash, error: message });
     } catch (e) {
@@ -330,7 +335,7 @@ export class Recorder implements EventSink {
     const meta = this.buffer.take(next);
     this.backend.submit(slot, meta);
     this.runEvents += meta.count;
-    this.log.add(this.runEvents, meta.hash);
+    this.log.add(this.runEvents);
     this.posted++;
     this.backend.waitPending(slots.length === 1 ? 0 : this.inflight);
     this.checkFailure();
@@ -339,7 +344,7 @@ export class Recorder implements EventSink {
   /** The run ended by a writer failure (already marked failed in the file): throw it once, then sum up. */
   private endFailed(id: number, name: string, failure: Error): RunSummary {
     this.runId = 0;
-    const committed = this.log.after(this.committedBatches);
+    const committed = this.committedSoFar();
     if (!this.failureReported) {
       this.failureReported = true;
       throw failure;
@@ -351,7 +356,7 @@ export class Recorder implements EventSink {
   private checkFailure(): void {
     const f = this.backend.failure();
     if (!f) return;
-    const committed = this.log.after(this.committedBatches);
+    const committed = this.committedSoFar();
     const cause = Object.assign(new Error(f.message), f.code ? { code: f.code } : {});
     // a disk error is the user's to fix; anything else (a constraint violated by a sink caller that
     // broke the contract, e.g. a repeated seq) is a bug, reported as a plain Error

@@ -13,7 +13,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { Db } from '../store/db.js';
 import { makeSlot, type Slot } from './batch-buffer.js';
 import {
-  CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, CTL_SIZE, SqliteBatchWriter, type BatchMeta,
+  CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_HASH, CTL_PROCESSED, CTL_SIZE, SqliteBatchWriter, type BatchMeta,
 } from './writer-core.js';
 
 export type WriterMode = 'worker' | 'sync';
@@ -33,6 +33,8 @@ export interface Backend {
   waitPending(max: number): void;
   /** Batches committed so far, over every run. */
   committed(): number;
+  /** The current run's hash chain after its last committed batch (read once one has committed). */
+  committedHash(): number;
   failure(): Failure | undefined;
   close(): void;
 }
@@ -75,6 +77,9 @@ export class SyncBackend implements Backend {
   waitPending(): void {}
   committed(): number {
     return this.done;
+  }
+  committedHash(): number {
+    return this.writer.committedHash;
   }
   failure(): Failure | undefined {
     return this.failed;
@@ -129,6 +134,9 @@ export class WorkerBackend implements Backend {
   }
   committed(): number {
     return Atomics.load(this.ctl, CTL_COMMITTED);
+  }
+  committedHash(): number {
+    return Atomics.load(this.ctl, CTL_HASH) >>> 0;
   }
   failure(): Failure | undefined {
     if (this.failed) return this.failed;

@@ -5,7 +5,8 @@
  *                 maxPageCount }
  *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
  *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
- *   ctl[COMMITTED] += 1 after each committed batch; ctl[FAILED] = 1 after an error, whose
+ *   ctl[COMMITTED] += 1 after each committed batch, ctl[HASH] set first to the run's hash chain
+ *   after it (an int32); ctl[FAILED] = 1 after an error, whose
  *   {message, code} goes to `port` first; ctl[CLOSED] = 1 once the connection is closed.
  *
  * Only ever loaded as a worker script: never import it.
@@ -13,7 +14,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { writerPragmas } from '../store/pragmas.js';
-import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_PROCESSED, SqliteBatchWriter, type BatchMeta } from './writer-core.js';
+import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_HASH, CTL_PROCESSED, SqliteBatchWriter, type BatchMeta } from './writer-core.js';
 
 interface SlotBuffers { rows: Float64Array; blob: Uint8Array }
 interface WorkerInit {
@@ -58,6 +59,7 @@ function main(): void {
           const s = init.slots[m.slot]!;
           try {
             writer.write(s.rows, s.blob, m.meta);
+            Atomics.store(ctl, CTL_HASH, writer.committedHash | 0);
             Atomics.add(ctl, CTL_COMMITTED, 1);
           } catch (e) {
             fail(e);
