@@ -3,11 +3,12 @@
  * (absolute times on shared machines are noisy; ratios are what the targets are about). One run of
  * the scale workload of about `--events` events is recorded and then replayed:
  *
- *   simEventsPerSec        the run simulated into a sink that keeps nothing
+ *   simEventsPerSec        the run simulated into a sink that keeps nothing (target >= 4M)
  *   simFastEventsPerSec    the same workload with the per-VMA-lock fast path built in
- *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included)
- *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 2)
- *   bytesPerEvent          trace file size / events (snapshots included)
+ *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included;
+ *                          target >= 3M)
+ *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 1.25)
+ *   bytesPerEvent          trace file size / events (snapshots included; target <= 16)
  *   readEventsPerSec       every event of the run decoded from the file into typed arrays
  *                          (Trace.eventBlocks; target >= 8M)
  *   rawInsertEventsPerSec  a raw better-sqlite3 loop inserting rows of the same shape, one INSERT per
@@ -18,12 +19,13 @@
  *                          random events: median (target <= 30 on a 10-million-event run), with
  *                          replayUntilP90Ms
  *   replayFromZeroMs       the same, folding from event 0 without snapshots: the baseline
- *   verifyEventsPerSec     re-execution with --verify of the whole run (target >= 0.8 of record)
+ *   verifyEventsPerSec     re-execution with --verify of the whole run (verifyVsRecord, its ratio to
+ *                          recordEventsPerSec: target >= 1)
  *   diff1MMs               `mmtrace diff` (semantic diff plus aligned event streams) of the scale
  *                          workload recorded on gup and on fast, about min(--events, 1M) events each,
  *                          the first diff of the process (cold, as the command is); on more than two
  *                          cores the second run's pass goes to a worker thread, so this can come in
- *                          below the baseline (workerMinEventsFor, diff/pass-start.ts)
+ *                          below the baseline (workerMinEventsFor, diff/pass-start.ts); target <= 600
  *   readBoth1MMs           reading both runs' events once, on one thread: the baseline (diffOverRead,
  *                          target <= 2)
  *   diff1MSerialMs         the same diff with both passes on this thread (no worker): what the diff
@@ -449,14 +451,14 @@ export async function benchCommand(o: { events: string; skip?: string; against?:
     return;
   }
   println(`events in the run           ${f.events}`);
-  println(`simulate alone              ${f.simEventsPerSec} events/s   (fast path built in: ${f.simFastEventsPerSec})`);
-  println(`simulate + record           ${f.recordEventsPerSec} events/s   (overhead ${f.recordOverhead}x, target <= 2)`);
+  println(`simulate alone              ${f.simEventsPerSec} events/s   (target >= 4M; fast path built in: ${f.simFastEventsPerSec})`);
+  println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, target <= 1.25)`);
   println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
   println(`read every event            ${f.readEventsPerSec} events/s   (target >= 8M)`);
-  println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time)`);
+  println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time; target <= 16)`);
   println(`replay --until (projection) median ${f.replayUntilMedianMs} ms, p90 ${f.replayUntilP90Ms} ms   (from event 0: ${f.replayFromZeroMs} ms; target <= 30 ms at 10M events)`);
-  println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 0.8)`);
-  println(`diff gup vs fast (aligned)  ${f.diff1MMs} ms for 2 x ${f.diffEvents} events   (reading both: ${f.readBoth1MMs} ms; diff/read ${f.diffOverRead}, target <= 2)`);
+  println(`re-execution with --verify  ${f.verifyEventsPerSec} events/s   (verify/record ${f.verifyVsRecord}, target >= 1)`);
+  println(`diff gup vs fast (aligned)  ${f.diff1MMs} ms for 2 x ${f.diffEvents} events   (target <= 600 ms; reading both: ${f.readBoth1MMs} ms; diff/read ${f.diffOverRead}, target <= 2)`);
   println(`  on one thread              ${f.diff1MSerialMs} ms   (diff/read ${f.serialDiffOverRead})`);
   println(`event-stream alignment      ${f.align100kMs} ms at ${f.alignSmallEvents} events, ${f.align1MMs} ms at ${f.diffEvents}   (growth ${f.alignGrowth1MOver100k}x for ${(f.diffEvents / f.alignSmallEvents).toFixed(1)}x the events)`);
   println(`checkers on                 ${f.checkOverhead}x the simulation alone at ${f.checkEvents} events   (target <= 1.3)`);
