@@ -28,8 +28,21 @@ export function againstCli(dir: string): string {
 /** The --skip names the other build's bench lists in its help (an older one may have none). */
 function skipsKnownTo(cli: string, skip: readonly string[]): string[] {
   const help = spawnSync(process.execPath, [cli, 'bench', '--help'], { encoding: 'utf8' }).stdout ?? '';
-  const line = help.split('\n').find((l) => l.includes('--skip')) ?? '';
-  return skip.filter((name) => new RegExp(`\\b${name}\\b`).test(line));
+  const described = optionHelp(help, '--skip');
+  return skip.filter((name) => new RegExp(`\\b${name}\\b`).test(described));
+}
+
+/**
+ * The help text of one option: its line and the lines its description wraps onto (commander
+ * wraps to the terminal's width, so the names --skip takes can be on the second line).
+ */
+export function optionHelp(help: string, option: string): string {
+  const lines = help.split('\n');
+  const start = lines.findIndex((l) => l.trimStart().startsWith(option));
+  if (start < 0) return '';
+  const wrapped = lines.slice(start + 1).findIndex((l) => !/^\s{4,}\S/.test(l));
+  const end = wrapped < 0 ? lines.length : start + 1 + wrapped;
+  return lines.slice(start, end).join(' ');
 }
 
 /** Run the other build's bench; its progress goes to our stderr, its figures come back. */
