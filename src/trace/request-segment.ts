@@ -172,7 +172,11 @@ export function decodeSegment(data: Uint8Array): RequestSegment {
  */
 const ROOM_TO_FOLD = 1024;
 
-/** Copy `count` elements of `bytesEach` from `data` at byte `from` into `into` from element `at`. */
+/**
+ * Copy `count` elements of a piece's column, at byte `from` of `data`, into `into` from element
+ * `at`: byte for byte, so the piece (little-endian) must match the host's byte order, as on every
+ * platform Node supports (x86-64, arm64).
+ */
 function copyColumn(into: ArrayBufferView & { BYTES_PER_ELEMENT: number }, at: number, data: Uint8Array, from: number, count: number): void {
   const each = into.BYTES_PER_ELEMENT;
   new Uint8Array(into.buffer, into.byteOffset + at * each, count * each).set(data.subarray(from, from + count * each));
