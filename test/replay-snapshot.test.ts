@@ -13,6 +13,7 @@ import { RandomStrategy } from '../src/sim/strategy.js';
 import { project } from '../src/replay/projection.js';
 import { openTrace } from '../src/trace/reader.js';
 import { decodeSegment } from '../src/trace/request-segment.js';
+import { encodeVersion1 } from './helpers/request-piece-v1.js';
 import { findWorkload, resolveParams } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import { mmtrace as cli, tempDir } from './helpers/cli.js';
@@ -146,5 +147,29 @@ describe('snapshot size', () => {
     } finally {
       trace.close();
     }
+  });
+
+  it('of a file recorded before the request log pieces were version 2 still read: replay prints the same', () => {
+    const file = join(dir, 'pieces-v1.db');
+    const rec = cli(['record', 'scale', '--param', 'iterations=60', `--out=${file}`]);
+    expect(rec.status, rec.stderr).toBe(0);
+    const db = new Database(file, { readonly: true });
+    const last = (db.prepare('SELECT max(seq) AS seq FROM request_log').get() as { seq: number }).seq;
+    db.close();
+    const untils = ['end', String(last), String(last + 5)];
+    const before = untils.map((until) => cli(['replay', file, '--until', until, '--requests', 'all', '--json']));
+    const db2 = new Database(file);
+    const rows = db2.prepare('SELECT run, seq, data FROM request_log').all() as { run: number; seq: number; data: Buffer }[];
+    const set = db2.prepare('UPDATE request_log SET data = ? WHERE run = ? AND seq = ?');
+    db2.transaction(() => {
+      for (const r of rows) set.run(encodeVersion1(decodeSegment(r.data)), r.run, r.seq);
+    })();
+    db2.close();
+    untils.forEach((until, i) => {
+      const after = cli(['replay', file, '--until', until, '--requests', 'all', '--json']);
+      expect(after.status, after.stderr).toBe(0);
+      expect(after.stderr, 'the snapshot is used, not folded past').toBe(before[i]!.stderr);
+      expect(after.stdout, `replay --until ${until}`).toBe(before[i]!.stdout);
+    });
   });
 });

@@ -15,7 +15,6 @@ import type { Model } from '../../src/replay/model-types.js';
 import { advance, project, runContext } from '../../src/replay/projection.js';
 import type { StateDoc } from '../../src/replay/state.js';
 import { decodeModel, encodeModel, isRefusal, SNAPSHOT_EVERY } from '../../src/replay/snapshot.js';
-import { RequestLog, type RequestLogWire } from '../../src/trace/request-log.js';
 import { Decoder } from '../../src/trace/vocab/index.js';
 import type { RunSource } from './run-source.js';
 
@@ -61,19 +60,7 @@ function changedRequests(before: StateDoc | null, after: StateDoc, out: Set<stri
  * 10-million-event run.
  */
 export function panelDoc(m: Model): StateDoc {
-  const all = m.requests.toWire();
-  const inFlight: RequestLogWire = { tid: [], req: [], op: [], ops: all.ops, addr: [], len: [], result: [], hash: [] };
-  for (let i = 0; i < all.tid.length; i++) {
-    if (all.result[i] !== null) continue;
-    inFlight.tid.push(all.tid[i]!);
-    inFlight.req.push(all.req[i]!);
-    inFlight.op.push(all.op[i]!);
-    inFlight.addr.push(all.addr[i]!);
-    inFlight.len.push(all.len[i]!);
-    inFlight.result.push(null);
-    inFlight.hash.push(null);
-  }
-  return toDoc({ ...m, requests: RequestLog.fromWire(inFlight) });
+  return toDoc({ ...m, requests: m.requests.inFlight() });
 }
 
 /** The keys whose item differs between two documents (appeared, went, or changed). */
