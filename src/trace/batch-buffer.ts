@@ -142,8 +142,8 @@ export class BatchBuffer {
 
 /**
  * `data` in a buffer of its own size. msgpackr packs into one large buffer and returns views of it,
- * and posting a view to the writer worker clones its whole backing buffer: a 10 KB snapshot cost a
- * copy of hundreds of KB on every batch that carried one.
+ * and posting a view to the writer worker clones its whole backing buffer (a 9 KB snapshot's view
+ * measured 61 KB of backing). No change in recording time was measurable; it keeps messages small.
  */
 function ownBytes(data: Uint8Array): Uint8Array {
   return data.byteLength === data.buffer.byteLength ? data : data.slice();

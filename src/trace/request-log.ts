@@ -58,8 +58,10 @@ export function requestColumns(capacity: number, from?: RequestColumns, keep = 0
   return c;
 }
 
-const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
-const orInFlight = (x: number | null): number => x ?? IN_FLIGHT;
+/** A result or hash column's value as the wire gives it: null while the request is in flight. */
+export const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+/** A wire value (null: in flight) as a result or hash column holds it. */
+export const orInFlight = (x: number | null): number => x ?? IN_FLIGHT;
 
 export class RequestLog {
   private n: number;

@@ -7,7 +7,7 @@
  * pieces together are as long as the log itself. Columns of numbers (PIECE_V2 below).
  */
 import { Packr } from 'msgpackr';
-import { RequestLog, requestColumns } from './request-log.js';
+import { orInFlight, orNull, RequestLog, requestColumns } from './request-log.js';
 
 /** One request as its request_begin (and request_end, once it ended) say. */
 export interface RequestRow {
@@ -110,7 +110,7 @@ export function encodeSegment(s: RequestSegment): Uint8Array {
   v.setUint32(8, at.m, true);
   v.setUint32(12, opNames.length, true);
   bytes.set(opNames, HEADER);
-  const f64 = (base: number, i: number, x: number | null) => v.setFloat64(base + 8 * i, x ?? NaN, true);
+  const f64 = (base: number, i: number, x: number | null) => v.setFloat64(base + 8 * i, orInFlight(x), true);
   rows.forEach((r, i) => {
     f64(at.firstSeq, i, r.firstSeq);
     f64(at.addr, i, r.addr);
@@ -155,7 +155,6 @@ export function decodeSegment(data: Uint8Array): RequestSegment {
   const at = layoutOfPiece(data);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const f64 = (base: number, i: number) => v.getFloat64(base + 8 * i, true);
-  const orNull = (x: number) => (Number.isNaN(x) ? null : x);
   return {
     begun: Array.from({ length: at.n }, (_, i) => ({
       firstSeq: f64(at.firstSeq, i), tid: v.getInt32(at.tid + 4 * i, true), req: v.getInt32(at.req + 4 * i, true),
