@@ -3,10 +3,11 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MmtraceError } from '../src/errors.js';
 import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
 import { openForWrite } from '../src/store/db.js';
+import { Migrator } from '../src/store/kysely.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
 import { Recorder, type RunHeader, type WriterMode } from '../src/trace/recorder.js';
@@ -335,6 +336,59 @@ describe('a file being created', () => {
     const whole = `${STORE_SCHEMA_VERSION}/views`;
     expect(seen.has(whole)).toBe(true);
     expect([...seen].filter((s) => s !== whole && s !== 'none/no views')).toEqual([]);
+  });
+});
+
+describe('a file opened for writing again', () => {
+  // kysely's Migrator looks for its tables by introspecting every table and view of the file,
+  // which makes SQLite compile each view: most of the cost of reopening a file that has them.
+  it('runs kysely\'s Migrator while a migration is missing, and not once every one has run', async () => {
+    const file = tmpFile('reopened');
+    const migrateToLatest = vi.spyOn(Migrator.prototype, 'migrateToLatest');
+    try {
+      (await openForWrite(file)).close();
+      expect(migrateToLatest).toHaveBeenCalledTimes(1);
+      (await openForWrite(file)).close();
+      (await openForWrite(file)).close();
+      expect(migrateToLatest).toHaveBeenCalledTimes(1);
+    } finally {
+      migrateToLatest.mockRestore();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get()).toBe(String(STORE_SCHEMA_VERSION));
+      expect(db.prepare('SELECT count(*) FROM kysely_migration').pluck().get()).toBe(STORE_SCHEMA_VERSION);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps its views as they are when they are already this build\'s (no schema change)', async () => {
+    const file = tmpFile('views-kept');
+    await record(file, scriptedRun(), 'first', 'sync');
+    const cookie = () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.pragma('schema_version', { simple: true }) as number;
+      } finally {
+        db.close();
+      }
+    };
+    const before = cookie();
+    (await openForWrite(file)).close();
+    expect(cookie()).toBe(before);
+    // a view that is not this build's is written again
+    const db = new Database(file);
+    db.exec('DROP VIEW copies_v');
+    db.exec('CREATE VIEW copies_v AS SELECT 1 AS stale');
+    db.close();
+    (await openForWrite(file)).close();
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.prepare('SELECT * FROM copies_v LIMIT 1').columns().map((c) => c.name)).toContain('vma');
+    } finally {
+      after.close();
+    }
   });
 });
 

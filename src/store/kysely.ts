@@ -11,5 +11,5 @@ import type * as KyselyModule from 'kysely';
 const kysely = createRequire(import.meta.url)('kysely') as typeof KyselyModule;
 
 export const {
-  DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler, sql,
+  DEFAULT_MIGRATION_TABLE, DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler, sql,
 } = kysely;

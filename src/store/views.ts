@@ -103,12 +103,17 @@ function readableColumns(kinds: readonly KindLayout[]): string[] {
 }
 
 /** A view per enum and flag set of the file's codes table (`rwsem_modes`: code, name). */
-function codeViews(db: Database.Database): { drop: string[]; create: string[] } {
-  const tables = (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
-  return {
-    drop: tables.map((t) => `DROP VIEW IF EXISTS ${quoteIdent(t)}`),
-    create: tables.map((t) => `CREATE VIEW ${quoteIdent(t)} AS SELECT code, name FROM codes WHERE tbl = '${t.replace(/'/g, "''")}'`),
-  };
+/** The coded-value tables the file names: a view of each, `SELECT code, name` of its codes. */
+function codeTables(db: Database.Database): string[] {
+  return (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
+}
+
+function codeViewDrops(db: Database.Database): string[] {
+  return codeTables(db).map((t) => `DROP VIEW IF EXISTS ${quoteIdent(t)}`);
+}
+
+function codeViewCreates(db: Database.Database): string[] {
+  return codeTables(db).map((t) => `CREATE VIEW ${quoteIdent(t)} AS SELECT code, name FROM codes WHERE tbl = '${t.replace(/'/g, "''")}'`);
 }
 
 /** `column` printed with `format`, NULL staying NULL (a request that never ended has no hash). */
@@ -369,30 +374,44 @@ LEFT JOIN spans s ON s.run = r.name AND s.mm = c.mm
  * when a run of the row format comes in (merge), they are made again. Needs a writable connection.
  */
 export function rebuildViews(db: Database.Database): void {
+  const views = viewStatements(db);
+  if (viewsAsWritten(db, views)) return;
+  db.transaction(() => {
+    for (const name of REPLACED_VIEWS) db.exec(`DROP VIEW IF EXISTS ${name}`);
+    for (const sql of codeViewDrops(db)) db.exec(sql);
+    for (const sql of views) db.exec(sql);
+  })();
+}
+
+/** The views rebuildViews replaces, besides one per table of coded values. */
+const REPLACED_VIEWS = ['events_v', 'requests_v', 'fallbacks_v', 'lock_waits_v', 'waits_v', 'copies_v', 'vma_spans_v', 'events', 'chunk_events'];
+
+/** The CREATE VIEW statements of the file's views, in the order they are created, from its kinds table. */
+function viewStatements(db: Database.Database): string[] {
   const rows = db.prepare('SELECT * FROM kinds ORDER BY kind').all() as KindsTable[];
   const kinds = rows.map(layoutOfRow);
   const sources = sourcesOf(db.prepare('SELECT EXISTS (SELECT 1 FROM event_rows) AS yes').pluck().get() === 1);
-  const codes = codeViews(db);
-  db.transaction(() => {
-    db.exec('DROP VIEW IF EXISTS events_v');
-    db.exec('DROP VIEW IF EXISTS requests_v');
-    db.exec('DROP VIEW IF EXISTS fallbacks_v');
-    db.exec('DROP VIEW IF EXISTS lock_waits_v');
-    db.exec('DROP VIEW IF EXISTS waits_v');
-    db.exec('DROP VIEW IF EXISTS copies_v');
-    db.exec('DROP VIEW IF EXISTS vma_spans_v');
-    db.exec('DROP VIEW IF EXISTS events');
-    db.exec('DROP VIEW IF EXISTS chunk_events');
-    for (const sql of codes.drop) db.exec(sql);
-    db.exec(chunkEventsViewSql());
-    db.exec(eventsUnionSql(sources));
-    db.exec(eventsViewSql(kinds, sources));
-    db.exec(requestsViewSql(kinds, sources));
-    db.exec(fallbacksViewSql(kinds, sources));
-    db.exec(waitsViewSql(kinds, sources));
-    db.exec(lockWaitsViewSql(kinds, sources));
-    db.exec(vmaSpansViewSql(kinds, sources));
-    db.exec(copiesViewSql(kinds, sources));
-    for (const sql of codes.create) db.exec(sql);
-  })();
+  return [
+    chunkEventsViewSql(),
+    eventsUnionSql(sources),
+    eventsViewSql(kinds, sources),
+    requestsViewSql(kinds, sources),
+    fallbacksViewSql(kinds, sources),
+    waitsViewSql(kinds, sources),
+    lockWaitsViewSql(kinds, sources),
+    vmaSpansViewSql(kinds, sources),
+    copiesViewSql(kinds, sources),
+    ...codeViewCreates(db),
+  ];
+}
+
+/**
+ * Whether the file has each of these views as written (SQLite keeps a view's CREATE statement as
+ * given). Then there is nothing to rebuild: replacing a view changes the schema, and SQLite parses
+ * the whole schema again (some 65 KB of view SQL) after each change, some 20 ms per opening for
+ * write, as every recording into an existing file does.
+ */
+function viewsAsWritten(db: Database.Database, views: readonly string[]): boolean {
+  const written = new Set(db.prepare("SELECT sql FROM sqlite_master WHERE type = 'view'").pluck().all() as string[]);
+  return views.every((sql) => written.has(sql));
 }
