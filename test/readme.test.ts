@@ -84,14 +84,29 @@ function runInTerminal(command: string, cwd: string): { status: number | null; s
 /** The environment of a README command: the clone's dist/ is this checkout's (see the top). */
 const BORROWED_BUILD = { ...process.env, npm_config_ignore_scripts: 'true' };
 
+/** Where package.json's `bin` puts `mmtrace` in a checkout. */
+const BIN = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.mmtrace!;
+
+/**
+ * A README line as bash runs it once npx has shown that it finds `mmtrace`. npx looks for the
+ * command anew on every call, loading the project's whole dependency tree (npm's arborist) to see
+ * that the project's own bin is installed: about 1 s of CPU per line, the same work each time, some
+ * 40 s of this file. So the first `npx mmtrace` line (and every `tui` line, in its terminal) runs
+ * through npx as printed, and the lines after it run the same text with a shell function `npx` in
+ * front that calls the bin npx found, the clone's, for `npx mmtrace` and npx itself for anything else.
+ */
+function withNpxResolved(command: string, dir: string): string {
+  const bin = join(dir, BIN);
+  return `npx() { if [ "$1" = mmtrace ]; then shift; ${JSON.stringify(bin)} "$@"; else command npx "$@"; fi; }\n${command}`;
+}
+
 function freshClone(): string {
   const dir = join(tempDir(), 'mmtrace');
   execFileSync('git', ['clone', '--quiet', ROOT, dir]);
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   // npm install makes the bin executable; a `tsc` after `rm -rf dist` writes it without the bit.
-  const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> }).bin.mmtrace!;
-  chmodSync(join(dir, bin), 0o755);
+  chmodSync(join(dir, BIN), 0o755);
   return dir;
 }
 
@@ -106,20 +121,23 @@ describe('the README', () => {
     expect([...printedOutputs().keys()]).toEqual([expect.stringMatching(/^npx mmtrace review /)]);
   });
 
-  // About 135 s on a quiet 2-core machine; the limit leaves room for a machine busy with other work.
+  // About 60 s on a quiet 2-core machine; the limit leaves room for a machine busy with other work.
   it('runs every command block in order in a fresh clone, printing what the README shows', { timeout: 600_000 }, () => {
     const dir = freshClone();
     const printed = printedOutputs();
+    let npxFoundMmtrace = false;
     for (const command of readmeCommands()) {
       const run = asRun(command);
       if (run === undefined) continue;
+      const script = npxFoundMmtrace ? withNpxResolved(run, dir) : run;
       const r = /^npx mmtrace tui /.test(run)
         ? runInTerminal(run, dir)
-        : spawnSync('bash', ['-c', run], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: BORROWED_BUILD });
+        : spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8', timeout: 120_000, env: BORROWED_BUILD });
       const ok = r.status === 0 || (r.status === 1 && mayAnswerNo(command));
       expect(ok, `${command}\nexit ${r.status}\n${r.stderr}`).toBe(true);
       expect(r.stderr, command).not.toMatch(/\n\s+at /);
       if (printed.has(command)) expect(r.stdout.trimEnd(), command).toBe(printed.get(command));
+      if (/^npx mmtrace /.test(run)) npxFoundMmtrace = true;
     }
   });
 });
