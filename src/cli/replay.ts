@@ -6,7 +6,7 @@
  */
 import { toDoc } from '../replay/doc.js';
 import { project } from '../replay/projection.js';
-import { type Divergence, prepareReexecution, reexecute } from '../replay/reexec.js';
+import type { Divergence } from '../replay/reexec.js';
 import { resolveSelector } from '../replay/select.js';
 import type { StateDoc } from '../replay/state.js';
 import { errors } from '../errors.js';
@@ -110,6 +110,8 @@ export async function replayCommand(ref: string, o: ReplayFlags): Promise<void> 
     /** Requests so far: the document lists those in flight and the last that ended. */
     let requests: number;
     if (o.verify || o.engine === 'reexec') {
+      // the kernel model and the workloads load only for re-execution: a projection reads the log alone
+      const { prepareReexecution, reexecute } = await import('../replay/reexec.js');
       await prepareReexecution(run);
       const r = reexecute(trace, run, seq, { verify: o.verify });
       if (r.codeChanged) {
