@@ -233,6 +233,29 @@ describe('where did this come from', () => {
     }
   });
 
+  it('opens a run still recording that has committed no event yet, and shows the first once it is in', async () => {
+    const file = join(dir, 'nothing-yet.db');
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    try {
+      rec.beginRun({ name: 'gup', workload: 'scripted', params: {}, path: 'gup', variant: [], seed: 1, strategy: 'random', config: {}, codeVersion: 'test' });
+      const b = await browse(`${file}#gup`);
+      b.following = true;
+      expect(b.count).toBe(0);
+      expect(b.lanes().lanes).toEqual([]);
+      expect(b.status()).toMatch(/tick 0 RECORDING following/);
+      rec.task(1, 'target', false);
+      rec.name(1, 'target');
+      rec.event(...stamp(1, 0, 1, emit.task_start({ name: 1, pid: 1 })));
+      rec.finish();
+      expect(b.poll()).toBe(true);
+      expect(b.count).toBe(1);
+      expect(eventAt(b).kind).toBe('task_start');
+      expect(b.lanes().seqs).toEqual([1]);
+    } finally {
+      rec.close();
+    }
+  });
+
   it('takes the MMU setting the accessed bit (pte_young) as a write of the entry', async () => {
     const file = join(dir, 'young.db');
     const rec = await Recorder.open(file, { writer: 'sync' });

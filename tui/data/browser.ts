@@ -279,6 +279,8 @@ export class Browser {
 
   /** The lock lanes of the events around the cursor. */
   lanes(): Lanes {
+    // a run still recording may not have committed its first event yet (--follow opened it early)
+    if (this.count === 0) return { seqs: [], cursor: 0, lanes: [] };
     const w = this.layout.laneColumns;
     const from = Math.max(1, Math.min(this.cursor - Math.floor(w / 2), this.count - w + 1));
     const to = Math.min(this.count, from + w - 1);
