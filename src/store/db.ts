@@ -118,7 +118,7 @@ const provider: MigrationProvider = {
  * Whether the file has run exactly the migrations this build lists, which is what kysely's Migrator
  * would find before doing nothing. The Migrator finds it by introspecting every table and view of
  * the file (twice: its migration table, then its lock table), and SQLite compiles each view to
- * list its columns: some 60 ms per look on a file that has its views, every time a recording or a
+ * list its columns: 40 to 60 ms per look on a file that has its views, every time a recording or a
  * review opens an existing file. Two plain queries answer the same question.
  */
 function migrationsUpToDate(db: Db): boolean {

@@ -102,8 +102,7 @@ function readableColumns(kinds: readonly KindLayout[]): string[] {
   });
 }
 
-/** A view per enum and flag set of the file's codes table (`rwsem_modes`: code, name). */
-/** The coded-value tables the file names: a view of each, `SELECT code, name` of its codes. */
+/** The file's tables of coded values (`rwsem_modes`...): each gets a view of its codes and names. */
 function codeTables(db: Database.Database): string[] {
   return (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
 }
