@@ -55,14 +55,22 @@ export function editEventData(db: Database.Database, run: number, seq: number, d
 
 export function rehashLog(file: string, run = 1): void {
   const db = new Database(file);
-  const rows = db.prepare('SELECT seq, tick, tid, kind, a, b, c, d, data FROM events WHERE run = ? ORDER BY seq').raw().all(run) as any[];
+  // decoded here as the reader does, chunk by chunk: the SQL views decode some 30-140 µs an event
+  const chunks = db.prepare('SELECT * FROM chunks WHERE run = ? ORDER BY first_seq').all(run) as (StoredChunk & { first_seq: number })[];
+  const framesOf = db.prepare('SELECT kind, a_base, a_w, b_base, b_w, c_base, c_w, d_base, d_w FROM chunk_kinds WHERE run = ? AND first_seq = ?').raw(true);
+  const blobs = new Map((db.prepare('SELECT seq, data FROM event_data WHERE run = ?').raw().all(run) as [number, Buffer][]));
   const boundaries = new Set((db.prepare('SELECT last_seq FROM batches WHERE run = ?').raw().all(run) as number[][]).map((r) => r[0]));
   const set = db.prepare('UPDATE batches SET hash = ? WHERE run = ? AND last_seq = ?');
   let h = HASH_SEED;
   db.transaction(() => {
-    for (const [seq, tick, tid, kind, a, b, c, d, data] of rows) {
-      h = chain(h, eventHash(seq, tick, tid, kind, a, b, c, d, data ?? undefined));
-      if (boundaries.has(seq)) set.run(h, run, seq);
+    for (const c of chunks) {
+      const block = makeBlock(c.count);
+      decodeChunk(c, framesOf.all(run, c.first_seq) as StoredKindFrame[], 0, c.count - 1, block, 0);
+      for (let i = 0; i < c.count; i++) {
+        const seq = c.first_seq + i;
+        h = chain(h, eventHash(seq, block.tick[i]!, block.tid[i]!, block.kind[i]!, block.a[i]!, block.b[i]!, block.c[i]!, block.d[i]!, blobs.get(seq)));
+        if (boundaries.has(seq)) set.run(h, run, seq);
+      }
     }
   })();
   db.close();
