@@ -21,7 +21,7 @@ export interface Against {
 /** The other build's CLI; a DIR without one is a usage error, before anything is measured. */
 export function againstCli(dir: string): string {
   const cli = join(resolve(dir), 'dist', 'src', 'cli', 'main.js');
-  if (!existsSync(cli)) throw errors.usage(`--against=${dir}: no built mmtrace there (${cli} is missing; run npx tsc -p tsconfig.json in it)`);
+  if (!existsSync(cli)) throw errors.usage(`--against=${dir}: no built mmtrace there (${cli} is missing; run npm run build in it)`);
   return cli;
 }
 
