@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { alignTask, type Hunk } from '../src/diff/hunks.js';
 import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
-import { Interner, tokenStreams, type TokenStream } from '../src/diff/tokens.js';
+import { Interner, tokenStreams, type RequestSpan, type TokenStream } from '../src/diff/tokens.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
 import { FIXED, recordWithFixes } from './helpers/record.js';
@@ -94,7 +94,7 @@ describe('Myers alignment (pure)', () => {
   test('hunks: 3 lines of context, nearby edits share a hunk, a diverging pair is one noted hunk', () => {
     const texts = Array.from({ length: 100 }, (_, i) => `t${i}`);
     const stream = (xs: number[]): TokenStream => ({
-      tokens: Int32Array.from(xs), seqs: Int32Array.from(xs, (_, i) => i + 1), requests: new Int32Array(xs.length).fill(-1),
+      tokens: Int32Array.from(xs), seqs: Int32Array.from(xs, (_, i) => i + 1), requests: [],
     });
     const a = Array.from({ length: 40 }, (_, i) => i);
     const b = a.filter((x) => x !== 10 && x !== 14 && x !== 30);
@@ -211,13 +211,16 @@ describe('mmtrace diff: EVENT STREAMS', () => {
   });
 });
 
-/** A task's stream from (token, request in flight) pairs; seqs count from 1. */
+/** A task's stream from (token, request in flight or -1) pairs; seqs count from 1. */
 function taskStream(events: [number, number][]): TokenStream {
-  return {
-    tokens: Int32Array.from(events, ([t]) => t),
-    seqs: Int32Array.from(events, (_, i) => i + 1),
-    requests: Int32Array.from(events, ([, r]) => r),
-  };
+  const requests: RequestSpan[] = [];
+  events.forEach(([, r], i) => {
+    const last = requests.at(-1);
+    if (r < 0) return;
+    if (last && last.req === r && last.hi === i) last.hi = i + 1;
+    else requests.push({ req: r, lo: i, hi: i + 1 });
+  });
+  return { tokens: Int32Array.from(events, ([t]) => t), seqs: Int32Array.from(events, (_, i) => i + 1), requests };
 }
 
 /** Request n's events: its tokens, all with request n in flight. */

@@ -6,8 +6,8 @@
  * Seqs, ticks, folio ids, pfns and object ids are left out: the paths allocate in another order, so
  * those differ between runs even when the tasks did the same thing.
  *
- * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) plus one
- * for the request in flight; token texts are interned once.
+ * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) and the
+ * stretches its requests cover; token texts are interned once.
  */
 import { readRun } from '../reduce/read-run.js';
 import type { Reducer } from '../reduce/reducer.js';
@@ -36,11 +36,23 @@ export class Interner {
   }
 }
 
-/** One task's events as token ids, with their seqs and the request in flight (-1: none). */
+/** The stretch of a task's stream one request covers: events [lo, hi), request_begin to request_end. */
+export interface RequestSpan {
+  req: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * One task's events as token ids, with their seqs, and where its requests are. The requests are
+ * kept as stretches rather than one value per event: a task does one request at a time, so a few
+ * thousand stretches say what a column of a million values would (one more fresh array per pass).
+ */
 export interface TokenStream {
   tokens: Int32Array;
   seqs: Int32Array;
-  requests: Int32Array;
+  /** In stream order, not overlapping; an event outside them had no request in flight. */
+  requests: RequestSpan[];
 }
 
 /** How to print one kind symbolically: its name, code, and the fields that take part, with how each renders. */
@@ -76,9 +88,11 @@ interface SymbolIds {
 /**
  * A kind's value extractor, compiled once per kind: each reads its own kind's event properties by
  * name (a monomorphic load on the decoder's per-kind objects), which a loop over field names
- * shared by every kind could not do.
+ * shared by every kind could not do. The kind's name is part of the source: V8 caches functions
+ * compiled from equal source, and kinds with the same symbolic fields (every kind with none) would
+ * otherwise share one function whose loads of tid and seq see every kind's object (megamorphic).
  */
-function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
+function compileExtract(kind: string, fields: KindFormat['fields']): KindFormat['extract'] {
   const consts: unknown[] = [];
   const header = [`out[${TID}] = e.tid;`, `out[${SEQ}] = e.seq;`];
   const lines = fields.map((s, f) => {
@@ -94,7 +108,7 @@ function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
     return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
   });
   const params = consts.map((_, i) => `C${i}`);
-  return new Function(...params, `return function extract(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
+  return new Function(...params, `return function extract_${kind}(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
 }
 
 /** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
@@ -106,13 +120,13 @@ for (const k of KINDS) {
     const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
     if (render) fields.push({ field, render, type });
   });
-  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(fields) };
+  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(k.name, fields) };
 }
 
 /**
  * By kind code: whether an event of the kind opens (request_begin) or closes (request_end) its
- * task's request in flight, the stream's `requests`. A table by code, read where every kind's event
- * passes: `e.kind` there is a megamorphic load.
+ * task's request in flight (a span of the stream's `requests`). A table by code, read where every
+ * kind's event passes: `e.kind` there is a megamorphic load.
  */
 const OPENS_REQUEST: boolean[] = [];
 const CLOSES_REQUEST: boolean[] = [];
@@ -224,24 +238,35 @@ class Tokenizer implements SymbolIds {
 }
 
 /**
- * One task's growing streams: token ids, seqs, and the request in flight at each event, in three
- * Int32Arrays that grow together (one capacity check per event; a million events stay a few
- * megabytes).
+ * One task's growing streams: token ids and seqs, in two Int32Arrays that grow together (one
+ * capacity check per event; a million events stay a few megabytes), and the spans of its requests.
  */
 class TaskLists {
   tokens = new Int32Array(1024);
   seqs = new Int32Array(1024);
-  requests = new Int32Array(1024);
   length = 0;
-  /** The task's request in flight now (-1: none). */
-  request = -1;
+  readonly requests: RequestSpan[] = [];
+  /** The span of the task's request in flight now, null when none is. */
+  private open: RequestSpan | null = null;
 
   push(token: number, seq: number): void {
     if (this.length === this.tokens.length) this.grow();
     this.tokens[this.length] = token;
     this.seqs[this.length] = seq;
-    this.requests[this.length] = this.request;
     this.length++;
+  }
+
+  /** Request `req` is in flight from the next event pushed on (its request_begin) until endRequest(). */
+  beginRequest(req: number): void {
+    this.endRequest();
+    this.open = { req, lo: this.length, hi: this.length };
+    this.requests.push(this.open);
+  }
+
+  /** The request in flight, if any, ended with the last event pushed (its request_end). */
+  endRequest(): void {
+    if (this.open) this.open.hi = this.length;
+    this.open = null;
   }
 
   private grow(): void {
@@ -252,11 +277,12 @@ class TaskLists {
     };
     this.tokens = twice(this.tokens);
     this.seqs = twice(this.seqs);
-    this.requests = twice(this.requests);
   }
 
+  /** The streams so far; a request still in flight covers the rest of the task's events. */
   stream(): TokenStream {
-    return { tokens: this.tokens.subarray(0, this.length), seqs: this.seqs.subarray(0, this.length), requests: this.requests.subarray(0, this.length) };
+    if (this.open) this.open.hi = this.length;
+    return { tokens: this.tokens.subarray(0, this.length), seqs: this.seqs.subarray(0, this.length), requests: this.requests };
   }
 }
 
@@ -290,9 +316,9 @@ export class StreamBuilder implements Reducer {
     const t = this.tokenizer;
     const token = t.token(e, code);
     const l = this.listsOf(t.tid);
-    if (OPENS_REQUEST[code]) l.request = (e as EventOf<'request_begin'>).req;
+    if (OPENS_REQUEST[code]) l.beginRequest((e as EventOf<'request_begin'>).req);
     l.push(token, t.seq);
-    if (CLOSES_REQUEST[code]) l.request = -1;
+    if (CLOSES_REQUEST[code]) l.endRequest();
   }
 
   streams(): Map<string, TokenStream> {
