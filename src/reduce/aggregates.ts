@@ -4,7 +4,7 @@
  * bytes copied, check events. Works on any recorded run through the vocabulary alone.
  */
 import type { TraceEvent } from '../trace/vocab/index.js';
-import type { Reducer } from './reducer.js';
+import { reducerOf, type Reducer } from './reducer.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { readRun, runNames, taskName, type RunNames } from './read-run.js';
 import { Requests, type RequestRecord } from './requests.js';
@@ -55,6 +55,39 @@ export class Aggregator implements Reducer {
   private readonly lockKeys = new Map<string, Map<string, string>>();
   /** Kind codes in the order first seen (byKind keeps that order). */
   private readonly kindOrder: number[] = [];
+  /**
+   * The last event fed, whose tick is the run's (result() reads it). Kept instead of reading
+   * `e.tick` at every event: that load, where every kind's event passes, is megamorphic and boxes
+   * the double into a new heap number. Holding the event is safe here, though reducers copy what
+   * they keep: the decoder reuses its object only for a later event of the same kind, and this
+   * reducer sees every event, so the object it holds is always the last one's.
+   */
+  private last: TraceEvent | null = null;
+  /** The counts each kind adds to, by kind code (one function per kind, no switch on `e.kind`). */
+  private readonly counts = reducerOf({
+    rwsem_acquire: (e) => {
+      this.acquired(this.lockKey(e.class, e.mode), e.how === 'woken');
+    },
+    spin_lock: (e) => {
+      this.acquired(this.lockKey(e.class, 'spin'), e.waited);
+    },
+    vma_start_read: (e) => {
+      bump(this.agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
+    },
+    vma_start_write: (e) => {
+      this.acquired('vma/write', e.waited);
+    },
+    pgtable_read: (e) => bump(this.agg.pgtableReads, e.level),
+    folio_get: () => this.agg.folioGets++,
+    folio_try_get: () => this.agg.folioGets++,
+    folio_put: () => this.agg.folioPuts++,
+    copy: (e) => {
+      this.agg.bytesCopied += e.len;
+    },
+    warn: () => this.agg.warnings++,
+    use_after_free: () => this.agg.useAfterFree++,
+    deadlock: () => this.agg.deadlocks++,
+  });
 
   constructor(private readonly names: RunNames, requests?: Requests) {
     this.requests = requests ?? new Requests(names);
@@ -75,54 +108,25 @@ export class Aggregator implements Reducer {
   }
 
   event(e: TraceEvent, code: number): void {
-    const { agg } = this;
-    agg.events++;
-    agg.ticks = e.tick;
-    if (this.kindCounts[code] === undefined) {
-      this.kindCounts[code] = 0;
-      this.kindNames[code] = e.kind;
-      this.kindOrder.push(code);
-    }
-    this.kindCounts[code]!++;
-    switch (e.kind) {
-      case 'rwsem_acquire':
-        bump(agg.lockAcquisitions, this.lockKey(e.class, e.mode));
-        if (e.how === 'woken') bump(agg.lockContended, this.lockKey(e.class, e.mode));
-        break;
-      case 'spin_lock':
-        bump(agg.lockAcquisitions, this.lockKey(e.class, 'spin'));
-        if (e.waited) bump(agg.lockContended, this.lockKey(e.class, 'spin'));
-        break;
-      case 'vma_start_read':
-        bump(agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
-        break;
-      case 'vma_start_write':
-        bump(agg.lockAcquisitions, 'vma/write');
-        if (e.waited) bump(agg.lockContended, 'vma/write');
-        break;
-      case 'pgtable_read':
-        bump(agg.pgtableReads, e.level);
-        break;
-      case 'folio_get':
-      case 'folio_try_get':
-        agg.folioGets++;
-        break;
-      case 'folio_put':
-        agg.folioPuts++;
-        break;
-      case 'copy':
-        agg.bytesCopied += e.len;
-        break;
-      case 'warn':
-        agg.warnings++;
-        break;
-      case 'use_after_free':
-        agg.useAfterFree++;
-        break;
-      case 'deadlock':
-        agg.deadlocks++;
-        break;
-    }
+    this.agg.events++;
+    this.last = e;
+    const seen = this.kindCounts[code];
+    if (seen === undefined) this.firstOfKind(e, code);
+    else this.kindCounts[code] = seen + 1;
+    this.counts.event(e, code);
+  }
+
+  /** The first event of its kind: the kind's count starts, under its name, in the order kinds appear. */
+  private firstOfKind(e: TraceEvent, code: number): void {
+    this.kindCounts[code] = 1;
+    this.kindNames[code] = e.kind;
+    this.kindOrder.push(code);
+  }
+
+  /** One acquisition of the lock `key`, which had to wait when `contended`. */
+  private acquired(key: string, contended: boolean): void {
+    bump(this.agg.lockAcquisitions, key);
+    if (contended) bump(this.agg.lockContended, key);
   }
 
   /** `class/mode` (`mmap_lock/read`), built once per pair: a lock event is among the most frequent. */
@@ -136,6 +140,7 @@ export class Aggregator implements Reducer {
 
   /** The aggregates of the events fed so far. */
   result(): RunAggregates {
+    if (this.last) this.agg.ticks = this.last.tick;
     this.agg.byKind = Object.fromEntries(this.kindOrder.map((code) => [this.kindNames[code]!, this.kindCounts[code]!]));
     return this.agg;
   }
