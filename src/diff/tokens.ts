@@ -237,6 +237,26 @@ class Tokenizer implements SymbolIds {
   }
 }
 
+/** How far a builder is through its run's events: what its tasks' lists size their growth by. */
+interface RunProgress {
+  seen: number;
+  readonly total: number;
+}
+
+/**
+ * The capacity a task's lists grow to when full at `length` events, `seen` events into a run of
+ * `total`: the task's share of the run so far, scaled to the whole run with a quarter to spare,
+ * and at least twice `length` (a task that has more to come than its share said). Doubling alone
+ * copies each list into fresh memory about once more than its final size, and fresh memory is
+ * what costs on a VM (3.5 ms per MB faulted in, more than filling it); a task's share of a run is
+ * steady enough that one growth mostly suffices. Capacity never written costs no page: a large
+ * typed array is zero pages until touched.
+ */
+export function grownCapacity(length: number, seen: number, total: number): number {
+  const projected = Math.ceil((length / Math.max(seen, 1)) * total * 1.25);
+  return Math.max(2 * length, Math.min(projected, total));
+}
+
 /**
  * One task's growing streams: token ids and seqs, in two Int32Arrays that grow together (one
  * capacity check per event; a million events stay a few megabytes), and the spans of its requests.
@@ -248,6 +268,8 @@ class TaskLists {
   readonly requests: RequestSpan[] = [];
   /** The span of the task's request in flight now, null when none is. */
   private open: RequestSpan | null = null;
+
+  constructor(private readonly run: RunProgress) {}
 
   push(token: number, seq: number): void {
     if (this.length === this.tokens.length) this.grow();
@@ -270,13 +292,14 @@ class TaskLists {
   }
 
   private grow(): void {
-    const twice = (a: Int32Array) => {
-      const bigger = new Int32Array(a.length * 2);
-      bigger.set(a);
-      return bigger;
+    const capacity = grownCapacity(this.length, this.run.seen, this.run.total);
+    const larger = (a: Int32Array) => {
+      const out = new Int32Array(capacity);
+      out.set(a);
+      return out;
     };
-    this.tokens = twice(this.tokens);
-    this.seqs = twice(this.seqs);
+    this.tokens = larger(this.tokens);
+    this.seqs = larger(this.seqs);
   }
 
   /** The streams so far; a request still in flight covers the rest of the task's events. */
@@ -297,22 +320,25 @@ export class StreamBuilder implements Reducer {
   /** The last event's task and its lists: a task runs for many events in a row, so this saves a lookup. */
   private lastTid = -1;
   private last: TaskLists | undefined;
+  private readonly progress: RunProgress;
 
   constructor(trace: Trace, run: RunInfo, interner: Interner, vmas: VmaMap) {
     this.tokenizer = new Tokenizer(interner, vmas);
     this.taskOf = taskKeys(trace, run);
+    this.progress = { seen: 0, total: run.events };
   }
 
   private listsOf(tid: number): TaskLists {
     if (tid === this.lastTid) return this.last!;
     let l = this.lists.get(tid);
-    if (!l) this.lists.set(tid, (l = new TaskLists()));
+    if (!l) this.lists.set(tid, (l = new TaskLists(this.progress)));
     this.lastTid = tid;
     this.last = l;
     return l;
   }
 
   event(e: TraceEvent, code: number): void {
+    this.progress.seen++;
     const t = this.tokenizer;
     const token = t.token(e, code);
     const l = this.listsOf(t.tid);
