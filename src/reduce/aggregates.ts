@@ -38,6 +38,28 @@ function bump(map: Record<string, number>, key: string, by = 1): void {
 }
 
 /**
+ * Counts by key, in the order the keys first come (the record() a RunAggregates reports). A Map
+ * of counters rather than bump() on the record itself: adding to a record by a varying key is a
+ * megamorphic keyed load and store on a dictionary object, and the page-table reads and the locks
+ * taken are hundreds of thousands of additions a run; here each is one Map lookup.
+ */
+class Tally {
+  private readonly byKey = new Map<string, { n: number }>();
+
+  add(key: string, by = 1): void {
+    const counter = this.byKey.get(key);
+    if (counter) counter.n += by;
+    else this.byKey.set(key, { n: by });
+  }
+
+  record(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, counter] of this.byKey) out[key] = counter.n;
+    return out;
+  }
+}
+
+/**
  * The aggregates of one run. Its wait clock and request tracker are reducers of their own, fed
  * before it: `reducers()` lists all three in that order for readRun().
  */
@@ -55,6 +77,11 @@ export class Aggregator implements Reducer {
   private readonly lockKeys = new Map<string, Map<string, string>>();
   /** Kind codes in the order first seen (byKind keeps that order). */
   private readonly kindOrder: number[] = [];
+  /** What result() reports as lockAcquisitions, lockContended, pgtableReads and waitTicksByTask. */
+  private readonly locks = new Tally();
+  private readonly contended = new Tally();
+  private readonly levels = new Tally();
+  private readonly waitTicks = new Tally();
   /**
    * The last event fed, whose tick is the run's (result() reads it). Kept instead of reading
    * `e.tick` at every event: that load, where every kind's event passes, is megamorphic and boxes
@@ -72,12 +99,12 @@ export class Aggregator implements Reducer {
       this.acquired(this.lockKey(e.class, 'spin'), e.waited);
     },
     vma_start_read: (e) => {
-      bump(this.agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
+      this.locks.add(e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
     },
     vma_start_write: (e) => {
       this.acquired('vma/write', e.waited);
     },
-    pgtable_read: (e) => bump(this.agg.pgtableReads, e.level),
+    pgtable_read: (e) => this.levels.add(e.level),
     folio_get: () => this.agg.folioGets++,
     folio_try_get: () => this.agg.folioGets++,
     folio_put: () => this.agg.folioPuts++,
@@ -93,7 +120,7 @@ export class Aggregator implements Reducer {
     this.requests = requests ?? new Requests(names);
     this.agg.requests = this.requests.all;
     this.waits.onWaitEnd((w) => {
-      bump(this.agg.waitTicksByTask, taskName(this.names, w.tid), w.ticks);
+      this.waitTicks.add(taskName(this.names, w.tid), w.ticks);
       const r = this.requests.inFlight(w.tid);
       if (r) {
         r.waitTicks += w.ticks;
@@ -125,8 +152,8 @@ export class Aggregator implements Reducer {
 
   /** One acquisition of the lock `key`, which had to wait when `contended`. */
   private acquired(key: string, contended: boolean): void {
-    bump(this.agg.lockAcquisitions, key);
-    if (contended) bump(this.agg.lockContended, key);
+    this.locks.add(key);
+    if (contended) this.contended.add(key);
   }
 
   /** `class/mode` (`mmap_lock/read`), built once per pair: a lock event is among the most frequent. */
@@ -141,6 +168,10 @@ export class Aggregator implements Reducer {
   /** The aggregates of the events fed so far. */
   result(): RunAggregates {
     if (this.last) this.agg.ticks = this.last.tick;
+    this.agg.lockAcquisitions = this.locks.record();
+    this.agg.lockContended = this.contended.record();
+    this.agg.pgtableReads = this.levels.record();
+    this.agg.waitTicksByTask = this.waitTicks.record();
     this.agg.byKind = Object.fromEntries(this.kindOrder.map((code) => [this.kindNames[code]!, this.kindCounts[code]!]));
     return this.agg;
   }
