@@ -13,7 +13,7 @@ import { readRun } from '../reduce/read-run.js';
 import type { Reducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
+import { enumCode, KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -101,8 +101,10 @@ function compileExtract(kind: string, fields: KindFormat['fields']): KindFormat[
     if (s.render === 'name') return `out[${i}] = ids.nameId(${read});`;
     if (s.render === 'vma') return `out[${i}] = ids.rangeId(${read});`;
     if (typeof s.type === 'object' && s.type.kind === 'enum') {
+      // name to code by comparisons (enumCode): a lookup in the codes by a varying name would be
+      // a megamorphic keyed load on every event of the kind
       consts.push(s.type.codes);
-      return `out[${i}] = C${consts.length - 1}[${read}] ?? -1;`;
+      return `const v${i} = ${read};\n  out[${i}] = ${enumCode(`v${i}`, s.type, `C${consts.length - 1}`)} ?? -1;`;
     }
     if (s.type === 'bool') return `out[${i}] = ${read} ? 1 : 0;`;
     return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
