@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { alignTask, type Hunk } from '../src/diff/hunks.js';
 import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
-import { Interner, tokenStreams, type TokenStream } from '../src/diff/tokens.js';
+import { grownCapacity, Interner, tokenStreams, type RequestSpan, type TokenStream } from '../src/diff/tokens.js';
 import { openTrace } from '../src/trace/reader.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
-import { FIXED, recordWithFixes } from './helpers/record.js';
+import { FIXED, recordHere, recordWithFixes } from './helpers/record.js';
 
 const record = (workload: string, seed = 1) => recordWithFixes(workload, join(tempDir(), `${workload}.db`), seed);
 
@@ -94,7 +94,7 @@ describe('Myers alignment (pure)', () => {
   test('hunks: 3 lines of context, nearby edits share a hunk, a diverging pair is one noted hunk', () => {
     const texts = Array.from({ length: 100 }, (_, i) => `t${i}`);
     const stream = (xs: number[]): TokenStream => ({
-      tokens: Int32Array.from(xs), seqs: Int32Array.from(xs, (_, i) => i + 1), requests: new Int32Array(xs.length).fill(-1),
+      tokens: Int32Array.from(xs), seqs: Int32Array.from(xs, (_, i) => i + 1), requests: [],
     });
     const a = Array.from({ length: 40 }, (_, i) => i);
     const b = a.filter((x) => x !== 10 && x !== 14 && x !== 30);
@@ -211,13 +211,16 @@ describe('mmtrace diff: EVENT STREAMS', () => {
   });
 });
 
-/** A task's stream from (token, request in flight) pairs; seqs count from 1. */
+/** A task's stream from (token, request in flight or -1) pairs; seqs count from 1. */
 function taskStream(events: [number, number][]): TokenStream {
-  return {
-    tokens: Int32Array.from(events, ([t]) => t),
-    seqs: Int32Array.from(events, (_, i) => i + 1),
-    requests: Int32Array.from(events, ([, r]) => r),
-  };
+  const requests: RequestSpan[] = [];
+  events.forEach(([, r], i) => {
+    const last = requests.at(-1);
+    if (r < 0) return;
+    if (last && last.req === r && last.hi === i) last.hi = i + 1;
+    else requests.push({ req: r, lo: i, hi: i + 1 });
+  });
+  return { tokens: Int32Array.from(events, ([t]) => t), seqs: Int32Array.from(events, (_, i) => i + 1), requests };
 }
 
 /** Request n's events: its tokens, all with request n in flight. */
@@ -293,5 +296,58 @@ describe('alignment request by request', () => {
     const text = mmtrace(['diff', `${file}#gup`, `${file}#fast`]).stdout;
     expect(text).toMatch(/^ {4}request monitor:1: \d+ vs \d+ events, first divergence at its event \d+: a #\d+ .* \| b #\d+ /m);
     expect(text).toMatch(/\.\.\. 15 more request\(s\) differ \(--json has them all, under requestStreams\)/);
+  });
+});
+
+describe('token streams', () => {
+  test('a request spans its task\'s events from its request_begin to its request_end; one in flight when the run stops spans the rest', async () => {
+    const file = await record('cmdline-poll');
+    // the same run cut a few events into the monitor's third request
+    const trace = await openTrace(file);
+    const interner = new Interner();
+    const whole = tokenStreams(trace, trace.resolveRun('gup'), interner).get('monitor')!;
+    trace.close();
+    const third = whole.requests[2]!;
+    expect(third.hi - third.lo).toBeGreaterThan(4);
+    const cutAt = whole.seqs[third.lo + 3]!;
+    await recordHere('cmdline-poll', ['--path=gup', '--name=cut', `--max-events=${cutAt}`, `--out=${file}`]);
+    const again = await openTrace(file);
+    try {
+      const cut = tokenStreams(again, again.resolveRun('cut'), interner).get('monitor')!;
+      const text = (s: TokenStream, i: number) => interner.texts[s.tokens[i]!]!;
+      for (const s of [whole, cut]) {
+        let after = 0;
+        for (const span of s.requests) {
+          expect(text(s, span.lo)).toMatch(new RegExp(`^request_begin req=${span.req}\\b`));
+          // between requests nothing of one
+          for (let i = after; i < span.lo; i++) expect(text(s, i)).not.toMatch(/^request_/);
+          after = span.hi;
+        }
+      }
+      for (const span of whole.requests) expect(text(whole, span.hi - 1)).toMatch(new RegExp(`^request_end req=${span.req}\\b`));
+      expect(cut.requests.map((r) => r.req)).toEqual([1, 2, 3]);
+      expect(cut.requests[2]).toEqual({ req: 3, lo: third.lo, hi: cut.tokens.length });
+      expect(cut.tokens.length).toBe(third.lo + 4);
+    } finally {
+      again.close();
+    }
+  });
+
+  test('a task\'s lists grow to its share of the run: a task with a steady quarter of it grows once', () => {
+    const total = 1_000_000;
+    let [capacity, length, growths] = [1024, 0, 0];
+    for (let seen = 1; seen <= total; seen++) {
+      if (seen % 4 !== 0) continue;
+      if (length === capacity) {
+        capacity = grownCapacity(length, seen, total);
+        growths++;
+      }
+      length++;
+    }
+    expect(growths).toBe(1);
+    expect(capacity).toBeGreaterThanOrEqual(total / 4);
+    expect(capacity).toBeLessThanOrEqual(total);
+    // more than its share said: at least twice what it holds
+    expect(grownCapacity(1000, 1000, 1500)).toBe(2000);
   });
 });

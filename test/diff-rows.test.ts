@@ -19,7 +19,7 @@ import { mmtrace, tempDir } from './helpers/cli.js';
 function stream(tokens: number[]): TokenStream {
   return {
     tokens: Int32Array.from(tokens), seqs: Int32Array.from(tokens, (_, i) => 10 * (i + 1)),
-    requests: new Int32Array(tokens.length).fill(-1),
+    requests: [],
   };
 }
 

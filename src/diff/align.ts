@@ -16,7 +16,7 @@ export interface Alignment {
   hunks: Hunk[];
 }
 
-const EMPTY: TokenStream = { tokens: new Int32Array(0), seqs: new Int32Array(0), requests: new Int32Array(0) };
+const EMPTY: TokenStream = { tokens: new Int32Array(0), seqs: new Int32Array(0), requests: [] };
 
 /** Align every task of two runs (tasks matched by name; a task in one run only is all inserts or deletes). */
 export function alignRuns(traceA: Trace, runA: RunInfo, traceB: Trace, runB: RunInfo, maxD = MAX_EDITS): Alignment {

@@ -5,7 +5,7 @@
  */
 import { requestId } from '../trace/request-log.js';
 import { alignRange, commonPrefix, MAX_EDITS, type Edit } from './myers.js';
-import type { TokenStream } from './tokens.js';
+import type { RequestSpan, TokenStream } from './tokens.js';
 
 /** Lines of context around each hunk, as `diff -u`. */
 export const CONTEXT = 3;
@@ -87,9 +87,22 @@ function requestOf(task: string, n: number): string {
   return requestId(task.replace(/#\d+$/, ''), n);
 }
 
+/** The request in flight at event i of a stream (`task:N`), null when none was. */
 function requestLabel(task: string, s: TokenStream, i: number): string | null {
-  const r = i < s.requests.length ? s.requests[i]! : -1;
-  return r >= 0 ? requestOf(task, r) : null;
+  const span = spanAt(s.requests, i);
+  return span ? requestOf(task, span.req) : null;
+}
+
+/** The span holding index i, if any: a binary search of spans in stream order. */
+function spanAt(spans: readonly RequestSpan[], i: number): RequestSpan | null {
+  let [lo, hi] = [0, spans.length];
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (spans[mid]!.hi <= i) lo = mid + 1;
+    else hi = mid;
+  }
+  const span = spans[lo];
+  return span && span.lo <= i ? span : null;
 }
 
 /** ceilA, ceilB: where trailing context must stop (a stretch left unaligned starts there). */
@@ -156,16 +169,16 @@ interface Segment {
 
 function segments(s: TokenStream): Segment[] {
   const out: Segment[] = [];
-  const n = s.tokens.length;
-  let lastRequest = -1;
-  for (let i = 0; i < n;) {
-    const r = s.requests[i]!;
-    let j = i + 1;
-    while (j < n && s.requests[j] === r) j++;
-    out.push({ key: r >= 0 ? 2 * r : 2 * lastRequest + 1, lo: i, hi: j });
-    if (r >= 0) lastRequest = r;
-    i = j;
+  let [pos, lastRequest] = [0, -1];
+  const between = (hi: number) => {
+    if (hi > pos) out.push({ key: 2 * lastRequest + 1, lo: pos, hi });
+  };
+  for (const span of s.requests) {
+    between(span.lo);
+    out.push({ key: 2 * span.req, lo: span.lo, hi: span.hi });
+    [pos, lastRequest] = [span.hi, span.req];
   }
+  between(s.tokens.length);
   return out;
 }
 

@@ -24,7 +24,7 @@ try {
     const reply: WorkerReply<RunPass> = { pass, texts: interner.texts, run: run.id };
     // The token streams are the bulk of the reply: move their buffers instead of copying them.
     const buffers = new Set<ArrayBuffer>();
-    for (const s of pass.streams.values()) for (const a of [s.tokens, s.seqs, s.requests]) buffers.add(a.buffer as ArrayBuffer);
+    for (const s of pass.streams.values()) for (const a of [s.tokens, s.seqs]) buffers.add(a.buffer as ArrayBuffer);
     parentPort!.postMessage(reply, [...buffers]);
   } finally {
     trace.close();

@@ -6,14 +6,14 @@
  * Seqs, ticks, folio ids, pfns and object ids are left out: the paths allocate in another order, so
  * those differ between runs even when the tasks did the same thing.
  *
- * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) plus one
- * for the request in flight; token texts are interned once.
+ * Cost: one streaming pass per run; per task two growable Int32Arrays (token ids and seqs) and the
+ * stretches its requests cover; token texts are interned once.
  */
 import { readRun } from '../reduce/read-run.js';
 import type { Reducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
-import { KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
+import { enumCode, KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -36,11 +36,23 @@ export class Interner {
   }
 }
 
-/** One task's events as token ids, with their seqs and the request in flight (-1: none). */
+/** The stretch of a task's stream one request covers: events [lo, hi), request_begin to request_end. */
+export interface RequestSpan {
+  req: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * One task's events as token ids, with their seqs, and where its requests are. The requests are
+ * kept as stretches rather than one value per event: a task does one request at a time, so a few
+ * thousand stretches say what a column of a million values would (one more fresh array per pass).
+ */
 export interface TokenStream {
   tokens: Int32Array;
   seqs: Int32Array;
-  requests: Int32Array;
+  /** In stream order, not overlapping; an event outside them had no request in flight. */
+  requests: RequestSpan[];
 }
 
 /** How to print one kind symbolically: its name, code, and the fields that take part, with how each renders. */
@@ -76,9 +88,11 @@ interface SymbolIds {
 /**
  * A kind's value extractor, compiled once per kind: each reads its own kind's event properties by
  * name (a monomorphic load on the decoder's per-kind objects), which a loop over field names
- * shared by every kind could not do.
+ * shared by every kind could not do. The kind's name is part of the source: V8 caches functions
+ * compiled from equal source, and kinds with the same symbolic fields (every kind with none) would
+ * otherwise share one function whose loads of tid and seq see every kind's object (megamorphic).
  */
-function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
+function compileExtract(kind: string, fields: KindFormat['fields']): KindFormat['extract'] {
   const consts: unknown[] = [];
   const header = [`out[${TID}] = e.tid;`, `out[${SEQ}] = e.seq;`];
   const lines = fields.map((s, f) => {
@@ -87,14 +101,16 @@ function compileExtract(fields: KindFormat['fields']): KindFormat['extract'] {
     if (s.render === 'name') return `out[${i}] = ids.nameId(${read});`;
     if (s.render === 'vma') return `out[${i}] = ids.rangeId(${read});`;
     if (typeof s.type === 'object' && s.type.kind === 'enum') {
+      // name to code by comparisons (enumCode): a lookup in the codes by a varying name would be
+      // a megamorphic keyed load on every event of the kind
       consts.push(s.type.codes);
-      return `out[${i}] = C${consts.length - 1}[${read}] ?? -1;`;
+      return `const v${i} = ${read};\n  out[${i}] = ${enumCode(`v${i}`, s.type, `C${consts.length - 1}`)} ?? -1;`;
     }
     if (s.type === 'bool') return `out[${i}] = ${read} ? 1 : 0;`;
     return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
   });
   const params = consts.map((_, i) => `C${i}`);
-  return new Function(...params, `return function extract(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
+  return new Function(...params, `return function extract_${kind}(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
 }
 
 /** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
@@ -106,13 +122,13 @@ for (const k of KINDS) {
     const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
     if (render) fields.push({ field, render, type });
   });
-  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(fields) };
+  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(k.name, fields) };
 }
 
 /**
  * By kind code: whether an event of the kind opens (request_begin) or closes (request_end) its
- * task's request in flight, the stream's `requests`. A table by code, read where every kind's event
- * passes: `e.kind` there is a megamorphic load.
+ * task's request in flight (a span of the stream's `requests`). A table by code, read where every
+ * kind's event passes: `e.kind` there is a megamorphic load.
  */
 const OPENS_REQUEST: boolean[] = [];
 const CLOSES_REQUEST: boolean[] = [];
@@ -223,40 +239,75 @@ class Tokenizer implements SymbolIds {
   }
 }
 
+/** How far a builder is through its run's events: what its tasks' lists size their growth by. */
+interface RunProgress {
+  seen: number;
+  readonly total: number;
+}
+
 /**
- * One task's growing streams: token ids, seqs, and the request in flight at each event, in three
- * Int32Arrays that grow together (one capacity check per event; a million events stay a few
- * megabytes).
+ * The capacity a task's lists grow to when full at `length` events, `seen` events into a run of
+ * `total`: the task's share of the run so far, scaled to the whole run with a quarter to spare,
+ * and at least twice `length` (a task that has more to come than its share said). Doubling alone
+ * copies each list into fresh memory about once more than its final size, and fresh memory is
+ * what costs on a VM (3.5 ms per MB faulted in, more than filling it); a task's share of a run is
+ * steady enough that one growth mostly suffices. Capacity never written costs no page: a large
+ * typed array is zero pages until touched.
+ */
+export function grownCapacity(length: number, seen: number, total: number): number {
+  const projected = Math.ceil((length / Math.max(seen, 1)) * total * 1.25);
+  return Math.max(2 * length, Math.min(projected, total));
+}
+
+/**
+ * One task's growing streams: token ids and seqs, in two Int32Arrays that grow together (one
+ * capacity check per event; a million events stay a few megabytes), and the spans of its requests.
  */
 class TaskLists {
   tokens = new Int32Array(1024);
   seqs = new Int32Array(1024);
-  requests = new Int32Array(1024);
   length = 0;
-  /** The task's request in flight now (-1: none). */
-  request = -1;
+  readonly requests: RequestSpan[] = [];
+  /** The span of the task's request in flight now, null when none is. */
+  private open: RequestSpan | null = null;
+
+  constructor(private readonly run: RunProgress) {}
 
   push(token: number, seq: number): void {
     if (this.length === this.tokens.length) this.grow();
     this.tokens[this.length] = token;
     this.seqs[this.length] = seq;
-    this.requests[this.length] = this.request;
     this.length++;
   }
 
-  private grow(): void {
-    const twice = (a: Int32Array) => {
-      const bigger = new Int32Array(a.length * 2);
-      bigger.set(a);
-      return bigger;
-    };
-    this.tokens = twice(this.tokens);
-    this.seqs = twice(this.seqs);
-    this.requests = twice(this.requests);
+  /** Request `req` is in flight from the next event pushed on (its request_begin) until endRequest(). */
+  beginRequest(req: number): void {
+    this.endRequest();
+    this.open = { req, lo: this.length, hi: this.length };
+    this.requests.push(this.open);
   }
 
+  /** The request in flight, if any, ended with the last event pushed (its request_end). */
+  endRequest(): void {
+    if (this.open) this.open.hi = this.length;
+    this.open = null;
+  }
+
+  private grow(): void {
+    const capacity = grownCapacity(this.length, this.run.seen, this.run.total);
+    const larger = (a: Int32Array) => {
+      const out = new Int32Array(capacity);
+      out.set(a);
+      return out;
+    };
+    this.tokens = larger(this.tokens);
+    this.seqs = larger(this.seqs);
+  }
+
+  /** The streams so far; a request still in flight covers the rest of the task's events. */
   stream(): TokenStream {
-    return { tokens: this.tokens.subarray(0, this.length), seqs: this.seqs.subarray(0, this.length), requests: this.requests.subarray(0, this.length) };
+    if (this.open) this.open.hi = this.length;
+    return { tokens: this.tokens.subarray(0, this.length), seqs: this.seqs.subarray(0, this.length), requests: this.requests };
   }
 }
 
@@ -271,28 +322,31 @@ export class StreamBuilder implements Reducer {
   /** The last event's task and its lists: a task runs for many events in a row, so this saves a lookup. */
   private lastTid = -1;
   private last: TaskLists | undefined;
+  private readonly progress: RunProgress;
 
   constructor(trace: Trace, run: RunInfo, interner: Interner, vmas: VmaMap) {
     this.tokenizer = new Tokenizer(interner, vmas);
     this.taskOf = taskKeys(trace, run);
+    this.progress = { seen: 0, total: run.events };
   }
 
   private listsOf(tid: number): TaskLists {
     if (tid === this.lastTid) return this.last!;
     let l = this.lists.get(tid);
-    if (!l) this.lists.set(tid, (l = new TaskLists()));
+    if (!l) this.lists.set(tid, (l = new TaskLists(this.progress)));
     this.lastTid = tid;
     this.last = l;
     return l;
   }
 
   event(e: TraceEvent, code: number): void {
+    this.progress.seen++;
     const t = this.tokenizer;
     const token = t.token(e, code);
     const l = this.listsOf(t.tid);
-    if (OPENS_REQUEST[code]) l.request = (e as EventOf<'request_begin'>).req;
+    if (OPENS_REQUEST[code]) l.beginRequest((e as EventOf<'request_begin'>).req);
     l.push(token, t.seq);
-    if (CLOSES_REQUEST[code]) l.request = -1;
+    if (CLOSES_REQUEST[code]) l.endRequest();
   }
 
   streams(): Map<string, TokenStream> {

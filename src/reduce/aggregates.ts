@@ -4,7 +4,7 @@
  * bytes copied, check events. Works on any recorded run through the vocabulary alone.
  */
 import type { TraceEvent } from '../trace/vocab/index.js';
-import type { Reducer } from './reducer.js';
+import { reducerOf, type Reducer } from './reducer.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { readRun, runNames, taskName, type RunNames } from './read-run.js';
 import { Requests, type RequestRecord } from './requests.js';
@@ -38,6 +38,28 @@ function bump(map: Record<string, number>, key: string, by = 1): void {
 }
 
 /**
+ * Counts by key, in the order the keys first come (the record() a RunAggregates reports). A Map
+ * of counters rather than bump() on the record itself: adding to a record by a varying key is a
+ * megamorphic keyed load and store on a dictionary object, and the page-table reads and the locks
+ * taken are hundreds of thousands of additions a run; here each is one Map lookup.
+ */
+class Tally {
+  private readonly byKey = new Map<string, { n: number }>();
+
+  add(key: string, by = 1): void {
+    const counter = this.byKey.get(key);
+    if (counter) counter.n += by;
+    else this.byKey.set(key, { n: by });
+  }
+
+  record(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [key, counter] of this.byKey) out[key] = counter.n;
+    return out;
+  }
+}
+
+/**
  * The aggregates of one run. Its wait clock and request tracker are reducers of their own, fed
  * before it: `reducers()` lists all three in that order for readRun().
  */
@@ -55,12 +77,50 @@ export class Aggregator implements Reducer {
   private readonly lockKeys = new Map<string, Map<string, string>>();
   /** Kind codes in the order first seen (byKind keeps that order). */
   private readonly kindOrder: number[] = [];
+  /** What result() reports as lockAcquisitions, lockContended, pgtableReads and waitTicksByTask. */
+  private readonly locks = new Tally();
+  private readonly contended = new Tally();
+  private readonly levels = new Tally();
+  private readonly waitTicks = new Tally();
+  /**
+   * The last event fed, whose tick is the run's (result() reads it). Kept instead of reading
+   * `e.tick` at every event: that load, where every kind's event passes, is megamorphic and boxes
+   * the double into a new heap number. Holding the event is safe here, though reducers copy what
+   * they keep: the decoder reuses its object only for a later event of the same kind, and this
+   * reducer sees every event, so the object it holds is always the last one's.
+   */
+  private last: TraceEvent | null = null;
+  /** The counts each kind adds to, by kind code (one function per kind, no switch on `e.kind`). */
+  private readonly counts = reducerOf({
+    rwsem_acquire: (e) => {
+      this.acquired(this.lockKey(e.class, e.mode), e.how === 'woken');
+    },
+    spin_lock: (e) => {
+      this.acquired(this.lockKey(e.class, 'spin'), e.waited);
+    },
+    vma_start_read: (e) => {
+      this.locks.add(e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
+    },
+    vma_start_write: (e) => {
+      this.acquired('vma/write', e.waited);
+    },
+    pgtable_read: (e) => this.levels.add(e.level),
+    folio_get: () => this.agg.folioGets++,
+    folio_try_get: () => this.agg.folioGets++,
+    folio_put: () => this.agg.folioPuts++,
+    copy: (e) => {
+      this.agg.bytesCopied += e.len;
+    },
+    warn: () => this.agg.warnings++,
+    use_after_free: () => this.agg.useAfterFree++,
+    deadlock: () => this.agg.deadlocks++,
+  });
 
   constructor(private readonly names: RunNames, requests?: Requests) {
     this.requests = requests ?? new Requests(names);
     this.agg.requests = this.requests.all;
     this.waits.onWaitEnd((w) => {
-      bump(this.agg.waitTicksByTask, taskName(this.names, w.tid), w.ticks);
+      this.waitTicks.add(taskName(this.names, w.tid), w.ticks);
       const r = this.requests.inFlight(w.tid);
       if (r) {
         r.waitTicks += w.ticks;
@@ -75,54 +135,25 @@ export class Aggregator implements Reducer {
   }
 
   event(e: TraceEvent, code: number): void {
-    const { agg } = this;
-    agg.events++;
-    agg.ticks = e.tick;
-    if (this.kindCounts[code] === undefined) {
-      this.kindCounts[code] = 0;
-      this.kindNames[code] = e.kind;
-      this.kindOrder.push(code);
-    }
-    this.kindCounts[code]!++;
-    switch (e.kind) {
-      case 'rwsem_acquire':
-        bump(agg.lockAcquisitions, this.lockKey(e.class, e.mode));
-        if (e.how === 'woken') bump(agg.lockContended, this.lockKey(e.class, e.mode));
-        break;
-      case 'spin_lock':
-        bump(agg.lockAcquisitions, this.lockKey(e.class, 'spin'));
-        if (e.waited) bump(agg.lockContended, this.lockKey(e.class, 'spin'));
-        break;
-      case 'vma_start_read':
-        bump(agg.lockAcquisitions, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
-        break;
-      case 'vma_start_write':
-        bump(agg.lockAcquisitions, 'vma/write');
-        if (e.waited) bump(agg.lockContended, 'vma/write');
-        break;
-      case 'pgtable_read':
-        bump(agg.pgtableReads, e.level);
-        break;
-      case 'folio_get':
-      case 'folio_try_get':
-        agg.folioGets++;
-        break;
-      case 'folio_put':
-        agg.folioPuts++;
-        break;
-      case 'copy':
-        agg.bytesCopied += e.len;
-        break;
-      case 'warn':
-        agg.warnings++;
-        break;
-      case 'use_after_free':
-        agg.useAfterFree++;
-        break;
-      case 'deadlock':
-        agg.deadlocks++;
-        break;
-    }
+    this.agg.events++;
+    this.last = e;
+    const seen = this.kindCounts[code];
+    if (seen === undefined) this.firstOfKind(e, code);
+    else this.kindCounts[code] = seen + 1;
+    this.counts.event(e, code);
+  }
+
+  /** The first event of its kind: the kind's count starts, under its name, in the order kinds appear. */
+  private firstOfKind(e: TraceEvent, code: number): void {
+    this.kindCounts[code] = 1;
+    this.kindNames[code] = e.kind;
+    this.kindOrder.push(code);
+  }
+
+  /** One acquisition of the lock `key`, which had to wait when `contended`. */
+  private acquired(key: string, contended: boolean): void {
+    this.locks.add(key);
+    if (contended) this.contended.add(key);
   }
 
   /** `class/mode` (`mmap_lock/read`), built once per pair: a lock event is among the most frequent. */
@@ -136,6 +167,11 @@ export class Aggregator implements Reducer {
 
   /** The aggregates of the events fed so far. */
   result(): RunAggregates {
+    if (this.last) this.agg.ticks = this.last.tick;
+    this.agg.lockAcquisitions = this.locks.record();
+    this.agg.lockContended = this.contended.record();
+    this.agg.pgtableReads = this.levels.record();
+    this.agg.waitTicksByTask = this.waitTicks.record();
     this.agg.byKind = Object.fromEntries(this.kindOrder.map((code) => [this.kindNames[code]!, this.kindCounts[code]!]));
     return this.agg;
   }

@@ -132,6 +132,18 @@ function put(out: Buffer, at: number, value: number, width: number): void {
   }
 }
 
+/**
+ * An unsigned little-endian integer of `width` bytes (below RAW_WIDTH), for the decode loops: small
+ * enough to be inlined there, so a value past the small-integer range (an address: 6 bytes) stays
+ * a raw double on its way into a column, where a call to get() returns it boxed in a new heap
+ * number, one per value decoded. Exact: a stored value is below 2^53, and so is every prefix.
+ */
+function unsignedLE(body: Uint8Array, at: number, width: number): number {
+  let v = 0;
+  for (let j = width - 1; j >= 0; j--) v = v * 256 + body[at + j]!;
+  return v;
+}
+
 function get(body: Uint8Array, at: number, width: number): number {
   switch (width) {
     case 0: return 0;
@@ -306,7 +318,8 @@ function decodeColumn(src: Uint8Array, width: number, base: number, from: number
     case 0: out.fill(base, at, at + n); return;
     case 1: for (let j = 0; j < n; j++) out[at + j] = base + src[p + j]!; return;
     case 2: for (let j = 0; j < n; j++, p += 2) out[at + j] = base + (src[p]! | (src[p + 1]! << 8)); return;
-    default: for (let j = 0; j < n; j++, p += width) out[at + j] = base + get(src, p, width);
+    case RAW_WIDTH: for (let j = 0; j < n; j++, p += width) out[at + j] = base + get(src, p, width); return;
+    default: for (let j = 0; j < n; j++, p += width) out[at + j] = base + unsignedLE(src, p, width);
   }
 }
 
@@ -315,12 +328,12 @@ export function decodeChunkTids(c: Pick<StoredChunk, 'count' | 'tid_base' | 'tid
   decodeColumn(c.tids, c.tid_w, c.tid_base, 0, c.count, out, 0);
 }
 
-/** A slot's distance from its base: the common widths inline, the rest through get(). */
+/** A slot's distance from its base: every width inline (see unsignedLE) but a raw double's. */
 function slotValue(recs: Uint8Array, p: number, w: number): number {
   if (w === 0) return 0;
   if (w === 1) return recs[p]!;
   if (w === 2) return recs[p]! | (recs[p + 1]! << 8);
-  return get(recs, p, w);
+  return w === RAW_WIDTH ? get(recs, p, w) : unsignedLE(recs, p, w);
 }
 
 /**

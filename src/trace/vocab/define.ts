@@ -252,7 +252,7 @@ export type Emitter = (args: Record<string, unknown>) => 0;
  * this build does not know ends in. A keyed lookup by a varying string is a hash probe on every
  * event; the enums are small (at most a handful of names).
  */
-function enumCode(value: string, type: EnumDef<string>, codes: string): string {
+export function enumCode(value: string, type: EnumDef<string>, codes: string): string {
   const tests = Object.entries(type.codes).map(([n, code]) => `${value} === ${JSON.stringify(n)} ? ${code} : `);
   return `${tests.join('')}${codes}[${value}]`;
 }

@@ -1,0 +1,95 @@
+/**
+ * The aggregates (src/reduce/aggregates.ts) and the dispatch that feeds every reducer
+ * (src/reduce/dispatch.ts), against the log read plainly: each event decoded on its own and
+ * counted here, so a kind the Aggregator's per-kind table misses, or an event the dispatch does
+ * not hand over, shows as a difference.
+ */
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { aggregateRun } from '../src/reduce/aggregates.js';
+import { readRun } from '../src/reduce/read-run.js';
+import { reducerOf } from '../src/reduce/reducer.js';
+import { openTrace, rowOfBlock } from '../src/trace/reader.js';
+import { Decoder, type TraceEvent } from '../src/trace/vocab/index.js';
+import { tempDir } from './helpers/cli.js';
+import { recordHere } from './helpers/record.js';
+
+/** Every event of a run, each decoded into an object of its own. */
+async function eventsOf(file: string, name: string): Promise<TraceEvent[]> {
+  const trace = await openTrace(file);
+  try {
+    const run = trace.resolveRun(name);
+    const decoder = new Decoder(trace.names(run.id));
+    const out: TraceEvent[] = [];
+    for (const b of trace.eventBlocks(run.id)) for (let i = 0; i < b.count; i++) out.push(decoder.decode(rowOfBlock(b, i)));
+    return out;
+  } finally {
+    trace.close();
+  }
+}
+
+const count = (map: Record<string, number>, key: string, by = 1) => {
+  map[key] = (map[key] ?? 0) + by;
+};
+
+describe('aggregates of a recorded run', () => {
+  test('count what the log holds: events by kind, lock acquisitions, page-table reads, folio references, bytes copied; the run ends at its last event\'s tick', async () => {
+    const file = join(tempDir(), 'cmdline-poll.db');
+    await recordHere('cmdline-poll', ['--path=gup,fast', `--out=${file}`]);
+    for (const name of ['gup', 'fast']) {
+      const events = await eventsOf(file, name);
+      const byKind: Record<string, number> = {};
+      const locks: Record<string, number> = {};
+      const contended: Record<string, number> = {};
+      const levels: Record<string, number> = {};
+      let [gets, puts, bytes] = [0, 0, 0];
+      for (const e of events) {
+        count(byKind, e.kind);
+        if (e.kind === 'rwsem_acquire') count(locks, `${e.class}/${e.mode}`);
+        if (e.kind === 'rwsem_acquire' && e.how === 'woken') count(contended, `${e.class}/${e.mode}`);
+        if (e.kind === 'spin_lock') count(locks, `${e.class}/spin`);
+        if (e.kind === 'spin_lock' && e.waited) count(contended, `${e.class}/spin`);
+        if (e.kind === 'vma_start_read') count(locks, e.result === 'ok' ? 'vma/read' : 'vma/read-failed');
+        if (e.kind === 'vma_start_write') count(locks, 'vma/write');
+        if (e.kind === 'vma_start_write' && e.waited) count(contended, 'vma/write');
+        if (e.kind === 'pgtable_read') count(levels, e.level);
+        if (e.kind === 'folio_get' || e.kind === 'folio_try_get') gets++;
+        if (e.kind === 'folio_put') puts++;
+        if (e.kind === 'copy') bytes += e.len;
+      }
+      const trace = await openTrace(file);
+      const agg = aggregateRun(trace, trace.resolveRun(name));
+      trace.close();
+      expect(agg.events).toBe(events.length);
+      expect(agg.byKind).toEqual(byKind);
+      expect(Object.keys(agg.byKind)).toEqual(Object.keys(byKind)); // in the order kinds first appear
+      expect(agg.lockAcquisitions).toEqual(locks);
+      expect(agg.lockContended).toEqual(contended);
+      expect(agg.pgtableReads).toEqual(levels);
+      expect([agg.folioGets, agg.folioPuts, agg.bytesCopied]).toEqual([gets, puts, bytes]);
+      expect(agg.ticks).toBe(events.at(-1)!.tick);
+      expect(agg.ticks).toBeGreaterThan(0);
+    }
+  });
+
+  test('readRun hands each reducer its kinds, in order, with the reducers before it already fed', async () => {
+    const file = join(tempDir(), 'cross-vma-race.db');
+    await recordHere('cross-vma-race', [`--out=${file}`]);
+    const events = await eventsOf(file, 'gup');
+    const trace = await openTrace(file);
+    try {
+      const seen: string[] = [];
+      const copies: number[] = [];
+      const all = { event: (e: TraceEvent) => seen.push(`${e.seq}:${e.kind}`) };
+      // fed after `all`: the last event `all` saw is this copy
+      const copiesAfterAll = reducerOf({ copy: (e) => copies.push(seen.at(-1) === `${e.seq}:copy` ? e.seq : -e.seq) });
+      readRun(trace, trace.resolveRun('gup'), [all, copiesAfterAll]);
+      expect(seen).toEqual(events.map((e) => `${e.seq}:${e.kind}`));
+      const copySeqs = events.filter((e) => e.kind === 'copy').map((e) => e.seq);
+      expect(copySeqs.length).toBeGreaterThan(0);
+      expect(copies).toEqual(copySeqs);
+    } finally {
+      trace.close();
+    }
+  });
+});
