@@ -144,21 +144,10 @@ function unsignedLE(body: Uint8Array, at: number, width: number): number {
   return v;
 }
 
+/** A stored value of `width` bytes: a raw double, or an unsigned little-endian integer. */
 function get(body: Uint8Array, at: number, width: number): number {
-  switch (width) {
-    case 0: return 0;
-    case 1: return body[at]!;
-    case 2: return body[at]! | (body[at + 1]! << 8);
-    case 3: return body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16);
-    case 4: return (body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16) | (body[at + 3]! << 24)) >>> 0;
-    case RAW_WIDTH: return Buffer.from(body.buffer, body.byteOffset, body.byteLength).readDoubleLE(at);
-    default: {
-      const lo = (body[at]! | (body[at + 1]! << 8) | (body[at + 2]! << 16) | (body[at + 3]! << 24)) >>> 0;
-      let hi = 0;
-      for (let j = width - 1; j >= 4; j--) hi = hi * 256 + body[at + j]!;
-      return hi * TWO32 + lo;
-    }
-  }
+  if (width === RAW_WIDTH) return Buffer.from(body.buffer, body.byteOffset, body.byteLength).readDoubleLE(at);
+  return unsignedLE(body, at, width);
 }
 
 /** Scratch for one chunk's per-(kind, slot) extremes: 256 kinds x 4 slots. */

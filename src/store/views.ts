@@ -102,17 +102,10 @@ function readableColumns(kinds: readonly KindLayout[]): string[] {
   });
 }
 
-/** The file's tables of coded values (`rwsem_modes`...): each gets a view of its codes and names. */
-function codeTables(db: Database.Database): string[] {
-  return (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
-}
-
-function codeViewDrops(db: Database.Database): string[] {
-  return codeTables(db).map((t) => `DROP VIEW IF EXISTS ${quoteIdent(t)}`);
-}
-
+/** A view of each of the file's tables of coded values (`rwsem_modes`...): its codes and names. */
 function codeViewCreates(db: Database.Database): string[] {
-  return codeTables(db).map((t) => `CREATE VIEW ${quoteIdent(t)} AS SELECT code, name FROM codes WHERE tbl = '${t.replace(/'/g, "''")}'`);
+  const tables = (db.prepare('SELECT DISTINCT tbl FROM codes ORDER BY tbl').all() as { tbl: string }[]).map((r) => r.tbl);
+  return tables.map((t) => `CREATE VIEW ${quoteIdent(t)} AS SELECT code, name FROM codes WHERE tbl = '${t.replace(/'/g, "''")}'`);
 }
 
 /** `column` printed with `format`, NULL staying NULL (a request that never ended has no hash). */
@@ -376,14 +369,17 @@ export function rebuildViews(db: Database.Database): void {
   const views = viewStatements(db);
   if (viewsAsWritten(db, views)) return;
   db.transaction(() => {
-    for (const name of REPLACED_VIEWS) db.exec(`DROP VIEW IF EXISTS ${name}`);
-    for (const sql of codeViewDrops(db)) db.exec(sql);
+    for (const sql of views) db.exec(`DROP VIEW IF EXISTS ${viewNameOf(sql)}`);
     for (const sql of views) db.exec(sql);
   })();
 }
 
-/** The views rebuildViews replaces, besides one per table of coded values. */
-const REPLACED_VIEWS = ['events_v', 'requests_v', 'fallbacks_v', 'lock_waits_v', 'waits_v', 'copies_v', 'vma_spans_v', 'events', 'chunk_events'];
+/** The view a statement of viewStatements() creates, named as the statement spells it (quoted or not). */
+function viewNameOf(sql: string): string {
+  const m = /^CREATE VIEW ("(?:[^"]|"")*"|\w+) AS\b/.exec(sql);
+  if (!m) throw new Error(`not a CREATE VIEW statement: ${sql.slice(0, 40)}`);
+  return m[1]!;
+}
 
 /** The CREATE VIEW statements of the file's views, in the order they are created, from its kinds table. */
 function viewStatements(db: Database.Database): string[] {

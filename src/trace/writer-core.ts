@@ -3,8 +3,9 @@
  * chunks of the compact format (src/store/chunk.ts), their blobs, the batch row) in one transaction:
  * the encoding happens here, in the writer worker, never on the simulation thread. So does the run's
  * hash chain (hash.ts): folding an event into it took 25-40 ns in a microbenchmark, which the
- * simulation thread no longer pays. Used in-process by the synchronous writer and inside the writer worker; it
- * only imports better-sqlite3, the chunk codec and the hash so the worker starts fast.
+ * simulation thread no longer pays. Used in-process by the synchronous writer and inside the
+ * writer worker; it only imports better-sqlite3, the chunk codec and the hash so the worker starts
+ * fast.
  *
  * A batch travels as two buffers (shared with the worker, so nothing is copied):
  *  - rows: Float64Array, STRIDE doubles per event, row-major:
