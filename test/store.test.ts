@@ -6,7 +6,8 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MmtraceError } from '../src/errors.js';
 import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
-import { openForWrite } from '../src/store/db.js';
+import { openForRead, openForWrite } from '../src/store/db.js';
+import { READER_MMAP_BYTES } from '../src/store/pragmas.js';
 import { Migrator } from '../src/store/kysely.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
@@ -297,6 +298,31 @@ describe('several runs in a file', () => {
     expect(parseRunRef('a#b.db#gup')).toEqual({ file: 'a#b.db', run: 'gup' });
     expect(parseRunRef('x.db')).toEqual({ file: 'x.db' });
     await expectCode(() => parseRunRef('x.db#'), 'EBADREF');
+  });
+});
+
+describe('a reader maps the file', () => {
+  it('maps at most READER_MMAP_BYTES, and sees what a writer adds and replaces while it is open', async () => {
+    const file = tmpFile('mapped');
+    const run = scriptedRun();
+    await record(file, run, 'gup', 'sync');
+    const db = await openForRead(file);
+    expect(db.pragma('mmap_size', { simple: true })).toBe(READER_MMAP_BYTES);
+    db.close();
+
+    const t = await openTrace(file);
+    const before = [...t.events(1)];
+    // the file grows under the reader's map: a second run, then the first replaced
+    await record(file, run, 'fast', 'worker');
+    const rec = await Recorder.open(file, { writer: 'sync' });
+    rec.beginRun(header('gup', { seed: 9 }), { replace: true });
+    rec.event(...stamp(1, 0, 1, emit.rcu_read_lock({ nesting: 1 })));
+    rec.finish();
+    rec.close();
+    expect(t.listRuns().map((r) => [r.name, r.seed, r.events])).toEqual([['fast', 7, 13], ['gup', 9, 1]]);
+    expect(hashOf(t.events(2))).toBe(hashOf(before));
+    expect([...t.events(3)].map((r) => r[3])).toEqual([K.rcu_read_lock]);
+    t.close();
   });
 });
 

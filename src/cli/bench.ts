@@ -26,8 +26,8 @@
  *                          the first diff of the process (cold, as the command is); on more than two
  *                          cores the second run's pass goes to a worker thread, so this can come in
  *                          below the baseline (workerMinEventsFor, diff/pass-start.ts); target <= 600
- *   readBoth1MMs           reading both runs' events once, on one thread: the baseline (diffOverRead,
- *                          target <= 2)
+ *   readBoth1MMs           reading both runs' events once, on one thread, in blocks as the diff's
+ *                          passes read them: the baseline (diffOverRead, target <= 2)
  *   diff1MSerialMs         the same diff with both passes on this thread (no worker): what the diff
  *                          costs above the read on one core (serialDiffOverRead)
  *   align100kMs, align1MMs the event-stream alignment alone at a tenth of that size and at that
@@ -229,11 +229,9 @@ function readAll(trace: Trace, run: RunInfo): number {
   return sum;
 }
 
-/** The baseline of a diff: every event of both runs read once, in chunks, as the diff reads them. */
+/** The baseline of a diff: every event of both runs read once, in blocks, as the diff's passes read them. */
 function readBoth(trace: Trace, a: RunInfo, b: RunInfo): number {
-  let sum = 0;
-  for (const run of [a, b]) for (const chunk of trace.eventChunks(run.id)) for (const row of chunk) sum += row[3];
-  return sum;
+  return readAll(trace, a) + readAll(trace, b);
 }
 
 /** What `mmtrace diff` does: facts of both runs, the semantic diff, then the aligned streams. */

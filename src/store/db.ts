@@ -12,7 +12,7 @@ import { rowOfLayout, type CodeTable, type KindLayout } from './layout.js';
 import { DEFAULT_MIGRATION_TABLE, DummyDriver, Kysely, Migrator, SqliteAdapter, SqliteDialect, SqliteIntrospector, SqliteQueryCompiler } from './kysely.js';
 import type { TraceDB } from './schema.js';
 import { rebuildViews } from './views.js';
-import { writerPragmas, type WriterPragmaOptions } from './pragmas.js';
+import { readerPragmas, writerPragmas, type WriterPragmaOptions } from './pragmas.js';
 
 export { STORE_SCHEMA_VERSION };
 export type Db = Database.Database;
@@ -302,7 +302,7 @@ export async function openForRead(file: string, opts: { eventSchema?: number } =
       (await openForWrite(file)).close();
       db = openRaw(file, true);
     }
-    db.pragma('busy_timeout = 10000');
+    readerPragmas(db);
     return db;
   } catch (e) {
     if (db.open) db.close();
