@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { hashHex } from '../src/trace/hash.js';
 import { GupFlags } from '../src/trace/vocab/index.js';
-import { committedBatches, mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, ROOT, tempDir } from './helpers/cli.js';
+import { CLI, committedBatches, mmtrace, mmtraceAsync, mmtraceJson, recordAndKill, ROOT, tempDir } from './helpers/cli.js';
 
 describe('mmtrace workloads', () => {
   test('--json lists every workload with its parameters and defaults', () => {
@@ -202,7 +202,7 @@ describe('a killed recording', () => {
 
 /**
  * A stand-in for another checkout's build: its `bench --help` has no --skip (as an older build's),
- * its `bench --json` prints fixed figures, and it keeps the arguments it was given.
+ * its `bench --json` prints fixed figures, and it keeps the arguments and node options it was given.
  */
 function fakeOldBuild(): string {
   const root = tempDir();
@@ -212,6 +212,7 @@ function fakeOldBuild(): string {
 const args = process.argv.slice(2);
 if (args.includes('--help')) { console.log('Options:\\n  --events <n>  events\\n  --json  json'); process.exit(0); }
 fs.writeFileSync(${JSON.stringify(join(root, 'args.json'))}, JSON.stringify(args));
+fs.writeFileSync(${JSON.stringify(join(root, 'node-options.json'))}, JSON.stringify(process.execArgv));
 console.log(JSON.stringify({ simEventsPerSec: 1000, bytesPerEvent: 0, notHere: 3 }));
 `);
   writeFileSync(join(root, 'package.json'), '{"type": "commonjs"}');
@@ -225,7 +226,15 @@ describe('mmtrace bench', () => {
     // --skip=review: a review of the library takes a minute of its own (test/review.test.ts covers it);
     // rss10m and rss100m record 10M and 100M events (the child they run is tested below)
     const old = fakeOldBuild();
-    const doc = mmtraceJson(['bench', '--events=20000', '--skip=review,rss10m,rss100m', `--against=${old}`]);
+    // run with a node option: the figures say so, and the other build's bench runs with it too
+    const OPTION = '--max-semi-space-size=32';
+    const r = spawnSync(process.execPath, [OPTION, CLI, 'bench', '--json', '--events=20000', '--skip=review,rss10m,rss100m', `--against=${old}`],
+      { encoding: 'utf8', maxBuffer: 1 << 24 });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.node).toBe(process.version);
+    expect(doc.nodeOptions).toEqual([OPTION]);
+    expect(JSON.parse(readFileSync(join(old, 'node-options.json'), 'utf8'))).toEqual([OPTION]);
     expect(doc.reviewLibraryMs).toBeNull();
     expect(doc.rssMbAt10M).toBeNull();
     expect(doc.rssMbAt100M).toBeNull();

@@ -288,6 +288,30 @@ describe('recorder', () => {
     }
   });
 
+  it.each([
+    ['none but a `node -e` script\'s --input-type', []],
+    ['a V8 option (--max-semi-space-size)', ['--max-semi-space-size=32']],
+    ['V8 options and one of node\'s own', ['--trace-gc', '--max-semi-space-size=32', '--stack-trace-limit=20']],
+  ])('the worker writer starts in a process run with %s', (_, options) => {
+    const file = join(dir, `options-${options.length}.db`);
+    const script = `
+import { Recorder } from ${JSON.stringify(DIST_RECORDER)};
+import { emit } from ${JSON.stringify(DIST_VOCAB)};
+import { stamp } from ${JSON.stringify(DIST_ROWS)};
+const gen = (${GEN})(emit, stamp);
+const rec = await Recorder.open(${JSON.stringify(file)}, { writer: 'worker', batch: 100 });
+rec.beginRun(${JSON.stringify(HEADER)});
+for (let i = 1; i <= 250; i++) rec.event(...gen(i));
+const s = rec.finish();
+rec.close();
+process.stdout.write(rec.writerMode + ' ' + s.status + ' ' + s.events + '\\n');
+`;
+    const r = spawnSync(process.execPath, [...options, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.stderr).not.toMatch(/Error/);
+    // the last line: --trace-gc writes its own lines to stdout
+    expect(r.stdout.trim().split('\n').pop()).toBe('worker complete 250');
+  }, 30_000);
+
   it('records a large synthetic run at speed with the worker (sanity, not a benchmark)', async () => {
     const file = join(dir, 'big.db');
     const rec = await Recorder.open(file);

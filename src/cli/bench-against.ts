@@ -50,7 +50,8 @@ export function benchOf(dir: string, events: number, skip: readonly string[]): R
   const cli = againstCli(dir);
   const known = skipsKnownTo(cli, skip);
   const args = [cli, 'bench', '--json', `--events=${events}`, ...(known.length > 0 ? [`--skip=${known.join(',')}`] : [])];
-  const r = spawnSync(process.execPath, args, { cwd: resolve(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  // with this process's node options: the two builds' figures are of one node, run the same way
+  const r = spawnSync(process.execPath, [...process.execArgv, ...args], { cwd: resolve(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   try {
     if (r.status !== 0) throw new Error(`exit ${r.status}`);
     return JSON.parse(r.stdout) as Record<string, unknown>;

@@ -118,6 +118,9 @@ function pct(xs: number[], p: number): number {
 }
 
 export interface BenchFigures {
+  /** The node that ran the bench, and the options it was started with (its children get them too). */
+  node: string;
+  nodeOptions: string[];
   events: number;
   simEventsPerSec: number;
   simFastEventsPerSec: number;
@@ -283,7 +286,7 @@ function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tui
   delete env.CI;
   delete env.CONTINUOUS_INTEGRATION;
   const runs = [0, 1, 2].map(() => {
-    const r = spawnSync(process.execPath, [script, ref, String(events)], { encoding: 'utf8', env });
+    const r = spawnSync(process.execPath, [...process.execArgv, script, ref, String(events)], { encoding: 'utf8', env });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (r.status !== 0 || !line) throw new Error(`bench: the browser's measurement failed: ${r.stderr.trim() || r.stdout.trim()}`);
     return JSON.parse(line) as { firstFrameMs: number; keyToFrameMs: number; rssMb: number };
@@ -300,7 +303,7 @@ export function recordingRssMb(events: number, dir: string): number {
   const script = fileURLToPath(new URL('./bench-rss.js', import.meta.url));
   const file = join(dir, `rss-${events}.db`);
   try {
-    const r = spawnSync(process.execPath, [script, String(events), file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [...process.execArgv, script, String(events), file], { encoding: 'utf8' });
     const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
     if (r.status !== 0 || !line) throw new Error(`bench: recording ${events} events in a child failed: ${r.stderr.trim() || r.stdout.trim()}`);
     return (JSON.parse(line) as { rssMb: number }).rssMb;
@@ -388,6 +391,8 @@ export async function runBench(events: number, log: (line: string) => void, skip
       const rssMbAt10M = rssAt(10_000_000, 'rss10m');
       const rssMbAt100M = rssAt(100_000_000, 'rss100m');
       return {
+        node: process.version,
+        nodeOptions: [...process.execArgv],
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
         simFastEventsPerSec: Math.round(simFastEventsPerSec),
@@ -448,6 +453,7 @@ export async function benchCommand(o: { events: string; skip?: string; against?:
     printJson(against ? { ...f, against } : f);
     return;
   }
+  println(`node                        ${[f.node, ...f.nodeOptions].join(' ')}`);
   println(`events in the run           ${f.events}`);
   println(`simulate alone              ${f.simEventsPerSec} events/s   (target >= 4M; fast path built in: ${f.simFastEventsPerSec})`);
   println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, target <= 1.25)`);

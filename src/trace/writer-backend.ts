@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import type { Db } from '../store/db.js';
 import { makeSlot, type Slot } from './batch-buffer.js';
 import {
@@ -105,12 +105,7 @@ export class WorkerBackend implements Backend {
     const slots = Array.from({ length: nslots }, () => makeSlot(sizes.batch, sizes.blobBytes, true));
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
     const { port1, port2 } = new MessageChannel();
-    const worker = new Worker(script, {
-      // the worker inherits node's flags, but --input-type (a `node -e` script) is refused for a file
-      execArgv: workerExecArgv(process.execArgv),
-      workerData: { file, ctl, slots, port: port2, maxPageCount },
-      transferList: [port2],
-    });
+    const worker = startWorker(script, { workerData: { file, ctl, slots, port: port2, maxPageCount }, transferList: [port2] });
     await ready(worker);
     worker.unref();
     port1.unref();
@@ -174,7 +169,25 @@ function ready(worker: Worker): Promise<void> {
   });
 }
 
-function workerExecArgv(argv: readonly string[]): string[] {
+/**
+ * The worker, started with node's options as its parent was. A worker inherits them by default,
+ * but --input-type (a `node -e` script's) is refused for a file, so then the options are given
+ * without it; and a list given is checked more strictly than an inherited one: V8's options
+ * (`node --trace-gc`, `--max-semi-space-size`) are refused in it. Those apply to every thread of
+ * the process anyway, so when the list is refused the worker starts with none.
+ */
+function startWorker(script: URL, opts: WorkerOptions): Worker {
+  const argv = withoutInputType(process.execArgv);
+  if (argv.length === process.execArgv.length) return new Worker(script, opts);
+  try {
+    return new Worker(script, { ...opts, execArgv: argv });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+    return new Worker(script, { ...opts, execArgv: [] });
+  }
+}
+
+function withoutInputType(argv: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
