@@ -5,7 +5,7 @@
  * bench then spent minutes on the tui and the 100M-event recording.
  */
 import { describe, expect, it } from 'vitest';
-import { optionHelp } from '../src/cli/bench-against.js';
+import { medianFigures, optionHelp } from '../src/cli/bench-against.js';
 import { mmtrace } from './helpers/cli.js';
 
 describe('the --skip names another build knows', () => {
@@ -30,5 +30,17 @@ describe('the --skip names another build knows', () => {
     const r = mmtrace(['bench', '--help']);
     const skip = optionHelp(r.stdout, '--skip');
     for (const name of ['review', 'tui', 'rss10m', 'rss100m']) expect(skip, name).toMatch(new RegExp(`\\b${name}\\b`));
+  });
+});
+
+describe('the figures of several rounds', () => {
+  it('are each the median of its rounds: the middle one, or the mean of the middle two', () => {
+    expect(medianFigures([{ a: 3, b: 10 }, { a: 1, b: 40 }, { a: 2, b: 20 }])).toEqual({ a: 2, b: 20 });
+    expect(medianFigures([{ a: 3 }, { a: 1 }])).toEqual({ a: 2 });
+  });
+
+  it('keep a figure that is not a number in every round (skipped: null; the node) as the first round has it', () => {
+    const docs = [{ tui: null, node: 'v20', options: ['--x'], n: 1 }, { tui: null, node: 'v20', options: ['--x'], n: 2 }, { tui: 5, node: 'v20', options: [], n: 3 }];
+    expect(medianFigures(docs)).toEqual({ tui: null, node: 'v20', options: ['--x'], n: 2 });
   });
 });

@@ -202,9 +202,10 @@ describe('a killed recording', () => {
 
 /**
  * A stand-in for another checkout's build: its `bench --help` has no --skip (as an older build's),
- * its `bench --json` prints fixed figures, and it keeps the arguments and node options it was given.
+ * its `bench --json` prints fixed figures (simEventsPerSec the next of `simEventsPerSec` at each call),
+ * and it keeps the arguments and node options it was given.
  */
-function fakeOldBuild(): string {
+function fakeOldBuild(simEventsPerSec: string[] = ['1000']): string {
   const root = tempDir();
   const cli = join(root, 'dist', 'src', 'cli', 'main.js');
   mkdirSync(dirname(cli), { recursive: true });
@@ -213,7 +214,10 @@ const args = process.argv.slice(2);
 if (args.includes('--help')) { console.log('Options:\\n  --events <n>  events\\n  --json  json'); process.exit(0); }
 fs.writeFileSync(${JSON.stringify(join(root, 'args.json'))}, JSON.stringify(args));
 fs.writeFileSync(${JSON.stringify(join(root, 'node-options.json'))}, JSON.stringify(process.execArgv));
-console.log(JSON.stringify({ simEventsPerSec: 1000, bytesPerEvent: 0, notHere: 3 }));
+const calls = fs.existsSync(${JSON.stringify(join(root, 'calls'))}) ? Number(fs.readFileSync(${JSON.stringify(join(root, 'calls'))}, 'utf8')) : 0;
+fs.writeFileSync(${JSON.stringify(join(root, 'calls'))}, String(calls + 1));
+const sims = ${JSON.stringify(simEventsPerSec)};
+console.log(JSON.stringify({ simEventsPerSec: Number(sims[calls % sims.length]), bytesPerEvent: 0, notHere: 3 }));
 `);
   writeFileSync(join(root, 'package.json'), '{"type": "commonjs"}');
   return root;
@@ -253,6 +257,25 @@ describe('mmtrace bench', () => {
     expect(doc.recordOverhead).toBeCloseTo(doc.simEventsPerSec / doc.recordEventsPerSec, 1);
     // The checkers cost something, and never less than nothing.
     expect(doc.checkOverhead).toBeGreaterThanOrEqual(1);
+  });
+
+  test('--rounds: benches in processes of their own, alternating with the other build\'s, every figure a median', { timeout: 120_000 }, () => {
+    // the other build gives simEventsPerSec 1000, then 3000: the median of two is their mean
+    const old = fakeOldBuild(['1000', '3000']);
+    const r = spawnSync(process.execPath, [CLI, 'bench', '--json', '--events=10000', '--skip=review,tui,rss10m,rss100m', '--rounds=2', `--against=${old}`],
+      { encoding: 'utf8', maxBuffer: 1 << 24 });
+    expect(r.status, r.stderr).toBe(0);
+    const rounds = r.stderr.split('\n').filter((l) => l.startsWith('mmtrace bench: round'));
+    expect(rounds).toEqual([1, 2].flatMap((n) => [`mmtrace bench: round ${n} of 2, the bench of ${old}`, `mmtrace bench: round ${n} of 2, this build's bench`]));
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rounds).toBe(2);
+    expect(doc.against.figures.simEventsPerSec).toBe(2000);
+    expect(doc.against.ratios.simEventsPerSec).toBeCloseTo(doc.simEventsPerSec / 2000, 2);
+    expect(doc.simEventsPerSec).toBeGreaterThan(0);
+    expect(doc.tuiFirstFrameMs).toBeNull();
+    const bad = mmtrace(['bench', '--rounds=0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--rounds must be an integer >= 1, got '0'/);
   });
 
   test('--against a directory without a built mmtrace: one line, exit 2, nothing measured', () => {

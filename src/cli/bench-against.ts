@@ -3,10 +3,16 @@
  * before a change), run in a child process with the same --events and the --skip names it knows,
  * so every figure can be given beside the other build's, measured on the same machine in the same
  * invocation. The other bench runs first, then this one (their parts are not interleaved).
+ *
+ * `--rounds=N` (N > 1) runs both benches N times, alternately (the other build's first in each
+ * round), each in a fresh child process, and gives the median of every figure: on a machine whose
+ * speed drifts from minute to minute, one run of each says little, the medians of alternating
+ * runs much more.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { errors } from '../errors.js';
 
 export interface Against {
@@ -47,17 +53,46 @@ export function optionHelp(help: string, option: string): string {
 
 /** Run the other build's bench; its progress goes to our stderr, its figures come back. */
 export function benchOf(dir: string, events: number, skip: readonly string[]): Record<string, unknown> {
-  const cli = againstCli(dir);
+  return benchChild(againstCli(dir), resolve(dir), events, skip, `--against=${dir}: its bench`);
+}
+
+/** This build's bench, in a child process of its own (a round of --rounds). */
+export function ownBench(events: number, skip: readonly string[]): Record<string, unknown> {
+  const cli = fileURLToPath(new URL('./main.js', import.meta.url));
+  return benchChild(cli, resolve(dirname(cli), '..', '..', '..'), events, skip, 'a round of this build\'s bench');
+}
+
+function benchChild(cli: string, root: string, events: number, skip: readonly string[], what: string): Record<string, unknown> {
   const known = skipsKnownTo(cli, skip);
   const args = [cli, 'bench', '--json', `--events=${events}`, ...(known.length > 0 ? [`--skip=${known.join(',')}`] : [])];
   // with this process's node options: the two builds' figures are of one node, run the same way
-  const r = spawnSync(process.execPath, [...process.execArgv, ...args], { cwd: resolve(dir), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, [...process.execArgv, ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   try {
     if (r.status !== 0) throw new Error(`exit ${r.status}`);
     return JSON.parse(r.stdout) as Record<string, unknown>;
   } catch (e) {
-    throw errors.usage(`--against=${dir}: its bench failed (${(e as Error).message})`);
+    throw errors.usage(`${what} failed (${(e as Error).message})`);
   }
+}
+
+/**
+ * Every figure's median over several benches of one build (the mean of the middle two for an even
+ * count); a figure that is not a number in all of them (null: skipped) is the first's.
+ */
+export function medianFigures(docs: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, first] of Object.entries(docs[0] ?? {})) {
+    const values = docs.map((d) => d[key]);
+    out[key] = values.every((v): v is number => typeof v === 'number') ? median(values) : first;
+  }
+  return out;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = sorted.length >> 1;
+  const m = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return +m.toFixed(3);
 }
 
 /** now / old for every figure both give as a number; an old 0 has no ratio. */

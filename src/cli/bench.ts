@@ -54,6 +54,9 @@
  *
  * With --against=DIR, the bench of another checkout's build (DIR/dist) runs first, in a child
  * process with the same --events, and every figure is shown beside its figure there (bench-against.ts).
+ * With --rounds=N (N > 1) the bench runs N times, each in a child process of its own (alternating
+ * with the other build's, which goes first in each round), and every figure is the median of its N.
+ * The figures say which node ran them and with which options; the children get the same options.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -79,7 +82,7 @@ import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
 import { recordRuns } from '../record/record.js';
 import { review } from '../review/review.js';
-import { againstCli, againstTable, benchOf, ratios, type Against } from './bench-against.js';
+import { againstCli, againstTable, benchOf, medianFigures, ownBench, ratios, type Against } from './bench-against.js';
 import { rawLoop } from './bench-store.js';
 import { printJson, println } from './output.js';
 import { progress } from './progress.js';
@@ -121,6 +124,8 @@ export interface BenchFigures {
   /** The node that ran the bench, and the options it was started with (its children get them too). */
   node: string;
   nodeOptions: string[];
+  /** How many benches, each in a process of its own, every figure is the median of (--rounds; 1: this one). */
+  rounds: number;
   events: number;
   simEventsPerSec: number;
   simFastEventsPerSec: number;
@@ -393,6 +398,7 @@ export async function runBench(events: number, log: (line: string) => void, skip
       return {
         node: process.version,
         nodeOptions: [...process.execArgv],
+        rounds: 1,
         events: run.events,
         simEventsPerSec: Math.round(simEventsPerSec),
         simFastEventsPerSec: Math.round(simFastEventsPerSec),
@@ -434,26 +440,52 @@ export async function runBench(events: number, log: (line: string) => void, skip
   }
 }
 
-export async function benchCommand(o: { events: string; skip?: string; against?: string; json?: boolean }): Promise<void> {
-  const events = Number(o.events);
-  if (!Number.isInteger(events) || events < 10_000) throw errors.usage(`--events must be an integer >= 10000, got '${o.events}'`);
-  const skip = parseSkip(o.skip);
-  if (o.against !== undefined) againstCli(o.against);
+/** One bench in this process, after the other build's in a child (--against). */
+async function oneRound(events: number, skip: ReadonlySet<Skippable>, againstDir: string | undefined): Promise<{ figures: BenchFigures; against?: Against }> {
   const log = (line: string) => process.stderr.write(`  ${line}...\n`);
   let against: Against | undefined;
-  if (o.against !== undefined) {
-    process.stderr.write(`mmtrace bench: first the bench of ${o.against}\n`);
-    const figures = benchOf(o.against, events, [...skip]);
-    against = { dir: resolve(o.against), figures, ratios: {} };
+  if (againstDir !== undefined) {
+    process.stderr.write(`mmtrace bench: first the bench of ${againstDir}\n`);
+    against = { dir: resolve(againstDir), figures: benchOf(againstDir, events, [...skip]), ratios: {} };
   }
   process.stderr.write(`mmtrace bench: one scale run of ~${events} events\n`);
-  const f = await runBench(events, log, skip);
+  return { figures: await runBench(events, log, skip), against };
+}
+
+/**
+ * `rounds` benches of this build, each in a child process, alternating with the other build's
+ * (--against; its bench first in each round): every figure the median of its rounds.
+ */
+function alternateRounds(rounds: number, events: number, skip: ReadonlySet<Skippable>, againstDir: string | undefined): { figures: BenchFigures; against?: Against } {
+  const mine: Record<string, unknown>[] = [];
+  const theirs: Record<string, unknown>[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    if (againstDir !== undefined) {
+      process.stderr.write(`mmtrace bench: round ${round} of ${rounds}, the bench of ${againstDir}\n`);
+      theirs.push(benchOf(againstDir, events, [...skip]));
+    }
+    process.stderr.write(`mmtrace bench: round ${round} of ${rounds}, this build's bench\n`);
+    mine.push(ownBench(events, [...skip]));
+  }
+  const figures = { ...(medianFigures(mine) as unknown as BenchFigures), rounds };
+  return { figures, against: againstDir === undefined ? undefined : { dir: resolve(againstDir), figures: medianFigures(theirs), ratios: {} } };
+}
+
+export async function benchCommand(o: { events: string; skip?: string; against?: string; rounds: string; json?: boolean }): Promise<void> {
+  const events = Number(o.events);
+  if (!Number.isInteger(events) || events < 10_000) throw errors.usage(`--events must be an integer >= 10000, got '${o.events}'`);
+  const rounds = Number(o.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw errors.usage(`--rounds must be an integer >= 1, got '${o.rounds}'`);
+  const skip = parseSkip(o.skip);
+  if (o.against !== undefined) againstCli(o.against);
+  const { figures: f, against } = rounds === 1 ? await oneRound(events, skip, o.against) : alternateRounds(rounds, events, skip, o.against);
   if (against) against.ratios = ratios({ ...f }, against.figures);
   if (o.json) {
     printJson(against ? { ...f, against } : f);
     return;
   }
   println(`node                        ${[f.node, ...f.nodeOptions].join(' ')}`);
+  if (f.rounds > 1) println(`every figure                the median of ${f.rounds} benches, each in a process of its own${against ? ', alternating with the other build\'s' : ''}`);
   println(`events in the run           ${f.events}`);
   println(`simulate alone              ${f.simEventsPerSec} events/s   (target >= 4M; fast path built in: ${f.simFastEventsPerSec})`);
   println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, target <= 1.25)`);

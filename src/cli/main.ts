@@ -247,6 +247,7 @@ Example:
     .option('--events <n>', 'approximate events of the measured run', '10000000')
     .option('--skip <list>', 'figures not to measure (null in --json): review (a minute), tui, rss10m, rss100m (minutes)')
     .option('--against <dir>', "another checkout's root with a built dist/: run its bench first and give every figure beside its own, with the ratio")
+    .option('--rounds <n>', 'run the bench N times, each in a process of its own (alternating with the --against build\'s), and give the median of every figure', '1')
     .option('--json', 'one JSON document on stdout')
     .action(async (o) => (await import('./bench.js')).benchCommand(o));
 
