@@ -4,10 +4,9 @@
  * so every figure can be given beside the other build's, measured on the same machine in the same
  * invocation. The other bench runs first, then this one (their parts are not interleaved).
  *
- * `--rounds=N` (N > 1) runs both benches N times, alternately (the other build's first in each
- * round), each in a fresh child process, and gives the median of every figure: on a machine whose
- * speed drifts from minute to minute, one run of each says little, the medians of alternating
- * runs much more.
+ * `--rounds=N` (N > 1) runs both benches N times, alternately (taking turns going first), each in
+ * a fresh child process, and gives the median of every figure: on a machine whose speed drifts
+ * from minute to minute, one run of each says little, the medians of alternating runs much more.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -55,7 +55,7 @@
  * With --against=DIR, the bench of another checkout's build (DIR/dist) runs first, in a child
  * process with the same --events, and every figure is shown beside its figure there (bench-against.ts).
  * With --rounds=N (N > 1) the bench runs N times, each in a child process of its own (alternating
- * with the other build's, which goes first in each round), and every figure is the median of its N.
+ * with the other build's, the two going first in turn), and every figure is the median of its N.
  * The figures say which node ran them and with which options; the children get the same options.
  */
 import { spawnSync } from 'node:child_process';
@@ -454,18 +454,27 @@ async function oneRound(events: number, skip: ReadonlySet<Skippable>, againstDir
 
 /**
  * `rounds` benches of this build, each in a child process, alternating with the other build's
- * (--against; its bench first in each round): every figure the median of its rounds.
+ * (--against), every figure the median of its rounds. The two take turns going first (the other
+ * build in odd rounds, this one in even ones): on this machine the second of two benches in a row
+ * measured slower, for code the same in both, so a fixed order would bias every ratio.
  */
 function alternateRounds(rounds: number, events: number, skip: ReadonlySet<Skippable>, againstDir: string | undefined): { figures: BenchFigures; against?: Against } {
   const mine: Record<string, unknown>[] = [];
   const theirs: Record<string, unknown>[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    if (againstDir !== undefined) {
-      process.stderr.write(`mmtrace bench: round ${round} of ${rounds}, the bench of ${againstDir}\n`);
-      theirs.push(benchOf(againstDir, events, [...skip]));
-    }
+  const theirBench = (round: number) => {
+    if (againstDir === undefined) return;
+    process.stderr.write(`mmtrace bench: round ${round} of ${rounds}, the bench of ${againstDir}\n`);
+    theirs.push(benchOf(againstDir, events, [...skip]));
+  };
+  const myBench = (round: number) => {
     process.stderr.write(`mmtrace bench: round ${round} of ${rounds}, this build's bench\n`);
     mine.push(ownBench(events, [...skip]));
+  };
+  for (let round = 1; round <= rounds; round++) {
+    const theirsFirst = round % 2 === 1;
+    if (theirsFirst) theirBench(round);
+    myBench(round);
+    if (!theirsFirst) theirBench(round);
   }
   const figures = { ...(medianFigures(mine) as unknown as BenchFigures), rounds };
   return { figures, against: againstDir === undefined ? undefined : { dir: resolve(againstDir), figures: medianFigures(theirs), ratios: {} } };
