@@ -8,9 +8,10 @@ import { Packr } from 'msgpackr';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { modelFromKernel } from '../src/replay/live.js';
-import { encodeSnapshot, MODEL_VERSION } from '../src/replay/snapshot.js';
+import { encodeSnapshot, MODEL_VERSION, SNAPSHOT_EVERY } from '../src/replay/snapshot.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
 import { project } from '../src/replay/projection.js';
+import { toDoc } from '../src/replay/doc.js';
 import { openTrace } from '../src/trace/reader.js';
 import { decodeSegment } from '../src/trace/request-segment.js';
 import { encodeVersion1 } from './helpers/request-piece-v1.js';
@@ -39,16 +40,17 @@ function rewriteSnapshots(file: string, rewrite: (blob: Buffer) => Buffer): numb
   return rows.length;
 }
 
-function lastSnapshotSeq(file: string): number {
+/** The last of the snapshots taken every SNAPSHOT_EVERY events (the run's last event has one too). */
+function lastPeriodicSnapshotSeq(file: string): number {
   const db = new Database(file, { readonly: true });
-  const seq = (db.prepare('SELECT max(seq) AS s FROM snapshots').get() as { s: number }).s;
+  const seq = (db.prepare('SELECT max(seq) AS s FROM snapshots WHERE seq % ? = 0').get(SNAPSHOT_EVERY) as { s: number }).s;
   db.close();
   return seq;
 }
 
 describe('versioned snapshots', () => {
   const good = recordWithSnapshots('good');
-  const at = lastSnapshotSeq(good) + 5;
+  const at = lastPeriodicSnapshotSeq(good) + 5;
 
   function replayAt(file: string) {
     return cli(['replay', `${file}#gup`, `--until=${at}`, '--json']);
@@ -154,7 +156,8 @@ describe('snapshot size', () => {
     const rec = cli(['record', 'scale', '--param', 'iterations=60', `--out=${file}`]);
     expect(rec.status, rec.stderr).toBe(0);
     const db = new Database(file, { readonly: true });
-    const last = (db.prepare('SELECT max(seq) AS seq FROM request_log').get() as { seq: number }).seq;
+    // the last piece written with a periodic snapshot, so that `last + 5` folds past a piece
+    const last = (db.prepare('SELECT max(seq) AS seq FROM request_log WHERE seq % ? = 0').get(SNAPSHOT_EVERY) as { seq: number }).seq;
     db.close();
     const untils = ['end', String(last), String(last + 5)];
     const before = untils.map((until) => cli(['replay', file, '--until', until, '--requests', 'all', '--json']));
@@ -171,5 +174,23 @@ describe('snapshot size', () => {
       expect(after.stderr, 'the snapshot is used, not folded past').toBe(before[i]!.stderr);
       expect(after.stdout, `replay --until ${until}`).toBe(before[i]!.stdout);
     });
+  });
+});
+
+describe("the snapshot of a run's last event", () => {
+  it('is taken when a run ends between periodic ones, and the end projects from it as folding from event 0 does', async () => {
+    const file = recordWithSnapshots('end');
+    const t = await openTrace(file);
+    try {
+      const run = t.resolveRun('gup');
+      expect(run.events % SNAPSHOT_EVERY).not.toBe(0);
+      const end = project(t, run, run.events);
+      expect([end.fromSnapshot, end.folded, end.snapshotIgnored]).toEqual([run.events, 0, null]);
+      const folded = project(t, run, run.events, { useSnapshots: false });
+      expect(folded.folded).toBe(run.events);
+      expect(toDoc(end.model)).toEqual(toDoc(folded.model));
+    } finally {
+      t.close();
+    }
   });
 });

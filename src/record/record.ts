@@ -18,7 +18,7 @@ import { Recorder } from '../trace/recorder.js';
 import { NULL_SINK } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
 import { resolveParams } from '../workloads/index.js';
-import { runWorkload } from '../workloads/runner.js';
+import { runWorkload, type RunResult } from '../workloads/runner.js';
 import type { Workload } from '../workloads/workload.js';
 import type { KernelConfig } from '../linux/kernel.js';
 import { chooseWorkload, choosePath, moduleHashes, type PathChoice, type WorkloadChoice } from '../modules/registry.js';
@@ -222,18 +222,28 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
     snapshots++;
   };
   const fromModule = p.module !== null || path.source !== null;
+  // The state at the run's last event as well, unless a periodic snapshot is of it already: what
+  // reads the end (the diff's final states, `replay --until` near it) then loads it rather than
+  // folding up to SNAPSHOT_EVERY - 1 events after the last periodic one.
+  const snapshotTheEnd = (run: RunResult): void => {
+    if (run.events > 0 && run.events % SNAPSHOT_EVERY !== 0) run.sim.inside(() => takeSnapshot(run.events, run.sim));
+  };
   let outcome: string;
   try {
-    outcome = runGuarded(fromModule, () => runWorkload({
-      workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
-      strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec,
-      maxEvents: byteLimit === undefined ? opts.maxEvents : Math.min(byteLimit.firstCut(), eventLimit),
-      onProgress, progressEvery: byteLimit === undefined ? undefined : BYTE_CHECK_EVERY,
-      snapshotEvery: SNAPSHOT_EVERY,
-      onSnapshot: takeSnapshot,
-      // the file keeps the requests (the recorder's request pieces); the snapshots leave the log out
-      requestLog: false,
-    }).outcome);
+    outcome = runGuarded(fromModule, () => {
+      const run = runWorkload({
+        workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
+        strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec,
+        maxEvents: byteLimit === undefined ? opts.maxEvents : Math.min(byteLimit.firstCut(), eventLimit),
+        onProgress, progressEvery: byteLimit === undefined ? undefined : BYTE_CHECK_EVERY,
+        snapshotEvery: SNAPSHOT_EVERY,
+        onSnapshot: takeSnapshot,
+        // the file keeps the requests (the recorder's request pieces); the snapshots leave the log out
+        requestLog: false,
+      });
+      snapshotTheEnd(run);
+      return run.outcome;
+    });
   } catch (e) {
     bar.stop();
     rec.finish('failed', e);

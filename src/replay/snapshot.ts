@@ -1,6 +1,7 @@
 /**
  * Snapshots: a Model encoded with msgpackr, written every SNAPSHOT_EVERY events while recording so
- * that replay folds at most that many events. Each snapshot starts with the MODEL_VERSION it was
+ * that replay folds at most that many events, and at a run's last event (record.ts), so that the
+ * end, the state a diff compares, is loaded rather than folded. Each snapshot starts with the MODEL_VERSION it was
  * written with; replay decodes only its own version and otherwise folds from the first event, so a
  * snapshot of another shape is never misread.
  *
