@@ -1,9 +1,9 @@
 /**
  * Snapshots: a Model encoded with msgpackr, written every SNAPSHOT_EVERY events while recording so
  * that replay folds at most that many events, and at a run's last event (record.ts), so that the
- * end, the state a diff compares, is loaded rather than folded. Each snapshot starts with the MODEL_VERSION it was
- * written with; replay decodes only its own version and otherwise folds from the first event, so a
- * snapshot of another shape is never misread.
+ * end, the state a diff compares, is loaded rather than folded. Each snapshot starts with the
+ * MODEL_VERSION it was written with; replay decodes only its own version and otherwise folds from
+ * the first event, so a snapshot of another shape is never misread.
  *
  * A stored snapshot leaves the request log out: the log grows with the run (every request ever
  * begun), so the recorder writes it in pieces beside the snapshots (trace/request-segment.ts) and
