@@ -130,7 +130,8 @@ export class StateAt {
   private startNear(seq: number, current: Model | null): Model {
     const checkpoint = this.nearestCheckpoint(seq) ?? -1;
     const currentSeq = current !== null && current.seq <= seq ? current.seq : -1;
-    // the run's own snapshots sit at multiples of SNAPSHOT_EVERY (or just after, at a step's end)
+    // the run's periodic snapshots sit at multiples of SNAPSHOT_EVERY (or just after, at a step's
+    // end); one of the run's last event, if any, is left to project() below
     const stored = seq - (seq % SNAPSHOT_EVERY);
     if (currentSeq >= checkpoint && currentSeq >= stored) return current!;
     if (checkpoint >= stored) {
