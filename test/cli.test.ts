@@ -274,6 +274,8 @@ describe('mmtrace bench', () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.rounds).toBe(2);
     expect(doc.against.figures.simEventsPerSec).toBe(2000);
+    expect(doc.against.figures.rounds).toBe(2);
+    expect(doc.against.ratios.rounds).toBe(1);
     expect(doc.against.ratios.simEventsPerSec).toBeCloseTo(doc.simEventsPerSec / 2000, 2);
     expect(doc.simEventsPerSec).toBeGreaterThan(0);
     expect(doc.tuiFirstFrameMs).toBeNull();

@@ -477,7 +477,8 @@ function alternateRounds(rounds: number, events: number, skip: ReadonlySet<Skipp
     if (!theirsFirst) theirBench(round);
   }
   const figures = { ...(medianFigures(mine) as unknown as BenchFigures), rounds };
-  return { figures, against: againstDir === undefined ? undefined : { dir: resolve(againstDir), figures: medianFigures(theirs), ratios: {} } };
+  // the other build's figures are medians of as many rounds (so no ratio of the round counts)
+  return { figures, against: againstDir === undefined ? undefined : { dir: resolve(againstDir), figures: { ...medianFigures(theirs), rounds }, ratios: {} } };
 }
 
 export async function benchCommand(o: { events: string; skip?: string; against?: string; rounds: string; json?: boolean }): Promise<void> {
