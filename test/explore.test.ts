@@ -71,15 +71,30 @@ describe('bounded search', () => {
   });
 
   test('the count does not depend on how the search is split', { timeout: 240_000 }, () => {
-    // The whole search runs its subtrees on both cores; each shard takes half of them, on one core.
-    // Splitting does not depend on the search's size, so this is file-cmdline's (570 schedules,
-    // 312 pruned, both shards with some of each: a few CPU-s in all) rather than cross-vma-race's
-    // (7,394 schedules: 15 CPU-s again for the shards), whose size the test above needs.
-    const whole = boundedOn('file-cmdline', '--path=gup');
+    // The whole search runs its subtrees on two threads (this one and a worker); each shard takes
+    // half of them, on one. Splitting does not depend on the search's size, so this is file-cmdline's
+    // (570 schedules, 312 pruned, both shards with some of each: a few CPU-s in all) rather than
+    // cross-vma-race's (7,394 schedules: 15 CPU-s again for the shards), whose size the test above needs.
+    const whole = boundedOn('file-cmdline', '--path=gup', '--workers=2');
     const shards = [0, 1].map((k) => boundedOn('file-cmdline', '--path=gup', `--shard=${k}/2`, '--workers=1'));
     expect(shards.every((s) => s.schedules > 0 && s.pruned > 0)).toBe(true);
     expect(shards.reduce((n, s) => n + s.schedules, 0)).toBe(whole.schedules);
     expect(shards.reduce((n, s) => n + s.pruned, 0)).toBe(whole.pruned);
+  });
+});
+
+describe('threads', () => {
+  test('a search reports the same on one thread as on this thread and two workers', { timeout: 120_000 }, () => {
+    const on = (workers: number) => {
+      const r = mmtrace(['explore', 'cross-vma-race', '--path=fast', '--checkers=mixed-vmas', '--all', '--seeds=300', '--keep=', '--json', `--workers=${workers}`]);
+      expect(r.status, r.stderr).toBe(1);
+      const { schedulesPerSec: _rate, searchMs: _search, shrinkMs: _shrink, ...rest } = JSON.parse(r.stdout) as ExploreSummary;
+      return rest;
+    };
+    const one = on(1);
+    expect(one.schedules).toBe(300);
+    expect(one.violationsByChecker['mixed-vmas']).toBeGreaterThan(1);
+    expect(on(3)).toEqual(one);
   });
 });
 

@@ -34,7 +34,8 @@
  *                          size: alignGrowth1MOver100k should be about 10 (linear), not 100
  *   checkOverhead          the scale workload simulated with every checker on, over the same run
  *                          simulated alone (medians of 9 alternating runs; target <= 1.3)
- *   exploreSchedulesPerSec `mmtrace explore cross-vma-race --path=gup` (random, every core): schedules
+ *   exploreSchedulesPerSec `mmtrace explore cross-vma-race --path=gup` (random, on the command's default
+ *                          threads: every core but one, at least one; defaultExploreThreads): schedules
  *                          per second over 3000 schedules (fewer below ~1M --events; target >= 1000
  *                          on a 2-core machine)
  *   exploreFirstViolationMs the same on the fast path as posted, judged by mixed-vmas: wall time until
@@ -75,7 +76,7 @@ import { openTrace, type RunInfo, type Trace } from '../trace/reader.js';
 import { percentile } from '../reduce/aggregates.js';
 import { NULL_SINK, type EventSink } from '../trace/sink.js';
 import { CheckingSink } from '../check/online.js';
-import { explore } from '../explore/explore.js';
+import { defaultExploreThreads, explore } from '../explore/explore.js';
 import { availableParallelism } from 'node:os';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
@@ -199,7 +200,8 @@ async function checkFigures(events: number, log: (line: string) => void) {
   const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   log('explore');
   const target = { workload: 'cross-vma-race', variant: [], params: {}, config: {}, seed: 1, maxEvents: 200_000 };
-  const base = { all: false, workers: availableParallelism(), shard: { index: 0, count: 1 } };
+  // the threads `mmtrace explore` runs on by default
+  const base = { all: false, workers: defaultExploreThreads(), shard: { index: 0, count: 1 } };
   const clean = await explore({ ...base, target: { ...target, path: 'gup' }, strategy: 'random', schedules: exploreSchedules(events) });
   const race = await explore({ ...base, target: { ...target, path: 'fast', checkers: ['mixed-vmas'] }, strategy: 'random', schedules: 3000 });
   return {

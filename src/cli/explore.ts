@@ -2,10 +2,9 @@
  * `mmtrace explore WORKLOAD ...`: parse the flags, run the search (src/explore), print what it found
  * and the command that replays each violation. Exit 1 when a violation was found, 0 when none.
  */
-import { availableParallelism } from 'node:os';
 import { parseCheckers } from '../check/index.js';
 import { errors } from '../errors.js';
-import { explore, parseSearchName, parseShard, type ExploreSummary } from '../explore/explore.js';
+import { defaultExploreThreads, explore, parseSearchName, parseShard, type ExploreSummary } from '../explore/explore.js';
 import { isModuleRef, moduleName } from '../modules/registry.js';
 import { parsePairs, list, nonNegativeInt } from './record-command.js';
 import { println, printJson } from './output.js';
@@ -64,7 +63,7 @@ export async function exploreCommand(workload: string, o: ExploreFlags): Promise
     strategy: o.strategy,
     schedules: positive('--seeds', o.seeds),
     all: o.all ?? false,
-    workers: o.workers === undefined ? availableParallelism() : positive('--workers', o.workers),
+    workers: o.workers === undefined ? defaultExploreThreads() : positive('--workers', o.workers),
     shard: parseShard(o.shard),
     keep: o.keep === '' ? undefined : o.keep ?? `traces/explore-${isModuleRef(workload) ? moduleName(workload) : workload}.db`,
     onProgress: counter('explore', 'schedules'),

@@ -133,7 +133,7 @@ Example:
     .option('--seeds <n>', 'schedules to run (random, pct)', '1000')
     .option('--checkers <list>', 'comma-separated checkers that judge a schedule (default: all)')
     .option('--all', 'run every schedule instead of stopping at the first violation; report the first of each checker')
-    .option('--workers <n>', 'worker threads (default: the number of cores)')
+    .option('--workers <n>', 'threads running schedules, this one included (default: one fewer than the cores, at least 1)')
     .option('--shard <k/n>', 'run only units whose index is k mod n (split one search over n machines)')
     .option('--keep <file>', "record each shrunk violation as a run in this file ('' keeps none)", undefined)
     .option('--seed <n>', "the workload's own seed", '1')

@@ -5,17 +5,18 @@
  * the browser open it like any run.
  *
  * The search is split into units (schedules by index for random and PCT, subtrees for bounded) that
- * run in worker threads in rounds; results are taken in index order, so what is reported (the
- * first violation, the counts) does not depend on the number of workers or on timing. `--shard=K/N`
+ * run on this thread and worker threads in rounds; results are taken in index order, so what is
+ * reported (the first violation, the counts) does not depend on the number of threads or on timing. `--shard=K/N`
  * keeps the units whose index is K mod N, so N machines cover the search once between them.
  */
+import { availableParallelism } from 'node:os';
 import { errors } from '../errors.js';
 import type { CheckerName } from '../check/index.js';
 import { recordRuns } from '../record/record.js';
 import { runName } from '../record/variants.js';
 import { scheduleSpec, ScheduleStrategy } from '../sim/strategy.js';
 import { firstDeviations, pruneAcrossSubtrees, runRoot } from './bounded.js';
-import { runJob, seedOf, type Found, type Job, type SearchSpec, type UnitResult } from './jobs.js';
+import { runJob, runJobBesideWorkers, seedOf, type Found, type Job, type SearchSpec, type UnitResult } from './jobs.js';
 import { startPool, type Pool } from './pool.js';
 import { runSchedule } from './run-schedule.js';
 import { shrinkSchedule } from './shrink.js';
@@ -91,9 +92,26 @@ export interface ExploreSummary {
   violations: ReportedViolation[];
 }
 
-/** Worker threads running explore's search units. */
+/**
+ * How many threads a search runs on unless told: every core but one, at least one. A thread
+ * simulating keeps V8's garbage collector and compiler threads busy beside it (one explore thread
+ * alone used 1.24 cores of two), so a thread per core leaves them none and each runs slower: on the
+ * 2-core machine, `mmtrace explore cross-vma-race --path=gup` ran 630 schedules a second on one
+ * thread and 467 on two over 1000 schedules (the default --seeds), 1000 and 850 over 3000; only
+ * over 10,000 did two come out ahead, by 6%.
+ */
+export function defaultExploreThreads(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+/**
+ * Threads running explore's search units: this one and threads - 1 workers. This thread has nothing
+ * else to do meanwhile, and it saves starting and warming up a worker, which is most of what a
+ * short search costs: on the 2-core machine, 3000 schedules of cross-vma-race on gup ran at about
+ * 800 a second with two workers, 860 with this thread and one worker (medians of 4 alternating runs).
+ */
 export function startExplorePool(threads: number): Pool<Job, UnitResult[]> {
-  return startPool(new URL('./worker.js', import.meta.url), threads, runJob);
+  return startPool(new URL('./worker.js', import.meta.url), threads, runJob, { here: runJobBesideWorkers });
 }
 
 export function parseSearchName(text: string): { kind: 'random' } | { kind: 'pct'; depth: number } | { kind: 'bounded'; bound: number } {

@@ -73,3 +73,18 @@ export async function runJob(job: Job): Promise<UnitResult[]> {
   const target = await resolveTarget(job.target);
   return job.indices.map((i, n) => runUnit(target, job.search, i, job.skip?.[n] ?? []));
 }
+
+/**
+ * runJob on the thread that also hands jobs to workers: a turn of the event loop before each unit
+ * lets a worker's reply in, so a worker that finishes is given its next job within a unit's time
+ * (a schedule: about a millisecond) rather than this thread's whole job.
+ */
+export async function runJobBesideWorkers(job: Job): Promise<UnitResult[]> {
+  const target = await resolveTarget(job.target);
+  const results: UnitResult[] = [];
+  for (const [n, i] of job.indices.entries()) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    results.push(runUnit(target, job.search, i, job.skip?.[n] ?? []));
+  }
+  return results;
+}

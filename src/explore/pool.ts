@@ -2,7 +2,7 @@
  * Worker threads that run jobs of one kind: explore's search units, review's scenarios. Jobs are
  * handed out as workers free up; each result comes back for its job, and the caller orders them.
  * With one thread, or when the worker module is not there (running from TypeScript sources), the
- * jobs run on this thread instead.
+ * jobs run on this thread instead; a pool may also share the work between this thread and workers.
  *
  * A worker entry is a module that calls serveJobs() with the same function the inline pool runs.
  */
@@ -80,11 +80,57 @@ class WorkerPool<J, R> implements Pool<J, R> {
   }
 }
 
-/** `threads` workers running `entry` (a module calling serveJobs(handle)), or `handle` inline. */
-export function startPool<J, R>(entry: URL, threads: number, handle: (job: J) => Promise<R>): Pool<J, R> {
+/**
+ * This thread and workers: a job goes to this thread when it is free, else to a worker. This thread
+ * would otherwise only wait for the workers' replies. `here` must let those replies in while it
+ * runs (explore's runs a unit at a time, with a turn of the event loop between units), or a worker
+ * that finishes waits for this thread's whole job before it is given the next.
+ */
+class SharedPool<J, R> implements Pool<J, R> {
+  private busy = false;
+
+  constructor(private readonly workers: WorkerPool<J, R>, private readonly here: (job: J) => Promise<R>) {}
+
+  get threads(): number {
+    return this.workers.threads + 1;
+  }
+
+  async run(job: J): Promise<R> {
+    if (this.busy) return this.workers.run(job);
+    this.busy = true;
+    try {
+      return await this.here(job);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.workers.close();
+  }
+}
+
+export interface PoolOptions<J, R> {
+  /**
+   * Run jobs on this thread as well, with this handle, beside threads - 1 workers: one worker fewer
+   * to start and warm up (see SharedPool for what the handle must do).
+   */
+  here?: (job: J) => Promise<R>;
+}
+
+/**
+ * `threads` threads running `entry` (a module calling serveJobs(handle)): workers, or with
+ * `opts.here` this thread and threads - 1 workers; or `handle` inline on this thread alone.
+ */
+export function startPool<J, R>(entry: URL, threads: number, handle: (job: J) => Promise<R>, opts: PoolOptions<J, R> = {}): Pool<J, R> {
   if (threads <= 1 || entry.protocol !== 'file:' || !existsSync(fileURLToPath(entry))) return new InlinePool(handle);
+  const workers = (n: number) => new WorkerPool<J, R>(Array.from({ length: n }, () => startWorker(entry)));
+  return opts.here === undefined ? workers(threads) : new SharedPool(workers(threads - 1), opts.here);
+}
+
+function startWorker(entry: URL): Worker {
   // A roomier young generation than a worker gets by default: each run allocates a kernel afresh.
-  return new WorkerPool(Array.from({ length: threads }, () => new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 64 } })));
+  return new Worker(entry, { resourceLimits: { maxYoungGenerationSizeMb: 64 } });
 }
 
 /** The body of a worker entry: run each job it is sent and post its result back (or the error). */
