@@ -95,10 +95,12 @@ export interface ExploreSummary {
 /**
  * How many threads a search runs on unless told: every core but one, at least one. A thread
  * simulating keeps V8's garbage collector and compiler threads busy beside it (one explore thread
- * alone used 1.24 cores of two), so a thread per core leaves them none and each runs slower: on the
- * 2-core machine, `mmtrace explore cross-vma-race --path=gup` ran 630 schedules a second on one
- * thread and 467 on two over 1000 schedules (the default --seeds), 1000 and 850 over 3000; only
- * over 10,000 did two come out ahead, by 6%.
+ * alone used 1.24 cores of two), so a thread per core leaves them none; and a worker starts cold
+ * (its own compiled code to warm up), which a short search does not earn back. On the 2-core
+ * machine, `mmtrace explore cross-vma-race --path=gup` ran 630 schedules a second on one thread and
+ * 467 on two over 1000 schedules (the default --seeds), 1000 and 850 over 3000; only over 10,000
+ * did two come out ahead, by 6%. (`review` keeps its explore pool on every core: its worker stays
+ * warm from one scenario to the next, and one thread fewer made it slower.)
  */
 export function defaultExploreThreads(cores: number = availableParallelism()): number {
   return Math.max(1, cores - 1);
