@@ -242,6 +242,9 @@ describe('mmtrace bench', () => {
     expect(doc.reviewLibraryMs).toBeNull();
     expect(doc.rssMbAt10M).toBeNull();
     expect(doc.rssMbAt100M).toBeNull();
+    // the progress names what it measures, and nothing --skip left out
+    expect(r.stderr).toContain('the browser on the run');
+    expect(r.stderr).not.toMatch(/a review of the whole library|peak memory while recording/);
     // the other build got the same --events, and no --skip since its help lists none
     expect(JSON.parse(readFileSync(join(old, 'args.json'), 'utf8'))).toEqual(['bench', '--json', '--events=20000']);
     expect(doc.against.dir).toBe(old);

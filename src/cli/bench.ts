@@ -382,9 +382,9 @@ export async function runBench(events: number, log: (line: string) => void, skip
       const verified = reexecute(trace, info, info.events, { verify: true });
       if (verified.divergence) throw new Error(`bench: re-execution diverged at event ${verified.divergence.seq}`);
       const verifyEventsPerSec = verified.events / ((performance.now() - v0) / 1000);
-      log('the browser on the run (three processes)');
+      if (!skip.has('tui')) log('the browser on the run (three processes)');
       const tui = skip.has('tui') ? { tuiFirstFrameMs: null, tuiKeyToFrameMs: null, tuiRssMb: null } : tuiFigures(`${file}#${info.name}`, info.events);
-      log('a review of the whole library');
+      if (!skip.has('review')) log('a review of the whole library');
       const reviewLibraryMs = skip.has('review') ? null : await timedAsync(() => review({
         path: 'fast', variant: [], config: {}, seeds: 1, explore: 100, workloads: null, out: join(dir, 'review.db'), workers: availableParallelism(),
       }));
