@@ -1,7 +1,7 @@
 /**
  * The job pools explore and review run on: a shared pool runs jobs on this thread while it is free
- * and on its workers otherwise; every result comes back for its own job; explore's default threads
- * leave a core to V8's own threads.
+ * and on its workers otherwise; every result comes back for its own job; a worker whose thread has
+ * exited leaves the pool; explore's default threads leave a core to V8's own threads.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,18 @@ function echoWorker(): URL {
 parentPort.on('message', (job) => {
   const until = Date.now() + 5;
   while (Date.now() < until) { /* a job takes a few milliseconds */ }
+  parentPort.postMessage({ result: { job, where: 'worker ' + threadId } });
+});
+`);
+  return pathToFileURL(file);
+}
+
+/** The echo worker, except that a job of -1 makes its thread exit (as a crash or running out of memory would). */
+function mortalWorker(): URL {
+  const file = join(tempDir(), 'mortal-worker.mjs');
+  writeFileSync(file, `import { parentPort, threadId } from 'node:worker_threads';
+parentPort.on('message', (job) => {
+  if (job === -1) process.exit(3);
   parentPort.postMessage({ result: { job, where: 'worker ' + threadId } });
 });
 `);
@@ -76,6 +88,23 @@ describe('a pool shared between this thread and workers', () => {
     const inline = startPool<number, Done>(echoWorker(), 1, async (job) => ({ job, where: 'inline' }), { here: () => Promise.reject(new Error('not here')) });
     expect(inline.threads).toBe(1);
     expect(await inline.run(7)).toEqual({ job: 7, where: 'inline' });
+  });
+});
+
+describe('a worker whose thread exits', () => {
+  test('fails its job, is never given another, and with the last one gone every job fails at once', { timeout: 30_000 }, async () => {
+    const pool = startPool<number, Done>(mortalWorker(), 2, () => Promise.reject(new Error('not inline')));
+    try {
+      await expect(pool.run(-1)).rejects.toThrow('a worker thread exited (code 3)');
+      // the jobs after it all go to the worker that is left (a job sent to the dead one never settles)
+      const results = await runAll((j) => pool.run(j), 10, 2);
+      expect(results.map((r) => r.job)).toEqual([...Array(10).keys()]);
+      expect(new Set(results.map((r) => r.where)).size).toBe(1);
+      await expect(pool.run(-1)).rejects.toThrow('a worker thread exited (code 3)');
+      await expect(pool.run(1)).rejects.toThrow('every worker thread of the pool has exited');
+    } finally {
+      await pool.close();
+    }
   });
 });
 

@@ -34,10 +34,13 @@ class InlinePool<J, R> implements Pool<J, R> {
 
 class WorkerPool<J, R> implements Pool<J, R> {
   private readonly idle: Worker[] = [];
-  private readonly waiting: ((w: Worker) => void)[] = [];
+  private readonly waiting: { give: (w: Worker) => void; fail: (e: Error) => void }[] = [];
+  /** Workers whose thread has exited (crashed, ran out of memory, or closed): never handed out again. */
+  private readonly exited = new Set<Worker>();
 
   constructor(private readonly workers: Worker[]) {
     this.idle.push(...workers);
+    for (const w of workers) w.once('exit', () => this.lose(w));
   }
 
   get threads(): number {
@@ -70,14 +73,29 @@ class WorkerPool<J, R> implements Pool<J, R> {
   private take(): Promise<Worker> {
     const w = this.idle.pop();
     if (w) return Promise.resolve(w);
-    return new Promise((resolve) => this.waiting.push(resolve));
+    if (this.exited.size === this.workers.length) return Promise.reject(noWorkerLeft());
+    return new Promise((give, fail) => this.waiting.push({ give, fail }));
   }
 
   private give(w: Worker): void {
+    if (this.exited.has(w)) return;
     const next = this.waiting.shift();
-    if (next) next(w);
+    if (next) next.give(w);
     else this.idle.push(w);
   }
+
+  /** A worker's thread has gone: it leaves the pool, and with the last one the jobs waiting fail. */
+  private lose(w: Worker): void {
+    this.exited.add(w);
+    const at = this.idle.indexOf(w);
+    if (at >= 0) this.idle.splice(at, 1);
+    if (this.exited.size < this.workers.length) return;
+    for (const waiter of this.waiting.splice(0)) waiter.fail(noWorkerLeft());
+  }
+}
+
+function noWorkerLeft(): Error {
+  return new Error('every worker thread of the pool has exited');
 }
 
 /**
