@@ -7,11 +7,36 @@ import { describe, expect, test } from 'vitest';
 import { alignTask, type Hunk } from '../src/diff/hunks.js';
 import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
 import { grownCapacity, Interner, tokenStreams, type RequestSpan, type TokenStream } from '../src/diff/tokens.js';
-import { openTrace } from '../src/trace/reader.js';
+import { VmaMap } from '../src/reduce/vma-map.js';
+import { openTrace, rowOfBlock } from '../src/trace/reader.js';
+import { Decoder, kindByName, type TraceEvent } from '../src/trace/vocab/index.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
 import { FIXED, recordHere, recordWithFixes } from './helpers/record.js';
 
 const record = (workload: string, seed = 1) => recordWithFixes(workload, join(tempDir(), `${workload}.db`), seed);
+
+/**
+ * An event's token text as the diff's rules say (src/diff/tokens.ts), from the decoded event: the
+ * kind, then each name field's text, a VMA as its range as the map has it now (`?` for one it never
+ * saw), and level, req, mode and write as stored (an enum's code, a bool as 0 or 1).
+ */
+function symbolicText(e: TraceEvent, vmas: VmaMap): string {
+  const def = kindByName(e.kind)!;
+  let text = e.kind;
+  def.fields.forEach((field, i) => {
+    const type = def.types[i]!;
+    const value = (e as unknown as Record<string, unknown>)[field];
+    if (type === 'name') text += ` ${field}=${value as string}`;
+    else if (field === 'vma') {
+      const r = vmas.get(value as number);
+      text += ` vma=${r ? `${r.start.toString(16)}-${r.end.toString(16)}` : '?'}`;
+    } else if (['level', 'req', 'mode', 'write'].includes(field)) {
+      const stored = typeof type === 'object' && type.kind === 'enum' ? type.codes[value as string] : type === 'bool' ? (value ? 1 : 0) : value;
+      text += ` ${field}=${String(stored)}`;
+    }
+  });
+  return text;
+}
 
 /** Apply an edit script to a: the result must be b. */
 function applyEdits(a: number[], b: number[], edits: Edit[]): number[] {
@@ -330,6 +355,46 @@ describe('token streams', () => {
       expect(cut.tokens.length).toBe(third.lo + 4);
     } finally {
       again.close();
+    }
+  });
+
+  test('read from the columns, each event\'s token says what its decoded event says: kind, names, VMA ranges, level, req, mode, write', async () => {
+    const file = await record('cross-vma-race');
+    const trace = await openTrace(file);
+    try {
+      for (const name of ['gup', 'fast']) {
+        const run = trace.resolveRun(name);
+        // the token of each event, by seq, from the decoded event and the VMA map as of that event
+        const decoder = new Decoder(trace.names(run.id));
+        const vmas = new VmaMap();
+        const expected = new Map<number, { tid: number; text: string }>();
+        for (const b of trace.eventBlocks(run.id)) {
+          for (let i = 0; i < b.count; i++) {
+            const e = decoder.decode(rowOfBlock(b, i));
+            vmas.event(e);
+            expected.set(e.seq, { tid: e.tid, text: symbolicText(e, vmas) });
+          }
+        }
+        const interner = new Interner();
+        const streams = tokenStreams(trace, run, interner);
+        let tokens = 0;
+        for (const [task, s] of streams) {
+          const tids = new Set<number>();
+          for (let i = 0; i < s.tokens.length; i++) {
+            const want = expected.get(s.seqs[i]!)!;
+            expect(interner.texts[s.tokens[i]!], `${name} ${task} #${s.seqs[i]}`).toBe(want.text);
+            tids.add(want.tid);
+          }
+          expect(tids.size, `${name} ${task}: one task's events`).toBe(1);
+          tokens += s.tokens.length;
+        }
+        expect(tokens).toBe(run.events);
+        // every kind of field that takes part appears
+        const texts = interner.texts.join('\n');
+        for (const field of ['fn=', 'class=', 'vma=', 'level=', 'req=', 'mode=']) expect(texts, field).toContain(` ${field}`);
+      }
+    } finally {
+      trace.close();
     }
   });
 

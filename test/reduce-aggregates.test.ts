@@ -5,12 +5,13 @@
  * not hand over, shows as a difference.
  */
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { aggregateRun } from '../src/reduce/aggregates.js';
 import { readRun } from '../src/reduce/read-run.js';
-import { reducerOf } from '../src/reduce/reducer.js';
+import { Dispatch } from '../src/reduce/dispatch.js';
+import { reducerOf, type ColumnReducer } from '../src/reduce/reducer.js';
 import { openTrace, rowOfBlock } from '../src/trace/reader.js';
-import { Decoder, type TraceEvent } from '../src/trace/vocab/index.js';
+import { Decoder, kindByName, type TraceEvent } from '../src/trace/vocab/index.js';
 import { tempDir } from './helpers/cli.js';
 import { recordHere } from './helpers/record.js';
 
@@ -91,5 +92,45 @@ describe('aggregates of a recorded run', () => {
     } finally {
       trace.close();
     }
+  });
+
+  test('a column reducer is handed every event undecoded, after the decoding reducers of the same event; a kind only it reads is never decoded', async () => {
+    const file = join(tempDir(), 'cross-vma-race.db');
+    await recordHere('cross-vma-race', [`--out=${file}`]);
+    const events = await eventsOf(file, 'gup');
+    const trace = await openTrace(file);
+    const decoded = vi.spyOn(Decoder.prototype, 'viewAt');
+    try {
+      const seen: string[] = [];
+      const columns: ColumnReducer = {
+        column: (b, i, code) => seen.push(`${b.firstSeq + i}:${b.tid[i]}:${code}:${b.a[i]}`),
+      };
+      const copies = reducerOf({ copy: (e) => seen.push(`copy ${e.seq}`) });
+      // listed first, fed last
+      readRun(trace, trace.resolveRun('gup'), [columns, copies]);
+      const asStored = (e: TraceEvent) => {
+        const def = kindByName(e.kind)!;
+        const a = (e as unknown as Record<string, unknown>)[def.fields[0]!];
+        const type = def.types[0];
+        const stored = typeof type === 'object' && type.kind === 'enum' ? type.codes[a as string]
+          : type === 'bool' ? Number(a) : type === 'name' ? trace.names(trace.resolveRun('gup').id).indexOf(a as string) : a ?? 0;
+        return `${e.seq}:${e.tid}:${def.kind}:${String(stored)}`;
+      };
+      expect(seen).toEqual(events.flatMap((e) => (e.kind === 'copy' ? [`copy ${e.seq}`, asStored(e)] : [asStored(e)])));
+      expect(decoded).toHaveBeenCalledTimes(events.filter((e) => e.kind === 'copy').length);
+    } finally {
+      decoded.mockRestore();
+      trace.close();
+    }
+  });
+
+  test('online (Dispatch.row), a column reducer gets each row as event 0 of a block of one', () => {
+    const got: number[][] = [];
+    const dispatch = new Dispatch([{ column: (b, i, code) => got.push([b.firstSeq + i, b.tick[i]!, b.tid[i]!, code, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i)?.length ?? -1]) }], ['']);
+    const copy = kindByName('copy')!.kind;
+    dispatch.row([7, 120, 3, copy, 0x7000, 8, 1, 99, undefined]);
+    dispatch.row([8, 130, 4, copy, 0x8000, 16, 2, 98, new Uint8Array(5)]);
+    expect(got).toEqual([[7, 120, 3, copy, 0x7000, 8, 1, 99, -1], [8, 130, 4, copy, 0x8000, 16, 2, 98, 5]]);
+    expect(dispatch.wants(copy)).toBe(true);
   });
 });

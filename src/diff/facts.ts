@@ -12,7 +12,7 @@ import { project } from '../replay/projection.js';
 import type { StateDoc } from '../replay/state.js';
 import { Aggregator, type RequestSummary, type RunAggregates } from '../reduce/aggregates.js';
 import { readRun, runNames } from '../reduce/read-run.js';
-import { reducerOf, type Reducer } from '../reduce/reducer.js';
+import { reducerOf, type ColumnReducer, type Reducer } from '../reduce/reducer.js';
 import { RequestTargets } from '../reduce/request-targets.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import type { RunInfo, Trace } from '../trace/reader.js';
@@ -97,7 +97,7 @@ const noExtras = (): RequestExtras => ({ copies: [], vmaChangesBetweenCopies: 0,
 /** The facts pass of one run: reducers to feed, then the facts. */
 export interface FactsCollector {
   /** The reducers to feed, in order (the shared ones first). */
-  reducers(): Reducer[];
+  reducers(): (Reducer | ColumnReducer)[];
   /** The facts, once every event is in. */
   finish(): RunFacts;
 }

@@ -10,10 +10,10 @@
  * stretches its requests cover; token texts are interned once.
  */
 import { readRun } from '../reduce/read-run.js';
-import type { Reducer } from '../reduce/reducer.js';
+import type { ColumnReducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
-import type { RunInfo, Trace } from '../trace/reader.js';
-import { enumCode, KINDS, type EventOf, type FieldType, type TraceEvent } from '../trace/vocab/index.js';
+import { slotAt, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
+import { kindByName, KINDS, type FieldType } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -59,76 +59,25 @@ export interface TokenStream {
 interface KindFormat {
   name: string;
   code: number;
-  fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType }[];
-  /**
-   * Writes the tid and seq of an event of this kind into `out` (at TID and SEQ), then its symbolic
-   * values from FIRST_VALUE on, in `fields` order.
-   */
-  extract: (e: TraceEvent, ids: SymbolIds, out: Int32Array) => void;
-}
-
-/**
- * Where extract() puts an event's tid, its seq, and its first symbolic value. The tid and seq are
- * read there, in the kind's own function, because a read of `e.tid` where every kind's event
- * passes (StreamBuilder.event) is a megamorphic load, which boxes a double field into a new heap
- * number: 32 bytes of garbage per event, a third of what a diff pass allocated. Both fit an
- * Int32Array (a stream's seqs are one already), as the symbolic values do: ids of texts, enum
- * codes, bools, request numbers.
- */
-const TID = 0;
-const SEQ = 1;
-const FIRST_VALUE = 2;
-
-/** How a token's names and VMAs become numbers: run-local ids of their texts. */
-interface SymbolIds {
-  nameId(text: string): number;
-  rangeId(vma: number): number;
-}
-
-/**
- * A kind's value extractor, compiled once per kind: each reads its own kind's event properties by
- * name (a monomorphic load on the decoder's per-kind objects), which a loop over field names
- * shared by every kind could not do. The kind's name is part of the source: V8 caches functions
- * compiled from equal source, and kinds with the same symbolic fields (every kind with none) would
- * otherwise share one function whose loads of tid and seq see every kind's object (megamorphic).
- */
-function compileExtract(kind: string, fields: KindFormat['fields']): KindFormat['extract'] {
-  const consts: unknown[] = [];
-  const header = [`out[${TID}] = e.tid;`, `out[${SEQ}] = e.seq;`];
-  const lines = fields.map((s, f) => {
-    const i = FIRST_VALUE + f;
-    const read = `e[${JSON.stringify(s.field)}]`;
-    if (s.render === 'name') return `out[${i}] = ids.nameId(${read});`;
-    if (s.render === 'vma') return `out[${i}] = ids.rangeId(${read});`;
-    if (typeof s.type === 'object' && s.type.kind === 'enum') {
-      // name to code by comparisons (enumCode): a lookup in the codes by a varying name would be
-      // a megamorphic keyed load on every event of the kind
-      consts.push(s.type.codes);
-      return `const v${i} = ${read};\n  out[${i}] = ${enumCode(`v${i}`, s.type, `C${consts.length - 1}`)} ?? -1;`;
-    }
-    if (s.type === 'bool') return `out[${i}] = ${read} ? 1 : 0;`;
-    return `out[${i}] = typeof ${read} === 'number' ? ${read} : -1;`;
-  });
-  const params = consts.map((_, i) => `C${i}`);
-  return new Function(...params, `return function extract_${kind}(e, ids, out) {\n  ${[...header, ...lines].join('\n  ')}\n};`)(...consts) as KindFormat['extract'];
+  /** `slot`: the column that holds the field (field i of a kind is in slot i: a, b, c, d). */
+  fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType; slot: number }[];
 }
 
 /** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
 const FORMATS_BY_CODE: (KindFormat | undefined)[] = [];
 for (const k of KINDS) {
   const fields: KindFormat['fields'] = [];
-  k.fields.forEach((field, i) => {
-    const type = k.types[i]!;
+  k.fields.forEach((field, slot) => {
+    const type = k.types[slot]!;
     const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
-    if (render) fields.push({ field, render, type });
+    if (render) fields.push({ field, render, type, slot });
   });
-  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields, extract: compileExtract(k.name, fields) };
+  FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields };
 }
 
 /**
  * By kind code: whether an event of the kind opens (request_begin) or closes (request_end) its
- * task's request in flight (a span of the stream's `requests`). A table by code, read where every
- * kind's event passes: `e.kind` there is a megamorphic load.
+ * task's request in flight (a span of the stream's `requests`).
  */
 const OPENS_REQUEST: boolean[] = [];
 const CLOSES_REQUEST: boolean[] = [];
@@ -136,6 +85,8 @@ for (const k of KINDS) {
   OPENS_REQUEST[k.kind] = k.name === 'request_begin';
   CLOSES_REQUEST[k.kind] = k.name === 'request_end';
 }
+/** The slot of request_begin's request number. */
+const REQUEST_SLOT = kindByName('request_begin')!.fields.indexOf('req');
 
 /**
  * Task names made unique per run: tasks are matched across runs by name, and a name used by two
@@ -156,14 +107,14 @@ function taskKeys(trace: Trace, run: RunInfo): Map<number, string> {
 type TokenTrie = Map<number, TokenTrie | number>;
 
 /**
- * Token ids of one run's events. Most events repeat (the same call, lock class, level), so the
- * token text is built only the first time its kind and symbolic values are seen: after that the
- * values find the id in the kind's trie, one Map lookup per value (small integers, so the lookups
- * hash no strings and allocate nothing). Names enter it by a run-local id of their text; VMAs by
- * the id of their range text (from the shared VMA map), since one VMA id can cover several ranges
- * over a run.
+ * Token ids of one run's events, read from the store's columns. Most events repeat (the same call,
+ * lock class, level), so the token text is built only the first time its kind and symbolic values
+ * are seen: after that the values find the id in the kind's trie, one Map lookup per value (small
+ * integers, so the lookups hash no strings and allocate nothing). Names enter it by their run-local
+ * id; VMAs by the id of their range text (from the shared VMA map), since one VMA id can cover
+ * several ranges over a run.
  */
-class Tokenizer implements SymbolIds {
+class Tokenizer {
   /** By kind code: the token id of a kind without symbolic fields. */
   private readonly fixed: number[] = [];
   /** By kind code: the trie of a kind with symbolic fields. */
@@ -171,52 +122,39 @@ class Tokenizer implements SymbolIds {
   private readonly ranges = new Interner();
   /** Per VMA id, the range its last token showed and that range's id: reused while it holds. */
   private readonly lastRange = new Map<number, { start: number; end: number; id: number }>();
-  private readonly nameIds = new Interner();
-  /** The last event read: its tid, seq and symbolic values (at TID, SEQ, FIRST_VALUE...). */
-  private readonly values = new Int32Array(FIRST_VALUE + 4);
+  /** The symbolic values of the event being tokenized (names and VMAs as ids), in its format's field order. */
+  private readonly values = new Int32Array(4);
 
-  constructor(private readonly interner: Interner, private readonly vmas: VmaMap) {}
+  /** `names`: the run's interned names, which its events' name fields index. */
+  constructor(private readonly interner: Interner, private readonly vmas: VmaMap, private readonly names: readonly string[]) {}
 
-  /** The tid of the event token() was last given. */
-  get tid(): number {
-    return this.values[TID]!;
-  }
-
-  /** The seq of the event token() was last given. */
-  get seq(): number {
-    return this.values[SEQ]!;
-  }
-
-  token(e: TraceEvent, code: number): number {
-    const v = this.values;
+  /** The token id of event i of `block`, of kind `code`. */
+  token(block: EventBlock, i: number, code: number): number {
     const f = FORMATS_BY_CODE[code];
-    if (!f) {
-      v[TID] = e.tid;
-      v[SEQ] = e.seq;
-      return this.interner.id(`kind${code}`);
-    }
-    f.extract(e, this, v);
+    if (!f) return this.interner.id(`kind${code}`);
     const n = f.fields.length;
     if (n === 0) return (this.fixed[code] ??= this.interner.id(f.name));
-    const last = FIRST_VALUE + n - 1;
+    const v = this.values;
+    for (let j = 0; j < n; j++) {
+      const s = f.fields[j]!;
+      // Within a run a name id stands for one text and an enum code for one name, so the stored
+      // numbers key the tokens as the decoded values would, without decoding the event.
+      const stored = slotAt(block, i, s.slot);
+      v[j] = s.render === 'vma' ? this.rangeId(stored) : stored;
+    }
     let node = (this.tries[code] ??= new Map());
-    for (let i = FIRST_VALUE; i < last; i++) {
-      let next = node.get(v[i]!) as TokenTrie | undefined;
-      if (next === undefined) node.set(v[i]!, (next = new Map()));
+    for (let j = 0; j < n - 1; j++) {
+      let next = node.get(v[j]!) as TokenTrie | undefined;
+      if (next === undefined) node.set(v[j]!, (next = new Map()));
       node = next;
     }
-    let id = node.get(v[last]!) as number | undefined;
-    if (id === undefined) node.set(v[last]!, (id = this.interner.id(this.text(f, v))));
+    let id = node.get(v[n - 1]!) as number | undefined;
+    if (id === undefined) node.set(v[n - 1]!, (id = this.interner.id(this.text(f, v))));
     return id;
   }
 
-  /** A run-local id of a name's text. */
-  nameId(text: string): number {
-    return this.nameIds.id(text);
-  }
-
   /** The id of the range text of a VMA as the map has it now; -1 for a VMA it never saw. */
-  rangeId(vma: number): number {
+  private rangeId(vma: number): number {
     const now = this.vmas.get(vma);
     if (!now) return -1;
     const last = this.lastRange.get(vma);
@@ -229,10 +167,10 @@ class Tokenizer implements SymbolIds {
   /** The token text: kind name and symbolic fields (names and VMA slots hold their text's ids). */
   private text(f: KindFormat, v: Int32Array): string {
     let text = f.name;
-    for (let i = 0; i < f.fields.length; i++) {
-      const s = f.fields[i]!;
-      const x = v[FIRST_VALUE + i]!;
-      const shown = s.render === 'name' ? this.nameIds.texts[x] ?? `#${x}` : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
+    for (let j = 0; j < f.fields.length; j++) {
+      const s = f.fields[j]!;
+      const x = v[j]!;
+      const shown = s.render === 'name' ? this.names[x] ?? '' : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
       text += ` ${s.field}=${shown}`;
     }
     return text;
@@ -312,10 +250,11 @@ class TaskLists {
 }
 
 /**
- * Builds one run's per-task token streams from its decoded events: a reducer, fed after the VMA
- * map, so that the pass which gathers the diff's facts feeds it from the same read of the log.
+ * Builds one run's per-task token streams from its events' columns: a column reducer, fed after the
+ * VMA map, so that the pass which gathers the diff's facts feeds it from the same read of the log
+ * (and kinds only the tokens look at are never decoded).
  */
-export class StreamBuilder implements Reducer {
+export class StreamBuilder implements ColumnReducer {
   private readonly tokenizer: Tokenizer;
   private readonly taskOf: Map<number, string>;
   private readonly lists = new Map<number, TaskLists>();
@@ -325,7 +264,7 @@ export class StreamBuilder implements Reducer {
   private readonly progress: RunProgress;
 
   constructor(trace: Trace, run: RunInfo, interner: Interner, vmas: VmaMap) {
-    this.tokenizer = new Tokenizer(interner, vmas);
+    this.tokenizer = new Tokenizer(interner, vmas, trace.names(run.id));
     this.taskOf = taskKeys(trace, run);
     this.progress = { seen: 0, total: run.events };
   }
@@ -339,13 +278,12 @@ export class StreamBuilder implements Reducer {
     return l;
   }
 
-  event(e: TraceEvent, code: number): void {
+  column(block: EventBlock, i: number, code: number): void {
     this.progress.seen++;
-    const t = this.tokenizer;
-    const token = t.token(e, code);
-    const l = this.listsOf(t.tid);
-    if (OPENS_REQUEST[code]) l.beginRequest((e as EventOf<'request_begin'>).req);
-    l.push(token, t.seq);
+    const token = this.tokenizer.token(block, i, code);
+    const l = this.listsOf(block.tid[i]!);
+    if (OPENS_REQUEST[code]) l.beginRequest(slotAt(block, i, REQUEST_SLOT));
+    l.push(token, block.firstSeq + i);
     if (CLOSES_REQUEST[code]) l.endRequest();
   }
 

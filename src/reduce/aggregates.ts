@@ -3,9 +3,9 @@
  * and waits, lock acquisitions by class and mode, page-table reads by level, folio references,
  * bytes copied, check events. Works on any recorded run through the vocabulary alone.
  */
-import type { TraceEvent } from '../trace/vocab/index.js';
-import { reducerOf, type Reducer } from './reducer.js';
-import type { RunInfo, Trace } from '../trace/reader.js';
+import { kindByName, KINDS, type EnumDef } from '../trace/vocab/index.js';
+import { reducerOf, type ColumnReducer, type Reducer } from './reducer.js';
+import { slotAt, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
 import { readRun, runNames, taskName, type RunNames } from './read-run.js';
 import { Requests, type RequestRecord } from './requests.js';
 import { WaitClock } from './wait-clock.js';
@@ -60,10 +60,48 @@ class Tally {
 }
 
 /**
- * The aggregates of one run. Its wait clock and request tracker are reducers of their own, fed
- * before it: `reducers()` lists all three in that order for readRun().
+ * Counts by a small integer code (a kind, a page-table level), in the order the codes first come:
+ * one array increment per event, named only in record().
  */
-export class Aggregator implements Reducer {
+class CodeTally {
+  private readonly counts: number[] = [];
+  private readonly order: number[] = [];
+
+  add(code: number): void {
+    const n = this.counts[code];
+    if (n === undefined) {
+      this.counts[code] = 1;
+      this.order.push(code);
+    } else {
+      this.counts[code] = n + 1;
+    }
+  }
+
+  record(nameOf: (code: number) => string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const code of this.order) out[nameOf(code)] = this.counts[code]!;
+    return out;
+  }
+}
+
+/** Kind names by code; a code this build does not know counts as `unknown` (as the decoder names it). */
+const KIND_NAMES: string[] = [];
+for (const k of KINDS) KIND_NAMES[k.kind] = k.name;
+const kindName = (code: number): string => KIND_NAMES[code] ?? 'unknown';
+
+/** pgtable_read's code, and where its level is stored (an enum code) and named. */
+const PGTABLE_READ = kindByName('pgtable_read')!;
+const LEVEL_SLOT = PGTABLE_READ.fields.indexOf('level');
+const LEVELS = PGTABLE_READ.types[LEVEL_SLOT] as EnumDef;
+const levelName = (code: number): string => LEVELS.name(code);
+
+/**
+ * The aggregates of one run. Its wait clock and request tracker are reducers of their own, fed
+ * before it, and so are its counts of the kinds it looks into (`counts`): `reducers()` lists them
+ * in that order for readRun(). It counts every event by kind from the columns (a column reducer),
+ * so that counting does not make the dispatch decode every event.
+ */
+export class Aggregator implements ColumnReducer {
   readonly waits = new WaitClock();
   readonly requests: Requests;
   private readonly agg: RunAggregates = {
@@ -71,25 +109,17 @@ export class Aggregator implements Reducer {
     pgtableReads: {}, folioGets: 0, folioPuts: 0, bytesCopied: 0, warnings: 0, useAfterFree: 0, deadlocks: 0,
     requests: [],
   };
-  /** Events by kind code (an array: one increment per event); named in result(). */
-  private readonly kindCounts: number[] = [];
-  private readonly kindNames: string[] = [];
+  /** Events by kind code. */
+  private readonly kinds = new CodeTally();
+  /** Page-table entry reads by level code: a fifth of a run's events, counted without decoding them. */
+  private readonly levels = new CodeTally();
   private readonly lockKeys = new Map<string, Map<string, string>>();
-  /** Kind codes in the order first seen (byKind keeps that order). */
-  private readonly kindOrder: number[] = [];
   /** What result() reports as lockAcquisitions, lockContended, pgtableReads and waitTicksByTask. */
   private readonly locks = new Tally();
   private readonly contended = new Tally();
-  private readonly levels = new Tally();
   private readonly waitTicks = new Tally();
-  /**
-   * The last event fed, whose tick is the run's (result() reads it). Kept instead of reading
-   * `e.tick` at every event: that load, where every kind's event passes, is megamorphic and boxes
-   * the double into a new heap number. Holding the event is safe here, though reducers copy what
-   * they keep: the decoder reuses its object only for a later event of the same kind, and this
-   * reducer sees every event, so the object it holds is always the last one's.
-   */
-  private last: TraceEvent | null = null;
+  /** The tick of the last event counted: the run's ticks (result()). */
+  private lastTick = 0;
   /** The counts each kind adds to, by kind code (one function per kind, no switch on `e.kind`). */
   private readonly counts = reducerOf({
     rwsem_acquire: (e) => {
@@ -104,7 +134,6 @@ export class Aggregator implements Reducer {
     vma_start_write: (e) => {
       this.acquired('vma/write', e.waited);
     },
-    pgtable_read: (e) => this.levels.add(e.level),
     folio_get: () => this.agg.folioGets++,
     folio_try_get: () => this.agg.folioGets++,
     folio_put: () => this.agg.folioPuts++,
@@ -130,24 +159,15 @@ export class Aggregator implements Reducer {
   }
 
   /** The reducers to feed, in order: the wait clock and requests first, then the counts. */
-  reducers(): Reducer[] {
-    return [this.waits, this.requests, this];
+  reducers(): (Reducer | ColumnReducer)[] {
+    return [this.waits, this.requests, this.counts, this];
   }
 
-  event(e: TraceEvent, code: number): void {
+  column(block: EventBlock, i: number, code: number): void {
     this.agg.events++;
-    this.last = e;
-    const seen = this.kindCounts[code];
-    if (seen === undefined) this.firstOfKind(e, code);
-    else this.kindCounts[code] = seen + 1;
-    this.counts.event(e, code);
-  }
-
-  /** The first event of its kind: the kind's count starts, under its name, in the order kinds appear. */
-  private firstOfKind(e: TraceEvent, code: number): void {
-    this.kindCounts[code] = 1;
-    this.kindNames[code] = e.kind;
-    this.kindOrder.push(code);
+    this.lastTick = block.tick[i]!;
+    this.kinds.add(code);
+    if (code === PGTABLE_READ.kind) this.levels.add(slotAt(block, i, LEVEL_SLOT));
   }
 
   /** One acquisition of the lock `key`, which had to wait when `contended`. */
@@ -167,12 +187,12 @@ export class Aggregator implements Reducer {
 
   /** The aggregates of the events fed so far. */
   result(): RunAggregates {
-    if (this.last) this.agg.ticks = this.last.tick;
+    if (this.agg.events > 0) this.agg.ticks = this.lastTick;
     this.agg.lockAcquisitions = this.locks.record();
     this.agg.lockContended = this.contended.record();
-    this.agg.pgtableReads = this.levels.record();
+    this.agg.pgtableReads = this.levels.record(levelName);
     this.agg.waitTicksByTask = this.waitTicks.record();
-    this.agg.byKind = Object.fromEntries(this.kindOrder.map((code) => [this.kindNames[code]!, this.kindCounts[code]!]));
+    this.agg.byKind = this.kinds.record(kindName);
     return this.agg;
   }
 }

@@ -1,50 +1,82 @@
 /**
- * Hands decoded events to reducers: each event decoded once (into an event object reused per kind)
- * and given to the reducers that fold its kind, in order. readRun() feeds it the file's blocks
- * (at()); the checkers' online sink feeds it the simulator's events as rows (row()) as they happen.
+ * Hands events to reducers: each event decoded once (into an event object reused per kind) and
+ * given to the reducers that fold its kind, in order, then handed undecoded to the column reducers.
+ * readRun() feeds it the file's blocks (at()); the checkers' online sink feeds it the simulator's
+ * events as rows (row()) as they happen.
  */
-import type { EventBlock } from '../trace/reader.js';
+import { makeBlock, type EventBlock } from '../trace/reader.js';
 import { Decoder, KINDS, type RawRow } from '../trace/vocab/index.js';
-import type { Reducer } from './reducer.js';
+import { readsColumns, type ColumnReducer, type Reducer } from './reducer.js';
 
 /** A reducer's event(), bound to it. */
 type Fold = Reducer['event'];
+/** A column reducer's column(), bound to it. */
+type ColumnFold = ColumnReducer['column'];
 
 export class Dispatch {
   private readonly decoder: Decoder;
-  /** Every reducer's fold, in order: what a kind this build does not know goes to. */
+  /** Every decoding reducer's fold, in order: what a kind this build does not know goes to. */
   private readonly all: Fold[];
-  /** By kind code, the folds of the reducers that fold the kind. */
+  /** By kind code, the folds of the decoding reducers that fold the kind. */
   private readonly byKind: Fold[][];
+  /** The column reducers' folds, in order: every event goes to each. */
+  private readonly columns: ColumnFold[];
+  /** row()'s event as a block of one, for the column reducers (allocated once, when there are any). */
+  private readonly rowBlock: EventBlock | undefined;
 
   /** `names`: the run's interned names; the array may grow while rows come (an online run). */
-  constructor(reducers: readonly Reducer[], names: readonly string[]) {
+  constructor(reducers: readonly (Reducer | ColumnReducer)[], names: readonly string[]) {
     this.decoder = new Decoder(names);
-    this.all = reducers.map(foldOf);
-    this.byKind = foldsByKind(reducers, this.all);
+    const decoding = reducers.filter((r): r is Reducer => !readsColumns(r));
+    this.all = decoding.map(foldOf);
+    this.byKind = foldsByKind(decoding, this.all);
+    this.columns = reducers.filter(readsColumns).map((r) => r.column.bind(r));
+    this.rowBlock = this.columns.length > 0 ? makeBlock(1) : undefined;
   }
 
   /** Does any reducer fold this kind? (A caller building rows can skip the others.) */
   wants(code: number): boolean {
-    return (this.byKind[code] ?? this.all).length > 0;
+    return this.columns.length > 0 || (this.byKind[code] ?? this.all).length > 0;
   }
 
   row(row: RawRow): void {
     const code = row[3];
     const targets = this.byKind[code] ?? this.all;
-    // A kind no reducer folds is not even decoded.
-    if (targets.length === 0) return;
-    const e = this.decoder.view(row);
-    for (let j = 0; j < targets.length; j++) targets[j]!(e, code);
+    // A kind no decoding reducer folds is not even decoded.
+    if (targets.length > 0) {
+      const e = this.decoder.view(row);
+      for (let j = 0; j < targets.length; j++) targets[j]!(e, code);
+    }
+    if (this.columns.length > 0) this.rowToColumns(row, code);
   }
 
-  /** row() of event i of a block, decoded from its columns (readRun's loop). */
+  /** row() of event i of a block, from its columns (readRun's loop). */
   at(block: EventBlock, i: number): void {
     const code = block.kind[i]!;
     const targets = this.byKind[code] ?? this.all;
-    if (targets.length === 0) return;
-    const e = this.decoder.viewAt(block, i);
-    for (let j = 0; j < targets.length; j++) targets[j]!(e, code);
+    if (targets.length > 0) {
+      const e = this.decoder.viewAt(block, i);
+      for (let j = 0; j < targets.length; j++) targets[j]!(e, code);
+    }
+    const columns = this.columns;
+    for (let j = 0; j < columns.length; j++) columns[j]!(block, i, code);
+  }
+
+  /** A row to the column reducers, as event 0 of a block of one. */
+  private rowToColumns(row: RawRow, code: number): void {
+    const b = this.rowBlock!;
+    b.firstSeq = row[0];
+    b.count = 1;
+    b.tick[0] = row[1];
+    b.tid[0] = row[2];
+    b.kind[0] = code;
+    b.a[0] = row[4];
+    b.b[0] = row[5];
+    b.c[0] = row[6];
+    b.d[0] = row[7];
+    b.data.clear();
+    if (row[8]) b.data.set(0, Buffer.from(row[8].buffer, row[8].byteOffset, row[8].byteLength));
+    for (let j = 0; j < this.columns.length; j++) this.columns[j]!(b, 0, code);
   }
 }
 

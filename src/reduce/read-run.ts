@@ -4,7 +4,7 @@
  */
 import type { RunInfo, Trace } from '../trace/reader.js';
 import { Dispatch } from './dispatch.js';
-import type { Reducer } from './reducer.js';
+import type { ColumnReducer, Reducer } from './reducer.js';
 
 /** A run's interned names (what its events' name fields index) and its task names by tid. */
 export interface RunNames {
@@ -29,7 +29,7 @@ export function taskName(names: RunNames, tid: number): string {
  * events read so far after each chunk (progress).
  */
 export function readRun(
-  trace: Trace, run: RunInfo, reducers: readonly Reducer[],
+  trace: Trace, run: RunInfo, reducers: readonly (Reducer | ColumnReducer)[],
   opts: { from?: number; to?: number; onChunk?: (eventsRead: number) => void } = {},
 ): void {
   const dispatch = new Dispatch(reducers, trace.names(run.id));

@@ -7,6 +7,7 @@
  * Events come from Decoder.view(): an object reused for every event of its kind, valid until the
  * next event of that kind. A reducer copies what it keeps; it never holds on to the event.
  */
+import type { EventBlock } from '../trace/reader.js';
 import { kindByName, type EventOf, type KindName, type TraceEvent } from '../trace/vocab/index.js';
 
 export interface Reducer {
@@ -17,6 +18,27 @@ export interface Reducer {
    * that sees a few kinds out of a run of millions is then not called for the rest.
    */
   readonly kinds?: readonly KindName[];
+}
+
+/**
+ * A reducer that reads each event from the store's columns rather than from its decoded object:
+ * for one that sees every event but needs only a few of its numbers (the count of events by kind,
+ * the diff's tokens). An event of a kind that only column reducers read is never decoded, and in a
+ * run about half the events are of such kinds (pgtable_read's neighbours: rcu_read_lock,
+ * folio_mapcount, lru_move, user_access ...).
+ *
+ * For each event, the column reducers are fed after every decoding reducer, whatever their place
+ * in the list: they see the state the others have folded the event into (the diff's tokens read
+ * the VMA map with the event applied).
+ */
+export interface ColumnReducer {
+  /** Event `i` of `block`, of kind `code`: its columns are block.tid[i], block.a[i] ... (EventBlock). */
+  column(block: EventBlock, i: number, code: number): void;
+}
+
+/** Is this a column reducer (it reads the columns) rather than one of decoded events? */
+export function readsColumns(r: Reducer | ColumnReducer): r is ColumnReducer {
+  return typeof (r as Partial<ColumnReducer>).column === 'function';
 }
 
 /** One function per kind, each given its kind's event type. */

@@ -273,6 +273,16 @@ export function makeBlock(capacity: number): EventBlock {
   };
 }
 
+/** The value in slot `slot` (0..3: a..d) of event i of a block: where a kind's field `slot` is stored. */
+export function slotAt(b: EventBlock, i: number, slot: number): number {
+  switch (slot) {
+    case 0: return b.a[i]!;
+    case 1: return b.b[i]!;
+    case 2: return b.c[i]!;
+    default: return b.d[i]!;
+  }
+}
+
 /** The event at index i of a block, as a row [seq, tick, tid, kind, a, b, c, d, data]. */
 export function rowOfBlock(b: EventBlock, i: number): [number, number, number, number, number, number, number, number, Buffer | null] {
   return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];

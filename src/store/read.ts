@@ -10,7 +10,7 @@
 import type Database from 'better-sqlite3';
 import { errors, MmtraceError } from '../errors.js';
 import { all, first, newestRunSchema, openForRead, qb, readError, type Db } from './db.js';
-import { CHUNK_EVENTS, decodeChunk, decodeChunkTids, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, blockHoldsRaw, rowOfBlock, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
+import { CHUNK_EVENTS, decodeChunk, decodeChunkTids, MAX_CHUNK_EVENTS, FORMAT_CHUNKS, makeBlock, blockHoldsRaw, rowOfBlock, slotAt, type EventBlock, type StoredChunk, type StoredKindFrame } from './chunk.js';
 import { layoutOfRow, slotOf, type KindLayout } from './layout.js';
 import type { KindsTable, RunsTable } from './schema.js';
 import type { Selectable } from 'kysely';
@@ -23,7 +23,7 @@ export type EventRow = [
 
 export type RunRow = Selectable<RunsTable>;
 export type { EventBlock };
-export { blockHoldsRaw, rowOfBlock };
+export { blockHoldsRaw, makeBlock, rowOfBlock, slotAt };
 
 /** Where framesStmt puts a frame's first_seq, after the columns decodeChunk reads. */
 const FRAME_FIRST_SEQ = 9;

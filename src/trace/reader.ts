@@ -12,7 +12,7 @@
 import { errors } from '../errors.js';
 import { FORMAT_CHUNKS } from '../store/chunk.js';
 import type { KindLayout } from '../store/layout.js';
-import { blockHoldsRaw, rowOfBlock, TraceFile, type Direction, type EventBlock, type EventFilter, type EventRow, type QueryResult, type RunRow } from '../store/read.js';
+import { blockHoldsRaw, makeBlock, rowOfBlock, slotAt, TraceFile, type Direction, type EventBlock, type EventFilter, type EventRow, type QueryResult, type RunRow } from '../store/read.js';
 import { processAlive } from '../store/runs.js';
 import type { StoredStatus } from '../store/schema.js';
 import { HASH_SEED, hashHex } from './hash.js';
@@ -22,7 +22,7 @@ import { DecisionsOfChunks, decisionsOfArray, type RecordedDecisions } from './d
 import { decode, SCHEMA_VERSION } from './vocab/index.js';
 
 export type { Direction, EventBlock, EventFilter, EventRow, KindLayout, QueryResult };
-export { blockHoldsRaw, rowOfBlock };
+export { blockHoldsRaw, makeBlock, rowOfBlock, slotAt };
 /** A kind as the file declares it. */
 export type KindInfo = KindLayout;
 

@@ -42,7 +42,7 @@ export * from './request.js';
 export * from './sched.js';
 export * from './vma.js';
 export {
-  DEFAULT_COST, decodeU32s, defineEnum, defineFlags, encodeU32s, enumCode, fieldValue, staged,
+  DEFAULT_COST, decodeU32s, defineEnum, defineFlags, encodeU32s, fieldValue, staged,
   type EnumDef, type FieldType, type FlagsDef, type RawRow,
 } from './define.js';
 
