@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { eventsMarkdown } from '../src/trace/vocab/doc.js';
 import {
-  decode, Decoder, emit, KINDS, staged, type FieldType, type KindName, type RawRow,
+  decode, decodeU32s, Decoder, emit, encodeU32s, KINDS, staged, type FieldType, type KindName, type RawRow,
 } from '../src/trace/vocab/index.js';
 
 const NAMES = ['', 'mmap_lock', 'rwsem_down_read', 'VMA_LOCK_SUCCESS'];
@@ -74,6 +74,17 @@ describe('the vocabulary', () => {
       expect(d.fields.length).toBeLessThanOrEqual(4);
       expect(d.doc.length).toBeGreaterThan(5);
     }
+  });
+
+  it('u32 lists round-trip, the top bit and an array at an offset in its buffer included', () => {
+    const values = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff, 0x01020304];
+    const encoded = encodeU32s(values);
+    expect(decodeU32s(encoded)).toEqual(values);
+    const inside = new Uint8Array(encoded.length + 6);
+    inside.set(encoded, 3);
+    expect(decodeU32s(inside.subarray(3, 3 + encoded.length))).toEqual(values);
+    expect(decodeU32s(Buffer.from([4, 3, 2, 1, 9]))).toEqual([0x01020304]); // a trailing partial word is not a value
+    expect(decodeU32s(null)).toEqual([]);
   });
 
   it('is documented in docs/events.md as generated (regenerate with `npm run docs:events`)', () => {

@@ -213,12 +213,17 @@ export function encodeU32s(values: readonly number[]): Uint8Array {
   return out;
 }
 
-/** Decode a little-endian u32 list. */
+/**
+ * Decode a little-endian u32 list. Byte by byte, as encodeU32s writes it: a DataView would ask for
+ * the array's .buffer, which moves a small on-heap Uint8Array (an online run's blob, as the
+ * emitter made it) out of the JS heap, an allocation and a copy per blob.
+ */
 export function decodeU32s(data: Uint8Array | null | undefined): number[] {
   if (!data) return [];
-  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const out: number[] = [];
-  for (let i = 0; i + 4 <= data.byteLength; i += 4) out.push(v.getUint32(i, true));
+  for (let i = 0; i + 4 <= data.length; i += 4) {
+    out.push((data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16)) + data[i + 3]! * 0x1000000);
+  }
   return out;
 }
 
