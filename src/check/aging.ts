@@ -31,8 +31,12 @@ interface RequestTouches {
 }
 
 export function aging(ctx: CheckContext): Reducer {
-  /** Head pfn -> folio and order, for the folio an entry maps. */
+  /**
+   * Head pfn -> folio and order, for the folio an entry maps; and each folio's head pfn, so that a
+   * freed folio leaves both: what they hold is the folios allocated now, not every folio of the run.
+   */
   const folioAtHead = new Map<number, { folio: number; order: number }>();
+  const headOfFolio = new Map<number, number>();
   const folioOfPfn = (pfn: number): { folio: number; order: number } | undefined => {
     for (let order = 0; order <= MAX_ORDER; order++) {
       const at = folioAtHead.get(pfn - (pfn % 2 ** order));
@@ -71,7 +75,15 @@ export function aging(ctx: CheckContext): Reducer {
   return reducerOf({
     folio_alloc(e) {
       folioAtHead.set(e.pfn, { folio: e.folio, order: e.order });
+      headOfFolio.set(e.folio, e.pfn);
       if (e.order >= PUD_ORDER) deviceFolios.add(e.folio);
+    },
+    folio_free(e) {
+      const pfn = headOfFolio.get(e.folio);
+      if (pfn === undefined) return;
+      headOfFolio.delete(e.folio);
+      if (folioAtHead.get(pfn)?.folio === e.folio) folioAtHead.delete(pfn);
+      deviceFolios.delete(e.folio);
     },
     copy(e) {
       const touches = open.get(e.tid);

@@ -37,7 +37,7 @@ export class CheckContext {
   private readonly listeners: ((v: Violation) => void)[] = [];
 
   constructor(readonly names: RunNames, readonly options: CheckOptions = { starvationTicks: DEFAULT_STARVATION_TICKS }) {
-    this.requests = new Requests(names, false);
+    this.requests = new Requests(names, 'in-flight');
   }
 
   /** The shared reducers, in the order the checkers rely on (stacks before locks, VMAs before targets). */

@@ -29,16 +29,23 @@ export interface RequestRecord {
   waitedOn: Record<string, number>;
 }
 
+/**
+ * What a Requests keeps: every request, with the bytes it returned and their hash (aggregates and
+ * the diff report and compare them), or only the requests in flight, without their bytes (the
+ * checkers ask which request a task is in and are told of each as it ends: what they keep stays
+ * the same size over a run of any length).
+ */
+export type RequestsKept = 'every' | 'in-flight';
+
 export class Requests implements Reducer {
   readonly kinds = ['request_begin', 'request_end'] as const;
-  /** Every request in the order it began. */
+  /** Every request in the order it began (empty when only those in flight are kept). */
   readonly all: RequestRecord[] = [];
   private readonly open = new Map<number, RequestRecord>();
   private readonly beginListeners: ((r: RequestRecord, tid: number) => void)[] = [];
   private readonly endListeners: ((r: RequestRecord, tid: number) => void)[] = [];
 
-  /** `keepData`: keep each request's returned bytes and their hash (the diff compares them; checkers do not). */
-  constructor(private readonly names: RunNames, private readonly keepData = true) {}
+  constructor(private readonly names: RunNames, private readonly kept: RequestsKept = 'every') {}
 
   /** Call `fn` as each request begins. */
   onBegin(fn: (r: RequestRecord, tid: number) => void): void {
@@ -58,7 +65,7 @@ export class Requests implements Reducer {
         result: null, dataHash: null, data: null, firstSeq: e.seq, lastSeq: null, waitTicks: 0, waitedOn: {},
       };
       this.open.set(e.tid, r);
-      this.all.push(r);
+      if (this.kept === 'every') this.all.push(r);
       for (const fn of this.beginListeners) fn(r, e.tid);
     } else if (e.kind === 'request_end') {
       const r = this.open.get(e.tid);
@@ -66,7 +73,7 @@ export class Requests implements Reducer {
       this.open.delete(e.tid);
       r.result = e.result;
       r.flags = e.flags;
-      if (this.keepData) {
+      if (this.kept === 'every') {
         r.data = e.data ? new Uint8Array(e.data) : new Uint8Array(0);
         r.dataHash = hashHex(e.hash);
       }
