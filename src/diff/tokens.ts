@@ -138,7 +138,8 @@ class Tokenizer {
     for (let j = 0; j < n; j++) {
       const s = f.fields[j]!;
       // Within a run a name id stands for one text and an enum code for one name, so the stored
-      // numbers key the tokens as the decoded values would, without decoding the event.
+      // numbers key the tokens as the decoded values would, without decoding the event. (An enum
+      // code this build does not know, from another version's file, shows as its number.)
       const stored = slotAt(block, i, s.slot);
       v[j] = s.render === 'vma' ? this.rangeId(stored) : stored;
     }
