@@ -74,8 +74,9 @@ export class Dispatch {
     b.b[0] = row[5];
     b.c[0] = row[6];
     b.d[0] = row[7];
-    b.data.clear();
-    if (row[8]) b.data.set(0, Buffer.from(row[8].buffer, row[8].byteOffset, row[8].byteLength));
+    // clear() makes a new table even when the map is empty: only when there is something to clear
+    if (row[8]) b.data.set(0, row[8]);
+    else if (b.data.size > 0) b.data.clear();
     for (let j = 0; j < this.columns.length; j++) this.columns[j]!(b, 0, code);
   }
 }

@@ -24,8 +24,8 @@ export interface Reducer {
  * A reducer that reads each event from the store's columns rather than from its decoded object:
  * for one that sees every event but needs only a few of its numbers (the count of events by kind,
  * the diff's tokens). An event of a kind that only column reducers read is never decoded, and in a
- * run about half the events are of such kinds (pgtable_read's neighbours: rcu_read_lock,
- * folio_mapcount, lru_move, user_access ...).
+ * run about half the events are of such kinds (pgtable_read, rcu_read_lock, folio_mapcount,
+ * lru_move, user_access ...).
  *
  * For each event, the column reducers are fed after every decoding reducer, whatever their place
  * in the list: they see the state the others have folded the event into (the diff's tokens read

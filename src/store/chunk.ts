@@ -89,7 +89,7 @@ export interface EventBlock {
   c: Float64Array;
   d: Float64Array;
   /** blobs by index within the block */
-  data: Map<number, Buffer>;
+  data: Map<number, Uint8Array>;
 }
 
 const TWO32 = 2 ** 32;
@@ -284,7 +284,7 @@ export function slotAt(b: EventBlock, i: number, slot: number): number {
 }
 
 /** The event at index i of a block, as a row [seq, tick, tid, kind, a, b, c, d, data]. */
-export function rowOfBlock(b: EventBlock, i: number): [number, number, number, number, number, number, number, number, Buffer | null] {
+export function rowOfBlock(b: EventBlock, i: number): [number, number, number, number, number, number, number, number, Uint8Array | null] {
   return [b.firstSeq + i, b.tick[i]!, b.tid[i]!, b.kind[i]!, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i) ?? null];
 }
 

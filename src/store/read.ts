@@ -18,7 +18,7 @@ import type { Selectable } from 'kysely';
 /** One event as stored: [seq, tick, tid, kind, a, b, c, d, data]. */
 export type EventRow = [
   seq: number, tick: number, tid: number, kind: number,
-  a: number, b: number, c: number, d: number, data: Buffer | null,
+  a: number, b: number, c: number, d: number, data: Uint8Array | null,
 ];
 
 export type RunRow = Selectable<RunsTable>;
