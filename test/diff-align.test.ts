@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { alignTask, type Hunk } from '../src/diff/hunks.js';
 import { alignTokens, myers, type Edit } from '../src/diff/myers.js';
-import { grownCapacity, Interner, tokenStreams, type RequestSpan, type TokenStream } from '../src/diff/tokens.js';
+import { grownCapacity, Interner, StreamBuilder, tokenStreams, type RequestSpan, type TokenStream } from '../src/diff/tokens.js';
 import { VmaMap } from '../src/reduce/vma-map.js';
-import { openTrace, rowOfBlock } from '../src/trace/reader.js';
+import { makeBlock, openTrace, rowOfBlock, type RunInfo, type Trace } from '../src/trace/reader.js';
 import { Decoder, kindByName, type TraceEvent } from '../src/trace/vocab/index.js';
 import { mmtrace, mmtraceJson, tempDir } from './helpers/cli.js';
 import { FIXED, recordHere, recordWithFixes } from './helpers/record.js';
@@ -396,6 +396,44 @@ describe('token streams', () => {
     } finally {
       trace.close();
     }
+  });
+
+  test('a stored value a field cannot hold keys no real token: ids past the names, unknown enum codes, fractions, bools not 0 or 1', () => {
+    // a run as another version, or a corrupt file, might store it: names ['', 'mmap_lock']
+    const trace = { names: () => ['', 'mmap_lock'], tasks: () => [{ tid: 1, name: 't', daemon: 0 }] } as unknown as Trace;
+    const interner = new Interner();
+    const builder = new StreamBuilder(trace, { id: 1, events: 8 } as RunInfo, interner, new VmaMap());
+    const block = makeBlock(8);
+    const events: [string, Record<string, number>][] = [
+      ['rwsem_acquire', { class: 1, mode: 1 }], // a real write acquisition of mmap_lock
+      ['rwsem_acquire', { class: 2 ** 32 + 1, mode: 2 ** 32 + 1 }], // truncated to 1 by an Int32Array
+      ['rwsem_acquire', { class: 1.5, mode: 1.5 }],
+      ['rwsem_acquire', { class: 7, mode: 77 }],
+      ['mmap_lock_start_locking', { write: 1 }],
+      ['mmap_lock_start_locking', { write: 2 }],
+      ['mmap_lock_start_locking', { write: 2 ** 40 }],
+    ];
+    events.forEach(([kind, fields], i) => {
+      block.kind[i] = kindByName(kind)!.kind;
+      block.tid[i] = 1;
+      const columns = [block.a, block.b, block.c, block.d];
+      for (const [field, value] of Object.entries(fields)) columns[kindByName(kind)!.fields.indexOf(field)]![i] = value;
+    });
+    block.firstSeq = 1;
+    block.count = events.length;
+    for (let i = 0; i < events.length; i++) builder.column(block, i, block.kind[i]!);
+    const s = builder.streams().get('t')!;
+    const texts = [...s.tokens].map((t) => interner.texts[t]!);
+    expect(texts).toEqual([
+      'rwsem_acquire class=mmap_lock mode=1',
+      'rwsem_acquire class= mode=-1',
+      'rwsem_acquire class= mode=-1',
+      'rwsem_acquire class= mode=-1',
+      'mmap_lock_start_locking write=1',
+      'mmap_lock_start_locking write=1',
+      'mmap_lock_start_locking write=1',
+    ]);
+    expect(s.tokens[1]).not.toBe(s.tokens[0]);
   });
 
   test('a task\'s lists grow to its share of the run: a task with a steady quarter of it grows once', () => {

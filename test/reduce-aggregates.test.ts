@@ -6,11 +6,11 @@
  */
 import { join } from 'node:path';
 import { describe, expect, test, vi } from 'vitest';
-import { aggregateRun } from '../src/reduce/aggregates.js';
+import { Aggregator, aggregateRun } from '../src/reduce/aggregates.js';
 import { readRun } from '../src/reduce/read-run.js';
 import { Dispatch } from '../src/reduce/dispatch.js';
 import { reducerOf, type ColumnReducer } from '../src/reduce/reducer.js';
-import { openTrace, rowOfBlock } from '../src/trace/reader.js';
+import { makeBlock, openTrace, rowOfBlock } from '../src/trace/reader.js';
 import { Decoder, kindByName, type TraceEvent } from '../src/trace/vocab/index.js';
 import { tempDir } from './helpers/cli.js';
 import { recordHere } from './helpers/record.js';
@@ -122,6 +122,21 @@ describe('aggregates of a recorded run', () => {
       decoded.mockRestore();
       trace.close();
     }
+  });
+
+  test('kinds this build does not know count together as `unknown`, every event of them', () => {
+    const aggregator = new Aggregator({ names: [''], taskNames: new Map() });
+    const block = makeBlock(4);
+    [200, 200, 200, 250].forEach((code, i) => {
+      block.kind[i] = code;
+      block.tick[i] = 10 * (i + 1);
+    });
+    block.count = 4;
+    for (let i = 0; i < 4; i++) aggregator.column(block, i, block.kind[i]!);
+    const agg = aggregator.result();
+    expect(agg.events).toBe(4);
+    expect(agg.byKind).toEqual({ unknown: 4 });
+    expect(agg.ticks).toBe(40);
   });
 
   test('online (Dispatch.row), a column reducer gets each row as event 0 of a block of one', () => {

@@ -13,7 +13,7 @@ import { readRun } from '../reduce/read-run.js';
 import type { ColumnReducer } from '../reduce/reducer.js';
 import { VmaMap } from '../reduce/vma-map.js';
 import { slotAt, type EventBlock, type RunInfo, type Trace } from '../trace/reader.js';
-import { kindByName, KINDS, type FieldType } from '../trace/vocab/index.js';
+import { kindByName, KINDS } from '../trace/vocab/index.js';
 
 /** Fields whose value is symbolic across runs (besides name fields and VMAs). */
 const SYMBOLIC_FIELDS = new Set(['level', 'req', 'mode', 'write']);
@@ -55,12 +55,24 @@ export interface TokenStream {
   requests: RequestSpan[];
 }
 
+/**
+ * One field that takes part in a token: where it is stored, and what its stored number means (the
+ * vocabulary's layout: a name's run-local id, a VMA id, an enum's code, a bool, an integer).
+ * `known`: an enum's names by code.
+ */
+interface FieldFormat {
+  field: string;
+  slot: number;
+  as: 'name' | 'vma' | 'enum' | 'bool' | 'int';
+  known?: readonly (string | undefined)[];
+}
+
 /** How to print one kind symbolically: its name, code, and the fields that take part, with how each renders. */
 interface KindFormat {
   name: string;
   code: number;
   /** `slot`: the column that holds the field (field i of a kind is in slot i: a, b, c, d). */
-  fields: { field: string; render: 'name' | 'vma' | 'value'; type: FieldType; slot: number }[];
+  fields: FieldFormat[];
 }
 
 /** The symbolic fields of every kind, from the vocabulary, by kind code (the per-event lookup is an array index). */
@@ -69,8 +81,11 @@ for (const k of KINDS) {
   const fields: KindFormat['fields'] = [];
   k.fields.forEach((field, slot) => {
     const type = k.types[slot]!;
-    const render = type === 'name' ? 'name' : field === VMA_FIELD ? 'vma' : SYMBOLIC_FIELDS.has(field) ? 'value' : null;
-    if (render) fields.push({ field, render, type, slot });
+    if (type === 'name') fields.push({ field, slot, as: 'name' });
+    else if (field === VMA_FIELD) fields.push({ field, slot, as: 'vma' });
+    else if (!SYMBOLIC_FIELDS.has(field)) return;
+    else if (typeof type === 'object' && type.kind === 'enum') fields.push({ field, slot, as: 'enum', known: type.names });
+    else fields.push({ field, slot, as: type === 'bool' ? 'bool' : 'int' });
   });
   FORMATS_BY_CODE[k.kind] = { name: k.name, code: k.kind, fields };
 }
@@ -137,11 +152,7 @@ class Tokenizer {
     const v = this.values;
     for (let j = 0; j < n; j++) {
       const s = f.fields[j]!;
-      // Within a run a name id stands for one text and an enum code for one name, so the stored
-      // numbers key the tokens as the decoded values would, without decoding the event. (An enum
-      // code this build does not know, from another version's file, shows as its number.)
-      const stored = slotAt(block, i, s.slot);
-      v[j] = s.render === 'vma' ? this.rangeId(stored) : stored;
+      v[j] = this.key(s, slotAt(block, i, s.slot));
     }
     let node = (this.tries[code] ??= new Map());
     for (let j = 0; j < n - 1; j++) {
@@ -152,6 +163,23 @@ class Tokenizer {
     let id = node.get(v[n - 1]!) as number | undefined;
     if (id === undefined) node.set(v[n - 1]!, (id = this.interner.id(this.text(f, v))));
     return id;
+  }
+
+  /**
+   * The number a field's stored value keys the token by, as the decoded value would: within a run a
+   * name id stands for one text and an enum code for one name, so the stored numbers serve without
+   * decoding the event. A value the field cannot hold (a corrupt file, or another version's: an id
+   * past the names, an enum code this build does not know, a fraction) is -1, so it can never pass
+   * for a real name or code; a bool is 0 or 1 whatever was stored.
+   */
+  private key(s: FieldFormat, stored: number): number {
+    switch (s.as) {
+      case 'vma': return this.rangeId(stored);
+      case 'name': return Number.isInteger(stored) && stored >= 0 && stored < this.names.length ? stored : -1;
+      case 'enum': return s.known![stored] !== undefined ? stored : -1;
+      case 'bool': return stored !== 0 ? 1 : 0;
+      default: return stored;
+    }
   }
 
   /** The id of the range text of a VMA as the map has it now; -1 for a VMA it never saw. */
@@ -171,7 +199,7 @@ class Tokenizer {
     for (let j = 0; j < f.fields.length; j++) {
       const s = f.fields[j]!;
       const x = v[j]!;
-      const shown = s.render === 'name' ? this.names[x] ?? '' : s.render === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
+      const shown = s.as === 'name' ? this.names[x] ?? '' : s.as === 'vma' ? this.ranges.texts[x] ?? '?' : String(x);
       text += ` ${s.field}=${shown}`;
     }
     return text;

@@ -79,7 +79,11 @@ class CodeTally {
 
   record(nameOf: (code: number) => string): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const code of this.order) out[nameOf(code)] = this.counts[code]!;
+    // codes may share a name (every kind this build does not know is `unknown`): their counts add
+    for (const code of this.order) {
+      const name = nameOf(code);
+      out[name] = (out[name] ?? 0) + this.counts[code]!;
+    }
     return out;
   }
 }
