@@ -257,7 +257,7 @@ export class Sim {
       return;
     }
     staged.kind = 0;
-    const r = task.gen.next();
+    const r = resume(task);
     if (r.done) {
       this.exitTask(task);
       return;
@@ -394,6 +394,20 @@ export class Sim {
     const i = this.runnable.indexOf(task);
     if (i >= 0) removeAt(this.runnable, i);
   }
+}
+
+/**
+ * Run a task to its next event: its innermost frame if it has one (frame.ts), else its generator.
+ * A frame that finishes hands the step on to the one outside it, or to the task's generator, whose
+ * chain then collects the frame's value; done only when the task itself has returned.
+ */
+function resume(task: Task): IteratorResult<0, unknown> {
+  const frames = task.frames;
+  while (frames.length > 0) {
+    const r = frames[frames.length - 1]!.next();
+    if (!r.done) return r;
+  }
+  return task.gen.next();
 }
 
 /** Remove list[i], keeping the order (splice without the array of removed elements it returns). */

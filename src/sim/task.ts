@@ -91,6 +91,8 @@ export class Task {
   data: unknown = undefined;
   /** The one-event step this task's leaves return (see OneEvent). */
   readonly oneEvent = new OneEvent();
+  /** The frames the scheduler resumes directly, innermost last (see Frame in frame.ts). */
+  readonly frames: Gen<unknown>[] = [];
 
   constructor(
     readonly tid: number,

@@ -5,6 +5,7 @@
  */
 import { emit } from '../../trace/vocab/index.js';
 import { name, type Name } from '../../sim/sim.js';
+import { Frame } from '../../sim/frame.js';
 import type { Gen } from '../../sim/task.js';
 import { current_task } from './sched.js';
 
@@ -29,7 +30,6 @@ const enum Phase {
   Enter,
   Body,
   Exit,
-  Done,
 }
 
 /** What every step of a traced call but the last hands up: an event was staged. */
@@ -41,11 +41,12 @@ const STAGED: IteratorYieldResult<0> = Object.freeze({ value: 0, done: false });
  *
  *   push fn; yield call_enter; r = yield* body(...args); pop fn; yield call_exit; return r
  *
- * but is a plain iterator: every event of the body passes up through each traced frame of the
- * stack, and a method call costs less than resuming a generator frame (traced functions are the
- * outer frames of most paths: GUP, faults, munmap, mprotect).
+ * but is a Frame (sim/frame.ts): the scheduler resumes the innermost traced call of a task directly,
+ * so the frames above it (the workload's loop, the syscall or fault entry, outer traced calls) are
+ * not resumed for every event of its body. Traced functions are the outer calls of most paths (GUP,
+ * faults, munmap, mprotect), which is what makes them the places to cut the chain.
  */
-class TracedCall<A extends unknown[], T> implements Gen<T> {
+class TracedCall<A extends unknown[], T> extends Frame<T> {
   private phase = Phase.Enter;
   private stack: string[] = [];
   private inner: Gen<T> | undefined;
@@ -56,13 +57,11 @@ class TracedCall<A extends unknown[], T> implements Gen<T> {
     private readonly fn: Name,
     private readonly body: (...args: A) => Gen<T>,
     private readonly args: A,
-  ) {}
-
-  [Symbol.iterator](): this {
-    return this;
+  ) {
+    super();
   }
 
-  next(): IteratorResult<0, T> {
+  protected override step(): IteratorResult<0, T> {
     switch (this.phase) {
       case Phase.Enter:
         this.stack = current_task().stack;
@@ -73,27 +72,14 @@ class TracedCall<A extends unknown[], T> implements Gen<T> {
       case Phase.Body:
         this.inner ??= this.body(...this.args);
         return this.bodyStep(this.inner.next());
-      case Phase.Exit:
-        this.phase = Phase.Done;
-        return { value: this.result as T, done: true };
       default:
-        return { value: undefined as T, done: true };
+        return { value: this.result as T, done: true };
     }
   }
 
   /** Closing the call closes the body (a generator's `return()` runs the body's `finally` blocks). */
-  return(value: T): IteratorResult<0, T> {
-    this.phase = Phase.Done;
-    this.inner?.return(value);
-    return { value, done: true };
-  }
-
-  throw(e: unknown): IteratorResult<0, T> {
-    if (this.phase !== Phase.Body || this.inner === undefined) {
-      this.phase = Phase.Done;
-      throw e;
-    }
-    return this.bodyStep(this.inner.throw(e));
+  protected override close(): void {
+    this.inner?.return(undefined as T);
   }
 
   /** A step of the body handed up as it is; its return is the call's, after the call_exit event. */
