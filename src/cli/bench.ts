@@ -334,7 +334,10 @@ export function parseSkip(text: string | undefined): Set<Skippable> {
 export async function runBench(events: number, log: (line: string) => void, skip: ReadonlySet<Skippable> = new Set()): Promise<BenchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'mmtrace-bench-'));
   try {
-    simulateAlone(Math.min(events, 200_000)); // warm the JIT
+    // Warm up to the steady state every later figure is measured in (the record below runs after
+    // 20M events of simulation): V8 grows the young generation only as survivors grow, and after
+    // 200k events the first 10M still ran 10-15% slower than a second run (docs/performance.md).
+    simulateAlone(Math.min(events, 1_000_000));
     log('simulating alone');
     const simEventsPerSec = simulateAlone(events);
     log('simulating the fast path alone');
