@@ -1,27 +1,16 @@
 /**
- * Frame (sim/frame.ts): the scheduler resumes a task's innermost frame directly, and the chain above
+ * Frames (sim/frame.ts; `framed()` makes any generator function's calls frames): the scheduler resumes a task's innermost frame directly, and the chain above
  * it is resumed only when the frame finishes. The task must not be able to tell: the same events in
  * the same schedule, the same values, and exceptions caught by the same callers as with plain
  * generators.
  */
 import { describe, expect, it } from 'vitest';
-import { Frame } from '../src/sim/frame.js';
+import { framed } from '../src/sim/frame.js';
 import { Sim } from '../src/sim/sim.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
 import type { Gen } from '../src/sim/task.js';
 import type { EventSink } from '../src/trace/sink.js';
 import { emit } from '../src/trace/vocab/index.js';
-
-/** The simplest frame: a generator's steps, made a frame. */
-class Framed<T> extends Frame<T> {
-  constructor(private readonly body: Gen<T>) {
-    super();
-  }
-
-  protected override step(): IteratorResult<0, T> {
-    return this.body.next();
-  }
-}
 
 /** An iterator that counts how often it is resumed, around another. */
 class Counted<T> implements Gen<T> {
@@ -43,7 +32,7 @@ class Counted<T> implements Gen<T> {
 }
 
 type Call = <T>(body: Gen<T>) => Gen<T>;
-const asFrame: Call = (body) => new Framed(body);
+const asFrame: Call = (body) => framed(() => body)();
 const asGenerator: Call = (body) => body;
 
 function* events(n: number, tag: number): Gen {
@@ -111,7 +100,7 @@ describe('a frame', () => {
     const sim = new Sim({ sink: { event() {}, name() {}, task() {} }, strategy: new RandomStrategy(1) });
     let above: Counted<void> | undefined;
     sim.spawn('t', function* () {
-      above = new Counted(new Framed(events(50, 0)));
+      above = new Counted(framed(events)(50, 0));
       yield* above;
     });
     sim.run();
@@ -123,7 +112,7 @@ describe('a frame', () => {
     const sim = new Sim({ sink: { event() {}, name() {}, task() {} }, strategy: new RandomStrategy(1) });
     const got: string[] = [];
     const task = sim.spawn('t', function* () {
-      got.push(yield* new Framed((function* (): Gen<string> { return 'at once'; })()));
+      got.push(yield* framed(function* (): Gen<string> { return 'at once'; })());
       got.push(`frames ${task.frames.length}`);
       yield emit.rcu_read_lock({ nesting: 1 });
     });

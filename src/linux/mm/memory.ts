@@ -3,6 +3,7 @@
  * VM_PFNMAP mappings (remap_pfn_range, generic_access_phys). __access_remote_vm (§8.1), which
  * sits above GUP, is in access_remote.ts.
  */
+import { framed } from '../../sim/frame.js';
 import type { Gen } from '../../sim/task.js';
 import { name } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
@@ -121,8 +122,10 @@ function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
 /**
  * Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range).
  * `page`: the pfn to map, a page of a large page-cache folio (default: the folio's first page).
+ * A frame (sim/frame.ts), as is do_anonymous_page: a dozen events per call, two to four levels
+ * below the traced handle_mm_fault, which need not be resumed for each.
  */
-function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean, page = folio.pfn): Gen<boolean> {
+const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean, page: number = folio.pfn): Gen<boolean> {
   const vma = vmf.vma;
   yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
@@ -143,10 +146,10 @@ function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boo
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
   return true;
-}
+});
 
 /** do_anonymous_page(): reads map the shared zero page; writes map a new zeroed folio. */
-function* do_anonymous_page(vmf: VmFault): Gen<number> {
+const do_anonymous_page = framed(function* do_anonymous_page(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address); // pte_alloc()
   if (!is_write(vmf)) {
@@ -171,7 +174,7 @@ function* do_anonymous_page(vmf: VmFault): Gen<number> {
   // The allocation's reference becomes the mapping's.
   if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
   return 0;
-}
+});
 
 /** filemap_fault() returned VM_FAULT_RETRY: it released the fault lock; the fault event says so. */
 function released(vmf: VmFault, ret: number): number {
