@@ -119,4 +119,52 @@ describe('a frame', () => {
     sim.run();
     expect(got).toEqual(['at once', 'frames 0']);
   });
+
+  it('closed by its caller, closes the calls it is in: every finally runs, and nothing of them runs on', () => {
+    const seen: number[] = [];
+    const sim = new Sim({ sink: { event: (_s, _t, _tid, _k, a) => void seen.push(a), name() {}, task() {} }, strategy: new RandomStrategy(1) });
+    const log: string[] = [];
+    const inner = framed(function* (): Gen {
+      try {
+        yield* events(3, 100);
+      } finally {
+        log.push('inner finally');
+      }
+    });
+    const outer = framed(function* (): Gen {
+      try {
+        yield* inner();
+        yield* events(3, 200);
+      } finally {
+        log.push('outer finally');
+      }
+    });
+    const task = sim.spawn('t', function* () {
+      const call = outer();
+      call.next(); // to inner's first event
+      call.return(undefined);
+      yield* events(2, 900);
+    });
+    expect(sim.run().outcome).toBe('done');
+    expect(log).toEqual(['inner finally', 'outer finally']);
+    // inner's first event was staged outside a step of the task's own, and is overwritten: none of 1xx, 2xx
+    expect(seen.filter((a) => a >= 100 && a < 1000)).toEqual([900, 901]);
+    expect(task.frames).toEqual([]);
+  });
+
+  it('finishing under a call that was stepped without yield* and dropped: an error, not a run that spins', () => {
+    const sim = new Sim({ sink: { event() {}, name() {}, task() {} }, strategy: new RandomStrategy(1) });
+    const dropped = framed(function* (): Gen {
+      yield* events(3, 100);
+    });
+    const outer = framed(function* (): Gen<number> {
+      yield* events(1, 200);
+      void dropped().next();
+      return 1;
+    });
+    sim.spawn('t', function* () {
+      yield* outer();
+    });
+    expect(() => sim.run()).toThrow(/stepped without yield\* and dropped/);
+  });
 });

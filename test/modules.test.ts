@@ -208,6 +208,9 @@ describe('module load errors', () => {
     // The top level runs once, at import: a random number there makes every run differ all the same.
     ['top-level.ts', "import type { Gen } from 'mmtrace/workload';\nconst pages = 1 + Math.floor(Math.random() * 4);\nexport default {\n  *boot(): Gen {\n    if (pages > 4) return;\n  },\n};\n", 2, /Math\.random\(\) is refused/],
     ['not-a-generator.ts', 'export default {\n  boot() {},\n};\n', 1, /boot\(\) returned no generator/],
+    // A kernel function called with nonsense throws in a later step of a traced call, which the
+    // scheduler runs directly (sim/frame.ts): the module's line is still the one blamed.
+    ['kernel-nonsense.ts', "import { __access_remote_vm } from 'mmtrace/linux';\nimport { type Gen, outsider, spawn_process } from 'mmtrace/workload';\nexport default {\n  *boot(): Gen {\n    yield* spawn_process('target', ['/t'], []);\n    outsider('reader', function* () {\n      yield* __access_remote_vm(null as never, 0x70000000, new Uint8Array(8), 8, 0);\n    });\n  },\n};\n", 7, /the module threw: TypeError: Cannot read properties of null/],
   ];
 
   it.each(BAD)('%s: one line with FILE:LINE, exit 2, no trace file', (name, source, line, what) => {

@@ -60,7 +60,7 @@ export abstract class Frame<T> implements Gen<T> {
         return { value: this.returned as T, done: true };
       case State.Threw:
         this.state = State.Done;
-        throw this.thrown;
+        throw withCallers(this.thrown);
       default:
         return { value: undefined as T, done: true };
     }
@@ -87,8 +87,21 @@ export abstract class Frame<T> implements Gen<T> {
   }
 
   private finishAtOnce(): void {
-    this.frames!.pop();
+    this.leaveTop();
     this.state = State.Done;
+  }
+
+  /**
+   * Off its task's frames, where a finishing frame is the innermost: a frame above it means a call
+   * was stepped without `yield*` and dropped, which the scheduler would otherwise go on running (or
+   * spin on, once this frame is done) with no sign of why.
+   */
+  private leaveTop(): void {
+    const frames = this.frames!;
+    if (frames[frames.length - 1] !== this) {
+      throw new Error('a frame finished under one entered after it: a kernel call was stepped without yield* and dropped');
+    }
+    frames.pop();
   }
 
   /**
@@ -105,7 +118,7 @@ export abstract class Frame<T> implements Gen<T> {
       this.thrown = e;
       this.state = State.Threw;
     }
-    this.frames!.pop();
+    this.leaveTop();
     return FINISHED as IteratorResult<0, T>;
   }
 
@@ -134,6 +147,23 @@ export abstract class Frame<T> implements Gen<T> {
   }
 }
 
+/**
+ * An exception a frame held, given to its caller's chain with that chain's stack appended. It was
+ * thrown while the scheduler ran the frame directly, so its own stack lacks the callers; the module
+ * loader finds the line of a module that called a kernel function with nonsense by the module's
+ * frame on the stack (modules/stack.ts `userFrame`), as it would without the shortcut.
+ */
+function withCallers(e: unknown): unknown {
+  if (!(e instanceof Error) || typeof e.stack !== 'string') return e;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100;
+  const callers = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  const lines = callers.split('\n').slice(1);
+  if (lines.length > 0) e.stack += '\n' + lines.join('\n');
+  return e;
+}
+
 /** A call of a generator function as a frame (see `framed`). */
 class FramedCall<T> extends Frame<T> {
   constructor(private readonly body: Gen<T>) {
@@ -142,6 +172,11 @@ class FramedCall<T> extends Frame<T> {
 
   protected override step(): IteratorResult<0, T> {
     return this.body.next();
+  }
+
+  /** As a generator's `return()` does: the body's `finally` blocks run, and the calls inside it close. */
+  protected override close(): void {
+    this.body.return(undefined as T);
   }
 }
 
