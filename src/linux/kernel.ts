@@ -85,6 +85,8 @@ export class Kernel {
   private nextPfn = 0x1000;
   /** Per-kernel singletons created by their own modules (rcu, lru, zero page...), by key. */
   readonly subsystems = new Map<string, unknown>();
+  /** The same singletons by their perKernel() slot: what the hot paths read. */
+  readonly slots: unknown[] = [];
 
   constructor(readonly config: KernelConfig, readonly sim: Sim, readonly build: KernelBuild = MAINLINE) {
     sim.ctx = this;
@@ -112,6 +114,20 @@ export class Kernel {
     }
     return s;
   }
+}
+
+let slotsTaken = 0;
+
+/**
+ * A per-kernel singleton of a module, by key, created on first use: `const rcu = perKernel('rcu',
+ * () => new RcuState())`, then `rcu()` (or `rcu(k)` for a kernel not running). Each gets a slot
+ * in every kernel when its module loads, so finding it is an array read: the page and table maps,
+ * RCU and the locks are looked up several times an event, and a lookup by key in `subsystems` (which
+ * still has them, for readers outside the hot paths) was about 2% of the simulation.
+ */
+export function perKernel<T extends object>(key: string, create: () => T): (k?: Kernel) => T {
+  const slot = slotsTaken++;
+  return (k: Kernel = kernel()): T => (k.slots[slot] as T | undefined) ?? (k.slots[slot] = k.subsystem(key, create));
 }
 
 /** The kernel of the running simulation. */

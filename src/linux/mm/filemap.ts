@@ -7,7 +7,7 @@
 import { emit } from '../../trace/vocab/index.js';
 import { name, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { kernel, type Kernel } from '../kernel.js';
+import { type Kernel, perKernel } from '../kernel.js';
 import { down_read, up_read } from '../kernel/locking/rwsem.js';
 import { folio_alloc, folio_get, folio_lock, folio_put, folio_trylock, folio_unlock, folio_wait_unlocked } from './folio.js';
 import { release_fault_lock, type VmFault } from './internal.js';
@@ -22,9 +22,7 @@ export { AddressSpace } from './mm_types.js';
 const W_IO = name('read_folio I/O');
 const W_FOLIO_WAIT_LOCKED = name('folio_wait_locked');
 
-export function files(k: Kernel = kernel()): Map<string, AddressSpace> {
-  return k.subsystem('files', () => new Map<string, AddressSpace>());
-}
+export const files: (k?: Kernel) => Map<string, AddressSpace> = perKernel('files', () => new Map<string, AddressSpace>());
 
 /** Create (or replace) a file with the given contents; the log carries the contents. */
 export function* create_file(fileName: string, data: Uint8Array, io_ticks = 0): Gen<AddressSpace> {

@@ -7,7 +7,7 @@
 import { emit, LruList } from '../../trace/vocab/index.js';
 import { name, one_event, sim, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
+import { kernel, perKernel } from '../kernel.js';
 import { folio_lru_gen, lru_gen_add_folio, lru_gen_del_folio, lru_gen_enabled, lru_gen_is_active } from './lru_gen.js';
 import {
   Folio, folio_is_file_lru, LRU_ACTIVE_ANON, LRU_ACTIVE_FILE, LRU_INACTIVE_ANON, LRU_INACTIVE_FILE, LRU_NONE, LRU_UNEVICTABLE,
@@ -163,9 +163,7 @@ function* __folio_put(folio: Folio): Gen {
 }
 
 /** The lruvec's lists, oldest first (a Set keeps insertion order). */
-export function lru_lists(): Set<Folio>[] {
-  return kernel().subsystem('lru', () => [new Set(), new Set(), new Set(), new Set(), new Set(), new Set()]);
-}
+export const lru_lists: () => Set<Folio>[] = perKernel('lru', () => [new Set(), new Set(), new Set(), new Set(), new Set(), new Set()]);
 
 /** folio_lru_list(): the list the folio's flags say it belongs on. */
 export function folio_lru_list(folio: Folio): number {

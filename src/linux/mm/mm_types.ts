@@ -15,7 +15,7 @@ import { PageBytes } from '../../trace/page-bytes.js';
 import {
   PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, entry_size,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel, type Kernel } from '../kernel.js';
+import { kernel, type Kernel, perKernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
 import { SpinLock } from '../kernel/locking/spinlock.js';
 import { MapleTree } from '../lib/maple_tree.js';
@@ -183,9 +183,7 @@ export class Folio {
 }
 
 /** Folios by every pfn they cover (mem_map). */
-export function pages(k: Kernel = kernel()): Map<number, Folio> {
-  return k.subsystem('pages', () => new Map<number, Folio>());
-}
+export const pages: (k?: Kernel) => Map<number, Folio> = perKernel('pages', () => new Map<number, Folio>());
 
 // --- page-table pages (struct ptdesc) -------------------------------------------------------------
 
@@ -247,9 +245,7 @@ export class PageTable {
  * Table pages by pfn. A freed one stays, flagged, while a stale walker may still hold its pfn, so
  * the walker is caught (pgtable.ts FreedTables says how long).
  */
-export function tables(k: Kernel = kernel()): Map<number, PageTable> {
-  return k.subsystem('pgtables', () => new Map<number, PageTable>());
-}
+export const tables: (k?: Kernel) => Map<number, PageTable> = perKernel('pgtables', () => new Map<number, PageTable>());
 
 // --- struct address_space (include/linux/fs.h) ----------------------------------------------------
 
@@ -420,14 +416,10 @@ export class MmStruct {
 }
 
 /** Every mm of the kernel (replay reads them; the kernel has no such list, only its tasks' mms). */
-export function mms(k: Kernel = kernel()): Map<number, MmStruct> {
-  return k.subsystem('mms', () => new Map<number, MmStruct>());
-}
+export const mms: (k?: Kernel) => Map<number, MmStruct> = perKernel('mms', () => new Map<number, MmStruct>());
 
 /** VMAs allocated and not yet freed: the vm_area_cachep objects in use. */
-export function vmas(k: Kernel = kernel()): Map<number, VmAreaStruct> {
-  return k.subsystem('vmas', () => new Map<number, VmAreaStruct>());
-}
+export const vmas: (k?: Kernel) => Map<number, VmAreaStruct> = perKernel('vmas', () => new Map<number, VmAreaStruct>());
 
 /**
  * vm_area_cachep's free objects (SLAB_TYPESAFE_BY_RCU): vm_area_free() pushes, vm_area_alloc()

@@ -9,7 +9,7 @@ import type { Gen } from '../../sim/task.js';
 import {
   _PAGE_TABLE, PGD_LEVEL, PTE_LEVEL, entry_huge, entry_none, entry_pfn, entry_present, entry_size, mk_entry, table_index,
 } from '../arch/x86/include/pgtable_types.js';
-import { kernel } from '../kernel.js';
+import { kernel, perKernel } from '../kernel.js';
 import { rcu_readers_cookie, rcu_readers_left } from '../kernel/rcu/tree.js';
 import { type SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { type MmStruct, PageTable, tables } from './mm_types.js';
@@ -127,10 +127,21 @@ function table_base(level: number, addr: number): number {
  * level's lock, re-checking that nobody populated it meanwhile. Returns the table (null: a huge
  * PMD is there, for a PTE table only). Also hugetlb's pud_alloc / pmd_alloc (huge_pte_alloc).
  */
-export function* table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
-  const seen = yield* read_entry(parent, true);
+export function table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
+  const seen = parent.table.entries[parent.idx]!;
+  // Nearly every call finds the level populated: then the whole call is the one lockless read, a
+  // one-event step (read_entry) instead of a generator. The table the entry names is found with the
+  // read, as the kernel's pointer is (a pfn names one table for the kernel's life: never reused).
+  if (parent.table.freed || entry_none(seen)) return table_install(mm, parent, level, addr);
+  stage_pgtable_read(parent, seen, true);
   // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
   // the caller's pte_offset_map_lock() finds no table (the fault is retried).
+  return one_event(entry_huge(seen) ? null : entry_table(seen));
+}
+
+/** table_alloc() of a level found empty (or in a freed table): allocate, and install under the lock. */
+function* table_install(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
+  const seen = yield* read_entry(parent, true);
   if (entry_huge(seen)) return null;
   if (!entry_none(seen)) return entry_table(seen);
   const fresh = yield* alloc_table(level, table_base(level, addr));
@@ -230,9 +241,7 @@ class FreedTables {
   }
 }
 
-export function freed_tables(): FreedTables {
-  return kernel().subsystem('pgtables_freed', () => new FreedTables());
-}
+export const freed_tables: () => FreedTables = perKernel('pgtables_freed', () => new FreedTables());
 
 /** Queue a table to be freed after an RCU grace period (tlb_remove_table, pte_free_defer). */
 export function* pgtable_free_queued(t: PageTable): Gen {

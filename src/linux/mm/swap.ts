@@ -13,7 +13,7 @@
 import { emit } from '../../trace/vocab/index.js';
 import { current, name } from '../../sim/sim.js';
 import type { Gen, Task } from '../../sim/task.js';
-import { kernel } from '../kernel.js';
+import { kernel, perKernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { lru_gen_enabled, lru_gen_in_fault, lru_gen_inc_refs } from './lru_gen.js';
 import { SpinLock, spin_lock, spin_unlock } from '../kernel/locking/spinlock.js';
@@ -26,9 +26,7 @@ const C_LRU_LOCK = name('lru_lock');
 const WHY_QUEUE_ACTIVATE = name('folio_activate: queued');
 const WHY_SET_LRU = name('folio_set_lru');
 
-export function lru_lock(): SpinLock {
-  return kernel().subsystem('lru_lock', () => new SpinLock(C_LRU_LOCK));
-}
+export const lru_lock: () => SpinLock = perKernel('lru_lock', () => new SpinLock(C_LRU_LOCK));
 
 /**
  * folio_add_lru(): a new folio joins the inactive list of its type. With the multi-gen LRU, one

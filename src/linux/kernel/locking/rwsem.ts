@@ -20,7 +20,7 @@ import { current, name, type Name, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
 import { EINTR } from '../../include/errno.js';
-import { kernel, type Kernel } from '../../kernel.js';
+import { kernel, type Kernel, perKernel } from '../../kernel.js';
 
 const MAX_READERS_WAKEUP = 256;
 
@@ -67,9 +67,7 @@ export class RwSemaphore {
 }
 
 /** Every rw_semaphore of the kernel, in creation order (replay reads holders and waiters). */
-export function rwsems(k: Kernel = kernel()): RwSemaphore[] {
-  return k.subsystem('rwsems', () => [] as RwSemaphore[]);
-}
+export const rwsems: (k?: Kernel) => RwSemaphore[] = perKernel('rwsems', () => [] as RwSemaphore[]);
 
 /** rwsem_read_trylock() / down_read_trylock(): no waiting, and no jumping the queue. */
 function read_fast_path_allowed(sem: RwSemaphore): boolean {

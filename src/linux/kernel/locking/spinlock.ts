@@ -6,7 +6,7 @@
 import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
-import { kernel, type Kernel } from '../../kernel.js';
+import { kernel, type Kernel, perKernel } from '../../kernel.js';
 
 const W_SPIN = name('spin_lock');
 
@@ -33,9 +33,7 @@ export class SpinLock {
  * An idle lock has neither, so it is left out: most spinlocks are page-table locks, and listing
  * every one made the list grow with every table a run ever allocated.
  */
-export function held_spinlocks(k: Kernel = kernel()): Set<SpinLock> {
-  return k.subsystem('spinlocks', () => new Set<SpinLock>());
-}
+export const held_spinlocks: (k?: Kernel) => Set<SpinLock> = perKernel('spinlocks', () => new Set<SpinLock>());
 
 /** The lock was free and `owner` takes it. */
 function take(lock: SpinLock, owner: Task): void {

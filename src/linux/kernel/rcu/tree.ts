@@ -9,7 +9,7 @@
 import { emit } from '../../../trace/vocab/index.js';
 import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
 import type { Gen, Task } from '../../../sim/task.js';
-import { kernel } from '../../kernel.js';
+import { perKernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
 import { smp_irqs_enabled } from '../smp.js';
 
@@ -59,9 +59,7 @@ export class RcuState {
   }
 }
 
-export function rcu(): RcuState {
-  return kernel().subsystem('rcu', () => new RcuState());
-}
+export const rcu: () => RcuState = perKernel('rcu', () => new RcuState());
 
 /** Start the grace-period kthread (once per kernel). */
 export function rcu_init(): void {
