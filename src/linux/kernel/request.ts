@@ -6,6 +6,7 @@
 import { emit } from '../../trace/vocab/index.js';
 import { current, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
+import { framed } from '../../sim/frame.js';
 import { bytesHash } from '../../trace/hash.js';
 import { RequestLog, requestId } from '../../trace/request-log.js';
 import { kernel, type Kernel } from '../kernel.js';
@@ -40,7 +41,12 @@ export interface RequestResult {
   data: Uint8Array;
 }
 
-export function* request(
+/**
+ * One request of a reader (a /proc/PID/cmdline read, a ptrace peek...): request_begin, the body,
+ * request_end with the bytes it returned and their hash. A frame (sim/frame.ts): the reader's loop
+ * above it is not resumed for each event of the body.
+ */
+export const request = framed(function* request(
   op: Name, addr: number, len: number, flags: number, body: () => Gen<RequestResult>,
 ): Gen<RequestResult> {
   const ts = current_task();
@@ -57,4 +63,4 @@ export function* request(
   ts.request = null;
   yield emit.request_end({ req, result: r.result, hash, flags, data });
   return { result: r.result, data };
-}
+});

@@ -83,8 +83,8 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
 });
 
 /** access_remote_vm(): the caller holds a reference on mm. */
-export function* access_remote_vm(mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number): Gen<number> {
-  return yield* __access_remote_vm(mm, addr, buf, len, gup_flags);
+export function access_remote_vm(mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number): Gen<number> {
+  return __access_remote_vm(mm, addr, buf, len, gup_flags);
 }
 
 /** access_process_vm(): get_task_mm (mm_users), access, mmput. */

@@ -230,9 +230,9 @@ export function folio_mapcount_inc(folio: Folio): Gen {
  * folio_add_new_anon_rmap(RMAP_EXCLUSIVE): the first mapping of a new anonymous folio, which only
  * this process can reach: PageAnonExclusive.
  */
-export function* folio_add_new_anon_rmap(folio: Folio): Gen {
+export function folio_add_new_anon_rmap(folio: Folio): Gen {
   folio.anon_exclusive = true;
-  yield* folio_mapcount_inc(folio);
+  return folio_mapcount_inc(folio);
 }
 
 /** Add n mappings at once (a PMD split: +512 PTE mappings, -1 PMD mapping). */

@@ -186,8 +186,8 @@ export function* vms_gather_munmap_vmas(mm: MmStruct, start: number, end: number
 }
 
 /** remove_vma(): vma_close, fput, then free. */
-export function* remove_vma(vma: VmAreaStruct): Gen {
-  yield* vm_area_free(vma);
+export function remove_vma(vma: VmAreaStruct): Gen {
+  return vm_area_free(vma);
 }
 
 /**

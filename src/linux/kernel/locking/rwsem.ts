@@ -224,9 +224,9 @@ export function* down_read(sem: RwSemaphore): Gen {
   yield* down_read_common(sem, false);
 }
 
-/** Returns 0 or -EINTR. */
-export function* down_read_killable(sem: RwSemaphore): Gen<number> {
-  return yield* down_read_common(sem, true);
+/** Returns 0 or -EINTR. (A plain function handing over its callee's steps: one generator fewer.) */
+export function down_read_killable(sem: RwSemaphore): Gen<number> {
+  return down_read_common(sem, true);
 }
 
 /** Returns true when acquired. */
@@ -254,8 +254,9 @@ export function* down_write(sem: RwSemaphore): Gen {
   yield* down_write_common(sem, false);
 }
 
-export function* down_write_killable(sem: RwSemaphore): Gen<number> {
-  return yield* down_write_common(sem, true);
+/** Returns 0 or -EINTR. */
+export function down_write_killable(sem: RwSemaphore): Gen<number> {
+  return down_write_common(sem, true);
 }
 
 export function* down_write_trylock(sem: RwSemaphore): Gen<boolean> {

@@ -5,6 +5,7 @@
  */
 import { emit } from '../../../../trace/vocab/index.js';
 import type { Gen } from '../../../../sim/task.js';
+import { framed } from '../../../../sim/frame.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
 import { handle_mm_fault } from '../../../mm/memory.js';
@@ -38,7 +39,7 @@ function access_error(write: boolean, vma: VmAreaStruct): boolean {
  * lock only if the first attempt was a major fault). Reduced: fault_signal_pending() is not
  * checked after a retry; a killed task's next mmap_read_lock_killable() fails instead.
  */
-export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolean): Gen<number> {
+export const do_user_addr_fault = framed(function* do_user_addr_fault(mm: MmStruct, address: number, write: boolean): Gen<number> {
   let flags = FAULT_FLAG_DEFAULT | FAULT_FLAG_USER | (write ? FAULT_FLAG_WRITE : 0);
   if (kernel().config.CONFIG_PER_VMA_LOCK) {
     const vma = yield* lock_vma_under_rcu(mm, address);
@@ -77,7 +78,7 @@ export function* do_user_addr_fault(mm: MmStruct, address: number, write: boolea
     yield* mmap_read_unlock(mm);
     return fault & VM_FAULT_ERROR;
   }
-}
+});
 
 /**
  * The hardware walk: the leaf entry for addr (a PTE, a PMD leaf or a PUD leaf) and the pfn of the
