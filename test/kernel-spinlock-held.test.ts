@@ -23,22 +23,22 @@ describe('held_spinlocks() lists a spinlock exactly while someone holds it', () 
         const lock = new SpinLock(C_TEST);
         const other = new SpinLock(C_TEST);
         const held = new Completion();
-        listed['created'] = held_spinlocks().has(lock);
+        listed['created'] = held_spinlocks().includes(lock);
         spawnOutsider('first', function* () {
           yield* spin_lock(lock);
-          listed['taken'] = held_spinlocks().has(lock);
+          listed['taken'] = held_spinlocks().includes(lock);
           yield* complete_all(held);
           // long enough for `second` to queue behind us
           yield* sim().sleep(10_000, W_HOLD);
           yield* spin_unlock(lock);
-          listed['handed over'] = held_spinlocks().has(lock);
+          listed['handed over'] = held_spinlocks().includes(lock);
         });
         spawnOutsider('second', function* () {
           yield* wait_for_completion(held);
-          listed['trylock failed, other lock'] = (yield* spin_trylock(lock)) || held_spinlocks().has(other);
+          listed['trylock failed, other lock'] = (yield* spin_trylock(lock)) || held_spinlocks().includes(other);
           yield* spin_lock(lock);
           yield* spin_unlock(lock);
-          listed['released'] = held_spinlocks().has(lock);
+          listed['released'] = held_spinlocks().includes(lock);
         });
       }, { seed });
       expect(trace.result.outcome).toBe('done');
@@ -48,4 +48,27 @@ describe('held_spinlocks() lists a spinlock exactly while someone holds it', () 
       });
     });
   }
+
+  it('lists every lock held, whatever order they are released in', () => {
+    const seen: string[] = [];
+    const ids = (locks: readonly SpinLock[], all: SpinLock[]): string => locks.map((l) => 'ABCD'[all.indexOf(l)]).sort().join('');
+    const trace = runBoot(function* (): Gen {
+      spawnOutsider('holder', function* () {
+        const all = [0, 1, 2, 3].map(() => new SpinLock(C_TEST));
+        for (const l of all) yield* spin_lock(l);
+        seen.push(ids(held_spinlocks(), all));
+        // the first released is replaced in the list by the last; then the middle, then the ends
+        for (const i of [0, 2, 3, 1]) {
+          yield* spin_unlock(all[i]!);
+          seen.push(ids(held_spinlocks(), all));
+        }
+        yield* spin_lock(all[2]!);
+        seen.push(ids(held_spinlocks(), all));
+        yield* spin_unlock(all[2]!);
+        seen.push(ids(held_spinlocks(), all));
+      });
+    }, { seed: 1 });
+    expect(trace.result.outcome).toBe('done');
+    expect(seen).toEqual(['ABCD', 'BCD', 'BD', 'B', '', 'C', '']);
+  });
 });

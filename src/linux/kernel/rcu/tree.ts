@@ -25,7 +25,7 @@ export interface Callback {
   readonly fn: () => Gen;
 }
 
-/** A task inside a read-side section (or with IRQs off). */
+/** A task's read-side state: inside a section (or with IRQs off) while `nesting` > 0. */
 export interface RcuReader {
   /** rcu_read_lock() depth, IRQ-disabled regions included. */
   nesting: number;
@@ -34,13 +34,14 @@ export interface RcuReader {
    * Bookkeeping of the emulator, not of the kernel: it emits nothing and drives no grace period;
    * rcu_readers_cookie() and rcu_readers_left() read it.
    */
-  readonly since: number;
+  since: number;
 }
 
 export class RcuState {
   /**
-   * Tasks inside a read-side section, in the order their outermost sections began. One entry per
-   * section rather than per rcu_read_lock(): a nested lock or unlock only counts.
+   * Every task that has ever been inside a read-side section, with its state (nesting 0: outside).
+   * An entry stays when its section ends: a Map that tasks joined and left at every outermost
+   * rcu_read_lock() and rcu_read_unlock() (some 5% of all events) rehashed itself all the time.
    */
   readonly readers = new Map<Task, RcuReader>();
   sectionsBegun = 0;
@@ -73,10 +74,16 @@ export function rcu_init(): void {
 
 function enter_reader(t: Task): number {
   const state = rcu();
-  const reader = state.readers.get(t);
-  if (reader !== undefined) return ++reader.nesting;
-  state.readers.set(t, { nesting: 1, since: ++state.sectionsBegun });
-  return 1;
+  let reader = state.readers.get(t);
+  if (reader === undefined) state.readers.set(t, (reader = { nesting: 0, since: 0 }));
+  if (reader.nesting === 0) reader.since = ++state.sectionsBegun;
+  return ++reader.nesting;
+}
+
+/** The tasks inside a read-side section now, in the order their outermost sections began. */
+function readers_now(state: RcuState): Task[] {
+  const inside = [...state.readers].filter(([, r]) => r.nesting > 0);
+  return inside.sort(([, x], [, y]) => x.since - y.since).map(([t]) => t);
 }
 
 /** The read-side nesting of `t` (0: outside any section). */
@@ -88,10 +95,8 @@ export function rcu_read_nesting(t: Task, state: RcuState = rcu()): number {
 function exit_reader(t: Task): number {
   const state = rcu();
   const reader = state.readers.get(t);
-  if (reader === undefined) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
-  if (--reader.nesting > 0) return reader.nesting;
-  state.readers.delete(t);
-  return 0;
+  if (reader === undefined || reader.nesting === 0) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
+  return --reader.nesting;
 }
 
 /**
@@ -129,7 +134,7 @@ function staged_then_wake_gp_kthread(): Gen {
 
 /** Is the current task inside a read-side section (rcu_read_lock_held)? */
 export function rcu_read_lock_held(t: Task = current()): boolean {
-  return rcu().readers.has(t);
+  return rcu_read_nesting(t) > 0;
 }
 
 /**
@@ -146,7 +151,7 @@ export function rcu_readers_cookie(): number {
  * ended? Like poll_state_synchronize_rcu(), with the grace period's end read off the readers.
  */
 export function rcu_readers_left(cookie: number): boolean {
-  for (const reader of rcu().readers.values()) if (reader.since <= cookie) return false;
+  for (const reader of rcu().readers.values()) if (reader.nesting > 0 && reader.since <= cookie) return false;
   return true;
 }
 
@@ -178,7 +183,7 @@ function* rcu_gp_kthread(): Gen {
     state.pending = [];
     state.inGracePeriod = [...batch];
     state.gp_seq++;
-    state.waitingFor = new Set(state.readers.keys());
+    state.waitingFor = new Set(readers_now(state));
     yield emit.rcu_gp_start({ gp: state.gp_seq, readers: state.waitingFor.size });
     while (state.waitingFor.size > 0) yield* sim().block(state.gp_seq, W_RCU_GP);
     yield emit.rcu_gp_end({ gp: state.gp_seq, callbacks: batch.length });
