@@ -114,24 +114,7 @@ function frame(min: number, max: number, integral: boolean): [number, number] {
   return w === RAW_WIDTH ? [0, RAW_WIDTH] : [min, w];
 }
 
-/**
- * Store `value` in `width` bytes at `at`. The writer calls it for every number of every event (most
- * slots are 0 or 1 byte wide), so the widths up to four, which hold the low 32 bits alone, take no
- * loop: this was 40% of encoding a chunk, itself the writer thread's largest cost.
- */
 function put(out: Buffer, at: number, value: number, width: number): void {
-  if (width === 0) return;
-  if (width <= 4) {
-    const lo = value >>> 0;
-    out[at] = lo & 0xff;
-    if (width === 1) return;
-    out[at + 1] = (lo >>> 8) & 0xff;
-    if (width === 2) return;
-    out[at + 2] = (lo >>> 16) & 0xff;
-    if (width === 3) return;
-    out[at + 3] = lo >>> 24;
-    return;
-  }
   if (width === RAW_WIDTH) {
     out.writeDoubleLE(value, at);
     return;
