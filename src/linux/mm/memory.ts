@@ -501,7 +501,8 @@ export const handle_mm_fault = traced('handle_mm_fault', function* (
   return ret;
 });
 
-function* __handle_mm_fault(vma: VmAreaStruct, address: number, flags: number): Gen<number> {
+/** A frame (sim/frame.ts): handle_mm_fault's body above it is not resumed for each of the fault's events. */
+const __handle_mm_fault = framed(function* __handle_mm_fault(vma: VmAreaStruct, address: number, flags: number): Gen<number> {
   // hugetlb VMAs have their own fault handler (mm/hugetlb.ts; it emits the fault event).
   if (is_vm_hugetlb_page(vma)) return yield* hugetlb_fault(vma, address, flags);
   const unset = undefined as unknown as EntryPtr;
@@ -518,7 +519,7 @@ function* __handle_mm_fault(vma: VmAreaStruct, address: number, flags: number): 
   }
   yield emit.fault({ vma: vma.id, addr: address, how: vmf.how.id, result: ret });
   return ret;
-}
+});
 
 // --- zap and free_pgtables ---------------------------------------------------------------------------
 
