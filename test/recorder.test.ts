@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,7 +186,27 @@ describe('crash safety (SIGKILL)', () => {
   }, 15_000);
 });
 
+/** The nice value of each thread of this process (Linux: field 19 of /proc/self/task/TID/stat). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
+
 describe('recorder', () => {
+  it.runIf(existsSync('/proc/thread-self'))('the writer worker runs at nice 19, below the simulation thread', async () => {
+    const before = threadNices();
+    const rec = await Recorder.open(join(dir, 'nice.db'), { writer: 'worker' });
+    try {
+      const during = threadNices();
+      expect(during.filter((n) => n === 19).length).toBe(before.filter((n) => n === 19).length + 1);
+      expect(Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16])).toBe(before[0]);
+    } finally {
+      rec.close();
+    }
+  });
+
   it('a run being recorded by a live process reads as recording, with its committed batches', async () => {
     const file = join(dir, 'live.db');
     const rec = await Recorder.open(file, { writer: 'worker', batch: 100 });
