@@ -14,7 +14,7 @@ import { encodeSnapshot, SNAPSHOT_EVERY } from '../replay/snapshot.js';
 import type { Sim } from '../sim/sim.js';
 import { parseStrategy, type Strategy } from '../sim/strategy.js';
 import { openTrace } from '../trace/reader.js';
-import { Recorder } from '../trace/recorder.js';
+import { Recorder, type WriterMode } from '../trace/recorder.js';
 import { NULL_SINK } from '../trace/sink.js';
 import { codeVersion } from '../version.js';
 import { resolveParams } from '../workloads/index.js';
@@ -80,6 +80,8 @@ export interface RecordedRun {
 export interface RecordResult {
   file: string;
   runs: RecordedRun[];
+  /** Which writer wrote them: in process for a recording known to be small (writerFor). */
+  writer: WriterMode;
 }
 
 const NO_PROGRESS: RunProgress = { update() {}, stop() {} };
@@ -158,8 +160,9 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   trialRuns(p, opts);
   const file = opts.out ?? `traces/${p.workload.name}.db`;
   checkRoom(file, opts.maxBytes);
-  const rec = await Recorder.open(file);
+  const rec = await Recorder.open(file, { writer: writerFor(p, opts) });
   const runs: RecordedRun[] = [];
+  const writer = rec.writerMode;
   try {
     // Every name is free (or to be replaced) before the first run starts: no half-done recording.
     if (!opts.replace) {
@@ -182,7 +185,22 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   } finally {
     trace.close();
   }
-  return { file, runs };
+  return { file, runs, writer };
+}
+
+/**
+ * Below this many events in all (the workload's estimate, over every path) a recording writes on
+ * its own thread. Starting the writer worker, and its first batch with nothing compiled yet, cost
+ * about 50 ms, more than writing that many events here: `record scale` of ~20k and ~100k events took
+ * 373-391 and 534-575 ms this way against 416-443 and 581-626 with the worker; at ~300k events the
+ * two were even, and at 1M the worker was 100 ms faster (three runs each, fresh processes).
+ */
+const WORKER_FROM_EVENTS = 250_000;
+
+/** The writer for this recording: in process when it is known to be small, else the worker's. */
+function writerFor(p: Plan, opts: RecordOptions): WriterMode | 'auto' {
+  const perRun = expectedEvents(p.estimate, opts);
+  return perRun !== undefined && perRun * p.paths.length < WORKER_FROM_EVENTS ? 'sync' : 'auto';
 }
 
 /** A file that already fills --max-bytes has no room for a run: refused before it is touched. */
