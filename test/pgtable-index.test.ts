@@ -19,7 +19,9 @@ describe('table_index', () => {
     }
   });
 
-  it('is NaN for a level no table has', () => {
+  it('is NaN for a level no table has, and for an address that is none', () => {
     expect(table_index(PGD_LEVEL + 1, 4096)).toBeNaN();
+    expect(table_index(PTE_LEVEL, -4096)).toBeNaN();
+    expect(table_index(PTE_LEVEL, NaN)).toBeNaN();
   });
 });

@@ -21,6 +21,11 @@ describe('the writer of a recording', () => {
     expect([bounded.writer, bounded.runs[0]!.events]).toEqual(['sync', 5001]); // and its event_limit event
   });
 
+  it('is the worker for a recording bounded by --max-bytes, however small (where it is cut depends on the writer)', async () => {
+    const r = await recordRuns({ ...base, paths: ['gup'], params: { iterations: '10', reads: '20' }, maxBytes: 8_000_000, out: join(dir, 'bytes.db') });
+    expect(r.writer).toBe('worker');
+  });
+
   it('is the worker once the runs add up to more, and both write the same run', async () => {
     // about 150k events a run: one run in process, two (gup and fast) with the worker
     const params = { iterations: '60', reads: '120' };

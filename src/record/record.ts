@@ -197,8 +197,13 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
  */
 const WORKER_FROM_EVENTS = 250_000;
 
-/** The writer for this recording: in process when it is known to be small, else the worker's. */
+/**
+ * The writer for this recording: in process when it is known to be small, else the worker's. A
+ * recording bounded by --max-bytes keeps the worker: where it is cut depends on the file's committed
+ * size as the recording goes, which depends on how the writer's batches land.
+ */
 function writerFor(p: Plan, opts: RecordOptions): WriterMode | 'auto' {
+  if (opts.maxBytes !== undefined) return 'auto';
   const perRun = expectedEvents(p.estimate, opts);
   return perRun !== undefined && perRun * p.paths.length < WORKER_FROM_EVENTS ? 'sync' : 'auto';
 }

@@ -47,8 +47,12 @@ function take(lock: SpinLock, owner: Task): void {
   lock.heldList.push(lock);
 }
 
-/** The lock is idle now: off the held list, the last one moved into its place. */
+/**
+ * The lock is idle now: off the held list, the last one moved into its place. A lock not on it (a
+ * second spin_unlock, a path module's bug) leaves the list as it is, as deleting from a Set did.
+ */
 function idle(lock: SpinLock): void {
+  if (lock.heldAt < 0) return;
   const list = lock.heldList;
   const last = list.pop()!;
   if (last !== lock) {

@@ -8,7 +8,7 @@
  */
 import { emit } from '../../../trace/vocab/index.js';
 import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
-import type { Gen, Task } from '../../../sim/task.js';
+import { type Gen, type Task, TaskState } from '../../../sim/task.js';
 import { perKernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
 import { smp_irqs_enabled } from '../smp.js';
@@ -80,8 +80,13 @@ function enter_reader(t: Task): number {
   return ++reader.nesting;
 }
 
-/** The tasks inside a read-side section now, in the order their outermost sections began. */
+/**
+ * The tasks inside a read-side section now, in the order their outermost sections began. The
+ * entries of tasks that have exited outside any section go here (a grace period starts rarely), so
+ * the map holds the tasks alive now, not every task a run ever had.
+ */
 function readers_now(state: RcuState): Task[] {
+  for (const [t, r] of state.readers) if (r.nesting === 0 && t.state === TaskState.Done) state.readers.delete(t);
   const inside = [...state.readers].filter(([, r]) => r.nesting > 0);
   return inside.sort(([, x], [, y]) => x.since - y.since).map(([t]) => t);
 }

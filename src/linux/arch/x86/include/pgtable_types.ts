@@ -51,13 +51,14 @@ const INVERSE_SIZE_OF_LEVEL = Float64Array.from(SHIFT_OF_LEVEL, (shift) => 2 ** 
 
 /**
  * Index of addr in a table of `level` (pgd_index, pud_index, pmd_index, pte_index); NaN for a level
- * that is none. `>>> 0` truncates the (non-negative) quotient and keeps its low 32 bits, of which
+ * that is none or an address that is none (negative, NaN). `>>> 0` truncates the (non-negative) quotient and keeps its low 32 bits, of which
  * the table's 512 entries take the low 9: the same as Math.floor and `% PTRS_PER_TABLE`, without a
  * floating-point remainder (17 against 7 ns in a loop; every walk step takes an index).
  */
 export function table_index(level: number, addr: number): number {
   const inverse = INVERSE_SIZE_OF_LEVEL[level];
-  return inverse === undefined ? NaN : ((addr * inverse) >>> 0) & (PTRS_PER_TABLE - 1);
+  // a nonsense address (negative, NaN) indexes nothing, as the division's NaN or negative did
+  return inverse === undefined || !(addr >= 0) ? NaN : ((addr * inverse) >>> 0) & (PTRS_PER_TABLE - 1);
 }
 
 /** Bytes one entry of a table of `level` maps. */
