@@ -33,8 +33,8 @@ type Msg = { t: 'begin'; run: number } | { t: 'batch'; slot: number; meta: Batch
  * own, set through its thread id). On two cores the simulation thread shares them with this one
  * and V8's helper threads, and lost 30-130 ms to the run queue per 6M events recorded; with this
  * thread at nice 19, 20-50 ms, and recording took 1-2% less wall time (docs/performance.md). The
- * writer is never the bottleneck (it is busy about half the time), and when it falls behind the
- * simulation waits for a free batch slot as before. Elsewhere (no /proc/thread-self) nothing.
+ * writer is busy about half the time; when it falls behind, the simulation waits for a free batch
+ * slot as before. Elsewhere (no /proc/thread-self) nothing changes.
  */
 function yieldToTheSimulation(): void {
   try {
