@@ -15,8 +15,9 @@
  * without the shortcut; only the number of frames resumed per event changes.
  *
  * The traced kernel functions (linux/kernel/ftrace.ts) are frames: they are the outer calls of most
- * paths, so the workload loops, syscall entries and fault entry above them stay suspended. A few
- * untraced functions deep in the fault path are frames too (`framed` below).
+ * paths, so the workload loops and the fault entry above them stay suspended. Some untraced
+ * functions are frames too (`framed` below): the entries of system calls, user faults and requests,
+ * and a few functions of the fault path.
  */
 import { current } from './sim.js';
 import type { Gen } from './task.js';
@@ -183,8 +184,9 @@ class FramedCall<T> extends Frame<T> {
 /**
  * `fn`, each call of it a frame: for a kernel function deep in a hot path that makes many events
  * per call, so the levels between it and the frame outside it are not resumed for each of them.
- * It costs an object per call, so it pays only where a call makes several events below two or more
- * untraced levels (map_new_folio and do_anonymous_page under the fault path: ~4% of the simulation).
+ * It costs an object per call, so it pays only where a call makes many events below untraced levels:
+ * syscall(), request() and do_user_addr_fault() under the workloads' loops; __handle_mm_fault(),
+ * do_anonymous_page() and map_new_folio() under the fault path.
  */
 export function framed<A extends unknown[], T>(fn: (...args: A) => Gen<T>): (...args: A) => Gen<T> {
   return (...args: A) => new FramedCall(fn(...args));

@@ -81,12 +81,15 @@ function enter_reader(t: Task): number {
 }
 
 /**
- * The tasks inside a read-side section now, in the order their outermost sections began. The
- * entries of tasks that have exited outside any section go here (a grace period starts rarely), so
- * the map holds the tasks alive now, not every task a run ever had.
+ * Drop the entries of tasks that exited outside any section, so the map holds the tasks alive now,
+ * not every task a run ever had. Done when a grace period starts: rarely, and off the hot path.
  */
-function readers_now(state: RcuState): Task[] {
+function forget_exited_readers(state: RcuState): void {
   for (const [t, r] of state.readers) if (r.nesting === 0 && t.state === TaskState.Done) state.readers.delete(t);
+}
+
+/** The tasks inside a read-side section now, in the order their outermost sections began. */
+function readers_now(state: RcuState): Task[] {
   const inside = [...state.readers].filter(([, r]) => r.nesting > 0);
   return inside.sort(([, x], [, y]) => x.since - y.since).map(([t]) => t);
 }
@@ -188,6 +191,7 @@ function* rcu_gp_kthread(): Gen {
     state.pending = [];
     state.inGracePeriod = [...batch];
     state.gp_seq++;
+    forget_exited_readers(state);
     state.waitingFor = new Set(readers_now(state));
     yield emit.rcu_gp_start({ gp: state.gp_seq, readers: state.waitingFor.size });
     while (state.waitingFor.size > 0) yield* sim().block(state.gp_seq, W_RCU_GP);
