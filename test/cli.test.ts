@@ -116,6 +116,23 @@ describe('bad input: one clear line on stderr, exit code 2, nothing lost', () =>
     });
   }
 
+  test('another SQLite database as the output of a recording the writer worker writes: refused, untouched, and the process ends', () => {
+    // scale of this size (estimated above WORKER_FROM_EVENTS) starts the writer worker before the
+    // file is checked; the worker must not open it (its pragmas would switch the file to WAL) and
+    // must not keep the process alive once the file is refused (spawnSync's timeout would say so)
+    const file = join(tempDir(), 'other.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+    db.close();
+    const before = readFileSync(file);
+    const r = mmtrace(['record', 'scale', '--param', 'iterations=1000', `--out=${file}`]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/a SQLite database but not an mmtrace trace/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
   test('a name already in the file is refused before any path is recorded', () => {
     const file = join(tempDir(), 'taken.db');
     expect(mmtrace(['record', 'cmdline-poll', '--param', 'reads=1', '--path=fast', `--out=${file}`]).status).toBe(0);

@@ -36,6 +36,10 @@ describe('the writer of a recording', () => {
     const a = await openTrace(join(dir, 'one.db'));
     const b = await openTrace(join(dir, 'two.db'));
     expect(b.run(two.runs[0]!.id).events).toBe(a.run(one.runs[0]!.id).events);
+    // each run's requests, counted without reading them, as the file holds them
+    expect(one.runs[0]!.requests).toBe(a.requests(one.runs[0]!.id).length);
+    expect(two.runs.map((r) => r.requests)).toEqual(two.runs.map((r) => b.requests(r.id).length));
+    expect(one.runs[0]!.requests).toBeGreaterThan(100);
     a.close();
     b.close();
   });

@@ -176,7 +176,7 @@ export async function recordRuns(opts: RecordOptions): Promise<RecordResult> {
   const trace = await openTrace(file);
   try {
     for (const r of runs) {
-      r.requests = trace.requests(r.id).length;
+      r.requests = trace.requestCount(r.id);
       // How whole the run is, as every reader will say it (a run cut by --max-events is limited).
       const info = trace.run(r.id);
       r.status = info.status;

@@ -346,6 +346,12 @@ export class TraceFile {
       .where('run', '=', run).where('seq', '<=', seq).orderBy('seq')));
   }
 
+  requestCount(run: number): number {
+    const row = this.q(() => first(this.db, qb.selectFrom('requests')
+      .select((eb) => eb.fn.countAll<number>().as('n')).where('run', '=', run)));
+    return Number(row?.n ?? 0);
+  }
+
   requests(run: number): { first_seq: number; last_seq: number | null }[] {
     return this.q(() => all(this.db, qb.selectFrom('requests')
       .select(['first_seq', 'last_seq']).where('run', '=', run).orderBy('first_seq')));

@@ -258,6 +258,11 @@ export class Trace {
     return this.store.snapshotBytes(run);
   }
 
+  /** How many requests a run has (its request_begin events), without reading them. */
+  requestCount(run: number): number {
+    return this.store.requestCount(run);
+  }
+
   /** request_begin/request_end pairs of a run, by first seq. */
   requests(run: number): RequestInfo[] {
     return this.store.requests(run).map((r) => ({ firstSeq: r.first_seq, lastSeq: r.last_seq }));

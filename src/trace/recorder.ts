@@ -23,7 +23,7 @@ import { encodeSegment } from './request-segment.js';
 import type { EventSink } from './sink.js';
 import { CODE_TABLES, KINDS, SCHEMA_VERSION, typeText } from './vocab/index.js';
 import {
-  SyncBackend, WorkerBackend, writerWorkerScript, type Backend, type BackendSizes, type WriterMode,
+  SyncBackend, WorkerBackend, writerWorkerScript, type Backend, type BackendSizes, type BootingWorker, type WriterMode,
 } from './writer-backend.js';
 import { DEFAULT_BATCH, DEFAULT_BLOB_BYTES } from './writer-core.js';
 
@@ -135,12 +135,19 @@ export class Recorder implements EventSink {
       blobBytes: Math.max(1024, Math.trunc(opts.blobBytes ?? DEFAULT_BLOB_BYTES)),
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
-    const db = await openForWrite(file, {
-      layout: LAYOUT, codes: CODE_TABLES, eventSchema: SCHEMA_VERSION,
-      ...(opts.maxPageCount !== undefined ? { maxPageCount: opts.maxPageCount } : {}),
-    });
+    const booting = bootWorker(opts, sizes, inflight);
+    let db: Db;
     try {
-      const backend = await startBackend(file, db, opts, sizes, inflight);
+      db = await openForWrite(file, {
+        layout: LAYOUT, codes: CODE_TABLES, eventSchema: SCHEMA_VERSION,
+        ...(opts.maxPageCount !== undefined ? { maxPageCount: opts.maxPageCount } : {}),
+      });
+    } catch (e) {
+      booting?.stop();
+      throw e;
+    }
+    try {
+      const backend = booting === undefined ? new SyncBackend(db, sizes) : await openWorker(booting, file, opts.maxPageCount);
       return new Recorder(file, db, backend, inflight, sizes.batch);
     } catch (e) {
       db.close();
@@ -373,15 +380,19 @@ export class Recorder implements EventSink {
   }
 }
 
-async function startBackend(file: string, db: Db, opts: RecorderOptions, sizes: BackendSizes, inflight: number): Promise<Backend> {
+/** The writer worker, started, when this recording writes through one (else undefined: in process). */
+function bootWorker(opts: RecorderOptions, sizes: BackendSizes, inflight: number): BootingWorker | undefined {
   const mode = opts.writer ?? 'auto';
   const script = mode === 'sync' ? undefined : writerWorkerScript();
   if (mode === 'worker' && !script) {
     throw new Error('writer worker script not built: run `npm run build` (dist/src/trace/writer-worker.js)');
   }
-  if (!script) return new SyncBackend(db, sizes);
+  return script === undefined ? undefined : WorkerBackend.boot(script, inflight + 1, sizes);
+}
+
+async function openWorker(booting: BootingWorker, file: string, maxPageCount: number | undefined): Promise<Backend> {
   try {
-    return await WorkerBackend.start(script, file, inflight + 1, sizes, opts.maxPageCount);
+    return await booting.open(file, maxPageCount);
   } catch (e) {
     throw errors.unwritable(file, `writer worker: ${(e as Error).message}`, e);
   }

@@ -99,17 +99,40 @@ export class WorkerBackend implements Backend {
     private readonly port: MessagePort,
   ) {}
 
-  /** Start the worker on `file` with `nslots` batch buffers; resolves once its connection is open. */
-  static async start(script: URL, file: string, nslots: number, sizes: BackendSizes,
-    maxPageCount: number | undefined): Promise<WorkerBackend> {
+  /**
+   * Start the worker thread with `nslots` batch buffers. It does not open the file yet: starting a
+   * thread and loading SQLite into it takes about as long as checking and migrating the file, so
+   * the recorder does both at once (Recorder.open), and then tells it which file to open.
+   */
+  static boot(script: URL, nslots: number, sizes: BackendSizes): BootingWorker {
     const slots = Array.from({ length: nslots }, () => makeSlot(sizes.batch, sizes.blobBytes, true));
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
     const { port1, port2 } = new MessageChannel();
-    const worker = startWorker(script, { workerData: { file, ctl, slots, port: port2, maxPageCount }, transferList: [port2] });
-    await ready(worker);
-    worker.unref();
-    port1.unref();
-    return new WorkerBackend(worker, slots, ctl, port1);
+    const worker = startWorker(script, { workerData: { ctl, slots, port: port2 }, transferList: [port2] });
+    const early = earlyFailure(worker);
+    const stop = (): void => {
+      port1.close();
+      void worker.terminate();
+    };
+    return {
+      open: async (file, maxPageCount) => {
+        const failed = early.failure();
+        if (failed) throw failed;
+        worker.postMessage({ t: 'open', file, maxPageCount });
+        try {
+          await ready(worker);
+        } catch (e) {
+          stop();
+          throw e;
+        }
+        // from here an error in the worker is a bug, and ends the process as it would without these
+        early.detach();
+        worker.unref();
+        port1.unref();
+        return new WorkerBackend(worker, slots, ctl, port1);
+      },
+      stop,
+    };
   }
 
   beginRun(run: number): void {
@@ -149,6 +172,38 @@ export class WorkerBackend implements Backend {
     this.port.close();
     void this.worker.terminate();
   }
+}
+
+/** A writer worker started and not yet told which file to open. */
+export interface BootingWorker {
+  /** Open `file` in the worker; resolves once its connection is open, rejects with its error. */
+  open(file: string, maxPageCount: number | undefined): Promise<WorkerBackend>;
+  /** Stop it without opening anything (the recorder refused the file). */
+  stop(): void;
+}
+
+/**
+ * Keep what stops a worker before it is asked to open (its script failed to load, say): an
+ * 'error' event with no listener would otherwise end the process while the recorder is still
+ * checking the file.
+ */
+function earlyFailure(worker: Worker): { failure(): Error | undefined; detach(): void } {
+  let failure: Error | undefined;
+  const onErr = (e: Error): void => {
+    failure = e;
+  };
+  const onExit = (c: number): void => {
+    failure ??= new Error(`writer worker exited (${c}) before it was ready`);
+  };
+  worker.on('error', onErr);
+  worker.on('exit', onExit);
+  return {
+    failure: () => failure,
+    detach: () => {
+      worker.off('error', onErr);
+      worker.off('exit', onExit);
+    },
+  };
 }
 
 /** Resolve once the worker says it has opened its connection; reject with its error. */

@@ -1,9 +1,10 @@
 /**
  * The writer worker: owns a second connection to the trace file and writes the batches the
  * recorder hands it. Protocol (see writer-backend.ts WorkerBackend):
- *   workerData: { file, ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, blob}], port,
- *                 maxPageCount }
- *   messages in: {t:'begin', run} | {t:'batch', slot, meta} | {t:'close'}
+ *   workerData: { ctl: Int32Array on a SharedArrayBuffer, slots: [{rows, blob}], port }
+ *   messages in: {t:'open', file, maxPageCount} first (it answers {t:'ready'} or {t:'error',
+ *                message, code} on the parent port), then {t:'begin', run} | {t:'batch', slot,
+ *                meta} | {t:'close'}
  *   ctl[PROCESSED] += 1 after each batch (committed or, after an error, dropped), then notify;
  *   ctl[COMMITTED] += 1 after each committed batch, ctl[HASH] set first to the run's hash chain
  *   after it (an int32); ctl[FAILED] = 1 after an error, whose
@@ -20,13 +21,15 @@ import { CTL_CLOSED, CTL_COMMITTED, CTL_FAILED, CTL_HASH, CTL_PROCESSED, SqliteB
 
 interface SlotBuffers { rows: Float64Array; blob: Uint8Array }
 interface WorkerInit {
-  file: string;
   ctl: Int32Array;
   slots: SlotBuffers[];
   port: MessagePort;
-  maxPageCount?: number;
 }
-type Msg = { t: 'begin'; run: number } | { t: 'batch'; slot: number; meta: BatchMeta } | { t: 'close' };
+type Msg =
+  | { t: 'open'; file: string; maxPageCount?: number }
+  | { t: 'begin'; run: number }
+  | { t: 'batch'; slot: number; meta: BatchMeta }
+  | { t: 'close' };
 
 /**
  * Give this thread a lower priority than the simulation's (Linux: a thread's nice value is its
@@ -45,22 +48,30 @@ function yieldToTheSimulation(): void {
   }
 }
 
+/**
+ * The thread starts before the recorder has checked the file, and opens it only when told to: a
+ * file the recorder refuses (not a trace, of a newer schema) is never touched by this connection,
+ * whose pragmas would write it (journal_mode=WAL is stored in the file's header).
+ */
 function main(): void {
   if (!parentPort) return;
   yieldToTheSimulation();
   const parent = parentPort;
   const init = workerData as WorkerInit;
   const { ctl, port } = init;
-  let db: Database.Database;
-  let writer: SqliteBatchWriter;
-  try {
-    db = new Database(init.file);
-    writerPragmas(db, init.maxPageCount !== undefined ? { maxPageCount: init.maxPageCount } : {});
-    writer = new SqliteBatchWriter(db);
-  } catch (e) {
-    parent.postMessage({ t: 'error', message: (e as Error).message, code: (e as { code?: string }).code });
-    return;
-  }
+  let db: Database.Database | undefined;
+  let writer: SqliteBatchWriter | undefined;
+  const open = (file: string, maxPageCount: number | undefined): void => {
+    try {
+      db = new Database(file);
+      writerPragmas(db, maxPageCount !== undefined ? { maxPageCount } : {});
+      writer = new SqliteBatchWriter(db);
+    } catch (e) {
+      parent.postMessage({ t: 'error', message: (e as Error).message, code: (e as { code?: string }).code });
+      return;
+    }
+    parent.postMessage({ t: 'ready' });
+  };
   let failed = false;
   const fail = (e: unknown): void => {
     failed = true;
@@ -69,17 +80,20 @@ function main(): void {
   };
   parent.on('message', (m: Msg) => {
     switch (m.t) {
+      case 'open':
+        open(m.file, m.maxPageCount);
+        break;
       case 'begin':
         if (!failed) {
-          try { writer.beginRun(m.run); } catch (e) { fail(e); }
+          try { writer!.beginRun(m.run); } catch (e) { fail(e); }
         }
         break;
       case 'batch': {
         if (!failed) {
           const s = init.slots[m.slot]!;
           try {
-            writer.write(s.rows, s.blob, m.meta);
-            Atomics.store(ctl, CTL_HASH, writer.committedHash | 0);
+            writer!.write(s.rows, s.blob, m.meta);
+            Atomics.store(ctl, CTL_HASH, writer!.committedHash | 0);
             Atomics.add(ctl, CTL_COMMITTED, 1);
           } catch (e) {
             fail(e);
@@ -90,7 +104,7 @@ function main(): void {
         break;
       }
       case 'close':
-        try { db.close(); } catch { /* closing after a failure */ }
+        try { db?.close(); } catch { /* closing after a failure */ }
         Atomics.store(ctl, CTL_CLOSED, 1);
         Atomics.notify(ctl, CTL_CLOSED);
         parent.close();
@@ -98,7 +112,6 @@ function main(): void {
         break;
     }
   });
-  parent.postMessage({ t: 'ready' });
 }
 
 main();
