@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MmtraceError } from '../src/errors.js';
 import { STORE_SCHEMA_VERSION } from '../migrations/index.js';
 import { openForRead, openForWrite } from '../src/store/db.js';
-import { READER_MMAP_BYTES } from '../src/store/pragmas.js';
+import { READER_MMAP_BYTES, writerPragmas } from '../src/store/pragmas.js';
 import { Migrator } from '../src/store/kysely.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
@@ -323,6 +323,26 @@ describe('a reader maps the file', () => {
     expect(hashOf(t.events(2))).toBe(hashOf(before));
     expect([...t.events(3)].map((r) => r[3])).toEqual([K.rcu_read_lock]);
     t.close();
+  });
+});
+
+describe('a writing connection', () => {
+  it('is in WAL mode without fsync, and checkpoints every 2000 pages (the last checkpoint is in the recording\'s time)', () => {
+    const db = new Database(tmpFile('pragmas'));
+    writerPragmas(db);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(0);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(2000);
+    db.close();
+  });
+
+  it('leaves no WAL beside a finished recording, for read-only readers', async () => {
+    const file = tmpFile('settled');
+    await record(file, scriptedRun(), 'gup', 'worker');
+    expect(existsSync(`${file}-wal`)).toBe(false);
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+    db.close();
   });
 });
 

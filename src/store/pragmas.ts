@@ -14,9 +14,13 @@ export function writerPragmas(db: Database.Database, opts: WriterPragmaOptions =
   // (a trace is re-recordable from its header, so that trade is worth ~8% of recording speed).
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
-  // checkpoint every ~40 MB of WAL instead of 4 MB: the B-tree's right edge is rewritten by every
-  // batch, and checkpointing it less often measured ~10% faster recording
-  db.pragma('wal_autocheckpoint = 10000');
+  // Checkpoint every ~8 MB of WAL (SQLite's default is 4 MB): the B-tree's right edge is rewritten
+  // by every batch, and checkpointing it less often made recording ~10% faster while the batches
+  // were written on the simulation's thread. The writer worker now pays for checkpoints beside the
+  // simulation, and what is left in the WAL is checkpointed at the end, in the recording's time:
+  // at 40 MB (10000 pages) that last one took 27-29 ms of a 10.5M-event recording, at 8 MB 7 ms,
+  // with no more CPU over the whole recording (docs/performance.md).
+  db.pragma('wal_autocheckpoint = 2000');
   db.pragma('cache_size = -32768');
   db.pragma('temp_store = MEMORY');
   if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.trunc(opts.maxPageCount)}`);
