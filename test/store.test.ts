@@ -12,6 +12,7 @@ import { Migrator } from '../src/store/kysely.js';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, parseRunRef, type EventRow, type Trace } from '../src/trace/reader.js';
 import { Recorder, type RunHeader, type WriterMode } from '../src/trace/recorder.js';
+import { WorkerBackend } from '../src/trace/writer-backend.js';
 import {
   decode, emit, GupFlags, K, PtLevel, RwsemMode, SCHEMA_VERSION, VmaReadResult, VmFault,
 } from '../src/trace/vocab/index.js';
@@ -480,6 +481,20 @@ describe('errors', () => {
     await expectCode(Recorder.open(join(blocker, 'sub', 'out.db')), 'EUNWRITABLE');
     const e = await expectCode(Recorder.open(dir), 'EISDIR');
     expect(e.message).toMatch(/is a directory, not a trace file/);
+  });
+
+  it('a writer worker that cannot be started → EUNWRITABLE, before the file is created', async () => {
+    const boot = vi.spyOn(WorkerBackend, 'boot').mockImplementation(() => {
+      throw new Error('no thread for it');
+    });
+    try {
+      const f = tmpFile('no-worker');
+      const e = await expectCode(Recorder.open(f, { writer: 'worker' }), 'EUNWRITABLE');
+      expect(e.message).toMatch(/writer worker: no thread for it/);
+      expect(existsSync(f)).toBe(false);
+    } finally {
+      boot.mockRestore();
+    }
   });
 
   it('disk full → EDISKFULL, committed batches intact, run failed', async () => {

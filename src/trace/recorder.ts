@@ -135,7 +135,7 @@ export class Recorder implements EventSink {
       blobBytes: Math.max(1024, Math.trunc(opts.blobBytes ?? DEFAULT_BLOB_BYTES)),
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
-    const booting = bootWorker(opts, sizes, inflight);
+    const booting = bootWorker(file, opts, sizes, inflight);
     let db: Db;
     try {
       db = await openForWrite(file, {
@@ -381,13 +381,19 @@ export class Recorder implements EventSink {
 }
 
 /** The writer worker, started, when this recording writes through one (else undefined: in process). */
-function bootWorker(opts: RecorderOptions, sizes: BackendSizes, inflight: number): BootingWorker | undefined {
+function bootWorker(file: string, opts: RecorderOptions, sizes: BackendSizes, inflight: number): BootingWorker | undefined {
   const mode = opts.writer ?? 'auto';
   const script = mode === 'sync' ? undefined : writerWorkerScript();
   if (mode === 'worker' && !script) {
     throw new Error('writer worker script not built: run `npm run build` (dist/src/trace/writer-worker.js)');
   }
-  return script === undefined ? undefined : WorkerBackend.boot(script, inflight + 1, sizes);
+  if (script === undefined) return undefined;
+  try {
+    return WorkerBackend.boot(script, inflight + 1, sizes);
+  } catch (e) {
+    // a thread that cannot be started (out of memory or threads): said as the file not writable
+    throw errors.unwritable(file, `writer worker: ${(e as Error).message}`, e);
+  }
 }
 
 async function openWorker(booting: BootingWorker, file: string, maxPageCount: number | undefined): Promise<Backend> {
