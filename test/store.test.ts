@@ -483,15 +483,26 @@ describe('errors', () => {
     expect(e.message).toMatch(/is a directory, not a trace file/);
   });
 
-  it('a writer worker that cannot be started → EUNWRITABLE, before the file is created', async () => {
-    const boot = vi.spyOn(WorkerBackend, 'boot').mockImplementation(() => {
-      throw new Error('no thread for it');
-    });
+  it('a writer worker that cannot be started → EUNWRITABLE; a file refused for its own reason says that first', async () => {
+    // what WorkerBackend.boot gives for a thread that could not be started (test/writer-boot.test.ts)
+    const boot = vi.spyOn(WorkerBackend, 'boot').mockImplementation(() => ({
+      open: () => Promise.reject(new Error('no thread for it')),
+      stop: () => {},
+    }));
     try {
       const f = tmpFile('no-worker');
       const e = await expectCode(Recorder.open(f, { writer: 'worker' }), 'EUNWRITABLE');
       expect(e.message).toMatch(/writer worker: no thread for it/);
-      expect(existsSync(f)).toBe(false);
+      // the file was accepted (created, migrated) before the worker failed: left out of WAL mode
+      expect(existsSync(`${f}-wal`)).toBe(false);
+      const db = new Database(f, { readonly: true });
+      expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
+      db.close();
+      const other = tmpFile('other-no-worker');
+      const o = new Database(other);
+      o.exec('CREATE TABLE t (x)');
+      o.close();
+      await expectCode(Recorder.open(other, { writer: 'worker' }), 'ENOTTRACE');
     } finally {
       boot.mockRestore();
     }

@@ -10,8 +10,9 @@ export function writerPragmas(db: Database.Database, opts: WriterPragmaOptions =
   db.pragma('busy_timeout = 10000');
   // WAL: readers (a browser watching a recording) never block the writer. synchronous=OFF: no fsync
   // at all. A committed transaction is in the WAL file as soon as the commit returns, so a killed
-  // recorder keeps every committed batch; only an OS crash or power loss can cost the last commits
-  // (a trace is re-recordable from its header, so that trade is worth ~8% of recording speed).
+  // recorder keeps every committed batch; an OS crash or power loss can cost the last commits, or
+  // leave the file corrupt (SQLite's documentation of synchronous=OFF). A trace is re-recordable
+  // from its header, so that trade is worth ~8% of recording speed.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   // Checkpoint every ~8 MB of WAL (SQLite's default is 4 MB): the B-tree's right edge is rewritten

@@ -126,8 +126,9 @@ export class Recorder implements EventSink {
   }
 
   /**
-   * Open (or create) a trace file for recording. Throws what opening for write throws, and
-   * ERUN_SCHEMA_NEWER when the file holds a run of a newer vocabulary (its kinds table is newer).
+   * Open (or create) a trace file for recording. Throws what opening for write throws,
+   * ERUN_SCHEMA_NEWER when the file holds a run of a newer vocabulary (its kinds table is newer),
+   * and EUNWRITABLE when the writer worker cannot be started or cannot open the file.
    */
   static async open(file: string, opts: RecorderOptions = {}): Promise<Recorder> {
     const sizes: BackendSizes = {
@@ -135,7 +136,7 @@ export class Recorder implements EventSink {
       blobBytes: Math.max(1024, Math.trunc(opts.blobBytes ?? DEFAULT_BLOB_BYTES)),
     };
     const inflight = Math.max(1, Math.trunc(opts.inflight ?? 3));
-    const booting = bootWorker(file, opts, sizes, inflight);
+    const booting = bootWorker(opts, sizes, inflight);
     let db: Db;
     try {
       db = await openForWrite(file, {
@@ -150,6 +151,8 @@ export class Recorder implements EventSink {
       const backend = booting === undefined ? new SyncBackend(db, sizes) : await openWorker(booting, file, opts.maxPageCount);
       return new Recorder(file, db, backend, inflight, sizes.batch);
     } catch (e) {
+      // the file was accepted and put in WAL mode: leave it in rollback-journal mode, as a recording's end does
+      settle(db);
       db.close();
       throw e;
     }
@@ -381,19 +384,13 @@ export class Recorder implements EventSink {
 }
 
 /** The writer worker, started, when this recording writes through one (else undefined: in process). */
-function bootWorker(file: string, opts: RecorderOptions, sizes: BackendSizes, inflight: number): BootingWorker | undefined {
+function bootWorker(opts: RecorderOptions, sizes: BackendSizes, inflight: number): BootingWorker | undefined {
   const mode = opts.writer ?? 'auto';
   const script = mode === 'sync' ? undefined : writerWorkerScript();
   if (mode === 'worker' && !script) {
     throw new Error('writer worker script not built: run `npm run build` (dist/src/trace/writer-worker.js)');
   }
-  if (script === undefined) return undefined;
-  try {
-    return WorkerBackend.boot(script, inflight + 1, sizes);
-  } catch (e) {
-    // a thread that cannot be started (out of memory or threads): said as the file not writable
-    throw errors.unwritable(file, `writer worker: ${(e as Error).message}`, e);
-  }
+  return script === undefined ? undefined : WorkerBackend.boot(script, inflight + 1, sizes);
 }
 
 async function openWorker(booting: BootingWorker, file: string, maxPageCount: number | undefined): Promise<Backend> {

@@ -102,13 +102,21 @@ export class WorkerBackend implements Backend {
   /**
    * Start the worker thread with `nslots` batch buffers. It does not open the file yet: starting a
    * thread and loading SQLite into it takes about as long as checking and migrating the file, so
-   * the recorder does both at once (Recorder.open), and then tells it which file to open.
+   * the recorder does both at once (Recorder.open), and then tells it which file to open. Whatever
+   * stops the worker before then (a thread that cannot be started, a script that fails to load) is
+   * told by `open()`, so a file the recorder refuses is refused for its own reason first.
    */
   static boot(script: URL, nslots: number, sizes: BackendSizes): BootingWorker {
     const slots = Array.from({ length: nslots }, () => makeSlot(sizes.batch, sizes.blobBytes, true));
     const ctl = new Int32Array(new SharedArrayBuffer(CTL_SIZE * 4));
     const { port1, port2 } = new MessageChannel();
-    const worker = startWorker(script, { workerData: { ctl, slots, port: port2 }, transferList: [port2] });
+    let worker: Worker;
+    try {
+      worker = startWorker(script, { workerData: { ctl, slots, port: port2 }, transferList: [port2] });
+    } catch (e) {
+      port1.close();
+      return { open: () => Promise.reject(e), stop: () => {} };
+    }
     const early = earlyFailure(worker);
     const stop = (): void => {
       port1.close();
@@ -117,7 +125,10 @@ export class WorkerBackend implements Backend {
     return {
       open: async (file, maxPageCount) => {
         const failed = early.failure();
-        if (failed) throw failed;
+        if (failed) {
+          stop();
+          throw failed;
+        }
         worker.postMessage({ t: 'open', file, maxPageCount });
         try {
           await ready(worker);
