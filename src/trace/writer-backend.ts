@@ -204,7 +204,7 @@ function earlyFailure(worker: Worker): { failure(): Error | undefined; detach():
     failure = e;
   };
   const onExit = (c: number): void => {
-    failure ??= new Error(`writer worker exited (${c}) before it was ready`);
+    failure ??= exitedBeforeReady(c);
   };
   worker.on('error', onErr);
   worker.on('exit', onExit);
@@ -215,6 +215,10 @@ function earlyFailure(worker: Worker): { failure(): Error | undefined; detach():
       worker.off('exit', onExit);
     },
   };
+}
+
+function exitedBeforeReady(code: number): Error {
+  return new Error(`writer worker exited (${code}) before it was ready`);
 }
 
 /** Resolve once the worker says it has opened its connection; reject with its error. */
@@ -228,7 +232,7 @@ function ready(worker: Worker): Promise<void> {
       else reject(Object.assign(new Error(m.message ?? 'writer worker failed'), { code: m.code }));
     };
     const onErr = (e: Error): void => reject(e);
-    const onExit = (c: number): void => reject(new Error(`writer worker exited (${c}) before it was ready`));
+    const onExit = (c: number): void => reject(exitedBeforeReady(c));
     worker.on('message', onMsg);
     worker.once('error', onErr);
     worker.once('exit', onExit);
