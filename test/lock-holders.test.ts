@@ -89,6 +89,59 @@ describe('the lock-holder table', () => {
   });
 });
 
+describe('class sets (LockClassSet): a task\'s holds tested with one AND', () => {
+  /** What holdsAny() must answer: the holds themselves, one by one. */
+  const byHolds = (table: LockHolders, tid: number, names: ReadonlySet<string>) => table.heldBy(tid).some((h) => names.has(h.class));
+  const spin = (seq: number, tid: number, kind: 'spin_lock' | 'spin_unlock', lock: number, cls: string) =>
+    ({ kind, seq, tick: seq, tid, lock, class: cls, waited: false, trylock: false }) as unknown as TraceEvent;
+
+  test('agree with the holds at every event of a recorded run', () => {
+    const table = new LockHolders();
+    const sets = [['mmap_lock', 'vma_lock', 'i_mmap_rwsem', 'anon_vma'], ['ptl', 'pmd_lock', 'page_table_lock'], ['mmap_lock'], ['lru_lock']]
+      .map((names) => table.classSet(names));
+    expect(sets.every((s) => s.exact)).toBe(true);
+    const tids = [...new Set(events.map((e) => e.tid))];
+    let positives = 0;
+    readRun(trace, run, [table, {
+      event() {
+        for (const tid of tids) {
+          for (const set of sets) {
+            const held = byHolds(table, tid, set.names);
+            expect(table.holdsAny(tid, set)).toBe(held);
+            if (held) positives++;
+          }
+        }
+      },
+    }]);
+    expect(positives).toBeGreaterThan(1000);
+  });
+
+  test('a class still held by a second lock of it stays in the set when the first is released', () => {
+    const table = new LockHolders();
+    const ptl = table.classSet(['ptl']);
+    table.event(spin(1, 7, 'spin_lock', 100, 'ptl'));
+    table.event(spin(2, 7, 'spin_lock', 101, 'ptl'));
+    table.event(spin(3, 7, 'spin_unlock', 100, 'ptl'));
+    expect(table.holdsAny(7, ptl)).toBe(true);
+    table.event(spin(4, 7, 'spin_unlock', 101, 'ptl'));
+    expect(table.holdsAny(7, ptl)).toBe(false);
+  });
+
+  test('a set of classes met after the first 31 is not exact, and is answered hold by hold', () => {
+    const table = new LockHolders();
+    const classes = Array.from({ length: 40 }, (_, i) => `class${i}`);
+    table.seed({ rwsems: classes.map((cls, i) => ({ sem: i + 1, class: cls, readers: [5], writer: null })), spins: [], tasks: [] });
+    const early = table.classSet(['class3']);
+    const late = table.classSet(['class35', 'nowhere']);
+    expect(early.exact).toBe(true);
+    expect(late.exact).toBe(false);
+    expect(table.holdsAny(5, early)).toBe(true);
+    expect(table.holdsAny(5, late)).toBe(true);
+    expect(table.holdsAny(6, late)).toBe(false);
+    expect(table.holdsAny(5, table.classSet(['nowhere']))).toBe(false);
+  });
+});
+
 describe('every consumer shows the table\'s holds', () => {
   test('the replay model: rwsem readers and writers and spinlock owners after every event', () => {
     const ctx = runContext(trace, run.id);

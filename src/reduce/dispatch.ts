@@ -91,11 +91,17 @@ function foldOf(r: Reducer): Fold {
 }
 
 /**
- * The folds (`folds[i]` the fold of `reducers[i]`) each kind goes to, by kind code, in the order
- * given (a reducer may rely on one before it, as the diff's facts rely on the VMA map).
+ * The folds (`folds[i]` the fold of `reducers[i]`, or the reducer's own fold of the kind) each kind
+ * goes to, by kind code, in the order given (a reducer may rely on one before it, as the diff's
+ * facts rely on the VMA map).
  */
 function foldsByKind(reducers: readonly Reducer[], folds: readonly Fold[]): Fold[][] {
   const table: Fold[][] = [];
-  for (const def of KINDS) table[def.kind] = folds.filter((_, i) => reducers[i]!.kinds === undefined || reducers[i]!.kinds!.includes(def.name));
+  for (const def of KINDS) {
+    table[def.kind] = reducers.flatMap((r, i) => {
+      if (r.kinds !== undefined && !r.kinds.includes(def.name)) return [];
+      return [r.foldOf?.(def.kind) ?? folds[i]!];
+    });
+  }
   return table;
 }

@@ -36,12 +36,26 @@ export type HoldMode = 'read' | 'write' | 'spin';
 
 /** What kind of object a lock is (ids of different kinds of object may coincide). */
 export type LockObject = 'rwsem' | 'spin' | 'vma';
-const OBJECT_TAG: Readonly<Record<LockObject, number>> = { rwsem: 0, spin: 1, vma: 2 };
 
 /** A lock's key: its object kind and id in one number (cheap to build and compare per event). */
 export function lockKey(object: LockObject, id: number): number {
-  return id * 4 + OBJECT_TAG[object];
+  // comparisons of interned strings, where a table keyed by `object` would be a keyed lookup per event
+  return id * 4 + (object === 'rwsem' ? 0 : object === 'spin' ? 1 : 2);
 }
+
+/**
+ * Some lock classes, as the table can test a task's holds against at once (classSet). `mask` has a
+ * bit for each of `names` when `exact`; the table gives bits to the first 31 classes it meets, so a
+ * set asked for before the events come (a checker's, at its construction) is always exact.
+ */
+export interface LockClassSet {
+  readonly names: ReadonlySet<string>;
+  readonly mask: number;
+  readonly exact: boolean;
+}
+
+/** Classes past this many share no bit: a set naming one is tested hold by hold. */
+const CLASS_BITS = 31;
 
 export interface Hold {
   object: LockObject;
@@ -53,6 +67,8 @@ export interface Hold {
   /** Taken by a trylock, which never waits (lockdep takes no ordering from it). */
   trylock: boolean;
   tid: number;
+  /** The class's bit (LockClassSet), or 0 for a class past the first 31. */
+  bit: number;
   /**
    * Seq of the event the hold began at (the grant, for a woken reader or a handed-over spinlock;
    * UNSEEN for one whose beginning the table did not see), and the holder's call stack then.
@@ -103,6 +119,8 @@ export function rcuNestingBefore(e: EventOf<'rcu_read_lock' | 'rcu_read_unlock' 
 
 interface TaskLocks {
   holds: Hold[];
+  /** The bits of the classes of `holds`. */
+  classes: number;
   rcu: number;
   irqsOff: number;
 }
@@ -119,6 +137,8 @@ export class LockHolders implements Reducer {
   private readonly spinQueues = new Map<number, number[]>();
   private readonly acquireListeners: AcquireListener[] = [];
   private readonly holdListeners: HoldListener[] = [];
+  /** Each lock class met so far, by its number in meeting order (its bit when below CLASS_BITS). */
+  private readonly classNumbers = new Map<string, number>();
 
   /** `stacks`, fed before this reducer, gives each hold its acquisition stack. */
   constructor(private readonly stacks?: CallStacks) {}
@@ -137,11 +157,11 @@ export class LockHolders implements Reducer {
    */
   seed(state: HoldersSeed): void {
     for (const s of state.rwsems) {
-      for (const r of s.readers) this.task(r).holds.push(this.hold(r, UNSEEN, 'rwsem', s.sem, s.class, 'read', false));
-      if (s.writer !== null) this.task(s.writer).holds.push(this.hold(s.writer, UNSEEN, 'rwsem', s.sem, s.class, 'write', false));
+      for (const r of s.readers) this.add(this.hold(r, UNSEEN, 'rwsem', s.sem, s.class, 'read', false));
+      if (s.writer !== null) this.add(this.hold(s.writer, UNSEEN, 'rwsem', s.sem, s.class, 'write', false));
     }
     for (const s of state.spins) {
-      if (s.owner !== null) this.task(s.owner).holds.push(this.hold(s.owner, UNSEEN, 'spin', s.lock, s.class, 'spin', false));
+      if (s.owner !== null) this.add(this.hold(s.owner, UNSEEN, 'spin', s.lock, s.class, 'spin', false));
       if (s.waiters.length > 0) this.spinQueues.set(s.lock, [...s.waiters]);
     }
     for (const t of state.tasks) {
@@ -218,6 +238,24 @@ export class LockHolders implements Reducer {
     return this.tasks[tid]?.holds ?? NONE;
   }
 
+  /** `names` as a set to test holds against (holdsAny): ask before the events, to have it exact. */
+  classSet(names: Iterable<string>): LockClassSet {
+    const set = new Set(names);
+    let mask = 0;
+    for (const name of set) mask |= this.classBit(name);
+    return { names: set, mask, exact: [...set].every((name) => this.classBit(name) !== 0) };
+  }
+
+  /** Does the task hold a lock of any class of `set`? */
+  holdsAny(tid: number, set: LockClassSet): boolean {
+    const t = this.tasks[tid];
+    if (t === undefined) return false;
+    if (set.exact) return (t.classes & set.mask) !== 0;
+    const held = t.holds;
+    for (let i = 0; i < held.length; i++) if (set.names.has(held[i]!.class)) return true;
+    return false;
+  }
+
   /** Is the task in an RCU read-side section (rcu_read_lock, or IRQs off)? */
   inRcu(tid: number): boolean {
     const t = this.tasks[tid];
@@ -252,7 +290,7 @@ export class LockHolders implements Reducer {
 
   private task(tid: number): TaskLocks {
     let t = this.tasks[tid];
-    if (t === undefined) this.tasks[tid] = t = { holds: [], rcu: 0, irqsOff: 0 };
+    if (t === undefined) this.tasks[tid] = t = { holds: [], classes: 0, rcu: 0, irqsOff: 0 };
     return t;
   }
 
@@ -278,7 +316,29 @@ export class LockHolders implements Reducer {
   }
 
   private hold(tid: number, seq: number, object: LockObject, id: number, cls: string, mode: HoldMode, trylock: boolean): Hold {
-    return { object, id, key: lockKey(object, id), class: cls, mode, trylock, tid, seq, frame: this.stacks?.frame(tid) ?? null };
+    return { object, id, key: lockKey(object, id), class: cls, bit: this.classBit(cls), mode, trylock, tid, seq, frame: this.stacks?.frame(tid) ?? null };
+  }
+
+  /** The class's bit: numbered the first time it is met. */
+  private classBit(cls: string): number {
+    let n = this.classNumbers.get(cls);
+    if (n === undefined) this.classNumbers.set(cls, (n = this.classNumbers.size));
+    return n < CLASS_BITS ? 1 << n : 0;
+  }
+
+  /** The hold is its task's. */
+  private add(hold: Hold): void {
+    const t = this.task(hold.tid);
+    t.holds.push(hold);
+    t.classes |= hold.bit;
+  }
+
+  /** The hold at `at` of the task's is not. */
+  private remove(t: TaskLocks, at: number): void {
+    const held = t.holds;
+    if (at === held.length - 1) held.pop();
+    else held.splice(at, 1);
+    t.classes = classesOf(held);
   }
 
   /** `tid` takes the lock (or is granted it) at event `e`: an acquisition. */
@@ -291,20 +351,19 @@ export class LockHolders implements Reducer {
   }
 
   private begin(e: TraceEvent, hold: Hold): void {
-    this.task(hold.tid).holds.push(hold);
+    this.add(hold);
     const listeners = this.holdListeners;
     for (let i = 0; i < listeners.length; i++) listeners[i]!.held?.(hold, e);
   }
 
   private release(e: TraceEvent, object: LockObject, id: number, cls: string, mode: HoldMode): void {
-    const held = this.tasks[e.tid]?.holds;
+    const t = this.tasks[e.tid];
     const key = lockKey(object, id);
     // Locks are mostly released in the reverse order of taking them: look from the last.
-    for (let at = (held?.length ?? 0) - 1; at >= 0; at--) {
-      const hold = held![at]!;
+    for (let at = (t?.holds.length ?? 0) - 1; at >= 0; at--) {
+      const hold = t!.holds[at]!;
       if (hold.key !== key) continue;
-      if (at === held!.length - 1) held!.pop();
-      else held!.splice(at, 1);
+      this.remove(t!, at);
       const listeners = this.holdListeners;
       for (let i = 0; i < listeners.length; i++) listeners[i]!.released?.(hold, e);
       return;
@@ -323,5 +382,13 @@ export class LockHolders implements Reducer {
       } else kept.push(hold);
     }
     t.holds = kept;
+    t.classes = classesOf(kept);
   }
+}
+
+/** The class bits of some holds. */
+function classesOf(holds: readonly Hold[]): number {
+  let bits = 0;
+  for (let i = 0; i < holds.length; i++) bits |= holds[i]!.bit;
+  return bits;
 }

@@ -18,6 +18,11 @@ export interface Reducer {
    * that sees a few kinds out of a run of millions is then not called for the rest.
    */
   readonly kinds?: readonly KindName[];
+  /**
+   * The reducer's fold of one kind, when it has one per kind (reducerOf): the dispatch then calls
+   * that directly, where event() would look it up again for every event.
+   */
+  readonly foldOf?: (code: number) => ((e: TraceEvent, code: number) => void) | undefined;
 }
 
 /**
@@ -52,5 +57,6 @@ export function reducerOf(handlers: KindHandlers): Reducer {
   return {
     kinds: Object.keys(handlers) as KindName[],
     event: (e, code) => byCode[code]?.(e),
+    foldOf: (code) => byCode[code],
   };
 }

@@ -46,13 +46,18 @@ export class VmaMap implements Reducer {
         break;
       case 'vma_init': {
         const v = this.byId.get(e.vma);
-        if (v) Object.assign(v, { file: e.file === '' ? null : e.file, pgoff: e.pgoff, flags: e.flags });
+        if (v) {
+          v.file = e.file === '' ? null : e.file;
+          v.pgoff = e.pgoff;
+          v.flags = e.flags;
+        }
         break;
       }
       case 'vma_mark_attached': {
         const v = this.byId.get(e.vma);
         if (v) {
-          Object.assign(v, { start: e.start, end: e.end });
+          v.start = e.start;
+          v.end = e.end;
           this.attach(v);
         }
         this.changed(e.vma);
@@ -64,7 +69,11 @@ export class VmaMap implements Reducer {
         break;
       case 'vma_adjust': {
         const v = this.byId.get(e.vma);
-        if (v) Object.assign(v, { start: e.start, end: e.end, pgoff: e.pgoff });
+        if (v) {
+          v.start = e.start;
+          v.end = e.end;
+          v.pgoff = e.pgoff;
+        }
         this.changed(e.vma);
         break;
       }

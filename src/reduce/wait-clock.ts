@@ -64,7 +64,9 @@ export class WaitClock implements Reducer {
       this.blocked.set(e.tid, { since: e.tick, on: e.on, wait: e.wait, killable: e.killable });
       return;
     }
-    for (const tid of waitsEndedBy(e, this.killable)) this.end(tid, e.tick);
+    // the common ending, without the list waitsEndedBy() makes of its one task
+    if (e.kind === 'sched_wakeup') this.end(e.target, e.tick);
+    else for (const tid of waitsEndedBy(e, this.killable)) this.end(tid, e.tick);
   }
 
   /** Ticks `tid` has waited in waits that ended so far. */
