@@ -7,7 +7,11 @@
  *   simFastEventsPerSec    the same workload with the per-VMA-lock fast path built in
  *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included;
  *                          target >= 3M)
- *   recordOverhead         simEventsPerSec / recordEventsPerSec (target <= 1.25)
+ *   recordOverhead         recording time over simulating time (target <= 1.25)
+ *                          The three are measured in RECORD_PAIRS alternating pairs (simulate, then
+ *                          record): the rates are the medians of their runs, the overhead the median
+ *                          of the pairs' ratios (each in recordOverheadPairs). One pair's ratio moved
+ *                          by a fifth between benches.
  *   bytesPerEvent          trace file size / events (snapshots included; target <= 16)
  *   readEventsPerSec       every event of the run decoded from the file into typed arrays
  *                          (Trace.eventBlocks; target >= 8M)
@@ -81,7 +85,7 @@ import { availableParallelism } from 'node:os';
 import { findWorkload, resolveParams } from '../workloads/index.js';
 import { runWorkload } from '../workloads/runner.js';
 import type { AccessPath } from '../workloads/workload.js';
-import { recordRuns } from '../record/record.js';
+import { recordRuns, type RecordedRun } from '../record/record.js';
 import { review } from '../review/review.js';
 import { againstCli, againstTable, benchOf, medianFigures, ownBench, ratios, type Against } from './bench-against.js';
 import { rawLoop } from './bench-store.js';
@@ -102,6 +106,46 @@ function simulateAlone(events: number, path: AccessPath = 'gup'): number {
   // without the kernel's request log, as recording runs it: the two figures are of one simulation
   const r = runWorkload({ workload: w, params, path, variant: [], seed: 1, strategy: new RandomStrategy(1), sink: NULL_SINK, requestLog: false });
   return r.events / ((performance.now() - t0) / 1000);
+}
+
+/** Pairs of a simulation alone and a recording of the same run, alternating (see the top). */
+const RECORD_PAIRS = 3;
+
+/**
+ * The simulation and recording figures, from RECORD_PAIRS alternating pairs. The first pair's
+ * recording goes to `file` and is the run every later figure reads; the others are deleted.
+ */
+async function simulateAndRecord(events: number, file: string, dir: string, log: (line: string) => void) {
+  // seconds an event, of each simulation and each recording
+  const simulating: number[] = [];
+  const recording: number[] = [];
+  let kept: RecordedRun | undefined;
+  let keptSeconds = 0;
+  for (let pair = 1; pair <= RECORD_PAIRS; pair++) {
+    log(`simulating alone (${pair} of ${RECORD_PAIRS})`);
+    simulating.push(1 / simulateAlone(events));
+    log(`recording (${pair} of ${RECORD_PAIRS})`);
+    const out = pair === 1 ? file : join(dir, `bench-${pair}.db`);
+    const t0 = performance.now();
+    const rec = await recordRuns({
+      workload: 'scale', paths: ['gup'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out, progress,
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const run = rec.runs[0]!;
+    recording.push(seconds / run.events);
+    if (pair === 1) {
+      kept = run;
+      keptSeconds = seconds;
+    } else rmSync(out, { force: true });
+  }
+  const median = (xs: number[]) => pct(xs, 50);
+  return {
+    simEventsPerSec: 1 / median(simulating),
+    recordEventsPerSec: 1 / median(recording),
+    pairs: recording.map((r, i) => r / simulating[i]!),
+    run: kept!,
+    recordSeconds: keptSeconds,
+  };
 }
 
 function fileBytes(file: string): number {
@@ -132,6 +176,8 @@ export interface BenchFigures {
   simFastEventsPerSec: number;
   recordEventsPerSec: number;
   recordOverhead: number;
+  /** Each pair's ratio, in order (of the first bench, with --rounds): how far one pair strays. */
+  recordOverheadPairs: number[];
   bytesPerEvent: number;
   readEventsPerSec: number;
   rawInsertEventsPerSec: number;
@@ -338,21 +384,10 @@ export async function runBench(events: number, log: (line: string) => void, skip
     // 20M events of simulation): V8 grows the young generation only as survivors grow, and after
     // 200k events the first 10M still ran 10-15% slower than a second run (docs/performance.md).
     simulateAlone(Math.min(events, 1_000_000));
-    log('simulating alone');
-    const simEventsPerSec = simulateAlone(events);
+    const file = join(dir, 'bench.db');
+    const { simEventsPerSec, recordEventsPerSec, pairs, run, recordSeconds } = await simulateAndRecord(events, file, dir, log);
     log('simulating the fast path alone');
     const simFastEventsPerSec = simulateAlone(events, 'fast');
-
-    log('recording');
-    const file = join(dir, 'bench.db');
-    const t0 = performance.now();
-    const rec = await recordRuns({
-      workload: 'scale', paths: ['gup'], variant: [], seed: 1, strategy: 'random', params: scaleParams(events), out: file,
-      progress,
-    });
-    const recordSeconds = (performance.now() - t0) / 1000;
-    const run = rec.runs[0]!;
-    const recordEventsPerSec = run.events / recordSeconds;
 
     log('raw insert baseline');
     const raw = rawLoop(join(dir, 'raw.db'), run.events);
@@ -408,7 +443,8 @@ export async function runBench(events: number, log: (line: string) => void, skip
         simEventsPerSec: Math.round(simEventsPerSec),
         simFastEventsPerSec: Math.round(simFastEventsPerSec),
         recordEventsPerSec: Math.round(recordEventsPerSec),
-        recordOverhead: +(simEventsPerSec / recordEventsPerSec).toFixed(2),
+        recordOverhead: +pct(pairs, 50).toFixed(2),
+        recordOverheadPairs: pairs.map((x) => +x.toFixed(2)),
         bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
         readEventsPerSec: Math.round(readEventsPerSec),
         rawInsertEventsPerSec: Math.round(raw),
@@ -503,7 +539,7 @@ export async function benchCommand(o: { events: string; skip?: string; against?:
   if (f.rounds > 1) println(`every figure                the median of ${f.rounds} benches, each in a process of its own${against ? ', alternating with the other build\'s' : ''}`);
   println(`events in the run           ${f.events}`);
   println(`simulate alone              ${f.simEventsPerSec} events/s   (target >= 4M; fast path built in: ${f.simFastEventsPerSec})`);
-  println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, target <= 1.25)`);
+  println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, the median of pairs ${f.recordOverheadPairs.join(', ')}; target <= 1.25)`);
   println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
   println(`read every event            ${f.readEventsPerSec} events/s   (target >= 8M)`);
   println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time; target <= 16)`);
