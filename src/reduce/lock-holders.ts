@@ -242,8 +242,13 @@ export class LockHolders implements Reducer {
   classSet(names: Iterable<string>): LockClassSet {
     const set = new Set(names);
     let mask = 0;
-    for (const name of set) mask |= this.classBit(name);
-    return { names: set, mask, exact: [...set].every((name) => this.classBit(name) !== 0) };
+    let exact = true;
+    for (const name of set) {
+      const bit = this.classBit(name);
+      mask |= bit;
+      if (bit === 0) exact = false;
+    }
+    return { names: set, mask, exact };
   }
 
   /** Does the task hold a lock of any class of `set`? */
