@@ -278,6 +278,12 @@ describe('mmtrace bench', () => {
     expect(doc.recordOverheadPairs).toHaveLength(3);
     expect(doc.recordOverhead).toBe([...doc.recordOverheadPairs].sort((x: number, y: number) => x - y)[1]);
     for (const ratio of doc.recordOverheadPairs) expect(ratio).toBeGreaterThan(0);
+    // of three pairs, the ratio of the median rates lies between the smallest and largest pair's
+    // ratio (some pair has both its recording no faster and its simulation no slower than the
+    // medians, and another the reverse): pairs that are not the rates' own would leave it
+    const ofRates = doc.simEventsPerSec / doc.recordEventsPerSec;
+    expect(ofRates).toBeGreaterThanOrEqual(Math.min(...doc.recordOverheadPairs) - 0.01);
+    expect(ofRates).toBeLessThanOrEqual(Math.max(...doc.recordOverheadPairs) + 0.01);
     // checkOverhead is a ratio of two timings (positive and finite, checked above); how large it is
     // belongs to the bench, not to a test: at --events=20000 in a loaded suite it came out at 0.94.
     expect(Number.isFinite(doc.checkOverhead)).toBe(true);

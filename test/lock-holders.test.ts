@@ -127,6 +127,20 @@ describe('class sets (LockClassSet): a task\'s holds tested with one AND', () =>
     expect(table.holdsAny(7, ptl)).toBe(false);
   });
 
+  test('a seeded rwsem writer and a seeded spinlock owner are in their task\'s classes', () => {
+    const table = new LockHolders();
+    const mmap = table.classSet(['mmap_lock']);
+    const ptl = table.classSet(['ptl']);
+    table.seed({
+      rwsems: [{ sem: 1, class: 'mmap_lock', readers: [], writer: 3 }],
+      spins: [{ lock: 2, class: 'ptl', owner: 4, waiters: [] }],
+      tasks: [],
+    });
+    expect(table.holdsAny(3, mmap)).toBe(true);
+    expect(table.holdsAny(4, ptl)).toBe(true);
+    expect(table.holdsAny(3, ptl)).toBe(false);
+  });
+
   test('a set of classes met after the first 31 is not exact, and is answered hold by hold', () => {
     const table = new LockHolders();
     const classes = Array.from({ length: 40 }, (_, i) => `class${i}`);

@@ -148,4 +148,19 @@ describe('aggregates of a recorded run', () => {
     expect(got).toEqual([[7, 120, 3, copy, 0x7000, 8, 1, 99, -1], [8, 130, 4, copy, 0x8000, 16, 2, 98, 5]]);
     expect(dispatch.wants(copy)).toBe(true);
   });
+
+  test('each kind goes to its reducers in their order, once each, and through reducerOf\'s own fold of it', () => {
+    const calls: string[] = [];
+    const rcu = kindByName('rcu_read_lock')!.kind;
+    const copy = kindByName('copy')!.kind;
+    const dispatch = new Dispatch([
+      // a kind named twice, and one this build does not know, add nothing
+      { kinds: ['rcu_read_lock', 'rcu_read_lock', 'no_such_kind' as 'copy'], event: (e) => calls.push(`first ${e.kind}`) },
+      reducerOf({ rcu_read_lock: (e) => calls.push(`second ${e.kind} ${e.nesting}`) }),
+      { event: (e) => calls.push(`every ${e.kind}`) },
+    ], ['']);
+    dispatch.row([1, 1, 1, rcu, 2, 0, 0, 0, undefined]);
+    dispatch.row([2, 2, 1, copy, 0x7000, 8, 1, 99, undefined]);
+    expect(calls).toEqual(['first rcu_read_lock', 'second rcu_read_lock 2', 'every rcu_read_lock', 'every copy']);
+  });
 });

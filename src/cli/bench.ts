@@ -8,10 +8,10 @@
  *   recordEventsPerSec     the same run simulated and recorded (`mmtrace record`, snapshots included;
  *                          target >= 3M)
  *   recordOverhead         recording time over simulating time (target <= 1.25)
- *                          The three are measured in RECORD_PAIRS alternating pairs (simulate, then
- *                          record): the rates are the medians of their runs, the overhead the median
- *                          of the pairs' ratios (each in recordOverheadPairs). One pair's ratio moved
- *                          by a fifth between benches.
+ *                          The three come from RECORD_PAIRS pairs of a simulation and a recording,
+ *                          in alternating order: the rates are the medians of their runs, the
+ *                          overhead the median of the pairs' ratios (each in recordOverheadPairs).
+ *                          One pair's ratio moved by a fifth between benches.
  *   bytesPerEvent          trace file size / events (snapshots included; target <= 16)
  *   readEventsPerSec       every event of the run decoded from the file into typed arrays
  *                          (Trace.eventBlocks; target >= 8M)
@@ -112,18 +112,22 @@ function simulateAlone(events: number, path: AccessPath = 'gup'): number {
 const RECORD_PAIRS = 3;
 
 /**
- * The simulation and recording figures, from RECORD_PAIRS alternating pairs. The first pair's
- * recording goes to `file` and is the run every later figure reads; the others are deleted.
+ * The simulation and recording figures, from RECORD_PAIRS pairs. The pairs alternate their order
+ * (simulate then record, record then simulate, ...): a simulation right after a recording ran up to
+ * 9% slower, and a process's first recording up to 10% slower than later ones, so neither side
+ * always gets the disadvantaged turn. The first pair's recording goes to `file` and is the run
+ * every later figure reads; the others are deleted.
  */
 async function simulateAndRecord(events: number, file: string, dir: string, log: (line: string) => void) {
   // seconds an event, of each simulation and each recording
   const simulating: number[] = [];
   const recording: number[] = [];
-  let kept: RecordedRun | undefined;
-  let keptSeconds = 0;
-  for (let pair = 1; pair <= RECORD_PAIRS; pair++) {
+  let kept: { run: RecordedRun; seconds: number } | undefined;
+  const simulate = (pair: number) => {
     log(`simulating alone (${pair} of ${RECORD_PAIRS})`);
     simulating.push(1 / simulateAlone(events));
+  };
+  const record = async (pair: number) => {
     log(`recording (${pair} of ${RECORD_PAIRS})`);
     const out = pair === 1 ? file : join(dir, `bench-${pair}.db`);
     const t0 = performance.now();
@@ -133,18 +137,23 @@ async function simulateAndRecord(events: number, file: string, dir: string, log:
     const seconds = (performance.now() - t0) / 1000;
     const run = rec.runs[0]!;
     recording.push(seconds / run.events);
-    if (pair === 1) {
-      kept = run;
-      keptSeconds = seconds;
-    } else rmSync(out, { force: true });
+    if (pair === 1) kept = { run, seconds };
+    else rmSync(out, { force: true });
+  };
+  for (let pair = 1; pair <= RECORD_PAIRS; pair++) {
+    const simulateFirst = pair % 2 === 1;
+    if (simulateFirst) simulate(pair);
+    await record(pair);
+    if (!simulateFirst) simulate(pair);
   }
   const median = (xs: number[]) => pct(xs, 50);
   return {
     simEventsPerSec: 1 / median(simulating),
     recordEventsPerSec: 1 / median(recording),
-    pairs: recording.map((r, i) => r / simulating[i]!),
-    run: kept!,
-    recordSeconds: keptSeconds,
+    overheadOfPairs: recording.map((r, i) => r / simulating[i]!),
+    run: kept!.run,
+    // the kept (first) recording's time: what its snapshots' share is of
+    recordSeconds: kept!.seconds,
   };
 }
 
@@ -380,14 +389,14 @@ export function parseSkip(text: string | undefined): Set<Skippable> {
 export async function runBench(events: number, log: (line: string) => void, skip: ReadonlySet<Skippable> = new Set()): Promise<BenchFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'mmtrace-bench-'));
   try {
-    // Warm up to the steady state every later figure is measured in (the record below runs after
-    // 20M events of simulation): V8 grows the young generation only as survivors grow, and after
-    // 200k events the first 10M still ran 10-15% slower than a second run (docs/performance.md).
+    // Warm up to the steady state every later figure is measured in: V8 grows the young generation
+    // only as survivors grow, and after 200k events the first 10M still ran 10-15% slower than a
+    // second run (docs/performance.md).
     simulateAlone(Math.min(events, 1_000_000));
-    const file = join(dir, 'bench.db');
-    const { simEventsPerSec, recordEventsPerSec, pairs, run, recordSeconds } = await simulateAndRecord(events, file, dir, log);
     log('simulating the fast path alone');
     const simFastEventsPerSec = simulateAlone(events, 'fast');
+    const file = join(dir, 'bench.db');
+    const { simEventsPerSec, recordEventsPerSec, overheadOfPairs, run, recordSeconds } = await simulateAndRecord(events, file, dir, log);
 
     log('raw insert baseline');
     const raw = rawLoop(join(dir, 'raw.db'), run.events);
@@ -443,8 +452,8 @@ export async function runBench(events: number, log: (line: string) => void, skip
         simEventsPerSec: Math.round(simEventsPerSec),
         simFastEventsPerSec: Math.round(simFastEventsPerSec),
         recordEventsPerSec: Math.round(recordEventsPerSec),
-        recordOverhead: +pct(pairs, 50).toFixed(2),
-        recordOverheadPairs: pairs.map((x) => +x.toFixed(2)),
+        recordOverhead: +pct(overheadOfPairs, 50).toFixed(2),
+        recordOverheadPairs: overheadOfPairs.map((x) => +x.toFixed(2)),
         bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
         readEventsPerSec: Math.round(readEventsPerSec),
         rawInsertEventsPerSec: Math.round(raw),
@@ -539,7 +548,7 @@ export async function benchCommand(o: { events: string; skip?: string; against?:
   if (f.rounds > 1) println(`every figure                the median of ${f.rounds} benches, each in a process of its own${against ? ', alternating with the other build\'s' : ''}`);
   println(`events in the run           ${f.events}`);
   println(`simulate alone              ${f.simEventsPerSec} events/s   (target >= 4M; fast path built in: ${f.simFastEventsPerSec})`);
-  println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, the median of pairs ${f.recordOverheadPairs.join(', ')}; target <= 1.25)`);
+  println(`simulate + record           ${f.recordEventsPerSec} events/s   (target >= 3M; overhead ${f.recordOverhead}x, ${f.rounds > 1 ? 'the median over rounds; the first round\'s pairs' : 'the median of pairs'} ${f.recordOverheadPairs.join(', ')}; target <= 1.25)`);
   println(`raw better-sqlite3 insert   ${f.rawInsertEventsPerSec} events/s   (record/raw ${f.recordVsRawInsert}, target >= 0.6)`);
   println(`read every event            ${f.readEventsPerSec} events/s   (target >= 8M)`);
   println(`bytes per event on disk     ${f.bytesPerEvent}   (snapshots: ${f.snapshots}, ${f.snapshotBytesPerEvent} bytes/event, ${(f.snapshotShareOfRecord * 100).toFixed(1)}% of record time; target <= 16)`);

@@ -101,8 +101,18 @@ function foldsByKind(reducers: readonly Reducer[], folds: readonly Fold[]): Fold
   const table: Fold[][] = [];
   for (const def of KINDS) table[def.kind] = [];
   reducers.forEach((r, i) => {
-    const codes = r.kinds === undefined ? KINDS.map((def) => def.kind) : r.kinds.map((name) => kindByName(name)!.kind);
-    for (const code of codes) table[code]!.push(r.foldOf?.(code) ?? folds[i]!);
+    for (const code of kindCodes(r)) table[code]!.push(r.foldOf?.(code) ?? folds[i]!);
   });
   return table;
+}
+
+/** The codes of the kinds a reducer folds, each once: a name given twice, or unknown here, adds nothing. */
+function kindCodes(r: Reducer): Set<number> {
+  if (r.kinds === undefined) return new Set(KINDS.map((def) => def.kind));
+  const codes = new Set<number>();
+  for (const name of r.kinds) {
+    const def = kindByName(name);
+    if (def !== undefined) codes.add(def.kind);
+  }
+  return codes;
 }
