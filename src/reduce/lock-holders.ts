@@ -46,7 +46,8 @@ export function lockKey(object: LockObject, id: number): number {
 /**
  * Some lock classes, as the table can test a task's holds against at once (classSet). `mask` has a
  * bit for each of `names` when `exact`; the table gives bits to the first 31 classes it meets, so a
- * set asked for before the events come (a checker's, at its construction) is always exact.
+ * set asked for before the events come (a checker's, at its construction) is exact unless the
+ * checkers between them ask for more than 31 classes. A set belongs to the table that made it.
  */
 export interface LockClassSet {
   readonly names: ReadonlySet<string>;
@@ -54,7 +55,10 @@ export interface LockClassSet {
   readonly exact: boolean;
 }
 
-/** Classes past this many share no bit: a set naming one is tested hold by hold. */
+/**
+ * Classes past this many have no bit: a set naming one is tested hold by hold. 31 keeps every mask
+ * a positive small integer (JavaScript's bit operators work on 32-bit signed values).
+ */
 const CLASS_BITS = 31;
 
 export interface Hold {
