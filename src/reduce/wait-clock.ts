@@ -14,19 +14,29 @@ import type { TraceEvent } from '../trace/vocab/index.js';
 import type { Reducer } from './reducer.js';
 
 const NONE: readonly number[] = [];
+/** The one task of a wakeup or a signal: refilled per call rather than a new list per event. */
+const ONE: number[] = [0];
 
-/** The tasks whose wait `e` ends, given which tasks are in a killable wait now. */
+/**
+ * The tasks whose wait `e` ends, given which tasks are in a killable wait now. The list is valid
+ * until the next call: read it at once (every caller loops over it there and then).
+ */
 export function waitsEndedBy(e: TraceEvent, inKillableWait: (tid: number) => boolean): readonly number[] {
   switch (e.kind) {
     case 'sched_wakeup':
-      return [e.target];
+      return only(e.target);
     case 'rwsem_wake':
       return e.woken ?? NONE;
     case 'signal_send':
-      return inKillableWait(e.target) ? [e.target] : NONE;
+      return inKillableWait(e.target) ? only(e.target) : NONE;
     default:
       return NONE;
   }
+}
+
+function only(tid: number): readonly number[] {
+  ONE[0] = tid;
+  return ONE;
 }
 
 /** A wait that ended: who waited, on what (object id and wait class), from when until when. */
@@ -64,9 +74,7 @@ export class WaitClock implements Reducer {
       this.blocked.set(e.tid, { since: e.tick, on: e.on, wait: e.wait, killable: e.killable });
       return;
     }
-    // the common ending, without the list waitsEndedBy() makes of its one task
-    if (e.kind === 'sched_wakeup') this.end(e.target, e.tick);
-    else for (const tid of waitsEndedBy(e, this.killable)) this.end(tid, e.tick);
+    for (const tid of waitsEndedBy(e, this.killable)) this.end(tid, e.tick);
   }
 
   /** Ticks `tid` has waited in waits that ended so far. */
