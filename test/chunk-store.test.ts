@@ -104,6 +104,27 @@ describe('encodeChunk / decodeChunk', () => {
     expect([...part.b]).toEqual([...out.b.subarray(200, 210)]);
   });
 
+  it("sizes the offsets by the last event's offset, which the records of every event before it make", () => {
+    // kind 0's record is one byte (slot a varies), kind 1's none (all its slots constant)
+    const chunkOf = (kinds: number[]) => {
+      const rows = new Float64Array(kinds.length * 8);
+      kinds.forEach((kind, i) => rows.set([1 + i, i, 1, kind, kind === 0 ? i % 2 : 5, 0, 0, 0], i * 8));
+      return encodeChunk(rows, 8, 0, kinds.length);
+    };
+    const zeros = (n: number) => Array<number>(n).fill(0);
+    // 256 one-byte records: the last starts at 255, one byte, though the records take 256
+    expect([chunkOf(zeros(256)).offW, chunkOf(zeros(256)).recs.length]).toEqual([1, 256]);
+    // an empty record after them starts at 256: two bytes
+    expect(chunkOf([...zeros(256), 1]).offW).toBe(2);
+    // and one before them moves nothing
+    expect(chunkOf([1, ...zeros(256)]).offW).toBe(1);
+    const c = chunkOf([1, ...zeros(256), 1]);
+    const out = makeBlock(c.count);
+    decodeChunk({ first_seq: 1, count: c.count, blobs: 0, tick_base: c.tickBase, tick_w: c.tickW, tid_base: c.tidBase,
+      tid_w: c.tidW, off_w: c.offW, ticks: c.ticks, tids: c.tids, kinds: c.kindBytes, offs: c.offs, recs: c.recs }, c.kinds.map(storedFrame), 0, c.count - 1, out, 0);
+    expect([...out.a]).toEqual([5, ...zeros(256).map((_, i) => (i + 1) % 2), 5]);
+  });
+
   it('takes the fewest bytes for a spread, and a raw double beyond 2^53', () => {
     expect([0, 1, 255, 256, 65535, 65536, 2 ** 32, 2 ** 47, 2 ** 53 - 1].map(widthOf)).toEqual([0, 1, 1, 2, 2, 3, 5, 6, 7]);
     expect(widthOf(2 ** 54)).toBe(RAW_WIDTH);
@@ -112,6 +133,9 @@ describe('encodeChunk / decodeChunk', () => {
   it('refuses a seq gap and a kind above 255 (neither is ever recorded)', () => {
     expect(() => encodeChunk(new Float64Array([1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]), 8, 0, 2)).toThrow(/not dense/);
     expect(() => encodeChunk(new Float64Array([1, 0, 0, 256, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
+    expect(() => encodeChunk(new Float64Array([1, 0, 0, -1, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
+    expect(() => encodeChunk(new Float64Array([1, 0, 0, 2.5, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
+    expect(() => encodeChunk(new Float64Array([1, 0, 0, NaN, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
     expect(() => encodeChunk(new Float64Array(8), 8, 0, CHUNK_EVENTS + 1)).toThrow(/chunk/);
   });
 });

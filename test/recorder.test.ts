@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, type EventRow } from '../src/trace/reader.js';
-import { Recorder } from '../src/trace/recorder.js';
+import { Recorder, type RecorderOptions } from '../src/trace/recorder.js';
 import { decode, emit } from '../src/trace/vocab/index.js';
 import { allDecisions, stamp, type SinkRow } from './helpers/rows.js';
 
@@ -333,21 +333,50 @@ process.stdout.write(rec.writerMode + ' ' + s.status + ' ' + s.events + '\\n');
     expect(r.stdout.split('\n')).toContain('worker complete 250');
   }, 30_000);
 
-  it('records a large synthetic run at speed with the worker (sanity, not a benchmark)', async () => {
-    const file = join(dir, 'big.db');
-    const rec = await Recorder.open(file);
-    expect(rec.writerMode).toBe('worker');
+  /** Record `n` events made by `eventAt` into a new file: the run's summary and the chain the events make. */
+  async function recordSynthetic(file: string, opts: RecorderOptions, n: number, eventAt: (i: number) => Ev) {
+    const rec = await Recorder.open(file, opts);
+    const writerMode = rec.writerMode;
     rec.beginRun(HEADER);
-    const n = 300_000;
     let h = HASH_SEED;
     for (let i = 1; i <= n; i++) {
-      const ev = stamp(i, i * 10, 1 + (i & 3), emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: -1, folio: i, hash: 0 }));
+      const ev = eventAt(i);
       rec.event(...ev);
       h = chain(h, eventHash(...ev));
     }
-    const s = rec.finish();
+    const summary = rec.finish();
     rec.close();
-    expect(s.finalHash).toBe(hashHex(h));
+    return { summary, hash: hashHex(h), writerMode };
+  }
+
+  it('chains the hash over batches of several chunks, through blobs in the arena and too big for it', async () => {
+    // 10000-event batches are three chunks each (CHUNK_EVENTS 4096): the writer chains a chunk's
+    // events right before encoding it, so each chunk must start where the last one left off,
+    // and a big blob (beyond the 64 KB arena) is found by its row in the batch, not in the chunk.
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `chunks-${writer}.db`);
+      const { summary, hash } = await recordSynthetic(file, { writer, batch: 10_000, blobBytes: 65_536 }, 25_000, (i) => {
+        const len = i % 4999 === 0 ? 70_000 : i % 7 === 0 ? 1 + (i % 40) : 0;
+        const fields = { addr: 0x7ffd_0000_0000 + i * 8, len, folio: i, hash: i };
+        return len === 0
+          ? stamp(i, i * 10, 1 + (i & 3), emit.copy(fields))
+          : stamp(i, i * 10, 1 + (i & 3), emit.copy_to_folio({ ...fields, data: new Uint8Array(len).fill(i & 0xff) }));
+      });
+      expect(summary.finalHash).toBe(hash);
+      const t = await openTrace(file);
+      expect(t.batches(1).map((b) => b.lastSeq)).toEqual([10_000, 20_000, 25_000]);
+      expect(hashOf(t.events(1))).toBe(hash);
+      t.close();
+    }
+  });
+
+  it('records a large synthetic run at speed with the worker (sanity, not a benchmark)', async () => {
+    const file = join(dir, 'big.db');
+    const n = 300_000;
+    const { summary, hash, writerMode } = await recordSynthetic(file, {}, n,
+      (i) => stamp(i, i * 10, 1 + (i & 3), emit.copy({ addr: 0x7ffd_0000_0000 + i * 4096, len: -1, folio: i, hash: 0 })));
+    expect(writerMode).toBe('worker');
+    expect(summary.finalHash).toBe(hash);
     const t = await openTrace(file);
     expect(t.eventCount(1)).toBe(n);
     expect(allDecisions(t.decisions(1)).length).toBe(n);

@@ -114,7 +114,29 @@ function frame(min: number, max: number, integral: boolean): [number, number] {
   return w === RAW_WIDTH ? [0, RAW_WIDTH] : [min, w];
 }
 
+/**
+ * Store `value` (0 <= value, below 2^(8 * width) unless raw) in `width` bytes at `at`. The widths up
+ * to four, nearly every store (kinds, tids, offsets, most fields), are one 32-bit word's bytes
+ * without a loop; a typed array keeps the low byte of what it is given.
+ */
 function put(out: Buffer, at: number, value: number, width: number): void {
+  if (width > 4) {
+    putWide(out, at, value, width);
+    return;
+  }
+  if (width === 0) return;
+  const word = value >>> 0;
+  out[at] = word;
+  if (width === 1) return;
+  out[at + 1] = word >>> 8;
+  if (width === 2) return;
+  out[at + 2] = word >>> 16;
+  if (width === 3) return;
+  out[at + 3] = word >>> 24;
+}
+
+/** `put` of five to seven bytes (addresses), or a raw double. */
+function putWide(out: Buffer, at: number, value: number, width: number): void {
   if (width === RAW_WIDTH) {
     out.writeDoubleLE(value, at);
     return;
@@ -158,6 +180,19 @@ const SEEN = new Uint8Array(256);
 const BASE = new Float64Array(256 * 4);
 const WIDTH = new Uint8Array(256 * 4);
 const RECORD = new Uint8Array(256);
+const EVENTS = new Uint32Array(256);
+
+/**
+ * The kind of the event at offset `o` of rows, as a small integer (every index built from it then
+ * stays an integer: a kind read as a double made each table lookup convert it). Throws for a kind
+ * outside 0..255, which is never recorded.
+ */
+function kindAt(rows: Float64Array, o: number): number {
+  const value = rows[o + 3]!;
+  const kind = value & 0xff;
+  if (kind !== value) throw new Error(`kind ${value} does not fit a byte`);
+  return kind;
+}
 
 /**
  * Encode `count` consecutive events from `rows` (row-major, `stride` doubles per event, the first
@@ -172,32 +207,36 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
   let tickMin = Infinity, tickMax = -Infinity, tidMin = Infinity, tidMax = -Infinity, ticksIntegral = true;
   for (let i = 0, o = o0; i < count; i++, o += stride) {
     if (rows[o] !== firstSeq + i) throw new Error(`events not dense: seq ${rows[o]} after ${firstSeq + i - 1}`);
-    const tick = rows[o + 1]!, tid = rows[o + 2]!, kind = rows[o + 3]!;
+    const tick = rows[o + 1]!, tid = rows[o + 2]!;
     if (tick < tickMin) tickMin = tick;
     if (tick > tickMax) tickMax = tick;
     if (!Number.isInteger(tick)) ticksIntegral = false;
     if (tid < tidMin) tidMin = tid;
     if (tid > tidMax) tidMax = tid;
-    if (!(kind >= 0 && kind < 256 && Number.isInteger(kind))) throw new Error(`kind ${kind} does not fit a byte`);
-    const k4 = kind * 4;
+    const kind = kindAt(rows, o);
+    const k4 = kind << 2;
     if (SEEN[kind] === 0) {
       SEEN[kind] = 1;
+      EVENTS[kind] = 0;
       for (let s = 0; s < 4; s++) {
         MIN[k4 + s] = Infinity;
         MAX[k4 + s] = -Infinity;
         INTEGRAL[k4 + s] = 1;
       }
     }
+    EVENTS[kind]++;
     for (let s = 0; s < 4; s++) {
       const v = rows[o + 4 + s]!;
-      if (v < MIN[k4 + s]!) MIN[k4 + s] = v;
-      if (v > MAX[k4 + s]!) MAX[k4 + s] = v;
-      if (!Number.isInteger(v)) INTEGRAL[k4 + s] = 0;
+      const at = k4 + s;
+      if (v < MIN[at]!) MIN[at] = v;
+      if (v > MAX[at]!) MAX[at] = v;
+      if (!Number.isInteger(v)) INTEGRAL[at] = 0;
     }
   }
   const [tickBase, tickW] = frame(tickMin, tickMax, ticksIntegral);
   const [tidBase, tidW] = frame(tidMin, tidMax, Number.isInteger(tidMin) && Number.isInteger(tidMax));
   const kinds: KindFrame[] = [];
+  let records = 0;
   for (let kind = 0; kind < 256; kind++) {
     if (SEEN[kind] === 0) continue;
     const f: KindFrame = { kind, base: [0, 0, 0, 0], width: [0, 0, 0, 0] };
@@ -211,26 +250,25 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
       record += width;
     }
     RECORD[kind] = record;
+    records += record * EVENTS[kind]!;
     kinds.push(f);
   }
-  let records = 0, lastOffset = 0;
-  for (let i = 0, o = o0; i < count; i++, o += stride) {
-    lastOffset = records;
-    records += RECORD[rows[o + 3]!]!;
-  }
-  const offW = widthOf(lastOffset);
+  // the largest offset is the last event's: every record but its own lies before it
+  const offW = widthOf(records - RECORD[kindAt(rows, o0 + (count - 1) * stride)]!);
   const ticks = Buffer.alloc(count * tickW), tids = Buffer.alloc(count * tidW), kindBytes = Buffer.alloc(count);
   const offs = Buffer.alloc(count * offW), recs = Buffer.alloc(records);
   let pos = 0;
   for (let i = 0, o = o0; i < count; i++, o += stride) {
-    const kind = rows[o + 3]!;
+    const kind = rows[o + 3]! & 0xff;
     put(ticks, i * tickW, rows[o + 1]! - tickBase, tickW);
     put(tids, i * tidW, rows[o + 2]! - tidBase, tidW);
     kindBytes[i] = kind;
     put(offs, i * offW, pos, offW);
+    const k4 = kind << 2;
     for (let s = 0; s < 4; s++) {
-      const w = WIDTH[kind * 4 + s]!;
-      put(recs, pos, rows[o + 4 + s]! - BASE[kind * 4 + s]!, w);
+      const w = WIDTH[k4 + s]!;
+      if (w === 0) continue; // a slot equal in every event of its kind here
+      put(recs, pos, rows[o + 4 + s]! - BASE[k4 + s]!, w);
       pos += w;
     }
   }
