@@ -146,7 +146,6 @@ async function simulateAndRecord(events: number, file: string, dir: string, log:
     await record(pair);
     if (!simulateFirst) simulate(pair);
   }
-  const median = (xs: number[]) => pct(xs, 50);
   return {
     simEventsPerSec: 1 / median(simulating),
     recordEventsPerSec: 1 / median(recording),
@@ -172,6 +171,11 @@ function fileBytes(file: string): number {
 /** The p-th percentile of xs (the aggregates' nearest-rank percentile). */
 function pct(xs: number[], p: number): number {
   return percentile([...xs].sort((a, b) => a - b), p);
+}
+
+/** The median of xs, as pct takes it (of an even count, the lower middle). */
+function median(xs: number[]): number {
+  return pct(xs, 50);
 }
 
 export interface BenchFigures {
@@ -252,7 +256,6 @@ async function checkFigures(events: number, log: (line: string) => void) {
     alone.push(run(NULL_SINK));
     checked.push(run(new CheckingSink()));
   }
-  const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
   log('explore');
   const target = { workload: 'cross-vma-race', variant: [], params: {}, config: {}, seed: 1, maxEvents: 200_000 };
   // the threads `mmtrace explore` runs on by default
@@ -353,7 +356,7 @@ function tuiFigures(ref: string, events: number): { tuiFirstFrameMs: number; tui
     if (r.status !== 0 || !line) throw new Error(`bench: the browser's measurement failed: ${r.stderr.trim() || r.stdout.trim()}`);
     return JSON.parse(line) as { firstFrameMs: number; keyToFrameMs: number; rssMb: number };
   });
-  const mid = (f: (x: (typeof runs)[number]) => number) => pct(runs.map(f), 50);
+  const mid = (f: (x: (typeof runs)[number]) => number) => median(runs.map(f));
   return { tuiFirstFrameMs: mid((x) => x.firstFrameMs), tuiKeyToFrameMs: mid((x) => x.keyToFrameMs), tuiRssMb: mid((x) => x.rssMb) };
 }
 
@@ -452,7 +455,7 @@ export async function runBench(events: number, log: (line: string) => void, skip
         simEventsPerSec: Math.round(simEventsPerSec),
         simFastEventsPerSec: Math.round(simFastEventsPerSec),
         recordEventsPerSec: Math.round(recordEventsPerSec),
-        recordOverhead: +pct(overheadOfPairs, 50).toFixed(2),
+        recordOverhead: +median(overheadOfPairs).toFixed(2),
         recordOverheadPairs: overheadOfPairs.map((x) => +x.toFixed(2)),
         bytesPerEvent: +(fileBytes(file) / run.events).toFixed(1),
         readEventsPerSec: Math.round(readEventsPerSec),
@@ -461,9 +464,9 @@ export async function runBench(events: number, log: (line: string) => void, skip
         snapshots: run.snapshots,
         snapshotBytesPerEvent: +(snapshotBytes / run.events).toFixed(1),
         snapshotShareOfRecord: +(run.snapshotMs / 1000 / recordSeconds).toFixed(3),
-        replayUntilMedianMs: ms(pct(replayMs, 50)),
+        replayUntilMedianMs: ms(median(replayMs)),
         replayUntilP90Ms: ms(pct(replayMs, 90)),
-        replayFromZeroMs: ms(pct(zeroMs, 50)),
+        replayFromZeroMs: ms(median(zeroMs)),
         verifyEventsPerSec: Math.round(verifyEventsPerSec),
         verifyVsRecord: +(verifyEventsPerSec / recordEventsPerSec).toFixed(2),
         diffEvents: d.diffEvents,
