@@ -4,6 +4,7 @@
  * frame-of-reference encoding has edge cases for.
  */
 import Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,19 +76,44 @@ function sqlRows(file: string, run: number): EventRow[] {
   }
 }
 
+/** 300 events of five kinds: negative values, 2^47 addresses, constants, raw doubles, every width. */
+function mixedRows(): { rows: Float64Array; n: number } {
+  const values = [0, 1, -1, -(2 ** 40), 2 ** 47, 2 ** 47 + 4095, 255, 256, 65535, 2 ** 32, Number.MAX_SAFE_INTEGER, 0.5, 7];
+  const n = 300;
+  const rows = new Float64Array(n * 8);
+  for (let i = 0; i < n; i++) {
+    const kind = i % 5;
+    rows.set([100 + i, 1000 + 7 * i, i % 3, kind,
+      kind === 0 ? 42 : values[i % values.length]!,
+      kind === 1 ? 2 ** 47 + i : i === 0 ? 0 : -i,
+      kind === 2 ? values[(i * 7) % values.length]! : i * 1000,
+      kind === 3 ? (i % 2) : 0], i * 8);
+  }
+  return { rows, n };
+}
+
+/** A full chunk as the recorder stages it (ten doubles an event): addresses, bools, counts, 40 kinds. */
+function recorderRows(): { rows: Float64Array; n: number } {
+  const n = CHUNK_EVENTS;
+  const rows = new Float64Array(n * 10);
+  for (let i = 0; i < n; i++) {
+    rows.set([1 + i, 5 * i + (i % 7), 1 + (i % 9), (i * 31) % 40,
+      0x7f00_0000_0000 + (i % 300) * 4096, i % 2, (i * 7919) % 70000, i % 40 === 0 ? 2 ** 33 : 3], i * 10);
+  }
+  return { rows, n };
+}
+
+/** Every byte and number of an encoded chunk, in a short digest. */
+function digestOf(c: ReturnType<typeof encodeChunk>): string {
+  const h = createHash('sha256');
+  for (const column of [c.ticks, c.tids, c.kindBytes, c.offs, c.recs]) h.update(column);
+  h.update(JSON.stringify([c.firstSeq, c.count, c.tickBase, c.tickW, c.tidBase, c.tidW, c.offW, c.kinds]));
+  return h.digest('hex').slice(0, 16);
+}
+
 describe('encodeChunk / decodeChunk', () => {
   it('round-trips negative values, 2^47 addresses, constants, raw doubles and every width', () => {
-    const values = [0, 1, -1, -(2 ** 40), 2 ** 47, 2 ** 47 + 4095, 255, 256, 65535, 2 ** 32, Number.MAX_SAFE_INTEGER, 0.5, 7];
-    const n = 300;
-    const rows = new Float64Array(n * 8);
-    for (let i = 0; i < n; i++) {
-      const kind = i % 5;
-      rows.set([100 + i, 1000 + 7 * i, i % 3, kind,
-        kind === 0 ? 42 : values[i % values.length]!,
-        kind === 1 ? 2 ** 47 + i : i === 0 ? 0 : -i,
-        kind === 2 ? values[(i * 7) % values.length]! : i * 1000,
-        kind === 3 ? (i % 2) : 0], i * 8);
-    }
+    const { rows, n } = mixedRows();
     const c = encodeChunk(rows, 8, 0, n);
     expect(c.kinds.find((k) => k.kind === 0)!.width[0]).toBe(0); // a constant costs nothing
     expect(c.kinds.find((k) => k.kind === 3)!.width[3]).toBe(1); // a bool one byte
@@ -102,6 +128,25 @@ describe('encodeChunk / decodeChunk', () => {
     const part = makeBlock(10);
     decodeChunk(stored, c.kinds.map(storedFrame), 200, 209, part, 0);
     expect([...part.b]).toEqual([...out.b.subarray(200, 210)]);
+  });
+
+  it('writes the bytes every file so far was written with', () => {
+    // Decoding cannot tell one valid encoding from another: these digests pin the format's bytes
+    // (a faster encoder must leave them alone; a new format changes them and the file version).
+    const mixed = mixedRows();
+    const full = recorderRows();
+    expect([digestOf(encodeChunk(mixed.rows, 8, 0, mixed.n)), digestOf(encodeChunk(full.rows, 10, 0, full.n))])
+      .toEqual(['af7f87a8bd2a40f8', 'ae798fcffff5ef07']);
+  });
+
+  it('keeps a fractional tid exactly, as a raw double', () => {
+    const rows = new Float64Array([1, 0, 1, 0, 0, 0, 0, 0, 2, 0, 1.5, 0, 0, 0, 0, 0, 3, 0, 2, 0, 0, 0, 0, 0]);
+    const c = encodeChunk(rows, 8, 0, 3);
+    expect(c.tidW).toBe(RAW_WIDTH);
+    const out = makeBlock(3);
+    decodeChunk({ first_seq: 1, count: 3, blobs: 0, tick_base: c.tickBase, tick_w: c.tickW, tid_base: c.tidBase,
+      tid_w: c.tidW, off_w: c.offW, ticks: c.ticks, tids: c.tids, kinds: c.kindBytes, offs: c.offs, recs: c.recs }, c.kinds.map(storedFrame), 0, 2, out, 0);
+    expect([...out.tid]).toEqual([1, 1.5, 2]);
   });
 
   it("sizes the offsets by the last event's offset, which the records of every event before it make", () => {
@@ -130,7 +175,9 @@ describe('encodeChunk / decodeChunk', () => {
     expect(widthOf(2 ** 54)).toBe(RAW_WIDTH);
   });
 
-  it('refuses a seq gap and a kind above 255 (neither is ever recorded)', () => {
+  it('refuses a seq gap and a kind that is not a byte (neither is ever recorded)', () => {
+    expect(encodeChunk(new Float64Array([1, 0, 0, 255, 0, 0, 0, 0]), 8, 0, 1).kindBytes[0]).toBe(255);
+    expect(encodeChunk(new Float64Array([1, 0, 0, -0, 0, 0, 0, 0]), 8, 0, 1).kindBytes[0]).toBe(0);
     expect(() => encodeChunk(new Float64Array([1, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]), 8, 0, 2)).toThrow(/not dense/);
     expect(() => encodeChunk(new Float64Array([1, 0, 0, 256, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);
     expect(() => encodeChunk(new Float64Array([1, 0, 0, -1, 0, 0, 0, 0]), 8, 0, 1)).toThrow(/byte/);

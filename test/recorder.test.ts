@@ -339,14 +339,17 @@ process.stdout.write(rec.writerMode + ' ' + s.status + ' ' + s.events + '\\n');
     const writerMode = rec.writerMode;
     rec.beginRun(HEADER);
     let h = HASH_SEED;
+    // the chain after each event, by seq
+    const chained: string[] = [hashHex(h)];
     for (let i = 1; i <= n; i++) {
       const ev = eventAt(i);
       rec.event(...ev);
       h = chain(h, eventHash(...ev));
+      chained.push(hashHex(h));
     }
     const summary = rec.finish();
     rec.close();
-    return { summary, hash: hashHex(h), writerMode };
+    return { summary, hash: hashHex(h), chained, writerMode };
   }
 
   it('chains the hash over batches of several chunks, through blobs in the arena and too big for it', async () => {
@@ -355,7 +358,7 @@ process.stdout.write(rec.writerMode + ' ' + s.status + ' ' + s.events + '\\n');
     // and a big blob (beyond the 64 KB arena) is found by its row in the batch, not in the chunk.
     for (const writer of ['sync', 'worker'] as const) {
       const file = join(dir, `chunks-${writer}.db`);
-      const { summary, hash } = await recordSynthetic(file, { writer, batch: 10_000, blobBytes: 65_536 }, 25_000, (i) => {
+      const { summary, hash, chained } = await recordSynthetic(file, { writer, batch: 10_000, blobBytes: 65_536 }, 25_000, (i) => {
         const len = i % 4999 === 0 ? 70_000 : i % 7 === 0 ? 1 + (i % 40) : 0;
         const fields = { addr: 0x7ffd_0000_0000 + i * 8, len, folio: i, hash: i };
         return len === 0
@@ -364,7 +367,10 @@ process.stdout.write(rec.writerMode + ' ' + s.status + ' ' + s.events + '\\n');
       });
       expect(summary.finalHash).toBe(hash);
       const t = await openTrace(file);
-      expect(t.batches(1).map((b) => b.lastSeq)).toEqual([10_000, 20_000, 25_000]);
+      const batches = t.batches(1);
+      expect(batches.map((b) => b.lastSeq)).toEqual([10_000, 20_000, 25_000]);
+      // each batch row keeps the chain after its own last event
+      expect(batches.map((b) => hashHex(b.hash))).toEqual([chained[10_000], chained[20_000], chained[25_000]]);
       expect(hashOf(t.events(1))).toBe(hash);
       t.close();
     }

@@ -116,7 +116,7 @@ function frame(min: number, max: number, integral: boolean): [number, number] {
 
 /**
  * Store `value` (0 <= value, below 2^(8 * width) unless raw) in `width` bytes at `at`. The widths up
- * to four, nearly every store (kinds, tids, offsets, most fields), are one 32-bit word's bytes
+ * to four, nearly every store (ticks, tids, offsets, most fields), are one 32-bit word's bytes
  * without a loop; a typed array keeps the low byte of what it is given.
  */
 function put(out: Buffer, at: number, value: number, width: number): void {
@@ -180,6 +180,7 @@ const SEEN = new Uint8Array(256);
 const BASE = new Float64Array(256 * 4);
 const WIDTH = new Uint8Array(256 * 4);
 const RECORD = new Uint8Array(256);
+/** Events of each kind in the chunk: with RECORD, how long `recs` is and where its last record starts. */
 const EVENTS = new Uint32Array(256);
 
 /**
@@ -204,7 +205,7 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
   const o0 = start * stride;
   const firstSeq = rows[o0]!;
   SEEN.fill(0);
-  let tickMin = Infinity, tickMax = -Infinity, tidMin = Infinity, tidMax = -Infinity, ticksIntegral = true;
+  let tickMin = Infinity, tickMax = -Infinity, tidMin = Infinity, tidMax = -Infinity, ticksIntegral = true, tidsIntegral = true;
   for (let i = 0, o = o0; i < count; i++, o += stride) {
     if (rows[o] !== firstSeq + i) throw new Error(`events not dense: seq ${rows[o]} after ${firstSeq + i - 1}`);
     const tick = rows[o + 1]!, tid = rows[o + 2]!;
@@ -213,6 +214,7 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
     if (!Number.isInteger(tick)) ticksIntegral = false;
     if (tid < tidMin) tidMin = tid;
     if (tid > tidMax) tidMax = tid;
+    if (!Number.isInteger(tid)) tidsIntegral = false;
     const kind = kindAt(rows, o);
     const k4 = kind << 2;
     if (SEEN[kind] === 0) {
@@ -234,7 +236,7 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
     }
   }
   const [tickBase, tickW] = frame(tickMin, tickMax, ticksIntegral);
-  const [tidBase, tidW] = frame(tidMin, tidMax, Number.isInteger(tidMin) && Number.isInteger(tidMax));
+  const [tidBase, tidW] = frame(tidMin, tidMax, tidsIntegral);
   const kinds: KindFrame[] = [];
   let records = 0;
   for (let kind = 0; kind < 256; kind++) {
@@ -242,11 +244,12 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
     const f: KindFrame = { kind, base: [0, 0, 0, 0], width: [0, 0, 0, 0] };
     let record = 0;
     for (let s = 0; s < 4; s++) {
-      const [base, width] = frame(MIN[kind * 4 + s]!, MAX[kind * 4 + s]!, INTEGRAL[kind * 4 + s] === 1);
+      const at = (kind << 2) + s;
+      const [base, width] = frame(MIN[at]!, MAX[at]!, INTEGRAL[at] === 1);
       f.base[s] = base;
       f.width[s] = width;
-      BASE[kind * 4 + s] = base;
-      WIDTH[kind * 4 + s] = width;
+      BASE[at] = base;
+      WIDTH[at] = width;
       record += width;
     }
     RECORD[kind] = record;

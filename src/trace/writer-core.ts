@@ -9,7 +9,8 @@
  *
  * A batch travels as two buffers (shared with the worker, so nothing is copied):
  *  - rows: Float64Array, STRIDE doubles per event, row-major:
- *          seq, tick, tid, kind, a, b, c, d, blobOffset (-1 = no data), blobLength
+ *          seq, tick, tid, kind, a, b, c, d, blobOffset (-1 = no data; Infinity = a blob too
+ *          large for the arena, in BatchMeta.big by its row), blobLength
  *  - blob: Uint8Array arena holding the batch's data blobs
  * and a small BatchMeta message.
  */
@@ -110,8 +111,8 @@ export class SqliteBatchWriter {
     let hash = prev;
     for (let start = 0; start < n; start += CHUNK_EVENTS) {
       const count = Math.min(CHUNK_EVENTS, n - start);
-      // The chain over a chunk's events, then their encoding: two reads of the same 4096 rows
-      // (320 KB) one after the other, where the chain used to read the whole batch first.
+      // The chain over a chunk's events, then their encoding: the two read the same 4096 rows
+      // (320 KB) one right after the other, while they are still in this core's caches.
       hash = chainOver(hash, rows, start, count, blob, big);
       this.writeChunk(rows, start, count);
     }
