@@ -1,12 +1,12 @@
 /**
- * one_event(): a kernel function that makes exactly one event returns the running task's OneEvent
- * rather than being a generator. Its caller's `yield*` must see what the generator
+ * one_event() and no_event(): a kernel function that makes exactly one event (or, on a path, none)
+ * returns the running task's LeafStep rather than being a generator. Its caller's `yield*` must see what the generator
  *   function* () { ...; yield emit.x(...); return v }
  * gives: the staged event ends the step (a preemption point, stamped with the task's tid), and the
  * value comes back when the task next runs, even when other tasks ran the same leaf in between.
  */
 import { describe, expect, it } from 'vitest';
-import { one_event, Sim } from '../src/sim/sim.js';
+import { no_event, one_event, Sim } from '../src/sim/sim.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
 import type { Gen } from '../src/sim/task.js';
 import { emit, kindByName } from '../src/trace/vocab/index.js';
@@ -58,6 +58,47 @@ describe('one_event(): a one-event kernel step without a generator', () => {
       const tids = leaves.events.map((e) => e.tid);
       const switches = tids.filter((t, i) => i > 0 && t !== tids[i - 1]).length;
       expect(switches).toBeGreaterThan(5);
+    });
+  }
+});
+
+/** A step of none or one event: even n returns at once with n * 10, odd n stages rcu_read_lock first. */
+function maybeLeaf(n: number): Gen<number> {
+  if (n % 2 === 0) return no_event(n * 10);
+  return leaf(n);
+}
+
+/** The generator it stands for. */
+function* maybeLeafAsGenerator(n: number): Gen<number> {
+  if (n % 2 === 0) return n * 10;
+  return yield* leafAsGenerator(n);
+}
+
+/** Two steps in a row that make no event, then a leaf: the values of all three, one event. */
+function* twoNothingsThenLeaf(n: number): Gen<number> {
+  const a = yield* no_event(n);
+  const b = yield* maybeLeaf(n * 2);
+  return a + b + (yield* leaf(n));
+}
+
+function* twoNothingsThenLeafAsGenerator(n: number): Gen<number> {
+  const a = n;
+  const b = yield* maybeLeafAsGenerator(n * 2);
+  return a + b + (yield* leafAsGenerator(n));
+}
+
+describe('no_event(): a kernel step that returns without an event, without a generator', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: the events, the schedule and every task's values are the generator's`, () => {
+      const steps = run(seed, maybeLeaf);
+      expect(steps).toEqual(run(seed, maybeLeafAsGenerator));
+      // only the odd calls made an event
+      expect(steps.events).toHaveLength(3 * 10);
+      for (const who of ['a', 'b', 'c']) {
+        const base = who.charCodeAt(0) * 100;
+        expect(steps.got[who]).toEqual(Array.from({ length: 20 }, (_, i) => (base + i) * 10));
+      }
+      expect(run(seed, twoNothingsThenLeaf)).toEqual(run(seed, twoNothingsThenLeafAsGenerator));
     });
   }
 });

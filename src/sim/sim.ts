@@ -13,7 +13,7 @@
 import { emit, KIND_BYTE_COST_SLOT, KIND_COST, staged, WAIT_TIMER } from '../trace/vocab/index.js';
 import type { EventSink } from '../trace/sink.js';
 import type { Strategy } from './strategy.js';
-import { type Gen, IDLE_TID, type OneEvent, Task, TaskState } from './task.js';
+import { type Gen, IDLE_TID, type LeafStep, Task, TaskState } from './task.js';
 
 let active: Sim | undefined;
 
@@ -30,11 +30,21 @@ export function current(): Task {
 /**
  * End a kernel function's step with the event it has just staged, returning `value` to its caller
  * once the task runs again: `return one_event(v)` in a plain function is
- * `function* () { ...; yield emit.x(...); return v }` without a generator (OneEvent in task.ts says
+ * `function* () { ...; yield emit.x(...); return v }` without a generator (LeafStep in task.ts says
  * why). Only for a function that makes exactly one event, staged right before this call.
  */
 export function one_event<T>(value: T): Gen<T> {
-  return (active!.running!.oneEvent as OneEvent<T>).arm(value);
+  return (active!.running!.leafStep as LeafStep<T>).afterEvent(value);
+}
+
+/**
+ * Return `value` to the caller's `yield*` without an event: `return no_event(v)` in a plain function
+ * is `function* () { return v }` without a generator (LeafStep in task.ts), for the paths of a
+ * kernel function that stage nothing (an assertion that holds, a fault level that falls back)
+ * while its other paths make one event or return a callee's steps.
+ */
+export function no_event<T>(value: T): Gen<T> {
+  return (active!.running!.leafStep as LeafStep<T>).atOnce(value);
 }
 
 /**

@@ -6,26 +6,36 @@ export type Gen<T = void> = Generator<0, T, void>;
 
 /**
  * The step of a kernel function that makes exactly one event and then returns (rcu_read_lock,
- * reading a page-table entry, an uncontended spin_lock): what `function* f() { ...; yield emit.x(...);
- * return v }` does, without a generator. Such a leaf is the innermost frame of about half of all
- * events, and a generator costs an object per call and a frame resumed per step; this iterator is
- * one per task and reused. The leaf does its work and stages its event when called, then hands the
- * task's OneEvent back (`return one_event(v)`): the caller's `yield*` yields the staged event (the
- * step ends there, as at any event) and, once the task is resumed, receives `v`.
+ * reading a page-table entry, an uncontended spin_lock), or that returns at once without one (a
+ * lock assertion that holds, a fault level with nothing to do): what `function* f() { ...; yield
+ * emit.x(...); return v }` or `function* f() { return v }` does, without a generator. Such a leaf is
+ * the innermost frame of about half of all events, and a generator costs an object per call and a
+ * frame resumed per step; this iterator is one per task and reused. The leaf does its work and
+ * stages its event when called, then hands the task's LeafStep back (`return one_event(v)`): the
+ * caller's `yield*` yields the staged event (the step ends there, as at any event) and, once the
+ * task is resumed, receives `v`. Without an event (`return no_event(v)`) the caller's `yield*`
+ * receives `v` at once and goes on to its own next event.
  *
- * A task is suspended in at most one such step at a time (it can only be resumed into it), so one
- * per task suffices.
+ * A task is suspended in at most one such step at a time (it can only be resumed into it), and a
+ * step without an event is over before the caller's `yield*` returns, so one per task suffices.
  */
-export class OneEvent<T = unknown> implements Gen<T> {
-  /** The staged event has been yielded: the next resume returns the value. */
+export class LeafStep<T = unknown> implements Gen<T> {
+  /** No staged event is left to yield: the next resume returns the value. */
   private yielded = false;
   private value: T | undefined;
   /** The result object handed to `yield*`, which reads it at once: reused, so nothing is allocated. */
   private readonly result: { value: unknown; done: boolean } = { value: 0, done: false };
 
-  /** The event is staged; the step will return `value`. */
-  arm(value: T): this {
+  /** The event is staged; the step will return `value` after it. */
+  afterEvent(value: T): this {
     this.yielded = false;
+    this.value = value;
+    return this;
+  }
+
+  /** Nothing is staged; the step returns `value` at once. */
+  atOnce(value: T): this {
+    this.yielded = true;
     this.value = value;
     return this;
   }
@@ -42,7 +52,7 @@ export class OneEvent<T = unknown> implements Gen<T> {
       r.value = 0;
       r.done = false;
     } else {
-      // resumed after the event: the step returns
+      // resumed after the event (or stepped with none): the step returns
       this.yielded = false;
       r.value = this.value;
       r.done = true;
@@ -89,8 +99,8 @@ export class Task {
   exitCode = 0;
   /** The kernel's per-task state (task_struct), opaque to the simulator. */
   data: unknown = undefined;
-  /** The one-event step this task's leaves return (see OneEvent). */
-  readonly oneEvent = new OneEvent();
+  /** The step this task's leaves of one event or none return (see LeafStep). */
+  readonly leafStep = new LeafStep();
   /** The frames the scheduler resumes directly, innermost last (see Frame in frame.ts). */
   readonly frames: Gen<unknown>[] = [];
 

@@ -17,7 +17,7 @@
  * lockless walkers read the entry, then take its lock and re-read (kernel-spec §3.6).
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
+import { name, no_event } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
@@ -208,17 +208,17 @@ function* do_huge_pmd_wp_page(vmf: VmFault, orig: number): Gen<number> {
  * The THP part of __handle_mm_fault(): `pmd` is the lockless read of the PMD. Returns the fault
  * result, or VM_FAULT_FALLBACK to continue at PTE level (handle_pte_fault).
  */
-export function* handle_huge_pmd_fault(vmf: VmFault, pmd: number): Gen<number> {
+export function handle_huge_pmd_fault(vmf: VmFault, pmd: number): Gen<number> {
   if (entry_none(pmd)) {
-    if (!thp_vma_allowable(vmf.vma, vmf.address)) return VM_FAULT_FALLBACK;
-    return yield* do_huge_pmd_anonymous_page(vmf); // create_huge_pmd
+    if (!thp_vma_allowable(vmf.vma, vmf.address)) return no_event(VM_FAULT_FALLBACK);
+    return do_huge_pmd_anonymous_page(vmf); // create_huge_pmd
   }
-  if (!entry_huge(pmd)) return VM_FAULT_FALLBACK;
+  if (!entry_huge(pmd)) return no_event(VM_FAULT_FALLBACK);
   // pmd_trans_huge(orig_pmd), or a PMD being split (invalidated): under pmd_lock the re-check sorts it out.
   if (entry_present(pmd) && vmf.flags & FAULT_FLAG_WRITE && !pte_write(pmd)) {
-    return yield* do_huge_pmd_wp_page(vmf, pmd); // wp_huge_pmd
+    return do_huge_pmd_wp_page(vmf, pmd); // wp_huge_pmd
   }
-  return yield* huge_pmd_set_accessed(vmf, pmd);
+  return huge_pmd_set_accessed(vmf, pmd);
 }
 
 /**

@@ -4,7 +4,7 @@
  * memory.ts, huge_memory.ts, gup.ts, pagewalk.ts and khugepaged.ts import these from here instead
  * of from one another.
  */
-import type { Name } from '../../sim/sim.js';
+import { type Name, no_event } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { entry_pfn, pte_special } from '../arch/x86/include/pgtable_types.js';
 import { is_huge_zero_pfn, is_zero_pfn } from './folio.js';
@@ -36,9 +36,14 @@ export function* release_fault_lock(vmf: VmFault): Gen {
  * vmf_anon_prepare(): a write fault needs the VMA's anon_vma. Under the VMA lock that needs
  * mmap_lock, which may only be tried: contention means VM_FAULT_RETRY (retry under mmap_lock).
  */
-export function* vmf_anon_prepare(vmf: VmFault): Gen<number> {
+export function vmf_anon_prepare(vmf: VmFault): Gen<number> {
+  if (vmf.vma.anon_vma) return no_event(0);
+  return __vmf_anon_prepare(vmf);
+}
+
+/** The rest of vmf_anon_prepare(), for a VMA without an anon_vma yet. */
+function* __vmf_anon_prepare(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
-  if (vma.anon_vma) return 0;
   if (vmf.flags & FAULT_FLAG_VMA_LOCK) {
     if (!(yield* mmap_read_trylock(vma.vm_mm))) {
       // A RETRY under the VMA lock releases it (the caller must not).

@@ -5,7 +5,7 @@
  */
 import { framed } from '../../sim/frame.js';
 import type { Gen } from '../../sim/task.js';
-import { name } from '../../sim/sim.js';
+import { name, no_event } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
 import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index.js';
 import {
@@ -468,11 +468,16 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
  * VMA writable at the first fault, and a write to a read-only one never gets here (access_error,
  * check_vma_flags). VM_FAULT_FALLBACK: go on at PMD level.
  */
-function* handle_huge_pud_fault(vmf: VmFault): Gen<number> {
+function handle_huge_pud_fault(vmf: VmFault): Gen<number> {
   // Only a DAX VMA has or gets PUD leaves: any other goes on at PMD level at once (the kernel's
   // pud_none / pud_trans_huge tests of its PUD entry find a table or nothing, and pmd_alloc reads
   // the entry again).
-  if (!vma_is_dax(vmf.vma)) return VM_FAULT_FALLBACK;
+  if (!vma_is_dax(vmf.vma)) return no_event(VM_FAULT_FALLBACK);
+  return handle_dax_pud_fault(vmf);
+}
+
+/** handle_huge_pud_fault() of a DAX VMA: its PUD entry decides. */
+function* handle_dax_pud_fault(vmf: VmFault): Gen<number> {
   const orig_pud = yield* read_entry(vmf.pudp, true);
   if (entry_none(orig_pud)) {
     vmf.how = HOW_DAX_PUD;

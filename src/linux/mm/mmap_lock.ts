@@ -3,7 +3,7 @@
  * (kernel-spec §1.3, §2.2-§2.5).
  */
 import { emit, type ArgsOf, VmaReadResult } from '../../trace/vocab/index.js';
-import { current, name, one_event, sim } from '../../sim/sim.js';
+import { current, name, type Name, no_event, one_event, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EAGAIN } from '../include/errno.js';
 import {
@@ -115,13 +115,22 @@ export function mmap_lock_held_by_me(mm: MmStruct): boolean {
   return mm.mmap_lock.held_by(current());
 }
 
-/** mmap_assert_locked(): a warning event (not an exception) when violated. */
-export function* mmap_assert_locked(mm: MmStruct): Gen {
-  if (!mmap_lock_held_by_me(mm)) yield emit.warn({ what: WARN_MMAP_NOT_LOCKED.id, obj: mm.id });
+/**
+ * A lock assertion's step: no event when it holds (nearly always, and a generator per assertion
+ * cost more than the check), a warning event (not an exception) when it does not.
+ */
+function assertion(holds: boolean, warning: Name, obj: number): Gen {
+  if (holds) return no_event(undefined);
+  emit.warn({ what: warning.id, obj });
+  return one_event(undefined);
 }
 
-export function* mmap_assert_write_locked(mm: MmStruct): Gen {
-  if (mm.mmap_lock.writer !== current()) yield emit.warn({ what: WARN_MMAP_NOT_WRITE_LOCKED.id, obj: mm.id });
+export function mmap_assert_locked(mm: MmStruct): Gen {
+  return assertion(mmap_lock_held_by_me(mm), WARN_MMAP_NOT_LOCKED, mm.id);
+}
+
+export function mmap_assert_write_locked(mm: MmStruct): Gen {
+  return assertion(mm.mmap_lock.writer === current(), WARN_MMAP_NOT_WRITE_LOCKED, mm.id);
 }
 
 // --- per-VMA locks -------------------------------------------------------------------------------
@@ -170,16 +179,16 @@ export function* vma_start_write(vma: VmAreaStruct): Gen {
   yield emit.vma_start_write({ vma: vma.id, waited, vm_lock_seq: vma.vm_lock_seq });
 }
 
-export function* vma_assert_write_locked(vma: VmAreaStruct): Gen {
-  if (!vma_is_write_locked(vma)) yield emit.warn({ what: WARN_VMA_NOT_LOCKED.id, obj: vma.id });
+export function vma_assert_write_locked(vma: VmAreaStruct): Gen {
+  return assertion(vma_is_write_locked(vma), WARN_VMA_NOT_LOCKED, vma.id);
 }
 
 /**
  * vma_assert_locked(): read-locked (refcnt > 1) or write-locked. A writer waiting to exclude readers
  * adds VM_REFCNT_EXCLUDE_READERS_FLAG, which keeps the count above 1 while readers still hold it.
  */
-export function* vma_assert_locked(vma: VmAreaStruct): Gen {
-  if (vma.vm_refcnt <= 1 && !vma_is_write_locked(vma)) yield emit.warn({ what: WARN_VMA_NOT_LOCKED.id, obj: vma.id });
+export function vma_assert_locked(vma: VmAreaStruct): Gen {
+  return assertion(vma.vm_refcnt > 1 || vma_is_write_locked(vma), WARN_VMA_NOT_LOCKED, vma.id);
 }
 
 /** vma_mark_attached(): a write-locked, detached VMA goes into service (refcnt 0 -> 1). */
