@@ -5,7 +5,7 @@
  * A "struct page *" is its pfn; page_folio() finds the folio through the kernel's pfn map.
  */
 import { emit, LruList } from '../../trace/vocab/index.js';
-import { name, one_event, sim, type Name } from '../../sim/sim.js';
+import { name, no_event, one_event, sim, type Name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, perKernel } from '../kernel.js';
 import { folio_lru_gen, lru_gen_add_folio, lru_gen_del_folio, lru_gen_enabled, lru_gen_is_active } from './lru_gen.js';
@@ -178,13 +178,14 @@ export function folio_lru_list(folio: Folio): number {
  * and freed folios carry neither; folio_isolate_lru reports `active` itself). With the multi-gen
  * LRU, off its generation's list, the generation cleared (lru_gen_del_folio).
  */
-export function* lruvec_del_folio(folio: Folio): Gen {
-  if (folio_lru_gen(folio) >= 0) return yield* lru_gen_del_folio(folio, true);
+export function lruvec_del_folio(folio: Folio): Gen {
+  if (folio_lru_gen(folio) >= 0) return lru_gen_del_folio(folio, true);
   const from = folio.lru;
   lru_lists()[from]!.delete(folio);
   folio.lru = LRU_NONE;
   folio.flags &= ~(PG_lru | PG_active);
-  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
+  emit.lru_move({ folio: folio.id, from: LruList.name(from), to: 'none' });
+  return one_event(undefined);
 }
 
 /** Is the folio on an active list: PG_active, or with the multi-gen LRU one of the two youngest generations. */
@@ -199,25 +200,29 @@ export function folio_on_active_lru(folio: Folio): boolean {
  * to the generation lru_gen_folio_seq picks, and one already on a list only if PG_active asks for
  * its activation (lru_activate: off its generation, into a young one).
  */
-export function* lru_move_to_flagged_list(folio: Folio): Gen {
+export function lru_move_to_flagged_list(folio: Folio): Gen {
   if (lru_gen_enabled() && !(folio.flags & PG_unevictable)) {
-    if (folio.lru !== LRU_NONE) {
-      if (!(folio.flags & PG_active)) return;
-      yield* lru_gen_del_folio(folio, false);
-      folio.flags |= PG_active;
-    }
-    yield* lru_gen_add_folio(folio, false);
-    return;
+    if (folio.lru === LRU_NONE) return lru_gen_add_folio(folio, false);
+    if (!(folio.flags & PG_active)) return no_event(undefined);
+    return lru_gen_activate(folio);
   }
   const from = folio.lru;
   const to = folio_lru_list(folio);
-  if (from === to) return;
+  if (from === to) return no_event(undefined);
   const lists = lru_lists();
   if (from !== LRU_NONE) lists[from]!.delete(folio);
   lists[to]!.add(folio);
   folio.lru = to;
   folio.flags |= PG_lru;
-  yield emit.lru_move({ folio: folio.id, from: LruList.name(from), to: LruList.name(to) });
+  emit.lru_move({ folio: folio.id, from: LruList.name(from), to: LruList.name(to) });
+  return one_event(undefined);
+}
+
+/** lru_activate() with the multi-gen LRU: off its generation, into a young one. */
+function* lru_gen_activate(folio: Folio): Gen {
+  yield* lru_gen_del_folio(folio, false);
+  folio.flags |= PG_active;
+  yield* lru_gen_add_folio(folio, false);
 }
 
 export function folio_mapcount_inc(folio: Folio): Gen {

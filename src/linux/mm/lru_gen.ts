@@ -182,11 +182,12 @@ function gen_list_code(folio: Folio): number {
 
 /**
  * lru_gen_add_folio() (lru_lock held): on its generation's list with PG_active cleared (the list
- * says what PG_active said), PG_lru set (lru_add's folio_set_lru). false for an unevictable folio,
- * which goes on the classic unevictable list.
+ * says what PG_active said), PG_lru set (lru_add's folio_set_lru). An unevictable folio is left
+ * alone: the kernel's returns false for it, which sends it to the classic unevictable list, and
+ * lru_move_to_flagged_list() sends it there without asking.
  */
-export function* lru_gen_add_folio(folio: Folio, reclaiming: boolean): Gen<boolean> {
-  if (folio.flags & PG_unevictable) return false;
+export function* lru_gen_add_folio(folio: Folio, reclaiming: boolean): Gen {
+  if (folio.flags & PG_unevictable) return;
   const type = folio_lru_type(folio);
   const gen = lru_gen_from_seq(lru_gen_folio_seq(folio, reclaiming));
   yield* set_mask_bits(folio, LRU_GEN_MASK | PG_active, gen_flags(gen), WHY_ADD);
@@ -196,7 +197,6 @@ export function* lru_gen_add_folio(folio: Folio, reclaiming: boolean): Gen<boole
   folio.lru = to;
   folio.flags |= PG_lru;
   yield emit.lru_move({ folio: folio.id, from: 'none', to: LruList.name(to) });
-  return true;
 }
 
 /**
