@@ -38,7 +38,7 @@ import {
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
-  table_alloc, table_entry,
+  table_alloc, table_alloc_slot, table_entry,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
@@ -82,18 +82,16 @@ function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
 }
 
 /** p4d_alloc + pud_alloc: the PUD slot for addr, allocating the PUD table if needed (P4D folded). */
-function* pud_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
-  const pud = (yield* table_alloc(mm, entry_ptr(mm.pgd, addr), PUD_LEVEL, addr))!;
-  return entry_ptr(pud, addr);
+function pud_alloc_walk(mm: MmStruct, addr: number): Gen<EntryPtr> {
+  return table_alloc_slot(mm, entry_ptr(mm.pgd, addr), PUD_LEVEL, addr);
 }
 
 /**
  * pmd_alloc below a PUD slot that holds a table (or nothing yet). The callers never reach a PUD
  * leaf here: the fault path handles one at PUD level first, and mremap refuses DAX VMAs.
  */
-function* pmd_alloc(mm: MmStruct, pudp: EntryPtr, addr: number): Gen<EntryPtr> {
-  const pmd = (yield* table_alloc(mm, pudp, PMD_LEVEL, addr))!;
-  return entry_ptr(pmd, addr);
+function pmd_alloc(mm: MmStruct, pudp: EntryPtr, addr: number): Gen<EntryPtr> {
+  return table_alloc_slot(mm, pudp, PMD_LEVEL, addr);
 }
 
 /** pud_alloc + pmd_alloc: the PMD slot for addr, allocating upper tables as needed. */
