@@ -23,11 +23,14 @@ describe('lock assertions', () => {
     // the events each run of assertions that hold made
     const events: number[] = [];
     const seq = () => sim().seq;
+    const ids = { mm: -1, vma: -1 };
     const t = runBoot(function* (): Gen {
       const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
       const mm = proc.mm;
       yield* sys_mmap(mm, { addr: AREA, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
       const vma = vma_lookup(mm, AREA)!;
+      ids.mm = mm.id;
+      ids.vma = vma.id;
       yield* mmap_assert_locked(mm); // not held: a warning
       yield* mmap_assert_write_locked(mm); // not held: a warning
       yield* vma_assert_locked(vma); // neither: a warning
@@ -54,12 +57,12 @@ describe('lock assertions', () => {
       yield* mmap_write_unlock(mm);
     });
     expect(t.result.outcome).toBe('done');
-    expect(t.of('warn').map((e) => e.what)).toEqual([
-      'mmap_assert_locked: mmap_lock not held',
-      'mmap_assert_write_locked: mmap_lock not write-held',
-      'vma_assert_locked: VMA neither read- nor write-locked',
-      'mmap_assert_write_locked: mmap_lock not write-held',
-      'vma_assert_locked: VMA neither read- nor write-locked',
+    expect(t.of('warn').map((e) => [e.what, e.obj])).toEqual([
+      ['mmap_assert_locked: mmap_lock not held', ids.mm],
+      ['mmap_assert_write_locked: mmap_lock not write-held', ids.mm],
+      ['vma_assert_locked: VMA neither read- nor write-locked', ids.vma],
+      ['mmap_assert_write_locked: mmap_lock not write-held', ids.mm],
+      ['vma_assert_write_locked: VMA not write-locked', ids.vma],
     ]);
     expect(events).toEqual([0, 0, 0]);
   });

@@ -34,7 +34,7 @@ export function current(): Task {
  * why). Only for a function that makes exactly one event, staged right before this call.
  */
 export function one_event<T>(value: T): Gen<T> {
-  return (active!.running!.leafStep as LeafStep<T>).afterEvent(value);
+  return (active!.running!.leafStep as LeafStep<T>).withEvent(value);
 }
 
 /**
@@ -44,7 +44,7 @@ export function one_event<T>(value: T): Gen<T> {
  * while its other paths make one event or return a callee's steps.
  */
 export function no_event<T>(value: T): Gen<T> {
-  return (active!.running!.leafStep as LeafStep<T>).atOnce(value);
+  return (active!.running!.leafStep as LeafStep<T>).withoutEvent(value);
 }
 
 /**

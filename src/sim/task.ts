@@ -20,22 +20,22 @@ export type Gen<T = void> = Generator<0, T, void>;
  * step without an event is over before the caller's `yield*` returns, so one per task suffices.
  */
 export class LeafStep<T = unknown> implements Gen<T> {
-  /** No staged event is left to yield: the next resume returns the value. */
-  private yielded = false;
+  /** The next resume returns the value (the event, if there was one, has been yielded). */
+  private returnsNext = false;
   private value: T | undefined;
   /** The result object handed to `yield*`, which reads it at once: reused, so nothing is allocated. */
   private readonly result: { value: unknown; done: boolean } = { value: 0, done: false };
 
   /** The event is staged; the step will return `value` after it. */
-  afterEvent(value: T): this {
-    this.yielded = false;
+  withEvent(value: T): this {
+    this.returnsNext = false;
     this.value = value;
     return this;
   }
 
   /** Nothing is staged; the step returns `value` at once. */
-  atOnce(value: T): this {
-    this.yielded = true;
+  withoutEvent(value: T): this {
+    this.returnsNext = true;
     this.value = value;
     return this;
   }
@@ -46,14 +46,14 @@ export class LeafStep<T = unknown> implements Gen<T> {
 
   next(): IteratorResult<0, T> {
     const r = this.result;
-    if (!this.yielded) {
+    if (!this.returnsNext) {
       // the first resume: the staged event is yielded
-      this.yielded = true;
+      this.returnsNext = true;
       r.value = 0;
       r.done = false;
     } else {
       // resumed after the event (or stepped with none): the step returns
-      this.yielded = false;
+      this.returnsNext = false;
       r.value = this.value;
       r.done = true;
       this.value = undefined;
@@ -62,13 +62,13 @@ export class LeafStep<T = unknown> implements Gen<T> {
   }
 
   return(value: T): IteratorResult<0, T> {
-    this.yielded = false;
+    this.returnsNext = false;
     this.value = undefined;
     return { value, done: true };
   }
 
   throw(e: unknown): IteratorResult<0, T> {
-    this.yielded = false;
+    this.returnsNext = false;
     this.value = undefined;
     throw e;
   }

@@ -38,11 +38,11 @@ export function* release_fault_lock(vmf: VmFault): Gen {
  */
 export function vmf_anon_prepare(vmf: VmFault): Gen<number> {
   if (vmf.vma.anon_vma) return no_event(0);
-  return __vmf_anon_prepare(vmf);
+  return prepare_missing_anon_vma(vmf);
 }
 
 /** The rest of vmf_anon_prepare(), for a VMA without an anon_vma yet. */
-function* __vmf_anon_prepare(vmf: VmFault): Gen<number> {
+function* prepare_missing_anon_vma(vmf: VmFault): Gen<number> {
   const vma = vmf.vma;
   if (vmf.flags & FAULT_FLAG_VMA_LOCK) {
     if (!(yield* mmap_read_trylock(vma.vm_mm))) {

@@ -471,11 +471,11 @@ function handle_huge_pud_fault(vmf: VmFault): Gen<number> {
   // pud_none / pud_trans_huge tests of its PUD entry find a table or nothing, and pmd_alloc reads
   // the entry again).
   if (!vma_is_dax(vmf.vma)) return no_event(VM_FAULT_FALLBACK);
-  return handle_dax_pud_fault(vmf);
+  return fault_at_pud_level(vmf);
 }
 
-/** handle_huge_pud_fault() of a DAX VMA: its PUD entry decides. */
-function* handle_dax_pud_fault(vmf: VmFault): Gen<number> {
+/** handle_huge_pud_fault() of a VMA that can have PUD leaves: its PUD entry decides. */
+function* fault_at_pud_level(vmf: VmFault): Gen<number> {
   const orig_pud = yield* read_entry(vmf.pudp, true);
   if (entry_none(orig_pud)) {
     vmf.how = HOW_DAX_PUD;

@@ -23,6 +23,7 @@ const W_VMA_WRITER = name('vma_writer_wait');
 const WARN_MMAP_NOT_LOCKED = name('mmap_assert_locked: mmap_lock not held');
 const WARN_MMAP_NOT_WRITE_LOCKED = name('mmap_assert_write_locked: mmap_lock not write-held');
 const WARN_VMA_NOT_LOCKED = name('vma_assert_locked: VMA neither read- nor write-locked');
+const WARN_VMA_NOT_WRITE_LOCKED = name('vma_assert_write_locked: VMA not write-locked');
 const WARN_VMA_DETACHED = name('vma_assert_attached: VMA is detached');
 
 // CONFIG_PER_VMA_LOCK_STATS counters
@@ -180,7 +181,7 @@ export function* vma_start_write(vma: VmAreaStruct): Gen {
 }
 
 export function vma_assert_write_locked(vma: VmAreaStruct): Gen {
-  return assertion(vma_is_write_locked(vma), WARN_VMA_NOT_LOCKED, vma.id);
+  return assertion(vma_is_write_locked(vma), WARN_VMA_NOT_WRITE_LOCKED, vma.id);
 }
 
 /**

@@ -128,7 +128,7 @@ function table_base(level: number, addr: number): number {
  * PMD is there, for a PTE table only). Also hugetlb's pud_alloc / pmd_alloc (huge_pte_alloc).
  */
 export function table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<PageTable | null> {
-  const seen = populated(parent);
+  const seen = live_entry(parent);
   if (entry_none(seen)) return table_install(mm, parent, level, addr);
   stage_pgtable_read(parent, seen, true);
   // A huge PMD (a THP mapped meanwhile, or one being split) is no table: pmd_install leaves it, and
@@ -137,11 +137,12 @@ export function table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr:
 }
 
 /**
- * pud_alloc / pmd_alloc as the walk uses them: table_alloc() at a level that is never a leaf there
- * (P4D and PUD entries of non-DAX VMAs), returning the slot for addr in the table.
+ * pud_alloc / pmd_alloc as the walk uses them: table_alloc() of an entry that is never a leaf there
+ * (a PGD entry; a PUD entry the fault path found no leaf in, or mremap's, which refuses DAX VMAs),
+ * returning the slot for addr in the table.
  */
 export function table_alloc_slot(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<EntryPtr> {
-  const seen = populated(parent);
+  const seen = live_entry(parent);
   if (entry_none(seen)) return slot_in_installed(mm, parent, level, addr);
   if (entry_huge(seen)) throw new Error(`a leaf where a level-${level} table was expected`);
   stage_pgtable_read(parent, seen, true);
@@ -149,12 +150,12 @@ export function table_alloc_slot(mm: MmStruct, parent: EntryPtr, level: number, 
 }
 
 /**
- * The entry at `parent` when it names a table (or a leaf) to go on with, else none: nearly every
+ * The entry at `parent` when its table is live, else none (0): nearly every
  * call of table_alloc finds the level populated, and the whole call is then the one lockless read,
  * a one-event step (read_entry) instead of a generator. The table the entry names is found with
  * the read, as the kernel's pointer is (a pfn names one table for the kernel's life: never reused).
  */
-function populated(parent: EntryPtr): number {
+function live_entry(parent: EntryPtr): number {
   return parent.table.freed ? 0 : parent.table.entries[parent.idx]!;
 }
 
