@@ -144,16 +144,16 @@ export function table_alloc(mm: MmStruct, parent: EntryPtr, level: number, addr:
 export function table_alloc_slot(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<EntryPtr> {
   const seen = live_entry(parent);
   if (entry_none(seen)) return slot_in_installed(mm, parent, level, addr);
-  if (entry_huge(seen)) throw new Error(`a leaf where a level-${level} table was expected`);
+  if (entry_huge(seen)) throw leaf_not_table(level);
   stage_pgtable_read(parent, seen, true);
   return one_event(entry_ptr(entry_table(seen), addr));
 }
 
 /**
- * The entry at `parent` when its table is live, else none (0): nearly every
- * call of table_alloc finds the level populated, and the whole call is then the one lockless read,
- * a one-event step (read_entry) instead of a generator. The table the entry names is found with
- * the read, as the kernel's pointer is (a pfn names one table for the kernel's life: never reused).
+ * The entry at `parent` when its table is live, else none (0): nearly every call of table_alloc
+ * finds the level populated, and the whole call is then the one lockless read, a one-event step
+ * (read_entry) instead of a generator. The table the entry names is found with the read, as the
+ * kernel's pointer is (a pfn names one table for the kernel's life: never reused).
  */
 function live_entry(parent: EntryPtr): number {
   return parent.table.freed ? 0 : parent.table.entries[parent.idx]!;
@@ -161,8 +161,13 @@ function live_entry(parent: EntryPtr): number {
 
 function* slot_in_installed(mm: MmStruct, parent: EntryPtr, level: number, addr: number): Gen<EntryPtr> {
   const table = yield* table_install(mm, parent, level, addr);
-  if (table === null) throw new Error(`a leaf where a level-${level} table was expected`);
+  if (table === null) throw leaf_not_table(level);
   return entry_ptr(table, addr);
+}
+
+/** table_alloc_slot() found a leaf: its callers rule one out, so a bug of the model's. */
+function leaf_not_table(level: number): Error {
+  return new Error(`a leaf where a level-${level} table was expected`);
 }
 
 /** table_alloc() of a level found empty (or in a freed table): allocate, and install under the lock. */
