@@ -262,7 +262,7 @@ export function encodeChunk(rows: Float64Array, stride: number, start: number, c
   const offs = Buffer.alloc(count * offW), recs = Buffer.alloc(records);
   let pos = 0;
   for (let i = 0, o = o0; i < count; i++, o += stride) {
-    const kind = rows[o + 3]! & 0xff;
+    const kind = rows[o + 3]! & 0xff; // checked by kindAt in the first pass
     put(ticks, i * tickW, rows[o + 1]! - tickBase, tickW);
     put(tids, i * tidW, rows[o + 2]! - tidBase, tidW);
     kindBytes[i] = kind;
