@@ -161,6 +161,58 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
     });
   }
 
+  it('§2.3 the reader whose put leaves FLAG + 1 wakes the writer, decided on the count its own decrement left (vma_refcount_put: newcnt), not on the count when it runs again', () => {
+    // Two readers drop their references while the writer waits to exclude them. The first put
+    // leaves FLAG + 2 (no wake-up: a reader remains), the second FLAG + 1 (the wake-up). When the
+    // second put lands between the first reader's event and its next step, the first reader would
+    // see FLAG + 1 on resuming: the kernel's reader still does not wake, as newcnt was FLAG + 2.
+    let interleaved = 0;
+    for (let seed = 1; seed <= 24; seed++) {
+      let vma!: VmAreaStruct;
+      const t = runBoot(function* (): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const mm = proc.mm;
+        const mapped = new Completion();
+        let holders = 0;
+        spawnThread(proc, 'writer', function* () {
+          const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+          vma = mm.mm_mt.load(addr)!;
+          yield* complete_all(mapped);
+          yield* waitUntil(() => holders === 2);
+          yield* mmap_write_lock(mm);
+          yield* vma_start_write(vma);
+          yield* mmap_write_unlock(mm);
+        });
+        for (const reader of ['reader-a', 'reader-b']) {
+          spawnOutsider(reader, function* () {
+            yield* wait_for_completion(mapped);
+            const v = yield* lock_vma_under_rcu(mm, vma.vm_start);
+            if (v !== vma) throw new Error('could not read-lock the VMA');
+            holders++;
+            // Until the writer sleeps on vma_writer_wait, excluding readers.
+            yield* waitUntil(() => mm.vma_writer_wait !== null);
+            yield* vma_end_read(v);
+          });
+        }
+      }, { seed });
+      expect(t.result.outcome).toBe('done');
+      const writer = t.tid('writer');
+      const puts = t.of('vma_end_read', undefined, (e) => e.vma === vma.id && (e.refcnt & FLAG) !== 0);
+      expect(puts.map((e) => e.refcnt)).toEqual([FLAG + 2, FLAG + 1]);
+      const [first, last] = [puts[0]!, puts[1]!];
+      const firstNext = t.byTask(first.tid).find((e) => e.seq > first.seq)!;
+      const lastNext = t.byTask(last.tid).find((e) => e.seq > last.seq)!;
+      if (firstNext.seq > last.seq) interleaved++;
+      // Only the put that left FLAG + 1 wakes the writer, right after its event.
+      expect(firstNext.kind === 'sched_wakeup', `seed ${seed}: the put that left FLAG + 2 woke the writer`).toBe(false);
+      expect(lastNext.kind).toBe('sched_wakeup');
+      expect(t.of('sched_wakeup', undefined, (e) => e.target === writer && e.on === vma.id)).toHaveLength(1);
+      expect(t.of('vma_start_write', writer, (e) => e.vma === vma.id).at(-1)!.waited).toBe(true);
+    }
+    // Some seed ran the second put between the first reader's event and its next step.
+    expect(interleaved).toBeGreaterThan(0);
+  });
+
   it('VMA_LOCK_SUCCESS is counted by the arch fault handler once a fault is handled under the VMA lock (do_user_addr_fault), not by lock_vma_under_rcu', () => {
     let addr = 0;
     const t = runBoot(function* (): Gen {

@@ -216,15 +216,34 @@ export function* vma_mark_detached(vma: VmAreaStruct): Gen {
   yield emit.vma_mark_detached({ vma: vma.id, waited });
 }
 
-/** vma_refcount_put(): drop a reader reference; wake a writer waiting for readers to drain. */
-function* vma_refcount_put(vma: VmAreaStruct): Gen {
+/**
+ * __vma_are_readers_excluded(): a writer has added VM_REFCNT_EXCLUDE_READERS_FLAG and at most the
+ * attach reference is left besides it (the detach path waits for the flag alone, so a count one
+ * above it is a spurious wake-up, as the kernel accepts).
+ */
+function vma_readers_excluded(refcnt: number): boolean {
+  return (refcnt & VM_REFCNT_EXCLUDE_READERS_FLAG) !== 0 && refcnt <= VM_REFCNT_EXCLUDE_READERS_FLAG + 1;
+}
+
+/**
+ * vma_refcount_put(): drop a reader reference; wake a writer waiting for readers to drain. Whether
+ * to wake is decided on the count this decrement left (`newcnt`, __vma_refcount_put_return), not
+ * on the count when the task runs again after its event: by then other readers may have dropped
+ * theirs, or the writer may have gone. The waiter is read at the wake-up (rcuwait_wake_up), and
+ * the mm is read before the put because the VMA may be freed once its count drops.
+ */
+function vma_refcount_put(vma: VmAreaStruct): Gen {
   const mm = vma.vm_mm;
-  vma.vm_refcnt--;
-  yield emit.vma_end_read({ vma: vma.id, refcnt: vma.vm_refcnt });
-  const excluding = (vma.vm_refcnt & VM_REFCNT_EXCLUDE_READERS_FLAG) !== 0;
-  if (excluding && vma.vm_refcnt <= VM_REFCNT_EXCLUDE_READERS_FLAG + 1 && mm.vma_writer_wait) {
-    yield* sim().wake(mm.vma_writer_wait);
-  }
+  const newcnt = --vma.vm_refcnt;
+  emit.vma_end_read({ vma: vma.id, refcnt: newcnt });
+  return vma_readers_excluded(newcnt) ? wake_vma_writer_after_event(mm) : one_event(undefined);
+}
+
+/** The event just staged, then rcuwait_wake_up(&mm->vma_writer_wait): the waiter, if one sleeps there. */
+function* wake_vma_writer_after_event(mm: MmStruct): Gen {
+  yield 0;
+  const writer = mm.vma_writer_wait;
+  if (writer) yield* sim().wake(writer);
 }
 
 export function vma_end_read(vma: VmAreaStruct): Gen {
