@@ -223,6 +223,20 @@ describe('module load errors', () => {
     expect(existsSync(join(dir, 'leak.txt'))).toBe(false);
   });
 
+  // A one-event kernel function called without yield* did its work; its event would be lost.
+  it('a one-event kernel call without yield*: the line of the next call, or the task once its step has ended; exit 2, no trace file', () => {
+    const dir = tempDir();
+    const module = (body: string) => "import { rcu_read_lock, rcu_read_unlock } from 'mmtrace/linux';\nimport { type Gen, spawn_process, thread } from 'mmtrace/workload';\nexport default {\n  *boot(): Gen {\n    const t = yield* spawn_process('target', ['/t'], []);\n    thread(t, 'reader', function* () {\n" + body + '    });\n  },\n};\n';
+    const next = join(dir, 'next.ts');
+    writeFileSync(next, module('      rcu_read_lock();\n      yield* rcu_read_unlock();\n'));
+    expectOneLineAt(mmtrace(['record', './next.ts', '--out=t.db'], { cwd: dir }), next, 8, /staged a rcu_read_lock event that was never yielded \(another kernel call staged its own\): call it with yield\*/);
+    writeFileSync(join(dir, 'ended.ts'), module('      rcu_read_lock();\n'));
+    const ended = mmtrace(['record', './ended.ts', '--out=t.db'], { cwd: dir });
+    expect(ended.status).toBe(2);
+    expect(ended.stderr).toBe('mmtrace: task reader: a kernel call staged a rcu_read_lock event that was never yielded (a task_exit event ended the step): call it with yield*\n');
+    expect(existsSync(join(dir, 't.db'))).toBe(false);
+  });
+
   it("an import() of a built-in in a step, which fails once the step is over: one line with FILE:LINE, exit 2", () => {
     const dir = tempDir();
     const file = join(dir, 'later.ts');

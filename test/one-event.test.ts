@@ -102,3 +102,49 @@ describe('no_event(): a kernel step that returns without an event, without a gen
     });
   }
 });
+
+describe('a one-event kernel call made without yield*: an error naming the lost event, not a log without it', () => {
+  function runOne(body: () => Gen): () => void {
+    const sim = new Sim({ sink: { event() {}, name() {}, task() {} }, strategy: new RandomStrategy(1) });
+    sim.spawn('t', body);
+    return () => void sim.run();
+  }
+
+  it('the event that ended the step replaced it', () => {
+    expect(runOne(function* () {
+      void leaf(1);
+      yield emit.rcu_read_unlock({ nesting: 0 });
+    })).toThrow(/staged a rcu_read_lock event that was never yielded \(a rcu_read_unlock event ended the step\): call it with yield\*/);
+  });
+
+  it('another leaf staged its own over it', () => {
+    expect(runOne(function* () {
+      void leaf(1);
+      yield* leaf(2);
+    })).toThrow(/staged a rcu_read_lock event that was never yielded \(another kernel call staged its own\)/);
+  });
+
+  it('a leaf without an event returned through the step it had', () => {
+    expect(runOne(function* () {
+      void leaf(1);
+      yield* no_event(2);
+    })).toThrow(/never yielded \(another kernel call returned through this step\)/);
+  });
+
+  it('the task returned with it staged', () => {
+    expect(runOne(function* () {
+      yield* leaf(1);
+      void leaf(2);
+    })).toThrow(/never yielded \(a task_exit event ended the step\)/);
+  });
+
+  it('every step taken: no error, whatever the mix', () => {
+    expect(runOne(function* () {
+      yield* leaf(1);
+      yield* no_event(2);
+      yield* maybeLeaf(4);
+      yield* leafAsGenerator(4);
+      yield* leaf(5);
+    })).not.toThrow();
+  });
+});

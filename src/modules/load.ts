@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { didYouMean, errors, MmtraceError } from '../errors.js';
 import { PROBE, REFUSED_IMPORT, type HookData } from './hooks.js';
 import { userFrame } from './stack.js';
+import { UnyieldedCall } from '../sim/task.js';
 
 /** The file name endings a module may have. */
 export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.mts', '.js', '.mjs'];
@@ -207,6 +208,9 @@ export function moduleRejection(e: unknown): MmtraceError | null {
 export function moduleFault(e: unknown): MmtraceError | null {
   if (e instanceof MmtraceError) return e.code === 'EMODULE' ? e : null;
   const at = userFrame(e);
+  // Found by the scheduler once the step ended: the module's code is off the stack by then, and
+  // the message names the task whose code made the call.
+  if (at === null && e instanceof UnyieldedCall) return errors.module(`task ${e.task ?? '?'}`, e.detail, e);
   if (at === null) return null;
   const err = e as Error;
   return errors.module(at, `the module threw: ${err.name}: ${firstLine(err.message)}`, e);

@@ -1,8 +1,21 @@
+import { kindDef } from '../trace/vocab/index.js';
+
 /** The idle task's tid (swapper): its steps are the clock moving on while every task is held. */
 export const IDLE_TID = 0xffff;
 
 /** A simulated task: a generator that yields once per event. */
 export type Gen<T = void> = Generator<0, T, void>;
+
+export const enum LeafState {
+  /** Not in use: its last step has returned (or it was never used). */
+  Idle,
+  /** A leaf staged its event and handed the step to its caller's `yield*`, which has not yet stepped it. */
+  Staged,
+  /** The event has been yielded; the next resume returns the value. */
+  Yielded,
+  /** No event: the first step returns the value. */
+  Immediate,
+}
 
 /**
  * The step of a kernel function that makes exactly one event and then returns (rcu_read_lock,
@@ -18,26 +31,45 @@ export type Gen<T = void> = Generator<0, T, void>;
  *
  * A task is suspended in at most one such step at a time (it can only be resumed into it), and a
  * step without an event is over before the caller's `yield*` returns, so one per task suffices.
+ *
+ * Called without `yield*`, a generator does nothing, but a leaf does its work and its event is
+ * lost: the next event staged overwrites it. The step knows it was never taken, so the scheduler
+ * (after each step) and the next leaf ask it, and such a call is an error naming the lost event.
  */
 export class LeafStep<T = unknown> implements Gen<T> {
-  /** The next resume returns the value (the event, if there was one, has been yielded). */
-  private returnsNext = false;
+  /** Where the step is; read by the scheduler after each step (`Staged` there is a lost event). */
+  state = LeafState.Idle;
   private value: T | undefined;
+  /** The kind of the event a leaf staged, while it waits to be yielded (for the error below). */
+  private stagedKind = 0;
   /** The result object handed to `yield*`, which reads it at once: reused, so nothing is allocated. */
   private readonly result: { value: unknown; done: boolean } = { value: 0, done: false };
 
-  /** The event is staged; the step will return `value` after it. */
-  withEvent(value: T): this {
-    this.returnsNext = false;
+  /** The event (of kind `kind`) is staged; the step will return `value` after it. */
+  withEvent(value: T, kind: number): this {
+    if (this.state === LeafState.Staged) this.dropped('another kernel call staged its own');
+    this.state = LeafState.Staged;
+    this.stagedKind = kind;
     this.value = value;
     return this;
   }
 
   /** Nothing is staged; the step returns `value` at once. */
   withoutEvent(value: T): this {
-    this.returnsNext = true;
+    if (this.state === LeafState.Staged) this.dropped('another kernel call returned through this step');
+    this.state = LeafState.Immediate;
     this.value = value;
     return this;
+  }
+
+  /**
+   * A step ended (the event of kind `endedBy` reached the sink; task_exit when the task returned)
+   * with a leaf's event still staged here: that event was overwritten or never stamped, and the
+   * leaf's side effects were done without it. The scheduler calls this when it finds `state`
+   * Staged after a step.
+   */
+  stagedAtStepEnd(endedBy: number, task: string): never {
+    this.dropped(`a ${kindDef(endedBy).name} event ended the step`, task);
   }
 
   [Symbol.iterator](): this {
@@ -46,14 +78,14 @@ export class LeafStep<T = unknown> implements Gen<T> {
 
   next(): IteratorResult<0, T> {
     const r = this.result;
-    if (!this.returnsNext) {
+    if (this.state === LeafState.Staged) {
       // the first resume: the staged event is yielded
-      this.returnsNext = true;
+      this.state = LeafState.Yielded;
       r.value = 0;
       r.done = false;
     } else {
       // resumed after the event (or stepped with none): the step returns
-      this.returnsNext = false;
+      this.state = LeafState.Idle;
       r.value = this.value;
       r.done = true;
       this.value = undefined;
@@ -62,15 +94,36 @@ export class LeafStep<T = unknown> implements Gen<T> {
   }
 
   return(value: T): IteratorResult<0, T> {
-    this.returnsNext = false;
+    this.state = LeafState.Idle;
     this.value = undefined;
     return { value, done: true };
   }
 
   throw(e: unknown): IteratorResult<0, T> {
-    this.returnsNext = false;
+    this.state = LeafState.Idle;
     this.value = undefined;
     throw e;
+  }
+
+  /**
+   * A one-event kernel call whose step was never taken: called as a plain function, not with
+   * `yield*` (a generator called that way does nothing; this one did its work and lost its event).
+   */
+  private dropped(instead: string, task?: string): never {
+    const lost = kindDef(this.stagedKind).name;
+    this.state = LeafState.Idle;
+    throw new UnyieldedCall(`a kernel call staged a ${lost} event that was never yielded (${instead}): call it with yield*`, task);
+  }
+}
+
+/**
+ * A one-event kernel call made without `yield*` (LeafStep). Found when the next leaf is called, the
+ * stack shows the caller; found when the step ends, it names the task (its code has returned).
+ */
+export class UnyieldedCall extends Error {
+  constructor(readonly detail: string, readonly task: string | undefined) {
+    super(task === undefined ? detail : `task ${task}: ${detail}`);
+    this.name = 'UnyieldedCall';
   }
 }
 
