@@ -186,7 +186,7 @@ class FramedCall<T> extends Frame<T> {
  * per call, so the levels between it and the frame outside it are not resumed for each of them.
  * It costs an object per call, so it pays only where a call makes many events below untraced levels:
  * syscall(), request() and do_user_addr_fault() under the workloads' loops; __handle_mm_fault(),
- * do_anonymous_page() and map_new_folio() under the fault path.
+ * do_anonymous_page() and map_new_folio() under the fault path; tlb_flush_mmu() under munmap.
  */
 export function framed<A extends unknown[], T>(fn: (...args: A) => Gen<T>): (...args: A) => Gen<T> {
   return (...args: A) => new FramedCall(fn(...args));
