@@ -28,7 +28,8 @@ import { traced } from '../kernel/ftrace.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';
 import {
   type Folio, HPAGE_PMD_ORDER, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_add, folio_mapcount_dec,
-  folio_get, folio_mapcount_inc, folio_put, folio_ref_add, is_huge_zero_pfn, mm_get_huge_zero_folio, page_folio, zero_folio,
+  folio_get, folio_lock, folio_mapcount_inc, folio_put, folio_ref_add, folio_trylock, folio_unlock, is_huge_zero_pfn,
+  mm_get_huge_zero_folio, page_folio, zero_folio,
 } from './folio.js';
 import { type VmFault, vmf_anon_prepare } from './internal.js';
 import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
@@ -176,32 +177,67 @@ function* do_huge_zero_wp_pmd(vmf: VmFault, orig: number): Gen<number> {
 }
 
 /**
- * do_huge_pmd_wp_page(): a write to a present, write-protected PMD leaf. The huge zero page gets a
- * new THP; an exclusive anonymous THP is reused (made writable and dirty); anything else is split
- * and the fault continues at PTE level (COW per page): VM_FAULT_FALLBACK.
+ * do_huge_pmd_wp_page(): a write to a present, write-protected PMD leaf (after mprotect gave write
+ * back, or a FOLL_FORCE write through a read-only mapping). The huge zero page gets a new THP. An
+ * anonymous THP known to be exclusive (PageAnonExclusive) is reused whatever else holds a
+ * reference: a reader's folio_get does not make it shared. One not known to be is reused only when
+ * the mapping's is its only reference, under the folio lock; anything else is split and the fault
+ * goes on at PTE level, COW per page (VM_FAULT_FALLBACK). Large folios are never in the swap cache
+ * here (swap_state.ts), so the kernel's allowance of nr_pages swap-cache references is 0.
  */
 function* do_huge_pmd_wp_page(vmf: VmFault, orig: number): Gen<number> {
   const vma = vmf.vma;
   if (is_huge_zero_pfn(entry_pfn(orig))) return yield* do_huge_zero_wp_pmd(vmf, orig);
-  const ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
-  const now = yield* read_entry(vmf.pmdp, false);
-  if (now !== orig) {
-    yield* spin_unlock(ptl);
-    return 0;
-  }
+  let ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
+  if (!(yield* pmd_unchanged(vmf, orig, ptl))) return 0;
   const folio = page_folio(entry_pfn(orig));
-  if (folio.anon && folio.mapcount === 1 && folio._refcount === 1 && vma.vm_flags & VM_WRITE) {
-    vmf.how = HOW_THP_REUSE;
-    let entry = orig;
-    entry = entry_set_bits(entry, _PAGE_ACCESSED | _PAGE_DIRTY | _PAGE_RW);
-    yield* pmdp_set_access_flags(vmf.pmdp, entry, true);
+  // The early check, with only the PMD lock held.
+  if (folio.anon_exclusive) return yield* reuse_huge_pmd(vmf, orig, ptl);
+  if (!(yield* folio_trylock(folio))) {
+    // Sleep for the folio lock without the PMD lock, holding a reference so the folio stays.
+    yield* folio_get(folio);
     yield* spin_unlock(ptl);
-    return 0;
+    yield* folio_lock(folio);
+    ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
+    if (!(yield* pmd_unchanged(vmf, orig, ptl))) {
+      yield* folio_unlock(folio);
+      yield* folio_put(folio);
+      return 0;
+    }
+    yield* folio_put(folio);
   }
+  // Re-checked: it may have become exclusive while the PMD lock was dropped.
+  if (folio.anon_exclusive || folio._refcount === 1) {
+    // folio_move_anon_rmap() (the anon_vma is not modelled), SetPageAnonExclusive().
+    folio.anon_exclusive = true;
+    yield* folio_unlock(folio);
+    return yield* reuse_huge_pmd(vmf, orig, ptl);
+  }
+  yield* folio_unlock(folio);
   yield* spin_unlock(ptl);
   vmf.how = HOW_THP_SPLIT;
   yield* __split_huge_pmd(vma, vmf.pmdp, vmf.address);
   return VM_FAULT_FALLBACK;
+}
+
+/** pmd_same() under the PMD lock: false (and the lock dropped) when the PMD changed since `orig`. */
+function* pmd_unchanged(vmf: VmFault, orig: number, ptl: SpinLock): Gen<boolean> {
+  const now = yield* read_entry(vmf.pmdp, false);
+  if (now === orig) return true;
+  yield* spin_unlock(ptl);
+  return false;
+}
+
+/**
+ * do_huge_pmd_wp_page()'s reuse: pmd_mkyoung, pmd_mkdirty and maybe_pmd_mkwrite -- writable only if
+ * the VMA is, so after a FOLL_FORCE write the target still cannot store to a read-only mapping.
+ */
+function* reuse_huge_pmd(vmf: VmFault, orig: number, ptl: SpinLock): Gen<number> {
+  vmf.how = HOW_THP_REUSE;
+  const writable = vmf.vma.vm_flags & VM_WRITE ? _PAGE_RW : 0;
+  yield* pmdp_set_access_flags(vmf.pmdp, entry_set_bits(orig, _PAGE_ACCESSED | _PAGE_DIRTY | writable), true);
+  yield* spin_unlock(ptl);
+  return 0;
 }
 
 /**
