@@ -17,9 +17,12 @@ import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE
 import { sys_mprotect } from '../src/linux/mm/mprotect.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { type Process, spawn_process } from '../src/workloads/lib.js';
+import { folio_lock, folio_unlock, page_folio } from '../src/linux/mm/folio.js';
+import { entry_pfn } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { sim } from '../src/sim/sim.js';
 import { pte_at } from './helpers/pgtable.js';
 import { runBoot, type Trace } from './helpers/harness.js';
-import { spawnOutsider, spawnThread } from './helpers/tasks.js';
+import { spawnOutsider, spawnThread, waitUntil } from './helpers/tasks.js';
 
 const FILE_BYTES = new Uint8Array(PAGE_SIZE).fill(0x46);
 /** Fixed places, with nothing mapped in the pages after either. */
@@ -110,4 +113,60 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
     expect(pte & _PAGE_RW).toBe(0);
     expect(t.of('request_end', 'debugger')[0]!.flags).toBe(FOLL_FORCE | FOLL_WRITE);
   });
+
+  for (const [path, variant] of [['gup', []], ['fast', ['vmaGup']]] as const) {
+    it(`a write marks the folio dirty under its lock (folio_mark_dirty_lock), sleeping while another task holds it, with the ${path === 'gup' ? 'mmap_lock' : 'VMA lock'} held (${path}${variant.length ? '+' + variant.join('+') : ''})`, () => {
+      let unlockedAt = -1;
+      let r!: RequestResult;
+      let folioId = 0;
+      const t = runBoot(function* (): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const ready = new Completion();
+        const locked = new Completion();
+        spawnThread(proc, 'target/0', function* () {
+          yield* sys_mmap(proc.mm, { addr: ANON_AT, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+          yield* user_access(proc.mm, ANON_AT, new Uint8Array(PAGE_SIZE).fill(0x61), true);
+          yield* complete_all(ready);
+        });
+        spawnOutsider('locker', function* () {
+          yield* wait_for_completion(ready);
+          // Whoever holds a folio locked for a while: reclaim, migration, khugepaged.
+          const folio = page_folio(entry_pfn(pte_at(proc.mm, ANON_AT)));
+          folioId = folio.id;
+          yield* folio_lock(folio);
+          yield* complete_all(locked);
+          yield* waitUntil(() => folio.waiters.length > 0);
+          unlockedAt = sim().seq + 1;
+          yield* folio_unlock(folio);
+        });
+        spawnOutsider('debugger', function* () {
+          yield* wait_for_completion(locked);
+          r = yield* proc_pid_mem_write(proc.task, ANON_AT + 8, new TextEncoder().encode('poke'));
+        });
+      }, { path, variant: [...variant], maxEvents: 200_000 });
+      expect(t.result.outcome).toBe('done');
+      expect(r.result).toBe(4);
+      const copy = t.of('copy_to_folio', 'debugger')[0]!;
+      const slept = t.of('sched_block', 'debugger', (e) => e.wait === 'folio_lock' && e.on === folioId);
+      expect(slept).toHaveLength(1);
+      expect(slept[0]!.seq).toBeGreaterThan(copy.seq);
+      // Dirtied only once the locker let go, and under the debugger's own lock of the folio.
+      const dirty = t.of('folio_mark_dirty', 'debugger', (e) => e.folio === folioId);
+      expect(dirty).toHaveLength(1);
+      expect(dirty[0]!.seq).toBeGreaterThan(unlockedAt);
+      const own = t.of('folio_flags', 'debugger', (e) => e.folio === folioId).map((e) => [e.why, e.seq < dirty[0]!.seq]);
+      expect(own).toEqual([['folio_lock', true], ['folio_unlock', false]]);
+      // It slept holding what the copy was made under: mmap_lock for read (gup), the VMA lock (fast).
+      if (path === 'gup') {
+        const released = t.of('mmap_lock_released', 'debugger', (e) => !e.write);
+        expect(released.some((e) => e.seq > dirty[0]!.seq)).toBe(true);
+        expect(released.filter((e) => e.seq > slept[0]!.seq && e.seq < dirty[0]!.seq)).toHaveLength(0);
+      } else {
+        const ended = t.of('vma_end_read', 'debugger');
+        expect(ended.filter((e) => e.seq > slept[0]!.seq && e.seq < dirty[0]!.seq)).toHaveLength(0);
+        expect(ended.some((e) => e.seq > dirty[0]!.seq)).toBe(true);
+      }
+    });
+  }
 });
+

@@ -45,7 +45,7 @@ export { untag } from '../linux/arch/x86/include/uaccess_64.js';
 export { EBUSY, EFAULT, EINVAL, ENOMEM } from '../linux/include/errno.js';
 export { traced } from '../linux/kernel/ftrace.js';
 export { local_irq_disable, local_irq_enable, rcu_read_lock, rcu_read_unlock } from '../linux/kernel/rcu/tree.js';
-export { type Folio, folio_get, folio_mark_dirty, folio_page_idx, folio_put, page_folio } from '../linux/mm/folio.js';
+export { type Folio, folio_get, folio_mark_dirty, folio_mark_dirty_lock, folio_page_idx, folio_put, page_folio } from '../linux/mm/folio.js';
 export {
   FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, check_vma_flags, get_user_page_vma_locked,
 } from '../linux/mm/gup.js';

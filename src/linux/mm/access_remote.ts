@@ -12,7 +12,7 @@ import { get_task_mm, mmput } from '../kernel/fork.js';
 import { traced } from '../kernel/ftrace.js';
 import type { TaskStruct } from '../kernel/sched.js';
 import { access_remote_vm_fast_hook } from './access_remote_fast.js';
-import { folio_mark_dirty, folio_page_idx, folio_put, page_folio } from './folio.js';
+import { folio_mark_dirty_lock, folio_page_idx, folio_put, page_folio } from './folio.js';
 import { FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
 import { copy_from_folio, copy_to_folio } from './memory.js';
 import { expand_stack } from './mmap.js';
@@ -68,7 +68,7 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
       const inFolio = folio_page_idx(folio, got.page) * PAGE_SIZE + offset;
       if (write) {
         yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
-        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
+        yield* folio_mark_dirty_lock(folio);
       } else {
         yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
       }

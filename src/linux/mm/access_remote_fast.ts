@@ -18,7 +18,7 @@ import { EBUSY } from '../include/errno.js';
 import { type Kernel, kernel, variant } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { local_irq_disable, local_irq_enable } from '../kernel/rcu/tree.js';
-import { type Folio, folio_get, folio_mark_dirty, folio_page_idx, folio_put, page_folio } from './folio.js';
+import { type Folio, folio_get, folio_mark_dirty_lock, folio_page_idx, folio_put, page_folio } from './folio.js';
 import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, check_vma_flags, get_user_page_vma_locked } from './gup.js';
 import { touch_pmd } from './huge_memory.js';
 import { copy_from_folio, copy_to_folio } from './memory.js';
@@ -261,7 +261,7 @@ function* access_remote_vm_vma_gup(
       const inFolio = folio_page_idx(folio, page) * PAGE_SIZE + offset;
       if (write) {
         yield* copy_to_folio(folio, inFolio, buf, pos, bytes, addr);
-        yield* folio_mark_dirty(folio); // folio_mark_dirty_lock
+        yield* folio_mark_dirty_lock(folio);
       } else {
         yield* copy_from_folio(folio, inFolio, buf, pos, bytes, addr);
       }

@@ -310,6 +310,17 @@ export function* folio_unlock(folio: Folio): Gen {
 }
 
 /**
+ * folio_mark_dirty_lock() (mm/page-writeback.c): folio_mark_dirty() under the folio lock, slept for
+ * when somebody holds it (reclaim, migration, khugepaged, a swap-in). A remote write calls it after
+ * its copy, still holding mmap_lock or the VMA lock and its GUP reference.
+ */
+export function* folio_mark_dirty_lock(folio: Folio): Gen {
+  yield* folio_lock(folio);
+  yield* folio_mark_dirty(folio);
+  yield* folio_unlock(folio);
+}
+
+/**
  * Queue the current task on the folio's wait queue without sleeping yet (the kernel adds the wait
  * entry while still holding a lock that keeps the folio from being unlocked and freed, e.g. the
  * PTL in migration_entry_wait_on_locked()). folio_unlock() takes it off again.
