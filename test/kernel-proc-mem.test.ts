@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
-import { _PAGE_RW } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { proc_pid_mem_read, proc_pid_mem_write } from '../src/linux/fs/proc/base.js';
 import { EIO } from '../src/linux/include/errno.js';
@@ -112,6 +112,40 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
     expect(text(back)).toBe('aaaaaaaapokeaaaa');
     expect(pte & _PAGE_RW).toBe(0);
     expect(t.of('request_end', 'debugger')[0]!.flags).toBe(FOLL_FORCE | FOLL_WRITE);
+  });
+
+  it('a FOLL_FORCE read faults an untouched PROT_NONE page in as PAGE_NONE (vm_page_prot): not present to its owner, whose load still faults', () => {
+    let r!: RequestResult;
+    let pte = 0;
+    let ownLoad = true;
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      const ready = new Completion();
+      const peeked = new Completion();
+      spawnThread(proc, 'target/0', function* () {
+        yield* sys_mmap(proc.mm, { addr: ANON_AT, len: PAGE_SIZE, prot: PROT_NONE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        yield* complete_all(ready);
+        yield* wait_for_completion(peeked);
+        ownLoad = yield* user_access(proc.mm, ANON_AT, new Uint8Array(8), false);
+      });
+      spawnOutsider('debugger', function* () {
+        yield* wait_for_completion(ready);
+        r = yield* proc_pid_mem_read(proc.task, ANON_AT, 8);
+        pte = pte_at(proc.mm, ANON_AT);
+        yield* complete_all(peeked);
+      });
+    }, { maxEvents: 200_000 });
+    expect(t.result.outcome).toBe('done');
+    // The zero page, read through GUP (which follows a PROT_NONE entry for a remote access).
+    expect(r.result).toBe(8);
+    expect(Array.from(r.data)).toEqual(new Array(8).fill(0));
+    expect(t.of('fault', 'debugger').map((e) => e.how)).toEqual(['do_anonymous_page:zero_page']);
+    // PAGE_NONE: _PAGE_PROTNONE, not present, not user; the owner's load gets SIGSEGV.
+    expect(pte & _PAGE_PRESENT).toBe(0);
+    expect(pte & _PAGE_USER).toBe(0);
+    expect(pte & _PAGE_PROTNONE).not.toBe(0);
+    expect(ownLoad).toBe(false);
+    expect(t.of('force_sig_fault', 'target/0').map((e) => [e.sig, e.addr])).toEqual([['SIGSEGV', ANON_AT]]);
   });
 
   for (const [path, variant] of [['gup', []], ['fast', ['vmaGup']]] as const) {

@@ -35,7 +35,7 @@ import { type VmFault, vmf_anon_prepare } from './internal.js';
 import { type MmuGather, tlb_remove_folio, tlb_track_range } from './mmu_gather.js';
 import {
   FAULT_FLAG_WRITE, PAGE_SIZE, VM_FAULT_FALLBACK, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, VM_HUGEPAGE, VM_WRITE, type VmAreaStruct,
-  is_vm_hugetlb_page, vma_is_anonymous,
+  is_vm_hugetlb_page, vma_is_anonymous, vm_page_prot,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, alloc_table, entry_ptr, free_table_now, pgtable_trans_huge_deposit,
@@ -68,7 +68,7 @@ export function thp_vma_allowable(vma: VmAreaStruct, addr: number): boolean {
 
 /** The PMD leaf bits vm_page_prot + pmd_mkhuge give a mapping of this VMA. */
 function huge_pmd_flags(vma: VmAreaStruct, writable: boolean): number {
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+  let flags = vm_page_prot(vma) | _PAGE_PSE;
   if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   return flags;
 }
@@ -301,7 +301,7 @@ function* __split_huge_pmd_locked(vma: VmAreaStruct, pmdp: EntryPtr, haddr: numb
     yield* set_entry(pmdp, 0); // pmdp_huge_clear_flush
     yield emit.tlb_flush({ mm: mm.id, start: haddr, end: haddr + PMD_SIZE });
     const pgtable = yield* pgtable_trans_huge_withdraw(pmdp);
-    const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
+    const zero = mk_entry(zero_folio().pfn, vm_page_prot(vma) | _PAGE_SPECIAL);
     yield* fill_pte_table(pgtable, haddr, () => zero);
     yield* set_entry(pmdp, table_entry(pgtable)); // pmd_populate
     return;
@@ -369,7 +369,7 @@ export function pud_addr(addr: number): number {
  * pud_mkdirty in insert_pud).
  */
 function huge_pud_flags(vma: VmAreaStruct, write: boolean): number {
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+  let flags = vm_page_prot(vma) | _PAGE_PSE;
   if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW; // maybe_pud_mkwrite / vm_page_prot
   if (write) flags |= _PAGE_DIRTY;
   return flags;

@@ -55,7 +55,7 @@ import {
 } from './folio.js';
 import {
   FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_FAULT_SIGBUS, VM_MAYSHARE, VM_WRITE, type VmAreaStruct, type VmOperations,
-  is_vm_hugetlb_page, vmas,
+  is_vm_hugetlb_page, vmas, vm_page_prot,
 } from './mm_types.js';
 import { type MmuGather, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc } from './mmu_gather.js';
 import {
@@ -277,7 +277,7 @@ function* huge_pte_alloc(mm: MmStruct, vma: VmAreaStruct, addr: number): Gen<Ent
 
 /** make_huge_pte(): present, user, young, PSE; writable (and dirty) when the VMA is. */
 function make_huge_pte(vma: VmAreaStruct, folio: Folio): number {
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_PSE;
+  let flags = vm_page_prot(vma) | _PAGE_PSE;
   if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   return mk_entry(folio.pfn, flags);
 }

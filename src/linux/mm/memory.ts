@@ -29,12 +29,12 @@ import { __split_huge_pmd, handle_huge_pmd_fault, huge_pud_set_accessed, zap_hug
 import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
 import { migration_entry_wait } from './migrate.js';
-import { mmap_assert_locked, vma_start_write } from './mmap_lock.js';
+import { mmap_assert_locked, vma_end_read, vma_start_write } from './mmap_lock.js';
 import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
 import {
-  FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
+  FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
   VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
-  is_vm_hugetlb_page, vma_is_anonymous,
+  is_vm_hugetlb_page, vma_is_anonymous, vm_page_prot,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
@@ -59,6 +59,7 @@ const HOW_WP_COPY = name('do_wp_page:copy');
 const HOW_YOUNG = name('handle_pte_fault:young');
 const HOW_RACED = name('handle_pte_fault:raced');
 const HOW_RETRY = name('vmf_anon_prepare:retry');
+const HOW_CALL_FAULT_RETRY = name('vmf_can_call_fault:retry');
 const HOW_IO_RETRY = name('filemap_fault:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
 const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
@@ -76,7 +77,7 @@ function is_write(vmf: VmFault): boolean {
 
 /** The PTE flags vm_page_prot gives a mapping of this VMA (writable only when asked and allowed). */
 function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  let flags = vm_page_prot(vma);
   if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   return flags;
 }
@@ -156,7 +157,7 @@ const do_anonymous_page = framed(function* do_anonymous_page(vmf: VmFault): Gen<
     if (!locked) return 0;
     const old = yield* read_entry(locked.ptep, false);
     if (entry_none(old)) {
-      const zero = mk_entry(zero_folio().pfn, _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL);
+      const zero = mk_entry(zero_folio().pfn, vm_page_prot(vma) | _PAGE_SPECIAL);
       yield* set_entry(locked.ptep, zero);
     }
     yield* pte_unmap_unlock(locked.ptl);
@@ -181,6 +182,22 @@ function released(vmf: VmFault, ret: number): number {
 }
 
 /**
+ * vmf_can_call_fault(): under the VMA lock alone, only ops with ->map_pages may have ->fault
+ * called (the others may need mmap_lock, as secretmem's is not known not to): drop the VMA lock
+ * and retry under mmap_lock. Under mmap_lock, or with such ops, nothing happens.
+ */
+function vmf_can_call_fault(vmf: VmFault): Gen<number> {
+  if (vmf.vma.vm_ops!.map_pages || !(vmf.flags & FAULT_FLAG_VMA_LOCK)) return no_event(0);
+  return retry_under_mmap_lock(vmf);
+}
+
+function* retry_under_mmap_lock(vmf: VmFault): Gen<number> {
+  vmf.how = HOW_CALL_FAULT_RETRY;
+  yield* vma_end_read(vmf.vma);
+  return VM_FAULT_RETRY;
+}
+
+/**
  * do_read_fault(): map the page-cache folio read-only (map-around is not modelled). A large folio
  * (khugepaged's file THP) is PTE-mapped: its page for this index (set_pte_range). The kernel's
  * finish_fault would map a PMD leaf (do_set_pmd) when the PMD is none and the VMA suits; file PMD
@@ -188,6 +205,8 @@ function released(vmf: VmFault, ret: number): number {
  */
 function* do_read_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_READ;
+  const cannot = yield* vmf_can_call_fault(vmf);
+  if (cannot) return cannot;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_fault(vmf, index);
@@ -212,6 +231,8 @@ function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
 /** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
 function* do_cow_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_COW;
+  const cannot = yield* vmf_can_call_fault(vmf);
+  if (cannot) return cannot;
   const prepared = yield* vmf_anon_prepare(vmf);
   if (prepared) return prepared;
   const vma = vmf.vma;
@@ -230,6 +251,8 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
 /** do_shared_fault(): a write to a shared file mapping dirties the page-cache folio in place. */
 function* do_shared_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_SHARED;
+  const cannot = yield* vmf_can_call_fault(vmf);
+  if (cannot) return cannot;
   const vma = vmf.vma;
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_fault(vmf, index);
@@ -373,7 +396,7 @@ function* swap_in(vmf: VmFault, orig: number): Gen<number> {
   const exclusive = pte_swp_exclusive(orig);
   yield* swap_entry_put(offset); // swap_free_nr()
   if (should_try_to_free_swap(folio, vma, vmf.flags)) yield* folio_free_swap(folio);
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED; // mk_pte(page, vma->vm_page_prot)
+  let flags = vm_page_prot(vma); // mk_pte(page, vma->vm_page_prot)
   let write_done = false;
   const reuse = exclusive || folio._refcount === 1;
   if (reuse && vma.vm_flags & VM_WRITE) {
@@ -827,7 +850,7 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
     vma.vm_flags |= want;
     yield emit.vma_flags({ vma: vma.id, old, new: vma.vm_flags });
   }
-  let flags = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED | _PAGE_SPECIAL;
+  let flags = vm_page_prot(vma) | _PAGE_SPECIAL; // the caller's prot: vma->vm_page_prot
   if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   for (let off = 0; off < size; off += PAGE_SIZE) {
     const a = addr + off;

@@ -13,7 +13,8 @@ import type { Task } from '../../sim/task.js';
 import { LruList, PageFlags, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
 import { PageBytes } from '../../trace/page-bytes.js';
 import {
-  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, entry_size,
+  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_USER,
+  entry_size,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel, type Kernel, perKernel } from '../kernel.js';
 import { RwSemaphore } from '../kernel/locking/rwsem.js';
@@ -285,6 +286,11 @@ export class AddressSpace {
  */
 export interface VmOperations {
   readonly name: string;
+  /**
+   * ->map_pages is set: the ops' ->fault may run under the VMA lock alone (every such ops has been
+   * audited for it; vmf_can_call_fault). Fault-around itself is not modelled, only this.
+   */
+  readonly map_pages?: true;
   readonly access?: (vma: VmAreaStruct, addr: number, buf: Uint8Array, len: number, write: boolean) => Generator<0, number, void>;
 }
 
@@ -349,6 +355,20 @@ export class VmAreaStruct {
 /** folio_is_file_lru(): a folio of the file LRU (not swap-backed). */
 export function folio_is_file_lru(folio: Folio): boolean {
   return (folio.flags & PG_swapbacked) === 0;
+}
+
+/**
+ * The entry bits vma->vm_page_prot gives every mapping of this VMA, before a fault adds write and
+ * dirty (vm_get_page_prot(), x86 protection_map). A VMA with no access is PAGE_NONE: not present,
+ * not user, _PAGE_PROTNONE -- what a FOLL_FORCE read (ptrace, /proc/PID/mem) faults into a
+ * PROT_NONE mapping, which GUP follows and the owner's own loads still fault on. Otherwise present,
+ * user and young. The write bit is left to the faults: a private mapping's vm_page_prot is never
+ * writable, and the shared ones here get write per fault (shared writable mappings without
+ * write-notify would have it from the start: not modelled, docs/semantics.md).
+ */
+export function vm_page_prot(vma: VmAreaStruct): number {
+  if (!(vma.vm_flags & VM_ACCESS_FLAGS)) return _PAGE_PROTNONE | _PAGE_ACCESSED;
+  return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
 }
 
 export function vma_is_anonymous(vma: VmAreaStruct): boolean {
