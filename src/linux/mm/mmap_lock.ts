@@ -12,6 +12,7 @@ import {
 } from '../kernel/locking/rwsem.js';
 import { rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js';
 import { traced } from '../kernel/ftrace.js';
+import { kernel } from '../kernel.js';
 import {
   type MmStruct, type VmAreaStruct, VM_REFCNT_EXCLUDE_READERS_FLAG, VM_REFCNT_LIMIT,
 } from './mm_types.js';
@@ -164,7 +165,13 @@ function* wait_for_refcnt(vma: VmAreaStruct, target: number): Gen<boolean> {
  * vma_start_write(): with mmap_lock write-held, exclude readers and mark the VMA write-locked for
  * this mmap write section. Sleeps -- holding mmap_lock for write -- until readers drain.
  */
-export function* vma_start_write(vma: VmAreaStruct): Gen {
+export function vma_start_write(vma: VmAreaStruct): Gen {
+  // Without CONFIG_PER_VMA_LOCK no reader takes a VMA lock, and the kernel's stub does nothing.
+  if (!kernel().config.CONFIG_PER_VMA_LOCK) return no_event(undefined);
+  return vma_start_write_locked(vma);
+}
+
+function* vma_start_write_locked(vma: VmAreaStruct): Gen {
   const mm = vma.vm_mm;
   yield* mmap_assert_write_locked(mm);
   if (vma_is_write_locked(vma)) return;
@@ -180,7 +187,9 @@ export function* vma_start_write(vma: VmAreaStruct): Gen {
   yield emit.vma_start_write({ vma: vma.id, waited, vm_lock_seq: vma.vm_lock_seq });
 }
 
+/** vma_assert_write_locked(): without CONFIG_PER_VMA_LOCK, mmap_assert_write_locked() of its mm. */
 export function vma_assert_write_locked(vma: VmAreaStruct): Gen {
+  if (!kernel().config.CONFIG_PER_VMA_LOCK) return mmap_assert_write_locked(vma.vm_mm);
   return assertion(vma_is_write_locked(vma), WARN_VMA_NOT_WRITE_LOCKED, vma.id);
 }
 
@@ -312,7 +321,16 @@ function count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
  * lock_vma_under_rcu() (§2.5): find and read-lock the VMA at `address` without mmap_lock. Never
  * sleeps and never waits for writers: returns null and the caller falls back to mmap_lock.
  */
-export const lock_vma_under_rcu = traced('lock_vma_under_rcu', function* (
+/**
+ * lock_vma_under_rcu(): without CONFIG_PER_VMA_LOCK the kernel's stub, NULL at once with nothing
+ * traced, so every caller takes mmap_lock instead (madvise's MADV_DONTNEED, the fault handler).
+ */
+export function lock_vma_under_rcu(mm: MmStruct, address: number): Gen<VmAreaStruct | null> {
+  if (!kernel().config.CONFIG_PER_VMA_LOCK) return no_event(null);
+  return lock_vma_under_rcu_locked(mm, address);
+}
+
+const lock_vma_under_rcu_locked = traced('lock_vma_under_rcu', function* (
   mm: MmStruct,
   address: number,
 ): Gen<VmAreaStruct | null> {
