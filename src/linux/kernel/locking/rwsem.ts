@@ -8,10 +8,12 @@
  *  - read slow path steals the lock only if no writer holds it, HANDOFF is clear, and it is not
  *    already owned by other readers;
  *  - wake-up (rwsem_mark_wake): a reader at the head wakes every queued reader (up to 256), skipping
- *    writers, and grants them the lock; a writer at the head is woken alone and stays queued: it
- *    takes the lock itself when it runs (rwsem_try_write_lock), so a reader arriving in between
- *    steals it, and the writer sleeps again -- until it has waited RWSEM_WAIT_TIMEOUT and sets
- *    HANDOFF, which stops the stealing;
+ *    writers, and grants them the lock -- unless a writer took it meanwhile, when a head reader that
+ *    has waited RWSEM_WAIT_TIMEOUT sets HANDOFF; a writer at the head is woken alone, whoever holds
+ *    the lock, and stays queued: it takes the lock itself when it runs (rwsem_try_write_lock), so a
+ *    reader arriving in between steals it, and the writer sleeps again -- until it has waited
+ *    RWSEM_WAIT_TIMEOUT and sets HANDOFF itself, which stops the stealing. A queued reader never
+ *    sets HANDOFF on its own account or another's;
  *  - killable sleeps return -EINTR on a fatal signal and leave the queue.
  * Simplification: no optimistic spinning (a writer never spins on the owner, so it never takes the
  * lock ahead of the queue except through rwsem_try_write_lock when it finds the lock free).
@@ -82,28 +84,48 @@ function reader_may_steal(sem: RwSemaphore): boolean {
   return sem.writer === null && !sem.handoff && !owned_by_other_readers;
 }
 
-/** HANDOFF: the head waiter has waited longer than RWSEM_WAIT_TIMEOUT. */
-function check_handoff(sem: RwSemaphore): boolean {
-  const head = sem.waiters[0];
-  if (head === undefined || sem.handoff) return false;
-  if (sim().tick - head.since <= kernel().config.rwsemWaitTimeoutTicks) return false;
+/** Has this waiter waited longer than RWSEM_WAIT_TIMEOUT? */
+function timed_out(waiter: Waiter): boolean {
+  return sim().tick - waiter.since > kernel().config.rwsemWaitTimeoutTicks;
+}
+
+/**
+ * Set HANDOFF for the head waiter (it has timed out): readers stop stealing, and the lock goes to
+ * it next. True when this set it (its rwsem_handoff event is the caller's to make).
+ */
+function set_handoff(sem: RwSemaphore): boolean {
+  if (sem.handoff) return false;
   sem.handoff = true;
   return true;
 }
 
+/** What rwsem_mark_wake() did: the tasks to wake, and whether it set HANDOFF. */
+interface MarkWake {
+  readonly woken: Task[];
+  readonly handoff: boolean;
+}
+
+const NOBODY: MarkWake = Object.freeze({ woken: [], handoff: false });
+
 /**
- * rwsem_mark_wake(): the waiters to wake now (the caller wakes them). Readers at the head are granted
- * the lock here; a writer at the head is only woken, and stays queued until rwsem_try_write_lock()
- * succeeds. RWSEM_WAKE_ANY when `any`; RWSEM_WAKE_READ_OWNED (downgrade) otherwise.
+ * rwsem_mark_wake(): the waiters to wake now (the caller wakes them). RWSEM_WAKE_ANY when `any`,
+ * RWSEM_WAKE_READ_OWNED (the caller holds it for read: a downgrade, a reader that stole it)
+ * otherwise.
+ *  - A writer at the head is woken for RWSEM_WAKE_ANY whoever holds the lock: it stays queued and
+ *    tries for it itself when it runs (rwsem_try_write_lock), and fails if the lock was taken again.
+ *  - Readers at the head (up to 256, skipping writers) are granted the lock here, unless a writer
+ *    took it meanwhile: then nothing, but a head reader that has timed out sets HANDOFF.
  */
-function rwsem_mark_wake(sem: RwSemaphore, any: boolean): Task[] {
+function rwsem_mark_wake(sem: RwSemaphore, any: boolean): MarkWake {
   const head = sem.waiters[0];
-  if (head === undefined || sem.writer !== null) return [];
+  if (head === undefined) return NOBODY;
   if (head.write) {
-    if (!any || sem.readers > 0 || head.woken) return [];
+    // wake_q_add() of a writer already marked for wake-up is nothing new.
+    if (!any || head.woken) return NOBODY;
     head.woken = true;
-    return [head.task];
+    return { woken: [head.task], handoff: false };
   }
+  if (sem.writer !== null) return { woken: [], handoff: timed_out(head) && set_handoff(sem) };
   const woken: Task[] = [];
   for (let i = 0; i < sem.waiters.length && woken.length < MAX_READERS_WAKEUP; ) {
     const w = sem.waiters[i]!;
@@ -117,7 +139,7 @@ function rwsem_mark_wake(sem: RwSemaphore, any: boolean): Task[] {
     woken.push(w.task);
   }
   sem.handoff = false;
-  return woken;
+  return { woken, handoff: false };
 }
 
 function grant_read(sem: RwSemaphore, t: Task): void {
@@ -133,10 +155,12 @@ function drop_read(sem: RwSemaphore, t: Task): void {
 
 /**
  * rwsem_wake(): grant the lock to the readers that may have it now, or wake the writer at the head,
- * in one step described by one rwsem_wake event (the kernel does it under one wait_lock hold).
+ * in one step described by one rwsem_wake event (the kernel does it under one wait_lock hold); or
+ * the head reader's HANDOFF, when a writer holds the lock.
  */
 function* rwsem_wake(sem: RwSemaphore, any: boolean): Gen {
-  const woken = rwsem_mark_wake(sem, any);
+  const { woken, handoff } = rwsem_mark_wake(sem, any);
+  if (handoff) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
   if (woken.length === 0) return;
   const s = sim();
   for (const t of woken) s.makeRunnable(t);
@@ -153,7 +177,7 @@ function* rwsem_try_write_lock(sem: RwSemaphore, waiter: Waiter): Gen<boolean> {
   const first = sem.waiters[0] === waiter;
   if (sem.handoff && !first) return false;
   if (sem.writer !== null || sem.readers > 0) {
-    if (first && check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    if (first && timed_out(waiter) && set_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
     return false;
   }
   sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
@@ -165,11 +189,12 @@ function* rwsem_try_write_lock(sem: RwSemaphore, waiter: Waiter): Gen<boolean> {
 /**
  * rwsem_del_waiter(): leave the queue; the last waiter to leave clears HANDOFF (and WAITERS), or a
  * HANDOFF set by a waiter that gave up would outlive the queue and turn every later reader away
- * from a free lock, into a queue nobody wakes.
+ * from a free lock, into a queue nobody wakes. True when waiters remain.
  */
-function rwsem_del_waiter(sem: RwSemaphore, waiter: Waiter): void {
+function rwsem_del_waiter(sem: RwSemaphore, waiter: Waiter): boolean {
   sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
   if (sem.waiters.length === 0) sem.handoff = false;
+  return sem.waiters.length > 0;
 }
 
 /**
@@ -190,13 +215,13 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
       return 0;
     }
     if (killable && task.fatalSignal) {
-      rwsem_del_waiter(sem, waiter);
+      const first = sem.waiters[0] === waiter;
+      const remain = rwsem_del_waiter(sem, waiter);
       yield emit.rwsem_fail({ sem: sem.id, class: sem.cls.id, mode, err: -EINTR });
-      // rwsem_del_wake_waiter(): our leaving may let the new head in.
-      yield* rwsem_wake(sem, true);
+      // rwsem_del_wake_waiter(): the head leaving may let the new head in.
+      if (first && remain) yield* rwsem_wake(sem, true);
       return -EINTR;
     }
-    if (!write && check_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
     // set_current_state() before the last look: a wake that came while we were deciding to sleep
     // (it found us running, so it could not make us runnable) must not be lost.
     if (waiter.granted || waiter.woken) continue;
