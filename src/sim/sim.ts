@@ -215,13 +215,15 @@ export class Sim {
     const stopAfter = this.opts.stopAfter ?? Number.MAX_SAFE_INTEGER;
     for (;;) {
       if (this.seq >= stopAfter) return { events: this.seq, ticks: this.tick, outcome: 'stopped' };
-      if (this.nextWake <= this.tick && this.fireOneTimer()) {
+      // A timer due at the limit does not fire: the limit's event is the run's next and last.
+      if (this.nextWake <= this.tick && this.seq < this.maxEvents && this.fireOneTimer()) {
         this.afterEvent();
         continue;
       }
       if (this.liveUserTasks === 0 && this.runnable.length === 0) {
         return { events: this.seq, ticks: this.tick, outcome: 'done' };
       }
+      if (this.seq >= this.maxEvents) return this.endAtLimit();
       if (this.runnable.length === 0) {
         if (this.sleepers.length > 0) {
           this.tick = this.earliestWake();
@@ -230,11 +232,6 @@ export class Sim {
         if (this.liveUserTasks === 0) return { events: this.seq, ticks: this.tick, outcome: 'done' };
         this.reportDeadlock();
         return { events: this.seq, ticks: this.tick, outcome: 'deadlock' };
-      }
-      if (this.seq >= this.maxEvents) {
-        emit.event_limit({ limit: this.maxEvents });
-        this.stampStaged(0);
-        return { events: this.seq, ticks: this.tick, outcome: 'limit' };
       }
       this.step++;
       const task = this.strategy.pick(this.runnable, this.step, this.sleepers.length > 0);
@@ -255,6 +252,13 @@ export class Sim {
       this.running = undefined;
       this.afterEvent();
     }
+  }
+
+  /** The run has its limit's events: one event_limit event says so, and it ends. */
+  private endAtLimit(): SimResult {
+    emit.event_limit({ limit: this.maxEvents });
+    this.stampStaged(0);
+    return { events: this.seq, ticks: this.tick, outcome: 'limit' };
   }
 
   private afterEvent(): void {
