@@ -37,7 +37,8 @@ interface Layout {
 }
 
 /** The target maps its layout; then `debugger` runs against it. */
-function withTarget(debugger_: (proc: Process, at: Layout) => Gen): Trace {
+/** `readFile`: the target reads its file page first, so a PTE maps the page-cache folio read-only. */
+function withTarget(debugger_: (proc: Process, at: Layout) => Gen, readFile = false): Trace {
   const t = runBoot(function* (): Gen {
     const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
     const ready = new Completion();
@@ -50,6 +51,7 @@ function withTarget(debugger_: (proc: Process, at: Layout) => Gen): Trace {
       yield* sys_mprotect(mm, at.anon + PAGE_SIZE, PAGE_SIZE, PROT_NONE);
       const file = yield* create_file('/data/f', FILE_BYTES);
       at.file = yield* sys_mmap(mm, { addr: FILE_AT, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_FIXED, file });
+      if (readFile) yield* user_access(mm, at.file, new Uint8Array(4), false);
       yield* complete_all(ready);
     });
     spawnOutsider('debugger', function* () {
@@ -112,6 +114,38 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
     expect(text(back)).toBe('aaaaaaaapokeaaaa');
     expect(pte & _PAGE_RW).toBe(0);
     expect(t.of('request_end', 'debugger')[0]!.flags).toBe(FOLL_FORCE | FOLL_WRITE);
+  });
+
+  it('a write into a read-mapped private file page copies it, holding a reference of its own to the page-cache folio across the copy (wp_page_copy)', () => {
+    let r!: RequestResult;
+    let back!: RequestResult;
+    let cacheId = 0;
+    let refBefore = 0;
+    let refAfter = 0;
+    const t = withTarget(function* (proc, at) {
+      // The target reads its file page first: the PTE maps the page-cache folio read-only.
+      const folio = page_folio(entry_pfn(pte_at(proc.mm, at.file)));
+      cacheId = folio.id;
+      refBefore = folio._refcount;
+      r = yield* proc_pid_mem_write(proc.task, at.file + 4, new TextEncoder().encode('poke'));
+      refAfter = folio._refcount;
+      back = yield* proc_pid_mem_read(proc.task, at.file, 12);
+    }, true);
+    expect(r.result).toBe(4);
+    expect(text(back)).toBe('FFFFpokeFFFF');
+    expect(t.of('fault', 'debugger').map((e) => e.how)).toEqual(['do_wp_page:copy']);
+    const fault = t.of('fault', 'debugger')[0]!;
+    const copy = t.of('folio_copy', 'debugger')[0]!;
+    expect(copy.src).toBe(cacheId);
+    // Taken under the PTL, before it was dropped for the copy; dropped with the mapping's after.
+    const gets = t.of('folio_get', 'debugger', (e) => e.folio === cacheId && e.seq < copy.seq);
+    expect(gets).toHaveLength(1);
+    const unlockBeforeCopy = t.of('spin_unlock', 'debugger', (e) => e.class === 'ptl' && e.seq > gets[0]!.seq && e.seq < copy.seq);
+    expect(unlockBeforeCopy).toHaveLength(1);
+    const puts = t.of('folio_put', 'debugger', (e) => e.folio === cacheId && e.seq > copy.seq && e.seq < fault.seq);
+    expect(puts).toHaveLength(2);
+    // The page cache keeps its own reference; the fault's and the mapping's are gone.
+    expect(refAfter).toBe(refBefore - 1);
   });
 
   it('a FOLL_FORCE read faults an untouched PROT_NONE page in as PAGE_NONE (vm_page_prot): not present to its owner, whose load still faults', () => {

@@ -21,7 +21,7 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_fault, folio_lock_or_retry } from './filemap.js';
 import {
-  type Folio, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { dev_dax_huge_fault, vma_is_dax } from '../drivers/dax/device.js';
@@ -43,7 +43,7 @@ import {
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
 import { folio_add_lru } from './swap.js';
-import { folio_free_swap, free_swap_and_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
+import { folio_free_swap, free_swap_and_cache, free_swap_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { swap_entry_put } from './swapfile.js';
 
 export { table_alloc } from './pgtable.js';
@@ -304,22 +304,34 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
     yield* pte_unmap_unlock(ptl);
     return 0;
   }
-  // wp_page_copy(): drop the lock, copy, re-take and re-check.
+  // A reference of the fault's own keeps the old folio while the PTL is dropped for the copy: a
+  // zap meanwhile (MADV_DONTNEED, truncation) must not free what is being copied.
+  if (old) yield* folio_get(old);
   yield* pte_unmap_unlock(ptl);
+  return yield* wp_page_copy(vmf, orig, old, page);
+}
+
+/**
+ * wp_page_copy(): copy the old page (or zeros) into a new anonymous folio with the PTL dropped, then
+ * re-take it and map the copy if the PTE is still `orig`. `old` carries the fault's reference,
+ * dropped on every way out; on success also the old mapping's, after the swap cache let go of it.
+ */
+function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: number | null): Gen<number> {
+  const vma = vmf.vma;
   vmf.how = HOW_WP_COPY;
   const prepared = yield* vmf_anon_prepare(vmf);
-  if (prepared) return prepared;
+  if (prepared) {
+    if (old) yield* folio_put(old);
+    return prepared;
+  }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   yield* copy_user_highpage(folio, old, old && page !== null ? folio_page_idx(old, page) : 0);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
-  if (!locked) {
+  const now = locked ? yield* read_entry(locked.ptep, false) : orig;
+  if (!locked || now !== orig) {
+    if (locked) yield* pte_unmap_unlock(locked.ptl);
     yield* folio_put(folio);
-    return 0;
-  }
-  const now = yield* read_entry(locked.ptep, false);
-  if (now !== orig) {
-    yield* pte_unmap_unlock(locked.ptl);
-    yield* folio_put(folio);
+    if (old) yield* folio_put(old);
     return 0;
   }
   yield* folio_add_new_anon_rmap(folio);
@@ -327,7 +339,11 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   if (old) yield* folio_mapcount_dec(old);
   yield* pte_unmap_unlock(locked.ptl);
   yield* folio_add_lru(folio);
-  if (old) yield* folio_put(old); // the old mapping's reference
+  if (old) {
+    yield* folio_put(old); // the old mapping's reference
+    yield* free_swap_cache(old);
+    yield* folio_put(old); // the fault's
+  }
   return 0;
 }
 

@@ -183,6 +183,17 @@ export function* folio_free_swap(folio: Folio): Gen<boolean> {
 }
 
 /**
+ * free_swap_cache() (mm/swap_state.c): an unmapped folio still in the swap cache leaves it, if it
+ * can be locked without waiting -- what a COW copy does to the folio it copied.
+ */
+export function* free_swap_cache(folio: Folio): Gen {
+  if (!(folio.flags & PG_swapcache) || folio.mapcount > 0) return;
+  if (!(yield* folio_trylock(folio))) return;
+  yield* folio_free_swap(folio);
+  yield* folio_unlock(folio);
+}
+
+/**
  * free_swap_and_cache() for one swap PTE being zapped (the PTL held): the slot loses the reference;
  * if only the swap cache still holds it, __try_to_reclaim_swap() frees the cache folio's hold on it
  * -- if the folio can be locked without waiting (folio_trylock), else it stays for reclaim.
