@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
-import { _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { proc_pid_mem_read, proc_pid_mem_write } from '../src/linux/fs/proc/base.js';
 import { EIO } from '../src/linux/include/errno.js';
@@ -122,6 +122,7 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
     let cacheId = 0;
     let refBefore = 0;
     let refAfter = 0;
+    let pte = 0;
     const t = withTarget(function* (proc, at) {
       // The target reads its file page first: the PTE maps the page-cache folio read-only.
       const folio = page_folio(entry_pfn(pte_at(proc.mm, at.file)));
@@ -129,6 +130,7 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
       refBefore = folio._refcount;
       r = yield* proc_pid_mem_write(proc.task, at.file + 4, new TextEncoder().encode('poke'));
       refAfter = folio._refcount;
+      pte = pte_at(proc.mm, at.file);
       back = yield* proc_pid_mem_read(proc.task, at.file, 12);
     }, true);
     expect(r.result).toBe(4);
@@ -146,6 +148,34 @@ describe('/proc/PID/mem: mem_rw (fs/proc/base.c)', () => {
     expect(puts).toHaveLength(2);
     // The page cache keeps its own reference; the fault's and the mapping's are gone.
     expect(refAfter).toBe(refBefore - 1);
+    // The copy's PTE: dirty (maybe_mkwrite(pte_mkdirty())), still read-only.
+    expect(pte & _PAGE_DIRTY).not.toBe(0);
+    expect(pte & _PAGE_RW).toBe(0);
+  });
+
+  it('a write into a read-only private page that maps the zero page copies it into a dirty, read-only PTE', () => {
+    let pte = 0;
+    let back!: RequestResult;
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      const ready = new Completion();
+      spawnThread(proc, 'target/0', function* () {
+        yield* sys_mmap(proc.mm, { addr: ANON_AT, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        yield* user_access(proc.mm, ANON_AT, new Uint8Array(8), false); // the zero page
+        yield* complete_all(ready);
+      });
+      spawnOutsider('debugger', function* () {
+        yield* wait_for_completion(ready);
+        yield* proc_pid_mem_write(proc.task, ANON_AT, new TextEncoder().encode('poke'));
+        pte = pte_at(proc.mm, ANON_AT);
+        back = yield* proc_pid_mem_read(proc.task, ANON_AT, 6);
+      });
+    }, { maxEvents: 200_000 });
+    expect(t.result.outcome).toBe('done');
+    expect(t.of('fault', 'debugger').map((e) => e.how)).toEqual(['do_wp_page:copy']);
+    expect(Array.from(back.data)).toEqual([0x70, 0x6f, 0x6b, 0x65, 0, 0]);
+    expect(pte & _PAGE_DIRTY).not.toBe(0);
+    expect(pte & _PAGE_RW).toBe(0);
   });
 
   it('a FOLL_FORCE read faults an untouched PROT_NONE page in as PAGE_NONE (vm_page_prot): not present to its owner, whose load still faults', () => {

@@ -75,11 +75,23 @@ function is_write(vmf: VmFault): boolean {
   return (vmf.flags & FAULT_FLAG_WRITE) !== 0;
 }
 
-/** The PTE flags vm_page_prot gives a mapping of this VMA (writable only when asked and allowed). */
+/**
+ * The PTE flags of a new anonymous page (do_anonymous_page): vm_page_prot, and writable and dirty
+ * only when asked and the VMA is writable (a FOLL_FORCE write to a read-only VMA maps it clean).
+ */
 function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
   let flags = vm_page_prot(vma);
   if (writable && vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
   return flags;
+}
+
+/**
+ * The PTE flags a write fault's copy or page-cache page gets (set_pte_range, wp_page_copy):
+ * maybe_mkwrite(pte_mkdirty()), so always dirty -- the write happened -- and writable only if the
+ * VMA is (after a FOLL_FORCE write the target still cannot store to a read-only mapping).
+ */
+function write_fault_pte_flags(vma: VmAreaStruct): number {
+  return vm_page_prot(vma) | _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0);
 }
 
 /** p4d_alloc + pud_alloc: the PUD slot for addr, allocating the PUD table if needed (P4D folded). */
@@ -124,7 +136,7 @@ function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
  * A frame (sim/frame.ts), as is do_anonymous_page: a dozen events per call, two to four levels
  * below the traced handle_mm_fault, which need not be resumed for each.
  */
-const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio, writable: boolean, anon: boolean, page: number = folio.pfn): Gen<boolean> {
+const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio, flags: number, anon: boolean, page: number = folio.pfn): Gen<boolean> {
   const vma = vmf.vma;
   yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
@@ -141,7 +153,7 @@ const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio,
   } else {
     yield* folio_mapcount_inc(folio); // folio_add_file_rmap_pte
   }
-  yield* set_entry(locked.ptep, mk_entry(page, vma_pte_flags(vma, writable)));
+  yield* set_entry(locked.ptep, mk_entry(page, flags));
   yield* pte_unmap_unlock(locked.ptl);
   if (anon) yield* folio_add_lru(folio);
   return true;
@@ -171,7 +183,7 @@ const do_anonymous_page = framed(function* do_anonymous_page(vmf: VmFault): Gen<
   }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The allocation's reference becomes the mapping's.
-  if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
+  if (!(yield* map_new_folio(vmf, folio, vma_pte_flags(vma, true), true))) yield* folio_put(folio);
   return 0;
 });
 
@@ -213,7 +225,7 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   if (typeof folio === 'number') return released(vmf, folio);
   const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
   const page = folio.pfn + (index - folio.index);
-  const mapped = yield* map_new_folio(vmf, folio, shared_writable, false, page);
+  const mapped = yield* map_new_folio(vmf, folio, vma_pte_flags(vma, shared_writable), false, page);
   yield* folio_unlock(folio);
   if (!mapped) yield* folio_put(folio);
   return 0;
@@ -244,7 +256,7 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   yield* copy_user_highpage(folio, src, index - src.index);
   yield* folio_unlock(src);
   yield* folio_put(src);
-  if (!(yield* map_new_folio(vmf, folio, true, true))) yield* folio_put(folio);
+  if (!(yield* map_new_folio(vmf, folio, write_fault_pte_flags(vma), true))) yield* folio_put(folio);
   return 0;
 }
 
@@ -257,7 +269,7 @@ function* do_shared_fault(vmf: VmFault): Gen<number> {
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_fault(vmf, index);
   if (typeof folio === 'number') return released(vmf, folio);
-  const mapped = yield* map_new_folio(vmf, folio, true, false, folio.pfn + (index - folio.index));
+  const mapped = yield* map_new_folio(vmf, folio, write_fault_pte_flags(vma), false, folio.pfn + (index - folio.index));
   if (mapped) yield* folio_mark_dirty(folio); // fault_dirty_shared_page, which unlocks
   yield* folio_unlock(folio);
   if (!mapped) yield* folio_put(folio);
@@ -335,7 +347,7 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     return 0;
   }
   yield* folio_add_new_anon_rmap(folio);
-  yield* set_entry(locked.ptep, mk_entry(folio.pfn, vma_pte_flags(vma, true)));
+  yield* set_entry(locked.ptep, mk_entry(folio.pfn, write_fault_pte_flags(vma)));
   if (old) yield* folio_mapcount_dec(old);
   yield* pte_unmap_unlock(locked.ptl);
   yield* folio_add_lru(folio);
