@@ -3,7 +3,8 @@
  * POKE, /proc/PID/mem) may go through a read-only PTE without a fault only in a private mapping
  * that is not writable, and only to an anonymous page that is PageAnonExclusive. A writable VMA's
  * read-only PTE, or a page that is not known to be exclusive, takes the write fault first:
- * do_wp_page() then reuses the page (nobody else holds it) and marks it exclusive.
+ * do_wp_page() then reuses the page (nobody else holds it) and marks it exclusive. (A writable
+ * VMA's exclusive page is read-only only until mprotect gives write back, which makes it writable.)
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
@@ -41,9 +42,9 @@ function forceWrite({ finalProt, shared }: Setup) {
       const mm = proc.mm;
       addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
       if (!(yield* user_access(mm, addr, Uint8Array.of(1), true))) throw new Error('store faulted');
+      if (shared) page_folio(entry_pfn(pte_at(mm, addr))).anon_exclusive = false;
       yield* sys_mprotect(mm, addr, PAGE_SIZE, PROT_READ);
       if (finalProt !== PROT_READ) yield* sys_mprotect(mm, addr, PAGE_SIZE, finalProt);
-      if (shared) page_folio(entry_pfn(pte_at(mm, addr))).anon_exclusive = false;
       yield* complete_all(ready);
     });
     spawnOutsider('debugger', function* () {
@@ -77,9 +78,18 @@ describe('can_follow_write_pte: FOLL_FORCE writes through a read-only PTE (mm/gu
     expect(r.pte & _PAGE_RW).toBe(0);
   });
 
-  it('a read-only PTE in a writable VMA takes the write fault, which makes it writable', () => {
-    const r = forceWrite({ finalProt: PROT_READ | PROT_WRITE, shared: false });
+  it('a read-only PTE in a writable VMA takes the write fault, which makes it writable (a page not known to be exclusive: mprotect left it read-only)', () => {
+    const r = forceWrite({ finalProt: PROT_READ | PROT_WRITE, shared: true });
     expect(r.faults).toEqual(['do_wp_page:reuse']);
+    expect(r.written).toBe(1);
+    expect(r.bytes).toBe(0xcc);
+    expect(r.pte & _PAGE_RW).toBe(_PAGE_RW);
+    expect(r.exclusive).toBe(true);
+  });
+
+  it('an exclusive page of a VMA made writable again is writable already (mprotect, MM_CP_TRY_CHANGE_WRITABLE): no fault', () => {
+    const r = forceWrite({ finalProt: PROT_READ | PROT_WRITE, shared: false });
+    expect(r.faults).toEqual([]);
     expect(r.written).toBe(1);
     expect(r.bytes).toBe(0xcc);
     expect(r.pte & _PAGE_RW).toBe(_PAGE_RW);

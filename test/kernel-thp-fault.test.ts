@@ -5,18 +5,19 @@
  *  - a none PMD read: the huge zero page (do_huge_pmd_anonymous_page);
  *  - a write to the huge zero page: a new THP in its place (do_huge_zero_wp_pmd);
  *  - a none PMD written: a new THP;
- *  - a write to a write-protected PMD leaf (mprotect took write away and gave it back: mprotect
- *    never adds it to a leaf), do_huge_pmd_wp_page: an exclusive THP is reused whatever else holds
- *    a reference; one not known to be exclusive is reused only when the mapping's reference is the
- *    only one (under the folio lock, slept for if somebody holds it), else split, and the fault
- *    goes on at PTE level;
+ *  - mprotect giving write back makes an exclusive THP's leaf writable itself (no fault);
+ *  - a write to a write-protected PMD leaf, do_huge_pmd_wp_page: an exclusive THP is reused whatever
+ *    else holds a reference; one not known to be exclusive (mprotect leaves it write-protected) is
+ *    reused only when the mapping's reference is the only one (under the folio lock, slept for if
+ *    somebody holds it), else split, and the fault goes on at PTE level;
  *  - a fault on a present, writable leaf (what a fault that lost the race to map it finds):
  *    huge_pmd_set_accessed, touch_pmd.
  */
 import { describe, expect, it } from 'vitest';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE, _PAGE_RW, entry_pfn, PMD_SIZE,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE, _PAGE_RW, entry_clear_bits, entry_pfn, PMD_SIZE,
 } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { type EntryPtr, entry_ptr, tables } from '../src/linux/mm/pgtable.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import {
@@ -87,10 +88,21 @@ function run(seed: number, then: (mm: MmStruct, thps: [Folio, Folio], note: (ste
   return { t, after, zero, thps };
 }
 
-/** mprotect read-only and back: both leaves stay write-protected. */
+/**
+ * mprotect read-only and back: the leaves of THPs not known to be exclusive stay write-protected
+ * (mprotect makes only exclusive ones writable again).
+ */
 function* writeProtect(mm: MmStruct): Gen {
   yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ);
   yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ | PROT_WRITE);
+}
+
+/** The PMD slot mapping `addr` (call inside the run). */
+function pmd_slot(mm: MmStruct, addr: number): EntryPtr {
+  const below = (v: number) => tables().get(entry_pfn(v))!;
+  const pud = below(mm.pgd.entries[entry_ptr(mm.pgd, addr).idx]!);
+  const pmd = below(pud.entries[entry_ptr(pud, addr).idx]!);
+  return entry_ptr(pmd, addr);
 }
 
 const faults = (r: Run) => r.t.of('fault', 'toucher').map((e) => [e.addr, e.how]);
@@ -102,11 +114,37 @@ const FIRST_FAULTS = [
 
 describe('faults on a THP-eligible VMA: every way handle_huge_pmd_fault goes', () => {
   for (const seed of [1, 2]) {
-    it(`the huge zero page, its write fault, a new THP; write-protected leaves reused when exclusive, even with a reference held (seed ${seed})`, () => {
+    it(`the huge zero page, its write fault, a new THP; mprotect giving write back makes the exclusive THPs' leaves writable at once, no fault (seed ${seed})`, () => {
+      const r = run(seed, function* (mm, _thps, note) {
+        yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ);
+        note('protected');
+        yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ | PROT_WRITE);
+        note('unprotected');
+        yield* user_access(mm, AREA + 256, WORD, true);
+        yield* user_access(mm, SECOND + 256, WORD, true);
+        note('rewritten');
+      });
+      // The huge zero page: a read-only leaf; then a THP of its own, writable and dirty.
+      expect(faults(r)).toEqual(FIRST_FAULTS);
+      expect(leaf(r.after['read']![0]) && !writable(r.after['read']![0])).toBe(true);
+      expect(r.zero['read']![0]).toBe(true);
+      for (const v of r.after['written']!) expect(leaf(v) && writable(v) && (v & _PAGE_DIRTY) !== 0).toBe(true);
+      expect(r.zero['written']).toEqual([false, false]);
+      for (const v of r.after['protected']!) expect(leaf(v) && !writable(v)).toBe(true);
+      // MM_CP_TRY_CHANGE_WRITABLE: exclusive anonymous THPs are made writable by mprotect itself.
+      expect(r.after['unprotected']).toEqual(r.after['written']);
+      expect(r.after['rewritten']).toEqual(r.after['written']);
+    });
+
+    it(`an exclusive THP write-protected in a writable VMA is reused in place on a write fault, even with a reference held (seed ${seed})`, () => {
       const r = run(seed, function* (mm, [, second], note) {
         // Another reference to the second THP (a reader's get): it stays exclusive all the same.
         yield* folio_get(second);
-        yield* writeProtect(mm);
+        // Write-protected as soft-dirty or uffd-wp tracking would leave them (neither is modelled).
+        for (const at of [AREA, SECOND]) {
+          const slot = pmd_slot(mm, at);
+          slot.table.entries[slot.idx] = entry_clear_bits(slot.table.entries[slot.idx]!, _PAGE_RW);
+        }
         note('protected');
         yield* user_access(mm, AREA + 256, WORD, true);
         yield* user_access(mm, SECOND + 256, WORD, true);
@@ -118,13 +156,8 @@ describe('faults on a THP-eligible VMA: every way handle_huge_pmd_fault goes', (
         [AREA + 256, 'do_huge_pmd_wp_page:reuse'],
         [SECOND + 256, 'do_huge_pmd_wp_page:reuse'],
       ]);
-      // The huge zero page: a read-only leaf; then a THP of its own, writable and dirty.
-      expect(leaf(r.after['read']![0]) && !writable(r.after['read']![0])).toBe(true);
-      expect(r.zero['read']![0]).toBe(true);
-      for (const v of r.after['written']!) expect(leaf(v) && writable(v) && (v & _PAGE_DIRTY) !== 0).toBe(true);
-      expect(r.zero['written']).toEqual([false, false]);
       for (const v of r.after['protected']!) expect(leaf(v) && !writable(v)).toBe(true);
-      // Reused in place: the same leaves as before mprotect, no split, no lock on the folio.
+      // Reused in place: the same leaves as before, no split, no lock on the folio.
       expect(r.after['rewritten']).toEqual(r.after['written']);
       expect(r.t.of('call_enter', 'toucher', (e) => e.fn === '__split_huge_pmd')).toHaveLength(0);
       expect(r.t.of('folio_flags', 'toucher', (e) => e.why === 'folio_lock')).toHaveLength(0);

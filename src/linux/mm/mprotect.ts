@@ -10,8 +10,8 @@ import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_huge, entry_none, entry_set_bits, is_migration_entry_dirty,
   is_migration_entry_young, is_swap_pte, is_writable_migration_entry, make_migration_entry,
-  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, pfn_swap_entry_to_page, PMD_SIZE, SWP_MIGRATION_READ,
-  SWP_MIGRATION_READ_EXCLUSIVE,
+  _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, pfn_swap_entry_to_page, PMD_SIZE, pte_dirty, pte_protnone, pte_write,
+  SWP_MIGRATION_READ, SWP_MIGRATION_READ_EXCLUSIVE,
 } from '../arch/x86/include/pgtable_types.js';
 import { page_folio } from './folio.js';
 import { __split_huge_pmd, change_huge_pmd } from './huge_memory.js';
@@ -21,14 +21,15 @@ import { syscall } from '../kernel/syscall.js';
 import { walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_WRITE, is_vm_hugetlb_page } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE, is_vm_hugetlb_page } from './mm_types.js';
+import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import { __split_vma, vma_merge_neighbours } from './vma.js';
 
 const SYS_MPROTECT = name('mprotect');
 
-/** The PTE a mapping gets under the new vm_flags (never adds write: write faults do that). */
+/** pte_modify(): the entry under the new vm_flags' protection (write is never added here). */
 function new_pte(old: number, vm_flags: number): number {
   let pte = old;
   if (!(vm_flags & VM_ACCESS_FLAGS)) {
@@ -40,6 +41,35 @@ function new_pte(old: number, vm_flags: number): number {
   return pte;
 }
 
+/**
+ * can_change_pte_writable() / can_change_pmd_writable(): may this entry of a writable VMA become
+ * writable now, without the write fault? Not if it is not even readable (protnone). In a private
+ * mapping only an exclusive anonymous page (its write fault would reuse it at once); in a shared one
+ * a dirty entry (the filesystem has had its write notification). Soft-dirty and uffd-wp, which
+ * would also want the fault, are not modelled.
+ */
+function can_change_writable(vma: VmAreaStruct, entry: number, page: number | null): boolean {
+  if (pte_protnone(entry)) return false;
+  if (!(vma.vm_flags & VM_SHARED)) {
+    if (page === null) return false;
+    const folio = page_folio(page);
+    return folio.anon && folio.anon_exclusive;
+  }
+  return pte_dirty(entry);
+}
+
+/**
+ * The entry change_protection() writes: pte_modify(), then -- with MM_CP_TRY_CHANGE_WRITABLE, which
+ * mprotect_fixup() asks for when the VMA is writable (vma_wants_manual_pte_write_upgrade(); shared
+ * mappings without write notification, whose vm_page_prot is writable, are not modelled) -- write
+ * added where can_change_writable() allows.
+ */
+function protected_entry(vma: VmAreaStruct, old: number, page: (entry: number) => number | null): number {
+  const entry = new_pte(old, vma.vm_flags);
+  if (!(vma.vm_flags & VM_WRITE) || pte_write(entry)) return entry;
+  return can_change_writable(vma, entry, page(entry)) ? entry_set_bits(entry, _PAGE_RW) : entry;
+}
+
 /** change_protection() over [start, end) of one VMA. */
 function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen {
   const mm = vma.vm_mm;
@@ -49,7 +79,8 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
     if (pmdp && entry_huge(yield* read_entry(pmdp, true))) {
       // change_pmd_range(): a huge PMD the range covers whole changes in place (change_huge_pmd);
       // one it covers in part is split first (the VMA is write-locked: no fast-path reader inside).
-      if (next - addr === PMD_SIZE && (yield* change_huge_pmd(vma, pmdp, (old) => new_pte(old, vma.vm_flags)))) {
+      const pmd_entry = (old: number) => protected_entry(vma, old, (e) => vm_normal_page_pmd(vma, e));
+      if (next - addr === PMD_SIZE && (yield* change_huge_pmd(vma, pmdp, pmd_entry))) {
         addr = next;
         continue;
       }
@@ -73,7 +104,7 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
           }
           continue;
         }
-        const pte = new_pte(old, vma.vm_flags);
+        const pte = protected_entry(vma, old, (e) => vm_normal_page(vma, e));
         if (pte !== old) yield* set_entry(ptep, pte);
       }
       yield* pte_unmap_unlock(locked.ptl);
