@@ -22,7 +22,7 @@ import type { Gen } from '../../sim/task.js';
 import {
   entry_clear_bits, entry_flags, entry_huge, entry_none, entry_pfn, entry_present, entry_set_bits,
   mk_entry, _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_PSE, _PAGE_RW,
-  _PAGE_SPECIAL, _PAGE_USER, entry_leaf, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE, PUD_SIZE,
+  _PAGE_SPECIAL, entry_leaf, pmd_addr, PMD_SIZE, PTE_LEVEL, pte_write, PTRS_PER_TABLE, PUD_SIZE,
 } from '../arch/x86/include/pgtable_types.js';
 import { traced } from '../kernel/ftrace.js';
 import type { SpinLock } from '../kernel/locking/spinlock.js';

@@ -39,7 +39,7 @@ import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_PSE, _PAGE_RW, _PAGE_USER,
+  _PAGE_DIRTY, _PAGE_PSE, _PAGE_RW,
   PMD_LEVEL, PMD_SIZE, PUD_LEVEL, PUD_SIZE,
   entry_none, entry_pfn, entry_present, mk_entry, pmd_addr, pte_dirty,
 } from '../arch/x86/include/pgtable_types.js';

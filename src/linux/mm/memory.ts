@@ -9,7 +9,7 @@ import { name, no_event } from '../../sim/sim.js';
 import { bytesHash } from '../../trace/hash.js';
 import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index.js';
 import {
-  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PRESENT, _PAGE_RW, _PAGE_SPECIAL, _PAGE_USER, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
+  _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SPECIAL, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
   PTE_LEVEL, PUD_LEVEL, PUD_SIZE, entry_flags, entry_huge, entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
   is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, swp_offset,
 } from '../arch/x86/include/pgtable_types.js';

@@ -320,16 +320,15 @@ function count_vm_vma_lock_event(counter: ReturnType<typeof name>): Gen {
 /**
  * lock_vma_under_rcu() (§2.5): find and read-lock the VMA at `address` without mmap_lock. Never
  * sleeps and never waits for writers: returns null and the caller falls back to mmap_lock.
- */
-/**
- * lock_vma_under_rcu(): without CONFIG_PER_VMA_LOCK the kernel's stub, NULL at once with nothing
- * traced, so every caller takes mmap_lock instead (madvise's MADV_DONTNEED, the fault handler).
+ * Without CONFIG_PER_VMA_LOCK it is the kernel's stub: NULL at once with nothing traced, so every
+ * caller takes mmap_lock instead (madvise's MADV_DONTNEED, the fault handler).
  */
 export function lock_vma_under_rcu(mm: MmStruct, address: number): Gen<VmAreaStruct | null> {
   if (!kernel().config.CONFIG_PER_VMA_LOCK) return no_event(null);
   return lock_vma_under_rcu_locked(mm, address);
 }
 
+/** lock_vma_under_rcu() with per-VMA locks built in. */
 const lock_vma_under_rcu_locked = traced('lock_vma_under_rcu', function* (
   mm: MmStruct,
   address: number,
