@@ -163,9 +163,7 @@ function* do_huge_zero_wp_pmd(vmf: VmFault, orig: number): Gen<number> {
   const vma = vmf.vma;
   const folio = yield* folio_alloc(HPAGE_PMD_ORDER, true, PG_uptodate);
   const ptl = yield* pmd_lock(vma.vm_mm, vmf.pmdp);
-  const now = yield* read_entry(vmf.pmdp, false);
-  if (now !== orig) {
-    yield* spin_unlock(ptl);
+  if (!(yield* pmd_unchanged(vmf, orig, ptl))) {
     yield* folio_put(folio);
     return 0;
   }

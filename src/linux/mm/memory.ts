@@ -223,9 +223,9 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const folio = yield* filemap_fault(vmf, index);
   if (typeof folio === 'number') return released(vmf, folio);
-  const shared_writable = (vma.vm_flags & VM_SHARED) !== 0 && is_write(vmf);
   const page = folio.pfn + (index - folio.index);
-  const mapped = yield* map_new_folio(vmf, folio, vma_pte_flags(vma, shared_writable), false, page);
+  // set_pte_range() of a read fault: vm_page_prot as it is, no write, no dirty.
+  const mapped = yield* map_new_folio(vmf, folio, vm_page_prot(vma), false, page);
   yield* folio_unlock(folio);
   if (!mapped) yield* folio_put(folio);
   return 0;
