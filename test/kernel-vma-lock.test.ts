@@ -10,13 +10,15 @@ import {
   lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_end_read,
   vma_start_write,
 } from '../src/linux/mm/mmap_lock.js';
-import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
+import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
 import {
   PAGE_SIZE, type MmStruct, type VmAreaStruct, VM_REFCNT_EXCLUDE_READERS_FLAG as FLAG,
 } from '../src/linux/mm/mm_types.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
-import { runBoot } from './helpers/harness.js';
+import { by, type Gate } from '../src/sim/directed.js';
+import type { Workload } from '../src/workloads/workload.js';
+import { runBoot, runTrace } from './helpers/harness.js';
 import { spawnOutsider, spawnThread, waitUntil } from './helpers/tasks.js';
 
 describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
@@ -211,6 +213,75 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
     }
     // Some seed ran the second put between the first reader's event and its next step.
     expect(interleaved).toBeGreaterThan(0);
+  });
+
+  it("§2.4 a writer that write-locks and detaches the VMA between vma_start_read's lockless check and its reference: the second check refuses, and the detach waits for that transient reference", () => {
+    // The lockless vm_lock_seq check passes; before the reader's increment, munmap write-locks V
+    // (no reader yet, so no wait). The increment then lands on a write-locked VMA: munmap's
+    // vma_mark_detached finds the transient reference, excludes readers and sleeps, holding
+    // mmap_lock for write, until the reader's second check fails and its put leaves the flag.
+    // (Had the reader checked again before the detach, its put would have come first and the
+    // detach would not wait: the gates pin the interleaving the kernel's comment describes.)
+    let vma!: VmAreaStruct;
+    let got: VmAreaStruct | null | undefined;
+    const checkedV = by('reader', 'vma_lock_seq_check', (e) => e.vma === vma.id);
+    const writeLockedV = by('writer', 'vma_start_write', (e) => e.vma === vma.id);
+    const readerIncV = by('reader', 'vma_refcnt', (e) => e.vma === vma.id && e.new === e.old + 1);
+    const workload: Workload = {
+      name: 'check-window',
+      description: 'munmap inside the window of vma_start_read',
+      params: {},
+      schedule: (): Gate[] => [
+        { task: 'writer', until: checkedV },
+        { task: 'reader', after: checkedV, until: writeLockedV },
+        { task: 'writer', after: writeLockedV, until: readerIncV },
+        // ... and the reader's second check comes once the detach sleeps on that reference
+        { task: 'reader', after: readerIncV, until: by('writer', 'sched_block', (e) => e.on === vma.id) },
+      ],
+      *boot(): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const mm = proc.mm;
+        const mapped = new Completion();
+        spawnThread(proc, 'setup', function* () {
+          const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+          vma = mm.mm_mt.load(addr)!;
+          yield* complete_all(mapped);
+        });
+        spawnThread(proc, 'writer', function* () {
+          yield* wait_for_completion(mapped);
+          yield* sys_munmap(mm, vma.vm_start, PAGE_SIZE);
+        });
+        spawnOutsider('reader', function* () {
+          yield* wait_for_completion(mapped);
+          got = yield* lock_vma_under_rcu(mm, vma.vm_start);
+        });
+      },
+    };
+    for (const seed of [1, 2, 3]) {
+      const t = runTrace(workload, { seed });
+      expect(t.result.outcome).toBe('done');
+      expect(got).toBeNull();
+      const reader = t.byTask('reader').filter((e) => 'vma' in e && e.vma === vma.id).map((e) => e.kind);
+      expect(reader).toEqual(['mas_walk', 'vma_lock_seq_check', 'vma_refcnt', 'vma_start_read', 'vma_end_read']);
+      const second = t.of('vma_start_read', 'reader')[0]!;
+      expect(second.result).toBe('locked_out');
+      // The detach's own reference is gone, the reader's is left, and readers are excluded.
+      expect(second.refcnt).toBe(FLAG + 1);
+      // The put leaves the writer's flag alone, and wakes it.
+      const put = t.of('vma_end_read', 'reader')[0]!;
+      expect(put.refcnt).toBe(FLAG);
+      const writer = t.tid('writer');
+      const wake = t.byTask(put.tid).find((e) => e.seq > put.seq)!;
+      expect(wake.kind === 'sched_wakeup' && wake.target === writer).toBe(true);
+      const detach = t.of('vma_mark_detached', 'writer', (e) => e.vma === vma.id);
+      expect(detach.map((e) => e.waited)).toEqual([true]);
+      // The writer slept on V with mmap_lock held for write: before munmap downgraded it.
+      const slept = t.of('sched_block', 'writer', (e) => e.on === vma.id)[0]!;
+      const downgraded = t.of('rwsem_acquire', 'writer', (e) => e.how === 'downgrade')[0]!;
+      expect(slept.seq).toBeLessThan(downgraded.seq);
+      expect(t.of('vmstat', 'reader').map((e) => e.counter)).toEqual(['VMA_LOCK_ABORT']);
+      expect(vma.vm_refcnt).toBe(0);
+    }
   });
 
   it('VMA_LOCK_SUCCESS is counted by the arch fault handler once a fault is handled under the VMA lock (do_user_addr_fault), not by lock_vma_under_rcu', () => {

@@ -91,7 +91,7 @@ describe('review of v1 (the fast path as posted)', () => {
     const names = list.runs.map((r: any) => r.name);
     expect(names).toContain('cross-vma-race/gup/s1');
     expect(names).toContain('cross-vma-race/fast/s1');
-    expect(names).toContain('cross-vma-race/fast-mixed-vmas-5');
+    expect(names).toContain('cross-vma-race/fast-mixed-vmas-1');
     expect(list.runs.every((r: any) => r.status === 'complete')).toBe(true);
     expect(existsSync(join(dir, '.v1.db.review-' + 1))).toBe(false);
   });

@@ -7,6 +7,11 @@
  * One exception is mainline's own: when a read hits a hole, __access_remote_vm() calls
  * expand_stack(), which drops the mmap_lock, takes it for write and downgrades it. VMAs may change
  * meanwhile, on any path, by design; changes while the reader is inside expand_stack() do not count.
+ *
+ * A read inside one VMA is not safe from it either: when the fast path stops part-way (a page not
+ * present, a zero page) and __access_remote_vm() does the rest under mmap_lock, the VMA can be
+ * replaced before that lock is had. The report then says which fallback split the call, since no
+ * switch of the review's (singleVmaOnly included) covers it.
  */
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -17,6 +22,15 @@ interface Call {
   changes: number;
   firstCopySeq: number;
   reported: boolean;
+  /** The fast path's fallback after it had copied bytes in this call, if it made one. */
+  fallback: { copied: number; reason: string } | undefined;
+}
+
+/** What the report adds when the fast path's fallback split the call between the two lock regimes. */
+function fallbackNote(call: Call): string {
+  if (call.fallback === undefined) return '';
+  const { copied, reason } = call.fallback;
+  return ` (the fast path copied ${copied} bytes, fell back on "${reason}", and the mmap_lock path read the rest after the change)`;
 }
 
 export function mixedVmas(ctx: CheckContext): Reducer {
@@ -31,7 +45,11 @@ export function mixedVmas(ctx: CheckContext): Reducer {
   ctx.requests.onEnd((_r, tid) => calls.delete(tid));
   return reducerOf({
     call_enter(e) {
-      if (e.fn === '__access_remote_vm' && ctx.requests.inFlight(e.tid)) calls.set(e.tid, { copies: 0, changes: 0, firstCopySeq: 0, reported: false });
+      if (e.fn === '__access_remote_vm' && ctx.requests.inFlight(e.tid)) calls.set(e.tid, { copies: 0, changes: 0, firstCopySeq: 0, reported: false, fallback: undefined });
+    },
+    fast_path_fallback(e) {
+      const call = calls.get(e.tid);
+      if (call && e.copied > 0) call.fallback = { copied: e.copied, reason: e.reason };
     },
     copy(e) {
       const call = calls.get(e.tid);
@@ -42,7 +60,7 @@ export function mixedVmas(ctx: CheckContext): Reducer {
         const request = ctx.requestOf(e.tid);
         ctx.report({
           checker: 'mixed-vmas', severity: 'bug', request, seqs: [call.firstCopySeq, e.seq],
-          message: `${request}: one __access_remote_vm call copied before and after ${call.changes} VMA change(s) of the target mm: the result mixes data from VMAs that never coexisted`,
+          message: `${request}: one __access_remote_vm call copied before and after ${call.changes} VMA change(s) of the target mm: the result mixes data from VMAs that never coexisted${fallbackNote(call)}`,
           witnesses: [ctx.witness(e.seq, e.tid, `copy of ${e.len} bytes at 0x${e.addr.toString(16)} after the VMAs changed`)],
         });
       }

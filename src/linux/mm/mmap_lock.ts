@@ -262,6 +262,12 @@ export function vma_end_read(vma: VmAreaStruct): Gen {
 /**
  * vma_start_read() (§2.4): caller is inside rcu_read_lock and, on failure, leaves it (this drops
  * the RCU read lock itself). Returns the outcome its event shows.
+ *
+ * The lockless vm_lock_seq check and the reference are two steps, as in the kernel (a plain load,
+ * then __refcount_inc_not_zero_limited_acquire()): a writer can write-lock and even detach the VMA
+ * between them. The reference then lands on a write-locked VMA, which the second check, made with
+ * the reference held, catches; and a detaching writer finds that transient reference and waits
+ * for its put (vma_mark_detached).
  */
 function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<VmaReadOutcome> {
   // Lockless pessimistic check: write-locked in the current mmap write section.
@@ -270,7 +276,8 @@ function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<VmaReadOutcome> {
     yield* rcu_read_unlock();
     return 'locked_out';
   }
-  // __refcount_inc_not_zero_limited_acquire()
+  yield emit.vma_lock_seq_check({ vma: vma.id, vm_lock_seq: vma.vm_lock_seq, mm_lock_seq: mm.mm_lock_seq });
+  // __refcount_inc_not_zero_limited_acquire(), on the count as it is now
   const old = vma.vm_refcnt;
   if (old === 0) {
     yield emit.vma_start_read({ vma: vma.id, result: 'detached', refcnt: old });
@@ -293,7 +300,8 @@ function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<VmaReadOutcome> {
     other_mm.mm_count--; // mmdrop()
     return 'foreign';
   }
-  // Re-check with ACQUIRE now that readers are counted.
+  // Re-check with ACQUIRE now that readers are counted: a writer that came in after the lockless
+  // check has moved vm_lock_seq, and its detach (if any) waits for the put below.
   if (vma.vm_lock_seq === mm.mm_lock_seq) {
     yield emit.vma_start_read({ vma: vma.id, result: 'locked_out', refcnt: vma.vm_refcnt });
     yield* vma_refcount_put(vma);

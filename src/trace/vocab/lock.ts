@@ -82,6 +82,10 @@ export const lock = {
   }),
   // per-VMA locks
   vma_start_read: kind({ code: 35, fields: { vma: 'id', result: VmaReadResult, refcnt: 'int' }, doc: 'vma_start_read() and its outcome' }),
+  vma_lock_seq_check: kind({
+    code: 131, fields: { vma: 'id', vm_lock_seq: 'int', mm_lock_seq: 'int' },
+    doc: "vma_start_read()'s lockless check passed: the VMA was not write-locked in the current mmap write section when read; the reference is taken at the task's next step",
+  }),
   vma_end_read: kind({ code: 36, fields: { vma: 'id', refcnt: 'int' }, doc: 'vma_end_read()' }),
   vma_start_write: kind({ code: 37, fields: { vma: 'id', waited: 'bool', vm_lock_seq: 'int' }, doc: 'vma_start_write() (waited: for readers to drain)' }),
   vma_start_read_locked: kind({ code: 38, fields: { vma: 'id', refcnt: 'int' }, doc: 'vma_start_read_locked(): a read lock taken under mmap_lock' }),
