@@ -22,7 +22,9 @@ import {
   type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
   VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
-import { remove_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
+import {
+  remove_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vms_clear_ptes, vms_complete_munmap_vmas, vms_gather_munmap_vmas,
+} from './vma.js';
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -95,9 +97,14 @@ export interface MmapRequest {
 }
 
 /**
- * mmap_region() (§10): unmap what MAP_FIXED covers (write-locking and detaching the old VMAs, zap
- * and free_pgtables with the mm write-locked), then merge with a neighbour or insert a new VMA,
- * write-locked, so RCU readers find it locked until mmap_write_unlock.
+ * mmap_region() (§10), as __mmap_region() orders it:
+ *  - __mmap_setup(): gather what MAP_FIXED covers (split, write-lock, detach), leaving the old VMAs
+ *    in the tree, and clear their PTEs and page tables there (vms_clean_up_area), with the mm
+ *    write-locked;
+ *  - merge with a neighbour, or allocate a new VMA, write-locked, and store it over the old ones,
+ *    so RCU readers find it locked until mmap_write_unlock;
+ *  - __mmap_complete(): free the old VMAs. So the new VMA is never one of them, and until the
+ *    store a lockless walk finds an old one, write-locked, not a hole.
  */
 const mmap_region = traced('mmap_region', function* (
   mm: MmStruct, addr: number, len: number, vm_flags: number, file: AddressSpace | null, pgoff: number,
@@ -105,22 +112,27 @@ const mmap_region = traced('mmap_region', function* (
 ): Gen<number> {
   const end = addr + len;
   const old = yield* vms_gather_munmap_vmas(mm, addr, end);
-  if (old.length > 0) yield* vms_complete_munmap_vmas(mm, old, addr, end, true);
+  if (old.length > 0) yield* vms_clear_ptes(mm, old, addr, end, true);
   // vma_merge_new_range(): extend the previous VMA when the new range continues it exactly.
   const prev = mm.mm_mt.prev(addr);
+  let merged = false;
   if (prev && prev.vm_end === addr && prev.vm_flags === vm_flags && prev.vm_ops === ops && prev.vm_file === file) {
     const contiguous = !file || prev.vm_pgoff + (prev.vm_end - prev.vm_start) / PAGE_SIZE === pgoff;
     const next = mm.mm_mt.find(end);
     if (contiguous && !(next && next.vm_start < end)) {
       yield* vma_start_write(prev);
+      vma_iter_clear(mm, old);
       prev.vm_end = end;
       yield emit.vma_adjust({ vma: prev.id, start: prev.vm_start, end: prev.vm_end, pgoff: prev.vm_pgoff });
-      return addr;
+      merged = true;
     }
   }
-  const vma = yield* vm_area_alloc(mm, addr, end, vm_flags, ops, file, pgoff);
-  yield* vma_start_write(vma);
-  yield* vma_iter_store_new(mm, vma);
+  if (!merged) {
+    const vma = yield* vm_area_alloc(mm, addr, end, vm_flags, ops, file, pgoff);
+    yield* vma_start_write(vma);
+    yield* vma_iter_store_new(mm, vma, old);
+  }
+  if (old.length > 0) yield* vms_complete_munmap_vmas(mm, old, addr, end, true, true);
   return addr;
 });
 
@@ -242,6 +254,7 @@ export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start:
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
   const end = start + len;
   const vmas = yield* vms_gather_munmap_vmas(mm, start, end);
+  vma_iter_clear(mm, vmas);
   if (vmas.length === 0) {
     yield* mmap_write_unlock(mm);
     return 0;

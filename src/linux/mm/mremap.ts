@@ -22,7 +22,9 @@ import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
 import { entry_ptr, entry_table, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
-import { __split_vma, vm_area_alloc, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas } from './vma.js';
+import {
+  __split_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vms_complete_munmap_vmas, vms_gather_munmap_vmas,
+} from './vma.js';
 
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
@@ -32,6 +34,7 @@ const SYS_MREMAP = name('mremap');
 /** do_vmi_munmap(unlock = false): unmap with mmap_lock kept for write. */
 function* do_vmi_munmap(mm: MmStruct, start: number, len: number): Gen {
   const vmas = yield* vms_gather_munmap_vmas(mm, start, start + len);
+  vma_iter_clear(mm, vmas);
   if (vmas.length > 0) yield* vms_complete_munmap_vmas(mm, vmas, start, start + len, true);
 }
 

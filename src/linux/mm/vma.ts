@@ -80,9 +80,12 @@ function* i_mmap_unlock_write(file: AddressSpace | null): Gen {
 
 /**
  * vma_iter_store_new(): put a write-locked, detached VMA into the tree and attach it. From here on
- * RCU readers can find it (and find it write-locked until mmap_write_unlock).
+ * RCU readers can find it (and find it write-locked until mmap_write_unlock). `replaced`: gathered
+ * VMAs still in the tree over its range (a MAP_FIXED mmap_region): the one store overwrites them,
+ * so a reader finds either an old VMA or the new one, never a hole.
  */
-export function* vma_iter_store_new(mm: MmStruct, vma: VmAreaStruct): Gen {
+export function* vma_iter_store_new(mm: MmStruct, vma: VmAreaStruct, replaced: readonly VmAreaStruct[] = []): Gen {
+  for (const old of replaced) mm.mm_mt.erase(old);
   mm.mm_mt.insert(vma);
   yield* vma_mark_attached(vma);
 }
@@ -165,8 +168,10 @@ export function* vma_merge_neighbours(vma: VmAreaStruct): Gen<VmAreaStruct> {
 }
 
 /**
- * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end), write-lock and detach
- * every VMA inside, and take them out of the tree. Returns them (in address order).
+ * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end), then write-lock and detach
+ * every VMA inside. Returns them (in address order). They stay in the mm's tree, as in the kernel
+ * (they go to a detached tree, so that an abort could put them back): munmap clears the range at
+ * once (vma_iter_clear), MAP_FIXED only when the new mapping is stored over it.
  */
 export function* vms_gather_munmap_vmas(mm: MmStruct, start: number, end: number): Gen<VmAreaStruct[]> {
   let vmas = mm.mm_mt.overlapping(start, end);
@@ -181,8 +186,12 @@ export function* vms_gather_munmap_vmas(mm: MmStruct, start: number, end: number
     yield* vma_start_write(vma);
     yield* vma_mark_detached(vma);
   }
-  for (const vma of vmas) mm.mm_mt.erase(vma);
   return vmas;
+}
+
+/** vma_iter_clear_gfp(): take the gathered VMAs out of the mm's tree (munmap's point of no return). */
+export function vma_iter_clear(mm: MmStruct, vmas: readonly VmAreaStruct[]): void {
+  for (const vma of vmas) mm.mm_mt.erase(vma);
 }
 
 /** remove_vma(): vma_close, fput, then free. */
@@ -191,14 +200,23 @@ export function remove_vma(vma: VmAreaStruct): Gen {
 }
 
 /**
- * Zap and free what the gathered VMAs mapped, then free them (vms_complete_munmap_vmas).
- * `mm_wr_locked`: false on the munmap(2) path, which downgraded to the read lock first.
+ * vms_clear_ptes(): zap and free the page tables under the gathered VMAs. The neighbours outside
+ * [start, end) bound what free_pgtables may free; gathered VMAs still in the tree lie inside it.
  */
-export function* vms_complete_munmap_vmas(
-  mm: MmStruct, vmas: VmAreaStruct[], start: number, end: number, mm_wr_locked: boolean,
-): Gen {
+export function* vms_clear_ptes(mm: MmStruct, vmas: VmAreaStruct[], start: number, end: number, mm_wr_locked: boolean): Gen {
   const prev = mm.mm_mt.prev(start);
   const next = mm.mm_mt.find(end);
   yield* unmap_region(mm, vmas, prev ? prev.vm_end : 0, next ? next.vm_start : 0, mm_wr_locked);
+}
+
+/**
+ * vms_complete_munmap_vmas(): zap and free what the gathered VMAs mapped, unless that was done
+ * already (`ptes_cleared`: MAP_FIXED's vms_clean_up_area), then free them.
+ * `mm_wr_locked`: false on the munmap(2) path, which downgraded to the read lock first.
+ */
+export function* vms_complete_munmap_vmas(
+  mm: MmStruct, vmas: VmAreaStruct[], start: number, end: number, mm_wr_locked: boolean, ptes_cleared = false,
+): Gen {
+  if (!ptes_cleared) yield* vms_clear_ptes(mm, vmas, start, end, mm_wr_locked);
   for (const vma of vmas) yield* remove_vma(vma);
 }
