@@ -162,7 +162,7 @@ export function holdSpans(doc: StateDoc, window: readonly TraceEvent[], cursorSe
       // A VMA write lock is taken under the mmap_lock held for write (which the lane shows), and
       // taken again while held is a no-op, so a table fed only the window can not tell when it began.
       if (h.object === 'vma' && h.mode === 'write') return;
-      const span = { tid: h.tid, object: h.object, id: h.id, class: h.class, mode: h.mode, from: h.seq === UNSEEN ? -Infinity : e.seq, to: Infinity };
+      const span = { tid: h.tid, object: h.object, id: h.id, class: h.class, mode: h.mode, from: h.seq === UNSEEN ? unseenFrom(h) : e.seq, to: Infinity };
       spans.push(span);
       open.set(h, span);
     },
@@ -176,7 +176,14 @@ export function holdSpans(doc: StateDoc, window: readonly TraceEvent[], cursorSe
       spans.push({ tid, object, id, class: cls, mode, from: -Infinity, to: e.seq });
     },
   });
-  for (const e of window) table.event(e);
+  // A spinner handed the lock by an unlock in the window, whose queueing came before it: the table
+  // sees only its spin_lock (waited), but the hold began at that lock's last unlock, the grant.
+  const lastUnlock = new Map<number, number>();
+  const unseenFrom = (h: { object: LockObject; id: number }) => (h.object === 'spin' ? lastUnlock.get(h.id) ?? -Infinity : -Infinity);
+  for (const e of window) {
+    table.event(e);
+    if (e.kind === 'spin_unlock') lastUnlock.set(e.lock, e.seq);
+  }
   const heldAtCursor = (tid: number, object: LockObject, id: number, cls: string, mode: HoldMode) => {
     const same = spans.filter((s) => s.tid === tid && s.object === object && s.id === id);
     if (same.some((s) => covers(s, cursorSeq))) return;

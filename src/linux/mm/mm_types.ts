@@ -62,6 +62,8 @@ export const VM_DONTEXPAND = VmFlags.bits.VM_DONTEXPAND;
 export const VM_ACCOUNT = VmFlags.bits.VM_ACCOUNT;
 export const VM_HUGETLB = VmFlags.bits.VM_HUGETLB;
 export const VM_MIXEDMAP = VmFlags.bits.VM_MIXEDMAP;
+/** VM_SPECIAL: mappings the VMA code never merges, expands or splits for mlock. */
+export const VM_SPECIAL = VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
 /** madvise(MADV_HUGEPAGE): THP wanted for this VMA. */
 export const VM_HUGEPAGE = VmFlags.bits.VM_HUGEPAGE;
 export const VM_SHADOW_STACK = VmFlags.bits.VM_SHADOW_STACK;

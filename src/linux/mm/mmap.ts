@@ -23,7 +23,7 @@ import {
   VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
 import {
-  remove_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vms_clear_ptes, vms_complete_munmap_vmas, vms_gather_munmap_vmas,
+  remove_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vma_merge_new_range, vms_clear_ptes, vms_complete_munmap_vmas, vms_gather_munmap_vmas,
 } from './vma.js';
 
 export const PROT_NONE = 0;
@@ -101,8 +101,8 @@ export interface MmapRequest {
  *  - __mmap_setup(): gather what MAP_FIXED covers (split, write-lock, detach), leaving the old VMAs
  *    in the tree, and clear their PTEs and page tables there (vms_clean_up_area), with the mm
  *    write-locked;
- *  - merge with a neighbour, or allocate a new VMA, write-locked, and store it over the old ones,
- *    so RCU readers find it locked until mmap_write_unlock;
+ *  - merge with a neighbour (vma_merge_new_range), or allocate a new VMA, write-locked, and store it
+ *    over the old ones, so RCU readers find it locked until mmap_write_unlock;
  *  - __mmap_complete(): free the old VMAs. So the new VMA is never one of them, and until the
  *    store a lockless walk finds an old one, write-locked, not a hole.
  */
@@ -113,20 +113,7 @@ const mmap_region = traced('mmap_region', function* (
   const end = addr + len;
   const old = yield* vms_gather_munmap_vmas(mm, addr, end);
   if (old.length > 0) yield* vms_clear_ptes(mm, old, addr, end, true);
-  // vma_merge_new_range(): extend the previous VMA when the new range continues it exactly.
-  const prev = mm.mm_mt.prev(addr);
-  let merged = false;
-  if (prev && prev.vm_end === addr && prev.vm_flags === vm_flags && prev.vm_ops === ops && prev.vm_file === file) {
-    const contiguous = !file || prev.vm_pgoff + (prev.vm_end - prev.vm_start) / PAGE_SIZE === pgoff;
-    const next = mm.mm_mt.find(end);
-    if (contiguous && !(next && next.vm_start < end)) {
-      yield* vma_start_write(prev);
-      vma_iter_clear(mm, old);
-      prev.vm_end = end;
-      yield emit.vma_adjust({ vma: prev.id, start: prev.vm_start, end: prev.vm_end, pgoff: prev.vm_pgoff });
-      merged = true;
-    }
-  }
+  const merged = yield* vma_merge_new_range(mm, { start: addr, end, flags: vm_flags, ops, file, pgoff }, old);
   if (!merged) {
     const vma = yield* vm_area_alloc(mm, addr, end, vm_flags, ops, file, pgoff);
     yield* vma_start_write(vma);
@@ -167,6 +154,8 @@ function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<numbe
     yield* mmap_write_unlock(mm);
     return -ENOMEM;
   }
+  // A private anonymous mapping's vm_pgoff is its address in pages (do_mmap()): what merging checks.
+  if (!file) pgoff = addr / PAGE_SIZE;
   const ret = yield* mmap_region(mm, addr, len, vm_flags_for(req.prot, req.flags), file, pgoff, ops);
   yield* mmap_write_unlock(mm);
   return ret;

@@ -19,7 +19,7 @@ import { __split_huge_pmd } from './huge_memory.js';
 import { pte_table_alloc, walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, get_unmapped_area } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page, vma_is_anonymous } from './mm_types.js';
 import { entry_ptr, entry_table, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
 import {
@@ -92,7 +92,8 @@ const move_vma = traced('move_vma', function* (
   const mm = vma.vm_mm;
   yield* vma_start_write(vma);
   // copy_vma(): the new VMA, write-locked before it becomes visible.
-  const pgoff = vma.vm_pgoff + (old_addr - vma.vm_start) / PAGE_SIZE;
+  // An anonymous VMA never faulted takes its new address as vm_pgoff, to merge more readily there.
+  const pgoff = vma_is_anonymous(vma) && !vma.anon_vma ? new_addr / PAGE_SIZE : vma.vm_pgoff + (old_addr - vma.vm_start) / PAGE_SIZE;
   const fresh = yield* vm_area_alloc(mm, new_addr, new_addr + new_len, vma.vm_flags, vma.vm_ops, vma.vm_file, pgoff);
   fresh.anon_vma = vma.anon_vma;
   yield* vma_start_write(fresh);

@@ -10,7 +10,7 @@ import type { AddressSpace } from './filemap.js';
 import { unmap_region } from './memory.js';
 import { vma_mark_attached, vma_mark_detached, vma_start_write } from './mmap_lock.js';
 import {
-  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VmAreaStruct, vm_area_cachep, vmas,
+  type MmStruct, type VmOperations, PAGE_SIZE, UINT_MAX, VM_SPECIAL, VmAreaStruct, vm_area_cachep, vmas,
 } from './mm_types.js';
 
 const WARN_FREE_ATTACHED = name('vm_area_free: VMA is not detached');
@@ -115,24 +115,41 @@ export function* __split_vma(vma: VmAreaStruct, addr: number, new_below: boolean
   return fresh;
 }
 
-/** Can `b` directly follow `a` as one VMA (is_mergeable_vma + contiguous file offset)? */
+/** Do `a` and `b` have the attributes of one VMA (is_mergeable_vma: flags, ops, file)? */
+function same_attributes(a: VmAreaStruct, flags: number, ops: VmOperations | null, file: AddressSpace | null): boolean {
+  return a.vm_flags === flags && a.vm_ops === ops && a.vm_file === file;
+}
+
+/** vma_pages(): the VMA's length in pages. */
+function vma_pages(vma: VmAreaStruct): number {
+  return (vma.vm_end - vma.vm_start) / PAGE_SIZE;
+}
+
+/**
+ * Can `b` directly follow `a` as one VMA (is_mergeable_vma, and a contiguous vm_pgoff, which a
+ * private anonymous VMA has too: its address in pages when mapped, kept across mremap)?
+ */
 export function vmas_mergeable(a: VmAreaStruct, b: VmAreaStruct): boolean {
   if (a.vm_end !== b.vm_start) return false;
-  if (a.vm_flags !== b.vm_flags || a.vm_ops !== b.vm_ops || a.vm_file !== b.vm_file) return false;
-  if (a.vm_file && a.vm_pgoff + (a.vm_end - a.vm_start) / PAGE_SIZE !== b.vm_pgoff) return false;
-  return true;
+  if (!same_attributes(a, b.vm_flags, b.vm_ops, b.vm_file)) return false;
+  return a.vm_pgoff + vma_pages(a) === b.vm_pgoff;
 }
 
 /**
  * Absorb `victims` into `target`, which then spans [start, end): every VMA involved is write-locked,
- * the absorbed ones are detached and freed (commit_merge / vma_complete).
+ * the absorbed ones are detached and freed (commit_merge / vma_complete). `replaced`: gathered
+ * VMAs still in the tree over the range (MAP_FIXED), overwritten by the same store.
  */
-function* commit_merge(target: VmAreaStruct, victims: VmAreaStruct[], start: number, end: number, pgoff: number): Gen {
+function* commit_merge(
+  target: VmAreaStruct, victims: VmAreaStruct[], start: number, end: number, pgoff: number,
+  replaced: readonly VmAreaStruct[] = [],
+): Gen {
   const mm = target.vm_mm;
   yield* vma_start_write(target);
   for (const v of victims) yield* vma_start_write(v);
   yield* i_mmap_lock_write(target.vm_file);
   for (const v of victims) mm.mm_mt.erase(v);
+  for (const v of replaced) mm.mm_mt.erase(v);
   yield* vma_adjust(target, start, end, pgoff);
   mm.mm_mt.reorder();
   yield* i_mmap_unlock_write(target.vm_file);
@@ -142,6 +159,46 @@ function* commit_merge(target: VmAreaStruct, victims: VmAreaStruct[], start: num
   }
 }
 
+/** What mmap wants to map at [start, end), for vma_merge_new_range. */
+export interface NewRange {
+  start: number;
+  end: number;
+  flags: number;
+  ops: VmOperations | null;
+  file: AddressSpace | null;
+  pgoff: number;
+}
+
+/**
+ * vma_merge_new_range(): map [start, end) by growing a neighbour instead of a new VMA, when one has
+ * the same attributes and a contiguous vm_pgoff. Merging left, prev grows up over the range;
+ * right, next grows down; both ways, prev grows over the range and next, and next is removed.
+ * A VM_SPECIAL mapping never merges. Returns the VMA that now maps the range, or null (no merge: the caller allocates).
+ * `replaced`: MAP_FIXED's gathered VMAs still in the tree over the range.
+ */
+export function* vma_merge_new_range(mm: MmStruct, range: NewRange, replaced: readonly VmAreaStruct[]): Gen<VmAreaStruct | null> {
+  const { start, end, flags, ops, file, pgoff } = range;
+  if (flags & VM_SPECIAL) return null;
+  const prev = mm.mm_mt.prev(start);
+  const next = mm.mm_mt.find(end);
+  const can_merge_left = prev !== undefined && prev.vm_end === start && same_attributes(prev, flags, ops, file)
+    && prev.vm_pgoff + vma_pages(prev) === pgoff;
+  // The kernel also refuses to merge both ways when prev and next have different anon_vmas. The
+  // model's anon_vma is a flag, not an object, so it cannot tell: it merges (docs/semantics.md).
+  const can_merge_right = next !== undefined && next.vm_start === end && same_attributes(next, flags, ops, file)
+    && next.vm_pgoff === pgoff + (end - start) / PAGE_SIZE;
+  if (can_merge_left) {
+    const victims = can_merge_right ? [next!] : [];
+    yield* commit_merge(prev, victims, prev.vm_start, can_merge_right ? next!.vm_end : end, prev.vm_pgoff, replaced);
+    return prev;
+  }
+  if (can_merge_right) {
+    yield* commit_merge(next!, [], start, next!.vm_end, pgoff, replaced);
+    return next!;
+  }
+  return null;
+}
+
 /**
  * vma_merge_existing_range() as mprotect uses it: `vma` has just changed flags; merge it with the
  * previous and/or next VMA when they are now compatible. Who survives follows the kernel: with a
@@ -149,6 +206,7 @@ function* commit_merge(target: VmAreaStruct, victims: VmAreaStruct[], start: num
  * Returns the surviving VMA.
  */
 export function* vma_merge_neighbours(vma: VmAreaStruct): Gen<VmAreaStruct> {
+  if (vma.vm_flags & VM_SPECIAL) return vma;
   const mm = vma.vm_mm;
   const prev = mm.mm_mt.prev(vma.vm_start);
   const next = mm.mm_mt.next(vma);
