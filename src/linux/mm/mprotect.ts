@@ -25,7 +25,7 @@ import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
-import { __split_vma, vma_merge_neighbours } from './vma.js';
+import { vma_modify_flags } from './vma.js';
 
 const SYS_MPROTECT = name('mprotect');
 
@@ -114,19 +114,23 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
   yield emit.tlb_flush({ mm: mm.id, start, end });
 }
 
-/** mprotect_fixup(): returns the VMA now covering the range (after merges). */
+/**
+ * mprotect_fixup(): the range becomes a VMA of its own (merged into a neighbour that already has
+ * the new flags, or split off), which is write-locked and given the flags before the page tables
+ * change. Returns that VMA.
+ */
 const mprotect_fixup = traced('mprotect_fixup', function* (
   vma: VmAreaStruct, start: number, end: number, newflags: number,
 ): Gen<VmAreaStruct> {
   if (newflags === vma.vm_flags) return vma;
-  if (start > vma.vm_start) yield* __split_vma(vma, start, true);
-  if (end < vma.vm_end) yield* __split_vma(vma, end, false);
+  vma = yield* vma_modify_flags(vma, start, end, newflags);
   yield* vma_start_write(vma);
   const old = vma.vm_flags;
   vma.vm_flags = newflags;
-  yield emit.vma_flags({ vma: vma.id, old, new: newflags });
+  // A neighbour merged into has the flags already.
+  if (old !== newflags) yield emit.vma_flags({ vma: vma.id, old, new: newflags });
   yield* change_protection(vma, start, end);
-  return yield* vma_merge_neighbours(vma);
+  return vma;
 });
 
 /** do_mprotect_pkey(). 0 or -errno (-ENOMEM when part of the range is unmapped). */

@@ -126,16 +126,6 @@ function vma_pages(vma: VmAreaStruct): number {
 }
 
 /**
- * Can `b` directly follow `a` as one VMA (is_mergeable_vma, and a contiguous vm_pgoff, which a
- * private anonymous VMA has too: its address in pages when mapped, kept across mremap)?
- */
-export function vmas_mergeable(a: VmAreaStruct, b: VmAreaStruct): boolean {
-  if (a.vm_end !== b.vm_start) return false;
-  if (!same_attributes(a, b.vm_flags, b.vm_ops, b.vm_file)) return false;
-  return a.vm_pgoff + vma_pages(a) === b.vm_pgoff;
-}
-
-/**
  * Absorb `victims` into `target`, which then spans [start, end): every VMA involved is write-locked,
  * the absorbed ones are detached and freed (commit_merge / vma_complete). `replaced`: gathered
  * VMAs still in the tree over the range (MAP_FIXED), overwritten by the same store.
@@ -200,28 +190,67 @@ export function* vma_merge_new_range(mm: MmStruct, range: NewRange, replaced: re
 }
 
 /**
- * vma_merge_existing_range() as mprotect uses it: `vma` has just changed flags; merge it with the
- * previous and/or next VMA when they are now compatible. Who survives follows the kernel: with a
- * mergeable prev, prev expands over vma (and next); with only next, next expands down over vma.
- * Returns the surviving VMA.
+ * vma_merge_existing_range(), which vma_modify() tries before any split: [start, end) of `middle`
+ * is to take `newflags`. When the range begins at middle's start and prev would then match it
+ * (flags, ops, file, contiguous vm_pgoff), or ends at middle's end and next would, merge there:
+ *  - all of middle: it is removed, and prev grows over it (and over next, which is removed too,
+ *    if it matches as well), or next grows down over it;
+ *  - a part: prev grows up to `end` and middle now starts there, or middle now ends at `start` and
+ *    next grows down to it. No VMA is made or freed.
+ * Write-locks middle, then next, then prev, as the kernel does. Returns the VMA that now covers
+ * [start, end), whose flags are `newflags` already, or null: no merge, the caller splits.
  */
-export function* vma_merge_neighbours(vma: VmAreaStruct): Gen<VmAreaStruct> {
-  if (vma.vm_flags & VM_SPECIAL) return vma;
-  const mm = vma.vm_mm;
-  const prev = mm.mm_mt.prev(vma.vm_start);
-  const next = mm.mm_mt.next(vma);
-  const merge_left = prev !== undefined && vmas_mergeable(prev, vma);
-  const merge_right = next !== undefined && vmas_mergeable(vma, next);
+function* vma_merge_existing_range(middle: VmAreaStruct, start: number, end: number, newflags: number): Gen<VmAreaStruct | null> {
+  const left_side = start === middle.vm_start;
+  const right_side = end === middle.vm_end;
+  if (newflags & VM_SPECIAL || (!left_side && !right_side)) return null;
+  const mm = middle.vm_mm;
+  const prev = left_side ? mm.mm_mt.prev(start) : undefined;
+  const next = right_side ? mm.mm_mt.next(middle) : undefined;
+  const pgoff = middle.vm_pgoff + (start - middle.vm_start) / PAGE_SIZE;
+  const pglen = (end - start) / PAGE_SIZE;
+  const matches = (v: VmAreaStruct | undefined): v is VmAreaStruct => v !== undefined && same_attributes(v, newflags, middle.vm_ops, middle.vm_file);
+  const merge_left = matches(prev) && prev.vm_end === start && prev.vm_pgoff + vma_pages(prev) === pgoff;
+  const merge_right = matches(next) && next.vm_start === end && next.vm_pgoff === pgoff + pglen;
+  if (!merge_left && !merge_right) return null;
+  yield* vma_start_write(middle);
+  if (merge_right) yield* vma_start_write(next);
+  if (merge_left) yield* vma_start_write(prev);
+  const file = middle.vm_file;
+  const removed: VmAreaStruct[] = [];
+  yield* i_mmap_lock_write(file);
+  // Each neighbour grows before middle shrinks, so a lookup in [start, end) finds one of them.
   if (merge_left) {
-    const victims = merge_right ? [vma, next!] : [vma];
-    const end = merge_right ? next!.vm_end : vma.vm_end;
-    yield* commit_merge(prev!, victims, prev!.vm_start, end, prev!.vm_pgoff);
-    return prev!;
+    if (left_side && right_side) removed.push(middle);
+    if (merge_right) removed.push(next!);
+    for (const v of removed) mm.mm_mt.erase(v);
+    yield* vma_adjust(prev, prev.vm_start, merge_right ? next!.vm_end : end, prev.vm_pgoff);
+    if (removed.length === 0) yield* vma_adjust(middle, end, middle.vm_end, middle.vm_pgoff + pglen);
+  } else {
+    if (left_side) removed.push(middle);
+    for (const v of removed) mm.mm_mt.erase(v);
+    yield* vma_adjust(next!, start, next!.vm_end, next!.vm_pgoff - pglen);
+    if (removed.length === 0) yield* vma_adjust(middle, middle.vm_start, start, middle.vm_pgoff);
   }
-  if (merge_right) {
-    yield* commit_merge(next!, [vma], vma.vm_start, next!.vm_end, vma.vm_pgoff);
-    return next!;
+  mm.mm_mt.reorder();
+  yield* i_mmap_unlock_write(file);
+  for (const v of removed) {
+    yield* vma_mark_detached(v);
+    yield* vm_area_free(v);
   }
+  return merge_left ? prev : next!;
+}
+
+/**
+ * vma_modify_flags(): make [start, end) of `vma` a VMA of its own to take `newflags`: a merge with
+ * a neighbour if one matches (vma_merge_existing_range), else split off what lies outside the
+ * range. Returns that VMA; the caller then write-locks it and sets the flags.
+ */
+export function* vma_modify_flags(vma: VmAreaStruct, start: number, end: number, newflags: number): Gen<VmAreaStruct> {
+  const merged = yield* vma_merge_existing_range(vma, start, end, newflags);
+  if (merged) return merged;
+  if (vma.vm_start < start) yield* __split_vma(vma, start, true);
+  if (vma.vm_end > end) yield* __split_vma(vma, end, false);
   return vma;
 }
 
