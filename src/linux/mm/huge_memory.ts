@@ -335,10 +335,13 @@ export const __split_huge_pmd = traced('__split_huge_pmd', function* (
 });
 
 /**
- * change_huge_pmd(): mprotect of a whole PMD leaf: the new protection under pmd_lock. Returns false
- * if the PMD is no longer huge (the caller continues at PTE level).
+ * change_huge_pmd(): mprotect of a whole PMD leaf: the new protection under pmd_lock, and its range
+ * in the gather's flush when the entry changed (tlb_flush_pmd_range). Returns false if the PMD is
+ * no longer huge (the caller continues at PTE level).
  */
-export function* change_huge_pmd(vma: VmAreaStruct, pmdp: EntryPtr, newprot: (old: number) => number): Gen<boolean> {
+export function* change_huge_pmd(
+  tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, newprot: (old: number) => number,
+): Gen<boolean> {
   const ptl = yield* pmd_lock(vma.vm_mm, pmdp);
   const orig = yield* read_entry(pmdp, false);
   if (!entry_huge(orig) || !entry_present(orig)) {
@@ -346,7 +349,10 @@ export function* change_huge_pmd(vma: VmAreaStruct, pmdp: EntryPtr, newprot: (ol
     return false;
   }
   const entry = newprot(orig);
-  if (entry !== orig) yield* set_entry(pmdp, entry);
+  if (entry !== orig) {
+    yield* set_entry(pmdp, entry);
+    tlb_track_range(tlb, addr, addr + PMD_SIZE);
+  }
   yield* spin_unlock(ptl);
   return true;
 }

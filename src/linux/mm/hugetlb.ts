@@ -57,7 +57,9 @@ import {
   FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_FAULT_SIGBUS, VM_MAYSHARE, VM_WRITE, type VmAreaStruct, type VmOperations,
   is_vm_hugetlb_page, vmas, vm_page_prot,
 } from './mm_types.js';
-import { type MmuGather, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc } from './mmu_gather.js';
+import {
+  type MmuGather, tlb_end_vma, tlb_flush_unshared_tables, tlb_remove_folio, tlb_track_range, tlb_unshare_pmd_ptdesc,
+} from './mmu_gather.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table,
   pmd_lock, read_entry, set_entry, spin_unlock, table_alloc, table_entry,
@@ -420,6 +422,7 @@ const __unmap_hugepage_range = traced('__unmap_hugepage_range', function* (
     }
     addr = pud_end;
   }
+  yield* tlb_end_vma(tlb);
   yield* tlb_flush_unshared_tables(tlb);
 });
 

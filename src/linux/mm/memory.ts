@@ -30,7 +30,9 @@ import { hugetlb_fault, unmap_hugepage_vma } from './hugetlb.js';
 import { type VmFault, vm_normal_page, vmf_anon_prepare } from './internal.js';
 import { migration_entry_wait } from './migrate.js';
 import { mmap_assert_locked, vma_end_read, vma_start_write } from './mmap_lock.js';
-import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range } from './mmu_gather.js';
+import {
+  type MmuGather, tlb_end_vma, tlb_finish_mmu, tlb_gather_mmu, tlb_remove_folio, tlb_remove_table, tlb_track_range,
+} from './mmu_gather.js';
 import {
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
   VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
@@ -602,19 +604,22 @@ function* zap_pte_range(
     if (!entry_present(pte)) continue;
     const page = vm_normal_page(vma, pte);
     if (page === null) continue;
+    tlb_track_range(tlb, a, a + PAGE_SIZE); // tlb_remove_tlb_entry: a present entry went
     const folio = page_folio(page);
     if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
     yield* folio_mapcount_dec(folio);
     tlb_remove_folio(tlb, folio);
   }
-  tlb_track_range(tlb, addr, end);
   const whole = addr % PMD_SIZE === 0 && end - addr === PMD_SIZE;
   if (reclaim_pt && whole && table.populated() === 0) {
     const cleared = yield* try_to_free_pte(vma.vm_mm, pmdp, table, locked.ptl);
     yield* pte_unmap();
     // free_pte(): with every lock dropped and out of pte_offset_map's RCU section, as
-    // tlb_remove_table may sleep (tlb_remove_table_one's synchronize_rcu).
-    if (cleared) yield* tlb_remove_table(tlb, table);
+    // tlb_remove_table may sleep (tlb_remove_table_one's synchronize_rcu). pte_free_tlb.
+    if (cleared) {
+      tlb_track_range(tlb, addr, addr + PAGE_SIZE);
+      yield* tlb_remove_table(tlb, table);
+    }
     return;
   }
   yield* pte_unmap_unlock(locked.ptl);
@@ -679,6 +684,8 @@ export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: numb
     }
     addr = next;
   }
+  // tlb_end_vma(): this VMA's changes are flushed before the next VMA's (or the page tables').
+  yield* tlb_end_vma(tlb);
 }
 
 /** Read-only walk to the PUD slot of addr (P4D folded); null when the PGD entry is none. */
@@ -738,6 +745,8 @@ function* free_table_range(
     }
   }
   yield* set_entry(parent, 0); // pmd_clear / pud_clear: no lock, free_pgtables owns the range
+  // pte_free_tlb / pmd_free_tlb / pud_free_tlb: the TLB entries of what the table mapped go too.
+  tlb_track_range(tlb, addr, addr + PAGE_SIZE);
   yield* tlb_remove_table(tlb, table);
 }
 

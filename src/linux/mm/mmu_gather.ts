@@ -5,7 +5,7 @@
  * because IRQ-disabled walkers delay the flush IPI; an RCU-only walker then reads freed tables).
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
+import { name, no_event } from '../../sim/sim.js';
 import { framed } from '../../sim/frame.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type TableBatchFail } from '../kernel.js';
@@ -41,10 +41,31 @@ export function tlb_gather_mmu(mm: MmStruct, fullmm = false): MmuGather {
   return new MmuGather(mm, fullmm);
 }
 
-/** Note an unmapped range (for the flush). */
+/**
+ * Note a range whose TLB entries must go (__tlb_adjust_range): a present entry cleared or changed
+ * (tlb_remove_tlb_entry, tlb_flush_pte_range), or a page table freed (pte_free_tlb and friends
+ * add the address the table mapped from).
+ */
 export function tlb_track_range(tlb: MmuGather, start: number, end: number): void {
   tlb.start = Math.min(tlb.start, start);
   tlb.end = Math.max(tlb.end, end);
+}
+
+/** tlb_flush_mmu_tlbonly(): flush the range gathered so far, if any, and start a new one. */
+function* tlb_flush_mmu_tlbonly(tlb: MmuGather): Gen {
+  if (tlb.end === 0) return;
+  yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
+  tlb.start = Infinity;
+  tlb.end = 0;
+}
+
+/**
+ * tlb_end_vma(): without MMU_GATHER_MERGE_VMAS (x86) each VMA's zap or protection change ends with
+ * a flush of what it changed; the gathered pages stay batched. Not when tearing down the whole mm.
+ */
+export function tlb_end_vma(tlb: MmuGather): Gen {
+  if (tlb.fullmm) return no_event(undefined);
+  return tlb_flush_mmu_tlbonly(tlb);
 }
 
 /** __tlb_remove_folio: the mapping's reference is dropped after the flush. */
@@ -66,7 +87,8 @@ export function* tlb_remove_table(tlb: MmuGather, table: PageTable): Gen {
     tlb.tables.push(table);
     return;
   }
-  if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
+  // tlb_table_invalidate(): the gathered range is flushed (and reset) before the table goes.
+  yield* tlb_flush_mmu_tlbonly(tlb);
   yield* tlb_remove_table_one(table, fallback);
 }
 
@@ -97,12 +119,11 @@ function* tlb_remove_table_one(table: PageTable, mode: Exclude<TableBatchFail, '
 }
 
 /**
- * tlb_flush_mmu(): flush the gathered range, then put the gathered folios. A frame (sim/frame.ts):
- * the puts make three events a folio (the last reference, off the LRU, freed) five to seven levels
- * below munmap's traced call, which need not be resumed for each.
+ * tlb_batch_pages_flush(): put the gathered folios, once their TLB entries are gone. A frame
+ * (sim/frame.ts): the puts make three events a folio (the last reference, off the LRU, freed) five
+ * to seven levels below munmap's traced call, which need not be resumed for each.
  */
-const tlb_flush_mmu = framed(function* tlb_flush_mmu(tlb: MmuGather): Gen {
-  if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
+const tlb_batch_pages_flush = framed(function* tlb_batch_pages_flush(tlb: MmuGather): Gen {
   for (const folio of tlb.folios.splice(0)) yield* folio_put(folio);
 });
 
@@ -129,10 +150,15 @@ export function* tlb_remove_table_sync_one(): Gen {
   yield* smp_call_function_sync();
 }
 
-/** tlb_finish_mmu(): flush, release gathered pages, free gathered tables. */
+/**
+ * tlb_finish_mmu() -> tlb_flush_mmu(): flush what is left of the range (the freed tables'), queue
+ * the gathered tables for freeing (tlb_table_flush), then put the gathered folios, in the kernel's
+ * order.
+ */
 export function* tlb_finish_mmu(tlb: MmuGather): Gen {
-  yield* tlb_flush_mmu(tlb);
+  yield* tlb_flush_mmu_tlbonly(tlb);
   yield* tlb_table_flush(tlb);
+  yield* tlb_batch_pages_flush(tlb);
 }
 
 // --- hugetlb PMD unsharing (include/asm-generic/tlb.h; added for mm/hugetlb.ts) -------------------
@@ -158,9 +184,7 @@ export function tlb_unshare_pmd_ptdesc(tlb: MmuGather, table: PageTable, pud_sta
  */
 export function* tlb_flush_unshared_tables(tlb: MmuGather): Gen {
   if (tlb.unshared_tables) {
-    if (tlb.end > 0) yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
-    tlb.start = Infinity;
-    tlb.end = 0;
+    yield* tlb_flush_mmu_tlbonly(tlb);
     tlb.unshared_tables = false;
   }
   if (tlb.fully_unshared_tables) {

@@ -25,6 +25,7 @@ import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
+import { type MmuGather, tlb_end_vma, tlb_finish_mmu, tlb_gather_mmu, tlb_track_range } from './mmu_gather.js';
 import { vma_modify_flags } from './vma.js';
 
 const SYS_MPROTECT = name('mprotect');
@@ -70,8 +71,13 @@ function protected_entry(vma: VmAreaStruct, old: number, page: (entry: number) =
   return can_change_writable(vma, entry, page(entry)) ? entry_set_bits(entry, _PAGE_RW) : entry;
 }
 
-/** change_protection() over [start, end) of one VMA. */
-function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen {
+/**
+ * change_protection() over [start, end) of one VMA. A present entry that changed goes into the
+ * gather's range (tlb_flush_pte_range; x86's pte_needs_flush() asks for a flush for every change
+ * the model makes to a present entry: write, user, NX), and tlb_end_vma flushes it: no flush when
+ * nothing mapped changed.
+ */
+function* change_protection(tlb: MmuGather, vma: VmAreaStruct, start: number, end: number): Gen {
   const mm = vma.vm_mm;
   for (let addr = start; addr < end; ) {
     const next = Math.min(end, Math.floor(addr / PMD_SIZE) * PMD_SIZE + PMD_SIZE);
@@ -80,7 +86,7 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
       // change_pmd_range(): a huge PMD the range covers whole changes in place (change_huge_pmd);
       // one it covers in part is split first (the VMA is write-locked: no fast-path reader inside).
       const pmd_entry = (old: number) => protected_entry(vma, old, (e) => vm_normal_page_pmd(vma, e));
-      if (next - addr === PMD_SIZE && (yield* change_huge_pmd(vma, pmdp, pmd_entry))) {
+      if (next - addr === PMD_SIZE && (yield* change_huge_pmd(tlb, vma, pmdp, addr, pmd_entry))) {
         addr = next;
         continue;
       }
@@ -105,13 +111,15 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
           continue;
         }
         const pte = protected_entry(vma, old, (e) => vm_normal_page(vma, e));
-        if (pte !== old) yield* set_entry(ptep, pte);
+        if (pte === old) continue;
+        yield* set_entry(ptep, pte);
+        tlb_track_range(tlb, a, a + PAGE_SIZE);
       }
       yield* pte_unmap_unlock(locked.ptl);
     }
     addr = next;
   }
-  yield emit.tlb_flush({ mm: mm.id, start, end });
+  yield* tlb_end_vma(tlb);
 }
 
 /**
@@ -120,7 +128,7 @@ function* change_protection(vma: VmAreaStruct, start: number, end: number): Gen 
  * change. Returns that VMA.
  */
 const mprotect_fixup = traced('mprotect_fixup', function* (
-  vma: VmAreaStruct, start: number, end: number, newflags: number,
+  tlb: MmuGather, vma: VmAreaStruct, start: number, end: number, newflags: number,
 ): Gen<VmAreaStruct> {
   if (newflags === vma.vm_flags) return vma;
   vma = yield* vma_modify_flags(vma, start, end, newflags);
@@ -129,7 +137,7 @@ const mprotect_fixup = traced('mprotect_fixup', function* (
   vma.vm_flags = newflags;
   // A neighbour merged into has the flags already.
   if (old !== newflags) yield emit.vma_flags({ vma: vma.id, old, new: newflags });
-  yield* change_protection(vma, start, end);
+  yield* change_protection(tlb, vma, start, end);
   return vma;
 });
 
@@ -142,6 +150,7 @@ function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): G
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + PAGE_ALIGN(len);
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
+  const tlb = tlb_gather_mmu(mm);
   let addr = start;
   let ret = 0;
   while (addr < end) {
@@ -158,9 +167,10 @@ function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): G
     }
     const tmp = Math.min(end, vma.vm_end);
     const newflags = (vma.vm_flags & ~VM_ACCESS_FLAGS) | (vm_flags_for(prot, 0) & VM_ACCESS_FLAGS);
-    const after = yield* mprotect_fixup(vma, addr, tmp, newflags);
+    const after = yield* mprotect_fixup(tlb, vma, addr, tmp, newflags);
     addr = Math.max(tmp, Math.min(after.vm_end, end));
   }
+  yield* tlb_finish_mmu(tlb);
   yield* mmap_write_unlock(mm);
   return ret;
 }
