@@ -5,7 +5,7 @@
  * the caller holds the per-VMA lock of, instead of the mm under mmap_lock.
  */
 import { emit, GupFlags } from '../../trace/vocab/index.js';
-import { current, name } from '../../sim/sim.js';
+import { current, name, no_event, one_event } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import {
   PMD_SIZE, PUD_SIZE, entry_leaf, entry_none, entry_pfn, entry_present, pte_dirty, pte_protnone, pte_write,
@@ -50,6 +50,25 @@ export const FOLL_PIN = GupFlags.bits.FOLL_PIN;
 export const FOLL_UNLOCKABLE = GupFlags.bits.FOLL_UNLOCKABLE;
 
 const WARN_ZERO_PAGES = name('__get_user_pages_locked: 0 pages without FOLL_NOWAIT');
+const WARN_GUP_ARGS = name('is_valid_gup_args: gup flags a caller may not pass');
+
+/** Flags GUP sets itself (INTERNAL_GUP_FLAGS; FOLL_FAST_ONLY and FOLL_MADV_POPULATE are not modelled). */
+const INTERNAL_GUP_FLAGS = FOLL_TOUCH | FOLL_TRIED | FOLL_REMOTE | FOLL_PIN | FOLL_UNLOCKABLE;
+
+/**
+ * is_valid_gup_args(): the caller's flags with `to_set` added, or null after a WARN when they carry
+ * a flag only GUP sets, FOLL_GET with FOLL_PIN, or FOLL_LONGTERM without FOLL_PIN (the caller then
+ * returns -EINVAL). FOLL_PCI_P2PDMA is not modelled.
+ */
+function is_valid_gup_args(gup_flags: number, to_set: number): Gen<number | null> {
+  const flags = gup_flags | to_set;
+  const valid = (gup_flags & INTERNAL_GUP_FLAGS) === 0
+    && (flags & (FOLL_PIN | FOLL_GET)) !== (FOLL_PIN | FOLL_GET)
+    && !(flags & FOLL_LONGTERM && !(flags & FOLL_PIN));
+  if (valid) return no_event(flags);
+  emit.warn({ what: WARN_GUP_ARGS.id, obj: 0 });
+  return one_event(null);
+}
 
 /** A GUP result: a page (its pfn) with a reference, or -errno. */
 export type PageOrErr = number;
@@ -223,9 +242,9 @@ const follow_huge_pmd = traced('follow_huge_pmd', function* (
 ): Gen<PageOrErr> {
   const head = entry_pfn(pmd);
   const folio = page_folio(head);
-  if (flags & FOLL_DUMP && is_huge_zero_pfn(head)) return -EFAULT;
   const normal = vm_normal_page_pmd(vma, pmd) === null ? null : folio;
   if (flags & FOLL_WRITE && !can_follow_write_pmd(pmd, normal, vma, flags)) return 0; // fault (COW)
+  if (flags & FOLL_DUMP && is_huge_zero_pfn(head)) return -EFAULT;
   yield* try_grab_folio(folio, 1, flags);
   if (flags & FOLL_TOUCH) yield* touch_pmd(pmdp, (flags & FOLL_WRITE) !== 0);
   return head + Math.floor((address % PMD_SIZE) / PAGE_SIZE);
@@ -382,10 +401,8 @@ const __get_user_pages = traced('__get_user_pages', function* (
         if (ret === 0) continue; // retry the lookup
         break outer;
       }
-      if (page === -EEXIST && pages) {
-        ret = -EFAULT;
-        break outer;
-      }
+      // -EEXIST (a proper entry but no struct page) is an error too, as every caller here wants
+      // the pages; it is returned as it is, not turned into -EFAULT.
       if (IS_ERR(page)) {
         ret = page;
         break outer;
@@ -409,10 +426,13 @@ export const get_user_pages_remote = traced('get_user_pages_remote', function* (
   gup_flags: number,
   pages: number[],
 ): Gen<number> {
-  // is_valid_gup_args(): remote callers always touch and are foreign.
-  gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
+  // Remote callers always touch and are foreign.
+  const flags = yield* is_valid_gup_args(gup_flags, FOLL_TOUCH | FOLL_REMOTE);
+  if (flags === null) return -EINVAL;
   yield* mmap_assert_locked(mm);
-  gup_flags |= FOLL_GET;
+  // __get_user_pages_locked(): a reference per page wanted (FOLL_PIN, pin_user_pages_remote's,
+  // is refused above).
+  gup_flags = flags | FOLL_GET;
   const ret = yield* __get_user_pages(mm, start, nr_pages, gup_flags, pages);
   if (ret === 0 && !(gup_flags & FOLL_NOWAIT)) {
     yield emit.warn({ what: WARN_ZERO_PAGES.id, obj: 0 });
@@ -473,7 +493,7 @@ export const get_user_page_vma_locked = traced('get_user_page_vma_locked', funct
       break;
     }
     if (page === -EEXIST) {
-      ret = -EFAULT; // a pfn without a struct page, and a page was wanted
+      ret = page; // a pfn without a struct page, and a page was wanted
       break;
     }
     if (IS_ERR(page)) {

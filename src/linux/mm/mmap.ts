@@ -23,7 +23,8 @@ import {
   VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
 import {
-  remove_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vma_merge_new_range, vms_clear_ptes, vms_complete_munmap_vmas, vms_gather_munmap_vmas,
+  remove_vma, vm_area_alloc, vma_iter_clear, vma_iter_store_new, vma_merge_new_range, vms_clear_ptes,
+  vms_complete_munmap_vmas, vms_gather_munmap_vmas,
 } from './vma.js';
 
 export const PROT_NONE = 0;

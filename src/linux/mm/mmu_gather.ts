@@ -5,7 +5,7 @@
  * because IRQ-disabled walkers delay the flush IPI; an RCU-only walker then reads freed tables).
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name, no_event } from '../../sim/sim.js';
+import { name, no_event, one_event } from '../../sim/sim.js';
 import { framed } from '../../sim/frame.js';
 import type { Gen } from '../../sim/task.js';
 import { kernel, type TableBatchFail } from '../kernel.js';
@@ -52,11 +52,12 @@ export function tlb_track_range(tlb: MmuGather, start: number, end: number): voi
 }
 
 /** tlb_flush_mmu_tlbonly(): flush the range gathered so far, if any, and start a new one. */
-function* tlb_flush_mmu_tlbonly(tlb: MmuGather): Gen {
-  if (tlb.end === 0) return;
-  yield emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
+function tlb_flush_mmu_tlbonly(tlb: MmuGather): Gen {
+  if (tlb.end === 0) return no_event(undefined);
+  emit.tlb_flush({ mm: tlb.mm.id, start: tlb.start, end: tlb.end });
   tlb.start = Infinity;
   tlb.end = 0;
+  return one_event(undefined);
 }
 
 /**

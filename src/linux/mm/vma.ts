@@ -163,8 +163,8 @@ export interface NewRange {
  * vma_merge_new_range(): map [start, end) by growing a neighbour instead of a new VMA, when one has
  * the same attributes and a contiguous vm_pgoff. Merging left, prev grows up over the range;
  * right, next grows down; both ways, prev grows over the range and next, and next is removed.
- * A VM_SPECIAL mapping never merges. Returns the VMA that now maps the range, or null (no merge: the caller allocates).
- * `replaced`: MAP_FIXED's gathered VMAs still in the tree over the range.
+ * A VM_SPECIAL mapping never merges. Returns the VMA that now maps the range, or null (no merge:
+ * the caller allocates). `replaced`: MAP_FIXED's gathered VMAs still in the tree over the range.
  */
 export function* vma_merge_new_range(mm: MmStruct, range: NewRange, replaced: readonly VmAreaStruct[]): Gen<VmAreaStruct | null> {
   const { start, end, flags, ops, file, pgoff } = range;
@@ -198,7 +198,8 @@ export function* vma_merge_new_range(mm: MmStruct, range: NewRange, replaced: re
  *  - a part: prev grows up to `end` and middle now starts there, or middle now ends at `start` and
  *    next grows down to it. No VMA is made or freed.
  * Write-locks middle, then next, then prev, as the kernel does. Returns the VMA that now covers
- * [start, end), whose flags are `newflags` already, or null: no merge, the caller splits.
+ * [start, end), whose flags are `newflags` already, or null: no merge, the caller splits. (The
+ * kernel's anon_vma compatibility test is not made: the model's anon_vma is a flag.)
  */
 function* vma_merge_existing_range(middle: VmAreaStruct, start: number, end: number, newflags: number): Gen<VmAreaStruct | null> {
   const left_side = start === middle.vm_start;
