@@ -4,13 +4,15 @@
  *    reader that stole it in the window between the release and the wake-up): it tries, fails, and
  *    sleeps again;
  *  - HANDOFF is set by the waiter it is for: the head writer in rwsem_try_write_lock(), or a head
- *    reader in rwsem_mark_wake() -- never by a reader that merely queues behind a timed-out writer.
+ *    reader in rwsem_mark_wake() -- never by a reader that merely queues behind a timed-out writer;
+ *  - HANDOFF turns other writers away only while the waiter it was set for is first: once that one
+ *    has left (killed), a writer arriving at a free lock takes it ahead of the new first waiter.
  */
 import { describe, expect, it } from 'vitest';
 import { by } from '../src/sim/directed.js';
 import { name, sim } from '../src/sim/sim.js';
 import type { Gen } from '../src/sim/task.js';
-import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
+import { mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_lock_killable, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import type { MmStruct } from '../src/linux/mm/mm_types.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import type { Workload } from '../src/workloads/workload.js';
@@ -97,5 +99,51 @@ describe('rwsem: who is woken, and who sets HANDOFF', () => {
     expect(t.of('rwsem_handoff', 'holder')).toHaveLength(0);
     // The writer sets it itself when woken by the holder's release finds the lock free or not.
     expect(t.of('rwsem_acquire', 'writer')[0]!.seq).toBeLessThan(t.of('rwsem_acquire', 'reader')[0]!.seq);
+  });
+  it('HANDOFF has an owner: after the writer it was set for is killed, a writer arriving at the freed lock takes it ahead of the new first waiter', () => {
+    let killed = false;
+    const workload: Workload = {
+      name: 'handoff-owner', description: 'test', params: {},
+      // w2, woken by the holder's release, runs only once w3 has had its try at the free lock.
+      schedule: () => [{ task: 'w2', after: by('holder', 'rwsem_release'), until: by('w3', 'rwsem_acquire') }],
+      *boot(): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const mm: MmStruct = proc.mm;
+        spawnOutsider('holder', function* () {
+          yield* mmap_read_lock(mm);
+          yield* waitUntil(() => killed && mm.mmap_lock.waiters.length === 1);
+          yield* mmap_read_unlock(mm);
+        });
+        const w1 = spawnOutsider('w1', function* () {
+          yield* waitUntil(() => mm.mmap_lock.readers > 0);
+          // Woken by the signal after its timeout: it tries once more (setting HANDOFF), then leaves.
+          if ((yield* mmap_write_lock_killable(mm)) === 0) throw new Error('w1 got the lock');
+          killed = true;
+        });
+        spawnOutsider('w2', function* () {
+          yield* waitUntil(() => mm.mmap_lock.waiters.length === 1);
+          yield* mmap_write_lock(mm);
+          yield* mmap_write_unlock(mm);
+        });
+        spawnOutsider('killer', function* () {
+          yield* waitUntil(() => mm.mmap_lock.waiters.length === 2);
+          yield* sim().sleep(1000, HOLD);
+          yield* sim().sendFatalSignal(w1);
+        });
+        spawnOutsider('w3', function* () {
+          yield* waitUntil(() => killed);
+          yield* waitUntil(() => mm.mmap_lock.readers === 0);
+          yield* mmap_write_lock(mm);
+          yield* mmap_write_unlock(mm);
+        });
+      },
+    };
+    const t = runTrace(workload, { seed: 1, config: { rwsemWaitTimeoutTicks: 500 } });
+    expect(t.result.outcome).toBe('done');
+    expect(t.of('rwsem_handoff', 'w1')).toHaveLength(1);
+    expect(t.of('rwsem_fail', 'w1')).toHaveLength(1);
+    // w3 queued behind w2 (the bit still set, WAITERS too), and took the free lock first.
+    expect(t.of('rwsem_contended', 'w3')).toHaveLength(1);
+    expect(t.of('rwsem_acquire', 'w3')[0]!.seq).toBeLessThan(t.of('rwsem_acquire', 'w2')[0]!.seq);
   });
 });

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import {
-  lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_end_read,
-  vma_start_write,
+  lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock, mmap_write_unlock, vma_assert_locked, vma_end_read,
+  vma_mark_attached, vma_mark_detached, vma_start_read_locked, vma_start_write,
 } from '../src/linux/mm/mmap_lock.js';
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
 import {
@@ -282,6 +282,35 @@ describe('per-VMA locks (kernel-spec §2.3-§2.5)', () => {
       expect(t.of('vmstat', 'reader').map((e) => e.counter)).toEqual(['VMA_LOCK_ABORT']);
       expect(vma.vm_refcnt).toBe(0);
     }
+  });
+
+  it('misuse on a detached VMA warns and goes on, as the kernel does: a second detach, a read lock taken under mmap_lock, a lock assertion; a second attach warns too', () => {
+    const results: boolean[] = [];
+    let vma!: VmAreaStruct;
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      const mm = proc.mm;
+      spawnThread(proc, 'misuser', function* () {
+        const addr = yield* sys_mmap(mm, { addr: 0, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS });
+        vma = mm.mm_mt.load(addr)!;
+        yield* mmap_write_lock(mm);
+        yield* vma_start_write(vma);
+        yield* vma_mark_detached(vma);
+        yield* vma_mark_detached(vma); // already detached: a warning, not a wait
+        results.push(yield* vma_start_read_locked(vma)); // refcnt 0: refused
+        yield* vma_assert_locked(vma);
+        yield* vma_mark_attached(vma);
+        yield* vma_mark_attached(vma); // already attached: a warning
+        yield* mmap_write_unlock(mm);
+      });
+    });
+    expect(t.result.outcome).toBe('done');
+    expect(results).toEqual([false]);
+    expect(t.of('warn', 'misuser').map((e) => e.what)).toEqual([
+      'vma_assert_attached: VMA is detached', 'vma_assert_attached: VMA is detached', 'vma_assert_detached: VMA is attached',
+    ]);
+    expect(t.of('vma_start_read_locked', 'misuser')).toEqual([]);
+    expect(vma.vm_refcnt).toBe(1); // attached again, once
   });
 
   it('VMA_LOCK_SUCCESS is counted by the arch fault handler once a fault is handled under the VMA lock (do_user_addr_fault), not by lock_vma_under_rcu', () => {

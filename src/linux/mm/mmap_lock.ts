@@ -26,6 +26,7 @@ const WARN_MMAP_NOT_WRITE_LOCKED = name('mmap_assert_write_locked: mmap_lock not
 const WARN_VMA_NOT_LOCKED = name('vma_assert_locked: VMA neither read- nor write-locked');
 const WARN_VMA_NOT_WRITE_LOCKED = name('vma_assert_write_locked: VMA not write-locked');
 const WARN_VMA_DETACHED = name('vma_assert_attached: VMA is detached');
+const WARN_VMA_ATTACHED = name('vma_assert_detached: VMA is attached');
 
 // CONFIG_PER_VMA_LOCK_STATS counters
 const VMA_LOCK_SUCCESS = name('VMA_LOCK_SUCCESS');
@@ -198,12 +199,15 @@ export function vma_assert_write_locked(vma: VmAreaStruct): Gen {
  * adds VM_REFCNT_EXCLUDE_READERS_FLAG, which keeps the count above 1 while readers still hold it.
  */
 export function vma_assert_locked(vma: VmAreaStruct): Gen {
+  // A detached VMA is locked by nobody, whatever its vm_lock_seq says (VM_WARN_ON_ONCE_VMA(!refcnt)).
+  if (vma.vm_refcnt === 0) return assertion(false, WARN_VMA_DETACHED, vma.id);
   return assertion(vma.vm_refcnt > 1 || vma_is_write_locked(vma), WARN_VMA_NOT_LOCKED, vma.id);
 }
 
 /** vma_mark_attached(): a write-locked, detached VMA goes into service (refcnt 0 -> 1). */
 export function* vma_mark_attached(vma: VmAreaStruct): Gen {
   yield* vma_assert_write_locked(vma);
+  yield* assertion(vma.vm_refcnt === 0, WARN_VMA_ATTACHED, vma.id); // vma_assert_detached()
   vma.vm_refcnt = 1;
   yield emit.vma_mark_attached({ vma: vma.id, start: vma.vm_start, end: vma.vm_end });
 }
@@ -214,7 +218,12 @@ export function* vma_mark_attached(vma: VmAreaStruct): Gen {
  */
 export function* vma_mark_detached(vma: VmAreaStruct): Gen {
   yield* vma_assert_write_locked(vma);
-  if (vma.vm_refcnt === 0) yield emit.warn({ what: WARN_VMA_DETACHED.id, obj: vma.id });
+  if (vma.vm_refcnt === 0) {
+    // vma_assert_attached(); the kernel's refcount then saturates with a WARN of its own, where
+    // this would wait for readers of a count gone negative: the warning is the outcome here.
+    yield emit.warn({ what: WARN_VMA_DETACHED.id, obj: vma.id });
+    return;
+  }
   vma.vm_refcnt--;
   let waited = false;
   if (vma.vm_refcnt !== 0) {
@@ -312,9 +321,13 @@ function* vma_start_read(mm: MmStruct, vma: VmAreaStruct): Gen<VmaReadOutcome> {
   return 'ok';
 }
 
-/** vma_start_read_locked(): with mmap_lock held no writer can exist; only overflow can fail. */
+/**
+ * vma_start_read_locked(): with mmap_lock held no writer can exist; the limited increment fails
+ * only on a detached VMA (refcnt 0) or an overflow.
+ */
 export function* vma_start_read_locked(vma: VmAreaStruct): Gen<boolean> {
-  if (vma.vm_refcnt + 1 > VM_REFCNT_LIMIT) return false;
+  yield* mmap_assert_locked(vma.vm_mm);
+  if (vma.vm_refcnt === 0 || vma.vm_refcnt + 1 > VM_REFCNT_LIMIT) return false;
   vma.vm_refcnt++;
   yield emit.vma_start_read_locked({ vma: vma.id, refcnt: vma.vm_refcnt });
   return true;

@@ -37,6 +37,11 @@ interface Waiter {
   granted: boolean;
   /** A writer: rwsem_mark_wake() woke it to try for the lock itself (wake_q_add is idempotent). */
   woken: boolean;
+  /**
+   * HANDOFF was set for this waiter while it was first in the queue. Only then does HANDOFF turn
+   * other writers away from a free lock: if it leaves, the new first waiter has not set it.
+   */
+  handoff_set: boolean;
 }
 
 export class RwSemaphore {
@@ -90,10 +95,12 @@ function timed_out(waiter: Waiter): boolean {
 }
 
 /**
- * Set HANDOFF for the head waiter (it has timed out): readers stop stealing, and the lock goes to
- * it next. True when this set it (its rwsem_handoff event is the caller's to make).
+ * Set HANDOFF for the first waiter, which has timed out (or a writer behind it has): readers stop
+ * stealing, and the lock goes to it next. True when this set the bit (its rwsem_handoff event is
+ * the caller's to make).
  */
 function set_handoff(sem: RwSemaphore): boolean {
+  sem.waiters[0]!.handoff_set = true;
   if (sem.handoff) return false;
   sem.handoff = true;
   return true;
@@ -125,6 +132,7 @@ function rwsem_mark_wake(sem: RwSemaphore, any: boolean): MarkWake {
     head.woken = true;
     return { woken: [head.task], handoff: false };
   }
+  // The first reader's grant found a writer: backed out, with HANDOFF if it has waited too long.
   if (sem.writer !== null) return { woken: [], handoff: timed_out(head) && set_handoff(sem) };
   const woken: Task[] = [];
   for (let i = 0; i < sem.waiters.length && woken.length < MAX_READERS_WAKEUP; ) {
@@ -169,15 +177,16 @@ function* rwsem_wake(sem: RwSemaphore, any: boolean): Gen {
 }
 
 /**
- * rwsem_try_write_lock(): a queued writer takes the lock if nobody holds it and HANDOFF, when set,
- * is not for another waiter (it is the first waiter's). Otherwise the first waiter, once it has
- * waited RWSEM_WAIT_TIMEOUT, sets HANDOFF: readers stop stealing, and the lock goes to it next.
+ * rwsem_try_write_lock(): a queued writer takes the lock if nobody holds it, unless HANDOFF was
+ * set for the first waiter and this is another. When the lock is held, a writer that has waited
+ * RWSEM_WAIT_TIMEOUT (first or not) sets HANDOFF, for the first waiter: readers stop stealing,
+ * and the lock goes to it next.
  */
 function* rwsem_try_write_lock(sem: RwSemaphore, waiter: Waiter): Gen<boolean> {
-  const first = sem.waiters[0] === waiter;
-  if (sem.handoff && !first) return false;
+  const first = sem.waiters[0]!;
+  if (sem.handoff && first.handoff_set && waiter !== first) return false;
   if (sem.writer !== null || sem.readers > 0) {
-    if (first && timed_out(waiter) && set_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
+    if (!sem.handoff && timed_out(waiter) && set_handoff(sem)) yield emit.rwsem_handoff({ sem: sem.id, class: sem.cls.id });
     return false;
   }
   sem.waiters.splice(sem.waiters.indexOf(waiter), 1);
@@ -204,7 +213,7 @@ function rwsem_del_waiter(sem: RwSemaphore, waiter: Waiter): boolean {
  */
 function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<number> {
   const task = current();
-  const waiter: Waiter = { task, write, since: sim().tick, granted: false, woken: false };
+  const waiter: Waiter = { task, write, since: sim().tick, granted: false, woken: false, handoff_set: false };
   sem.waiters.push(waiter);
   const mode = write ? 'write' : 'read';
   yield emit.rwsem_contended({ sem: sem.id, class: sem.cls.id, mode, waiters: sem.waiters.length });
