@@ -152,12 +152,14 @@ const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio,
   if (anon) {
     vma.anon_vma = true;
     yield* folio_add_new_anon_rmap(folio);
+    // folio_add_lru_vma(), under the PTL and before the PTE is set, as the kernel orders them (its
+    // lru_add batch would take lru_lock only when drained; here it drains at once).
+    yield* folio_add_lru(folio);
   } else {
     yield* folio_mapcount_inc(folio); // folio_add_file_rmap_pte
   }
   yield* set_entry(locked.ptep, mk_entry(page, flags));
   yield* pte_unmap_unlock(locked.ptl);
-  if (anon) yield* folio_add_lru(folio);
   return true;
 });
 
@@ -349,10 +351,10 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     return 0;
   }
   yield* folio_add_new_anon_rmap(folio);
+  yield* folio_add_lru(folio); // folio_add_lru_vma(), before the PTE is set, as map_new_folio
   yield* set_entry(locked.ptep, mk_entry(folio.pfn, write_fault_pte_flags(vma)));
   if (old) yield* folio_mapcount_dec(old);
   yield* pte_unmap_unlock(locked.ptl);
-  yield* folio_add_lru(folio);
   if (old) {
     yield* folio_put(old); // the old mapping's reference
     yield* free_swap_cache(old);
