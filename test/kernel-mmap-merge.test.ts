@@ -7,10 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import {
-  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_mmap_special,
+  MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_mmap_special, sys_munmap,
 } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE, VM_IO, type MmStruct } from '../src/linux/mm/mm_types.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
+import { EINVAL } from '../src/linux/include/errno.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { runBoot, type Trace } from './helpers/harness.js';
 import { spawnThread } from './helpers/tasks.js';
@@ -82,5 +83,15 @@ describe('vma_merge_new_range', () => {
       yield* sys_mmap_special(mm, { addr: X + PAGE_SIZE, len: PAGE_SIZE, prot: PROT_READ, flags: MAP_SHARED | MAP_FIXED, pgoff: 1 }, special);
     });
     expect(vmas).toEqual([[0, 1, 0], [1, 2, 1]]);
+  });
+  it('mmap and munmap refuse a length that is not a positive number of bytes (0, NaN, Infinity): -EINVAL, no VMA', () => {
+    const results: number[] = [];
+    const { t, vmas } = mapping(function* (mm) {
+      for (const len of [0, NaN, Infinity]) results.push(yield* sys_mmap(mm, { ...anon(0), len }));
+      for (const len of [0, NaN, Infinity]) results.push(yield* sys_munmap(mm, X, len));
+    });
+    expect(results).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
+    expect(vmas).toEqual([]);
+    expect(t.of('vma_create', 'mapper')).toEqual([]);
   });
 });

@@ -59,6 +59,15 @@ export function PAGE_ALIGN(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 }
 
+/**
+ * A length mmap or munmap can take: above 0 and a number of bytes. (A workload module passing one
+ * that is not -- NaN, Infinity -- would otherwise map a VMA with no bounds, or unmap everything
+ * above the address.)
+ */
+function valid_length(len: number): boolean {
+  return Number.isSafeInteger(len) && len > 0;
+}
+
 /** find_vma(): the first VMA ending above addr. */
 export function find_vma(mm: MmStruct, addr: number): VmAreaStruct | null {
   return mm.mm_mt.find(addr) ?? null;
@@ -134,7 +143,7 @@ export function sys_mmap(mm: MmStruct, req: MmapRequest): Gen<number> {
 }
 
 function* do_mmap_locked(mm: MmStruct, req: MmapRequest, len: number): Gen<number> {
-  if (len === 0 || req.addr % PAGE_SIZE !== 0) return -EINVAL;
+  if (!valid_length(len) || req.addr % PAGE_SIZE !== 0) return -EINVAL;
   const anonymous = (req.flags & MAP_ANONYMOUS) !== 0;
   let file = req.file ?? null;
   let ops: VmOperations | null = null;
@@ -186,7 +195,7 @@ export function sys_mmap_special(mm: MmStruct, req: MmapRequest, special: Specia
 }
 
 function* do_mmap_special(mm: MmStruct, req: MmapRequest, len: number, special: SpecialMapping): Gen<number> {
-  if (len === 0 || req.addr % PAGE_SIZE !== 0) return -EINVAL;
+  if (!valid_length(len) || req.addr % PAGE_SIZE !== 0) return -EINVAL;
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
   let addr = req.addr;
   if (!(req.flags & MAP_FIXED) || addr === 0) addr = get_unmapped_area(mm, len);
@@ -240,7 +249,7 @@ export function* sys_mmap_hugetlb(mm: MmStruct, req: HugetlbMmapRequest): Gen<nu
  */
 export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start: number, len: number): Gen<number> {
   len = PAGE_ALIGN(len);
-  if (start % PAGE_SIZE !== 0 || len === 0) return -EINVAL;
+  if (start % PAGE_SIZE !== 0 || !valid_length(len)) return -EINVAL;
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
   const end = start + len;
   const vmas = yield* vms_gather_munmap_vmas(mm, start, end);
