@@ -244,7 +244,13 @@ function* copy_user_highpage(dst: Folio, src: Folio | null, idx = 0): Gen {
   yield emit.folio_copy({ dst: dst.id, src: src ? src.id : 0, index: idx });
 }
 
-/** do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. */
+/**
+ * do_cow_fault(): a private write to a file page: copy it into a new anonymous folio. In the
+ * kernel's order: the new folio first (folio_prealloc, before ->fault locks the source), then the
+ * source page locked and referenced by ->fault, the copy, the new PTE (finish_fault), and only then
+ * the source unlocked and put. (__do_fault's preallocated PTE table is allocated and installed in
+ * finish_fault here.)
+ */
 function* do_cow_fault(vmf: VmFault): Gen<number> {
   vmf.how = HOW_COW;
   const cannot = yield* vmf_can_call_fault(vmf);
@@ -252,15 +258,19 @@ function* do_cow_fault(vmf: VmFault): Gen<number> {
   const prepared = yield* vmf_anon_prepare(vmf);
   if (prepared) return prepared;
   const vma = vmf.vma;
+  const folio = yield* folio_alloc(0, true, PG_uptodate);
   const index = vma.vm_pgoff + Math.floor((vmf.address - vma.vm_start) / PAGE_SIZE);
   const src = yield* filemap_fault(vmf, index);
-  if (typeof src === 'number') return released(vmf, src);
-  const folio = yield* folio_alloc(0, true, PG_uptodate);
+  if (typeof src === 'number') {
+    yield* folio_put(folio);
+    return released(vmf, src);
+  }
   // The faulting page within the (maybe large) page-cache folio.
   yield* copy_user_highpage(folio, src, index - src.index);
+  const mapped = yield* map_new_folio(vmf, folio, write_fault_pte_flags(vma), true);
   yield* folio_unlock(src);
   yield* folio_put(src);
-  if (!(yield* map_new_folio(vmf, folio, write_fault_pte_flags(vma), true))) yield* folio_put(folio);
+  if (!mapped) yield* folio_put(folio);
   return 0;
 }
 
