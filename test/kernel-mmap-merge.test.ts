@@ -12,6 +12,9 @@ import {
 import { PAGE_SIZE, VM_IO, type MmStruct } from '../src/linux/mm/mm_types.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
 import { EINVAL } from '../src/linux/include/errno.js';
+import { MADV_DONTNEED, sys_madvise } from '../src/linux/mm/madvise.js';
+import { sys_mprotect } from '../src/linux/mm/mprotect.js';
+import { MREMAP_MAYMOVE, sys_mremap } from '../src/linux/mm/mremap.js';
 import { spawn_process } from '../src/workloads/lib.js';
 import { runBoot, type Trace } from './helpers/harness.js';
 import { spawnThread } from './helpers/tasks.js';
@@ -84,14 +87,22 @@ describe('vma_merge_new_range', () => {
     });
     expect(vmas).toEqual([[0, 1, 0], [1, 2, 1]]);
   });
-  it('mmap and munmap refuse a length that is not a positive number of bytes (0, NaN, Infinity): -EINVAL, no VMA', () => {
+  it('mmap and munmap refuse a length that is not a positive number of bytes (0, NaN, Infinity), mprotect, madvise and mremap one that is not a number of bytes: -EINVAL, and the mapping stays as it was', () => {
     const results: number[] = [];
     const { t, vmas } = mapping(function* (mm) {
       for (const len of [0, NaN, Infinity]) results.push(yield* sys_mmap(mm, { ...anon(0), len }));
       for (const len of [0, NaN, Infinity]) results.push(yield* sys_munmap(mm, X, len));
+      // The others take 0 (nothing to do) but no length that is not a number of bytes.
+      yield* sys_mmap(mm, anon(0));
+      for (const len of [NaN, Infinity]) {
+        results.push(yield* sys_mprotect(mm, X, len, PROT_READ));
+        results.push(yield* sys_madvise(mm, X, len, MADV_DONTNEED));
+        results.push(yield* sys_mremap(mm, X, len, PAGE_SIZE, MREMAP_MAYMOVE));
+        results.push(yield* sys_mremap(mm, X, PAGE_SIZE, len, MREMAP_MAYMOVE));
+      }
     });
-    expect(results).toEqual([-EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL]);
-    expect(vmas).toEqual([]);
-    expect(t.of('vma_create', 'mapper')).toEqual([]);
+    expect(results).toEqual(Array(14).fill(-EINVAL));
+    expect(vmas).toEqual([[0, 1, X / PAGE_SIZE]]);
+    expect(t.of('vma_create', 'mapper', (e) => e.start >= X)).toHaveLength(1);
   });
 });

@@ -13,7 +13,7 @@ import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
 import { current_task } from '../kernel/sched.js';
 import { unmap_page_range } from './memory.js';
-import { PAGE_ALIGN } from './mmap.js';
+import { PAGE_ALIGN, is_length } from './mmap.js';
 import {
   lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock_killable, mmap_write_unlock, vma_end_read,
   vma_start_write,
@@ -82,6 +82,7 @@ function* madvise_hugepage(mm: MmStruct, start: number, end: number): Gen<number
 }
 
 function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): Gen<number> {
+  if (!is_length(len)) return -EINVAL;
   if (advice === MADV_HUGEPAGE && start % PAGE_SIZE === 0) return yield* madvise_hugepage(mm, start, start + PAGE_ALIGN(len));
   if (advice !== MADV_DONTNEED || start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + PAGE_ALIGN(len);

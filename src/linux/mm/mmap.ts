@@ -60,12 +60,17 @@ export function PAGE_ALIGN(n: number): number {
 }
 
 /**
- * A length mmap or munmap can take: above 0 and a number of bytes. (A workload module passing one
- * that is not -- NaN, Infinity -- would otherwise map a VMA with no bounds, or unmap everything
- * above the address.)
+ * A length a memory syscall can take: a number of bytes. A workload module may pass anything, and
+ * one that is not (NaN, Infinity) would otherwise map a VMA with no bounds, unmap everything above
+ * the address, or split a VMA nowhere: -EINVAL.
  */
+export function is_length(len: number): boolean {
+  return Number.isSafeInteger(len) && len >= 0;
+}
+
+/** A length mmap and munmap take: a number of bytes above 0. */
 function valid_length(len: number): boolean {
-  return Number.isSafeInteger(len) && len > 0;
+  return is_length(len) && len > 0;
 }
 
 /** find_vma(): the first VMA ending above addr. */

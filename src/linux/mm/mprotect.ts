@@ -19,7 +19,7 @@ import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
 import { walk_to_pmd } from './memory.js';
-import { PAGE_ALIGN, vm_flags_for } from './mmap.js';
+import { PAGE_ALIGN, is_length, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE, is_vm_hugetlb_page } from './mm_types.js';
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
@@ -147,7 +147,7 @@ export function sys_mprotect(mm: MmStruct, start: number, len: number, prot: num
 }
 
 function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
-  if (start % PAGE_SIZE !== 0) return -EINVAL;
+  if (start % PAGE_SIZE !== 0 || !is_length(len)) return -EINVAL;
   const end = start + PAGE_ALIGN(len);
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
   const tlb = tlb_gather_mmu(mm);

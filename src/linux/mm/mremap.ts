@@ -17,7 +17,7 @@ import { syscall } from '../kernel/syscall.js';
 import { PMD_SIZE, entry_huge, entry_none } from '../arch/x86/include/pgtable_types.js';
 import { __split_huge_pmd } from './huge_memory.js';
 import { pte_table_alloc, walk_to_pmd } from './memory.js';
-import { PAGE_ALIGN, get_unmapped_area } from './mmap.js';
+import { PAGE_ALIGN, get_unmapped_area, is_length } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, is_vm_hugetlb_page, vma_is_anonymous } from './mm_types.js';
 import { entry_ptr, entry_table, read_entry, set_entry } from './pgtable.js';
@@ -111,6 +111,7 @@ export function sys_mremap(
 }
 
 function* do_mremap(mm: MmStruct, old_addr: number, old_len: number, new_len: number, flags: number, new_addr: number): Gen<number> {
+  if (!is_length(old_len) || !is_length(new_len)) return -EINVAL;
   old_len = PAGE_ALIGN(old_len);
   new_len = PAGE_ALIGN(new_len);
   if (old_addr % PAGE_SIZE !== 0 || new_len === 0) return -EINVAL;
