@@ -43,8 +43,9 @@ function scenario(maps: [number, number, number][], from: number, to: number, pr
   });
   expect(t.result.outcome).toBe('done');
   const vmas = mm.mm_mt.overlapping(X, page(8)).map((v) => [v.id, (v.vm_start - X) / PAGE_SIZE, (v.vm_end - X) / PAGE_SIZE, v.vm_pgoff - X / PAGE_SIZE]);
+  const anon = mm.mm_mt.overlapping(X, page(8)).map((v) => v.anon_vma);
   const call = t.of('call_enter', 'mapper', (e) => e.fn === 'mprotect_fixup').at(-1)!;
-  return { t, ids, vmas, during: (e: { seq: number }) => e.seq > call.seq };
+  return { t, ids, vmas, anon, during: (e: { seq: number }) => e.seq > call.seq };
 }
 
 const made = (s: { t: Trace; during: (e: { seq: number }) => boolean }) => s.t.of('vma_create', 'mapper').filter(s.during).length;
@@ -94,5 +95,11 @@ describe('mprotect_fixup merges first (vma_modify_flags)', () => {
     expect(made(s)).toBe(2);
     expect(s.vmas.map(([, start, end, pgoff]) => [start, end, pgoff])).toEqual([[0, 1, 0], [1, 2, 1], [2, 3, 2]]);
     expect(s.vmas.map(([id]) => id)).toContain(a);
+  });
+  it('the VMA that takes over written pages takes their anon_vma (dup_anon_vma), so its next write fault need not prepare one', () => {
+    const s = scenario([[0, 1, RO], [1, 2, RW]], 1, 2, RO, [1]);
+    const [a, b] = [s.ids.get(0)!, s.ids.get(1)!];
+    expect(s.vmas).toEqual([[a, 0, 2, 0], [b, 2, 3, 2]]);
+    expect(s.anon).toEqual([true, true]);
   });
 });

@@ -137,6 +137,7 @@ function* commit_merge(
   const mm = target.vm_mm;
   yield* vma_start_write(target);
   for (const v of victims) yield* vma_start_write(v);
+  dup_anon_vma(target, victims);
   yield* i_mmap_lock_write(target.vm_file);
   for (const v of victims) mm.mm_mt.erase(v);
   for (const v of replaced) mm.mm_mt.erase(v);
@@ -147,6 +148,14 @@ function* commit_merge(
     yield* vma_mark_detached(v);
     yield* vm_area_free(v);
   }
+}
+
+/**
+ * dup_anon_vma(): a VMA that takes over the pages of others takes their anon_vma when it has none
+ * (here a flag: the pages' rmap needs one, and a later write fault need not prepare it).
+ */
+function dup_anon_vma(target: VmAreaStruct, sources: readonly VmAreaStruct[]): void {
+  if (!target.anon_vma && sources.some((v) => v.anon_vma)) target.anon_vma = true;
 }
 
 /** What mmap wants to map at [start, end), for vma_merge_new_range. */
@@ -219,6 +228,7 @@ function* vma_merge_existing_range(middle: VmAreaStruct, start: number, end: num
   if (merge_left) yield* vma_start_write(prev);
   const file = middle.vm_file;
   const removed: VmAreaStruct[] = [];
+  dup_anon_vma(merge_left ? prev : next!, merge_left && merge_right ? [next!, middle] : [middle]);
   yield* i_mmap_lock_write(file);
   // Each neighbour grows before middle shrinks, so a lookup in [start, end) finds one of them.
   if (merge_left) {
