@@ -7,14 +7,21 @@
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { by, type Gate } from '../src/sim/directed.js';
+import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
+import { PMD_SIZE } from '../src/linux/arch/x86/include/pgtable_types.js';
+import { MADV_DONTNEED, sys_madvise } from '../src/linux/mm/madvise.js';
 import { create_file } from '../src/linux/mm/filemap.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
-import { spawn_process } from '../src/workloads/lib.js';
-import { runBoot } from './helpers/harness.js';
+import { spawn_process, thread } from '../src/workloads/lib.js';
+import type { Workload } from '../src/workloads/workload.js';
+import { runBoot, runTrace } from './helpers/harness.js';
 import { spawnThread } from './helpers/tasks.js';
 
 const X = 0x7000_0000;
+/** Alone in its 2 MiB, so MADV_DONTNEED of all of it frees the PTE table (PT_RECLAIM). */
+const Y = 0x7e00_0000;
 
 describe('the order of an anonymous fault', () => {
   for (const [what, first] of [['a write to a new page (do_anonymous_page)', true], ['a write to the zero page (wp_page_copy)', false]] as const) {
@@ -69,5 +76,50 @@ describe('the order of a private write to a file page (do_cow_fault)', () => {
     expect(set.seq).toBeLessThan(unlocked.seq);
     expect(srcPut).toHaveLength(1);
     expect(srcPut[0]!.seq).toBeGreaterThan(unlocked.seq);
+  });
+});
+
+describe('an anonymous write fault whose PTE table goes while it allocates (do_anonymous_page)', () => {
+  it('gives the folio back and returns; the access faults again and makes both anew (no table allocated in the first fault)', () => {
+    const workload: Workload = {
+      name: 'table-gone',
+      description: 'MADV_DONTNEED frees the empty PTE table between a fault\'s table and its mapping',
+      params: {},
+      schedule: (): Gate[] => [
+        { task: 'dontneeder', until: by('toucher', 'folio_alloc') },
+        { task: 'toucher', after: by('toucher', 'folio_alloc'), until: by('dontneeder', 'pgtable_free') },
+      ],
+      *boot(): Gen {
+        const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+        const mapped = new Completion();
+        thread(proc, 'mapper', function* () {
+          yield* sys_mmap(proc.mm, { addr: Y, len: PMD_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+          yield* complete_all(mapped);
+        });
+        thread(proc, 'toucher', function* () {
+          yield* wait_for_completion(mapped);
+          yield* user_access(proc.mm, Y, Uint8Array.of(1), true);
+        });
+        thread(proc, 'dontneeder', function* () {
+          yield* wait_for_completion(mapped);
+          yield* sys_madvise(proc.mm, Y, PMD_SIZE, MADV_DONTNEED);
+        });
+      },
+    };
+    const t = runTrace(workload, { seed: 1 });
+    expect(t.result.outcome).toBe('done');
+    const faults = t.of('fault', 'toucher', (e) => e.addr === Y);
+    expect(faults).toHaveLength(2);
+    const [first, second] = [faults[0]!, faults[1]!];
+    const allocs = t.of('folio_alloc', 'toucher');
+    expect(allocs).toHaveLength(2);
+    const freed = t.of('pgtable_free', 'dontneeder')[0]!;
+    // The first fault's table went after its folio was allocated; it allocates no other one.
+    expect(allocs[0]!.seq).toBeLessThan(freed.seq);
+    expect(t.of('pgtable_alloc', 'toucher', (e) => e.seq > allocs[0]!.seq && e.seq < first.seq)).toEqual([]);
+    expect(t.of('folio_free', 'toucher', (e) => e.folio === allocs[0]!.folio && e.seq < first.seq)).toHaveLength(1);
+    // The second fault maps a folio of its own, in a table of its own.
+    expect(t.of('pgtable_alloc', 'toucher', (e) => e.seq > first.seq && e.seq < second.seq).length).toBeGreaterThan(0);
+    expect(allocs[1]!.seq).toBeGreaterThan(first.seq);
   });
 });

@@ -135,12 +135,17 @@ function maybe_mkwrite(pte: number, vma: VmAreaStruct): number {
 /**
  * Map `folio` at the faulting address if the PTE is still none (finish_fault / set_pte_range).
  * `page`: the pfn to map, a page of a large page-cache folio (default: the folio's first page).
+ * `new_table`: finish_fault installs a PTE table if there is none; do_anonymous_page, which made
+ * sure of one on entry, does not: if the table went meanwhile (PT_RECLAIM, a collapse), the fault
+ * gives up and the access faults again.
  * A frame (sim/frame.ts), as is do_anonymous_page: a dozen events per call, two to four levels
  * below the traced handle_mm_fault, which need not be resumed for each.
  */
-const map_new_folio = framed(function* map_new_folio(vmf: VmFault, folio: Folio, flags: number, anon: boolean, page: number = folio.pfn): Gen<boolean> {
+const map_new_folio = framed(function* map_new_folio(
+  vmf: VmFault, folio: Folio, flags: number, anon: boolean, page: number = folio.pfn, new_table = true,
+): Gen<boolean> {
   const vma = vmf.vma;
-  yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
+  if (new_table) yield* table_alloc(vma.vm_mm, vmf.pmdp, PTE_LEVEL, vmf.address);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
   if (!locked) return false;
   const old = yield* read_entry(locked.ptep, false);
@@ -187,7 +192,7 @@ const do_anonymous_page = framed(function* do_anonymous_page(vmf: VmFault): Gen<
   }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The allocation's reference becomes the mapping's.
-  if (!(yield* map_new_folio(vmf, folio, vma_pte_flags(vma, true), true))) yield* folio_put(folio);
+  if (!(yield* map_new_folio(vmf, folio, vma_pte_flags(vma, true), true, folio.pfn, false))) yield* folio_put(folio);
   return 0;
 });
 
