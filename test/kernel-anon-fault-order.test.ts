@@ -25,7 +25,7 @@ const Y = 0x7e00_0000;
 
 describe('the order of an anonymous fault', () => {
   for (const [what, first] of [['a write to a new page (do_anonymous_page)', true], ['a write to the zero page (wp_page_copy)', false]] as const) {
-    it(`${what}: rmap, the LRU under lru_lock, then the PTE, all under the PTE lock`, () => {
+    it(`${what}: rmap, the LRU under lru_lock, then the PTE, all under the PTE lock${first ? '' : ', after the old entry is cleared and flushed'}`, () => {
       const t = runBoot(function* (): Gen {
         const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
         spawnThread(proc, 'toucher', function* () {
@@ -41,6 +41,15 @@ describe('the order of an anonymous fault', () => {
       const lru = t.of('spin_lock', 'toucher', (e) => e.class === 'lru_lock' && e.seq > ptl.seq && e.seq < unlock.seq);
       expect(lru).toHaveLength(1);
       expect(lru[0]!.seq).toBeLessThan(set.seq);
+      if (!first) {
+        // wp_page_copy: the zero page's entry is cleared and flushed before anything else (ptep_clear_flush).
+        const cleared = t.of('pgtable_set', 'toucher', (e) => e.addr === X && e.value === 0 && e.seq > ptl.seq && e.seq < set.seq);
+        const flushed = t.of('tlb_flush', 'toucher', (e) => e.start === X && e.seq > ptl.seq && e.seq < set.seq);
+        expect(cleared).toHaveLength(1);
+        expect(flushed).toHaveLength(1);
+        expect(cleared[0]!.seq).toBeLessThan(flushed[0]!.seq);
+        expect(flushed[0]!.seq).toBeLessThan(lru[0]!.seq);
+      }
       expect(t.of('warn')).toEqual([]);
     });
   }

@@ -365,6 +365,11 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     if (old) yield* folio_put(old);
     return 0;
   }
+  // ptep_clear_flush(): the old entry is cleared and flushed before the new one is set, so no CPU
+  // can hold the old translation in its TLB while another loads the new one.
+  const page_start = vmf.address - (vmf.address % PAGE_SIZE);
+  yield* set_entry(locked.ptep, 0);
+  yield emit.tlb_flush({ mm: vma.vm_mm.id, start: page_start, end: page_start + PAGE_SIZE });
   yield* folio_add_new_anon_rmap(folio);
   yield* folio_add_lru(folio); // folio_add_lru_vma(), before the PTE is set, as map_new_folio
   yield* set_entry(locked.ptep, mk_entry(folio.pfn, write_fault_pte_flags(vma)));
