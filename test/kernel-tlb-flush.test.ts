@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
+import { create_file } from '../src/linux/mm/filemap.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap } from '../src/linux/mm/mmap.js';
 import { sys_mprotect } from '../src/linux/mm/mprotect.js';
 import { PAGE_SIZE, type MmStruct } from '../src/linux/mm/mm_types.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
@@ -68,5 +69,27 @@ describe('TLB flushes (mmu_gather)', () => {
     const first = after(syscallOf(t, 0)).filter((e) => e.seq < syscallOf(t, 1) && e.kind === 'tlb_flush') as { start: number; end: number }[];
     expect(first.map((e) => [e.start, e.end])).toEqual([[X, X + PAGE_SIZE]]);
     expect(after(syscallOf(t, 1)).filter((e) => e.kind === 'tlb_flush')).toEqual([]);
+  });
+});
+
+describe('what the zap does to each folio (zap_present_folio_ptes)', () => {
+  it('an anonymous folio is not marked dirty or accessed; a shared file folio takes the dirty bit and is marked accessed; the zero page\'s entry is flushed too', () => {
+    let fileFolio = 0;
+    const { t, after } = run(function* (mm) {
+      const file = yield* create_file('/data/shared', new Uint8Array(PAGE_SIZE));
+      yield* sys_mmap(mm, { addr: X, len: 3 * PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+      yield* sys_mmap(mm, { addr: X + 4 * PAGE_SIZE, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_FIXED, file, pgoff: 0 });
+      yield* user_access(mm, X, Uint8Array.of(1), true); // an anonymous page, dirty
+      yield* user_access(mm, X + 2 * PAGE_SIZE, new Uint8Array(8), false); // the zero page
+      yield* user_access(mm, X + 4 * PAGE_SIZE, Uint8Array.of(2), true); // the file page, dirty
+      fileFolio = file.i_pages.get(0)!.id;
+      yield* sys_munmap(mm, X, 5 * PAGE_SIZE);
+    });
+    const evs = after(syscallOf(t, 0));
+    expect(evs.filter((e) => e.kind === 'folio_mark_dirty').map((e) => (e as { folio: number }).folio)).toEqual([fileFolio]);
+    expect(evs.filter((e) => e.kind === 'folio_mark_accessed').map((e) => (e as { folio: number }).folio)).toEqual([fileFolio]);
+    // The first VMA's flush covers its anonymous page and the zero page.
+    const flushes = evs.filter((e) => e.kind === 'tlb_flush') as { start: number; end: number }[];
+    expect(flushes[0]).toMatchObject({ start: X, end: X + 3 * PAGE_SIZE });
   });
 });

@@ -44,7 +44,7 @@ import {
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
-import { folio_add_lru } from './swap.js';
+import { folio_add_lru, folio_mark_accessed } from './swap.js';
 import { folio_free_swap, free_swap_and_cache, free_swap_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { swap_entry_put } from './swapfile.js';
 
@@ -624,11 +624,17 @@ function* zap_pte_range(
     // will not find it, and the new folio ends up unmapped here. (The kernel's rss counters are
     // not modelled.)
     if (!entry_present(pte)) continue;
+    tlb_track_range(tlb, a, a + PAGE_SIZE); // tlb_remove_tlb_entry: a present entry went (the zero page's too)
     const page = vm_normal_page(vma, pte);
     if (page === null) continue;
-    tlb_track_range(tlb, a, a + PAGE_SIZE); // tlb_remove_tlb_entry: a present entry went
     const folio = page_folio(page);
-    if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
+    // zap_present_folio_ptes(): an anonymous folio needs no up-to-date dirty or accessed bits; a
+    // file folio takes the entry's dirty bit, and a young entry marks it accessed (vma_has_recency:
+    // no VM_SEQ_READ or VM_RAND_READ in the model).
+    if (!folio.anon) {
+      if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
+      if (pte & _PAGE_ACCESSED) yield* folio_mark_accessed(folio);
+    }
     yield* folio_mapcount_dec(folio);
     tlb_remove_folio(tlb, folio);
   }
