@@ -11,7 +11,7 @@ import { COPY_FROM_IO, COPY_FROM_ZERO_PAGE, emit } from '../../trace/vocab/index
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_RW, _PAGE_SPECIAL, PGD_LEVEL, PMD_LEVEL, PMD_SIZE,
   PTE_LEVEL, PUD_LEVEL, PUD_SIZE, entry_flags, entry_huge, entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
-  is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, swp_offset,
+  is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, pte_young, swp_offset,
 } from '../arch/x86/include/pgtable_types.js';
 import { EINVAL, ENOMEM } from '../include/errno.js';
 import { kernel } from '../kernel.js';
@@ -192,6 +192,7 @@ const do_anonymous_page = framed(function* do_anonymous_page(vmf: VmFault): Gen<
   }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
   // The allocation's reference becomes the mapping's.
+  // The table made sure of on entry, none installed again (new_table false).
   if (!(yield* map_new_folio(vmf, folio, vma_pte_flags(vma, true), true, folio.pfn, false))) yield* folio_put(folio);
   return 0;
 });
@@ -633,7 +634,7 @@ function* zap_pte_range(
     // no VM_SEQ_READ or VM_RAND_READ in the model).
     if (!folio.anon) {
       if (pte_dirty(pte)) yield* folio_mark_dirty(folio);
-      if (pte & _PAGE_ACCESSED) yield* folio_mark_accessed(folio);
+      if (pte_young(pte)) yield* folio_mark_accessed(folio);
     }
     yield* folio_mapcount_dec(folio);
     tlb_remove_folio(tlb, folio);
