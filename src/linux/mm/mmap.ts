@@ -282,7 +282,7 @@ function* expand_downwards(vma: VmAreaStruct, addr: number): Gen<boolean> {
   if (prev && addr - prev.vm_end < STACK_GUARD_GAP) return false;
   yield* vma_start_write(vma);
   vma.vm_start = addr;
-  vma.vm_mm.mm_mt.reorder();
+  vma.vm_mm.mm_mt.store(vma);
   yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
   return true;
 }

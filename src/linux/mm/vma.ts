@@ -62,10 +62,23 @@ export function* vm_area_free(vma: VmAreaStruct): Gen {
   yield emit.vma_free({ vma: vma.id });
 }
 
+/**
+ * vma_set_range(): the VMA's own range. The tree still maps its old range to it: a VMA that shrinks
+ * keeps the part it gave up in the tree until a neighbour's store takes it (maple_tree.ts).
+ */
 function* vma_adjust(vma: VmAreaStruct, start: number, end: number, pgoff: number): Gen {
   vma.vm_start = start;
   vma.vm_end = end;
   vma.vm_pgoff = pgoff;
+  yield emit.vma_adjust({ vma: vma.id, start, end, pgoff });
+}
+
+/** vma_set_range() and vma_iter_store() in one step: a VMA that grows takes its new range in the tree. */
+function* vma_adjust_stored(vma: VmAreaStruct, start: number, end: number, pgoff: number): Gen {
+  vma.vm_start = start;
+  vma.vm_end = end;
+  vma.vm_pgoff = pgoff;
+  vma.vm_mm.mm_mt.store(vma);
   yield emit.vma_adjust({ vma: vma.id, start, end, pgoff });
 }
 
@@ -86,7 +99,7 @@ function* i_mmap_unlock_write(file: AddressSpace | null): Gen {
  */
 export function* vma_iter_store_new(mm: MmStruct, vma: VmAreaStruct, replaced: readonly VmAreaStruct[] = []): Gen {
   for (const old of replaced) mm.mm_mt.erase(old);
-  mm.mm_mt.insert(vma);
+  mm.mm_mt.store(vma);
   yield* vma_mark_attached(vma);
 }
 
@@ -101,7 +114,8 @@ export function* __split_vma(vma: VmAreaStruct, addr: number, new_below: boolean
   yield* vma_start_write(vma);
   yield* vma_start_write(fresh);
   yield* i_mmap_lock_write(vma.vm_file);
-  // Shrink the original first, then add the new one: the tree never holds an overlap.
+  // The original shrinks, then the new one is stored over the part split off: until that store the
+  // tree still maps the part to the original, write-locked, so a lockless reader finds no hole.
   if (new_below) {
     yield* vma_adjust(fresh, vma.vm_start, addr, vma.vm_pgoff);
     yield* vma_adjust(vma, addr, vma.vm_end, vma.vm_pgoff + pages_below);
@@ -109,7 +123,6 @@ export function* __split_vma(vma: VmAreaStruct, addr: number, new_below: boolean
     yield* vma_adjust(fresh, addr, vma.vm_end, vma.vm_pgoff + pages_below);
     yield* vma_adjust(vma, vma.vm_start, addr, vma.vm_pgoff);
   }
-  mm.mm_mt.reorder();
   yield* vma_iter_store_new(mm, fresh);
   yield* i_mmap_unlock_write(vma.vm_file);
   return fresh;
@@ -141,8 +154,7 @@ function* commit_merge(
   yield* i_mmap_lock_write(target.vm_file);
   for (const v of victims) mm.mm_mt.erase(v);
   for (const v of replaced) mm.mm_mt.erase(v);
-  yield* vma_adjust(target, start, end, pgoff);
-  mm.mm_mt.reorder();
+  yield* vma_adjust_stored(target, start, end, pgoff);
   yield* i_mmap_unlock_write(target.vm_file);
   for (const v of victims) {
     yield* vma_mark_detached(v);
@@ -235,15 +247,14 @@ function* vma_merge_existing_range(middle: VmAreaStruct, start: number, end: num
     if (left_side && right_side) removed.push(middle);
     if (merge_right) removed.push(next!);
     for (const v of removed) mm.mm_mt.erase(v);
-    yield* vma_adjust(prev, prev.vm_start, merge_right ? next!.vm_end : end, prev.vm_pgoff);
+    yield* vma_adjust_stored(prev, prev.vm_start, merge_right ? next!.vm_end : end, prev.vm_pgoff);
     if (removed.length === 0) yield* vma_adjust(middle, end, middle.vm_end, middle.vm_pgoff + pglen);
   } else {
     if (left_side) removed.push(middle);
     for (const v of removed) mm.mm_mt.erase(v);
-    yield* vma_adjust(next!, start, next!.vm_end, next!.vm_pgoff - pglen);
+    yield* vma_adjust_stored(next!, start, next!.vm_end, next!.vm_pgoff - pglen);
     if (removed.length === 0) yield* vma_adjust(middle, middle.vm_start, start, middle.vm_pgoff);
   }
-  mm.mm_mt.reorder();
   yield* i_mmap_unlock_write(file);
   for (const v of removed) {
     yield* vma_mark_detached(v);
@@ -266,25 +277,25 @@ export function* vma_modify_flags(vma: VmAreaStruct, start: number, end: number,
 }
 
 /**
- * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end), then write-lock and detach
- * every VMA inside. Returns them (in address order). They stay in the mm's tree, as in the kernel
+ * vms_gather_munmap_vmas(): split the first VMA at start, then write-lock and detach every VMA of
+ * [start, end) in address order, splitting the last at end when the loop reaches it. Returns them
+ * (in address order). They stay in the mm's tree, as in the kernel
  * (they go to a detached tree, so that an abort could put them back): munmap clears the range at
  * once (vma_iter_clear), MAP_FIXED only when the new mapping is stored over it.
  */
 export function* vms_gather_munmap_vmas(mm: MmStruct, start: number, end: number): Gen<VmAreaStruct[]> {
-  let vmas = mm.mm_mt.overlapping(start, end);
-  if (vmas.length === 0) return [];
-  const first = vmas[0]!;
+  const first = mm.mm_mt.find(start);
+  if (first === undefined || first.vm_start >= end) return [];
   if (first.vm_start < start) yield* __split_vma(first, start, true);
-  vmas = mm.mm_mt.overlapping(start, end);
-  const last = vmas[vmas.length - 1]!;
-  if (last.vm_end > end) yield* __split_vma(last, end, false);
-  vmas = mm.mm_mt.overlapping(start, end);
-  for (const vma of vmas) {
+  const gathered: VmAreaStruct[] = [];
+  // The last VMA is split inside the loop, once the ones before it are write-locked and detached.
+  for (let vma = mm.mm_mt.find(start); vma !== undefined && vma.vm_start < end; vma = mm.mm_mt.next(vma)) {
+    if (vma.vm_end > end) yield* __split_vma(vma, end, false);
     yield* vma_start_write(vma);
     yield* vma_mark_detached(vma);
+    gathered.push(vma);
   }
-  return vmas;
+  return gathered;
 }
 
 /** vma_iter_clear_gfp(): take the gathered VMAs out of the mm's tree (munmap's point of no return). */
