@@ -14,7 +14,7 @@ import {
 } from '../src/linux/arch/x86/include/pgtable_types.js';
 import { type Folio, PG_dirty, PG_swapcache, folio_get, folio_put, folio_wait_writeback } from '../src/linux/mm/folio.js';
 import { MADV_DONTNEED, sys_madvise } from '../src/linux/mm/madvise.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap, vma_lookup } from '../src/linux/mm/mmap.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap, vma_lookup } from '../src/linux/mm/mmap.js';
 import { mmap_read_lock, mmap_read_unlock } from '../src/linux/mm/mmap_lock.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { swapon } from '../src/linux/mm/page_io.js';
@@ -172,6 +172,37 @@ describe('swap entries and the other page-table users', () => {
     // The PTE's reference goes, then __try_to_reclaim_swap takes the folio out of the cache.
     expect(after.map((e) => [e.count, e.cache])).toEqual([[0, true], [0, false]]);
     expect(t.of('folio_free', 'worker', (e) => e.folio === folio!.id && e.seq > zap.seq)).toHaveLength(1);
+  });
+
+  test('munmap of a page swapped in by a read gives its slot back when the gather releases the folio (free_pages_and_swap_cache)', () => {
+    let folio: Folio | null = null;
+    const t = runBoot(function* () {
+      const proc = yield* setup();
+      thread(proc, 'worker', function* () {
+        yield* map_page(proc);
+        const old = yield* age(proc);
+        yield* shrink_node();
+        yield* folio_wait_writeback(old);
+        yield* shrink_node();
+        yield* user_access(proc.mm, AREA, new Uint8Array(4), false);
+        folio = folio_at(proc.mm, AREA);
+        yield* sys_munmap(proc.mm, AREA, PAGE_SIZE);
+      });
+    });
+    clean(t);
+    const slot = t.of('swap_cache_add', 'worker')[0]!.offset;
+    // The read fault left the folio in the swap cache, its slot held by the cache alone.
+    expect(folio!.id).not.toBe(0);
+    const munmap = t.of('call_enter', 'worker', (e) => e.fn === '__vm_munmap')[0]!;
+    const before = t.of('swap_map', 'worker', (e) => e.offset === slot && e.seq < munmap.seq).at(-1)!;
+    expect([before.count, before.cache]).toEqual([0, true]);
+    // The zap drops the mapping; the gather's release takes the folio out of the cache (the slot is
+    // free) and puts its reference, the last but the cache's, which went with it: the folio is freed.
+    const flush = t.of('tlb_flush', 'worker', (e) => e.seq > munmap.seq)[0]!;
+    const after = t.of('swap_map', 'worker', (e) => e.offset === slot && e.seq > munmap.seq);
+    expect(after.map((e) => [e.count, e.cache])).toEqual([[0, false]]);
+    expect(after[0]!.seq).toBeGreaterThan(flush.seq);
+    expect(t.of('folio_free', 'worker', (e) => e.folio === folio!.id && e.seq > after[0]!.seq)).toHaveLength(1);
   });
 
   test('a write fault on a swapped-out exclusive page maps it writable and dirty and frees the slot (should_try_to_free_swap)', () => {

@@ -13,6 +13,7 @@ import { call_rcu, synchronize_rcu } from '../kernel/rcu/tree.js';
 import { smp_call_function_sync } from '../kernel/smp.js';
 import { type Folio, folio_put } from './folio.js';
 import type { MmStruct } from './mm_types.js';
+import { free_swap_cache } from './swap_state.js';
 import {
   type PageTable, free_table_now, pgtable_free_queued,
 } from './pgtable.js';
@@ -120,12 +121,18 @@ function* tlb_remove_table_one(table: PageTable, mode: Exclude<TableBatchFail, '
 }
 
 /**
- * tlb_batch_pages_flush(): put the gathered folios, once their TLB entries are gone. A frame
- * (sim/frame.ts): the puts make three events a folio (the last reference, off the LRU, freed) five
- * to seven levels below munmap's traced call, which need not be resumed for each.
+ * tlb_batch_pages_flush(): release the gathered folios, once their TLB entries are gone, as
+ * free_pages_and_swap_cache() does: a folio no longer mapped that is still in the swap cache (an
+ * anonymous page swapped in and not written since) leaves it first, freeing its swap slot, and
+ * then the gather's reference is put. A frame (sim/frame.ts): the puts make three events a folio
+ * (the last reference, off the LRU, freed) five to seven levels below munmap's traced call, which
+ * need not be resumed for each.
  */
 const tlb_batch_pages_flush = framed(function* tlb_batch_pages_flush(tlb: MmuGather): Gen {
-  for (const folio of tlb.folios.splice(0)) yield* folio_put(folio);
+  for (const folio of tlb.folios.splice(0)) {
+    yield* free_swap_cache(folio);
+    yield* folio_put(folio);
+  }
 });
 
 function* tlb_table_flush(tlb: MmuGather): Gen {

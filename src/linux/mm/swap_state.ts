@@ -13,7 +13,7 @@
  * swap_vma_readahead) reads only the faulting entry; no workingset shadow entries.
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name, sim } from '../../sim/sim.js';
+import { name, no_event, sim } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { EEXIST } from '../include/errno.js';
 import { kernel, type Kernel } from '../kernel.js';
@@ -184,10 +184,16 @@ export function* folio_free_swap(folio: Folio): Gen<boolean> {
 
 /**
  * free_swap_cache() (mm/swap_state.c): an unmapped folio still in the swap cache leaves it, if it
- * can be locked without waiting -- what a COW copy does to the folio it copied.
+ * can be locked without waiting -- what a COW copy does to the folio it copied, and what the
+ * mmu_gather does to each folio it releases (free_pages_and_swap_cache). Most folios are in no
+ * swap cache: for them it is a step without an event, not a generator.
  */
-export function* free_swap_cache(folio: Folio): Gen {
-  if (!(folio.flags & PG_swapcache) || folio.mapcount > 0) return;
+export function free_swap_cache(folio: Folio): Gen {
+  if (!(folio.flags & PG_swapcache) || folio.mapcount > 0) return no_event(undefined);
+  return free_unmapped_swap_cache(folio);
+}
+
+function* free_unmapped_swap_cache(folio: Folio): Gen {
   if (!(yield* folio_trylock(folio))) return;
   yield* folio_free_swap(folio);
   yield* folio_unlock(folio);
