@@ -5,6 +5,8 @@
 import { emit } from '../../trace/vocab/index.js';
 import { name } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
+import { TASK_SIZE } from '../arch/x86/include/pgtable_types.js';
+import { untag } from '../arch/x86/include/uaccess_64.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
@@ -248,15 +250,23 @@ export function* sys_mmap_hugetlb(mm: MmStruct, req: HugetlbMmapRequest): Gen<nu
   );
 }
 
+/** do_vmi_munmap()'s checks of the range: page-aligned, below TASK_SIZE, and not empty. */
+function munmap_range_ok(start: number, len: number): boolean {
+  return start % PAGE_SIZE === 0 && start <= TASK_SIZE && valid_length(len) && len <= TASK_SIZE - start;
+}
+
 /**
  * __vm_munmap(unlock = true), the munmap(2) path (§4.1): gather (split, write-lock, detach) under
- * the write lock, downgrade, then zap and free page tables under the read lock.
+ * the write lock, downgrade, then zap and free page tables under the read lock. The range is
+ * checked with the write lock held (do_vmi_munmap()), so a bad one takes and drops the lock.
  */
 export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start: number, len: number): Gen<number> {
-  len = PAGE_ALIGN(len);
-  if (start % PAGE_SIZE !== 0 || !valid_length(len)) return -EINVAL;
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
-  const end = start + len;
+  if (!munmap_range_ok(start, len)) {
+    yield* mmap_write_unlock(mm);
+    return -EINVAL;
+  }
+  const end = start + PAGE_ALIGN(len);
   const vmas = yield* vms_gather_munmap_vmas(mm, start, end);
   vma_iter_clear(mm, vmas);
   if (vmas.length === 0) {
@@ -270,7 +280,8 @@ export const __vm_munmap = traced('__vm_munmap', function* (mm: MmStruct, start:
 });
 
 export function sys_munmap(mm: MmStruct, start: number, len: number): Gen<number> {
-  return syscall(SYS_MUNMAP, start, len, 0, () => __vm_munmap(mm, start, len));
+  // untagged_addr(): the caller's own mask (all ones until it enables LAM)
+  return syscall(SYS_MUNMAP, start, len, 0, () => __vm_munmap(mm, untag(mm, start), len));
 }
 
 /** expand_downwards(): grow a VM_GROWSDOWN VMA down to addr if the rlimit and guard gap allow. */

@@ -15,6 +15,7 @@ import {
 } from '../arch/x86/include/pgtable_types.js';
 import { page_folio } from './folio.js';
 import { __split_huge_pmd, change_huge_pmd } from './huge_memory.js';
+import { untag } from '../arch/x86/include/uaccess_64.js';
 import { EINTR, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { syscall } from '../kernel/syscall.js';
@@ -146,8 +147,11 @@ export function sys_mprotect(mm: MmStruct, start: number, len: number, prot: num
   return syscall(SYS_MPROTECT, start, len, prot, () => do_mprotect(mm, start, len, prot));
 }
 
+/** The arguments are checked, and an empty range done with, before mmap_lock is taken. */
 function* do_mprotect(mm: MmStruct, start: number, len: number, prot: number): Gen<number> {
+  start = untag(mm, start); // untagged_addr(): the caller's own mask
   if (start % PAGE_SIZE !== 0 || !is_length(len)) return -EINVAL;
+  if (len === 0) return 0;
   const end = start + PAGE_ALIGN(len);
   if (yield* mmap_write_lock_killable(mm)) return -EINTR;
   const tlb = tlb_gather_mmu(mm);
