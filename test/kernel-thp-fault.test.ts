@@ -17,7 +17,6 @@ import { describe, expect, it } from 'vitest';
 import {
   _PAGE_ACCESSED, _PAGE_DIRTY, _PAGE_PSE, _PAGE_RW, entry_clear_bits, entry_pfn, PMD_SIZE,
 } from '../src/linux/arch/x86/include/pgtable_types.js';
-import { type EntryPtr, entry_ptr, tables } from '../src/linux/mm/pgtable.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
 import {
@@ -35,6 +34,7 @@ import { pmd_value } from '../src/workloads/thp.js';
 import { remote_write, spawn_process, type Process } from '../src/workloads/lib.js';
 import { FOLL_FORCE } from '../src/linux/mm/gup.js';
 import { runBoot, type Trace } from './helpers/harness.js';
+import { pmd_slot } from './helpers/pgtable.js';
 import { spawnOutsider, spawnThread, waitUntil } from './helpers/tasks.js';
 
 /** Two PMD entries' worth, 2 MiB-aligned. */
@@ -95,14 +95,6 @@ function run(seed: number, then: (mm: MmStruct, thps: [Folio, Folio], note: (ste
 function* writeProtect(mm: MmStruct): Gen {
   yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ);
   yield* sys_mprotect(mm, AREA, 2 * PMD_SIZE, PROT_READ | PROT_WRITE);
-}
-
-/** The PMD slot mapping `addr` (call inside the run). */
-function pmd_slot(mm: MmStruct, addr: number): EntryPtr {
-  const below = (v: number) => tables().get(entry_pfn(v))!;
-  const pud = below(mm.pgd.entries[entry_ptr(mm.pgd, addr).idx]!);
-  const pmd = below(pud.entries[entry_ptr(pud, addr).idx]!);
-  return entry_ptr(pmd, addr);
 }
 
 const faults = (r: Run) => r.t.of('fault', 'toucher').map((e) => [e.addr, e.how]);

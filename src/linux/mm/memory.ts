@@ -40,7 +40,7 @@ import {
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
-  table_alloc, table_alloc_slot, table_entry,
+  table_alloc, table_alloc_slot,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
@@ -604,13 +604,15 @@ const __handle_mm_fault = framed(function* __handle_mm_fault(vma: VmAreaStruct, 
 
 /**
  * zap_pte_range(): clear the PTEs of [addr, end) in one PTE table under its PTL; the mappings'
- * folio references go to the gather and are dropped after the TLB flush.
+ * folio references go to the gather and are dropped after the TLB flush. Returns false, having done
+ * nothing, when the table went between the caller's read of the PMD and the map (the caller then
+ * looks at the PMD again).
  */
 function* zap_pte_range(
   tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number, reclaim_pt: boolean,
-): Gen {
+): Gen<boolean> {
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, addr);
-  if (!locked) return;
+  if (!locked) return false;
   const table = locked.ptep.table;
   for (let a = addr; a < end; a += PAGE_SIZE) {
     const ptep = entry_ptr(table, a);
@@ -639,47 +641,85 @@ function* zap_pte_range(
     yield* folio_mapcount_dec(folio);
     tlb_remove_folio(tlb, folio);
   }
+  // PT_RECLAIM: a zap that emptied a whole table frees it. The model's zap skips no entry, so a
+  // whole table is an empty one here.
   const whole = addr % PMD_SIZE === 0 && end - addr === PMD_SIZE;
-  if (reclaim_pt && whole && table.populated() === 0) {
-    const cleared = yield* try_to_free_pte(vma.vm_mm, pmdp, table, locked.ptl);
-    yield* pte_unmap();
-    // free_pte(): with every lock dropped and out of pte_offset_map's RCU section, as
-    // tlb_remove_table may sleep (tlb_remove_table_one's synchronize_rcu). pte_free_tlb.
-    if (cleared) {
-      tlb_track_range(tlb, addr, addr + PAGE_SIZE);
-      yield* tlb_remove_table(tlb, table);
-    }
-    return;
-  }
+  const reclaim = reclaim_pt && whole && table.populated() === 0;
+  const cleared = reclaim && (yield* zap_empty_pte_table(vma.vm_mm, pmdp, locked.ptl));
   yield* pte_unmap_unlock(locked.ptl);
+  if (!reclaim) return true;
+  // With every lock dropped and out of pte_offset_map's RCU section, as tlb_remove_table may sleep
+  // (tlb_remove_table_one's synchronize_rcu): the table cleared, or whatever empty table the slow
+  // path found, goes to the gather (pte_free_tlb).
+  const freed = cleared ? table : yield* zap_pte_table_if_empty(vma.vm_mm, pmdp, addr);
+  if (freed) {
+    tlb_track_range(tlb, addr, addr + PAGE_SIZE);
+    yield* tlb_remove_table(tlb, freed);
+  }
+  return true;
 }
 
 /**
- * PT_RECLAIM (mm/pt_reclaim.c, kernel-spec §4.4): a zap that emptied a whole PTE table clears the
- * PMD under pmd_lock -- trylock while holding the PTL (try_get_and_clear_pmd), else re-take both in
- * order and re-check the table is still empty (try_to_free_pte). Called with the PTL held; returns
- * with it released, and whether the PMD was cleared: the caller then frees the table through
- * tlb_remove_table (free_pte) once out of pte_offset_map's RCU section. Here rather than in a
- * pt_reclaim.ts: its one caller is zap_pte_range above.
+ * zap_empty_pte_table() (PT_RECLAIM's fast path, kernel-spec §4.4), the PTL still held: clear the
+ * PMD if pmd_lock can be had without waiting; when the PTL is the PMD's lock too, nothing more is
+ * taken. Returns whether it cleared the PMD. (Here rather than in a pt_reclaim.ts: the kernel keeps
+ * both paths static in mm/memory.c beside their one caller.)
  */
-function* try_to_free_pte(mm: MmStruct, pmdp: EntryPtr, table: PageTable, ptl: SpinLock): Gen<boolean> {
+function* zap_empty_pte_table(mm: MmStruct, pmdp: EntryPtr, ptl: SpinLock): Gen<boolean> {
   const pml = pmd_lockptr(mm, pmdp);
   const nested = pml !== ptl;
-  if (!nested || (yield* spin_trylock(pml))) {
-    yield* set_entry(pmdp, 0); // pmd_clear
-    if (nested) yield* spin_unlock(pml);
-    yield* spin_unlock(ptl);
-  } else {
-    yield* spin_unlock(ptl);
-    yield* spin_lock(pml);
-    yield* spin_lock(ptl);
-    const still_ours = pmdp.table.entries[pmdp.idx] === table_entry(table) && table.populated() === 0;
-    if (still_ours) yield* set_entry(pmdp, 0);
-    yield* spin_unlock(ptl);
-    yield* spin_unlock(pml);
-    return still_ours;
-  }
+  if (nested && !(yield* spin_trylock(pml))) return false;
+  yield* set_entry(pmdp, 0); // pmd_clear
+  if (nested) yield* spin_unlock(pml);
   return true;
+}
+
+/**
+ * zap_pte_table_if_empty() (PT_RECLAIM's slow path), the PTL dropped: under pmd_lock, map whatever
+ * table the PMD points to now, lock it, and clear the PMD if every entry is none -- the table may
+ * have been refilled, or replaced, while no lock was held. Returns the table cleared, or null.
+ */
+function* zap_pte_table_if_empty(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<PageTable | null> {
+  const pml = pmd_lockptr(mm, pmdp);
+  yield* spin_lock(pml);
+  const mapped = yield* pte_offset_map_rw_nolock(mm, pmdp, addr);
+  if (!mapped) {
+    yield* spin_unlock(pml);
+    return null;
+  }
+  const nested = mapped.ptl !== pml;
+  if (nested) yield* spin_lock(mapped.ptl);
+  const table = mapped.ptep.table;
+  if (table.populated() !== 0) {
+    yield* pte_unmap_unlock(mapped.ptl); // the PMD's lock too, when it is the same lock
+    if (nested) yield* spin_unlock(pml);
+    return null;
+  }
+  yield* pte_unmap();
+  yield* set_entry(pmdp, 0); // pmd_clear
+  if (nested) yield* spin_unlock(mapped.ptl);
+  yield* spin_unlock(pml);
+  return table;
+}
+
+/**
+ * zap_pmd_range() for one PMD entry: a huge PMD is zapped whole if the range covers it, else split
+ * first; a none one has nothing to zap; otherwise its PTE range is zapped. If the PTE table went
+ * between this read and zap_pte_range's map (PT_RECLAIM by a concurrent zap, a collapse), the PMD is
+ * looked at again: it may hold a THP by now, which must go too.
+ */
+function* zap_pmd_entry(tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number, reclaim_pt: boolean): Gen {
+  for (;;) {
+    const pmd = yield* read_entry(pmdp, true);
+    if (entry_huge(pmd)) {
+      const covered = end - addr === PMD_SIZE;
+      if (covered && (yield* zap_huge_pmd(tlb, vma, pmdp, addr))) return;
+      if (!covered) yield* __split_huge_pmd(vma, pmdp, addr);
+    } else if (entry_none(pmd)) {
+      return;
+    }
+    if (yield* zap_pte_range(tlb, vma, pmdp, addr, end, reclaim_pt)) return;
+  }
 }
 
 /**
@@ -700,17 +740,7 @@ export function* unmap_page_range(tlb: MmuGather, vma: VmAreaStruct, start: numb
       addr = pud_end;
       continue;
     }
-    if (!entry_none(pud)) {
-      // zap_pmd_range(): a huge PMD is zapped whole if the range covers it, else split first.
-      const pmdp = entry_ptr(entry_table(pud), addr);
-      const pmd = yield* read_entry(pmdp, true);
-      let done = false;
-      if (entry_huge(pmd)) {
-        if (next - addr === PMD_SIZE) done = yield* zap_huge_pmd(tlb, vma, pmdp, addr);
-        else yield* __split_huge_pmd(vma, pmdp, addr);
-      }
-      if (!done) yield* zap_pte_range(tlb, vma, pmdp, addr, next, reclaim_pt);
-    }
+    if (!entry_none(pud)) yield* zap_pmd_entry(tlb, vma, entry_ptr(entry_table(pud), addr), addr, next, reclaim_pt);
     addr = next;
   }
   // tlb_end_vma(): this VMA's changes are flushed before the next VMA's (or the page tables').
