@@ -14,16 +14,11 @@ import { K } from '../src/trace/vocab/index.js';
 import { resolveParams, WORKLOADS } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import type { AccessPath } from '../src/workloads/workload.js';
-import { by, type Gate } from '../src/sim/directed.js';
-import type { Gen } from '../src/sim/task.js';
-import { Completion, complete_all, wait_for_completion } from '../src/linux/kernel/completion.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
-import { user_access } from '../src/linux/arch/x86/mm/fault.js';
-import { map_filled, outsider, remote_read, spawn_process, thread } from '../src/workloads/lib.js';
-import type { Workload } from '../src/workloads/workload.js';
 import { mmtrace, ROOT, tempDir } from './helpers/cli.js';
 import { recordHere } from './helpers/record.js';
+import { FALLBACK_AREA as AREA, fallbackRemap } from './helpers/fallback-remap.js';
+import { runTrace } from './helpers/harness.js';
 
 /** Small enough for every seed of every workload to run in a second or two. */
 const SMALL: Record<string, Record<string, string>> = { scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' } };
@@ -66,43 +61,40 @@ describe('the false-positive bar', () => {
   });
 
   test('mixed-vmas with the three fixes: the fast path copies a page of a one-VMA read, falls back at a page not present, and the rest is read after a MAP_FIXED replaced the VMA', () => {
-    const AREA = 0x7000_0000;
-    const workload: Workload = {
-      name: 'fallback-remap',
-      description: 'the VMA is replaced between the fast part of a read and its fallback',
-      params: {},
-      // The writer waits for the reader's fallback; the reader then waits for the writer to finish.
-      schedule: (): Gate[] => [
-        { task: 'writer', until: by('reader', 'fast_path_fallback') },
-        { task: 'reader', after: by('reader', 'fast_path_fallback'), until: by('writer', 'task_exit') },
-      ],
-      *boot(): Gen {
-        const target = yield* spawn_process('target', ['/bin/target'], ['A=1']);
-        const ready = new Completion();
-        thread(target, 'setup', function* () {
-          // Two pages, one VMA: only the first is touched, so the fast path stops at the second.
-          yield* sys_mmap(target.mm, { addr: AREA, len: 2 * PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
-          yield* user_access(target.mm, AREA, new Uint8Array(PAGE_SIZE).fill(0x4f), true);
-          yield* complete_all(ready);
-        });
-        thread(target, 'writer', function* () {
-          yield* wait_for_completion(ready);
-          yield* map_filled(target, AREA, 2, PROT_READ | PROT_WRITE, 'N');
-        });
-        outsider('reader', function* () {
-          yield* wait_for_completion(ready);
-          yield* remote_read(target, AREA, 2 * PAGE_SIZE);
-        });
-      },
-    };
     for (const seed of [1, 2, 3]) {
       const sink = new CheckingSink();
-      const r = runWorkload({ workload, params: {}, path: 'fast', variant: FIXES, seed, strategy: new RandomStrategy(seed), sink });
+      const r = runWorkload({ workload: fallbackRemap, params: {}, path: 'fast', variant: FIXES, seed, strategy: new RandomStrategy(seed), sink });
       expect(r.outcome).toBe('done');
       const found = sink.violations.map((v) => `${v.checker}: ${v.message}`);
       expect(found).toEqual([
         `mixed-vmas: reader:1: one __access_remote_vm call copied before and after 3 VMA change(s) of the target mm: the result mixes data from VMAs that never coexisted (the fast path copied ${PAGE_SIZE} bytes, fell back on "folio_walk_start: not found", and the mmap_lock path read the rest after the change)`,
       ]);
+    }
+  });
+
+  test('the fast path with the three fixes and redoWhole: nothing, on any workload, over seeds 1..3', () => {
+    const reported: string[] = [];
+    for (const w of WORKLOADS) {
+      for (let seed = 1; seed <= 3; seed++) {
+        for (const v of violations(w.name, 'fast', seed, { variant: [...FIXES, 'redoWhole'] })) reported.push(`${w.name} seed ${seed}: ${v.checker}: ${v.message}`);
+      }
+    }
+    expect(reported).toEqual([]);
+  });
+
+  test('redoWhole: the read the VMA was replaced under drops its fast part and reads the whole range under mmap_lock: one snapshot, no mixed-vmas', () => {
+    for (const seed of [1, 2, 3]) {
+      const sink = new CheckingSink();
+      const r = runWorkload({ workload: fallbackRemap, params: {}, path: 'fast', variant: [...FIXES, 'redoWhole'], seed, strategy: new RandomStrategy(seed), sink });
+      expect(r.outcome).toBe('done');
+      expect(sink.violations).toEqual([]);
+      const t = runTrace(fallbackRemap, { path: 'fast', variant: [...FIXES, 'redoWhole'], seed });
+      expect(t.of('fast_path_discard', 'reader').map((e) => [e.addr, e.copied])).toEqual([[AREA, PAGE_SIZE]]);
+      // Both pages come from the new mapping ('N'), copied under mmap_lock after the fallback.
+      const [req] = t.requests('reader');
+      expect(new TextDecoder().decode(req!.data!)).toBe('N'.repeat(2 * PAGE_SIZE));
+      const discard = t.of('fast_path_discard', 'reader')[0]!;
+      expect(t.of('copy', 'reader', (e) => e.seq > discard.seq).map((e) => e.addr)).toEqual([AREA, AREA + PAGE_SIZE]);
     }
   });
 });
@@ -280,6 +272,22 @@ describe('planted violations', () => {
     p.ev(2, 'vma_mark_detached', 7, 0).ev(2, 'vma_free', 7).ev(2, 'vma_create', 7, 2, 0x1000, 0x3000);
     p.ev(1, 'copy', 0x1808, 8, 5, 0);
     expect(p.reported).toEqual(['use-after-free: copy at 0x1808 through a read-locked VMA that changed under the lock: VMA 7 was freed and created again (event 7)']);
+  });
+
+  test('foll-anon: file bytes a FOLL_ANON request returned; none when redoWhole dropped them (fast_path_discard)', () => {
+    const read = (discard: boolean) => {
+      const p = new Planted();
+      const FOLL_ANON = 1 << 7;
+      // A file-backed VMA of mm 1, read-locked by the request's fast path, which copies 8 bytes.
+      p.ev(2, 'vma_create', 7, 1, 0x1000, 0x3000).ev(2, 'vma_init', 7, 0, p.name('/lib/args'), 0).ev(2, 'vma_mark_attached', 7, 0x1000, 0x3000);
+      p.ev(1, 'request_begin', 1, p.name('cmdline'), 0x1000, 16).ev(1, 'call_enter', p.name('__access_remote_vm'));
+      p.ev(1, 'vma_start_read', 7, VMA_READ_OK, 2).ev(1, 'copy', 0x1000, 8, 5, 0);
+      if (discard) p.ev(1, 'fast_path_discard', 0x1000, 8);
+      p.ev(1, 'call_exit', p.name('__access_remote_vm')).ev(1, 'request_end', 1, 8, 0, FOLL_ANON);
+      return p.reported.filter((r) => r.startsWith('foll-anon'));
+    };
+    expect(read(false)).toEqual(['foll-anon: a:1 (FOLL_ANON) returned 8 bytes copied from the file-backed VMA of /lib/args: check_vma_flags() would refuse it (CVE-2018-1120)']);
+    expect(read(true)).toEqual([]);
   });
 
   test('deadlock: the model\'s report, and a wait past the starvation bound', () => {

@@ -19,6 +19,8 @@ import { runWorkload } from '../src/workloads/runner.js';
 import type { Workload } from '../src/workloads/workload.js';
 import { TARGET_ARGV, TARGET_ENVP } from '../src/workloads/cmdline-poll.js';
 import { tempDir } from './helpers/cli.js';
+import { FALLBACK_AREA, fallbackRemap } from './helpers/fallback-remap.js';
+import type { Variant } from '../src/linux/variants.js';
 
 const AREA = 0x10000000;
 
@@ -59,11 +61,11 @@ const bystander: Workload = {
   },
 };
 
-async function recordFacts(workload: Workload, path: 'gup' | 'fast') {
+async function recordFacts(workload: Workload, path: 'gup' | 'fast', variant: Variant[] = []) {
   const file = join(tempDir(), `${workload.name}-${path}.db`);
   const rec = await Recorder.open(file);
-  rec.beginRun({ name: path, workload: workload.name, params: {}, path, variant: [], seed: 1, strategy: 'random', config: { ...DEFAULT_CONFIG }, codeVersion: 'test' });
-  runWorkload({ workload, params: {}, path, variant: [], seed: 1, strategy: new RandomStrategy(1), config: DEFAULT_CONFIG, sink: rec });
+  rec.beginRun({ name: path, workload: workload.name, params: {}, path, variant, seed: 1, strategy: 'random', config: { ...DEFAULT_CONFIG }, codeVersion: 'test' });
+  runWorkload({ workload, params: {}, path, variant, seed: 1, strategy: new RandomStrategy(1), config: DEFAULT_CONFIG, sink: rec });
   rec.finish('complete');
   rec.close();
   const trace = await openTrace(file);
@@ -84,5 +86,20 @@ describe('facts: a VMA change is a hazard only in the mm the request reads', () 
     expect(read.copies.map((c) => c.vma && [c.vma.start, c.vma.file])).toEqual([[AREA, null], [AREA + PAGE_SIZE, null]]);
     expect(read.data).toEqual(Uint8Array.from([...Array(8).fill(0x41), ...Array(8).fill(0x42)]));
     expect(read.vmaChangesBetweenCopies).toBe(0);
+  });
+});
+
+describe('facts: redoWhole drops the fast part of a read it redoes', () => {
+  test('the copies before a fast_path_discard are not the request\'s, nor the VMA changes between them', async () => {
+    const split = (await recordFacts(fallbackRemap, 'fast', ['singleVmaOnly'])).requests.get('reader:1')!;
+    const whole = (await recordFacts(fallbackRemap, 'fast', ['singleVmaOnly', 'redoWhole'])).requests.get('reader:1')!;
+    // Without it: the fast path's page of the old VMA, then the mmap_lock path's page of the new one.
+    expect(split.copies.map((c) => c.addr)).toEqual([FALLBACK_AREA, FALLBACK_AREA + PAGE_SIZE]);
+    expect(split.vmaChangesBetweenCopies).toBeGreaterThan(0);
+    expect(split.data).toEqual(Uint8Array.from([...Array(PAGE_SIZE).fill(0x4f), ...Array(PAGE_SIZE).fill(0x4e)]));
+    // With it: both pages copied again under mmap_lock, after the change; the first copy is gone.
+    expect(whole.copies.map((c) => c.addr)).toEqual([FALLBACK_AREA, FALLBACK_AREA + PAGE_SIZE]);
+    expect(whole.vmaChangesBetweenCopies).toBe(0);
+    expect(whole.data).toEqual(new Uint8Array(2 * PAGE_SIZE).fill(0x4e));
   });
 });

@@ -30,7 +30,7 @@ import { Completion, complete_all, wait_for_completion } from '../src/linux/kern
 import { EFAULT, EINVAL } from '../src/linux/include/errno.js';
 import { PG_lru, PG_referenced, PG_reserved } from '../src/linux/mm/folio.js';
 import { VM_FAULT_RETRY } from '../src/linux/mm/mm_types.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE, sys_mmap } from '../src/linux/mm/mmap.js';
 import { mmap_write_lock, mmap_write_unlock } from '../src/linux/mm/mmap_lock.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import type { Gen } from '../src/sim/task.js';
@@ -498,6 +498,50 @@ describe('§8.3.6 multi-VMA reads with vmaGup: every page address exactly once',
       expect(fallbacks(t, 'monitor', r)).toEqual([[SPAN_START, 0, FB_SPANS]]);
       expect(mmapLocks(t, 'monitor', r)).toHaveLength(1);
       expect(t.of('call_enter', 'monitor', (e) => r.inside(e) && e.fn === 'get_user_page_vma_locked')).toHaveLength(0);
+    });
+  }
+});
+
+describe('redoWhole with vmaGup: a read stopped part-way starts over; a write keeps what it wrote', () => {
+  const A = 0x4800_0000;
+  /** A read-write page, then an inaccessible one: a write or read across the boundary stops there. */
+  const rwThenNone: Workload = {
+    name: 'rw-then-none',
+    description: 'a remote write and read across a writable page and a PROT_NONE one',
+    params: {},
+    *boot(): Gen {
+      const proc = yield* spawn_process('target', TARGET_ARGV, TARGET_ENVP);
+      const ready = new Completion();
+      thread(proc, 'target/0', function* () {
+        yield* sys_mmap(proc.mm, { addr: A, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        yield* sys_mmap(proc.mm, { addr: A + PAGE_SIZE, len: PAGE_SIZE, prot: PROT_NONE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        yield* user_access(proc.mm, A, new Uint8Array(PAGE_SIZE).fill(0x61), true);
+        yield* complete_all(ready);
+      });
+      outsider('monitor', function* () {
+        yield* wait_for_completion(ready);
+        yield* remote_write(proc, A + PAGE_SIZE - 4, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+        yield* remote_read(proc, A + PAGE_SIZE - 4, 8);
+      });
+    },
+  };
+  for (const seed of [1, 2]) {
+    it(`the write's 4 bytes stay written, once, and are its result; the read's 4 are read again under mmap_lock (seed ${seed})`, () => {
+      const t = run(rwThenNone, seed, ['vmaGup', 'redoWhole']);
+      const [write, read] = t.requests('monitor') as [Req, Req];
+      expect([write.result, read.result]).toEqual([4, 4]);
+      // check_vma_flags refuses the PROT_NONE VMA on both, after 4 bytes.
+      expect(fallbacks(t, 'monitor', write)).toEqual([[A + PAGE_SIZE, 4, FB_CHECK]]);
+      expect(fallbacks(t, 'monitor', read)).toEqual([[A + PAGE_SIZE, 4, FB_CHECK]]);
+      // The write keeps them: they are in the target already, and the slow path does not write them again.
+      expect(t.of('fast_path_discard', 'monitor', write.inside)).toHaveLength(0);
+      expect(t.of('copy_to_folio', 'monitor', write.inside).map((e) => [e.addr, e.len])).toEqual([[A + PAGE_SIZE - 4, 4]]);
+      // The read drops them and reads them again under mmap_lock.
+      const discards = t.of('fast_path_discard', 'monitor', read.inside);
+      expect(discards.map((e) => [e.addr, e.copied])).toEqual([[A + PAGE_SIZE - 4, 4]]);
+      const copies = t.of('copy', 'monitor', read.inside);
+      expect(copies.map((e) => [e.addr, e.len, e.seq > discards[0]!.seq])).toEqual([[A + PAGE_SIZE - 4, 4, false], [A + PAGE_SIZE - 4, 4, true]]);
+      expect(Array.from(read.data.subarray(0, 4))).toEqual([1, 2, 3, 4]);
     });
   }
 });

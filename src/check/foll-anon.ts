@@ -11,9 +11,12 @@ import type { CheckContext } from './context.js';
 export function follAnon(ctx: CheckContext): Reducer {
   /** Per task in a request: bytes copied from file-backed VMAs, the first such copy, and the file. */
   const fileCopies = new Map<number, { bytes: number; seq: number; file: string }>();
+  /** Per task in a request: its file bytes when its __access_remote_vm call began (redoWhole drops the call's). */
+  const atCall = new Map<number, number>();
   ctx.requests.onEnd((r, tid) => {
     const copied = fileCopies.get(tid);
     fileCopies.delete(tid);
+    atCall.delete(tid);
     if (!copied || (r.flags & GupFlags.bits.FOLL_ANON) === 0 || (r.result ?? 0) <= 0) return;
     ctx.report({
       checker: 'foll-anon', severity: 'bug', request: r.id, seqs: [copied.seq, r.lastSeq ?? copied.seq],
@@ -22,6 +25,15 @@ export function follAnon(ctx: CheckContext): Reducer {
     });
   });
   return reducerOf({
+    call_enter(e) {
+      if (e.fn === '__access_remote_vm' && ctx.requests.inFlight(e.tid)) atCall.set(e.tid, fileCopies.get(e.tid)?.bytes ?? 0);
+    },
+    fast_path_discard(e) {
+      const copied = fileCopies.get(e.tid);
+      const before = atCall.get(e.tid) ?? 0;
+      if (copied && before === 0) fileCopies.delete(e.tid);
+      else if (copied) copied.bytes = before;
+    },
     copy(e) {
       const mm = ctx.targets.of(e.tid);
       const vma = mm === undefined ? undefined : ctx.vmas.at(mm, e.addr);

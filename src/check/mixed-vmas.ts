@@ -11,7 +11,8 @@
  * A read inside one VMA is not safe from it either: when the fast path stops part-way (a page not
  * present, a zero page) and __access_remote_vm() does the rest under mmap_lock, the VMA can be
  * replaced before that lock is had. The report then says which fallback split the call, since no
- * switch of the review's (singleVmaOnly included) covers it.
+ * switch of the review's (singleVmaOnly included) covers it; redoWhole does: the fast path's copies
+ * are dropped (fast_path_discard) and the call starts over under mmap_lock.
  */
 import { reducerOf, type Reducer } from '../reduce/reducer.js';
 import type { CheckContext } from './context.js';
@@ -50,6 +51,11 @@ export function mixedVmas(ctx: CheckContext): Reducer {
     fast_path_fallback(e) {
       const call = calls.get(e.tid);
       if (call && e.copied > 0) call.fallback = { copied: e.copied, reason: e.reason };
+    },
+    fast_path_discard(e) {
+      // The bytes copied so far are not part of the result: the call starts over.
+      const call = calls.get(e.tid);
+      if (call) Object.assign(call, { copies: 0, changes: 0, fallback: undefined });
     },
     copy(e) {
       const call = calls.get(e.tid);

@@ -127,7 +127,9 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
   const killed = new Set<number>(); // tids with SIGKILL pending
   // Per task with a request in flight, within its current __access_remote_vm call: copies so far,
   // and VMA changes since the last of them.
-  const inCall = new Map<number, { copies: number; changes: number }>();
+  // (and where the call's copies begin in the request's list, and what it added to its count of VMA
+  // changes between copies: a fast_path_discard takes both back).
+  const inCall = new Map<number, { copies: number; changes: number; firstCopy: number; changesAdded: number }>();
   const checks: RunFacts['checks'] = { warnings: [], useAfterFree: [], kernelFaults: [], deadlock: false };
   // A VMA of `mm` changed: a hazard for the calls in flight that read that mm (or an mm not known).
   vmas.onChange((mm) => {
@@ -151,14 +153,18 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
   // What the facts take from each kind they read (readRun() hands them no other kind).
   const see = reducerOf({
     call_enter(e) {
-      if (open.has(e.tid) && e.fn === '__access_remote_vm') inCall.set(e.tid, { copies: 0, changes: 0 });
+      const r = open.get(e.tid);
+      if (r && e.fn === '__access_remote_vm') inCall.set(e.tid, { copies: 0, changes: 0, firstCopy: r.copies.length, changesAdded: 0 });
     },
     copy(e) {
       const r = open.get(e.tid);
       if (!r) return;
       const call = inCall.get(e.tid);
       if (call) {
-        if (call.copies > 0) r.vmaChangesBetweenCopies += call.changes;
+        if (call.copies > 0) {
+          r.vmaChangesBetweenCopies += call.changes;
+          call.changesAdded += call.changes;
+        }
         call.copies++;
         call.changes = 0;
       }
@@ -176,6 +182,15 @@ export function collectFacts(trace: Trace, run: RunInfo, vmas = new VmaMap()): F
     folio_free: (e) => pageCache.delete(e.folio),
     fast_path_fallback(e) {
       open.get(e.tid)?.fallbacks.push({ addr: e.addr, copied: e.copied, reason: e.reason });
+    },
+    fast_path_discard(e) {
+      // redoWhole: the call's copies so far are not in its result; it starts over under mmap_lock.
+      const r = open.get(e.tid);
+      const call = inCall.get(e.tid);
+      if (!r || !call) return;
+      r.copies.length = call.firstCopy;
+      r.vmaChangesBetweenCopies -= call.changesAdded;
+      Object.assign(call, { copies: 0, changes: 0, changesAdded: 0 });
     },
     folio_mark_accessed(e) {
       const r = open.get(e.tid);

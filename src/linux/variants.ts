@@ -13,6 +13,7 @@ export const VARIANTS = {
   irqOffWalk: 'keep IRQs disabled across folio_walk_start..end (v2)',
   waitForWriter: 'lock_vma_under_rcu_wait(): wait out a writer on mmap_lock, then retry (Dave Hansen)',
   vmaGup: 'GUP itself under the per-VMA lock (FAULT_FLAG_VMA_LOCK faults, RETRY falls back; reads and writes) (David)',
+  redoWhole: 'a read the fast path stops part-way is read again, whole, under mmap_lock (mmtrace, for the mixed-vmas singleVmaOnly leaves)',
 } as const satisfies Record<string, string>;
 
 export type Variant = keyof typeof VARIANTS;

@@ -10,7 +10,7 @@
  * as the patch's call sits behind its #if CONFIG_PER_VMA_LOCK && CONFIG_MMU_GATHER_RCU_TABLE_FREE.
  */
 import { emit } from '../../trace/vocab/index.js';
-import { name } from '../../sim/sim.js';
+import { name, no_event, one_event } from '../../sim/sim.js';
 import type { Gen } from '../../sim/task.js';
 import { PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PUD_LEVEL, entry_size } from '../arch/x86/include/pgtable_types.js';
 import { untag } from '../arch/x86/include/uaccess_64.js';
@@ -133,17 +133,23 @@ function* fast_path_touch(fw: FolioWalk, folio: Folio): Gen {
  * access_remote_vm_fast() (patch 3/3 v1, kernel-spec §8.3): copy what is resident without mmap_lock,
  * VMA by VMA under the per-VMA lock, one folio_walk_start(FW_VMA_LOCKED) per mapping entry. Stops
  * at the first thing it cannot do (no VMA, a VMA it must not read, a page not present, the zero
- * page) and returns the bytes copied; __access_remote_vm does the rest under mmap_lock.
- * Compiled only with CONFIG_PER_VMA_LOCK and CONFIG_MMU_GATHER_RCU_TABLE_FREE.
+ * page) and returns the bytes copied; __access_remote_vm does the rest under mmap_lock (with
+ * redoWhole, all of it: see fast_path_kept). Compiled only with CONFIG_PER_VMA_LOCK and
+ * CONFIG_MMU_GATHER_RCU_TABLE_FREE.
  */
 export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
   mm: MmStruct, addr: number, buf: Uint8Array, len: number, gup_flags: number,
 ): Gen<number> {
   const cfg = kernel().config;
   if (!cfg.CONFIG_PER_VMA_LOCK || !cfg.CONFIG_MMU_GATHER_RCU_TABLE_FREE) return 0;
-  if (variant('vmaGup')) return yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
-  let pos = 0;
   addr = untagged_addr_remote_unlocked(mm, addr);
+  if (variant('vmaGup')) {
+    const copied = yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
+    return yield* fast_path_kept(addr, len, gup_flags, copied);
+  }
+  const start = addr;
+  const total = len;
+  let pos = 0;
   while (len > 0) {
     const vma = yield* fast_path_lock_vma(mm, addr, pos);
     if (!vma) break;
@@ -164,7 +170,7 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
         if (irqOff) yield* local_irq_enable();
         yield* vma_end_read(vma);
         yield emit.fast_path_fallback({ addr, copied: pos, reason: (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id });
-        return pos;
+        return yield* fast_path_kept(start, total, gup_flags, pos);
       }
       // Pin the folio so it stays valid after the PTL is dropped.
       yield* folio_get(folio);
@@ -189,8 +195,24 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
     }
     yield* vma_end_read(vma);
   }
-  return pos;
+  return yield* fast_path_kept(start, total, gup_flags, pos);
 });
+
+/**
+ * What the fast path hands __access_remote_vm of the `copied` bytes it read from [addr, addr + len):
+ * all of them, unless redoWhole is on and it stopped part-way through a read. The part it read
+ * under the VMA lock and the rest the mmap_lock path would read are then not one snapshot: the VMA
+ * can be replaced in between, however few VMAs the range spans (singleVmaOnly does not help). So it
+ * keeps nothing and the mmap_lock path reads the whole range, at the cost of reading the first part
+ * twice. A write keeps what it wrote: the bytes are in the target already.
+ */
+function fast_path_kept(addr: number, len: number, gup_flags: number, copied: number): Gen<number> {
+  const read = (gup_flags & FOLL_WRITE) === 0;
+  const stopped_part_way = copied > 0 && copied < len;
+  if (!(variant('redoWhole') && read && stopped_part_way)) return no_event(copied);
+  emit.fast_path_discard({ addr, copied });
+  return one_event(0);
+}
 
 /**
  * The vmaGup variant (David Hildenbrand's review of v1, seeds/003; kernel-spec §8.3 item 6): no
@@ -234,7 +256,6 @@ function* access_remote_vm_vma_gup(
 ): Gen<number> {
   const write = (gup_flags & FOLL_WRITE) !== 0;
   let pos = 0;
-  addr = untagged_addr_remote_unlocked(mm, addr);
   while (len > 0) {
     const vma = yield* fast_path_lock_vma(mm, addr, pos);
     if (!vma) break;

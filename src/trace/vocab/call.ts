@@ -12,4 +12,8 @@ export const call = {
     code: 93, fields: { addr: 'addr', copied: 'int', reason: 'name' },
     doc: 'access_remote_vm_fast stopped at addr after `copied` bytes for `reason`; the mmap_lock path does the rest',
   }),
+  fast_path_discard: kind({
+    code: 132, fields: { addr: 'addr', copied: 'int' },
+    doc: 'redoWhole: the `copied` bytes the fast path read from addr before it stopped are dropped; the mmap_lock path reads the whole range',
+  }),
 } as const;
