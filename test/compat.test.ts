@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { INITIAL_STACK_PAGES, STACK_TOP } from '../src/linux/fs/exec.js';
+import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { K, SCHEMA_VERSION } from '../src/trace/vocab/index.js';
 import { mmtrace, ROOT, tempDir } from './helpers/cli.js';
 
@@ -45,15 +47,16 @@ function setRunSchema(file: string, run: string, version: number): void {
 
 /**
  * Re-executing a run with a model whose events changed since it was recorded diverges, and says
- * where. Since 0.1.0, an anonymous write fault no longer looks its PTE table up again after
- * allocating the page (do_anonymous_page made sure of it on entry): first met at event 56,
- * spawn_process's first write fault into the new stack, where 0.1.0 reads the PMD once more and
- * this model goes on to pte_offset_map_lock's rcu_read_lock. (Later changes: the page goes on the
- * LRU before its PTE is set, a remote write marks its folio dirty under the folio lock,
- * VMA_LOCK_SUCCESS is counted by the fault handler after the fault, trylocks are marked as such.)
- * 0.1.0 printed `verified: true` there.
+ * where. Since 0.1.0, exec's stack VMA has the vm_pgoff an anonymous VMA gets (its start page, as
+ * insert_vm_struct() gives it) rather than 0: first met at event 18, the stack's vma_init, whose
+ * pgoff field (d) differs. (Later changes: an anonymous write fault no longer looks its PTE table up
+ * again after allocating the page, the page goes on the LRU before its PTE is set, a remote write
+ * marks its folio dirty under the folio lock, VMA_LOCK_SUCCESS is counted by the fault handler after
+ * the fault, trylocks are marked as such.) 0.1.0 printed `verified: true` there.
  */
-const DIVERGES_AT = 56;
+const DIVERGES_AT = 18;
+/** The page number of the stack's first page: STACK_TOP less the initial stack pages. */
+const STACK_START_PAGE = (STACK_TOP - INITIAL_STACK_PAGES * PAGE_SIZE) / PAGE_SIZE;
 const reExecutes = (args: readonly string[]) => args.includes('--verify');
 
 describe('a trace recorded by mmtrace 0.1.0', () => {
@@ -76,9 +79,11 @@ describe('re-executing a trace recorded by mmtrace 0.1.0', () => {
       const r = run(c.args, file);
       expect(r.status).toBe(1);
       expect(r.stderr).toMatch(/the kernel model changed since this run was recorded/);
-      const doc = r.json as { verified: boolean; codeChanged: boolean; divergence: { seq: number; recorded: { kind: number }; replayed: { kind: number } } };
+      const doc = r.json as { verified: boolean; codeChanged: boolean; divergence: { seq: number; recorded: { kind: number; d: number }; replayed: { kind: number; d: number } } };
       expect(doc).toMatchObject({ verified: false, codeChanged: true, divergence: { seq: DIVERGES_AT } });
-      expect([doc.divergence.recorded.kind, doc.divergence.replayed.kind]).toEqual([K.pgtable_read, K.rcu_read_lock]);
+      const { recorded, replayed } = doc.divergence;
+      expect([recorded.kind, replayed.kind]).toEqual([K.vma_init, K.vma_init]);
+      expect([recorded.d, replayed.d]).toEqual([0, STACK_START_PAGE]);
     });
   }
 });

@@ -43,7 +43,10 @@ export function strings_area(argv: string[], envp: string[]): { bytes: Uint8Arra
 }
 
 function* map_new_vma(mm: MmStruct, start: number, end: number, flags: number, file: AddressSpace | null): Gen {
-  const vma = yield* vm_area_alloc(mm, start, end, flags, file ? generic_file_vm_ops : null, file, 0);
+  // insert_vm_struct(): an anonymous VMA's vm_pgoff is its start page, as a new mapping's is (the
+  // stack's grows down with it: expand_downwards needs room below).
+  const pgoff = file ? 0 : start / PAGE_SIZE;
+  const vma = yield* vm_area_alloc(mm, start, end, flags, file ? generic_file_vm_ops : null, file, pgoff);
   yield* vma_start_write(vma);
   yield* vma_iter_store_new(mm, vma);
 }

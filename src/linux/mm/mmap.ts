@@ -21,7 +21,7 @@ import {
 import { free_pgtables, unmap_vmas } from './memory.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 import {
-  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
+  type MmStruct, type VmAreaStruct, type VmOperations, PAGE_SIZE, VM_ACCESS_FLAGS, VM_DONTEXPAND, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB,
   VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE, vma_lookup,
 } from './mm_types.js';
 import {
@@ -284,15 +284,24 @@ export function sys_munmap(mm: MmStruct, start: number, len: number): Gen<number
   return syscall(SYS_MUNMAP, start, len, 0, () => __vm_munmap(mm, untag(mm, start), len));
 }
 
-/** expand_downwards(): grow a VM_GROWSDOWN VMA down to addr if the rlimit and guard gap allow. */
+/**
+ * expand_downwards(): grow a VM_GROWSDOWN VMA down to addr if the rlimit and the guard gap to the
+ * VMA below allow (no gap is kept to another stack or to an inaccessible VMA, a guard mapping), and
+ * vm_pgoff can move down with it (the pages keep their offsets). The stack gets its anon_vma first
+ * (anon_vma_prepare; here a flag).
+ */
 function* expand_downwards(vma: VmAreaStruct, addr: number): Gen<boolean> {
   if (!(vma.vm_flags & VM_GROWSDOWN)) return false;
   addr = Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
-  if (vma.vm_end - addr > STACK_RLIMIT) return false;
   const prev = vma.vm_mm.mm_mt.prev(vma.vm_start);
-  if (prev && addr - prev.vm_end < STACK_GUARD_GAP) return false;
+  const guarded = prev !== undefined && !(prev.vm_flags & VM_GROWSDOWN) && (prev.vm_flags & VM_ACCESS_FLAGS) !== 0;
+  if (guarded && addr - prev.vm_end < STACK_GUARD_GAP) return false;
+  const grow = (vma.vm_start - addr) / PAGE_SIZE;
+  if (grow > vma.vm_pgoff || vma.vm_end - addr > STACK_RLIMIT) return false;
+  vma.anon_vma = true;
   yield* vma_start_write(vma);
   vma.vm_start = addr;
+  vma.vm_pgoff -= grow;
   vma.vm_mm.mm_mt.store(vma);
   yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
   return true;

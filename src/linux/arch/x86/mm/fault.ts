@@ -9,12 +9,13 @@ import { framed } from '../../../../sim/frame.js';
 import { kernel } from '../../../kernel.js';
 import { page_folio } from '../../../mm/folio.js';
 import { handle_mm_fault } from '../../../mm/memory.js';
+import { expand_stack, find_vma } from '../../../mm/mmap.js';
 import {
   count_vm_vma_lock_event, lock_vma_under_rcu, mmap_read_lock_killable, mmap_read_unlock, vma_end_read, VMA_LOCK_RETRY, VMA_LOCK_SUCCESS,
 } from '../../../mm/mmap_lock.js';
 import {
   FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC,
-  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_READ, VM_WRITE, type VmAreaStruct,
+  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_GROWSDOWN, VM_READ, VM_WRITE, type VmAreaStruct,
 } from '../../../mm/mm_types.js';
 import { entry_table } from '../../../mm/pgtable.js';
 import {
@@ -62,10 +63,9 @@ export const do_user_addr_fault = framed(function* do_user_addr_fault(mm: MmStru
     }
   }
   for (;;) {
-    // lock_mm_and_find_vma()
-    if (yield* mmap_read_lock_killable(mm)) return -1;
-    const vma = mm.mm_mt.load(address);
-    if (!vma || access_error(write, vma)) {
+    const vma = yield* lock_mm_and_find_vma(mm, address);
+    if (!vma) return -1; // bad_area_nosemaphore
+    if (access_error(write, vma)) {
       yield* mmap_read_unlock(mm);
       return -1;
     }
@@ -79,6 +79,23 @@ export const do_user_addr_fault = framed(function* do_user_addr_fault(mm: MmStru
     return fault & VM_FAULT_ERROR;
   }
 });
+
+/**
+ * lock_mm_and_find_vma() (mm/memory.c): mmap_lock for read and the VMA at address. An address just
+ * below a stack (a VM_GROWSDOWN VMA) grows it down first: x86 cannot upgrade the lock in place, so
+ * expand_stack() drops it, takes it for write, looks again, grows the VMA and downgrades. null, with
+ * no lock held, when no VMA serves the address or the lock could not be had.
+ */
+function* lock_mm_and_find_vma(mm: MmStruct, address: number): Gen<VmAreaStruct | null> {
+  if (yield* mmap_read_lock_killable(mm)) return null;
+  const vma = find_vma(mm, address);
+  if (vma && vma.vm_start <= address) return vma;
+  if (!vma || !(vma.vm_flags & VM_GROWSDOWN)) {
+    yield* mmap_read_unlock(mm);
+    return null;
+  }
+  return yield* expand_stack(mm, address);
+}
 
 /**
  * The hardware walk: the leaf entry for addr (a PTE, a PMD leaf or a PUD leaf) and the pfn of the
