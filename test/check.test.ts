@@ -82,6 +82,13 @@ describe('the false-positive bar', () => {
     expect(reported).toEqual([]);
   });
 
+  test('mixed at seed 4 (the README\'s example): the three fixes leave the fallback part-way; redoWhole leaves nothing', () => {
+    const three = violations('mixed', 'fast', 4, { variant: FIXES }).map((v) => `${v.checker}: ${v.message}`);
+    expect(three).toHaveLength(1);
+    expect(three[0]).toMatch(/^mixed-vmas: .*\(the fast path copied \d+ bytes, fell back on "folio_walk_start: not found", and the mmap_lock path read the rest after the change\)$/);
+    expect(violations('mixed', 'fast', 4, { variant: [...FIXES, 'redoWhole'] })).toEqual([]);
+  });
+
   test('redoWhole: the read the VMA was replaced under drops its fast part and reads the whole range under mmap_lock: one snapshot, no mixed-vmas', () => {
     for (const seed of [1, 2, 3]) {
       const sink = new CheckingSink();
