@@ -77,7 +77,7 @@ const HOW_PRESENT = name('hugetlb_fault:present');
 const HOW_NO_FILE = name('hugetlb_fault:no file');
 
 /** hugetlbfs_vm_ops (fs/hugetlbfs/inode.c). */
-export const hugetlb_vm_ops: VmOperations = { name: 'hugetlb_vm_ops' };
+export const hugetlb_vm_ops: VmOperations = { name: 'hugetlb_vm_ops', fault: true };
 
 /** A hugetlbfs inode's mapping: page-cache folios are order-9 hugetlb folios. */
 export class HugetlbfsMapping extends AddressSpace {

@@ -35,7 +35,7 @@ import {
 } from './mmu_gather.js';
 import {
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
-  VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
+  VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
   is_vm_hugetlb_page, vma_is_anonymous, vm_page_prot,
 } from './mm_types.js';
 import {
@@ -66,6 +66,7 @@ const HOW_IO_RETRY = name('filemap_fault:retry');
 const HOW_NONPRESENT = name('handle_pte_fault:not_present');
 const HOW_MIGRATION_WAIT = name('do_swap_page:migration_entry_wait');
 const HOW_DAX_PUD = name('dev_dax_huge_fault:pud');
+const HOW_NO_FAULT_HANDLER = name('do_fault:no ->fault');
 /** A DAX VMA is never split off its 1 GiB alignment (dev_dax_split), so it is zapped in whole PUD ranges. */
 const SPLIT_HUGE_PUD = 'split_huge_pud is not modelled: a device-dax VMA is zapped in whole 1 GiB ranges';
 const HOW_SWAPIN = name('do_swap_page');
@@ -297,9 +298,24 @@ function* do_shared_fault(vmf: VmFault): Gen<number> {
 }
 
 function* do_fault(vmf: VmFault): Gen<number> {
+  if (!vmf.vma.vm_ops?.fault) return yield* do_fault_without_handler(vmf);
   if (!is_write(vmf)) return yield* do_read_fault(vmf);
   if (!(vmf.vma.vm_flags & VM_SHARED)) return yield* do_cow_fault(vmf);
   return yield* do_shared_fault(vmf);
+}
+
+/**
+ * do_fault() on a VMA whose ops have no ->fault (a remap_pfn_range mapping such as /dev/mem's):
+ * nothing can fill the PTE. Looked at under the PTL: still none, SIGBUS; filled meanwhile,
+ * VM_FAULT_NOPAGE (the access is retried).
+ */
+function* do_fault_without_handler(vmf: VmFault): Gen<number> {
+  vmf.how = HOW_NO_FAULT_HANDLER;
+  const locked = yield* pte_offset_map_lock(vmf.vma.vm_mm, vmf.pmdp, vmf.address);
+  if (!locked) return VM_FAULT_SIGBUS;
+  const pte = yield* read_entry(locked.ptep, false);
+  yield* pte_unmap_unlock(locked.ptl);
+  return entry_none(pte) ? VM_FAULT_SIGBUS : VM_FAULT_NOPAGE;
 }
 
 /**

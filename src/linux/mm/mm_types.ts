@@ -293,6 +293,8 @@ export interface VmOperations {
    * audited for it; vmf_can_call_fault). Fault-around itself is not modelled, only this.
    */
   readonly map_pages?: true;
+  /** ->fault is set: faults on a none PTE fill it (without it, as in mmap_mem_ops, they get SIGBUS). */
+  readonly fault?: true;
   readonly access?: (vma: VmAreaStruct, addr: number, buf: Uint8Array, len: number, write: boolean) => Generator<0, number, void>;
 }
 

@@ -54,8 +54,8 @@ const SYS_MMAP = name('mmap');
 const SYS_MUNMAP = name('munmap');
 
 /** Operations of file mappings (filemap_fault) and of shared anonymous memory (shmem). */
-export const generic_file_vm_ops: VmOperations = { name: 'generic_file_vm_ops', map_pages: true };
-export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops', map_pages: true };
+export const generic_file_vm_ops: VmOperations = { name: 'generic_file_vm_ops', map_pages: true, fault: true };
+export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops', map_pages: true, fault: true };
 
 export function PAGE_ALIGN(n: number): number {
   return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;

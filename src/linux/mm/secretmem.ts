@@ -14,7 +14,7 @@ import { type AddressSpace, create_file } from './filemap.js';
 import type { Folio } from './folio.js';
 import { VM_LOCKED, type VmAreaStruct, type VmOperations } from './mm_types.js';
 
-export const secretmem_vm_ops: VmOperations = { name: 'secretmem_vm_ops' };
+export const secretmem_vm_ops: VmOperations = { name: 'secretmem_vm_ops', fault: true };
 
 /** secretmem_mmap() sets VM_LOCKED | VM_DONTDUMP (VM_DONTDUMP is not modelled) and needs MAP_SHARED. */
 export const SECRETMEM_VM_FLAGS = VM_LOCKED;

@@ -39,7 +39,7 @@ import {
 } from '../../mm/mm_types.js';
 
 /** dax_vm_ops (its ->huge_fault is dev_dax_huge_fault below; handle_mm_fault calls it for DAX VMAs). */
-export const dax_vm_ops: VmOperations = { name: 'dax_vm_ops' };
+export const dax_vm_ops: VmOperations = { name: 'dax_vm_ops', fault: true };
 
 /**
  * A device-dax instance: the inode of /dev/daxX.Y (S_DAX), with its memory as 1 GiB folios. Its

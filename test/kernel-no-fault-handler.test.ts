@@ -1,0 +1,40 @@
+/**
+ * do_fault() on a VMA whose vm_ops have no ->fault (mm/memory.c): a /dev/mem-style mapping
+ * (mmap_mem_ops: only ->access) whose ->mmap populated only part of it. A fault on a PTE it left
+ * none cannot be served: the PTE is looked at under the PTL, still none, VM_FAULT_SIGBUS. (The
+ * target's own loads from a device page are not modelled: user_access reads folios.)
+ */
+import { describe, expect, it } from 'vitest';
+import type { Gen } from '../src/sim/task.js';
+import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { iomem_region_alloc, remap_pfn_range } from '../src/linux/mm/memory.js';
+import { MAP_FIXED, MAP_SHARED, PROT_READ, sys_mmap_special } from '../src/linux/mm/mmap.js';
+import { PAGE_SIZE, VM_FAULT_SIGBUS } from '../src/linux/mm/mm_types.js';
+import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
+import { spawn_process, thread } from '../src/workloads/lib.js';
+import { runBoot } from './helpers/harness.js';
+
+const AREA = 0x3000_0000;
+
+describe('a fault on a VMA without ->fault', () => {
+  it('the page remap_pfn_range left none: SIGBUS (a SIGSEGV in the model), not a crash', () => {
+    const got: boolean[] = [];
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      const device = iomem_region_alloc(1, Uint8Array.of(9, 8, 7, 6));
+      thread(proc, 'worker', function* () {
+        // Two pages mapped, only the first populated by the driver's ->mmap.
+        yield* sys_mmap_special(
+          proc.mm, { addr: AREA, len: 2 * PAGE_SIZE, prot: PROT_READ, flags: MAP_SHARED | MAP_FIXED },
+          { ops: mmap_mem_ops, mmap: (vma) => remap_pfn_range(vma, vma.vm_start, device.pfn, PAGE_SIZE) },
+        );
+        got.push(yield* user_access(proc.mm, AREA + PAGE_SIZE, new Uint8Array(4), false));
+      });
+    });
+    expect(t.result.outcome).toBe('done');
+    expect(got).toEqual([false]);
+    const faults = t.of('fault', 'worker').map((e) => [e.addr, e.how, e.result]);
+    expect(faults).toEqual([[AREA + PAGE_SIZE, 'do_fault:no ->fault', VM_FAULT_SIGBUS]]);
+    expect(t.of('force_sig_fault', 'worker').map((e) => e.addr)).toEqual([AREA + PAGE_SIZE]);
+  });
+});
