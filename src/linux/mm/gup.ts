@@ -19,11 +19,10 @@ import { vma_pgtable_walk_begin, vma_pgtable_walk_end } from './hugetlb.js';
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { handle_mm_fault } from './memory.js';
 import { FAULT_FLAG_REMOTE, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, VM_FAULT_ERROR, VM_FAULT_OOM, VM_FAULT_RETRY } from './mm_types.js';
-import { generic_file_vm_ops } from './mmap.js';
 import { mmap_assert_locked, vma_assert_locked } from './mmap_lock.js';
 import {
   type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_EXEC, VM_IO, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_PFNMAP, VM_READ,
-  VM_SHADOW_STACK, VM_SHARED, VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous,
+  VM_SHADOW_STACK, VM_SHARED, VM_WRITE, is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous, vma_needs_dirty_tracking,
 } from './mm_types.js';
 import { type EntryPtr, entry_ptr, entry_table, pmd_lock, pud_lock, read_entry, spin_unlock } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
@@ -75,16 +74,6 @@ export type PageOrErr = number;
 
 export function IS_ERR(p: PageOrErr): boolean {
   return p < 0;
-}
-
-/**
- * vma_needs_dirty_tracking() (mm/mmap.c): a shared writable mapping whose filesystem must see every
- * write. No vm_ops here has ->page_mkwrite, so it comes down to vma_fs_can_writeback(): a regular
- * file's page cache is written back to its disk; shmem and hugetlbfs have no writeback.
- */
-function vma_needs_dirty_tracking(vma: VmAreaStruct): boolean {
-  const shared_writable = (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
-  return shared_writable && vma.vm_ops === generic_file_vm_ops;
 }
 
 /**

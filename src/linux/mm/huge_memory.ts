@@ -367,15 +367,14 @@ export function pud_addr(addr: number): number {
 }
 
 /**
- * The PUD leaf bits vm_page_prot + pud_mkhuge give a mapping of this VMA: writable when the VMA
- * is (a shared mapping without write-notify, as device-dax's is: no ->page_mkwrite, no writeback,
- * so vm_page_prot is writable from the first fault); young and dirty for a write (pud_mkyoung,
- * pud_mkdirty in insert_pud).
+ * The PUD leaf bits insert_pud() gives a mapping of this VMA: vm_page_prot + pud_mkhuge, so writable
+ * from the first fault when the VMA is (device-dax is shared and wants no write notification: no
+ * ->page_mkwrite, no writeback); for a write also dirty, and writable if the VMA is
+ * (pud_mkdirty, maybe_pud_mkwrite).
  */
 function huge_pud_flags(vma: VmAreaStruct, write: boolean): number {
   let flags = vm_page_prot(vma) | _PAGE_PSE;
-  if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW; // maybe_pud_mkwrite / vm_page_prot
-  if (write) flags |= _PAGE_DIRTY;
+  if (write) flags |= _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0);
   return flags;
 }
 

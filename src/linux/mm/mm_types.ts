@@ -13,7 +13,7 @@ import type { Task } from '../../sim/task.js';
 import { LruList, PageFlags, VM_REFCNT_EXCLUDE_READERS_FLAG, VmFault, VmFlags } from '../../trace/vocab/index.js';
 import { PageBytes } from '../../trace/page-bytes.js';
 import {
-  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_USER,
+  PAGE_SHIFT, PAGE_SIZE, PMD_LEVEL, PTE_LEVEL, PTRS_PER_TABLE, _PAGE_ACCESSED, _PAGE_PRESENT, _PAGE_PROTNONE, _PAGE_RW, _PAGE_USER,
   entry_size,
 } from '../arch/x86/include/pgtable_types.js';
 import { kernel, type Kernel, perKernel } from '../kernel.js';
@@ -295,6 +295,12 @@ export interface VmOperations {
   readonly map_pages?: true;
   /** ->fault is set: faults on a none PTE fill it (without it, as in mmap_mem_ops, they get SIGBUS). */
   readonly fault?: true;
+  /**
+   * ->page_mkwrite is set: the filesystem wants to hear of the first write to each page of a shared
+   * mapping (generic_file_vm_ops' filemap_page_mkwrite), so such a mapping needs dirty tracking
+   * (vma_needs_dirty_tracking): its vm_page_prot is not writable.
+   */
+  readonly page_mkwrite?: true;
   readonly access?: (vma: VmAreaStruct, addr: number, buf: Uint8Array, len: number, write: boolean) => Generator<0, number, void>;
 }
 
@@ -363,16 +369,37 @@ export function folio_is_file_lru(folio: Folio): boolean {
 
 /**
  * The entry bits vma->vm_page_prot gives every mapping of this VMA, before a fault adds write and
- * dirty (vm_get_page_prot(), x86 protection_map). A VMA with no access is PAGE_NONE: not present,
- * not user, _PAGE_PROTNONE -- what a FOLL_FORCE read (ptrace, /proc/PID/mem) faults into a
- * PROT_NONE mapping, which GUP follows and the owner's own loads still fault on. Otherwise present,
- * user and young. The write bit is left to the faults: a private mapping's vm_page_prot is never
- * writable, and the shared ones here get write per fault (shared writable mappings without
- * write-notify would have it from the start: not modelled, docs/semantics.md).
+ * dirty (vm_get_page_prot(), x86 protection_map, then vma_set_page_prot()). A VMA with no access is
+ * PAGE_NONE: not present, not user, _PAGE_PROTNONE -- what a FOLL_FORCE read (ptrace,
+ * /proc/PID/mem) faults into a PROT_NONE mapping, which GUP follows and the owner's own loads still
+ * fault on. Otherwise present, user and young, and writable only for a shared writable mapping that
+ * wants no write notification (shmem, secretmem, hugetlbfs, device-dax): its pages are writable
+ * from the first fault, read or write, and from mprotect(PROT_WRITE) on. A private mapping's is never
+ * writable (its writes go through the fault, which may COW), nor that of a shared one whose
+ * filesystem wants to hear of each first write (vma_set_page_prot() drops the write bit).
  */
 export function vm_page_prot(vma: VmAreaStruct): number {
   if (!(vma.vm_flags & VM_ACCESS_FLAGS)) return _PAGE_PROTNONE | _PAGE_ACCESSED;
-  return _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  const prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+  // vma_wants_writenotify(): with soft-dirty tracking (off until clear_refs: a new VMA has
+  // VM_SOFTDIRTY) and uffd-wp not modelled, it is whether the mapping needs dirty tracking.
+  return is_shared_writable(vma) && !vma_needs_dirty_tracking(vma) ? prot | _PAGE_RW : prot;
+}
+
+function is_shared_writable(vma: VmAreaStruct): boolean {
+  return (vma.vm_flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE);
+}
+
+/**
+ * vma_needs_dirty_tracking() (mm/mmap.c): must the first write to each page of this shared writable
+ * mapping fault, so that the filesystem hears of it and the dirty page is accounted? The kernel
+ * says yes for ->page_mkwrite, then (unless VM_PFNMAP) asks vma_fs_can_writeback(). In the model
+ * the mappings that write back (generic files: a regular file's page cache goes back to its disk)
+ * are exactly those with ->page_mkwrite; shmem, secretmem, hugetlbfs and device-dax cannot write
+ * back, and have none.
+ */
+export function vma_needs_dirty_tracking(vma: VmAreaStruct): boolean {
+  return is_shared_writable(vma) && vma.vm_ops?.page_mkwrite === true;
 }
 
 export function vma_is_anonymous(vma: VmAreaStruct): boolean {

@@ -22,7 +22,7 @@ import { syscall } from '../kernel/syscall.js';
 import { walk_to_pmd } from './memory.js';
 import { PAGE_ALIGN, is_length, vm_flags_for } from './mmap.js';
 import { mmap_write_lock_killable, mmap_write_unlock, vma_start_write } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE, is_vm_hugetlb_page } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE, is_vm_hugetlb_page, vm_page_prot } from './mm_types.js';
 import { vm_normal_page, vm_normal_page_pmd } from './internal.js';
 import { entry_ptr, read_entry, set_entry } from './pgtable.js';
 import { pte_offset_map_lock, pte_unmap_unlock } from './pgtable_generic.js';
@@ -31,15 +31,23 @@ import { vma_modify_flags } from './vma.js';
 
 const SYS_MPROTECT = name('mprotect');
 
-/** pte_modify(): the entry under the new vm_flags' protection (write is never added here). */
-function new_pte(old: number, vm_flags: number): number {
+/**
+ * pte_modify(): the entry under the VMA's new protection. Write comes from the new vm_page_prot:
+ * added where it is writable (a shared mapping without write notification), taken away where the
+ * VMA is not writable. Elsewhere a writable entry keeps it: the kernel takes it away and
+ * MM_CP_TRY_CHANGE_WRITABLE gives it back (can_change_writable), which for an entry already
+ * writable in a writable VMA always holds (an exclusive anonymous page, or a dirty shared one).
+ */
+function new_pte(old: number, vma: VmAreaStruct): number {
+  const vm_flags = vma.vm_flags;
   let pte = old;
   if (!(vm_flags & VM_ACCESS_FLAGS)) {
     pte = entry_set_bits(entry_clear_bits(pte, _PAGE_PRESENT), _PAGE_PROTNONE);
   } else if (pte & _PAGE_PROTNONE) {
     pte = entry_set_bits(entry_clear_bits(pte, _PAGE_PROTNONE), _PAGE_PRESENT);
   }
-  if (!(vm_flags & VM_WRITE)) pte = entry_clear_bits(pte, _PAGE_RW);
+  if (vm_page_prot(vma) & _PAGE_RW) pte = entry_set_bits(pte, _PAGE_RW);
+  else if (!(vm_flags & VM_WRITE)) pte = entry_clear_bits(pte, _PAGE_RW);
   return pte;
 }
 
@@ -62,12 +70,12 @@ function can_change_writable(vma: VmAreaStruct, entry: number, page: number | nu
 
 /**
  * The entry change_protection() writes: pte_modify(), then -- with MM_CP_TRY_CHANGE_WRITABLE, which
- * mprotect_fixup() asks for when the VMA is writable (vma_wants_manual_pte_write_upgrade(); shared
- * mappings without write notification, whose vm_page_prot is writable, are not modelled) -- write
- * added where can_change_writable() allows.
+ * mprotect_fixup() asks for when the VMA is writable and, if shared, wants write notification
+ * (vma_wants_manual_pte_write_upgrade(); one that wants none has write in its vm_page_prot, which
+ * pte_modify() gave) -- write added where can_change_writable() allows.
  */
 function protected_entry(vma: VmAreaStruct, old: number, page: (entry: number) => number | null): number {
-  const entry = new_pte(old, vma.vm_flags);
+  const entry = new_pte(old, vma);
   if (!(vma.vm_flags & VM_WRITE) || pte_write(entry)) return entry;
   return can_change_writable(vma, entry, page(entry)) ? entry_set_bits(entry, _PAGE_RW) : entry;
 }
