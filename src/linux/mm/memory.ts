@@ -21,8 +21,8 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_fault, folio_lock_or_retry } from './filemap.js';
 import {
-  type Folio, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
-  folio_mark_dirty, folio_page_idx, folio_put, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
+  type Folio, PG_lru, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
+  folio_mark_dirty, folio_page_idx, folio_put, folio_trylock, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { dev_dax_huge_fault, vma_is_dax } from '../drivers/dax/device.js';
 import { __split_huge_pmd, handle_huge_pmd_fault, huge_pud_set_accessed, zap_huge_pmd, zap_huge_pud } from './huge_memory.js';
@@ -44,7 +44,7 @@ import {
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
 import { folio_is_secretmem } from './secretmem.js';
-import { folio_add_lru, folio_mark_accessed } from './swap.js';
+import { folio_add_lru, folio_mark_accessed, lru_add_drain } from './swap.js';
 import { folio_free_swap, free_swap_and_cache, free_swap_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
 import { swap_entry_put } from './swapfile.js';
 
@@ -319,11 +319,43 @@ function* do_fault_without_handler(vmf: VmFault): Gen<number> {
 }
 
 /**
- * wp_can_reuse_anon_folio(): a folio that is not (or no longer known to be) exclusive may still be
- * reused when nobody else maps it or holds a reference (swap cache and KSM are not modelled).
+ * wp_can_reuse_anon_folio() (PTL held): may a write reuse an anonymous folio not known to be
+ * exclusive? Only if the mapping's reference is the last one. The cheap checks come first: more
+ * than three references leave no hope; a folio off the LRU may be held by this CPU's LRU batch,
+ * which is drained; then no more references than the mapping's and the swap cache's. Then, under
+ * the folio lock (taken without waiting: somebody holding it means somebody else has it in hand),
+ * the swap cache lets go of it, its slot freed, and only the mapping's reference may be left. KSM
+ * is not modelled, and folio_move_anon_rmap() has nothing to move (the model's anon_vma is the
+ * VMA's flag, not the folio's).
  */
-function wp_can_reuse_anon_folio(folio: Folio): boolean {
-  return folio.mapcount === 1 && folio._refcount === 1;
+function* wp_can_reuse_anon_folio(folio: Folio): Gen<boolean> {
+  if (folio.order > 0) return yield* wp_can_reuse_large_anon_folio(folio);
+  if (folio._refcount > 3) return false;
+  if (!(folio.flags & PG_lru)) yield* lru_add_drain();
+  const swap_cache_refs = folio.flags & PG_swapcache ? 1 : 0;
+  if (folio._refcount > 1 + swap_cache_refs) return false;
+  if (!(yield* folio_trylock(folio))) return false;
+  if (folio.flags & PG_swapcache) yield* folio_free_swap(folio);
+  const only_the_mapping = folio._refcount === 1;
+  yield* folio_unlock(folio);
+  return only_the_mapping;
+}
+
+/**
+ * __wp_can_reuse_large_anon_folio(): a PTE-mapped large folio is reused when every reference is a
+ * mapping of this mm -- but not when only the page written is mapped: the large folio is better
+ * given back. The swap cache, if it holds the folio, lets go first (under the folio lock, taken
+ * without waiting). The kernel's "maybe mapped shared" test never holds here: without fork, only
+ * one mm maps an anonymous folio.
+ */
+function* wp_can_reuse_large_anon_folio(folio: Folio): Gen<boolean> {
+  if (folio.mapcount <= 1) return false;
+  if (folio.flags & PG_swapcache) {
+    if (!(yield* folio_trylock(folio))) return false;
+    yield* folio_free_swap(folio);
+    yield* folio_unlock(folio);
+  }
+  return folio.mapcount === folio._refcount;
 }
 
 /**
@@ -343,7 +375,7 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
   }
   const page = vm_normal_page(vma, orig);
   const old = page === null ? null : page_folio(page);
-  if (old && old.anon && (old.anon_exclusive || wp_can_reuse_anon_folio(old))) {
+  if (old && old.anon && (old.anon_exclusive || (yield* wp_can_reuse_anon_folio(old)))) {
     vmf.how = HOW_WP_REUSE;
     old.anon_exclusive = true;
     // wp_page_reuse(): pte_mkyoung + maybe_mkwrite(pte_mkdirty()): writable only if the VMA is, so
