@@ -1,15 +1,16 @@
 /**
  * do_fault() on a VMA whose vm_ops have no ->fault (mm/memory.c): a /dev/mem-style mapping
  * (mmap_mem_ops: only ->access) whose ->mmap populated only part of it. A fault on a PTE it left
- * none cannot be served: the PTE is looked at under the PTL, still none, VM_FAULT_SIGBUS. (The
+ * none cannot be served: the PTE is looked at under the PTL, still none, VM_FAULT_SIGBUS, and the
+ * task gets SIGBUS. (The
  * target's own loads from a device page are not modelled: user_access reads folios.)
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
-import { user_access } from '../src/linux/arch/x86/mm/fault.js';
+import { fault_signal, user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { iomem_region_alloc, remap_pfn_range } from '../src/linux/mm/memory.js';
 import { MAP_FIXED, MAP_SHARED, PROT_READ, sys_mmap_special } from '../src/linux/mm/mmap.js';
-import { PAGE_SIZE, VM_FAULT_SIGBUS } from '../src/linux/mm/mm_types.js';
+import { PAGE_SIZE, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../src/linux/mm/mm_types.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
 import { spawn_process, thread } from '../src/workloads/lib.js';
 import { runBoot } from './helpers/harness.js';
@@ -17,7 +18,7 @@ import { runBoot } from './helpers/harness.js';
 const AREA = 0x3000_0000;
 
 describe('a fault on a VMA without ->fault', () => {
-  it('the page remap_pfn_range left none: SIGBUS (a SIGSEGV in the model), not a crash', () => {
+  it('the page remap_pfn_range left none: SIGBUS, not a crash', () => {
     const got: boolean[] = [];
     const t = runBoot(function* (): Gen {
       const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
@@ -35,6 +36,18 @@ describe('a fault on a VMA without ->fault', () => {
     expect(got).toEqual([false]);
     const faults = t.of('fault', 'worker').map((e) => [e.addr, e.how, e.result]);
     expect(faults).toEqual([[AREA + PAGE_SIZE, 'do_fault:no ->fault', VM_FAULT_SIGBUS]]);
-    expect(t.of('force_sig_fault', 'worker').map((e) => e.addr)).toEqual([AREA + PAGE_SIZE]);
+    expect(t.of('force_sig_fault', 'worker').map((e) => [e.sig, e.addr])).toEqual([['SIGBUS', AREA + PAGE_SIZE]]);
+  });
+});
+
+describe('the signal a failed user fault sends (mm_fault_error, bad_area)', () => {
+  it('SIGBUS for VM_FAULT_SIGBUS, SIGSEGV for VM_FAULT_SIGSEGV and for no VMA or an access error (-1); VM_FAULT_OOM and 0 run the access again', () => {
+    expect(fault_signal(VM_FAULT_SIGBUS)).toBe('SIGBUS');
+    expect(fault_signal(VM_FAULT_SIGBUS | VM_FAULT_MAJOR)).toBe('SIGBUS');
+    expect(fault_signal(VM_FAULT_SIGSEGV)).toBe('SIGSEGV');
+    expect(fault_signal(-1)).toBe('SIGSEGV');
+    // pagefault_out_of_memory() only warns: the allocator has OOM-killed where it could.
+    expect(fault_signal(VM_FAULT_OOM)).toBeNull();
+    expect(fault_signal(0)).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '../../../mm/mmap_lock.js';
 import {
   FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC,
-  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_RETRY, VM_GROWSDOWN, VM_READ, VM_WRITE, type VmAreaStruct,
+  VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_READ, VM_WRITE, type VmAreaStruct,
 } from '../../../mm/mm_types.js';
 import { entry_table } from '../../../mm/pgtable.js';
 import {
@@ -120,9 +120,23 @@ function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType
 }
 
 /**
+ * What a user fault that returned `ret` (do_user_addr_fault) sends the task, or null when the
+ * access is simply run again: 0 (handled), and VM_FAULT_OOM, after which pagefault_out_of_memory()
+ * only warns -- the allocator has OOM-killed already where it could -- and the instruction runs
+ * again. VM_FAULT_SIGBUS (do_sigbus(); HWPOISON is not modelled): SIGBUS. -1 (no VMA, an access
+ * error: bad_area) and VM_FAULT_SIGSEGV: SIGSEGV.
+ */
+export function fault_signal(ret: number): 'SIGBUS' | 'SIGSEGV' | null {
+  if (ret === 0) return null;
+  if (ret > 0 && ret & VM_FAULT_OOM) return null;
+  if (ret > 0 && ret & VM_FAULT_SIGBUS) return 'SIGBUS';
+  return 'SIGSEGV';
+}
+
+/**
  * A user-mode load or store of `len` bytes at addr by the current thread. Present, permitted PTEs
  * are used directly (the MMU sets the accessed and dirty bits); anything else faults and retries.
- * Returns false on SIGSEGV.
+ * Returns false when the fault sent a signal (SIGSEGV or SIGBUS).
  */
 export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write: boolean): Gen<boolean> {
   let pos = 0;
@@ -133,11 +147,10 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     const usable = hw.table !== null && entry_present(hw.value) && !pte_protnone(hw.value) && (!write || pte_write(hw.value));
     if (!usable) {
       const ret = yield* do_user_addr_fault(mm, a, write);
-      if (ret !== 0) {
-        yield emit.force_sig_fault({ sig: 'SIGSEGV', addr: a }); // bad_area
-        return false;
-      }
-      continue;
+      const sig = fault_signal(ret);
+      if (sig === null) continue; // the access runs again
+      yield emit.force_sig_fault({ sig, addr: a });
+      return false;
     }
     const folio = page_folio(hw.pfn);
     const offset = (hw.pfn - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
