@@ -17,7 +17,7 @@ import type { AccessPath } from '../src/workloads/workload.js';
 import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { mmtrace, ROOT, tempDir } from './helpers/cli.js';
 import { recordHere } from './helpers/record.js';
-import { FALLBACK_AREA as AREA, fallbackRemap } from './helpers/fallback-remap.js';
+import { FALLBACK_AREA as AREA, fallbackAlone, fallbackRemap, fallbackWriterHeld } from './helpers/fallback-remap.js';
 import { runTrace } from './helpers/harness.js';
 
 /** Small enough for every seed of every workload to run in a second or two. */
@@ -72,37 +72,64 @@ describe('the false-positive bar', () => {
     }
   });
 
-  test('the fast path with the three fixes and redoWhole: nothing, on any workload, over seeds 1..3', () => {
-    const reported: string[] = [];
-    for (const w of WORKLOADS) {
-      for (let seed = 1; seed <= 3; seed++) {
-        for (const v of violations(w.name, 'fast', seed, { variant: [...FIXES, 'redoWhole'] })) reported.push(`${w.name} seed ${seed}: ${v.checker}: ${v.message}`);
+  // redoWhole redoes every read the fast path stops part-way; redoIfWritten only those a writer took
+  // mmap_lock during (mmap_lock_speculate_try_begin/retry). Both close what the three fixes leave.
+  for (const redo of ['redoWhole', 'redoIfWritten']) {
+    test(`the fast path with the three fixes and ${redo}: nothing, on any workload, over seeds 1..3`, () => {
+      const reported: string[] = [];
+      for (const w of WORKLOADS) {
+        for (let seed = 1; seed <= 3; seed++) {
+          for (const v of violations(w.name, 'fast', seed, { variant: [...FIXES, redo] })) reported.push(`${w.name} seed ${seed}: ${v.checker}: ${v.message}`);
+        }
       }
-    }
-    expect(reported).toEqual([]);
-  });
+      expect(reported).toEqual([]);
+    });
 
-  test('mixed at seed 4 (the README\'s example): the three fixes leave the fallback part-way; redoWhole leaves nothing', () => {
-    const three = violations('mixed', 'fast', 4, { variant: FIXES }).map((v) => `${v.checker}: ${v.message}`);
-    expect(three).toHaveLength(1);
-    expect(three[0]).toMatch(/^mixed-vmas: .*\(the fast path copied \d+ bytes, fell back on "folio_walk_start: not found", and the mmap_lock path read the rest after the change\)$/);
-    expect(violations('mixed', 'fast', 4, { variant: [...FIXES, 'redoWhole'] })).toEqual([]);
-  });
+    test(`mixed at seed 4 (the README's example): the three fixes leave the fallback part-way; ${redo} leaves nothing`, () => {
+      const three = violations('mixed', 'fast', 4, { variant: FIXES }).map((v) => `${v.checker}: ${v.message}`);
+      expect(three).toHaveLength(1);
+      expect(three[0]).toMatch(/^mixed-vmas: .*\(the fast path copied \d+ bytes, fell back on "folio_walk_start: not found", and the mmap_lock path read the rest after the change\)$/);
+      expect(violations('mixed', 'fast', 4, { variant: [...FIXES, redo] })).toEqual([]);
+    });
 
-  test('redoWhole: the read the VMA was replaced under drops its fast part and reads the whole range under mmap_lock: one snapshot, no mixed-vmas', () => {
-    for (const seed of [1, 2, 3]) {
-      const sink = new CheckingSink();
-      const r = runWorkload({ workload: fallbackRemap, params: {}, path: 'fast', variant: [...FIXES, 'redoWhole'], seed, strategy: new RandomStrategy(seed), sink });
-      expect(r.outcome).toBe('done');
-      expect(sink.violations).toEqual([]);
-      const t = runTrace(fallbackRemap, { path: 'fast', variant: [...FIXES, 'redoWhole'], seed });
-      expect(t.of('fast_path_discard', 'reader').map((e) => [e.addr, e.copied])).toEqual([[AREA, PAGE_SIZE]]);
-      // Both pages come from the new mapping ('N'), copied under mmap_lock after the fallback.
+    test(`${redo}: the read the VMA was replaced under drops its fast part and reads the whole range under mmap_lock: one snapshot, no mixed-vmas`, () => {
+      for (const seed of [1, 2, 3]) {
+        const sink = new CheckingSink();
+        const r = runWorkload({ workload: fallbackRemap, params: {}, path: 'fast', variant: [...FIXES, redo], seed, strategy: new RandomStrategy(seed), sink });
+        expect(r.outcome).toBe('done');
+        expect(sink.violations).toEqual([]);
+        const t = runTrace(fallbackRemap, { path: 'fast', variant: [...FIXES, redo], seed });
+        expect(t.of('fast_path_discard', 'reader').map((e) => [e.addr, e.copied])).toEqual([[AREA, PAGE_SIZE]]);
+        // Both pages come from the new mapping ('N'), copied under mmap_lock after the fallback.
+        const [req] = t.requests('reader');
+        expect(new TextDecoder().decode(req!.data!)).toBe('N'.repeat(2 * PAGE_SIZE));
+        const discard = t.of('fast_path_discard', 'reader')[0]!;
+        expect(t.of('copy', 'reader', (e) => e.seq > discard.seq).map((e) => e.addr)).toEqual([AREA, AREA + PAGE_SIZE]);
+      }
+    });
+  }
+
+  test('a read stopped part-way with no writer in between: redoWhole reads its first page again, redoIfWritten keeps it', () => {
+    const copies = (redo: string) => {
+      const t = runTrace(fallbackAlone, { path: 'fast', variant: [...FIXES, redo], seed: 1 });
       const [req] = t.requests('reader');
-      expect(new TextDecoder().decode(req!.data!)).toBe('N'.repeat(2 * PAGE_SIZE));
-      const discard = t.of('fast_path_discard', 'reader')[0]!;
-      expect(t.of('copy', 'reader', (e) => e.seq > discard.seq).map((e) => e.addr)).toEqual([AREA, AREA + PAGE_SIZE]);
-    }
+      // The touched first page, then the untouched second one (the zero page's bytes).
+      expect([...req!.data!]).toEqual([...new Array(PAGE_SIZE).fill(0x4f), ...new Array(PAGE_SIZE).fill(0)]);
+      return { discards: t.of('fast_path_discard', 'reader').length, copies: t.of('copy', 'reader').map((e) => e.addr) };
+    };
+    expect(copies('redoWhole')).toEqual({ discards: 1, copies: [AREA, AREA, AREA + PAGE_SIZE] });
+    expect(copies('redoIfWritten')).toEqual({ discards: 0, copies: [AREA, AREA + PAGE_SIZE] });
+  });
+
+  test('redoIfWritten when a writer held mmap_lock as the fast path began: nothing to speculate on, so the read stopped part-way is redone', () => {
+    const t = runTrace(fallbackWriterHeld, { path: 'fast', variant: [...FIXES, 'redoIfWritten'], seed: 1 });
+    expect(t.result.outcome).toBe('done');
+    // The fast path ran beside the writer (its VMA was not write-locked) and stopped at the second page.
+    const fallback = t.of('fast_path_fallback', 'reader')[0]!;
+    const unlock = t.of('mmap_lock_released', 'writer')[0]!;
+    expect(fallback.seq).toBeLessThan(unlock.seq);
+    expect(t.of('fast_path_discard', 'reader').map((e) => [e.addr, e.copied])).toEqual([[AREA, PAGE_SIZE]]);
+    expect(t.of('copy', 'reader').map((e) => e.addr)).toEqual([AREA, AREA, AREA + PAGE_SIZE]);
   });
 });
 

@@ -14,6 +14,7 @@ export const VARIANTS = {
   waitForWriter: 'lock_vma_under_rcu_wait(): wait out a writer on mmap_lock, then retry (Dave Hansen)',
   vmaGup: 'GUP itself under the per-VMA lock (FAULT_FLAG_VMA_LOCK faults, RETRY falls back; reads and writes) (David)',
   redoWhole: 'a read the fast path stops part-way is read again, whole, under mmap_lock (mmtrace, for the mixed-vmas singleVmaOnly leaves)',
+  redoIfWritten: 'as redoWhole, but a read keeps its fast part when no writer took mmap_lock since the fast path began (mmap_lock_speculate_try_begin/retry; mmtrace)',
 } as const satisfies Record<string, string>;
 
 export type Variant = keyof typeof VARIANTS;

@@ -11,7 +11,7 @@ import { kernel } from '../kernel.js';
 import { get_task_mm, mmput } from '../kernel/fork.js';
 import { traced } from '../kernel/ftrace.js';
 import type { TaskStruct } from '../kernel/sched.js';
-import { access_remote_vm_fast_hook } from './access_remote_fast.js';
+import { access_remote_vm_fast_begin, access_remote_vm_fast_hook, access_remote_vm_fast_recheck } from './access_remote_fast.js';
 import { folio_mark_dirty_lock, folio_page_idx, folio_put, page_folio } from './folio.js';
 import { FOLL_WRITE, IS_ERR, get_user_page_vma_remote } from './gup.js';
 import { copy_from_folio, copy_to_folio } from './memory.js';
@@ -34,13 +34,16 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
   const write = (gup_flags & FOLL_WRITE) !== 0;
   // The series under review hooks its lockless fast path in here (null: not built in); what it
   // copied is done, the rest is left to the code below.
+  const speculation = access_remote_vm_fast_begin(mm, gup_flags);
   const fast = yield* access_remote_vm_fast_hook(mm, addr, buf, len, gup_flags);
   if (fast === len) return fast;
   let pos = fast ?? 0;
-  addr += pos;
-  len -= pos;
   // Nothing copied yet on mainline (0); the series returns what its fast path copied ...
   if (yield* mmap_read_lock_killable(mm)) return pos;
+  // ... which, with redoIfWritten, it drops if a writer took mmap_lock since it began.
+  if (yield* access_remote_vm_fast_recheck(mm, speculation, addr, len, pos)) pos = 0;
+  addr += pos;
+  len -= pos;
   addr = yield* untagged_addr_remote(mm, addr);
   // Avoid triggering the temporary warning in __get_user_pages (the kernel's comment).
   // ... but not here: v1 left this `return 0`, so bytes already copied by the fast path are

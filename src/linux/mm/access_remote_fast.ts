@@ -22,7 +22,9 @@ import { type Folio, folio_get, folio_mark_dirty_lock, folio_page_idx, folio_put
 import { FOLL_ANON, FOLL_FORCE, FOLL_WRITE, IS_ERR, check_vma_flags, get_user_page_vma_locked } from './gup.js';
 import { touch_pmd } from './huge_memory.js';
 import { copy_from_folio, copy_to_folio } from './memory.js';
-import { lock_vma_under_rcu, lock_vma_under_rcu_wait, vma_end_read } from './mmap_lock.js';
+import {
+  lock_vma_under_rcu, lock_vma_under_rcu_wait, mmap_lock_speculate_retry, mmap_lock_speculate_try_begin, vma_end_read,
+} from './mmap_lock.js';
 import {
   type MmStruct, type VmAreaStruct, VM_IO, VM_MAYREAD, VM_PFNMAP, VM_READ, is_vm_hugetlb_page, vma_is_anonymous,
 } from './mm_types.js';
@@ -67,6 +69,41 @@ export function* access_remote_vm_fast_hook(
   const write = (gup_flags & FOLL_WRITE) !== 0;
   if (write && !variant('vmaGup')) return null;
   return yield* access_remote_vm_fast(mm, addr, buf, len, gup_flags);
+}
+
+/**
+ * The redoIfWritten switch's speculation: what __access_remote_vm() reads before the fast path (the
+ * mm's mmap_lock sequence count, mmap_lock_speculate_try_begin()) and checks once it holds
+ * mmap_lock (access_remote_vm_fast_recheck). null when there is nothing to check: the switch is
+ * off, the kernel has no fast path or runs a path module's, a write (which keeps what it wrote),
+ * or a writer holds mmap_lock already (then a read the fast path stops part-way is redone whole).
+ */
+export type FastPathSpeculation = { seq: number | null } | null;
+
+export function access_remote_vm_fast_begin(mm: MmStruct, gup_flags: number): FastPathSpeculation {
+  const k = kernel();
+  if (patchedKernels.has(k) || !k.build.fastPath || !variant('redoIfWritten')) return null;
+  if (gup_flags & FOLL_WRITE) return null;
+  return { seq: mmap_lock_speculate_try_begin(mm) };
+}
+
+/**
+ * redoIfWritten, under mmap_lock: did a read the fast path stopped part-way (`copied` of `len`
+ * bytes) see the VMAs the rest will be read under? Only if no writer took mmap_lock since the
+ * fast path began: every VMA change is made under it, and it is held now. Then the bytes are kept.
+ * Otherwise they are dropped (fast_path_discard) and the caller reads the whole range, as with
+ * redoWhole, whose cost (the first part read twice) this pays only when a writer came in between.
+ * Returns whether to start over.
+ */
+export function access_remote_vm_fast_recheck(
+  mm: MmStruct, speculation: FastPathSpeculation, addr: number, len: number, copied: number,
+): Gen<boolean> {
+  const stopped_part_way = copied > 0 && copied < len;
+  if (speculation === null || !stopped_part_way) return no_event(false);
+  const { seq } = speculation;
+  if (seq !== null && !mmap_lock_speculate_retry(mm, seq)) return no_event(false);
+  emit.fast_path_discard({ addr, copied });
+  return one_event(true);
 }
 
 const FALLBACK_NO_VMA_LOCK = name('lock_vma_under_rcu failed');

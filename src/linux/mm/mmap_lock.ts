@@ -52,6 +52,24 @@ function mm_lock_seqcount_step(mm: MmStruct): Gen {
   return one_event(undefined);
 }
 
+/**
+ * mmap_lock_speculate_try_begin() (include/linux/mmap_lock.h): the mm's mmap_lock sequence count to
+ * read against, or null while a writer holds mmap_lock (the count is odd then): waiting for the
+ * writer would cost what taking the lock does, so the caller does not speculate. A read of the
+ * count: no event.
+ */
+export function mmap_lock_speculate_try_begin(mm: MmStruct): number | null {
+  return mm.mm_lock_seq % 2 === 0 ? mm.mm_lock_seq : null;
+}
+
+/**
+ * mmap_lock_speculate_retry(): has a writer taken mmap_lock since `seq` was read? Every change to
+ * the mm's VMAs is made under mmap_lock for write, so a false answer means none was made.
+ */
+export function mmap_lock_speculate_retry(mm: MmStruct, seq: number): boolean {
+  return mm.mm_lock_seq !== seq;
+}
+
 export function* mmap_read_lock(mm: MmStruct): Gen {
   yield emit.mmap_lock_start_locking({ mm: mm.id, memcg_id: MEMCG_ID, write: false });
   yield* down_read(mm.mmap_lock);

@@ -14,6 +14,6 @@ export const call = {
   }),
   fast_path_discard: kind({
     code: 132, fields: { addr: 'addr', copied: 'int' },
-    doc: 'redoWhole: the `copied` bytes the fast path read from addr before it stopped are dropped; the mmap_lock path reads the whole range',
+    doc: 'redoWhole, or redoIfWritten after a writer took mmap_lock: the `copied` bytes the fast path read from addr before it stopped are dropped; the mmap_lock path reads the whole range',
   }),
 } as const;
