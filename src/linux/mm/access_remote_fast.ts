@@ -102,7 +102,7 @@ export function access_remote_vm_fast_recheck(
   if (speculation === null || !stopped_part_way) return no_event(false);
   const { seq } = speculation;
   if (seq !== null && !mmap_lock_speculate_retry(mm, seq)) return no_event(false);
-  emit.fast_path_discard({ addr, copied });
+  emit.fast_path_discard({ addr: untagged_addr_remote_unlocked(mm, addr), copied });
   return one_event(true);
 }
 
