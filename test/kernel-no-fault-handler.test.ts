@@ -10,7 +10,7 @@ import type { Gen } from '../src/sim/task.js';
 import { fault_signal, user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { iomem_region_alloc, remap_pfn_range } from '../src/linux/mm/memory.js';
 import { MAP_FIXED, MAP_SHARED, PROT_READ, sys_mmap_special } from '../src/linux/mm/mmap.js';
-import { PAGE_SIZE, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../src/linux/mm/mm_types.js';
+import { PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../src/linux/mm/mm_types.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
 import { spawn_process, thread } from '../src/workloads/lib.js';
 import { runBoot } from './helpers/harness.js';
@@ -43,7 +43,6 @@ describe('a fault on a VMA without ->fault', () => {
 describe('the signal a failed user fault sends (mm_fault_error, bad_area)', () => {
   it('SIGBUS for VM_FAULT_SIGBUS, SIGSEGV for VM_FAULT_SIGSEGV and for no VMA or an access error (-1); VM_FAULT_OOM and 0 run the access again', () => {
     expect(fault_signal(VM_FAULT_SIGBUS)).toBe('SIGBUS');
-    expect(fault_signal(VM_FAULT_SIGBUS | VM_FAULT_MAJOR)).toBe('SIGBUS');
     expect(fault_signal(VM_FAULT_SIGSEGV)).toBe('SIGSEGV');
     expect(fault_signal(-1)).toBe('SIGSEGV');
     // pagefault_out_of_memory() only warns: the allocator has OOM-killed where it could.

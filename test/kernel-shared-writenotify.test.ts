@@ -2,7 +2,7 @@
  * A shared writable mapping that wants no write notification (vma_wants_writenotify(): no
  * ->page_mkwrite, no writeback -- shmem here) has a writable vm_page_prot: a read fault maps its
  * page writable (clean), and a later store makes no fault; mprotect(PROT_READ|PROT_WRITE) makes its
- * pages writable at once (pte_modify). A shared file mapping (->page_mkwrite) keeps write for the
+ * pages writable at once (pte_modify); a read fault on a folio already dirty maps it dirty too. A shared file mapping (->page_mkwrite) keeps write for the
  * fault, which tells the filesystem; a private mapping is never writable before its write fault.
  */
 import { describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { _PAGE_DIRTY, _PAGE_RW, entry_pfn } from '../src/linux/arch/x86/include/
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { create_file } from '../src/linux/mm/filemap.js';
 import { page_folio } from '../src/linux/mm/folio.js';
+import { MADV_DONTNEED, sys_madvise } from '../src/linux/mm/madvise.js';
 import {
   MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_munmap,
 } from '../src/linux/mm/mmap.js';
@@ -134,5 +135,17 @@ describe('a shared writable mapping without write notification', () => {
     expect(notes['folio dirty before munmap']).toBe(false); // only the PTE knew
     expect(notes['read-only again']).toEqual({ rw: false, dirty: true });
     expect(notes['folio dirty after munmap']).toBe(true); // the zap moved the PTE's dirty bit to the folio
+  });
+
+  it('a read fault on a folio already dirty maps it writable and dirty (set_pte_range)', () => {
+    const { notes } = run(function* (mm, note) {
+      yield* mapAll(mm, RW);
+      yield* storeAll(mm, 8);
+      // The PTE goes; the page-cache folio stays, dirty (the zap moved the PTE's dirty bit to it).
+      yield* sys_madvise(mm, SHMEM, PAGE_SIZE, MADV_DONTNEED);
+      yield* user_access(mm, SHMEM, new Uint8Array(4), false);
+      note('read again', bits(mm).shmem);
+    });
+    expect(notes['read again']).toEqual({ rw: true, dirty: true });
   });
 });

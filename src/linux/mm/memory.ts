@@ -21,7 +21,7 @@ import { down_write, up_write } from '../kernel/locking/rwsem.js';
 import { type SpinLock, spin_lock, spin_trylock, spin_unlock } from '../kernel/locking/spinlock.js';
 import { filemap_fault, folio_lock_or_retry } from './filemap.js';
 import {
-  type Folio, PG_lru, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
+  type Folio, PG_dirty, PG_lru, PG_swapcache, PG_uptodate, folio_add_new_anon_rmap, folio_alloc, folio_get, folio_mapcount_dec, folio_mapcount_inc,
   folio_mark_dirty, folio_page_idx, folio_put, folio_trylock, folio_unlock, is_huge_zero_pfn, is_zero_pfn, page_folio, zero_folio,
 } from './folio.js';
 import { dev_dax_huge_fault, vma_is_dax } from '../drivers/dax/device.js';
@@ -95,6 +95,17 @@ function vma_pte_flags(vma: VmAreaStruct, writable: boolean): number {
  */
 function write_fault_pte_flags(vma: VmAreaStruct): number {
   return vm_page_prot(vma) | _PAGE_DIRTY | (vma.vm_flags & VM_WRITE ? _PAGE_RW : 0);
+}
+
+/**
+ * The PTE flags a read fault's page-cache page gets (set_pte_range() without write): vm_page_prot as
+ * it is, and dirty when that is writable (a shared mapping that needs no dirty tracking) and the
+ * folio is dirty already -- the MMU would only set it at the next store anyway.
+ */
+function read_fault_pte_flags(vma: VmAreaStruct, folio: Folio): number {
+  const flags = vm_page_prot(vma);
+  const writable_and_dirty = (flags & _PAGE_RW) !== 0 && (folio.flags & PG_dirty) !== 0;
+  return writable_and_dirty ? flags | _PAGE_DIRTY : flags;
 }
 
 /** p4d_alloc + pud_alloc: the PUD slot for addr, allocating the PUD table if needed (P4D folded). */
@@ -235,8 +246,7 @@ function* do_read_fault(vmf: VmFault): Gen<number> {
   const folio = yield* filemap_fault(vmf, index);
   if (typeof folio === 'number') return released(vmf, folio);
   const page = folio.pfn + (index - folio.index);
-  // set_pte_range() of a read fault: vm_page_prot as it is, no write, no dirty.
-  const mapped = yield* map_new_folio(vmf, folio, vm_page_prot(vma), false, page);
+  const mapped = yield* map_new_folio(vmf, folio, read_fault_pte_flags(vma, folio), false, page);
   yield* folio_unlock(folio);
   if (!mapped) yield* folio_put(folio);
   return 0;

@@ -393,7 +393,8 @@ function is_shared_writable(vma: VmAreaStruct): boolean {
 /**
  * vma_needs_dirty_tracking() (mm/mmap.c): must the first write to each page of this shared writable
  * mapping fault, so that the filesystem hears of it and the dirty page is accounted? The kernel
- * says yes for ->page_mkwrite, then (unless VM_PFNMAP) asks vma_fs_can_writeback(). In the model
+ * says yes for ->page_mkwrite or ->pfn_mkwrite (no ops here have the latter), then (unless
+ * VM_PFNMAP) asks vma_fs_can_writeback(). In the model
  * the mappings that write back (generic files: a regular file's page cache goes back to its disk)
  * are exactly those with ->page_mkwrite; shmem, secretmem, hugetlbfs and device-dax cannot write
  * back, and have none.

@@ -53,12 +53,12 @@ export const STACK_RLIMIT = 8 << 20;
 const SYS_MMAP = name('mmap');
 const SYS_MUNMAP = name('munmap');
 
-/**
- * Operations of file mappings (filemap_fault, filemap_page_mkwrite) and of shared anonymous memory
- * (shmem: no ->page_mkwrite, and it cannot write back, so a shared writable mapping of it is
- * writable from its first fault).
- */
+/** Operations of file mappings: filemap_fault, filemap_map_pages, filemap_page_mkwrite. */
 export const generic_file_vm_ops: VmOperations = { name: 'generic_file_vm_ops', map_pages: true, fault: true, page_mkwrite: true };
+/**
+ * Operations of shared anonymous memory (shmem): no ->page_mkwrite, and shmem cannot write back, so
+ * a shared writable mapping of it is writable from its first fault (vm_page_prot).
+ */
 export const shmem_anon_vm_ops: VmOperations = { name: 'shmem_anon_vm_ops', map_pages: true, fault: true };
 
 export function PAGE_ALIGN(n: number): number {
