@@ -40,7 +40,8 @@ export const __access_remote_vm = traced('__access_remote_vm', function* (
   let pos = fast ?? 0;
   // Nothing copied yet on mainline (0); the series returns what its fast path copied ...
   if (yield* mmap_read_lock_killable(mm)) return pos;
-  // ... which, with redoIfWritten, it drops if a writer took mmap_lock since it began.
+  // ... which, with redoWhole, it drops now, and with redoIfWritten if a writer took mmap_lock
+  // since it began (a wait for the lock that is killed returns the fast part: short, one snapshot).
   if (yield* access_remote_vm_fast_recheck(mm, speculation, addr, len, pos)) pos = 0;
   addr += pos;
   len -= pos;

@@ -72,28 +72,31 @@ export function* access_remote_vm_fast_hook(
 }
 
 /**
- * The redoIfWritten switch's speculation: what __access_remote_vm() reads before the fast path (the
- * mm's mmap_lock sequence count, mmap_lock_speculate_try_begin()) and checks once it holds
- * mmap_lock (access_remote_vm_fast_recheck). null when there is nothing to check: the switch is
- * off, the kernel has no fast path or runs a path module's, a write (which keeps what it wrote),
- * or a writer holds mmap_lock already (then a read the fast path stops part-way is redone whole).
+ * What a read the fast path stops part-way keeps, decided once __access_remote_vm() holds
+ * mmap_lock. The part read under the VMA lock and the rest read under mmap_lock are one snapshot
+ * only if no VMA changed in between: the VMA can be replaced however few VMAs the range spans
+ * (singleVmaOnly does not help). Two switches answer it:
+ *  - redoWhole keeps nothing: the mmap_lock path reads the whole range, the first part twice;
+ *  - redoIfWritten reads the mm's mmap_lock sequence count before the fast path
+ *    (mmap_lock_speculate_try_begin()) and keeps the fast part if no writer took mmap_lock since
+ *    (mmap_lock_speculate_retry()): every VMA change is made under it, and it is held now.
+ * `seq` null: nothing to check against (redoWhole, or a writer held mmap_lock as the read began),
+ * so the fast part goes. The whole value is null when nothing is decided: neither switch, no fast
+ * path or a path module's, or a write (it keeps what it wrote: the bytes are in the target).
  */
 export type FastPathSpeculation = { seq: number | null } | null;
 
 export function access_remote_vm_fast_begin(mm: MmStruct, gup_flags: number): FastPathSpeculation {
   const k = kernel();
-  if (patchedKernels.has(k) || !k.build.fastPath || !variant('redoIfWritten')) return null;
-  if (gup_flags & FOLL_WRITE) return null;
-  return { seq: mmap_lock_speculate_try_begin(mm) };
+  if (patchedKernels.has(k) || !k.build.fastPath || gup_flags & FOLL_WRITE) return null;
+  if (variant('redoWhole')) return { seq: null };
+  if (variant('redoIfWritten')) return { seq: mmap_lock_speculate_try_begin(mm) };
+  return null;
 }
 
 /**
- * redoIfWritten, under mmap_lock: did a read the fast path stopped part-way (`copied` of `len`
- * bytes) see the VMAs the rest will be read under? Only if no writer took mmap_lock since the
- * fast path began: every VMA change is made under it, and it is held now. Then the bytes are kept.
- * Otherwise they are dropped (fast_path_discard) and the caller reads the whole range, as with
- * redoWhole, whose cost (the first part read twice) this pays only when a writer came in between.
- * Returns whether to start over.
+ * Under mmap_lock: should a read the fast path stopped part-way (`copied` of `len` bytes) drop
+ * what it copied (fast_path_discard) and start over? See FastPathSpeculation.
  */
 export function access_remote_vm_fast_recheck(
   mm: MmStruct, speculation: FastPathSpeculation, addr: number, len: number, copied: number,
@@ -171,7 +174,7 @@ function* fast_path_touch(fw: FolioWalk, folio: Folio): Gen {
  * VMA by VMA under the per-VMA lock, one folio_walk_start(FW_VMA_LOCKED) per mapping entry. Stops
  * at the first thing it cannot do (no VMA, a VMA it must not read, a page not present, the zero
  * page) and returns the bytes copied; __access_remote_vm does the rest under mmap_lock (with
- * redoWhole, all of it: see fast_path_kept). Compiled only with CONFIG_PER_VMA_LOCK and
+ * redoWhole or redoIfWritten, perhaps all of it: see FastPathSpeculation). Compiled only with CONFIG_PER_VMA_LOCK and
  * CONFIG_MMU_GATHER_RCU_TABLE_FREE.
  */
 export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
@@ -181,11 +184,8 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
   if (!cfg.CONFIG_PER_VMA_LOCK || !cfg.CONFIG_MMU_GATHER_RCU_TABLE_FREE) return 0;
   addr = untagged_addr_remote_unlocked(mm, addr);
   if (variant('vmaGup')) {
-    const copied = yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
-    return yield* fast_path_kept(addr, len, gup_flags, copied);
+    return yield* access_remote_vm_vma_gup(mm, addr, buf, len, gup_flags);
   }
-  const start = addr;
-  const total = len;
   let pos = 0;
   while (len > 0) {
     const vma = yield* fast_path_lock_vma(mm, addr, pos);
@@ -207,7 +207,7 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
         if (irqOff) yield* local_irq_enable();
         yield* vma_end_read(vma);
         yield emit.fast_path_fallback({ addr, copied: pos, reason: (folio ? FALLBACK_ZERO_PAGE : FALLBACK_NOT_PRESENT).id });
-        return yield* fast_path_kept(start, total, gup_flags, pos);
+        return pos;
       }
       // Pin the folio so it stays valid after the PTL is dropped.
       yield* folio_get(folio);
@@ -232,24 +232,8 @@ export const access_remote_vm_fast = traced('access_remote_vm_fast', function* (
     }
     yield* vma_end_read(vma);
   }
-  return yield* fast_path_kept(start, total, gup_flags, pos);
+  return pos;
 });
-
-/**
- * What the fast path hands __access_remote_vm of the `copied` bytes it read from [addr, addr + len):
- * all of them, unless redoWhole is on and it stopped part-way through a read. The part it read
- * under the VMA lock and the rest the mmap_lock path would read are then not one snapshot: the VMA
- * can be replaced in between, however few VMAs the range spans (singleVmaOnly does not help). So it
- * keeps nothing and the mmap_lock path reads the whole range, at the cost of reading the first part
- * twice. A write keeps what it wrote: the bytes are in the target already.
- */
-function fast_path_kept(addr: number, len: number, gup_flags: number, copied: number): Gen<number> {
-  const read = (gup_flags & FOLL_WRITE) === 0;
-  const stopped_part_way = copied > 0 && copied < len;
-  if (!(variant('redoWhole') && read && stopped_part_way)) return no_event(copied);
-  emit.fast_path_discard({ addr, copied });
-  return one_event(0);
-}
 
 /**
  * The vmaGup variant (David Hildenbrand's review of v1, seeds/003; kernel-spec §8.3 item 6): no
