@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chain, eventHash, HASH_SEED, hashHex } from '../src/trace/hash.js';
 import { openTrace, type EventRow } from '../src/trace/reader.js';
 import { Recorder, type RecorderOptions } from '../src/trace/recorder.js';
-import { decode, emit } from '../src/trace/vocab/index.js';
+import { RequestPairs } from '../src/trace/request-pairs.js';
+import { decode, emit, KINDS } from '../src/trace/vocab/index.js';
 import { allDecisions, stamp, type SinkRow } from './helpers/rows.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -241,6 +242,32 @@ describe('recorder', () => {
       const rows = [...t.events(1)];
       expect(rows.map((r) => read(r, []))).toEqual(evs.map((e) => read(e, [])));
       expect(t.listRuns()[0]!.finalHash).toBe(hashOf(evs));
+      t.close();
+    }
+  });
+
+  it('stores every blob and every kind frame of a batch, however many there are', async () => {
+    // The writer inserts blobs and a chunk's kind frames 32 rows to an INSERT: batches of 150
+    // events, with 65, 32 and 31 blobs (two full inserts and one row, one full, none full), in
+    // chunks of 40 kinds each (a full insert of frames and 8 more).
+    const kinds = KINDS.filter((k) => !RequestPairs.concerns(k.kind)).slice(0, 40).map((k) => k.kind);
+    const blobsIn = (seq: number): boolean => seq <= 65 || (seq > 150 && seq <= 182) || (seq > 300 && seq <= 331);
+    const rows: Ev[] = [];
+    for (let seq = 1; seq <= 450; seq++) {
+      const data = blobsIn(seq) ? new Uint8Array(1 + (seq % 5)).fill(seq & 255) : undefined;
+      rows.push([seq, seq * 3, 1 + (seq % 3), kinds[seq % kinds.length]!, seq, 2 ** 40 + seq * 4096, seq % 2, 7, data]);
+    }
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `bulk-${writer}.db`);
+      const rec = await Recorder.open(file, { writer, batch: 150 });
+      rec.beginRun(HEADER);
+      for (const row of rows) rec.event(...row);
+      rec.finish();
+      rec.close();
+      const t = await openTrace(file);
+      const plain = (r: EventRow | Ev) => [...r.slice(0, 8), r[8] ? [...r[8]] : null];
+      expect([...t.events(1)].map(plain)).toEqual(rows.map(plain));
+      expect(t.listRuns()[0]!.finalHash).toBe(hashOf(rows));
       t.close();
     }
   });
