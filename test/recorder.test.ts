@@ -272,6 +272,37 @@ describe('recorder', () => {
     }
   });
 
+  it('stores each request as it ends, however many a batch begins and ends', async () => {
+    // 120 requests of tid 1, each ending 40 events after it begins: a batch of 150 events holds
+    // about 50 request rows (a full INSERT of 32 and more), some begun and ended in it (the ended
+    // row replaces the open one in the same statement), some ended in the next batch.
+    const rows: Ev[] = [];
+    const ends = new Map<number, number>(); // seq of an end -> req
+    for (let seq = 1; seq <= 400; seq++) {
+      const req = seq % 3 === 1 && seq <= 360 ? (seq + 2) / 3 : 0;
+      if (req > 0) ends.set(seq + 40, req);
+      const event = req > 0
+        ? emit.request_begin({ req, op: 1, addr: 0x1000, len: 8 })
+        : ends.has(seq)
+          ? emit.request_end({ req: ends.get(seq)!, result: 8, hash: 0, flags: 0, data: undefined })
+          : emit.rcu_read_lock({ nesting: 1 });
+      rows.push(stamp(seq, seq, 1, event));
+    }
+    const expected = [...ends].map(([end, req]) => ({ firstSeq: 3 * req - 2, lastSeq: end }));
+    for (const writer of ['sync', 'worker'] as const) {
+      const file = join(dir, `requests-${writer}.db`);
+      const rec = await Recorder.open(file, { writer, batch: 150 });
+      rec.beginRun(HEADER);
+      rec.name(1, 'peek');
+      for (const row of rows) rec.event(...row);
+      rec.finish();
+      rec.close();
+      const t = await openTrace(file);
+      expect(t.requests(1)).toEqual(expected);
+      t.close();
+    }
+  });
+
   it('refuses events outside a run; close() fails a run left open', async () => {
     const file = join(dir, 'misuse.db');
     const rec = await Recorder.open(file, { writer: 'sync' });
