@@ -204,27 +204,29 @@ class BulkInsert {
 
   /** Room for one more row: the index of its first column in `args`. */
   row(): number {
-    if (this.rows === ROWS_PER_INSERT) this.insert(this.full);
+    if (this.rows === ROWS_PER_INSERT) this.insertAll();
     return this.columns * this.rows++;
   }
 
   /** Insert the rows added since the last insert. */
   flush(): void {
+    if (this.rows > 0) this.insertAll();
+  }
+
+  /**
+   * Insert the rows added, and start afresh first: rows SQLite refuses go with the transaction it
+   * rolls back, never into the next one.
+   */
+  private insertAll(): void {
     const rows = this.rows;
-    if (rows === 0) return;
+    this.rows = 0;
     if (rows === ROWS_PER_INSERT) {
-      this.insert(this.full);
+      this.full.run(this.args);
       return;
     }
     let statement = this.partial.get(rows);
     if (statement === undefined) this.partial.set(rows, (statement = this.prepare(rows)));
     statement.run(this.args.slice(0, rows * this.columns));
-    this.rows = 0;
-  }
-
-  private insert(statement: Database.Statement): void {
-    statement.run(this.args);
-    this.rows = 0;
   }
 
   private prepare(rows: number): Database.Statement {
