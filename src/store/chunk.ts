@@ -179,8 +179,9 @@ const INTEGRAL = new Uint8Array(256 * 4);
 const SEEN = new Uint8Array(256);
 /**
  * Each kind's stored slots in this chunk, the ones of non-zero width, in slot order: how many
- * (STORED), and for the j-th of them its base and width at `(kind << 2) + j`. The second pass
- * loops over these rather than over all four slots and their widths.
+ * (STORED), and for the j-th of them which of the four slots it is (STORED_SLOT), its base and its
+ * width, at `(kind << 2) + j`. The second pass loops over these rather than over all four slots
+ * and their widths.
  */
 const STORED = new Uint8Array(256);
 const STORED_BASE = new Float64Array(256 * 4);

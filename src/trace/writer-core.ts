@@ -129,9 +129,9 @@ export class SqliteBatchWriter {
     for (let r = start, o = start * STRIDE; r < start + count; r++, o += STRIDE) if (rows[o + 8]! >= 0) blobs++;
     this.insChunk!.run(c.firstSeq, c.count, blobs, c.tickBase, c.tickW, c.tidBase, c.tidW, c.offW, c.ticks, c.tids, c.kindBytes, c.offs, c.recs);
     const frames = this.insFrames!;
+    const args = frames.args;
     for (const f of c.kinds) {
       const at = frames.row();
-      const args = frames.args;
       args[at] = c.firstSeq;
       args[at + 1] = f.kind;
       for (let s = 0; s < 4; s++) {
@@ -148,10 +148,11 @@ export class SqliteBatchWriter {
    */
   private writeRequests(rq: number[]): void {
     const requests = this.insReqs!;
+    const args = requests.args;
     for (let i = 0; i < rq.length; i += 2) {
       const at = requests.row();
-      requests.args[at] = rq[i];
-      requests.args[at + 1] = rq[i + 1]! < 0 ? null : rq[i + 1];
+      args[at] = rq[i];
+      args[at + 1] = rq[i + 1]! < 0 ? null : rq[i + 1];
     }
     requests.flush();
   }
@@ -159,12 +160,13 @@ export class SqliteBatchWriter {
   /** The blobs of the batch's events, aside, by seq. */
   private writeBlobs(rows: Float64Array, blob: Uint8Array, m: BatchMeta, big: Map<number, Uint8Array> | undefined): void {
     const blobs = this.insData!;
+    const args = blobs.args;
     for (let r = 0, o = 0; r < m.count; r++, o += STRIDE) {
       const data = blobOf(rows, o, blob, big, r);
       if (data === undefined) continue;
       const at = blobs.row();
-      blobs.args[at] = rows[o];
-      blobs.args[at + 1] = data;
+      args[at] = rows[o];
+      args[at + 1] = data;
     }
     blobs.flush();
   }
@@ -189,13 +191,17 @@ class BulkInsert {
   private readonly full: Database.Statement;
   /** Statements for fewer rows than a full one, by their count, prepared when first needed. */
   private readonly partial = new Map<number, Database.Statement>();
-  private rows = 0;
+  /** Rows added to `args` and not yet inserted. */
+  private buffered = 0;
 
-  /** `head`: the INSERT up to VALUES, `run` its first column; `columns` more columns a row. */
+  /**
+   * `head`: the INSERT up to VALUES. `runId`: the run's id, the first column of every row, written
+   * into the statement's text. `columns`: the columns of a row after it.
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly head: string,
-    private readonly run: number,
+    private readonly runId: number,
     private readonly columns: number,
   ) {
     this.args = new Array<unknown>(ROWS_PER_INSERT * columns);
@@ -204,33 +210,38 @@ class BulkInsert {
 
   /** Room for one more row: the index of its first column in `args`. */
   row(): number {
-    if (this.rows === ROWS_PER_INSERT) this.insertAll();
-    return this.columns * this.rows++;
+    if (this.buffered === ROWS_PER_INSERT) this.insertAll();
+    return this.columns * this.buffered++;
   }
 
   /** Insert the rows added since the last insert. */
   flush(): void {
-    if (this.rows > 0) this.insertAll();
+    if (this.buffered > 0) this.insertAll();
   }
 
   /**
    * Insert the rows added, and start afresh first: rows SQLite refuses go with the transaction it
-   * rolls back, never into the next one.
+   * rolls back, never into the next one. `args` lets go of what the rows held (blobs among them).
    */
   private insertAll(): void {
-    const rows = this.rows;
-    this.rows = 0;
-    if (rows === ROWS_PER_INSERT) {
-      this.full.run(this.args);
-      return;
+    const rows = this.buffered;
+    this.buffered = 0;
+    try {
+      if (rows === ROWS_PER_INSERT) this.full.run(this.args);
+      else this.partialStatement(rows).run(this.args.slice(0, rows * this.columns));
+    } finally {
+      this.args.fill(undefined, 0, rows * this.columns);
     }
+  }
+
+  private partialStatement(rows: number): Database.Statement {
     let statement = this.partial.get(rows);
     if (statement === undefined) this.partial.set(rows, (statement = this.prepare(rows)));
-    statement.run(this.args.slice(0, rows * this.columns));
+    return statement;
   }
 
   private prepare(rows: number): Database.Statement {
-    const tuple = `(${this.run}${', ?'.repeat(this.columns)})`;
+    const tuple = `(${this.runId}${', ?'.repeat(this.columns)})`;
     return this.db.prepare(`${this.head} VALUES ${Array(rows).fill(tuple).join(', ')}`);
   }
 }
