@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { fault_signal, user_access } from '../src/linux/arch/x86/mm/fault.js';
 import { iomem_region_alloc, remap_pfn_range } from '../src/linux/mm/memory.js';
-import { MAP_FIXED, MAP_SHARED, PROT_READ, sys_mmap_special } from '../src/linux/mm/mmap.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_mmap_special } from '../src/linux/mm/mmap.js';
+import { current } from '../src/sim/sim.js';
 import { PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../src/linux/mm/mm_types.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
 import { spawn_process, thread } from '../src/workloads/lib.js';
@@ -48,5 +49,30 @@ describe('the signal a failed user fault sends (mm_fault_error, bad_area)', () =
     // pagefault_out_of_memory() only warns: the allocator has OOM-killed where it could.
     expect(fault_signal(VM_FAULT_OOM)).toBeNull();
     expect(fault_signal(0)).toBeNull();
+  });
+});
+
+describe('a user fault with a fatal signal pending', () => {
+  /** A store to an untouched anonymous page; `killed`: with SIGKILL pending before it. */
+  function store(killed: boolean) {
+    const got: boolean[] = [];
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      thread(proc, 'worker', function* () {
+        yield* sys_mmap(proc.mm, { addr: AREA, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        current().fatalSignal = killed;
+        got.push(yield* user_access(proc.mm, AREA, Uint8Array.of(1, 2, 3, 4), true));
+      });
+    });
+    expect(t.result.outcome).toBe('done');
+    return { got, faults: t.of('fault', 'worker').map((e) => [e.addr, e.result]), stores: t.of('user_access', 'worker').length };
+  }
+
+  it('the fault is handled, and the store does not run again: the task dies on its way back to user mode', () => {
+    expect(store(true)).toEqual({ got: [false], faults: [[AREA, 0]], stores: 0 });
+  });
+
+  it('without one the store runs after the fault', () => {
+    expect(store(false)).toEqual({ got: [true], faults: [[AREA, 0]], stores: 1 });
   });
 });

@@ -7,6 +7,7 @@ import { emit } from '../../../../trace/vocab/index.js';
 import type { Gen } from '../../../../sim/task.js';
 import { framed } from '../../../../sim/frame.js';
 import { kernel } from '../../../kernel.js';
+import { fatal_signal_pending } from '../../../kernel/sched.js';
 import { page_folio } from '../../../mm/folio.js';
 import { handle_mm_fault } from '../../../mm/memory.js';
 import { expand_stack, find_vma } from '../../../mm/mmap.js';
@@ -136,7 +137,8 @@ export function fault_signal(ret: number): 'SIGBUS' | 'SIGSEGV' | null {
 /**
  * A user-mode load or store of `len` bytes at addr by the current thread. Present, permitted PTEs
  * are used directly (the MMU sets the accessed and dirty bits); anything else faults and retries.
- * Returns false when the fault sent a signal (SIGSEGV or SIGBUS).
+ * Returns false when the fault sent a signal (SIGSEGV or SIGBUS), and when the task has a fatal
+ * signal pending after a fault: the bytes from there on are not accessed.
  */
 export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write: boolean): Gen<boolean> {
   let pos = 0;
@@ -148,6 +150,11 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
     if (!usable) {
       const ret = yield* do_user_addr_fault(mm, a, write);
       const sig = fault_signal(ret);
+      // On its way back to user mode (exit_to_user_mode_loop) a task with a fatal signal pending
+      // dies before the instruction runs again, whether the fault was handled or ended in
+      // VM_FAULT_OOM (pagefault_out_of_memory() returns at once for it). The model does not end
+      // the task; the access stops here.
+      if (sig === null && fatal_signal_pending()) return false;
       if (sig === null) continue; // the access runs again
       yield emit.force_sig_fault({ sig, addr: a });
       return false;
