@@ -339,7 +339,7 @@ function* do_fault_without_handler(vmf: VmFault): Gen<number> {
  * VMA's flag, not the folio's).
  */
 function* wp_can_reuse_anon_folio(folio: Folio): Gen<boolean> {
-  if (folio.order > 0) return yield* wp_can_reuse_large_anon_folio(folio);
+  if (folio.order > 0) return yield* __wp_can_reuse_large_anon_folio(folio);
   if (folio._refcount > 3) return false;
   if (!(folio.flags & PG_lru)) yield* lru_add_drain();
   const swap_cache_refs = folio.flags & PG_swapcache ? 1 : 0;
@@ -358,7 +358,7 @@ function* wp_can_reuse_anon_folio(folio: Folio): Gen<boolean> {
  * without waiting). The kernel's "maybe mapped shared" test never holds here: without fork, only
  * one mm maps an anonymous folio.
  */
-function* wp_can_reuse_large_anon_folio(folio: Folio): Gen<boolean> {
+function* __wp_can_reuse_large_anon_folio(folio: Folio): Gen<boolean> {
   if (folio.mapcount <= 1) return false;
   if (folio.flags & PG_swapcache) {
     if (!(yield* folio_trylock(folio))) return false;
