@@ -226,6 +226,11 @@ const ROWS: Row[] = [
     name: '§12.11 special-vmas: fast refuses the device and secretmem VMAs, same bytes',
     workload: 'special-vmas', expect: fallsBack(NOT_FOR_FAST), also: sameBytes,
   },
+  // §12.11: a private device mapping the target copied a page of on write; ->access reads the device.
+  {
+    name: '§12.11 private-device: fast refuses the device VMA, same bytes (the device\'s, not the copied page\'s)',
+    workload: 'private-device', expect: fallsBack(NOT_FOR_FAST), also: sameBytes,
+  },
   // §12.11: hugetlb is not for the fast path; the 4th read (after the munmap) finds no VMA.
   {
     name: '§12.11 hugetlb-share: fast refuses hugetlb, same bytes',

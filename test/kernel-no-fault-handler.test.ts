@@ -2,16 +2,17 @@
  * do_fault() on a VMA whose vm_ops have no ->fault (mm/memory.c): a /dev/mem-style mapping
  * (mmap_mem_ops: only ->access) whose ->mmap populated only part of it. A fault on a PTE it left
  * none cannot be served: the PTE is looked at under the PTL, still none, VM_FAULT_SIGBUS, and the
- * task gets SIGBUS. (The
- * target's own loads from a device page are not modelled: user_access reads folios.)
+ * task gets SIGBUS. A private (COW) mapping must be remapped whole: a part is -EINVAL.
  */
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { fault_signal, user_access } from '../src/linux/arch/x86/mm/fault.js';
-import { iomem_region_alloc, remap_pfn_range } from '../src/linux/mm/memory.js';
+import { iomem_region_alloc } from '../src/linux/mm/iomem.js';
+import { remap_pfn_range } from '../src/linux/mm/memory.js';
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE, sys_mmap, sys_mmap_special } from '../src/linux/mm/mmap.js';
 import { current } from '../src/sim/sim.js';
 import { PAGE_SIZE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV } from '../src/linux/mm/mm_types.js';
+import { EINVAL } from '../src/linux/include/errno.js';
 import { mmap_mem_ops } from '../src/workloads/special-vmas.js';
 import { spawn_process, thread } from '../src/workloads/lib.js';
 import { runBoot } from './helpers/harness.js';
@@ -38,6 +39,23 @@ describe('a fault on a VMA without ->fault', () => {
     const faults = t.of('fault', 'worker').map((e) => [e.addr, e.how, e.result]);
     expect(faults).toEqual([[AREA + PAGE_SIZE, 'do_fault:no ->fault', VM_FAULT_SIGBUS]]);
     expect(t.of('force_sig_fault', 'worker').map((e) => [e.sig, e.addr])).toEqual([['SIGBUS', AREA + PAGE_SIZE]]);
+  });
+
+  it('a private mapping remapped in part: -EINVAL from remap_pfn_range, and no PTE', () => {
+    const got: number[] = [];
+    const t = runBoot(function* (): Gen {
+      const proc = yield* spawn_process('target', ['/bin/target'], ['A=1']);
+      const device = iomem_region_alloc(1, Uint8Array.of(9, 8, 7, 6));
+      thread(proc, 'worker', function* () {
+        got.push(yield* sys_mmap_special(
+          proc.mm, { addr: AREA, len: 2 * PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_FIXED },
+          { ops: mmap_mem_ops, mmap: (vma) => remap_pfn_range(vma, vma.vm_start, device.pfn, PAGE_SIZE) },
+        ));
+      });
+    });
+    expect(got).toEqual([-EINVAL]);
+    expect(t.of('call_exit', 'worker', (e) => e.fn === 'remap_pfn_range').map((e) => e.ret)).toEqual([-EINVAL]);
+    expect(t.of('pgtable_set', 'worker', (e) => t.isMap(e) && e.addr >= AREA && e.addr < AREA + 2 * PAGE_SIZE)).toHaveLength(0);
   });
 });
 

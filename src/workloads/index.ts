@@ -5,6 +5,7 @@ import { dax1g } from './dax.js';
 import { dontneedRace } from './dontneed-race.js';
 import { mixed } from './mixed.js';
 import { processExit } from './process-exit.js';
+import { privateDevice } from './private-device.js';
 import { lamEnable } from './lam-enable.js';
 import { reclaimAging } from './reclaim-aging.js';
 import { fatalSignal } from './fatal-signal.js';
@@ -37,7 +38,7 @@ export const WORKLOADS: readonly Workload[] = [
   vmaReuse, // §12.8
   neverTouched, migrationRace, swapCmdline, // §12.9 (and §12.12's migration entry, issue 11's swap)
   mprotectRace, // §12.10
-  specialVmas, hugetlbShare, // §12.11
+  specialVmas, hugetlbShare, privateDevice, // §12.11
   thpRead, dax1g, // §12.12 (and PUD leaves)
   ipiVsRcu, // §12.13
   fatalSignal, // §12.14

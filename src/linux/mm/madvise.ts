@@ -18,7 +18,7 @@ import {
   lock_vma_under_rcu, mmap_read_lock, mmap_read_unlock, mmap_write_lock_killable, mmap_write_unlock, vma_end_read,
   vma_start_write,
 } from './mmap_lock.js';
-import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE, is_vm_hugetlb_page } from './mm_types.js';
+import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE, VM_LOCKED, VM_PFNMAP, is_vm_hugetlb_page } from './mm_types.js';
 import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 
 export const MADV_DONTNEED = 4;
@@ -96,16 +96,36 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
     return -EINVAL;
   }
   if (vma && is_vma_lock_sufficient(vma, start, end)) {
-    yield* madvise_dontneed_single_vma(vma, start, end);
+    const valid = madvise_dontneed_valid_vma(vma);
+    if (valid) yield* madvise_dontneed_single_vma(vma, start, end);
     yield* vma_end_read(vma);
-    return 0;
+    return valid ? 0 : -EINVAL;
   }
   if (vma) yield* vma_end_read(vma);
   // ... else mmap_lock for read, VMA by VMA.
   yield* mmap_read_lock(mm);
   const walk = madvise_walk_vmas(mm, start, end);
   const hugetlb = walk.parts.some(([v]) => is_vm_hugetlb_page(v) || vma_is_dax(v));
-  if (!hugetlb) for (const [v, from, to] of walk.parts) yield* madvise_dontneed_single_vma(v, from, to);
+  let ret = hugetlb ? -EINVAL : walk.unmapped_error;
+  if (!hugetlb) {
+    // VMA by VMA, in address order: one the advice may not touch ends the walk, after the ones before it.
+    for (const [v, from, to] of walk.parts) {
+      if (!madvise_dontneed_valid_vma(v)) {
+        ret = -EINVAL;
+        break;
+      }
+      yield* madvise_dontneed_single_vma(v, from, to);
+    }
+  }
   yield* mmap_read_unlock(mm);
-  return hugetlb ? -EINVAL : walk.unmapped_error;
+  return ret;
+}
+
+/**
+ * madvise_dontneed_free_valid_vma(): MADV_DONTNEED leaves a pfnmap alone (its PTEs are a driver's,
+ * not pages to drop) and an mlocked VMA (MADV_DONTNEED_LOCKED is for that): -EINVAL. hugetlb and
+ * DAX VMAs are refused before it (do_madvise).
+ */
+function madvise_dontneed_valid_vma(vma: VmAreaStruct): boolean {
+  return !(vma.vm_flags & (VM_PFNMAP | VM_LOCKED));
 }

@@ -14,7 +14,6 @@ import {
   is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, pte_young, swp_offset,
 } from '../arch/x86/include/pgtable_types.js';
 import { EINVAL, ENOMEM } from '../include/errno.js';
-import { kernel } from '../kernel.js';
 import { traced } from '../kernel/ftrace.js';
 import { current_task } from '../kernel/sched.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
@@ -36,13 +35,15 @@ import {
 import {
   FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_DONTEXPAND, VM_FAULT_FALLBACK, VM_FAULT_MAJOR, VM_FAULT_OOM,
   VM_FAULT_NOPAGE, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_IO, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_WRITE, type VmAreaStruct,
-  is_vm_hugetlb_page, vma_is_anonymous, vm_page_prot,
+  is_cow_mapping, is_vm_hugetlb_page, vma_is_anonymous, vm_page_prot,
 } from './mm_types.js';
 import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, pmd_lockptr, ptep_set_access_flags, read_entry, set_entry,
   table_alloc, table_alloc_slot,
 } from './pgtable.js';
 import { pte_offset_map_lock, pte_offset_map_rw_nolock, pte_unmap, pte_unmap_unlock } from './pgtable_generic.js';
+import { ioremap } from './iomem.js';
+import { mmu_load, mmu_page, mmu_permits, mmu_walk } from '../arch/x86/mm/mmu.js';
 import { folio_is_secretmem } from './secretmem.js';
 import { folio_add_lru, folio_mark_accessed, lru_add_drain } from './swap.js';
 import { folio_free_swap, free_swap_and_cache, free_swap_cache, swap_cache_get_folio, swapin_readahead } from './swap_state.js';
@@ -402,7 +403,8 @@ function* do_wp_page(vmf: VmFault, ptep: EntryPtr, orig: number, ptl: SpinLock):
 }
 
 /**
- * wp_page_copy(): copy the old page (or zeros) into a new anonymous folio with the PTL dropped, then
+ * wp_page_copy(): copy the old page (the zero page's zeros; a pfnmap's device bytes, read through
+ * the user address) into a new anonymous folio with the PTL dropped, then
  * re-take it and map the copy if the PTE is still `orig`. `old` carries the fault's reference,
  * dropped on every way out; on success also the old mapping's, after the swap cache let go of it.
  */
@@ -415,7 +417,8 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     return prepared;
   }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
-  yield* copy_user_highpage(folio, old, old && page !== null ? folio_page_idx(old, page) : 0);
+  if (old === null && !is_zero_pfn(entry_pfn(orig))) yield* copy_user_page_without_folio(folio, vmf);
+  else yield* copy_user_highpage(folio, old, old && page !== null ? folio_page_idx(old, page) : 0);
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
   const now = locked ? yield* read_entry(locked.ptep, false) : orig;
   if (!locked || now !== orig) {
@@ -440,6 +443,32 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     yield* folio_put(old); // the fault's
   }
   return 0;
+}
+
+/**
+ * __wp_page_copy_user() for a source without a struct page: the special PTE of a private pfnmap
+ * (remap_pfn_range), which maps device memory. The kernel copies the page through its user address
+ * with page faults disabled (__copy_from_user_inatomic), so it reads whatever the MMU finds there.
+ * The event carries the bytes: the device's memory is not in the replay model, the new folio is.
+ *
+ * Reduced: x86 sets accessed bits in hardware (arch_has_hw_pte_young), so the kernel tries the copy
+ * without the PTL first, and only if that fails (the page no longer mapped) re-checks the PTE under
+ * it (-EAGAIN, the fault retried) or copies zeros. Nothing in the model can clear a pfnmap's PTE
+ * while a fault holds its VMA's lock or mmap_lock (madvise refuses VM_PFNMAP, munmap and mprotect
+ * wait for the write lock, a driver's unmap_mapping_range is not modelled), so the first copy
+ * cannot fail here; if it ever does, the model stops rather than copy something else. The copy is
+ * the faulting task's own (current->mm == mm): a remote (GUP) write fault never reaches a page
+ * without a struct page, since GUP refuses VM_IO|VM_PFNMAP VMAs (check_vma_flags).
+ */
+function* copy_user_page_without_folio(dst: Folio, vmf: VmFault): Gen {
+  const uaddr = vmf.address - (vmf.address % PAGE_SIZE);
+  const leaf = mmu_walk(vmf.vma.vm_mm, uaddr);
+  if (!mmu_permits(leaf, false)) {
+    throw new Error(`wp_page_copy: the page at ${uaddr.toString(16)} is no longer mapped under the fault (the PTL retry is not modelled)`);
+  }
+  const bytes = mmu_load(mmu_page(leaf, uaddr), PAGE_SIZE);
+  dst.write(bytes, 0);
+  yield emit.copy_to_folio({ addr: uaddr, len: PAGE_SIZE, folio: dst.id, hash: bytesHash(bytes), data: bytes.slice() });
 }
 
 /**
@@ -952,51 +981,25 @@ export function* copy_to_folio(
 // --- VM_IO / VM_PFNMAP: remap_pfn_range and generic_access_phys (§5.4, §8.1, §12.11) -------------
 
 /**
- * Device memory ("I/O memory"): page frames without a struct page that a driver owns
- * (request_mem_region). Their bytes live here, not in a folio; user space reaches them through the
- * special PTEs remap_pfn_range() installs, the kernel through ioremap(). Not part of the replay
- * model: nothing in it is a folio, and only ->access handlers touch it.
- */
-export interface IoMemRegion {
-  readonly pfn: number;
-  readonly nr_pages: number;
-  readonly data: Uint8Array;
-}
-
-function iomem(): IoMemRegion[] {
-  return kernel().subsystem('iomem', () => [] as IoMemRegion[]);
-}
-
-/** A device claims `nr_pages` fresh page frames, which hold `contents` (zero-padded). */
-export function iomem_region_alloc(nr_pages: number, contents: Uint8Array): IoMemRegion {
-  const data = new Uint8Array(nr_pages * PAGE_SIZE);
-  data.set(contents.subarray(0, data.length));
-  const region: IoMemRegion = { pfn: kernel().allocPfns(nr_pages), nr_pages, data };
-  iomem().push(region);
-  return region;
-}
-
-/**
- * ioremap_prot(phys, size): a kernel view of [pfn page + 0, + size) of device memory, or null when
- * the range is not (entirely) a device's -- ioremap refuses RAM, so that is -ENOMEM for the caller.
- */
-function ioremap(pfn: number, size: number): Uint8Array | null {
-  const region = iomem().find((r) => pfn >= r.pfn && pfn < r.pfn + r.nr_pages);
-  if (!region) return null;
-  const start = (pfn - region.pfn) * PAGE_SIZE;
-  if (start + size > region.data.length) return null;
-  return region.data.subarray(start, start + size);
-}
-
-/**
  * remap_pfn_range() (mm/memory.c), as a driver's ->mmap calls it with mmap_lock held for write:
- * vm_flags_set(VM_IO | VM_PFNMAP | VM_DONTEXPAND), then special PTEs (no struct page: no folio
- * reference, no mapcount) for [addr, addr + size) mapping the frames from `pfn` on, writable only if
- * the VMA is. 0 or -ENOMEM.
+ * special PTEs (no struct page: no folio reference, no mapcount) for [addr, addr + size) mapping
+ * the frames from `pfn` on, with the VMA's own protection (the driver passes vma->vm_page_prot):
+ * writable only in a shared writable mapping, so a store to a private one faults and copies the
+ * page (wp_page_copy), and no dirty bit (the MMU sets it). A private (COW) mapping must be remapped
+ * whole, and its vm_pgoff becomes the first pfn: that is how vm_normal_page() tells its pfnmap
+ * pages from its COWed ones where PTEs have no special bit (x86 has it). Then
+ * vm_flags_set(VM_IO | VM_PFNMAP | VM_DONTEXPAND; VM_DONTDUMP is not modelled). 0, -EINVAL or
+ * -ENOMEM. PAT's pfnmap tracking is not modelled.
  */
 export const remap_pfn_range = traced('remap_pfn_range', function* (
   vma: VmAreaStruct, addr: number, pfn: number, size: number,
 ): Gen<number> {
+  const end = addr + Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  if (is_cow_mapping(vma.vm_flags)) {
+    if (addr !== vma.vm_start || end !== vma.vm_end) return -EINVAL;
+    vma.vm_pgoff = pfn;
+    yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
+  }
   const want = VM_IO | VM_PFNMAP | VM_DONTEXPAND;
   if ((vma.vm_flags & want) !== want) {
     yield* vma_start_write(vma); // vm_flags_set() write-locks the VMA
@@ -1004,9 +1007,8 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
     vma.vm_flags |= want;
     yield emit.vma_flags({ vma: vma.id, old, new: vma.vm_flags });
   }
-  let flags = vm_page_prot(vma) | _PAGE_SPECIAL; // the caller's prot: vma->vm_page_prot
-  if (vma.vm_flags & VM_WRITE) flags |= _PAGE_RW | _PAGE_DIRTY;
-  for (let off = 0; off < size; off += PAGE_SIZE) {
+  const flags = vm_page_prot(vma) | _PAGE_SPECIAL;
+  for (let off = 0; addr + off < end; off += PAGE_SIZE) {
     const a = addr + off;
     const pmdp = yield* pmd_alloc_walk(vma.vm_mm, a);
     yield* table_alloc(vma.vm_mm, pmdp, PTE_LEVEL, a); // pte_alloc_map_lock

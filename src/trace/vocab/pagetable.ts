@@ -13,6 +13,9 @@ import { defineEnum, defineFlags, kind } from './define.js';
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/** user_access.folio for device memory reached through a pfnmap's special PTE: I/O memory has no folio. */
+export const USER_ACCESS_IO = -1;
+
 /** The levels of a four-level table (P4D folded). */
 export const PtLevel = defineEnum('pt_levels', { pte: 1, pmd: 2, pud: 3, pgd: 4 });
 
@@ -119,7 +122,7 @@ export const pagetable = {
   pte_young: kind({ code: 56, fields: { table: 'id', addr: 'addr', value: 'entry' }, doc: 'the MMU set the accessed (and dirty) bits of an entry' }),
   user_access: kind({
     code: 57, fields: { addr: 'addr', len: 'int', write: 'bool', folio: 'id' }, blob: { name: 'data', type: 'bytes' }, costPerByte: 'len',
-    doc: 'a user-mode load or store by a target thread hit a present, permitted entry (the MMU, no kernel code); data: the stored bytes',
+    doc: 'a user-mode load or store by a target thread hit a present, permitted entry (the MMU, no kernel code); folio -1: device memory (a pfnmap), which has no folio; data: the stored bytes',
   }),
   tlb_flush: kind({ code: 58, fields: { mm: 'id', start: 'addr', end: 'addr' }, doc: 'the TLB is flushed for [start, end)' }),
   pgtable_deposit: kind({

@@ -34,7 +34,10 @@ export const vma = {
   }),
   vma_mark_attached: kind({ code: 81, fields: { vma: 'id', start: 'addr', end: 'addr' }, doc: 'the VMA enters the maple tree' }),
   vma_mark_detached: kind({ code: 82, fields: { vma: 'id', waited: 'bool' }, doc: 'the VMA leaves the tree (waited: for readers to drain)' }),
-  vma_adjust: kind({ code: 83, fields: { vma: 'id', start: 'addr', end: 'addr', pgoff: 'int' }, doc: 'the VMA\'s range changed (split, merge, mremap)' }),
+  vma_adjust: kind({
+    code: 83, fields: { vma: 'id', start: 'addr', end: 'addr', pgoff: 'int' },
+    doc: 'the VMA\'s range or page offset changed (split, merge, mremap; remap_pfn_range of a private mapping)',
+  }),
   vma_flags: kind({ code: 84, fields: { vma: 'id', old: VmFlags, new: VmFlags }, doc: 'vm_flags changed' }),
   vma_free: kind({ code: 85, fields: { vma: 'id' }, doc: 'the VMA object is freed (its id may be created again)' }),
   vma_init: kind({

@@ -3,12 +3,11 @@
  * (arch/x86/mm/fault.c do_user_addr_fault, 7.2): try the per-VMA lock first, fall back to
  * mmap_lock on VM_FAULT_RETRY or when the VMA cannot be read-locked.
  */
-import { emit } from '../../../../trace/vocab/index.js';
+import { emit, USER_ACCESS_IO } from '../../../../trace/vocab/index.js';
 import type { Gen } from '../../../../sim/task.js';
 import { framed } from '../../../../sim/frame.js';
 import { kernel } from '../../../kernel.js';
 import { fatal_signal_pending } from '../../../kernel/sched.js';
-import { page_folio } from '../../../mm/folio.js';
 import { handle_mm_fault } from '../../../mm/memory.js';
 import { expand_stack, find_vma } from '../../../mm/mmap.js';
 import {
@@ -18,11 +17,8 @@ import {
   FAULT_FLAG_DEFAULT, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_VMA_LOCK, FAULT_FLAG_WRITE, type MmStruct, PAGE_SIZE, VM_EXEC,
   VM_FAULT_ERROR, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_GROWSDOWN, VM_READ, VM_WRITE, type VmAreaStruct,
 } from '../../../mm/mm_types.js';
-import { entry_table } from '../../../mm/pgtable.js';
-import {
-  entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY,
-  entry_size, pte_protnone, pte_write, table_index,
-} from '../include/pgtable_types.js';
+import { entry_set_bits, _PAGE_ACCESSED, _PAGE_DIRTY } from '../include/pgtable_types.js';
+import { mmu_load, mmu_page, mmu_permits, mmu_store, mmu_walk } from './mmu.js';
 
 
 /** access_error(): may this access go to this VMA at all? */
@@ -99,28 +95,6 @@ function* lock_mm_and_find_vma(mm: MmStruct, address: number): Gen<VmAreaStruct 
 }
 
 /**
- * The hardware walk: the leaf entry for addr (a PTE, a PMD leaf or a PUD leaf) and the pfn of the
- * 4 KiB page it maps there; table null if any level is missing or not present.
- */
-function hw_walk(mm: MmStruct, addr: number): { value: number; table: ReturnType<typeof entry_table> | null; idx: number; pfn: number } {
-  let table = mm.pgd;
-  for (let level = 4; level > 1; level--) {
-    const idx = table_index(table.level, addr);
-    const v = table.entries[idx]!;
-    if (entry_none(v) || !entry_present(v)) return { value: 0, table: null, idx: 0, pfn: 0 };
-    if (entry_leaf(v)) {
-      // A PUD leaf (1 GiB, device-dax) or a PMD leaf (2 MiB): the page within the mapping.
-      const leaf_size = entry_size(table.level);
-      return { value: v, table, idx, pfn: entry_pfn(v) + Math.floor((addr % leaf_size) / PAGE_SIZE) };
-    }
-    table = entry_table(v);
-  }
-  const idx = table_index(table.level, addr);
-  const value = table.entries[idx]!;
-  return { value, table, idx, pfn: entry_pfn(value) };
-}
-
-/**
  * What a user fault that returned `ret` (do_user_addr_fault) sends the task, or null when the
  * access is simply run again: 0 (handled), and VM_FAULT_OOM, after which pagefault_out_of_memory()
  * only warns -- the allocator has OOM-killed already where it could -- and the instruction runs
@@ -137,6 +111,7 @@ export function fault_signal(ret: number): 'SIGBUS' | 'SIGSEGV' | null {
 /**
  * A user-mode load or store of `len` bytes at addr by the current thread. Present, permitted PTEs
  * are used directly (the MMU sets the accessed and dirty bits); anything else faults and retries.
+ * A special PTE over device memory (a pfnmap) reaches the device's bytes: the event's folio is -1.
  * Returns false when the fault sent a signal (SIGSEGV or SIGBUS), and when the task has a fatal
  * signal pending after a fault: the bytes from there on are not accessed.
  */
@@ -145,9 +120,8 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
   while (pos < data.length) {
     const a = addr + pos;
     const chunk = Math.min(data.length - pos, PAGE_SIZE - (a % PAGE_SIZE));
-    const hw = hw_walk(mm, a);
-    const usable = hw.table !== null && entry_present(hw.value) && !pte_protnone(hw.value) && (!write || pte_write(hw.value));
-    if (!usable) {
+    const hw = mmu_walk(mm, a);
+    if (!mmu_permits(hw, write)) {
       const ret = yield* do_user_addr_fault(mm, a, write);
       const sig = fault_signal(ret);
       // On its way back to user mode (exit_to_user_mode_loop) a task with a fatal signal pending
@@ -159,15 +133,11 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
       yield emit.force_sig_fault({ sig, addr: a });
       return false;
     }
-    const folio = page_folio(hw.pfn);
-    const offset = (hw.pfn - folio.pfn) * PAGE_SIZE + (a % PAGE_SIZE);
-    // The replay model places the bytes at addr % folio size (model.ts folioOffset): large folios
-    // are mapped naturally aligned here (THP at a 2 MiB-aligned address, device-dax at 1 GiB; no mremap).
-    if (offset !== a % folio.size()) throw new Error(`folio ${folio.id} mapped unaligned at ${a.toString(16)}`);
+    const page = mmu_page(hw, a);
     // most accesses are a word within one page: the buffer itself (a subarray costs ~100 ns)
     const part = pos === 0 && chunk === data.length ? data : data.subarray(pos, pos + chunk);
-    if (write) folio.write(part, offset);
-    else part.set(folio.read(offset, chunk));
+    if (write) mmu_store(page, part);
+    else part.set(mmu_load(page, chunk));
     // The MMU sets the accessed (and, for a store, dirty) bits.
     const aged = entry_set_bits(hw.value, _PAGE_ACCESSED | (write ? _PAGE_DIRTY : 0));
     if (aged !== hw.value) {
@@ -175,7 +145,8 @@ export function* user_access(mm: MmStruct, addr: number, data: Uint8Array, write
       yield emit.pte_young({ table: hw.table!.id, addr: a, value: aged });
     }
     // A store carries its bytes, so the log alone can rebuild memory contents.
-    yield emit.user_access({ addr: a, len: chunk, write, folio: folio.id, data: write ? part.slice() : undefined });
+    const folio = page.folio === null ? USER_ACCESS_IO : page.folio.id;
+    yield emit.user_access({ addr: a, len: chunk, write, folio, data: write ? part.slice() : undefined });
     pos += chunk;
   }
   return true;
