@@ -139,12 +139,12 @@ describe('aggregates of a recorded run', () => {
     expect(agg.ticks).toBe(40);
   });
 
-  test('online (Dispatch.row), a column reducer gets each row as event 0 of a block of one', () => {
+  test('online (Dispatch.event), a column reducer gets each event as event 0 of a block of one', () => {
     const got: number[][] = [];
     const dispatch = new Dispatch([{ column: (b, i, code) => got.push([b.firstSeq + i, b.tick[i]!, b.tid[i]!, code, b.a[i]!, b.b[i]!, b.c[i]!, b.d[i]!, b.data.get(i)?.length ?? -1]) }], ['']);
     const copy = kindByName('copy')!.kind;
-    dispatch.row([7, 120, 3, copy, 0x7000, 8, 1, 99, undefined]);
-    dispatch.row([8, 130, 4, copy, 0x8000, 16, 2, 98, new Uint8Array(5)]);
+    dispatch.event(7, 120, 3, copy, 0x7000, 8, 1, 99, undefined);
+    dispatch.event(8, 130, 4, copy, 0x8000, 16, 2, 98, new Uint8Array(5));
     expect(got).toEqual([[7, 120, 3, copy, 0x7000, 8, 1, 99, -1], [8, 130, 4, copy, 0x8000, 16, 2, 98, 5]]);
     expect(dispatch.wants(copy)).toBe(true);
   });
@@ -159,8 +159,8 @@ describe('aggregates of a recorded run', () => {
       reducerOf({ rcu_read_lock: (e) => calls.push(`second ${e.kind} ${e.nesting}`) }),
       { event: (e) => calls.push(`every ${e.kind}`) },
     ], ['']);
-    dispatch.row([1, 1, 1, rcu, 2, 0, 0, 0, undefined]);
-    dispatch.row([2, 2, 1, copy, 0x7000, 8, 1, 99, undefined]);
+    dispatch.event(1, 1, 1, rcu, 2, 0, 0, 0, undefined);
+    dispatch.event(2, 2, 1, copy, 0x7000, 8, 1, 99, undefined);
     expect(calls).toEqual(['first rcu_read_lock', 'second rcu_read_lock 2', 'every rcu_read_lock', 'every copy']);
   });
 });

@@ -53,6 +53,12 @@ describe('the vocabulary', () => {
     const again = decoder.view(row);
     expect(again).toBe(first);
     expect(again).toEqual(expected);
+    // viewOf() reads it from the values the simulator hands a sink, into the same object.
+    const online = new Decoder(NAMES);
+    const firstOnline = online.viewOf(1, 1, 1, staged.kind, 0, 0, 0, 0, undefined);
+    const againOnline = online.viewOf(7, 70, 3, staged.kind, staged.a, staged.b, staged.c, staged.d, staged.data);
+    expect(againOnline).toBe(firstOnline);
+    expect(againOnline).toEqual(expected);
   });
 
   it('stages 0 in the slots a kind does not use, so a row never carries a stale field', () => {

@@ -6,7 +6,7 @@
 import { Dispatch } from '../reduce/dispatch.js';
 import type { RunNames } from '../reduce/read-run.js';
 import type { EventSink } from '../trace/sink.js';
-import { KINDS, type RawRow } from '../trace/vocab/index.js';
+import { KINDS } from '../trace/vocab/index.js';
 import { checkReducers } from './index.js';
 import { CheckContext, type CheckOptions } from './context.js';
 import type { Violation } from './violation.js';
@@ -22,8 +22,6 @@ export class CheckingSink implements EventSink {
   readonly ctx: CheckContext;
   private readonly names: string[] = [''];
   private readonly dispatch: Dispatch;
-  /** One row, refilled per event: the reducers copy what they keep. */
-  private readonly row: [number, number, number, number, number, number, number, number, Uint8Array | undefined] = [0, 0, 0, 0, 0, 0, 0, 0, undefined];
   events = 0;
   /** By kind code: does any checker or shared reducer fold it? */
   private readonly wanted: boolean[] = [];
@@ -47,9 +45,7 @@ export class CheckingSink implements EventSink {
   event(seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined): void {
     this.events++;
     if (!this.wanted[kind]) return;
-    const r = this.row;
-    r[0] = seq; r[1] = tick; r[2] = tid; r[3] = kind; r[4] = a; r[5] = b; r[6] = c; r[7] = d; r[8] = data;
-    this.dispatch.row(r as unknown as RawRow);
+    this.dispatch.event(seq, tick, tid, kind, a, b, c, d, data);
   }
 
   name(id: number, text: string): void {

@@ -2,10 +2,10 @@
  * Hands events to reducers: each event decoded once (into an event object reused per kind) and
  * given to the reducers that fold its kind, in order, then handed undecoded to the column reducers.
  * readRun() feeds it the file's blocks (at()); the checkers' online sink feeds it the simulator's
- * events as rows (row()) as they happen.
+ * events as they happen (event()).
  */
 import { makeBlock, type EventBlock } from '../trace/reader.js';
-import { Decoder, KINDS, kindByName, type RawRow } from '../trace/vocab/index.js';
+import { Decoder, KINDS, kindByName } from '../trace/vocab/index.js';
 import { readsColumns, type ColumnReducer, type Reducer } from './reducer.js';
 
 /** A reducer's event(), bound to it. */
@@ -21,8 +21,8 @@ export class Dispatch {
   private readonly byKind: Fold[][];
   /** The column reducers' folds, in order: every event goes to each. */
   private readonly columns: ColumnFold[];
-  /** row()'s event as a block of one, for the column reducers (allocated once, when there are any). */
-  private readonly rowBlock: EventBlock | undefined;
+  /** event()'s event as a block of one, for the column reducers (allocated once, when there are any). */
+  private readonly oneEvent: EventBlock | undefined;
 
   /** `names`: the run's interned names; the array may grow while rows come (an online run). */
   constructor(reducers: readonly (Reducer | ColumnReducer)[], names: readonly string[]) {
@@ -31,7 +31,7 @@ export class Dispatch {
     this.all = decoding.map(foldOf);
     this.byKind = foldsByKind(decoding, this.all);
     this.columns = reducers.filter(readsColumns).map((r) => r.column.bind(r));
-    this.rowBlock = this.columns.length > 0 ? makeBlock(1) : undefined;
+    this.oneEvent = this.columns.length > 0 ? makeBlock(1) : undefined;
   }
 
   /** Does any reducer fold this kind? (A caller building rows can skip the others.) */
@@ -39,18 +39,20 @@ export class Dispatch {
     return this.columns.length > 0 || (this.byKind[code] ?? this.all).length > 0;
   }
 
-  row(row: RawRow): void {
-    const code = row[3];
+  /** An event as the simulator hands it to a sink (the checkers' online sink). */
+  event(
+    seq: number, tick: number, tid: number, code: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  ): void {
     const targets = this.byKind[code] ?? this.all;
     // A kind no decoding reducer folds is not even decoded.
     if (targets.length > 0) {
-      const e = this.decoder.view(row);
+      const e = this.decoder.viewOf(seq, tick, tid, code, a, b, c, d, data);
       for (let j = 0; j < targets.length; j++) targets[j]!(e, code);
     }
-    if (this.columns.length > 0) this.rowToColumns(row, code);
+    if (this.columns.length > 0) this.eventToColumns(seq, tick, tid, code, a, b, c, d, data);
   }
 
-  /** row() of event i of a block, from its columns (readRun's loop). */
+  /** event() of event i of a block, from its columns (readRun's loop). */
   at(block: EventBlock, i: number): void {
     const code = block.kind[i]!;
     const targets = this.byKind[code] ?? this.all;
@@ -62,22 +64,24 @@ export class Dispatch {
     for (let j = 0; j < columns.length; j++) columns[j]!(block, i, code);
   }
 
-  /** A row to the column reducers, as event 0 of a block of one. */
-  private rowToColumns(row: RawRow, code: number): void {
-    const b = this.rowBlock!;
-    b.firstSeq = row[0];
-    b.count = 1;
-    b.tick[0] = row[1];
-    b.tid[0] = row[2];
-    b.kind[0] = code;
-    b.a[0] = row[4];
-    b.b[0] = row[5];
-    b.c[0] = row[6];
-    b.d[0] = row[7];
+  /** An event to the column reducers, as event 0 of a block of one. */
+  private eventToColumns(
+    seq: number, tick: number, tid: number, code: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  ): void {
+    const block = this.oneEvent!;
+    block.firstSeq = seq;
+    block.count = 1;
+    block.tick[0] = tick;
+    block.tid[0] = tid;
+    block.kind[0] = code;
+    block.a[0] = a;
+    block.b[0] = b;
+    block.c[0] = c;
+    block.d[0] = d;
     // clear() makes a new table even when the map is empty: only when there is something to clear
-    if (row[8]) b.data.set(0, row[8]);
-    else if (b.data.size > 0) b.data.clear();
-    for (let j = 0; j < this.columns.length; j++) this.columns[j]!(b, 0, code);
+    if (data) block.data.set(0, data);
+    else if (block.data.size > 0) block.data.clear();
+    for (let j = 0; j < this.columns.length; j++) this.columns[j]!(block, 0, code);
   }
 }
 

@@ -299,11 +299,24 @@ export type RawRow = readonly [number, number, number, number, number, number, n
 /** Refills an event object of its kind from a row, in place: the allocation-free twin of a RowDecoder. */
 export type RowRefill = (row: RawRow, names: readonly string[], into: object) => unknown;
 
+/**
+ * Refills an event object of its kind from the nine values of an event as the simulator hands them
+ * to a sink: the online checkers' decoding, with no row in between (a row mixes numbers and a blob,
+ * so V8 would store each address in it as a heap number).
+ */
+export type ArgsRefill = (
+  seq: number, tick: number, tid: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  names: readonly string[], into: object,
+) => unknown;
+
 /** Where a generated decoder reads the nine stored columns (seq, tick, tid, kind, a, b, c, d, data) from. */
 type ColumnSource = readonly [string, string, string, string, string, string, string, string, string];
 
 /** A row `r`, as RawRow. */
 const ROW_COLUMNS: ColumnSource = ['r[0]', 'r[1]', 'r[2]', 'r[3]', 'r[4]', 'r[5]', 'r[6]', 'r[7]', 'r[8]'];
+
+/** An event's values as the parameters of an ArgsRefill (the kind is the refill's own). */
+const ARGS_COLUMNS: ColumnSource = ['seq', 'tick', 'tid', 'kind', 'a', 'b', 'c', 'd', '(data ?? null)'];
 
 /** Event `i` of a block `B` (an EventBlock: the store's columns). */
 const BLOCK_COLUMNS: ColumnSource = [
@@ -348,6 +361,13 @@ export function makeRefill(name: string, spec: KindSpec): RowRefill {
   const params = consts.map((_, i) => `C${i}`);
   const body = `return function refill_${name}(r, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
   return new Function(...params, body)(...consts) as RowRefill;
+}
+
+export function makeArgsRefill(name: string, spec: KindSpec): ArgsRefill {
+  const { props, consts } = decodedProps(name, spec, ARGS_COLUMNS);
+  const params = consts.map((_, i) => `C${i}`);
+  const body = `return function refill_args_${name}(seq, tick, tid, a, b, c, d, data, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
+  return new Function(...params, body)(...consts) as ArgsRefill;
 }
 
 /**

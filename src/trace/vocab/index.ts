@@ -17,9 +17,9 @@
  * the layout (the `kinds` table), and a file newer than the build is refused.
  */
 import {
-  DEFAULT_COST, makeBlockRefill, makeDecoder, makeEmitter, makeRefill,
+  DEFAULT_COST, makeArgsRefill, makeBlockRefill, makeDecoder, makeEmitter, makeRefill,
   type ArgsOfSpec, type BlobType, type EnumDef, type EventOfSpec, type FieldType, type FlagsDef, type KindSpec,
-  type BlockRefill, type RawRow, type RowDecoder, type RowRefill,
+  type ArgsRefill, type BlockRefill, type RawRow, type RowDecoder, type RowRefill,
 } from './define.js';
 import { rowOfBlock, type EventBlock } from '../../store/chunk.js';
 import { call } from './call.js';
@@ -205,11 +205,13 @@ export interface UnknownEvent {
 const rowDecoders: (RowDecoder | undefined)[] = [];
 const rowRefills: (RowRefill | undefined)[] = [];
 const blockRefills: (BlockRefill | undefined)[] = [];
+const argsRefills: (ArgsRefill | undefined)[] = [];
 for (const [, kinds] of Object.entries(FAMILIES)) {
   for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) {
     rowDecoders[spec.code] = makeDecoder(name, spec);
     rowRefills[spec.code] = makeRefill(name, spec);
     blockRefills[spec.code] = makeBlockRefill(name, spec);
+    argsRefills[spec.code] = makeArgsRefill(name, spec);
   }
 }
 
@@ -242,6 +244,19 @@ export class Decoder {
     const reused = this.views[kind];
     if (reused === undefined) return (this.views[kind] = this.decode(row));
     return refill(row, this.names, reused) as TraceEvent;
+  }
+
+  /**
+   * view() of an event given as the simulator hands it to a sink (the online checkers): the same
+   * object view() would give for it as a row, without the row.
+   */
+  viewOf(
+    seq: number, tick: number, tid: number, kind: number, a: number, b: number, c: number, d: number, data: Uint8Array | undefined,
+  ): TraceEvent {
+    const refill = argsRefills[kind];
+    const reused = this.views[kind];
+    if (refill === undefined || reused === undefined) return this.view([seq, tick, tid, kind, a, b, c, d, data]);
+    return refill(seq, tick, tid, a, b, c, d, data, this.names, reused) as TraceEvent;
   }
 
   /**
