@@ -85,6 +85,32 @@ describe('MADV_DONTNEED on a VMA it may not touch', () => {
     expect(zapsIn(t, DEVICE, DEVICE + PAGE_SIZE)).toBe(0);
   });
 
+  it('a range over an anonymous VMA, a pfnmap and another anonymous VMA: the walk stops at the pfnmap, the VMA after it is left', () => {
+    const AFTER = DEVICE + PAGE_SIZE;
+    const { t, got } = runIn(function* (proc) {
+      for (const at of [ANON, AFTER]) {
+        yield* sys_mmap(proc.mm, { addr: at, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+        yield* user_access(proc.mm, at, Uint8Array.of(9), true);
+      }
+      yield* mapDevice(proc);
+      return yield* sys_madvise(proc.mm, ANON, 3 * PAGE_SIZE, MADV_DONTNEED);
+    });
+    expect(got).toEqual([-EINVAL]);
+    expect([zapsIn(t, ANON, ANON + PAGE_SIZE), zapsIn(t, DEVICE, DEVICE + PAGE_SIZE), zapsIn(t, AFTER, AFTER + PAGE_SIZE)]).toEqual([1, 0, 0]);
+  });
+
+  it('a hole before the refused VMA: -EINVAL, not the hole\'s -ENOMEM', () => {
+    const { t, got } = runIn(function* (proc) {
+      // ANON - PAGE_SIZE mapped, ANON unmapped, then the device
+      yield* sys_mmap(proc.mm, { addr: ANON - PAGE_SIZE, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+      yield* user_access(proc.mm, ANON - PAGE_SIZE, Uint8Array.of(9), true);
+      yield* mapDevice(proc);
+      return yield* sys_madvise(proc.mm, ANON - PAGE_SIZE, 3 * PAGE_SIZE, MADV_DONTNEED);
+    });
+    expect(got).toEqual([-EINVAL]);
+    expect(zapsIn(t, ANON - PAGE_SIZE, ANON)).toBe(1);
+  });
+
   it('an anonymous VMA alone is zapped as before', () => {
     const { t, got } = runIn(function* (proc) {
       yield* sys_mmap(proc.mm, { addr: ANON, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });

@@ -6,8 +6,13 @@
  * a folio, and what touches it (a target's loads and stores, ->access handlers) is traced by events
  * that carry no folio.
  */
+import { emit } from '../../trace/vocab/index.js';
+import { name } from '../../sim/sim.js';
+import type { Gen } from '../../sim/task.js';
 import { kernel } from '../kernel.js';
-import { PAGE_SIZE } from './mm_types.js';
+import { PAGE_SIZE, pages } from './mm_types.js';
+
+const WARN_IOREMAP_RAM = name('ioremap on RAM');
 
 export interface IoMemRegion {
   readonly pfn: number;
@@ -29,10 +34,10 @@ export function iomem_region_alloc(nr_pages: number, contents: Uint8Array): IoMe
 }
 
 /**
- * ioremap_prot(phys, size): a kernel view of [pfn page + 0, + size) of device memory, or null when
- * the range is not (entirely) a device's -- ioremap refuses RAM, so that is -ENOMEM for the caller.
+ * The device memory of [page `pfn` + 0, + size), or null when the range is not (entirely) a
+ * device's.
  */
-export function ioremap(pfn: number, size: number): Uint8Array | null {
+function iomem_range(pfn: number, size: number): Uint8Array | null {
   const region = iomem().find((r) => pfn >= r.pfn && pfn < r.pfn + r.nr_pages);
   if (!region) return null;
   const start = (pfn - region.pfn) * PAGE_SIZE;
@@ -40,7 +45,25 @@ export function ioremap(pfn: number, size: number): Uint8Array | null {
   return region.data.subarray(start, start + size);
 }
 
+/**
+ * ioremap_prot(phys, size) (arch/x86/mm/ioremap.c): a kernel view of device memory from page `pfn`
+ * on, or null. The kernel refuses to remap RAM, with WARN_ONCE("ioremap on RAM at ...") -- once a
+ * boot, so one warn event a run (the folio the frame belongs to, if any, is its object); with
+ * panic_on_warn the machine would stop there. Every frame the model allocates is a folio's or a
+ * device's, so a range that is not a device's is RAM.
+ */
+export function* ioremap(pfn: number, size: number): Gen<Uint8Array | null> {
+  const mapped = iomem_range(pfn, size);
+  if (mapped !== null) return mapped;
+  const warned = kernel().subsystem('ioremap_warned', () => ({ ram: false }));
+  if (!warned.ram) {
+    warned.ram = true;
+    yield emit.warn({ what: WARN_IOREMAP_RAM.id, obj: pages().get(pfn)?.id ?? 0 });
+  }
+  return null;
+}
+
 /** The bytes of device page `pfn` as the MMU reaches them through a PTE, or null when it is not device memory. */
 export function iomem_page(pfn: number): Uint8Array | null {
-  return ioremap(pfn, PAGE_SIZE);
+  return iomem_range(pfn, PAGE_SIZE);
 }

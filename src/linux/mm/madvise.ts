@@ -96,7 +96,7 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
     return -EINVAL;
   }
   if (vma && is_vma_lock_sufficient(vma, start, end)) {
-    const valid = madvise_dontneed_valid_vma(vma);
+    const valid = madvise_dontneed_free_valid_vma(vma);
     if (valid) yield* madvise_dontneed_single_vma(vma, start, end);
     yield* vma_end_read(vma);
     return valid ? 0 : -EINVAL;
@@ -110,7 +110,7 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   if (!hugetlb) {
     // VMA by VMA, in address order: one the advice may not touch ends the walk, after the ones before it.
     for (const [v, from, to] of walk.parts) {
-      if (!madvise_dontneed_valid_vma(v)) {
+      if (!madvise_dontneed_free_valid_vma(v)) {
         ret = -EINVAL;
         break;
       }
@@ -123,9 +123,10 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
 
 /**
  * madvise_dontneed_free_valid_vma(): MADV_DONTNEED leaves a pfnmap alone (its PTEs are a driver's,
- * not pages to drop) and an mlocked VMA (MADV_DONTNEED_LOCKED is for that): -EINVAL. hugetlb and
- * DAX VMAs are refused before it (do_madvise).
+ * not pages to drop) and an mlocked VMA (MADV_DONTNEED_LOCKED is for that): -EINVAL. (The kernel
+ * accepts a hugetlb VMA here, with the range's end rounded down to whole huge pages; the model
+ * refuses hugetlb and DAX VMAs before this, in do_madvise, since it does not zap them this way.)
  */
-function madvise_dontneed_valid_vma(vma: VmAreaStruct): boolean {
+function madvise_dontneed_free_valid_vma(vma: VmAreaStruct): boolean {
   return !(vma.vm_flags & (VM_PFNMAP | VM_LOCKED));
 }

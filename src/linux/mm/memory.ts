@@ -13,7 +13,7 @@ import {
   PTE_LEVEL, PUD_LEVEL, PUD_SIZE, entry_flags, entry_huge, entry_leaf, entry_none, entry_pfn, entry_present, entry_set_bits, entry_size,
   is_migration_entry, is_real_swap_pte, mk_entry, pte_dirty, pte_special, pte_swp_exclusive, pte_write, pte_young, swp_offset,
 } from '../arch/x86/include/pgtable_types.js';
-import { EINVAL, ENOMEM } from '../include/errno.js';
+import { EAGAIN, EINVAL, ENOMEM } from '../include/errno.js';
 import { traced } from '../kernel/ftrace.js';
 import { current_task } from '../kernel/sched.js';
 import { down_write, up_write } from '../kernel/locking/rwsem.js';
@@ -417,8 +417,14 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
     return prepared;
   }
   const folio = yield* folio_alloc(0, true, PG_uptodate);
-  if (old === null && !is_zero_pfn(entry_pfn(orig))) yield* copy_user_page_without_folio(folio, vmf);
-  else yield* copy_user_highpage(folio, old, old && page !== null ? folio_page_idx(old, page) : 0);
+  if (is_zero_pfn(entry_pfn(orig))) {
+    yield* copy_user_highpage(folio, null);
+  } else if ((yield* __wp_page_copy_user(folio, old, page, vmf, orig)) === -EAGAIN) {
+    // The page went away under the copy: the fault is retried.
+    yield* folio_put(folio);
+    if (old) yield* folio_put(old);
+    return 0;
+  }
   const locked = yield* pte_offset_map_lock(vma.vm_mm, vmf.pmdp, vmf.address);
   const now = locked ? yield* read_entry(locked.ptep, false) : orig;
   if (!locked || now !== orig) {
@@ -446,27 +452,47 @@ function* wp_page_copy(vmf: VmFault, orig: number, old: Folio | null, page: numb
 }
 
 /**
- * __wp_page_copy_user() for a source without a struct page: the special PTE of a private pfnmap
- * (remap_pfn_range), which maps device memory. The kernel copies the page through its user address
- * with page faults disabled (__copy_from_user_inatomic), so it reads whatever the MMU finds there.
- * The event carries the bytes: the device's memory is not in the replay model, the new folio is.
- *
- * Reduced: x86 sets accessed bits in hardware (arch_has_hw_pte_young), so the kernel tries the copy
- * without the PTL first, and only if that fails (the page no longer mapped) re-checks the PTE under
- * it (-EAGAIN, the fault retried) or copies zeros. Nothing in the model can clear a pfnmap's PTE
- * while a fault holds its VMA's lock or mmap_lock (madvise refuses VM_PFNMAP, munmap and mprotect
- * wait for the write lock, a driver's unmap_mapping_range is not modelled), so the first copy
- * cannot fail here; if it ever does, the model stops rather than copy something else. The copy is
- * the faulting task's own (current->mm == mm): a remote (GUP) write fault never reaches a page
- * without a struct page, since GUP refuses VM_IO|VM_PFNMAP VMAs (check_vma_flags).
+ * __wp_page_copy_user(): the new folio gets the bytes of the old page: 0, or -EAGAIN when there was
+ * no old folio and its page went away under the copy. With an old folio, copy_user_highpage().
+ * Without one -- the special PTE of a private pfnmap (remap_pfn_range), which maps device memory --
+ * the kernel copies the page through its user address with page faults disabled
+ * (__copy_from_user_inatomic), reading whatever the MMU finds there; the event carries the bytes,
+ * since device memory is not in the replay model and the new folio is. x86 sets accessed bits in
+ * hardware (arch_has_hw_pte_young), so the PTL is not taken first. If the copy faults (the page is
+ * no longer mapped: migrated or swapped out after another thread's copy of it), the PTE is looked
+ * at under the PTL: changed, -EAGAIN; unchanged, the copy is made again under the lock -- it then
+ * reads the device (the kernel's WARN_ON_ONCE and zero fill for a page that still cannot be read
+ * cannot happen here). The copy is the faulting task's own (current->mm == mm): a remote (GUP)
+ * write fault never reaches a page without a struct page, since GUP refuses VM_IO|VM_PFNMAP VMAs.
  */
-function* copy_user_page_without_folio(dst: Folio, vmf: VmFault): Gen {
-  const uaddr = vmf.address - (vmf.address % PAGE_SIZE);
-  const leaf = mmu_walk(vmf.vma.vm_mm, uaddr);
-  if (!mmu_permits(leaf, false)) {
-    throw new Error(`wp_page_copy: the page at ${uaddr.toString(16)} is no longer mapped under the fault (the PTL retry is not modelled)`);
+function* __wp_page_copy_user(dst: Folio, src: Folio | null, page: number | null, vmf: VmFault, orig: number): Gen<number> {
+  if (src !== null) {
+    yield* copy_user_highpage(dst, src, page !== null ? folio_page_idx(src, page) : 0);
+    return 0;
   }
-  const bytes = mmu_load(mmu_page(leaf, uaddr), PAGE_SIZE);
+  const mm = vmf.vma.vm_mm;
+  const uaddr = vmf.address - (vmf.address % PAGE_SIZE);
+  const bytes = copy_from_user_inatomic(mm, uaddr);
+  if (bytes !== null) {
+    yield* copy_into_new_folio(dst, uaddr, bytes);
+    return 0;
+  }
+  const locked = yield* pte_offset_map_lock(mm, vmf.pmdp, vmf.address);
+  if (!locked) return -EAGAIN;
+  const now = yield* read_entry(locked.ptep, false);
+  if (now === orig) yield* copy_into_new_folio(dst, uaddr, copy_from_user_inatomic(mm, uaddr)!);
+  yield* pte_unmap_unlock(locked.ptl);
+  return now === orig ? 0 : -EAGAIN;
+}
+
+/** __copy_from_user_inatomic() of the page at uaddr: its bytes as the MMU reaches them, or null where a load would fault. */
+function copy_from_user_inatomic(mm: MmStruct, uaddr: number): Uint8Array | null {
+  const leaf = mmu_walk(mm, uaddr);
+  return mmu_permits(leaf, false) ? mmu_load(mmu_page(leaf, uaddr), PAGE_SIZE) : null;
+}
+
+/** A page copied through its user address into the new folio, and the event that carries the bytes. */
+function* copy_into_new_folio(dst: Folio, uaddr: number, bytes: Uint8Array): Gen {
   dst.write(bytes, 0);
   yield emit.copy_to_folio({ addr: uaddr, len: PAGE_SIZE, folio: dst.id, hash: bytesHash(bytes), data: bytes.slice() });
 }
@@ -997,8 +1023,10 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
   const end = addr + Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
   if (is_cow_mapping(vma.vm_flags)) {
     if (addr !== vma.vm_start || end !== vma.vm_end) return -EINVAL;
-    vma.vm_pgoff = pfn;
-    yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
+    if (vma.vm_pgoff !== pfn) {
+      vma.vm_pgoff = pfn;
+      yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
+    }
   }
   const want = VM_IO | VM_PFNMAP | VM_DONTEXPAND;
   if ((vma.vm_flags & want) !== want) {
@@ -1076,7 +1104,7 @@ export const generic_access_phys = traced('generic_access_phys', function* (
     const { pfn, pgprot, writable } = first;
     yield* follow_pfnmap_end(first);
     if (write && !writable) return -EINVAL;
-    const maddr = ioremap(pfn, len + offset); // ioremap_prot(phys_addr, PAGE_ALIGN(len + offset), prot)
+    const maddr = yield* ioremap(pfn, len + offset); // ioremap_prot(phys_addr, PAGE_ALIGN(len + offset), prot)
     if (!maddr) return -ENOMEM;
     const again = yield* follow_pfnmap_start(vma, addr);
     if (!again) return -EINVAL; // out_unmap: iounmap, ret is still -EINVAL
