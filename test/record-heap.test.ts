@@ -1,38 +1,65 @@
 /**
- * A recording collects the whole heap every GC_EVERY events (src/record/heap.ts), so that a long
- * recording's resident set stays where a short one's is: the collection is there and frees, a
- * recording past GC_EVERY events makes one per GC_EVERY, and a shorter one none. (What it does to
+ * A recording bounds the growth of V8's old generation (src/record/heap.ts), so that a long
+ * recording's resident set stays where a short one's is: inside the bound V8 collects the old
+ * generation far more often, a recording runs inside it, and nothing else does. (What it does to
  * the peak memory is a bench figure, `rssMbAt10M` against `rssMbAt100M`, not a test's.)
  */
 import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { describe, expect, test } from 'vitest';
-import { collectGarbage, GC_EVERY, garbageCollections } from '../src/record/heap.js';
+import { heapGrowthBounded, withBoundedHeapGrowth } from '../src/record/heap.js';
 import { recordRuns } from '../src/record/record.js';
 import { scaleParams } from '../src/cli/bench.js';
 import { tempDir } from './helpers/cli.js';
 
-describe('a long recording collects its garbage', () => {
-  test('the collection is there, and takes back what nothing holds', () => {
-    let junk: { i: number }[] | null = Array.from({ length: 400_000 }, (_, i) => ({ i }));
-    const held = process.memoryUsage().heapUsed;
-    expect(junk.length).toBe(400_000);
-    junk = null;
-    const before = garbageCollections();
-    expect(collectGarbage()).toBe(true);
-    expect(garbageCollections()).toBe(before + 1);
-    // 400k small objects are some 10 MB of heap
-    expect(held - process.memoryUsage().heapUsed).toBeGreaterThan(5_000_000);
-  });
+/** What a recording does to the heap: objects that outlive a few scavenges, then die. */
+function promoteGarbage(): number {
+  const ring: { i: number; pair: number[] }[] = new Array(300_000);
+  for (let i = 0; i < 6_000_000; i++) ring[i % ring.length] = { i, pair: [i, i + 1] };
+  return ring.length;
+}
 
-  test('one collection per GC_EVERY events of a run, none in a shorter run', async () => {
+/** The major collections `work` leads to (the observer hears of them after the work returns). */
+async function majorCollections(work: () => void): Promise<number> {
+  let majors = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  work();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  return majors;
+}
+
+describe('a recording bounds the old generation', () => {
+  test('inside the bound V8 collects the old generation far more often than with its own heuristic', async () => {
+    promoteGarbage(); // compiled and warm, either way
+    const free = await majorCollections(promoteGarbage);
+    const bound = await majorCollections(() => withBoundedHeapGrowth(promoteGarbage));
+    const freeAgain = await majorCollections(promoteGarbage);
+    expect(bound).toBeGreaterThan(2 * Math.max(free, freeAgain));
+  }, 30_000);
+
+  test('a run records inside the bound, and the bound ends with it', async () => {
     const dir = tempDir();
-    const base = { workload: 'scale', paths: ['gup'], variant: [] as string[], seed: 1, strategy: 'random' };
-    const before = garbageCollections();
-    const short = await recordRuns({ ...base, params: scaleParams(GC_EVERY / 4), out: join(dir, 'short.db') });
-    expect(short.runs[0]!.events).toBeLessThan(GC_EVERY);
-    expect(garbageCollections()).toBe(before);
-    const long = await recordRuns({ ...base, params: scaleParams(GC_EVERY * 1.2), out: join(dir, 'long.db') });
-    expect(long.runs[0]!.events).toBeGreaterThan(GC_EVERY);
-    expect(garbageCollections() - before).toBe(Math.floor(long.runs[0]!.events / GC_EVERY));
+    const seen: boolean[] = [];
+    const progress = () => ({ update: () => seen.push(heapGrowthBounded()), stop: () => {} });
+    expect(heapGrowthBounded()).toBe(false);
+    const rec = await recordRuns({
+      workload: 'scale', paths: ['gup', 'fast'], variant: [], seed: 1, strategy: 'random', params: scaleParams(200_000),
+      out: join(dir, 'run.db'), progress,
+    });
+    expect(rec.runs.map((r) => r.status)).toEqual(['complete', 'complete']);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.every((b) => b)).toBe(true);
+    expect(heapGrowthBounded()).toBe(false);
   }, 60_000);
+
+  test('the bound ends when the run throws', () => {
+    expect(() => withBoundedHeapGrowth(() => {
+      throw new Error('the run failed');
+    })).toThrow('the run failed');
+    expect(heapGrowthBounded()).toBe(false);
+  });
 });

@@ -25,7 +25,7 @@ import { chooseWorkload, choosePath, moduleHashes, type PathChoice, type Workloa
 import { runGuarded } from '../modules/sandbox.js';
 import { resolveConfig } from './config.js';
 import { ByteLimit, checkByteLimit, checkSize, expectedEvents } from './file-size.js';
-import { collectEvery } from './heap.js';
+import { withBoundedHeapGrowth } from './heap.js';
 import { checkPaths, checkRunName, checkVariant, runName } from './variants.js';
 
 export interface RecordOptions {
@@ -233,10 +233,8 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
   const byteLimit = opts.maxBytes === undefined ? undefined : new ByteLimit(opts.maxBytes, rec);
   const eventLimit = opts.maxEvents ?? Number.MAX_SAFE_INTEGER;
   const bar = (opts.progress ?? (() => NO_PROGRESS))(`record ${name}`, expectedEvents(p.estimate, opts));
-  const collect = collectEvery();
   const onProgress = (seq: number, sim: Sim): void => {
     bar.update(seq);
-    collect(seq);
     if (byteLimit !== undefined) sim.cutAt(Math.min(byteLimit.cut(), eventLimit));
   };
   let snapshots = 0;
@@ -256,7 +254,7 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
   };
   let outcome: string;
   try {
-    outcome = runGuarded(fromModule, () => {
+    outcome = withBoundedHeapGrowth(() => runGuarded(fromModule, () => {
       const run = runWorkload({
         workload: p.workload, params: p.params, path: path.name, pathHook: path.hook, variant, seed: opts.seed,
         strategy: p.strategy(), directed: !opts.undirected, config: p.config, sink: rec,
@@ -269,7 +267,7 @@ function recordOne(rec: Recorder, p: Plan, path: PathChoice, name: string, opts:
       });
       snapshotTheEnd(run);
       return run.outcome;
-    });
+    }));
   } catch (e) {
     bar.stop();
     rec.finish('failed', e);
