@@ -1,11 +1,13 @@
 /**
- * A recording bounds the growth of V8's old generation (src/record/heap.ts), so that a long
- * recording's resident set stays where a short one's is: inside the bound V8 collects the old
- * generation far more often, a recording runs inside it, and nothing else does. (What it does to
+ * A recording bounds the growth of V8's heap (src/record/heap.ts), so that a long recording's
+ * resident set stays where a short one's is: inside the bound V8 collects the old generation far
+ * more often and the young generation keeps its size, a recording runs inside it, and nothing else
+ * does. (What it does to
  * the peak memory is a bench figure, `rssMbAt10M` against `rssMbAt100M`, not a test's.)
  */
 import { join } from 'node:path';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { describe, expect, test } from 'vitest';
 import { heapGrowthBounded, withBoundedHeapGrowth } from '../src/record/heap.js';
 import { recordRuns } from '../src/record/record.js';
@@ -39,6 +41,17 @@ describe('a recording bounds the old generation', () => {
     const bound = await majorCollections(() => withBoundedHeapGrowth(promoteGarbage));
     const freeAgain = await majorCollections(promoteGarbage);
     expect(bound).toBeGreaterThan(2 * Math.max(free, freeAgain));
+  }, 30_000);
+
+  test('inside the bound the young generation keeps its size', () => {
+    const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
+    const sizes = withBoundedHeapGrowth(() => {
+      const before = young();
+      promoteGarbage();
+      return [before, young()];
+    });
+    // Node 20 stops the young generation at 34 MB anyway; Node 24 would grow it toward 134 MB.
+    expect(sizes[1]).toBe(sizes[0]);
   }, 30_000);
 
   test('a run records inside the bound, and the bound ends with it', async () => {
