@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gen } from '../src/sim/task.js';
 import { user_access } from '../src/linux/arch/x86/mm/fault.js';
-import { EINVAL } from '../src/linux/include/errno.js';
+import { EINVAL, ENOMEM } from '../src/linux/include/errno.js';
 import { iomem_region_alloc } from '../src/linux/mm/iomem.js';
 import { MADV_DONTNEED, sys_madvise } from '../src/linux/mm/madvise.js';
 import { remap_pfn_range } from '../src/linux/mm/memory.js';
@@ -121,3 +121,43 @@ describe('MADV_DONTNEED on a VMA it may not touch', () => {
     expect(zapsIn(t, ANON, ANON + PAGE_SIZE)).toBe(1);
   });
 });
+
+describe('MADV_DONTNEED gathers the whole call (madvise_init_tlb / madvise_finish_tlb)', () => {
+  const stores = (proc: Process, at: number): Gen<boolean> => user_access(proc.mm, at, Uint8Array.of(9), true);
+  const anon = (proc: Process, at: number): Gen<number> =>
+    sys_mmap(proc.mm, { addr: at, len: PAGE_SIZE, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED });
+
+  it('under the VMA lock: the folio is put and freed after the lock is dropped', () => {
+    const { t, got } = runIn(function* (proc) {
+      yield* anon(proc, ANON);
+      yield* stores(proc, ANON);
+      return yield* sys_madvise(proc.mm, ANON, PAGE_SIZE, MADV_DONTNEED);
+    });
+    expect(got).toEqual([0]);
+    const zap = t.of('pgtable_set', 'worker', (e) => t.isZap(e))[0]!;
+    const unlocked = t.of('vma_end_read', 'worker', (e) => e.seq > zap.seq)[0]!;
+    const freed = t.of('folio_free', 'worker', (e) => e.seq > zap.seq);
+    expect(freed).toHaveLength(1);
+    expect(freed[0]!.seq).toBeGreaterThan(unlocked.seq);
+  });
+
+  it('under mmap_lock: every VMA is zapped before any folio is freed, and all before mmap_lock is released', () => {
+    const SECOND = ANON + 2 * PAGE_SIZE; // a gap between: two VMAs
+    const { t, got } = runIn(function* (proc) {
+      for (const at of [ANON, SECOND]) {
+        yield* anon(proc, at);
+        yield* stores(proc, at);
+      }
+      return yield* sys_madvise(proc.mm, ANON, 3 * PAGE_SIZE, MADV_DONTNEED);
+    });
+    expect(got).toEqual([-ENOMEM]); // the gap: the advice still applies to both VMAs
+    const zaps = t.of('pgtable_set', 'worker', (e) => t.isZap(e));
+    expect(zaps.map((e) => e.addr)).toEqual([ANON, SECOND]);
+    const freed = t.of('folio_free', 'worker', (e) => e.seq > zaps[0]!.seq);
+    expect(freed).toHaveLength(2);
+    expect(freed[0]!.seq).toBeGreaterThan(zaps[1]!.seq);
+    const released = t.of('rwsem_release', 'worker', (e) => e.class === 'mmap_lock' && e.seq > zaps[1]!.seq)[0]!;
+    expect(freed[1]!.seq).toBeLessThan(released.seq);
+  });
+});
+

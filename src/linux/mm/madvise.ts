@@ -19,7 +19,7 @@ import {
   vma_start_write,
 } from './mmap_lock.js';
 import { type MmStruct, type VmAreaStruct, PAGE_SIZE, VM_HUGEPAGE, VM_LOCKED, VM_PFNMAP, is_vm_hugetlb_page } from './mm_types.js';
-import { tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
+import { type MmuGather, tlb_finish_mmu, tlb_gather_mmu } from './mmu_gather.js';
 
 export const MADV_DONTNEED = 4;
 export const MADV_HUGEPAGE = 14;
@@ -30,13 +30,14 @@ function is_vma_lock_sufficient(vma: VmAreaStruct, start: number, end: number): 
   return start >= vma.vm_start && end <= vma.vm_end && current_task().mm === vma.vm_mm;
 }
 
-/** madvise_dontneed_single_vma(): zap with reclaim_pt, in one gather. */
+/**
+ * madvise_dontneed_single_vma(): zap with reclaim_pt into the call's gather
+ * (zap_page_range_single_batched); the TLB flush and the frees come when do_madvise finishes it.
+ */
 const madvise_dontneed_single_vma = traced('madvise_dontneed_single_vma', function* (
-  vma: VmAreaStruct, start: number, end: number,
+  tlb: MmuGather, vma: VmAreaStruct, start: number, end: number,
 ): Gen {
-  const tlb = tlb_gather_mmu(vma.vm_mm);
   yield* unmap_page_range(tlb, vma, start, end, true);
-  yield* tlb_finish_mmu(tlb);
 });
 
 export function sys_madvise(mm: MmStruct, start: number, len: number, advice: number): Gen<number> {
@@ -86,7 +87,10 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   if (advice === MADV_HUGEPAGE && start % PAGE_SIZE === 0) return yield* madvise_hugepage(mm, start, start + PAGE_ALIGN(len));
   if (advice !== MADV_DONTNEED || start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + PAGE_ALIGN(len);
-  // madvise_lock(): the VMA lock when sufficient ...
+  // madvise_init_tlb(): one gather for the whole call, finished (madvise_finish_tlb) after the walk
+  // and before madvise_unlock -- under the VMA lock, after the walk has already dropped it.
+  const tlb = tlb_gather_mmu(mm);
+  // try_vma_read_lock(): the VMA lock when sufficient ...
   const vma = yield* lock_vma_under_rcu(mm, start);
   if (vma && (is_vm_hugetlb_page(vma) || vma_is_dax(vma))) {
     // Zapping hugetlb through madvise (unmap_single_vma -> __unmap_hugepage_range, not final) is
@@ -97,8 +101,9 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   }
   if (vma && is_vma_lock_sufficient(vma, start, end)) {
     const valid = madvise_dontneed_free_valid_vma(vma);
-    if (valid) yield* madvise_dontneed_single_vma(vma, start, end);
+    if (valid) yield* madvise_dontneed_single_vma(tlb, vma, start, end);
     yield* vma_end_read(vma);
+    yield* tlb_finish_mmu(tlb);
     return valid ? 0 : -EINVAL;
   }
   if (vma) yield* vma_end_read(vma);
@@ -114,9 +119,10 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
         ret = -EINVAL;
         break;
       }
-      yield* madvise_dontneed_single_vma(v, from, to);
+      yield* madvise_dontneed_single_vma(tlb, v, from, to);
     }
   }
+  yield* tlb_finish_mmu(tlb);
   yield* mmap_read_unlock(mm);
   return ret;
 }
