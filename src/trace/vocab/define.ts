@@ -296,9 +296,6 @@ export type RowDecoder = (row: RawRow, names: readonly string[]) => unknown;
 /** An event as stored: [seq, tick, tid, kind, a, b, c, d, data]. */
 export type RawRow = readonly [number, number, number, number, number, number, number, number, Uint8Array | null | undefined];
 
-/** Refills an event object of its kind from a row, in place: the allocation-free twin of a RowDecoder. */
-export type RowRefill = (row: RawRow, names: readonly string[], into: object) => unknown;
-
 /**
  * Refills an event object of its kind from the nine values of an event as the simulator hands them
  * to a sink: the online checkers' decoding, with no row in between (a row mixes numbers and a blob,
@@ -356,13 +353,6 @@ export function makeDecoder(name: string, spec: KindSpec): RowDecoder {
   return new Function(...params, body)(...consts) as RowDecoder;
 }
 
-export function makeRefill(name: string, spec: KindSpec): RowRefill {
-  const { props, consts } = decodedProps(name, spec);
-  const params = consts.map((_, i) => `C${i}`);
-  const body = `return function refill_${name}(r, N, o) {\n  ${props.slice(1).map(([k, v]) => `o[${k}] = ${v};`).join(' ')}\n  return o;\n};`;
-  return new Function(...params, body)(...consts) as RowRefill;
-}
-
 export function makeArgsRefill(name: string, spec: KindSpec): ArgsRefill {
   const { props, consts } = decodedProps(name, spec, ARGS_COLUMNS);
   const params = consts.map((_, i) => `C${i}`);
@@ -371,7 +361,7 @@ export function makeArgsRefill(name: string, spec: KindSpec): ArgsRefill {
 }
 
 /**
- * Refills an event object of its kind from event i of a block, in place: a RowRefill that reads the
+ * Refills an event object of its kind from event i of a block, in place: an ArgsRefill that reads the
  * columns themselves. A row array in between would box every address it holds (a row mixes numbers
  * and a blob, so V8 stores each number as a heap object): a garbage collection every few chunks.
  */

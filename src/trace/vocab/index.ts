@@ -17,9 +17,9 @@
  * the layout (the `kinds` table), and a file newer than the build is refused.
  */
 import {
-  DEFAULT_COST, makeArgsRefill, makeBlockRefill, makeDecoder, makeEmitter, makeRefill,
+  DEFAULT_COST, makeArgsRefill, makeBlockRefill, makeDecoder, makeEmitter,
   type ArgsOfSpec, type BlobType, type EnumDef, type EventOfSpec, type FieldType, type FlagsDef, type KindSpec,
-  type ArgsRefill, type BlockRefill, type RawRow, type RowDecoder, type RowRefill,
+  type ArgsRefill, type BlockRefill, type RawRow, type RowDecoder,
 } from './define.js';
 import { rowOfBlock, type EventBlock } from '../../store/chunk.js';
 import { call } from './call.js';
@@ -203,13 +203,11 @@ export interface UnknownEvent {
 }
 
 const rowDecoders: (RowDecoder | undefined)[] = [];
-const rowRefills: (RowRefill | undefined)[] = [];
 const blockRefills: (BlockRefill | undefined)[] = [];
 const argsRefills: (ArgsRefill | undefined)[] = [];
 for (const [, kinds] of Object.entries(FAMILIES)) {
   for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) {
     rowDecoders[spec.code] = makeDecoder(name, spec);
-    rowRefills[spec.code] = makeRefill(name, spec);
     blockRefills[spec.code] = makeBlockRefill(name, spec);
     argsRefills[spec.code] = makeArgsRefill(name, spec);
   }
@@ -238,12 +236,7 @@ export class Decoder {
    * row of the same kind, so a reader that keeps an event (or its blob) must copy what it keeps.
    */
   view(row: RawRow): TraceEvent {
-    const kind = row[3];
-    const refill = rowRefills[kind];
-    if (refill === undefined) return this.decode(row);
-    const reused = this.views[kind];
-    if (reused === undefined) return (this.views[kind] = this.decode(row));
-    return refill(row, this.names, reused) as TraceEvent;
+    return this.viewOf(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8] ?? undefined);
   }
 
   /**
@@ -255,7 +248,7 @@ export class Decoder {
   ): TraceEvent {
     const refill = argsRefills[kind];
     const reused = this.views[kind];
-    if (refill === undefined || reused === undefined) return this.view([seq, tick, tid, kind, a, b, c, d, data]);
+    if (refill === undefined || reused === undefined) return this.first([seq, tick, tid, kind, a, b, c, d, data]);
     return refill(seq, tick, tid, a, b, c, d, data, this.names, reused) as TraceEvent;
   }
 
@@ -267,8 +260,18 @@ export class Decoder {
     const kind = block.kind[i]!;
     const refill = blockRefills[kind];
     const reused = this.views[kind];
-    if (refill === undefined || reused === undefined) return this.view(rowOfBlock(block, i));
+    if (refill === undefined || reused === undefined) return this.first(rowOfBlock(block, i));
     return refill(block, i, this.names, reused) as TraceEvent;
+  }
+
+  /**
+   * The first event of its kind, decoded: kept as the object the kind's later events refill. (A kind
+   * this build does not know is decoded afresh every time.)
+   */
+  private first(row: RawRow): TraceEvent {
+    const e = this.decode(row);
+    if (argsRefills[row[3]] !== undefined) this.views[row[3]] = e;
+    return e;
   }
 
   /** The text of an interned name id. */
