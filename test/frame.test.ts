@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { framed } from '../src/sim/frame.js';
-import { Sim } from '../src/sim/sim.js';
+import { one_event, Sim } from '../src/sim/sim.js';
 import { RandomStrategy } from '../src/sim/strategy.js';
-import type { Gen } from '../src/sim/task.js';
+import { asGeneratorFunction, type Gen } from '../src/sim/task.js';
 import type { EventSink } from '../src/trace/sink.js';
 import { emit } from '../src/trace/vocab/index.js';
 
@@ -34,6 +34,12 @@ class Counted<T> implements Gen<T> {
 type Call = <T>(body: Gen<T>) => Gen<T>;
 const asFrame: Call = (body) => framed(() => body)();
 const asGenerator: Call = (body) => body;
+
+/** A one-event leaf (sim.ts one_event): its rcu_read_lock event shows `n`, and it returns `n`. */
+function one_event_of(n: number): Gen<number> {
+  emit.rcu_read_lock({ nesting: n });
+  return one_event(n);
+}
 
 function* events(n: number, tag: number): Gen {
   for (let i = 0; i < n; i++) yield emit.rcu_read_lock({ nesting: tag + i });
@@ -106,6 +112,50 @@ describe('a frame', () => {
     sim.run();
     // the first step (through the chain) and the step that collects the return: not one per event
     expect(above!.resumes).toBe(2);
+  });
+
+  it('steps its body with the generators\' own next(), whatever next the body object shows', () => {
+    const sim = new Sim({ sink: { event() {}, name() {}, task() {} }, strategy: new RandomStrategy(1) });
+    let got = 0;
+    const body = function* (): Gen<number> {
+      yield* events(3, 0);
+      return 7;
+    };
+    // A site that resumes many functions' bodies must not look next() up on each (task.ts,
+    // generatorStep): the one body's generators would find here is never called.
+    Object.defineProperty(body.prototype, 'next', { value: () => { throw new Error('looked up'); } });
+    sim.spawn('t', function* () {
+      got = yield* framed(body)();
+    });
+    expect(sim.run().outcome).toBe('done');
+    expect(got).toBe(7);
+  });
+
+  it('of a function that is not a generator function runs what it returns: a leaf\'s step, another frame', () => {
+    const seen: number[] = [];
+    const sim = new Sim({ sink: { event: (_s, _t, _tid, _k, a) => void seen.push(a), name() {}, task() {} }, strategy: new RandomStrategy(1) });
+    const inner = framed(function* (n: number): Gen<number> {
+      yield* events(n, 10);
+      return n;
+    });
+    const returnsFrame = framed((n: number) => inner(n));
+    const returnsLeaf = framed((n: number) => one_event_of(n));
+    const got: number[] = [];
+    sim.spawn('t', function* () {
+      got.push(yield* returnsFrame(2));
+      got.push(yield* returnsLeaf(30));
+    });
+    expect(sim.run().outcome).toBe('done');
+    expect(got).toEqual([2, 30]);
+    expect(seen.slice(1, -1)).toEqual([10, 11, 30]);
+  });
+
+  it('of a generator function runs its generators as they are: no wrapper', () => {
+    const gen = function* (): Gen {};
+    const notGen = (): Gen => gen();
+    expect(asGeneratorFunction(gen)).toBe(gen);
+    expect(asGeneratorFunction(notGen)).not.toBe(notGen);
+    expect(Object.getPrototypeOf(asGeneratorFunction(notGen))).toBe(Object.getPrototypeOf(gen));
   });
 
   it('that ends without an event returns through its caller, and never waits on the task\'s frames', () => {

@@ -50,4 +50,21 @@ describe('a traced call', () => {
       `exit test_outer ${0x2002}`,
     ]);
   });
+
+  it('of a body that is not a generator function (it returns another call) is the same call', () => {
+    const inner = traced('test_inner', function* (addr: number): Gen<number> {
+      yield* rcu_read_lock();
+      yield* rcu_read_unlock();
+      return addr + 1;
+    });
+    const forwarding = traced('test_forwarding', (addr: number): Gen<number> => inner(addr));
+    let result = 0;
+    const t = runBoot(function* (): Gen {
+      result = yield* forwarding(0x2000);
+    });
+    expect(result).toBe(0x2001);
+    const calls = t.events.filter((e) => (e.kind === 'call_enter' || e.kind === 'call_exit') && String(e.fn).startsWith('test_'))
+      .map((e) => (e.kind === 'call_enter' ? `enter ${e.fn}` : e.kind === 'call_exit' ? `exit ${e.fn} ${e.ret}` : ''));
+    expect(calls).toEqual(['enter test_forwarding', 'enter test_inner', `exit test_inner ${0x2001}`, `exit test_forwarding ${0x2001}`]);
+  });
 });

@@ -17,8 +17,7 @@
  *
  * A measuring script, outside the project's layers: it imports the builds' dist files by path.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { scaleSimulation } from './scale-simulation.mjs';
 
 const [dirA, dirB, pairsArg, eventsArg] = process.argv.slice(2);
 if (dirA === undefined || dirB === undefined) {
@@ -32,27 +31,13 @@ if (!(Number.isInteger(pairs) && pairs > 0 && Number.isInteger(events) && events
   process.exit(2);
 }
 
-/** The `scale` parameters the bench uses for about `n` events (about 2000 an iteration). */
-function scaleParams(n) {
-  const iterations = Math.max(10, Math.round(n / 2000));
-  return { iterations: String(iterations), reads: String(iterations * 2) };
-}
-
 /** One build's simulation of `scale` for about `n` events, as a function returning ns an event. */
 async function build(dir) {
-  const src = (file) => import(pathToFileURL(resolve(dir, 'dist/src', file)).href);
-  const { findWorkload, resolveParams } = await src('workloads/index.js');
-  const { runWorkload } = await src('workloads/runner.js');
-  const { RandomStrategy } = await src('sim/strategy.js');
-  const { NULL_SINK } = await src('trace/sink.js');
-  const workload = findWorkload('scale');
+  const simulate = await scaleSimulation(dir);
   return (n) => {
-    const params = resolveParams(workload, scaleParams(n));
     const t0 = performance.now();
-    const r = runWorkload({
-      workload, params, path: 'gup', variant: [], seed: 1, strategy: new RandomStrategy(1), sink: NULL_SINK, requestLog: false,
-    });
-    return ((performance.now() - t0) * 1e6) / r.events;
+    const events = simulate(n);
+    return ((performance.now() - t0) * 1e6) / events;
   };
 }
 

@@ -20,7 +20,7 @@
  * and a few functions of the fault path.
  */
 import { current } from './sim.js';
-import type { Gen } from './task.js';
+import { asGeneratorFunction, type Gen, generatorStep } from './task.js';
 
 const enum State {
   /** Not yet stepped: its caller's `yield*` makes the first step. */
@@ -167,12 +167,13 @@ function withCallers(e: unknown): unknown {
 
 /** A call of a generator function as a frame (see `framed`). */
 class FramedCall<T> extends Frame<T> {
+  /** `body`: a generator object (framed() makes its function a generator function). */
   constructor(private readonly body: Gen<T>) {
     super();
   }
 
   protected override step(): IteratorResult<0, T> {
-    return this.body.next();
+    return generatorStep(this.body);
   }
 
   /** As a generator's `return()` does: the body's `finally` blocks run, and the calls inside it close. */
@@ -189,5 +190,6 @@ class FramedCall<T> extends Frame<T> {
  * do_anonymous_page() and map_new_folio() under the fault path; tlb_flush_mmu() under munmap.
  */
 export function framed<A extends unknown[], T>(fn: (...args: A) => Gen<T>): (...args: A) => Gen<T> {
-  return (...args: A) => new FramedCall(fn(...args));
+  const body = asGeneratorFunction(fn);
+  return (...args: A) => new FramedCall(body(...args));
 }

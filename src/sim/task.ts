@@ -127,6 +127,36 @@ export class UnyieldedCall extends Error {
   }
 }
 
+/** %GeneratorFunction.prototype%: the prototype of every generator function. */
+const GeneratorFunctionPrototype = Object.getPrototypeOf(function* () {}) as { prototype: Generator };
+
+/** %GeneratorPrototype%.next: the `next` of every generator object. */
+const generatorNext = GeneratorFunctionPrototype.prototype.next;
+
+/**
+ * `fn` as a generator function: itself if it is one, else one that runs what `fn` returns (a leaf
+ * step, a frame). What a frame runs is made one when the frame's function is defined, so that every
+ * body a frame steps is a generator object (generatorStep).
+ */
+export function asGeneratorFunction<A extends unknown[], T>(fn: (...args: A) => Gen<T>): (...args: A) => Gen<T> {
+  if (Object.getPrototypeOf(fn) === GeneratorFunctionPrototype) return fn;
+  return function* (...args: A): Gen<T> {
+    return yield* fn(...args);
+  };
+}
+
+/**
+ * The next step of `gen`, a generator object: its `next()`, called as the one function it is rather
+ * than looked up on the object. Each generator function's objects have a map of their own, so a
+ * site that resumes the bodies of many functions (a frame's step) sees dozens of maps; V8 makes it
+ * megamorphic and looks `next` up in its stub cache at every event. In a system profile of `scale`
+ * such loads took 4.5% of the main thread, nearly all of them at the frames' steps
+ * (docs/performance.md, "The system profiler's view").
+ */
+export function generatorStep<T>(gen: Gen<T>): IteratorResult<0, T> {
+  return generatorNext.call(gen) as IteratorResult<0, T>;
+}
+
 export const enum TaskState {
   Runnable = 0,
   Blocked = 1,

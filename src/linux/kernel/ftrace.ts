@@ -6,7 +6,7 @@
 import { emit } from '../../trace/vocab/index.js';
 import { name, type Name } from '../../sim/sim.js';
 import { Frame } from '../../sim/frame.js';
-import type { Gen } from '../../sim/task.js';
+import { asGeneratorFunction, type Gen, generatorStep } from '../../sim/task.js';
 import { current_task } from './sched.js';
 
 /** What a return value shows in the trace: numbers as they are, objects by their id, null as 0. */
@@ -71,7 +71,7 @@ class TracedCall<A extends unknown[], T> extends Frame<T> {
         return STAGED;
       case Phase.Body:
         this.inner ??= this.body(...this.args);
-        return this.bodyStep(this.inner.next());
+        return this.bodyStep(generatorStep(this.inner));
       default:
         return { value: this.result as T, done: true };
     }
@@ -98,7 +98,8 @@ export function traced<A extends unknown[], T>(
   body: (...args: A) => Gen<T>,
 ): (...args: A) => Gen<T> {
   const fn = name(fnName);
-  const wrapper = (...args: A): Gen<T> => new TracedCall(fnName, fn, body, args);
+  const generator = asGeneratorFunction(body); // what TracedCall steps is a generator object
+  const wrapper = (...args: A): Gen<T> => new TracedCall(fnName, fn, generator, args);
   Object.defineProperty(wrapper, 'name', { value: fnName });
   return wrapper;
 }
