@@ -187,7 +187,11 @@ class FramedCall<T> extends Frame<T> {
  * per call, so the levels between it and the frame outside it are not resumed for each of them.
  * It costs an object per call, so it pays only where a call makes many events below untraced levels:
  * syscall(), request() and do_user_addr_fault() under the workloads' loops; __handle_mm_fault(),
- * do_anonymous_page() and map_new_folio() under the fault path; tlb_flush_mmu() under munmap.
+ * handle_pte_fault(), do_anonymous_page() and map_new_folio() under the fault path;
+ * pte_offset_map_lock() under those and under zap and mprotect; zap_pte_range() and tlb_flush_mmu()
+ * under munmap; rwsem_wait() under mmap_lock's slow paths, five levels below the fault entry. Whether
+ * one more pays is a count (scripts/perf/ir-steady.mjs): framing __folio_put() or
+ * spin_lock_contended() as well saved nothing (docs/performance.md).
  */
 export function framed<A extends unknown[], T>(fn: (...args: A) => Gen<T>): (...args: A) => Gen<T> {
   const body = asGeneratorFunction(fn);

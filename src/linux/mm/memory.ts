@@ -610,7 +610,7 @@ function should_try_to_free_swap(folio: Folio, vma: VmAreaStruct, fault_flags: n
 }
 
 /** handle_pte_fault() (§6.7). */
-function* handle_pte_fault(vmf: VmFault): Gen<number> {
+const handle_pte_fault = framed(function* handle_pte_fault(vmf: VmFault): Gen<number> {
   const mm = vmf.vma.vm_mm;
   const pmdval = yield* read_entry(vmf.pmdp, true);
   let mapped = null;
@@ -645,7 +645,7 @@ function* handle_pte_fault(vmf: VmFault): Gen<number> {
   yield* ptep_set_access_flags(mapped.ptep, entry, is_write(vmf));
   yield* pte_unmap_unlock(mapped.ptl);
   return 0;
-}
+});
 
 /**
  * __handle_mm_fault()'s PUD step. A none PUD of a VMA that may map PUD leaves -- device-dax, the
@@ -721,7 +721,7 @@ const __handle_mm_fault = framed(function* __handle_mm_fault(vma: VmAreaStruct, 
  * nothing, when the table went between the caller's read of the PMD and the map (the caller then
  * looks at the PMD again).
  */
-function* zap_pte_range(
+const zap_pte_range = framed(function* zap_pte_range(
   tlb: MmuGather, vma: VmAreaStruct, pmdp: EntryPtr, addr: number, end: number, reclaim_pt: boolean,
 ): Gen<boolean> {
   const locked = yield* pte_offset_map_lock(vma.vm_mm, pmdp, addr);
@@ -770,7 +770,7 @@ function* zap_pte_range(
     yield* tlb_remove_table(tlb, freed);
   }
   return true;
-}
+});
 
 /**
  * zap_empty_pte_table() (PT_RECLAIM's fast path, kernel-spec §4.4), the PTL still held: clear the

@@ -14,6 +14,7 @@ import {
   type EntryPtr, type PageTable, entry_ptr, entry_table, free_table_now, pgtable_free_queued, pte_lockptr, read_entry,
 } from './pgtable.js';
 import { name } from '../../sim/sim.js';
+import { framed } from '../../sim/frame.js';
 
 const UAF_PTL = name('PTL of a freed page table');
 
@@ -54,7 +55,7 @@ export interface LockedPte extends MappedPte {
  * pte_offset_map_lock(): map, take the PTL derived from the PMD value, and re-check the PMD under
  * it; if the table was replaced or removed meanwhile, unlock and start again.
  */
-export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
+export const pte_offset_map_lock = framed(function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
   for (;;) {
     const mapped = yield* __pte_offset_map(pmdp, addr);
     if (!mapped) return null;
@@ -69,7 +70,7 @@ export function* pte_offset_map_lock(mm: MmStruct, pmdp: EntryPtr, addr: number)
     if (same) return { ptep: mapped.ptep, pmdval: mapped.pmdval, ptl };
     yield* pte_unmap_unlock(ptl);
   }
-}
+});
 
 /** pte_offset_map_rw_nolock(): mapped under RCU, plus the lock pointer, without locking. */
 export function* pte_offset_map_rw_nolock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {

@@ -21,6 +21,7 @@
 import { current, name, type Name, sim } from '../../../sim/sim.js';
 import { emit } from '../../../trace/vocab/index.js';
 import type { Gen, Task } from '../../../sim/task.js';
+import { framed } from '../../../sim/frame.js';
 import { EINTR } from '../../include/errno.js';
 import { kernel, type Kernel, perKernel } from '../../kernel.js';
 
@@ -211,7 +212,7 @@ function rwsem_del_waiter(sem: RwSemaphore, waiter: Waiter): boolean {
  * takes it in rwsem_try_write_lock(), before it first sleeps and each time it is woken. On a fatal
  * signal (killable) leave the queue: -EINTR.
  */
-function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<number> {
+const rwsem_wait = framed(function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<number> {
   const task = current();
   const waiter: Waiter = { task, write, since: sim().tick, granted: false, woken: false, handoff_set: false };
   sem.waiters.push(waiter);
@@ -236,7 +237,7 @@ function* rwsem_wait(sem: RwSemaphore, write: boolean, killable: boolean): Gen<n
     if (waiter.granted || waiter.woken) continue;
     yield* sim().block(sem.id, write ? W_WRITE : W_READ, killable);
   }
-}
+});
 
 function* down_read_common(sem: RwSemaphore, killable: boolean): Gen<number> {
   if (read_fast_path_allowed(sem)) {
