@@ -61,7 +61,7 @@ export const pte_offset_map_lock = framed(function* pte_offset_map_lock(mm: MmSt
     if (!mapped) return null;
     const ptl = pte_lockptr(mm, mapped.pmdval);
     // The split PTL lives in the table page: taking it in a freed table is a use-after-free.
-    const table = entry_table(mapped.pmdval);
+    const table = mapped.ptep.table; // the table pmdval points to
     if (table.freed) yield emit.use_after_free({ what: UAF_PTL.id, obj: table.id });
     yield* spin_lock(ptl);
     const now = yield* read_entry(pmdp, false);
