@@ -15,7 +15,7 @@
  * instruction count does not drift, once node runs as one thread with fixed seeds: `--predictable`
  * and `--single-threaded` (no concurrent compiler or collector), `--hash-seed` (V8's hash tables
  * otherwise collide differently in every process) and `--random-seed`. Two runs of one build then
- * differ by less than 0.01%. Instructions are not time: a megamorphic load and a cache miss cost more
+ * differ by 0.01% back to back and by up to 0.2% an hour apart (1.4% without the seeds). Instructions are not time: a megamorphic load and a cache miss cost more
  * than their count, so a change this finds should still be timed (scripts/perf/sim-ab.mjs, or
  * `mmtrace bench --rounds=N --against=DIR`).
  *
