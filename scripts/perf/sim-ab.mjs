@@ -15,6 +15,12 @@
  * apart in one process meet the same one. (The simulation only: for recording, reading and the
  * rest, `mmtrace bench --against=DIR --rounds=N`.)
  *
+ * The build loaded second tends to come out ahead. Two copies of one build against each other gave
+ * 1.025, 1.041, 0.997, 1.008, 1.069, 1.013 and 1.013 (12 pairs of 2M events each), a median of
+ * 1.013. So run both orders and take the geometric mean of the two ratios, and do not read a
+ * difference under about 3% from this alone. `node scripts/perf/ir-steady.mjs` counts instructions,
+ * which resolves less than 1%.
+ *
  * A measuring script, outside the project's layers: it imports the builds' dist files by path.
  */
 import { scaleSimulation } from './scale-simulation.mjs';
