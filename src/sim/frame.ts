@@ -17,7 +17,7 @@
  * The traced kernel functions (linux/kernel/ftrace.ts) are frames: they are the outer calls of most
  * paths, so the workload loops and the fault entry above them stay suspended. Some untraced
  * functions are frames too (`framed` below): the entries of system calls, user faults and requests,
- * and a few functions of the fault path.
+ * and a few functions of the fault and munmap paths and of the rwsem slow path.
  */
 import { current } from './sim.js';
 import { asGeneratorFunction, type Gen, generatorStep } from './task.js';
