@@ -14,10 +14,11 @@
  * between two runs of the same build (docs/performance.md, "The system profiler's view"). An
  * instruction count does not drift, once node runs as one thread with fixed seeds: `--predictable`
  * and `--single-threaded` (no concurrent compiler or collector), `--hash-seed` (V8's hash tables
- * otherwise collide differently in every process) and `--random-seed`. Two runs of one build then
- * differ by 0.01% back to back and by up to 0.2% an hour apart (1.4% without the seeds). Instructions are not time: a megamorphic load and a cache miss cost more
- * than their count, so a change this finds should still be timed (scripts/perf/sim-ab.mjs, or
- * `mmtrace bench --rounds=N --against=DIR`).
+ * otherwise collide differently in every process) and `--random-seed`. Two runs of one checkout then
+ * differ by 0.01% back to back (1.4% without the seeds), but the same code in two checkouts, or
+ * counted an hour apart, by up to 0.6%: read less than 1% as no difference. Instructions are not
+ * time either: a megamorphic load and a cache miss cost more than their count, so a change this
+ * finds should still be timed (scripts/perf/sim-ab.mjs, or `mmtrace bench --rounds=N --against=DIR`).
  *
  * Needs valgrind. Each run takes about a minute; the DIRs' runs go two at a time.
  *
