@@ -87,9 +87,9 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   if (advice === MADV_HUGEPAGE && start % PAGE_SIZE === 0) return yield* madvise_hugepage(mm, start, start + PAGE_ALIGN(len));
   if (advice !== MADV_DONTNEED || start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + PAGE_ALIGN(len);
-  // madvise_init_tlb(): one gather for the whole call, finished (madvise_finish_tlb) after the walk
-  // and before madvise_unlock -- under the VMA lock, after the walk has already dropped it.
-  const tlb = tlb_gather_mmu(mm);
+  // madvise_lock(), then madvise_init_tlb(): one gather for the whole call, finished
+  // (madvise_finish_tlb) after the walk and before madvise_unlock -- under the VMA lock, after the
+  // walk has already dropped it.
   // try_vma_read_lock(): the VMA lock when sufficient ...
   const vma = yield* lock_vma_under_rcu(mm, start);
   if (vma && (is_vm_hugetlb_page(vma) || vma_is_dax(vma))) {
@@ -100,6 +100,7 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
     return -EINVAL;
   }
   if (vma && is_vma_lock_sufficient(vma, start, end)) {
+    const tlb = tlb_gather_mmu(mm);
     const valid = madvise_dontneed_free_valid_vma(vma);
     if (valid) yield* madvise_dontneed_single_vma(tlb, vma, start, end);
     yield* vma_end_read(vma);
@@ -109,6 +110,7 @@ function* do_madvise(mm: MmStruct, start: number, len: number, advice: number): 
   if (vma) yield* vma_end_read(vma);
   // ... else mmap_lock for read, VMA by VMA.
   yield* mmap_read_lock(mm);
+  const tlb = tlb_gather_mmu(mm);
   const walk = madvise_walk_vmas(mm, start, end);
   const hugetlb = walk.parts.some(([v]) => is_vm_hugetlb_page(v) || vma_is_dax(v));
   let ret = hugetlb ? -EINVAL : walk.unmapped_error;
