@@ -55,6 +55,18 @@ describe('a folio allocated on demand reads as a full buffer would', () => {
     });
   });
 
+  it('the word written, read back whole, then rewritten: each read sees the bytes of its time', () => {
+    withFolios(function* (alloc) {
+      const f = yield* alloc();
+      f.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), 64);
+      const first = Uint8Array.from(f.read(64, 8)); // copied at once, as a copy_to_user would
+      f.write(Uint8Array.of(9, 9), 66);
+      expect(first).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8));
+      expect(f.read(64, 8)).toEqual(Uint8Array.of(1, 2, 9, 9, 5, 6, 7, 8));
+      expect(f.read(63, 10)).toEqual(Uint8Array.of(0, 1, 2, 9, 9, 5, 6, 7, 8, 0));
+    });
+  });
+
   it('writes inside the extent, then elsewhere, keep every byte', () => {
     withFolios(function* (alloc) {
       const f = yield* alloc();

@@ -1,8 +1,8 @@
 /**
- * RCU's readers (kernel/rcu/tree.ts): a task's entry stays between its sections (so an outermost
- * rcu_read_lock and rcu_read_unlock do not add and delete a map entry each), and a grace period
+ * RCU's readers (kernel/rcu/tree.ts): a task stays listed between its sections (so an outermost
+ * rcu_read_lock and rcu_read_unlock do not add and remove it each), and a grace period
  * waits for exactly the tasks inside a section when it starts, in the order their sections began.
- * The entries of tasks that exited outside any section go when a grace period starts.
+ * Tasks that exited outside any section leave the list when a grace period starts.
  */
 import { describe, expect, it } from 'vitest';
 import { name, sim } from '../src/sim/sim.js';
@@ -15,7 +15,7 @@ import { spawnOutsider } from './helpers/tasks.js';
 const W_HOLD = name('test: inside rcu_read_lock');
 
 describe('RCU readers', () => {
-  it('a grace period waits for the readers inside a section only; exited tasks leave the map', () => {
+  it('a grace period waits for the readers inside a section only; exited tasks leave the list', () => {
     const seen: Record<string, unknown> = {};
     const trace = runBoot(function* (): Gen {
       const inside = new Completion();
@@ -39,9 +39,9 @@ describe('RCU readers', () => {
       spawnOutsider('sync', function* () {
         yield* wait_for_completion(inside);
         yield* sim().sleep(10_000, W_HOLD); // the brief readers are done by now
-        seen['entries before'] = rcu().readers.size;
+        seen['entries before'] = rcu().readers.length;
         yield* synchronize_rcu();
-        seen['entries after'] = [...rcu().readers.keys()].map((t) => t.name).sort();
+        seen['entries after'] = rcu().readers.map((t) => t.name);
       });
     }, { seed: 1 });
     expect(trace.result.outcome).toBe('done');

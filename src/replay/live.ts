@@ -43,7 +43,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestL
   m.seq = sim.seq;
   m.tick = sim.tick;
   m.lastTid = sim.lastTid;
-  const rcuState = rcu();
+  const rcuState = rcu(k);
   for (const t of sim.tasks) {
     if (!t.started) continue;
     const ts = task_of(t);
@@ -60,7 +60,7 @@ export function modelFromKernel(sim: Sim, k: Kernel = kernel(), opts: { requestL
       stack: [...ts.stack],
       request: ts.request,
       waitTicks: t.waitTicks,
-      rcuNesting: rcu_read_nesting(t, rcuState),
+      rcuNesting: rcu_read_nesting(t),
       irqsOff: ts.irqs_disabled,
     });
   }

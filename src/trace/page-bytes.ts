@@ -111,6 +111,10 @@ export class PageBytes {
     const held = this.extent;
     const end = offset + len;
     if (held === null || end <= this.base || offset >= this.base + held.length) return zeroBytes(len);
+    // The word that was written, read back whole (a store then a load of it, the common case): the
+    // extent itself. A view of an extent as small as a word costs far more than the read, since
+    // V8 keeps a typed array of up to 64 bytes inside its object and must move it out first.
+    if (offset === this.base && len === held.length) return held;
     if (offset >= this.base && end <= this.base + held.length) return held.subarray(offset - this.base, end - this.base);
     const out = new Uint8Array(len);
     const from = Math.max(offset, this.base);

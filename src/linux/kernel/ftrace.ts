@@ -48,7 +48,8 @@ const STAGED: IteratorYieldResult<0> = Object.freeze({ value: 0, done: false });
  */
 class TracedCall<A extends unknown[], T> extends Frame<T> {
   private phase = Phase.Enter;
-  private stack: string[] = [];
+  /** The task's traced-call stack (its task_struct's), once the call has entered. */
+  private stack: string[] | undefined;
   private inner: Gen<T> | undefined;
   private result: T | undefined;
 
@@ -86,7 +87,7 @@ class TracedCall<A extends unknown[], T> extends Frame<T> {
   private bodyStep(step: IteratorResult<0, T>): IteratorResult<0, T> {
     if (!step.done) return step;
     this.result = step.value;
-    this.stack.pop();
+    this.stack!.pop();
     emit.call_exit({ fn: this.fn.id, ret: retval(step.value) });
     this.phase = Phase.Exit;
     return STAGED;

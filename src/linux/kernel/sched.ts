@@ -6,8 +6,14 @@ import type { MmStruct } from '../mm/mm_types.js';
 export class TaskStruct {
   /** Requests this task has begun (request ids are per task, so two runs match them by identity). */
   requests = 0;
-  /** RCU read-side nesting (rcu_read_lock depth). */
+  /** RCU read-side nesting: rcu_read_lock() depth, IRQ-disabled regions included (rcu/tree.ts). */
   rcu_read_lock_nesting = 0;
+  /**
+   * When this task's outermost read-side section began, as a count of outermost sections begun
+   * (RcuState.sectionsBegun); 0 before its first. Bookkeeping of the emulator, not of the kernel:
+   * it emits nothing and drives no grace period; rcu_readers_left() reads it.
+   */
+  rcu_section_since = 0;
   /** IRQs disabled on this task's CPU (local_irq_disable depth). */
   irqs_disabled = 0;
   /** The traced functions this task is in, outermost first (see kernel/ftrace.ts). */

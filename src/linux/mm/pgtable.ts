@@ -199,8 +199,17 @@ export function* mm_alloc_pgd(mm: MmStruct): Gen {
 
 /** pte_lockptr(): the PTL guarding the PTE table `pmdval` points to. */
 export function pte_lockptr(mm: MmStruct, pmdval: number): SpinLock {
+  return ptlock_ptr(mm, entry_table(pmdval));
+}
+
+/**
+ * The PTL guarding a PTE table already found (pte_offset_map's): ptlock_ptr() of the table's
+ * page with split PTE locks, else the mm's page_table_lock, as pte_lockptr() chooses. Taking the
+ * table saves looking it up by pfn again, once per PTE lock.
+ */
+export function ptlock_ptr(mm: MmStruct, table: PageTable): SpinLock {
   if (!kernel().config.CONFIG_SPLIT_PTE_PTLOCKS) return mm.page_table_lock;
-  return entry_table(pmdval).ptl!;
+  return table.ptl!;
 }
 
 /** pmd_lockptr(): the lock of the PMD table holding the entry. */

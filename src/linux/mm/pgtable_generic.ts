@@ -11,7 +11,7 @@ import { call_rcu, rcu_read_lock, rcu_read_unlock } from '../kernel/rcu/tree.js'
 import { kernel } from '../kernel.js';
 import type { MmStruct } from './mm_types.js';
 import {
-  type EntryPtr, type PageTable, entry_ptr, entry_table, free_table_now, pgtable_free_queued, pte_lockptr, read_entry,
+  type EntryPtr, type PageTable, entry_ptr, entry_table, free_table_now, pgtable_free_queued, ptlock_ptr, read_entry,
 } from './pgtable.js';
 import { name } from '../../sim/sim.js';
 import { framed } from '../../sim/frame.js';
@@ -59,9 +59,9 @@ export const pte_offset_map_lock = framed(function* pte_offset_map_lock(mm: MmSt
   for (;;) {
     const mapped = yield* __pte_offset_map(pmdp, addr);
     if (!mapped) return null;
-    const ptl = pte_lockptr(mm, mapped.pmdval);
-    // The split PTL lives in the table page: taking it in a freed table is a use-after-free.
     const table = mapped.ptep.table; // the table pmdval points to
+    const ptl = ptlock_ptr(mm, table);
+    // The split PTL lives in the table page: taking it in a freed table is a use-after-free.
     if (table.freed) yield emit.use_after_free({ what: UAF_PTL.id, obj: table.id });
     yield* spin_lock(ptl);
     const now = yield* read_entry(pmdp, false);
@@ -76,7 +76,7 @@ export const pte_offset_map_lock = framed(function* pte_offset_map_lock(mm: MmSt
 export function* pte_offset_map_rw_nolock(mm: MmStruct, pmdp: EntryPtr, addr: number): Gen<LockedPte | null> {
   const mapped = yield* __pte_offset_map(pmdp, addr);
   if (!mapped) return null;
-  return { ptep: mapped.ptep, pmdval: mapped.pmdval, ptl: pte_lockptr(mm, mapped.pmdval) };
+  return { ptep: mapped.ptep, pmdval: mapped.pmdval, ptl: ptlock_ptr(mm, mapped.ptep.table) };
 }
 
 /** pte_unmap_unlock(): spin_unlock(ptl), then pte_unmap(). */

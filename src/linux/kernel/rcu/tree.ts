@@ -9,7 +9,7 @@
 import { emit } from '../../../trace/vocab/index.js';
 import { current, name, type Name, one_event, sim } from '../../../sim/sim.js';
 import { type Gen, type Task, TaskState } from '../../../sim/task.js';
-import { perKernel } from '../../kernel.js';
+import { type Kernel, perKernel } from '../../kernel.js';
 import { TaskStruct, task_of } from '../sched.js';
 import { smp_irqs_enabled } from '../smp.js';
 
@@ -25,25 +25,16 @@ export interface Callback {
   readonly fn: () => Gen;
 }
 
-/** A task's read-side state: inside a section (or with IRQs off) while `nesting` > 0. */
-export interface RcuReader {
-  /** rcu_read_lock() depth, IRQ-disabled regions included. */
-  nesting: number;
-  /**
-   * When its outermost section began, as a count of outermost sections begun (`sectionsBegun`).
-   * Bookkeeping of the emulator, not of the kernel: it emits nothing and drives no grace period;
-   * rcu_readers_cookie() and rcu_readers_left() read it.
-   */
-  since: number;
-}
-
 export class RcuState {
   /**
-   * Every task that has ever been inside a read-side section, with its state (nesting 0: outside).
-   * An entry stays when its section ends: a Map that tasks joined and left at every outermost
-   * rcu_read_lock() and rcu_read_unlock() (some 5% of all events) rehashed itself all the time.
+   * Every task that has been inside a read-side section, in the order of its first; an exited task
+   * leaves when the next grace period starts. A task's own state is its task_struct's (nesting and
+   * when its outermost section began), as in the kernel, rather than a Map from task to state
+   * looked up at every rcu_read_lock() and rcu_read_unlock(), some 10% of all events. A task stays
+   * listed between its sections: a list that tasks joined and left at every outermost section
+   * would be rebuilt all the time.
    */
-  readonly readers = new Map<Task, RcuReader>();
+  readonly readers: Task[] = [];
   sectionsBegun = 0;
   /** Callbacks waiting for the next grace period. */
   pending: Callback[] = [];
@@ -60,7 +51,7 @@ export class RcuState {
   }
 }
 
-export const rcu: () => RcuState = perKernel('rcu', () => new RcuState());
+export const rcu: (k?: Kernel) => RcuState = perKernel('rcu', () => new RcuState());
 
 /** Start the grace-period kthread (once per kernel). */
 export function rcu_init(): void {
@@ -73,38 +64,40 @@ export function rcu_init(): void {
 }
 
 function enter_reader(t: Task): number {
-  const state = rcu();
-  let reader = state.readers.get(t);
-  if (reader === undefined) state.readers.set(t, (reader = { nesting: 0, since: 0 }));
-  if (reader.nesting === 0) reader.since = ++state.sectionsBegun;
-  return ++reader.nesting;
+  const ts = task_of(t);
+  if (ts.rcu_read_lock_nesting === 0) {
+    const state = rcu();
+    if (ts.rcu_section_since === 0) state.readers.push(t);
+    ts.rcu_section_since = ++state.sectionsBegun;
+  }
+  return ++ts.rcu_read_lock_nesting;
 }
 
 /**
- * Drop the entries of tasks that exited outside any section, so the map holds the tasks alive now,
- * not every task a run ever had. Done when a grace period starts: rarely, and off the hot path.
+ * Drop the tasks that exited outside any section, so the list holds the tasks alive now, not every
+ * task a run ever had. Done when a grace period starts: rarely, and off the hot path.
  */
 function forget_exited_readers(state: RcuState): void {
-  for (const [t, r] of state.readers) if (r.nesting === 0 && t.state === TaskState.Done) state.readers.delete(t);
+  const alive = state.readers.filter((t) => t.state !== TaskState.Done || task_of(t).rcu_read_lock_nesting > 0);
+  state.readers.splice(0, state.readers.length, ...alive);
 }
 
 /** The tasks inside a read-side section now, in the order their outermost sections began. */
 function readers_now(state: RcuState): Task[] {
-  const inside = [...state.readers].filter(([, r]) => r.nesting > 0);
-  return inside.sort(([, x], [, y]) => x.since - y.since).map(([t]) => t);
+  const inside = state.readers.filter((t) => task_of(t).rcu_read_lock_nesting > 0);
+  return inside.sort((x, y) => task_of(x).rcu_section_since - task_of(y).rcu_section_since);
 }
 
 /** The read-side nesting of `t` (0: outside any section). */
-export function rcu_read_nesting(t: Task, state: RcuState = rcu()): number {
-  return state.readers.get(t)?.nesting ?? 0;
+export function rcu_read_nesting(t: Task): number {
+  return task_of(t).rcu_read_lock_nesting;
 }
 
 /** Leave a read-side section; the nesting left (0: `t` is outside every section now). */
 function exit_reader(t: Task): number {
-  const state = rcu();
-  const reader = state.readers.get(t);
-  if (reader === undefined || reader.nesting === 0) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
-  return --reader.nesting;
+  const ts = task_of(t);
+  if (ts.rcu_read_lock_nesting === 0) throw new Error(`rcu_read_unlock without rcu_read_lock in ${t.name}`);
+  return --ts.rcu_read_lock_nesting;
 }
 
 /**
@@ -114,7 +107,8 @@ function exit_reader(t: Task): number {
 function gp_waited_for_last(t: Task, nesting: number): boolean {
   if (nesting > 0) return false;
   const waiting = rcu().waitingFor;
-  return waiting.delete(t) && waiting.size === 0;
+  // most sections end with no grace period waiting: no lookup then
+  return waiting.size > 0 && waiting.delete(t) && waiting.size === 0;
 }
 
 function* wake_gp_kthread(): Gen {
@@ -159,7 +153,10 @@ export function rcu_readers_cookie(): number {
  * ended? Like poll_state_synchronize_rcu(), with the grace period's end read off the readers.
  */
 export function rcu_readers_left(cookie: number): boolean {
-  for (const reader of rcu().readers.values()) if (reader.nesting > 0 && reader.since <= cookie) return false;
+  for (const t of rcu().readers) {
+    const ts = task_of(t);
+    if (ts.rcu_read_lock_nesting > 0 && ts.rcu_section_since <= cookie) return false;
+  }
   return true;
 }
 
