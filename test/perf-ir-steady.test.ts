@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ROOT } from './helpers/cli.js';
+import { expectRefusal, ROOT } from './helpers/cli.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'perf', 'ir-steady.mjs');
 
@@ -19,11 +19,7 @@ describe('scripts/perf/ir-steady.mjs', () => {
     ['no build named', [], /usage: node scripts\/perf\/ir-steady\.mjs DIR/],
     ['a directory without a build', ['/nonexistent-build'], /\/nonexistent-build has no built dist\//],
   ])('refuses %s with one line and exit 2', (_what, args, message) => {
-    const r = run(args);
-    expect(r.status).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(message);
+    expectRefusal(run(args), message);
   });
 
   test('refuses to run without valgrind, before counting anything', () => {

@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -12,6 +13,14 @@ export interface CliResult {
   status: number;
   stdout: string;
   stderr: string;
+}
+
+/** Bad input's answer: exit 2, nothing on stdout, one line on stderr that matches `message`. */
+export function expectRefusal(r: { status: number | null; stdout: string; stderr: string }, message: RegExp): void {
+  expect(r.status).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(message);
 }
 
 export function mmtrace(args: string[], opts: { cwd?: string } = {}): CliResult {

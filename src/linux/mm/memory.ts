@@ -1025,7 +1025,8 @@ export const remap_pfn_range = traced('remap_pfn_range', function* (
     if (addr !== vma.vm_start || end !== vma.vm_end) return -EINVAL;
     if (vma.vm_pgoff !== pfn) {
       vma.vm_pgoff = pfn;
-      yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: vma.vm_pgoff });
+      // pfn, not vm_pgoff read back: see vma_start_write_locked() (a double field's small value)
+      yield emit.vma_adjust({ vma: vma.id, start: vma.vm_start, end: vma.vm_end, pgoff: pfn });
     }
   }
   const want = VM_IO | VM_PFNMAP | VM_DONTEXPAND;

@@ -201,9 +201,13 @@ function* vma_start_write_locked(vma: VmAreaStruct): Gen {
     yield* set_refcnt(vma, vma.vm_refcnt + VM_REFCNT_EXCLUDE_READERS_FLAG);
     waited = yield* wait_for_refcnt(vma, VM_REFCNT_EXCLUDE_READERS_FLAG + 1);
   }
-  vma.vm_lock_seq = mm.mm_lock_seq;
+  const seq = mm.mm_lock_seq;
+  vma.vm_lock_seq = seq;
   if (attached) vma.vm_refcnt -= VM_REFCNT_EXCLUDE_READERS_FLAG;
-  yield emit.vma_start_write({ vma: vma.id, waited, vm_lock_seq: vma.vm_lock_seq });
+  // The event shows the sequence number stored, not vm_lock_seq read back: a field that also holds
+  // UINT_MAX is a double to V8, and the small value read back from it into the event's argument
+  // sent this function's optimized code into a deoptimization loop (docs/performance.md).
+  yield emit.vma_start_write({ vma: vma.id, waited, vm_lock_seq: seq });
 }
 
 /** vma_assert_write_locked(): without CONFIG_PER_VMA_LOCK, mmap_assert_write_locked() of its mm. */

@@ -136,6 +136,10 @@ function* mremap_locked(mm: MmStruct, old_addr: number, old_len: number, new_len
   if (flags & MREMAP_FIXED) {
     if (new_addr < old_addr + old_len && old_addr < new_addr + new_len) return -EINVAL; // overlap
     yield* do_vmi_munmap(mm, new_addr, new_len);
+    // mremap_to(): the unmap may have split the very VMA being moved (a move to elsewhere in the
+    // same VMA), so the VMA found before it is stale: look it up again.
+    vma = mm.mm_mt.load(old_addr);
+    if (!vma) return -EFAULT;
   } else {
     new_addr = get_unmapped_area(mm, new_len);
   }

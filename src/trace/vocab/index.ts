@@ -182,14 +182,15 @@ type Emitters = { readonly [N in KindName]: (args: ArgsOf<N>) => 0 };
  * The typed emitters: `yield emit.rwsem_acquire({ sem: sem.id, class: sem.cls.id, mode: 'write', how: 'woken' })`
  * stages the event, which the simulator stamps when the task yields. A `name` field takes the
  * interned id; an enum field its name; a blob its bytes or list.
+ *
+ * Made in one piece (Object.fromEntries), not a property at a time: V8 turns an object that gets
+ * more than a dozen properties by computed keys into a hash table, and then every `emit.x` in
+ * optimized code, about one an event, was a call to the generic property lookup (Builtins_LoadIC)
+ * rather than a constant. test/vocab-emit-fast.test.ts checks that it stays fast.
  */
-export const emit: Emitters = (() => {
-  const out: Record<string, unknown> = {};
-  for (const [, kinds] of Object.entries(FAMILIES)) {
-    for (const [name, spec] of Object.entries(kinds as Record<string, KindSpec>)) out[name] = makeEmitter(name, spec);
-  }
-  return out as Emitters;
-})();
+export const emit: Emitters = Object.fromEntries(
+  Object.values(FAMILIES).flatMap((kinds) => Object.entries(kinds as Record<string, KindSpec>).map(([name, spec]) => [name, makeEmitter(name, spec)])),
+) as unknown as Emitters;
 
 // --- decoding -----------------------------------------------------------------------------------
 
