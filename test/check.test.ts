@@ -18,16 +18,14 @@ import { PAGE_SIZE } from '../src/linux/mm/mm_types.js';
 import { mmtrace, ROOT, tempDir } from './helpers/cli.js';
 import { recordHere } from './helpers/record.js';
 import { FALLBACK_AREA as AREA, fallbackAlone, fallbackRemap, fallbackWriterHeld } from './helpers/fallback-remap.js';
-import { runTrace } from './helpers/harness.js';
+import { runTrace, SMALL_PARAMS } from './helpers/harness.js';
 
-/** Small enough for every seed of every workload to run in a second or two. */
-const SMALL: Record<string, Record<string, string>> = { scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' } };
 
 function violations(workload: string, path: AccessPath, seed: number, opts: { variant?: string[]; config?: Record<string, string | boolean> } = {}): Violation[] {
   const w = WORKLOADS.find((x) => x.name === workload)!;
   const sink = new CheckingSink();
   runWorkload({
-    workload: w, params: resolveParams(w, SMALL[workload] ?? {}), path, variant: opts.variant ?? [], seed,
+    workload: w, params: resolveParams(w, SMALL_PARAMS[workload] ?? {}), path, variant: opts.variant ?? [], seed,
     strategy: new RandomStrategy(seed), sink, config: opts.config as never,
   });
   return [...sink.violations];

@@ -10,10 +10,9 @@ import { NULL_SINK } from '../src/trace/sink.js';
 import { resolveParams, WORKLOADS } from '../src/workloads/index.js';
 import { runWorkload } from '../src/workloads/runner.js';
 import type { AccessPath } from '../src/workloads/workload.js';
+import { SMALL_PARAMS } from './helpers/harness.js';
 
 const SEEDS = 60;
-/** Small enough for 60 seeds in about a second. */
-const SMALL: Record<string, Record<string, string>> = { scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' } };
 /**
  * dax-1g maps a 1 GiB folio, whose 262,144 pages are registered in the pfn map one by one: 45 ms
  * a run, so fewer seeds.
@@ -24,7 +23,7 @@ const PATHS: AccessPath[] = ['gup', 'fast'];
 describe('every workload, seed after seed', () => {
   test.each(WORKLOADS.map((w) => w.name))('%s runs to its end on both paths', (name) => {
     const workload = WORKLOADS.find((w) => w.name === name)!;
-    const params = resolveParams(workload, SMALL[name] ?? {});
+    const params = resolveParams(workload, SMALL_PARAMS[name] ?? {});
     const failed: string[] = [];
     for (let seed = 1; seed <= (FEWER[name] ?? SEEDS); seed++) {
       for (const path of PATHS) {

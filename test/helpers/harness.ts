@@ -206,6 +206,14 @@ function makeStrategy(seed: number, s: RunOpts['strategy']): Strategy {
   return new PctStrategy(seed, s.pct, s.steps ?? 20_000);
 }
 
+/**
+ * Parameters that make every workload small enough to run on many seeds in a second or two: only
+ * `scale` needs any (its defaults make some 2 million events a run).
+ */
+export const SMALL_PARAMS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  scale: { threads: '2', iterations: '20', monitors: '1', reads: '20' },
+};
+
 /** Run a workload (registered or ad hoc) and keep its trace. */
 export function runTrace(workload: Workload, opts: RunOpts = {}): Trace {
   const seed = opts.seed ?? 1;
