@@ -189,7 +189,8 @@ type Emitters = { readonly [N in KindName]: (args: ArgsOf<N>) => 0 };
  * rather than a constant. test/vocab-emit-fast.test.ts checks that it stays fast.
  */
 export const emit: Emitters = Object.fromEntries(
-  Object.values(FAMILIES).flatMap((kinds) => Object.entries(kinds as Record<string, KindSpec>).map(([name, spec]) => [name, makeEmitter(name, spec)])),
+  Object.values(FAMILIES).flatMap((kinds) =>
+    Object.entries(kinds as Record<string, KindSpec>).map(([name, spec]) => [name, makeEmitter(name, spec)])),
 ) as unknown as Emitters;
 
 // --- decoding -----------------------------------------------------------------------------------
